@@ -1,0 +1,41 @@
+import type { Config } from 'jest';
+
+/** The workspace packages; each is a Jest project whose tests live in `test/` mirroring `src/`. */
+const packages = ['raft', 'leadership-fsm', 'server', 'client-sdk', 'cli'] as const;
+
+const transform: Config['transform'] = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+  ],
+};
+
+/** Tests import sibling packages from source, so no build step is needed before `npm test`. */
+const moduleNameMapper: Record<string, string> = Object.fromEntries(
+  packages.map((name) => [`^@omnirelay/${name}$`, `<rootDir>/packages/${name}/src/index.ts`]),
+);
+
+const config: Config = {
+  projects: [
+    ...packages.map((name) => ({
+      displayName: name,
+      rootDir: __dirname,
+      roots: [`<rootDir>/packages/${name}`],
+      testMatch: [`<rootDir>/packages/${name}/test/**/*.test.ts`],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    })),
+    {
+      displayName: 'repo',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test'],
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    },
+  ],
+};
+
+export default config;

@@ -1,0 +1,4 @@
+/**
+ * Placeholder surface until the leadership FSM lands.
+ */
+export {};

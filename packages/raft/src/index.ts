@@ -1,0 +1,4 @@
+/**
+ * The raft package surface.
+ */
+export * from './core/index';
