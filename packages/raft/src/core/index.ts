@@ -1,2 +1,34 @@
-/** VERSION is the core version marker, used only until the core lands. */
-export const VERSION = 1;
+/**
+ * The pure Raft core: no clock, no I/O, no promises. See RaftCore and the Ready contract.
+ */
+export { assert, InvariantViolation, isInvariantViolation } from './assert';
+export type { RaftConfig } from './config';
+export { RAFT_CONFIG_DEFAULTS, RaftConfigError, validateRaftConfig } from './config';
+export type { RaftErrorCode, RaftRefusal } from './errors';
+export { Inflights } from './inflights';
+export {
+  LEARNERS_MAX,
+  VOTERS_MAX,
+  applyConfigChange,
+  isMember,
+  isVoter,
+  quorumIndex,
+  quorumSize,
+  tallyVotes,
+} from './membership';
+export type { ConfigChangeCheck, VoteTally } from './membership';
+export type * from './messages';
+export { MESSAGE_TYPES } from './messages';
+export { Progress } from './progress';
+export type { ProgressState } from './progress';
+export type { Accepted, ProgressStatus, ProposeResult, RaftStatus } from './raft-core';
+export { RaftCore } from './raft-core';
+export { RaftLog } from './raft-log';
+export type { Ready } from './ready';
+export type { Rng } from './rng';
+export { Mulberry32 } from './rng';
+export type { RaftStorage } from './storage';
+export { MemoryStorage } from './storage';
+export type * from './types';
+export { NONE, entrySizeBytes } from './types';
+export { isWellFormedMessage } from './validate-message';

@@ -1,0 +1,1021 @@
+import { assert } from './assert';
+import type { RaftConfig } from './config';
+import { validateRaftConfig } from './config';
+import type { RaftRefusal } from './errors';
+import { refusal } from './errors';
+import type {
+  AppendRequest,
+  AppendResponse,
+  CampaignReason,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  Message,
+  PreVoteRequest,
+  SnapshotRequest,
+  VoteRequest,
+} from './messages';
+import { applyConfigChange, isMember, isVoter, members, quorumIndex, tallyVotes } from './membership';
+import { Progress } from './progress';
+import { RaftLog } from './raft-log';
+import type { Ready } from './ready';
+import type {
+  ConfigChange,
+  Entry,
+  HardState,
+  Membership,
+  NodeId,
+  ReadState,
+  Role,
+  Snapshot,
+  SoftState,
+} from './types';
+import { NONE } from './types';
+import { isWellFormedMessage } from './validate-message';
+
+/** ProposeResult is the index and term a proposal was appended at, or why it was refused. */
+export type ProposeResult =
+  { readonly ok: true; readonly index: number; readonly term: number } | RaftRefusal;
+
+/** Accepted is the answer to a request that was taken; its outcome arrives later through Ready. */
+export type Accepted = { readonly ok: true } | RaftRefusal;
+
+/** ProgressStatus is the leader's view of one member, for status pages and tests. */
+export interface ProgressStatus {
+  readonly match: number;
+  readonly next: number;
+  readonly state: 'probe' | 'replicate' | 'snapshot';
+}
+
+/** RaftStatus is a read-only summary of a core's state. */
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly membership: Membership;
+  /** progress has one row per member, on the leader only. */
+  readonly progress: Readonly<Record<NodeId, ProgressStatus>>;
+  readonly transferee: NodeId;
+}
+
+interface PendingRead {
+  readonly requestId: string;
+  readonly index: number;
+  readonly seq: number;
+}
+
+interface Outstanding {
+  readonly lastEntry: { readonly index: number; readonly term: number } | undefined;
+  readonly snapshotIndex: number | undefined;
+  readonly appliedTo: number;
+}
+
+/**
+ * RaftCore is a pure, deterministic Raft node: pre-vote, check-quorum, leader stickiness and the
+ * `leaderUnreachable` fast path; replication with per-follower progress; leadership transfer;
+ * ReadIndex; snapshots; single-server membership changes with learners. It has no clock and no
+ * I/O: time enters through `tick()`, input through `step()` and the request methods, and all
+ * output leaves through `ready()` (see the Ready contract). Bad input from peers is ignored;
+ * impossible states throw InvariantViolation.
+ */
+export class RaftCore {
+  /** id is this node's id. */
+  readonly id: NodeId;
+  private readonly cfg: RaftConfig;
+  private readonly log: RaftLog;
+
+  private term = 0;
+  private vote: NodeId = NONE;
+  private lead: NodeId = NONE;
+  private role: Role = 'follower';
+
+  /** baseMembership is the configuration as of the snapshot; configEntries are the config entries after it. */
+  private baseMembership: Membership;
+  private configEntries: { index: number; membership: Membership }[] = [];
+  private membershipNow: Membership;
+
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  /** unreachableCountdown > 0 counts down to a campaign after `leaderUnreachable`. */
+  private unreachableCountdown = 0;
+  /** leaderLost is the (term, leader) whose loss the transport reported; it lifts stickiness for that leader and term only. */
+  private leaderLost: { term: number; leader: NodeId } | undefined;
+
+  private transferee: NodeId = NONE;
+  private pendingConfigIndex = 0;
+
+  private readSeq = 0;
+  private readRoundPending = false;
+  private pendingReads: PendingRead[] = [];
+  private readsAwaitingCommit: string[] = [];
+  private readStates: ReadState[] = [];
+
+  private broadcastPending = false;
+  private earlyMessages: Message[] = [];
+  private messages: Message[] = [];
+  private prevHardState: HardState;
+  private prevSoftState: SoftState = { role: 'follower', leader: NONE };
+  private outstanding: Outstanding | undefined;
+
+  constructor(config: RaftConfig) {
+    validateRaftConfig(config);
+    this.cfg = config;
+    this.id = config.id;
+    const storage = config.storage;
+    this.log = new RaftLog(storage, config.applied, (entries) => this.onAppend(entries));
+    const hard = storage.initialHardState();
+    this.term = hard.term;
+    this.vote = hard.vote;
+    this.prevHardState = hard;
+    this.baseMembership = storage.snapshot().meta.membership;
+    if (storage.lastIndex() >= storage.firstIndex()) {
+      for (const e of storage.entries(
+        storage.firstIndex(),
+        storage.lastIndex() + 1,
+        Number.MAX_SAFE_INTEGER,
+      )) {
+        if (e.kind === 'config') this.configEntries.push({ index: e.index, membership: e.membership });
+      }
+    }
+    this.membershipNow = this.computeMembership();
+    this.becomeFollower(this.term, NONE);
+  }
+
+  // ───────────────────────────── requests from the runtime ─────────────────────────────
+
+  /** tick advances logical time by one tick. */
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /**
+   * campaign starts an election now, with a pre-vote round, as if the election timeout had
+   * elapsed (for tests and operator tools; leaders and learners ignore it).
+   */
+  campaign(): void {
+    if (this.role !== 'leader') this.startCampaign('preVote', 'election');
+  }
+
+  /** step handles one message from a peer; malformed or misaddressed messages are ignored. */
+  step(input: Message): void {
+    if (!isWellFormedMessage(input)) {
+      this.trace('ignored a malformed message');
+      return;
+    }
+    const m = input;
+    if (m.to !== this.id || m.from === this.id) {
+      this.trace(`ignored ${m.type} addressed to ${m.to} from ${m.from}`);
+      return;
+    }
+    if (m.term > this.term) {
+      if ((m.type === 'preVote' || m.type === 'vote') && m.reason !== 'transfer' && this.inLease()) {
+        this.trace(`ignored ${m.type} from ${m.from} at term ${m.term}: the leader ${this.lead} is alive`);
+        return;
+      }
+      if (m.type === 'preVote' || (m.type === 'preVoteResponse' && !m.reject)) {
+        // A pre-vote request never changes our term (thesis §9.6); a pre-vote grant carries the
+        // would-be term, which is not a term anyone is in yet.
+      } else {
+        const fromLeader =
+          m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'timeoutNow';
+        const leader = fromLeader ? m.from : NONE;
+        this.trace(`saw term ${m.term} in ${m.type} from ${m.from}`);
+        this.becomeFollower(m.term, leader);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // A stale leader: answer with our term so that it steps down instead of being stuck.
+        this.send({
+          type: 'appendResponse',
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          reject: true,
+          index: 0,
+          hintIndex: 0,
+          hintTerm: 0,
+        });
+      } else if (m.type === 'preVote') {
+        this.send({ type: 'preVoteResponse', from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'preVote' || m.type === 'vote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  /** propose appends a state-machine command on the leader; its outcome is known when index applies. */
+  propose(data: Uint8Array): ProposeResult {
+    const refused = this.refuseWrite();
+    if (refused !== undefined) return refused;
+    const index = this.log.lastIndex() + 1;
+    this.appendEntry({ kind: 'command', index, term: this.term, data });
+    return { ok: true, index, term: this.term };
+  }
+
+  /**
+   * proposeConfigChange appends one single-server membership change on the leader. It takes
+   * effect when appended. A new change may start only after the previous one committed and
+   * after the leader committed an entry of its own term (thesis §4.1 and its erratum).
+   */
+  proposeConfigChange(change: ConfigChange): ProposeResult {
+    const refused = this.refuseWrite();
+    if (refused !== undefined) return refused;
+    if (this.pendingConfigIndex > this.log.committed || !this.committedInCurrentTerm()) {
+      return refusal(
+        'CONFIG_CHANGE_IN_PROGRESS',
+        'a membership change is still in progress; retry once it commits',
+        this.lead,
+      );
+    }
+    const check = applyConfigChange(this.membershipNow, change);
+    if (!check.ok) return refusal('INVALID_CONFIG_CHANGE', check.reason, this.lead);
+    if (change.type === 'promote') {
+      const pr = this.progress.get(change.node);
+      const lastIndex = this.log.lastIndex();
+      if (pr === undefined || pr.match + this.cfg.learnerCatchUpEntriesMax < lastIndex) {
+        return refusal(
+          'LEARNER_NOT_CAUGHT_UP',
+          `learner ${change.node} has match ${String(pr?.match ?? 0)}, last index is ${lastIndex}; retry once it has caught up`,
+          this.lead,
+        );
+      }
+    }
+    const index = this.log.lastIndex() + 1;
+    this.appendEntry({ kind: 'config', index, term: this.term, membership: check.membership, change });
+    this.pendingConfigIndex = index;
+    return { ok: true, index, term: this.term };
+  }
+
+  /**
+   * readIndex starts a linearizable read (§6.4). Once a quorum confirms leadership after the
+   * request, a ReadState with the commit index as of the request comes out of ready(); serve the
+   * read once that index is applied. Reads pending when leadership is lost are dropped: the runtime
+   * fails them when it sees the role change.
+   */
+  readIndex(requestId: string): Accepted {
+    if (this.role !== 'leader') return refusal('NOT_LEADER', 'this node is not the leader', this.lead);
+    if (this.pendingReads.length + this.readsAwaitingCommit.length >= this.cfg.readIndexQueueMax) {
+      return refusal(
+        'BACKPRESSURE',
+        `more than ${this.cfg.readIndexQueueMax} reads pending; retry later`,
+        this.lead,
+      );
+    }
+    if (!this.committedInCurrentTerm()) {
+      this.readsAwaitingCommit.push(requestId);
+      return { ok: true };
+    }
+    this.startRead(requestId);
+    return { ok: true };
+  }
+
+  /** transferLeadership asks the leader to hand over to voter `to` (thesis §3.10). */
+  transferLeadership(to: NodeId): Accepted {
+    if (this.role !== 'leader') return refusal('NOT_LEADER', 'this node is not the leader', this.lead);
+    if (to === this.id) return { ok: true };
+    if (!isVoter(this.membershipNow, to)) {
+      return refusal('INVALID_TRANSFER_TARGET', `${to} is not a voter`, this.lead);
+    }
+    if (this.transferee === to) return { ok: true };
+    this.trace(`transferring leadership to ${to}`);
+    this.transferee = to;
+    this.electionElapsed = 0;
+    const pr = this.progress.get(to);
+    if (pr !== undefined && pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to);
+    return { ok: true };
+  }
+
+  /**
+   * leaderUnreachable reports that the transport saw the connection to `leader` fail (a reset,
+   * as when its process dies). A follower of that leader then campaigns after a short random
+   * delay, and grants (pre-)votes despite stickiness for that leader and term. Any later message
+   * from the leader cancels both. A stale or spurious signal can only start an election.
+   */
+  leaderUnreachable(leader: NodeId): void {
+    if (this.role !== 'follower' || leader === NONE || leader !== this.lead) {
+      this.trace(`ignored leaderUnreachable(${leader}): following ${this.lead || 'nobody'} as ${this.role}`);
+      return;
+    }
+    this.leaderLost = { term: this.term, leader };
+    if (this.promotable()) {
+      this.unreachableCountdown = 1 + this.cfg.rng.intBelow(this.cfg.unreachableCampaignDelayTicksMax);
+    }
+    this.trace(`leader ${leader} unreachable; campaigning in ${this.unreachableCountdown} ticks`);
+  }
+
+  /** reportUnreachable tells the leader that a message to `peer` could not be delivered. */
+  reportUnreachable(peer: NodeId): void {
+    const pr = this.role === 'leader' ? this.progress.get(peer) : undefined;
+    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  // ───────────────────────────────── Ready / advance ─────────────────────────────────
+
+  /** hasReady tells whether ready() has work; it is false while a Ready is outstanding. */
+  hasReady(): boolean {
+    if (this.outstanding !== undefined) return false;
+    this.flush();
+    return (
+      this.earlyMessages.length > 0 ||
+      this.messages.length > 0 ||
+      this.log.pendingEntries().length > 0 ||
+      this.log.pendingSnapshot() !== undefined ||
+      this.log.hasNextCommittedEntries() ||
+      this.readStates.length > 0 ||
+      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.role !== this.prevSoftState.role ||
+      this.lead !== this.prevSoftState.leader
+    );
+  }
+
+  /** ready returns the work to do now (see Ready); call advance() when it is done. */
+  ready(): Ready {
+    assert(this.outstanding === undefined, () => 'ready() called before advance() of the previous Ready');
+    this.flush();
+    const hard = this.hardState();
+    const soft: SoftState = { role: this.role, leader: this.lead };
+    const entries = [...this.log.pendingEntries()];
+    const snapshot = this.log.pendingSnapshot();
+    const committedEntries = this.log.nextCommittedEntries(this.cfg.messageBytesMax);
+    const rd: Ready = {
+      softState:
+        soft.role !== this.prevSoftState.role || soft.leader !== this.prevSoftState.leader ? soft : undefined,
+      hardState: sameHardState(hard, this.prevHardState) ? undefined : hard,
+      entries,
+      snapshot,
+      committedEntries,
+      earlyMessages: this.earlyMessages,
+      messages: this.messages,
+      readStates: this.readStates,
+    };
+    const last = entries[entries.length - 1];
+    this.outstanding = {
+      lastEntry: last === undefined ? undefined : { index: last.index, term: last.term },
+      snapshotIndex: snapshot?.meta.index,
+      appliedTo: committedEntries[committedEntries.length - 1]?.index ?? snapshot?.meta.index ?? 0,
+    };
+    this.prevHardState = hard;
+    this.prevSoftState = soft;
+    this.earlyMessages = [];
+    this.messages = [];
+    this.readStates = [];
+    return rd;
+  }
+
+  /** advance acknowledges the last Ready: persisted, sent and applied. */
+  advance(): void {
+    const done = this.outstanding;
+    assert(done !== undefined, () => 'advance() without an outstanding Ready');
+    this.outstanding = undefined;
+    if (done.snapshotIndex !== undefined) this.log.stableSnapshotTo(done.snapshotIndex);
+    if (done.lastEntry !== undefined) this.log.stableTo(done.lastEntry.index, done.lastEntry.term);
+    this.log.appliedTo(done.appliedTo);
+    if (this.role === 'leader') {
+      // The leader counts its own entries only once its own write is durable.
+      const self = this.progress.get(this.id);
+      if (self !== undefined) self.maybeUpdate(this.log.stableLastIndex());
+      if (this.maybeCommit()) this.bcastAppend();
+    }
+  }
+
+  /** status summarises the core's state. */
+  status(): RaftStatus {
+    const progress: Record<NodeId, ProgressStatus> = {};
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.progress)
+        progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.lead,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      membership: this.membershipNow,
+      progress,
+      transferee: this.transferee,
+    };
+  }
+
+  // ───────────────────────────────────── roles ─────────────────────────────────────
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.cfg.rng.intBelow(this.cfg.electionTicks);
+    this.unreachableCountdown = 0;
+    this.leaderLost = undefined;
+    this.transferee = NONE;
+    this.votes.clear();
+    this.progress.clear();
+    this.pendingReads = [];
+    this.readsAwaitingCommit = [];
+    this.readRoundPending = false;
+    this.broadcastPending = false;
+  }
+
+  private becomeFollower(term: number, leader: NodeId): void {
+    this.reset(term);
+    this.lead = leader;
+    this.role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    this.votes.clear();
+    this.lead = NONE;
+    this.role = 'preCandidate';
+    this.trace(`became pre-candidate for term ${this.term + 1}`);
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+    this.trace('became candidate');
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', () => `becomeLeader from ${this.role} at term ${this.term}`);
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    this.syncProgress();
+    const self = this.progress.get(this.id);
+    if (self !== undefined) {
+      self.maybeUpdate(this.log.stableLastIndex());
+      self.becomeReplicate();
+    }
+    // Any config entry in our log may be uncommitted: no change until it and our no-op commit.
+    this.pendingConfigIndex = this.log.lastIndex();
+    this.appendEntry({ kind: 'noop', index: this.log.lastIndex() + 1, term: this.term });
+    this.trace(`became leader at index ${this.log.lastIndex()}`);
+  }
+
+  private promotable(): boolean {
+    return isVoter(this.membershipNow, this.id);
+  }
+
+  /** inLease is leader stickiness: a live leader was heard within the election timeout and not reported lost. */
+  private inLease(): boolean {
+    if (this.lead === NONE || this.electionElapsed >= this.cfg.electionTicks) return false;
+    const lost = this.leaderLost;
+    return !(lost !== undefined && lost.term === this.term && lost.leader === this.lead);
+  }
+
+  private startCampaign(kind: 'preVote' | 'vote', reason: CampaignReason): void {
+    if (!this.promotable()) return;
+    let voteTerm: number;
+    if (kind === 'preVote') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    this.electionElapsed = 0;
+    this.votes.set(this.id, true);
+    if (tallyVotes(this.membershipNow, this.votes) === 'won') {
+      if (kind === 'preVote') this.startCampaign('vote', reason);
+      else this.becomeLeader();
+      return;
+    }
+    const lastLogIndex = this.log.lastIndex();
+    const lastLogTerm = this.log.lastTerm();
+    for (const to of this.membershipNow.voters) {
+      if (to === this.id) continue;
+      this.send({ type: kind, from: this.id, to, term: voteTerm, lastLogIndex, lastLogTerm, reason });
+    }
+  }
+
+  // ───────────────────────────────────── ticks ─────────────────────────────────────
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.unreachableCountdown > 0) {
+      this.unreachableCountdown--;
+      if (this.unreachableCountdown === 0 && this.role === 'follower') {
+        this.startCampaign('preVote', 'leaderUnreachable');
+        return;
+      }
+    }
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+      this.startCampaign('preVote', 'election');
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (!this.quorumActive()) {
+        this.trace('stepped down: no quorum heard within the election timeout');
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+      if (this.transferee !== NONE) {
+        this.trace(`transfer to ${this.transferee} timed out`);
+        this.transferee = NONE;
+      }
+    }
+    for (const pr of this.progress.values()) {
+      if (pr.state === 'snapshot' && ++pr.snapshotTicks > 2 * this.cfg.electionTicks) pr.becomeProbe();
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    const active = new Map<NodeId, boolean>();
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || pr.recentActive) active.set(id, true);
+      pr.recentActive = false;
+    }
+    return tallyVotes(this.membershipNow, active) === 'won';
+  }
+
+  // ────────────────────────────────── message handlers ──────────────────────────────────
+
+  private handleVoteRequest(m: PreVoteRequest | VoteRequest): void {
+    const isPre = m.type === 'preVote';
+    const responseType = isPre ? 'preVoteResponse' : 'voteResponse';
+    const canVote =
+      this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (isPre && m.term > this.term);
+    const knownVoter = isVoter(this.membershipNow, m.from);
+    if (knownVoter && canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      if (isPre) {
+        this.send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
+      } else {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+        this.send({ type: responseType, from: this.id, to: m.from, term: this.term, reject: false });
+      }
+      this.trace(`granted ${m.type} to ${m.from} at term ${m.term}`);
+    } else {
+      this.send({ type: responseType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.heardFromLeader(m.from);
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.heardFromLeader(m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.heardFromLeader(m.from);
+        this.handleSnapshot(m);
+        return;
+      case 'timeoutNow':
+        if (m.from === this.lead && this.promotable()) {
+          this.trace(`received TimeoutNow from ${m.from}: campaigning`);
+          this.startCampaign('vote', 'transfer');
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // A leader of our term exists: we lost this election.
+        this.becomeFollower(this.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'preVoteResponse':
+      case 'voteResponse': {
+        const expected = this.role === 'preCandidate' ? 'preVoteResponse' : 'voteResponse';
+        if (m.type !== expected) return;
+        if (m.type === 'preVoteResponse' && !m.reject && m.term !== this.term + 1) return;
+        this.votes.set(m.from, !m.reject);
+        const tally = tallyVotes(this.membershipNow, this.votes);
+        if (tally === 'won') {
+          if (this.role === 'preCandidate') this.startCampaign('vote', 'election');
+          else this.becomeLeader();
+        } else if (tally === 'lost') {
+          this.trace(`lost the ${m.type === 'preVoteResponse' ? 'pre-vote' : 'vote'}`);
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'appendResponse':
+        this.handleAppendResponse(m);
+        return;
+      case 'heartbeatResponse':
+        this.handleHeartbeatResponse(m);
+        return;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // Two leaders in one term would break election safety; from a peer it can only be bad input.
+        this.trace(`ignored ${m.type} from ${m.from}, which claims to lead term ${m.term} too`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = from;
+    this.leaderLost = undefined;
+    this.unreachableCountdown = 0;
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    if (m.prevLogIndex < this.log.committed) {
+      this.sendAppendResponse(m.from, false, this.log.committed, 0, 0);
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.sendAppendResponse(m.from, false, lastNew, 0, 0);
+      return;
+    }
+    const hintIndex = this.log.findConflictByTerm(
+      Math.min(m.prevLogIndex, this.log.lastIndex()),
+      m.prevLogTerm,
+    );
+    this.sendAppendResponse(m.from, true, m.prevLogIndex, hintIndex, this.log.term(hintIndex) ?? 0);
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    const response: HeartbeatResponse = {
+      type: 'heartbeatResponse',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      readSeq: m.readSeq,
+    };
+    this.send(response);
+  }
+
+  private handleSnapshot(m: SnapshotRequest): void {
+    const { index, term } = m.snapshot.meta;
+    if (index <= this.log.committed) {
+      this.sendAppendResponse(m.from, false, this.log.committed, 0, 0);
+      return;
+    }
+    if (this.log.matchTerm(index, term)) {
+      // We already hold the snapshot's last entry: the entries after it stay; just commit.
+      this.log.commitTo(index);
+      this.sendAppendResponse(m.from, false, index, 0, 0);
+      return;
+    }
+    this.trace(`restoring snapshot at index ${index} term ${term}`);
+    this.log.restore(m.snapshot);
+    this.baseMembership = m.snapshot.meta.membership;
+    this.configEntries = [];
+    this.setMembership(this.computeMembership());
+    this.sendAppendResponse(m.from, false, index, 0, 0);
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      const probeHint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
+      if (pr.maybeDecrTo(m.index, probeHint)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from);
+      }
+      return;
+    }
+    if (m.index > this.log.lastIndex()) {
+      this.trace(
+        `ignored appendResponse from ${m.from} for index ${m.index} beyond our last ${this.log.lastIndex()}`,
+      );
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+
+    if (this.maybeCommit()) this.bcastAppend();
+    else if (wasPaused) this.sendAppend(m.from);
+    // Fill the window with whatever else the follower lacks.
+    for (let i = 0; i < this.cfg.inflightMessagesMax; i++) {
+      if (!this.sendAppend(m.from, false)) break;
+    }
+    if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    if (m.readSeq > pr.readSeqAcked && m.readSeq <= this.readSeq) {
+      pr.readSeqAcked = m.readSeq;
+      this.releaseConfirmedReads();
+    }
+  }
+
+  // ─────────────────────────────────── replication ───────────────────────────────────
+
+  private refuseWrite(): RaftRefusal | undefined {
+    if (this.role !== 'leader') return refusal('NOT_LEADER', 'this node is not the leader', this.lead);
+    if (this.transferee !== NONE) {
+      return refusal(
+        'TRANSFER_IN_PROGRESS',
+        `leadership is moving to ${this.transferee}; retry there`,
+        this.transferee,
+      );
+    }
+    if (this.log.lastIndex() - this.log.committed >= this.cfg.uncommittedEntriesMax) {
+      return refusal(
+        'BACKPRESSURE',
+        `${this.cfg.uncommittedEntriesMax} entries await commit; retry later`,
+        this.lead,
+      );
+    }
+    return undefined;
+  }
+
+  private appendEntry(entry: Entry): void {
+    this.log.append([entry]);
+    const self = this.progress.get(this.id);
+    if (self !== undefined) self.next = entry.index + 1;
+    this.broadcastPending = true;
+  }
+
+  /** flush sends what proposals and reads accumulated since the last Ready, as one message per follower. */
+  private flush(): void {
+    if (this.role !== 'leader') return;
+    if (this.broadcastPending) {
+      this.broadcastPending = false;
+      this.bcastAppend();
+    }
+    if (this.readRoundPending) {
+      this.readRoundPending = false;
+      this.readSeq++;
+      this.bcastHeartbeat();
+    }
+  }
+
+  private bcastAppend(): void {
+    for (const id of members(this.membershipNow)) if (id !== this.id) this.sendAppend(id);
+  }
+
+  private bcastHeartbeat(): void {
+    for (const id of members(this.membershipNow)) {
+      if (id === this.id) continue;
+      const pr = this.progress.get(id);
+      const commit = Math.min(pr?.match ?? 0, this.log.committed);
+      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, readSeq: this.readSeq });
+    }
+  }
+
+  /** sendAppend sends the next entries (or a snapshot) to `to`; it returns whether it sent anything. */
+  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevLogIndex = pr.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    const lastIndex = this.log.lastIndex();
+    const entries =
+      prevLogTerm === undefined
+        ? undefined
+        : this.log.entries(pr.next, lastIndex + 1, this.cfg.messageBytesMax);
+    if (prevLogTerm === undefined || entries === undefined) return this.sendSnapshot(to, pr);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({
+      type: 'append',
+      from: this.id,
+      to,
+      term: this.term,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      commit: this.log.committed,
+    });
+    const last = entries[entries.length - 1];
+    if (pr.state === 'replicate' && last !== undefined) {
+      pr.next = last.index + 1;
+      pr.inflights.add(last.index);
+    } else if (pr.state === 'probe') {
+      pr.probeSent = true;
+    }
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    const snapshot: Snapshot = this.log.pendingSnapshot() ?? this.cfg.storage.snapshot();
+    this.trace(`sending snapshot at index ${snapshot.meta.index} to ${to} (next ${pr.next} is compacted)`);
+    pr.becomeSnapshot(snapshot.meta.index);
+    this.send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot });
+    return true;
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'timeoutNow', from: this.id, to, term: this.term });
+  }
+
+  private sendAppendResponse(
+    to: NodeId,
+    reject: boolean,
+    index: number,
+    hintIndex: number,
+    hintTerm: number,
+  ): void {
+    this.send({
+      type: 'appendResponse',
+      from: this.id,
+      to,
+      term: this.term,
+      reject,
+      index,
+      hintIndex,
+      hintTerm,
+    });
+  }
+
+  /** maybeCommit advances commit to the quorum index if that entry is of the current term (§5.4.2). */
+  private maybeCommit(): boolean {
+    const index = quorumIndex(this.membershipNow, (id) => this.progress.get(id)?.match ?? 0);
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
+    this.log.commitTo(index);
+    this.onCommitted();
+    return true;
+  }
+
+  private onCommitted(): void {
+    if (this.readsAwaitingCommit.length > 0 && this.committedInCurrentTerm()) {
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      for (const requestId of waiting) this.startRead(requestId);
+    }
+    const lastConfig = this.configEntries[this.configEntries.length - 1];
+    if (!this.promotable() && (lastConfig === undefined || lastConfig.index <= this.log.committed)) {
+      // Our own removal committed: tell followers the commit, then stop leading (thesis §4.2.2).
+      this.trace('stepping down: this node was removed from the configuration');
+      this.bcastAppend();
+      this.becomeFollower(this.term, NONE);
+    }
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  // ────────────────────────────────────── reads ──────────────────────────────────────
+
+  private startRead(requestId: string): void {
+    if (this.membershipNow.voters.length === 1 && this.promotable()) {
+      this.readStates.push({ requestId, index: this.log.committed });
+      return;
+    }
+    this.pendingReads.push({ requestId, index: this.log.committed, seq: this.readSeq + 1 });
+    this.readRoundPending = true;
+  }
+
+  private releaseConfirmedReads(): void {
+    const confirmed = quorumIndex(this.membershipNow, (id) =>
+      id === this.id ? this.readSeq : (this.progress.get(id)?.readSeqAcked ?? 0),
+    );
+    let n = 0;
+    while (n < this.pendingReads.length && this.pendingReads[n]!.seq <= confirmed) {
+      const read = this.pendingReads[n]!;
+      this.readStates.push({ requestId: read.requestId, index: read.index });
+      n++;
+    }
+    if (n > 0) this.pendingReads.splice(0, n);
+  }
+
+  // ──────────────────────────────────── membership ────────────────────────────────────
+
+  private computeMembership(): Membership {
+    return this.configEntries[this.configEntries.length - 1]?.membership ?? this.baseMembership;
+  }
+
+  /** onAppend keeps the configuration in step with the log: a config entry counts from its append. */
+  private onAppend(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    while ((this.configEntries[this.configEntries.length - 1]?.index ?? 0) >= first) this.configEntries.pop();
+    for (const e of entries) {
+      if (e.kind === 'config') this.configEntries.push({ index: e.index, membership: e.membership });
+    }
+    // Keep only the newest committed config entry as history; older ones can never be truncated back to.
+    while (this.configEntries.length > 1 && this.configEntries[1]!.index <= this.log.committed) {
+      this.baseMembership = this.configEntries[0]!.membership;
+      this.configEntries.shift();
+    }
+    this.setMembership(this.computeMembership());
+  }
+
+  private setMembership(next: Membership): void {
+    if (next === this.membershipNow) return;
+    this.membershipNow = next;
+    this.trace(`membership is now voters [${next.voters.join(',')}] learners [${next.learners.join(',')}]`);
+    if (this.role === 'leader') this.syncProgress();
+    else if (!this.promotable() && this.role !== 'follower') this.becomeFollower(this.term, NONE);
+  }
+
+  /** syncProgress gives every member a Progress and drops those of removed members. */
+  private syncProgress(): void {
+    const next = this.log.lastIndex() + 1;
+    for (const id of members(this.membershipNow)) {
+      if (!this.progress.has(id)) {
+        const pr = new Progress(next, this.cfg.inflightMessagesMax);
+        this.progress.set(id, pr);
+      }
+    }
+    for (const id of [...this.progress.keys()]) {
+      if (!isMember(this.membershipNow, id)) {
+        this.progress.delete(id);
+        if (this.transferee === id) this.transferee = NONE;
+      }
+    }
+  }
+
+  // ────────────────────────────────────── output ──────────────────────────────────────
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  /**
+   * send queues a message. A leader's appends, heartbeats, snapshots and TimeoutNow, and pre-votes,
+   * promise nothing durable and may leave at once; every other message (votes, acknowledgements)
+   * waits until this Ready is durable.
+   */
+  private send(m: Message): void {
+    const early =
+      m.type === 'append' ||
+      m.type === 'heartbeat' ||
+      m.type === 'snapshot' ||
+      m.type === 'timeoutNow' ||
+      m.type === 'preVote' ||
+      m.type === 'preVoteResponse';
+    (early ? this.earlyMessages : this.messages).push(m);
+  }
+
+  private trace(line: string): void {
+    this.cfg.logger?.(`${this.id} [term ${this.term} ${this.role}] ${line}`);
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}

@@ -1,0 +1,148 @@
+import { assert } from './assert';
+import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from './types';
+import { entrySizeBytes } from './types';
+
+/**
+ * RaftStorage is the read-only view of durable state the core needs. The runtime implements it
+ * (an in-memory mirror of what it has made durable, so reads are synchronous), and updates it
+ * only after a write is durable and before it calls `advance()`.
+ *
+ * Indexes: the log holds entries [firstIndex(), lastIndex()]; the entry just before
+ * firstIndex() is covered by the latest snapshot, whose index is firstIndex() - 1.
+ */
+export interface RaftStorage {
+  /** initialHardState is the hard state persisted last (term 0, no vote, commit 0 when new). */
+  initialHardState(): HardState;
+  /** firstIndex is the index of the first entry still in the log (snapshot index + 1). */
+  firstIndex(): number;
+  /** lastIndex is the index of the last durable entry (the snapshot index when the log is empty). */
+  lastIndex(): number;
+  /** term returns the term of the entry at `index`, or undefined when it is compacted or absent. The snapshot index answers with the snapshot term. */
+  term(index: number): number | undefined;
+  /** entries returns the durable entries in [lo, hi), at least one if any, at most `bytesMax` in total after the first. */
+  entries(lo: number, hi: number, bytesMax: number): Entry[];
+  /** snapshot returns the latest snapshot (index 0 with the bootstrap membership when none was taken). */
+  snapshot(): Snapshot;
+}
+
+/**
+ * MemoryStorage is a RaftStorage held in memory. The simulator uses it as "disk"; the runtime
+ * uses it as the synchronous mirror of LevelDB. Writers call `append`, `setHardState`,
+ * `installSnapshot` and `compact` after the matching durable write.
+ */
+export class MemoryStorage implements RaftStorage {
+  private hardState: HardState = { term: 0, vote: '', commit: 0 };
+  private snap: Snapshot;
+  /** log[i] has index snap.meta.index + 1 + i. */
+  private log: Entry[] = [];
+
+  /** constructor starts from a snapshot: for a new cluster, index 0 and term 0 with the bootstrap membership. */
+  constructor(snapshot: Snapshot) {
+    this.snap = snapshot;
+  }
+
+  /** bootstrap returns an empty storage whose configuration is `membership`. */
+  static bootstrap(membership: Membership): MemoryStorage {
+    return new MemoryStorage({ meta: { index: 0, term: 0, membership }, data: new Uint8Array(0) });
+  }
+
+  initialHardState(): HardState {
+    return this.hardState;
+  }
+
+  firstIndex(): number {
+    return this.snap.meta.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.snap.meta.index + this.log.length;
+  }
+
+  term(index: number): number | undefined {
+    if (index === this.snap.meta.index) return this.snap.meta.term;
+    return this.log[index - this.snap.meta.index - 1]?.term;
+  }
+
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    assert(lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo <= hi, () => {
+      return `entries [${lo}, ${hi}) out of range [${this.firstIndex()}, ${this.lastIndex() + 1})`;
+    });
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = this.log[i - this.snap.meta.index - 1]!;
+      bytes += entrySizeBytes(e);
+      if (out.length > 0 && bytes > bytesMax) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** allEntries returns every entry still in the log (for tests, restarts and the simulator's checkers). */
+  allEntries(): readonly Entry[] {
+    return this.log;
+  }
+
+  /** setHardState records a durable hard state. */
+  setHardState(hardState: HardState): void {
+    this.hardState = hardState;
+  }
+
+  /**
+   * append records durable entries. They must be contiguous; an entry at an index the log
+   * already holds replaces it and everything after it (the core only sends such entries after it
+   * found a conflict).
+   */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = entries[0]!.index;
+    assert(first >= this.firstIndex() && first <= this.lastIndex() + 1, () => {
+      return `append at ${first} leaves a gap or rewrites the snapshot: log is [${this.firstIndex()}, ${this.lastIndex()}]`;
+    });
+    for (let i = 1; i < entries.length; i++) {
+      assert(
+        entries[i]!.index === first + i,
+        () => `append not contiguous at ${entries[i]!.index}, want ${first + i}`,
+      );
+    }
+    this.log.length = first - this.firstIndex();
+    this.log.push(...entries);
+  }
+
+  /**
+   * installSnapshot replaces the log by a snapshot received from the leader. Entries after the
+   * snapshot index are kept when the log has the snapshot's last entry with the same term.
+   */
+  installSnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.meta;
+    assert(
+      index >= this.snap.meta.index,
+      () => `snapshot ${index} older than current ${this.snap.meta.index}`,
+    );
+    if (this.term(index) === term && index <= this.lastIndex()) {
+      this.log = this.log.slice(index - this.snap.meta.index);
+    } else {
+      this.log = [];
+    }
+    this.snap = snapshot;
+  }
+
+  /**
+   * createSnapshot records a snapshot the local state machine took at `meta.index` (which must
+   * be in the log) and drops the log entries it covers, keeping the rest.
+   */
+  createSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+    assert(meta.index >= this.snap.meta.index && meta.index <= this.lastIndex(), () => {
+      return `createSnapshot(${meta.index}) out of range [${this.snap.meta.index}, ${this.lastIndex()}]`;
+    });
+    assert(this.term(meta.index) === meta.term, () => {
+      return `createSnapshot(${meta.index}) term ${meta.term} differs from log term ${String(this.term(meta.index))}`;
+    });
+    this.log = this.log.slice(meta.index - this.snap.meta.index);
+    this.snap = { meta, data };
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * NodeId names a Raft member. Ids are opaque, non-empty strings chosen by the operator
+ * (`n1`, `control-0`, …); the core only compares them.
+ */
+export type NodeId = string;
+
+/** NONE is the NodeId that means "nobody" (no vote cast, no leader known). */
+export const NONE: NodeId = '';
+
+/**
+ * HardState is what must be durable before any message that depends on it is sent:
+ * the current term, the vote cast in it, and the commit index (which may lag on disk; it is
+ * only an optimisation for restart, never needed for safety).
+ */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly commit: number;
+}
+
+/**
+ * Membership is a full cluster configuration: the voters (who count for quorums and may
+ * campaign) and the learners (who receive the log but never vote or campaign). An id is in at
+ * most one of the two lists; both lists are sorted so that equal memberships are equal bytes.
+ */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
+
+/** EntryCommand carries an opaque state-machine command. */
+export interface EntryCommand {
+  readonly kind: 'command';
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * EntryNoop is the empty entry a new leader appends at once, so that entries of earlier terms
+ * commit (Figure 8, §5.4.2) and ReadIndex may be served.
+ */
+export interface EntryNoop {
+  readonly kind: 'noop';
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * EntryConfig carries the whole membership that takes effect when the entry is appended (not
+ * when committed; single-server changes, thesis §4.1), plus the change that produced it.
+ */
+export interface EntryConfig {
+  readonly kind: 'config';
+  readonly index: number;
+  readonly term: number;
+  readonly membership: Membership;
+  readonly change: ConfigChange;
+}
+
+/** Entry is one slot of the replicated log. */
+export type Entry = EntryCommand | EntryNoop | EntryConfig;
+
+/**
+ * ConfigChange is one single-server membership change: add a learner, promote a learner to
+ * voter, or remove a member (voter or learner).
+ */
+export type ConfigChange =
+  | { readonly type: 'addLearner'; readonly node: NodeId }
+  | { readonly type: 'promote'; readonly node: NodeId }
+  | { readonly type: 'remove'; readonly node: NodeId };
+
+/**
+ * SnapshotMeta describes a snapshot: the last index and term it covers, and the membership as of
+ * that index (so a node restored from it still knows its peers).
+ */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly membership: Membership;
+}
+
+/** Snapshot is a snapshot's metadata plus the state machine's opaque bytes. */
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: Uint8Array;
+}
+
+/** Role is what a node currently is. */
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/**
+ * SoftState is volatile, observable state that does not need to be persisted: the role and
+ * the leader this node currently follows (NONE if unknown).
+ */
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId;
+}
+
+/**
+ * ReadState reports that a ReadIndex request may be served once the state machine has applied
+ * `index`: leadership was confirmed by a quorum after the request arrived.
+ */
+export interface ReadState {
+  readonly requestId: string;
+  readonly index: number;
+}
+
+/**
+ * entrySizeBytes estimates an entry's size for batching bounds: the payload plus a fixed
+ * overhead for index, term and framing.
+ */
+export function entrySizeBytes(entry: Entry): number {
+  const overhead = 24;
+  switch (entry.kind) {
+    case 'command':
+      return overhead + entry.data.byteLength;
+    case 'noop':
+      return overhead;
+    case 'config':
+      return overhead + 16 * (entry.membership.voters.length + entry.membership.learners.length);
+  }
+}

@@ -1,0 +1,106 @@
+import type { Message } from './messages';
+import { MESSAGE_TYPES } from './messages';
+import type { Entry, Membership, Snapshot } from './types';
+
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const REASONS = new Set(['election', 'leaderUnreachable', 'transfer']);
+
+function isIdList(v: unknown): boolean {
+  return Array.isArray(v) && v.every(isId);
+}
+
+function isMembership(v: unknown): v is Membership {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  return isIdList(m.voters) && isIdList(m.learners);
+}
+
+function isEntry(v: unknown): v is Entry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (!isIndex(e.index) || e.index === 0 || !isIndex(e.term) || e.term === 0) return false;
+  switch (e.kind) {
+    case 'command':
+      return e.data instanceof Uint8Array;
+    case 'noop':
+      return true;
+    case 'config': {
+      const c = e.change as Record<string, unknown> | null;
+      return (
+        isMembership(e.membership) &&
+        typeof c === 'object' &&
+        c !== null &&
+        (c.type === 'addLearner' || c.type === 'promote' || c.type === 'remove') &&
+        isId(c.node)
+      );
+    }
+    default:
+      return false;
+  }
+}
+
+function isSnapshot(v: unknown): v is Snapshot {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  const meta = s.meta as Record<string, unknown> | null;
+  return (
+    s.data instanceof Uint8Array &&
+    typeof meta === 'object' &&
+    meta !== null &&
+    isIndex(meta.index) &&
+    isIndex(meta.term) &&
+    isMembership(meta.membership)
+  );
+}
+
+/**
+ * isWellFormedMessage checks a message from a peer before the core acts on it: known type,
+ * ids, non-negative safe-integer numbers, and for appends, contiguous entries after
+ * prevLogIndex whose terms never decrease and never exceed the message term. A message that
+ * fails is ignored (and the runtime counts it), never trusted.
+ */
+export function isWellFormedMessage(v: unknown): v is Message {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  if (typeof m.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(m.type)) return false;
+  if (!isId(m.from) || !isId(m.to) || !isIndex(m.term)) return false;
+  switch (m.type) {
+    case 'preVote':
+    case 'vote':
+      return (
+        isIndex(m.lastLogIndex) &&
+        isIndex(m.lastLogTerm) &&
+        typeof m.reason === 'string' &&
+        REASONS.has(m.reason)
+      );
+    case 'preVoteResponse':
+    case 'voteResponse':
+      return isBool(m.reject);
+    case 'append': {
+      if (!isIndex(m.prevLogIndex) || !isIndex(m.prevLogTerm) || !isIndex(m.commit)) return false;
+      if (!Array.isArray(m.entries) || m.prevLogTerm > m.term) return false;
+      let previousTerm = m.prevLogTerm;
+      for (let i = 0; i < m.entries.length; i++) {
+        const e: unknown = m.entries[i];
+        if (!isEntry(e) || e.index !== m.prevLogIndex + 1 + i || e.term < previousTerm || e.term > m.term)
+          return false;
+        previousTerm = e.term;
+      }
+      return true;
+    }
+    case 'appendResponse':
+      return isBool(m.reject) && isIndex(m.index) && isIndex(m.hintIndex) && isIndex(m.hintTerm);
+    case 'heartbeat':
+      return isIndex(m.commit) && isIndex(m.readSeq);
+    case 'heartbeatResponse':
+      return isIndex(m.readSeq);
+    case 'snapshot':
+      return isSnapshot(m.snapshot) && m.snapshot.meta.term <= m.term;
+    case 'timeoutNow':
+      return true;
+    default:
+      return false;
+  }
+}
