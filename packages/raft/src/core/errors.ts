@@ -29,3 +29,10 @@ export interface RaftRefusal {
 export function refusal(code: RaftErrorCode, message: string, leaderHint: NodeId): RaftRefusal {
   return { ok: false, code, message, leaderHint };
 }
+
+/** ProposeResult is the index and term a proposal was appended at, or why it was refused. */
+export type ProposeResult =
+  { readonly ok: true; readonly index: number; readonly term: number } | RaftRefusal;
+
+/** Accepted is the answer to a request that was taken; its outcome arrives later through Ready. */
+export type Accepted = { readonly ok: true } | RaftRefusal;

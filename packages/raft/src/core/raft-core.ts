@@ -5,7 +5,6 @@ import type { RaftRefusal } from './errors';
 import { refusal } from './errors';
 import type {
   AppendRequest,
-  AppendResponse,
   CampaignReason,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -14,60 +13,18 @@ import type {
   SnapshotRequest,
   VoteRequest,
 } from './messages';
-import { applyConfigChange, isMember, isVoter, members, quorumIndex, tallyVotes } from './membership';
-import { Progress } from './progress';
+import { applyConfigChange, isMember, isVoter, tallyVotes } from './membership';
+import { LeaderReplication } from './leader-replication';
+import { Outbox } from './outbox';
 import { RaftLog } from './raft-log';
+import { ReadIndexQueue } from './read-index';
+import { ConfigurationLog } from './configuration-log';
 import type { Ready } from './ready';
-import type {
-  ConfigChange,
-  Entry,
-  HardState,
-  Membership,
-  NodeId,
-  ReadState,
-  Role,
-  Snapshot,
-  SoftState,
-} from './types';
+import type { ConfigChange, Entry, HardState, Membership, NodeId, Role, SoftState } from './types';
 import { NONE } from './types';
 import { isWellFormedMessage } from './validate-message';
-
-/** ProposeResult is the index and term a proposal was appended at, or why it was refused. */
-export type ProposeResult =
-  { readonly ok: true; readonly index: number; readonly term: number } | RaftRefusal;
-
-/** Accepted is the answer to a request that was taken; its outcome arrives later through Ready. */
-export type Accepted = { readonly ok: true } | RaftRefusal;
-
-/** ProgressStatus is the leader's view of one member, for status pages and tests. */
-export interface ProgressStatus {
-  readonly match: number;
-  readonly next: number;
-  readonly state: 'probe' | 'replicate' | 'snapshot';
-}
-
-/** RaftStatus is a read-only summary of a core's state. */
-export interface RaftStatus {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly term: number;
-  readonly vote: NodeId;
-  readonly leader: NodeId;
-  readonly commit: number;
-  readonly applied: number;
-  readonly firstIndex: number;
-  readonly lastIndex: number;
-  readonly membership: Membership;
-  /** progress has one row per member, on the leader only. */
-  readonly progress: Readonly<Record<NodeId, ProgressStatus>>;
-  readonly transferee: NodeId;
-}
-
-interface PendingRead {
-  readonly requestId: string;
-  readonly index: number;
-  readonly seq: number;
-}
+import type { Accepted, ProposeResult } from './errors';
+import type { RaftStatus } from './raft-status';
 
 interface Outstanding {
   readonly lastEntry: { readonly index: number; readonly term: number } | undefined;
@@ -94,12 +51,12 @@ export class RaftCore {
   private lead: NodeId = NONE;
   private role: Role = 'follower';
 
-  /** baseMembership is the configuration as of the snapshot; configEntries are the config entries after it. */
-  private baseMembership: Membership;
-  private configEntries: { index: number; membership: Membership }[] = [];
+  private readonly configuration: ConfigurationLog;
+  /** membershipNow caches configuration.current(), so a change can be noticed. */
   private membershipNow: Membership;
 
-  private readonly progress = new Map<NodeId, Progress>();
+  /** leader exists only while this node leads; it holds every leader-only piece of state. */
+  private leader: LeaderReplication | undefined;
   private readonly votes = new Map<NodeId, boolean>();
 
   private electionElapsed = 0;
@@ -113,15 +70,10 @@ export class RaftCore {
   private transferee: NodeId = NONE;
   private pendingConfigIndex = 0;
 
-  private readSeq = 0;
-  private readRoundPending = false;
-  private pendingReads: PendingRead[] = [];
-  private readsAwaitingCommit: string[] = [];
-  private readStates: ReadState[] = [];
+  private readonly reads = new ReadIndexQueue();
 
   private broadcastPending = false;
-  private earlyMessages: Message[] = [];
-  private messages: Message[] = [];
+  private readonly outbox = new Outbox();
   private prevHardState: HardState;
   private prevSoftState: SoftState = { role: 'follower', leader: NONE };
   private outstanding: Outstanding | undefined;
@@ -136,17 +88,12 @@ export class RaftCore {
     this.term = hard.term;
     this.vote = hard.vote;
     this.prevHardState = hard;
-    this.baseMembership = storage.snapshot().meta.membership;
-    if (storage.lastIndex() >= storage.firstIndex()) {
-      for (const e of storage.entries(
-        storage.firstIndex(),
-        storage.lastIndex() + 1,
-        Number.MAX_SAFE_INTEGER,
-      )) {
-        if (e.kind === 'config') this.configEntries.push({ index: e.index, membership: e.membership });
-      }
-    }
-    this.membershipNow = this.computeMembership();
+    const durableEntries =
+      storage.lastIndex() >= storage.firstIndex()
+        ? storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
+        : [];
+    this.configuration = new ConfigurationLog(storage.snapshot().meta.membership, durableEntries);
+    this.membershipNow = this.configuration.current();
     this.becomeFollower(this.term, NONE);
   }
 
@@ -195,7 +142,7 @@ export class RaftCore {
     } else if (m.term < this.term) {
       if (m.type === 'append' || m.type === 'heartbeat') {
         // A stale leader: answer with our term so that it steps down instead of being stuck.
-        this.send({
+        this.outbox.push({
           type: 'appendResponse',
           from: this.id,
           to: m.from,
@@ -206,7 +153,13 @@ export class RaftCore {
           hintTerm: 0,
         });
       } else if (m.type === 'preVote') {
-        this.send({ type: 'preVoteResponse', from: this.id, to: m.from, term: this.term, reject: true });
+        this.outbox.push({
+          type: 'preVoteResponse',
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          reject: true,
+        });
       }
       return;
     }
@@ -256,7 +209,7 @@ export class RaftCore {
     const check = applyConfigChange(this.membershipNow, change);
     if (!check.ok) return refusal('INVALID_CONFIG_CHANGE', check.reason, this.lead);
     if (change.type === 'promote') {
-      const pr = this.progress.get(change.node);
+      const pr = this.leading().get(change.node);
       const lastIndex = this.log.lastIndex();
       if (pr === undefined || pr.match + this.cfg.learnerCatchUpEntriesMax < lastIndex) {
         return refusal(
@@ -280,7 +233,7 @@ export class RaftCore {
    */
   readIndex(requestId: string): Accepted {
     if (this.role !== 'leader') return refusal('NOT_LEADER', 'this node is not the leader', this.lead);
-    if (this.pendingReads.length + this.readsAwaitingCommit.length >= this.cfg.readIndexQueueMax) {
+    if (this.reads.size >= this.cfg.readIndexQueueMax) {
       return refusal(
         'BACKPRESSURE',
         `more than ${this.cfg.readIndexQueueMax} reads pending; retry later`,
@@ -288,7 +241,7 @@ export class RaftCore {
       );
     }
     if (!this.committedInCurrentTerm()) {
-      this.readsAwaitingCommit.push(requestId);
+      this.reads.awaitCommit(requestId);
       return { ok: true };
     }
     this.startRead(requestId);
@@ -306,9 +259,9 @@ export class RaftCore {
     this.trace(`transferring leadership to ${to}`);
     this.transferee = to;
     this.electionElapsed = 0;
-    const pr = this.progress.get(to);
-    if (pr !== undefined && pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppend(to);
+    const leader = this.leading();
+    if (leader.isCaughtUp(to)) leader.sendTimeoutNow(to);
+    else leader.sendAppend(to);
     return { ok: true };
   }
 
@@ -332,8 +285,7 @@ export class RaftCore {
 
   /** reportUnreachable tells the leader that a message to `peer` could not be delivered. */
   reportUnreachable(peer: NodeId): void {
-    const pr = this.role === 'leader' ? this.progress.get(peer) : undefined;
-    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+    this.leader?.reportUnreachable(peer);
   }
 
   // ───────────────────────────────── Ready / advance ─────────────────────────────────
@@ -343,12 +295,11 @@ export class RaftCore {
     if (this.outstanding !== undefined) return false;
     this.flush();
     return (
-      this.earlyMessages.length > 0 ||
-      this.messages.length > 0 ||
+      !this.outbox.isEmpty() ||
       this.log.pendingEntries().length > 0 ||
       this.log.pendingSnapshot() !== undefined ||
       this.log.hasNextCommittedEntries() ||
-      this.readStates.length > 0 ||
+      this.reads.hasReadStates() ||
       !sameHardState(this.hardState(), this.prevHardState) ||
       this.role !== this.prevSoftState.role ||
       this.lead !== this.prevSoftState.leader
@@ -364,6 +315,7 @@ export class RaftCore {
     const entries = [...this.log.pendingEntries()];
     const snapshot = this.log.pendingSnapshot();
     const committedEntries = this.log.nextCommittedEntries(this.cfg.messageBytesMax);
+    const outgoing = this.outbox.take();
     const rd: Ready = {
       softState:
         soft.role !== this.prevSoftState.role || soft.leader !== this.prevSoftState.leader ? soft : undefined,
@@ -371,9 +323,9 @@ export class RaftCore {
       entries,
       snapshot,
       committedEntries,
-      earlyMessages: this.earlyMessages,
-      messages: this.messages,
-      readStates: this.readStates,
+      earlyMessages: outgoing.early,
+      messages: outgoing.afterPersist,
+      readStates: this.reads.takeReadStates(),
     };
     const last = entries[entries.length - 1];
     this.outstanding = {
@@ -383,9 +335,6 @@ export class RaftCore {
     };
     this.prevHardState = hard;
     this.prevSoftState = soft;
-    this.earlyMessages = [];
-    this.messages = [];
-    this.readStates = [];
     return rd;
   }
 
@@ -397,21 +346,15 @@ export class RaftCore {
     if (done.snapshotIndex !== undefined) this.log.stableSnapshotTo(done.snapshotIndex);
     if (done.lastEntry !== undefined) this.log.stableTo(done.lastEntry.index, done.lastEntry.term);
     this.log.appliedTo(done.appliedTo);
-    if (this.role === 'leader') {
+    if (this.leader !== undefined) {
       // The leader counts its own entries only once its own write is durable.
-      const self = this.progress.get(this.id);
-      if (self !== undefined) self.maybeUpdate(this.log.stableLastIndex());
-      if (this.maybeCommit()) this.bcastAppend();
+      this.leader.selfPersisted(this.log.stableLastIndex());
+      this.maybeCommit();
     }
   }
 
   /** status summarises the core's state. */
   status(): RaftStatus {
-    const progress: Record<NodeId, ProgressStatus> = {};
-    if (this.role === 'leader') {
-      for (const [id, pr] of this.progress)
-        progress[id] = { match: pr.match, next: pr.next, state: pr.state };
-    }
     return {
       id: this.id,
       role: this.role,
@@ -423,7 +366,7 @@ export class RaftCore {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       membership: this.membershipNow,
-      progress,
+      progress: this.leader?.status() ?? {},
       transferee: this.transferee,
     };
   }
@@ -443,10 +386,8 @@ export class RaftCore {
     this.leaderLost = undefined;
     this.transferee = NONE;
     this.votes.clear();
-    this.progress.clear();
-    this.pendingReads = [];
-    this.readsAwaitingCommit = [];
-    this.readRoundPending = false;
+    this.leader = undefined;
+    this.reads.dropPending();
     this.broadcastPending = false;
   }
 
@@ -475,12 +416,11 @@ export class RaftCore {
     this.reset(this.term);
     this.lead = this.id;
     this.role = 'leader';
-    this.syncProgress();
-    const self = this.progress.get(this.id);
-    if (self !== undefined) {
-      self.maybeUpdate(this.log.stableLastIndex());
-      self.becomeReplicate();
-    }
+    this.leader = new LeaderReplication(this.id, this.term, this.cfg, this.log, this.outbox, (line) =>
+      this.trace(line),
+    );
+    this.leader.sync(this.membershipNow);
+    this.leader.selfPersisted(this.log.stableLastIndex());
     // Any config entry in our log may be uncommitted: no change until it and our no-op commit.
     this.pendingConfigIndex = this.log.lastIndex();
     this.appendEntry({ kind: 'noop', index: this.log.lastIndex() + 1, term: this.term });
@@ -519,7 +459,7 @@ export class RaftCore {
     const lastLogTerm = this.log.lastTerm();
     for (const to of this.membershipNow.voters) {
       if (to === this.id) continue;
-      this.send({ type: kind, from: this.id, to, term: voteTerm, lastLogIndex, lastLogTerm, reason });
+      this.outbox.push({ type: kind, from: this.id, to, term: voteTerm, lastLogIndex, lastLogTerm, reason });
     }
   }
 
@@ -544,7 +484,7 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
-      if (!this.quorumActive()) {
+      if (!this.leading().quorumActive(this.membershipNow)) {
         this.trace('stepped down: no quorum heard within the election timeout');
         this.becomeFollower(this.term, NONE);
         return;
@@ -554,22 +494,11 @@ export class RaftCore {
         this.transferee = NONE;
       }
     }
-    for (const pr of this.progress.values()) {
-      if (pr.state === 'snapshot' && ++pr.snapshotTicks > 2 * this.cfg.electionTicks) pr.becomeProbe();
-    }
+    this.leading().tick();
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat();
+      this.leading().bcastHeartbeat(this.membershipNow, this.reads.currentSeq);
     }
-  }
-
-  private quorumActive(): boolean {
-    const active = new Map<NodeId, boolean>();
-    for (const [id, pr] of this.progress) {
-      if (id === this.id || pr.recentActive) active.set(id, true);
-      pr.recentActive = false;
-    }
-    return tallyVotes(this.membershipNow, active) === 'won';
   }
 
   // ────────────────────────────────── message handlers ──────────────────────────────────
@@ -582,15 +511,15 @@ export class RaftCore {
     const knownVoter = isVoter(this.membershipNow, m.from);
     if (knownVoter && canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       if (isPre) {
-        this.send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
+        this.outbox.push({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
       } else {
         this.electionElapsed = 0;
         this.vote = m.from;
-        this.send({ type: responseType, from: this.id, to: m.from, term: this.term, reject: false });
+        this.outbox.push({ type: responseType, from: this.id, to: m.from, term: this.term, reject: false });
       }
       this.trace(`granted ${m.type} to ${m.from} at term ${m.term}`);
     } else {
-      this.send({ type: responseType, from: this.id, to: m.from, term: this.term, reject: true });
+      this.outbox.push({ type: responseType, from: this.id, to: m.from, term: this.term, reject: true });
     }
   }
 
@@ -652,10 +581,15 @@ export class RaftCore {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case 'appendResponse':
-        this.handleAppendResponse(m);
+        if (this.leading().handleAppendResponse(m, this.membershipNow)) this.onCommitted();
+        if (m.from === this.transferee && this.leader?.isCaughtUp(m.from) === true) {
+          this.leader.sendTimeoutNow(m.from);
+        }
         return;
       case 'heartbeatResponse':
-        this.handleHeartbeatResponse(m);
+        if (this.leading().handleHeartbeatResponse(m, this.reads.currentSeq)) {
+          this.reads.release(this.leading().readQuorumSeq(this.membershipNow, this.reads.currentSeq));
+        }
         return;
       case 'append':
       case 'heartbeat':
@@ -701,7 +635,7 @@ export class RaftCore {
       term: this.term,
       readSeq: m.readSeq,
     };
-    this.send(response);
+    this.outbox.push(response);
   }
 
   private handleSnapshot(m: SnapshotRequest): void {
@@ -718,58 +652,9 @@ export class RaftCore {
     }
     this.trace(`restoring snapshot at index ${index} term ${term}`);
     this.log.restore(m.snapshot);
-    this.baseMembership = m.snapshot.meta.membership;
-    this.configEntries = [];
-    this.setMembership(this.computeMembership());
+    this.configuration.restore(m.snapshot.meta.membership);
+    this.setMembership(this.configuration.current());
     this.sendAppendResponse(m.from, false, index, 0, 0);
-  }
-
-  private handleAppendResponse(m: AppendResponse): void {
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    if (m.reject) {
-      const probeHint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
-      if (pr.maybeDecrTo(m.index, probeHint)) {
-        if (pr.state === 'replicate') pr.becomeProbe();
-        this.sendAppend(m.from);
-      }
-      return;
-    }
-    if (m.index > this.log.lastIndex()) {
-      this.trace(
-        `ignored appendResponse from ${m.from} for index ${m.index} beyond our last ${this.log.lastIndex()}`,
-      );
-      return;
-    }
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
-    if (pr.state === 'probe') pr.becomeReplicate();
-    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
-      pr.becomeProbe();
-      pr.becomeReplicate();
-    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-
-    if (this.maybeCommit()) this.bcastAppend();
-    else if (wasPaused) this.sendAppend(m.from);
-    // Fill the window with whatever else the follower lacks.
-    for (let i = 0; i < this.cfg.inflightMessagesMax; i++) {
-      if (!this.sendAppend(m.from, false)) break;
-    }
-    if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
-  }
-
-  private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    pr.probeSent = false;
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
-    if (m.readSeq > pr.readSeqAcked && m.readSeq <= this.readSeq) {
-      pr.readSeqAcked = m.readSeq;
-      this.releaseConfirmedReads();
-    }
   }
 
   // ─────────────────────────────────── replication ───────────────────────────────────
@@ -795,81 +680,17 @@ export class RaftCore {
 
   private appendEntry(entry: Entry): void {
     this.log.append([entry]);
-    const self = this.progress.get(this.id);
-    if (self !== undefined) self.next = entry.index + 1;
     this.broadcastPending = true;
   }
 
   /** flush sends what proposals and reads accumulated since the last Ready, as one message per follower. */
   private flush(): void {
-    if (this.role !== 'leader') return;
+    if (this.leader === undefined) return;
     if (this.broadcastPending) {
       this.broadcastPending = false;
-      this.bcastAppend();
+      this.leader.bcastAppend(this.membershipNow);
     }
-    if (this.readRoundPending) {
-      this.readRoundPending = false;
-      this.readSeq++;
-      this.bcastHeartbeat();
-    }
-  }
-
-  private bcastAppend(): void {
-    for (const id of members(this.membershipNow)) if (id !== this.id) this.sendAppend(id);
-  }
-
-  private bcastHeartbeat(): void {
-    for (const id of members(this.membershipNow)) {
-      if (id === this.id) continue;
-      const pr = this.progress.get(id);
-      const commit = Math.min(pr?.match ?? 0, this.log.committed);
-      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, readSeq: this.readSeq });
-    }
-  }
-
-  /** sendAppend sends the next entries (or a snapshot) to `to`; it returns whether it sent anything. */
-  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
-    const pr = this.progress.get(to);
-    if (pr === undefined || pr.isPaused()) return false;
-    const prevLogIndex = pr.next - 1;
-    const prevLogTerm = this.log.term(prevLogIndex);
-    const lastIndex = this.log.lastIndex();
-    const entries =
-      prevLogTerm === undefined
-        ? undefined
-        : this.log.entries(pr.next, lastIndex + 1, this.cfg.messageBytesMax);
-    if (prevLogTerm === undefined || entries === undefined) return this.sendSnapshot(to, pr);
-    if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      type: 'append',
-      from: this.id,
-      to,
-      term: this.term,
-      prevLogIndex,
-      prevLogTerm,
-      entries,
-      commit: this.log.committed,
-    });
-    const last = entries[entries.length - 1];
-    if (pr.state === 'replicate' && last !== undefined) {
-      pr.next = last.index + 1;
-      pr.inflights.add(last.index);
-    } else if (pr.state === 'probe') {
-      pr.probeSent = true;
-    }
-    return true;
-  }
-
-  private sendSnapshot(to: NodeId, pr: Progress): boolean {
-    const snapshot: Snapshot = this.log.pendingSnapshot() ?? this.cfg.storage.snapshot();
-    this.trace(`sending snapshot at index ${snapshot.meta.index} to ${to} (next ${pr.next} is compacted)`);
-    pr.becomeSnapshot(snapshot.meta.index);
-    this.send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot });
-    return true;
-  }
-
-  private sendTimeoutNow(to: NodeId): void {
-    this.send({ type: 'timeoutNow', from: this.id, to, term: this.term });
+    if (this.reads.takeRound()) this.leader.bcastHeartbeat(this.membershipNow, this.reads.currentSeq);
   }
 
   private sendAppendResponse(
@@ -879,7 +700,7 @@ export class RaftCore {
     hintIndex: number,
     hintTerm: number,
   ): void {
-    this.send({
+    this.outbox.push({
       type: 'appendResponse',
       from: this.id,
       to,
@@ -891,26 +712,18 @@ export class RaftCore {
     });
   }
 
-  /** maybeCommit advances commit to the quorum index if that entry is of the current term (§5.4.2). */
-  private maybeCommit(): boolean {
-    const index = quorumIndex(this.membershipNow, (id) => this.progress.get(id)?.match ?? 0);
-    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
-    this.log.commitTo(index);
-    this.onCommitted();
-    return true;
+  /** maybeCommit advances the commit index if a quorum holds an entry of this term, and tells followers. */
+  private maybeCommit(): void {
+    if (this.leader?.maybeCommit(this.membershipNow) === true) this.onCommitted();
   }
 
+  /** onCommitted follows a commit advance on the leader: broadcast it, start parked reads, step down if removed. */
   private onCommitted(): void {
-    if (this.readsAwaitingCommit.length > 0 && this.committedInCurrentTerm()) {
-      const waiting = this.readsAwaitingCommit;
-      this.readsAwaitingCommit = [];
-      for (const requestId of waiting) this.startRead(requestId);
-    }
-    const lastConfig = this.configEntries[this.configEntries.length - 1];
-    if (!this.promotable() && (lastConfig === undefined || lastConfig.index <= this.log.committed)) {
+    this.leading().bcastAppend(this.membershipNow);
+    if (this.committedInCurrentTerm()) this.reads.releaseAwaitingCommit(this.log.committed, this.soleVoter());
+    if (!this.promotable() && this.configuration.lastIndex() <= this.log.committed) {
       // Our own removal committed: tell followers the commit, then stop leading (thesis §4.2.2).
       this.trace('stepping down: this node was removed from the configuration');
-      this.bcastAppend();
       this.becomeFollower(this.term, NONE);
     }
   }
@@ -921,72 +734,30 @@ export class RaftCore {
 
   // ────────────────────────────────────── reads ──────────────────────────────────────
 
-  private startRead(requestId: string): void {
-    if (this.membershipNow.voters.length === 1 && this.promotable()) {
-      this.readStates.push({ requestId, index: this.log.committed });
-      return;
-    }
-    this.pendingReads.push({ requestId, index: this.log.committed, seq: this.readSeq + 1 });
-    this.readRoundPending = true;
+  private soleVoter(): boolean {
+    return this.membershipNow.voters.length === 1 && this.promotable();
   }
 
-  private releaseConfirmedReads(): void {
-    const confirmed = quorumIndex(this.membershipNow, (id) =>
-      id === this.id ? this.readSeq : (this.progress.get(id)?.readSeqAcked ?? 0),
-    );
-    let n = 0;
-    while (n < this.pendingReads.length && this.pendingReads[n]!.seq <= confirmed) {
-      const read = this.pendingReads[n]!;
-      this.readStates.push({ requestId: read.requestId, index: read.index });
-      n++;
-    }
-    if (n > 0) this.pendingReads.splice(0, n);
+  private startRead(requestId: string): void {
+    this.reads.start(requestId, this.log.committed, this.soleVoter());
   }
 
   // ──────────────────────────────────── membership ────────────────────────────────────
 
-  private computeMembership(): Membership {
-    return this.configEntries[this.configEntries.length - 1]?.membership ?? this.baseMembership;
-  }
-
   /** onAppend keeps the configuration in step with the log: a config entry counts from its append. */
   private onAppend(entries: readonly Entry[]): void {
-    const first = entries[0]!.index;
-    while ((this.configEntries[this.configEntries.length - 1]?.index ?? 0) >= first) this.configEntries.pop();
-    for (const e of entries) {
-      if (e.kind === 'config') this.configEntries.push({ index: e.index, membership: e.membership });
-    }
-    // Keep only the newest committed config entry as history; older ones can never be truncated back to.
-    while (this.configEntries.length > 1 && this.configEntries[1]!.index <= this.log.committed) {
-      this.baseMembership = this.configEntries[0]!.membership;
-      this.configEntries.shift();
-    }
-    this.setMembership(this.computeMembership());
+    this.configuration.onAppend(entries, this.log.committed);
+    this.setMembership(this.configuration.current());
   }
 
   private setMembership(next: Membership): void {
     if (next === this.membershipNow) return;
     this.membershipNow = next;
     this.trace(`membership is now voters [${next.voters.join(',')}] learners [${next.learners.join(',')}]`);
-    if (this.role === 'leader') this.syncProgress();
-    else if (!this.promotable() && this.role !== 'follower') this.becomeFollower(this.term, NONE);
-  }
-
-  /** syncProgress gives every member a Progress and drops those of removed members. */
-  private syncProgress(): void {
-    const next = this.log.lastIndex() + 1;
-    for (const id of members(this.membershipNow)) {
-      if (!this.progress.has(id)) {
-        const pr = new Progress(next, this.cfg.inflightMessagesMax);
-        this.progress.set(id, pr);
-      }
-    }
-    for (const id of [...this.progress.keys()]) {
-      if (!isMember(this.membershipNow, id)) {
-        this.progress.delete(id);
-        if (this.transferee === id) this.transferee = NONE;
-      }
-    }
+    if (this.leader !== undefined) {
+      this.leader.sync(next);
+      if (!isMember(next, this.transferee)) this.transferee = NONE;
+    } else if (!this.promotable() && this.role !== 'follower') this.becomeFollower(this.term, NONE);
   }
 
   // ────────────────────────────────────── output ──────────────────────────────────────
@@ -995,20 +766,10 @@ export class RaftCore {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
-  /**
-   * send queues a message. A leader's appends, heartbeats, snapshots and TimeoutNow, and pre-votes,
-   * promise nothing durable and may leave at once; every other message (votes, acknowledgements)
-   * waits until this Ready is durable.
-   */
-  private send(m: Message): void {
-    const early =
-      m.type === 'append' ||
-      m.type === 'heartbeat' ||
-      m.type === 'snapshot' ||
-      m.type === 'timeoutNow' ||
-      m.type === 'preVote' ||
-      m.type === 'preVoteResponse';
-    (early ? this.earlyMessages : this.messages).push(m);
+  /** leading returns the leader state; calling it when not leading is a bug. */
+  private leading(): LeaderReplication {
+    assert(this.leader !== undefined, () => `leader-only operation as ${this.role} at term ${this.term}`);
+    return this.leader;
   }
 
   private trace(line: string): void {

@@ -1,0 +1,37 @@
+import type { Message } from './messages';
+
+/**
+ * Outbox queues outgoing messages in two lanes (see Ready). A leader's appends, heartbeats,
+ * snapshots and TimeoutNow, and pre-vote traffic, promise nothing durable and may leave at
+ * once; every other message (votes cast, append and heartbeat acknowledgements) promises state
+ * that must be durable first.
+ */
+export class Outbox {
+  private early: Message[] = [];
+  private afterPersist: Message[] = [];
+
+  /** push queues `m` in its lane. */
+  push(m: Message): void {
+    const early =
+      m.type === 'append' ||
+      m.type === 'heartbeat' ||
+      m.type === 'snapshot' ||
+      m.type === 'timeoutNow' ||
+      m.type === 'preVote' ||
+      m.type === 'preVoteResponse';
+    (early ? this.early : this.afterPersist).push(m);
+  }
+
+  /** isEmpty is true when nothing is queued. */
+  isEmpty(): boolean {
+    return this.early.length === 0 && this.afterPersist.length === 0;
+  }
+
+  /** take hands both lanes over (to a Ready) and empties the outbox. */
+  take(): { early: Message[]; afterPersist: Message[] } {
+    const out = { early: this.early, afterPersist: this.afterPersist };
+    this.early = [];
+    this.afterPersist = [];
+    return out;
+  }
+}

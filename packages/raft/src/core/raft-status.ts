@@ -1,0 +1,19 @@
+import type { ProgressStatus } from './leader-replication';
+import type { Membership, NodeId, Role } from './types';
+
+/** RaftStatus is a read-only summary of a core's state. */
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly membership: Membership;
+  /** progress has one row per member, on the leader only. */
+  readonly progress: Readonly<Record<NodeId, ProgressStatus>>;
+  readonly transferee: NodeId;
+}
