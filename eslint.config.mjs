@@ -63,6 +63,14 @@ const allowedSiblings = {
 };
 const allPackages = Object.keys(allowedSiblings);
 
+/** Which raft layers each raft layer may import (core ← storage, transport ← node). */
+const raftLayerForbids = {
+  core: ['storage', 'transport', 'node'],
+  storage: ['transport', 'node'],
+  transport: ['storage', 'node'],
+  node: [],
+};
+
 function restrictedImports(pkg, { pure = false, rawLayer = null } = {}) {
   const forbidden = allPackages.filter((p) => p !== pkg && !allowedSiblings[pkg].includes(p));
   const patterns = [
@@ -74,10 +82,11 @@ function restrictedImports(pkg, { pure = false, rawLayer = null } = {}) {
       message: `@omnirelay/${pkg} may import only: ${allowedSiblings[pkg].join(', ') || 'no sibling package'} (DESIGN.md).`,
     });
   }
-  if (rawLayer === 'core') {
+  const forbiddenLayers = rawLayer === null ? [] : raftLayerForbids[rawLayer];
+  if (forbiddenLayers.length > 0) {
     patterns.push({
-      group: ['../storage', '../storage/*', '../transport', '../transport/*', '../node', '../node/*'],
-      message: 'raft/core is pure: it must not import storage, transport or node.',
+      group: forbiddenLayers.flatMap((layer) => [`../${layer}`, `../${layer}/*`]),
+      message: `raft/${rawLayer} must not import ${forbiddenLayers.join(', ')} (layers point one way: core ← storage, transport ← node).`,
     });
   }
   const paths = [];
@@ -156,6 +165,10 @@ export default tseslint.config(
   ...allPackages.map((pkg) => ({
     files: [`packages/${pkg}/src/**/*.ts`],
     rules: { 'no-restricted-imports': restrictedImports(pkg) },
+  })),
+  ...['storage', 'transport', 'node'].map((layer) => ({
+    files: [`packages/raft/src/${layer}/**/*.ts`],
+    rules: { 'no-restricted-imports': restrictedImports('raft', { rawLayer: layer }) },
   })),
   {
     files: ['packages/raft/src/core/**/*.ts'],

@@ -83,6 +83,18 @@ const probes: Probe[] = [
     expectedRule: 'no-restricted-imports',
   },
   {
+    title: 'refuses an import of the node runtime from the storage layer',
+    dir: 'packages/raft/src/storage',
+    code: "export * from '../node/index';\n",
+    expectedRule: 'no-restricted-imports',
+  },
+  {
+    title: 'accepts the storage layer importing the core',
+    dir: 'packages/raft/src/storage',
+    code: "export { MemoryStorage } from '../core/index';\n",
+    expectedRule: null,
+  },
+  {
     title: 'accepts the server importing the raft package',
     dir: 'packages/server/src',
     code: "export * from '@omnirelay/raft';\n",

@@ -37,4 +37,9 @@ export type { RaftStorage } from './storage';
 export { MemoryStorage } from './storage';
 export type * from './types';
 export { NONE, entrySizeBytes } from './types';
-export { isWellFormedMessage } from './validate-message';
+export {
+  isWellFormedEntry,
+  isWellFormedHardState,
+  isWellFormedMessage,
+  isWellFormedSnapshotMeta,
+} from './validate-message';

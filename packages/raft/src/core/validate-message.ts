@@ -1,6 +1,6 @@
 import type { Message } from './messages';
 import { MESSAGE_TYPES } from './messages';
-import type { Entry, Membership, Snapshot } from './types';
+import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from './types';
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
@@ -17,7 +17,8 @@ function isMembership(v: unknown): v is Membership {
   return isIdList(m.voters) && isIdList(m.learners);
 }
 
-function isEntry(v: unknown): v is Entry {
+/** isWellFormedEntry checks the shape of a log entry from a peer or from disk. */
+export function isWellFormedEntry(v: unknown): v is Entry {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
   if (!isIndex(e.index) || e.index === 0 || !isIndex(e.term) || e.term === 0) return false;
@@ -41,18 +42,24 @@ function isEntry(v: unknown): v is Entry {
   }
 }
 
+/** isWellFormedSnapshotMeta checks the shape of snapshot metadata from a peer or from disk. */
+export function isWellFormedSnapshotMeta(v: unknown): v is SnapshotMeta {
+  if (typeof v !== 'object' || v === null) return false;
+  const meta = v as Record<string, unknown>;
+  return isIndex(meta.index) && isIndex(meta.term) && isMembership(meta.membership);
+}
+
+/** isWellFormedHardState checks the shape of a hard state read from disk. */
+export function isWellFormedHardState(v: unknown): v is HardState {
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as Record<string, unknown>;
+  return isIndex(h.term) && isIndex(h.commit) && typeof h.vote === 'string';
+}
+
 function isSnapshot(v: unknown): v is Snapshot {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
-  const meta = s.meta as Record<string, unknown> | null;
-  return (
-    s.data instanceof Uint8Array &&
-    typeof meta === 'object' &&
-    meta !== null &&
-    isIndex(meta.index) &&
-    isIndex(meta.term) &&
-    isMembership(meta.membership)
-  );
+  return s.data instanceof Uint8Array && isWellFormedSnapshotMeta(s.meta);
 }
 
 /**
@@ -84,7 +91,12 @@ export function isWellFormedMessage(v: unknown): v is Message {
       let previousTerm = m.prevLogTerm;
       for (let i = 0; i < m.entries.length; i++) {
         const e: unknown = m.entries[i];
-        if (!isEntry(e) || e.index !== m.prevLogIndex + 1 + i || e.term < previousTerm || e.term > m.term)
+        if (
+          !isWellFormedEntry(e) ||
+          e.index !== m.prevLogIndex + 1 + i ||
+          e.term < previousTerm ||
+          e.term > m.term
+        )
           return false;
         previousTerm = e.term;
       }

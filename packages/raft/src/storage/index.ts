@@ -1,0 +1,8 @@
+/**
+ * Durable Raft state in LevelDB: one synced batch per Ready, an in-memory mirror for the core.
+ */
+export { LevelStorage } from './level-storage';
+export type { LevelStorageOptions, SaveBatch } from './level-storage';
+export { StorageError, isStorageError } from './storage-error';
+export type { StorageErrorCode } from './storage-error';
+export { STORAGE_FORMAT_VERSION } from './codec';

@@ -1,0 +1,275 @@
+import { Level } from 'level';
+import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from '../core/index';
+import {
+  MemoryStorage,
+  assert,
+  isWellFormedEntry,
+  isWellFormedHardState,
+  isWellFormedSnapshotMeta,
+} from '../core/index';
+import {
+  ENTRY_KEY_PREFIX,
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT_DATA,
+  KEY_SNAPSHOT_META,
+  KEY_VERSION,
+  STORAGE_FORMAT_VERSION,
+  decode,
+  encode,
+  entryKey,
+  indexOfEntryKey,
+} from './codec';
+import { StorageError } from './storage-error';
+
+type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/** LevelStorageOptions configures LevelStorage.open. */
+export interface LevelStorageOptions {
+  /** bootstrap is the membership of a brand-new store; an existing store keeps its own. */
+  readonly bootstrap: Membership;
+  /** verifyWrites reads every batch back and asserts it matches (paired assertions; for tests and diagnosis). */
+  readonly verifyWrites?: boolean;
+}
+
+/** SaveBatch is the part of a Ready that must be durable before its messages go out. */
+export interface SaveBatch {
+  readonly hardState: HardState | undefined;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | undefined;
+}
+
+/**
+ * LevelStorage keeps a node's Raft state in LevelDB: the hard state, the log entries (one key
+ * per entry, ordered by index), and the latest snapshot with its metadata. Each `save` is ONE
+ * synced batch, however many entries it carries (group commit). `mirror` is the in-memory
+ * RaftStorage the core reads synchronously; it is updated only after a write is durable.
+ *
+ * A failed write is fatal (StorageError STORAGE_WRITE_FAILED): the caller must stop the node.
+ * A store that does not read back consistently is refused (STORAGE_CORRUPT), never rewritten.
+ */
+export class LevelStorage {
+  private closed = false;
+
+  private constructor(
+    private readonly db: Level<string, Uint8Array>,
+    /** dataDir is the folder of this store. */
+    readonly dataDir: string,
+    /** mirror is the synchronous view of what is durable. */
+    readonly mirror: MemoryStorage,
+    private readonly verifyWrites: boolean,
+  ) {}
+
+  /** open opens (or creates) the store in `dataDir` and loads it into the mirror. */
+  static async open(dataDir: string, options: LevelStorageOptions): Promise<LevelStorage> {
+    const db = new Level<string, Uint8Array>(dataDir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      throw new StorageError('STORAGE_CORRUPT', dataDir, `LevelDB refused to open it (${errorText(e)})`, {
+        cause: e,
+      });
+    }
+    try {
+      const mirror = await LevelStorage.load(db, dataDir, options.bootstrap);
+      return new LevelStorage(db, dataDir, mirror, options.verifyWrites ?? false);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  private static async load(
+    db: Level<string, Uint8Array>,
+    dataDir: string,
+    bootstrap: Membership,
+  ): Promise<MemoryStorage> {
+    const corrupt = (detail: string): StorageError => new StorageError('STORAGE_CORRUPT', dataDir, detail);
+    const versionBytes = await db.get(KEY_VERSION);
+    if (versionBytes === undefined) {
+      // A brand-new store, unless something else is already in it.
+      for await (const key of db.keys({ limit: 1 })) {
+        throw corrupt(`it holds key ${JSON.stringify(key)} but no format version`);
+      }
+      const meta: SnapshotMeta = { index: 0, term: 0, membership: bootstrap };
+      await db.batch(
+        [
+          { type: 'put', key: KEY_SNAPSHOT_META, value: encode(meta) },
+          { type: 'put', key: KEY_VERSION, value: encode(STORAGE_FORMAT_VERSION) },
+        ],
+        { sync: true },
+      );
+      return MemoryStorage.bootstrap(bootstrap);
+    }
+    const version = decodeOrThrow(versionBytes, corrupt, 'format version');
+    if (version !== STORAGE_FORMAT_VERSION) {
+      throw corrupt(`format version ${JSON.stringify(version)} is not ${STORAGE_FORMAT_VERSION}`);
+    }
+    const metaBytes = await db.get(KEY_SNAPSHOT_META);
+    if (metaBytes === undefined) throw corrupt('the snapshot metadata is missing');
+    const meta = decodeOrThrow(metaBytes, corrupt, 'snapshot metadata');
+    if (!isWellFormedSnapshotMeta(meta)) throw corrupt('the snapshot metadata is malformed');
+    const data = meta.index === 0 ? new Uint8Array(0) : await db.get(KEY_SNAPSHOT_DATA);
+    if (data === undefined) throw corrupt(`the data of the snapshot at index ${meta.index} is missing`);
+    const mirror = new MemoryStorage({ meta, data });
+
+    const entries: Entry[] = [];
+    let expected = meta.index + 1;
+    let previousTerm = meta.term;
+    for await (const [key, value] of db.iterator({ gte: ENTRY_KEY_PREFIX, lt: 'f' })) {
+      const index = indexOfEntryKey(key);
+      if (Number.isNaN(index)) throw corrupt(`key ${JSON.stringify(key)} is not an entry key`);
+      // Entries at or below the snapshot are leftovers of a compaction cut short by a crash.
+      if (index <= meta.index) continue;
+      if (index !== expected)
+        throw corrupt(`the log has a gap: entry ${expected} is missing before ${index}`);
+      const entry = decodeOrThrow(value, corrupt, `entry ${index}`);
+      if (!isWellFormedEntry(entry) || entry.index !== index) throw corrupt(`entry ${index} is malformed`);
+      if (entry.term < previousTerm) {
+        throw corrupt(`entry ${index} has term ${entry.term}, below the previous term ${previousTerm}`);
+      }
+      previousTerm = entry.term;
+      entries.push(entry);
+      expected++;
+    }
+    mirror.append(entries);
+
+    const hardBytes = await db.get(KEY_HARD_STATE);
+    if (hardBytes !== undefined) {
+      const hard = decodeOrThrow(hardBytes, corrupt, 'hard state');
+      if (!isWellFormedHardState(hard)) throw corrupt('the hard state is malformed');
+      if (hard.commit > mirror.lastIndex()) {
+        throw corrupt(`the commit index ${hard.commit} is beyond the last entry ${mirror.lastIndex()}`);
+      }
+      if (hard.term < previousTerm) {
+        throw corrupt(`the current term ${hard.term} is below the last entry's term ${previousTerm}`);
+      }
+      mirror.setHardState(hard);
+    }
+    return mirror;
+  }
+
+  /**
+   * save makes a Ready's hard state, received snapshot and new entries durable in one synced
+   * batch, then updates the mirror. New entries overwrite any suffix from their first index on.
+   */
+  async save(batch: SaveBatch): Promise<void> {
+    const ops: Operation[] = [];
+    const mirror = this.mirror;
+    let lastAfter = mirror.lastIndex();
+    let firstAfter = mirror.firstIndex();
+    if (batch.snapshot !== undefined) {
+      const { index, term } = batch.snapshot.meta;
+      assert(index > mirror.snapshot().meta.index, () => {
+        return `save: snapshot ${index} not newer than the stored one ${mirror.snapshot().meta.index}`;
+      });
+      ops.push({ type: 'put', key: KEY_SNAPSHOT_META, value: encode(batch.snapshot.meta) });
+      ops.push({ type: 'put', key: KEY_SNAPSHOT_DATA, value: batch.snapshot.data });
+      const keepsTail = index <= mirror.lastIndex() && mirror.term(index) === term;
+      // Entries covered by the snapshot go (below: lazily, at compaction; they are skipped on load).
+      const dropFrom = keepsTail ? index + 1 : Math.max(index + 1, mirror.firstIndex());
+      if (!keepsTail) {
+        for (let i = dropFrom; i <= mirror.lastIndex(); i++) ops.push({ type: 'del', key: entryKey(i) });
+        lastAfter = index;
+      }
+      firstAfter = index + 1;
+    }
+    const first = batch.entries[0]?.index;
+    if (first !== undefined) {
+      assert(first >= firstAfter && first <= lastAfter + 1, () => {
+        return `save: entries from ${first} do not fit the log [${firstAfter}, ${lastAfter}]`;
+      });
+      for (const entry of batch.entries)
+        ops.push({ type: 'put', key: entryKey(entry.index), value: encode(entry) });
+      const newLast = batch.entries[batch.entries.length - 1]!.index;
+      for (let i = newLast + 1; i <= lastAfter; i++) ops.push({ type: 'del', key: entryKey(i) });
+      lastAfter = newLast;
+    }
+    if (batch.hardState !== undefined) {
+      assert(batch.hardState.commit <= lastAfter, () => {
+        return `save: commit ${batch.hardState?.commit} beyond the last entry ${lastAfter}`;
+      });
+      ops.push({ type: 'put', key: KEY_HARD_STATE, value: encode(batch.hardState) });
+    }
+    if (ops.length === 0) return;
+    await this.write(ops);
+    if (batch.snapshot !== undefined) mirror.installSnapshot(batch.snapshot);
+    mirror.append(batch.entries);
+    if (batch.hardState !== undefined) mirror.setHardState(batch.hardState);
+    if (batch.snapshot !== undefined) await this.clearEntriesThrough(batch.snapshot.meta.index);
+  }
+
+  /**
+   * compact records a snapshot the local state machine took at `meta.index` and deletes the log
+   * entries it covers. The snapshot is durable before any entry is deleted.
+   */
+  async compact(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    const previousFirst = this.mirror.firstIndex();
+    assert(meta.index >= previousFirst - 1 && meta.index <= this.mirror.lastIndex(), () => {
+      return `compact(${meta.index}) outside the log [${previousFirst - 1}, ${this.mirror.lastIndex()}]`;
+    });
+    await this.write([
+      { type: 'put', key: KEY_SNAPSHOT_META, value: encode(meta) },
+      { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
+    ]);
+    this.mirror.createSnapshot(meta, data);
+    await this.clearEntriesThrough(meta.index);
+  }
+
+  /** close closes the store; further writes fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+
+  private async clearEntriesThrough(index: number): Promise<void> {
+    try {
+      await this.db.clear({ gte: ENTRY_KEY_PREFIX, lte: entryKey(index) });
+    } catch (e) {
+      throw new StorageError(
+        'STORAGE_WRITE_FAILED',
+        this.dataDir,
+        `deleting compacted entries: ${errorText(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  private async write(ops: Operation[]): Promise<void> {
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (e) {
+      throw new StorageError('STORAGE_WRITE_FAILED', this.dataDir, errorText(e), { cause: e });
+    }
+    if (this.verifyWrites) await this.verify(ops);
+  }
+
+  /** verify reads a batch back: what was written must read the same; what was deleted must be gone. */
+  private async verify(ops: Operation[]): Promise<void> {
+    const values = await this.db.getMany(ops.map((op) => op.key));
+    ops.forEach((op, i) => {
+      const got = values[i];
+      if (op.type === 'del') {
+        assert(got === undefined, () => `read-back: ${op.key} still present after delete`);
+      } else {
+        assert(got !== undefined && Buffer.compare(Buffer.from(got), Buffer.from(op.value)) === 0, () => {
+          return `read-back: ${op.key} differs from what was written`;
+        });
+      }
+    });
+  }
+}
+
+function decodeOrThrow(bytes: Uint8Array, corrupt: (detail: string) => StorageError, what: string): unknown {
+  try {
+    return decode(bytes);
+  } catch (e) {
+    throw corrupt(`the ${what} cannot be decoded (${errorText(e)})`);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,43 @@
+/**
+ * StorageErrorCode says what went wrong with the durable store: it is corrupt (or of another
+ * format), or a write failed (after which the node must stop: the state of the page cache is
+ * unknown, the "fsyncgate" lesson).
+ */
+export type StorageErrorCode = 'STORAGE_CORRUPT' | 'STORAGE_WRITE_FAILED';
+
+/**
+ * StorageError names the data folder and what the operator should do next. It is never retried
+ * and never "repaired" by rewriting the store.
+ */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+
+  constructor(
+    readonly code: StorageErrorCode,
+    readonly dataDir: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(StorageError.describe(code, dataDir, detail), options);
+  }
+
+  private static describe(code: StorageErrorCode, dataDir: string, detail: string): string {
+    if (code === 'STORAGE_CORRUPT') {
+      return (
+        `the Raft store in ${dataDir} is corrupt: ${detail}. It was left untouched. ` +
+        `To recover, stop this node, move ${dataDir} aside (keep it for diagnosis), and rejoin the ` +
+        `node as a new member so that it catches up from the leader.`
+      );
+    }
+    return (
+      `a durable write to the Raft store in ${dataDir} failed: ${detail}. The node stops, because ` +
+      `what reached the disk is unknown. Check the disk (space, permissions, hardware errors), then restart it.`
+    );
+  }
+}
+
+/** isStorageError tells a StorageError (of `code`, if given) apart from other errors, across Jest realms. */
+export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {
+  if (typeof e !== 'object' || e === null || (e as { name?: unknown }).name !== 'StorageError') return false;
+  return code === undefined || (e as { code?: unknown }).code === code;
+}

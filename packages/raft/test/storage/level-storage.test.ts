@@ -1,0 +1,206 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import type { Entry, HardState, Membership } from '../../src/core/index';
+import { LevelStorage, isStorageError } from '../../src/storage/index';
+
+const membership: Membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
+const dirs: string[] = [];
+
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-storage-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function command(index: number, term: number): Entry {
+  return { kind: 'command', index, term, data: Buffer.from(`cmd-${index}-${term}`) };
+}
+
+function range(from: number, to: number, term: number): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push(command(i, term));
+  return out;
+}
+
+async function withStore<T>(dir: string, fn: (s: LevelStorage) => T | Promise<T>): Promise<T> {
+  const store = await LevelStorage.open(dir, { bootstrap: membership, verifyWrites: true });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('LevelStorage', () => {
+  it('bootstraps a new store with the given membership and an empty log', async () => {
+    const dir = freshDir();
+    await withStore(dir, (s) => {
+      expect(s.mirror.snapshot().meta).toEqual({ index: 0, term: 0, membership });
+      expect(s.mirror.lastIndex()).toBe(0);
+      expect(s.mirror.initialHardState()).toEqual({ term: 0, vote: '', commit: 0 });
+    });
+  });
+
+  it('reads back entries and hard state after a reopen, and ignores a new bootstrap membership', async () => {
+    const dir = freshDir();
+    const hard: HardState = { term: 2, vote: 'n1', commit: 3 };
+    await withStore(dir, (s) => s.save({ hardState: hard, entries: range(1, 5, 2), snapshot: undefined }));
+    const reopened = await LevelStorage.open(dir, { bootstrap: { voters: ['x'], learners: [] } });
+    try {
+      expect(reopened.mirror.initialHardState()).toEqual(hard);
+      expect(reopened.mirror.lastIndex()).toBe(5);
+      expect(reopened.mirror.entries(1, 6, Infinity)).toEqual(range(1, 5, 2));
+      expect(reopened.mirror.snapshot().meta.membership).toEqual(membership);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('overwrites a conflicting suffix and deletes the entries beyond the new last index', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({ hardState: undefined, entries: range(1, 10, 1), snapshot: undefined });
+      await s.save({ hardState: undefined, entries: range(6, 7, 2), snapshot: undefined });
+    });
+    await withStore(dir, (s) => {
+      expect(s.mirror.lastIndex()).toBe(7);
+      expect(s.mirror.term(5)).toBe(1);
+      expect(s.mirror.term(6)).toBe(2);
+    });
+  });
+
+  it('installs a received snapshot that does not match the log by discarding the whole log', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({ hardState: undefined, entries: range(1, 10, 1), snapshot: undefined });
+      await s.save({
+        hardState: { term: 3, vote: '', commit: 20 },
+        entries: [],
+        snapshot: { meta: { index: 20, term: 3, membership }, data: Buffer.from('state@20') },
+      });
+    });
+    await withStore(dir, (s) => {
+      expect(s.mirror.firstIndex()).toBe(21);
+      expect(s.mirror.lastIndex()).toBe(20);
+      expect(Buffer.from(s.mirror.snapshot().data).toString()).toBe('state@20');
+    });
+  });
+
+  it('keeps the entries after a received snapshot whose last entry it already holds', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({ hardState: undefined, entries: range(1, 10, 1), snapshot: undefined });
+      await s.save({
+        hardState: undefined,
+        entries: [],
+        snapshot: { meta: { index: 6, term: 1, membership }, data: Buffer.from('state@6') },
+      });
+    });
+    await withStore(dir, (s) => {
+      expect(s.mirror.firstIndex()).toBe(7);
+      expect(s.mirror.lastIndex()).toBe(10);
+    });
+  });
+
+  it('compacts: the snapshot replaces the entries it covers, and a restart starts from it', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({
+        hardState: { term: 1, vote: 'n1', commit: 10 },
+        entries: range(1, 10, 1),
+        snapshot: undefined,
+      });
+      await s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'));
+      expect(s.mirror.firstIndex()).toBe(9);
+    });
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    const entryKeys: string[] = [];
+    for await (const key of db.keys({ gte: 'e', lt: 'f' })) entryKeys.push(key);
+    await db.close();
+    expect(entryKeys).toHaveLength(2);
+    await withStore(dir, (s) => {
+      expect(s.mirror.snapshot().meta.index).toBe(8);
+      expect(s.mirror.entries(9, 11, Infinity)).toEqual(range(9, 10, 1));
+    });
+  });
+
+  it('refuses entries that would leave a gap, before writing anything', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await expect(
+        s.save({ hardState: undefined, entries: range(3, 4, 1), snapshot: undefined }),
+      ).rejects.toThrow(/do not fit the log/);
+      expect(s.mirror.lastIndex()).toBe(0);
+    });
+  });
+});
+
+describe('LevelStorage on a damaged store', () => {
+  async function damage(dir: string, fn: (db: Level<string, Uint8Array>) => Promise<void>): Promise<void> {
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    await fn(db);
+    await db.close();
+  }
+
+  async function expectCorrupt(dir: string, pattern: RegExp): Promise<void> {
+    const error: unknown = await LevelStorage.open(dir, { bootstrap: membership }).then(
+      async (s) => {
+        await s.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(isStorageError(error, 'STORAGE_CORRUPT')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain(dir);
+    expect(message).toMatch(pattern);
+    expect(message).toMatch(/move .* aside/);
+  }
+
+  it('reports a gap in the log, naming the folder and what to do', async () => {
+    const dir = freshDir();
+    await withStore(dir, (s) =>
+      s.save({ hardState: undefined, entries: range(1, 5, 1), snapshot: undefined }),
+    );
+    await damage(dir, (db) => db.del('e' + (3).toString(16).padStart(16, '0')));
+    await expectCorrupt(dir, /entry 3 is missing/);
+  });
+
+  it('reports an entry that cannot be decoded', async () => {
+    const dir = freshDir();
+    await withStore(dir, (s) =>
+      s.save({ hardState: undefined, entries: range(1, 2, 1), snapshot: undefined }),
+    );
+    await damage(dir, (db) => db.put('e' + (2).toString(16).padStart(16, '0'), Buffer.from([0xc1, 0xff])));
+    await expectCorrupt(dir, /entry 2/);
+  });
+
+  it('reports a commit index beyond the log', async () => {
+    const dir = freshDir();
+    await withStore(dir, (s) =>
+      s.save({ hardState: { term: 1, vote: '', commit: 2 }, entries: range(1, 2, 1), snapshot: undefined }),
+    );
+    await damage(dir, (db) => db.del('e' + (2).toString(16).padStart(16, '0')));
+    await expectCorrupt(dir, /commit index 2 is beyond the last entry 1/);
+  });
+
+  it('reports a store of another format version', async () => {
+    const dir = freshDir();
+    await withStore(dir, () => Promise.resolve());
+    const { Packr } = await import('msgpackr');
+    await damage(dir, (db) => db.put('v', new Packr({ useRecords: false }).pack(99)));
+    await expectCorrupt(dir, /format version 99/);
+  });
+
+  it('reports a folder that holds something other than a Raft store', async () => {
+    const dir = freshDir();
+    await damage(dir, (db) => db.put('unrelated', Buffer.from('x')));
+    await expectCorrupt(dir, /no format version/);
+  });
+});
