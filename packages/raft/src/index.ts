@@ -4,3 +4,5 @@
  */
 export * from './core/index';
 export * from './storage/index';
+export * from './transport/index';
+export * from './node/index';

@@ -205,10 +205,15 @@ export class LeaderReplication {
     }
   }
 
-  /** reportUnreachable moves a streaming follower back to probing after a failed delivery. */
+  /**
+   * reportUnreachable moves a follower back to probing after a failed delivery: a streaming one
+   * resumes from its match; one whose snapshot failed probes from its match, not past the snapshot.
+   */
   reportUnreachable(peer: NodeId): void {
     const pr = this.progress.get(peer);
-    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+    if (pr === undefined || pr.state === 'probe') return;
+    if (pr.state === 'snapshot') pr.pendingSnapshot = 0;
+    pr.becomeProbe();
   }
 
   /** status lists every member's progress. */

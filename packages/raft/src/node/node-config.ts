@@ -1,0 +1,105 @@
+import type { NodeId } from '../core/index';
+import type { TransportSettings } from '../transport/index';
+import { TRANSPORT_DEFAULTS } from '../transport/index';
+
+/** RaftNodeTimings are the runtime's clocks: tick length and how many ticks make each timeout. */
+export interface RaftNodeTimings {
+  /** tickMs is the length of one Raft tick. */
+  readonly tickMs: number;
+  /** heartbeatMs is the leader's heartbeat interval (a multiple of tickMs). */
+  readonly heartbeatMs: number;
+  /** electionTimeoutMs is the base election timeout (randomized up to twice that). */
+  readonly electionTimeoutMs: number;
+  /** unreachableCampaignDelayMsMax bounds the random delay before campaigning after the leader's connection failed. */
+  readonly unreachableCampaignDelayMsMax: number;
+}
+
+/** RaftNodeLimits bound what a node holds in memory. */
+export interface RaftNodeLimits {
+  /** proposalsPendingMax bounds proposals awaiting commit; beyond it propose() fails with BACKPRESSURE. */
+  readonly proposalsPendingMax: number;
+  /** proposalTimeoutMs is the default deadline of a proposal. */
+  readonly proposalTimeoutMs: number;
+  /** readsPendingMax bounds linearizable reads awaiting confirmation. */
+  readonly readsPendingMax: number;
+  /** snapshotEntries: after this many applied entries past the last snapshot, take a snapshot and compact the log. */
+  readonly snapshotEntries: number;
+  /** entryBytesMax bounds one proposed command. */
+  readonly entryBytesMax: number;
+}
+
+/** RAFT_NODE_DEFAULTS: heartbeat 50 ms, election timeout 500 ms, 10 ms ticks. */
+export const RAFT_NODE_DEFAULTS: RaftNodeTimings & RaftNodeLimits & Omit<TransportSettings, 'clusterId'> = {
+  tickMs: 10,
+  heartbeatMs: 50,
+  electionTimeoutMs: 500,
+  unreachableCampaignDelayMsMax: 30,
+  proposalsPendingMax: 50_000,
+  proposalTimeoutMs: 5_000,
+  readsPendingMax: 10_000,
+  snapshotEntries: 10_000,
+  entryBytesMax: 1024 * 1024,
+  ...TRANSPORT_DEFAULTS,
+};
+
+/** RaftNodeConfig is everything a node needs to start. */
+export interface RaftNodeConfig extends RaftNodeTimings, RaftNodeLimits, TransportSettings {
+  /** id is this node's id. */
+  readonly id: NodeId;
+  /** dataDir holds the LevelDB store. */
+  readonly dataDir: string;
+  /** peerAddress is `host:port` where this node listens for peers (port 0: pick one). */
+  readonly peerAddress: string;
+  /** peers maps every other member's id to its peer address. */
+  readonly peers: Readonly<Record<NodeId, string>>;
+  /** bootstrapVoters is the first configuration of a brand-new cluster (ignored once the store exists). */
+  readonly bootstrapVoters: readonly NodeId[];
+}
+
+/** RaftNodeConfigError names the bad setting and the allowed values. */
+export class RaftNodeConfigError extends Error {
+  override readonly name = 'RaftNodeConfigError';
+}
+
+/** validateRaftNodeConfig refuses a bad value at start, naming the setting. */
+export function validateRaftNodeConfig(c: RaftNodeConfig): void {
+  const fail = (message: string): never => {
+    throw new RaftNodeConfigError(message);
+  };
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      fail(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    }
+  };
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/.test(c.id)) {
+    fail(`id ${JSON.stringify(c.id)} must be 1-63 characters of letters, digits, '.', '_' or '-'`);
+  }
+  if (c.dataDir.length === 0) fail('dataDir must be a folder path');
+  int('tickMs', c.tickMs, 1, 1000);
+  int('heartbeatMs', c.heartbeatMs, c.tickMs, 60_000);
+  int('electionTimeoutMs', c.electionTimeoutMs, 2 * c.heartbeatMs, 600_000);
+  int('unreachableCampaignDelayMsMax', c.unreachableCampaignDelayMsMax, c.tickMs, c.electionTimeoutMs);
+  if (c.heartbeatMs % c.tickMs !== 0 || c.electionTimeoutMs % c.tickMs !== 0) {
+    fail(
+      `heartbeatMs (${c.heartbeatMs}) and electionTimeoutMs (${c.electionTimeoutMs}) must be multiples of tickMs (${c.tickMs})`,
+    );
+  }
+  int('proposalsPendingMax', c.proposalsPendingMax, 1, 10_000_000);
+  int('proposalTimeoutMs', c.proposalTimeoutMs, 1, 3_600_000);
+  int('readsPendingMax', c.readsPendingMax, 1, 10_000_000);
+  int('snapshotEntries', c.snapshotEntries, 1, 100_000_000);
+  int('entryBytesMax', c.entryBytesMax, 1, c.batchBytesMax);
+  for (const [peer, address] of Object.entries(c.peers)) {
+    if (peer === c.id) fail(`peers must not list this node itself (${peer})`);
+    if (!/^[^:\s]+:\d{1,5}$/.test(address))
+      fail(`peer ${peer} address ${JSON.stringify(address)} must be host:port`);
+  }
+  if (!/^[^:\s]+:\d{1,5}$/.test(c.peerAddress))
+    fail(`peerAddress ${JSON.stringify(c.peerAddress)} must be host:port`);
+  if (c.bootstrapVoters.length === 0 || c.bootstrapVoters.length > 7) {
+    fail(`bootstrapVoters must list 1 to 7 voters, got ${c.bootstrapVoters.length}`);
+  }
+  for (const v of c.bootstrapVoters) {
+    if (v !== c.id && c.peers[v] === undefined) fail(`bootstrap voter ${v} has no address in peers`);
+  }
+}

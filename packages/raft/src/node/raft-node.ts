@@ -1,0 +1,529 @@
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ConfigChange, Entry, Membership, Message, NodeId, Ready, SoftState } from '../core/index';
+import { Mulberry32, RAFT_CONFIG_DEFAULTS, RaftCore, isInvariantViolation } from '../core/index';
+import type { RaftStatus, RaftRefusal } from '../core/index';
+import { LevelStorage } from '../storage/index';
+import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
+import { PeerTransport } from '../transport/index';
+import type { RaftNodeConfig } from './node-config';
+import { validateRaftNodeConfig } from './node-config';
+import { RaftNodeError } from './node-error';
+import type { StateMachine } from './state-machine';
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface PendingRead {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  /** index is set once leadership was confirmed: the read may be served when applied reaches it. */
+  index?: number;
+}
+
+/** RaftNodeStatus is what /status shows of the Raft layer. */
+export interface RaftNodeStatus extends RaftStatus {
+  readonly peerAddress: string;
+  readonly peers: Readonly<Record<NodeId, PeerLinkStatus>>;
+  readonly transport: Readonly<TransportStats>;
+  readonly snapshotIndex: number;
+  readonly proposalsPending: number;
+  readonly fatalError: string | undefined;
+}
+
+/**
+ * RaftNodeEvents are what a RaftNode emits: `leader` (leader id or '' and term) when the known
+ * leader changes, `role`, `fatal` (the node stopped on an error it cannot survive), and
+ * `ready` timings for metrics.
+ */
+export interface RaftNodeEvents {
+  leader: [leader: NodeId, term: number];
+  role: [role: SoftState['role'], term: number];
+  fatal: [error: Error];
+  persisted: [entries: number, durationMs: number];
+}
+
+/**
+ * RaftNode runs a RaftCore for real: it owns the timers, the LevelDB store and the gRPC peer
+ * transport, and drives tick → ready → persist → send → apply → advance. The leader sends its
+ * appends in parallel with its own fsync; everything else waits for durability. `propose`
+ * resolves with the state machine's result once the entry is applied, and only for its own
+ * entry: if another leader's entry lands at that index, it rejects with PROPOSAL_DROPPED.
+ */
+export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
+  private readonly core: RaftCore;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readSeq = 0;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private fatalError: Error | undefined;
+  private appliedIndex: number;
+  private appliedMembership: Membership;
+  private term = 0;
+  private role: SoftState['role'] = 'follower';
+  private leader: NodeId = '';
+
+  private constructor(
+    private readonly config: RaftNodeConfig,
+    private readonly storage: LevelStorage,
+    private readonly transport: PeerTransport,
+    private readonly stateMachine: StateMachine<Result>,
+    private readonly logger: TransportLogger,
+  ) {
+    super();
+    const snapshot = storage.mirror.snapshot();
+    if (snapshot.meta.index > 0) stateMachine.restore(snapshot.data);
+    this.appliedIndex = snapshot.meta.index;
+    this.appliedMembership = snapshot.meta.membership;
+    this.core = new RaftCore({
+      ...RAFT_CONFIG_DEFAULTS,
+      id: config.id,
+      storage: storage.mirror,
+      rng: new Mulberry32(randomInt(2 ** 31)),
+      electionTicks: config.electionTimeoutMs / config.tickMs,
+      heartbeatTicks: config.heartbeatMs / config.tickMs,
+      unreachableCampaignDelayTicksMax: Math.max(
+        1,
+        Math.floor(config.unreachableCampaignDelayMsMax / config.tickMs),
+      ),
+      uncommittedEntriesMax: config.proposalsPendingMax,
+      readIndexQueueMax: config.readsPendingMax,
+      applied: snapshot.meta.index,
+      logger: (line) => logger.debug({ node: config.id }, line),
+    });
+  }
+
+  /**
+   * start validates the config, opens the store, binds the peer port and starts the loop. It
+   * rejects with a message that names the bad setting, the folder or the port.
+   */
+  static async start<R>(
+    config: RaftNodeConfig,
+    stateMachine: StateMachine<R>,
+    logger: TransportLogger,
+  ): Promise<RaftNode<R>> {
+    validateRaftNodeConfig(config);
+    const storage = await LevelStorage.open(config.dataDir, {
+      bootstrap: { voters: [...config.bootstrapVoters].sort(), learners: [] },
+    });
+    // The transport needs the handler before the node exists; the node fills this in.
+    const self: { node?: RaftNode<R> } = {};
+    let transport: PeerTransport;
+    try {
+      transport = await PeerTransport.start({
+        id: config.id,
+        listenAddress: config.peerAddress,
+        peers: new Map(Object.entries(config.peers)),
+        settings: config,
+        logger,
+        handler: {
+          onMessage: (m) => self.node?.onMessage(m),
+          onPeerLost: (peer) => self.node?.onPeerLost(peer),
+          onUndeliverable: (peer) => self.node?.onUndeliverable(peer),
+        },
+      });
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+    const node = new RaftNode(config, storage, transport, stateMachine, logger);
+    self.node = node;
+    node.begin();
+    return node;
+  }
+
+  /** id is this node's id. */
+  get id(): NodeId {
+    return this.config.id;
+  }
+
+  /** peerAddress is where this node listens for peers. */
+  get peerAddress(): string {
+    return this.transport.address;
+  }
+
+  /** isLeader is true while this node leads. */
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  /** leaderId is the leader this node knows of ('' when none). */
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  /** currentTerm is this node's Raft term. */
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  /** applied is the index of the last entry applied to the state machine. */
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /**
+   * propose replicates `command` and resolves with the state machine's result once it is
+   * applied. It rejects with NOT_LEADER (with the leader hint), BACKPRESSURE, PROPOSAL_DROPPED
+   * (another leader's entry took its index: it was not applied), NO_QUORUM or DEADLINE_EXCEEDED
+   * (the outcome is unknown: it may still commit), or STOPPED.
+   */
+  propose(command: Uint8Array, timeoutMs = this.config.proposalTimeoutMs): Promise<Result> {
+    const refusal = this.refuseRequest();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    if (command.byteLength > this.config.entryBytesMax) {
+      return Promise.reject(
+        new RaftNodeError(
+          'BACKPRESSURE',
+          `command of ${command.byteLength} bytes exceeds entryBytesMax ${this.config.entryBytesMax}`,
+        ),
+      );
+    }
+    if (this.proposals.size >= this.config.proposalsPendingMax) {
+      return Promise.reject(
+        new RaftNodeError(
+          'BACKPRESSURE',
+          `${this.proposals.size} proposals are pending; retry later`,
+          this.leader,
+        ),
+      );
+    }
+    return this.track(this.core.propose(command), timeoutMs);
+  }
+
+  /** proposeConfigChange replicates one membership change; it resolves once the change is applied. */
+  proposeConfigChange(change: ConfigChange, timeoutMs = this.config.proposalTimeoutMs): Promise<void> {
+    const refusal = this.refuseRequest();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.track(this.core.proposeConfigChange(change), timeoutMs).then(() => undefined);
+  }
+
+  /**
+   * readBarrier resolves once a linearizable read may be served from the local state machine:
+   * leadership was confirmed by a quorum after the call, and everything committed before it is
+   * applied (ReadIndex, §6.4). Only the leader serves it; others reject with NOT_LEADER.
+   */
+  readBarrier(timeoutMs = this.config.proposalTimeoutMs): Promise<void> {
+    const refusal = this.refuseRequest();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    if (this.reads.size >= this.config.readsPendingMax) {
+      return Promise.reject(
+        new RaftNodeError('BACKPRESSURE', `${this.reads.size} reads are pending; retry later`),
+      );
+    }
+    const requestId = `r${++this.readSeq}`;
+    const accepted = this.core.readIndex(requestId);
+    if (!accepted.ok) return Promise.reject(fromRefusal(accepted));
+    this.wake();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(requestId);
+        reject(this.deadlineError('read', timeoutMs));
+      }, timeoutMs);
+      this.reads.set(requestId, { resolve, reject, timer });
+    });
+  }
+
+  /** transferLeadership asks this leader to hand over to `to` (resolves once accepted, not once done). */
+  transferLeadership(to: NodeId): void {
+    const refusal = this.refuseRequest();
+    if (refusal !== undefined) throw refusal;
+    const accepted = this.core.transferLeadership(to);
+    if (!accepted.ok) throw fromRefusal(accepted);
+    this.wake();
+  }
+
+  /** campaign starts an election on this node now (operator tool). */
+  campaign(): void {
+    this.core.campaign();
+    this.wake();
+  }
+
+  /** status describes the node for /status. */
+  status(): RaftNodeStatus {
+    return {
+      ...this.core.status(),
+      peerAddress: this.transport.address,
+      peers: this.transport.peerStatus(),
+      transport: this.transport.stats(),
+      snapshotIndex: this.storage.mirror.snapshot().meta.index,
+      proposalsPending: this.proposals.size,
+      fatalError: this.fatalError?.message,
+    };
+  }
+
+  /**
+   * stop shuts the node down gracefully: no new requests, the current batch finishes (it is
+   * persisted and applied), then the transport and the store close. Pending requests reject
+   * with STOPPED.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.wake();
+    await this.loopDone;
+    this.rejectAll(new RaftNodeError('STOPPED', `node ${this.config.id} is stopping; retry on another node`));
+    await this.transport.stop();
+    await this.storage.close();
+  }
+
+  // ──────────────────────────────── the loop ────────────────────────────────
+
+  private begin(): void {
+    this.tickTimer = setInterval(() => {
+      this.core.tick();
+      this.wake();
+    }, this.config.tickMs);
+    this.loopDone = this.run().catch((e: unknown) => this.fail(e));
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    if (w !== undefined) {
+      this.wakeUp = undefined;
+      w();
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      if (!this.core.hasReady()) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve));
+        continue;
+      }
+      await this.handleReady(this.core.ready());
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.onSoftState(rd.softState);
+    // A leader's appends go out while it persists its own copy (it counts itself only after).
+    this.transport.send(rd.earlyMessages);
+    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      const started = performance.now();
+      await this.storage.save(rd);
+      this.emit('persisted', rd.entries.length, performance.now() - started);
+    }
+    if (rd.hardState !== undefined) this.term = rd.hardState.term;
+    this.transport.send(rd.messages);
+    if (rd.snapshot !== undefined) {
+      this.stateMachine.restore(rd.snapshot.data);
+      this.appliedIndex = rd.snapshot.meta.index;
+      this.appliedMembership = rd.snapshot.meta.membership;
+      this.logger.info(
+        { node: this.config.id, index: rd.snapshot.meta.index },
+        'restored state from a leader snapshot',
+      );
+    }
+    for (const entry of rd.committedEntries) this.apply(entry);
+    for (const rs of rd.readStates) {
+      const read = this.reads.get(rs.requestId);
+      if (read !== undefined) read.index = rs.index;
+    }
+    this.core.advance();
+    this.serveReads();
+    await this.maybeCompact();
+  }
+
+  private apply(entry: Entry): void {
+    let result: unknown;
+    if (entry.kind === 'command') {
+      result = this.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+    } else if (entry.kind === 'config') {
+      this.appliedMembership = entry.membership;
+      this.logger.info(
+        { node: this.config.id, index: entry.index, change: entry.change },
+        'membership change applied',
+      );
+    }
+    this.appliedIndex = entry.index;
+    const pending = this.proposals.get(entry.index);
+    if (pending === undefined) return;
+    this.proposals.delete(entry.index);
+    clearTimeout(pending.timer);
+    if (pending.term === entry.term) {
+      pending.resolve(result);
+    } else {
+      pending.reject(
+        new RaftNodeError(
+          'PROPOSAL_DROPPED',
+          `leadership changed before index ${entry.index} committed; the proposal was not applied; retry`,
+          this.leader,
+        ),
+      );
+    }
+  }
+
+  private serveReads(): void {
+    for (const [id, read] of this.reads) {
+      if (read.index !== undefined && read.index <= this.appliedIndex) {
+        this.reads.delete(id);
+        clearTimeout(read.timer);
+        read.resolve();
+      }
+    }
+  }
+
+  private async maybeCompact(): Promise<void> {
+    const snapshotIndex = this.storage.mirror.snapshot().meta.index;
+    if (this.appliedIndex - snapshotIndex < this.config.snapshotEntries) return;
+    const term = this.storage.mirror.term(this.appliedIndex);
+    if (term === undefined) return;
+    const started = performance.now();
+    const data = this.stateMachine.snapshot();
+    await this.storage.compact({ index: this.appliedIndex, term, membership: this.appliedMembership }, data);
+    this.logger.info(
+      {
+        node: this.config.id,
+        index: this.appliedIndex,
+        bytes: data.byteLength,
+        ms: Math.round(performance.now() - started),
+      },
+      'took a snapshot and compacted the log',
+    );
+  }
+
+  // ──────────────────────────────── inputs ────────────────────────────────
+
+  private onMessage(m: Message): void {
+    if (this.stopping) return;
+    this.core.step(m);
+    this.wake();
+  }
+
+  private onPeerLost(peer: NodeId): void {
+    if (this.stopping) return;
+    // The core acts only if `peer` is the leader it follows; for anyone else this is a no-op.
+    this.core.leaderUnreachable(peer);
+    this.wake();
+  }
+
+  private onUndeliverable(peer: NodeId): void {
+    if (this.stopping) return;
+    this.core.reportUnreachable(peer);
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const status = this.core.status();
+    if (soft.role !== this.role) {
+      this.role = soft.role;
+      this.emit('role', soft.role, status.term);
+      if (soft.role !== 'leader') this.failReads();
+    }
+    if (soft.leader !== this.leader) {
+      this.leader = soft.leader;
+      this.logger.info({ node: this.config.id, leader: soft.leader, term: status.term }, 'leader changed');
+      this.emit('leader', soft.leader, status.term);
+    }
+  }
+
+  // ──────────────────────────────── helpers ────────────────────────────────
+
+  private refuseRequest(): RaftNodeError | undefined {
+    if (this.stopping || this.fatalError !== undefined) {
+      return new RaftNodeError(
+        'STOPPED',
+        `node ${this.config.id} is stopped; retry on another node`,
+        this.leader,
+      );
+    }
+    return undefined;
+  }
+
+  private track(
+    result: { ok: true; index: number; term: number } | RaftRefusal,
+    timeoutMs = this.config.proposalTimeoutMs,
+  ): Promise<Result> {
+    if (!result.ok) return Promise.reject(fromRefusal(result));
+    this.wake();
+    return new Promise<Result>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.proposals.delete(result.index);
+        reject(this.deadlineError('proposal', timeoutMs));
+      }, timeoutMs);
+      this.proposals.set(result.index, {
+        term: result.term,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+        timer,
+      });
+    });
+  }
+
+  /** deadlineError says whether a quorum was reachable, so the caller knows what happened. */
+  private deadlineError(what: 'proposal' | 'read', timeoutMs: number): RaftNodeError {
+    const status = this.core.status();
+    const voters = status.membership.voters;
+    const peers = this.transport.peerStatus();
+    const reachable = voters.filter((v) => v === this.config.id || peers[v]?.connected === true).length;
+    const quorum = Math.floor(voters.length / 2) + 1;
+    if (reachable < quorum || this.role !== 'leader') {
+      return new RaftNodeError(
+        'NO_QUORUM',
+        `the ${what} did not complete within ${timeoutMs} ms: no quorum (node ${this.config.id} reaches ` +
+          `${reachable} of ${voters.length} voters, needs ${quorum}); its outcome is unknown and it may still ` +
+          `commit once a quorum is back`,
+        this.leader,
+      );
+    }
+    return new RaftNodeError(
+      'DEADLINE_EXCEEDED',
+      `the ${what} did not complete within ${timeoutMs} ms; its outcome is unknown; retry with a longer deadline`,
+      this.leader,
+    );
+  }
+
+  private failReads(): void {
+    for (const [id, read] of this.reads) {
+      this.reads.delete(id);
+      clearTimeout(read.timer);
+      read.reject(
+        new RaftNodeError(
+          'NOT_LEADER',
+          'leadership was lost before the read was confirmed; retry',
+          this.leader,
+        ),
+      );
+    }
+  }
+
+  private rejectAll(error: RaftNodeError): void {
+    for (const [index, p] of this.proposals) {
+      this.proposals.delete(index);
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    for (const [id, read] of this.reads) {
+      this.reads.delete(id);
+      clearTimeout(read.timer);
+      read.reject(error);
+    }
+  }
+
+  /** fail stops the node after an error it must not survive (a failed fsync, a broken invariant). */
+  private fail(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.fatalError = error;
+    this.stopping = true;
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.logger.error(
+      { node: this.config.id, err: error.message, invariant: isInvariantViolation(e) },
+      'the Raft node stopped on a fatal error; the process must restart (see the message for what to check)',
+    );
+    this.rejectAll(new RaftNodeError('STOPPED', `node ${this.config.id} stopped: ${error.message}`));
+    this.emit('fatal', error);
+  }
+}
+
+function fromRefusal(r: RaftRefusal): RaftNodeError {
+  return new RaftNodeError(r.code === 'NOT_READY' ? 'NOT_LEADER' : r.code, r.message, r.leaderHint);
+}

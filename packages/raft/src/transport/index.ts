@@ -1,0 +1,10 @@
+/**
+ * The gRPC peer transport: one long-lived stream per peer pair, bounded queues, chunked snapshots,
+ * and the peer-lost signal that drives fast failover.
+ */
+export { PeerTransport } from './peer-transport';
+export type { PeerTransportOptions } from './peer-transport';
+export type { PeerLinkStatus } from './peer-link';
+export { TRANSPORT_DEFAULTS, validateTransportSettings } from './transport-types';
+export type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
+export { RAFT_PROTO_PATH } from './proto';

@@ -1,0 +1,354 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Message, NodeId, SnapshotRequest } from '../core/index';
+import { isWellFormedMessage } from '../core/index';
+import { PeerLink } from './peer-link';
+import type { PeerLinkStatus } from './peer-link';
+import { loadRaftPeerService } from './proto';
+import type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
+import { validateTransportSettings } from './transport-types';
+import type { WireMessage, WireSnapshotMeta } from './wire';
+import { messageFromWire, messageToWire, snapshotMetaFromWire } from './wire';
+
+/** PeerTransportOptions configures PeerTransport.start. */
+export interface PeerTransportOptions {
+  readonly id: NodeId;
+  /** listenAddress is `host:port` for the peer port (port 0 picks a free one). */
+  readonly listenAddress: string;
+  /** peers maps every other member's id to its peer address; messages from others are refused. */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  readonly settings: TransportSettings;
+  readonly handler: TransportHandler;
+  readonly logger: TransportLogger;
+}
+
+interface WireBatch {
+  from: string;
+  clusterId: string;
+  messages: WireMessage[];
+}
+
+interface WireSnapshotChunk {
+  from: string;
+  to: string;
+  term: number;
+  clusterId: string;
+  meta: WireSnapshotMeta | null;
+  totalBytes: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+/**
+ * PeerTransport carries Raft messages between peers over gRPC (HTTP/2, h2c on the peer port).
+ * Outbound: one PeerLink per peer. Inbound: a server on its own port that accepts streams only
+ * from members of the configuration with the same cluster id, validates every message, and hands
+ * well-formed ones to the handler. Snapshots travel on their own streaming call in bounded chunks
+ * and reach Raft only when complete.
+ */
+export class PeerTransport {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly counters: TransportStats = {
+    messagesReceived: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+    messagesMalformed: 0,
+    refusedUnknownPeer: 0,
+    refusedClusterMismatch: 0,
+    snapshotsSent: 0,
+    snapshotsReceived: 0,
+    snapshotsFailed: 0,
+  };
+  private peers: Map<NodeId, string>;
+  private stopped = false;
+
+  private constructor(
+    private readonly options: PeerTransportOptions,
+    private readonly server: grpc.Server,
+    /** address is the `host:port` the peer server listens on (the real port when 0 was asked). */
+    readonly address: string,
+  ) {
+    this.peers = new Map(options.peers);
+  }
+
+  /** start binds the peer port and returns a running transport. */
+  static async start(options: PeerTransportOptions): Promise<PeerTransport> {
+    validateTransportSettings(options.settings);
+    const service = loadRaftPeerService();
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': options.settings.batchBytesMax * 2,
+      'grpc.max_send_message_length': options.settings.batchBytesMax * 2,
+    });
+    const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+        if (error !== null) {
+          reject(
+            new Error(
+              `cannot listen for peers on ${options.listenAddress}: ${error.message}; is the port free?`,
+            ),
+          );
+        } else {
+          resolve(boundPort);
+        }
+      });
+    });
+    const transport = new PeerTransport(options, server, `${host}:${port}`);
+    server.addService(service.definition, {
+      Stream: (call: grpc.ServerReadableStream<WireBatch, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+        transport.handleStream(call, callback),
+      InstallSnapshot: (
+        call: grpc.ServerReadableStream<WireSnapshotChunk, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => transport.handleSnapshot(call, callback),
+    });
+    return transport;
+  }
+
+  /** send queues messages for their peers; messages for unknown peers or beyond a full queue are dropped. */
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const link = this.link(m.to);
+      if (link === undefined) {
+        this.counters.messagesDropped++;
+        continue;
+      }
+      if (m.type === 'snapshot') {
+        this.sendSnapshot(link, m);
+        continue;
+      }
+      if (link.enqueue(messageToWire(m))) {
+        this.counters.messagesSent++;
+      } else {
+        this.counters.messagesDropped++;
+        this.options.handler.onUndeliverable(m.to);
+      }
+    }
+  }
+
+  /** setPeers replaces the address book (after a membership change); links to removed peers close. */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    this.peers = new Map(peers);
+    for (const [id, link] of this.links) {
+      if (this.peers.get(id) !== link.address) {
+        link.close();
+        this.links.delete(id);
+      }
+    }
+  }
+
+  /** stats returns the counters since start. */
+  stats(): Readonly<TransportStats> {
+    return { ...this.counters };
+  }
+
+  /** peerStatus describes each outbound link. */
+  peerStatus(): Record<NodeId, PeerLinkStatus> {
+    const out: Record<NodeId, PeerLinkStatus> = {};
+    for (const [id, address] of this.peers) {
+      out[id] = this.links.get(id)?.status() ?? {
+        address,
+        connected: false,
+        queued: 0,
+        snapshotInFlight: false,
+      };
+    }
+    return out;
+  }
+
+  /** stop closes every link and the server (in-flight calls are cancelled). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => resolve());
+      setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 500).unref();
+    });
+  }
+
+  private link(peer: NodeId): PeerLink | undefined {
+    if (this.stopped) return undefined;
+    let link = this.links.get(peer);
+    if (link === undefined) {
+      const address = this.peers.get(peer);
+      if (address === undefined) return undefined;
+      link = new PeerLink(
+        this.options.id,
+        peer,
+        address,
+        loadRaftPeerService().Client,
+        this.options.settings,
+        this.options.handler,
+        this.options.logger,
+        () => this.counters.messagesDropped++,
+      );
+      this.links.set(peer, link);
+    }
+    return link;
+  }
+
+  private sendSnapshot(link: PeerLink, m: SnapshotRequest): void {
+    const started = link.sendSnapshot(m, (ok) => {
+      if (ok) {
+        this.counters.snapshotsSent++;
+      } else {
+        this.counters.snapshotsFailed++;
+        this.options.handler.onUndeliverable(m.to);
+      }
+    });
+    if (!started) this.options.handler.onUndeliverable(m.to);
+  }
+
+  /** refusal checks a peer's identity; it returns a gRPC error to answer with, or undefined when accepted. */
+  private refusal(from: string, clusterId: string): grpc.ServiceError | undefined {
+    if (clusterId !== this.options.settings.clusterId) {
+      this.counters.refusedClusterMismatch++;
+      this.options.logger.warn(
+        { peer: from, clusterId, expected: this.options.settings.clusterId },
+        'refused a peer of another cluster; check --cluster-id on both nodes',
+      );
+      return serviceError(
+        grpc.status.FAILED_PRECONDITION,
+        `cluster id ${clusterId} is not ${this.options.settings.clusterId}`,
+      );
+    }
+    if (!this.peers.has(from)) {
+      this.counters.refusedUnknownPeer++;
+      this.options.logger.warn(
+        { peer: from, known: [...this.peers.keys()] },
+        "refused a peer outside this node's configuration; check the peer list on both nodes",
+      );
+      return serviceError(grpc.status.PERMISSION_DENIED, `${from} is not a peer of ${this.options.id}`);
+    }
+    return undefined;
+  }
+
+  private handleStream(
+    call: grpc.ServerReadableStream<WireBatch, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): void {
+    let peer: string | undefined;
+    let received = 0;
+    let done = false;
+    const finish = (error: grpc.ServiceError | null): void => {
+      if (done) return;
+      done = true;
+      if (error === null) callback(null, { messagesReceived: received });
+      else callback(error);
+    };
+    call.on('data', (batch: WireBatch) => {
+      if (done) return;
+      const refused = this.refusal(batch.from, batch.clusterId);
+      if (refused !== undefined) {
+        finish(refused);
+        return;
+      }
+      peer = batch.from;
+      for (const wire of batch.messages) {
+        const m = messageFromWire(wire);
+        if (!isWellFormedMessage(m) || m.from !== batch.from || m.to !== this.options.id) {
+          this.counters.messagesMalformed++;
+          this.options.logger.warn(
+            { peer: batch.from, type: wire.type },
+            'dropped a malformed message from a peer',
+          );
+          continue;
+        }
+        received++;
+        this.counters.messagesReceived++;
+        this.options.handler.onMessage(m);
+      }
+    });
+    call.on('end', () => finish(null));
+    call.on('error', () => {
+      done = true;
+      if (peer !== undefined && !this.stopped) this.options.handler.onPeerLost(peer);
+    });
+    call.on('cancelled', () => {
+      done = true;
+      if (peer !== undefined && !this.stopped) this.options.handler.onPeerLost(peer);
+    });
+  }
+
+  private handleSnapshot(
+    call: grpc.ServerReadableStream<WireSnapshotChunk, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): void {
+    const chunks: Uint8Array[] = [];
+    let first: WireSnapshotChunk | undefined;
+    let received = 0;
+    let failed = false;
+    const fail = (code: grpc.status, detail: string): void => {
+      if (failed) return;
+      failed = true;
+      this.counters.snapshotsFailed++;
+      this.options.logger.warn({ peer: first?.from, detail }, 'refused a snapshot transfer');
+      callback(serviceError(code, detail));
+    };
+    call.on('data', (chunk: WireSnapshotChunk) => {
+      if (failed) return;
+      if (first === undefined) {
+        const refused = this.refusal(chunk.from, chunk.clusterId);
+        if (refused !== undefined) {
+          failed = true;
+          callback(refused);
+          return;
+        }
+        if (chunk.meta === null || chunk.offset !== 0) {
+          fail(grpc.status.INVALID_ARGUMENT, 'the first snapshot chunk must carry the metadata at offset 0');
+          return;
+        }
+        if (chunk.totalBytes > this.options.settings.snapshotBytesMax) {
+          fail(
+            grpc.status.RESOURCE_EXHAUSTED,
+            `snapshot of ${chunk.totalBytes} bytes exceeds snapshotBytesMax ${this.options.settings.snapshotBytesMax}`,
+          );
+          return;
+        }
+        first = chunk;
+      }
+      if (chunk.offset !== received || received + chunk.data.byteLength > first.totalBytes) {
+        fail(grpc.status.INVALID_ARGUMENT, `snapshot chunk at offset ${chunk.offset}, expected ${received}`);
+        return;
+      }
+      chunks.push(chunk.data);
+      received += chunk.data.byteLength;
+    });
+    call.on('end', () => {
+      if (failed) return;
+      if (first === undefined || received !== first.totalBytes) {
+        fail(
+          grpc.status.INVALID_ARGUMENT,
+          `snapshot ended after ${received} of ${first?.totalBytes ?? 0} bytes`,
+        );
+        return;
+      }
+      const message: unknown = {
+        type: 'snapshot',
+        from: first.from,
+        to: first.to,
+        term: first.term,
+        snapshot: { meta: snapshotMetaFromWire(first.meta), data: Buffer.concat(chunks, received) },
+      };
+      if (!isWellFormedMessage(message) || message.to !== this.options.id) {
+        this.counters.messagesMalformed++;
+        fail(grpc.status.INVALID_ARGUMENT, 'the snapshot metadata is malformed');
+        return;
+      }
+      this.counters.snapshotsReceived++;
+      callback(null, { bytesReceived: received });
+      this.options.handler.onMessage(message);
+    });
+    call.on('error', () => {
+      failed = true;
+    });
+  }
+}
+
+function serviceError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}

@@ -1,0 +1,80 @@
+import type { Message, NodeId } from '../core/index';
+
+/**
+ * TransportLogger is the structured logger the transport writes to (pino's Logger fits it):
+ * an object of fields, then a sentence.
+ */
+export interface TransportLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** TransportHandler receives what the transport learns: messages, lost peers, undeliverable sends. */
+export interface TransportHandler {
+  /** onMessage is called with each well-formed message from a known peer, addressed to this node. */
+  onMessage(message: Message): void;
+  /** onPeerLost is called when an established connection to or from `peer` fails (a reset, as when its process dies). */
+  onPeerLost(peer: NodeId): void;
+  /** onUndeliverable is called when messages to `peer` were dropped (full queue, broken stream, failed snapshot). */
+  onUndeliverable(peer: NodeId): void;
+}
+
+/** TransportSettings are the bounds and timings of the peer transport; every one is validated. */
+export interface TransportSettings {
+  /** clusterId must match on both ends; it keeps two clusters from being wired together by mistake. */
+  readonly clusterId: string;
+  /** sendQueueMessagesMax bounds the messages queued for one peer; beyond it they are dropped. */
+  readonly sendQueueMessagesMax: number;
+  /** batchBytesMax bounds one batch on the stream (estimated encoded bytes). */
+  readonly batchBytesMax: number;
+  /** snapshotChunkBytes is the size of one snapshot chunk. */
+  readonly snapshotChunkBytes: number;
+  /** snapshotBytesMax bounds a snapshot this node accepts. */
+  readonly snapshotBytesMax: number;
+  /** reconnectDelayMsMin and reconnectDelayMsMax bound the backoff before reopening a broken stream. */
+  readonly reconnectDelayMsMin: number;
+  readonly reconnectDelayMsMax: number;
+}
+
+/** TRANSPORT_DEFAULTS are the default settings (all but clusterId). */
+export const TRANSPORT_DEFAULTS: Omit<TransportSettings, 'clusterId'> = {
+  sendQueueMessagesMax: 4096,
+  batchBytesMax: 4 * 1024 * 1024,
+  snapshotChunkBytes: 1024 * 1024,
+  snapshotBytesMax: 1024 * 1024 * 1024,
+  reconnectDelayMsMin: 20,
+  reconnectDelayMsMax: 1000,
+};
+
+/** TransportStats counts what the transport did, for metrics and /status. */
+export interface TransportStats {
+  messagesReceived: number;
+  messagesSent: number;
+  messagesDropped: number;
+  messagesMalformed: number;
+  refusedUnknownPeer: number;
+  refusedClusterMismatch: number;
+  snapshotsSent: number;
+  snapshotsReceived: number;
+  snapshotsFailed: number;
+}
+
+/** validateTransportSettings refuses a bad value, naming the setting. */
+export function validateTransportSettings(s: TransportSettings): void {
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      throw new Error(`transport config: ${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    }
+  };
+  if (typeof s.clusterId !== 'string' || s.clusterId.length === 0 || s.clusterId.length > 128) {
+    throw new Error('transport config: clusterId must be 1 to 128 characters');
+  }
+  int('sendQueueMessagesMax', s.sendQueueMessagesMax, 16, 1_000_000);
+  int('batchBytesMax', s.batchBytesMax, 64 * 1024, 256 * 1024 * 1024);
+  int('snapshotChunkBytes', s.snapshotChunkBytes, 1024, 64 * 1024 * 1024);
+  int('snapshotBytesMax', s.snapshotBytesMax, 1024, 64 * 1024 * 1024 * 1024);
+  int('reconnectDelayMsMin', s.reconnectDelayMsMin, 1, 60_000);
+  int('reconnectDelayMsMax', s.reconnectDelayMsMax, s.reconnectDelayMsMin, 600_000);
+}

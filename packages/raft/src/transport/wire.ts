@@ -1,0 +1,196 @@
+import type { ConfigChange, Entry, Membership, Message, SnapshotMeta } from '../core/index';
+
+/**
+ * WireMessage is a RaftMessage as @grpc/proto-loader presents it (longs as numbers, enums as
+ * strings, defaults filled in). Fields a message type does not use are zero.
+ */
+export interface WireMessage {
+  type: string;
+  from: string;
+  to: string;
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  reason: string;
+  reject: boolean;
+  prevLogIndex: number;
+  prevLogTerm: number;
+  entries: WireEntry[];
+  commit: number;
+  index: number;
+  hintIndex: number;
+  hintTerm: number;
+  readSeq: number;
+}
+
+/** WireEntry is an Entry on the wire. */
+export interface WireEntry {
+  index: number;
+  term: number;
+  kind: string;
+  data: Uint8Array;
+  membership: Membership | null;
+  change: ConfigChange | null;
+}
+
+/** WireSnapshotMeta is SnapshotMeta on the wire. */
+export interface WireSnapshotMeta {
+  index: number;
+  term: number;
+  membership: Membership | null;
+}
+
+const ZERO: Omit<WireMessage, 'type' | 'from' | 'to' | 'term'> = {
+  lastLogIndex: 0,
+  lastLogTerm: 0,
+  reason: '',
+  reject: false,
+  prevLogIndex: 0,
+  prevLogTerm: 0,
+  entries: [],
+  commit: 0,
+  index: 0,
+  hintIndex: 0,
+  hintTerm: 0,
+  readSeq: 0,
+};
+
+const EMPTY = new Uint8Array(0);
+
+function entryToWire(e: Entry): WireEntry {
+  switch (e.kind) {
+    case 'command':
+      return {
+        index: e.index,
+        term: e.term,
+        kind: 'ENTRY_KIND_COMMAND',
+        data: e.data,
+        membership: null,
+        change: null,
+      };
+    case 'noop':
+      return {
+        index: e.index,
+        term: e.term,
+        kind: 'ENTRY_KIND_NOOP',
+        data: EMPTY,
+        membership: null,
+        change: null,
+      };
+    case 'config':
+      return {
+        index: e.index,
+        term: e.term,
+        kind: 'ENTRY_KIND_CONFIG',
+        data: EMPTY,
+        membership: e.membership,
+        change: e.change,
+      };
+  }
+}
+
+/**
+ * entryFromWire converts a wire entry back; unknown kinds come out as objects the core's
+ * validation rejects (the transport never trusts what it decodes).
+ */
+export function entryFromWire(w: WireEntry): unknown {
+  switch (w.kind) {
+    case 'ENTRY_KIND_COMMAND':
+      return { kind: 'command', index: w.index, term: w.term, data: w.data };
+    case 'ENTRY_KIND_NOOP':
+      return { kind: 'noop', index: w.index, term: w.term };
+    case 'ENTRY_KIND_CONFIG':
+      return {
+        kind: 'config',
+        index: w.index,
+        term: w.term,
+        membership: membershipFromWire(w.membership),
+        change: w.change === null ? null : { type: w.change.type, node: w.change.node },
+      };
+    default:
+      return { kind: w.kind };
+  }
+}
+
+function membershipFromWire(m: Membership | null): Membership | null {
+  return m === null ? null : { voters: [...m.voters], learners: [...m.learners] };
+}
+
+/** messageToWire converts a Raft message (other than a snapshot, which travels in chunks) for the wire. */
+export function messageToWire(m: Exclude<Message, { type: 'snapshot' }>): WireMessage {
+  const base = { ...ZERO, type: m.type, from: m.from, to: m.to, term: m.term };
+  switch (m.type) {
+    case 'preVote':
+    case 'vote':
+      return { ...base, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm, reason: m.reason };
+    case 'preVoteResponse':
+    case 'voteResponse':
+      return { ...base, reject: m.reject };
+    case 'append':
+      return {
+        ...base,
+        prevLogIndex: m.prevLogIndex,
+        prevLogTerm: m.prevLogTerm,
+        entries: m.entries.map(entryToWire),
+        commit: m.commit,
+      };
+    case 'appendResponse':
+      return { ...base, reject: m.reject, index: m.index, hintIndex: m.hintIndex, hintTerm: m.hintTerm };
+    case 'heartbeat':
+      return { ...base, commit: m.commit, readSeq: m.readSeq };
+    case 'heartbeatResponse':
+      return { ...base, readSeq: m.readSeq };
+    case 'timeoutNow':
+      return base;
+  }
+}
+
+/**
+ * messageFromWire converts a wire message to the core's shape, keeping only the fields its type
+ * uses. The result is unvalidated: the caller checks it with isWellFormedMessage.
+ */
+export function messageFromWire(w: WireMessage): unknown {
+  const base = { type: w.type, from: w.from, to: w.to, term: w.term };
+  switch (w.type) {
+    case 'preVote':
+    case 'vote':
+      return { ...base, lastLogIndex: w.lastLogIndex, lastLogTerm: w.lastLogTerm, reason: w.reason };
+    case 'preVoteResponse':
+    case 'voteResponse':
+      return { ...base, reject: w.reject };
+    case 'append':
+      return {
+        ...base,
+        prevLogIndex: w.prevLogIndex,
+        prevLogTerm: w.prevLogTerm,
+        entries: w.entries.map(entryFromWire),
+        commit: w.commit,
+      };
+    case 'appendResponse':
+      return { ...base, reject: w.reject, index: w.index, hintIndex: w.hintIndex, hintTerm: w.hintTerm };
+    case 'heartbeat':
+      return { ...base, commit: w.commit, readSeq: w.readSeq };
+    case 'heartbeatResponse':
+      return { ...base, readSeq: w.readSeq };
+    default:
+      return base;
+  }
+}
+
+/** snapshotMetaToWire converts snapshot metadata for the wire. */
+export function snapshotMetaToWire(meta: SnapshotMeta): WireSnapshotMeta {
+  return { index: meta.index, term: meta.term, membership: meta.membership };
+}
+
+/** snapshotMetaFromWire converts snapshot metadata back (unvalidated). */
+export function snapshotMetaFromWire(w: WireSnapshotMeta | null): unknown {
+  if (w === null) return null;
+  return { index: w.index, term: w.term, membership: membershipFromWire(w.membership) };
+}
+
+/** wireBytesEstimate estimates a message's encoded size, to bound a batch. */
+export function wireBytesEstimate(w: WireMessage): number {
+  let bytes = 64;
+  for (const e of w.entries) bytes += 32 + e.data.byteLength;
+  return bytes;
+}

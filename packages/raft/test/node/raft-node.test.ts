@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AppliedCommand, RaftNodeConfig, StateMachine, TransportLogger } from '../../src/index';
+import { RAFT_NODE_DEFAULTS, RaftNode, isRaftNodeError } from '../../src/index';
+
+/** LogMachine records every applied command, so replicas can be compared. */
+class LogMachine implements StateMachine<number> {
+  applied: string[] = [];
+  apply(c: AppliedCommand): number {
+    this.applied.push(Buffer.from(c.data).toString());
+    return this.applied.length;
+  }
+  snapshot(): Uint8Array {
+    return Buffer.from(JSON.stringify(this.applied));
+  }
+  restore(data: Uint8Array): void {
+    this.applied = JSON.parse(Buffer.from(data).toString()) as string[];
+  }
+}
+
+const quiet: TransportLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('RaftNode in one process on loopback', () => {
+  jest.setTimeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = new Map<string, RaftNode<number>>();
+  const machines = new Map<string, LogMachine>();
+
+  beforeAll(async () => {
+    const ports = await Promise.all(ids.map(() => freePort()));
+    const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
+    for (const id of ids) {
+      const config: RaftNodeConfig = {
+        ...RAFT_NODE_DEFAULTS,
+        clusterId: 'test',
+        id,
+        dataDir: join(root, id),
+        peerAddress: addresses[id]!,
+        peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
+        bootstrapVoters: ids,
+      };
+      const machine = new LogMachine();
+      machines.set(id, machine);
+      nodes.set(id, await RaftNode.start(config, machine, quiet));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('elects one leader and applies proposals on every node in the same order', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => leader.propose(Buffer.from(`cmd-${i}`))),
+    );
+    expect(new Set(results).size).toBe(200);
+    await waitFor('every node to apply', () =>
+      [...machines.values()].every((m) => m.applied.length === 200) ? true : undefined,
+    );
+    const reference = machines.get(leader.id)!.applied;
+    for (const m of machines.values()) expect(m.applied).toEqual(reference);
+  });
+
+  it('refuses a proposal on a follower with NOT_LEADER and the leader hint', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
+    const follower = [...nodes.values()].find((n) => !n.isLeader)!;
+    await waitFor('the follower to know the leader', () =>
+      follower.leaderId === leader.id ? true : undefined,
+    );
+    const error: unknown = await follower.propose(Buffer.from('x')).catch((e: unknown) => e);
+    expect(isRaftNodeError(error, 'NOT_LEADER')).toBe(true);
+    expect((error as { leaderHint: string }).leaderHint).toBe(leader.id);
+  });
+
+  it('serves a read barrier on the leader only after everything before it is applied', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
+    const before = machines.get(leader.id)!.applied.length;
+    await leader.propose(Buffer.from('before-read'));
+    await leader.readBarrier();
+    expect(machines.get(leader.id)!.applied.length).toBeGreaterThan(before);
+  });
+
+  it('hands leadership over on request', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
+    const target = ids.find((id) => id !== leader.id)!;
+    leader.transferLeadership(target);
+    await waitFor('the target to lead', () => (nodes.get(target)!.isLeader ? true : undefined));
+    await nodes.get(target)!.propose(Buffer.from('after-transfer'));
+  });
+});
