@@ -1,4 +1,13 @@
 /**
- * Placeholder surface: this package is filled by a later issue (see its README).
+ * The server package surface: configuration, the error table and the HTTP client port.
  */
-export {};
+export { ConfigError, LOG_LEVELS, SETTINGS, loadServerConfig } from './config/server-config';
+export type { ServerConfig } from './config/server-config';
+export { ERROR_TABLE, ServerError, isServerError, toServerError } from './errors/error-table';
+export type { ErrorCode, ErrorMapping } from './errors/error-table';
+export { KvStateMachine } from './kv/kv-state-machine';
+export type { KvDigest, KvResult } from './kv/kv-state-machine';
+export { startHttpServer } from './http/http-server';
+export type { ClientHttpServer, HttpServerOptions } from './http/http-server';
+export { LocalCluster, freePort } from './local-cluster/local-cluster';
+export type { LocalClusterOptions, LocalNode, NodeStatus } from './local-cluster/local-cluster';

@@ -401,7 +401,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private onPeerLost(peer: NodeId): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.config.fastFailover) return;
     // The core acts only if `peer` is the leader it follows; for anyone else this is a no-op.
     this.core.leaderUnreachable(peer);
     this.wake();

@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type { RaftNodeConfig } from '@omnirelay/raft';
+import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
+
+/** LOG_LEVELS are the accepted values of logLevel (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** ServerConfig is everything one server process needs: the Raft node's config plus the client side. */
+export interface ServerConfig extends RaftNodeConfig {
+  /** clientAddress is `host:port` of the client port (HTTP now; gRPC with the public API). */
+  readonly clientAddress: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** httpBodyBytesMax bounds a request body; a larger one gets 413. */
+  readonly httpBodyBytesMax: number;
+}
+
+/** ConfigError says which setting is wrong, where it came from, and what is allowed. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'peers' | 'list';
+
+interface Setting {
+  readonly key: keyof ServerConfig;
+  readonly kind: Kind;
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+}
+
+/** SETTINGS lists every setting with its flag and environment variable. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'id',
+    kind: 'string',
+    flag: '--id',
+    env: 'OMNIRELAY_ID',
+    help: 'this node id (letters, digits, . _ -)',
+  },
+  {
+    key: 'clusterId',
+    kind: 'string',
+    flag: '--cluster-id',
+    env: 'OMNIRELAY_CLUSTER_ID',
+    help: 'cluster id; peers must agree',
+  },
+  {
+    key: 'dataDir',
+    kind: 'string',
+    flag: '--data-dir',
+    env: 'OMNIRELAY_DATA_DIR',
+    help: 'data folder (default data/<id>)',
+  },
+  {
+    key: 'peerAddress',
+    kind: 'string',
+    flag: '--peer-address',
+    env: 'OMNIRELAY_PEER_ADDRESS',
+    help: 'host:port for peers',
+  },
+  {
+    key: 'clientAddress',
+    kind: 'string',
+    flag: '--client-address',
+    env: 'OMNIRELAY_CLIENT_ADDRESS',
+    help: 'host:port for clients',
+  },
+  {
+    key: 'peers',
+    kind: 'peers',
+    flag: '--peers',
+    env: 'OMNIRELAY_PEERS',
+    help: 'other members: id=host:port,...',
+  },
+  {
+    key: 'bootstrapVoters',
+    kind: 'list',
+    flag: '--bootstrap-voters',
+    env: 'OMNIRELAY_BOOTSTRAP_VOTERS',
+    help: 'first voters of a new cluster (default: this node and its peers)',
+  },
+  { key: 'tickMs', kind: 'int', flag: '--tick-ms', env: 'OMNIRELAY_TICK_MS', help: 'Raft tick length' },
+  {
+    key: 'heartbeatMs',
+    kind: 'int',
+    flag: '--heartbeat-ms',
+    env: 'OMNIRELAY_HEARTBEAT_MS',
+    help: 'leader heartbeat interval',
+  },
+  {
+    key: 'electionTimeoutMs',
+    kind: 'int',
+    flag: '--election-timeout-ms',
+    env: 'OMNIRELAY_ELECTION_TIMEOUT_MS',
+    help: 'base election timeout',
+  },
+  {
+    key: 'unreachableCampaignDelayMsMax',
+    kind: 'int',
+    flag: '--unreachable-campaign-delay-ms-max',
+    env: 'OMNIRELAY_UNREACHABLE_CAMPAIGN_DELAY_MS_MAX',
+    help: 'max random delay before a fast-failover campaign',
+  },
+  {
+    key: 'fastFailover',
+    kind: 'bool',
+    flag: '--fast-failover',
+    env: 'OMNIRELAY_FAST_FAILOVER',
+    help: 'campaign at once when the leader connection resets (true|false)',
+  },
+  {
+    key: 'proposalTimeoutMs',
+    kind: 'int',
+    flag: '--proposal-timeout-ms',
+    env: 'OMNIRELAY_PROPOSAL_TIMEOUT_MS',
+    help: 'default write deadline',
+  },
+  {
+    key: 'snapshotEntries',
+    kind: 'int',
+    flag: '--snapshot-entries',
+    env: 'OMNIRELAY_SNAPSHOT_ENTRIES',
+    help: 'entries between snapshots',
+  },
+  {
+    key: 'logLevel',
+    kind: 'string',
+    flag: '--log-level',
+    env: 'OMNIRELAY_LOG_LEVEL',
+    help: LOG_LEVELS.join('|'),
+  },
+  {
+    key: 'httpBodyBytesMax',
+    kind: 'int',
+    flag: '--http-body-bytes-max',
+    env: 'OMNIRELAY_HTTP_BODY_BYTES_MAX',
+    help: 'largest accepted request body',
+  },
+];
+
+const DEFAULTS = {
+  ...RAFT_NODE_DEFAULTS,
+  clusterId: 'omnirelay',
+  peerAddress: '127.0.0.1:7101',
+  clientAddress: '127.0.0.1:7201',
+  peers: {},
+  logLevel: 'info',
+  httpBodyBytesMax: 1024 * 1024,
+} as const;
+
+function parseValue(setting: Setting, raw: unknown, source: string): unknown {
+  const where = `${setting.key} (from ${source})`;
+  switch (setting.kind) {
+    case 'string':
+      if (typeof raw !== 'string') throw new ConfigError(`${where} must be a string`);
+      return raw;
+    case 'int': {
+      const n =
+        typeof raw === 'number'
+          ? raw
+          : typeof raw === 'string' && /^-?\d+$/.test(raw.trim())
+            ? Number(raw)
+            : NaN;
+      if (!Number.isSafeInteger(n))
+        throw new ConfigError(`${where} must be an integer, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'bool':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      throw new ConfigError(`${where} must be true or false, got ${JSON.stringify(raw)}`);
+    case 'list':
+      if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) return raw;
+      if (typeof raw === 'string')
+        return raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+      throw new ConfigError(`${where} must be a comma-separated list`);
+    case 'peers': {
+      if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) return raw;
+      if (typeof raw !== 'string') throw new ConfigError(`${where} must be id=host:port,...`);
+      const peers: Record<string, string> = {};
+      for (const part of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) throw new ConfigError(`${where}: ${JSON.stringify(part)} must be id=host:port`);
+        peers[part.slice(0, eq)] = part.slice(eq + 1);
+      }
+      return peers;
+    }
+  }
+}
+
+/**
+ * loadServerConfig builds the config from defaults, then a JSON file (`--config`), then
+ * OMNIRELAY_* environment variables, then flags; later sources win. Every value is validated; a
+ * bad one throws ConfigError naming the setting and its source.
+ */
+export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const program = new Command('omnirelay-server')
+    .description('Run one OmniRelay Control Plane node.')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .option('--config <file>', 'JSON config file (keys as in the README)');
+  for (const s of SETTINGS) program.option(`${s.flag} <value>`, `${s.help} [env ${s.env}]`);
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') throw e;
+      throw new ConfigError(e.message.replace(/^error: /, ''));
+    }
+    throw e;
+  }
+  const flags = program.opts<Record<string, unknown>>();
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+
+  const file = flags['config'];
+  if (typeof file === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(
+        `config file ${file} cannot be read as JSON: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`config file ${file} must hold a JSON object`);
+    }
+    for (const [key, raw] of Object.entries(parsed)) {
+      const setting = SETTINGS.find((s) => s.key === key);
+      if (setting === undefined)
+        throw new ConfigError(`config file ${file}: unknown setting ${JSON.stringify(key)}`);
+      merged[key] = parseValue(setting, raw, `config file ${file}`);
+    }
+  }
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') merged[s.key] = parseValue(s, raw, `environment ${s.env}`);
+  }
+  for (const s of SETTINGS) {
+    const optionName = s.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const raw = flags[optionName];
+    if (raw !== undefined) merged[s.key] = parseValue(s, raw, `flag ${s.flag}`);
+  }
+
+  if (typeof merged['id'] !== 'string')
+    throw new ConfigError('id is required: pass --id or set OMNIRELAY_ID');
+  const id = merged['id'];
+  merged['dataDir'] ??= `data/${id}`;
+  merged['bootstrapVoters'] ??= [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
+  const config = merged as unknown as ServerConfig;
+  try {
+    validateRaftNodeConfig(config);
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+  if (!/^[^:\s]+:\d{1,5}$/.test(config.clientAddress)) {
+    throw new ConfigError(`clientAddress ${JSON.stringify(config.clientAddress)} must be host:port`);
+  }
+  if (config.clientAddress === config.peerAddress) {
+    throw new ConfigError(
+      `clientAddress and peerAddress must differ (both ${config.clientAddress}): peers and clients use separate ports`,
+    );
+  }
+  if (!(LOG_LEVELS as readonly string[]).includes(config.logLevel)) {
+    throw new ConfigError(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(config.logLevel)}`,
+    );
+  }
+  if (
+    !Number.isSafeInteger(config.httpBodyBytesMax) ||
+    config.httpBodyBytesMax < 1024 ||
+    config.httpBodyBytesMax > 64 * 1024 * 1024
+  ) {
+    throw new ConfigError(
+      `httpBodyBytesMax must be an integer in [1024, 67108864], got ${String(config.httpBodyBytesMax)}`,
+    );
+  }
+  return config;
+}

@@ -1,0 +1,233 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** LocalClusterOptions configures a cluster of server processes on 127.0.0.1. */
+export interface LocalClusterOptions {
+  /** size is the number of voters (1-7). */
+  readonly size: number;
+  /** dataRoot holds one data folder per node and a logs/ folder. */
+  readonly dataRoot: string;
+  /** basePort: node i listens for peers on basePort+i and for clients on basePort+100+i; 0 picks free ports. */
+  readonly basePort: number;
+  /** extraArgs are passed to every node (e.g. `--snapshot-entries 100`). */
+  readonly extraArgs?: readonly string[];
+  /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
+  readonly logLevel?: string;
+  /** onExit is told when a node exits on its own (not through stop/kill). */
+  readonly onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** LocalNode is one server process of a LocalCluster. */
+export interface LocalNode {
+  readonly id: string;
+  readonly peerAddress: string;
+  readonly clientAddress: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  process: ChildProcess | undefined;
+}
+
+/** NodeStatus is the subset of GET /status the cluster helpers read. */
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string;
+  readonly commit: number;
+  readonly applied: number;
+  readonly snapshotIndex: number;
+  readonly transport: { readonly snapshotsReceived: number };
+}
+
+/** freePort asks the kernel for a free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() =>
+        typeof a === 'object' && a !== null ? resolvePort(a.port) : reject(new Error('no free port')),
+      );
+    });
+  });
+}
+
+/**
+ * serverEntry returns how to start the server's main module: the built JavaScript when this file
+ * runs from dist/, the TypeScript source through @swc-node/register when it runs from src/ (tests).
+ */
+function serverEntry(): string[] {
+  if (__filename.endsWith('.ts')) return ['-r', '@swc-node/register', resolve(__dirname, '../main.ts')];
+  return [resolve(__dirname, '../main.js')];
+}
+
+/**
+ * LocalCluster runs N server processes on 127.0.0.1, each with its own data folder and log file,
+ * and stops every one of them by PID. It backs `npm start`, the multi-process tests and the
+ * benchmarks.
+ */
+export class LocalCluster {
+  /** nodes are the members, n1..nN. */
+  readonly nodes: LocalNode[] = [];
+
+  private constructor(private readonly options: LocalClusterOptions) {}
+
+  /** create allocates addresses and folders (without starting anything). */
+  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    if (!Number.isInteger(options.size) || options.size < 1 || options.size > 7) {
+      throw new Error(`size must be 1 to 7 nodes, got ${options.size}`);
+    }
+    const cluster = new LocalCluster(options);
+    mkdirSync(join(options.dataRoot, 'logs'), { recursive: true });
+    for (let i = 1; i <= options.size; i++) {
+      const peerPort = options.basePort === 0 ? await freePort() : options.basePort + i;
+      const clientPort = options.basePort === 0 ? await freePort() : options.basePort + 100 + i;
+      cluster.nodes.push({
+        id: `n${i}`,
+        peerAddress: `127.0.0.1:${peerPort}`,
+        clientAddress: `127.0.0.1:${clientPort}`,
+        dataDir: join(options.dataRoot, `n${i}`),
+        logFile: join(options.dataRoot, 'logs', `n${i}.log`),
+        process: undefined,
+      });
+    }
+    return cluster;
+  }
+
+  /** node returns the member with `id`. */
+  node(id: string): LocalNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** startAll starts every node. */
+  startAll(): void {
+    for (const n of this.nodes) this.start(n.id);
+  }
+
+  /** start starts one node's process (its log is appended to). */
+  start(id: string): void {
+    const n = this.node(id);
+    if (n.process !== undefined) throw new Error(`${id} is already running (pid ${String(n.process.pid)})`);
+    const peers = this.nodes
+      .filter((p) => p.id !== id)
+      .map((p) => `${p.id}=${p.peerAddress}`)
+      .join(',');
+    const args = [
+      ...serverEntry(),
+      '--id',
+      id,
+      '--peer-address',
+      n.peerAddress,
+      '--client-address',
+      n.clientAddress,
+      '--peers',
+      peers,
+      '--data-dir',
+      n.dataDir,
+      '--log-level',
+      this.options.logLevel ?? 'info',
+      ...(this.options.extraArgs ?? []),
+    ];
+    const log = openSync(n.logFile, 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: process.cwd() });
+    closeSync(log);
+    n.process = child;
+    child.on('exit', (code, signal) => {
+      if (n.process === child) {
+        n.process = undefined;
+        this.options.onExit?.(id, code, signal);
+      }
+    });
+  }
+
+  /** kill sends `signal` (default SIGKILL) to one node by PID and waits for it to exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const n = this.node(id);
+    const child = n.process;
+    if (child?.pid === undefined) return;
+    n.process = undefined;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    process.kill(child.pid, signal);
+    await exited;
+  }
+
+  /** stopAll asks every node to shut down (SIGTERM), and SIGKILLs any still running after `graceMs`. */
+  async stopAll(graceMs = 10_000): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const child = n.process;
+        if (child?.pid === undefined) return;
+        n.process = undefined;
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        process.kill(child.pid, 'SIGTERM');
+        const timer = setTimeout(() => child.pid !== undefined && child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** status fetches GET /status from one node, or undefined when it does not answer within `timeoutMs`. */
+  async status(id: string, timeoutMs = 1000): Promise<NodeStatus | undefined> {
+    try {
+      const res = await fetch(`http://${this.node(id).clientAddress}/status`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return (await res.json()) as NodeStatus;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** leader returns the id every running node agrees leads, or undefined. */
+  async leader(): Promise<string | undefined> {
+    const running = this.nodes.filter((n) => n.process !== undefined);
+    const statuses = await Promise.all(running.map((n) => this.status(n.id)));
+    const leaders = statuses.filter((s): s is NodeStatus => s !== undefined && s.role === 'leader');
+    if (leaders.length !== 1) return undefined;
+    return leaders[0]!.id;
+  }
+
+  /** waitForLeader polls until a single leader is known (or throws after `timeoutMs`). */
+  async waitForLeader(timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const l = await this.leader();
+      if (l !== undefined) return l;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(
+      `no leader within ${timeoutMs} ms; see the logs in ${join(this.options.dataRoot, 'logs')}`,
+    );
+  }
+
+  /** post sends a JSON POST to a node's client port and returns the status and parsed body. */
+  async post(
+    id: string,
+    path: string,
+    body: unknown,
+    timeoutMs = 5000,
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`http://${this.node(id).clientAddress}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  /** get sends a GET to a node's client port and returns the status and parsed body. */
+  async get(id: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`http://${this.node(id).clientAddress}${path}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+}

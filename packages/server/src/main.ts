@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * The OmniRelay Control Plane server process: one Raft node plus its client port.
+ * Configuration comes from defaults, `--config file.json`, OMNIRELAY_* variables and flags (see
+ * `--help`). Exit codes: 0 after a clean shutdown, 1 after a fatal error, 2 for bad configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { pino } from 'pino';
+import { RaftNode, isStorageError } from '@omnirelay/raft';
+import { ConfigError, loadServerConfig } from './config/server-config';
+import type { ServerConfig } from './config/server-config';
+import { startHttpServer } from './http/http-server';
+import type { ClientHttpServer } from './http/http-server';
+import { KvStateMachine } from './kv/kv-state-machine';
+
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')) as { version: string })
+  .version;
+
+async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadServerConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    if (e instanceof ConfigError) {
+      process.stderr.write(`omnirelay-server: bad configuration: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = pino({ level: config.logLevel, base: { node: config.id } });
+  const kv = new KvStateMachine();
+  let node: RaftNode<ReturnType<KvStateMachine['apply']>>;
+  try {
+    node = await RaftNode.start(config, kv, logger);
+  } catch (e) {
+    logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start the Raft node');
+    process.stderr.write(`omnirelay-server: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(isStorageError(e) ? 1 : 2);
+  }
+  let http: ClientHttpServer;
+  try {
+    http = await startHttpServer({
+      address: config.clientAddress,
+      clientAddress: config.clientAddress,
+      node,
+      kv,
+      bodyBytesMax: config.httpBodyBytesMax,
+      version: VERSION,
+      logger,
+    });
+  } catch (e) {
+    await node.stop();
+    process.stderr.write(`omnirelay-server: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+  logger.info(
+    { peerAddress: node.peerAddress, clientAddress: http.address, dataDir: config.dataDir, version: VERSION },
+    'node started',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string, code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing the current batch, then closing the store');
+    await http.close();
+    await node.stop();
+    logger.info('stopped');
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  node.on('fatal', () => void shutdown('fatal error', 1));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(
+    `omnirelay-server: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
+  process.exit(1);
+});
