@@ -1,4 +1,65 @@
 /**
- * Placeholder surface until the leadership FSM lands.
+ * @omnirelay/leadership-fsm: the deterministic state machine every Raft replica applies. It
+ * decides who holds each scope, issues fence tokens and records every holder change. Pure: no
+ * clock, no I/O; its only dependency is msgpackr.
  */
-export {};
+export { InvariantViolation, assert, isInvariantViolation } from './assert';
+export { decodeCommand, encodeCommand } from './codec';
+export type {
+  AcquireCommand,
+  CampaignCommand,
+  Command,
+  CommandType,
+  ExpireCommand,
+  GraceCommand,
+  LeaseRef,
+  RenewCommand,
+  ResignCommand,
+  StepDownCommand,
+  Successor,
+  WithdrawCommand,
+} from './commands';
+export { COMMAND_TYPES, FENCE_TOKEN_MAX, fenceTokenProblem, parseCommand } from './commands';
+export type { DueLease } from './deadline-index';
+export type { CommandError, LeadershipErrorCode, LeadershipErrorContext } from './errors';
+export { LeadershipError, isLeadershipError } from './errors';
+export type { HolderChangeReason, HolderRef, LeadershipEvent } from './events';
+export { encodeEvent, encodeEvents, eventFields } from './events';
+export type { FsmStats, LogEntry, NoopEntry } from './fsm';
+export { LeadershipFsm } from './fsm';
+export type { LeaseView } from './lease';
+export * from './limits';
+export type { ListHoldersPage, ListHoldersRequest, ScopeView } from './queries';
+export type { Waiter } from './queue';
+export type {
+  AcquireOutcome,
+  ApplyResult,
+  CampaignOutcome,
+  CommandOutcome,
+  ExpireItem,
+  ExpireOutcome,
+  GraceOutcome,
+  RenewItem,
+  RenewOutcome,
+  ResignOutcome,
+  StepDownOutcome,
+  WithdrawOutcome,
+} from './results';
+export {
+  GLOBAL_CONTROL_SCOPE,
+  SCOPE_NAME_RULES,
+  SHARD_SCOPE_PREFIX,
+  isValidScopeName,
+  scopeNameProblem,
+  shardScope,
+  validateScopeName,
+} from './scope-name';
+export { SNAPSHOT_FORMAT } from './snapshot';
+export {
+  CANDIDATE_ID_RULES,
+  CORRELATION_ID_RULES,
+  utf8ByteLength,
+  validateCandidateId,
+  validateCorrelationId,
+  validateMetadata,
+} from './text';

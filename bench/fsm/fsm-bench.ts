@@ -1,0 +1,182 @@
+/**
+ * fsm-bench measures the leadership state machine: commands applied per second (a mix of
+ * acquire, renew and resign, decoded from bytes as a replica does), renewals per second in
+ * batches, snapshot size and time to snapshot and restore with 100,000 live leases, and memory
+ * per lease. Timings of snapshot, restore and queries are the median of 5 runs (and the first,
+ * cold one). Figures go to bench/results/fsm.json; nothing here is a pass/fail timing.
+ *
+ *   node --expose-gc -r @swc-node/register bench/fsm/fsm-bench.ts
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+// The bench runs the package from source (no build step), through its one public entry point.
+import type { Command, LogEntry } from '../../packages/leadership-fsm/src/index';
+import { LeadershipFsm, encodeCommand } from '../../packages/leadership-fsm/src/index';
+
+const LIVE_LEASES = 100_000;
+const MIX_CYCLES = 60_000;
+const RENEW_BATCH = 1_000;
+const TTL_MS = 10_000;
+const RUNS = 5;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function heapUsedBytes(): number {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/** LogBuilder encodes commands into entries with increasing indexes and stamps, as a leader would. */
+class LogBuilder {
+  readonly entries: LogEntry[] = [];
+  index = 0;
+  stampMs = 1_700_000_000_000;
+
+  add(command: Command): number {
+    this.index += 1;
+    this.stampMs += 1;
+    this.entries.push({
+      index: this.index,
+      term: 1,
+      stampMs: this.stampMs,
+      proposerId: 'n1',
+      command: encodeCommand(command),
+    });
+    return this.index;
+  }
+}
+
+/** measure runs `work` RUNS times and returns the first and the median time in milliseconds. */
+function measure(work: () => unknown): { firstMs: number; medianMs: number } {
+  const times: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now();
+    work();
+    times.push(performance.now() - start);
+  }
+  const sorted = times.slice().sort((a, b) => a - b);
+  return { firstMs: round(times[0]!), medianMs: round(sorted[sorted.length >> 1]!) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+function timeApply(fsm: LeadershipFsm, entries: readonly LogEntry[]): number {
+  const start = performance.now();
+  for (const entry of entries) {
+    const result = fsm.apply(entry);
+    if (!result.ok) {
+      throw new Error(`bench entry ${entry.index} refused: ${result.error.message}`);
+    }
+  }
+  return performance.now() - start;
+}
+
+/** The mix: per cycle one acquire, three single renewals, one resign (5 commands). */
+function benchMix(): { commandsPerSecond: number; commands: number; elapsedMs: number } {
+  const log = new LogBuilder();
+  for (let i = 0; i < MIX_CYCLES; i++) {
+    const scope = `shard/mix/${i % 1_000}`;
+    const fence = BigInt(
+      log.add({
+        type: 'acquire',
+        correlationId: `a${i}`,
+        scope,
+        candidateId: `node-${i % 7}`,
+        metadata: '',
+        leaseTtlMs: TTL_MS,
+      }),
+    );
+    for (let r = 0; r < 3; r++) {
+      log.add({ type: 'renew', correlationId: `r${i}.${r}`, leases: [{ scope, fenceToken: fence }] });
+    }
+    log.add({ type: 'resign', correlationId: `s${i}`, scope, fenceToken: fence });
+  }
+  const fsm = new LeadershipFsm();
+  const elapsedMs = timeApply(fsm, log.entries);
+  return {
+    commandsPerSecond: Math.round(log.entries.length / (elapsedMs / 1000)),
+    commands: log.entries.length,
+    elapsedMs: Math.round(elapsedMs),
+  };
+}
+
+function main(): void {
+  const mix = benchMix();
+
+  // 100,000 live leases, granted one per entry.
+  const heapBeforeBytes = heapUsedBytes();
+  const log = new LogBuilder();
+  const fences: { scope: string; fenceToken: bigint }[] = [];
+  for (let i = 0; i < LIVE_LEASES; i++) {
+    const scope = `shard/ns-${i % 100}/${i}`;
+    const fence = log.add({
+      type: 'acquire',
+      correlationId: `g${i}`,
+      scope,
+      candidateId: `node-${i % 13}`,
+      metadata: 'host-a:7000',
+      leaseTtlMs: TTL_MS,
+    });
+    fences.push({ scope, fenceToken: BigInt(fence) });
+  }
+  const grantEntries = log.entries.splice(0);
+  const heapWithLogBytes = heapUsedBytes();
+  const fsm = new LeadershipFsm();
+  const grantMs = timeApply(fsm, grantEntries);
+  grantEntries.length = 0;
+  const heapAfterBytes = heapUsedBytes();
+  const bytesPerLease = Math.round((heapAfterBytes - heapWithLogBytes) / LIVE_LEASES);
+
+  // Renewals in batches, as the leader folds them into one entry per group commit.
+  for (let at = 0; at < LIVE_LEASES; at += RENEW_BATCH) {
+    log.add({ type: 'renew', correlationId: `kb${at}`, leases: fences.slice(at, at + RENEW_BATCH) });
+  }
+  const renewMs = timeApply(fsm, log.entries.splice(0));
+
+  const snapshot = fsm.snapshot();
+  const restored = LeadershipFsm.restore(snapshot);
+  if (Buffer.compare(Buffer.from(restored.snapshot()), Buffer.from(snapshot)) !== 0) {
+    throw new Error('restored state differs from the original');
+  }
+  const snapshotTimes = measure(() => fsm.snapshot());
+  const restoreTimes = measure(() => LeadershipFsm.restore(snapshot));
+  const due = restored.expiredLeases(log.stampMs + TTL_MS, 4_096);
+  const dueTimes = measure(() => restored.expiredLeases(log.stampMs + TTL_MS, 4_096));
+
+  const results = {
+    node: process.version,
+    gcExposed: gc !== undefined,
+    mix: { ...mix, cycle: 'acquire, 3 x renew (1 lease), resign' },
+    liveLeases: LIVE_LEASES,
+    grantsPerSecond: Math.round(LIVE_LEASES / (grantMs / 1000)),
+    renewBatch: RENEW_BATCH,
+    leaseRenewalsPerSecond: Math.round(LIVE_LEASES / (renewMs / 1000)),
+    snapshotBytes: snapshot.length,
+    snapshotBytesPerLease: Math.round(snapshot.length / LIVE_LEASES),
+    snapshotMs: snapshotTimes,
+    restoreMs: restoreTimes,
+    expiredLeases4096Ms: dueTimes,
+    expiredLeasesFound: due.length,
+    heapBytesPerLease: bytesPerLease,
+    heapBeforeMiB: Math.round(heapBeforeBytes / 2 ** 20),
+  };
+  const dir = join(__dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'fsm.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(
+    [
+      `leadership-fsm bench (${process.version}${gc === undefined ? ', no --expose-gc: memory is rough' : ''})`,
+      `  mix (acquire/renew/resign): ${results.mix.commandsPerSecond.toLocaleString('en-US')} commands/s over ${mix.commands.toLocaleString('en-US')}`,
+      `  grants: ${results.grantsPerSecond.toLocaleString('en-US')}/s; renewals in batches of ${RENEW_BATCH}: ${results.leaseRenewalsPerSecond.toLocaleString('en-US')} leases/s`,
+      `  ${LIVE_LEASES.toLocaleString('en-US')} live leases: snapshot ${(snapshot.length / 2 ** 20).toFixed(1)} MiB (${results.snapshotBytesPerLease} B/lease) in ${snapshotTimes.medianMs} ms (first ${snapshotTimes.firstMs}), restore ${restoreTimes.medianMs} ms (first ${restoreTimes.firstMs})`,
+      `  heap per lease: ${bytesPerLease} B; expiredLeases(4096) ${dueTimes.medianMs} ms (first ${dueTimes.firstMs})`,
+      `  written to bench/results/fsm.json`,
+    ].join('\n'),
+  );
+}
+
+main();

@@ -1,0 +1,57 @@
+/**
+ * Lease is the holder of a scope, as the state machine keeps it. The fence token is the Raft
+ * index of the entry that granted it, so it is unique in the scope's history and is the lease's
+ * id together with the scope name.
+ */
+export interface Lease {
+  /** candidateId is who holds the scope. */
+  readonly candidateId: string;
+  /** metadata is the holder's opaque string (an address, a JSON blob), at most METADATA_BYTES_MAX bytes. */
+  readonly metadata: string;
+  /** fenceToken is BigInt(index) of the granting entry; strictly above every earlier fence of the scope. */
+  readonly fenceToken: bigint;
+  /** leaseTtlMs is the lease's time to live, fixed at grant; each renewal moves the deadline to stamp + TTL. */
+  readonly leaseTtlMs: number;
+  /** grantedStampMs is the stamp of the granting entry. */
+  readonly grantedStampMs: number;
+  /** lastRenewalStampMs is the stamp of the last renew entry that named this lease (the grant counts as one). */
+  lastRenewalStampMs: number;
+  /** deadlineMs is when the lease may be expired: an Expire entry stamped at or after it ends the lease. */
+  deadlineMs: number;
+}
+
+/**
+ * LeaseView is the lease token DESIGN.md's contracts name, as queries, results and events
+ * hand it out: scope, holder, per-scope term, fence, deadline and the revision of the grant.
+ * It is a plain, frozen-in-meaning copy: changing the state machine later does not change it.
+ */
+export interface LeaseView {
+  readonly scope: string;
+  readonly candidateId: string;
+  readonly metadata: string;
+  /** scopeTerm counts the scope's holder changes up to and including this grant. */
+  readonly scopeTerm: number;
+  readonly fenceToken: bigint;
+  readonly leaseTtlMs: number;
+  readonly deadlineMs: number;
+  readonly lastRenewalStampMs: number;
+  readonly grantedStampMs: number;
+  /** revision is the revision (entry index) of the grant, equal to Number(fenceToken). */
+  readonly revision: number;
+}
+
+/** leaseView copies `lease` of `scope` at `scopeTerm` into a LeaseView. */
+export function leaseView(scope: string, scopeTerm: number, lease: Lease): LeaseView {
+  return {
+    scope,
+    candidateId: lease.candidateId,
+    metadata: lease.metadata,
+    scopeTerm,
+    fenceToken: lease.fenceToken,
+    leaseTtlMs: lease.leaseTtlMs,
+    deadlineMs: lease.deadlineMs,
+    lastRenewalStampMs: lease.lastRenewalStampMs,
+    grantedStampMs: lease.grantedStampMs,
+    revision: Number(lease.fenceToken),
+  };
+}

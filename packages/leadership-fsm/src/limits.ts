@@ -1,0 +1,62 @@
+/**
+ * Every bound of the leadership state machine, as a named constant (STYLE.md: a bound on
+ * everything). A command that exceeds one is refused with a typed error result that names the
+ * bound; nothing is truncated silently.
+ */
+
+/** SCOPE_NAME_BYTES_MAX is the longest scope name, in bytes (a DNS name's limit, so names fit in labels and URLs). */
+export const SCOPE_NAME_BYTES_MAX = 253;
+
+/** CANDIDATE_ID_BYTES_MAX is the longest candidate id, in bytes. */
+export const CANDIDATE_ID_BYTES_MAX = 128;
+
+/** CORRELATION_ID_BYTES_MAX is the longest correlation id a command may carry, in bytes. */
+export const CORRELATION_ID_BYTES_MAX = 128;
+
+/** PROPOSER_ID_BYTES_MAX is the longest Raft node id the runtime may pass as an entry's proposer. */
+export const PROPOSER_ID_BYTES_MAX = 128;
+
+/** METADATA_BYTES_MAX is the largest holder/candidate metadata string, in UTF-8 bytes. */
+export const METADATA_BYTES_MAX = 1024;
+
+/** LEASE_TTL_MS_MIN is the shortest lease a candidate may ask for, in milliseconds. */
+export const LEASE_TTL_MS_MIN = 500;
+
+/** LEASE_TTL_MS_MAX is the longest lease a candidate may ask for, in milliseconds (one hour). */
+export const LEASE_TTL_MS_MAX = 3_600_000;
+
+/** GRACE_MS_MAX is the longest grace a new Raft leader may give live leases, in milliseconds. */
+export const GRACE_MS_MAX = 60_000;
+
+/** RENEW_BATCH_MAX is the most leases one Renew command may list. */
+export const RENEW_BATCH_MAX = 4096;
+
+/** EXPIRE_BATCH_MAX is the most leases one Expire command may list. */
+export const EXPIRE_BATCH_MAX = 4096;
+
+/** QUEUE_LENGTH_MAX is the most candidates that may wait for one scope. */
+export const QUEUE_LENGTH_MAX = 1024;
+
+/** SCOPE_COUNT_MAX is the most scopes the state machine keeps (held, vacant or with waiters). */
+export const SCOPE_COUNT_MAX = 1_000_000;
+
+/** LIST_PAGE_SIZE_MAX is the largest page `listHolders` returns; larger requests are refused. */
+export const LIST_PAGE_SIZE_MAX = 1000;
+
+/** LIST_PAGE_SIZE_DEFAULT is the page size `listHolders` uses when none is asked for. */
+export const LIST_PAGE_SIZE_DEFAULT = 100;
+
+/** DUE_LEASES_MAX is the most leases one `expiredLeases` call returns (one Expire batch). */
+export const DUE_LEASES_MAX = EXPIRE_BATCH_MAX;
+
+/** COMMAND_BYTES_MAX is the largest encoded command the state machine will decode. */
+export const COMMAND_BYTES_MAX = 1024 * 1024;
+
+/** PRIORITY_MIN is the lowest campaign priority (signed 32-bit). */
+export const PRIORITY_MIN = -2_147_483_648;
+
+/** PRIORITY_MAX is the highest campaign priority (signed 32-bit). */
+export const PRIORITY_MAX = 2_147_483_647;
+
+/** STAMP_MS_MAX is the largest entry stamp the state machine accepts: any safe integer of milliseconds. */
+export const STAMP_MS_MAX = Number.MAX_SAFE_INTEGER - LEASE_TTL_MS_MAX - GRACE_MS_MAX;

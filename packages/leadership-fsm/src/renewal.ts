@@ -1,0 +1,67 @@
+import type { GraceCommand, RenewCommand } from './commands';
+import { fenceTokenProblem } from './commands';
+import { LeadershipError } from './errors';
+import type { GraceOutcome, RenewItem, RenewOutcome } from './results';
+import { scopeNameProblem } from './scope-name';
+import type { EntryContext, FsmState } from './state';
+
+/**
+ * applyRenew renews every listed lease whose fence is the holder's: its last renewal becomes the
+ * entry's stamp and its deadline stamp + TTL. Other leases are reported one by one (STALE_FENCE
+ * with the current fence, or a bad scope or fence) and do not fail the batch. A lease listed
+ * twice is renewed twice to the same values.
+ */
+export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryContext): RenewOutcome {
+  let renewedCount = 0;
+  const leases = command.leases.map(({ scope, fenceToken }): RenewItem => {
+    if (scopeNameProblem(scope) !== null) {
+      return { scope, fenceToken, renewed: false, code: 'INVALID_SCOPE', currentFenceToken: null };
+    }
+    if (fenceTokenProblem(fenceToken) !== null) {
+      return { scope, fenceToken, renewed: false, code: 'INVALID_ARGUMENT', currentFenceToken: null };
+    }
+    const holder = state.scopes.get(scope)?.holder ?? null;
+    if (holder === null || holder.fenceToken !== fenceToken) {
+      return {
+        scope,
+        fenceToken,
+        renewed: false,
+        code: 'STALE_FENCE',
+        currentFenceToken: holder?.fenceToken ?? null,
+      };
+    }
+    holder.lastRenewalStampMs = ctx.stampMs;
+    holder.deadlineMs = ctx.stampMs + holder.leaseTtlMs;
+    state.trackDeadline(scope, holder);
+    renewedCount++;
+    return { scope, fenceToken, renewed: true, deadlineMs: holder.deadlineMs };
+  });
+  return { type: 'renew', renewedCount, leases };
+}
+
+/**
+ * applyGrace gives every live lease `deadlineMs = max(deadlineMs, tookOfficeStampMs + graceMs)`:
+ * a new Raft leader neither expires a lease early (its renewals could not get through while
+ * there was no leader) nor gives it a full TTL. INVALID_ARGUMENT when the took-office stamp is
+ * after the entry's own stamp, which a correct leader never proposes.
+ */
+export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryContext): GraceOutcome {
+  if (command.tookOfficeStampMs > ctx.stampMs) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `tookOfficeStampMs ${command.tookOfficeStampMs} is after the entry's stamp ${ctx.stampMs}`,
+      { field: 'tookOfficeStampMs' },
+    );
+  }
+  const graceDeadlineMs = command.tookOfficeStampMs + command.graceMs;
+  let extendedCount = 0;
+  for (const record of state.scopes.values()) {
+    const holder = record.holder;
+    if (holder !== null && holder.deadlineMs < graceDeadlineMs) {
+      holder.deadlineMs = graceDeadlineMs;
+      state.trackDeadline(record.name, holder);
+      extendedCount++;
+    }
+  }
+  return { type: 'grace', extendedCount, graceDeadlineMs };
+}

@@ -1,0 +1,230 @@
+import { assert } from './assert';
+import type { DueLease } from './deadline-index';
+import { DeadlineIndex } from './deadline-index';
+import { LeadershipError } from './errors';
+import type { HolderChangeReason, LeadershipEvent } from './events';
+import type { Lease } from './lease';
+import { leaseView } from './lease';
+import { SCOPE_COUNT_MAX } from './limits';
+import type { Waiter } from './queue';
+import { WaitQueue } from './queue';
+
+/**
+ * ScopeRecord is everything the state machine knows about one scope. A record is created by the
+ * first command that grants or queues in the scope and is kept when the scope falls vacant, so
+ * `scopeTerm` and `lastFenceToken` never go back (at most SCOPE_COUNT_MAX records).
+ */
+export interface ScopeRecord {
+  readonly name: string;
+  /** holder is the current lease, or null when vacant. Invariant: vacant ⇒ the queue is empty. */
+  holder: Lease | null;
+  /** scopeTerm counts the scope's holder changes (grants, resignations, expiries, step-downs). */
+  scopeTerm: number;
+  /** revision is the entry index of the scope's last holder change (its last event), 0 if none. */
+  revision: number;
+  /** lastFenceToken is the fence of the latest grant in this scope; each new grant must exceed it. */
+  lastFenceToken: bigint;
+  /** queue holds the waiting candidates in promotion order. */
+  readonly queue: WaitQueue;
+}
+
+/**
+ * EntryContext is what a command handler knows of the entry it applies: its index (the fence of
+ * any grant it makes), Raft term, the state machine's time (the entry's stamp, clamped so it
+ * never goes back), proposer, correlation id, and the list its events go to.
+ */
+export interface EntryContext {
+  readonly index: number;
+  readonly raftTerm: number;
+  readonly stampMs: number;
+  readonly proposerId: string;
+  readonly correlationId: string;
+  readonly events: LeadershipEvent[];
+}
+
+/**
+ * FsmState is the mutable state of the leadership state machine and the few operations that
+ * keep its invariants together (holder changes, counts, the deadline index). Command handlers
+ * validate everything first and only then call these, so a refused command changes nothing.
+ */
+export class FsmState {
+  readonly scopes = new Map<string, ScopeRecord>();
+  lastAppliedIndex = 0;
+  lastAppliedTerm = 0;
+  clockMs = 0;
+  leaseCount = 0;
+  waitingCount = 0;
+  readonly deadlines = new DeadlineIndex();
+  private sortedNames: string[] | null = null;
+
+  /** isLive tells whether a deadline-index entry still matches a holder's fence and deadline. */
+  readonly isLive = (entry: DueLease): boolean => {
+    const holder = this.scopes.get(entry.scope)?.holder;
+    return (
+      holder !== undefined &&
+      holder !== null &&
+      holder.fenceToken === entry.fenceToken &&
+      holder.deadlineMs === entry.deadlineMs
+    );
+  };
+
+  /**
+   * createScope adds an empty record for `name`. It throws SCOPE_LIMIT_REACHED at SCOPE_COUNT_MAX,
+   * so a handler calls it before any other change.
+   */
+  createScope(name: string): ScopeRecord {
+    assert(!this.scopes.has(name), () => `scope ${name} created twice`);
+    if (this.scopes.size >= SCOPE_COUNT_MAX) {
+      throw new LeadershipError(
+        'SCOPE_LIMIT_REACHED',
+        `the state machine already keeps ${SCOPE_COUNT_MAX} scopes; no new scope can be created`,
+        { scope: name, limit: SCOPE_COUNT_MAX },
+      );
+    }
+    const record: ScopeRecord = {
+      name,
+      holder: null,
+      scopeTerm: 0,
+      revision: 0,
+      lastFenceToken: 0n,
+      queue: new WaitQueue(),
+    };
+    this.scopes.set(name, record);
+    this.sortedNames = null;
+    return record;
+  }
+
+  /**
+   * restoreScopes puts the records read from a snapshot (in sorted name order) into an empty
+   * state, counts leases and waiters, and builds the deadline index in one O(n) pass.
+   */
+  restoreScopes(records: readonly ScopeRecord[]): void {
+    assert(this.scopes.size === 0, () => `restoring into a state with ${this.scopes.size} scopes`);
+    const live: DueLease[] = [];
+    for (const record of records) {
+      this.scopes.set(record.name, record);
+      this.waitingCount += record.queue.length;
+      if (record.holder !== null) {
+        this.leaseCount++;
+        live.push({
+          scope: record.name,
+          fenceToken: record.holder.fenceToken,
+          deadlineMs: record.holder.deadlineMs,
+        });
+      }
+    }
+    assert(this.scopes.size === records.length, () => `a snapshot scope appears twice`);
+    this.sortedNames = records.map((record) => record.name);
+    this.deadlines.rebuild(live);
+  }
+
+  /** sortedScopeNames returns every scope name in byte order (cached until a scope is created). */
+  sortedScopeNames(): readonly string[] {
+    if (this.sortedNames === null) {
+      this.sortedNames = Array.from(this.scopes.keys()).sort();
+    }
+    return this.sortedNames;
+  }
+
+  /** trackDeadline records the lease's current deadline in the index, compacting it when mostly stale. */
+  trackDeadline(scope: string, lease: Lease): void {
+    this.deadlines.push({ scope, fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });
+    if (this.deadlines.size > 2 * this.leaseCount + 1024) {
+      const live: DueLease[] = [];
+      for (const record of this.scopes.values()) {
+        if (record.holder !== null) {
+          live.push({
+            scope: record.name,
+            fenceToken: record.holder.fenceToken,
+            deadlineMs: record.holder.deadlineMs,
+          });
+        }
+      }
+      this.deadlines.rebuild(live);
+    }
+  }
+
+  /** newLease makes the lease a grant by entry `ctx` gives: fence = BigInt(index), deadline = stamp + TTL. */
+  newLease(candidateId: string, metadata: string, leaseTtlMs: number, ctx: EntryContext): Lease {
+    return {
+      candidateId,
+      metadata,
+      fenceToken: BigInt(ctx.index),
+      leaseTtlMs,
+      grantedStampMs: ctx.stampMs,
+      lastRenewalStampMs: ctx.stampMs,
+      deadlineMs: ctx.stampMs + leaseTtlMs,
+    };
+  }
+
+  /** leaseFromWaiter makes the lease a promoted waiter gets, on the terms it campaigned with. */
+  leaseFromWaiter(waiter: Waiter, ctx: EntryContext): Lease {
+    return this.newLease(waiter.candidateId, waiter.metadata, waiter.leaseTtlMs, ctx);
+  }
+
+  /** removeWaiter takes `candidateId` out of the record's queue, keeping the count; undefined if absent. */
+  removeWaiter(record: ScopeRecord, candidateId: string): Waiter | undefined {
+    const waiter = record.queue.remove(candidateId);
+    if (waiter !== undefined) {
+      this.waitingCount--;
+    }
+    return waiter;
+  }
+
+  /**
+   * changeHolder makes `next` the holder of `record` (null: vacant), counts the change in the
+   * scope's term, and appends the event. It asserts the invariants: the new fence is the entry's
+   * index and above every earlier fence, and a vacant scope has no waiters.
+   */
+  changeHolder(record: ScopeRecord, next: Lease | null, reason: HolderChangeReason, ctx: EntryContext): void {
+    const previous = record.holder;
+    assert(previous !== null || next !== null, () => `scope ${record.name}: a change from vacant to vacant`);
+    if (next !== null) {
+      assert(
+        next.fenceToken === BigInt(ctx.index) && next.fenceToken > record.lastFenceToken,
+        () =>
+          `scope ${record.name}: fence(${next.fenceToken}) not above last fence(${record.lastFenceToken}) at index ${ctx.index}`,
+      );
+      record.lastFenceToken = next.fenceToken;
+      this.trackDeadline(record.name, next);
+    } else {
+      assert(
+        record.queue.length === 0,
+        () => `scope ${record.name} vacant with ${record.queue.length} waiting`,
+      );
+    }
+    this.leaseCount += (next === null ? 0 : 1) - (previous === null ? 0 : 1);
+    record.holder = next;
+    record.scopeTerm++;
+    record.revision = ctx.index;
+    ctx.events.push({
+      revision: ctx.index,
+      scope: record.name,
+      scopeTerm: record.scopeTerm,
+      reason,
+      previousHolder:
+        previous === null ? null : { candidateId: previous.candidateId, fenceToken: previous.fenceToken },
+      holder: next === null ? null : leaseView(record.name, record.scopeTerm, next),
+      correlationId: ctx.correlationId,
+      raftTerm: ctx.raftTerm,
+      proposerId: ctx.proposerId,
+      stampMs: ctx.stampMs,
+    });
+  }
+
+  /**
+   * endLease ends the holder's lease for `reason`: the queue's best waiter becomes the holder in
+   * the same change, or the scope falls vacant. It returns the new holder's lease or null.
+   */
+  endLease(record: ScopeRecord, reason: HolderChangeReason, ctx: EntryContext): Lease | null {
+    assert(record.holder !== null, () => `scope ${record.name}: ending the lease of no holder`);
+    const waiter = record.queue.shift();
+    let next: Lease | null = null;
+    if (waiter !== undefined) {
+      this.waitingCount--;
+      next = this.leaseFromWaiter(waiter, ctx);
+    }
+    this.changeHolder(record, next, reason, ctx);
+    return next;
+  }
+}

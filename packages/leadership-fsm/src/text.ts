@@ -1,0 +1,74 @@
+import { CANDIDATE_ID_BYTES_MAX, CORRELATION_ID_BYTES_MAX, METADATA_BYTES_MAX } from './limits';
+import { LeadershipError } from './errors';
+
+/**
+ * utf8ByteLength returns the number of bytes `text` takes in UTF-8, without allocating. A lone
+ * surrogate counts as the three bytes of U+FFFD, as an encoder would write it.
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) {
+      bytes += 1;
+    } else if (unit < 0x800) {
+      bytes += 2;
+    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    } else {
+      bytes += 3;
+    }
+  }
+  return bytes;
+}
+
+const candidateIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
+const correlationIdPattern = /^[\x21-\x7e]+$/;
+
+/** CANDIDATE_ID_RULES is the human-readable rule a candidate id must follow. */
+export const CANDIDATE_ID_RULES = `a candidate id is 1..${CANDIDATE_ID_BYTES_MAX} characters: a first character from [A-Za-z0-9], then [A-Za-z0-9._:@/-]`;
+
+/** CORRELATION_ID_RULES is the human-readable rule a correlation id must follow. */
+export const CORRELATION_ID_RULES = `a correlation id is 1..${CORRELATION_ID_BYTES_MAX} printable ASCII characters (no space)`;
+
+/** validateCandidateId throws INVALID_ARGUMENT unless `candidateId` follows CANDIDATE_ID_RULES. */
+export function validateCandidateId(candidateId: string, field = 'candidateId'): void {
+  if (candidateId.length > CANDIDATE_ID_BYTES_MAX || !candidateIdPattern.test(candidateId)) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `${field} ${JSON.stringify(candidateId)}: ${CANDIDATE_ID_RULES}`,
+      {
+        field,
+        limit: CANDIDATE_ID_BYTES_MAX,
+      },
+    );
+  }
+}
+
+/** validateCorrelationId throws INVALID_ARGUMENT unless `correlationId` follows CORRELATION_ID_RULES. */
+export function validateCorrelationId(correlationId: string): void {
+  if (correlationId.length > CORRELATION_ID_BYTES_MAX || !correlationIdPattern.test(correlationId)) {
+    throw new LeadershipError('INVALID_ARGUMENT', `correlationId: ${CORRELATION_ID_RULES}`, {
+      field: 'correlationId',
+      limit: CORRELATION_ID_BYTES_MAX,
+    });
+  }
+}
+
+/** validateMetadata throws METADATA_TOO_LARGE when `metadata` is over METADATA_BYTES_MAX UTF-8 bytes. */
+export function validateMetadata(metadata: string): void {
+  const bytes = utf8ByteLength(metadata);
+  if (bytes > METADATA_BYTES_MAX) {
+    throw new LeadershipError(
+      'METADATA_TOO_LARGE',
+      `metadata is ${bytes} bytes; at most ${METADATA_BYTES_MAX} UTF-8 bytes are allowed`,
+      { field: 'metadata', limit: METADATA_BYTES_MAX },
+    );
+  }
+}
