@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '../../src/index';
+import { digest, sameDigestOn, waitUntil, writeMany } from './cluster-helpers';
+
+jest.setTimeout(120_000);
+
+describe('a 3-process cluster on loopback', () => {
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-cluster3-'));
+  let cluster: LocalCluster;
+
+  beforeAll(async () => {
+    // Snapshots every 200 entries, so a node that is down for a while falls behind the compaction point.
+    cluster = await LocalCluster.create({
+      size: 3,
+      dataRoot: root,
+      basePort: 0,
+      logLevel: 'info',
+      extraArgs: ['--snapshot-entries', '200'],
+    });
+    cluster.startAll();
+  });
+
+  afterAll(async () => {
+    await cluster.stopAll();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('elects one leader and applies 1,000 proposals on all three in the same order', async () => {
+    const leader = await cluster.waitForLeader();
+    const acked = await writeMany(cluster, leader, 'a', 1000, 32);
+    expect(acked).toHaveLength(1000);
+    await sameDigestOn(cluster, ['n1', 'n2', 'n3'], 1000);
+  });
+
+  it('survives kill -9 of the leader with every acknowledged write, and the restarted node catches up by snapshot', async () => {
+    const oldLeader = await cluster.waitForLeader();
+    await cluster.kill(oldLeader, 'SIGKILL');
+    const survivors = cluster.nodes.map((n) => n.id).filter((id) => id !== oldLeader);
+    const newLeader = await cluster.waitForLeader();
+    expect(survivors).toContain(newLeader);
+    // Every write acknowledged before the kill is still there: the survivors' chains cover them.
+    const before = await digest(cluster, newLeader);
+    expect(before?.count).toBeGreaterThanOrEqual(1000);
+    // Enough new writes that the killed node is behind the new leader's compaction point.
+    await writeMany(cluster, newLeader, 'b', 500, 32);
+    await sameDigestOn(cluster, survivors, 1500);
+    cluster.start(oldLeader);
+    const reference = await sameDigestOn(cluster, ['n1', 'n2', 'n3'], 1500);
+    expect(reference.count).toBe(1500);
+    const restarted = await cluster.status(oldLeader);
+    expect(restarted?.transport.snapshotsReceived).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a 5-process cluster losing and regaining its quorum', () => {
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-cluster5-'));
+  let cluster: LocalCluster;
+
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({ size: 5, dataRoot: root, basePort: 0, logLevel: 'info' });
+    cluster.startAll();
+  });
+
+  afterAll(async () => {
+    await cluster.stopAll();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps committing with 2 of 5 killed, fails with NO_QUORUM with 3 killed, and resumes when one returns', async () => {
+    const leader = await cluster.waitForLeader();
+    const followers = cluster.nodes.map((n) => n.id).filter((id) => id !== leader);
+    await cluster.kill(followers[0]!, 'SIGKILL');
+    await cluster.kill(followers[1]!, 'SIGKILL');
+    await writeMany(cluster, leader, 'c', 50, 8);
+
+    await cluster.kill(followers[2]!, 'SIGKILL');
+    const started = Date.now();
+    const res = await cluster.post(leader, '/debug/kv', { key: 'lost', value: 'x' }, 15_000);
+    const elapsedMs = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect((res.body as { error: { code: string; message: string } }).error.code).toBe('NO_QUORUM');
+    expect((res.body as { error: { message: string } }).error.message).toMatch(/no quorum/);
+    // The default proposal deadline is 5 s; the answer comes at it, not long after.
+    expect(elapsedMs).toBeLessThan(8_000);
+
+    cluster.start(followers[2]!);
+    const newLeader = await cluster.waitForLeader(20_000);
+    await waitUntil(
+      'a write to commit again',
+      async () => {
+        const r = await cluster
+          .post(newLeader, '/debug/kv', { key: 'back', value: 'y' })
+          .catch(() => undefined);
+        return r?.status === 200;
+      },
+      20_000,
+    );
+  });
+});
