@@ -512,6 +512,13 @@ export class RaftCore {
     if (knownVoter && canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       if (isPre) {
         this.outbox.push({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
+        if (this.role === 'preCandidate' && m.term === this.term + 1 && this.outranksUs(m)) {
+          // Two followers that saw the same leader loss campaign at nearly the same moment and
+          // would split the vote. The one that ranks lower stands down, so exactly one goes on.
+          // This changes only who campaigns, never how votes are counted.
+          this.trace(`stood down for ${m.from}, whose pre-vote outranks ours`);
+          this.becomeFollower(this.term, NONE);
+        }
       } else {
         this.electionElapsed = 0;
         this.vote = m.from;
@@ -521,6 +528,18 @@ export class RaftCore {
     } else {
       this.outbox.push({ type: responseType, from: this.id, to: m.from, term: this.term, reject: true });
     }
+  }
+
+  /**
+   * outranksUs orders two pre-candidates of the same would-be term: the more up-to-date log
+   * wins, then the lower node id. The order is total, so of two rivals exactly one stands down.
+   */
+  private outranksUs(m: PreVoteRequest): boolean {
+    const lastTerm = this.log.lastTerm();
+    const lastIndex = this.log.lastIndex();
+    if (m.lastLogTerm !== lastTerm) return m.lastLogTerm > lastTerm;
+    if (m.lastLogIndex !== lastIndex) return m.lastLogIndex > lastIndex;
+    return m.from < this.id;
   }
 
   private stepFollower(m: Message): void {

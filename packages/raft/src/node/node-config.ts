@@ -38,7 +38,7 @@ export const RAFT_NODE_DEFAULTS: RaftNodeTimings & RaftNodeLimits & Omit<Transpo
   tickMs: 10,
   heartbeatMs: 50,
   electionTimeoutMs: 500,
-  unreachableCampaignDelayMsMax: 30,
+  unreachableCampaignDelayMsMax: 20,
   fastFailover: true,
   proposalsPendingMax: 50_000,
   proposalTimeoutMs: 5_000,
