@@ -191,7 +191,17 @@ export class LevelStorage {
       ops.push({ type: 'put', key: KEY_HARD_STATE, value: encode(batch.hardState) });
     }
     if (ops.length === 0) return;
-    await this.write(ops);
+    // The commit index is only a restart optimisation (Raft re-learns it from the leader), so a
+    // write that changes nothing but the commit index needs no fsync: a crash can only make the
+    // persisted commit older, never wrong. Entries, snapshots, term and vote are always synced.
+    const previous = mirror.initialHardState();
+    const onlyCommit =
+      batch.entries.length === 0 &&
+      batch.snapshot === undefined &&
+      batch.hardState !== undefined &&
+      batch.hardState.term === previous.term &&
+      batch.hardState.vote === previous.vote;
+    await this.write(ops, !onlyCommit);
     if (batch.snapshot !== undefined) mirror.installSnapshot(batch.snapshot);
     mirror.append(batch.entries);
     if (batch.hardState !== undefined) mirror.setHardState(batch.hardState);
@@ -237,9 +247,9 @@ export class LevelStorage {
     }
   }
 
-  private async write(ops: Operation[]): Promise<void> {
+  private async write(ops: Operation[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.db.batch(ops, { sync });
     } catch (e) {
       throw new StorageError('STORAGE_WRITE_FAILED', this.dataDir, errorText(e), { cause: e });
     }
