@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -73,6 +74,9 @@ function serverEntry(): string[] {
 export class LocalCluster {
   /** nodes are the members, n1..nN. */
   readonly nodes: LocalNode[] = [];
+
+  /** agent keeps connections to the client ports alive: fetch() costs a new request pipeline each time. */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
   private constructor(private readonly options: LocalClusterOptions) {}
 
@@ -171,6 +175,7 @@ export class LocalCluster {
         clearTimeout(timer);
       }),
     );
+    this.agent.destroy();
   }
 
   /** status fetches GET /status from one node, or undefined when it does not answer within `timeoutMs`. */
@@ -208,26 +213,57 @@ export class LocalCluster {
   }
 
   /** post sends a JSON POST to a node's client port and returns the status and parsed body. */
-  async post(
+  post(
     id: string,
     path: string,
     body: unknown,
     timeoutMs = 5000,
   ): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`http://${this.node(id).clientAddress}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return { status: res.status, body: await res.json() };
+    return this.request(id, 'POST', path, JSON.stringify(body), timeoutMs);
   }
 
   /** get sends a GET to a node's client port and returns the status and parsed body. */
-  async get(id: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`http://${this.node(id).clientAddress}${path}`, {
-      signal: AbortSignal.timeout(timeoutMs),
+  get(id: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
+    return this.request(id, 'GET', path, undefined, timeoutMs);
+  }
+
+  private request(
+    id: string,
+    method: string,
+    path: string,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
+    const [host, port] = this.node(id).clientAddress.split(':');
+    return new Promise((resolveResponse, reject) => {
+      const headers: Record<string, string | number> = {};
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = request(
+        { host, port: Number(port), method, path, agent: this.agent, headers, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolveResponse({
+                status: res.statusCode ?? 0,
+                body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              });
+            } catch (e) {
+              reject(e instanceof Error ? e : new Error(String(e)));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`${method} ${path} to ${id} timed out after ${timeoutMs} ms`)),
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    return { status: res.status, body: await res.json() };
   }
 }
