@@ -1,0 +1,264 @@
+import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import type { Message, TransportHandler, TransportLogger } from '../../src/index';
+import { PeerTransport, TRANSPORT_DEFAULTS } from '../../src/index';
+import { loadRaftPeerService } from '../../src/transport/proto';
+
+const quiet: TransportLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Recorder extends TransportHandler {
+  readonly messages: Message[];
+  readonly lost: string[];
+}
+
+function recorder(): Recorder {
+  const messages: Message[] = [];
+  const lost: string[] = [];
+  return {
+    messages,
+    lost,
+    onMessage: (m) => messages.push(m),
+    onPeerLost: (p) => lost.push(p),
+    onUndeliverable: () => {},
+  };
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function pair(
+  clusterB = 'c1',
+): Promise<{ a: PeerTransport; b: PeerTransport; ra: Recorder; rb: Recorder }> {
+  const [pa, pb] = [await freePort(), await freePort()];
+  const ra = recorder();
+  const rb = recorder();
+  const settings = { ...TRANSPORT_DEFAULTS, clusterId: 'c1', snapshotChunkBytes: 1024 };
+  const a = await PeerTransport.start({
+    id: 'a',
+    listenAddress: `127.0.0.1:${pa}`,
+    peers: new Map([['b', `127.0.0.1:${pb}`]]),
+    settings,
+    handler: ra,
+    logger: quiet,
+  });
+  const b = await PeerTransport.start({
+    id: 'b',
+    listenAddress: `127.0.0.1:${pb}`,
+    peers: new Map([['a', `127.0.0.1:${pa}`]]),
+    settings: { ...settings, clusterId: clusterB },
+    handler: rb,
+    logger: quiet,
+  });
+  return { a, b, ra, rb };
+}
+
+const heartbeat = (from: string, to: string): Message => ({
+  type: 'heartbeat',
+  from,
+  to,
+  term: 3,
+  commit: 7,
+  readSeq: 1,
+});
+
+describe('PeerTransport', () => {
+  jest.setTimeout(30_000);
+
+  it('delivers messages between two peers, entries and all', async () => {
+    const { a, b, rb } = await pair();
+    try {
+      const append: Message = {
+        type: 'append',
+        from: 'a',
+        to: 'b',
+        term: 3,
+        prevLogIndex: 4,
+        prevLogTerm: 2,
+        commit: 4,
+        entries: [
+          { kind: 'command', index: 5, term: 3, data: Buffer.from('hello') },
+          { kind: 'noop', index: 6, term: 3 },
+          {
+            kind: 'config',
+            index: 7,
+            term: 3,
+            membership: { voters: ['a', 'b'], learners: ['c'] },
+            change: { type: 'addLearner', node: 'c' },
+          },
+        ],
+      };
+      a.send([heartbeat('a', 'b'), append]);
+      await waitFor('two messages', () => rb.messages.length === 2);
+      expect(rb.messages[0]).toEqual(heartbeat('a', 'b'));
+      const got = rb.messages[1]!;
+      expect(got.type).toBe('append');
+      if (got.type === 'append') {
+        expect(got.entries.map((e) => e.kind)).toEqual(['command', 'noop', 'config']);
+        const first = got.entries[0]!;
+        expect(first.kind === 'command' && Buffer.from(first.data).toString()).toBe('hello');
+        expect(got.entries[2]).toMatchObject({ membership: { voters: ['a', 'b'], learners: ['c'] } });
+      }
+      expect(b.stats().messagesReceived).toBe(2);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('streams a multi-chunk snapshot and delivers it whole', async () => {
+    const { a, b, rb } = await pair();
+    try {
+      const data = Buffer.alloc(10_000 + 17, 7);
+      data.write('start');
+      a.send([
+        {
+          type: 'snapshot',
+          from: 'a',
+          to: 'b',
+          term: 3,
+          snapshot: { meta: { index: 40, term: 3, membership: { voters: ['a', 'b'], learners: [] } }, data },
+        },
+      ]);
+      await waitFor('the snapshot', () => rb.messages.length === 1);
+      const m = rb.messages[0]!;
+      expect(m.type === 'snapshot' && Buffer.from(m.snapshot.data).equals(data)).toBe(true);
+      await waitFor('the sender to count it', () => a.stats().snapshotsSent === 1);
+      expect(b.stats().snapshotsReceived).toBe(1);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('refuses a peer of another cluster and counts it', async () => {
+    const { a, b, rb } = await pair('other-cluster');
+    try {
+      a.send([heartbeat('a', 'b')]);
+      await waitFor('the refusal to be counted', () => b.stats().refusedClusterMismatch >= 1);
+      expect(rb.messages).toHaveLength(0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('refuses messages from a node outside the configuration and counts them', async () => {
+    const { a, b, rb } = await pair();
+    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    try {
+      const error = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = (
+          client as unknown as {
+            Stream(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
+          }
+        ).Stream(resolve);
+        call.write({ from: 'intruder', clusterId: 'c1', messages: [] });
+      });
+      expect(error?.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(b.stats().refusedUnknownPeer).toBe(1);
+      expect(rb.messages).toHaveLength(0);
+    } finally {
+      client.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('drops and counts malformed messages but keeps the stream for the good ones', async () => {
+    const { a, b, rb } = await pair();
+    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    try {
+      const call = (
+        client as unknown as {
+          Stream(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
+        }
+      ).Stream(() => {});
+      const good = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, readSeq: 0 };
+      call.write({
+        from: 'a',
+        clusterId: 'c1',
+        messages: [
+          { type: 'bogus', from: 'a', to: 'b', term: 1 },
+          { ...good, from: 'someone-else' },
+          {
+            type: 'append',
+            from: 'a',
+            to: 'b',
+            term: 3,
+            prevLogIndex: 1,
+            prevLogTerm: 1,
+            commit: 0,
+            entries: [{ index: 9, term: 3, kind: 'ENTRY_KIND_NOOP' }],
+          },
+          good,
+        ],
+      });
+      await waitFor('the good message', () => rb.messages.length === 1);
+      expect(b.stats().messagesMalformed).toBe(3);
+      call.end();
+    } finally {
+      client.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('never delivers a snapshot whose stream ends early', async () => {
+    const { a, b, rb } = await pair();
+    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    try {
+      const error = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = (
+          client as unknown as {
+            InstallSnapshot(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
+          }
+        ).InstallSnapshot(resolve);
+        call.write({
+          from: 'a',
+          to: 'b',
+          term: 3,
+          clusterId: 'c1',
+          meta: { index: 9, term: 3, membership: { voters: ['a', 'b'], learners: [] } },
+          totalBytes: 5000,
+          offset: 0,
+          data: Buffer.alloc(1000),
+        });
+        call.end();
+      });
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toMatch(/ended after 1000 of 5000 bytes/);
+      expect(rb.messages).toHaveLength(0);
+    } finally {
+      client.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('reports the peer lost when the other side stops', async () => {
+    const { a, b, ra } = await pair();
+    try {
+      a.send([heartbeat('a', 'b')]);
+      await waitFor('the connection to be up', () => a.peerStatus()['b']?.connected === true);
+      await b.stop();
+      await waitFor('the loss to be reported', () => ra.lost.includes('b'));
+    } finally {
+      await a.stop();
+    }
+  });
+});

@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadServerConfig } from '../../src/index';
+
+const peers = ['--peers', 'n2=127.0.0.1:7102,n3=127.0.0.1:7103'];
+
+function configError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    loadServerConfig(argv, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadServerConfig', () => {
+  it('derives the data folder and the bootstrap voters from the id and the peers', () => {
+    const c = loadServerConfig(['--id', 'n1', ...peers], {});
+    expect(c.dataDir).toBe('data/n1');
+    expect(c.bootstrapVoters).toEqual(['n1', 'n2', 'n3']);
+    expect(c.peers).toEqual({ n2: '127.0.0.1:7102', n3: '127.0.0.1:7103' });
+    expect(c.electionTimeoutMs).toBe(500);
+    expect(c.heartbeatMs).toBe(50);
+  });
+
+  it('lets flags override the environment, which overrides the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ id: 'n1', electionTimeoutMs: 1000, heartbeatMs: 100, logLevel: 'debug' }),
+    );
+    const c = loadServerConfig(['--config', file, '--heartbeat-ms', '60'], {
+      OMNIRELAY_ELECTION_TIMEOUT_MS: '800',
+      OMNIRELAY_HEARTBEAT_MS: '70',
+    });
+    expect(c.electionTimeoutMs).toBe(800);
+    expect(c.heartbeatMs).toBe(60);
+    expect(c.logLevel).toBe('debug');
+  });
+
+  it('requires an id', () => {
+    expect(configError([])).toMatch(/id is required/);
+  });
+
+  it('names the flag of a value that is not an integer', () => {
+    expect(configError(['--id', 'n1', '--tick-ms', 'ten'])).toMatch(
+      /tickMs \(from flag --tick-ms\) must be an integer/,
+    );
+  });
+
+  it('names the environment variable of a bad boolean', () => {
+    expect(configError(['--id', 'n1'], { OMNIRELAY_FAST_FAILOVER: 'maybe' })).toMatch(
+      /OMNIRELAY_FAST_FAILOVER/,
+    );
+  });
+
+  it('refuses an election timeout shorter than two heartbeats', () => {
+    expect(configError(['--id', 'n1', '--heartbeat-ms', '100', '--election-timeout-ms', '150'])).toMatch(
+      /electionTimeoutMs/,
+    );
+  });
+
+  it('refuses a peer list that names this node', () => {
+    expect(configError(['--id', 'n1', '--peers', 'n1=127.0.0.1:7101'])).toMatch(
+      /must not list this node itself/,
+    );
+  });
+
+  it('refuses a malformed peer entry', () => {
+    expect(configError(['--id', 'n1', '--peers', 'n2'])).toMatch(/must be id=host:port/);
+  });
+
+  it('refuses the same port for peers and clients', () => {
+    expect(
+      configError(['--id', 'n1', '--peer-address', '127.0.0.1:9000', '--client-address', '127.0.0.1:9000']),
+    ).toMatch(/separate ports/);
+  });
+
+  it('refuses an unknown setting in the file, naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ id: 'n1', electionTimout: 5 }));
+    expect(configError(['--config', file])).toMatch(/unknown setting "electionTimout"/);
+  });
+
+  it('refuses a file that is not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, '{ id: n1');
+    expect(configError(['--config', file])).toMatch(/cannot be read as JSON/);
+  });
+
+  it('refuses an unknown flag', () => {
+    expect(configError(['--id', 'n1', '--electon-timeout-ms', '5'])).toMatch(/unknown option/);
+  });
+
+  it('refuses a bootstrap voter without an address', () => {
+    expect(configError(['--id', 'n1', ...peers, '--bootstrap-voters', 'n1,n2,n9'])).toMatch(
+      /n9 has no address/,
+    );
+  });
+});
