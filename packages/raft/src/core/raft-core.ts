@@ -68,6 +68,8 @@ export class RaftCore {
   private leaderLost: { term: number; leader: NodeId } | undefined;
 
   private transferee: NodeId = NONE;
+  /** campaignReason is why the current (pre-)campaign started; the vote round after a pre-vote keeps it. */
+  private campaignReason: CampaignReason = 'election';
   private pendingConfigIndex = 0;
 
   private readonly reads = new ReadIndexQueue();
@@ -420,6 +422,7 @@ export class RaftCore {
       this.trace(line),
     );
     this.leader.sync(this.membershipNow);
+    this.leader.get(this.id)?.becomeReplicate();
     this.leader.selfPersisted(this.log.stableLastIndex());
     // Any config entry in our log may be uncommitted: no change until it and our no-op commit.
     this.pendingConfigIndex = this.log.lastIndex();
@@ -440,6 +443,7 @@ export class RaftCore {
 
   private startCampaign(kind: 'preVote' | 'vote', reason: CampaignReason): void {
     if (!this.promotable()) return;
+    this.campaignReason = reason;
     let voteTerm: number;
     if (kind === 'preVote') {
       this.becomePreCandidate();
@@ -584,7 +588,7 @@ export class RaftCore {
         this.votes.set(m.from, !m.reject);
         const tally = tallyVotes(this.membershipNow, this.votes);
         if (tally === 'won') {
-          if (this.role === 'preCandidate') this.startCampaign('vote', 'election');
+          if (this.role === 'preCandidate') this.startCampaign('vote', this.campaignReason);
           else this.becomeLeader();
         } else if (tally === 'lost') {
           this.trace(`lost the ${m.type === 'preVoteResponse' ? 'pre-vote' : 'vote'}`);

@@ -1,4 +1,5 @@
 import type { Message } from './messages';
+import { LEARNERS_MAX, VOTERS_MAX } from './membership';
 import { MESSAGE_TYPES } from './messages';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from './types';
 
@@ -11,10 +12,19 @@ function isIdList(v: unknown): boolean {
   return Array.isArray(v) && v.every(isId);
 }
 
+/**
+ * isMembership checks a membership's shape and meaning: every id at most once across both lists
+ * (quorums count list entries, so a duplicated voter would count twice), 1..VOTERS_MAX voters and
+ * at most LEARNERS_MAX learners.
+ */
 function isMembership(v: unknown): v is Membership {
   if (typeof v !== 'object' || v === null) return false;
   const m = v as Record<string, unknown>;
-  return isIdList(m.voters) && isIdList(m.learners);
+  if (!isIdList(m.voters) || !isIdList(m.learners)) return false;
+  const voters = m.voters as string[];
+  const learners = m.learners as string[];
+  if (voters.length < 1 || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
+  return new Set([...voters, ...learners]).size === voters.length + learners.length;
 }
 
 /** isWellFormedEntry checks the shape of a log entry from a peer or from disk. */

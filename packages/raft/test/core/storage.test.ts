@@ -1,0 +1,93 @@
+import type { Entry } from '../../src/core/index';
+import { MemoryStorage, isInvariantViolation } from '../../src/core/index';
+
+const MEMBERSHIP = { voters: ['n1'], learners: [] };
+const noop = (index: number, term: number): Entry => ({ kind: 'noop', index, term });
+
+function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('MemoryStorage', () => {
+  it('starts empty from the bootstrap membership', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    expect([s.firstIndex(), s.lastIndex(), s.term(0)]).toEqual([1, 0, 0]);
+    expect(s.initialHardState()).toEqual({ term: 0, vote: '', commit: 0 });
+    expect(s.snapshot().meta).toEqual({ index: 0, term: 0, membership: MEMBERSHIP });
+  });
+
+  it('appends, and replaces the tail from an index it already holds', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1)]);
+    s.append([noop(2, 2)]);
+    expect(s.allEntries().map((e) => `${e.index}/${e.term}`)).toEqual(['1/1', '2/2']);
+    expect(s.term(3)).toBeUndefined();
+  });
+
+  it('refuses an append that leaves a gap or is not contiguous', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1)]);
+    expect(isInvariantViolation(thrown(() => s.append([noop(3, 1)])))).toBe(true);
+    expect(isInvariantViolation(thrown(() => s.append([noop(2, 1), noop(4, 1)])))).toBe(true);
+  });
+
+  it('returns at least one entry and caps the rest by bytes', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1)]);
+    expect(s.entries(1, 4, 0).length).toBe(1);
+    expect(s.entries(1, 4, 48).length).toBe(2);
+    expect(s.entries(1, 4, 1_000).length).toBe(3);
+    expect(isInvariantViolation(thrown(() => s.entries(0, 2, 100)))).toBe(true);
+    expect(isInvariantViolation(thrown(() => s.entries(2, 5, 100)))).toBe(true);
+  });
+
+  it('compacts into a snapshot and keeps the entries after it', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 2)]);
+    s.createSnapshot({ index: 2, term: 1, membership: MEMBERSHIP }, new Uint8Array([7]));
+    expect([s.firstIndex(), s.lastIndex(), s.term(2), s.term(1)]).toEqual([3, 3, 1, undefined]);
+    expect(s.snapshot().data).toEqual(new Uint8Array([7]));
+  });
+
+  it('refuses a snapshot whose term differs from the log or that is out of range', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1)]);
+    const meta = (index: number, term: number) => ({ index, term, membership: MEMBERSHIP });
+    expect(isInvariantViolation(thrown(() => s.createSnapshot(meta(2, 5), new Uint8Array(0))))).toBe(true);
+    expect(isInvariantViolation(thrown(() => s.createSnapshot(meta(3, 1), new Uint8Array(0))))).toBe(true);
+  });
+
+  it('keeps the entries after an installed snapshot whose last entry it holds', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1)]);
+    s.installSnapshot({ meta: { index: 2, term: 1, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect(s.allEntries().map((e) => e.index)).toEqual([3]);
+  });
+
+  it('discards the log under an installed snapshot it does not match', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1)]);
+    s.installSnapshot({ meta: { index: 2, term: 2, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect([s.firstIndex(), s.lastIndex(), s.allEntries().length]).toEqual([3, 2, 0]);
+    s.installSnapshot({ meta: { index: 9, term: 3, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect([s.firstIndex(), s.lastIndex(), s.term(9)]).toEqual([10, 9, 3]);
+  });
+
+  it('refuses an installed snapshot older than its own', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.installSnapshot({ meta: { index: 5, term: 1, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    const older = { meta: { index: 4, term: 1, membership: MEMBERSHIP }, data: new Uint8Array(0) };
+    expect(isInvariantViolation(thrown(() => s.installSnapshot(older)))).toBe(true);
+  });
+
+  it('records the hard state it is given', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.setHardState({ term: 3, vote: 'n1', commit: 0 });
+    expect(s.initialHardState()).toEqual({ term: 3, vote: 'n1', commit: 0 });
+  });
+});
