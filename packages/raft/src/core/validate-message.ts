@@ -17,13 +17,13 @@ function isIdList(v: unknown): boolean {
  * (quorums count list entries, so a duplicated voter would count twice), 1..VOTERS_MAX voters and
  * at most LEARNERS_MAX learners.
  */
-function isMembership(v: unknown): v is Membership {
+function isMembership(v: unknown, votersMin = 1): v is Membership {
   if (typeof v !== 'object' || v === null) return false;
   const m = v as Record<string, unknown>;
   if (!isIdList(m.voters) || !isIdList(m.learners)) return false;
   const voters = m.voters as string[];
   const learners = m.learners as string[];
-  if (voters.length < 1 || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
+  if (voters.length < votersMin || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
   return new Set([...voters, ...learners]).size === voters.length + learners.length;
 }
 
@@ -56,7 +56,10 @@ export function isWellFormedEntry(v: unknown): v is Entry {
 export function isWellFormedSnapshotMeta(v: unknown): v is SnapshotMeta {
   if (typeof v !== 'object' || v === null) return false;
   const meta = v as Record<string, unknown>;
-  return isIndex(meta.index) && isIndex(meta.term) && isMembership(meta.membership);
+  // Only the initial (index 0) snapshot of a node that is joining an existing cluster may have
+  // no voters yet: it learns the configuration from the leader.
+  const votersMin = meta.index === 0 ? 0 : 1;
+  return isIndex(meta.index) && isIndex(meta.term) && isMembership(meta.membership, votersMin);
 }
 
 /** isWellFormedHardState checks the shape of a hard state read from disk. */

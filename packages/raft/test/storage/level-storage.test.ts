@@ -204,3 +204,15 @@ describe('LevelStorage on a damaged store', () => {
     await expectCorrupt(dir, /no format version/);
   });
 });
+
+describe('LevelStorage for a joining node', () => {
+  it('reopens a store bootstrapped with no voters (it learns the configuration from the leader)', async () => {
+    const dir = freshDir();
+    const empty = { voters: [], learners: [] };
+    const first = await LevelStorage.open(dir, { bootstrap: empty });
+    await first.close();
+    const again = await LevelStorage.open(dir, { bootstrap: empty });
+    expect(again.mirror.snapshot().meta.membership).toEqual(empty);
+    await again.close();
+  });
+});
