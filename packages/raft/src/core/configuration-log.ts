@@ -22,6 +22,11 @@ export class ConfigurationLog {
     return this.entries[this.entries.length - 1]?.membership ?? this.base;
   }
 
+  /** previous is the membership before the newest config entry (the snapshot's when there is none). */
+  previous(): Membership {
+    return this.entries[this.entries.length - 2]?.membership ?? this.base;
+  }
+
   /** lastIndex is the index of the newest config entry in the log (0 when none after the snapshot). */
   lastIndex(): number {
     return this.entries[this.entries.length - 1]?.index ?? 0;

@@ -27,7 +27,8 @@ import type { Accepted, ProposeResult } from './errors';
 import type { RaftStatus } from './raft-status';
 
 interface Outstanding {
-  readonly lastEntry: { readonly index: number; readonly term: number } | undefined;
+  /** entries are the entries this Ready asked to persist. */
+  readonly entries: readonly Entry[];
   readonly snapshotIndex: number | undefined;
   readonly appliedTo: number;
 }
@@ -213,7 +214,7 @@ export class RaftCore {
     if (change.type === 'promote') {
       const pr = this.leading().get(change.node);
       const lastIndex = this.log.lastIndex();
-      if (pr === undefined || pr.match + this.cfg.learnerCatchUpEntriesMax < lastIndex) {
+      if (pr === undefined || pr.match === 0 || pr.match + this.cfg.learnerCatchUpEntriesMax < lastIndex) {
         return refusal(
           'LEARNER_NOT_CAUGHT_UP',
           `learner ${change.node} has match ${String(pr?.match ?? 0)}, last index is ${lastIndex}; retry once it has caught up`,
@@ -329,9 +330,8 @@ export class RaftCore {
       messages: outgoing.afterPersist,
       readStates: this.reads.takeReadStates(),
     };
-    const last = entries[entries.length - 1];
     this.outstanding = {
-      lastEntry: last === undefined ? undefined : { index: last.index, term: last.term },
+      entries,
       snapshotIndex: snapshot?.meta.index,
       appliedTo: committedEntries[committedEntries.length - 1]?.index ?? snapshot?.meta.index ?? 0,
     };
@@ -346,13 +346,28 @@ export class RaftCore {
     assert(done !== undefined, () => 'advance() without an outstanding Ready');
     this.outstanding = undefined;
     if (done.snapshotIndex !== undefined) this.log.stableSnapshotTo(done.snapshotIndex);
-    if (done.lastEntry !== undefined) this.log.stableTo(done.lastEntry.index, done.lastEntry.term);
+    this.markStable(done.entries);
     this.log.appliedTo(done.appliedTo);
     if (this.leader !== undefined) {
       // The leader counts its own entries only once its own write is durable.
       this.leader.selfPersisted(this.log.stableLastIndex());
       this.maybeCommit();
     }
+  }
+
+  /**
+   * markStable records which of the persisted entries are now durable parts of the log. While the
+   * write was in flight, an append may have replaced a suffix of them; the prefix that still
+   * matches (same index and term, hence the same entry) is durable all the same, and must not be
+   * handed out again (regression: sim seeds 21679 and 500708, storage append below its snapshot).
+   */
+  private markStable(persisted: readonly Entry[]): void {
+    let last: Entry | undefined;
+    for (const e of persisted) {
+      if (this.log.term(e.index) !== e.term) break;
+      last = e;
+    }
+    if (last !== undefined) this.log.stableTo(last.index, last.term);
   }
 
   /** status summarises the core's state. */
@@ -430,8 +445,16 @@ export class RaftCore {
     this.trace(`became leader at index ${this.log.lastIndex()}`);
   }
 
+  /**
+   * promotable: this node may campaign. A voter of the latest configuration may; so may a voter
+   * of the previous one while the latest is uncommitted, since a node whose removal has not
+   * committed may still be needed to elect a leader (thesis §4.2.2).
+   */
   private promotable(): boolean {
-    return isVoter(this.membershipNow, this.id);
+    if (isVoter(this.membershipNow, this.id)) return true;
+    return (
+      this.configuration.lastIndex() > this.log.committed && isVoter(this.configuration.previous(), this.id)
+    );
   }
 
   /** inLease is leader stickiness: a live leader was heard within the election timeout and not reported lost. */
@@ -512,8 +535,10 @@ export class RaftCore {
     const responseType = isPre ? 'preVoteResponse' : 'voteResponse';
     const canVote =
       this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (isPre && m.term > this.term);
-    const knownVoter = isVoter(this.membershipNow, m.from);
-    if (knownVoter && canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+    // The sender's membership is not checked (thesis §4.1): a voter whose promotion we have not
+    // seen yet, or a node that has not learnt the configuration, must still be able to vote or
+    // be voted for. Pre-vote and leader stickiness keep removed servers from disrupting.
+    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       if (isPre) {
         this.outbox.push({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
         if (this.role === 'preCandidate' && m.term === this.term + 1 && this.outranksUs(m)) {

@@ -12,7 +12,14 @@ export interface RegressionSeed {
 }
 
 /**
- * REGRESSION_SEEDS keeps every failing seed the simulator found, even after the fix. A change to
+ * REGRESSION_SEEDS keeps every failing seed the simulator found, even after the fix.
+ *
+ * Not listed (no seed of the current generator reproduces it): seeds 21679 (5 nodes) and 500708
+ * (7 nodes) of earlier revisions, with `--fault-ticks 600`, hit a second core bug, now fixed and
+ * kept as a step-by-step test in test/core/raft-core-stable.test.ts. A follower
+ * truncates part of a Ready whose write is in flight; advance() then marks nothing stable
+ * (RaftLog.stableTo sees a term mismatch at the Ready's last index), so the next Ready re-emits
+ * entries the runtime already made durable, and possibly compacted: MemoryStorage.append asserts. A change to
  * the core that draws from the PRNG differently reshuffles schedules, so a fixed seed may stop
  * reaching its old scenario; it stays here anyway as one more schedule.
  */
@@ -21,9 +28,9 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     seed: 602415,
     nodes: 3,
     faultTicks: 1000,
-    status: 'open',
+    status: 'fixed',
     note:
-      'liveness: a promoted voter that has not received its configuration yet refuses every ' +
+      'liveness (fixed): a promoted voter that has not received its configuration yet refuses every ' +
       '(pre-)vote (handleVoteRequest requires the candidate to be a voter in its own configuration), ' +
       'while the most up-to-date node has appended its own removal and no longer campaigns: no leader',
   },

