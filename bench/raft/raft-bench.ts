@@ -53,7 +53,12 @@ async function firstAckAfterKill(
       const key = `probe-${seq++}`;
       inflight.push(
         cluster
-          .post(id, '/debug/kv', { key, value: 'x' }, 3000)
+          .post(
+            id,
+            '/leadership/acquire',
+            { scope: `probe/${key}`, candidateId: 'bench', leaseTtlMs: 60_000 },
+            3000,
+          )
           .then((r) => {
             if (r.status === 200 && done === undefined) done = performance.now();
           })
@@ -107,7 +112,12 @@ async function throughput(concurrency: number): Promise<{ perSecond: number; lat
     const worker = async (): Promise<void> => {
       while (Date.now() < end) {
         const started = performance.now();
-        const r = await cluster.post(leader, '/debug/kv', { key: `t-${seq++}`, value: 'v' }, 5000);
+        const r = await cluster.post(
+          leader,
+          '/leadership/acquire',
+          { scope: `bench/t-${seq++}`, candidateId: 'bench', leaseTtlMs: 120_000 },
+          5000,
+        );
         if (r.status !== 200) throw new Error(`write failed: ${r.status} ${JSON.stringify(r.body)}`);
         if (Date.now() > warmupEnd) {
           committed++;
@@ -146,7 +156,7 @@ async function main(): Promise<void> {
         p50Ms: percentile(c128.latenciesMs, 50),
         p99Ms: percentile(c128.latenciesMs, 99),
       },
-      path: 'HTTP/1.1 JSON POST /debug/kv to the leader → propose → commit on a quorum → apply → answer',
+      path: 'HTTP/1.1 JSON POST /leadership/acquire (a distinct scope each) to the leader → propose → commit on a quorum → apply → answer',
     },
   };
   mkdirSync(join(__dirname, '../results'), { recursive: true });

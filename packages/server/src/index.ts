@@ -5,8 +5,14 @@ export { ConfigError, LOG_LEVELS, SETTINGS, loadServerConfig } from './config/se
 export type { ServerConfig } from './config/server-config';
 export { ERROR_TABLE, ServerError, isServerError, toServerError } from './errors/error-table';
 export type { ErrorCode, ErrorMapping } from './errors/error-table';
-export { KvStateMachine } from './kv/kv-state-machine';
-export type { KvDigest, KvResult } from './kv/kv-state-machine';
+export { startServer } from './server';
+export type { OmniRelayServer } from './server';
+export { LeadershipService, fromLeadershipError } from './leadership/leadership-service';
+export type { AcquireRequest, CampaignRequest, ReadConsistency } from './leadership/leadership-service';
+export { LeadershipStateMachine } from './leadership/leadership-state-machine';
+export { WatchHub } from './leadership/watch-hub';
+export type { RevisionEvents, Watch, WatchSink } from './leadership/watch-hub';
+export { toJson } from './http/json';
 export { startHttpServer } from './http/http-server';
 export type { ClientHttpServer, HttpServerOptions } from './http/http-server';
 export { LocalCluster, freePort } from './local-cluster/local-cluster';

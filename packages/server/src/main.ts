@@ -8,12 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { pino } from 'pino';
-import { RaftNode, isStorageError } from '@omnirelay/raft';
+import { isStorageError } from '@omnirelay/raft';
 import { ConfigError, loadServerConfig } from './config/server-config';
 import type { ServerConfig } from './config/server-config';
-import { startHttpServer } from './http/http-server';
-import type { ClientHttpServer } from './http/http-server';
-import { KvStateMachine } from './kv/kv-state-machine';
+import { startServer } from './server';
+import type { OmniRelayServer } from './server';
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')) as { version: string })
   .version;
@@ -31,33 +30,22 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = pino({ level: config.logLevel, base: { node: config.id } });
-  const kv = new KvStateMachine();
-  let node: RaftNode<ReturnType<KvStateMachine['apply']>>;
+  let server: OmniRelayServer;
   try {
-    node = await RaftNode.start(config, kv, logger);
+    server = await startServer(config, logger, VERSION);
   } catch (e) {
-    logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start the Raft node');
-    process.stderr.write(`omnirelay-server: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    const message = e instanceof Error ? e.message : String(e);
+    logger.fatal({ err: message }, 'cannot start the node');
+    process.stderr.write(`omnirelay-server: cannot start: ${message}\n`);
     process.exit(isStorageError(e) ? 1 : 2);
   }
-  let http: ClientHttpServer;
-  try {
-    http = await startHttpServer({
-      address: config.clientAddress,
-      clientAddress: config.clientAddress,
-      node,
-      kv,
-      bodyBytesMax: config.httpBodyBytesMax,
-      version: VERSION,
-      logger,
-    });
-  } catch (e) {
-    await node.stop();
-    process.stderr.write(`omnirelay-server: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(2);
-  }
   logger.info(
-    { peerAddress: node.peerAddress, clientAddress: http.address, dataDir: config.dataDir, version: VERSION },
+    {
+      peerAddress: server.node.peerAddress,
+      clientAddress: server.http.address,
+      dataDir: config.dataDir,
+      version: VERSION,
+    },
     'node started',
   );
 
@@ -66,14 +54,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing the current batch, then closing the store');
-    await http.close();
-    await node.stop();
+    await server.stop();
     logger.info('stopped');
     process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  node.on('fatal', () => void shutdown('fatal error', 1));
+  server.node.on('fatal', () => void shutdown('fatal error', 1));
 }
 
 main().catch((e: unknown) => {

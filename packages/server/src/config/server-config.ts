@@ -8,11 +8,21 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** ServerConfig is everything one server process needs: the Raft node's config plus the client side. */
 export interface ServerConfig extends RaftNodeConfig {
-  /** clientAddress is `host:port` of the client port (HTTP now; gRPC with the public API). */
+  /** clientAddress is `host:port` of the HTTP client port (JSON, Server-Sent Events, /status, /metrics). */
   readonly clientAddress: string;
+  /** grpcAddress is `host:port` of the public gRPC API (Leadership and Cluster services). */
+  readonly grpcAddress: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** httpBodyBytesMax bounds a request body; a larger one gets 413. */
   readonly httpBodyBytesMax: number;
+  /** peerClients maps other members' ids to their client addresses, so a refused write can say where the leader is. */
+  readonly peerClients: Readonly<Record<string, string>>;
+  /** skewMsMax is the largest clock difference assumed between nodes (DESIGN.md "Time"). */
+  readonly skewMsMax: number;
+  /** stallThresholdMs: an event-loop pause longer than this makes the leader grant a fresh grace before expiring leases. */
+  readonly stallThresholdMs: number;
+  /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
+  readonly watchHistoryEventsMax: number;
 }
 
 /** ConfigError says which setting is wrong, where it came from, and what is allowed. */
@@ -32,6 +42,41 @@ interface Setting {
 
 /** SETTINGS lists every setting with its flag and environment variable. */
 export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'grpcAddress',
+    kind: 'string',
+    flag: '--grpc-address',
+    env: 'OMNIRELAY_GRPC_ADDRESS',
+    help: 'host:port for the public gRPC API',
+  },
+  {
+    key: 'peerClients',
+    kind: 'peers',
+    flag: '--peer-clients',
+    env: 'OMNIRELAY_PEER_CLIENTS',
+    help: "other members' client addresses: id=host:port,...",
+  },
+  {
+    key: 'skewMsMax',
+    kind: 'int',
+    flag: '--skew-ms-max',
+    env: 'OMNIRELAY_SKEW_MS_MAX',
+    help: 'largest clock skew assumed between nodes',
+  },
+  {
+    key: 'stallThresholdMs',
+    kind: 'int',
+    flag: '--stall-threshold-ms',
+    env: 'OMNIRELAY_STALL_THRESHOLD_MS',
+    help: 'event-loop pause that counts as a stall',
+  },
+  {
+    key: 'watchHistoryEventsMax',
+    kind: 'int',
+    flag: '--watch-history-events-max',
+    env: 'OMNIRELAY_WATCH_HISTORY_EVENTS_MAX',
+    help: 'events kept for watch resume',
+  },
   {
     key: 'id',
     kind: 'string',
@@ -145,7 +190,12 @@ const DEFAULTS = {
   clusterId: 'omnirelay',
   peerAddress: '127.0.0.1:7101',
   clientAddress: '127.0.0.1:7201',
+  grpcAddress: '127.0.0.1:7301',
   peers: {},
+  peerClients: {},
+  skewMsMax: 250,
+  stallThresholdMs: 200,
+  watchHistoryEventsMax: 100_000,
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
 } as const;
@@ -264,6 +314,15 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^[^:\s]+:\d{1,5}$/.test(config.clientAddress)) {
     throw new ConfigError(`clientAddress ${JSON.stringify(config.clientAddress)} must be host:port`);
   }
+  if (!/^[^:\s]+:\d{1,5}$/.test(config.grpcAddress)) {
+    throw new ConfigError(`grpcAddress ${JSON.stringify(config.grpcAddress)} must be host:port`);
+  }
+  const ports = [config.peerAddress, config.clientAddress, config.grpcAddress];
+  if (new Set(ports).size !== ports.length && !ports.some((p) => p.endsWith(':0'))) {
+    throw new ConfigError(
+      `peerAddress, clientAddress and grpcAddress must differ (${ports.join(', ')}): peers and clients use separate ports`,
+    );
+  }
   if (config.clientAddress === config.peerAddress) {
     throw new ConfigError(
       `clientAddress and peerAddress must differ (both ${config.clientAddress}): peers and clients use separate ports`,
@@ -282,6 +341,21 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError(
       `httpBodyBytesMax must be an integer in [1024, 67108864], got ${String(config.httpBodyBytesMax)}`,
     );
+  }
+  const bounded: Array<[string, number, number, number]> = [
+    ['skewMsMax', config.skewMsMax, 0, 60_000],
+    ['stallThresholdMs', config.stallThresholdMs, 50, 60_000],
+    ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
+  ];
+  for (const [name, v, min, max] of bounded) {
+    if (!Number.isSafeInteger(v) || v < min || v > max)
+      throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  for (const [peer, address] of Object.entries(config.peerClients)) {
+    if (config.peers[peer] === undefined)
+      throw new ConfigError(`peerClients names ${peer}, which is not in peers`);
+    if (!/^[^:\s]+:\d{1,5}$/.test(address))
+      throw new ConfigError(`peerClients ${peer} address ${JSON.stringify(address)} must be host:port`);
   }
   return config;
 }

@@ -18,6 +18,16 @@ export type ErrorCode =
   | 'LEARNER_NOT_CAUGHT_UP'
   | 'INVALID_TRANSFER_TARGET'
   | 'STOPPED'
+  | 'INVALID_SCOPE'
+  | 'STALE_FENCE'
+  | 'NOT_HOLDER'
+  | 'NOT_WAITING'
+  | 'TTL_OUT_OF_RANGE'
+  | 'METADATA_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
+  | 'QUEUE_FULL'
+  | 'SCOPE_LIMIT_REACHED'
+  | 'COMPACTED'
   | 'INTERNAL';
 
 /** ErrorMapping is how one code appears at each edge. */
@@ -37,13 +47,15 @@ const GRPC = {
   FAILED_PRECONDITION: 9,
   ABORTED: 10,
   INTERNAL: 13,
+  OUT_OF_RANGE: 11,
   UNAVAILABLE: 14,
 } as const;
 
 /**
  * ERROR_TABLE is the one table that maps each code to the edges. CLI exit codes: 0 ok, 1
- * internal, 2 bad usage or input, 3 unreachable or no quorum, 4 not found, 5 rejected by the
- * cluster's rules (conflicts, stale state), 6 overloaded or timed out.
+ * internal, 2 bad usage or input, 3 unreachable or no quorum, 4 not found (or compacted), 5
+ * rejected by the cluster's rules (stale fence, not the holder, conflicts), 6 overloaded or
+ * timed out.
  */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   INVALID_ARGUMENT: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
@@ -60,6 +72,16 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   LEARNER_NOT_CAUGHT_UP: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   INVALID_TRANSFER_TARGET: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   STOPPED: { grpcStatus: GRPC.UNAVAILABLE, httpStatus: 503, cliExitCode: 3 },
+  INVALID_SCOPE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
+  STALE_FENCE: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  NOT_HOLDER: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  NOT_WAITING: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  TTL_OUT_OF_RANGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
+  METADATA_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
+  BATCH_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
+  QUEUE_FULL: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
+  SCOPE_LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
+  COMPACTED: { grpcStatus: GRPC.OUT_OF_RANGE, httpStatus: 410, cliExitCode: 4 },
   INTERNAL: { grpcStatus: GRPC.INTERNAL, httpStatus: 500, cliExitCode: 1 },
 };
 

@@ -1,17 +1,24 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
-import type { KvResult, KvStateMachine } from '../kv/kv-state-machine';
-import { KvStateMachine as Kv } from '../kv/kv-state-machine';
 import { ERROR_TABLE, ServerError, toServerError } from '../errors/error-table';
+import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
+import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
+import type { WatchHub } from '../leadership/watch-hub';
+import { toJson } from './json';
+import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
   readonly address: string;
-  readonly node: RaftNode<KvResult>;
-  readonly kv: KvStateMachine;
   readonly clientAddress: string;
+  readonly node: RaftNode<ApplyResult>;
+  readonly service: LeadershipService;
+  readonly stateMachine: LeadershipStateMachine;
+  readonly hub: WatchHub;
   readonly bodyBytesMax: number;
   readonly version: string;
   readonly logger: Logger;
@@ -23,46 +30,152 @@ export interface ClientHttpServer {
   close(): Promise<void>;
 }
 
-type Handler = (req: IncomingMessage, body: unknown) => Promise<unknown>;
+interface Request {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+}
+
+type Handler = (r: Request) => unknown;
+
+/** SSE_BUFFER_BYTES_MAX: a server-sent-events client this far behind is cut off with the revision to resume from. */
+const SSE_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
- * startHttpServer serves the client port over HTTP/1.1 with JSON bodies: `GET /status`,
- * `GET /healthz`, `GET /readyz`, and the issue-4 key-value endpoints `POST /debug/kv` (a
- * replicated write through Raft) and `GET /debug/kv/digest` (what this replica applied). Every
- * error is `{"error":{"code","message",...}}` with the status from the error table.
+ * startHttpServer serves the client port over HTTP/1.1 with JSON bodies. Every error is
+ * `{"error":{"code","message",...}}` with the status from the error table; fence tokens are
+ * decimal strings. Reads are linearizable unless `?consistency=serializable`.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<ClientHttpServer> {
-  const { node, kv } = options;
+  const { node, service, stateMachine } = options;
+  const consistencyOf = (q: URLSearchParams): ReadConsistency => {
+    const c = q.get('consistency') ?? 'linearizable';
+    if (c !== 'linearizable' && c !== 'serializable') {
+      throw new ServerError('INVALID_ARGUMENT', `consistency must be linearizable or serializable, got ${c}`);
+    }
+    return c;
+  };
   const routes = new Map<string, Handler>([
-    ['GET /status', () => Promise.resolve(statusBody(options))],
-    ['GET /healthz', () => Promise.resolve({ ok: true })],
+    ['GET /status', () => statusBody(options)],
+    ['GET /healthz', () => ({ ok: true })],
     [
       'GET /readyz',
       () => {
         const s = node.status();
         if (s.leader === '') throw new ServerError('NO_QUORUM', 'not ready: no leader is known yet');
-        if (s.applied < s.commit) {
+        if (s.applied < s.commit)
           throw new ServerError(
             'NO_QUORUM',
             `not ready: applied ${s.applied} of ${s.commit} committed entries`,
           );
-        }
-        return Promise.resolve({ ready: true, leader: s.leader, term: s.term });
+        return { ready: true, leader: s.leader, term: s.term };
       },
     ],
-    ['GET /debug/kv/digest', () => Promise.resolve(kv.summary())],
     [
-      'POST /debug/kv',
-      async (_req, body) => {
-        const { key, value } = (body ?? {}) as { key?: unknown; value?: unknown };
-        if (typeof key !== 'string' || key.length === 0 || key.length > 256 || typeof value !== 'string') {
+      'GET /control/leaders',
+      async ({ query }) => {
+        const consistency = consistencyOf(query);
+        const scope = query.get('scope');
+        if (scope !== null) return { scope, leader: await service.getLeader(scope, consistency) };
+        const limit = query.get('limit');
+        const pageToken = query.get('pageToken');
+        return service.listLeaders(
+          {
+            prefix: query.get('prefix') ?? '',
+            ...(pageToken === null ? {} : { pageToken }),
+            ...(limit === null ? {} : { limit: intField({ limit }, 'limit') }),
+          },
+          consistency,
+        );
+      },
+    ],
+    [
+      'POST /fence-token/validate',
+      async ({ body, query }) => {
+        const o = requireObject(body);
+        const scope = stringField(o, 'scope');
+        return {
+          scope,
+          ...(await service.validateFence(scope, bigintField(o, 'fenceToken'), consistencyOf(query))),
+        };
+      },
+    ],
+    [
+      'POST /leadership/stepdown',
+      ({ body }) => {
+        const o = requireObject(body);
+        const to = optionalString(o, 'to');
+        let successor: Successor | undefined;
+        if (to !== undefined) {
+          successor =
+            o['leaseTtlMs'] === undefined
+              ? { kind: 'waiting', candidateId: to }
+              : {
+                  kind: 'explicit',
+                  candidateId: to,
+                  metadata: optionalString(o, 'metadata') ?? '',
+                  leaseTtlMs: intField(o, 'leaseTtlMs'),
+                };
+        }
+        const correlationId = optionalString(o, 'correlationId');
+        return service.stepDown({
+          scope: stringField(o, 'scope'),
+          ...(o['fenceToken'] === undefined ? {} : { fenceToken: bigintField(o, 'fenceToken') }),
+          ...(successor === undefined ? {} : { successor }),
+          ...(correlationId === undefined ? {} : { correlationId }),
+        });
+      },
+    ],
+    [
+      'POST /leadership/acquire',
+      ({ body }) => {
+        const o = requireObject(body);
+        const metadata = optionalString(o, 'metadata');
+        const correlationId = optionalString(o, 'correlationId');
+        return service.acquire({
+          scope: stringField(o, 'scope'),
+          candidateId: stringField(o, 'candidateId'),
+          leaseTtlMs: intField(o, 'leaseTtlMs'),
+          ...(metadata === undefined ? {} : { metadata }),
+          ...(correlationId === undefined ? {} : { correlationId }),
+        });
+      },
+    ],
+    [
+      'POST /leadership/resign',
+      ({ body }) => {
+        const o = requireObject(body);
+        return service.resign(
+          stringField(o, 'scope'),
+          bigintField(o, 'fenceToken'),
+          optionalString(o, 'correlationId'),
+        );
+      },
+    ],
+    [
+      'POST /leadership/renew',
+      async ({ body }) => {
+        const o = requireObject(body);
+        const leases = o['leases'];
+        if (!Array.isArray(leases) || leases.length === 0) {
           throw new ServerError(
             'INVALID_ARGUMENT',
-            'body must be {"key": "<1-256 chars>", "value": "<string>"}',
+            'leases must be a non-empty array of {"scope","fenceToken"}',
           );
         }
-        const result = await node.propose(Kv.encode(key, value));
-        return { ...result, leader: node.id };
+        const refs = leases.map((l) => {
+          const lo = requireObject(l);
+          return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
+        });
+        return { leases: await Promise.all(refs.map((r) => service.renew(r))) };
+      },
+    ],
+    [
+      'GET /debug/state',
+      () => {
+        const fsm = stateMachine.fsm;
+        return { ...fsm.stats(), digest: createHash('sha256').update(fsm.snapshot()).digest('hex') };
       },
     ],
   ]);
@@ -72,11 +185,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = routes.get(`${req.method ?? 'GET'} ${path}`);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     try {
+      if (req.method === 'GET' && path === '/control/events/leadership') {
+        serveEvents(req, res, url.searchParams, options);
+        return;
+      }
+      const route = routes.get(`${req.method ?? 'GET'} ${path}`);
       if (route === undefined) {
-        const known = [...routes.keys()].filter((k) => k.endsWith(` ${path}`));
+        const known = [...routes.keys(), 'GET /control/events/leadership'].filter((k) =>
+          k.endsWith(` ${path}`),
+        );
         if (known.length > 0) {
           throw new ServerError(
             'INVALID_ARGUMENT',
@@ -89,13 +209,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         );
       }
       const body = req.method === 'POST' ? await readJson(req, options.bodyBytesMax) : undefined;
-      send(res, 200, await route(req, body));
+      send(res, 200, await route({ req, res, query: url.searchParams, body }));
     } catch (e) {
-      const error = toServerError(e);
-      if (error.code === 'INTERNAL') options.logger.error({ err: e, path }, 'request failed; this is a bug');
-      send(res, ERROR_TABLE[error.code].httpStatus, {
-        error: { code: error.code, message: error.message, ...error.details },
-      });
+      sendError(res, e, options.logger, path);
     }
   }
 
@@ -118,8 +234,76 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   };
 }
 
+/**
+ * serveEvents streams holder changes as Server-Sent Events: one message per revision (`id` is the
+ * revision), resuming after `Last-Event-ID` (or from `?fromRevision=`). A compacted revision is
+ * answered with 410 and the oldest available; a client that falls behind is cut off with an
+ * `error` event naming the revision to resume from.
+ */
+function serveEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  options: HttpServerOptions,
+): void {
+  const lastEventId = req.headers['last-event-id'];
+  let fromRevision: number | undefined;
+  if (typeof lastEventId === 'string' && lastEventId !== '') {
+    fromRevision = intField({ 'Last-Event-ID': lastEventId }, 'Last-Event-ID') + 1;
+  } else if (query.get('fromRevision') !== null) {
+    fromRevision = intField({ fromRevision: query.get('fromRevision') }, 'fromRevision');
+  }
+  let open = true;
+  const finish = (): void => {
+    open = false;
+    clearInterval(ping);
+    watch?.cancel();
+  };
+  const ping = setInterval(() => res.write(': ping\n\n'), 10_000);
+  ping.unref();
+  let watch: { cancel(): void } | undefined;
+  const sink = {
+    deliver: (batch: { revision: number; events: readonly unknown[] }): boolean => {
+      if (!open) return true;
+      res.write(`id: ${batch.revision}\nevent: leadership\ndata: ${JSON.stringify(toJson(batch))}\n\n`);
+      return res.writableLength <= SSE_BUFFER_BYTES_MAX;
+    },
+    close: (error: ServerError | undefined): void => {
+      if (!open) return;
+      if (error !== undefined) {
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } })}\n\n`,
+        );
+      }
+      finish();
+      res.end();
+    },
+  };
+  try {
+    // Headers only once the watch is accepted, so a compacted revision can still get a 410.
+    const pending: Array<{ revision: number; events: readonly unknown[] }> = [];
+    watch = options.service.watch(query.get('prefix') ?? '', fromRevision, {
+      deliver: (b) => (res.headersSent ? sink.deliver(b) : (pending.push(b), true)),
+      close: sink.close,
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.write(`: watching from revision ${String(fromRevision ?? options.hub.currentRevision + 1)}\n\n`);
+    for (const b of pending) sink.deliver(b);
+  } catch (e) {
+    finish();
+    sendError(res, e, options.logger, '/control/events/leadership');
+    return;
+  }
+  req.on('close', finish);
+}
+
 function statusBody(options: HttpServerOptions): unknown {
   const s = options.node.status();
+  const stats = options.stateMachine.fsm.stats();
   return {
     id: s.id,
     version: options.version,
@@ -137,6 +321,14 @@ function statusBody(options: HttpServerOptions): unknown {
     ),
     transport: s.transport,
     proposalsPending: s.proposalsPending,
+    leadership: {
+      scopes: stats.scopeCount,
+      leases: stats.leaseCount,
+      waiting: stats.waitingCount,
+      revision: options.hub.currentRevision,
+      oldestWatchRevision: options.hub.oldestAvailable,
+      watchers: options.hub.watcherCount,
+    },
     clientAddress: options.clientAddress,
     peerAddress: s.peerAddress,
     fatalError: s.fatalError ?? null,
@@ -144,9 +336,21 @@ function statusBody(options: HttpServerOptions): unknown {
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(toJson(body));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function sendError(res: ServerResponse, e: unknown, logger: Logger, path: string): void {
+  const error = toServerError(e);
+  if (error.code === 'INTERNAL') logger.error({ err: e, path }, 'request failed; this is a bug');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  send(res, ERROR_TABLE[error.code].httpStatus, {
+    error: { code: error.code, message: error.message, ...error.details },
+  });
 }
 
 async function readJson(req: IncomingMessage, bytesMax: number): Promise<unknown> {

@@ -11,7 +11,7 @@ export interface LocalClusterOptions {
   readonly size: number;
   /** dataRoot holds one data folder per node and a logs/ folder. */
   readonly dataRoot: string;
-  /** basePort: node i listens for peers on basePort+i and for clients on basePort+100+i; 0 picks free ports. */
+  /** basePort: node i listens for peers on basePort+i, HTTP on basePort+100+i, gRPC on basePort+200+i; 0 picks free ports. */
   readonly basePort: number;
   /** extraArgs are passed to every node (e.g. `--snapshot-entries 100`). */
   readonly extraArgs?: readonly string[];
@@ -26,6 +26,7 @@ export interface LocalNode {
   readonly id: string;
   readonly peerAddress: string;
   readonly clientAddress: string;
+  readonly grpcAddress: string;
   readonly dataDir: string;
   readonly logFile: string;
   process: ChildProcess | undefined;
@@ -90,10 +91,12 @@ export class LocalCluster {
     for (let i = 1; i <= options.size; i++) {
       const peerPort = options.basePort === 0 ? await freePort() : options.basePort + i;
       const clientPort = options.basePort === 0 ? await freePort() : options.basePort + 100 + i;
+      const grpcPort = options.basePort === 0 ? await freePort() : options.basePort + 200 + i;
       cluster.nodes.push({
         id: `n${i}`,
         peerAddress: `127.0.0.1:${peerPort}`,
         clientAddress: `127.0.0.1:${clientPort}`,
+        grpcAddress: `127.0.0.1:${grpcPort}`,
         dataDir: join(options.dataRoot, `n${i}`),
         logFile: join(options.dataRoot, 'logs', `n${i}.log`),
         process: undefined,
@@ -122,6 +125,10 @@ export class LocalCluster {
       .filter((p) => p.id !== id)
       .map((p) => `${p.id}=${p.peerAddress}`)
       .join(',');
+    const peerClients = this.nodes
+      .filter((p) => p.id !== id)
+      .map((p) => `${p.id}=${p.clientAddress}`)
+      .join(',');
     const args = [
       ...serverEntry(),
       '--id',
@@ -130,8 +137,12 @@ export class LocalCluster {
       n.peerAddress,
       '--client-address',
       n.clientAddress,
+      '--grpc-address',
+      n.grpcAddress,
       '--peers',
       peers,
+      '--peer-clients',
+      peerClients,
       '--data-dir',
       n.dataDir,
       '--log-level',

@@ -2,8 +2,8 @@
 /**
  * `npm start`: a local cluster on 127.0.0.1 (3 nodes by default; OMNIRELAY_NODES=1..7), data
  * under ./data/, logs under ./data/logs/. Prints each node's addresses and who leads, and stops
- * every node cleanly on Ctrl-C. Ports: peers on OMNIRELAY_BASE_PORT+i, clients on
- * OMNIRELAY_BASE_PORT+100+i (default base 7100).
+ * every node cleanly on Ctrl-C. Ports: peers on OMNIRELAY_BASE_PORT+i, HTTP clients on
+ * OMNIRELAY_BASE_PORT+100+i, gRPC clients on OMNIRELAY_BASE_PORT+200+i (default base 7100).
  */
 import { resolve } from 'node:path';
 import { LocalCluster } from './local-cluster';

@@ -1,34 +1,47 @@
-import type { KvDigest } from '../../src/index';
 import type { LocalCluster } from '../../src/index';
 
-/** writeMany sends `count` KV writes to `id` with `concurrency` in flight, returning the acknowledged keys. */
-export async function writeMany(
+/** StateDigest is what GET /debug/state reports: the FSM's counts and a hash of its snapshot bytes. */
+export interface StateDigest {
+  readonly lastAppliedIndex: number;
+  readonly leaseCount: number;
+  readonly digest: string;
+}
+
+/** acquireMany acquires `count` distinct scopes `<prefix>/<i>` through `id` with `concurrency` in flight; it returns the fences. */
+export async function acquireMany(
   cluster: LocalCluster,
   id: string,
   prefix: string,
   count: number,
   concurrency: number,
-): Promise<string[]> {
-  const acked: string[] = [];
+  leaseTtlMs = 120_000,
+): Promise<Map<string, string>> {
+  const fences = new Map<string, string>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
-      const key = `${prefix}-${next++}`;
-      const res = await cluster.post(id, '/debug/kv', { key, value: key });
-      if (res.status !== 200)
-        throw new Error(`write ${key} failed: ${res.status} ${JSON.stringify(res.body)}`);
-      acked.push(key);
+      const scope = `${prefix}/${next++}`;
+      const res = await cluster.post(id, '/leadership/acquire', {
+        scope,
+        candidateId: 'worker-1',
+        leaseTtlMs,
+      });
+      const body = res.body as { granted?: boolean; lease?: { fenceToken: string } };
+      if (res.status !== 200 || body.granted !== true) {
+        throw new Error(`acquire ${scope} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      fences.set(scope, body.lease!.fenceToken);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
-  return acked;
+  return fences;
 }
 
-/** digest reads what a node applied. */
-export async function digest(cluster: LocalCluster, id: string): Promise<KvDigest | undefined> {
+/** stateOf reads what a node applied, or undefined when it does not answer. */
+export async function stateOf(cluster: LocalCluster, id: string): Promise<StateDigest | undefined> {
   try {
-    const res = await cluster.get(id, '/debug/kv/digest', 1000);
-    return res.body as KvDigest;
+    const res = await cluster.get(id, '/debug/state', 1000);
+    return res.status === 200 ? (res.body as StateDigest) : undefined;
   } catch {
     return undefined;
   }
@@ -48,22 +61,33 @@ export async function waitUntil(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** sameDigestOn waits until every listed node applied exactly `count` commands with one digest. */
-export async function sameDigestOn(
+/**
+ * identicalStateOn waits until every listed node applied the same entries and holds byte-identical
+ * state (same snapshot hash) with at least `leasesMin` live leases, and returns that state.
+ */
+export async function identicalStateOn(
   cluster: LocalCluster,
   ids: readonly string[],
-  count: number,
-): Promise<KvDigest> {
-  let last: Array<KvDigest | undefined> = [];
+  leasesMin: number,
+): Promise<StateDigest> {
+  let last: Array<StateDigest | undefined> = [];
   await waitUntil(
-    `${ids.join(',')} to apply ${count} commands`,
+    `${ids.join(',')} to hold identical state with ≥ ${leasesMin} leases`,
     async () => {
-      last = await Promise.all(ids.map((id) => digest(cluster, id)));
-      return last.every((d) => d !== undefined && d.count === count && d.digest === last[0]?.digest);
+      last = await Promise.all(ids.map((id) => stateOf(cluster, id)));
+      const first = last[0];
+      return (
+        first !== undefined &&
+        first.leaseCount >= leasesMin &&
+        last.every(
+          (s) =>
+            s !== undefined && s.lastAppliedIndex === first.lastAppliedIndex && s.digest === first.digest,
+        )
+      );
     },
     30_000,
   ).catch((e: unknown) => {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}; last digests: ${JSON.stringify(last)}`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; last states: ${JSON.stringify(last)}`);
   });
   return last[0]!;
 }

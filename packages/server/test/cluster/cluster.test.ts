@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../../src/index';
-import { digest, sameDigestOn, waitUntil, writeMany } from './cluster-helpers';
+import { acquireMany, identicalStateOn, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);
 
 describe('a 3-process cluster on loopback', () => {
   const root = mkdtempSync(join(tmpdir(), 'omnirelay-cluster3-'));
   let cluster: LocalCluster;
+  let fences = new Map<string, string>();
 
   beforeAll(async () => {
     // Snapshots every 200 entries, so a node that is down for a while falls behind the compaction point.
@@ -27,28 +28,30 @@ describe('a 3-process cluster on loopback', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('elects one leader and applies 1,000 proposals on all three in the same order', async () => {
+  it('elects one leader and applies 1,000 acquisitions on all three into byte-identical state', async () => {
     const leader = await cluster.waitForLeader();
-    const acked = await writeMany(cluster, leader, 'a', 1000, 32);
-    expect(acked).toHaveLength(1000);
-    await sameDigestOn(cluster, ['n1', 'n2', 'n3'], 1000);
+    fences = await acquireMany(cluster, leader, 'shard/orders', 1000, 32);
+    expect(fences.size).toBe(1000);
+    await identicalStateOn(cluster, ['n1', 'n2', 'n3'], 1000);
   });
 
-  it('survives kill -9 of the leader with every acknowledged write, and the restarted node catches up by snapshot', async () => {
+  it('survives kill -9 of the leader with every acknowledged lease, and the restarted node catches up by snapshot', async () => {
     const oldLeader = await cluster.waitForLeader();
     await cluster.kill(oldLeader, 'SIGKILL');
     const survivors = cluster.nodes.map((n) => n.id).filter((id) => id !== oldLeader);
     const newLeader = await cluster.waitForLeader();
     expect(survivors).toContain(newLeader);
-    // Every write acknowledged before the kill is still there: the survivors' chains cover them.
-    const before = await digest(cluster, newLeader);
-    expect(before?.count).toBeGreaterThanOrEqual(1000);
-    // Enough new writes that the killed node is behind the new leader's compaction point.
-    await writeMany(cluster, newLeader, 'b', 500, 32);
-    await sameDigestOn(cluster, survivors, 1500);
+    // Every lease acknowledged before the kill is still held, with its fence.
+    for (const [scope, fence] of [...fences].slice(0, 50)) {
+      const res = await cluster.get(newLeader, `/control/leaders?scope=${encodeURIComponent(scope)}`);
+      expect((res.body as { leader: { fenceToken: string } | null }).leader?.fenceToken).toBe(fence);
+    }
+    // Enough new entries that the killed node is behind the new leader's compaction point.
+    await acquireMany(cluster, newLeader, 'shard/payments', 500, 32);
+    await identicalStateOn(cluster, survivors, 1500);
     cluster.start(oldLeader);
-    const reference = await sameDigestOn(cluster, ['n1', 'n2', 'n3'], 1500);
-    expect(reference.count).toBe(1500);
+    const state = await identicalStateOn(cluster, ['n1', 'n2', 'n3'], 1500);
+    expect(state.leaseCount).toBe(1500);
     const restarted = await cluster.status(oldLeader);
     expect(restarted?.transport.snapshotsReceived).toBeGreaterThanOrEqual(1);
   });
@@ -73,15 +76,21 @@ describe('a 5-process cluster losing and regaining its quorum', () => {
     const followers = cluster.nodes.map((n) => n.id).filter((id) => id !== leader);
     await cluster.kill(followers[0]!, 'SIGKILL');
     await cluster.kill(followers[1]!, 'SIGKILL');
-    await writeMany(cluster, leader, 'c', 50, 8);
+    await acquireMany(cluster, leader, 'q', 50, 8);
 
     await cluster.kill(followers[2]!, 'SIGKILL');
     const started = Date.now();
-    const res = await cluster.post(leader, '/debug/kv', { key: 'lost', value: 'x' }, 15_000);
+    const res = await cluster.post(
+      leader,
+      '/leadership/acquire',
+      { scope: 'lost', candidateId: 'c', leaseTtlMs: 5000 },
+      15_000,
+    );
     const elapsedMs = Date.now() - started;
     expect(res.status).toBe(503);
-    expect((res.body as { error: { code: string; message: string } }).error.code).toBe('NO_QUORUM');
-    expect((res.body as { error: { message: string } }).error.message).toMatch(/no quorum/);
+    const error = (res.body as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('NO_QUORUM');
+    expect(error.message).toMatch(/no quorum/);
     // The default proposal deadline is 5 s; the answer comes at it, not long after.
     expect(elapsedMs).toBeLessThan(8_000);
 
@@ -91,7 +100,7 @@ describe('a 5-process cluster losing and regaining its quorum', () => {
       'a write to commit again',
       async () => {
         const r = await cluster
-          .post(newLeader, '/debug/kv', { key: 'back', value: 'y' })
+          .post(newLeader, '/leadership/acquire', { scope: 'back', candidateId: 'c', leaseTtlMs: 5000 })
           .catch(() => undefined);
         return r?.status === 200;
       },

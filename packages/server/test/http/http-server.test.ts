@@ -1,99 +1,221 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { RAFT_NODE_DEFAULTS, RaftNode } from '@omnirelay/raft';
-import type { ClientHttpServer, KvResult } from '../../src/index';
-import { KvStateMachine, freePort, startHttpServer } from '../../src/index';
+import type { OmniRelayServer } from '../../src/index';
+import { freePort, loadServerConfig, startServer } from '../../src/index';
 
-describe('the client HTTP port', () => {
+interface Reply {
+  status: number;
+  json: { error?: { code: string; message: string } } & Record<string, unknown>;
+}
+
+describe('the client HTTP port of a single node', () => {
   jest.setTimeout(30_000);
   const dir = mkdtempSync(join(tmpdir(), 'omnirelay-http-'));
-  const logger: Logger = pino({ level: 'silent' });
-  let node: RaftNode<KvResult>;
-  let http: ClientHttpServer;
-  const kv = new KvStateMachine();
+  let server: OmniRelayServer;
 
   beforeAll(async () => {
-    node = await RaftNode.start(
-      {
-        ...RAFT_NODE_DEFAULTS,
-        clusterId: 't',
-        id: 'solo',
-        dataDir: dir,
-        peerAddress: `127.0.0.1:${await freePort()}`,
-        peers: {},
-        bootstrapVoters: ['solo'],
-      },
-      kv,
-      logger,
+    const config = loadServerConfig(
+      [
+        '--id',
+        'solo',
+        '--peer-address',
+        `127.0.0.1:${await freePort()}`,
+        '--client-address',
+        `127.0.0.1:${await freePort()}`,
+        '--grpc-address',
+        `127.0.0.1:${await freePort()}`,
+        '--data-dir',
+        dir,
+        '--log-level',
+        'silent',
+        '--http-body-bytes-max',
+        '2048',
+        '--watch-history-events-max',
+        '100',
+      ],
+      {},
     );
-    http = await startHttpServer({
-      address: '127.0.0.1:0',
-      clientAddress: 'x',
-      node,
-      kv,
-      bodyBytesMax: 1024,
-      version: 'test',
-      logger,
-    });
+    server = await startServer(config, pino({ level: 'silent' }), 'test');
     const deadline = Date.now() + 10_000;
-    while (!node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   });
 
   afterAll(async () => {
-    await http.close();
-    await node.stop();
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(
-    method: string,
-    path: string,
-    body?: string,
-  ): Promise<{
-    status: number;
-    json: { error?: { code: string; message: string } } & Record<string, unknown>;
-  }> {
-    const res = await fetch(`http://${http.address}${path}`, {
-      method,
-      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
-    });
-    return { status: res.status, json: (await res.json()) as { error?: { code: string; message: string } } };
+  async function call(method: string, path: string, body?: unknown): Promise<Reply> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    const res = await fetch(`http://${server.http.address}${path}`, init);
+    return { status: res.status, json: (await res.json()) as Reply['json'] };
   }
 
-  it('commits a write and shows it in the digest', async () => {
-    const before = kv.summary().count;
-    const res = await call('POST', '/debug/kv', JSON.stringify({ key: 'a', value: 'b' }));
-    expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ ok: true, leader: 'solo' });
-    expect((await call('GET', '/debug/kv/digest')).json['count']).toBe(before + 1);
+  /** leadershipView is everything a client can see of who holds what (the applied index may move). */
+  async function leadershipView(): Promise<string> {
+    const holders = (await call('GET', '/control/leaders?consistency=serializable&limit=1000')).json;
+    const { leaseCount, scopeCount, waitingCount } = (await call('GET', '/debug/state')).json;
+    return JSON.stringify({ holders, leaseCount, scopeCount, waitingCount });
+  }
+
+  it('grants a scope, names the holder to a second candidate, and lists and validates it', async () => {
+    const granted = await call('POST', '/leadership/acquire', {
+      scope: 'global-control',
+      candidateId: 'a',
+      leaseTtlMs: 60_000,
+    });
+    expect(granted.status).toBe(200);
+    const lease = granted.json['lease'] as { fenceToken: string; candidateId: string };
+    expect(lease.candidateId).toBe('a');
+    expect(lease.fenceToken).toMatch(/^\d+$/);
+
+    const refused = await call('POST', '/leadership/acquire', {
+      scope: 'global-control',
+      candidateId: 'b',
+      leaseTtlMs: 60_000,
+    });
+    expect(refused.json).toMatchObject({ granted: false, holder: { candidateId: 'a' } });
+
+    const one = await call('GET', '/control/leaders?scope=global-control');
+    expect(one.json).toMatchObject({
+      scope: 'global-control',
+      leader: { candidateId: 'a', fenceToken: lease.fenceToken },
+    });
+    const all = await call('GET', '/control/leaders?consistency=serializable');
+    expect((all.json['holders'] as unknown[]).length).toBeGreaterThanOrEqual(1);
+
+    expect(
+      (await call('POST', '/fence-token/validate', { scope: 'global-control', fenceToken: lease.fenceToken }))
+        .json,
+    ).toMatchObject({ valid: true });
+    const stale = await call('POST', '/fence-token/validate', { scope: 'global-control', fenceToken: '1' });
+    expect(stale.json).toMatchObject({ valid: false, current: { fenceToken: lease.fenceToken } });
   });
 
-  it('answers /status, /healthz and /readyz', async () => {
-    expect((await call('GET', '/status')).json).toMatchObject({ id: 'solo', role: 'leader', leader: 'solo' });
-    expect((await call('GET', '/healthz')).status).toBe(200);
-    expect((await call('GET', '/readyz')).status).toBe(200);
+  it('steps a holder down to a named successor, with one audit event', async () => {
+    const a = await call('POST', '/leadership/acquire', {
+      scope: 'shard/orders/7',
+      candidateId: 'a',
+      leaseTtlMs: 60_000,
+    });
+    const fence = (a.json['lease'] as { fenceToken: string }).fenceToken;
+    const res = await call('POST', '/leadership/stepdown', {
+      scope: 'shard/orders/7',
+      to: 'b',
+      leaseTtlMs: 30_000,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      previousHolder: { candidateId: 'a', fenceToken: fence },
+      successor: { candidateId: 'b' },
+    });
+  });
+
+  it('streams events over SSE and resumes after Last-Event-ID', async () => {
+    const first = await call('POST', '/leadership/acquire', {
+      scope: 'sse/1',
+      candidateId: 'a',
+      leaseTtlMs: 60_000,
+    });
+    const revision = Number((first.json['lease'] as { revision: number }).revision);
+    await call('POST', '/leadership/acquire', { scope: 'sse/2', candidateId: 'a', leaseTtlMs: 60_000 });
+    const controller = new AbortController();
+    const res = await fetch(`http://${server.http.address}/control/events/leadership?prefix=sse/`, {
+      headers: { 'last-event-id': String(revision) },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (!text.includes('"sse/2"') && Date.now() < deadline) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += Buffer.from(chunk.value).toString();
+    }
+    controller.abort();
+    expect(text).toContain('"sse/2"');
+    expect(text).not.toContain('"sse/1"');
+    expect(text).toMatch(/id: \d+\nevent: leadership\ndata: /);
+  });
+
+  it('answers a watch from a compacted revision with 410 and the oldest available', async () => {
+    for (let i = 0; i < 120; i++)
+      await call('POST', '/leadership/acquire', {
+        scope: `compact/${i}`,
+        candidateId: 'a',
+        leaseTtlMs: 60_000,
+      });
+    const res = await call('GET', '/control/events/leadership?fromRevision=1');
+    expect(res.status).toBe(410);
+    expect(res.json.error?.code).toBe('COMPACTED');
+    expect(res.json.error?.message).toMatch(/oldest available is \d+/);
   });
 
   it.each([
-    ['malformed JSON', '{"key":', 400, 'INVALID_ARGUMENT'],
-    ['a missing value', '{"key":"a"}', 400, 'INVALID_ARGUMENT'],
-    ['an empty key', '{"key":"","value":"x"}', 400, 'INVALID_ARGUMENT'],
+    ['malformed JSON', '/leadership/acquire', '{"scope":', 400, 'INVALID_ARGUMENT'],
+    [
+      'an invalid scope',
+      '/leadership/acquire',
+      { scope: 'Bad Scope!', candidateId: 'a', leaseTtlMs: 60_000 },
+      400,
+      'INVALID_SCOPE',
+    ],
+    [
+      'a TTL out of range',
+      '/leadership/acquire',
+      { scope: 'ttl/x', candidateId: 'a', leaseTtlMs: 10 },
+      400,
+      'TTL_OUT_OF_RANGE',
+    ],
+    [
+      'oversized metadata',
+      '/leadership/acquire',
+      { scope: 'md/x', candidateId: 'a', leaseTtlMs: 60_000, metadata: 'x'.repeat(1500) },
+      400,
+      'METADATA_TOO_LARGE',
+    ],
+    [
+      'an unknown field type',
+      '/leadership/acquire',
+      { scope: 'f/x', candidateId: 7, leaseTtlMs: 60_000 },
+      400,
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'a stale fence on resign',
+      '/leadership/resign',
+      { scope: 'global-control', fenceToken: '1' },
+      409,
+      'STALE_FENCE',
+    ],
+    [
+      'a fence that is not a uint64',
+      '/fence-token/validate',
+      { scope: 'global-control', fenceToken: '-5' },
+      400,
+      'INVALID_ARGUMENT',
+    ],
     [
       'a body over the limit',
-      JSON.stringify({ key: 'k', value: 'x'.repeat(2000) }),
+      '/leadership/acquire',
+      { scope: 'big/x', candidateId: 'a', leaseTtlMs: 60_000, metadata: 'x'.repeat(4000) },
       413,
       'PAYLOAD_TOO_LARGE',
     ],
-  ])('refuses %s with a JSON error and commits nothing', async (_what, body, status, code) => {
-    const before = kv.summary().count;
-    const res = await call('POST', '/debug/kv', body);
+  ])('refuses %s with a JSON error and changes nothing', async (_what, path, body, status, code) => {
+    const before = await leadershipView();
+    const res = await call('POST', path, body);
     expect(res.status).toBe(status);
     expect(res.json.error?.code).toBe(code);
     expect(res.json.error?.message.length).toBeGreaterThan(10);
-    expect(kv.summary().count).toBe(before);
+    expect(await leadershipView()).toBe(before);
   });
 
   it('answers an unknown route with 404 and a wrong method with 400 naming the right one', async () => {
@@ -101,5 +223,16 @@ describe('the client HTTP port', () => {
     const wrong = await call('DELETE', '/status');
     expect(wrong.status).toBe(400);
     expect(wrong.json.error?.message).toMatch(/use GET \/status/);
+  });
+
+  it('answers /status, /healthz and /readyz', async () => {
+    expect((await call('GET', '/status')).json).toMatchObject({
+      id: 'solo',
+      role: 'leader',
+      leader: 'solo',
+      leadership: { leases: expect.any(Number) as number },
+    });
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    expect((await call('GET', '/readyz')).status).toBe(200);
   });
 });

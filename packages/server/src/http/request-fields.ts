@@ -1,0 +1,51 @@
+import { ServerError } from '../errors/error-table';
+
+/** requireObject checks that a JSON body (or item) is an object. */
+export function requireObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ServerError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+/** stringField reads a required string field. */
+export function stringField(o: Record<string, unknown>, name: string): string {
+  const v = o[name];
+  if (typeof v !== 'string')
+    throw new ServerError('INVALID_ARGUMENT', `${name} must be a string`, { field: name });
+  return v;
+}
+
+/** optionalString reads an optional string field. */
+export function optionalString(o: Record<string, unknown>, name: string): string | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string')
+    throw new ServerError('INVALID_ARGUMENT', `${name} must be a string`, { field: name });
+  return v;
+}
+
+/** intField reads a required non-negative safe integer (a number, or a string of digits). */
+export function intField(o: Record<string, unknown>, name: string): number {
+  const v = o[name];
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ServerError('INVALID_ARGUMENT', `${name} must be a non-negative integer`, { field: name });
+  }
+  return n;
+}
+
+/** bigintField reads a fence token: a decimal string (or a safe integer), uint64. */
+export function bigintField(o: Record<string, unknown>, name: string): bigint {
+  const v = o[name];
+  let n: bigint | undefined;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) n = BigInt(v);
+  else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) n = BigInt(v);
+  if (n === undefined || n > (1n << 64n) - 1n) {
+    throw new ServerError('INVALID_ARGUMENT', `${name} must be a uint64 as a decimal string`, {
+      field: name,
+    });
+  }
+  return n;
+}

@@ -1,0 +1,55 @@
+import { Packr } from 'msgpackr';
+
+/** ENVELOPE_VERSION tags the replicated entry format; another version is refused at apply. */
+export const ENVELOPE_VERSION = 1;
+
+const packr = new Packr({ useRecords: false });
+
+/**
+ * Envelope is what the server replicates through Raft for one leadership command: the leader's
+ * stamp (its wall clock, kept monotonic), the proposing node, and the FSM command bytes. The
+ * FSM's time is the stamp of the entry it applies, so every replica sees the same time.
+ */
+export interface Envelope {
+  readonly stampMs: number;
+  readonly proposerId: string;
+  readonly command: Uint8Array;
+}
+
+/** encodeEnvelope serialises an envelope. */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return packr.pack([ENVELOPE_VERSION, e.stampMs, e.proposerId, e.command]);
+}
+
+/** decodeEnvelope parses an envelope, or returns a reason when the bytes are not one. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope | string {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch (e) {
+    return `not msgpack: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (!Array.isArray(value) || value.length !== 4) return 'not an envelope';
+  const [version, stampMs, proposerId, command] = value as unknown[];
+  if (version !== ENVELOPE_VERSION) return `envelope version ${String(version)} is not ${ENVELOPE_VERSION}`;
+  if (typeof stampMs !== 'number' || !Number.isSafeInteger(stampMs) || stampMs < 0) return 'bad stamp';
+  if (typeof proposerId !== 'string') return 'bad proposer';
+  if (!(command instanceof Uint8Array)) return 'bad command bytes';
+  return { stampMs, proposerId, command };
+}
+
+/**
+ * MonotonicStamp hands out the leader's stamps: its wall clock, never below the last stamp it
+ * gave (a clock stepping back must not shorten or revive a lease).
+ */
+export class MonotonicStamp {
+  private lastMs = 0;
+
+  constructor(private readonly nowMs: () => number = Date.now) {}
+
+  /** next returns max(previous stamp, now). */
+  next(): number {
+    this.lastMs = Math.max(this.lastMs, this.nowMs());
+    return this.lastMs;
+  }
+}

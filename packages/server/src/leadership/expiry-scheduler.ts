@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { DUE_LEASES_MAX } from '@omnirelay/leadership-fsm';
+import type { Logger } from 'pino';
+import type { LeadershipService } from './leadership-service';
+import type { LeadershipStateMachine } from './leadership-state-machine';
+import { leaseKey } from './renewal-batcher';
+
+/** ExpirySchedulerOptions are the timings the scheduler works with. */
+export interface ExpirySchedulerOptions {
+  /**
+   * graceMs is what a new leader (or a leader back from a stall) gives every live lease:
+   * at least the election timeout (renewals could not get through while there was no leader)
+   * plus the maximum clock skew.
+   */
+  readonly graceMs: number;
+  /** stallThresholdMs: an event-loop pause longer than this counts as a stall (GC, SIGSTOP, slow disk). */
+  readonly stallThresholdMs: number;
+  /** now reads the wall clock (injected for tests). */
+  readonly nowMs?: () => number;
+}
+
+type State = 'off' | 'granting' | 'active';
+
+const MONITOR_INTERVAL_MS = 20;
+
+/**
+ * ExpiryScheduler runs on the Raft leader only. It keeps one timer at the earliest lease
+ * deadline and, when it fires, proposes one Expire batch (re-checked at apply against the entry
+ * stamp and the fence, so a renewal that committed first keeps its lease).
+ *
+ * Two rules keep it from expiring a live lease early:
+ * - Taking office: before any expiry, a new leader proposes a grace (`max(deadline, took office +
+ *   graceMs)`): renewals could not get through while there was no leader.
+ * - A stalled leader: a monitor notices event-loop pauses longer than stallThresholdMs. After
+ *   one, the leader treats itself as newly in office (a new grace) before expiring anything,
+ *   because renewals sent during the pause may still be waiting in its sockets. The timer's
+ *   callback also defers the expiry with setImmediate, so the poll phase reads those sockets
+ *   (and queues their renewals) first; leases with a renewal queued or in flight are left alone.
+ * Why this is safe: expiry never changes who may act — fences do. A late expiry only delays a
+ * successor; an early one is what these rules prevent.
+ */
+export class ExpiryScheduler {
+  private state: State = 'off';
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueMs = 0;
+  private readonly monitor: NodeJS.Timeout;
+  private lastBeatMs: number;
+  private stalledSinceGrace = false;
+  private expiring = false;
+  private readonly nowMs: () => number;
+
+  constructor(
+    private readonly service: LeadershipService,
+    private readonly sm: LeadershipStateMachine,
+    private readonly options: ExpirySchedulerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.nowMs = options.nowMs ?? Date.now;
+    this.lastBeatMs = this.nowMs();
+    this.monitor = setInterval(() => this.beat(), MONITOR_INTERVAL_MS);
+    this.monitor.unref();
+  }
+
+  /** onLeadership starts (proposing the take-office grace) or stops the scheduler. */
+  onLeadership(isLeader: boolean): void {
+    if (!isLeader) {
+      this.state = 'off';
+      this.clearTimer();
+      return;
+    }
+    void this.grantGrace('took office');
+  }
+
+  /** onApplied re-arms the timer after the state changed (new lease, renewal, expiry). */
+  onApplied(): void {
+    if (this.state === 'active') this.arm();
+  }
+
+  /** stop ends the scheduler (server shutdown). */
+  stop(): void {
+    this.state = 'off';
+    this.clearTimer();
+    clearInterval(this.monitor);
+  }
+
+  private beat(): void {
+    const now = this.nowMs();
+    const lagMs = now - this.lastBeatMs - MONITOR_INTERVAL_MS;
+    this.lastBeatMs = now;
+    if (lagMs > this.options.stallThresholdMs) {
+      this.logger.warn(
+        { stallMs: lagMs },
+        'the event loop stalled; no lease will be expired before a fresh grace (renewals may be waiting in sockets)',
+      );
+      this.stalledSinceGrace = true;
+    }
+  }
+
+  private async grantGrace(why: string): Promise<void> {
+    this.state = 'granting';
+    this.clearTimer();
+    this.stalledSinceGrace = false;
+    try {
+      const tookOfficeStampMs = this.nowMs();
+      await this.service.propose({
+        type: 'grace',
+        correlationId: `grace-${randomUUID()}`,
+        tookOfficeStampMs,
+        graceMs: this.options.graceMs,
+      });
+      if (this.state !== 'granting') return;
+      this.logger.info(
+        { graceMs: this.options.graceMs, why },
+        'granted every live lease a grace; expiry is active',
+      );
+      this.state = 'active';
+      this.arm();
+    } catch (e) {
+      if (this.state !== 'granting') return;
+      // Not committed (lost leadership, no quorum): try again shortly while still leading.
+      this.logger.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'the grace did not commit; retrying',
+      );
+      setTimeout(() => {
+        if (this.state === 'granting') void this.grantGrace(why);
+      }, 100).unref();
+    }
+  }
+
+  private arm(): void {
+    const next = this.sm.fsm.nextDeadline();
+    if (next === null) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer !== undefined && this.timerDueMs === next.deadlineMs) return;
+    this.clearTimer();
+    this.timerDueMs = next.deadlineMs;
+    // setTimeout, not a periodic scan: expiry happens at the deadline (issue: TTL + 100 ms failover).
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        // Let the poll phase read sockets first: renewals that arrived while the timer was due get queued.
+        setImmediate(() => void this.expireDue());
+      },
+      Math.max(0, next.deadlineMs - this.nowMs() + 1),
+    );
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueMs = 0;
+  }
+
+  private async expireDue(): Promise<void> {
+    if (this.state !== 'active' || this.expiring) return;
+    this.beat();
+    if (this.stalledSinceGrace) {
+      await this.grantGrace('recovered from a stall');
+      return;
+    }
+    const pending = this.service.pendingRenewals();
+    const due = this.sm.fsm
+      .expiredLeases(this.nowMs(), DUE_LEASES_MAX)
+      .filter((l) => !pending.has(leaseKey(l)));
+    if (due.length === 0) {
+      this.arm();
+      return;
+    }
+    this.expiring = true;
+    try {
+      await this.service.propose({
+        type: 'expire',
+        correlationId: `expire-${randomUUID()}`,
+        leases: due.map((l) => ({ scope: l.scope, fenceToken: l.fenceToken })),
+      });
+    } catch (e) {
+      this.logger.warn(
+        { err: e instanceof Error ? e.message : String(e), leases: due.length },
+        'an expire batch did not commit; it will be retried',
+      );
+      setTimeout(() => this.arm(), 50).unref();
+    } finally {
+      this.expiring = false;
+    }
+    if (this.state === 'active') this.arm();
+  }
+}

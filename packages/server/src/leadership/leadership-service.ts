@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AcquireOutcome,
+  ApplyResult,
+  Command,
+  CommandOutcome,
+  LeaseRef,
+  LeaseView,
+  ListHoldersPage,
+  RenewItem,
+  ResignOutcome,
+  StepDownOutcome,
+  Successor,
+} from '@omnirelay/leadership-fsm';
+import { RENEW_BATCH_MAX, encodeCommand, isLeadershipError } from '@omnirelay/leadership-fsm';
+import type { RaftNode } from '@omnirelay/raft';
+import type { ErrorCode } from '../errors/error-table';
+import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
+import { MonotonicStamp, encodeEnvelope } from './envelope';
+import type { LeadershipStateMachine } from './leadership-state-machine';
+import { RenewalBatcher } from './renewal-batcher';
+import type { Watch, WatchHub, WatchSink } from './watch-hub';
+
+/** LeaderDirectory tells where the leader's client port is, so a refused write can say where to go. */
+export type LeaderDirectory = (nodeId: string) => string | undefined;
+
+/** ReadConsistency: linearizable reads confirm leadership with a quorum first (ReadIndex); serializable reads answer from this replica. */
+export type ReadConsistency = 'linearizable' | 'serializable';
+
+/** AcquireRequest asks for a scope now. */
+export interface AcquireRequest {
+  readonly scope: string;
+  readonly candidateId: string;
+  readonly metadata?: string;
+  readonly leaseTtlMs: number;
+  readonly correlationId?: string;
+}
+
+/** CampaignRequest joins a scope's queue at a priority. */
+export interface CampaignRequest extends AcquireRequest {
+  readonly priority: number;
+}
+
+/**
+ * LeadershipService is what the public edges (gRPC, HTTP) call: every write becomes one
+ * replicated command stamped by the leader; every read is linearizable unless the caller asks
+ * for a serializable one. On a follower, writes fail with NOT_LEADER naming the leader and its
+ * client address (the SDK goes there).
+ */
+export class LeadershipService {
+  private readonly stamp = new MonotonicStamp();
+  private readonly batcher: RenewalBatcher;
+
+  constructor(
+    private readonly node: RaftNode<ApplyResult>,
+    private readonly sm: LeadershipStateMachine,
+    private readonly hub: WatchHub,
+    private readonly leaderAddress: LeaderDirectory,
+  ) {
+    this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
+      this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }).then((o) => {
+        if (o.type !== 'renew') throw new ServerError('INTERNAL', `renew answered with ${o.type}`);
+        return o.leases;
+      }),
+    );
+  }
+
+  /** pendingRenewals is the set of leases whose renewal is queued or in flight (the expiry scheduler leaves them alone). */
+  pendingRenewals(): ReadonlySet<string> {
+    return this.batcher.pendingKeys();
+  }
+
+  /** acquire grants `scope` to the candidate if it is vacant, else names the holder. */
+  async acquire(req: AcquireRequest): Promise<AcquireOutcome> {
+    const o = await this.propose({
+      type: 'acquire',
+      correlationId: req.correlationId ?? randomUUID(),
+      scope: req.scope,
+      candidateId: req.candidateId,
+      metadata: req.metadata ?? '',
+      leaseTtlMs: req.leaseTtlMs,
+    });
+    return expectOutcome(o, 'acquire');
+  }
+
+  /**
+   * campaign queues the candidate and resolves with its lease once it is elected (at once if the
+   * scope is vacant). `signal` aborts the wait; the candidate then leaves the queue.
+   */
+  async campaign(req: CampaignRequest, signal: AbortSignal): Promise<LeaseView> {
+    // Listen before proposing, so an election right after the campaign entry is not missed.
+    let elected: ((lease: LeaseView) => void) | undefined;
+    const electedPromise = new Promise<LeaseView>((resolve) => (elected = resolve));
+    const sink: WatchSink = {
+      deliver: (batch) => {
+        for (const e of batch.events) {
+          if (e.scope === req.scope && e.holder?.candidateId === req.candidateId) elected?.(e.holder);
+        }
+        return true;
+      },
+      close: () => undefined,
+    };
+    const watch: Watch = this.hub.watch(req.scope, undefined, sink);
+    try {
+      const o = expectOutcome(
+        await this.propose({
+          type: 'campaign',
+          correlationId: req.correlationId ?? randomUUID(),
+          scope: req.scope,
+          candidateId: req.candidateId,
+          metadata: req.metadata ?? '',
+          leaseTtlMs: req.leaseTtlMs,
+          priority: req.priority,
+        }),
+        'campaign',
+      );
+      if (o.elected) return o.lease;
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = (): void =>
+          reject(new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it won'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([electedPromise, aborted]);
+      } catch (e) {
+        // Leave the queue, best effort: if this fails the waiter is promoted and expires after its TTL.
+        await this.propose({
+          type: 'withdraw',
+          correlationId: randomUUID(),
+          scope: req.scope,
+          candidateId: req.candidateId,
+        }).catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      watch.cancel();
+    }
+  }
+
+  /** resign ends the holder's lease, proven by its fence; the best waiter, if any, takes over. */
+  async resign(scope: string, fenceToken: bigint, correlationId?: string): Promise<ResignOutcome> {
+    const o = await this.propose({
+      type: 'resign',
+      correlationId: correlationId ?? randomUUID(),
+      scope,
+      fenceToken,
+    });
+    return expectOutcome(o, 'resign');
+  }
+
+  /** renew renews one lease; renewals arriving together ride one replicated entry. */
+  renew(lease: LeaseRef): Promise<RenewItem> {
+    if (!this.node.isLeader) return Promise.reject(this.notLeader());
+    return this.batcher.renew(lease);
+  }
+
+  /** stepDown removes the holder (operator), optionally handing the scope to `successor`. */
+  async stepDown(req: {
+    scope: string;
+    fenceToken?: bigint;
+    successor?: Successor;
+    correlationId?: string;
+  }): Promise<StepDownOutcome> {
+    const o = await this.propose({
+      type: 'stepDown',
+      correlationId: req.correlationId ?? randomUUID(),
+      scope: req.scope,
+      ...(req.fenceToken === undefined ? {} : { fenceToken: req.fenceToken }),
+      ...(req.successor === undefined ? {} : { successor: req.successor }),
+    });
+    return expectOutcome(o, 'stepDown');
+  }
+
+  /** getLeader returns the scope's current lease (null when vacant). */
+  async getLeader(scope: string, consistency: ReadConsistency = 'linearizable'): Promise<LeaseView | null> {
+    await this.readBarrier(consistency);
+    return this.wrap(() => this.sm.fsm.getHolder(scope));
+  }
+
+  /** listLeaders pages through current leases whose scope starts with `prefix`. */
+  async listLeaders(
+    req: { prefix: string; pageToken?: string; limit?: number },
+    consistency: ReadConsistency = 'linearizable',
+  ): Promise<ListHoldersPage> {
+    await this.readBarrier(consistency);
+    return this.wrap(() => this.sm.fsm.listHolders(req));
+  }
+
+  /** validateFence answers whether `fenceToken` is the current holder's fence for `scope`. */
+  async validateFence(
+    scope: string,
+    fenceToken: bigint,
+    consistency: ReadConsistency = 'linearizable',
+  ): Promise<{ valid: boolean; current: LeaseView | null }> {
+    await this.readBarrier(consistency);
+    return this.wrap(() => ({
+      valid: this.sm.fsm.validateFence(scope, fenceToken),
+      current: this.sm.fsm.getHolder(scope),
+    }));
+  }
+
+  /** watch streams holder changes of scopes under `prefix`, resuming from `fromRevision` if given. */
+  watch(prefix: string, fromRevision: number | undefined, sink: WatchSink): Watch {
+    return this.hub.watch(prefix, fromRevision, sink);
+  }
+
+  /**
+   * propose replicates one command and returns its outcome, or throws a ServerError with the
+   * code from the table: validation errors before anything is replicated, FSM refusals after.
+   */
+  async propose(command: Command): Promise<CommandOutcome> {
+    if (!this.node.isLeader) throw this.notLeader();
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeEnvelope({
+        stampMs: this.stamp.next(),
+        proposerId: this.node.id,
+        command: encodeCommand(command),
+      });
+    } catch (e) {
+      throw fromLeadershipError(e);
+    }
+    let result: ApplyResult;
+    try {
+      result = await this.node.propose(bytes);
+    } catch (e) {
+      const error = toServerError(e);
+      if (error.code === 'NOT_LEADER') throw this.notLeader();
+      throw error;
+    }
+    if (!result.ok) throw fromLeadershipError(result.error);
+    return result.outcome;
+  }
+
+  private async readBarrier(consistency: ReadConsistency): Promise<void> {
+    if (consistency === 'serializable') return;
+    if (!this.node.isLeader) throw this.notLeader();
+    try {
+      await this.node.readBarrier();
+    } catch (e) {
+      const error = toServerError(e);
+      if (error.code === 'NOT_LEADER') throw this.notLeader();
+      throw error;
+    }
+  }
+
+  private wrap<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw fromLeadershipError(e);
+    }
+  }
+
+  /** notLeader builds NOT_LEADER with the leader's id and client address when known. */
+  notLeader(): ServerError {
+    const leader = this.node.leaderId;
+    const address = leader === '' ? undefined : this.leaderAddress(leader);
+    const where =
+      leader === ''
+        ? 'no leader is known right now; retry shortly'
+        : `send it to ${leader}${address === undefined ? '' : ` at ${address}`}`;
+    return new ServerError('NOT_LEADER', `node ${this.node.id} is not the leader; ${where}`, {
+      leaderHint: leader,
+      ...(address === undefined ? {} : { leaderAddress: address }),
+    });
+  }
+}
+
+function expectOutcome<T extends CommandOutcome['type']>(
+  o: CommandOutcome,
+  type: T,
+): Extract<CommandOutcome, { type: T }> {
+  if (o.type !== type) throw new ServerError('INTERNAL', `expected a ${type} outcome, got ${o.type}`);
+  return o as Extract<CommandOutcome, { type: T }>;
+}
+
+/** fromLeadershipError maps the FSM's typed errors (thrown or returned) onto the server's codes. */
+export function fromLeadershipError(e: unknown): ServerError {
+  if (isServerError(e)) return e;
+  const isCommandError =
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    typeof (e as { message?: unknown }).message === 'string';
+  if (!isLeadershipError(e) && !isCommandError) return toServerError(e);
+  const { code, message } = e as { code: string; message: string };
+  const mapped: ErrorCode =
+    code in ERROR_TABLE ? (code as ErrorCode) : (LEADERSHIP_CODE_MAP[code] ?? 'INVALID_ARGUMENT');
+  // The FSM's context fields (scope, field, limit, currentFenceToken, ...) travel in the error body.
+  const details: Record<string, string | number | boolean> = {};
+  const context = isLeadershipError(e)
+    ? ((e as unknown as { context?: Record<string, unknown> }).context ?? {})
+    : (e as Record<string, unknown>);
+  for (const [k, v] of Object.entries(context)) {
+    if (k === 'code' || k === 'message') continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[k] = v;
+    else if (typeof v === 'bigint') details[k] = v.toString();
+  }
+  return new ServerError(mapped, message, details);
+}
+
+const LEADERSHIP_CODE_MAP: Readonly<Record<string, ErrorCode>> = {
+  MALFORMED_COMMAND: 'INVALID_ARGUMENT',
+  UNKNOWN_COMMAND: 'INVALID_ARGUMENT',
+  COMMAND_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  INVALID_SNAPSHOT: 'INTERNAL',
+};

@@ -1,0 +1,71 @@
+import type { ApplyResult, LeadershipEvent } from '@omnirelay/leadership-fsm';
+import { LeadershipFsm } from '@omnirelay/leadership-fsm';
+import type { AppliedCommand, StateMachine } from '@omnirelay/raft';
+import { decodeEnvelope } from './envelope';
+
+/** AppliedListener hears every applied entry's result, in log order, on every replica. */
+export type AppliedListener = (
+  result: ApplyResult,
+  entry: { index: number; term: number; stampMs: number },
+) => void;
+
+/** RestoredListener hears that the state was replaced by a snapshot at `index` (history before it is gone). */
+export type RestoredListener = (index: number) => void;
+
+/**
+ * LeadershipStateMachine is the StateMachine the server replicates: it unwraps each entry's
+ * envelope and applies the command to the LeadershipFsm, then tells its listeners (watchers,
+ * metrics, logs, the leader's schedulers). A malformed envelope is a typed refusal, like any bad
+ * command: apply never throws for bad input.
+ */
+export class LeadershipStateMachine implements StateMachine<ApplyResult> {
+  private fsmNow = new LeadershipFsm();
+  private readonly appliedListeners: AppliedListener[] = [];
+  private readonly restoredListeners: RestoredListener[] = [];
+
+  /** fsm is the current state (replaced on restore; do not keep a reference). */
+  get fsm(): LeadershipFsm {
+    return this.fsmNow;
+  }
+
+  /** onApplied registers a listener for applied entries. */
+  onApplied(listener: AppliedListener): void {
+    this.appliedListeners.push(listener);
+  }
+
+  /** onRestored registers a listener for snapshot restores. */
+  onRestored(listener: RestoredListener): void {
+    this.restoredListeners.push(listener);
+  }
+
+  apply(entry: AppliedCommand): ApplyResult {
+    const envelope = decodeEnvelope(entry.data);
+    // A malformed envelope (only a bug could write one) is applied as an empty command, which the
+    // FSM refuses as MALFORMED_COMMAND like any bad command: every replica does the same.
+    const stampMs = typeof envelope === 'string' ? this.fsmNow.stats().clockMs : envelope.stampMs;
+    const result = this.fsmNow.apply({
+      index: entry.index,
+      term: entry.term,
+      stampMs,
+      proposerId: typeof envelope === 'string' ? '' : envelope.proposerId,
+      command: typeof envelope === 'string' ? new Uint8Array(0) : envelope.command,
+    });
+    for (const l of this.appliedListeners) l(result, { index: entry.index, term: entry.term, stampMs });
+    return result;
+  }
+
+  snapshot(): Uint8Array {
+    return this.fsmNow.snapshot();
+  }
+
+  restore(data: Uint8Array): void {
+    this.fsmNow = LeadershipFsm.restore(data);
+    const index = this.fsmNow.stats().lastAppliedIndex;
+    for (const l of this.restoredListeners) l(index);
+  }
+}
+
+/** eventsOf returns the audit events of an applied result (none for a refusal). */
+export function eventsOf(result: ApplyResult): readonly LeadershipEvent[] {
+  return result.ok ? result.events : [];
+}

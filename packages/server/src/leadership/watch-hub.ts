@@ -1,0 +1,141 @@
+import type { LeadershipEvent } from '@omnirelay/leadership-fsm';
+import { ServerError } from '../errors/error-table';
+
+/**
+ * RevisionEvents are the holder changes one committed entry made, delivered together so that a
+ * watcher resuming from `revision + 1` can never miss half of a revision.
+ */
+export interface RevisionEvents {
+  readonly revision: number;
+  readonly events: readonly LeadershipEvent[];
+}
+
+/** WatchSink receives a watcher's events; it returns false when it cannot keep up (its buffer is full). */
+export interface WatchSink {
+  deliver(batch: RevisionEvents): boolean;
+  /** close ends the watch with a reason a client can act on (undefined: closed by the server's shutdown). */
+  close(error: ServerError | undefined): void;
+}
+
+/** Watch is one registered watcher; `cancel` removes it. */
+export interface Watch {
+  cancel(): void;
+}
+
+interface Watcher {
+  readonly prefix: string;
+  readonly sink: WatchSink;
+}
+
+/**
+ * WatchHub fans out holder-change events to watchers filtered by scope prefix, and keeps a
+ * bounded history so a watcher can resume from a revision. Revisions older than the history (or
+ * than the snapshot this replica restored from) are compacted: resuming there fails with
+ * COMPACTED, naming the oldest revision still available. A watcher that
+ * cannot keep up is cut off with the revision to resume from, instead of growing a buffer.
+ */
+export class WatchHub {
+  private readonly history: RevisionEvents[] = [];
+  private historyEvents = 0;
+  /** oldestRevision: every event with revision ≥ this is in the history (or was never produced). */
+  private oldestRevision = 1;
+  /** lastRevision is the newest revision published (or restored to). */
+  private lastRevision = 0;
+  private readonly watchers = new Set<Watcher>();
+
+  constructor(private readonly historyEventsMax: number) {}
+
+  /** oldestAvailable is the oldest revision a watch can resume from. */
+  get oldestAvailable(): number {
+    return this.oldestRevision;
+  }
+
+  /** currentRevision is the newest revision this replica has seen. */
+  get currentRevision(): number {
+    return this.lastRevision;
+  }
+
+  /** watcherCount is the number of live watchers. */
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** publish records the events of one applied entry and delivers them to matching watchers. */
+  publish(revision: number, events: readonly LeadershipEvent[]): void {
+    this.lastRevision = Math.max(this.lastRevision, revision);
+    if (events.length === 0) return;
+    const batch: RevisionEvents = { revision, events };
+    this.history.push(batch);
+    this.historyEvents += events.length;
+    while (this.historyEvents > this.historyEventsMax && this.history.length > 1) {
+      const dropped = this.history.shift()!;
+      this.historyEvents -= dropped.events.length;
+      this.oldestRevision = dropped.revision + 1;
+    }
+    for (const w of [...this.watchers]) this.offer(w, batch);
+  }
+
+  /**
+   * resetAt forgets the history after the state was replaced by a snapshot at `index`: events up
+   * to it are no longer available on this replica.
+   */
+  resetAt(index: number): void {
+    this.history.length = 0;
+    this.historyEvents = 0;
+    this.oldestRevision = index + 1;
+    this.lastRevision = Math.max(this.lastRevision, index);
+  }
+
+  /**
+   * watch registers a watcher of scopes starting with `prefix`. With `fromRevision`, it first
+   * replays the retained events with revision ≥ fromRevision; a revision older than the history
+   * fails with COMPACTED naming the oldest one available. Without it, only new events come.
+   */
+  watch(prefix: string, fromRevision: number | undefined, sink: WatchSink): Watch {
+    if (
+      fromRevision !== undefined &&
+      fromRevision < this.oldestRevision &&
+      fromRevision <= this.lastRevision
+    ) {
+      throw new ServerError(
+        'COMPACTED',
+        `revision ${fromRevision} is compacted on this node; the oldest available is ${this.oldestRevision}. ` +
+          `Resume from ${this.oldestRevision} (events in between are lost to this watcher), or list the current leaders first.`,
+        { oldestRevision: this.oldestRevision },
+      );
+    }
+    const watcher: Watcher = { prefix, sink };
+    if (fromRevision !== undefined) {
+      for (const batch of this.history) {
+        if (batch.revision < fromRevision) continue;
+        if (!this.offer(watcher, batch)) return { cancel: () => undefined };
+      }
+    }
+    this.watchers.add(watcher);
+    return { cancel: () => this.watchers.delete(watcher) };
+  }
+
+  /** closeAll ends every watch (server shutdown). */
+  closeAll(): void {
+    for (const w of this.watchers) w.sink.close(undefined);
+    this.watchers.clear();
+  }
+
+  /** offer delivers a batch (filtered) to one watcher; a watcher that cannot take it is cut off. */
+  private offer(watcher: Watcher, batch: RevisionEvents): boolean {
+    const events =
+      watcher.prefix === '' ? batch.events : batch.events.filter((e) => e.scope.startsWith(watcher.prefix));
+    if (events.length === 0) return true;
+    if (watcher.sink.deliver(events === batch.events ? batch : { revision: batch.revision, events }))
+      return true;
+    this.watchers.delete(watcher);
+    watcher.sink.close(
+      new ServerError(
+        'BACKPRESSURE',
+        `watcher cut off: it fell too far behind at revision ${batch.revision}; resume with fromRevision ${batch.revision}`,
+        { resumeRevision: batch.revision },
+      ),
+    );
+    return false;
+  }
+}

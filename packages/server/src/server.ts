@@ -1,0 +1,105 @@
+import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import { RaftNode } from '@omnirelay/raft';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config/server-config';
+import type { ClientHttpServer } from './http/http-server';
+import { startHttpServer } from './http/http-server';
+import { ExpiryScheduler } from './leadership/expiry-scheduler';
+import { LeadershipService } from './leadership/leadership-service';
+import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
+import { WatchHub } from './leadership/watch-hub';
+
+/**
+ * OmniRelayServer is one running node: the Raft node replicating the leadership state machine,
+ * the service the public edges call, the leader-only expiry scheduler, and the client edges.
+ */
+export interface OmniRelayServer {
+  readonly config: ServerConfig;
+  readonly node: RaftNode<ApplyResult>;
+  readonly stateMachine: LeadershipStateMachine;
+  readonly hub: WatchHub;
+  readonly service: LeadershipService;
+  readonly http: ClientHttpServer;
+  /** stop shuts the edges, then the node (its current batch finishes), in that order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * startServer assembles and starts a node. Listeners are registered before the Raft node starts,
+ * so the watch hub and the schedulers see every entry from the first (replayed) one on.
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  version: string,
+): Promise<OmniRelayServer> {
+  const stateMachine = new LeadershipStateMachine();
+  const hub = new WatchHub(config.watchHistoryEventsMax);
+  stateMachine.onRestored((index) => hub.resetAt(index));
+  stateMachine.onApplied((result, entry) => {
+    const events = eventsOf(result);
+    hub.publish(entry.index, events);
+    for (const e of events) {
+      logger.info(
+        {
+          scope: e.scope,
+          reason: e.reason,
+          from: e.previousHolder?.candidateId ?? null,
+          to: e.holder?.candidateId ?? null,
+          fence: e.holder?.fenceToken.toString() ?? null,
+          previousFence: e.previousHolder?.fenceToken.toString() ?? null,
+          revision: e.revision,
+          correlationId: e.correlationId,
+          raftTerm: e.raftTerm,
+          proposer: e.proposerId,
+        },
+        'holder changed',
+      );
+    }
+  });
+  const node = await RaftNode.start(config, stateMachine, logger);
+  // Peers' client addresses are configured alongside their peer addresses (see --peer-clients).
+  const service = new LeadershipService(node, stateMachine, hub, (id) => config.peerClients[id]);
+  const expiry = new ExpiryScheduler(
+    service,
+    stateMachine,
+    { graceMs: 2 * config.electionTimeoutMs + config.skewMsMax, stallThresholdMs: config.stallThresholdMs },
+    logger,
+  );
+  stateMachine.onApplied(() => expiry.onApplied());
+  node.on('role', (role) => expiry.onLeadership(role === 'leader'));
+  if (node.isLeader) expiry.onLeadership(true);
+
+  let http: ClientHttpServer;
+  try {
+    http = await startHttpServer({
+      address: config.clientAddress,
+      clientAddress: config.clientAddress,
+      node,
+      service,
+      stateMachine,
+      hub,
+      bodyBytesMax: config.httpBodyBytesMax,
+      version,
+      logger,
+    });
+  } catch (e) {
+    expiry.stop();
+    await node.stop();
+    throw e;
+  }
+  return {
+    config,
+    node,
+    stateMachine,
+    hub,
+    service,
+    http,
+    stop: async () => {
+      expiry.stop();
+      hub.closeAll();
+      await http.close();
+      await node.stop();
+    },
+  };
+}
