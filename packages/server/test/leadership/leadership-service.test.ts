@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LeadershipEvent, LeaseView } from '@omnirelay/leadership-fsm';
+import { pino } from 'pino';
+import type { OmniRelayServer } from '../../src/index';
+import { freePort, loadServerConfig, startServer } from '../../src/index';
+
+jest.setTimeout(30_000);
+
+async function singleNode(extra: string[] = []): Promise<{ server: OmniRelayServer; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-svc-'));
+  const config = loadServerConfig(
+    [
+      '--id',
+      'solo',
+      '--peer-address',
+      `127.0.0.1:${await freePort()}`,
+      '--client-address',
+      `127.0.0.1:${await freePort()}`,
+      '--grpc-address',
+      `127.0.0.1:${await freePort()}`,
+      '--data-dir',
+      dir,
+      '--log-level',
+      'silent',
+      ...extra,
+    ],
+    {},
+  );
+  const server = await startServer(config, pino({ level: 'silent' }), 'test');
+  const deadline = Date.now() + 10_000;
+  while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  // The take-office grace must commit before expiry is active.
+  await new Promise((r) => setTimeout(r, 100));
+  return { server, dir };
+}
+
+function collectEvents(server: OmniRelayServer): LeadershipEvent[] {
+  const events: LeadershipEvent[] = [];
+  server.stateMachine.onApplied((result) => {
+    if (result.ok) events.push(...result.events);
+  });
+  return events;
+}
+
+describe('LeadershipService on one node', () => {
+  let server: OmniRelayServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    ({ server, dir } = await singleNode());
+  });
+
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('folds many concurrent renewals into a few replicated entries', async () => {
+    const leases: LeaseView[] = [];
+    for (let i = 0; i < 200; i++) {
+      const o = await server.service.acquire({ scope: `batch/${i}`, candidateId: 'c', leaseTtlMs: 60_000 });
+      if (o.granted) leases.push(o.lease);
+    }
+    let renewEntries = 0;
+    server.stateMachine.onApplied((r) => {
+      if (r.ok && r.outcome.type === 'renew') renewEntries++;
+    });
+    const items = await Promise.all(
+      leases.map((l) => server.service.renew({ scope: l.scope, fenceToken: l.fenceToken })),
+    );
+    expect(items.every((i) => i.renewed)).toBe(true);
+    // 200 renewals, but at most a handful of entries: one in flight, the rest ride the next.
+    expect(renewEntries).toBeGreaterThanOrEqual(1);
+    expect(renewEntries).toBeLessThanOrEqual(3);
+  });
+
+  it('reports a stale fence in a renewal without failing the others', async () => {
+    const o = await server.service.acquire({ scope: 'stale/renew', candidateId: 'c', leaseTtlMs: 60_000 });
+    if (!o.granted) throw new Error('not granted');
+    const [good, stale] = await Promise.all([
+      server.service.renew({ scope: 'stale/renew', fenceToken: o.lease.fenceToken }),
+      server.service.renew({ scope: 'stale/renew', fenceToken: o.lease.fenceToken - 1n }),
+    ]);
+    expect(good).toMatchObject({ renewed: true });
+    expect(stale).toMatchObject({ renewed: false, code: 'STALE_FENCE' });
+  });
+
+  it('expires an unrenewed lease at its deadline, not on a periodic scan (within TTL + 100 ms of the grant)', async () => {
+    const events = collectEvents(server);
+    const grantedAt = Date.now();
+    const o = await server.service.acquire({ scope: 'expiry/on-time', candidateId: 'c', leaseTtlMs: 500 });
+    if (!o.granted) throw new Error('not granted');
+    const deadline = Date.now() + 3000;
+    while (
+      !events.some((e) => e.scope === 'expiry/on-time' && e.reason === 'expired') &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const expiredAfterMs = Date.now() - grantedAt;
+    expect(events.some((e) => e.scope === 'expiry/on-time' && e.reason === 'expired')).toBe(true);
+    expect(expiredAfterMs).toBeGreaterThanOrEqual(500);
+    expect(expiredAfterMs).toBeLessThanOrEqual(600);
+  });
+
+  it('promotes the best waiting candidate when the holder resigns, in the same entry', async () => {
+    const holder = await server.service.acquire({ scope: 'queue/x', candidateId: 'a', leaseTtlMs: 60_000 });
+    if (!holder.granted) throw new Error('not granted');
+    const controller = new AbortController();
+    const low = server.service.campaign(
+      { scope: 'queue/x', candidateId: 'low', leaseTtlMs: 60_000, priority: 1 },
+      controller.signal,
+    );
+    const high = server.service.campaign(
+      { scope: 'queue/x', candidateId: 'high', leaseTtlMs: 60_000, priority: 9 },
+      controller.signal,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await server.service.resign('queue/x', holder.lease.fenceToken);
+    const elected = await high;
+    expect(elected.candidateId).toBe('high');
+    expect(elected.fenceToken).toBeGreaterThan(holder.lease.fenceToken);
+    controller.abort();
+    await expect(low).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    const view = server.stateMachine.fsm.getScope('queue/x');
+    expect(view?.waiting.map((w) => w.candidateId) ?? []).not.toContain('low');
+  });
+});
