@@ -17,3 +17,15 @@ export { startHttpServer } from './http/http-server';
 export type { ClientHttpServer, HttpServerOptions } from './http/http-server';
 export { LocalCluster, freePort } from './local-cluster/local-cluster';
 export type { LocalClusterOptions, LocalNode, NodeStatus } from './local-cluster/local-cluster';
+export { startGrpcServer } from './grpc/grpc-server';
+export type { ClientGrpcServer, GrpcServerOptions } from './grpc/grpc-server';
+export { PUBLIC_PROTO_LOADER_OPTIONS, LEADERSHIP_PROTO_PATH, loadPublicApi } from './grpc/proto';
+export type { GrpcLimits } from './grpc/limits';
+export {
+  KEEPALIVE_LEASES_PER_MESSAGE_MAX,
+  KEEPALIVE_LEASES_PER_STREAM_MAX,
+  WATCH_STREAM_BUFFER_BYTES_MAX,
+  GRPC_RECEIVE_MESSAGE_BYTES_MAX,
+} from './grpc/limits';
+export { createServerMetrics } from './metrics/server-metrics';
+export type { ServerMetrics, ServerMetricsOptions } from './metrics/server-metrics';

@@ -2,12 +2,15 @@ import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config/server-config';
+import type { ClientGrpcServer } from './grpc/grpc-server';
+import { startGrpcServer } from './grpc/grpc-server';
 import type { ClientHttpServer } from './http/http-server';
 import { startHttpServer } from './http/http-server';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
+import { createServerMetrics } from './metrics/server-metrics';
 
 /**
  * OmniRelayServer is one running node: the Raft node replicating the leadership state machine,
@@ -20,6 +23,8 @@ export interface OmniRelayServer {
   readonly hub: WatchHub;
   readonly service: LeadershipService;
   readonly http: ClientHttpServer;
+  /** grpcAddress is the bound `host:port` of the public gRPC API. */
+  readonly grpcAddress: string;
   /** stop shuts the edges, then the node (its current batch finishes), in that order. */
   stop(): Promise<void>;
 }
@@ -59,7 +64,14 @@ export async function startServer(
   });
   const node = await RaftNode.start(config, stateMachine, logger);
   // Peers' client addresses are configured alongside their peer addresses (see --peer-clients).
-  const service = new LeadershipService(node, stateMachine, hub, (id) => config.peerClients[id]);
+  const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
+  const service = new LeadershipService(
+    node,
+    stateMachine,
+    hub,
+    (id) => config.peerClients[id],
+    (kind) => metrics.fenceRejected(kind),
+  );
   const expiry = new ExpiryScheduler(
     service,
     stateMachine,
@@ -82,9 +94,19 @@ export async function startServer(
       bodyBytesMax: config.httpBodyBytesMax,
       version,
       logger,
+      metrics,
     });
   } catch (e) {
     expiry.stop();
+    await node.stop();
+    throw e;
+  }
+  let grpcServer: ClientGrpcServer;
+  try {
+    grpcServer = await startGrpcServer({ address: config.grpcAddress, service, node, logger });
+  } catch (e) {
+    expiry.stop();
+    await http.close();
     await node.stop();
     throw e;
   }
@@ -95,11 +117,14 @@ export async function startServer(
     hub,
     service,
     http,
+    grpcAddress: grpcServer.address,
     stop: async () => {
       expiry.stop();
       hub.closeAll();
+      await grpcServer.close();
       await http.close();
       await node.stop();
+      metrics.stop();
     },
   };
 }

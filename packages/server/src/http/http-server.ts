@@ -22,6 +22,8 @@ export interface HttpServerOptions {
   readonly bodyBytesMax: number;
   readonly version: string;
   readonly logger: Logger;
+  /** metrics renders the Prometheus exposition for GET /metrics. */
+  readonly metrics: { render(): Promise<string>; readonly contentType: string };
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -192,9 +194,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         serveEvents(req, res, url.searchParams, options);
         return;
       }
+      if (req.method === 'GET' && path === '/metrics') {
+        const text = await options.metrics.render();
+        res.writeHead(200, {
+          'content-type': options.metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
       const route = routes.get(`${req.method ?? 'GET'} ${path}`);
       if (route === undefined) {
-        const known = [...routes.keys(), 'GET /control/events/leadership'].filter((k) =>
+        const known = [...routes.keys(), 'GET /control/events/leadership', 'GET /metrics'].filter((k) =>
           k.endsWith(` ${path}`),
         );
         if (known.length > 0) {

@@ -24,6 +24,9 @@ import type { Watch, WatchHub, WatchSink } from './watch-hub';
 /** LeaderDirectory tells where the leader's client port is, so a refused write can say where to go. */
 export type LeaderDirectory = (nodeId: string) => string | undefined;
 
+/** StaleFenceKind says which request presented a fence that is not the holder's. */
+export type StaleFenceKind = 'validate' | 'resign' | 'renew' | 'stepDown';
+
 /** ReadConsistency: linearizable reads confirm leadership with a quorum first (ReadIndex); serializable reads answer from this replica. */
 export type ReadConsistency = 'linearizable' | 'serializable';
 
@@ -56,6 +59,8 @@ export class LeadershipService {
     private readonly sm: LeadershipStateMachine,
     private readonly hub: WatchHub,
     private readonly leaderAddress: LeaderDirectory,
+    /** onStaleFence hears every stale fence presented (metrics: evidence a stale holder is still acting). */
+    private readonly onStaleFence: (kind: StaleFenceKind) => void = () => undefined,
   ) {
     this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
       this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }).then((o) => {
@@ -150,9 +155,11 @@ export class LeadershipService {
   }
 
   /** renew renews one lease; renewals arriving together ride one replicated entry. */
-  renew(lease: LeaseRef): Promise<RenewItem> {
-    if (!this.node.isLeader) return Promise.reject(this.notLeader());
-    return this.batcher.renew(lease);
+  async renew(lease: LeaseRef): Promise<RenewItem> {
+    if (!this.node.isLeader) throw this.notLeader();
+    const item = await this.batcher.renew(lease);
+    if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
+    return item;
   }
 
   /** stepDown removes the holder (operator), optionally handing the scope to `successor`. */
@@ -162,13 +169,15 @@ export class LeadershipService {
     successor?: Successor;
     correlationId?: string;
   }): Promise<StepDownOutcome> {
-    const o = await this.propose({
-      type: 'stepDown',
-      correlationId: req.correlationId ?? randomUUID(),
-      scope: req.scope,
-      ...(req.fenceToken === undefined ? {} : { fenceToken: req.fenceToken }),
-      ...(req.successor === undefined ? {} : { successor: req.successor }),
-    });
+    const o = await this.noteStale('stepDown', () =>
+      this.propose({
+        type: 'stepDown',
+        correlationId: req.correlationId ?? randomUUID(),
+        scope: req.scope,
+        ...(req.fenceToken === undefined ? {} : { fenceToken: req.fenceToken }),
+        ...(req.successor === undefined ? {} : { successor: req.successor }),
+      }),
+    );
     return expectOutcome(o, 'stepDown');
   }
 
@@ -194,10 +203,21 @@ export class LeadershipService {
     consistency: ReadConsistency = 'linearizable',
   ): Promise<{ valid: boolean; current: LeaseView | null }> {
     await this.readBarrier(consistency);
-    return this.wrap(() => ({
+    const answer = this.wrap(() => ({
       valid: this.sm.fsm.validateFence(scope, fenceToken),
       current: this.sm.fsm.getHolder(scope),
     }));
+    if (!answer.valid) this.onStaleFence('validate');
+    return answer;
+  }
+
+  private async noteStale<T>(kind: StaleFenceKind, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isServerError(e, 'STALE_FENCE')) this.onStaleFence(kind);
+      throw e;
+    }
   }
 
   /** watch streams holder changes of scopes under `prefix`, resuming from `fromRevision` if given. */

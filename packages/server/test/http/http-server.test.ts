@@ -225,6 +225,19 @@ describe('the client HTTP port of a single node', () => {
     expect(wrong.json.error?.message).toMatch(/use GET \/status/);
   });
 
+  it('serves Prometheus metrics with the seed names, counting stale fences and no per-scope labels', async () => {
+    await call('POST', '/fence-token/validate', { scope: 'global-control', fenceToken: '1' });
+    const res = await fetch(`http://${server.http.address}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^mesh_leadership_transitions_total\{reason="granted"\} [1-9]/m);
+    expect(text).toMatch(/^mesh_leadership_split_brain_total\{kind="validate"\} [1-9]/m);
+    expect(text).toMatch(/^# TYPE mesh_leadership_election_duration_ms histogram/m);
+    expect(text).toMatch(/^omnirelay_raft_is_leader 1/m);
+    expect(text).not.toMatch(/scope="/);
+  });
+
   it('answers /status, /healthz and /readyz', async () => {
     expect((await call('GET', '/status')).json).toMatchObject({
       id: 'solo',

@@ -1,0 +1,62 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { GrpcServiceError } from './errors';
+import { toServiceError } from './errors';
+
+/**
+ * GRPC_TRANSPORT is the negotiated protocol of every call this server takes. The listener is
+ * plaintext HTTP/2 (prior knowledge), so it is always h2c; a TLS listener would record `h2` from
+ * ALPN, and a future HTTP/3 listener `h3` (DESIGN.md "Transport note").
+ */
+export const GRPC_TRANSPORT = 'h2c';
+
+/** CallOutcome is how a call ended: OK, cancelled by the client, or failed with a status. */
+export type CallOutcome = 'ok' | 'cancelled' | GrpcServiceError;
+
+/**
+ * recordCall writes the one debug line each call gets: method, transport and final status code
+ * (the server's error code too when it failed). An INTERNAL failure is also logged as an error
+ * with its cause, which never reaches the client. Cheap when debug is off: nothing is built
+ * unless the level is enabled.
+ */
+export function recordCall(logger: Logger, method: string, outcome: CallOutcome, cause?: unknown): void {
+  if (typeof outcome === 'object' && outcome.errorCode === 'INTERNAL') {
+    logger.error({ err: cause, method, transport: GRPC_TRANSPORT }, 'gRPC call failed; this is a bug');
+  }
+  if (!logger.isLevelEnabled('debug')) return;
+  const code =
+    outcome === 'ok' ? grpc.status.OK : outcome === 'cancelled' ? grpc.status.CANCELLED : outcome.code;
+  logger.debug(
+    {
+      method,
+      transport: GRPC_TRANSPORT,
+      code: grpc.status[code],
+      ...(typeof outcome === 'object' ? { errorCode: outcome.errorCode } : {}),
+    },
+    'gRPC call',
+  );
+}
+
+/**
+ * unaryHandler adapts an async function to a grpc-js unary handler: its result is the response,
+ * anything it throws becomes the status from the error table; either way the call is recorded.
+ */
+export function unaryHandler(
+  logger: Logger,
+  method: string,
+  handle: (request: unknown) => Promise<object>,
+): grpc.handleUnaryCall<unknown, object> {
+  return (call, callback) => {
+    handle(call.request).then(
+      (response) => {
+        recordCall(logger, method, 'ok');
+        callback(null, response);
+      },
+      (e: unknown) => {
+        const error = toServiceError(e);
+        recordCall(logger, method, error, e);
+        callback(error);
+      },
+    );
+  };
+}

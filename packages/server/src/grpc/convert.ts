@@ -1,0 +1,168 @@
+import type {
+  AcquireOutcome,
+  HolderChangeReason,
+  HolderRef,
+  LeadershipEvent,
+  LeaseView,
+  ListHoldersPage,
+  RenewItem,
+  ResignOutcome,
+  StepDownOutcome,
+} from '@omnirelay/leadership-fsm';
+import type { RevisionEvents } from '../leadership/watch-hub';
+
+/**
+ * The wire shapes below are what the edge hands grpc-js to encode (proto-loader's object form of
+ * proto/leadership.proto). Fence tokens leave as decimal strings (uint64 keeps all 64 bits);
+ * other 64-bit fields leave as numbers, which are safe integers here.
+ */
+
+/** WireLease is a Lease message. */
+export interface WireLease {
+  readonly scope: string;
+  readonly candidateId: string;
+  readonly metadata: string;
+  readonly scopeTerm: number;
+  readonly fenceToken: string;
+  readonly leaseTtlMs: number;
+  readonly deadlineMs: number;
+  readonly lastRenewalStampMs: number;
+  readonly grantedStampMs: number;
+  readonly revision: number;
+}
+
+/** WireHolderRef is a HolderRef message. */
+export interface WireHolderRef {
+  readonly candidateId: string;
+  readonly fenceToken: string;
+}
+
+/** WireEvent is a LeadershipEvent message; absent holders are null (unset). */
+export interface WireEvent {
+  readonly revision: number;
+  readonly scope: string;
+  readonly scopeTerm: number;
+  readonly reason: string;
+  readonly previousHolder: WireHolderRef | null;
+  readonly holder: WireLease | null;
+  readonly correlationId: string;
+  readonly raftTerm: number;
+  readonly proposerId: string;
+  readonly stampMs: number;
+}
+
+/** WireKeepAliveResult is a KeepAliveResult message. */
+export interface WireKeepAliveResult {
+  readonly scope: string;
+  readonly fenceToken: string;
+  readonly renewed: boolean;
+  readonly deadlineMs: number;
+  readonly errorCode: string;
+  readonly currentFenceToken?: string;
+}
+
+/** REASON_TO_WIRE names each HolderChangeReason as the HolderChangeReason enum spells it. */
+export const REASON_TO_WIRE: Readonly<Record<HolderChangeReason, string>> = {
+  granted: 'HOLDER_CHANGE_REASON_GRANTED',
+  resigned: 'HOLDER_CHANGE_REASON_RESIGNED',
+  expired: 'HOLDER_CHANGE_REASON_EXPIRED',
+  steppedDown: 'HOLDER_CHANGE_REASON_STEPPED_DOWN',
+  preempted: 'HOLDER_CHANGE_REASON_PREEMPTED',
+};
+
+/** leaseToWire converts a LeaseView. */
+export function leaseToWire(lease: LeaseView): WireLease {
+  return {
+    scope: lease.scope,
+    candidateId: lease.candidateId,
+    metadata: lease.metadata,
+    scopeTerm: lease.scopeTerm,
+    fenceToken: lease.fenceToken.toString(),
+    leaseTtlMs: lease.leaseTtlMs,
+    deadlineMs: lease.deadlineMs,
+    lastRenewalStampMs: lease.lastRenewalStampMs,
+    grantedStampMs: lease.grantedStampMs,
+    revision: lease.revision,
+  };
+}
+
+/** optionalLeaseToWire converts a lease that may be absent (null leaves the field unset). */
+export function optionalLeaseToWire(lease: LeaseView | null): WireLease | null {
+  return lease === null ? null : leaseToWire(lease);
+}
+
+/** holderRefToWire converts a HolderRef. */
+export function holderRefToWire(ref: HolderRef): WireHolderRef {
+  return { candidateId: ref.candidateId, fenceToken: ref.fenceToken.toString() };
+}
+
+/** eventToWire converts a LeadershipEvent. */
+export function eventToWire(event: LeadershipEvent): WireEvent {
+  return {
+    revision: event.revision,
+    scope: event.scope,
+    scopeTerm: event.scopeTerm,
+    reason: REASON_TO_WIRE[event.reason],
+    previousHolder: event.previousHolder === null ? null : holderRefToWire(event.previousHolder),
+    holder: optionalLeaseToWire(event.holder),
+    correlationId: event.correlationId,
+    raftTerm: event.raftTerm,
+    proposerId: event.proposerId,
+    stampMs: event.stampMs,
+  };
+}
+
+/** revisionEventsToWire converts one revision's events into a WatchResponse. */
+export function revisionEventsToWire(batch: RevisionEvents): {
+  revision: number;
+  events: WireEvent[];
+} {
+  return { revision: batch.revision, events: batch.events.map(eventToWire) };
+}
+
+/** acquireToWire converts an AcquireOutcome into an AcquireResponse. */
+export function acquireToWire(o: AcquireOutcome): {
+  granted: boolean;
+  alreadyHolder: boolean;
+  lease: WireLease;
+} {
+  return o.granted
+    ? { granted: true, alreadyHolder: o.alreadyHolder, lease: leaseToWire(o.lease) }
+    : { granted: false, alreadyHolder: false, lease: leaseToWire(o.holder) };
+}
+
+/** resignToWire converts a ResignOutcome into a ResignResponse. */
+export function resignToWire(o: ResignOutcome): { scope: string; successor: WireLease | null } {
+  return { scope: o.scope, successor: optionalLeaseToWire(o.successor) };
+}
+
+/** stepDownToWire converts a StepDownOutcome into a StepDownResponse. */
+export function stepDownToWire(o: StepDownOutcome): {
+  scope: string;
+  previousHolder: WireHolderRef;
+  successor: WireLease | null;
+} {
+  return {
+    scope: o.scope,
+    previousHolder: holderRefToWire(o.previousHolder),
+    successor: optionalLeaseToWire(o.successor),
+  };
+}
+
+/** listToWire converts a ListHoldersPage into a ListLeadersResponse (empty token on the last page). */
+export function listToWire(page: ListHoldersPage): { leaders: WireLease[]; nextPageToken: string } {
+  return { leaders: page.holders.map(leaseToWire), nextPageToken: page.nextPageToken ?? '' };
+}
+
+/** renewItemToWire converts one lease's renewal answer into a KeepAliveResult. */
+export function renewItemToWire(item: RenewItem): WireKeepAliveResult {
+  const base = { scope: item.scope, fenceToken: item.fenceToken.toString() };
+  if (item.renewed) return { ...base, renewed: true, deadlineMs: item.deadlineMs, errorCode: '' };
+  return {
+    ...base,
+    renewed: false,
+    deadlineMs: 0,
+    errorCode: item.code,
+    ...(item.currentFenceToken === null ? {} : { currentFenceToken: item.currentFenceToken.toString() }),
+  };
+}

@@ -1,0 +1,90 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import type { RaftNode } from '@omnirelay/raft';
+import type { Logger } from 'pino';
+import type { LeadershipService } from '../leadership/leadership-service';
+import { GRPC_TRANSPORT } from './call-log';
+import { clusterServiceImpl } from './cluster-service-impl';
+import { leadershipServiceImpl } from './leadership-service-impl';
+import type { GrpcLimits } from './limits';
+import { GRPC_SHUTDOWN_GRACE_MS, resolveGrpcLimits } from './limits';
+import { guardDeserializers } from './malformed';
+import { loadPublicApi } from './proto';
+import { acceptEncodedResponses } from './watch-stream';
+
+/** GrpcServerOptions configures startGrpcServer. */
+export interface GrpcServerOptions {
+  /** address is `host:port` to listen on (port 0 picks a free one). */
+  readonly address: string;
+  readonly service: LeadershipService;
+  readonly node: RaftNode<ApplyResult>;
+  readonly logger: Logger;
+  /** limits overrides the bounds of limits.ts (each must be a positive integer). */
+  readonly limits?: Partial<GrpcLimits>;
+}
+
+/** ClientGrpcServer is the running public gRPC listener. */
+export interface ClientGrpcServer {
+  /** address is the bound `host:port` (the real port when 0 was asked). */
+  readonly address: string;
+  /** close stops taking calls, lets running ones finish for GRPC_SHUTDOWN_GRACE_MS, then cancels the rest. */
+  close(): Promise<void>;
+}
+
+/**
+ * startGrpcServer serves the public API of proto/leadership.proto (services Leadership and
+ * Cluster) over plaintext HTTP/2 (h2c) on `address`. Requests larger than
+ * GRPC_RECEIVE_MESSAGE_BYTES_MAX are refused by grpc-js with RESOURCE_EXHAUSTED; requests that do
+ * not decode are answered INVALID_ARGUMENT.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<ClientGrpcServer> {
+  const limits = resolveGrpcLimits(options.limits);
+  const api = loadPublicApi();
+  const watch = acceptEncodedResponses(api.leadership.definition['Watch']!);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': limits.receiveMessageBytesMax });
+  server.addService(
+    guardDeserializers({ ...api.leadership.definition, Watch: watch.method }),
+    leadershipServiceImpl({
+      service: options.service,
+      logger: options.logger,
+      limits,
+      encodeWatchResponse: watch.encode,
+    }),
+  );
+  server.addService(
+    guardDeserializers(api.cluster.definition),
+    clusterServiceImpl({ node: options.node, logger: options.logger }),
+  );
+  const host = options.address.slice(0, options.address.lastIndexOf(':'));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error !== null) {
+        reject(
+          new Error(
+            `cannot listen for gRPC clients on ${options.address}: ${error.message}; is the port free?`,
+          ),
+        );
+      } else {
+        resolve(boundPort);
+      }
+    });
+  });
+  const address = `${host}:${port}`;
+  options.logger.info({ address, transport: GRPC_TRANSPORT }, 'public gRPC API listening');
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, GRPC_SHUTDOWN_GRACE_MS);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })),
+  };
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import type { Successor } from '@omnirelay/leadership-fsm';
+import { PRIORITY_MIN } from '@omnirelay/leadership-fsm';
+import type { Logger } from 'pino';
+import { ServerError } from '../errors/error-table';
+import type { CampaignRequest, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
+import { recordCall, unaryHandler } from './call-log';
+import {
+  acquireToWire,
+  leaseToWire,
+  listToWire,
+  optionalLeaseToWire,
+  resignToWire,
+  stepDownToWire,
+} from './convert';
+import { toServiceError } from './errors';
+import { keepAliveHandler } from './keep-alive';
+import type { GrpcLimits } from './limits';
+import type { Fields } from './request-fields';
+import {
+  boolField,
+  fenceTokenField,
+  int32Field,
+  optionalFenceTokenField,
+  optionalStringField,
+  optionalUint32Field,
+  requestFields,
+  stringField,
+} from './request-fields';
+import type { WatchEncoder } from './watch-stream';
+import { watchHandler } from './watch-stream';
+
+/** LeadershipImplOptions is what the Leadership service implementation needs. */
+export interface LeadershipImplOptions {
+  readonly service: LeadershipService;
+  readonly logger: Logger;
+  readonly limits: GrpcLimits;
+  /** encodeWatchResponse serializes a WatchResponse (the Watch stream counts its bytes). */
+  readonly encodeWatchResponse: WatchEncoder;
+}
+
+/**
+ * leadershipServiceImpl implements the Leadership service of proto/leadership.proto on top of
+ * LeadershipService, the only thing it calls. Every field read from a request is checked first;
+ * every failure leaves with the status from the error table (see errors.ts).
+ */
+export function leadershipServiceImpl(options: LeadershipImplOptions): grpc.UntypedServiceImplementation {
+  const { service, logger } = options;
+  return {
+    Acquire: unaryHandler(logger, 'Acquire', async (request) => {
+      const o = requestFields(request, 'Acquire');
+      return acquireToWire(await service.acquire(acquireRequest(o)));
+    }),
+    Campaign: campaignHandler(service, logger),
+    KeepAlive: keepAliveHandler(service, logger, options.limits),
+    Resign: unaryHandler(logger, 'Resign', async (request) => {
+      const o = requestFields(request, 'Resign');
+      return resignToWire(
+        await service.resign(
+          stringField(o, 'scope'),
+          fenceTokenField(o, 'fenceToken'),
+          optionalStringField(o, 'correlationId'),
+        ),
+      );
+    }),
+    StepDown: unaryHandler(logger, 'StepDown', async (request) => {
+      const o = requestFields(request, 'StepDown');
+      const fenceToken = optionalFenceTokenField(o, 'fenceToken');
+      const successor = successorOf(o);
+      const correlationId = optionalStringField(o, 'correlationId');
+      return stepDownToWire(
+        await service.stepDown({
+          scope: stringField(o, 'scope'),
+          ...(fenceToken === undefined ? {} : { fenceToken }),
+          ...(successor === undefined ? {} : { successor }),
+          ...(correlationId === undefined ? {} : { correlationId }),
+        }),
+      );
+    }),
+    GetLeader: unaryHandler(logger, 'GetLeader', async (request) => {
+      const o = requestFields(request, 'GetLeader');
+      const scope = stringField(o, 'scope');
+      const leader = await service.getLeader(scope, consistencyOf(o));
+      return { scope, leader: optionalLeaseToWire(leader) };
+    }),
+    ListLeaders: unaryHandler(logger, 'ListLeaders', async (request) => {
+      const o = requestFields(request, 'ListLeaders');
+      const pageToken = stringField(o, 'pageToken');
+      const limit = int32Field(o, 'limit');
+      const page = await service.listLeaders(
+        {
+          prefix: stringField(o, 'prefix'),
+          ...(pageToken === '' ? {} : { pageToken }),
+          ...(limit === 0 ? {} : { limit }),
+        },
+        consistencyOf(o),
+      );
+      return listToWire(page);
+    }),
+    Watch: watchHandler(service, logger, options.limits, options.encodeWatchResponse),
+    ValidateFence: unaryHandler(logger, 'ValidateFence', async (request) => {
+      const o = requestFields(request, 'ValidateFence');
+      const scope = stringField(o, 'scope');
+      const answer = await service.validateFence(scope, fenceTokenField(o, 'fenceToken'), consistencyOf(o));
+      return { scope, valid: answer.valid, current: optionalLeaseToWire(answer.current) };
+    }),
+  };
+}
+
+/** consistencyOf reads a read request's `serializable` flag (default: linearizable). */
+function consistencyOf(o: Fields): ReadConsistency {
+  return boolField(o, 'serializable') ? 'serializable' : 'linearizable';
+}
+
+function acquireRequest(o: Fields): {
+  scope: string;
+  candidateId: string;
+  metadata: string;
+  leaseTtlMs: number;
+  correlationId?: string;
+} {
+  const correlationId = optionalStringField(o, 'correlationId');
+  return {
+    scope: stringField(o, 'scope'),
+    candidateId: stringField(o, 'candidateId'),
+    metadata: stringField(o, 'metadata'),
+    leaseTtlMs: int32Field(o, 'leaseTtlMs'),
+    ...(correlationId === undefined ? {} : { correlationId }),
+  };
+}
+
+/**
+ * successorOf reads StepDown's successor: none; a waiting candidate (successor_id alone); or an
+ * explicit one (successor_id with successor_lease_ttl_ms, and optionally successor_metadata).
+ */
+function successorOf(o: Fields): Successor | undefined {
+  const candidateId = optionalStringField(o, 'successorId');
+  const leaseTtlMs = optionalUint32Field(o, 'successorLeaseTtlMs');
+  const metadata = optionalStringField(o, 'successorMetadata');
+  if (candidateId === undefined) {
+    if (leaseTtlMs !== undefined || metadata !== undefined) {
+      throw new ServerError(
+        'INVALID_ARGUMENT',
+        'successor_lease_ttl_ms and successor_metadata need successor_id',
+        { field: 'successor_id' },
+      );
+    }
+    return undefined;
+  }
+  if (leaseTtlMs === undefined) {
+    if (metadata !== undefined) {
+      throw new ServerError(
+        'INVALID_ARGUMENT',
+        'successor_metadata needs successor_lease_ttl_ms (a waiting successor keeps the terms it campaigned with)',
+        { field: 'successor_lease_ttl_ms' },
+      );
+    }
+    return { kind: 'waiting', candidateId };
+  }
+  return { kind: 'explicit', candidateId, metadata: metadata ?? '', leaseTtlMs };
+}
+
+/**
+ * campaignHandler serves Campaign. The candidate joins the queue with one proposal whose outcome
+ * is streamed at once (`elected`, or `queued` with position and holder); a queued candidate then
+ * waits through LeadershipService.campaign, which watches for the election and withdraws the
+ * candidate when the call is cancelled. That second proposal finds the candidate already waiting
+ * and changes nothing; it costs one entry per queued campaign, and keeps the wait-and-withdraw
+ * logic in one place.
+ */
+function campaignHandler(
+  service: LeadershipService,
+  logger: Logger,
+): grpc.handleServerStreamingCall<unknown, object> {
+  return (call) => {
+    const cancelled = new AbortController();
+    call.on('cancelled', () => cancelled.abort());
+    runCampaign(service, call, cancelled.signal).then(
+      () => {
+        recordCall(logger, 'Campaign', 'ok');
+        call.end();
+      },
+      (e: unknown) => {
+        if (cancelled.signal.aborted) {
+          recordCall(logger, 'Campaign', 'cancelled');
+          return;
+        }
+        const error = toServiceError(e);
+        recordCall(logger, 'Campaign', error, e);
+        call.emit('error', error);
+      },
+    );
+  };
+}
+
+async function runCampaign(
+  service: LeadershipService,
+  call: grpc.ServerWritableStream<unknown, object>,
+  signal: AbortSignal,
+): Promise<void> {
+  const o = requestFields(call.request, 'Campaign');
+  const correlationId = optionalStringField(o, 'correlationId') ?? randomUUID();
+  const req: CampaignRequest & { readonly metadata: string } = {
+    ...acquireRequest(o),
+    priority: int32Field(o, 'priority', PRIORITY_MIN),
+    correlationId,
+  };
+  if (signal.aborted)
+    throw new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it started');
+  const first = await service.propose({
+    type: 'campaign',
+    correlationId,
+    scope: req.scope,
+    candidateId: req.candidateId,
+    metadata: req.metadata,
+    leaseTtlMs: req.leaseTtlMs,
+    priority: req.priority,
+  });
+  if (first.type !== 'campaign') throw new ServerError('INTERNAL', `campaign answered with ${first.type}`);
+  if (first.elected) {
+    call.write({ elected: { lease: leaseToWire(first.lease) } });
+    return;
+  }
+  call.write({
+    queued: {
+      position: first.position,
+      alreadyWaiting: first.alreadyWaiting,
+      holder: leaseToWire(first.holder),
+    },
+  });
+  const lease = await service.campaign(req, signal);
+  call.write({ elected: { lease: leaseToWire(lease) } });
+}

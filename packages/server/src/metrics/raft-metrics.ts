@@ -1,0 +1,265 @@
+import type { NodeId, RaftNode, RaftNodeStatus, TransportStats } from '@omnirelay/raft';
+import { LEARNERS_MAX, VOTERS_MAX } from '@omnirelay/raft';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { StatusSampler } from './status-sampler';
+
+/** FSYNC_BUCKETS_MS are the bucket bounds of omnirelay_raft_fsync_duration_ms: 0.25 ms (page cache) to 2.5 s (a stalled disk). */
+export const FSYNC_BUCKETS_MS: readonly number[] = [
+  0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+];
+
+/** RAFT_ELECTION_BUCKETS_MS are the bucket bounds of omnirelay_raft_election_duration_ms: 10 ms to 60 s. */
+export const RAFT_ELECTION_BUCKETS_MS: readonly number[] = [
+  10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000,
+];
+
+/**
+ * PEER_LABEL_VALUES_MAX bounds the values of the `peer` label: a cluster has at most VOTERS_MAX
+ * voters and LEARNERS_MAX learners (15), so a peer series per member stays bounded. Should the
+ * transport ever list more, only the first PEER_LABEL_VALUES_MAX ids (sorted) get a series.
+ */
+export const PEER_LABEL_VALUES_MAX = VOTERS_MAX + LEARNERS_MAX;
+
+/** RaftMetrics is the Raft side of the server's metrics. */
+export interface RaftMetrics {
+  /** stop removes the node listeners. */
+  stop(): void;
+}
+
+/** TRANSPORT_COUNTERS maps each cumulative transport counter to its metric. */
+const TRANSPORT_COUNTERS: ReadonlyArray<{
+  readonly field: keyof TransportStats;
+  readonly name: string;
+  readonly help: string;
+}> = [
+  {
+    field: 'messagesSent',
+    name: 'omnirelay_raft_messages_sent_total',
+    help: 'Raft messages this node handed to its peer streams (count).',
+  },
+  {
+    field: 'messagesReceived',
+    name: 'omnirelay_raft_messages_received_total',
+    help: 'Raft messages this node received from peers (count).',
+  },
+  {
+    field: 'messagesDropped',
+    name: 'omnirelay_raft_messages_dropped_total',
+    help: 'Raft messages dropped because a peer queue was full or its stream was down (count; Raft retries).',
+  },
+  {
+    field: 'messagesMalformed',
+    name: 'omnirelay_raft_messages_malformed_total',
+    help: 'Raft messages received that could not be decoded (count).',
+  },
+  {
+    field: 'refusedUnknownPeer',
+    name: 'omnirelay_raft_messages_refused_unknown_peer_total',
+    help: 'Raft messages refused because the sender is not a configured peer (count).',
+  },
+  {
+    field: 'refusedClusterMismatch',
+    name: 'omnirelay_raft_messages_refused_cluster_mismatch_total',
+    help: 'Raft messages refused because they carried another cluster id (count).',
+  },
+  {
+    field: 'snapshotsSent',
+    name: 'omnirelay_raft_snapshots_sent_total',
+    help: 'Raft snapshots this node sent to lagging peers (count).',
+  },
+  {
+    field: 'snapshotsReceived',
+    name: 'omnirelay_raft_snapshots_received_total',
+    help: 'Raft snapshots this node received from a leader (count).',
+  },
+  {
+    field: 'snapshotsFailed',
+    name: 'omnirelay_raft_snapshots_failed_total',
+    help: 'Raft snapshot transfers that failed (count).',
+  },
+];
+
+/**
+ * registerRaftMetrics registers the omnirelay_raft_* metrics in `registry`. Indexes, term,
+ * leadership, peers and transport counters are read from one `node.status()` per scrape (a
+ * collect() callback through `sampler`); leader changes and fsync timings come from the node's
+ * `leader` and `persisted` events. `nodeId` is this node, left out of the peer series.
+ */
+export function registerRaftMetrics(
+  registry: Registry,
+  node: RaftNode<unknown>,
+  sampler: StatusSampler,
+  nodeId: NodeId,
+): RaftMetrics {
+  const statusGauge = (name: string, help: string, read: (s: RaftNodeStatus) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const status = sampler.sample();
+        if (status !== undefined) this.set(read(status));
+      },
+    });
+  };
+  statusGauge('omnirelay_raft_term', 'Current Raft term of this node (term number).', (s) => s.term);
+  statusGauge(
+    'omnirelay_raft_commit_index',
+    'Highest Raft log index this node knows to be committed (log index).',
+    (s) => s.commit,
+  );
+  statusGauge(
+    'omnirelay_raft_applied_index',
+    'Highest Raft log index applied to the leadership state machine on this node (log index).',
+    (s) => s.applied,
+  );
+  statusGauge(
+    'omnirelay_raft_last_index',
+    'Index of the last entry in this node’s Raft log, committed or not (log index).',
+    (s) => s.lastIndex,
+  );
+  statusGauge(
+    'omnirelay_raft_snapshot_index',
+    'Raft log index covered by this node’s latest snapshot (log index; 0 before the first).',
+    (s) => s.snapshotIndex,
+  );
+  statusGauge('omnirelay_raft_is_leader', 'Whether this node is the Raft leader (1) or not (0).', (s) =>
+    s.role === 'leader' ? 1 : 0,
+  );
+  statusGauge(
+    'omnirelay_raft_proposals_pending',
+    'Proposals made on this node that are waiting to be applied (count).',
+    (s) => s.proposalsPending,
+  );
+  statusGauge(
+    'omnirelay_raft_fatal',
+    'Whether the Raft node stopped on a fatal error and the process must restart (1) or not (0).',
+    (s) => (s.fatalError === undefined ? 0 : 1),
+  );
+
+  for (const counter of TRANSPORT_COUNTERS) {
+    // The transport keeps cumulative totals; each scrape copies them into a counter.
+    new Counter({
+      name: counter.name,
+      help: counter.help,
+      registers: [registry],
+      collect() {
+        const status = sampler.sample();
+        if (status === undefined) return;
+        this.reset();
+        this.inc(status.transport[counter.field]);
+      },
+    });
+  }
+
+  // Peer series: the `peer` label takes member ids only, at most PEER_LABEL_VALUES_MAX (15)
+  // values, so these series are bounded by the cluster size. Each scrape resets them, so a
+  // removed member's series disappears.
+  new Gauge<'peer'>({
+    name: 'omnirelay_raft_peer_lag_entries',
+    help:
+      'On the leader, how many log entries a peer is behind: this node’s last index minus the ' +
+      'peer’s match index (entries). 0 on followers, which do not track peers.',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      const leading = status.role === 'leader';
+      for (const peer of peerIds(status, nodeId)) {
+        const match = status.progress[peer]?.match;
+        const lag = leading && match !== undefined ? Math.max(0, status.lastIndex - match) : 0;
+        this.set({ peer }, lag);
+      }
+    },
+  });
+  new Gauge<'peer'>({
+    name: 'omnirelay_raft_peer_connected',
+    help: 'Whether this node’s outbound stream to a peer is connected (1) or not (0).',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      for (const peer of peerIds(status, nodeId)) {
+        this.set({ peer }, status.peers[peer]?.connected === true ? 1 : 0);
+      }
+    },
+  });
+  new Gauge<'peer'>({
+    name: 'omnirelay_raft_peer_queued_messages',
+    help: 'Raft messages queued on this node’s outbound stream to a peer (count).',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      for (const peer of peerIds(status, nodeId)) this.set({ peer }, status.peers[peer]?.queued ?? 0);
+    },
+  });
+
+  const leaderChanges = new Counter({
+    name: 'omnirelay_raft_leader_changes_total',
+    help: 'Times this node learned of a new Raft leader, i.e. `leader` events naming a node (count).',
+    registers: [registry],
+  });
+  const electionDuration = new Histogram({
+    name: 'omnirelay_raft_election_duration_ms',
+    help:
+      'Time this node spent without a known Raft leader after losing one, in wall-clock ' +
+      'milliseconds on this node: from the `leader` event that cleared the leader to the next ' +
+      'one naming a leader. The wait before the first leader after start is not observed.',
+    buckets: [...RAFT_ELECTION_BUCKETS_MS],
+    registers: [registry],
+  });
+  const fsyncDuration = new Histogram({
+    name: 'omnirelay_raft_fsync_duration_ms',
+    help:
+      'Duration of one durable write of a Raft ready batch (entries, hard state or snapshot) to ' +
+      'the log store, in milliseconds.',
+    buckets: [...FSYNC_BUCKETS_MS],
+    registers: [registry],
+  });
+  const entriesPersisted = new Counter({
+    name: 'omnirelay_raft_entries_persisted_total',
+    help: 'Raft log entries this node wrote durably to its log store (count).',
+    registers: [registry],
+  });
+
+  let knownLeader = node.leaderId;
+  let leaderLostAtMs: number | undefined;
+  const onLeader = (leader: NodeId): void => {
+    const nowMs = performance.now();
+    if (leader === '') {
+      if (knownLeader !== '' && leaderLostAtMs === undefined) leaderLostAtMs = nowMs;
+    } else {
+      leaderChanges.inc();
+      if (leaderLostAtMs !== undefined) electionDuration.observe(nowMs - leaderLostAtMs);
+      leaderLostAtMs = undefined;
+    }
+    knownLeader = leader;
+  };
+  const onPersisted = (entries: number, durationMs: number): void => {
+    fsyncDuration.observe(durationMs);
+    if (entries > 0) entriesPersisted.inc(entries);
+  };
+  node.on('leader', onLeader);
+  node.on('persisted', onPersisted);
+  return {
+    stop: () => {
+      node.off('leader', onLeader);
+      node.off('persisted', onPersisted);
+    },
+  };
+}
+
+/** peerIds lists the other members this node knows (its transport peers and, on the leader, its progress rows), sorted and bounded. */
+function peerIds(status: RaftNodeStatus, nodeId: NodeId): NodeId[] {
+  const ids = new Set<NodeId>([...Object.keys(status.peers), ...Object.keys(status.progress)]);
+  ids.delete(nodeId);
+  return [...ids].sort().slice(0, PEER_LABEL_VALUES_MAX);
+}

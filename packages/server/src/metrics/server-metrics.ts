@@ -1,0 +1,77 @@
+import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import { assert } from '@omnirelay/leadership-fsm';
+import type { RaftNode } from '@omnirelay/raft';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
+import type { WatchHub } from '../leadership/watch-hub';
+import type { FenceCheckKind } from './leadership-metrics';
+import { registerLeadershipMetrics } from './leadership-metrics';
+import { registerRaftMetrics } from './raft-metrics';
+import { registerStateGauges } from './state-gauges';
+import { StatusSampler } from './status-sampler';
+
+/** ServerMetricsOptions are the parts of a running node the metrics read and listen to. */
+export interface ServerMetricsOptions {
+  readonly node: RaftNode<ApplyResult>;
+  readonly stateMachine: LeadershipStateMachine;
+  readonly hub: WatchHub;
+  /** nodeId is this node's Raft id (it must equal `node.id`); it is left out of the peer series. */
+  readonly nodeId: string;
+}
+
+/** ServerMetrics is one node's Prometheus metrics. */
+export interface ServerMetrics {
+  /** registry holds every metric of this node; it is its own, never prom-client's global one. */
+  readonly registry: Registry;
+  /** contentType is the Content-Type of `render()`'s text (Prometheus text exposition 0.0.4). */
+  readonly contentType: string;
+  /** render collects every metric (one `node.status()` read) and returns the text exposition. */
+  render(): Promise<string>;
+  /**
+   * fenceRejected counts a stale fence presented to a `kind` request in
+   * mesh_leadership_split_brain_total: a client that believed it held a scope it no longer held.
+   */
+  fenceRejected(kind: FenceCheckKind): void;
+  /**
+   * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
+   * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
+   * prom-client's default metrics keep their process-wide event-loop-delay monitor and GC
+   * observer, which it offers no way to stop; neither keeps the process alive.
+   */
+  stop(): void;
+}
+
+/**
+ * createServerMetrics builds a node's metrics in a registry of its own and subscribes to the
+ * node's events and the state machine's applied entries. Create it before traffic starts to
+ * count every holder change; one created later counts from then on (gauges are always current).
+ *
+ * Label cardinality is bounded by design: `reason` (5 values), `kind` (6) and `peer` (at most
+ * 15 members); no metric has a scope or candidate label.
+ */
+export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
+  const { node, stateMachine, hub, nodeId } = options;
+  assert(node.id === nodeId, () => `metrics nodeId(${nodeId}) is not the node's id(${node.id})`);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  let active = true;
+  const sampler = new StatusSampler(node);
+  const raft = registerRaftMetrics(registry, node, sampler, nodeId);
+  const leadership = registerLeadershipMetrics(registry, stateMachine);
+  registerStateGauges(registry, stateMachine, hub, () => active);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    fenceRejected: (kind) => leadership.fenceRejected(kind),
+    stop: () => {
+      if (!active) return;
+      active = false;
+      sampler.stop();
+      raft.stop();
+      leadership.stop();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import * as grpc from '@grpc/grpc-js';
+import { ServerError } from '../../src/index';
+import { toServiceError } from '../../src/grpc/errors';
+
+describe('toServiceError', () => {
+  it('maps an operating error to its table status, message and error-code metadata', () => {
+    const error = toServiceError(
+      new ServerError('STALE_FENCE', 'fence 4 is not the holder of s; the current one is 9', {
+        scope: 's',
+        currentFenceToken: '9',
+      }),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error.details).toBe('fence 4 is not the holder of s; the current one is 9');
+    expect(error.metadata.get('omnirelay-error-code')).toEqual(['STALE_FENCE']);
+    expect(error.metadata.get('omnirelay-current-fence-token')).toEqual(['9']);
+    expect(error.metadata.get('omnirelay-leader-hint')).toEqual([]);
+  });
+
+  it('carries the leader hint and address of a NOT_LEADER refusal', () => {
+    const error = toServiceError(
+      new ServerError('NOT_LEADER', 'node n2 is not the leader; send it to n1 at 10.0.0.1:7301', {
+        leaderHint: 'n1',
+        leaderAddress: '10.0.0.1:7301',
+      }),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error.metadata.get('omnirelay-leader-hint')).toEqual(['n1']);
+    expect(error.metadata.get('omnirelay-leader-address')).toEqual(['10.0.0.1:7301']);
+  });
+
+  it('turns an unknown failure into INTERNAL without its message or stack', () => {
+    const error = toServiceError(new TypeError('secret internals at /home/x/y.ts:12'));
+    expect(error.code).toBe(grpc.status.INTERNAL);
+    expect(error.details).not.toMatch(/secret|y\.ts/);
+    expect(error.metadata.get('omnirelay-error-code')).toEqual(['INTERNAL']);
+    expect(error).not.toHaveProperty('stack');
+  });
+});
