@@ -162,12 +162,9 @@ function successorOf(o: Fields): Successor | undefined {
 }
 
 /**
- * campaignHandler serves Campaign. The candidate joins the queue with one proposal whose outcome
- * is streamed at once (`elected`, or `queued` with position and holder); a queued candidate then
- * waits through LeadershipService.campaign, which watches for the election and withdraws the
- * candidate when the call is cancelled. That second proposal finds the candidate already waiting
- * and changes nothing; it costs one entry per queued campaign, and keeps the wait-and-withdraw
- * logic in one place.
+ * campaignHandler serves Campaign: one proposal joins the queue (or wins at once); a queued
+ * candidate gets `queued` with its position and the holder, then `elected` when it wins.
+ * Cancelling the call withdraws the candidate (LeadershipService.campaign does both).
  */
 function campaignHandler(
   service: LeadershipService,
@@ -208,27 +205,14 @@ async function runCampaign(
   };
   if (signal.aborted)
     throw new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it started');
-  const first = await service.propose({
-    type: 'campaign',
-    correlationId,
-    scope: req.scope,
-    candidateId: req.candidateId,
-    metadata: req.metadata,
-    leaseTtlMs: req.leaseTtlMs,
-    priority: req.priority,
+  const lease = await service.campaign(req, signal, (queued) => {
+    call.write({
+      queued: {
+        position: queued.position,
+        alreadyWaiting: queued.alreadyWaiting,
+        holder: leaseToWire(queued.holder),
+      },
+    });
   });
-  if (first.type !== 'campaign') throw new ServerError('INTERNAL', `campaign answered with ${first.type}`);
-  if (first.elected) {
-    call.write({ elected: { lease: leaseToWire(first.lease) } });
-    return;
-  }
-  call.write({
-    queued: {
-      position: first.position,
-      alreadyWaiting: first.alreadyWaiting,
-      holder: leaseToWire(first.holder),
-    },
-  });
-  const lease = await service.campaign(req, signal);
   call.write({ elected: { lease: leaseToWire(lease) } });
 }

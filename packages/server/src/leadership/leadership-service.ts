@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type {
   AcquireOutcome,
   ApplyResult,
+  CampaignOutcome,
   Command,
   CommandOutcome,
   LeaseRef,
@@ -90,9 +91,14 @@ export class LeadershipService {
 
   /**
    * campaign queues the candidate and resolves with its lease once it is elected (at once if the
-   * scope is vacant). `signal` aborts the wait; the candidate then leaves the queue.
+   * scope is vacant). `onQueued` hears the queue position when it was not elected at once;
+   * `signal` aborts the wait, and the candidate then leaves the queue.
    */
-  async campaign(req: CampaignRequest, signal: AbortSignal): Promise<LeaseView> {
+  async campaign(
+    req: CampaignRequest,
+    signal: AbortSignal,
+    onQueued: (queued: Extract<CampaignOutcome, { elected: false }>) => void = () => undefined,
+  ): Promise<LeaseView> {
     // Listen before proposing, so an election right after the campaign entry is not missed.
     let elected: ((lease: LeaseView) => void) | undefined;
     const electedPromise = new Promise<LeaseView>((resolve) => (elected = resolve));
@@ -120,6 +126,7 @@ export class LeadershipService {
         'campaign',
       );
       if (o.elected) return o.lease;
+      onQueued(o);
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = (): void =>
           reject(new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it won'));
