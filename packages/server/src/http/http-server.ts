@@ -95,7 +95,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /fence-token/validate',
       async ({ body, query }) => {
-        const o = requireObject(body);
+        const o = requireObject(body, ['scope', 'fenceToken']);
         const scope = stringField(o, 'scope');
         return {
           scope,
@@ -106,7 +106,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/stepdown',
       ({ body }) => {
-        const o = requireObject(body);
+        const o = requireObject(body, [
+          'scope',
+          'to',
+          'leaseTtlMs',
+          'metadata',
+          'fenceToken',
+          'correlationId',
+        ]);
         const to = optionalString(o, 'to');
         let successor: Successor | undefined;
         if (to !== undefined) {
@@ -132,7 +139,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/acquire',
       ({ body }) => {
-        const o = requireObject(body);
+        const o = requireObject(body, ['scope', 'candidateId', 'leaseTtlMs', 'metadata', 'correlationId']);
         const metadata = optionalString(o, 'metadata');
         const correlationId = optionalString(o, 'correlationId');
         return service.acquire({
@@ -147,7 +154,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/resign',
       ({ body }) => {
-        const o = requireObject(body);
+        const o = requireObject(body, ['scope', 'fenceToken', 'correlationId']);
         return service.resign(
           stringField(o, 'scope'),
           bigintField(o, 'fenceToken'),
@@ -158,7 +165,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/renew',
       async ({ body }) => {
-        const o = requireObject(body);
+        const o = requireObject(body, ['leases']);
         const leases = o['leases'];
         if (!Array.isArray(leases) || leases.length === 0) {
           throw new ServerError(
@@ -167,7 +174,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           );
         }
         const refs = leases.map((l) => {
-          const lo = requireObject(l);
+          const lo = requireObject(l, ['scope', 'fenceToken']);
           return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
         });
         return { leases: await Promise.all(refs.map((r) => service.renew(r))) };

@@ -1,9 +1,22 @@
 import { ServerError } from '../errors/error-table';
 
-/** requireObject checks that a JSON body (or item) is an object. */
-export function requireObject(body: unknown): Record<string, unknown> {
+/**
+ * requireObject checks that a JSON body (or item) is an object with no field outside `allowed`:
+ * a misspelt field is refused, not silently ignored.
+ */
+export function requireObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ServerError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  }
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    throw new ServerError(
+      'INVALID_ARGUMENT',
+      `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; allowed: ${allowed.join(', ')}`,
+      {
+        field: unknown[0]!,
+      },
+    );
   }
   return body as Record<string, unknown>;
 }

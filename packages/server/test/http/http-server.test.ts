@@ -182,6 +182,13 @@ describe('the client HTTP port of a single node', () => {
       'METADATA_TOO_LARGE',
     ],
     [
+      'an unknown field',
+      '/leadership/acquire',
+      { scope: 'u/x', candidateId: 'a', leaseTtlMs: 60_000, ttl: 5 },
+      400,
+      'INVALID_ARGUMENT',
+    ],
+    [
       'an unknown field type',
       '/leadership/acquire',
       { scope: 'f/x', candidateId: 7, leaseTtlMs: 60_000 },
