@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { members, transferLeadership } from '../cluster/cluster-ops';
 import { unaryHandler } from './call-log';
 import { requestFields } from './request-fields';
 
@@ -9,14 +10,17 @@ import { requestFields } from './request-fields';
 export interface ClusterImplOptions {
   readonly node: RaftNode<ApplyResult>;
   readonly logger: Logger;
+  /** transferTimeoutMs bounds how long TransferLeadership waits for the new leader. */
+  readonly transferTimeoutMs: number;
 }
 
 /**
- * clusterServiceImpl implements the Cluster service of proto/leadership.proto: `Status`, this
- * node's view of the Raft group (local, never forwarded: it is how a client finds the leader).
+ * clusterServiceImpl implements the Cluster service of proto/leadership.proto: `Status` and
+ * `Members` (this node's view of the Raft group, never forwarded: it is how a client finds the
+ * leader) and `TransferLeadership` (on the leader).
  */
 export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedServiceImplementation {
-  const { node, logger } = options;
+  const { node, logger, transferTimeoutMs } = options;
   return {
     Status: unaryHandler(logger, 'Status', (request) => {
       requestFields(request, 'Status');
@@ -33,6 +37,16 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
           ...s.membership.learners.map((id) => ({ id, voter: false })),
         ],
       });
+    }),
+    Members: unaryHandler(logger, 'Members', (request) => {
+      requestFields(request, 'Members');
+      const s = node.status();
+      return Promise.resolve({ nodeId: s.id, leader: s.leader, members: members(node) });
+    }),
+    TransferLeadership: unaryHandler(logger, 'TransferLeadership', async (request) => {
+      const o = requestFields(request, 'TransferLeadership');
+      const to = typeof o['to'] === 'string' ? o['to'] : '';
+      return transferLeadership(node, to, transferTimeoutMs);
     }),
   };
 }

@@ -21,6 +21,8 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   /** limits overrides the bounds of limits.ts (each must be a positive integer). */
   readonly limits?: Partial<GrpcLimits>;
+  /** transferTimeoutMs bounds how long Cluster.TransferLeadership waits for the new leader (default 3 s). */
+  readonly transferTimeoutMs?: number;
 }
 
 /** ClientGrpcServer is the running public gRPC listener. */
@@ -53,7 +55,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   );
   server.addService(
     guardDeserializers(api.cluster.definition),
-    clusterServiceImpl({ node: options.node, logger: options.logger }),
+    clusterServiceImpl({
+      node: options.node,
+      logger: options.logger,
+      transferTimeoutMs: options.transferTimeoutMs ?? 3000,
+    }),
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const port = await new Promise<number>((resolve, reject) => {

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { members, transferLeadership } from '../cluster/cluster-ops';
 import { ERROR_TABLE, ServerError, toServerError } from '../errors/error-table';
 import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
@@ -178,6 +179,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
         });
         return { leases: await Promise.all(refs.map((r) => service.renew(r))) };
+      },
+    ],
+    [
+      'GET /cluster/members',
+      () => {
+        const s = node.status();
+        return { nodeId: s.id, leader: s.leader, members: members(node) };
+      },
+    ],
+    [
+      'POST /cluster/transfer-leader',
+      ({ body }) => {
+        const o = body === undefined ? {} : requireObject(body, ['to']);
+        return transferLeadership(node, optionalString(o, 'to') ?? '', 3000);
       },
     ],
     [

@@ -183,6 +183,41 @@ describe('contention on a 3-process cluster', () => {
     }
   });
 
+  it('transfers Raft leadership on request, lists members with their lag, and refuses bad transfers', async () => {
+    const leader = await leaderOf(cluster);
+    const target = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
+    const other = cluster.nodes.map((n) => n.id).find((id) => id !== leader && id !== target)!;
+
+    const onFollower = await cluster.post(other, '/cluster/transfer-leader', { to: target });
+    expect(onFollower.status).toBe(421);
+    expect((onFollower.body as { error: { code: string; leaderHint: string } }).error).toMatchObject({
+      code: 'NOT_LEADER',
+      leaderHint: leader,
+    });
+    const unknown = await cluster.post(leader, '/cluster/transfer-leader', { to: 'n9' });
+    expect(unknown.status).toBe(400);
+    expect((unknown.body as { error: { code: string } }).error.code).toBe('INVALID_TRANSFER_TARGET');
+
+    const started = Date.now();
+    const moved = await cluster.post(leader, '/cluster/transfer-leader', { to: target });
+    expect(moved.status).toBe(200);
+    expect((moved.body as { leader: string }).leader).toBe(target);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await leaderOf(cluster)).toBe(target);
+
+    const listed = await cluster.get(target, '/cluster/members');
+    const rows = (
+      listed.body as {
+        leader: string;
+        members: Array<{ id: string; voter: boolean; self: boolean; lagEntries: number }>;
+      }
+    ).members;
+    expect((listed.body as { leader: string }).leader).toBe(target);
+    expect(rows.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(rows.every((m) => m.voter && m.lagEntries >= 0)).toBe(true);
+    expect(rows.filter((m) => m.self).map((m) => m.id)).toEqual([target]);
+  });
+
   it('hands a scope to a named successor on an operator step-down, with one audit event', async () => {
     const leader = await leaderOf(cluster);
     const first = await cluster.post(leader, '/leadership/acquire', {

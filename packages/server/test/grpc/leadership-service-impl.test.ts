@@ -327,6 +327,22 @@ describe('the public gRPC Leadership service', () => {
     expect(Number(status['applied'])).toBeGreaterThan(0);
   });
 
+  it('lists the members with Cluster.Members', async () => {
+    const res = await unary(solo.cluster, 'Members', {});
+    expect(res).toMatchObject({
+      nodeId: 'solo',
+      leader: 'solo',
+      members: [{ id: 'solo', voter: true, self: true, connected: true }],
+    });
+  });
+
+  it('refuses Cluster.TransferLeadership when there is no other voter, naming why', async () => {
+    const error = await failureOf(unary(solo.cluster, 'TransferLeadership', {}));
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(errorCodeOf(error)).toBe('INVALID_TRANSFER_TARGET');
+    expect(error.details).toMatch(/only voter/);
+  });
+
   it('answers a malformed protobuf message with INVALID_ARGUMENT and keeps serving', async () => {
     const passthrough = (b: Buffer): Buffer => b;
     const Raw = grpc.makeGenericClientConstructor(
