@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
 import type { OmniRelayServer } from '../../src/index';
-import { freePort, loadPublicApi, loadServerConfig, startServer } from '../../src/index';
+import { loadPublicApi } from '../../src/index';
+import { startSingleNode } from '../support/single-node';
 
 /** Msg is a decoded message as the test client sees it (proto-loader's object form). */
 export type Msg = Record<string, unknown>;
@@ -20,31 +17,10 @@ export interface Solo {
   stop(): Promise<void>;
 }
 
-/** startSolo starts a one-node cluster on free ports and waits (bounded) until it leads. */
+/** startSolo starts a one-node server (see startSingleNode) with clients of both public services. */
 export async function startSolo(extraArgs: readonly string[] = []): Promise<Solo> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-grpc-'));
-  const config = loadServerConfig(
-    [
-      '--id',
-      'solo',
-      '--peer-address',
-      `127.0.0.1:${await freePort()}`,
-      '--client-address',
-      `127.0.0.1:${await freePort()}`,
-      '--grpc-address',
-      `127.0.0.1:${await freePort()}`,
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'silent',
-      ...extraArgs,
-    ],
-    {},
-  );
-  const server = await startServer(config, pino({ level: 'silent' }), 'test');
-  const deadline = Date.now() + WAIT_MS;
-  while (!server.node.isLeader && Date.now() < deadline) await sleep(10);
-  if (!server.node.isLeader) throw new Error(`the single node did not become leader within ${WAIT_MS} ms`);
+  const node = await startSingleNode(extraArgs);
+  const server = node.server;
   const api = loadPublicApi();
   const leadership = new api.leadership.Client(server.grpcAddress, grpc.credentials.createInsecure());
   const cluster = new api.cluster.Client(server.grpcAddress, grpc.credentials.createInsecure());
@@ -55,8 +31,7 @@ export async function startSolo(extraArgs: readonly string[] = []): Promise<Solo
     stop: async () => {
       leadership.close();
       cluster.close();
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await node.stop();
     },
   };
 }

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import type { OmniRelayServer } from '../../src/index';
-import { freePort, loadServerConfig, startServer } from '../../src/index';
+import type { SingleNode } from '../support/single-node';
+import { startSingleNode } from '../support/single-node';
 
 interface Reply {
   status: number;
@@ -12,39 +9,16 @@ interface Reply {
 
 describe('the client HTTP port of a single node', () => {
   jest.setTimeout(30_000);
-  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-http-'));
+  let node: SingleNode;
   let server: OmniRelayServer;
 
   beforeAll(async () => {
-    const config = loadServerConfig(
-      [
-        '--id',
-        'solo',
-        '--peer-address',
-        `127.0.0.1:${await freePort()}`,
-        '--client-address',
-        `127.0.0.1:${await freePort()}`,
-        '--grpc-address',
-        `127.0.0.1:${await freePort()}`,
-        '--data-dir',
-        dir,
-        '--log-level',
-        'silent',
-        '--http-body-bytes-max',
-        '2048',
-        '--watch-history-events-max',
-        '100',
-      ],
-      {},
-    );
-    server = await startServer(config, pino({ level: 'silent' }), 'test');
-    const deadline = Date.now() + 10_000;
-    while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    node = await startSingleNode(['--http-body-bytes-max', '2048', '--watch-history-events-max', '100']);
+    server = node.server;
   });
 
   afterAll(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node.stop();
   });
 
   async function call(method: string, path: string, body?: unknown): Promise<Reply> {

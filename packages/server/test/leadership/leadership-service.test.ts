@@ -1,40 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LeadershipEvent, LeaseView } from '@omnirelay/leadership-fsm';
-import { pino } from 'pino';
 import type { OmniRelayServer } from '../../src/index';
-import { freePort, loadServerConfig, startServer } from '../../src/index';
+import type { SingleNode } from '../support/single-node';
+import { startSingleNode } from '../support/single-node';
 
 jest.setTimeout(30_000);
-
-async function singleNode(extra: string[] = []): Promise<{ server: OmniRelayServer; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-svc-'));
-  const config = loadServerConfig(
-    [
-      '--id',
-      'solo',
-      '--peer-address',
-      `127.0.0.1:${await freePort()}`,
-      '--client-address',
-      `127.0.0.1:${await freePort()}`,
-      '--grpc-address',
-      `127.0.0.1:${await freePort()}`,
-      '--data-dir',
-      dir,
-      '--log-level',
-      'silent',
-      ...extra,
-    ],
-    {},
-  );
-  const server = await startServer(config, pino({ level: 'silent' }), 'test');
-  const deadline = Date.now() + 10_000;
-  while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  // The take-office grace must commit before expiry is active.
-  await new Promise((r) => setTimeout(r, 100));
-  return { server, dir };
-}
 
 function collectEvents(server: OmniRelayServer): LeadershipEvent[] {
   const events: LeadershipEvent[] = [];
@@ -45,16 +14,16 @@ function collectEvents(server: OmniRelayServer): LeadershipEvent[] {
 }
 
 describe('LeadershipService on one node', () => {
+  let node: SingleNode;
   let server: OmniRelayServer;
-  let dir: string;
 
   beforeAll(async () => {
-    ({ server, dir } = await singleNode());
+    node = await startSingleNode();
+    server = node.server;
   });
 
   afterAll(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node.stop();
   });
 
   it('folds many concurrent renewals into a few replicated entries', async () => {
