@@ -11,6 +11,8 @@ import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
 import { createServerMetrics } from './metrics/server-metrics';
+import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
+import type { Tracing } from './tracing/tracing';
 
 /**
  * OmniRelayServer is one running node: the Raft node replicating the leadership state machine,
@@ -25,7 +27,7 @@ export interface OmniRelayServer {
   readonly http: ClientHttpServer;
   /** grpcAddress is the bound `host:port` of the public gRPC API. */
   readonly grpcAddress: string;
-  /** stop shuts the edges, then the node (its current batch finishes), in that order. */
+  /** stop shuts the edges, then the node (its current batch finishes), then tracing (flushing its spans), in that order. */
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,13 @@ export async function startServer(
   logger: Logger,
   version: string,
 ): Promise<OmniRelayServer> {
+  // Tracing starts first, so every write from the first one on can be traced; it is a no-op
+  // unless otlpEndpoint is set.
+  const tracing: Tracing = await startTracing({
+    serviceName: TRACING_SERVICE_NAME,
+    nodeId: config.id,
+    ...(config.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.otlpEndpoint }),
+  });
   const stateMachine = new LeadershipStateMachine();
   const hub = new WatchHub(config.watchHistoryEventsMax);
   stateMachine.onRestored((index) => hub.resetAt(index));
@@ -62,7 +71,13 @@ export async function startServer(
       );
     }
   });
-  const node = await RaftNode.start(config, stateMachine, logger);
+  let node: RaftNode<ApplyResult>;
+  try {
+    node = await RaftNode.start(config, stateMachine, logger);
+  } catch (e) {
+    await tracing.shutdown();
+    throw e;
+  }
   // Peers' client addresses are configured alongside their peer addresses (see --peer-clients).
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
   const service = new LeadershipService(
@@ -71,6 +86,7 @@ export async function startServer(
     hub,
     (id) => config.peerClients[id],
     (kind) => metrics.fenceRejected(kind),
+    tracing.tracer,
   );
   const expiry = new ExpiryScheduler(
     service,
@@ -99,6 +115,7 @@ export async function startServer(
   } catch (e) {
     expiry.stop();
     await node.stop();
+    await tracing.shutdown();
     throw e;
   }
   let grpcServer: ClientGrpcServer;
@@ -108,6 +125,7 @@ export async function startServer(
     expiry.stop();
     await http.close();
     await node.stop();
+    await tracing.shutdown();
     throw e;
   }
   return {
@@ -125,6 +143,8 @@ export async function startServer(
       await http.close();
       await node.stop();
       metrics.stop();
+      // Last, so spans of writes that finished while stopping are exported too.
+      await tracing.shutdown();
     },
   };
 }

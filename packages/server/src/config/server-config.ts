@@ -23,6 +23,8 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly stallThresholdMs: number;
   /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
   readonly watchHistoryEventsMax: number;
+  /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
+  readonly otlpEndpoint?: string;
 }
 
 /** ConfigError says which setting is wrong, where it came from, and what is allowed. */
@@ -76,6 +78,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--watch-history-events-max',
     env: 'OMNIRELAY_WATCH_HISTORY_EVENTS_MAX',
     help: 'events kept for watch resume',
+  },
+  {
+    key: 'otlpEndpoint',
+    kind: 'string',
+    flag: '--otlp-endpoint',
+    env: 'OMNIRELAY_OTLP_ENDPOINT',
+    help: 'OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (default: tracing off)',
   },
   {
     key: 'id',
@@ -350,6 +359,18 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   for (const [name, v, min, max] of bounded) {
     if (!Number.isSafeInteger(v) || v < min || v > max)
       throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  if (config.otlpEndpoint !== undefined && config.otlpEndpoint !== '') {
+    let protocol = '';
+    try {
+      protocol = new URL(config.otlpEndpoint).protocol;
+    } catch {
+      // Not a URL at all: refused below like any other scheme.
+    }
+    if (protocol !== 'http:' && protocol !== 'https:')
+      throw new ConfigError(
+        `otlpEndpoint must be an http(s) URL such as http://127.0.0.1:4318/v1/traces, got ${JSON.stringify(config.otlpEndpoint)}`,
+      );
   }
   for (const [peer, address] of Object.entries(config.peerClients)) {
     if (config.peers[peer] === undefined)

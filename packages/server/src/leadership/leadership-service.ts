@@ -15,8 +15,11 @@ import type {
 } from '@omnirelay/leadership-fsm';
 import { RENEW_BATCH_MAX, encodeCommand, isLeadershipError } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
+import { NOOP_TRACER } from '../tracing/tracing';
 import { MonotonicStamp, encodeEnvelope } from './envelope';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import { RenewalBatcher } from './renewal-batcher';
@@ -54,6 +57,8 @@ export interface CampaignRequest extends AcquireRequest {
 export class LeadershipService {
   private readonly stamp = new MonotonicStamp();
   private readonly batcher: RenewalBatcher;
+  /** appliedTerms holds the Raft term of each applied entry's result until its span reads it (traced nodes only). */
+  private readonly appliedTerms = new WeakMap<ApplyResult, number>();
 
   constructor(
     private readonly node: RaftNode<ApplyResult>,
@@ -62,7 +67,12 @@ export class LeadershipService {
     private readonly leaderAddress: LeaderDirectory,
     /** onStaleFence hears every stale fence presented (metrics: evidence a stale holder is still acting). */
     private readonly onStaleFence: (kind: StaleFenceKind) => void = () => undefined,
+    /** tracer makes one `leadership.propose` span per write; the default records nothing. */
+    private readonly tracer: Tracer = NOOP_TRACER,
   ) {
+    // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
+    // persisted one, which lags a new leader's for a moment); the applied entry carries both.
+    if (tracer !== NOOP_TRACER) sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
     this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
       this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }).then((o) => {
         if (o.type !== 'renew') throw new ServerError('INTERNAL', `renew answered with ${o.type}`);
@@ -235,8 +245,28 @@ export class LeadershipService {
   /**
    * propose replicates one command and returns its outcome, or throws a ServerError with the
    * code from the table: validation errors before anything is replicated, FSM refusals after.
+   * Each call is one `leadership.propose` span (events `proposed`, `applied`); a failure sets
+   * the span's status to ERROR with the code as its message and as `error.type`.
    */
   async propose(command: Command): Promise<CommandOutcome> {
+    const span = this.tracer.startSpan(PROPOSE_SPAN_NAME, {
+      kind: SpanKind.INTERNAL,
+      attributes: commandAttributes(command),
+    });
+    try {
+      return await this.replicate(command, span);
+    } catch (e) {
+      // Everything replicate throws is already a ServerError; toServerError only guards a bug.
+      const code = toServerError(e).code;
+      span.setAttribute('error.type', code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async replicate(command: Command, span: Span): Promise<CommandOutcome> {
     if (!this.node.isLeader) throw this.notLeader();
     let bytes: Uint8Array;
     try {
@@ -250,12 +280,24 @@ export class LeadershipService {
     }
     let result: ApplyResult;
     try {
-      result = await this.node.propose(bytes);
+      // `proposed` marks the hand-off to the Raft node (a refusal such as BACKPRESSURE then fails
+      // the span); the entry's index and term are known only once it is applied.
+      const applied = this.node.propose(bytes);
+      span.addEvent('proposed', { 'omnirelay.command.bytes': bytes.byteLength });
+      result = await applied;
     } catch (e) {
       const error = toServerError(e);
       if (error.code === 'NOT_LEADER') throw this.notLeader();
       throw error;
     }
+    // Applied means committed by a quorum first: RaftNode resolves only after both.
+    const term = this.appliedTerms.get(result);
+    span.addEvent('applied', {
+      'omnirelay.raft.index': result.index,
+      ...(term === undefined ? {} : { 'omnirelay.raft.term': term }),
+      'omnirelay.command.ok': result.ok,
+    });
+    span.setAttribute('omnirelay.raft.index', result.index);
     if (!result.ok) throw fromLeadershipError(result.error);
     return result.outcome;
   }
@@ -293,6 +335,18 @@ export class LeadershipService {
       ...(address === undefined ? {} : { leaderAddress: address }),
     });
   }
+}
+
+/** PROPOSE_SPAN_NAME names the span around one replicated write: propose → commit → apply. */
+const PROPOSE_SPAN_NAME = 'leadership.propose';
+
+/** commandAttributes are the span attributes that say which write this is. */
+function commandAttributes(command: Command): Attributes {
+  return {
+    'omnirelay.command.type': command.type,
+    'omnirelay.correlation_id': command.correlationId,
+    ...('scope' in command ? { 'omnirelay.scope': command.scope } : {}),
+  };
 }
 
 function expectOutcome<T extends CommandOutcome['type']>(
