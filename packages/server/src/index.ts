@@ -16,6 +16,7 @@ export { toJson } from './http/json';
 export { startHttpServer } from './http/http-server';
 export type { ClientHttpServer, HttpServerOptions } from './http/http-server';
 export { LocalCluster, freePort } from './local-cluster/local-cluster';
+export type { HttpReply } from './local-cluster/local-cluster';
 export type { LocalClusterOptions, LocalNode, NodeStatus } from './local-cluster/local-cluster';
 export { startGrpcServer } from './grpc/grpc-server';
 export type { ClientGrpcServer, GrpcServerOptions } from './grpc/grpc-server';

@@ -5,7 +5,8 @@ import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { members, transferLeadership } from '../cluster/cluster-ops';
-import { ERROR_TABLE, ServerError, toServerError } from '../errors/error-table';
+import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
+import { forwardToLeader, isForwarded } from './forward';
 import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { WatchHub } from '../leadership/watch-hub';
@@ -192,6 +193,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       'POST /cluster/transfer-leader',
       ({ body }) => {
         const o = body === undefined ? {} : requireObject(body, ['to']);
+        if (!node.isLeader) throw service.notLeader();
         return transferLeadership(node, optionalString(o, 'to') ?? '', 3000);
       },
     ],
@@ -242,7 +244,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         );
       }
       const body = req.method === 'POST' ? await readJson(req, options.bodyBytesMax) : undefined;
-      send(res, 200, await route({ req, res, query: url.searchParams, body }));
+      let answer: unknown;
+      try {
+        answer = await route({ req, res, query: url.searchParams, body });
+      } catch (e) {
+        // A request that needs the leader and landed on a follower goes to the leader, once.
+        const leaderAddress = isServerError(e, 'NOT_LEADER') ? e.details['leaderAddress'] : undefined;
+        const leaderHint = isServerError(e, 'NOT_LEADER') ? e.details['leaderHint'] : undefined;
+        if (typeof leaderAddress === 'string' && typeof leaderHint === 'string' && !isForwarded(req)) {
+          if (await forwardToLeader(req, res, body, { id: leaderHint, address: leaderAddress }, node.id))
+            return;
+        }
+        throw e;
+      }
+      send(res, 200, answer);
     } catch (e) {
       sendError(res, e, options.logger, path);
     }

@@ -44,6 +44,13 @@ export interface NodeStatus {
   readonly transport: { readonly snapshotsReceived: number };
 }
 
+/** HttpReply is a node's answer: status, parsed JSON body and response headers. */
+export interface HttpReply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
 /** freePort asks the kernel for a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -223,19 +230,20 @@ export class LocalCluster {
     );
   }
 
-  /** post sends a JSON POST to a node's client port and returns the status and parsed body. */
+  /** post sends a JSON POST to a node's client port and returns the status, parsed body and headers. */
   post(
     id: string,
     path: string,
     body: unknown,
     timeoutMs = 5000,
-  ): Promise<{ status: number; body: unknown }> {
-    return this.request(id, 'POST', path, JSON.stringify(body), timeoutMs);
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<HttpReply> {
+    return this.request(id, 'POST', path, JSON.stringify(body), timeoutMs, headers);
   }
 
-  /** get sends a GET to a node's client port and returns the status and parsed body. */
-  get(id: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
-    return this.request(id, 'GET', path, undefined, timeoutMs);
+  /** get sends a GET to a node's client port and returns the status, parsed body and headers. */
+  get(id: string, path: string, timeoutMs = 5000): Promise<HttpReply> {
+    return this.request(id, 'GET', path, undefined, timeoutMs, {});
   }
 
   private request(
@@ -244,10 +252,11 @@ export class LocalCluster {
     path: string,
     body: string | undefined,
     timeoutMs: number,
-  ): Promise<{ status: number; body: unknown }> {
+    extraHeaders: Readonly<Record<string, string>>,
+  ): Promise<HttpReply> {
     const [host, port] = this.node(id).clientAddress.split(':');
     return new Promise((resolveResponse, reject) => {
-      const headers: Record<string, string | number> = {};
+      const headers: Record<string, string | number> = { ...extraHeaders };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
@@ -262,6 +271,7 @@ export class LocalCluster {
               resolveResponse({
                 status: res.statusCode ?? 0,
                 body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+                headers: res.headers,
               });
             } catch (e) {
               reject(e instanceof Error ? e : new Error(String(e)));

@@ -7,7 +7,11 @@ export interface StateDigest {
   readonly digest: string;
 }
 
-/** acquireMany acquires `count` distinct scopes `<prefix>/<i>` through `id` with `concurrency` in flight; it returns the fences. */
+/**
+ * acquireMany acquires `count` distinct scopes `<prefix>/<i>` through `id` with `concurrency` in
+ * flight, recording each fence in `fences` as soon as it is granted (so a holder can start
+ * renewing at once), and returns that map.
+ */
 export async function acquireMany(
   cluster: LocalCluster,
   id: string,
@@ -15,8 +19,8 @@ export async function acquireMany(
   count: number,
   concurrency: number,
   leaseTtlMs = 120_000,
+  fences: Map<string, string> = new Map<string, string>(),
 ): Promise<Map<string, string>> {
-  const fences = new Map<string, string>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {

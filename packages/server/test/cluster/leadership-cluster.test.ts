@@ -74,20 +74,28 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
     const leader = await leaderOf(cluster);
     const follower = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
     const watcher = new SseWatcher(cluster.node(follower).clientAddress, 'held/', 1);
-    const fences = await acquireMany(cluster, leader, 'held', 1000, 32, 3000);
-    const leases = [...fences].map(([scope, fenceToken]) => ({ scope, fenceToken }));
-
-    // The holders renew every 500 ms (TTL 3 s) through whoever leads, following the cluster.
+    // The holders renew every 500 ms (TTL 3 s) through whoever leads, following the cluster,
+    // starting with the first grant: acquiring 1,000 leases can take longer than one TTL.
+    const fences = new Map<string, string>();
     let renewing = true;
     let renewals = 0;
     const renewer = (async () => {
       let target = leader;
       while (renewing) {
+        const leases = [...fences].map(([scope, fenceToken]) => ({ scope, fenceToken }));
+        if (leases.length === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
         const res = await cluster.post(target, '/leadership/renew', { leases }, 3000).catch(() => undefined);
         if (res?.status === 200) {
           renewals++;
           const items = (res.body as { leases: Array<{ renewed: boolean }> }).leases;
-          if (items.some((i) => !i.renewed)) throw new Error('a live lease was refused a renewal');
+          const bad = items.find((i) => !i.renewed);
+          if (bad !== undefined)
+            throw new Error(
+              `a live lease was refused a renewal by ${target} at renewal ${renewals}: ${JSON.stringify(bad)}`,
+            );
           await new Promise((r) => setTimeout(r, 500));
         } else {
           target = (await cluster.leader()) ?? target;
@@ -96,6 +104,7 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
       }
     })();
 
+    await acquireMany(cluster, leader, 'held', 1000, 32, 3000, fences);
     await new Promise((r) => setTimeout(r, 1000));
     await cluster.kill(leader, 'SIGKILL');
     const newLeader = await leaderOf(cluster);
@@ -183,16 +192,41 @@ describe('contention on a 3-process cluster', () => {
     }
   });
 
+  it('serves writes and linearizable reads that land on a follower by forwarding them to the leader', async () => {
+    const leader = await leaderOf(cluster);
+    const follower = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
+    const acquired = await cluster.post(follower, '/leadership/acquire', {
+      scope: 'forwarded/1',
+      candidateId: 'f',
+      leaseTtlMs: 30_000,
+    });
+    expect(acquired.status).toBe(200);
+    expect(acquired.headers['x-omnirelay-forwarded-to']).toBe(leader);
+    expect(acquired.body).toMatchObject({ granted: true, lease: { candidateId: 'f' } });
+    const read = await cluster.get(follower, '/control/leaders?scope=forwarded/1');
+    expect(read.body).toMatchObject({ leader: { candidateId: 'f' } });
+    const refused = await cluster.post(follower, '/leadership/acquire', {
+      scope: 'Bad Scope',
+      candidateId: 'f',
+      leaseTtlMs: 30_000,
+    });
+    expect(refused.status).toBe(400);
+  });
+
   it('transfers Raft leadership on request, lists members with their lag, and refuses bad transfers', async () => {
     const leader = await leaderOf(cluster);
     const target = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
     const other = cluster.nodes.map((n) => n.id).find((id) => id !== leader && id !== target)!;
 
-    const onFollower = await cluster.post(other, '/cluster/transfer-leader', { to: target });
-    expect(onFollower.status).toBe(421);
-    expect((onFollower.body as { error: { code: string; leaderHint: string } }).error).toMatchObject({
+    // A request already forwarded once is not forwarded again: the follower answers NOT_LEADER itself.
+    const looped = await cluster.post(other, '/cluster/transfer-leader', { to: target }, 5000, {
+      'x-omnirelay-forwarded-by': 'n9',
+    });
+    expect(looped.status).toBe(421);
+    expect((looped.body as { error: Record<string, string> }).error).toMatchObject({
       code: 'NOT_LEADER',
       leaderHint: leader,
+      leaderAddress: cluster.node(leader).clientAddress,
     });
     const unknown = await cluster.post(leader, '/cluster/transfer-leader', { to: 'n9' });
     expect(unknown.status).toBe(400);

@@ -1,0 +1,65 @@
+import { Agent, request } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** FORWARDED_BY_HEADER marks a request a follower forwarded, so it is never forwarded twice. */
+export const FORWARDED_BY_HEADER = 'x-omnirelay-forwarded-by';
+/** FORWARDED_TO_HEADER tells the client which node actually served a forwarded request. */
+export const FORWARDED_TO_HEADER = 'x-omnirelay-forwarded-to';
+/** FORWARD_TIMEOUT_MS bounds a forwarded request (above the default 5 s proposal deadline). */
+export const FORWARD_TIMEOUT_MS = 10_000;
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** isForwarded tells whether a request already came through another node. */
+export function isForwarded(req: IncomingMessage): boolean {
+  return req.headers[FORWARDED_BY_HEADER] !== undefined;
+}
+
+/**
+ * forwardToLeader replays a request (same method, path, query and JSON body) on the leader's
+ * client port and copies its answer back, so a request that landed on a follower still succeeds
+ * (DESIGN.md "Clients talk to the leader"). It resolves false, having sent nothing, when the
+ * leader cannot be reached; the caller then answers NOT_LEADER itself.
+ */
+export function forwardToLeader(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  leader: { id: string; address: string },
+  selfId: string,
+): Promise<boolean> {
+  const i = leader.address.lastIndexOf(':');
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise<boolean>((resolve) => {
+    const headers: Record<string, string | number> = { [FORWARDED_BY_HEADER]: selfId };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    const out = request(
+      {
+        host: leader.address.slice(0, i),
+        port: Number(leader.address.slice(i + 1)),
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        agent,
+        headers,
+        timeout: FORWARD_TIMEOUT_MS,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, {
+          'content-type': answer.headers['content-type'] ?? 'application/json',
+          [FORWARDED_TO_HEADER]: leader.id,
+        });
+        answer.pipe(res);
+        answer.on('end', () => resolve(true));
+        answer.on('error', () => resolve(true));
+      },
+    );
+    out.on('timeout', () => out.destroy(new Error('timeout')));
+    out.on('error', () => {
+      if (!res.headersSent) resolve(false);
+    });
+    out.end(payload);
+  });
+}
