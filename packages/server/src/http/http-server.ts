@@ -213,6 +213,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    // Every request records the negotiated transport (HTTP/1.1 here; gRPC calls log h2c), so a
+    // future HTTP/3 listener shows up in the same place.
+    const started = performance.now();
+    res.once('finish', () => {
+      options.logger.debug(
+        {
+          method: req.method,
+          path,
+          status: res.statusCode,
+          transport: `HTTP/${req.httpVersion}`,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+        },
+        'http request',
+      );
+    });
     try {
       if (req.method === 'GET' && path === '/control/events/leadership') {
         serveEvents(req, res, url.searchParams, options);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { OmniRelayServer } from '../../src/index';
 import { freePort, loadServerConfig, startServer } from '../../src/index';
@@ -17,11 +18,14 @@ export interface SingleNode {
 }
 
 /**
- * startSingleNode starts a one-node server (id `solo`, silent logs, a fresh temp data folder)
+ * startSingleNode starts a one-node server (id `solo`, silent logs unless `logger` is given, a fresh temp data folder)
  * with `extraArgs` appended to its flags, and waits, bounded, until it leads and its take-office
  * grace has committed.
  */
-export async function startSingleNode(extraArgs: readonly string[] = []): Promise<SingleNode> {
+export async function startSingleNode(
+  extraArgs: readonly string[] = [],
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<SingleNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-solo-'));
   const config = loadServerConfig(
     [
@@ -41,7 +45,7 @@ export async function startSingleNode(extraArgs: readonly string[] = []): Promis
     ],
     {},
   );
-  const server = await startServer(config, pino({ level: 'silent' }), 'test');
+  const server = await startServer(config, logger, 'test');
   const deadline = Date.now() + SINGLE_NODE_LEAD_MS;
   while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   if (!server.node.isLeader) {
