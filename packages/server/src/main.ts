@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     {
       peerAddress: server.node.peerAddress,
       clientAddress: server.http.address,
+      grpcAddress: server.grpcAddress,
       dataDir: config.dataDir,
       version: VERSION,
     },

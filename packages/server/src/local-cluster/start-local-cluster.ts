@@ -39,13 +39,17 @@ async function main(): Promise<void> {
     },
   });
   process.stdout.write(`OmniRelay local cluster: ${size} node(s), data under ${dataRoot}\n\n`);
-  process.stdout.write('  node  peer address        client address      log\n');
+  process.stdout.write('  node  peer (gRPC)          client HTTP         client gRPC         log\n');
   for (const n of cluster.nodes) {
     process.stdout.write(
-      `  ${n.id.padEnd(4)}  ${n.peerAddress.padEnd(18)}  ${n.clientAddress.padEnd(18)}  ${n.logFile}\n`,
+      `  ${n.id.padEnd(4)}  ${n.peerAddress.padEnd(18)}  ${n.clientAddress.padEnd(18)}  ${n.grpcAddress.padEnd(18)}  ${n.logFile}\n`,
     );
   }
-  process.stdout.write(`\n  status: curl http://${cluster.nodes[0]!.clientAddress}/status\n\n`);
+  process.stdout.write(
+    `\n  status:  curl http://${cluster.nodes[0]!.clientAddress}/status\n` +
+      `  leaders: curl http://${cluster.nodes[0]!.clientAddress}/control/leaders\n` +
+      `  acquire: curl -X POST http://${cluster.nodes[0]!.clientAddress}/leadership/acquire -d '{"scope":"global-control","candidateId":"me","leaseTtlMs":10000}'\n\n`,
+  );
   cluster.startAll();
 
   const shutdown = async (): Promise<void> => {
