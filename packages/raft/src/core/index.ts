@@ -8,7 +8,9 @@ export type { RaftErrorCode, RaftRefusal } from './errors';
 export { Inflights } from './inflights';
 export {
   LEARNERS_MAX,
+  PEER_ADDRESS_CHARS_MAX,
   VOTERS_MAX,
+  isPeerAddress,
   applyConfigChange,
   isMember,
   isVoter,

@@ -73,20 +73,34 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
       if (membership.learners.length >= LEARNERS_MAX) {
         return { ok: false, reason: `at most ${LEARNERS_MAX} learners` };
       }
+      if (change.address !== undefined && !isPeerAddress(change.address)) {
+        return { ok: false, reason: `address ${JSON.stringify(change.address)} must be host:port` };
+      }
       return {
         ok: true,
-        membership: { voters: membership.voters, learners: sorted([...membership.learners, node]) },
+        membership: withAddress(
+          { voters: membership.voters, learners: sorted([...membership.learners, node]) },
+          membership.addresses,
+          node,
+          change.address,
+        ),
       };
     case 'promote':
       if (!membership.learners.includes(node)) return { ok: false, reason: `${node} is not a learner` };
-      if (membership.voters.length >= VOTERS_MAX)
+      if (membership.voters.length >= VOTERS_MAX) {
         return { ok: false, reason: `at most ${VOTERS_MAX} voters` };
+      }
       return {
         ok: true,
-        membership: {
-          voters: sorted([...membership.voters, node]),
-          learners: membership.learners.filter((id) => id !== node),
-        },
+        membership: withAddress(
+          {
+            voters: sorted([...membership.voters, node]),
+            learners: membership.learners.filter((id) => id !== node),
+          },
+          membership.addresses,
+          node,
+          membership.addresses?.[node],
+        ),
       };
     case 'remove':
       if (!isMember(membership, node)) return { ok: false, reason: `${node} is not a member` };
@@ -95,10 +109,51 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
       }
       return {
         ok: true,
-        membership: {
-          voters: membership.voters.filter((id) => id !== node),
-          learners: membership.learners.filter((id) => id !== node),
-        },
+        membership: withAddress(
+          {
+            voters: membership.voters.filter((id) => id !== node),
+            learners: membership.learners.filter((id) => id !== node),
+          },
+          membership.addresses,
+          node,
+          undefined,
+        ),
       };
   }
+}
+
+/** PEER_ADDRESS_CHARS_MAX bounds a peer address carried in the log. */
+export const PEER_ADDRESS_CHARS_MAX = 256;
+
+/** isPeerAddress accepts `host:port` (no spaces, a numeric port, bounded length). */
+export function isPeerAddress(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= PEER_ADDRESS_CHARS_MAX && /^[^:\s]+:\d{1,5}$/.test(v);
+}
+
+/**
+ * withAddress returns `m` with the address book carried over from `previous`, `node`'s entry set
+ * to `address` (or dropped when undefined), and entries of non-members removed. Without any
+ * address the result has no `addresses` field, so memberships without run-time members keep
+ * their exact shape (and bytes).
+ */
+function withAddress(
+  m: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] },
+  previous: Readonly<Record<NodeId, string>> | undefined,
+  node: NodeId,
+  address: string | undefined,
+): Membership {
+  const members = new Set([...m.voters, ...m.learners]);
+  const book: Record<NodeId, string> = {};
+  for (const id of Object.keys(previous ?? {}).sort()) {
+    const a = previous?.[id];
+    if (a !== undefined && members.has(id) && id !== node) book[id] = a;
+  }
+  if (address !== undefined && members.has(node)) book[node] = address;
+  const ids = Object.keys(book).sort();
+  if (ids.length === 0) return { voters: m.voters, learners: m.learners };
+  return {
+    voters: m.voters,
+    learners: m.learners,
+    addresses: Object.fromEntries(ids.map((id) => [id, book[id]!])),
+  };
 }

@@ -26,6 +26,12 @@ export interface HardState {
 export interface Membership {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /**
+   * addresses maps members added at run time to their peer address, so every node (and a node
+   * restored from a snapshot) can reach them. Members configured at start need no entry. The
+   * core only carries it; the runtime gives it to the transport.
+   */
+  readonly addresses?: Readonly<Record<NodeId, string>>;
 }
 
 /** EntryCommand carries an opaque state-machine command. */
@@ -66,7 +72,7 @@ export type Entry = EntryCommand | EntryNoop | EntryConfig;
  * voter, or remove a member (voter or learner).
  */
 export type ConfigChange =
-  | { readonly type: 'addLearner'; readonly node: NodeId }
+  | { readonly type: 'addLearner'; readonly node: NodeId; readonly address?: string }
   | { readonly type: 'promote'; readonly node: NodeId }
   | { readonly type: 'remove'; readonly node: NodeId };
 

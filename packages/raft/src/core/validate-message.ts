@@ -1,5 +1,5 @@
 import type { Message } from './messages';
-import { LEARNERS_MAX, VOTERS_MAX } from './membership';
+import { LEARNERS_MAX, VOTERS_MAX, isPeerAddress } from './membership';
 import { MESSAGE_TYPES } from './messages';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from './types';
 
@@ -24,7 +24,12 @@ function isMembership(v: unknown, votersMin = 1): v is Membership {
   const voters = m.voters as string[];
   const learners = m.learners as string[];
   if (voters.length < votersMin || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
-  return new Set([...voters, ...learners]).size === voters.length + learners.length;
+  const ids = new Set([...voters, ...learners]);
+  if (ids.size !== voters.length + learners.length) return false;
+  if (m.addresses === undefined) return true;
+  if (typeof m.addresses !== 'object' || m.addresses === null || Array.isArray(m.addresses)) return false;
+  // An address book names members only, each with a host:port.
+  return Object.entries(m.addresses).every(([id, address]) => ids.has(id) && isPeerAddress(address));
 }
 
 /** isWellFormedEntry checks the shape of a log entry from a peer or from disk. */
@@ -44,7 +49,8 @@ export function isWellFormedEntry(v: unknown): v is Entry {
         typeof c === 'object' &&
         c !== null &&
         (c.type === 'addLearner' || c.type === 'promote' || c.type === 'remove') &&
-        isId(c.node)
+        isId(c.node) &&
+        (c.address === undefined || (c.type === 'addLearner' && isPeerAddress(c.address)))
       );
     }
     default:

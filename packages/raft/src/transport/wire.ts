@@ -1,4 +1,4 @@
-import type { ConfigChange, Entry, Membership, Message, SnapshotMeta } from '../core/index';
+import type { Entry, Membership, Message, SnapshotMeta } from '../core/index';
 
 /**
  * WireMessage is a RaftMessage as @grpc/proto-loader presents it (longs as numbers, enums as
@@ -30,7 +30,14 @@ export interface WireEntry {
   kind: string;
   data: Uint8Array;
   membership: Membership | null;
-  change: ConfigChange | null;
+  change: WireConfigChange | null;
+}
+
+/** WireConfigChange is a ConfigChange on the wire: `address` is '' when there is none. */
+export interface WireConfigChange {
+  type: string;
+  node: string;
+  address?: string;
 }
 
 /** WireSnapshotMeta is SnapshotMeta on the wire. */
@@ -105,7 +112,16 @@ export function entryFromWire(w: WireEntry): unknown {
         index: w.index,
         term: w.term,
         membership: membershipFromWire(w.membership),
-        change: w.change === null ? null : { type: w.change.type, node: w.change.node },
+        change:
+          w.change === null
+            ? null
+            : {
+                type: w.change.type,
+                node: w.change.node,
+                ...(w.change.address === undefined || w.change.address === ''
+                  ? {}
+                  : { address: w.change.address }),
+              },
       };
     default:
       return { kind: w.kind };
@@ -113,7 +129,11 @@ export function entryFromWire(w: WireEntry): unknown {
 }
 
 function membershipFromWire(m: Membership | null): Membership | null {
-  return m === null ? null : { voters: [...m.voters], learners: [...m.learners] };
+  if (m === null) return null;
+  const addresses = m.addresses ?? {};
+  const base = { voters: [...m.voters], learners: [...m.learners] };
+  // An empty map on the wire means no address book (proto3 cannot tell the two apart).
+  return Object.keys(addresses).length === 0 ? base : { ...base, addresses: { ...addresses } };
 }
 
 /** messageToWire converts a Raft message (other than a snapshot, which travels in chunks) for the wire. */

@@ -118,3 +118,37 @@ describe('membership', () => {
     expect(r).toEqual({ ok: true, membership: { voters: ['n1'], learners: [] } });
   });
 });
+
+describe('applyConfigChange with peer addresses', () => {
+  const base = { voters: ['n1', 'n2', 'n3'], learners: [] };
+
+  it("records a new learner's address, keeps it through promotion, and drops it on removal", () => {
+    const added = applyConfigChange(base, { type: 'addLearner', node: 'n4', address: '10.0.0.4:7101' });
+    expect(added).toEqual({
+      ok: true,
+      membership: { voters: ['n1', 'n2', 'n3'], learners: ['n4'], addresses: { n4: '10.0.0.4:7101' } },
+    });
+    if (!added.ok) throw new Error('refused');
+    const promoted = applyConfigChange(added.membership, { type: 'promote', node: 'n4' });
+    expect(promoted).toMatchObject({
+      ok: true,
+      membership: { voters: ['n1', 'n2', 'n3', 'n4'], addresses: { n4: '10.0.0.4:7101' } },
+    });
+    if (!promoted.ok) throw new Error('refused');
+    const removed = applyConfigChange(promoted.membership, { type: 'remove', node: 'n4' });
+    expect(removed).toEqual({ ok: true, membership: { voters: ['n1', 'n2', 'n3'], learners: [] } });
+  });
+
+  it('keeps a membership without run-time members free of an address book', () => {
+    expect(applyConfigChange(base, { type: 'addLearner', node: 'n4' })).toEqual({
+      ok: true,
+      membership: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] },
+    });
+  });
+
+  it('refuses an address that is not host:port', () => {
+    expect(applyConfigChange(base, { type: 'addLearner', node: 'n4', address: 'no port' })).toMatchObject({
+      ok: false,
+    });
+  });
+});

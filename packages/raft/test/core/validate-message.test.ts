@@ -210,3 +210,32 @@ describe('isWellFormedMessage: membership semantics', () => {
     expect(isWellFormedMessage(message)).toBe(false);
   });
 });
+
+describe('isWellFormedMessage: membership address books', () => {
+  const snapshotWith = (membership: unknown): unknown => ({
+    type: 'snapshot',
+    from: 'n1',
+    to: 'n2',
+    term: 2,
+    snapshot: { meta: { index: 9, term: 2, membership }, data: new Uint8Array(0) },
+  });
+
+  it('accepts an address book that names members with host:port', () => {
+    expect(
+      isWellFormedMessage(
+        snapshotWith({ voters: ['n1', 'n2'], learners: ['n4'], addresses: { n4: '127.0.0.1:7104' } }),
+      ),
+    ).toBe(true);
+  });
+
+  it.each([
+    ['names a non-member', { voters: ['n1', 'n2'], learners: [], addresses: { n9: '127.0.0.1:7109' } }],
+    [
+      'has an address without a port',
+      { voters: ['n1', 'n2'], learners: ['n4'], addresses: { n4: 'localhost' } },
+    ],
+    ['is not an object', { voters: ['n1', 'n2'], learners: [], addresses: ['127.0.0.1:1'] }],
+  ])('rejects an address book that %s', (_what, membership) => {
+    expect(isWellFormedMessage(snapshotWith(membership))).toBe(false);
+  });
+});

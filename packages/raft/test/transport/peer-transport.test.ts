@@ -97,8 +97,8 @@ describe('PeerTransport', () => {
             kind: 'config',
             index: 7,
             term: 3,
-            membership: { voters: ['a', 'b'], learners: ['c'] },
-            change: { type: 'addLearner', node: 'c' },
+            membership: { voters: ['a', 'b'], learners: ['c'], addresses: { c: '127.0.0.1:9003' } },
+            change: { type: 'addLearner', node: 'c', address: '127.0.0.1:9003' },
           },
         ],
       };
@@ -111,7 +111,13 @@ describe('PeerTransport', () => {
         expect(got.entries.map((e) => e.kind)).toEqual(['command', 'noop', 'config']);
         const first = got.entries[0]!;
         expect(first.kind === 'command' && Buffer.from(first.data).toString()).toBe('hello');
-        expect(got.entries[2]).toMatchObject({ membership: { voters: ['a', 'b'], learners: ['c'] } });
+        expect(got.entries[2]).toEqual({
+          kind: 'config',
+          index: 7,
+          term: 3,
+          membership: { voters: ['a', 'b'], learners: ['c'], addresses: { c: '127.0.0.1:9003' } },
+          change: { type: 'addLearner', node: 'c', address: '127.0.0.1:9003' },
+        });
       }
       expect(b.stats().messagesReceived).toBe(2);
     } finally {
