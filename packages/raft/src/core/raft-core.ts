@@ -370,6 +370,11 @@ export class RaftCore {
     if (last !== undefined) this.log.stableTo(last.index, last.term);
   }
 
+  /** membership is the configuration in force (the newest appended one). */
+  membership(): Membership {
+    return this.membershipNow;
+  }
+
   /** status summarises the core's state. */
   status(): RaftStatus {
     return {

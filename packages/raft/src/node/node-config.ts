@@ -58,7 +58,10 @@ export interface RaftNodeConfig extends RaftNodeTimings, RaftNodeLimits, Transpo
   readonly peerAddress: string;
   /** peers maps every other member's id to its peer address. */
   readonly peers: Readonly<Record<NodeId, string>>;
-  /** bootstrapVoters is the first configuration of a brand-new cluster (ignored once the store exists). */
+  /**
+   * bootstrapVoters is the first configuration of a brand-new cluster (ignored once the store
+   * exists); empty to join an existing cluster, which then adds this node as a learner.
+   */
   readonly bootstrapVoters: readonly NodeId[];
 }
 
@@ -102,8 +105,12 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   }
   if (!/^[^:\s]+:\d{1,5}$/.test(c.peerAddress))
     fail(`peerAddress ${JSON.stringify(c.peerAddress)} must be host:port`);
-  if (c.bootstrapVoters.length === 0 || c.bootstrapVoters.length > 7) {
-    fail(`bootstrapVoters must list 1 to 7 voters, got ${c.bootstrapVoters.length}`);
+  // No bootstrap voters means join mode: the node learns the configuration from the leader once
+  // it is added as a learner (it never campaigns before that).
+  if (c.bootstrapVoters.length > 7) {
+    fail(
+      `bootstrapVoters must list at most 7 voters (none to join an existing cluster), got ${c.bootstrapVoters.length}`,
+    );
   }
   for (const v of c.bootstrapVoters) {
     if (v !== c.id && c.peers[v] === undefined) fail(`bootstrap voter ${v} has no address in peers`);

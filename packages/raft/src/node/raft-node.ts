@@ -70,6 +70,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private term = 0;
   private role: SoftState['role'] = 'follower';
   private leader: NodeId = '';
+  private knownMembership: Membership | undefined;
 
   private constructor(
     private readonly config: RaftNodeConfig,
@@ -136,6 +137,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
     const node = new RaftNode(config, storage, transport, stateMachine, logger);
     self.node = node;
+    node.followMembership();
     node.begin();
     return node;
   }
@@ -330,6 +332,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       if (read !== undefined) read.index = rs.index;
     }
     this.core.advance();
+    this.followMembership();
     this.serveReads();
     await this.maybeCompact();
   }
@@ -390,6 +393,22 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       },
       'took a snapshot and compacted the log',
     );
+  }
+
+  /**
+   * followMembership gives the transport every member's address when the configuration changes:
+   * the configured peers plus the addresses of members added at run time (from the log or a
+   * snapshot). Messages from a member the transport does not know are refused, so this must
+   * happen as soon as the config entry is appended, not when it commits.
+   */
+  private followMembership(): void {
+    const membership = this.core.membership();
+    if (membership === this.knownMembership) return;
+    this.knownMembership = membership;
+    const peers = new Map<NodeId, string>(Object.entries(this.config.peers));
+    for (const [id, address] of Object.entries(membership.addresses ?? {})) peers.set(id, address);
+    peers.delete(this.config.id);
+    this.transport.setPeers(peers);
   }
 
   // ──────────────────────────────── inputs ────────────────────────────────

@@ -95,3 +95,51 @@ export async function transferLeadership(
   }
   return changed;
 }
+
+/** CONFIG_CHANGE_ATTEMPTS_MAX and CONFIG_CHANGE_RETRY_MS bound the retry of a change refused as still in progress (1 s in all). */
+export const CONFIG_CHANGE_ATTEMPTS_MAX = 20;
+export const CONFIG_CHANGE_RETRY_MS = 50;
+
+/** MembershipChange is an operator's request to change the configuration (one member at a time). */
+export type MembershipChange =
+  | { readonly type: 'addLearner'; readonly id: string; readonly peerAddress: string }
+  | { readonly type: 'promote'; readonly id: string }
+  | { readonly type: 'remove'; readonly id: string };
+
+/**
+ * changeMembership applies one single-server change on the leader and resolves once it is
+ * applied: add a learner (with its peer address, which every node learns from the log), promote
+ * a caught-up learner, or remove a member. Refusals keep the core's codes:
+ * CONFIG_CHANGE_IN_PROGRESS, INVALID_CONFIG_CHANGE, LEARNER_NOT_CAUGHT_UP.
+ */
+export async function changeMembership(
+  node: RaftNode<ApplyResult>,
+  change: MembershipChange,
+  notLeader: () => ServerError,
+): Promise<{ members: MemberView[] }> {
+  if (!node.isLeader) throw notLeader();
+  const id = change.id;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/.test(id)) {
+    throw new ServerError(
+      'INVALID_ARGUMENT',
+      `member id ${JSON.stringify(id)} must be 1-63 letters, digits, '.', '_' or '-'`,
+    );
+  }
+  // A leader refuses a change until its previous change and its own first entry committed; both
+  // take milliseconds, so that refusal is retried briefly instead of bouncing to the operator.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (change.type === 'addLearner') {
+        await node.proposeConfigChange({ type: 'addLearner', node: id, address: change.peerAddress });
+      } else {
+        await node.proposeConfigChange({ type: change.type, node: id });
+      }
+      return { members: members(node) };
+    } catch (e) {
+      const error = toServerError(e);
+      if (error.code === 'NOT_LEADER') throw notLeader();
+      if (error.code !== 'CONFIG_CHANGE_IN_PROGRESS' || attempt >= CONFIG_CHANGE_ATTEMPTS_MAX) throw error;
+      await new Promise((r) => setTimeout(r, CONFIG_CHANGE_RETRY_MS));
+    }
+  }
+}

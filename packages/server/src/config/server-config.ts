@@ -23,6 +23,8 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly stallThresholdMs: number;
   /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
   readonly watchHistoryEventsMax: number;
+  /** join starts a node that is not in the first configuration: it waits to be added as a learner. */
+  readonly join: boolean;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
 }
@@ -44,6 +46,13 @@ interface Setting {
 
 /** SETTINGS lists every setting with its flag and environment variable. */
 export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'join',
+    kind: 'bool',
+    flag: '--join',
+    env: 'OMNIRELAY_JOIN',
+    help: 'join an existing cluster: wait to be added as a learner (true|false)',
+  },
   {
     key: 'grpcAddress',
     kind: 'string',
@@ -205,6 +214,7 @@ const DEFAULTS = {
   skewMsMax: 250,
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
+  join: false,
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
 } as const;
@@ -313,7 +323,13 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError('id is required: pass --id or set OMNIRELAY_ID');
   const id = merged['id'];
   merged['dataDir'] ??= `data/${id}`;
-  merged['bootstrapVoters'] ??= [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
+  if (merged['join'] === true && merged['bootstrapVoters'] !== undefined) {
+    throw new ConfigError(
+      'join and bootstrapVoters exclude each other: a joining node learns the configuration from the leader',
+    );
+  }
+  merged['bootstrapVoters'] ??=
+    merged['join'] === true ? [] : [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
   const config = merged as unknown as ServerConfig;
   try {
     validateRaftNodeConfig(config);

@@ -2,7 +2,9 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
-import { members, transferLeadership } from '../cluster/cluster-ops';
+import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
+import type { MembershipChange } from '../cluster/cluster-ops';
+import type { ServerError } from '../errors/error-table';
 import { unaryHandler } from './call-log';
 import { requestFields } from './request-fields';
 
@@ -12,6 +14,8 @@ export interface ClusterImplOptions {
   readonly logger: Logger;
   /** transferTimeoutMs bounds how long TransferLeadership waits for the new leader. */
   readonly transferTimeoutMs: number;
+  /** notLeader builds NOT_LEADER with the leader's hint and address. */
+  readonly notLeader: () => ServerError;
 }
 
 /**
@@ -20,7 +24,13 @@ export interface ClusterImplOptions {
  * leader) and `TransferLeadership` (on the leader).
  */
 export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedServiceImplementation {
-  const { node, logger, transferTimeoutMs } = options;
+  const { node, logger, transferTimeoutMs, notLeader } = options;
+  const change = async (c: MembershipChange): Promise<object> => {
+    const r = await changeMembership(node, c, notLeader);
+    const s = node.status();
+    return { nodeId: s.id, leader: s.leader, members: r.members };
+  };
+  const id = (o: Record<string, unknown>): string => (typeof o['id'] === 'string' ? o['id'] : '');
   return {
     Status: unaryHandler(logger, 'Status', (request) => {
       requestFields(request, 'Status');
@@ -48,5 +58,16 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
       const to = typeof o['to'] === 'string' ? o['to'] : '';
       return transferLeadership(node, to, transferTimeoutMs);
     }),
+    AddLearner: unaryHandler(logger, 'AddLearner', (request) => {
+      const o = requestFields(request, 'AddLearner');
+      const peerAddress = typeof o['peerAddress'] === 'string' ? o['peerAddress'] : '';
+      return change({ type: 'addLearner', id: id(o), peerAddress });
+    }),
+    Promote: unaryHandler(logger, 'Promote', (request) =>
+      change({ type: 'promote', id: id(requestFields(request, 'Promote')) }),
+    ),
+    RemoveMember: unaryHandler(logger, 'RemoveMember', (request) =>
+      change({ type: 'remove', id: id(requestFields(request, 'RemoveMember')) }),
+    ),
   };
 }

@@ -59,6 +59,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
       node: options.node,
       logger: options.logger,
       transferTimeoutMs: options.transferTimeoutMs ?? 3000,
+      notLeader: () => options.service.notLeader(),
     }),
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
-import { members, transferLeadership } from '../cluster/cluster-ops';
+import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
 import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
@@ -196,6 +196,31 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         if (!node.isLeader) throw service.notLeader();
         return transferLeadership(node, optionalString(o, 'to') ?? '', 3000);
       },
+    ],
+    [
+      'POST /cluster/add-learner',
+      ({ body }) => {
+        const o = requireObject(body, ['id', 'peerAddress']);
+        return changeMembership(
+          node,
+          { type: 'addLearner', id: stringField(o, 'id'), peerAddress: stringField(o, 'peerAddress') },
+          () => service.notLeader(),
+        );
+      },
+    ],
+    [
+      'POST /cluster/promote',
+      ({ body }) =>
+        changeMembership(node, { type: 'promote', id: stringField(requireObject(body, ['id']), 'id') }, () =>
+          service.notLeader(),
+        ),
+    ],
+    [
+      'POST /cluster/remove',
+      ({ body }) =>
+        changeMembership(node, { type: 'remove', id: stringField(requireObject(body, ['id']), 'id') }, () =>
+          service.notLeader(),
+        ),
     ],
     [
       'GET /debug/state',

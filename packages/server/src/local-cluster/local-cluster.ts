@@ -29,6 +29,8 @@ export interface LocalNode {
   readonly grpcAddress: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** join: this node was not in the first configuration; it starts with --join and waits to be added. */
+  readonly join: boolean;
   process: ChildProcess | undefined;
 }
 
@@ -106,10 +108,32 @@ export class LocalCluster {
         grpcAddress: `127.0.0.1:${grpcPort}`,
         dataDir: join(options.dataRoot, `n${i}`),
         logFile: join(options.dataRoot, 'logs', `n${i}.log`),
+        join: false,
         process: undefined,
       });
     }
     return cluster;
+  }
+
+  /**
+   * addJoiningNode allocates the next node (n<size+1>, ...) with free ports and --join, without
+   * starting it: the running members learn its address only when it is added as a learner.
+   */
+  async addJoiningNode(): Promise<LocalNode> {
+    if (this.nodes.length >= 15) throw new Error('at most 15 nodes in a local cluster');
+    const id = `n${this.nodes.length + 1}`;
+    const node: LocalNode = {
+      id,
+      peerAddress: `127.0.0.1:${await freePort()}`,
+      clientAddress: `127.0.0.1:${await freePort()}`,
+      grpcAddress: `127.0.0.1:${await freePort()}`,
+      dataDir: join(this.options.dataRoot, id),
+      logFile: join(this.options.dataRoot, 'logs', `${id}.log`),
+      join: true,
+      process: undefined,
+    };
+    this.nodes.push(node);
+    return node;
   }
 
   /** node returns the member with `id`. */
@@ -154,6 +178,7 @@ export class LocalCluster {
       n.dataDir,
       '--log-level',
       this.options.logLevel ?? 'info',
+      ...(n.join ? ['--join', 'true'] : []),
       ...(this.options.extraArgs ?? []),
     ];
     const log = openSync(n.logFile, 'a');

@@ -343,6 +343,21 @@ describe('the public gRPC Leadership service', () => {
     expect(error.details).toMatch(/only voter/);
   });
 
+  it('refuses bad membership changes over Cluster.AddLearner, Promote and RemoveMember, naming why', async () => {
+    const badAddress = await failureOf(
+      unary(solo.cluster, 'AddLearner', { id: 'n9', peerAddress: 'nowhere' }),
+    );
+    expect(errorCodeOf(badAddress)).toBe('INVALID_CONFIG_CHANGE');
+    expect(badAddress.details).toMatch(/host:port/);
+    const notLearner = await failureOf(unary(solo.cluster, 'Promote', { id: 'n9' }));
+    expect(errorCodeOf(notLearner)).toBe('INVALID_CONFIG_CHANGE');
+    const lastVoter = await failureOf(unary(solo.cluster, 'RemoveMember', { id: 'solo' }));
+    expect(errorCodeOf(lastVoter)).toBe('INVALID_CONFIG_CHANGE');
+    expect(lastVoter.details).toMatch(/last voter/);
+    const badId = await failureOf(unary(solo.cluster, 'Promote', { id: '' }));
+    expect(errorCodeOf(badId)).toBe('INVALID_ARGUMENT');
+  });
+
   it('answers a malformed protobuf message with INVALID_ARGUMENT and keeps serving', async () => {
     const passthrough = (b: Buffer): Buffer => b;
     const Raw = grpc.makeGenericClientConstructor(
