@@ -16,6 +16,25 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** RawPeerClient speaks the peer protocol directly, to send what a well-behaved peer never would. */
+interface RawPeerClient {
+  Stream(callback: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
+  InstallSnapshot(callback: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
+  close(): void;
+}
+
+function rawClient(address: string): RawPeerClient {
+  return new (loadRaftPeerService().Client)(
+    address,
+    grpc.credentials.createInsecure(),
+  ) as unknown as RawPeerClient;
+}
+
+async function stopBoth(a: PeerTransport, b: PeerTransport): Promise<void> {
+  await a.stop();
+  await b.stop();
+}
+
 interface Recorder extends TransportHandler {
   readonly messages: Message[];
   readonly lost: string[];
@@ -121,8 +140,7 @@ describe('PeerTransport', () => {
       }
       expect(b.stats().messagesReceived).toBe(2);
     } finally {
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 
@@ -146,8 +164,7 @@ describe('PeerTransport', () => {
       await waitFor('the sender to count it', () => a.stats().snapshotsSent === 1);
       expect(b.stats().snapshotsReceived).toBe(1);
     } finally {
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 
@@ -158,21 +175,16 @@ describe('PeerTransport', () => {
       await waitFor('the refusal to be counted', () => b.stats().refusedClusterMismatch >= 1);
       expect(rb.messages).toHaveLength(0);
     } finally {
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 
   it('refuses messages from a node outside the configuration and counts them', async () => {
     const { a, b, rb } = await pair();
-    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    const client = rawClient(b.address);
     try {
       const error = await new Promise<grpc.ServiceError | null>((resolve) => {
-        const call = (
-          client as unknown as {
-            Stream(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
-          }
-        ).Stream(resolve);
+        const call = client.Stream(resolve);
         call.write({ from: 'intruder', clusterId: 'c1', messages: [] });
       });
       expect(error?.code).toBe(grpc.status.PERMISSION_DENIED);
@@ -180,20 +192,15 @@ describe('PeerTransport', () => {
       expect(rb.messages).toHaveLength(0);
     } finally {
       client.close();
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 
   it('drops and counts malformed messages but keeps the stream for the good ones', async () => {
     const { a, b, rb } = await pair();
-    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    const client = rawClient(b.address);
     try {
-      const call = (
-        client as unknown as {
-          Stream(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
-        }
-      ).Stream(() => {});
+      const call = client.Stream(() => {});
       const good = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, readSeq: 0 };
       call.write({
         from: 'a',
@@ -219,21 +226,16 @@ describe('PeerTransport', () => {
       call.end();
     } finally {
       client.close();
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 
   it('never delivers a snapshot whose stream ends early', async () => {
     const { a, b, rb } = await pair();
-    const client = new (loadRaftPeerService().Client)(b.address, grpc.credentials.createInsecure());
+    const client = rawClient(b.address);
     try {
       const error = await new Promise<grpc.ServiceError | null>((resolve) => {
-        const call = (
-          client as unknown as {
-            InstallSnapshot(cb: (e: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>;
-          }
-        ).InstallSnapshot(resolve);
+        const call = client.InstallSnapshot(resolve);
         call.write({
           from: 'a',
           to: 'b',
@@ -251,8 +253,7 @@ describe('PeerTransport', () => {
       expect(rb.messages).toHaveLength(0);
     } finally {
       client.close();
-      await a.stop();
-      await b.stop();
+      await stopBoth(a, b);
     }
   });
 

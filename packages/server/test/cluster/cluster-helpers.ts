@@ -1,4 +1,33 @@
-import type { LocalCluster } from '../../src/index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalClusterOptions } from '../../src/index';
+import { LocalCluster } from '../../src/index';
+
+/**
+ * useLocalCluster gives a describe block a cluster of real server processes on free loopback
+ * ports: created and started before its tests, every process stopped by PID and the data folder
+ * removed after them. It returns a getter, valid inside the tests.
+ */
+export function useLocalCluster(
+  name: string,
+  options: Omit<LocalClusterOptions, 'dataRoot' | 'basePort'>,
+): () => LocalCluster {
+  const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
+  let cluster: LocalCluster | undefined;
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({ logLevel: 'info', ...options, dataRoot, basePort: 0 });
+    cluster.startAll();
+  });
+  afterAll(async () => {
+    await cluster?.stopAll();
+    rmSync(dataRoot, { recursive: true, force: true });
+  });
+  return () => {
+    if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
+    return cluster;
+  };
+}
 
 /** StateDigest is what GET /debug/state reports: the FSM's counts and a hash of its snapshot bytes. */
 export interface StateDigest {

@@ -1,9 +1,6 @@
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LocalCluster } from '../../src/index';
-import { acquireMany } from './cluster-helpers';
+import type { LocalCluster } from '../../src/index';
+import { acquireMany, useLocalCluster } from './cluster-helpers';
 
 jest.setTimeout(120_000);
 
@@ -57,23 +54,14 @@ async function leaderOf(cluster: LocalCluster): Promise<string> {
 }
 
 describe('leases on a 3-process cluster across a Raft leader crash', () => {
-  const root = mkdtempSync(join(tmpdir(), 'omnirelay-leases-'));
-  let cluster: LocalCluster;
-
-  beforeAll(async () => {
-    cluster = await LocalCluster.create({ size: 3, dataRoot: root, basePort: 0, logLevel: 'info' });
-    cluster.startAll();
-  });
-
-  afterAll(async () => {
-    await cluster.stopAll();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const cluster = useLocalCluster('leases', { size: 3 });
 
   it('loses no lease and expires none early when the leader is killed, and a watcher sees no gap or duplicate', async () => {
-    const leader = await leaderOf(cluster);
-    const follower = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
-    const watcher = new SseWatcher(cluster.node(follower).clientAddress, 'held/', 1);
+    const leader = await leaderOf(cluster());
+    const follower = cluster()
+      .nodes.map((n) => n.id)
+      .find((id) => id !== leader)!;
+    const watcher = new SseWatcher(cluster().node(follower).clientAddress, 'held/', 1);
     // The holders renew every 500 ms (TTL 3 s) through whoever leads, following the cluster,
     // starting with the first grant: acquiring 1,000 leases can take longer than one TTL.
     const fences = new Map<string, string>();
@@ -87,7 +75,9 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
-        const res = await cluster.post(target, '/leadership/renew', { leases }, 3000).catch(() => undefined);
+        const res = await cluster()
+          .post(target, '/leadership/renew', { leases }, 3000)
+          .catch(() => undefined);
         if (res?.status === 200) {
           renewals++;
           const items = (res.body as { leases: Array<{ renewed: boolean }> }).leases;
@@ -98,16 +88,16 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
             );
           await new Promise((r) => setTimeout(r, 500));
         } else {
-          target = (await cluster.leader()) ?? target;
+          target = (await cluster().leader()) ?? target;
           await new Promise((r) => setTimeout(r, 20));
         }
       }
     })();
 
-    await acquireMany(cluster, leader, 'held', 1000, 32, 3000, fences);
+    await acquireMany(cluster(), leader, 'held', 1000, 32, 3000, fences);
     await new Promise((r) => setTimeout(r, 1000));
-    await cluster.kill(leader, 'SIGKILL');
-    const newLeader = await leaderOf(cluster);
+    await cluster().kill(leader, 'SIGKILL');
+    const newLeader = await leaderOf(cluster());
     expect(newLeader).not.toBe(leader);
     // Keep renewing well past one TTL under the new leader.
     await new Promise((r) => setTimeout(r, 4000));
@@ -116,7 +106,7 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
     expect(renewals).toBeGreaterThan(4);
 
     // Every lease is still held with its original fence.
-    const listed = await cluster.get(newLeader, '/control/leaders?prefix=held/&limit=1000');
+    const listed = await cluster().get(newLeader, '/control/leaders?prefix=held/&limit=1000');
     const holders = (listed.body as { holders: Array<{ scope: string; fenceToken: string }> }).holders;
     expect(holders).toHaveLength(1000);
     for (const h of holders) expect(h.fenceToken).toBe(fences.get(h.scope));
@@ -135,27 +125,16 @@ describe('leases on a 3-process cluster across a Raft leader crash', () => {
 });
 
 describe('contention on a 3-process cluster', () => {
-  const root = mkdtempSync(join(tmpdir(), 'omnirelay-contend-'));
-  let cluster: LocalCluster;
-
-  beforeAll(async () => {
-    cluster = await LocalCluster.create({ size: 3, dataRoot: root, basePort: 0, logLevel: 'info' });
-    cluster.startAll();
-  });
-
-  afterAll(async () => {
-    await cluster.stopAll();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const cluster = useLocalCluster('contend', { size: 3 });
 
   it('gives each of 50 scopes to exactly one of 100 contenders, with fences that only grow and stale ones rejected', async () => {
-    const leader = await leaderOf(cluster);
+    const leader = await leaderOf(cluster());
     const scopes = Array.from({ length: 50 }, (_, i) => `contended/${i}`);
     const previousFence = new Map<string, bigint>();
     for (let round = 0; round < 3; round++) {
       const attempts = await Promise.all(
         Array.from({ length: 100 }, (_, c) =>
-          cluster.post(leader, '/leadership/acquire', {
+          cluster().post(leader, '/leadership/acquire', {
             scope: scopes[c % 50]!,
             candidateId: `r${round}-c${c}`,
             leaseTtlMs: 30_000,
@@ -179,23 +158,28 @@ describe('contention on a 3-process cluster', () => {
         const before = previousFence.get(scope);
         if (before !== undefined) {
           expect(fence).toBeGreaterThan(before);
-          const stale = await cluster.post(leader, '/fence-token/validate', {
+          const stale = await cluster().post(leader, '/fence-token/validate', {
             scope,
             fenceToken: before.toString(),
           });
           expect((stale.body as { valid: boolean }).valid).toBe(false);
         }
         previousFence.set(scope, fence);
-        const res = await cluster.post(leader, '/leadership/resign', { scope, fenceToken: lease.fenceToken });
+        const res = await cluster().post(leader, '/leadership/resign', {
+          scope,
+          fenceToken: lease.fenceToken,
+        });
         expect(res.status).toBe(200);
       }
     }
   });
 
   it('serves writes and linearizable reads that land on a follower by forwarding them to the leader', async () => {
-    const leader = await leaderOf(cluster);
-    const follower = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
-    const acquired = await cluster.post(follower, '/leadership/acquire', {
+    const leader = await leaderOf(cluster());
+    const follower = cluster()
+      .nodes.map((n) => n.id)
+      .find((id) => id !== leader)!;
+    const acquired = await cluster().post(follower, '/leadership/acquire', {
       scope: 'forwarded/1',
       candidateId: 'f',
       leaseTtlMs: 30_000,
@@ -203,9 +187,9 @@ describe('contention on a 3-process cluster', () => {
     expect(acquired.status).toBe(200);
     expect(acquired.headers['x-omnirelay-forwarded-to']).toBe(leader);
     expect(acquired.body).toMatchObject({ granted: true, lease: { candidateId: 'f' } });
-    const read = await cluster.get(follower, '/control/leaders?scope=forwarded/1');
+    const read = await cluster().get(follower, '/control/leaders?scope=forwarded/1');
     expect(read.body).toMatchObject({ leader: { candidateId: 'f' } });
-    const refused = await cluster.post(follower, '/leadership/acquire', {
+    const refused = await cluster().post(follower, '/leadership/acquire', {
       scope: 'Bad Scope',
       candidateId: 'f',
       leaseTtlMs: 30_000,
@@ -214,32 +198,36 @@ describe('contention on a 3-process cluster', () => {
   });
 
   it('transfers Raft leadership on request, lists members with their lag, and refuses bad transfers', async () => {
-    const leader = await leaderOf(cluster);
-    const target = cluster.nodes.map((n) => n.id).find((id) => id !== leader)!;
-    const other = cluster.nodes.map((n) => n.id).find((id) => id !== leader && id !== target)!;
+    const leader = await leaderOf(cluster());
+    const target = cluster()
+      .nodes.map((n) => n.id)
+      .find((id) => id !== leader)!;
+    const other = cluster()
+      .nodes.map((n) => n.id)
+      .find((id) => id !== leader && id !== target)!;
 
     // A request already forwarded once is not forwarded again: the follower answers NOT_LEADER itself.
-    const looped = await cluster.post(other, '/cluster/transfer-leader', { to: target }, 5000, {
+    const looped = await cluster().post(other, '/cluster/transfer-leader', { to: target }, 5000, {
       'x-omnirelay-forwarded-by': 'n9',
     });
     expect(looped.status).toBe(421);
     expect((looped.body as { error: Record<string, string> }).error).toMatchObject({
       code: 'NOT_LEADER',
       leaderHint: leader,
-      leaderAddress: cluster.node(leader).clientAddress,
+      leaderAddress: cluster().node(leader).clientAddress,
     });
-    const unknown = await cluster.post(leader, '/cluster/transfer-leader', { to: 'n9' });
+    const unknown = await cluster().post(leader, '/cluster/transfer-leader', { to: 'n9' });
     expect(unknown.status).toBe(400);
     expect((unknown.body as { error: { code: string } }).error.code).toBe('INVALID_TRANSFER_TARGET');
 
     const started = Date.now();
-    const moved = await cluster.post(leader, '/cluster/transfer-leader', { to: target });
+    const moved = await cluster().post(leader, '/cluster/transfer-leader', { to: target });
     expect(moved.status).toBe(200);
     expect((moved.body as { leader: string }).leader).toBe(target);
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(await leaderOf(cluster)).toBe(target);
+    expect(await leaderOf(cluster())).toBe(target);
 
-    const listed = await cluster.get(target, '/cluster/members');
+    const listed = await cluster().get(target, '/cluster/members');
     const rows = (
       listed.body as {
         leader: string;
@@ -253,15 +241,15 @@ describe('contention on a 3-process cluster', () => {
   });
 
   it('hands a scope to a named successor on an operator step-down, with one audit event', async () => {
-    const leader = await leaderOf(cluster);
-    const first = await cluster.post(leader, '/leadership/acquire', {
+    const leader = await leaderOf(cluster());
+    const first = await cluster().post(leader, '/leadership/acquire', {
       scope: 'global-control',
       candidateId: 'ctl-a',
       leaseTtlMs: 30_000,
     });
     const revision = (first.body as { lease: { revision: number } }).lease.revision;
-    const watcher = new SseWatcher(cluster.node(leader).clientAddress, 'global-control', revision + 1);
-    const res = await cluster.post(leader, '/leadership/stepdown', {
+    const watcher = new SseWatcher(cluster().node(leader).clientAddress, 'global-control', revision + 1);
+    const res = await cluster().post(leader, '/leadership/stepdown', {
       scope: 'global-control',
       to: 'ctl-b',
       leaseTtlMs: 30_000,
