@@ -102,7 +102,6 @@ export async function startServer(
   try {
     http = await startHttpServer({
       address: config.clientAddress,
-      clientAddress: config.clientAddress,
       node,
       service,
       stateMachine,

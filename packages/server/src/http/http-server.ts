@@ -16,7 +16,6 @@ import { bigintField, intField, optionalString, requireObject, stringField } fro
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
   readonly address: string;
-  readonly clientAddress: string;
   readonly node: RaftNode<ApplyResult>;
   readonly service: LeadershipService;
   readonly stateMachine: LeadershipStateMachine;
@@ -60,8 +59,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     }
     return c;
   };
+  // The address actually bound (the real port when 0 was asked); set once listening.
+  let boundAddress = options.address;
   const routes = new Map<string, Handler>([
-    ['GET /status', () => statusBody(options)],
+    ['GET /status', () => statusBody(options, boundAddress)],
     ['GET /healthz', () => ({ ok: true })],
     [
       'GET /readyz',
@@ -312,6 +313,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   });
   const bound = server.address();
   const address = typeof bound === 'object' && bound !== null ? `${host}:${bound.port}` : options.address;
+  boundAddress = address;
   return {
     address,
     close: () =>
@@ -389,7 +391,7 @@ function serveEvents(
   req.on('close', finish);
 }
 
-function statusBody(options: HttpServerOptions): unknown {
+function statusBody(options: HttpServerOptions, clientAddress: string): unknown {
   const s = options.node.status();
   const stats = options.stateMachine.fsm.stats();
   return {
@@ -417,7 +419,7 @@ function statusBody(options: HttpServerOptions): unknown {
       oldestWatchRevision: options.hub.oldestAvailable,
       watchers: options.hub.watcherCount,
     },
-    clientAddress: options.clientAddress,
+    clientAddress,
     peerAddress: s.peerAddress,
     fatalError: s.fatalError ?? null,
   };
