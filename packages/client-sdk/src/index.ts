@@ -1,4 +1,27 @@
 /**
- * Placeholder surface: this package is filled by a later issue (see its README).
+ * @omnirelay/client-sdk: campaign for scopes, keep leases alive, watch who leads and guard
+ * downstream resources with fence tokens. Start with createClient.
  */
-export {};
+export { createClient, OmniRelayClient } from './client';
+export type {
+  AcquireOptions,
+  CampaignOptions,
+  ClientOptions,
+  MemberInfo,
+  Members,
+  NodeStatus,
+  ReadOptions,
+  StepDownOptions,
+  StepDownResult,
+} from './client';
+export { OmniRelayError, isOmniRelayError, SERVER_ERROR_CODES } from './errors';
+export type { ClientErrorCode, ErrorCode, ErrorDetails, ServerErrorCode } from './errors';
+export { FenceGuard } from './fence-guard';
+export type { FenceGuardOptions } from './fence-guard';
+export { LeaderElector } from './leader-elector';
+export type { LeaderElectorOptions, StoppedReason } from './leader-elector';
+export { Lease } from './lease';
+export type { LeaseEndReason } from './lease';
+export type { TlsOptions } from './router';
+export type { WatchOptions } from './watch';
+export type { HolderChangeReason, LeadershipEvent, LeaseView } from './wire';

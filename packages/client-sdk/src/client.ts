@@ -1,0 +1,705 @@
+import type * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { ErrorCode } from './errors';
+import {
+  OmniRelayError,
+  RETRYABLE_CODES,
+  abortError,
+  aborted,
+  fromGrpcError,
+  isOmniRelayError,
+} from './errors';
+import { KeepAlive } from './keep-alive';
+import type { LeaseEndReason, LeaseHooks } from './lease';
+import { Lease } from './lease';
+import type { TlsOptions } from './router';
+import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
+import type { WatchOptions } from './watch';
+import { watchEvents } from './watch';
+import type { LeadershipEvent, LeaseView, WireLease } from './wire';
+import { big, leaseView, optionalLeaseView } from './wire';
+
+/** ClientOptions configures createClient. */
+export interface ClientOptions {
+  /** endpoints are `host:port` of the nodes' gRPC APIs (any subset; the SDK learns the rest). */
+  readonly endpoints: readonly string[];
+  /** tls turns on TLS (the default is plaintext h2c, for loopback and meshes that encrypt). */
+  readonly tls?: TlsOptions;
+  /** token is sent as `authorization: Bearer <token>` on every call. */
+  readonly token?: string;
+  /** candidateId names this client in campaigns (default: `<hostname>-<pid>-<random>`). */
+  readonly candidateId?: string;
+  /** callTimeoutMs bounds every call, retries included (default 5,000). */
+  readonly callTimeoutMs?: number;
+  /**
+   * maxClockSkewMs is the largest clock difference assumed between the nodes; it must match
+   * the cluster's --skew-ms-max (default 250). A lease's signal aborts this long before the
+   * lease could lapse on the cluster.
+   */
+  readonly maxClockSkewMs?: number;
+  /** backoffBaseMs and backoffMaxMs shape retry backoff (default 25 and 1,000). */
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+}
+
+/** AcquireOptions configures Client.acquire and Client.campaign. */
+export interface AcquireOptions {
+  /** ttlMs is the lease TTL: the cluster's bounds are 500 ms to 1 h. */
+  readonly ttlMs: number;
+  /** metadata is your opaque string (an address, JSON), at most 1,024 bytes. */
+  readonly metadata?: string;
+  /** candidateId overrides the client's for this lease. */
+  readonly candidateId?: string;
+  /**
+   * releaseOnResetMs asks the Raft leader to release the lease when the client's KeepAlive
+   * stream resets (the process died, the connection broke) and is not re-established within
+   * this many ms, so a crashed holder is replaced well under its TTL (50..ttlMs; 0 = off).
+   */
+  readonly releaseOnResetMs?: number;
+  readonly correlationId?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** CampaignOptions adds the queue priority and progress to AcquireOptions. */
+export interface CampaignOptions extends AcquireOptions {
+  /** priority: when the scope falls vacant the highest waiting priority wins; ties go to the earliest. */
+  readonly priority?: number;
+  /** onQueued hears the queue position and the current holder while waiting. */
+  readonly onQueued?: (info: { position: number; holder: LeaseView | null }) => void;
+}
+
+/** ReadOptions picks the consistency of a read. */
+export interface ReadOptions {
+  /** serializable answers from the node that gets the call (faster, may be stale); default linearizable. */
+  readonly serializable?: boolean;
+}
+
+/** NodeStatus is one node's Cluster.Status. */
+export interface NodeStatus {
+  readonly address: string;
+  readonly nodeId: string;
+  readonly role: string;
+  readonly term: bigint;
+  readonly leader: string;
+  readonly commit: bigint;
+  readonly applied: bigint;
+  readonly members: readonly { readonly id: string; readonly voter: boolean }[];
+}
+
+/** MemberInfo is one member as Cluster.Members reports it. */
+export interface MemberInfo {
+  readonly id: string;
+  readonly voter: boolean;
+  readonly self: boolean;
+  readonly peerAddress: string;
+  readonly connected: boolean;
+  /** match and lag are the leader's replication progress (-1 when answered by a follower). */
+  readonly match: number;
+  readonly lagEntries: number;
+}
+
+/** Members is Cluster.Members' answer. */
+export interface Members {
+  readonly nodeId: string;
+  readonly leader: string;
+  readonly members: readonly MemberInfo[];
+}
+
+/** StepDownOptions configures Client.stepDown. */
+export interface StepDownOptions {
+  /** to names the successor: a waiting candidate, or any candidate with successorTtlMs. */
+  readonly to?: string;
+  readonly successorTtlMs?: number;
+  readonly successorMetadata?: string;
+  /** fence, when given, must be the holder's (an operator acting on an old view cannot remove a newer holder). */
+  readonly fence?: bigint;
+  readonly correlationId?: string;
+}
+
+/** StepDownResult says who was removed and who holds the scope now. */
+export interface StepDownResult {
+  readonly scope: string;
+  readonly previous: { readonly candidateId: string; readonly fence: bigint } | null;
+  readonly successor: LeaseView | null;
+  readonly raftTerm: bigint;
+}
+
+/** DEFAULTS of ClientOptions. */
+const DEFAULTS = { callTimeoutMs: 5000, maxClockSkewMs: 250, backoffBaseMs: 25, backoffMaxMs: 1000 } as const;
+
+/** RESIGN_RETRY: a resign may go again after any retryable failure (a repeated resign is refused harmlessly). */
+const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CODES, 'DEADLINE_EXCEEDED']);
+
+/**
+ * OmniRelayClient talks to an OmniRelay cluster: it campaigns for scopes, keeps leases alive,
+ * watches who leads, validates fences and runs operator commands. Create one per process with
+ * createClient and close it on shutdown.
+ */
+export class OmniRelayClient {
+  /** candidateId is this client's default candidate id. */
+  readonly candidateId: string;
+  private readonly router: Router;
+  private readonly keepAlive: KeepAlive;
+  private readonly leases = new Set<Lease>();
+  private readonly callTimeoutMs: number;
+  private readonly skewMs: number;
+  private readonly backoff: { backoffBaseMs: number; backoffMaxMs: number };
+  private readonly hooks: LeaseHooks;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    this.callTimeoutMs = positive(options.callTimeoutMs ?? DEFAULTS.callTimeoutMs, 'callTimeoutMs');
+    this.skewMs = nonNegative(options.maxClockSkewMs ?? DEFAULTS.maxClockSkewMs, 'maxClockSkewMs');
+    this.backoff = {
+      backoffBaseMs: positive(options.backoffBaseMs ?? DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
+      backoffMaxMs: positive(options.backoffMaxMs ?? DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
+    };
+    this.candidateId =
+      options.candidateId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.router = new Router({
+      endpoints: options.endpoints,
+      callTimeoutMs: this.callTimeoutMs,
+      ...this.backoff,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.token === undefined ? {} : { token: options.token }),
+    });
+    this.keepAlive = new KeepAlive(this.router, { skewMs: this.skewMs, ...this.backoff });
+    this.hooks = {
+      renew: (lease) => this.keepAlive.renew(lease, this.callTimeoutMs),
+      resign: (lease) => this.resignLease(lease),
+      ended: (lease: Lease, reason: LeaseEndReason) => this.leaseEnded(lease, reason),
+    };
+  }
+
+  /**
+   * acquire takes `scope` now if it is vacant and resolves to the Lease; it resolves to null when
+   * another candidate holds it (getLeader says who). Acquiring a scope this candidate already
+   * holds returns that lease.
+   */
+  async acquire(scope: string, options: AcquireOptions): Promise<Lease | null> {
+    const releaseOnResetMs = this.checkLeaseOptions(options);
+    const sentAt = performance.now();
+    const r = await this.router.call<{
+      granted: boolean;
+      alreadyHolder: boolean;
+      lease: WireLease | null;
+      raftTerm?: string;
+    }>(
+      'Leadership',
+      'Acquire',
+      {
+        scope,
+        candidateId: options.candidateId ?? this.candidateId,
+        metadata: options.metadata ?? '',
+        leaseTtlMs: options.ttlMs,
+        ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
+      },
+      { leader: true, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+    );
+    if (!r.granted || r.lease === null) return null;
+    // A fresh grant was applied after the first attempt was sent, so that send time is a safe
+    // base; a lease held before this call has an unknown base and is confirmed by a renewal first.
+    return this.hold(
+      leaseView(r.lease),
+      big(r.raftTerm),
+      releaseOnResetMs,
+      r.alreadyHolder ? undefined : sentAt,
+    );
+  }
+
+  /**
+   * campaign joins the scope's queue and resolves to the Lease once elected. It keeps
+   * campaigning across leader changes and node restarts; abort `signal` to withdraw (the
+   * promise then rejects with CANCELLED). An election that comes too late to be sure the lease is
+   * still alive is confirmed by a renewal before the promise resolves, so the SDK never reports
+   * a lease the cluster may already have given away.
+   */
+  async campaign(scope: string, options: CampaignOptions): Promise<Lease> {
+    const releaseOnResetMs = this.checkLeaseOptions(options);
+    const request = {
+      scope,
+      candidateId: options.candidateId ?? this.candidateId,
+      metadata: options.metadata ?? '',
+      leaseTtlMs: options.ttlMs,
+      priority: options.priority ?? 0,
+      ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
+    };
+    let failures = 0;
+    for (;;) {
+      if (aborted(options.signal)) throw abortError(`the campaign for ${scope}`);
+      this.assertOpen();
+      const address = this.router.pick();
+      const sentAt = performance.now();
+      let elected: { lease: WireLease; raftTerm?: string; alreadyHolder?: boolean; queuedFirst: boolean };
+      try {
+        elected = await this.campaignOnce(address, request, options);
+      } catch (e) {
+        if (!isOmniRelayError(e)) throw e;
+        if (e.code === 'CANCELLED' || !RETRYABLE_CODES.has(e.code) || aborted(options.signal)) {
+          throw aborted(options.signal) ? abortError(`the campaign for ${scope}`) : e;
+        }
+        if (e.code === 'NOT_LEADER') {
+          this.router.learn(address, {
+            ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
+            ...(e.details.leaderAddress === undefined ? {} : { leaderAddress: e.details.leaderAddress }),
+          });
+          if (this.router.knownLeaderAddress === address) this.router.forgetLeader(address);
+        } else {
+          this.router.forgetLeader(address);
+        }
+        failures++;
+        if (this.router.knownLeaderAddress === undefined) await this.router.discover(options.signal);
+        await sleep(
+          e.code === 'NOT_LEADER' && failures <= 2 ? 0 : backoffMs(failures, this.backoff),
+          options.signal,
+        );
+        continue;
+      }
+      // A grant announced on this call after `queued` happened after the call was sent; one
+      // announced at once may be a lease held from before (a campaign retried after a disconnect),
+      // whose base is unknown: confirm it with a renewal first.
+      const fresh = elected.alreadyHolder !== true && (elected.queuedFirst || failures === 0);
+      const lease = await this.holdConfirmed(
+        leaseView(elected.lease),
+        big(elected.raftTerm),
+        releaseOnResetMs,
+        fresh ? sentAt : undefined,
+      );
+      if (lease !== null) return lease;
+      // The lease was refused on confirmation (it lapsed and went elsewhere): campaign again.
+      failures = 0;
+    }
+  }
+
+  /** renew renews `lease` now and resolves once a renewal sent after the call is confirmed. */
+  renew(lease: Lease): Promise<void> {
+    return this.keepAlive.renew(lease, this.callTimeoutMs);
+  }
+
+  /** stepDown (operator) removes the scope's holder, optionally handing it to `to`. */
+  async stepDown(scope: string, options: StepDownOptions = {}): Promise<StepDownResult> {
+    const r = await this.router.call<{
+      scope: string;
+      previousHolder: { candidateId: string; fenceToken: string } | null;
+      successor: WireLease | null;
+      raftTerm?: string;
+    }>(
+      'Leadership',
+      'StepDown',
+      {
+        scope,
+        ...(options.fence === undefined ? {} : { fenceToken: options.fence.toString() }),
+        ...(options.to === undefined ? {} : { successorId: options.to }),
+        ...(options.successorTtlMs === undefined ? {} : { successorLeaseTtlMs: options.successorTtlMs }),
+        ...(options.successorMetadata === undefined ? {} : { successorMetadata: options.successorMetadata }),
+        ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
+      },
+      // Without a fence a repeated step-down could remove the next holder: retry only what was not applied.
+      { leader: true, ...(options.fence === undefined ? { retry: ONLY_NOT_APPLIED } : {}) },
+    );
+    return {
+      scope: r.scope,
+      previous:
+        r.previousHolder === null
+          ? null
+          : { candidateId: r.previousHolder.candidateId, fence: big(r.previousHolder.fenceToken) },
+      successor: optionalLeaseView(r.successor),
+      raftTerm: big(r.raftTerm),
+    };
+  }
+
+  /** getLeader returns the scope's current lease, or null when vacant. */
+  async getLeader(scope: string, options: ReadOptions = {}): Promise<LeaseView | null> {
+    const r = await this.router.call<{ leader: WireLease | null }>(
+      'Leadership',
+      'GetLeader',
+      { scope, serializable: options.serializable === true },
+      { leader: options.serializable !== true },
+    );
+    return optionalLeaseView(r.leader);
+  }
+
+  /** listLeaders returns one page of held scopes (by name), with the token of the next page ('' on the last). */
+  async listLeaders(
+    options: ReadOptions & { prefix?: string; pageToken?: string; limit?: number } = {},
+  ): Promise<{ leaders: LeaseView[]; nextPageToken: string }> {
+    const r = await this.router.call<{ leaders: WireLease[]; nextPageToken: string }>(
+      'Leadership',
+      'ListLeaders',
+      {
+        prefix: options.prefix ?? '',
+        pageToken: options.pageToken ?? '',
+        limit: options.limit ?? 0,
+        serializable: options.serializable === true,
+      },
+      { leader: options.serializable !== true },
+    );
+    return { leaders: r.leaders.map(leaseView), nextPageToken: r.nextPageToken };
+  }
+
+  /** allLeaders lists every held scope under `prefix`, page by page (at most `max`, default 100,000). */
+  async allLeaders(options: ReadOptions & { prefix?: string; max?: number } = {}): Promise<LeaseView[]> {
+    const max = options.max ?? 100_000;
+    const all: LeaseView[] = [];
+    let pageToken = '';
+    do {
+      const page = await this.listLeaders({ ...options, pageToken, limit: 1000 });
+      all.push(...page.leaders);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '' && all.length < max);
+    return all.slice(0, max);
+  }
+
+  /**
+   * validateFence checks a fence token against the cluster: valid only if it is the current
+   * holder's. (Downstream resources that see many writes should use FenceGuard, which needs no
+   * round trip.)
+   */
+  async validateFence(
+    scope: string,
+    fence: bigint,
+    options: ReadOptions = {},
+  ): Promise<{ valid: boolean; current: LeaseView | null }> {
+    const r = await this.router.call<{ valid: boolean; current: WireLease | null }>(
+      'Leadership',
+      'ValidateFence',
+      { scope, fenceToken: fence.toString(), serializable: options.serializable === true },
+      { leader: options.serializable !== true },
+    );
+    return { valid: r.valid, current: optionalLeaseView(r.current) };
+  }
+
+  /**
+   * watch yields every holder change of scopes under `prefix` (empty: all), resuming after any
+   * disconnect or node restart with no gap and no duplicate. Break out of the loop or abort
+   * `signal` to stop.
+   */
+  watch(prefix: string, options: WatchOptions = {}): AsyncIterable<LeadershipEvent> {
+    this.assertOpen();
+    return watchEvents(this.router, prefix, options, { callTimeoutMs: this.callTimeoutMs, ...this.backoff });
+  }
+
+  /** status returns one node's status (`address`, or whichever node answers first in turn). */
+  async status(options: { address?: string } = {}): Promise<NodeStatus> {
+    const address = options.address;
+    for (let attempt = 0; ; attempt++) {
+      const target = address ?? this.router.addresses[attempt % this.router.addresses.length]!;
+      try {
+        return nodeStatus(
+          target,
+          await this.router.once('Cluster', 'Status', {}, target, this.callTimeoutMs),
+        );
+      } catch (e) {
+        if (address !== undefined || attempt + 1 >= this.router.addresses.length) throw e;
+      }
+    }
+  }
+
+  /** statusAll asks every endpoint for its status; each entry is a status or the error of that node. */
+  async statusAll(): Promise<(NodeStatus | { address: string; error: OmniRelayError })[]> {
+    return Promise.all(
+      this.router.addresses.map(async (address) => {
+        try {
+          return nodeStatus(
+            address,
+            await this.router.once('Cluster', 'Status', {}, address, this.callTimeoutMs),
+          );
+        } catch (e) {
+          return { address, error: isOmniRelayError(e) ? e : fromGrpcError(e, address) };
+        }
+      }),
+    );
+  }
+
+  /** members lists the configuration with link state and (from the leader) replication lag. */
+  async members(): Promise<Members> {
+    return membersOf(await this.router.call('Cluster', 'Members', {}, { leader: true }));
+  }
+
+  /** transferLeadership moves Raft leadership to `to` (or the most caught-up voter) and resolves with the new leader. */
+  async transferLeadership(to?: string): Promise<{ leader: string; term: bigint }> {
+    const r = await this.router.call<{ leader: string; term: string }>(
+      'Cluster',
+      'TransferLeadership',
+      { to: to ?? '' },
+      { leader: true, retry: ONLY_NOT_APPLIED },
+    );
+    this.router.learn('', { leaderId: r.leader });
+    return { leader: r.leader, term: big(r.term) };
+  }
+
+  /** addLearner adds a non-voting member listening for peers at `peerAddress`. */
+  async addLearner(id: string, peerAddress: string): Promise<Members> {
+    return membersOf(
+      await this.router.call(
+        'Cluster',
+        'AddLearner',
+        { id, peerAddress },
+        { leader: true, retry: ONLY_NOT_APPLIED },
+      ),
+    );
+  }
+
+  /** promote makes a caught-up learner a voter. */
+  async promote(id: string): Promise<Members> {
+    return membersOf(
+      await this.router.call('Cluster', 'Promote', { id }, { leader: true, retry: ONLY_NOT_APPLIED }),
+    );
+  }
+
+  /** removeMember removes a voter or learner. */
+  async removeMember(id: string): Promise<Members> {
+    return membersOf(
+      await this.router.call('Cluster', 'RemoveMember', { id }, { leader: true, retry: ONLY_NOT_APPLIED }),
+    );
+  }
+
+  /** leaseCount is how many leases this client holds and renews. */
+  get leaseCount(): number {
+    return this.leases.size;
+  }
+
+  /**
+   * close stops renewing (each held lease's signal aborts with reason `closed`; the cluster
+   * keeps them until their TTL unless resigned first) and closes every connection.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lease of [...this.leases]) lease.end('closed', 'the client was closed');
+    this.keepAlive.close();
+    this.router.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
+  }
+
+  private checkLeaseOptions(options: AcquireOptions): number {
+    this.assertOpen();
+    if (!Number.isInteger(options.ttlMs) || options.ttlMs <= this.skewMs) {
+      throw new OmniRelayError(
+        'INVALID_ARGUMENT',
+        `ttlMs ${options.ttlMs} must be an integer greater than maxClockSkewMs (${this.skewMs}); the cluster allows 500 ms to 1 h`,
+      );
+    }
+    const releaseOnResetMs = options.releaseOnResetMs ?? 0;
+    if (!Number.isInteger(releaseOnResetMs) || releaseOnResetMs < 0 || releaseOnResetMs > options.ttlMs) {
+      throw new OmniRelayError(
+        'INVALID_ARGUMENT',
+        `releaseOnResetMs ${releaseOnResetMs} must be 0 (off) or an integer from 50 to ttlMs (${options.ttlMs})`,
+      );
+    }
+    if (releaseOnResetMs > 0 && releaseOnResetMs < 50) {
+      throw new OmniRelayError(
+        'INVALID_ARGUMENT',
+        `releaseOnResetMs ${releaseOnResetMs} must be at least 50 (or 0 for off)`,
+      );
+    }
+    return releaseOnResetMs;
+  }
+
+  /** hold registers a granted lease for renewal; without a known base it is confirmed by a renewal first. */
+  private async hold(
+    view: LeaseView,
+    raftTerm: bigint,
+    releaseOnResetMs: number,
+    confirmedAtMs: number | undefined,
+  ): Promise<Lease> {
+    const lease = await this.holdConfirmed(view, raftTerm, releaseOnResetMs, confirmedAtMs);
+    if (lease === null) {
+      throw new OmniRelayError(
+        'LEASE_LOST',
+        `the lease on ${view.scope} (fence ${view.fence}) could not be confirmed alive; acquire again`,
+      );
+    }
+    return lease;
+  }
+
+  /**
+   * holdConfirmed makes the Lease and starts renewing it. When the base is unknown or too old to
+   * leave half a TTL, it renews once before handing the lease out; null means the cluster refused
+   * that renewal (the lease is gone).
+   */
+  private async holdConfirmed(
+    view: LeaseView,
+    raftTerm: bigint,
+    releaseOnResetMs: number,
+    confirmedAtMs: number | undefined,
+  ): Promise<Lease | null> {
+    this.assertOpen();
+    const margin = (view.ttlMs - this.skewMs) / 2;
+    const stale =
+      confirmedAtMs === undefined || confirmedAtMs + view.ttlMs - this.skewMs - performance.now() < margin;
+    const lease = new Lease(
+      view,
+      { raftTerm, releaseOnResetMs, confirmedAtMs: stale ? undefined : confirmedAtMs, skewMs: this.skewMs },
+      this.hooks,
+    );
+    this.leases.add(lease);
+    this.keepAlive.add(lease);
+    if (!stale) return lease;
+    try {
+      await this.keepAlive.renew(lease, this.callTimeoutMs);
+      return lease;
+    } catch (e) {
+      if (lease.endedReason === 'refused') return null;
+      lease.end('unconfirmed', 'its first renewal could not be confirmed');
+      throw e;
+    }
+  }
+
+  /** campaignOnce runs one Campaign call until elected; it rejects with the call's error. */
+  private campaignOnce(
+    address: string,
+    request: object,
+    options: CampaignOptions,
+  ): Promise<{ lease: WireLease; raftTerm?: string; alreadyHolder?: boolean; queuedFirst: boolean }> {
+    const client = this.router.stub(address, 'Leadership') as unknown as {
+      Campaign(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<CampaignMessage>;
+    };
+    return new Promise((resolve, reject) => {
+      const call = client.Campaign(request, this.router.metadata());
+      let queuedFirst = false;
+      let settled = false;
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        options.signal?.removeEventListener('abort', onAbort);
+        f();
+      };
+      const onAbort = (): void => {
+        // Cancelling the call withdraws the candidate on the cluster.
+        call.cancel();
+        settle(() => reject(abortError('the campaign')));
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      call.on('data', (m: CampaignMessage) => {
+        if (m.queued !== undefined && m.queued !== null) {
+          queuedFirst = true;
+          options.onQueued?.({ position: m.queued.position, holder: optionalLeaseView(m.queued.holder) });
+        } else if (m.elected?.lease !== undefined && m.elected.lease !== null) {
+          const { lease, raftTerm, alreadyHolder } = m.elected;
+          settle(() =>
+            resolve({
+              lease,
+              queuedFirst,
+              ...(raftTerm === undefined ? {} : { raftTerm }),
+              ...(alreadyHolder === undefined ? {} : { alreadyHolder }),
+            }),
+          );
+        }
+      });
+      call.on('error', (e: unknown) => settle(() => reject(fromGrpcError(e, address))));
+      call.on('end', () =>
+        settle(() =>
+          reject(new OmniRelayError('UNAVAILABLE', `${address} ended the campaign without an election`)),
+        ),
+      );
+    });
+  }
+
+  /** resignLease resigns by fence; a repeat that finds the lease already gone counts as done. */
+  private async resignLease(lease: Lease): Promise<void> {
+    try {
+      await this.router.call(
+        'Leadership',
+        'Resign',
+        { scope: lease.scope, fenceToken: lease.fence.toString() },
+        { leader: true, retry: RESIGN_RETRY },
+      );
+    } catch (e) {
+      if (isOmniRelayError(e, 'STALE_FENCE') || isOmniRelayError(e, 'NOT_HOLDER')) return;
+      throw e;
+    }
+  }
+
+  private leaseEnded(lease: Lease, reason: LeaseEndReason): void {
+    this.leases.delete(lease);
+    this.keepAlive.remove(
+      lease,
+      lease.signal.reason ?? new OmniRelayError('LEASE_LOST', `lease ended: ${reason}`),
+    );
+    // A lease that could not be confirmed may still be held on the cluster: give it up, so a
+    // waiting candidate need not wait for the TTL (best effort; it fails harmlessly if gone).
+    if (reason === 'unconfirmed' && !this.closed) this.resignLease(lease).catch(() => undefined);
+  }
+}
+
+/** CampaignMessage is a CampaignResponse. */
+interface CampaignMessage {
+  readonly queued?: { position: number; alreadyWaiting: boolean; holder: WireLease | null } | null;
+  readonly elected?: { lease: WireLease | null; raftTerm?: string; alreadyHolder?: boolean } | null;
+}
+
+/** createClient makes a client of the cluster at `endpoints`; see ClientOptions. */
+export function createClient(options: ClientOptions): OmniRelayClient {
+  return new OmniRelayClient(options);
+}
+
+function nodeStatus(address: string, r: unknown): NodeStatus {
+  const s = r as {
+    nodeId: string;
+    role: string;
+    term: string;
+    leader: string;
+    commit: string;
+    applied: string;
+    members: { id: string; voter: boolean }[];
+  };
+  return {
+    address,
+    nodeId: s.nodeId,
+    role: s.role,
+    term: big(s.term),
+    leader: s.leader,
+    commit: big(s.commit),
+    applied: big(s.applied),
+    members: s.members.map((m) => ({ id: m.id, voter: m.voter })),
+  };
+}
+
+function membersOf(r: unknown): Members {
+  const m = r as {
+    nodeId: string;
+    leader: string;
+    members: {
+      id: string;
+      voter: boolean;
+      self: boolean;
+      peerAddress: string;
+      connected: boolean;
+      match: string;
+      lagEntries: string;
+    }[];
+  };
+  return {
+    nodeId: m.nodeId,
+    leader: m.leader,
+    members: m.members.map((x) => ({
+      id: x.id,
+      voter: x.voter,
+      self: x.self,
+      peerAddress: x.peerAddress,
+      connected: x.connected,
+      match: Number(x.match),
+      lagEntries: Number(x.lagEntries),
+    })),
+  };
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new OmniRelayError('INVALID_ARGUMENT', `${name} must be a positive number (got ${value})`);
+  }
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new OmniRelayError('INVALID_ARGUMENT', `${name} must be zero or more (got ${value})`);
+  }
+  return value;
+}

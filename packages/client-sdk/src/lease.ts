@@ -1,0 +1,184 @@
+import { performance } from 'node:perf_hooks';
+import { OmniRelayError } from './errors';
+import type { LeaseView } from './wire';
+
+/**
+ * LeaseEndReason says why a Lease ended:
+ * - resigned: the holder resigned it;
+ * - refused: the cluster refused a renewal (the lease expired there, was stepped down, or
+ *   another candidate holds the scope);
+ * - unconfirmed: no renewal was confirmed in time, so the lease may be about to lapse on the
+ *   cluster (see Lease.signal);
+ * - closed: the client was closed.
+ */
+export type LeaseEndReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed';
+
+/** LeaseHooks is how a Lease reaches its client (renewal and resignation). */
+export interface LeaseHooks {
+  renew(lease: Lease): Promise<void>;
+  resign(lease: Lease): Promise<void>;
+  /** ended tells the client the lease is over (it stops renewing it). */
+  ended(lease: Lease, reason: LeaseEndReason): void;
+}
+
+/**
+ * Lease is a held scope. It is valid until `signal` aborts. The SDK renews it automatically
+ * over the client's KeepAlive stream and aborts `signal`:
+ * - before the lease can lapse: at `send time of the last confirmed renewal + ttl − max clock
+ *   skew` (monotonic clock), unless a later renewal was confirmed by then (DESIGN.md "Time");
+ * - as soon as the cluster refuses a renewal;
+ * - when it is resigned or the client closes.
+ *
+ * Stop acting as the holder when `signal` aborts, and carry `fence` on every write to the
+ * resources you guard, so a write that races the abort is still rejected downstream.
+ */
+export class Lease {
+  readonly scope: string;
+  readonly candidateId: string;
+  readonly metadata: string;
+  /** fence is the fence token: strictly greater than any earlier holder's of the scope. */
+  readonly fence: bigint;
+  /** term counts the scope's holder changes up to and including this grant. */
+  readonly term: bigint;
+  readonly ttlMs: number;
+  /** revision is the Raft index of the grant (equal to fence). */
+  readonly revision: bigint;
+  /** raftTerm is the Raft term of the entry that granted the lease (0 when the server did not say). */
+  readonly raftTerm: bigint;
+  /** releaseOnResetMs asks the leader to release the lease this long after its KeepAlive stream resets (0: off). */
+  readonly releaseOnResetMs: number;
+  /** signal aborts when the lease ends; its reason is an OmniRelayError with code LEASE_LOST. */
+  readonly signal: AbortSignal;
+
+  private readonly controller = new AbortController();
+  /** confirmedAt is the monotonic send time of the request behind the last confirmed grant or renewal. */
+  private confirmedAt: number;
+  private timer: NodeJS.Timeout | undefined;
+  private endReason: LeaseEndReason | undefined;
+
+  constructor(
+    view: LeaseView,
+    options: {
+      raftTerm: bigint;
+      releaseOnResetMs: number;
+      confirmedAtMs: number | undefined;
+      skewMs: number;
+    },
+    private readonly hooks: LeaseHooks,
+  ) {
+    this.scope = view.scope;
+    this.candidateId = view.candidateId;
+    this.metadata = view.metadata;
+    this.fence = view.fence;
+    this.term = view.term;
+    this.ttlMs = view.ttlMs;
+    this.revision = view.revision;
+    this.raftTerm = options.raftTerm;
+    this.releaseOnResetMs = options.releaseOnResetMs;
+    this.skewMs = options.skewMs;
+    this.confirmedAt = options.confirmedAtMs ?? Number.NEGATIVE_INFINITY;
+    this.signal = this.controller.signal;
+    // A provisional lease (no confirmed send time yet) is not valid until its first renewal.
+    if (options.confirmedAtMs !== undefined) this.arm();
+  }
+
+  private readonly skewMs: number;
+
+  /** key identifies the lease within a client (scope and fence). */
+  get key(): string {
+    return `${this.scope}\u0000${this.fence}`;
+  }
+
+  /** confirmedAtMs is the monotonic send time of the request behind the last confirmed grant or renewal. */
+  get confirmedAtMs(): number {
+    return this.confirmedAt;
+  }
+
+  /** localDeadlineMs is the monotonic time (performance.now) when `signal` aborts unless renewed. */
+  get localDeadlineMs(): number {
+    return this.confirmedAt + this.ttlMs - this.skewMs;
+  }
+
+  /** remainingMs is how long the lease is still proven valid (≤ 0 once it is not). */
+  remainingMs(): number {
+    if (this.endReason !== undefined) return 0;
+    return this.localDeadlineMs - performance.now();
+  }
+
+  /**
+   * isValid checks, synchronously and against the clock, that the lease is still proven: call it
+   * right before acting (a timer can fire late after a long pause; this cannot).
+   */
+  isValid(): boolean {
+    return this.remainingMs() > 0;
+  }
+
+  /** expiresAt is the wall-clock estimate of when `signal` aborts unless renewed. */
+  get expiresAt(): Date {
+    return new Date(Date.now() + Math.max(0, this.remainingMs()));
+  }
+
+  /** endedReason says why the lease ended, or undefined while it is held. */
+  get endedReason(): LeaseEndReason | undefined {
+    return this.endReason;
+  }
+
+  /** renew renews the lease now (it is renewed automatically; this is for callers that want a fresh confirmation). */
+  renew(): Promise<void> {
+    return this.hooks.renew(this);
+  }
+
+  /** resign gives the scope up (the best waiting candidate takes over) and aborts `signal`. */
+  async resign(): Promise<void> {
+    if (this.endReason !== undefined) return;
+    try {
+      await this.hooks.resign(this);
+    } finally {
+      this.end('resigned', 'the lease was resigned');
+    }
+  }
+
+  /** confirmed records a renewal (or grant) confirmed for a request sent at `sentAtMs` (monotonic). */
+  confirmed(sentAtMs: number): void {
+    if (this.endReason !== undefined || sentAtMs <= this.confirmedAt) return;
+    this.confirmedAt = sentAtMs;
+    this.arm();
+  }
+
+  /** end ends the lease once: the timer stops, the client forgets it, and `signal` aborts. */
+  end(reason: LeaseEndReason, message: string, details: { currentFenceToken?: bigint } = {}): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.hooks.ended(this, reason);
+    this.controller.abort(
+      new OmniRelayError(
+        'LEASE_LOST',
+        `lease on ${this.scope} (fence ${this.fence}) ended: ${message}`,
+        details,
+      ),
+    );
+  }
+
+  /** arm sets the abort timer at the local deadline. */
+  private arm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const wait = this.localDeadlineMs - performance.now();
+    if (wait <= 0) {
+      this.timer = undefined;
+      this.end('unconfirmed', this.unconfirmedMessage());
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (performance.now() >= this.localDeadlineMs) this.end('unconfirmed', this.unconfirmedMessage());
+      else this.arm();
+    }, Math.ceil(wait));
+    this.timer.unref();
+  }
+
+  private unconfirmedMessage(): string {
+    return `no renewal was confirmed within ttl ${this.ttlMs} ms − max clock skew ${this.skewMs} ms, so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
+  }
+}

@@ -1,0 +1,150 @@
+import type * as grpc from '@grpc/grpc-js';
+import { GRPC_STATUS, OmniRelayError, abortError, aborted, fromGrpcError } from './errors';
+import type { Router } from './router';
+import { backoffMs, sleep } from './router';
+import type { LeadershipEvent, WireEvent } from './wire';
+import { big, leadershipEvent } from './wire';
+
+/** WatchOptions configures Client.watch. */
+export interface WatchOptions {
+  /**
+   * fromRevision replays retained events from this revision on. Without it the watch starts at
+   * the revision the answering node has applied when the watch begins (nothing before it is
+   * replayed, nothing after it is missed).
+   */
+  readonly fromRevision?: bigint;
+  /** signal ends the iteration (the loop finishes without an error). */
+  readonly signal?: AbortSignal;
+  /** onResume hears each reconnection, with the revision the watch resumes from (for logs). */
+  readonly onResume?: (info: { address: string; fromRevision: bigint; error: OmniRelayError }) => void;
+}
+
+/** QUEUE_HIGH_WATER: past this many undelivered responses the stream is paused until the consumer catches up. */
+const QUEUE_HIGH_WATER = 256;
+
+/** Item is what the stream hands the iterator: a response, or how the stream ended. */
+type Item = { readonly response: { revision: string; events: WireEvent[] } } | { readonly end: unknown };
+
+/**
+ * watchEvents yields every holder change of scopes under `prefix`, in revision order, and keeps
+ * going across disconnects, leader changes and node restarts: it remembers the next revision it
+ * needs and resumes from exactly there on any node (revisions are Raft indexes, the same on every
+ * node), so there is no gap and no duplicate. It ends with COMPACTED when the revision it needs
+ * is no longer kept by any node it reaches (events were lost to this watcher; list the current
+ * leaders and watch again).
+ */
+export async function* watchEvents(
+  router: Router,
+  prefix: string,
+  options: WatchOptions,
+  limits: { callTimeoutMs: number; backoffBaseMs: number; backoffMaxMs: number },
+): AsyncGenerator<LeadershipEvent, void, undefined> {
+  const signal = options.signal;
+  let next = options.fromRevision;
+  if (next !== undefined && next < 1n) {
+    throw new OmniRelayError('INVALID_ARGUMENT', `fromRevision must be ≥ 1 (got ${next})`);
+  }
+  let failures = 0;
+  let turn = 0;
+  for (;;) {
+    if (aborted(signal)) return;
+    // Prefer a node that answered last time; move on to the next one after a failure.
+    const addresses = router.addresses;
+    const address = addresses[turn % addresses.length]!;
+    let error: OmniRelayError;
+    try {
+      if (next === undefined) {
+        const s = (await router.once('Cluster', 'Status', {}, address, limits.callTimeoutMs, signal)) as {
+          applied: string;
+        };
+        next = big(s.applied) + 1n;
+      }
+      const from = next;
+      for await (const item of openWatch(router, address, prefix, from, signal)) {
+        if ('end' in item) throw item.end;
+        failures = 0;
+        const revision = big(item.response.revision);
+        if (revision < next) continue; // already delivered before a resume
+        for (const e of item.response.events) yield leadershipEvent(e);
+        next = revision + 1n;
+      }
+      if (aborted(signal)) return;
+      error = new OmniRelayError('UNAVAILABLE', `${address} ended the watch`);
+    } catch (e) {
+      if (aborted(signal)) return;
+      error = e instanceof OmniRelayError ? e : fromGrpcError(e, address);
+    }
+    if (error.code === 'COMPACTED' || error.code === 'INVALID_ARGUMENT' || error.code === 'INVALID_SCOPE') {
+      throw error;
+    }
+    if (error.code === 'CLOSED') throw error;
+    failures++;
+    turn++;
+    if (next !== undefined) options.onResume?.({ address, fromRevision: next, error });
+    try {
+      // A slow consumer cut off by the server resumes at once; anything else backs off.
+      if (error.details.grpcStatus !== GRPC_STATUS.RESOURCE_EXHAUSTED || failures > 1) {
+        await sleep(backoffMs(failures, limits), signal);
+      }
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * openWatch runs one Watch call and yields its responses, then one `end` item (the error, or
+ * undefined when the server ended the stream). It pauses the stream while the consumer is behind.
+ */
+async function* openWatch(
+  router: Router,
+  address: string,
+  prefix: string,
+  fromRevision: bigint,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Item, void, undefined> {
+  const client = router.stub(address, 'Leadership') as unknown as {
+    Watch(
+      request: object,
+      metadata: grpc.Metadata,
+    ): grpc.ClientReadableStream<{ revision: string; events: WireEvent[] }>;
+  };
+  const call = client.Watch({ prefix, fromRevision: fromRevision.toString() }, router.metadata());
+  const queue: Item[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const push = (item: Item): void => {
+    queue.push(item);
+    if (queue.length >= QUEUE_HIGH_WATER) call.pause();
+    wake?.();
+  };
+  const finish = (end: unknown): void => {
+    if (ended) return;
+    ended = true;
+    push({ end });
+  };
+  call.on('data', (response: { revision: string; events: WireEvent[] }) => push({ response }));
+  call.on('error', (e: unknown) => finish(fromGrpcError(e, address)));
+  call.on('end', () => finish(new OmniRelayError('UNAVAILABLE', `${address} ended the watch`)));
+  const onAbort = (): void => {
+    call.cancel();
+    finish(abortError('the watch'));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const item = queue.shift();
+      if (item === undefined) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      if (queue.length < QUEUE_HIGH_WATER / 2) call.resume();
+      yield item;
+      if ('end' in item) return;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!ended) call.cancel();
+  }
+}

@@ -1,0 +1,66 @@
+import type { Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
+
+/** TcpProxy forwards 127.0.0.1 connections to a target until it is cut. */
+export interface TcpProxy {
+  /** address is the proxy's `127.0.0.1:port`. */
+  readonly address: string;
+  /**
+   * cut black-holes the link: bytes in either direction are dropped and new connections are
+   * accepted but never forwarded, as when a network path silently fails (no resets, so the
+   * client learns nothing until its own timers fire).
+   */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** startTcpProxy starts a proxy to `target` (host:port) on a free loopback port. */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const [host, port] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ];
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const blackhole = (s: Socket): void => {
+    s.unpipe();
+    s.removeAllListeners('data');
+    s.on('data', () => undefined);
+    s.resume();
+  };
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    if (cut) {
+      blackhole(client);
+      return;
+    }
+    const upstream = connect(port, host);
+    sockets.add(upstream);
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      if (!cut) client.destroy();
+    });
+    upstream.on('error', () => upstream.destroy());
+    client.on('close', () => {
+      if (!cut) upstream.destroy();
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
+  return {
+    address: `127.0.0.1:${address.port}`,
+    cut: () => {
+      cut = true;
+      for (const s of sockets) blackhole(s);
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
