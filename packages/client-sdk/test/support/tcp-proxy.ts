@@ -11,6 +11,10 @@ export interface TcpProxy {
    * client learns nothing until its own timers fire).
    */
   cut(): void;
+  /** hold stops forwarding in both directions (bytes wait in the sockets) until release(). */
+  hold(): void;
+  /** release forwards everything held, in order, and goes on forwarding. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +25,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     Number(target.slice(target.lastIndexOf(':') + 1)),
   ];
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let cut = false;
   const blackhole = (s: Socket): void => {
     s.unpipe();
@@ -46,6 +51,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     client.on('close', () => {
       if (!cut) upstream.destroy();
     });
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('close', () => pairs.delete(pair));
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -57,6 +65,20 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     cut: () => {
       cut = true;
       for (const s of sockets) blackhole(s);
+    },
+    hold: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    release: () => {
+      for (const [client, upstream] of pairs) {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
     },
     close: async () => {
       for (const s of sockets) s.destroy();
