@@ -42,6 +42,12 @@ export interface ClientOptions {
   /** backoffBaseMs and backoffMaxMs shape retry backoff (default 25 and 1,000). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /**
+   * keepaliveMs is how often an idle connection is pinged, and how long a ping may go
+   * unanswered before the connection is dropped and its streams move to another node
+   * (default 5,000; a silently dead path is noticed within twice this).
+   */
+  readonly keepaliveMs?: number;
 }
 
 /** AcquireOptions configures Client.acquire and Client.campaign. */
@@ -127,7 +133,13 @@ export interface StepDownResult {
 }
 
 /** DEFAULTS of ClientOptions. */
-const DEFAULTS = { callTimeoutMs: 5000, maxClockSkewMs: 250, backoffBaseMs: 25, backoffMaxMs: 1000 } as const;
+const DEFAULTS = {
+  callTimeoutMs: 5000,
+  maxClockSkewMs: 250,
+  backoffBaseMs: 25,
+  backoffMaxMs: 1000,
+  keepaliveMs: 5000,
+} as const;
 
 /** RESIGN_RETRY: a resign may go again after any retryable failure (a repeated resign is refused harmlessly). */
 const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CODES, 'DEADLINE_EXCEEDED']);
@@ -161,6 +173,7 @@ export class OmniRelayClient {
     this.router = new Router({
       endpoints: options.endpoints,
       callTimeoutMs: this.callTimeoutMs,
+      keepaliveMs: positive(options.keepaliveMs ?? DEFAULTS.keepaliveMs, 'keepaliveMs'),
       ...this.backoff,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.token === undefined ? {} : { token: options.token }),

@@ -27,6 +27,8 @@ export interface RouterOptions {
   readonly callTimeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /** keepaliveMs is the HTTP/2 ping interval and timeout of every channel. */
+  readonly keepaliveMs: number;
 }
 
 /** Service names a public service. */
@@ -118,6 +120,11 @@ export class Router {
       const clients = loadServiceClients();
       const leadership = new clients.Leadership(address, this.credentials, {
         'grpc.max_receive_message_length': 16 * 1024 * 1024,
+        // HTTP/2 pings find a connection that went silent (a black-holed path sends no reset),
+        // so streams that only listen (Watch, Campaign) fail over instead of waiting forever.
+        'grpc.keepalive_time_ms': this.options.keepaliveMs,
+        'grpc.keepalive_timeout_ms': this.options.keepaliveMs,
+        'grpc.keepalive_permit_without_calls': 1,
       });
       // The Cluster service shares the Leadership client's channel.
       const cluster = new clients.Cluster(address, this.credentials, {

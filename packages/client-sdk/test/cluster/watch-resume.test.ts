@@ -2,6 +2,7 @@ import { useLocalCluster, waitUntil } from '../../../server/test/cluster/cluster
 import type { LeadershipEvent } from '../../src/index';
 import { createClient } from '../../src/index';
 import { sleep } from '../support/solo';
+import { startTcpProxy } from '../support/tcp-proxy';
 
 describe('watch resume across a node restart (3 real processes)', () => {
   const cluster = useLocalCluster('sdk-watch', { size: 3 });
@@ -52,6 +53,45 @@ describe('watch resume across a node restart (3 real processes)', () => {
       await watching;
       watcher.close();
       writer.close();
+    }
+  });
+
+  it('moves to another node when the watched path goes silent (no reset), with no gap or duplicate', async () => {
+    const leader = await cluster().waitForLeader();
+    const [first, second] = cluster().nodes.filter((n) => n.id !== leader);
+    const proxy = await startTcpProxy(first!.grpcAddress);
+    // Pings every 500 ms notice the silent path; without them the watch would wait forever.
+    const watcher = createClient({
+      endpoints: [proxy.address, second!.grpcAddress],
+      keepaliveMs: 500,
+      backoffMaxMs: 200,
+    });
+    const writer = createClient({ endpoints: cluster().nodes.map((n) => n.grpcAddress) });
+    const controller = new AbortController();
+    const seen: LeadershipEvent[] = [];
+    const watching = (async () => {
+      for await (const e of watcher.watch('silent/', { signal: controller.signal })) seen.push(e);
+    })();
+    try {
+      await sleep(200);
+      const granted: bigint[] = [];
+      for (let i = 0; i < 30; i++) {
+        if (i === 10) proxy.cut();
+        granted.push((await writer.acquire(`silent/${i}`, { ttlMs: 60_000 }))!.fence);
+      }
+      await waitUntil(
+        'the watcher to catch up through the other node',
+        () => Promise.resolve(seen.length >= 30),
+        20_000,
+      );
+      await sleep(200);
+      expect(seen.map((e) => e.holder?.fence)).toEqual(granted);
+    } finally {
+      controller.abort();
+      await watching;
+      watcher.close();
+      writer.close();
+      await proxy.close();
     }
   });
 });
