@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from 'jest';
 
 /** The workspace packages; each is a Jest project whose tests live in `test/` mirroring `src/`. */
@@ -9,6 +10,13 @@ const transform: Config['transform'] = {
     { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
   ],
 };
+
+/**
+ * Child processes that tests start (server nodes, crash writers, example programs) run from
+ * source through @swc-node/register; tsconfig.check.json maps @omnirelay/* to each package's
+ * src, so they too need no build step (children inherit this environment).
+ */
+process.env['SWC_NODE_PROJECT'] ??= join(__dirname, 'tsconfig.check.json');
 
 /** Tests import sibling packages from source, so no build step is needed before `npm test`. */
 const moduleNameMapper: Record<string, string> = Object.fromEntries(

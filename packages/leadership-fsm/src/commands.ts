@@ -115,14 +115,18 @@ export interface StepDownCommand {
 
 /**
  * GraceCommand is what a new Raft leader proposes when it takes office: every live lease gets
- * `deadlineMs = max(deadlineMs, tookOfficeStampMs + graceMs)`, so no lease expires early
- * because renewals could not get through while there was no leader, and none gets a full TTL.
+ * `deadlineMs = max(deadlineMs, min(tookOfficeStampMs + graceMs, lastRenewalStampMs + leaseTtlMs
+ * + capMs))`, so no lease expires early because renewals could not get through while there was
+ * no leader, none gets a full TTL, and with capMs a lease whose holder stopped renewing is freed
+ * within TTL + capMs of its last renewal however often leadership changes (etcd issue 9888).
  */
 export interface GraceCommand {
   readonly type: 'grace';
   readonly correlationId: string;
   readonly tookOfficeStampMs: number;
   readonly graceMs: number;
+  /** capMs bounds the extension past a lease's own deadline (absent: no bound, as before it existed). */
+  readonly capMs?: number;
 }
 
 /** Command is every command the leadership state machine applies. */
@@ -159,7 +163,7 @@ const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
   renew: ['type', 'correlationId', 'leases'],
   expire: ['type', 'correlationId', 'leases'],
   stepDown: ['type', 'correlationId', 'scope', 'fenceToken', 'successor'],
-  grace: ['type', 'correlationId', 'tookOfficeStampMs', 'graceMs'],
+  grace: ['type', 'correlationId', 'tookOfficeStampMs', 'graceMs', 'capMs'],
 };
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -389,6 +393,7 @@ export function parseCommand(value: unknown): Command {
         correlationId,
         tookOfficeStampMs: rangeField(record, 'tookOfficeStampMs', 0, STAMP_MS_MAX),
         graceMs: rangeField(record, 'graceMs', 0, GRACE_MS_MAX),
+        ...(record.capMs === undefined ? {} : { capMs: rangeField(record, 'capMs', 0, GRACE_MS_MAX) }),
       };
   }
 }

@@ -40,9 +40,11 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
 }
 
 /**
- * applyGrace gives every live lease `deadlineMs = max(deadlineMs, tookOfficeStampMs + graceMs)`:
- * a new Raft leader neither expires a lease early (its renewals could not get through while
- * there was no leader) nor gives it a full TTL. INVALID_ARGUMENT when the took-office stamp is
+ * applyGrace gives every live lease `deadlineMs = max(deadlineMs, min(tookOfficeStampMs +
+ * graceMs, lastRenewalStampMs + leaseTtlMs + capMs))`: a new Raft leader neither expires a lease
+ * early (its renewals could not get through while there was no leader; the deadline never moves
+ * back) nor gives it a full TTL, and with capMs no chain of leader changes keeps a lease alive
+ * longer than TTL + capMs after its last renewal. INVALID_ARGUMENT when the took-office stamp is
  * after the entry's own stamp, which a correct leader never proposes.
  */
 export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryContext): GraceOutcome {
@@ -57,8 +59,13 @@ export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryCon
   let extendedCount = 0;
   for (const record of state.scopes.values()) {
     const holder = record.holder;
-    if (holder !== null && holder.deadlineMs < graceDeadlineMs) {
-      holder.deadlineMs = graceDeadlineMs;
+    if (holder === null) continue;
+    const target =
+      command.capMs === undefined
+        ? graceDeadlineMs
+        : Math.min(graceDeadlineMs, holder.lastRenewalStampMs + holder.leaseTtlMs + command.capMs);
+    if (holder.deadlineMs < target) {
+      holder.deadlineMs = target;
       state.trackDeadline(record.name, holder);
       extendedCount++;
     }

@@ -14,7 +14,7 @@ import * as trace from './helpers/trace';
  *   advance MS | leader NODE term=N | noop | restore
  *   acquire SCOPE CAND [ttl= meta=] | campaign SCOPE CAND [prio= ttl= meta=] | withdraw SCOPE CAND
  *   resign SCOPE FENCE | renew SCOPE@FENCE... | expire SCOPE@FENCE...
- *   step-down SCOPE [fence=F] [successor=CAND | explicit=CAND ttl= meta=] | grace [took=MS] grace=MS
+ *   step-down SCOPE [fence=F] [successor=CAND | explicit=CAND ttl= meta=] | grace [took=MS] grace=MS [cap=MS]
  *   raw HEX | raw-command JSON (bigints as "123n")
  *   holder SCOPE | scope SCOPE | holders [prefix= limit= token=] | validate SCOPE FENCE | stats
  *   next-deadline | due NOW_MS
@@ -137,7 +137,12 @@ function runCommand(d: Driver, line: string): string[] {
       });
     }
     case 'grace':
-      return entry({ type: 'grace', tookOfficeStampMs: num('took', d.nowMs), graceMs: num('grace', 0) });
+      return entry({
+        type: 'grace',
+        tookOfficeStampMs: num('took', d.nowMs),
+        graceMs: num('grace', 0),
+        ...(named.has('cap') ? { capMs: num('cap', 0) } : {}),
+      });
     case 'raw':
       return trace.result(d.applyBytes(Uint8Array.from(Buffer.from(p.join(''), 'hex')), at));
     case 'raw-command': {

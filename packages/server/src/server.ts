@@ -91,7 +91,11 @@ export async function startServer(
   const expiry = new ExpiryScheduler(
     service,
     stateMachine,
-    { graceMs: 2 * config.electionTimeoutMs + config.skewMsMax, stallThresholdMs: config.stallThresholdMs },
+    {
+      graceMs: 2 * config.electionTimeoutMs + config.skewMsMax,
+      graceCapMs: config.electionTimeoutMs,
+      stallThresholdMs: config.stallThresholdMs,
+    },
     logger,
   );
   stateMachine.onApplied(() => expiry.onApplied());

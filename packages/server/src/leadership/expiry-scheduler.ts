@@ -13,6 +13,13 @@ export interface ExpirySchedulerOptions {
    * plus the maximum clock skew.
    */
   readonly graceMs: number;
+  /**
+   * graceCapMs bounds every grace per lease: never past its last renewal + TTL + graceCapMs,
+   * so a lease whose holder stopped renewing is freed within TTL + graceCapMs of its last
+   * renewal however often leadership changes or the leader stalls (etcd issue 9888). The
+   * server passes the election timeout.
+   */
+  readonly graceCapMs: number;
   /** stallThresholdMs: an event-loop pause longer than this counts as a stall (GC, SIGSTOP, slow disk). */
   readonly stallThresholdMs: number;
   /** now reads the wall clock (injected for tests). */
@@ -29,8 +36,11 @@ const MONITOR_INTERVAL_MS = 20;
  * stamp and the fence, so a renewal that committed first keeps its lease).
  *
  * Two rules keep it from expiring a live lease early:
- * - Taking office: before any expiry, a new leader proposes a grace (`max(deadline, took office +
- *   graceMs)`): renewals could not get through while there was no leader.
+ * - Taking office: before any expiry, a new leader proposes a grace (`max(deadline, min(took
+ *   office + graceMs, last renewal + TTL + graceCapMs))`): renewals could not get through while
+ *   there was no leader. The cap keeps a dead holder's lease from living on under leader churn;
+ *   it never moves a deadline back, so no lease ends before its last renewal + TTL, which is
+ *   after the moment its holder's SDK stops trusting it (send time + TTL − max skew).
  * - A stalled leader: a monitor notices event-loop pauses longer than stallThresholdMs. After
  *   one, the leader treats itself as newly in office (a new grace) before expiring anything,
  *   because renewals sent during the pause may still be waiting in its sockets. The timer's
@@ -107,6 +117,7 @@ export class ExpiryScheduler {
         correlationId: `grace-${randomUUID()}`,
         tookOfficeStampMs,
         graceMs: this.options.graceMs,
+        capMs: this.options.graceCapMs,
       });
       if (this.state !== 'granting') return;
       this.logger.info(
