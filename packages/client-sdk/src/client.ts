@@ -14,7 +14,7 @@ import {
 import { KeepAlive } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
 import { Lease } from './lease';
-import type { TlsOptions } from './router';
+import type { CallSpec, TlsOptions } from './router';
 import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
 import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
@@ -80,6 +80,8 @@ export interface CampaignOptions extends AcquireOptions {
 export interface ReadOptions {
   /** serializable answers from the node that gets the call (faster, may be stale); default linearizable. */
   readonly serializable?: boolean;
+  /** signal cancels the call (it rejects with CANCELLED). */
+  readonly signal?: AbortSignal;
 }
 
 /** NodeStatus is one node's Cluster.Status. */
@@ -329,7 +331,7 @@ export class OmniRelayClient {
       'Leadership',
       'GetLeader',
       { scope, serializable: options.serializable === true },
-      { leader: options.serializable !== true },
+      readSpec(options),
     );
     return optionalLeaseView(r.leader);
   }
@@ -347,7 +349,7 @@ export class OmniRelayClient {
         limit: options.limit ?? 0,
         serializable: options.serializable === true,
       },
-      { leader: options.serializable !== true },
+      readSpec(options),
     );
     return { leaders: r.leaders.map(leaseView), nextPageToken: r.nextPageToken };
   }
@@ -379,7 +381,7 @@ export class OmniRelayClient {
       'Leadership',
       'ValidateFence',
       { scope, fenceToken: fence.toString(), serializable: options.serializable === true },
-      { leader: options.serializable !== true },
+      readSpec(options),
     );
     return { valid: r.valid, current: optionalLeaseView(r.current) };
   }
@@ -395,14 +397,14 @@ export class OmniRelayClient {
   }
 
   /** status returns one node's status (`address`, or whichever node answers first in turn). */
-  async status(options: { address?: string } = {}): Promise<NodeStatus> {
+  async status(options: { address?: string; signal?: AbortSignal } = {}): Promise<NodeStatus> {
     const address = options.address;
     for (let attempt = 0; ; attempt++) {
       const target = address ?? this.router.addresses[attempt % this.router.addresses.length]!;
       try {
         return nodeStatus(
           target,
-          await this.router.once('Cluster', 'Status', {}, target, this.callTimeoutMs),
+          await this.router.once('Cluster', 'Status', {}, target, this.callTimeoutMs, options.signal),
         );
       } catch (e) {
         if (address !== undefined || attempt + 1 >= this.router.addresses.length) throw e;
@@ -700,6 +702,14 @@ function membersOf(r: unknown): Members {
       match: Number(x.match),
       lagEntries: Number(x.lagEntries),
     })),
+  };
+}
+
+/** readSpec routes a read: linearizable ones to the leader, serializable ones anywhere. */
+function readSpec(options: ReadOptions): CallSpec {
+  return {
+    leader: options.serializable !== true,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
 }
 

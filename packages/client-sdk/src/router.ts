@@ -215,7 +215,9 @@ export class Router {
           )
         );
       }
-      if (spec.leader && spec.address === undefined && this.leaderAddress === undefined && attempt > 0) {
+      // Find the leader before sending a leader-bound call anywhere: a follower may answer some
+      // calls itself (Members without progress), and guessing costs a redirect.
+      if (spec.leader && spec.address === undefined && this.leaderAddress === undefined) {
         await this.discover(spec.signal);
       }
       const address = spec.address ?? this.pick();
@@ -237,7 +239,9 @@ export class Router {
         attempt++;
         // A NOT_LEADER that named the leader is retried at once; anything else backs off.
         if (!(e.code === 'NOT_LEADER' && this.leaderAddress !== undefined && attempt <= 2)) {
-          await sleep(backoffMs(attempt, this.options), spec.signal);
+          const left = deadline - Date.now();
+          if (left <= 0) throw e;
+          await sleep(Math.min(backoffMs(attempt, this.options), left), spec.signal);
         }
       }
     }

@@ -7,7 +7,13 @@
 import { createInterface } from 'node:readline';
 import { createClient } from '../../src/index';
 
-const [endpoints, scope, ttl, storeUrl] = process.argv.slice(2) as [string, string, string, string];
+const [endpoints, scope, ttl, storeUrl, releaseOnReset] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
 
 function report(event: object): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -15,7 +21,10 @@ function report(event: object): void {
 
 async function main(): Promise<void> {
   const client = createClient({ endpoints: endpoints.split(','), candidateId: 'paused-holder' });
-  const lease = await client.acquire(scope, { ttlMs: Number(ttl) });
+  const lease = await client.acquire(scope, {
+    ttlMs: Number(ttl),
+    ...(releaseOnReset === undefined ? {} : { releaseOnResetMs: Number(releaseOnReset) }),
+  });
   if (lease === null) throw new Error(`${scope} is held by someone else`);
   lease.signal.addEventListener('abort', () => report({ event: 'lost', reason: lease.endedReason }));
   report({ event: 'held', fence: lease.fence.toString() });

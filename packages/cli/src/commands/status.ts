@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error';
+import { EXIT } from '../exit-codes';
+import type { NodeReport } from '../format/nodes';
+import { isUnreachable, statusJson, statusTable } from '../format/nodes';
+import type { Bind } from './action';
+
+/**
+ * registerStatus adds `omnirelay status`: every endpoint's node status (id, role, term, leader,
+ * commit, applied, members), asked in parallel; a node that does not answer is shown as
+ * unreachable. Exit 0 when at least one answers, 3 when none does.
+ */
+export function registerStatus(program: Command, bind: Bind): void {
+  const command = program
+    .command('status')
+    .description("every endpoint's node status: id, role, term, leader, commit, applied, members")
+    .addHelpText('after', '\nExit 0 when at least one endpoint answers, 3 when none does.');
+  bind(command, async (ctx) =>
+    ctx.withClient(async (client) => {
+      const reports: NodeReport[] = (await client.statusAll()).map((r) =>
+        'error' in r ? { address: r.address, error: { code: r.error.code, message: r.error.message } } : r,
+      );
+      if (reports.every(isUnreachable)) {
+        throw new CliError(
+          EXIT.UNAVAILABLE,
+          `no endpoint answered (${ctx.endpoints.join(', ')})`,
+          'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
+        );
+      }
+      ctx.io.stdout(ctx.output === 'json' ? statusJson(reports) : statusTable(reports));
+      return EXIT.OK;
+    }),
+  );
+}

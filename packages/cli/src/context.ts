@@ -1,0 +1,70 @@
+import type { OmniRelayClient } from '@omnirelay/client-sdk';
+import { createClient } from '@omnirelay/client-sdk';
+import type { OutputFormat } from './options';
+import { TIMEOUT_MS_DEFAULT, parseOutput, parseTimeoutMs, resolveEndpoints } from './options';
+
+/**
+ * CliIo is everything the program touches outside itself, so tests can run it in-process:
+ * where output goes, the environment, the clock, and the operator's request to stop.
+ */
+export interface CliIo {
+  /** stdout receives results (tables, JSON), in whole lines. */
+  readonly stdout: (text: string) => void;
+  /** stderr receives the one-line errors and notices, and nothing else. */
+  readonly stderr: (text: string) => void;
+  /** env is the environment (OMNIRELAY_ENDPOINTS). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** now is the wall clock in ms since the epoch; tables show durations relative to it. */
+  readonly now: () => number;
+  /**
+   * onStop registers `handler` for the operator's request to stop a long-running command
+   * (`main` wires SIGINT and SIGTERM to it) and returns the function that unregisters it.
+   */
+  readonly onStop: (handler: () => void) => () => void;
+}
+
+/** GlobalOptions are the raw values of the options every command takes. */
+export interface GlobalOptions {
+  readonly endpoints?: string;
+  readonly timeout?: string;
+  readonly output?: string;
+}
+
+/**
+ * CommandContext is one command's view of the run: its validated global options and a client
+ * of the cluster. Validation happens at construction, so a bad --endpoints, --timeout or
+ * -o fails with exit 2 before anything is sent.
+ */
+export class CommandContext {
+  /** output is the validated -o/--output. */
+  readonly output: OutputFormat;
+  /** endpoints are the validated endpoints, in the order given. */
+  readonly endpoints: readonly string[];
+  /** timeoutMs bounds every call, retries included. */
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly io: CliIo,
+    options: GlobalOptions,
+  ) {
+    this.output = parseOutput(options.output ?? 'table');
+    this.endpoints = resolveEndpoints(options.endpoints, io.env);
+    this.timeoutMs = options.timeout === undefined ? TIMEOUT_MS_DEFAULT : parseTimeoutMs(options.timeout);
+  }
+
+  /**
+   * withClient runs `use` with a client of the cluster and closes the client afterwards, however
+   * `use` ends. `endpoints` overrides the order in which the client tries the endpoints.
+   */
+  async withClient<T>(
+    use: (client: OmniRelayClient) => Promise<T>,
+    endpoints: readonly string[] = this.endpoints,
+  ): Promise<T> {
+    const client = createClient({ endpoints, callTimeoutMs: this.timeoutMs });
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { usageError } from './cli-error';
+
+/** DEFAULT_ENDPOINTS are the gRPC addresses of the 3-node cluster `npm start` runs (base port 7100 + 200 + i). */
+export const DEFAULT_ENDPOINTS: readonly string[] = ['127.0.0.1:7301', '127.0.0.1:7302', '127.0.0.1:7303'];
+
+/** ENDPOINTS_ENV names the environment variable that gives the endpoints when --endpoints does not. */
+export const ENDPOINTS_ENV = 'OMNIRELAY_ENDPOINTS';
+
+/** ENDPOINTS_MAX bounds how many endpoints one command may be given. */
+export const ENDPOINTS_MAX = 64;
+
+/** TIMEOUT_MS_DEFAULT bounds each call (retries included) unless --timeout says otherwise. */
+export const TIMEOUT_MS_DEFAULT = 5000;
+
+/** TIMEOUT_MS_MAX is the largest --timeout accepted (10 minutes). */
+export const TIMEOUT_MS_MAX = 600_000;
+
+/** FENCE_MAX is the largest fence token: fences are uint64. */
+export const FENCE_MAX = 2n ** 64n - 1n;
+
+/** OUTPUT_FORMATS are the values of -o/--output. */
+export const OUTPUT_FORMATS = ['table', 'json'] as const;
+
+/** OutputFormat is one of OUTPUT_FORMATS. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * resolveEndpoints picks the endpoints: --endpoints, else $OMNIRELAY_ENDPOINTS, else
+ * DEFAULT_ENDPOINTS; then parses them (see parseEndpoints).
+ */
+export function resolveEndpoints(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  if (flag !== undefined) return parseEndpoints(flag, '--endpoints');
+  const fromEnv = env[ENDPOINTS_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseEndpoints(fromEnv, ENDPOINTS_ENV);
+  return [...DEFAULT_ENDPOINTS];
+}
+
+/**
+ * parseEndpoints reads a comma-separated list of `host:port` (port 1-65535), without
+ * duplicates, in the order given; `source` names where the list came from in the error.
+ */
+export function parseEndpoints(text: string, source: string): string[] {
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) {
+    throw usageError(`${source} is empty`, 'give host:port of at least one node, e.g. 127.0.0.1:7301');
+  }
+  if (items.length > ENDPOINTS_MAX) {
+    throw usageError(
+      `${source} lists ${items.length} endpoints (at most ${ENDPOINTS_MAX})`,
+      'give a few nodes; the others are learned',
+    );
+  }
+  for (const item of items) {
+    const match = /^([^\s:/]+):(\d{1,5})$/.exec(item);
+    const port = match === null ? 0 : Number(match[2]);
+    if (match === null || port < 1 || port > 65_535) {
+      throw usageError(
+        `endpoint ${JSON.stringify(item)} in ${source} is not host:port`,
+        'give host:port with a port from 1 to 65535, e.g. 127.0.0.1:7301',
+      );
+    }
+  }
+  return [...new Set(items)];
+}
+
+/** parseTimeoutMs reads --timeout: a whole number of milliseconds from 1 to TIMEOUT_MS_MAX. */
+export function parseTimeoutMs(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > TIMEOUT_MS_MAX) {
+    throw usageError(
+      `--timeout ${JSON.stringify(text)} is not a number of milliseconds from 1 to ${TIMEOUT_MS_MAX}`,
+      'give e.g. --timeout 5000',
+    );
+  }
+  return ms;
+}
+
+/**
+ * parseFence reads a fence token: a decimal uint64 from 1 to 2^64-1 (no sign, no exponent; the
+ * cluster never issues 0, and refuses it as INVALID_ARGUMENT).
+ */
+export function parseFence(text: string, flag: string): bigint {
+  if (!/^\d{1,20}$/.test(text) || BigInt(text) < 1n || BigInt(text) > FENCE_MAX) {
+    throw usageError(
+      `${flag} ${JSON.stringify(text)} is not a fence token`,
+      'fence tokens are whole numbers from 1 to 18446744073709551615, as the holder received them',
+    );
+  }
+  return BigInt(text);
+}
+
+/** parseScope checks a scope argument is non-empty and one line; the cluster validates the rest. */
+export function parseScope(text: string, flag: string): string {
+  if (text === '' || /\s/.test(text)) {
+    throw usageError(
+      `${flag} ${JSON.stringify(text)} is not a scope name`,
+      'give a scope such as global-control or shard/<namespace>/<shardId>',
+    );
+  }
+  return text;
+}
+
+/** parseId checks a candidate or node id argument is non-empty and one line. */
+export function parseId(text: string, flag: string): string {
+  if (text === '' || /\s/.test(text)) {
+    throw usageError(`${flag} ${JSON.stringify(text)} is not an id`, 'give the id without spaces');
+  }
+  return text;
+}
+
+/** parsePositiveMs reads a whole, positive number of milliseconds for `flag`. */
+export function parsePositiveMs(text: string, flag: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1) {
+    throw usageError(
+      `${flag} ${JSON.stringify(text)} is not a positive number of milliseconds`,
+      `give e.g. ${flag} 10000`,
+    );
+  }
+  return ms;
+}
+
+/** parseOutput reads -o/--output. */
+export function parseOutput(text: string): OutputFormat {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(text)) {
+    throw usageError(
+      `-o/--output ${JSON.stringify(text)} is not an output format`,
+      `use one of: ${OUTPUT_FORMATS.join(', ')}`,
+    );
+  }
+  return text as OutputFormat;
+}

@@ -1,0 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '@omnirelay/server';
+
+/**
+ * useLocalCluster gives a describe block a 3-node cluster of real server processes on free
+ * loopback ports (basePort 0): started before its tests, every process stopped by PID and the
+ * data folder removed after them. The getter is valid inside the tests.
+ */
+export function useLocalCluster(name: string): () => LocalCluster {
+  const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-cli-${name}-`));
+  let cluster: LocalCluster | undefined;
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({ size: 3, dataRoot, basePort: 0, logLevel: 'info' });
+    cluster.startAll();
+    await cluster.waitForLeader(30_000);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stopAll();
+    rmSync(dataRoot, { recursive: true, force: true });
+  }, 30_000);
+  return () => {
+    if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
+    return cluster;
+  };
+}
