@@ -26,6 +26,7 @@ describe('acquire and resign', () => {
     expect(lease!.isValid()).toBe(true);
     // The conservative deadline is within ttl − skew of the send time.
     expect(lease!.remainingMs()).toBeLessThanOrEqual(5000 - 250);
+    expect(lease!.raftTerm).toBeGreaterThan(0n);
 
     expect(await b.acquire('acq/1', { ttlMs: 5000 })).toBeNull();
     const leader = await b.getLeader('acq/1');

@@ -8,7 +8,21 @@ export type { ErrorCode, ErrorMapping } from './errors/error-table';
 export { startServer } from './server';
 export type { OmniRelayServer } from './server';
 export { LeadershipService, fromLeadershipError } from './leadership/leadership-service';
-export type { AcquireRequest, CampaignRequest, ReadConsistency } from './leadership/leadership-service';
+export type {
+  AcquireRequest,
+  AppliedTerm,
+  CampaignElected,
+  CampaignRequest,
+  LeaderAddresses,
+  LeaderDirectory,
+  ReadConsistency,
+} from './leadership/leadership-service';
+export {
+  RELEASE_ON_RESET_MS_MIN,
+  RELEASE_ON_RESET_PENDING_MAX,
+  ResetReleaser,
+} from './leadership/reset-releaser';
+export type { ResetRelease } from './leadership/reset-releaser';
 export { LeadershipStateMachine } from './leadership/leadership-state-machine';
 export { WatchHub } from './leadership/watch-hub';
 export type { RevisionEvents, Watch, WatchSink } from './leadership/watch-hub';
@@ -21,6 +35,12 @@ export type { LocalClusterOptions, LocalNode, NodeStatus } from './local-cluster
 export { startGrpcServer } from './grpc/grpc-server';
 export type { ClientGrpcServer, GrpcServerOptions } from './grpc/grpc-server';
 export { PUBLIC_PROTO_LOADER_OPTIONS, LEADERSHIP_PROTO_PATH, loadPublicApi } from './grpc/proto';
+export {
+  FORWARDED_BY_METADATA_KEY,
+  FORWARDED_TO_METADATA_KEY,
+  GRPC_FORWARD_UNARY_TIMEOUT_MS,
+} from './grpc/forwarder';
+export { CLIENT_END_SETTLE_MS } from './grpc/client-end';
 export type { GrpcLimits } from './grpc/limits';
 export {
   KEEPALIVE_LEASES_PER_MESSAGE_MAX,

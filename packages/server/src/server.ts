@@ -78,15 +78,16 @@ export async function startServer(
     await tracing.shutdown();
     throw e;
   }
-  // Peers' client addresses are configured alongside their peer addresses (see --peer-clients).
+  // Peers' client addresses are configured alongside their peer addresses (see --peer-clients and --peer-grpc).
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
   const service = new LeadershipService(
     node,
     stateMachine,
     hub,
-    (id) => config.peerClients[id],
+    (id) => ({ http: config.peerClients[id], grpc: config.peerGrpc[id] }),
     (kind) => metrics.fenceRejected(kind),
     tracing.tracer,
+    logger,
   );
   const expiry = new ExpiryScheduler(
     service,
@@ -99,8 +100,13 @@ export async function startServer(
     logger,
   );
   stateMachine.onApplied(() => expiry.onApplied());
-  node.on('role', (role) => expiry.onLeadership(role === 'leader'));
+  node.on('role', (role) => {
+    expiry.onLeadership(role === 'leader');
+    // A leader change drops the release-on-reset timers: the new leader falls back to TTL expiry.
+    service.resetReleaser.setLeader(role === 'leader');
+  });
   if (node.isLeader) expiry.onLeadership(true);
+  service.resetReleaser.setLeader(node.isLeader);
 
   let http: ClientHttpServer;
   try {
@@ -114,18 +120,28 @@ export async function startServer(
       version,
       logger,
       metrics,
+      onForwarded: () => metrics.forwarded('http'),
     });
   } catch (e) {
     expiry.stop();
+    service.resetReleaser.stop();
     await node.stop();
     await tracing.shutdown();
     throw e;
   }
   let grpcServer: ClientGrpcServer;
   try {
-    grpcServer = await startGrpcServer({ address: config.grpcAddress, service, node, logger });
+    grpcServer = await startGrpcServer({
+      address: config.grpcAddress,
+      service,
+      node,
+      logger,
+      leaderGrpcAddress: (id) => config.peerGrpc[id],
+      onForwarded: () => metrics.forwarded('grpc'),
+    });
   } catch (e) {
     expiry.stop();
+    service.resetReleaser.stop();
     await http.close();
     await node.stop();
     await tracing.shutdown();
@@ -141,6 +157,8 @@ export async function startServer(
     grpcAddress: grpcServer.address,
     stop: async () => {
       expiry.stop();
+      // Before the edges close: streams cancelled by the shutdown are not client resets.
+      service.resetReleaser.stop();
       hub.closeAll();
       await grpcServer.close();
       await http.close();

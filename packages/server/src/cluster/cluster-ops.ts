@@ -41,21 +41,19 @@ export function members(node: RaftNode<ApplyResult>): MemberView[] {
 }
 
 /**
- * transferLeadership hands leadership from this node (which must lead) to `to`, or, when `to` is
- * empty, to the most caught-up other voter; it resolves once a new leader is known, or fails
- * with DEADLINE_EXCEEDED after `timeoutMs` (the old leader keeps leading when a transfer times out).
+ * transferLeadership hands leadership from this node (which must lead, else `notLeader()` is
+ * thrown) to `to`, or, when `to` is empty, to the most caught-up other voter; it resolves once a
+ * new leader is known, or fails with DEADLINE_EXCEEDED after `timeoutMs` (the old leader keeps
+ * leading when a transfer times out).
  */
 export async function transferLeadership(
   node: RaftNode<ApplyResult>,
   to: string,
   timeoutMs: number,
+  notLeader: () => ServerError,
 ): Promise<{ leader: string; term: number }> {
   const s = node.status();
-  if (s.role !== 'leader') {
-    throw new ServerError('NOT_LEADER', `node ${s.id} is not the leader; ask ${s.leader || 'the leader'}`, {
-      leaderHint: s.leader,
-    });
-  }
+  if (s.role !== 'leader') throw notLeader();
   let target = to;
   if (target === '') {
     const candidates = s.membership.voters.filter((v) => v !== s.id);
@@ -91,7 +89,8 @@ export async function transferLeadership(
     node.transferLeadership(target);
   } catch (e) {
     changed.catch(() => undefined);
-    throw toServerError(e);
+    const error = toServerError(e);
+    throw error.code === 'NOT_LEADER' ? notLeader() : error;
   }
   return changed;
 }

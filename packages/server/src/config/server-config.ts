@@ -17,6 +17,12 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly httpBodyBytesMax: number;
   /** peerClients maps other members' ids to their client addresses, so a refused write can say where the leader is. */
   readonly peerClients: Readonly<Record<string, string>>;
+  /**
+   * peerGrpc maps other members' ids to their public gRPC addresses: a follower forwards a gRPC
+   * write to the leader there, and NOT_LEADER on the gRPC edge names it. Without an entry for the
+   * leader, a follower answers NOT_LEADER instead of forwarding.
+   */
+  readonly peerGrpc: Readonly<Record<string, string>>;
   /** skewMsMax is the largest clock difference assumed between nodes (DESIGN.md "Time"). */
   readonly skewMsMax: number;
   /** stallThresholdMs: an event-loop pause longer than this makes the leader grant a fresh grace before expiring leases. */
@@ -66,6 +72,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--peer-clients',
     env: 'OMNIRELAY_PEER_CLIENTS',
     help: "other members' client addresses: id=host:port,...",
+  },
+  {
+    key: 'peerGrpc',
+    kind: 'peers',
+    flag: '--peer-grpc',
+    env: 'OMNIRELAY_PEER_GRPC',
+    help: "other members' public gRPC addresses (a follower forwards gRPC writes there): id=host:port,...",
   },
   {
     key: 'skewMsMax',
@@ -211,6 +224,7 @@ const DEFAULTS = {
   grpcAddress: '127.0.0.1:7301',
   peers: {},
   peerClients: {},
+  peerGrpc: {},
   skewMsMax: 250,
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
@@ -388,11 +402,13 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         `otlpEndpoint must be an http(s) URL such as http://127.0.0.1:4318/v1/traces, got ${JSON.stringify(config.otlpEndpoint)}`,
       );
   }
-  for (const [peer, address] of Object.entries(config.peerClients)) {
-    if (config.peers[peer] === undefined)
-      throw new ConfigError(`peerClients names ${peer}, which is not in peers`);
-    if (!/^[^:\s]+:\d{1,5}$/.test(address))
-      throw new ConfigError(`peerClients ${peer} address ${JSON.stringify(address)} must be host:port`);
+  for (const key of ['peerClients', 'peerGrpc'] as const) {
+    for (const [peer, address] of Object.entries(config[key])) {
+      if (config.peers[peer] === undefined)
+        throw new ConfigError(`${key} names ${peer}, which is not in peers`);
+      if (!/^[^:\s]+:\d{1,5}$/.test(address))
+        throw new ConfigError(`${key} ${peer} address ${JSON.stringify(address)} must be host:port`);
+    }
   }
   return config;
 }

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { isServerError } from '../errors/error-table';
 import type { GrpcServiceError } from './errors';
 import { toServiceError } from './errors';
 
@@ -37,14 +38,26 @@ export function recordCall(logger: Logger, method: string, outcome: CallOutcome,
   );
 }
 
+/** UnaryForwarding forwards a unary call refused here with NOT_LEADER; false when it cannot. */
+export interface UnaryForwarding {
+  forwardUnary(
+    method: string,
+    call: grpc.ServerUnaryCall<unknown, object>,
+    callback: grpc.sendUnaryData<object>,
+  ): boolean;
+}
+
 /**
  * unaryHandler adapts an async function to a grpc-js unary handler: its result is the response,
  * anything it throws becomes the status from the error table; either way the call is recorded.
+ * With `forwarding`, a call refused with NOT_LEADER goes to the leader once instead, when it can
+ * (the forwarder then answers and logs it).
  */
 export function unaryHandler(
   logger: Logger,
   method: string,
   handle: (request: unknown) => Promise<object>,
+  forwarding?: UnaryForwarding,
 ): grpc.handleUnaryCall<unknown, object> {
   return (call, callback) => {
     handle(call.request).then(
@@ -53,6 +66,8 @@ export function unaryHandler(
         callback(null, response);
       },
       (e: unknown) => {
+        if (isServerError(e, 'NOT_LEADER') && forwarding?.forwardUnary(method, call, callback) === true)
+          return;
         const error = toServiceError(e);
         recordCall(logger, method, error, e);
         callback(error);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import type { MembershipChange } from '../cluster/cluster-ops';
 import type { ServerError } from '../errors/error-table';
+import type { UnaryForwarding } from './call-log';
 import { unaryHandler } from './call-log';
 import { requestFields } from './request-fields';
 
@@ -16,15 +17,18 @@ export interface ClusterImplOptions {
   readonly transferTimeoutMs: number;
   /** notLeader builds NOT_LEADER with the leader's hint and address. */
   readonly notLeader: () => ServerError;
+  /** forwarding sends the writes refused here with NOT_LEADER to the leader (absent: never). */
+  readonly forwarding?: UnaryForwarding;
 }
 
 /**
  * clusterServiceImpl implements the Cluster service of proto/leadership.proto: `Status` and
  * `Members` (this node's view of the Raft group, never forwarded: it is how a client finds the
- * leader) and `TransferLeadership` (on the leader).
+ * leader), and the writes that need the leader, `TransferLeadership`, `AddLearner`, `Promote`
+ * and `RemoveMember`, which a follower forwards to it.
  */
 export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedServiceImplementation {
-  const { node, logger, transferTimeoutMs, notLeader } = options;
+  const { node, logger, transferTimeoutMs, notLeader, forwarding } = options;
   const change = async (c: MembershipChange): Promise<object> => {
     const r = await changeMembership(node, c, notLeader);
     const s = node.status();
@@ -53,21 +57,37 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
       const s = node.status();
       return Promise.resolve({ nodeId: s.id, leader: s.leader, members: members(node) });
     }),
-    TransferLeadership: unaryHandler(logger, 'TransferLeadership', async (request) => {
-      const o = requestFields(request, 'TransferLeadership');
-      const to = typeof o['to'] === 'string' ? o['to'] : '';
-      return transferLeadership(node, to, transferTimeoutMs);
-    }),
-    AddLearner: unaryHandler(logger, 'AddLearner', (request) => {
-      const o = requestFields(request, 'AddLearner');
-      const peerAddress = typeof o['peerAddress'] === 'string' ? o['peerAddress'] : '';
-      return change({ type: 'addLearner', id: id(o), peerAddress });
-    }),
-    Promote: unaryHandler(logger, 'Promote', (request) =>
-      change({ type: 'promote', id: id(requestFields(request, 'Promote')) }),
+    TransferLeadership: unaryHandler(
+      logger,
+      'TransferLeadership',
+      async (request) => {
+        const o = requestFields(request, 'TransferLeadership');
+        const to = typeof o['to'] === 'string' ? o['to'] : '';
+        return transferLeadership(node, to, transferTimeoutMs, notLeader);
+      },
+      forwarding,
     ),
-    RemoveMember: unaryHandler(logger, 'RemoveMember', (request) =>
-      change({ type: 'remove', id: id(requestFields(request, 'RemoveMember')) }),
+    AddLearner: unaryHandler(
+      logger,
+      'AddLearner',
+      (request) => {
+        const o = requestFields(request, 'AddLearner');
+        const peerAddress = typeof o['peerAddress'] === 'string' ? o['peerAddress'] : '';
+        return change({ type: 'addLearner', id: id(o), peerAddress });
+      },
+      forwarding,
+    ),
+    Promote: unaryHandler(
+      logger,
+      'Promote',
+      (request) => change({ type: 'promote', id: id(requestFields(request, 'Promote')) }),
+      forwarding,
+    ),
+    RemoveMember: unaryHandler(
+      logger,
+      'RemoveMember',
+      (request) => change({ type: 'remove', id: id(requestFields(request, 'RemoveMember')) }),
+      forwarding,
     ),
   };
 }

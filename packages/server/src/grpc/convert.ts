@@ -9,6 +9,7 @@ import type {
   ResignOutcome,
   StepDownOutcome,
 } from '@omnirelay/leadership-fsm';
+import type { AppliedTerm, CampaignElected } from '../leadership/leadership-service';
 import type { RevisionEvents } from '../leadership/watch-hub';
 
 /**
@@ -121,32 +122,48 @@ export function revisionEventsToWire(batch: RevisionEvents): {
 }
 
 /** acquireToWire converts an AcquireOutcome into an AcquireResponse. */
-export function acquireToWire(o: AcquireOutcome): {
+export function acquireToWire(o: AcquireOutcome & AppliedTerm): {
   granted: boolean;
   alreadyHolder: boolean;
   lease: WireLease;
+  raftTerm: number;
 } {
   return o.granted
-    ? { granted: true, alreadyHolder: o.alreadyHolder, lease: leaseToWire(o.lease) }
-    : { granted: false, alreadyHolder: false, lease: leaseToWire(o.holder) };
+    ? { granted: true, alreadyHolder: o.alreadyHolder, lease: leaseToWire(o.lease), raftTerm: o.raftTerm }
+    : { granted: false, alreadyHolder: false, lease: leaseToWire(o.holder), raftTerm: o.raftTerm };
 }
 
 /** resignToWire converts a ResignOutcome into a ResignResponse. */
-export function resignToWire(o: ResignOutcome): { scope: string; successor: WireLease | null } {
-  return { scope: o.scope, successor: optionalLeaseToWire(o.successor) };
+export function resignToWire(o: ResignOutcome & AppliedTerm): {
+  scope: string;
+  successor: WireLease | null;
+  raftTerm: number;
+} {
+  return { scope: o.scope, successor: optionalLeaseToWire(o.successor), raftTerm: o.raftTerm };
 }
 
 /** stepDownToWire converts a StepDownOutcome into a StepDownResponse. */
-export function stepDownToWire(o: StepDownOutcome): {
+export function stepDownToWire(o: StepDownOutcome & AppliedTerm): {
   scope: string;
   previousHolder: WireHolderRef;
   successor: WireLease | null;
+  raftTerm: number;
 } {
   return {
     scope: o.scope,
     previousHolder: holderRefToWire(o.previousHolder),
     successor: optionalLeaseToWire(o.successor),
+    raftTerm: o.raftTerm,
   };
+}
+
+/** electedToWire converts a campaign's win into an Elected message. */
+export function electedToWire(won: CampaignElected): {
+  lease: WireLease;
+  raftTerm: number;
+  alreadyHolder: boolean;
+} {
+  return { lease: leaseToWire(won.lease), raftTerm: won.raftTerm, alreadyHolder: won.alreadyHolder };
 }
 
 /** listToWire converts a ListHoldersPage into a ListLeadersResponse (empty token on the last page). */

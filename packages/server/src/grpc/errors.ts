@@ -7,12 +7,13 @@ export const ERROR_CODE_METADATA_KEY = 'omnirelay-error-code';
 
 /**
  * DETAIL_METADATA_KEYS maps the context fields a client can act on to trailing-metadata keys:
- * where the leader is, where to resume a watch, which fence is current. Other context stays in
- * the message; the list is fixed so the metadata is bounded.
+ * where the leader is (its public gRPC address: a gRPC client goes there, not to the HTTP
+ * `leaderAddress`), where to resume a watch, which fence is current. Other context stays in the
+ * message; the list is fixed so the metadata is bounded.
  */
 export const DETAIL_METADATA_KEYS: Readonly<Record<string, string>> = {
   leaderHint: 'omnirelay-leader-hint',
-  leaderAddress: 'omnirelay-leader-address',
+  leaderGrpcAddress: 'omnirelay-leader-address',
   resumeRevision: 'omnirelay-resume-revision',
   oldestRevision: 'omnirelay-oldest-revision',
   currentFenceToken: 'omnirelay-current-fence-token',

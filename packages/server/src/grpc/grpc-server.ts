@@ -2,9 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { GRPC_TRANSPORT } from './call-log';
 import { clusterServiceImpl } from './cluster-service-impl';
+import { passEncodedResponses } from './encoded-responses';
+import { GrpcForwarder } from './forwarder';
 import { leadershipServiceImpl } from './leadership-service-impl';
 import type { GrpcLimits } from './limits';
 import { GRPC_SHUTDOWN_GRACE_MS, resolveGrpcLimits } from './limits';
@@ -23,6 +26,13 @@ export interface GrpcServerOptions {
   readonly limits?: Partial<GrpcLimits>;
   /** transferTimeoutMs bounds how long Cluster.TransferLeadership waits for the new leader (default 3 s). */
   readonly transferTimeoutMs?: number;
+  /**
+   * leaderGrpcAddress is another member's public gRPC address (--peer-grpc): a follower forwards
+   * what needs the leader there. Absent, or undefined for the leader, calls are answered NOT_LEADER.
+   */
+  readonly leaderGrpcAddress?: (nodeId: string) => string | undefined;
+  /** onForwarded hears each call forwarded to the leader (metrics). */
+  readonly onForwarded?: () => void;
 }
 
 /** ClientGrpcServer is the running public gRPC listener. */
@@ -37,35 +47,48 @@ export interface ClientGrpcServer {
  * startGrpcServer serves the public API of proto/leadership.proto (services Leadership and
  * Cluster) over plaintext HTTP/2 (h2c) on `address`. Requests larger than
  * GRPC_RECEIVE_MESSAGE_BYTES_MAX are refused by grpc-js with RESOURCE_EXHAUSTED; requests that do
- * not decode are answered INVALID_ARGUMENT.
+ * not decode are answered INVALID_ARGUMENT. On a follower, what needs the leader is forwarded to
+ * it once (see GrpcForwarder), when `leaderGrpcAddress` knows where it is.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ClientGrpcServer> {
   const limits = resolveGrpcLimits(options.limits);
   const api = loadPublicApi();
   const watch = acceptEncodedResponses(api.leadership.definition['Watch']!);
+  const notLeader = (): ServerError => options.service.notLeader();
+  const forwarder = new GrpcForwarder({
+    node: options.node,
+    leaderGrpcAddress: options.leaderGrpcAddress ?? (() => undefined),
+    notLeader,
+    logger: options.logger,
+    ...(options.onForwarded === undefined ? {} : { onForwarded: options.onForwarded }),
+  });
   const server = new grpc.Server({ 'grpc.max_receive_message_length': limits.receiveMessageBytesMax });
+  // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
   server.addService(
-    guardDeserializers({ ...api.leadership.definition, Watch: watch.method }),
+    passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
     leadershipServiceImpl({
       service: options.service,
       logger: options.logger,
       limits,
       encodeWatchResponse: watch.encode,
+      forwarder,
     }),
   );
   server.addService(
-    guardDeserializers(api.cluster.definition),
+    passEncodedResponses(guardDeserializers(api.cluster.definition)),
     clusterServiceImpl({
       node: options.node,
       logger: options.logger,
       transferTimeoutMs: options.transferTimeoutMs ?? 3000,
-      notLeader: () => options.service.notLeader(),
+      notLeader,
+      forwarding: forwarder,
     }),
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
       if (error !== null) {
+        forwarder.close();
         reject(
           new Error(
             `cannot listen for gRPC clients on ${options.address}: ${error.message}; is the port free?`,
@@ -92,6 +115,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
           clearTimeout(timer);
           resolve();
         });
-      })),
+      }).then(() => forwarder.close())),
   };
 }

@@ -5,27 +5,52 @@ import type { Logger } from 'pino';
 import { ServerError, isServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { leaseKey } from '../leadership/renewal-batcher';
+import type { ResetRelease } from '../leadership/reset-releaser';
+import { RELEASE_ON_RESET_MS_MIN } from '../leadership/reset-releaser';
 import { recordCall } from './call-log';
+import type { ClientEnd } from './client-end';
+import { onClientEnd } from './client-end';
 import type { WireKeepAliveResult } from './convert';
 import { renewItemToWire } from './convert';
 import { toServiceError } from './errors';
+import type { GrpcForwarder } from './forwarder';
 import type { GrpcLimits } from './limits';
 import { arrayField, parseFenceToken, requestFields, stringField } from './request-fields';
 
-/** One lease of a request: to renew, or already answered because it was refused at the edge. */
-type Item = { readonly renew: LeaseRef } | { readonly answer: WireKeepAliveResult };
+/**
+ * One lease of a request: to renew (with its release-on-reset grace, 0 when off), or already
+ * answered because it was refused at the edge.
+ */
+type Item =
+  { readonly renew: LeaseRef; readonly releaseOnResetMs: number } | { readonly answer: WireKeepAliveResult };
 
 /**
  * keepAliveHandler serves KeepAlive: each request lists leases and gets exactly one response,
  * in request order, with one result per lease. Renewals go through LeadershipService.renew,
- * which folds the renewals of every stream into as few replicated entries as possible.
+ * which folds the renewals of every stream into as few replicated entries as possible. On a
+ * follower the whole stream is proxied to the leader (or refused with NOT_LEADER at once),
+ * decided when it opens.
  */
 export function keepAliveHandler(
   service: LeadershipService,
   logger: Logger,
   limits: GrpcLimits,
+  forwarder: GrpcForwarder,
 ): grpc.handleBidiStreamingCall<unknown, object> {
-  return (call) => new KeepAliveStream(service, logger, limits, call).start();
+  return (call) => {
+    const route = forwarder.route(call.metadata);
+    if (route.kind === 'forward') {
+      forwarder.forwardBidiStream('KeepAlive', call, route.target);
+      return;
+    }
+    if (route.kind === 'notLeader') {
+      const error = toServiceError(service.notLeader());
+      recordCall(logger, 'KeepAlive', error);
+      call.emit('error', error);
+      return;
+    }
+    new KeepAliveStream(service, logger, limits, call).start();
+  };
 }
 
 /**
@@ -33,13 +58,21 @@ export function keepAliveHandler(
  * request, KEEPALIVE_LEASES_PER_STREAM_MAX distinct live leases per stream (a request past
  * either fails the stream with INVALID_ARGUMENT and renews nothing of it), and
  * KEEPALIVE_MESSAGES_IN_FLIGHT_MAX requests awaiting answers (then reading pauses).
+ *
+ * Release on reset: the stream remembers, per live lease, the latest `release_on_reset_ms`
+ * listed for it. When the stream ends abnormally (cancelled by the client or its connection, or
+ * failed), the leader arms a release timer for each such lease (LeadershipService.resetReleaser);
+ * a clean half-close by the client is a deliberate stop and keeps plain TTL semantics.
  */
 class KeepAliveStream {
   /** live holds leaseKey of every lease this stream renews; a lease found dead leaves it. */
   private readonly live = new Set<string>();
+  /** releaseOnReset holds, per live lease asking for it, its latest release-on-reset grace (keys ⊆ live). */
+  private readonly releaseOnReset = new Map<string, ResetRelease>();
   /** tail is the last answer in line; answers are written in request order. */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** done: the stream's outcome is settled (answered OK, failed, or reset); nothing more is written. */
   private done = false;
 
   constructor(
@@ -51,19 +84,36 @@ class KeepAliveStream {
 
   start(): void {
     this.call.on('data', (request: unknown) => this.onRequest(request));
-    this.call.on('end', () => {
+    onClientEnd(this.call, (how) => this.ended(how));
+  }
+
+  /**
+   * ended handles the client's end of the stream, once: a clean half-close answers what is in
+   * flight and ends the stream with OK (a deliberate stop: the leases keep plain TTL semantics);
+   * a reset arms the release timers of the leases that asked for them.
+   */
+  private ended(how: ClientEnd): void {
+    if (how === 'halfClosed') {
+      this.releaseOnReset.clear();
       void this.tail.then(() => {
         if (this.done) return;
         this.done = true;
         recordCall(this.logger, 'KeepAlive', 'ok');
         this.call.end();
       });
-    });
-    this.call.on('cancelled', () => {
-      if (this.done) return;
-      this.done = true;
-      recordCall(this.logger, 'KeepAlive', 'cancelled');
-    });
+      return;
+    }
+    this.armReleases();
+    if (this.done) return;
+    this.done = true;
+    recordCall(this.logger, 'KeepAlive', 'cancelled');
+  }
+
+  /** armReleases hands the leases that asked for release on reset to the leader's releaser. */
+  private armReleases(): void {
+    if (this.releaseOnReset.size === 0) return;
+    this.service.resetReleaser.arm(this.releaseOnReset.values());
+    this.releaseOnReset.clear();
   }
 
   private onRequest(request: unknown): void {
@@ -124,26 +174,56 @@ class KeepAliveStream {
 
   private async answer(item: Item): Promise<WireKeepAliveResult> {
     if ('answer' in item) return item.answer;
+    const key = leaseKey(item.renew);
+    if (item.releaseOnResetMs > 0) {
+      // The range is checked against the lease's own TTL, as this replica (the leader) has it;
+      // a lease that is not current goes on to be renewed, which answers why (STALE_FENCE).
+      const ttlMs = this.service.currentLeaseTtlMs(item.renew);
+      if (ttlMs !== undefined && item.releaseOnResetMs > ttlMs)
+        return refusedResult(item.renew, 'INVALID_ARGUMENT');
+      this.releaseOnReset.set(key, { lease: item.renew, graceMs: item.releaseOnResetMs });
+    } else {
+      this.releaseOnReset.delete(key);
+    }
     const result = await this.service.renew(item.renew);
     // A lease that did not renew will never renew again (fences are not reused): stop counting it.
-    if (!result.renewed) this.live.delete(leaseKey(item.renew));
+    if (!result.renewed) {
+      this.live.delete(key);
+      this.releaseOnReset.delete(key);
+    }
     return renewItemToWire(result);
   }
 
-  /** fail ends the stream with the error's status; later requests and answers are dropped. */
+  /**
+   * fail ends the stream with the error's status; later requests and answers are dropped. A
+   * failed stream counts as reset: the client has to reconnect, so its leases' release timers start.
+   */
   private fail(e: unknown): void {
     if (this.done) return;
     this.done = true;
     const error = toServiceError(e);
     recordCall(this.logger, 'KeepAlive', error, e);
     this.call.emit('error', error);
+    this.armReleases();
   }
 }
 
+/** refusedResult answers one lease refused without a renewal. */
+function refusedResult(lease: LeaseRef, errorCode: string): WireKeepAliveResult {
+  return {
+    scope: lease.scope,
+    fenceToken: lease.fenceToken.toString(),
+    renewed: false,
+    deadlineMs: 0,
+    errorCode,
+  };
+}
+
 /**
- * itemOf checks one listed lease. A bad scope name or fence token is answered for that lease
- * alone (INVALID_SCOPE, INVALID_ARGUMENT) and never reaches the shared renewal batch, so one
- * client's mistake cannot fail anyone else's renewal.
+ * itemOf checks one listed lease. A bad scope name, fence token or release_on_reset_ms (neither
+ * 0 nor at least RELEASE_ON_RESET_MS_MIN; the TTL bound is checked when it is answered) is
+ * answered for that lease alone (INVALID_SCOPE, INVALID_ARGUMENT) and never reaches the shared
+ * renewal batch, so one client's mistake cannot fail anyone else's renewal.
  */
 function itemOf(value: unknown, i: number): Item {
   if (typeof value !== 'object' || value === null) {
@@ -161,8 +241,19 @@ function itemOf(value: unknown, i: number): Item {
     },
   });
   if (!isValidScopeName(scope)) return refused('INVALID_SCOPE');
+  const releaseOnResetMs = ref['releaseOnResetMs'] ?? 0;
+  if (
+    typeof releaseOnResetMs !== 'number' ||
+    !Number.isSafeInteger(releaseOnResetMs) ||
+    (releaseOnResetMs !== 0 && releaseOnResetMs < RELEASE_ON_RESET_MS_MIN)
+  ) {
+    return refused('INVALID_ARGUMENT');
+  }
   try {
-    return { renew: { scope, fenceToken: parseFenceToken(ref['fenceToken'], 'fenceToken') } };
+    return {
+      renew: { scope, fenceToken: parseFenceToken(ref['fenceToken'], 'fenceToken') },
+      releaseOnResetMs,
+    };
   } catch (e) {
     if (isServerError(e, 'INVALID_ARGUMENT')) return refused('INVALID_ARGUMENT');
     throw e;

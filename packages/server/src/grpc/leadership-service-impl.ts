@@ -8,6 +8,7 @@ import type { CampaignRequest, LeadershipService, ReadConsistency } from '../lea
 import { recordCall, unaryHandler } from './call-log';
 import {
   acquireToWire,
+  electedToWire,
   leaseToWire,
   listToWire,
   optionalLeaseToWire,
@@ -15,6 +16,7 @@ import {
   stepDownToWire,
 } from './convert';
 import { toServiceError } from './errors';
+import type { GrpcForwarder } from './forwarder';
 import { keepAliveHandler } from './keep-alive';
 import type { GrpcLimits } from './limits';
 import type { Fields } from './request-fields';
@@ -38,73 +40,107 @@ export interface LeadershipImplOptions {
   readonly limits: GrpcLimits;
   /** encodeWatchResponse serializes a WatchResponse (the Watch stream counts its bytes). */
   readonly encodeWatchResponse: WatchEncoder;
+  /** forwarder sends what needs the leader and landed here to the leader. */
+  readonly forwarder: GrpcForwarder;
 }
 
 /**
  * leadershipServiceImpl implements the Leadership service of proto/leadership.proto on top of
  * LeadershipService, the only thing it calls. Every field read from a request is checked first;
- * every failure leaves with the status from the error table (see errors.ts).
+ * every failure leaves with the status from the error table (see errors.ts). On a follower, the
+ * writes and the linearizable reads go to the leader through the forwarder: the unary ones once
+ * they are refused with NOT_LEADER, the streams (Campaign, KeepAlive) decided up front.
  */
 export function leadershipServiceImpl(options: LeadershipImplOptions): grpc.UntypedServiceImplementation {
-  const { service, logger } = options;
+  const { service, logger, forwarder } = options;
   return {
-    Acquire: unaryHandler(logger, 'Acquire', async (request) => {
-      const o = requestFields(request, 'Acquire');
-      return acquireToWire(await service.acquire(acquireRequest(o)));
-    }),
-    Campaign: campaignHandler(service, logger),
-    KeepAlive: keepAliveHandler(service, logger, options.limits),
-    Resign: unaryHandler(logger, 'Resign', async (request) => {
-      const o = requestFields(request, 'Resign');
-      return resignToWire(
-        await service.resign(
-          stringField(o, 'scope'),
-          fenceTokenField(o, 'fenceToken'),
-          optionalStringField(o, 'correlationId'),
-        ),
-      );
-    }),
-    StepDown: unaryHandler(logger, 'StepDown', async (request) => {
-      const o = requestFields(request, 'StepDown');
-      const fenceToken = optionalFenceTokenField(o, 'fenceToken');
-      const successor = successorOf(o);
-      const correlationId = optionalStringField(o, 'correlationId');
-      return stepDownToWire(
-        await service.stepDown({
-          scope: stringField(o, 'scope'),
-          ...(fenceToken === undefined ? {} : { fenceToken }),
-          ...(successor === undefined ? {} : { successor }),
-          ...(correlationId === undefined ? {} : { correlationId }),
-        }),
-      );
-    }),
-    GetLeader: unaryHandler(logger, 'GetLeader', async (request) => {
-      const o = requestFields(request, 'GetLeader');
-      const scope = stringField(o, 'scope');
-      const leader = await service.getLeader(scope, consistencyOf(o));
-      return { scope, leader: optionalLeaseToWire(leader) };
-    }),
-    ListLeaders: unaryHandler(logger, 'ListLeaders', async (request) => {
-      const o = requestFields(request, 'ListLeaders');
-      const pageToken = stringField(o, 'pageToken');
-      const limit = int32Field(o, 'limit');
-      const page = await service.listLeaders(
-        {
-          prefix: stringField(o, 'prefix'),
-          ...(pageToken === '' ? {} : { pageToken }),
-          ...(limit === 0 ? {} : { limit }),
-        },
-        consistencyOf(o),
-      );
-      return listToWire(page);
-    }),
+    Acquire: unaryHandler(
+      logger,
+      'Acquire',
+      async (request) => {
+        const o = requestFields(request, 'Acquire');
+        return acquireToWire(await service.acquire(acquireRequest(o)));
+      },
+      forwarder,
+    ),
+    Campaign: campaignHandler(service, logger, forwarder),
+    KeepAlive: keepAliveHandler(service, logger, options.limits, forwarder),
+    Resign: unaryHandler(
+      logger,
+      'Resign',
+      async (request) => {
+        const o = requestFields(request, 'Resign');
+        return resignToWire(
+          await service.resign(
+            stringField(o, 'scope'),
+            fenceTokenField(o, 'fenceToken'),
+            optionalStringField(o, 'correlationId'),
+          ),
+        );
+      },
+      forwarder,
+    ),
+    StepDown: unaryHandler(
+      logger,
+      'StepDown',
+      async (request) => {
+        const o = requestFields(request, 'StepDown');
+        const fenceToken = optionalFenceTokenField(o, 'fenceToken');
+        const successor = successorOf(o);
+        const correlationId = optionalStringField(o, 'correlationId');
+        return stepDownToWire(
+          await service.stepDown({
+            scope: stringField(o, 'scope'),
+            ...(fenceToken === undefined ? {} : { fenceToken }),
+            ...(successor === undefined ? {} : { successor }),
+            ...(correlationId === undefined ? {} : { correlationId }),
+          }),
+        );
+      },
+      forwarder,
+    ),
+    GetLeader: unaryHandler(
+      logger,
+      'GetLeader',
+      async (request) => {
+        const o = requestFields(request, 'GetLeader');
+        const scope = stringField(o, 'scope');
+        const leader = await service.getLeader(scope, consistencyOf(o));
+        return { scope, leader: optionalLeaseToWire(leader) };
+      },
+      forwarder,
+    ),
+    ListLeaders: unaryHandler(
+      logger,
+      'ListLeaders',
+      async (request) => {
+        const o = requestFields(request, 'ListLeaders');
+        const pageToken = stringField(o, 'pageToken');
+        const limit = int32Field(o, 'limit');
+        const page = await service.listLeaders(
+          {
+            prefix: stringField(o, 'prefix'),
+            ...(pageToken === '' ? {} : { pageToken }),
+            ...(limit === 0 ? {} : { limit }),
+          },
+          consistencyOf(o),
+        );
+        return listToWire(page);
+      },
+      forwarder,
+    ),
     Watch: watchHandler(service, logger, options.limits, options.encodeWatchResponse),
-    ValidateFence: unaryHandler(logger, 'ValidateFence', async (request) => {
-      const o = requestFields(request, 'ValidateFence');
-      const scope = stringField(o, 'scope');
-      const answer = await service.validateFence(scope, fenceTokenField(o, 'fenceToken'), consistencyOf(o));
-      return { scope, valid: answer.valid, current: optionalLeaseToWire(answer.current) };
-    }),
+    ValidateFence: unaryHandler(
+      logger,
+      'ValidateFence',
+      async (request) => {
+        const o = requestFields(request, 'ValidateFence');
+        const scope = stringField(o, 'scope');
+        const answer = await service.validateFence(scope, fenceTokenField(o, 'fenceToken'), consistencyOf(o));
+        return { scope, valid: answer.valid, current: optionalLeaseToWire(answer.current) };
+      },
+      forwarder,
+    ),
   };
 }
 
@@ -164,13 +200,26 @@ function successorOf(o: Fields): Successor | undefined {
 /**
  * campaignHandler serves Campaign: one proposal joins the queue (or wins at once); a queued
  * candidate gets `queued` with its position and the holder, then `elected` when it wins.
- * Cancelling the call withdraws the candidate (LeadershipService.campaign does both).
+ * Cancelling the call withdraws the candidate (LeadershipService.campaign does both). On a
+ * follower the whole stream is proxied to the leader (or refused with NOT_LEADER), decided up front.
  */
 function campaignHandler(
   service: LeadershipService,
   logger: Logger,
+  forwarder: GrpcForwarder,
 ): grpc.handleServerStreamingCall<unknown, object> {
   return (call) => {
+    const route = forwarder.route(call.metadata);
+    if (route.kind === 'forward') {
+      forwarder.forwardServerStream('Campaign', call, route.target);
+      return;
+    }
+    if (route.kind === 'notLeader') {
+      const error = toServiceError(service.notLeader());
+      recordCall(logger, 'Campaign', error);
+      call.emit('error', error);
+      return;
+    }
     const cancelled = new AbortController();
     call.on('cancelled', () => cancelled.abort());
     runCampaign(service, call, cancelled.signal).then(
@@ -205,7 +254,7 @@ async function runCampaign(
   };
   if (signal.aborted)
     throw new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it started');
-  const lease = await service.campaign(req, signal, (queued) => {
+  const won = await service.campaign(req, signal, (queued) => {
     call.write({
       queued: {
         position: queued.position,
@@ -214,5 +263,5 @@ async function runCampaign(
       },
     });
   });
-  call.write({ elected: { lease: leaseToWire(lease) } });
+  call.write({ elected: electedToWire(won) });
 }

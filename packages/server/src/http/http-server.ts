@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
-import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
+import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { WatchHub } from '../leadership/watch-hub';
 import { toJson } from './json';
@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** metrics renders the Prometheus exposition for GET /metrics. */
   readonly metrics: { render(): Promise<string>; readonly contentType: string };
+  /** onForwarded hears each request forwarded to the leader (metrics). */
+  readonly onForwarded?: () => void;
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -108,7 +110,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     ],
     [
       'POST /leadership/stepdown',
-      ({ body }) => {
+      async ({ body }) => {
         const o = requireObject(body, [
           'scope',
           'to',
@@ -131,37 +133,43 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
                 };
         }
         const correlationId = optionalString(o, 'correlationId');
-        return service.stepDown({
-          scope: stringField(o, 'scope'),
-          ...(o['fenceToken'] === undefined ? {} : { fenceToken: bigintField(o, 'fenceToken') }),
-          ...(successor === undefined ? {} : { successor }),
-          ...(correlationId === undefined ? {} : { correlationId }),
-        });
+        return raftTermAsString(
+          await service.stepDown({
+            scope: stringField(o, 'scope'),
+            ...(o['fenceToken'] === undefined ? {} : { fenceToken: bigintField(o, 'fenceToken') }),
+            ...(successor === undefined ? {} : { successor }),
+            ...(correlationId === undefined ? {} : { correlationId }),
+          }),
+        );
       },
     ],
     [
       'POST /leadership/acquire',
-      ({ body }) => {
+      async ({ body }) => {
         const o = requireObject(body, ['scope', 'candidateId', 'leaseTtlMs', 'metadata', 'correlationId']);
         const metadata = optionalString(o, 'metadata');
         const correlationId = optionalString(o, 'correlationId');
-        return service.acquire({
-          scope: stringField(o, 'scope'),
-          candidateId: stringField(o, 'candidateId'),
-          leaseTtlMs: intField(o, 'leaseTtlMs'),
-          ...(metadata === undefined ? {} : { metadata }),
-          ...(correlationId === undefined ? {} : { correlationId }),
-        });
+        return raftTermAsString(
+          await service.acquire({
+            scope: stringField(o, 'scope'),
+            candidateId: stringField(o, 'candidateId'),
+            leaseTtlMs: intField(o, 'leaseTtlMs'),
+            ...(metadata === undefined ? {} : { metadata }),
+            ...(correlationId === undefined ? {} : { correlationId }),
+          }),
+        );
       },
     ],
     [
       'POST /leadership/resign',
-      ({ body }) => {
+      async ({ body }) => {
         const o = requireObject(body, ['scope', 'fenceToken', 'correlationId']);
-        return service.resign(
-          stringField(o, 'scope'),
-          bigintField(o, 'fenceToken'),
-          optionalString(o, 'correlationId'),
+        return raftTermAsString(
+          await service.resign(
+            stringField(o, 'scope'),
+            bigintField(o, 'fenceToken'),
+            optionalString(o, 'correlationId'),
+          ),
         );
       },
     ],
@@ -194,8 +202,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       'POST /cluster/transfer-leader',
       ({ body }) => {
         const o = body === undefined ? {} : requireObject(body, ['to']);
-        if (!node.isLeader) throw service.notLeader();
-        return transferLeadership(node, optionalString(o, 'to') ?? '', 3000);
+        return transferLeadership(node, optionalString(o, 'to') ?? '', 3000, () => service.notLeader());
       },
     ],
     [
@@ -293,6 +300,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         const leaderAddress = isServerError(e, 'NOT_LEADER') ? e.details['leaderAddress'] : undefined;
         const leaderHint = isServerError(e, 'NOT_LEADER') ? e.details['leaderHint'] : undefined;
         if (typeof leaderAddress === 'string' && typeof leaderHint === 'string' && !isForwarded(req)) {
+          options.onForwarded?.();
+          options.logger.debug(
+            { method: req.method, path, forwardedTo: leaderHint, address: leaderAddress },
+            'http request forwarded to the leader',
+          );
           if (await forwardToLeader(req, res, body, { id: leaderHint, address: leaderAddress }, node.id))
             return;
         }
@@ -389,6 +401,14 @@ function serveEvents(
     return;
   }
   req.on('close', finish);
+}
+
+/**
+ * raftTermAsString gives a write's answer its `raftTerm` as a decimal string, like every other
+ * uint64 of the JSON API (fence tokens), so it matches the gRPC `raft_term`.
+ */
+function raftTermAsString<T extends AppliedTerm>(answer: T): Omit<T, 'raftTerm'> & { raftTerm: string } {
+  return { ...answer, raftTerm: String(answer.raftTerm) };
 }
 
 function statusBody(options: HttpServerOptions, clientAddress: string): unknown {

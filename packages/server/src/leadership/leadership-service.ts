@@ -13,9 +13,11 @@ import type {
   StepDownOutcome,
   Successor,
 } from '@omnirelay/leadership-fsm';
-import { RENEW_BATCH_MAX, encodeCommand, isLeadershipError } from '@omnirelay/leadership-fsm';
+import { RENEW_BATCH_MAX, assert, encodeCommand, isLeadershipError } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
@@ -23,10 +25,35 @@ import { NOOP_TRACER } from '../tracing/tracing';
 import { MonotonicStamp, encodeEnvelope } from './envelope';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import { RenewalBatcher } from './renewal-batcher';
+import { ResetReleaser } from './reset-releaser';
 import type { Watch, WatchHub, WatchSink } from './watch-hub';
 
-/** LeaderDirectory tells where the leader's client port is, so a refused write can say where to go. */
-export type LeaderDirectory = (nodeId: string) => string | undefined;
+/** LeaderAddresses are where a member serves clients: its HTTP client port and its public gRPC port. */
+export interface LeaderAddresses {
+  readonly http?: string | undefined;
+  readonly grpc?: string | undefined;
+}
+
+/**
+ * LeaderDirectory tells where a member's client ports are (undefined when unknown), so a refused
+ * write can say where to go and a follower can forward it.
+ */
+export type LeaderDirectory = (nodeId: string) => LeaderAddresses | undefined;
+
+/**
+ * AppliedTerm is what every write answers besides its outcome: the Raft term of the log entry
+ * whose apply produced the answer (a write committed under a new Raft leader has a higher one).
+ */
+export interface AppliedTerm {
+  readonly raftTerm: number;
+}
+
+/** CampaignElected is a campaign's win: the new lease and the Raft term of the entry that granted it. */
+export interface CampaignElected extends AppliedTerm {
+  readonly lease: LeaseView;
+  /** alreadyHolder: the candidate held the scope before this campaign (its lease is older than the call). */
+  readonly alreadyHolder: boolean;
+}
 
 /** StaleFenceKind says which request presented a fence that is not the holder's. */
 export type StaleFenceKind = 'validate' | 'resign' | 'renew' | 'stepDown';
@@ -57,8 +84,10 @@ export interface CampaignRequest extends AcquireRequest {
 export class LeadershipService {
   private readonly stamp = new MonotonicStamp();
   private readonly batcher: RenewalBatcher;
-  /** appliedTerms holds the Raft term of each applied entry's result until its span reads it (traced nodes only). */
+  /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
+  /** resetReleaser holds the leader's release-on-reset timers (see ResetReleaser). */
+  readonly resetReleaser: ResetReleaser;
 
   constructor(
     private readonly node: RaftNode<ApplyResult>,
@@ -69,10 +98,18 @@ export class LeadershipService {
     private readonly onStaleFence: (kind: StaleFenceKind) => void = () => undefined,
     /** tracer makes one `leadership.propose` span per write; the default records nothing. */
     private readonly tracer: Tracer = NOOP_TRACER,
+    /** logger hears the release-on-reset timers; the default is silent. */
+    logger: Logger = pino({ level: 'silent' }),
   ) {
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
     // persisted one, which lags a new leader's for a moment); the applied entry carries both.
-    if (tracer !== NOOP_TRACER) sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
+    sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
+    this.resetReleaser = new ResetReleaser(
+      (lease) =>
+        this.resign(lease.scope, lease.fenceToken, `release-on-reset-${randomUUID()}`).then(() => undefined),
+      logger,
+      node.isLeader,
+    );
     this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
       this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }).then((o) => {
         if (o.type !== 'renew') throw new ServerError('INTERNAL', `renew answered with ${o.type}`);
@@ -87,8 +124,8 @@ export class LeadershipService {
   }
 
   /** acquire grants `scope` to the candidate if it is vacant, else names the holder. */
-  async acquire(req: AcquireRequest): Promise<AcquireOutcome> {
-    const o = await this.propose({
+  async acquire(req: AcquireRequest): Promise<AcquireOutcome & AppliedTerm> {
+    const { outcome, raftTerm } = await this.proposeApplied({
       type: 'acquire',
       correlationId: req.correlationId ?? randomUUID(),
       scope: req.scope,
@@ -96,26 +133,28 @@ export class LeadershipService {
       metadata: req.metadata ?? '',
       leaseTtlMs: req.leaseTtlMs,
     });
-    return expectOutcome(o, 'acquire');
+    return { ...expectOutcome(outcome, 'acquire'), raftTerm };
   }
 
   /**
-   * campaign queues the candidate and resolves with its lease once it is elected (at once if the
-   * scope is vacant). `onQueued` hears the queue position when it was not elected at once;
-   * `signal` aborts the wait, and the candidate then leaves the queue.
+   * campaign queues the candidate and resolves with its lease, and the Raft term of the entry
+   * that granted it, once it is elected (at once if the scope is vacant). `onQueued` hears the
+   * queue position when it was not elected at once; `signal` aborts the wait, and the candidate
+   * then leaves the queue.
    */
   async campaign(
     req: CampaignRequest,
     signal: AbortSignal,
     onQueued: (queued: Extract<CampaignOutcome, { elected: false }>) => void = () => undefined,
-  ): Promise<LeaseView> {
+  ): Promise<CampaignElected> {
     // Listen before proposing, so an election right after the campaign entry is not missed.
-    let elected: ((lease: LeaseView) => void) | undefined;
-    const electedPromise = new Promise<LeaseView>((resolve) => (elected = resolve));
+    let elected: ((won: CampaignElected) => void) | undefined;
+    const electedPromise = new Promise<CampaignElected>((resolve) => (elected = resolve));
     const sink: WatchSink = {
       deliver: (batch) => {
         for (const e of batch.events) {
-          if (e.scope === req.scope && e.holder?.candidateId === req.candidateId) elected?.(e.holder);
+          if (e.scope === req.scope && e.holder?.candidateId === req.candidateId)
+            elected?.({ lease: e.holder, raftTerm: e.raftTerm, alreadyHolder: false });
         }
         return true;
       },
@@ -123,19 +162,17 @@ export class LeadershipService {
     };
     const watch: Watch = this.hub.watch(req.scope, undefined, sink);
     try {
-      const o = expectOutcome(
-        await this.propose({
-          type: 'campaign',
-          correlationId: req.correlationId ?? randomUUID(),
-          scope: req.scope,
-          candidateId: req.candidateId,
-          metadata: req.metadata ?? '',
-          leaseTtlMs: req.leaseTtlMs,
-          priority: req.priority,
-        }),
-        'campaign',
-      );
-      if (o.elected) return o.lease;
+      const applied = await this.proposeApplied({
+        type: 'campaign',
+        correlationId: req.correlationId ?? randomUUID(),
+        scope: req.scope,
+        candidateId: req.candidateId,
+        metadata: req.metadata ?? '',
+        leaseTtlMs: req.leaseTtlMs,
+        priority: req.priority,
+      });
+      const o = expectOutcome(applied.outcome, 'campaign');
+      if (o.elected) return { lease: o.lease, raftTerm: applied.raftTerm, alreadyHolder: o.alreadyHolder };
       onQueued(o);
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = (): void =>
@@ -161,19 +198,27 @@ export class LeadershipService {
   }
 
   /** resign ends the holder's lease, proven by its fence; the best waiter, if any, takes over. */
-  async resign(scope: string, fenceToken: bigint, correlationId?: string): Promise<ResignOutcome> {
-    const o = await this.propose({
+  async resign(
+    scope: string,
+    fenceToken: bigint,
+    correlationId?: string,
+  ): Promise<ResignOutcome & AppliedTerm> {
+    const { outcome, raftTerm } = await this.proposeApplied({
       type: 'resign',
       correlationId: correlationId ?? randomUUID(),
       scope,
       fenceToken,
     });
-    return expectOutcome(o, 'resign');
+    return { ...expectOutcome(outcome, 'resign'), raftTerm };
   }
 
-  /** renew renews one lease; renewals arriving together ride one replicated entry. */
+  /**
+   * renew renews one lease; renewals arriving together ride one replicated entry. A renewal also
+   * stops the lease's release-on-reset timer, if one is armed.
+   */
   async renew(lease: LeaseRef): Promise<RenewItem> {
     if (!this.node.isLeader) throw this.notLeader();
+    this.resetReleaser.cancel(lease);
     const item = await this.batcher.renew(lease);
     if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
     return item;
@@ -185,9 +230,9 @@ export class LeadershipService {
     fenceToken?: bigint;
     successor?: Successor;
     correlationId?: string;
-  }): Promise<StepDownOutcome> {
-    const o = await this.noteStale('stepDown', () =>
-      this.propose({
+  }): Promise<StepDownOutcome & AppliedTerm> {
+    const { outcome, raftTerm } = await this.noteStale('stepDown', () =>
+      this.proposeApplied({
         type: 'stepDown',
         correlationId: req.correlationId ?? randomUUID(),
         scope: req.scope,
@@ -195,7 +240,20 @@ export class LeadershipService {
         ...(req.successor === undefined ? {} : { successor: req.successor }),
       }),
     );
-    return expectOutcome(o, 'stepDown');
+    return { ...expectOutcome(outcome, 'stepDown'), raftTerm };
+  }
+
+  /**
+   * currentLeaseTtlMs is the TTL of the lease `lease` names when it is the scope's current one on
+   * this replica, else undefined (a vacant scope, another fence, an invalid scope name).
+   */
+  currentLeaseTtlMs(lease: LeaseRef): number | undefined {
+    try {
+      const holder = this.sm.fsm.getHolder(lease.scope);
+      return holder?.fenceToken === lease.fenceToken ? holder.leaseTtlMs : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** getLeader returns the scope's current lease (null when vacant). */
@@ -249,6 +307,11 @@ export class LeadershipService {
    * the span's status to ERROR with the code as its message and as `error.type`.
    */
   async propose(command: Command): Promise<CommandOutcome> {
+    return (await this.proposeApplied(command)).outcome;
+  }
+
+  /** proposeApplied is propose that also answers the Raft term of the entry that was applied. */
+  async proposeApplied(command: Command): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
     const span = this.tracer.startSpan(PROPOSE_SPAN_NAME, {
       kind: SpanKind.INTERNAL,
       attributes: commandAttributes(command),
@@ -266,7 +329,7 @@ export class LeadershipService {
     }
   }
 
-  private async replicate(command: Command, span: Span): Promise<CommandOutcome> {
+  private async replicate(command: Command, span: Span): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
     if (!this.node.isLeader) throw this.notLeader();
     let bytes: Uint8Array;
     try {
@@ -290,16 +353,18 @@ export class LeadershipService {
       if (error.code === 'NOT_LEADER') throw this.notLeader();
       throw error;
     }
-    // Applied means committed by a quorum first: RaftNode resolves only after both.
+    // Applied means committed by a quorum first: RaftNode resolves only after both. The applied
+    // listener ran inside apply, before RaftNode resolved the proposal, so the term is there.
     const term = this.appliedTerms.get(result);
+    assert(term !== undefined, () => `no Raft term recorded for the applied entry at index ${result.index}`);
     span.addEvent('applied', {
       'omnirelay.raft.index': result.index,
-      ...(term === undefined ? {} : { 'omnirelay.raft.term': term }),
+      'omnirelay.raft.term': term,
       'omnirelay.command.ok': result.ok,
     });
     span.setAttribute('omnirelay.raft.index', result.index);
     if (!result.ok) throw fromLeadershipError(result.error);
-    return result.outcome;
+    return { outcome: result.outcome, raftTerm: term };
   }
 
   private async readBarrier(consistency: ReadConsistency): Promise<void> {
@@ -322,17 +387,26 @@ export class LeadershipService {
     }
   }
 
-  /** notLeader builds NOT_LEADER with the leader's id and client address when known. */
+  /**
+   * notLeader builds NOT_LEADER with the leader's id and, when known, its client addresses:
+   * `leaderAddress` (HTTP) and `leaderGrpcAddress` (public gRPC).
+   */
   notLeader(): ServerError {
     const leader = this.node.leaderId;
-    const address = leader === '' ? undefined : this.leaderAddress(leader);
+    const addresses = leader === '' ? undefined : this.leaderAddress(leader);
+    const http = addresses?.http;
+    const grpc = addresses?.grpc;
+    const at = [http === undefined ? '' : `HTTP ${http}`, grpc === undefined ? '' : `gRPC ${grpc}`]
+      .filter((a) => a !== '')
+      .join(', ');
     const where =
       leader === ''
         ? 'no leader is known right now; retry shortly'
-        : `send it to ${leader}${address === undefined ? '' : ` at ${address}`}`;
+        : `send it to ${leader}${at === '' ? '' : ` (${at})`}`;
     return new ServerError('NOT_LEADER', `node ${this.node.id} is not the leader; ${where}`, {
       leaderHint: leader,
-      ...(address === undefined ? {} : { leaderAddress: address }),
+      ...(http === undefined ? {} : { leaderAddress: http }),
+      ...(grpc === undefined ? {} : { leaderGrpcAddress: grpc }),
     });
   }
 }

@@ -13,7 +13,10 @@ export interface LocalClusterOptions {
   readonly dataRoot: string;
   /** basePort: node i listens for peers on basePort+i, HTTP on basePort+100+i, gRPC on basePort+200+i; 0 picks free ports. */
   readonly basePort: number;
-  /** extraArgs are passed to every node (e.g. `--snapshot-entries 100`). */
+  /**
+   * extraArgs are passed to every node after the generated flags, so they win (e.g.
+   * `--snapshot-entries 100`, or `--peer-grpc ''` for followers that do not forward gRPC calls).
+   */
   readonly extraArgs?: readonly string[];
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
   readonly logLevel?: string;
@@ -160,6 +163,10 @@ export class LocalCluster {
       .filter((p) => p.id !== id)
       .map((p) => `${p.id}=${p.clientAddress}`)
       .join(',');
+    const peerGrpc = this.nodes
+      .filter((p) => p.id !== id)
+      .map((p) => `${p.id}=${p.grpcAddress}`)
+      .join(',');
     const args = [
       ...serverEntry(),
       '--id',
@@ -174,6 +181,8 @@ export class LocalCluster {
       peers,
       '--peer-clients',
       peerClients,
+      '--peer-grpc',
+      peerGrpc,
       '--data-dir',
       n.dataDir,
       '--log-level',

@@ -1,7 +1,7 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { WatchHub } from '../leadership/watch-hub';
 import type { FenceCheckKind } from './leadership-metrics';
@@ -19,6 +19,12 @@ export interface ServerMetricsOptions {
   readonly nodeId: string;
 }
 
+/** ForwardEdge is the `edge` label of omnirelay_forwarded_requests_total: a fixed set of two. */
+export type ForwardEdge = 'grpc' | 'http';
+
+/** FORWARD_EDGES lists every `edge` label value. */
+const FORWARD_EDGES: readonly ForwardEdge[] = ['grpc', 'http'];
+
 /** ServerMetrics is one node's Prometheus metrics. */
 export interface ServerMetrics {
   /** registry holds every metric of this node; it is its own, never prom-client's global one. */
@@ -32,6 +38,8 @@ export interface ServerMetrics {
    * mesh_leadership_split_brain_total: a client that believed it held a scope it no longer held.
    */
   fenceRejected(kind: FenceCheckKind): void;
+  /** forwarded counts a request this follower forwarded to the leader, by edge, in omnirelay_forwarded_requests_total. */
+  forwarded(edge: ForwardEdge): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -46,8 +54,8 @@ export interface ServerMetrics {
  * node's events and the state machine's applied entries. Create it before traffic starts to
  * count every holder change; one created later counts from then on (gauges are always current).
  *
- * Label cardinality is bounded by design: `reason` (5 values), `kind` (6) and `peer` (at most
- * 15 members); no metric has a scope or candidate label.
+ * Label cardinality is bounded by design: `reason` (5 values), `kind` (6), `edge` (2) and `peer`
+ * (at most 15 members); no metric has a scope or candidate label.
  */
 export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
   const { node, stateMachine, hub, nodeId } = options;
@@ -60,12 +68,25 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   const raft = registerRaftMetrics(registry, node, sampler, nodeId);
   const leadership = registerLeadershipMetrics(registry, stateMachine);
   registerStateGauges(registry, stateMachine, hub, () => active);
+  const forwarded = new Counter<'edge'>({
+    name: 'omnirelay_forwarded_requests_total',
+    help:
+      'Requests this node took as a follower and forwarded to the Raft leader (count, when sent, ' +
+      'whatever the answer), by the edge they came in on: grpc (unary calls and whole ' +
+      'Campaign/KeepAlive streams) or http.',
+    labelNames: ['edge'],
+    registers: [registry],
+  });
+  for (const edge of FORWARD_EDGES) forwarded.inc({ edge }, 0);
 
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
     fenceRejected: (kind) => leadership.fenceRejected(kind),
+    forwarded: (edge) => {
+      if (active) forwarded.inc({ edge });
+    },
     stop: () => {
       if (!active) return;
       active = false;

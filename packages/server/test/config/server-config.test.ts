@@ -97,6 +97,26 @@ describe('loadServerConfig', () => {
     expect(configError(['--id', 'n1', '--electon-timeout-ms', '5'])).toMatch(/unknown option/);
   });
 
+  it("reads the other members' public gRPC addresses from --peer-grpc or OMNIRELAY_PEER_GRPC", () => {
+    const fromFlag = loadServerConfig(['--id', 'n1', ...peers, '--peer-grpc', 'n2=127.0.0.1:7302'], {});
+    expect(fromFlag.peerGrpc).toEqual({ n2: '127.0.0.1:7302' });
+    const fromEnv = loadServerConfig(['--id', 'n1', ...peers], {
+      OMNIRELAY_PEER_GRPC: 'n2=127.0.0.1:7302,n3=127.0.0.1:7303',
+    });
+    expect(fromEnv.peerGrpc).toEqual({ n2: '127.0.0.1:7302', n3: '127.0.0.1:7303' });
+    expect(loadServerConfig(['--id', 'n1', ...peers], {}).peerGrpc).toEqual({});
+  });
+
+  it('refuses a --peer-grpc entry for a member not in --peers, or without host:port', () => {
+    expect(configError(['--id', 'n1', ...peers, '--peer-grpc', 'n9=127.0.0.1:7309'])).toMatch(
+      /peerGrpc names n9, which is not in peers/,
+    );
+    expect(configError(['--id', 'n1', ...peers, '--peer-grpc', 'n2=nowhere'])).toMatch(
+      /peerGrpc n2 address "nowhere" must be host:port/,
+    );
+    expect(configError(['--id', 'n1', ...peers, '--peer-grpc', 'n2'])).toMatch(/must be id=host:port/);
+  });
+
   it('refuses a bootstrap voter without an address', () => {
     expect(configError(['--id', 'n1', ...peers, '--bootstrap-voters', 'n1,n2,n9'])).toMatch(
       /n9 has no address/,

@@ -17,16 +17,28 @@ describe('toServiceError', () => {
     expect(error.metadata.get('omnirelay-leader-hint')).toEqual([]);
   });
 
-  it('carries the leader hint and address of a NOT_LEADER refusal', () => {
+  it("carries the leader hint and the leader's gRPC address, not its HTTP one, in a NOT_LEADER refusal", () => {
     const error = toServiceError(
-      new ServerError('NOT_LEADER', 'node n2 is not the leader; send it to n1 at 10.0.0.1:7301', {
+      new ServerError('NOT_LEADER', 'node n2 is not the leader; send it to n1', {
         leaderHint: 'n1',
-        leaderAddress: '10.0.0.1:7301',
+        leaderAddress: '10.0.0.1:7201',
+        leaderGrpcAddress: '10.0.0.1:7301',
       }),
     );
     expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(error.metadata.get('omnirelay-leader-hint')).toEqual(['n1']);
     expect(error.metadata.get('omnirelay-leader-address')).toEqual(['10.0.0.1:7301']);
+  });
+
+  it('leaves the leader address out of a NOT_LEADER refusal when only the HTTP one is known', () => {
+    const error = toServiceError(
+      new ServerError('NOT_LEADER', 'node n2 is not the leader; send it to n1', {
+        leaderHint: 'n1',
+        leaderAddress: '10.0.0.1:7201',
+      }),
+    );
+    expect(error.metadata.get('omnirelay-leader-hint')).toEqual(['n1']);
+    expect(error.metadata.get('omnirelay-leader-address')).toEqual([]);
   });
 
   it('turns an unknown failure into INTERNAL without its message or stack', () => {

@@ -89,8 +89,8 @@ describe('LeadershipService on one node', () => {
     await new Promise((r) => setTimeout(r, 50));
     await server.service.resign('queue/x', holder.lease.fenceToken);
     const elected = await high;
-    expect(elected.candidateId).toBe('high');
-    expect(elected.fenceToken).toBeGreaterThan(holder.lease.fenceToken);
+    expect(elected.lease.candidateId).toBe('high');
+    expect(elected.lease.fenceToken).toBeGreaterThan(holder.lease.fenceToken);
     controller.abort();
     await expect(low).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     const view = server.stateMachine.fsm.getScope('queue/x');

@@ -109,6 +109,18 @@ describe('createServerMetrics on a single-node server', () => {
     expect(sampleOf(text, 'mesh_leadership_split_brain_total', { kind: 'renew' })).toBe(1);
   });
 
+  it('counts forwarded requests by edge, both series present from the start', async () => {
+    const before = await metrics.render();
+    expect(sampleOf(before, 'omnirelay_forwarded_requests_total', { edge: 'grpc' })).toBe(0);
+    expect(sampleOf(before, 'omnirelay_forwarded_requests_total', { edge: 'http' })).toBe(0);
+    metrics.forwarded('grpc');
+    metrics.forwarded('grpc');
+    metrics.forwarded('http');
+    const after = await metrics.render();
+    expect(sampleOf(after, 'omnirelay_forwarded_requests_total', { edge: 'grpc' })).toBe(2);
+    expect(sampleOf(after, 'omnirelay_forwarded_requests_total', { edge: 'http' })).toBe(1);
+  });
+
   it('has a help text for every metric and never a scope or candidate label', async () => {
     const text = await metrics.render();
     const names = text

@@ -1,0 +1,328 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import type { RaftNode } from '@omnirelay/raft';
+import type { Logger } from 'pino';
+import { ServerError } from '../errors/error-table';
+import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
+import { rawBytesOf } from './malformed';
+import { loadPublicApi } from './proto';
+import { proxyBidiStream, proxyServerStream } from './stream-proxy';
+
+/** FORWARDED_BY_METADATA_KEY marks a call a follower forwarded, so it is never forwarded twice. */
+export const FORWARDED_BY_METADATA_KEY = 'x-omnirelay-forwarded-by';
+/** FORWARDED_TO_METADATA_KEY is the response header that names the leader that served a forwarded call. */
+export const FORWARDED_TO_METADATA_KEY = 'x-omnirelay-forwarded-to';
+/**
+ * GRPC_FORWARD_UNARY_TIMEOUT_MS bounds a forwarded unary call when the client set no shorter
+ * deadline (above the default 5 s proposal deadline and the 3 s leadership transfer).
+ */
+export const GRPC_FORWARD_UNARY_TIMEOUT_MS = 10_000;
+
+/** ForwardTarget is the leader a call goes to: its id and public gRPC address. */
+export interface ForwardTarget {
+  readonly leaderId: string;
+  readonly address: string;
+}
+
+/** Route says how to serve a call that needs the leader: here, on the leader, or not at all. */
+export type Route =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'forward'; readonly target: ForwardTarget }
+  | { readonly kind: 'notLeader' };
+
+/** GrpcForwarderOptions is what a GrpcForwarder needs. */
+export interface GrpcForwarderOptions {
+  readonly node: RaftNode<ApplyResult>;
+  /** leaderGrpcAddress is a member's public gRPC address (--peer-grpc), undefined when not configured. */
+  readonly leaderGrpcAddress: (nodeId: string) => string | undefined;
+  /** notLeader builds the NOT_LEADER answered when a call cannot be forwarded. */
+  readonly notLeader: () => ServerError;
+  readonly logger: Logger;
+  /** onForwarded hears each call forwarded (metrics). */
+  readonly onForwarded?: () => void;
+}
+
+/** LeaderChangeListener hears the Raft leader a proxied stream's node now knows ('' when none). */
+export type LeaderChangeListener = (leaderId: string) => void;
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** isReserved tells a transport header grpc-js sets itself, which relaying would duplicate. */
+function isReserved(key: string): boolean {
+  return (
+    key.startsWith('grpc-') ||
+    key.startsWith(':') ||
+    ['content-type', 'te', 'user-agent', 'date'].includes(key)
+  );
+}
+
+/** relayableMetadata copies the application metadata of an upstream answer (headers or trailers). */
+export function relayableMetadata(from: grpc.Metadata | undefined): grpc.Metadata {
+  const out = new grpc.Metadata();
+  if (from === undefined) return out;
+  for (const [key, values] of Object.entries(from.getMap())) {
+    if (isReserved(key)) continue;
+    out.set(key, values);
+  }
+  return out;
+}
+
+/**
+ * GrpcForwarder sends a call that landed on a follower to the Raft leader's public gRPC port,
+ * once, and relays the answer (DESIGN.md "Clients talk to the leader"). It keeps one client
+ * channel per leader address (at most one per configured member), closed by `close`. A call is
+ * forwarded only when this node does not lead, knows the leader and its gRPC address, and the
+ * call was not already forwarded (metadata `x-omnirelay-forwarded-by`); otherwise, or when the
+ * leader cannot be reached, the caller answers NOT_LEADER as before.
+ */
+export class GrpcForwarder {
+  private readonly clients = new Map<string, grpc.Client>();
+  private readonly methods = new Map<string, grpc.MethodDefinition<unknown, unknown>>();
+  private readonly leaderListeners = new Set<LeaderChangeListener>();
+  private readonly onLeader = (leaderId: string): void => {
+    for (const listener of [...this.leaderListeners]) listener(leaderId);
+  };
+  private closed = false;
+
+  constructor(private readonly options: GrpcForwarderOptions) {
+    const api = loadPublicApi();
+    for (const definition of [api.leadership.definition, api.cluster.definition]) {
+      for (const [name, method] of Object.entries(definition)) this.methods.set(name, method);
+    }
+    options.node.on('leader', this.onLeader);
+  }
+
+  /** selfId is this node's id (what `x-omnirelay-forwarded-by` carries). */
+  get selfId(): string {
+    return this.options.node.id;
+  }
+
+  /** route decides, cheaply and up front, how to serve a call that needs the leader. */
+  route(metadata: grpc.Metadata): Route {
+    if (this.options.node.isLeader) return { kind: 'local' };
+    const target = this.target(metadata);
+    return target === undefined ? { kind: 'notLeader' } : { kind: 'forward', target };
+  }
+
+  /** target is where a call would be forwarded now, or undefined when it cannot be. */
+  target(metadata: grpc.Metadata): ForwardTarget | undefined {
+    const { node } = this.options;
+    if (this.closed || node.isLeader || metadata.get(FORWARDED_BY_METADATA_KEY).length > 0) return undefined;
+    const leaderId = node.leaderId;
+    if (leaderId === '' || leaderId === node.id) return undefined;
+    const address = this.options.leaderGrpcAddress(leaderId);
+    return address === undefined || address === '' ? undefined : { leaderId, address };
+  }
+
+  /** notLeaderStatus is the NOT_LEADER status answered when a call cannot be forwarded. */
+  notLeaderStatus(): grpc.StatusObject {
+    return toServiceError(this.options.notLeader());
+  }
+
+  /**
+   * forwardUnary forwards a unary call that failed here with NOT_LEADER and answers it with the
+   * leader's answer or status. It returns false, having done nothing, when the call cannot be
+   * forwarded; the caller then answers NOT_LEADER itself.
+   */
+  forwardUnary(
+    method: string,
+    call: grpc.ServerUnaryCall<unknown, object>,
+    callback: grpc.sendUnaryData<object>,
+  ): boolean {
+    const target = this.target(call.metadata);
+    if (target === undefined || call.cancelled) return false;
+    const request = this.bytesOf(method, call.request);
+    this.begin(method, target);
+    let response: Buffer | undefined;
+    const upstream = this.clientFor(target.address).makeUnaryRequest<Buffer, Buffer>(
+      this.pathOf(method),
+      identity,
+      identity,
+      request,
+      this.outgoingMetadata(),
+      { deadline: deadlineOf(call, GRPC_FORWARD_UNARY_TIMEOUT_MS) },
+      (error, value) => {
+        if (error === null) response = value;
+      },
+    );
+    upstream.on('metadata', (headers: grpc.Metadata) =>
+      call.sendMetadata(this.forwardedHeaders(headers, target)),
+    );
+    upstream.on('status', (status: grpc.StatusObject) => {
+      this.end(method, target, status.code);
+      if (status.code === grpc.status.OK && response !== undefined) {
+        callback(null, response, relayableMetadata(status.metadata));
+      } else {
+        callback(this.relayedStatus(status, 'unary'));
+      }
+    });
+    call.on('cancelled', () => upstream.cancel());
+    return true;
+  }
+
+  /** forwardServerStream proxies a server-streaming call (Campaign) to `target` for its whole life. */
+  forwardServerStream(
+    method: string,
+    call: grpc.ServerWritableStream<unknown, object>,
+    target: ForwardTarget,
+  ): void {
+    this.begin(method, target);
+    const upstream = this.clientFor(target.address).makeServerStreamRequest<Buffer, Buffer>(
+      this.pathOf(method),
+      identity,
+      identity,
+      this.bytesOf(method, call.request),
+      this.outgoingMetadata(),
+      streamOptions(call),
+    );
+    proxyServerStream(call, upstream, {
+      headers: (h) => this.forwardedHeaders(h, target),
+      status: (s) => this.relayedStatus(s),
+      ended: (code) => this.end(method, target, code),
+    });
+  }
+
+  /**
+   * forwardBidiStream proxies a bidirectional call (KeepAlive) to `target`, both ways, for its
+   * whole life. When another leader is elected, the client's stream ends with NOT_LEADER (the
+   * old leader can no longer renew anything), so the client reconnects.
+   */
+  forwardBidiStream(
+    method: string,
+    call: grpc.ServerDuplexStream<unknown, object>,
+    target: ForwardTarget,
+  ): void {
+    this.begin(method, target);
+    const upstream = this.clientFor(target.address).makeBidiStreamRequest<Buffer, Buffer>(
+      this.pathOf(method),
+      identity,
+      identity,
+      this.outgoingMetadata(),
+      streamOptions(call),
+    );
+    const listener: LeaderChangeListener = (leaderId) => {
+      if (leaderId === '' || leaderId === target.leaderId) return;
+      proxy.abandon(this.leaderChangedStatus(target, leaderId));
+    };
+    const proxy = proxyBidiStream(call, upstream, {
+      encode: (request) => this.bytesOf(method, request),
+      headers: (h) => this.forwardedHeaders(h, target),
+      status: (s) => this.relayedStatus(s),
+      ended: (code) => {
+        this.leaderListeners.delete(listener);
+        this.end(method, target, code);
+      },
+    });
+    this.leaderListeners.add(listener);
+  }
+
+  /** close closes every cached channel (server shutdown); calls still open on them are cancelled. */
+  close(): void {
+    this.closed = true;
+    this.options.node.off('leader', this.onLeader);
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private clientFor(address: string): grpc.Client {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      const Client = loadPublicApi().leadership.Client;
+      client = new Client(address, grpc.credentials.createInsecure());
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  private pathOf(method: string): string {
+    return this.definitionOf(method).path;
+  }
+
+  private definitionOf(method: string): grpc.MethodDefinition<unknown, unknown> {
+    const definition = this.methods.get(method);
+    if (definition === undefined) throw new Error(`no method ${method} in proto/leadership.proto`);
+    return definition;
+  }
+
+  /** bytesOf is the request exactly as the client sent it (re-encoded only if the bytes were not kept). */
+  private bytesOf(method: string, request: unknown): Buffer {
+    return rawBytesOf(request) ?? this.definitionOf(method).requestSerialize(request);
+  }
+
+  private outgoingMetadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(FORWARDED_BY_METADATA_KEY, this.options.node.id);
+    return metadata;
+  }
+
+  private forwardedHeaders(headers: grpc.Metadata, target: ForwardTarget): grpc.Metadata {
+    const out = relayableMetadata(headers);
+    out.set(FORWARDED_TO_METADATA_KEY, target.leaderId);
+    return out;
+  }
+
+  /**
+   * relayedStatus is the leader's status as it came, trailers included, except for a failure
+   * that did not come from the leader's edge (no omnirelay-error-code):
+   * - the leader could not be reached at all (nothing was sent): NOT_LEADER with this node's
+   *   current view, which tells the client the request was not applied;
+   * - the connection broke after a unary request went out: UNAVAILABLE, because the leader may
+   *   have applied it, and NOT_LEADER would invite a client to repeat a write that must not run
+   *   twice (a step-down without a fence). Streams (Campaign, KeepAlive) are safe to reopen, so
+   *   they get NOT_LEADER either way.
+   */
+  private relayedStatus(status: grpc.StatusObject, kind: 'unary' | 'stream' = 'stream'): grpc.StatusObject {
+    const fromLeader = status.metadata.get(ERROR_CODE_METADATA_KEY).length > 0;
+    if (status.code === grpc.status.UNAVAILABLE && !fromLeader) {
+      const neverSent = status.details.startsWith('No connection established');
+      if (kind === 'stream' || neverSent) return this.notLeaderStatus();
+      return {
+        code: grpc.status.UNAVAILABLE,
+        details: `the connection to the leader broke while this request was forwarded (${status.details}); it may or may not have been applied: check before repeating a write that must not run twice`,
+        metadata: new grpc.Metadata(),
+      };
+    }
+    return { code: status.code, details: status.details, metadata: relayableMetadata(status.metadata) };
+  }
+
+  private leaderChangedStatus(target: ForwardTarget, leaderId: string): grpc.StatusObject {
+    if (leaderId !== this.options.node.id) return this.notLeaderStatus();
+    return toServiceError(
+      new ServerError(
+        'NOT_LEADER',
+        `the Raft leader changed from ${target.leaderId} to this node (${leaderId}) while this stream was forwarded; open a new stream`,
+        { leaderHint: leaderId },
+      ),
+    );
+  }
+
+  private begin(method: string, target: ForwardTarget): void {
+    this.options.onForwarded?.();
+    this.options.logger.debug(
+      { method, forwardedTo: target.leaderId, address: target.address },
+      'gRPC call forwarded to the leader',
+    );
+  }
+
+  private end(method: string, target: ForwardTarget, code: grpc.status): void {
+    this.options.logger.debug(
+      { method, forwardedTo: target.leaderId, address: target.address, code: grpc.status[code] },
+      'forwarded gRPC call ended',
+    );
+  }
+}
+
+/** deadlineOf is the client's deadline, capped at `capMs` from now. */
+function deadlineOf(call: { getDeadline(): grpc.Deadline }, capMs: number): number {
+  const cap = Date.now() + capMs;
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? Math.min(ms, cap) : cap;
+}
+
+/** streamOptions passes the client's deadline, if any, to the forwarded stream. */
+function streamOptions(call: { getDeadline(): grpc.Deadline }): grpc.CallOptions {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? { deadline: ms } : {};
+}

@@ -1,0 +1,406 @@
+import * as grpc from '@grpc/grpc-js';
+import type { LocalCluster } from '../../src/index';
+import { loadPublicApi } from '../../src/index';
+import type { Msg } from '../grpc/grpc-test-helpers';
+import {
+  StreamReader,
+  WAIT_MS,
+  errorCodeOf,
+  failureOf,
+  leaseOf,
+  metadataOf,
+} from '../grpc/grpc-test-helpers';
+import { sampleOf } from '../metrics/exposition';
+import { useLocalCluster, waitUntil } from './cluster-helpers';
+
+jest.setTimeout(120_000);
+
+const FORWARDED_BY = 'x-omnirelay-forwarded-by';
+const FORWARDED_TO = 'x-omnirelay-forwarded-to';
+
+/** Clients holds one client of each public service per node, made on first use and closed after the tests. */
+class Clients {
+  private readonly made = new Map<string, { leadership: grpc.Client; cluster: grpc.Client }>();
+
+  constructor(private readonly cluster: () => LocalCluster) {}
+
+  of(id: string): { leadership: grpc.Client; cluster: grpc.Client } {
+    let c = this.made.get(id);
+    if (c === undefined) {
+      const api = loadPublicApi();
+      const address = this.cluster().node(id).grpcAddress;
+      c = {
+        leadership: new api.leadership.Client(address, grpc.credentials.createInsecure()),
+        cluster: new api.cluster.Client(address, grpc.credentials.createInsecure()),
+      };
+      this.made.set(id, c);
+    }
+    return c;
+  }
+
+  closeAll(): void {
+    for (const c of this.made.values()) {
+      c.leadership.close();
+      c.cluster.close();
+    }
+    this.made.clear();
+  }
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+function methodOf(client: grpc.Client, name: string): Fn {
+  const fn = (client as unknown as Record<string, unknown>)[name];
+  if (typeof fn !== 'function') throw new Error(`no method ${name}`);
+  return (fn as Fn).bind(client);
+}
+
+/** Answer is a unary call's response with the headers it came with. */
+interface Answer {
+  readonly response: Msg;
+  readonly headers: grpc.Metadata;
+}
+
+/** call makes a unary call with `metadata` and a deadline; it rejects with the call's ServiceError. */
+function call(
+  client: grpc.Client,
+  name: string,
+  request: object,
+  metadata = new grpc.Metadata(),
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let headers = new grpc.Metadata();
+    const c = methodOf(client, name)(
+      request,
+      metadata,
+      { deadline: Date.now() + WAIT_MS },
+      (error: grpc.ServiceError | null, response?: Msg) =>
+        error === null ? resolve({ response: response ?? {}, headers }) : reject(error),
+    ) as grpc.ClientUnaryCall;
+    c.on('metadata', (m: grpc.Metadata) => (headers = m));
+  });
+}
+
+function campaign(
+  client: grpc.Client,
+  request: object,
+  metadata = new grpc.Metadata(),
+): grpc.ClientReadableStream<Msg> {
+  return methodOf(client, 'Campaign')(request, metadata, {
+    deadline: Date.now() + WAIT_MS,
+  }) as grpc.ClientReadableStream<Msg>;
+}
+
+function keepAlive(
+  client: grpc.Client,
+  metadata = new grpc.Metadata(),
+): grpc.ClientDuplexStream<object, Msg> {
+  return methodOf(client, 'KeepAlive')(metadata, {
+    deadline: Date.now() + 4 * WAIT_MS,
+  }) as grpc.ClientDuplexStream<object, Msg>;
+}
+
+function forwardedBy(id: string): grpc.Metadata {
+  const m = new grpc.Metadata();
+  m.set(FORWARDED_BY, id);
+  return m;
+}
+
+/** roles finds the leader and the followers, in id order. */
+async function roles(cluster: LocalCluster): Promise<{ leader: string; followers: string[] }> {
+  const leader = await cluster.waitForLeader(20_000);
+  return { leader, followers: cluster.nodes.map((n) => n.id).filter((id) => id !== leader) };
+}
+
+/** forwardedCount reads a node's omnirelay_forwarded_requests_total for `edge` (undefined: no such series). */
+async function forwardedCount(
+  cluster: LocalCluster,
+  id: string,
+  edge: 'grpc' | 'http',
+): Promise<number | undefined> {
+  const res = await fetch(`http://${cluster.node(id).clientAddress}/metrics`);
+  return sampleOf(await res.text(), 'omnirelay_forwarded_requests_total', { edge });
+}
+
+describe('gRPC calls that land on a follower of a 3-process cluster', () => {
+  const cluster = useLocalCluster('grpc-forward', { size: 3 });
+  const clients = new Clients(cluster);
+
+  afterAll(() => clients.closeAll());
+
+  it("forwards an Acquire and a linearizable read to the leader and relays the leader's answer", async () => {
+    const { leader, followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const acquired = await call(clients.of(follower).leadership, 'Acquire', {
+      scope: 'fwd/acquire',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    expect(acquired.response).toMatchObject({ granted: true, lease: { candidateId: 'a' } });
+    expect(BigInt(acquired.response['raftTerm'] as string)).toBeGreaterThan(0n);
+    expect(acquired.headers.get(FORWARDED_TO)).toEqual([leader]);
+
+    const read = await call(clients.of(follower).leadership, 'GetLeader', { scope: 'fwd/acquire' });
+    expect(read.response).toMatchObject({ leader: { candidateId: 'a' } });
+    expect(read.headers.get(FORWARDED_TO)).toEqual([leader]);
+    expect(await forwardedCount(cluster(), follower, 'grpc')).toBeGreaterThanOrEqual(2);
+  });
+
+  it("relays the leader's refusal of a forwarded Resign with its status and trailers", async () => {
+    const { followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const acquired = await call(clients.of(follower).leadership, 'Acquire', {
+      scope: 'fwd/stale',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    const fence = leaseOf(acquired.response, 'lease')['fenceToken'] as string;
+    const error = await failureOf(
+      call(clients.of(follower).leadership, 'Resign', {
+        scope: 'fwd/stale',
+        fenceToken: (BigInt(fence) - 1n).toString(),
+      }),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(errorCodeOf(error)).toBe('STALE_FENCE');
+    expect(metadataOf(error, 'omnirelay-current-fence-token')).toBe(fence);
+    expect(error.details).toMatch(/fence/i);
+  });
+
+  it('proxies a Campaign: queued through a follower, then elected when the holder resigns', async () => {
+    const { followers } = await roles(cluster());
+    const [first, second] = followers as [string, string];
+    const held = await call(clients.of(first).leadership, 'Acquire', {
+      scope: 'fwd/campaign',
+      candidateId: 'holder',
+      leaseTtlMs: 30_000,
+    });
+    const reader = new StreamReader(
+      campaign(clients.of(second).leadership, {
+        scope: 'fwd/campaign',
+        candidateId: 'waiter',
+        leaseTtlMs: 30_000,
+      }),
+    );
+    expect(await reader.next()).toMatchObject({ queued: { position: 0, holder: { candidateId: 'holder' } } });
+    await call(clients.of(first).leadership, 'Resign', {
+      scope: 'fwd/campaign',
+      fenceToken: leaseOf(held.response, 'lease')['fenceToken'],
+    });
+    const elected = leaseOf(await reader.next(), 'elected');
+    expect(leaseOf(elected, 'lease')).toMatchObject({ candidateId: 'waiter' });
+    expect(BigInt(elected['raftTerm'] as string)).toBeGreaterThan(0n);
+    expect((await reader.end()).error).toBeNull();
+  });
+
+  it('withdraws a candidate whose Campaign through a follower is cancelled', async () => {
+    const { leader, followers } = await roles(cluster());
+    const held = await call(clients.of(leader).leadership, 'Acquire', {
+      scope: 'fwd/withdrawn',
+      candidateId: 'holder',
+      leaseTtlMs: 30_000,
+    });
+    const waitingOnLeader = async (): Promise<number> =>
+      ((await cluster().get(leader, '/debug/state')).body as { waitingCount: number }).waitingCount;
+    const before = await waitingOnLeader();
+    const stream = campaign(clients.of(followers[0]!).leadership, {
+      scope: 'fwd/withdrawn',
+      candidateId: 'quitter',
+      leaseTtlMs: 30_000,
+    });
+    const reader = new StreamReader(stream);
+    expect(await reader.next()).toHaveProperty('queued');
+    expect(await waitingOnLeader()).toBe(before + 1);
+    stream.cancel();
+    await waitUntil(
+      'the cancelled candidate to leave the queue',
+      async () => (await waitingOnLeader()) === before,
+    );
+    const resigned = await call(clients.of(leader).leadership, 'Resign', {
+      scope: 'fwd/withdrawn',
+      fenceToken: leaseOf(held.response, 'lease')['fenceToken'],
+    });
+    expect(resigned.response['successor']).toBeNull();
+  });
+
+  it('proxies a KeepAlive stream both ways for its life and ends it cleanly on half-close', async () => {
+    const { leader, followers } = await roles(cluster());
+    const follower = followers[1]!;
+    const leases: Msg[] = [];
+    for (let i = 0; i < 3; i++) {
+      const a = await call(clients.of(leader).leadership, 'Acquire', {
+        scope: `fwd/ka/${i}`,
+        candidateId: 'k',
+        leaseTtlMs: 30_000,
+      });
+      leases.push(leaseOf(a.response, 'lease'));
+    }
+    const stream = keepAlive(clients.of(follower).leadership);
+    const headers = new Promise<grpc.Metadata>((resolve) => stream.once('metadata', resolve));
+    const reader = new StreamReader(stream);
+    for (let round = 0; round < 3; round++) {
+      stream.write({ leases: leases.map((l) => ({ scope: l['scope'], fenceToken: l['fenceToken'] })) });
+      const results = (await reader.next())['results'] as Msg[];
+      expect(results.map((r) => r['renewed'])).toEqual([true, true, true]);
+    }
+    expect((await headers).get(FORWARDED_TO)).toEqual([leader]);
+    stream.end();
+    expect((await reader.end()).error).toBeNull();
+  });
+
+  it('releases the lease of a holder whose forwarded KeepAlive stream is cancelled, well under its TTL', async () => {
+    const { followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const held = await call(clients.of(follower).leadership, 'Acquire', {
+      scope: 'fwd/reset',
+      candidateId: 'holder',
+      leaseTtlMs: 5000,
+    });
+    const lease = leaseOf(held.response, 'lease');
+    const stream = keepAlive(clients.of(follower).leadership);
+    const reader = new StreamReader(stream);
+    stream.write({
+      leases: [{ scope: 'fwd/reset', fenceToken: lease['fenceToken'], releaseOnResetMs: 150 }],
+    });
+    expect(((await reader.next())['results'] as Msg[])[0]).toMatchObject({ renewed: true });
+    const waiter = new StreamReader(
+      campaign(clients.of(followers[1]!).leadership, {
+        scope: 'fwd/reset',
+        candidateId: 'successor',
+        leaseTtlMs: 5000,
+      }),
+    );
+    expect(await waiter.next()).toHaveProperty('queued');
+    const resetAt = Date.now();
+    stream.cancel();
+    const elected = leaseOf(await waiter.next(), 'elected');
+    const electedAfterMs = Date.now() - resetAt;
+    if (process.env['PRINT_FIGURES'] === '1') {
+      process.stdout.write(
+        `release on reset through a follower: elected ${electedAfterMs} ms after the reset\n`,
+      );
+    }
+    expect(leaseOf(elected, 'lease')).toMatchObject({ candidateId: 'successor' });
+    expect(electedAfterMs).toBeLessThan(2000);
+  });
+
+  it("answers NOT_LEADER with the leader's gRPC address to a call that was already forwarded", async () => {
+    const { leader, followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const leaderGrpc = cluster().node(leader).grpcAddress;
+    const error = await failureOf(
+      call(
+        clients.of(follower).leadership,
+        'Acquire',
+        { scope: 'fwd/looped', candidateId: 'a', leaseTtlMs: 30_000 },
+        forwardedBy('n9'),
+      ),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(errorCodeOf(error)).toBe('NOT_LEADER');
+    expect(metadataOf(error, 'omnirelay-leader-hint')).toBe(leader);
+    expect(metadataOf(error, 'omnirelay-leader-address')).toBe(leaderGrpc);
+
+    // The streams are refused up front, the same way.
+    const refusedCampaign = await new StreamReader(
+      campaign(
+        clients.of(follower).leadership,
+        { scope: 'fwd/looped', candidateId: 'b', leaseTtlMs: 30_000 },
+        forwardedBy('n9'),
+      ),
+    ).end();
+    expect(refusedCampaign.error && errorCodeOf(refusedCampaign.error)).toBe('NOT_LEADER');
+    expect(refusedCampaign.error && metadataOf(refusedCampaign.error, 'omnirelay-leader-address')).toBe(
+      leaderGrpc,
+    );
+    const refusedKeepAlive = await new StreamReader(
+      keepAlive(clients.of(follower).leadership, forwardedBy('n9')),
+    ).end();
+    expect(refusedKeepAlive.error && errorCodeOf(refusedKeepAlive.error)).toBe('NOT_LEADER');
+  });
+
+  it('counts the requests a follower forwards, by edge', async () => {
+    const { followers } = await roles(cluster());
+    const follower = followers[1]!;
+    const grpcBefore = (await forwardedCount(cluster(), follower, 'grpc')) ?? Number.NaN;
+    const httpBefore = (await forwardedCount(cluster(), follower, 'http')) ?? Number.NaN;
+    await call(clients.of(follower).leadership, 'Acquire', {
+      scope: 'fwd/counted',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    const res = await cluster().post(follower, '/leadership/acquire', {
+      scope: 'fwd/counted-http',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    expect(res.status).toBe(200);
+    expect(await forwardedCount(cluster(), follower, 'grpc')).toBe(grpcBefore + 1);
+    expect(await forwardedCount(cluster(), follower, 'http')).toBe(httpBefore + 1);
+  });
+
+  it('forwards TransferLeadership, ends a proxied KeepAlive stream naming the new leader, and answers writes in the new term', async () => {
+    const { leader, followers } = await roles(cluster());
+    const [via, target] = followers as [string, string];
+    const before = await call(clients.of(via).leadership, 'Acquire', {
+      scope: 'fwd/term/before',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    const held = leaseOf(before.response, 'lease');
+    const stream = keepAlive(clients.of(via).leadership);
+    const reader = new StreamReader(stream);
+    stream.write({ leases: [{ scope: held['scope'], fenceToken: held['fenceToken'] }] });
+    expect(((await reader.next())['results'] as Msg[])[0]).toMatchObject({ renewed: true });
+
+    const moved = await call(clients.of(via).cluster, 'TransferLeadership', { to: target });
+    expect(moved.response).toMatchObject({ leader: target });
+    expect(moved.headers.get(FORWARDED_TO)).toEqual([leader]);
+
+    // The stream went to the old leader, which can renew nothing now: it ends, naming the new one.
+    const { error } = await reader.end();
+    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error && errorCodeOf(error)).toBe('NOT_LEADER');
+    expect(error && metadataOf(error, 'omnirelay-leader-hint')).toBe(target);
+    expect(error && metadataOf(error, 'omnirelay-leader-address')).toBe(cluster().node(target).grpcAddress);
+
+    await waitUntil('every node to know the new leader', async () => (await cluster().leader()) === target);
+    const after = await call(clients.of(via).leadership, 'Acquire', {
+      scope: 'fwd/term/after',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    expect(after.headers.get(FORWARDED_TO)).toEqual([target]);
+    expect(BigInt(after.response['raftTerm'] as string)).toBeGreaterThan(
+      BigInt(before.response['raftTerm'] as string),
+    );
+  });
+});
+
+describe('a follower without --peer-grpc', () => {
+  const cluster = useLocalCluster('grpc-no-forward', { size: 3, extraArgs: ['--peer-grpc', ''] });
+  const clients = new Clients(cluster);
+
+  afterAll(() => clients.closeAll());
+
+  it('answers NOT_LEADER with the leader hint instead of forwarding, for unary calls and streams', async () => {
+    const { leader, followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const error = await failureOf(
+      call(clients.of(follower).leadership, 'Acquire', {
+        scope: 'nofwd/a',
+        candidateId: 'a',
+        leaseTtlMs: 30_000,
+      }),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(errorCodeOf(error)).toBe('NOT_LEADER');
+    expect(metadataOf(error, 'omnirelay-leader-hint')).toBe(leader);
+    // Its gRPC address is not configured; the HTTP one never goes into gRPC trailers.
+    expect(metadataOf(error, 'omnirelay-leader-address')).toBeUndefined();
+    const keepAliveEnd = await new StreamReader(keepAlive(clients.of(follower).leadership)).end();
+    expect(keepAliveEnd.error && errorCodeOf(keepAliveEnd.error)).toBe('NOT_LEADER');
+    expect(keepAliveEnd.error && metadataOf(keepAliveEnd.error, 'omnirelay-leader-hint')).toBe(leader);
+    expect(await forwardedCount(cluster(), follower, 'grpc')).toBe(0);
+  });
+});
