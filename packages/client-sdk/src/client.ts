@@ -555,6 +555,9 @@ export class OmniRelayClient {
     );
     this.leases.add(lease);
     this.keepAlive.add(lease);
+    // The leader learns releaseOnResetMs from KeepAlive: tell it now, not a third of a TTL later.
+    if (!stale && releaseOnResetMs > 0)
+      this.keepAlive.renew(lease, this.callTimeoutMs).catch(() => undefined);
     if (!stale) return lease;
     try {
       await this.keepAlive.renew(lease, this.callTimeoutMs);
