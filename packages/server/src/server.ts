@@ -66,6 +66,7 @@ export async function startServer(
           correlationId: e.correlationId,
           raftTerm: e.raftTerm,
           proposer: e.proposerId,
+          transport: entry.transport,
         },
         'holder changed',
       );

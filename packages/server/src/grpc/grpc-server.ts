@@ -4,6 +4,7 @@ import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
+import { withTransport } from '../leadership/request-origin';
 import { GRPC_TRANSPORT } from './call-log';
 import { clusterServiceImpl } from './cluster-service-impl';
 import { passEncodedResponses } from './encoded-responses';
@@ -66,23 +67,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
   server.addService(
     passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
-    leadershipServiceImpl({
-      service: options.service,
-      logger: options.logger,
-      limits,
-      encodeWatchResponse: watch.encode,
-      forwarder,
-    }),
+    recordingTransport(
+      leadershipServiceImpl({
+        service: options.service,
+        logger: options.logger,
+        limits,
+        encodeWatchResponse: watch.encode,
+        forwarder,
+      }),
+    ),
   );
   server.addService(
     passEncodedResponses(guardDeserializers(api.cluster.definition)),
-    clusterServiceImpl({
-      node: options.node,
-      logger: options.logger,
-      transferTimeoutMs: options.transferTimeoutMs ?? 3000,
-      notLeader,
-      forwarding: forwarder,
-    }),
+    recordingTransport(
+      clusterServiceImpl({
+        node: options.node,
+        logger: options.logger,
+        transferTimeoutMs: options.transferTimeoutMs ?? 3000,
+        notLeader,
+        forwarding: forwarder,
+      }),
+    ),
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const port = await new Promise<number>((resolve, reject) => {
@@ -117,4 +122,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
         });
       }).then(() => forwarder.close())),
   };
+}
+
+/**
+ * recordingTransport runs every handler of a service as work for a request over h2c, so writes
+ * it replicates record the transport (withTransport) and audit events say how they arrived.
+ */
+function recordingTransport(impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  const wrapped: grpc.UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    const fn = handler as (...args: unknown[]) => unknown;
+    wrapped[name] = ((...args: unknown[]) =>
+      withTransport(GRPC_TRANSPORT, () => fn(...args))) as grpc.UntypedHandleCall;
+  }
+  return wrapped;
 }

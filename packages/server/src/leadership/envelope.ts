@@ -14,11 +14,13 @@ export interface Envelope {
   readonly stampMs: number;
   readonly proposerId: string;
   readonly command: Uint8Array;
+  /** transport is how the request behind the command arrived ('h2c', 'HTTP/1.1', 'internal'; '' in entries written before it was recorded). */
+  readonly transport: string;
 }
 
 /** encodeEnvelope serialises an envelope. */
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  return packr.pack([ENVELOPE_VERSION, e.stampMs, e.proposerId, e.command]);
+  return packr.pack([ENVELOPE_VERSION, e.stampMs, e.proposerId, e.command, e.transport]);
 }
 
 /** decodeEnvelope parses an envelope, or returns a reason when the bytes are not one. */
@@ -29,13 +31,15 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | string {
   } catch (e) {
     return `not msgpack: ${e instanceof Error ? e.message : String(e)}`;
   }
-  if (!Array.isArray(value) || value.length !== 4) return 'not an envelope';
-  const [version, stampMs, proposerId, command] = value as unknown[];
+  // Entries written before the transport was recorded have four elements.
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) return 'not an envelope';
+  const [version, stampMs, proposerId, command, transport = ''] = value as unknown[];
   if (version !== ENVELOPE_VERSION) return `envelope version ${String(version)} is not ${ENVELOPE_VERSION}`;
   if (typeof stampMs !== 'number' || !Number.isSafeInteger(stampMs) || stampMs < 0) return 'bad stamp';
   if (typeof proposerId !== 'string') return 'bad proposer';
   if (!(command instanceof Uint8Array)) return 'bad command bytes';
-  return { stampMs, proposerId, command };
+  if (typeof transport !== 'string') return 'bad transport';
+  return { stampMs, proposerId, command, transport };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { LeadershipService } from './leadership-service';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import { leaseKey } from './renewal-batcher';
+import { INTERNAL_TRANSPORT, withTransport } from './request-origin';
 
 /** ExpirySchedulerOptions are the timings the scheduler works with. */
 export interface ExpirySchedulerOptions {
@@ -112,13 +113,15 @@ export class ExpiryScheduler {
     this.stalledSinceGrace = false;
     try {
       const tookOfficeStampMs = this.nowMs();
-      await this.service.propose({
-        type: 'grace',
-        correlationId: `grace-${randomUUID()}`,
-        tookOfficeStampMs,
-        graceMs: this.options.graceMs,
-        capMs: this.options.graceCapMs,
-      });
+      await withTransport(INTERNAL_TRANSPORT, () =>
+        this.service.propose({
+          type: 'grace',
+          correlationId: `grace-${randomUUID()}`,
+          tookOfficeStampMs,
+          graceMs: this.options.graceMs,
+          capMs: this.options.graceCapMs,
+        }),
+      );
       if (this.state !== 'granting') return;
       this.logger.info(
         { graceMs: this.options.graceMs, why },
@@ -182,11 +185,13 @@ export class ExpiryScheduler {
     }
     this.expiring = true;
     try {
-      await this.service.propose({
-        type: 'expire',
-        correlationId: `expire-${randomUUID()}`,
-        leases: due.map((l) => ({ scope: l.scope, fenceToken: l.fenceToken })),
-      });
+      await withTransport(INTERNAL_TRANSPORT, () =>
+        this.service.propose({
+          type: 'expire',
+          correlationId: `expire-${randomUUID()}`,
+          leases: due.map((l) => ({ scope: l.scope, fenceToken: l.fenceToken })),
+        }),
+      );
     } catch (e) {
       this.logger.warn(
         { err: e instanceof Error ? e.message : String(e), leases: due.length },

@@ -23,6 +23,7 @@ import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
 import { MonotonicStamp, encodeEnvelope } from './envelope';
+import { INTERNAL_TRANSPORT, currentTransport, withTransport } from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
@@ -106,12 +107,17 @@ export class LeadershipService {
     sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
     this.resetReleaser = new ResetReleaser(
       (lease) =>
-        this.resign(lease.scope, lease.fenceToken, `release-on-reset-${randomUUID()}`).then(() => undefined),
+        withTransport(INTERNAL_TRANSPORT, () =>
+          this.resign(lease.scope, lease.fenceToken, `release-on-reset-${randomUUID()}`),
+        ).then(() => undefined),
       logger,
       node.isLeader,
     );
     this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
-      this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }).then((o) => {
+      // One entry carries the renewals of many requests: it is the server's own write.
+      withTransport(INTERNAL_TRANSPORT, () =>
+        this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }),
+      ).then((o) => {
         if (o.type !== 'renew') throw new ServerError('INTERNAL', `renew answered with ${o.type}`);
         return o.leases;
       }),
@@ -337,6 +343,7 @@ export class LeadershipService {
         stampMs: this.stamp.next(),
         proposerId: this.node.id,
         command: encodeCommand(command),
+        transport: currentTransport(),
       });
     } catch (e) {
       throw fromLeadershipError(e);

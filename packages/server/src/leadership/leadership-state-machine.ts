@@ -6,7 +6,7 @@ import { decodeEnvelope } from './envelope';
 /** AppliedListener hears every applied entry's result, in log order, on every replica. */
 export type AppliedListener = (
   result: ApplyResult,
-  entry: { index: number; term: number; stampMs: number },
+  entry: { index: number; term: number; stampMs: number; transport: string },
 ) => void;
 
 /** RestoredListener hears that the state was replaced by a snapshot at `index` (history before it is gone). */
@@ -50,7 +50,9 @@ export class LeadershipStateMachine implements StateMachine<ApplyResult> {
       proposerId: typeof envelope === 'string' ? '' : envelope.proposerId,
       command: typeof envelope === 'string' ? new Uint8Array(0) : envelope.command,
     });
-    for (const l of this.appliedListeners) l(result, { index: entry.index, term: entry.term, stampMs });
+    const transport = typeof envelope === 'string' ? '' : envelope.transport;
+    for (const l of this.appliedListeners)
+      l(result, { index: entry.index, term: entry.term, stampMs, transport });
     return result;
   }
 
