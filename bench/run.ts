@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- name...]`: runs the named benchmarks (default: all), each writing JSON under
- * bench/results/. Names: fsm, raft.
+ * `npm run bench [-- name... [--option...]]`: runs the named benchmarks (default: all), each writing
+ * JSON under bench/results/. Names: fsm, raft, compare. Everything from the first argument that
+ * starts with `--` on is passed to each bench (e.g. `npm run bench -- compare --runs 1`).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -8,9 +9,13 @@ import { join } from 'node:path';
 const BENCHES: Record<string, string> = {
   fsm: 'fsm/fsm-bench.ts',
   raft: 'raft/raft-bench.ts',
+  compare: 'compare/compare-bench.ts',
 };
 
-const asked = process.argv.slice(2);
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('--'));
+const asked = firstOption === -1 ? args : args.slice(0, firstOption);
+const options = firstOption === -1 ? [] : args.slice(firstOption);
 const unknown = asked.filter((n) => !(n in BENCHES));
 if (unknown.length > 0) {
   process.stderr.write(
@@ -22,7 +27,7 @@ for (const name of asked.length > 0 ? asked : Object.keys(BENCHES)) {
   process.stderr.write(`\n== bench ${name}\n`);
   const r = spawnSync(
     process.execPath,
-    ['--expose-gc', '-r', '@swc-node/register', join(__dirname, BENCHES[name]!)],
+    ['--expose-gc', '-r', '@swc-node/register', join(__dirname, BENCHES[name]!), ...options],
     {
       stdio: 'inherit',
     },

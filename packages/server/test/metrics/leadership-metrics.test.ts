@@ -41,7 +41,8 @@ class ReplicaStub {
   }
 
   deliver(result: ApplyResult, stampMs: number): void {
-    for (const l of this.appliedListeners) l(result, { index: result.index, term: 1, stampMs });
+    for (const l of this.appliedListeners)
+      l(result, { index: result.index, term: 1, stampMs, transport: 'internal' });
   }
 
   restore(fsm: LeadershipFsm): void {

@@ -1,0 +1,117 @@
+/**
+ * CompareConfig holds every count and duration of the compare bench, from the command line:
+ * `--runs N` (default 3) and `--quick` (a smoke run: 1 run, durations and counts cut about tenfold).
+ */
+
+import { SetupError } from './etcd-install';
+
+/** CompareConfig is the validated configuration of one invocation. */
+export interface CompareConfig {
+  readonly runs: number;
+  readonly quick: boolean;
+  /** only restricts the run to one target (`--only omnirelay|etcd`), for trials. */
+  readonly only: 'omnirelay' | 'etcd' | undefined;
+  readonly clusterWarmupMs: number;
+  readonly cyclesConcurrencies: readonly number[];
+  readonly cyclesWarmupMs: number;
+  readonly cyclesMeasureMs: number;
+  readonly cyclesLeaseTtlMs: number;
+  readonly renewLeases: number;
+  readonly renewLeaseTtlMs: number;
+  readonly renewInflight: number;
+  readonly renewMeasureMs: number;
+  readonly crashRepetitions: number;
+  readonly crashProbeIntervalMs: number;
+  readonly crashProbeDeadlineMs: number;
+  readonly crashSettleMs: number;
+  readonly transferRepetitions: number;
+  readonly transferSettleMs: number;
+  readonly watchWrites: number;
+  readonly watchWatcherCounts: readonly number[];
+  readonly watchWorkersMax: number;
+  readonly watchSeenWaitMs: number;
+  readonly holderRepetitions: number;
+  readonly holderReleaseOnResetMs: number;
+  readonly holderQueueMs: number;
+}
+
+/** RUNS_MAX bounds --runs. */
+export const RUNS_MAX = 20;
+
+function full(runs: number, only: CompareConfig['only']): CompareConfig {
+  return {
+    runs,
+    quick: false,
+    only,
+    clusterWarmupMs: 5000,
+    cyclesConcurrencies: [1, 16, 128],
+    cyclesWarmupMs: 1000,
+    cyclesMeasureMs: 10_000,
+    cyclesLeaseTtlMs: 30_000,
+    renewLeases: 10_000,
+    renewLeaseTtlMs: 120_000,
+    renewInflight: 128,
+    renewMeasureMs: 10_000,
+    crashRepetitions: 5,
+    crashProbeIntervalMs: 5,
+    crashProbeDeadlineMs: 3000,
+    crashSettleMs: 3000,
+    transferRepetitions: 5,
+    transferSettleMs: 1000,
+    watchWrites: 200,
+    watchWatcherCounts: [1, 1000],
+    watchWorkersMax: 4,
+    watchSeenWaitMs: 2000,
+    holderRepetitions: 10,
+    holderReleaseOnResetMs: 100,
+    holderQueueMs: 500,
+  };
+}
+
+/** USAGE is printed for a bad command line. */
+export const USAGE = 'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd]';
+
+/** parseConfig reads the command line (the arguments after the bench name); it throws with USAGE on a bad one. */
+export function parseConfig(argv: readonly string[]): CompareConfig {
+  let runs: number | undefined;
+  let quick = false;
+  let only: CompareConfig['only'];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') quick = true;
+    else if (a === '--runs' || a.startsWith('--runs=')) {
+      const raw = a === '--runs' ? argv[++i] : a.slice('--runs='.length);
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1 || n > RUNS_MAX) {
+        throw new SetupError(
+          `--runs must be an integer in [1, ${RUNS_MAX}], got ${JSON.stringify(raw)}\n${USAGE}`,
+        );
+      }
+      runs = n;
+    } else if (a === '--only' || a.startsWith('--only=')) {
+      const raw = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (raw !== 'omnirelay' && raw !== 'etcd') {
+        throw new SetupError(`--only must be omnirelay or etcd, got ${JSON.stringify(raw)}\n${USAGE}`);
+      }
+      only = raw;
+    } else throw new SetupError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+  }
+  if (!quick) return full(runs ?? 3, only);
+  const f = full(runs ?? 1, only);
+  return {
+    ...f,
+    quick: true,
+    clusterWarmupMs: 500,
+    cyclesWarmupMs: 100,
+    cyclesMeasureMs: 1000,
+    renewLeases: 1000,
+    renewMeasureMs: 1000,
+    crashRepetitions: 2,
+    crashSettleMs: 300,
+    transferRepetitions: 2,
+    transferSettleMs: 300,
+    watchWrites: 20,
+    watchWatcherCounts: [1, 100],
+    holderRepetitions: 2,
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * OmniRelayTarget drives a 3-node OmniRelay cluster started through the project's own LocalCluster
+ * launcher (built server, one process per node on 127.0.0.1), through the TypeScript client SDK:
+ * - acquire/release/renew through one client that knows every endpoint (the SDK sends writes to
+ *   the leader; renewals ride its shared KeepAlive stream);
+ * - single writes to a chosen member through one client per member (`endpoints: [thatMember]`;
+ *   a follower forwards writes to the leader).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@omnirelay/client-sdk';
+import { LocalCluster } from '@omnirelay/server';
+import { trackPids } from './children';
+import type { Campaign, HeldScope, HolderSpec, Target, WatchWorkerSpec } from './target';
+import { sleep, withDeadline } from './time';
+
+type Client = ReturnType<typeof createClient>;
+type Lease = NonNullable<Awaited<ReturnType<Client['acquire']>>>;
+
+/** OMNIRELAY_CALL_MS_MAX is the SDK's per-call deadline for the leader-routed client. */
+const OMNIRELAY_CALL_MS_MAX = 5000;
+/** PROBE_CALL_MS_MAX is the per-call deadline of the per-member probe clients (the workloads' 3 s). */
+const PROBE_CALL_MS_MAX = 3000;
+/** HOLDER_TTL_MS is the holder's lease TTL in workload (f). */
+const HOLDER_TTL_MS = 1000;
+/** PROBE_TTL_MS is the TTL of the leases that probe writes take (they are resigned by tidy()). */
+const PROBE_TTL_MS = 60_000;
+/** CAMPAIGN_TTL_MS is the second candidate's TTL in workload (f). */
+const CAMPAIGN_TTL_MS = 10_000;
+/** STATUS_POLL_MS is how often catch-up checks poll. */
+const STATUS_POLL_MS = 20;
+
+/** omniRelayVersion reads the server package's version. */
+function omniRelayVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../packages/server/package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** OmniRelayTarget is OmniRelay on 127.0.0.1, 3 nodes, started fresh by start(). */
+export class OmniRelayTarget implements Target {
+  readonly name = 'omnirelay' as const;
+  readonly members: readonly string[] = ['n1', 'n2', 'n3'];
+  readonly holderTtlMs = HOLDER_TTL_MS;
+  readonly version = omniRelayVersion();
+
+  private cluster: LocalCluster | undefined;
+  private dataRoot: string | undefined;
+  private untrack: (() => void) | undefined;
+  private main: Client | undefined;
+  private readonly memberClients = new Map<string, Client>();
+  private probeLeases: Lease[] = [];
+
+  async start(): Promise<void> {
+    this.dataRoot = mkdtempSync(join(tmpdir(), 'compare-omnirelay-'));
+    const cluster = await LocalCluster.create({
+      size: this.members.length,
+      dataRoot: this.dataRoot,
+      basePort: 0,
+      logLevel: 'warn',
+    });
+    this.cluster = cluster;
+    this.untrack = trackPids(() =>
+      cluster.nodes.flatMap((n) => (n.process?.pid !== undefined ? [n.process.pid] : [])),
+    );
+    cluster.startAll();
+    await cluster.waitForLeader(30_000);
+    this.main = createClient({
+      endpoints: cluster.nodes.map((n) => n.grpcAddress),
+      callTimeoutMs: OMNIRELAY_CALL_MS_MAX,
+      candidateId: 'bench',
+    });
+    for (const n of cluster.nodes) this.memberClients.set(n.id, this.memberClient(n.id));
+  }
+
+  private memberClient(member: string): Client {
+    return createClient({
+      endpoints: [this.started().node(member).grpcAddress],
+      callTimeoutMs: PROBE_CALL_MS_MAX,
+      candidateId: `bench-${member}`,
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.memberClients.values()) c.close();
+    this.memberClients.clear();
+    this.main?.close();
+    this.main = undefined;
+    this.probeLeases = [];
+    await this.cluster?.stopAll();
+    this.untrack?.();
+    this.cluster = undefined;
+    if (this.dataRoot !== undefined) rmSync(this.dataRoot, { recursive: true, force: true });
+    this.dataRoot = undefined;
+  }
+
+  private started(): LocalCluster {
+    if (this.cluster === undefined) throw new Error('OmniRelay cluster is not started');
+    return this.cluster;
+  }
+
+  private client(): Client {
+    if (this.main === undefined) throw new Error('OmniRelay client is not open');
+    return this.main;
+  }
+
+  leader(timeoutMs: number): Promise<string> {
+    return this.started().waitForLeader(timeoutMs);
+  }
+
+  async raftTerm(member: string): Promise<bigint> {
+    const s = await this.started().status(member);
+    if (s === undefined) throw new Error(`OmniRelay ${member} did not answer /status`);
+    return BigInt(s.term);
+  }
+
+  async acquire(scope: string, ttlMs: number): Promise<HeldScope> {
+    const c = this.client();
+    const lease = await c.acquire(scope, { ttlMs });
+    if (lease === null) throw new Error(`OmniRelay: scope ${scope} is already held`);
+    return {
+      scope,
+      fence: lease.fence,
+      renew: () => c.renew(lease).then(() => undefined),
+      release: () => lease.resign(),
+    };
+  }
+
+  async write(member: string, key: string, deadlineMs: number): Promise<bigint> {
+    const c = this.memberClients.get(member);
+    if (c === undefined) throw new Error(`no OmniRelay client for ${member}`);
+    const lease = await withDeadline(
+      c.acquire(key, { ttlMs: PROBE_TTL_MS }),
+      deadlineMs,
+      `write via ${member}`,
+    );
+    if (lease === null) throw new Error(`OmniRelay: probe scope ${key} is already held`);
+    this.probeLeases.push(lease);
+    return lease.raftTerm;
+  }
+
+  /** tidy resigns the leases that probe writes took (the SDK would otherwise keep renewing them). */
+  async tidy(): Promise<void> {
+    const leases = this.probeLeases;
+    this.probeLeases = [];
+    await Promise.all(leases.map((l) => l.resign().catch(() => undefined)));
+  }
+
+  async kill(member: string): Promise<void> {
+    await this.started().kill(member, 'SIGKILL');
+  }
+
+  async restart(member: string, timeoutMs: number): Promise<void> {
+    const cluster = this.started();
+    await this.tidy();
+    // A fresh client: the old one's channel sits in reconnect backoff after the kill.
+    this.memberClients.get(member)?.close();
+    cluster.start(member);
+    this.memberClients.set(member, this.memberClient(member));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const leader = await cluster.leader();
+      if (leader !== undefined) {
+        const [l, s] = await Promise.all([cluster.status(leader), cluster.status(member)]);
+        if (l !== undefined && s !== undefined && s.applied >= l.commit) return;
+      }
+      await sleep(STATUS_POLL_MS);
+    }
+    throw new Error(`OmniRelay ${member} did not catch up within ${timeoutMs} ms`);
+  }
+
+  async transferLeadership(_from: string, to: string): Promise<void> {
+    await this.client().transferLeadership(to);
+  }
+
+  watchSpec(member: string): WatchWorkerSpec {
+    return { target: 'omnirelay', endpoint: this.started().node(member).grpcAddress };
+  }
+
+  holderSpec(scope: string, releaseOnResetMs: number | undefined): HolderSpec {
+    return {
+      target: 'omnirelay',
+      endpoints: this.started().nodes.map((n) => n.grpcAddress),
+      scope,
+      ttlMs: HOLDER_TTL_MS,
+      ...(releaseOnResetMs !== undefined ? { releaseOnResetMs } : {}),
+    };
+  }
+
+  campaign(scope: string): Campaign {
+    const abort = new AbortController();
+    let lease: Lease | undefined;
+    const elected = this.client()
+      .campaign(scope, { ttlMs: CAMPAIGN_TTL_MS, signal: abort.signal })
+      .then((l) => {
+        lease = l;
+      });
+    elected.catch(() => undefined);
+    return {
+      elected,
+      close: async () => {
+        if (lease !== undefined) await lease.resign().catch(() => undefined);
+        else abort.abort();
+      },
+    };
+  }
+}
