@@ -57,6 +57,11 @@ export class KeepAlive {
   private timerAt = Infinity;
   private failures = 0;
   private reconnecting = false;
+  /** discovered: the leader was looked up for the stream being opened (once per stream). */
+  private discovered = false;
+  /** scanEveryMs is how often all leases are scanned for renewal: a quarter of the shortest interval. */
+  private scanEveryMs = Infinity;
+  private askedPending = false;
   private closed = false;
 
   constructor(
@@ -73,6 +78,7 @@ export class KeepAlive {
   add(lease: Lease): void {
     if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
     this.leases.set(lease.key, lease);
+    this.scanEveryMs = Math.min(this.scanEveryMs, Math.max(5, this.intervalOf(lease) / 4));
     this.schedule();
   }
 
@@ -110,6 +116,7 @@ export class KeepAlive {
         if (list !== undefined) {
           const i = list.indexOf(waiter);
           if (i >= 0) list.splice(i, 1);
+          if (list.length === 0) this.waiters.delete(lease.key);
         }
       };
       const waiter: Waiter = {
@@ -128,7 +135,7 @@ export class KeepAlive {
       const list = this.waiters.get(lease.key) ?? [];
       list.push(waiter);
       this.waiters.set(lease.key, list);
-      this.schedule(0);
+      this.sendAsked();
     });
   }
 
@@ -151,40 +158,65 @@ export class KeepAlive {
     return lease.confirmedAtMs + this.intervalOf(lease);
   }
 
-  /** schedule sets the timer for the earliest due lease (or `delayMs` from now). */
+  /**
+   * schedule arms the timer: `delayMs` from now, or else the next periodic scan, a quarter of the
+   * shortest renewal interval away. The scan is the only work that grows with the number of
+   * leases; renewals asked for (renew()) and answers cost nothing per held lease.
+   */
   private schedule(delayMs?: number): void {
-    if (this.closed || this.reconnecting) return;
-    let at = delayMs === undefined ? Infinity : performance.now() + delayMs;
-    if (delayMs === undefined) {
-      for (const lease of this.leases.values()) {
-        if (this.inFlight.has(lease.key)) continue;
-        // Leases due within half an interval go now, so leases granted together share requests.
-        at = Math.min(at, this.dueAt(lease) - this.intervalOf(lease) / 2);
-      }
-    }
-    if (at === Infinity || at >= this.timerAt) return;
+    if (this.closed || this.reconnecting || this.leases.size === 0) return;
+    const at = performance.now() + (delayMs ?? this.scanEveryMs);
+    if (at >= this.timerAt) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
         this.timerAt = Infinity;
-        this.flush();
+        this.flush(this.leases.values());
+        this.schedule();
       },
       Math.max(0, Math.ceil(at - performance.now())),
     );
   }
 
-  /** flush sends every lease that is due (or soon due) and not in flight. */
-  private flush(): void {
+  /** sendAsked sends, on the next turn of the event loop, the leases that renew() callers wait for. */
+  private sendAsked(): void {
+    if (this.askedPending) return;
+    this.askedPending = true;
+    setImmediate(() => {
+      this.askedPending = false;
+      const asked: Lease[] = [];
+      for (const key of this.waiters.keys()) {
+        const lease = this.leases.get(key);
+        if (lease !== undefined) asked.push(lease);
+      }
+      this.flush(asked);
+    });
+  }
+
+  /** flush sends those of `candidates` that are due (or soon due, or asked for) and not in flight. */
+  private flush(candidates: Iterable<Lease>): void {
     if (this.closed || this.reconnecting) return;
     const now = performance.now();
     const due: Lease[] = [];
-    for (const lease of this.leases.values()) {
+    for (const lease of candidates) {
       if (this.inFlight.has(lease.key)) continue;
+      // Leases due within half an interval go now, so leases granted together share requests.
       if (this.dueAt(lease) - this.intervalOf(lease) / 2 <= now) due.push(lease);
     }
     if (due.length > 0) {
+      if (this.stream === undefined && this.router.knownLeaderAddress === undefined && !this.discovered) {
+        // Open the stream on the leader, not on a follower that would proxy every message.
+        this.discovered = true;
+        this.reconnecting = true;
+        void this.router.discover().finally(() => {
+          this.reconnecting = false;
+          this.timerAt = Infinity;
+          this.schedule(0);
+        });
+        return;
+      }
       const fresh = due.filter((l) => !this.onStream.has(l.key)).length;
       if (this.stream !== undefined && this.onStream.size + fresh > LEASES_PER_STREAM) this.endStream();
       const stream = this.open();
@@ -206,7 +238,6 @@ export class KeepAlive {
         });
       }
     }
-    this.schedule();
   }
 
   /** open returns the stream to the leader, opening it when there is none. */
@@ -218,6 +249,7 @@ export class KeepAlive {
     };
     const stream = client.KeepAlive(this.router.metadata());
     this.stream = stream;
+    this.discovered = false;
     this.streamAddress = address;
     this.sent = [];
     this.onStream = new Set();
@@ -257,6 +289,8 @@ export class KeepAlive {
         );
       }
     });
+    // Callers still waiting (their lease was in flight when they asked) get a fresh send.
+    if (this.waiters.size > 0) this.sendAsked();
     this.schedule();
   }
 
