@@ -336,29 +336,49 @@ export class LeadershipService {
   }
 
   private async replicate(command: Command, span: Span): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
-    if (!this.node.isLeader) throw this.notLeader();
-    let bytes: Uint8Array;
+    const transferWaitUntil = Date.now() + TRANSFER_WAIT_MS;
+    if (!this.node.isLeader) {
+      // Between a leader stepping down and the next one being known (a transfer, an election),
+      // wait briefly: NOT_LEADER that names the leader lets the edges forward the write at once.
+      await this.leaderKnown(transferWaitUntil);
+      if (!this.node.isLeader) throw this.notLeader();
+    }
+    let commandBytes: Uint8Array;
     try {
-      bytes = encodeEnvelope({
-        stampMs: this.stamp.next(),
-        proposerId: this.node.id,
-        command: encodeCommand(command),
-        transport: currentTransport(),
-      });
+      commandBytes = encodeCommand(command);
     } catch (e) {
       throw fromLeadershipError(e);
     }
+    const transport = currentTransport();
     let result: ApplyResult;
-    try {
-      // `proposed` marks the hand-off to the Raft node (a refusal such as BACKPRESSURE then fails
-      // the span); the entry's index and term are known only once it is applied.
-      const applied = this.node.propose(bytes);
-      span.addEvent('proposed', { 'omnirelay.command.bytes': bytes.byteLength });
-      result = await applied;
-    } catch (e) {
-      const error = toServerError(e);
-      if (error.code === 'NOT_LEADER') throw this.notLeader();
-      throw error;
+    for (;;) {
+      // A fresh stamp per attempt: the leader's stamps must not go back between entries.
+      const bytes = encodeEnvelope({
+        stampMs: this.stamp.next(),
+        proposerId: this.node.id,
+        command: commandBytes,
+        transport,
+      });
+      try {
+        // `proposed` marks the hand-off to the Raft node (a refusal such as BACKPRESSURE then fails
+        // the span); the entry's index and term are known only once it is applied.
+        const applied = this.node.propose(bytes);
+        span.addEvent('proposed', { 'omnirelay.command.bytes': bytes.byteLength });
+        result = await applied;
+        break;
+      } catch (e) {
+        const error = toServerError(e);
+        if (error.code === 'NOT_LEADER') throw this.notLeader();
+        // Leadership is moving (a planned transfer): the write was refused, not applied. Wait for
+        // the move to finish rather than bounce the client into a backoff; then the edges forward
+        // the write to the new leader (NOT_LEADER), or this node retries if the transfer failed.
+        if (error.code !== 'TRANSFER_IN_PROGRESS' || Date.now() >= transferWaitUntil) throw error;
+        await this.leaderChangeOr(TRANSFER_POLL_MS);
+        // The old leader first steps down with no leader known (the target's vote request), then
+        // learns the new one from its first append.
+        await this.leaderKnown(transferWaitUntil);
+        if (!this.node.isLeader) throw this.notLeader();
+      }
     }
     // Applied means committed by a quorum first: RaftNode resolves only after both. The applied
     // listener ran inside apply, before RaftNode resolved the proposal, so the term is there.
@@ -372,6 +392,26 @@ export class LeadershipService {
     span.setAttribute('omnirelay.raft.index', result.index);
     if (!result.ok) throw fromLeadershipError(result.error);
     return { outcome: result.outcome, raftTerm: term };
+  }
+
+  /** leaderKnown waits (until `untilMs`) while this node does not lead and knows no leader. */
+  private async leaderKnown(untilMs: number): Promise<void> {
+    while (!this.node.isLeader && this.node.leaderId === '' && Date.now() < untilMs) {
+      await this.leaderChangeOr(TRANSFER_POLL_MS);
+    }
+  }
+
+  /** leaderChangeOr resolves when the node reports a leader change, or after `ms`. */
+  private leaderChangeOr(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.node.off('leader', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.node.on('leader', done);
+    });
   }
 
   private async readBarrier(consistency: ReadConsistency): Promise<void> {
@@ -417,6 +457,15 @@ export class LeadershipService {
     });
   }
 }
+
+/**
+ * TRANSFER_WAIT_MS bounds how long a write waits for a planned leadership transfer to finish, or
+ * for a leader to be known after one stepped down, before it is answered TRANSFER_IN_PROGRESS or
+ * NOT_LEADER (the core gives a transfer one election timeout).
+ */
+const TRANSFER_WAIT_MS = 1000;
+/** TRANSFER_POLL_MS: a waiting write looks again this often (a leader change wakes it at once). */
+const TRANSFER_POLL_MS = 5;
 
 /** PROPOSE_SPAN_NAME names the span around one replicated write: propose → commit → apply. */
 const PROPOSE_SPAN_NAME = 'leadership.propose';
