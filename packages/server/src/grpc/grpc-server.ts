@@ -4,7 +4,7 @@ import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
-import { withTransport } from '../leadership/request-origin';
+import { withRequest } from '../leadership/request-origin';
 import { GRPC_TRANSPORT } from './call-log';
 import { clusterServiceImpl } from './cluster-service-impl';
 import { passEncodedResponses } from './encoded-responses';
@@ -125,15 +125,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
 }
 
 /**
- * recordingTransport runs every handler of a service as work for a request over h2c, so writes
- * it replicates record the transport (withTransport) and audit events say how they arrived.
+ * recordingTransport runs every handler of a service as work for a request over h2c with the
+ * caller's trace headers (withRequest): writes it replicates record the transport, audit events
+ * say how they arrived, and their spans join the caller's trace.
  */
 function recordingTransport(impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
   const wrapped: grpc.UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(impl)) {
     const fn = handler as (...args: unknown[]) => unknown;
-    wrapped[name] = ((...args: unknown[]) =>
-      withTransport(GRPC_TRANSPORT, () => fn(...args))) as grpc.UntypedHandleCall;
+    wrapped[name] = ((...args: unknown[]) => {
+      const metadata = (args[0] as { metadata?: grpc.Metadata }).metadata;
+      const header = (key: string): string | undefined => {
+        const value = metadata?.get(key)[0];
+        return value === undefined ? undefined : String(value);
+      };
+      return withRequest(GRPC_TRANSPORT, header, () => fn(...args));
+    }) as grpc.UntypedHandleCall;
   }
   return wrapped;
 }

@@ -9,7 +9,7 @@ import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../error
 import { forwardToLeader, isForwarded } from './forward';
 import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
-import { withTransport } from '../leadership/request-origin';
+import { withRequest } from '../leadership/request-origin';
 import type { WatchHub } from '../leadership/watch-hub';
 import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
@@ -241,7 +241,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   ]);
 
   const server: Server = createServer((req, res) => {
-    void withTransport(`HTTP/${req.httpVersion}`, () => handle(req, res));
+    const header = (name: string): string | undefined => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    void withRequest(`HTTP/${req.httpVersion}`, header, () => handle(req, res));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -23,7 +23,7 @@ import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
 import { MonotonicStamp, encodeEnvelope } from './envelope';
-import { INTERNAL_TRANSPORT, currentTransport, withTransport } from './request-origin';
+import { INTERNAL_TRANSPORT, currentTraceContext, currentTransport, withTransport } from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
@@ -318,10 +318,14 @@ export class LeadershipService {
 
   /** proposeApplied is propose that also answers the Raft term of the entry that was applied. */
   async proposeApplied(command: Command): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
-    const span = this.tracer.startSpan(PROPOSE_SPAN_NAME, {
-      kind: SpanKind.INTERNAL,
-      attributes: commandAttributes(command),
-    });
+    const span = this.tracer.startSpan(
+      PROPOSE_SPAN_NAME,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: commandAttributes(command),
+      },
+      currentTraceContext(),
+    );
     try {
       return await this.replicate(command, span);
     } catch (e) {

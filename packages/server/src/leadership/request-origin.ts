@@ -1,4 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context, TextMapGetter } from '@opentelemetry/api';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
  * INTERNAL_TRANSPORT names writes the server makes by itself (expiry, the take-office grace,
@@ -6,19 +9,50 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export const INTERNAL_TRANSPORT = 'internal';
 
-const origin = new AsyncLocalStorage<{ readonly transport: string }>();
+/** RequestOrigin is what the server knows of the request it is serving. */
+export interface RequestOrigin {
+  /** transport is how the request arrived: 'h2c', 'HTTP/1.1', ... or INTERNAL_TRANSPORT. */
+  readonly transport: string;
+  /** traceContext is the caller's trace (W3C traceparent/tracestate), so its spans parent ours. */
+  readonly traceContext: Context;
+}
+
+const origin = new AsyncLocalStorage<RequestOrigin>();
+const propagator = new W3CTraceContextPropagator();
+
+/** HEADER_GETTER reads trace headers through the edge's lookup function. */
+const HEADER_GETTER: TextMapGetter<(name: string) => string | undefined> = {
+  get: (lookup, key) => lookup(key),
+  keys: () => ['traceparent', 'tracestate'],
+};
 
 /**
- * withTransport runs `fn` (and everything it starts, across awaits) as work for a request that
- * arrived over `transport` ('h2c', 'HTTP/1.1', ... or INTERNAL_TRANSPORT). The edges call it
- * once per request, so the service records the transport with each write it replicates and
- * every audit event says how its request arrived, with no parameter threaded through the calls.
+ * withRequest runs `fn` (and everything it starts, across awaits) as work for a request that
+ * arrived over `transport`, carrying the W3C trace headers `headers` (traceparent, tracestate;
+ * absent or malformed ones are ignored). The edges call it once per request, so the service
+ * records the transport with each write it replicates, every audit event says how its request
+ * arrived, and the write's span joins the caller's trace, with no parameter threaded through.
  */
+export function withRequest<T>(
+  transport: string,
+  headers: (name: string) => string | undefined,
+  fn: () => T,
+): T {
+  const traceContext = propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
+  return origin.run({ transport, traceContext }, fn);
+}
+
+/** withTransport runs `fn` as work with no caller trace (the server's own writes). */
 export function withTransport<T>(transport: string, fn: () => T): T {
-  return origin.run({ transport }, fn);
+  return origin.run({ transport, traceContext: ROOT_CONTEXT }, fn);
 }
 
 /** currentTransport is the transport of the request being served, or INTERNAL_TRANSPORT. */
 export function currentTransport(): string {
   return origin.getStore()?.transport ?? INTERNAL_TRANSPORT;
+}
+
+/** currentTraceContext is the caller's trace context (ROOT_CONTEXT when it sent none). */
+export function currentTraceContext(): Context {
+  return origin.getStore()?.traceContext ?? ROOT_CONTEXT;
 }

@@ -3,6 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OmniRelayServer } from '../../src/index';
 import { LeadershipService, isServerError } from '../../src/index';
+import { withRequest } from '../../src/leadership/request-origin';
 import type { Tracing } from '../../src/tracing/tracing';
 import { TRACING_SERVICE_NAME, startTracing } from '../../src/tracing/tracing';
 import type { SingleNode } from '../support/single-node';
@@ -114,5 +115,29 @@ describe('the leadership.propose span', () => {
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: code });
     expect(span.events.map((e) => e.name)).toEqual(['proposed', 'applied']);
     expect(span.events[1]?.attributes?.['omnirelay.command.ok']).toBe(false);
+  });
+
+  it("joins the caller's trace when the request carried a W3C traceparent", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentSpanId = '00f067aa0ba902b7';
+    const headers: Record<string, string> = { traceparent: `00-${traceId}-${parentSpanId}-01` };
+    await withRequest(
+      'h2c',
+      (name) => headers[name],
+      () => service.acquire({ scope: 'traced-child', candidateId: 'a', leaseTtlMs: 60_000 }),
+    );
+    const span = onlySpan();
+    expect(span.spanContext().traceId).toBe(traceId);
+    const parent = span as unknown as { parentSpanContext?: { spanId: string }; parentSpanId?: string };
+    expect(parent.parentSpanContext?.spanId ?? parent.parentSpanId).toBe(parentSpanId);
+
+    // A malformed header is ignored: the span starts a trace of its own.
+    exporter.reset();
+    await withRequest(
+      'h2c',
+      () => 'not-a-traceparent',
+      () => service.acquire({ scope: 'traced-root', candidateId: 'a', leaseTtlMs: 60_000 }),
+    );
+    expect(onlySpan().spanContext().traceId).not.toBe(traceId);
   });
 });
