@@ -48,6 +48,17 @@ export function watchHandler(
   limits: GrpcLimits,
   encode: WatchEncoder,
 ): grpc.handleServerStreamingCall<unknown, object> {
+  // The hub hands every watcher whose prefix matches all of a revision's events the same batch
+  // object: encode it once for all of them (1,000 watchers of one event cost one encode).
+  const encoded = new WeakMap<RevisionEvents, Buffer>();
+  const encodeOnce = (batch: RevisionEvents): Buffer => {
+    let bytes = encoded.get(batch);
+    if (bytes === undefined) {
+      bytes = encode(revisionEventsToWire(batch));
+      encoded.set(batch, bytes);
+    }
+    return bytes;
+  };
   return (call) => {
     let open = true;
     let queuedBytes = 0;
@@ -66,7 +77,7 @@ export function watchHandler(
       deliver: (batch: RevisionEvents): boolean => {
         if (!open) return true;
         if (queuedBytes > limits.watchStreamBufferBytesMax) return false;
-        const bytes = encode(revisionEventsToWire(batch));
+        const bytes = encodeOnce(batch);
         queuedBytes += bytes.length;
         call.write(bytes, () => {
           queuedBytes -= bytes.length;

@@ -126,7 +126,12 @@ export class WatchHub {
     const events =
       watcher.prefix === '' ? batch.events : batch.events.filter((e) => e.scope.startsWith(watcher.prefix));
     if (events.length === 0) return true;
-    if (watcher.sink.deliver(events === batch.events ? batch : { revision: batch.revision, events }))
+    // All events kept: hand over the batch itself, so sinks can share its encoding.
+    if (
+      watcher.sink.deliver(
+        events.length === batch.events.length ? batch : { revision: batch.revision, events },
+      )
+    )
       return true;
     this.watchers.delete(watcher);
     watcher.sink.close(
