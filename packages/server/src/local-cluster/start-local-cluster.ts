@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n  status:  curl http://${cluster.nodes[0]!.clientAddress}/status\n` +
       `  leaders: curl http://${cluster.nodes[0]!.clientAddress}/control/leaders\n` +
-      `  acquire: curl -X POST http://${cluster.nodes[0]!.clientAddress}/leadership/acquire -d '{"scope":"global-control","candidateId":"me","leaseTtlMs":10000}'\n\n`,
+      `  acquire: curl -X POST http://${cluster.nodes[0]!.clientAddress}/leadership/acquire -d '{"scope":"global-control","candidateId":"me","leaseTtlMs":10000}'\n` +
+      `  cli:     npx omnirelay --endpoints ${cluster.nodes.map((n) => n.grpcAddress).join(',')} mesh leaders status --watch\n\n`,
   );
   cluster.startAll();
 
