@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
-import type { ScopeView } from '@omnirelay/leadership-fsm';
+import type { LeaseView, ScopeView } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
 import {
   allHolders,
@@ -39,13 +39,34 @@ function noopTwin(before: Uint8Array, d: Driver): Buffer {
   return Buffer.from(twin.snapshot());
 }
 
+/**
+ * checkGrace: a grace never moves a deadline back (no live lease ends early because leadership
+ * changed), and with a cap never past last renewal + TTL + cap (a dead holder's lease stays
+ * bounded however many leaders come).
+ */
+function checkGrace(capMs: number | null, before: readonly LeaseView[], after: readonly LeaseView[]): void {
+  const afterByScope = new Map(after.map((l) => [l.scope, l]));
+  for (const lease of before) {
+    const now = afterByScope.get(lease.scope);
+    expect(now?.fenceToken).toBe(lease.fenceToken);
+    expect(now!.deadlineMs).toBeGreaterThanOrEqual(lease.deadlineMs);
+    if (capMs !== null) {
+      expect(now!.deadlineMs).toBeLessThanOrEqual(
+        Math.max(lease.deadlineMs, lease.lastRenewalStampMs + lease.leaseTtlMs + capMs),
+      );
+    }
+  }
+}
+
 /** runChecked applies a random log, checking every invariant after each entry. */
 function runChecked(steps: readonly Step[]): void {
   const d = new Driver();
   for (const step of steps) {
     const before = d.fsm.snapshot();
     const viewsBefore = views(d.fsm);
+    const holdersBefore = allHolders(d.fsm);
     const { result, wrongFence } = runStep(d, step);
+    if (step.k === 'grace' && result?.ok === true) checkGrace(step.capMs, holdersBefore, allHolders(d.fsm));
     if (result !== null) {
       const unchanged =
         !result.ok || wrongFence || (result.events.length === 0 && result.outcome.type === 'expire');

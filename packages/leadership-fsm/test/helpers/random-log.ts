@@ -48,7 +48,12 @@ export type Step =
       readonly fence: FenceRef | null;
       readonly successor: { kind: 'waiting' | 'explicit'; cand: string } | null;
     }
-  | { readonly k: 'grace'; readonly tookBackMs: number; readonly graceMs: number }
+  | {
+      readonly k: 'grace';
+      readonly tookBackMs: number;
+      readonly graceMs: number;
+      readonly capMs: number | null;
+    }
   | { readonly k: 'noop'; readonly backMs: number }
   | { readonly k: 'garbage'; readonly bytes: Uint8Array }
   | { readonly k: 'unknown' };
@@ -112,6 +117,8 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       k: fc.constant('grace' as const),
       tookBackMs: fc.integer({ min: -100, max: 2_000 }),
       graceMs: fc.integer({ min: 0, max: 5_000 }),
+      // Without a cap (entries from before it existed) or with one, as a leader proposes today.
+      capMs: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: null }),
     }),
   },
   {
@@ -239,6 +246,7 @@ export function runStep(d: Driver, step: Step): AppliedStep {
           type: 'grace',
           tookOfficeStampMs: Math.max(0, d.nowMs - step.tookBackMs),
           graceMs: step.graceMs,
+          ...(step.capMs === null ? {} : { capMs: step.capMs }),
         }),
         wrongFence: false,
       };
