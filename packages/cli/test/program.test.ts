@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_CODES_HELP } from '../src/exit-codes';
-import { closedPort, expectOneErrorLine, runCliInProcess } from './support/run-cli';
+import { closedPorts, expectOneErrorLine, runCliInProcess } from './support/run-cli';
 
 describe('omnirelay, bad usage', () => {
   it.each([
@@ -123,7 +123,7 @@ describe('omnirelay, help and version', () => {
 describe('omnirelay, unreachable endpoints', () => {
   let endpoints = '';
   beforeAll(async () => {
-    endpoints = `127.0.0.1:${await closedPort()},127.0.0.1:${await closedPort()}`;
+    endpoints = (await closedPorts(2)).map((port) => `127.0.0.1:${port}`).join(',');
   });
 
   it.each([

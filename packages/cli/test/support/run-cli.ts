@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { createServer } from 'node:net';
 import type { CliIo } from '../../src/context';
 import { runCli } from '../../src/program';
@@ -58,20 +59,34 @@ export async function runCliInProcess(
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-/** closedPort returns a loopback port that was just free: nothing listens there (connections are refused). */
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
+/**
+ * closedPorts returns `count` distinct loopback ports that nothing listens on: all are bound at
+ * once (so the kernel cannot hand out one twice), then released.
+ */
+export async function closedPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (typeof address !== 'object' || address === null) throw new Error('no port');
+    return address.port;
   });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+/** closedPort returns one loopback port that nothing listens on. */
+export async function closedPort(): Promise<number> {
+  return (await closedPorts(1))[0]!;
 }
 
 /** waitFor polls `check` every 25 ms until it is true, or throws after `timeoutMs` naming `what` and `detail()`. */
