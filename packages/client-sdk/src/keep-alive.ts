@@ -173,11 +173,25 @@ export class KeepAlive {
       () => {
         this.timer = undefined;
         this.timerAt = Infinity;
+        this.dropStuckStream();
         this.flush(this.leases.values());
         this.schedule();
       },
       Math.max(0, Math.ceil(at - performance.now())),
     );
+  }
+
+  /**
+   * dropStuckStream cancels a stream whose oldest request has gone unanswered for a whole renewal
+   * interval (four scan ticks): the connection may be alive while the path behind it is not (a
+   * proxy, a node that lost its leader), and waiting longer would let leases lapse. The stream's
+   * error then reconnects, to the leader, and renews everything that was in flight.
+   */
+  private dropStuckStream(): void {
+    const oldest = this.sent[0];
+    if (this.stream === undefined || oldest === undefined) return;
+    if (performance.now() - oldest.sentAtMs < this.scanEveryMs * 4) return;
+    this.stream.cancel();
   }
 
   /** sendAsked sends, on the next turn of the event loop, the leases that renew() callers wait for. */
