@@ -255,15 +255,7 @@ export class OmniRelayClient {
         if (e.code === 'CANCELLED' || !RETRYABLE_CODES.has(e.code) || aborted(options.signal)) {
           throw aborted(options.signal) ? abortError(`the campaign for ${scope}`) : e;
         }
-        if (e.code === 'NOT_LEADER') {
-          this.router.learn(address, {
-            ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
-            ...(e.details.leaderAddress === undefined ? {} : { leaderAddress: e.details.leaderAddress }),
-          });
-          if (this.router.knownLeaderAddress === address) this.router.forgetLeader(address);
-        } else {
-          this.router.forgetLeader(address);
-        }
+        this.router.noteFailure(address, e);
         failures++;
         if (this.router.knownLeaderAddress === undefined) await this.router.discover(options.signal);
         await sleep(
@@ -501,16 +493,11 @@ export class OmniRelayClient {
       );
     }
     const releaseOnResetMs = options.releaseOnResetMs ?? 0;
-    if (!Number.isInteger(releaseOnResetMs) || releaseOnResetMs < 0 || releaseOnResetMs > options.ttlMs) {
+    const inRange = releaseOnResetMs === 0 || (releaseOnResetMs >= 50 && releaseOnResetMs <= options.ttlMs);
+    if (!Number.isInteger(releaseOnResetMs) || !inRange) {
       throw new OmniRelayError(
         'INVALID_ARGUMENT',
         `releaseOnResetMs ${releaseOnResetMs} must be 0 (off) or an integer from 50 to ttlMs (${options.ttlMs})`,
-      );
-    }
-    if (releaseOnResetMs > 0 && releaseOnResetMs < 50) {
-      throw new OmniRelayError(
-        'INVALID_ARGUMENT',
-        `releaseOnResetMs ${releaseOnResetMs} must be at least 50 (or 0 for off)`,
       );
     }
     return releaseOnResetMs;

@@ -1,53 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
 
 /**
- * ServerErrorCode is every code of the server's error table (packages/server/src/errors/
+ * SERVER_ERROR_CODES is every code of the server's error table (packages/server/src/errors/
  * error-table.ts); a test keeps the two lists equal. The server sends it in the trailing
  * metadata `omnirelay-error-code`.
  */
-export type ServerErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'NOT_LEADER'
-  | 'BACKPRESSURE'
-  | 'TRANSFER_IN_PROGRESS'
-  | 'NO_QUORUM'
-  | 'DEADLINE_EXCEEDED'
-  | 'PROPOSAL_DROPPED'
-  | 'CONFIG_CHANGE_IN_PROGRESS'
-  | 'INVALID_CONFIG_CHANGE'
-  | 'LEARNER_NOT_CAUGHT_UP'
-  | 'INVALID_TRANSFER_TARGET'
-  | 'STOPPED'
-  | 'INVALID_SCOPE'
-  | 'STALE_FENCE'
-  | 'NOT_HOLDER'
-  | 'NOT_WAITING'
-  | 'TTL_OUT_OF_RANGE'
-  | 'METADATA_TOO_LARGE'
-  | 'BATCH_TOO_LARGE'
-  | 'QUEUE_FULL'
-  | 'SCOPE_LIMIT_REACHED'
-  | 'COMPACTED'
-  | 'INTERNAL';
-
-/**
- * ClientErrorCode is what the SDK itself reports:
- * - UNAVAILABLE: no node answered within the call's deadline (all down, or unreachable);
- * - LEASE_LOST: a lease ended (the cluster refused its renewal, or it could no longer be
- *   proven alive before its conservative deadline);
- * - CANCELLED: the caller aborted the operation through its AbortSignal;
- * - CLOSED: the client was closed;
- * - SLOW_CONSUMER: the server cut off a watch that fell behind and it could not be resumed.
- */
-export type ClientErrorCode = 'UNAVAILABLE' | 'LEASE_LOST' | 'CANCELLED' | 'CLOSED' | 'SLOW_CONSUMER';
-
-/** ErrorCode is any code an OmniRelayError can carry. */
-export type ErrorCode = ServerErrorCode | ClientErrorCode;
-
-/** SERVER_ERROR_CODES lists ServerErrorCode at run time. */
-export const SERVER_ERROR_CODES: readonly ServerErrorCode[] = [
+export const SERVER_ERROR_CODES = [
   'INVALID_ARGUMENT',
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
@@ -73,7 +31,24 @@ export const SERVER_ERROR_CODES: readonly ServerErrorCode[] = [
   'SCOPE_LIMIT_REACHED',
   'COMPACTED',
   'INTERNAL',
-];
+] as const;
+
+/** ServerErrorCode is one of SERVER_ERROR_CODES. */
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+
+/**
+ * ClientErrorCode is what the SDK itself reports:
+ * - UNAVAILABLE: no node answered within the call's deadline (all down, or unreachable);
+ * - LEASE_LOST: a lease ended (the cluster refused its renewal, or it could no longer be
+ *   proven alive before its conservative deadline);
+ * - CANCELLED: the caller aborted the operation through its AbortSignal;
+ * - CLOSED: the client was closed;
+ * - SLOW_CONSUMER: the server cut off a watch that fell behind and it could not be resumed.
+ */
+export type ClientErrorCode = 'UNAVAILABLE' | 'LEASE_LOST' | 'CANCELLED' | 'CLOSED' | 'SLOW_CONSUMER';
+
+/** ErrorCode is any code an OmniRelayError can carry. */
+export type ErrorCode = ServerErrorCode | ClientErrorCode;
 
 /** Details are the context fields an error carries (leader hint, revisions, current fence). */
 export interface ErrorDetails {

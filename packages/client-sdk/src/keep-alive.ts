@@ -316,23 +316,10 @@ export class KeepAlive {
     this.sent = [];
     if (this.closed || this.leases.size === 0) return;
     this.failures++;
-    if (e !== undefined) {
-      const error = fromGrpcError(e, this.streamAddress);
-      if (error.code === 'NOT_LEADER') {
-        this.router.learn(this.streamAddress, {
-          ...(error.details.leaderHint === undefined ? {} : { leaderId: error.details.leaderHint }),
-          ...(error.details.leaderAddress === undefined
-            ? {}
-            : { leaderAddress: error.details.leaderAddress }),
-        });
-        if (this.router.knownLeaderAddress === this.streamAddress)
-          this.router.forgetLeader(this.streamAddress);
-      } else {
-        this.router.forgetLeader(this.streamAddress);
-      }
-    } else {
-      this.router.forgetLeader(this.streamAddress);
-    }
+    this.router.noteFailure(
+      this.streamAddress,
+      e === undefined ? undefined : fromGrpcError(e, this.streamAddress),
+    );
     this.reconnecting = true;
     const wait =
       this.failures <= 1 && this.router.knownLeaderAddress !== undefined

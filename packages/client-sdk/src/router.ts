@@ -64,6 +64,14 @@ export interface CallSpec {
   readonly signal?: AbortSignal;
 }
 
+/** NODE_DID_NOT_SERVE are failures after which the node is no longer taken for the leader. */
+const NODE_DID_NOT_SERVE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'UNAVAILABLE',
+  'STOPPED',
+  'DEADLINE_EXCEEDED',
+  'CANCELLED',
+]);
+
 /** ONLY_NOT_APPLIED is the retry set of writes that must never run twice. */
 export const ONLY_NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_LEADER']);
 
@@ -168,6 +176,24 @@ export class Router {
     }
   }
 
+  /**
+   * noteFailure updates what the router knows of the leader after a call or stream to `address`
+   * failed with `e` (undefined: a stream the node ended): a NOT_LEADER names the leader; a node
+   * that did not serve the call at all stops being taken for the leader. Any other answer came
+   * from a serving node and changes nothing.
+   */
+  noteFailure(address: string, e: OmniRelayError | undefined): void {
+    if (e?.code === 'NOT_LEADER') {
+      this.learn(address, {
+        ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
+        ...(e.details.leaderAddress === undefined ? {} : { leaderAddress: e.details.leaderAddress }),
+      });
+      if (this.leaderAddress === address) this.leaderAddress = undefined;
+    } else if (e === undefined || NODE_DID_NOT_SERVE.has(e.code)) {
+      this.forgetLeader(address);
+    }
+  }
+
   /** forgetLeader drops the known leader after it failed to answer. */
   forgetLeader(address: string): void {
     if (this.leaderAddress === address) this.leaderAddress = undefined;
@@ -226,15 +252,7 @@ export class Router {
       } catch (e) {
         if (!isOmniRelayError(e)) throw e;
         last = e;
-        if (e.code === 'NOT_LEADER') {
-          this.learn(address, {
-            ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
-            ...(e.details.leaderAddress === undefined ? {} : { leaderAddress: e.details.leaderAddress }),
-          });
-          if (this.leaderAddress === address) this.leaderAddress = undefined;
-        } else if (e.code === 'UNAVAILABLE' || e.code === 'STOPPED' || e.code === 'DEADLINE_EXCEEDED') {
-          this.forgetLeader(address);
-        }
+        this.noteFailure(address, e);
         if (spec.address !== undefined || !retry.has(e.code)) throw e;
         attempt++;
         // A NOT_LEADER that named the leader is retried at once; anything else backs off.

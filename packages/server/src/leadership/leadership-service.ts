@@ -324,7 +324,8 @@ export class LeadershipService {
         kind: SpanKind.INTERNAL,
         attributes: commandAttributes(command),
       },
-      currentTraceContext(),
+      // Tracing off (the default): the no-op tracer needs no parent, so none is parsed.
+      this.tracer === NOOP_TRACER ? undefined : currentTraceContext(),
     );
     try {
       return await this.replicate(command, span);

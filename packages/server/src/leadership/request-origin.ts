@@ -13,8 +13,8 @@ export const INTERNAL_TRANSPORT = 'internal';
 export interface RequestOrigin {
   /** transport is how the request arrived: 'h2c', 'HTTP/1.1', ... or INTERNAL_TRANSPORT. */
   readonly transport: string;
-  /** traceContext is the caller's trace (W3C traceparent/tracestate), so its spans parent ours. */
-  readonly traceContext: Context;
+  /** headers looks up the request's headers (the caller's W3C traceparent/tracestate), if any. */
+  readonly headers?: (name: string) => string | undefined;
 }
 
 const origin = new AsyncLocalStorage<RequestOrigin>();
@@ -38,13 +38,12 @@ export function withRequest<T>(
   headers: (name: string) => string | undefined,
   fn: () => T,
 ): T {
-  const traceContext = propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
-  return origin.run({ transport, traceContext }, fn);
+  return origin.run({ transport, headers }, fn);
 }
 
 /** withTransport runs `fn` as work with no caller trace (the server's own writes). */
 export function withTransport<T>(transport: string, fn: () => T): T {
-  return origin.run({ transport, traceContext: ROOT_CONTEXT }, fn);
+  return origin.run({ transport }, fn);
 }
 
 /** currentTransport is the transport of the request being served, or INTERNAL_TRANSPORT. */
@@ -52,7 +51,12 @@ export function currentTransport(): string {
   return origin.getStore()?.transport ?? INTERNAL_TRANSPORT;
 }
 
-/** currentTraceContext is the caller's trace context (ROOT_CONTEXT when it sent none). */
+/**
+ * currentTraceContext is the caller's trace context (ROOT_CONTEXT when it sent none). It is
+ * parsed here, when a span asks for it, not per request: with tracing off (the default) no
+ * request pays for it.
+ */
 export function currentTraceContext(): Context {
-  return origin.getStore()?.traceContext ?? ROOT_CONTEXT;
+  const headers = origin.getStore()?.headers;
+  return headers === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
 }
