@@ -203,8 +203,8 @@ export class Router {
    * discover asks every endpoint for its Status (in parallel, short deadline) and learns node
    * ids and the leader. It resolves once it knows the leader's address or all have answered.
    */
-  async discover(signal?: AbortSignal): Promise<void> {
-    const timeoutMs = Math.min(1000, this.options.callTimeoutMs);
+  async discover(signal?: AbortSignal, timeoutMsMax = this.options.callTimeoutMs): Promise<boolean> {
+    const timeoutMs = Math.min(1000, timeoutMsMax);
     const asks = this.addresses.map(async (address) => {
       const s = (await this.once('Cluster', 'Status', {}, address, timeoutMs, signal)) as {
         nodeId: string;
@@ -216,7 +216,8 @@ export class Router {
         else this.learn(address, { leaderId: s.leader });
       }
     });
-    await Promise.allSettled(asks);
+    const answers = await Promise.allSettled(asks);
+    return answers.some((a) => a.status === 'fulfilled');
   }
 
   /**
@@ -244,7 +245,15 @@ export class Router {
       // Find the leader before sending a leader-bound call anywhere: a follower may answer some
       // calls itself (Members without progress), and guessing costs a redirect.
       if (spec.leader && spec.address === undefined && this.leaderAddress === undefined) {
-        await this.discover(spec.signal);
+        // Bounded by what is left of the deadline; when no node answers, that is the error to
+        // report if the deadline passes before an attempt (not DEADLINE_EXCEEDED).
+        if (!(await this.discover(spec.signal, remaining))) {
+          last ??= new OmniRelayError(
+            'UNAVAILABLE',
+            `no node answered (${this.addresses.join(', ')}); check the nodes are running and the endpoints are right`,
+          );
+        }
+        if (deadline - Date.now() <= 0) continue; // the top of the loop reports it
       }
       const address = spec.address ?? this.pick();
       try {

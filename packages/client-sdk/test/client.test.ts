@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '@omnirelay/server';
 import type { LeadershipEvent } from '../src/index';
@@ -199,6 +201,25 @@ describe('bad input gets a typed error and changes nothing', () => {
     expect(() => createClient({ endpoints: [] })).toThrow(/at least one endpoint/);
     expect(() => createClient({ endpoints: ['nope'] })).toThrow(/host:port/);
     expect(() => createClient({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 0 })).toThrow(/callTimeoutMs/);
+  });
+
+  it('reports UNAVAILABLE, not DEADLINE_EXCEEDED, when looking for the leader used up the deadline', async () => {
+    // A listener that accepts connections and never answers: every Status of the leader lookup
+    // runs into the call's whole deadline, and no attempt of the call itself is left.
+    const silent = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const c = createClient({
+      endpoints: [`127.0.0.1:${(silent.address() as AddressInfo).port}`],
+      callTimeoutMs: 300,
+    });
+    try {
+      const e = await rejectionOf(c.members());
+      expect(e.code).toBe('UNAVAILABLE');
+      expect(e.message).toMatch(/no node answered \(127\.0\.0\.1:\d+\)/);
+    } finally {
+      c.close();
+      silent.close();
+    }
   });
 
   it('reports UNAVAILABLE within the call timeout when no node answers', async () => {
