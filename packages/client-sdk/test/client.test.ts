@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '@omnirelay/server';
@@ -206,7 +206,11 @@ describe('bad input gets a typed error and changes nothing', () => {
   it('reports UNAVAILABLE, not DEADLINE_EXCEEDED, when looking for the leader used up the deadline', async () => {
     // A listener that accepts connections and never answers: every Status of the leader lookup
     // runs into the call's whole deadline, and no attempt of the call itself is left.
-    const silent = createServer((socket) => socket.on('error', () => undefined));
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const c = createClient({
       endpoints: [`127.0.0.1:${(silent.address() as AddressInfo).port}`],
@@ -218,6 +222,7 @@ describe('bad input gets a typed error and changes nothing', () => {
       expect(e.message).toMatch(/no node answered \(127\.0\.0\.1:\d+\)/);
     } finally {
       c.close();
+      for (const socket of sockets) socket.destroy();
       silent.close();
     }
   });
