@@ -133,6 +133,13 @@ export class Router {
         'grpc.keepalive_time_ms': this.options.keepaliveMs,
         'grpc.keepalive_timeout_ms': this.options.keepaliveMs,
         'grpc.keepalive_permit_without_calls': 1,
+        // A node that was down comes back on the same address (a restart). grpc-js waits its own
+        // reconnect backoff (1 s growing to 120 s) before it tries again, and until then fails
+        // every call at once with the stale error, so a KeepAlive that follows the leader to a
+        // node restarted seconds ago could not reach it before its leases lapse. The channel
+        // retries no slower than the SDK's own backoff.
+        'grpc.initial_reconnect_backoff_ms': Math.min(this.options.backoffBaseMs, this.options.backoffMaxMs),
+        'grpc.max_reconnect_backoff_ms': this.options.backoffMaxMs,
       });
       // The Cluster service shares the Leadership client's channel.
       const cluster = new clients.Cluster(address, this.credentials, {
