@@ -87,6 +87,13 @@ export class Router {
   /** addressOf maps node ids to gRPC addresses, learned from each endpoint's Status. */
   private readonly addressOf = new Map<string, string>();
   private leaderAddress: string | undefined;
+  /**
+   * relayAddress is an endpoint that named a leader whose address this client does not know (a
+   * client given one follower's address): leader-bound unary calls go there, and it forwards
+   * them, rather than asking every endpoint for its Status before each call. Streams keep
+   * looking for the leader itself (a proxied stream costs the follower every message).
+   */
+  private relayAddress: string | undefined;
   private readonly credentials: grpc.ChannelCredentials;
   private closed = false;
   /** next is the round-robin cursor over endpoints when no leader is known. */
@@ -190,6 +197,13 @@ export class Router {
    * from a serving node and changes nothing.
    */
   noteFailure(address: string, e: OmniRelayError | undefined): void {
+    // A relay that failed (it could not forward, or did not serve) is not asked again blindly.
+    if (
+      this.relayAddress === address &&
+      (e === undefined || e.code === 'NOT_LEADER' || NODE_DID_NOT_SERVE.has(e.code))
+    ) {
+      this.relayAddress = undefined;
+    }
     if (e?.code === 'NOT_LEADER') {
       this.learn(address, {
         ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
@@ -221,6 +235,7 @@ export class Router {
       if (s.leader !== '') {
         if (s.leader === s.nodeId) this.leaderAddress = address;
         else this.learn(address, { leaderId: s.leader });
+        if (this.leaderAddress === undefined) this.relayAddress = address;
       }
     });
     const answers = await Promise.allSettled(asks);
@@ -251,7 +266,12 @@ export class Router {
       }
       // Find the leader before sending a leader-bound call anywhere: a follower may answer some
       // calls itself (Members without progress), and guessing costs a redirect.
-      if (spec.leader && spec.address === undefined && this.leaderAddress === undefined) {
+      if (
+        spec.leader &&
+        spec.address === undefined &&
+        this.leaderAddress === undefined &&
+        this.relayAddress === undefined
+      ) {
         // Bounded by what is left of the deadline; when no node answers, that is the error to
         // report if the deadline passes before an attempt (not DEADLINE_EXCEEDED).
         if (!(await this.discover(spec.signal, remaining))) {
@@ -262,7 +282,10 @@ export class Router {
         }
         if (deadline - Date.now() <= 0) continue; // the top of the loop reports it
       }
-      const address = spec.address ?? this.pick();
+      const address =
+        spec.address ??
+        (spec.leader && this.leaderAddress === undefined ? this.relayAddress : undefined) ??
+        this.pick();
       try {
         return (await this.once(service, method, request, address, remaining, spec.signal)) as T;
       } catch (e) {

@@ -1,0 +1,106 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadPublicApi } from '@omnirelay/server';
+import { createClient, isOmniRelayError } from '../src/index';
+
+/**
+ * A client given only a follower's address cannot reach the leader itself: the follower names a
+ * leader whose address the client does not know, and forwards writes to it. The client must
+ * then send its writes to that follower without asking for Status before every one (that doubled
+ * the calls), and look again only once the follower fails to forward.
+ */
+describe('a client that knows only a follower', () => {
+  let server: grpc.Server;
+  let address = '';
+  let statusCalls = 0;
+  let acquireCalls = 0;
+  /** refuseNext makes the next Acquire answer NOT_LEADER (the follower could not forward). */
+  let refuseNext = false;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    const api = loadPublicApi();
+    server.addService(api.leadership.definition, {
+      Acquire: (
+        call: grpc.ServerUnaryCall<{ scope: string }, object>,
+        callback: grpc.sendUnaryData<object>,
+      ) => {
+        acquireCalls++;
+        if (refuseNext) {
+          refuseNext = false;
+          const metadata = new grpc.Metadata();
+          metadata.set('omnirelay-error-code', 'NOT_LEADER');
+          metadata.set('omnirelay-leader-hint', 'n1');
+          callback({
+            code: grpc.status.FAILED_PRECONDITION,
+            details: 'node n2 is not the leader; send it to n1',
+            metadata,
+          });
+          return;
+        }
+        const now = Date.now();
+        callback(null, {
+          granted: true,
+          alreadyHolder: false,
+          raftTerm: 1,
+          lease: {
+            scope: call.request.scope,
+            candidateId: 'c',
+            metadata: '',
+            scopeTerm: 1,
+            fenceToken: String(acquireCalls),
+            leaseTtlMs: 60_000,
+            deadlineMs: now + 60_000,
+            lastRenewalStampMs: now,
+            grantedStampMs: now,
+            revision: acquireCalls,
+          },
+        });
+      },
+    });
+    server.addService(api.cluster.definition, {
+      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
+        statusCalls++;
+        callback(null, {
+          nodeId: 'n2',
+          role: 'follower',
+          term: 1,
+          leader: 'n1',
+          commit: 1,
+          applied: 1,
+          members: [],
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    address = `127.0.0.1:${port}`;
+  });
+
+  afterAll(() => server.forceShutdown());
+
+  it('sends writes to the follower after one Status, and asks again only after it fails to forward', async () => {
+    const client = createClient({ endpoints: [address], backoffMaxMs: 20, callTimeoutMs: 2000 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const lease = await client.acquire(`relay/${i}`, { ttlMs: 60_000 });
+        expect(lease).not.toBeNull();
+      }
+      expect(acquireCalls).toBe(5);
+      expect(statusCalls).toBe(1);
+
+      // The follower could not forward once: the client looks for the leader again, then retries.
+      refuseNext = true;
+      const lease = await client.acquire('relay/5', { ttlMs: 60_000 });
+      expect(lease).not.toBeNull();
+      expect(acquireCalls).toBe(7);
+      expect(statusCalls).toBe(2);
+    } catch (e) {
+      throw isOmniRelayError(e) ? new Error(`${e.code}: ${e.message}`) : e;
+    } finally {
+      client.close();
+    }
+  });
+});
