@@ -18,6 +18,10 @@ export const FORWARDED_TO_METADATA_KEY = 'x-omnirelay-forwarded-to';
  */
 export const GRPC_FORWARD_UNARY_TIMEOUT_MS = 10_000;
 
+/** FORWARD_RECONNECT_MS_MIN and FORWARD_RECONNECT_MS_MAX bound a forwarding channel's reconnect backoff (as the peer links'). */
+const FORWARD_RECONNECT_MS_MIN = 20;
+const FORWARD_RECONNECT_MS_MAX = 1000;
+
 /** ForwardTarget is the leader a call goes to: its id and public gRPC address. */
 export interface ForwardTarget {
   readonly leaderId: string;
@@ -228,7 +232,12 @@ export class GrpcForwarder {
     let client = this.clients.get(address);
     if (client === undefined) {
       const Client = loadPublicApi().leadership.Client;
-      client = new Client(address, grpc.credentials.createInsecure());
+      client = new Client(address, grpc.credentials.createInsecure(), {
+        // A leader restarted on its address is reached again within a second, not after grpc-js's
+        // default reconnect backoff (1 s growing to 120 s), during which every forward would fail.
+        'grpc.initial_reconnect_backoff_ms': FORWARD_RECONNECT_MS_MIN,
+        'grpc.max_reconnect_backoff_ms': FORWARD_RECONNECT_MS_MAX,
+      });
       this.clients.set(address, client);
     }
     return client;
