@@ -409,6 +409,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     for (const [id, address] of Object.entries(membership.addresses ?? {})) peers.set(id, address);
     peers.delete(this.config.id);
     this.transport.setPeers(peers);
+    if (this.leader !== '') this.transport.connectAll();
   }
 
   // ──────────────────────────────── inputs ────────────────────────────────
@@ -441,6 +442,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (soft.leader !== this.leader) {
       this.leader = soft.leader;
       this.logger.info({ node: this.config.id, leader: soft.leader, term: status.term }, 'leader changed');
+      if (soft.leader !== '') this.transport.connectAll();
       this.emit('leader', soft.leader, status.term);
     }
   }

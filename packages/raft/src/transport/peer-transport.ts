@@ -136,6 +136,16 @@ export class PeerTransport {
     }
   }
 
+  /**
+   * connectAll opens the link (and its connection) to every peer that has none yet. The node
+   * calls it once a leader is known, so a quorum is up: a follower then has a live connection to
+   * the other followers before an election or a transfer needs one (a cold link costs the first
+   * vote or append a TCP and HTTP/2 handshake on the failover path).
+   */
+  connectAll(): void {
+    for (const peer of this.peers.keys()) this.link(peer);
+  }
+
   /** stats returns the counters since start. */
   stats(): Readonly<TransportStats> {
     return { ...this.counters };

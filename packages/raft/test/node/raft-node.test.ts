@@ -109,6 +109,20 @@ describe('RaftNode in one process on loopback', () => {
     expect(machines.get(leader.id)!.applied.length).toBeGreaterThan(before);
   });
 
+  it('connects every follower to the other followers once a leader is known (no cold link on failover)', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
+    const followers = [...nodes.values()].filter((n) => n !== leader);
+    // Followers never send each other anything while the leader lives; their links are opened
+    // anyway, so the first vote of an election or a transfer needs no TCP and HTTP/2 handshake.
+    await waitFor('the followers to be connected to each other', () =>
+      followers.every((f) =>
+        followers.every((other) => other === f || f.status().peers[other.id]?.connected === true),
+      )
+        ? true
+        : undefined,
+    );
+  });
+
   it('hands leadership over on request', async () => {
     const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader));
     const target = ids.find((id) => id !== leader.id)!;

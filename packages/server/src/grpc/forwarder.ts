@@ -84,6 +84,7 @@ export class GrpcForwarder {
   private readonly methods = new Map<string, grpc.MethodDefinition<unknown, unknown>>();
   private readonly leaderListeners = new Set<LeaderChangeListener>();
   private readonly onLeader = (leaderId: string): void => {
+    if (leaderId !== '') this.connectAll();
     for (const listener of [...this.leaderListeners]) listener(leaderId);
   };
   private closed = false;
@@ -226,6 +227,23 @@ export class GrpcForwarder {
     this.options.node.off('leader', this.onLeader);
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+  }
+
+  /**
+   * connectAll opens a channel to every other member's public gRPC address once a leader is
+   * known (a quorum is up), so that after the next election or transfer the writes held here are
+   * forwarded at once instead of waiting for a TCP and HTTP/2 handshake with the new leader.
+   */
+  private connectAll(): void {
+    if (this.closed) return;
+    const { node } = this.options;
+    const { membership } = node.status();
+    for (const id of [...membership.voters, ...membership.learners]) {
+      if (id === node.id) continue;
+      const address = this.options.leaderGrpcAddress(id);
+      if (address !== undefined && address !== '')
+        this.clientFor(address).getChannel().getConnectivityState(true);
+    }
   }
 
   private clientFor(address: string): grpc.Client {
