@@ -27,6 +27,13 @@ export class Outbox {
     return this.early.length === 0 && this.afterPersist.length === 0;
   }
 
+  /** takeEarly hands the early lane over (see RaftCore.takeEarlyMessages) and empties it. */
+  takeEarly(): Message[] {
+    const early = this.early;
+    this.early = [];
+    return early;
+  }
+
   /** take hands both lanes over (to a Ready) and empties the outbox. */
   take(): { early: Message[]; afterPersist: Message[] } {
     const out = { early: this.early, afterPersist: this.afterPersist };

@@ -340,6 +340,22 @@ export class RaftCore {
     return rd;
   }
 
+  /**
+   * takeEarlyMessages hands over, while a Ready is outstanding (its write in flight), the messages
+   * queued since then that promise nothing durable: the `earlyMessages` lane (a leader's appends
+   * and heartbeats, snapshots, TimeoutNow, pre-vote traffic). So an acknowledgement that reaches
+   * a leader during its own fsync releases the next appends at once instead of after the write.
+   * They may carry entries no Ready has handed out yet: as with `earlyMessages`, the leader counts
+   * itself for an entry only once its own write of it is done. Proposals made meanwhile are not
+   * broadcast here: they wait for the next Ready (or ride an acknowledgement's appends), so under
+   * load each follower still gets them batched. Empty when no Ready is outstanding (the next
+   * ready() carries them).
+   */
+  takeEarlyMessages(): Message[] {
+    if (this.outstanding === undefined) return [];
+    return this.outbox.takeEarly();
+  }
+
   /** advance acknowledges the last Ready: persisted, sent and applied. */
   advance(): void {
     const done = this.outstanding;

@@ -62,6 +62,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readSeq = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
+  /** persisting is true while a Ready's write is in flight (see wake). */
+  private persisting = false;
   private loopDone: Promise<void> = Promise.resolve();
   private stopping = false;
   private fatalError: Error | undefined;
@@ -293,6 +295,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (w !== undefined) {
       this.wakeUp = undefined;
       w();
+    } else if (this.persisting && !this.stopping) {
+      // A write is in flight: what may leave before anything is persisted leaves now (a leader's
+      // acknowledgements arriving during its own fsync release the next appends at once).
+      this.transport.send(this.core.takeEarlyMessages());
     }
   }
 
@@ -312,7 +318,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.transport.send(rd.earlyMessages);
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const started = performance.now();
-      await this.storage.save(rd);
+      this.persisting = true;
+      try {
+        await this.storage.save(rd);
+      } finally {
+        this.persisting = false;
+      }
       this.emit('persisted', rd.entries.length, performance.now() - started);
     }
     if (rd.hardState !== undefined) this.term = rd.hardState.term;

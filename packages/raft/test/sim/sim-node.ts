@@ -48,7 +48,8 @@ const READY_LOOP_MAX = 64;
 
 /**
  * SimNode emulates the node runtime for one Raft member, following the Ready contract to the
- * letter: early messages go out at once, the durable write (hard state, snapshot, entries into
+ * letter: early messages go out at once (and, while a write is in flight, those queued since:
+ * takeEarlyMessages), the durable write (hard state, snapshot, entries into
  * MemoryStorage, the simulated disk) completes after a random delay, and only then are
  * `messages` sent, the state machine restored and fed, and `advance()` called. A crash drops the
  * core, the state machine and the pending write; a restart rebuilds all three from storage alone.
@@ -149,6 +150,10 @@ export class SimNode {
    * when there is nothing to write).
    */
   drive(): void {
+    // As RaftNode does: what may leave before any write leaves while a write is in flight.
+    if (this.pending !== undefined && this.coreValue !== undefined) {
+      for (const m of this.coreValue.takeEarlyMessages()) this.host.send(m);
+    }
     for (let round = 0; round < READY_LOOP_MAX; round++) {
       const core = this.coreValue;
       if (core === undefined || this.pending !== undefined || !core.hasReady()) return;
