@@ -191,9 +191,13 @@ export class LevelStorage {
       ops.push({ type: 'put', key: KEY_HARD_STATE, value: encode(batch.hardState) });
     }
     if (ops.length === 0) return;
-    // The commit index is only a restart optimisation (Raft re-learns it from the leader), so a
-    // write that changes nothing but the commit index needs no fsync: a crash can only make the
-    // persisted commit older, never wrong. Entries, snapshots, term and vote are always synced.
+    // The commit index is only a restart optimisation (Raft re-learns it from the leader; on open
+    // the log takes max(commit, snapshot index)), so a save that changes nothing but the commit
+    // index writes nothing: a crash can only make the persisted commit older, never wrong, and
+    // the next write of the hard state carries the newest commit. Such saves sit between every
+    // commit and its apply, on the leader and on followers; a write of its own (even unsynced)
+    // cost a threadpool round trip on that path. Entries, snapshots, term and vote are always
+    // written and synced.
     const previous = mirror.initialHardState();
     const onlyCommit =
       batch.entries.length === 0 &&
@@ -201,7 +205,7 @@ export class LevelStorage {
       batch.hardState !== undefined &&
       batch.hardState.term === previous.term &&
       batch.hardState.vote === previous.vote;
-    await this.write(ops, !onlyCommit);
+    if (!onlyCommit) await this.write(ops);
     if (batch.snapshot !== undefined) mirror.installSnapshot(batch.snapshot);
     mirror.append(batch.entries);
     if (batch.hardState !== undefined) mirror.setHardState(batch.hardState);
@@ -247,9 +251,9 @@ export class LevelStorage {
     }
   }
 
-  private async write(ops: Operation[], sync = true): Promise<void> {
+  private async write(ops: Operation[]): Promise<void> {
     try {
-      await this.db.batch(ops, { sync });
+      await this.db.batch(ops, { sync: true });
     } catch (e) {
       throw new StorageError('STORAGE_WRITE_FAILED', this.dataDir, errorText(e), { cause: e });
     }

@@ -62,6 +62,33 @@ describe('LevelStorage', () => {
     }
   });
 
+  it('writes nothing for a save that only moves the commit index; the next hard-state write carries it', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({
+        hardState: { term: 2, vote: 'n1', commit: 3 },
+        entries: range(1, 6, 2),
+        snapshot: undefined,
+      });
+      await s.save({ hardState: { term: 2, vote: 'n1', commit: 5 }, entries: [], snapshot: undefined });
+      expect(s.mirror.initialHardState()).toEqual({ term: 2, vote: 'n1', commit: 5 });
+    });
+    // A crash here finds the older commit: Raft re-learns the rest from the leader.
+    await withStore(dir, (s) =>
+      expect(s.mirror.initialHardState()).toEqual({ term: 2, vote: 'n1', commit: 3 }),
+    );
+    await withStore(dir, async (s) => {
+      await s.save({ hardState: { term: 2, vote: 'n1', commit: 5 }, entries: [], snapshot: undefined });
+      await s.save({ hardState: undefined, entries: range(7, 7, 2), snapshot: undefined });
+      // A change of term or vote is always written, with the newest commit.
+      await s.save({ hardState: { term: 3, vote: '', commit: 6 }, entries: [], snapshot: undefined });
+    });
+    await withStore(dir, (s) => {
+      expect(s.mirror.initialHardState()).toEqual({ term: 3, vote: '', commit: 6 });
+      expect(s.mirror.lastIndex()).toBe(7);
+    });
+  });
+
   it('overwrites a conflicting suffix and deletes the entries beyond the new last index', async () => {
     const dir = freshDir();
     await withStore(dir, async (s) => {
