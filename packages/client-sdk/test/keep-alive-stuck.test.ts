@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
+import { bindLoopback } from './support/fake-node';
 import { createClient } from '../src/index';
 import { sleep } from './support/solo';
 
@@ -64,12 +65,7 @@ describe('KeepAlive on a stream that stops answering', () => {
           members: [],
         }),
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e === null ? resolve(p) : reject(e),
-      ),
-    );
-    address = `127.0.0.1:${port}`;
+    address = await bindLoopback(server);
   });
 
   afterAll(() => server.forceShutdown());
