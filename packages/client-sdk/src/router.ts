@@ -174,6 +174,11 @@ export class Router {
     return address;
   }
 
+  /** leaderRoute is where a leader-bound call goes: the leader, else a relay that knows it. */
+  private leaderRoute(): string | undefined {
+    return this.leaderAddress ?? this.relayAddress;
+  }
+
   /** learn records what an answer or error says about the leader. */
   learn(from: string, fact: { nodeId?: string; leaderId?: string; leaderAddress?: string }): void {
     if (fact.nodeId !== undefined && fact.nodeId !== '') this.addressOf.set(fact.nodeId, from);
@@ -197,22 +202,17 @@ export class Router {
    * from a serving node and changes nothing.
    */
   noteFailure(address: string, e: OmniRelayError | undefined): void {
-    // A relay that failed (it could not forward, or did not serve) is not asked again blindly.
-    if (
-      this.relayAddress === address &&
-      (e === undefined || e.code === 'NOT_LEADER' || NODE_DID_NOT_SERVE.has(e.code))
-    ) {
-      this.relayAddress = undefined;
-    }
-    if (e?.code === 'NOT_LEADER') {
+    const notLeader = e?.code === 'NOT_LEADER';
+    if (!notLeader && e !== undefined && !NODE_DID_NOT_SERVE.has(e.code)) return;
+    // Either way the node did not serve as leader or relay: it is not asked again blindly.
+    if (this.relayAddress === address) this.relayAddress = undefined;
+    if (notLeader) {
       this.learn(address, {
         ...(e.details.leaderHint === undefined ? {} : { leaderId: e.details.leaderHint }),
         ...(e.details.leaderAddress === undefined ? {} : { leaderAddress: e.details.leaderAddress }),
       });
-      if (this.leaderAddress === address) this.leaderAddress = undefined;
-    } else if (e === undefined || NODE_DID_NOT_SERVE.has(e.code)) {
-      this.forgetLeader(address);
     }
+    this.forgetLeader(address);
   }
 
   /** forgetLeader drops the known leader after it failed to answer. */
@@ -266,12 +266,7 @@ export class Router {
       }
       // Find the leader before sending a leader-bound call anywhere: a follower may answer some
       // calls itself (Members without progress), and guessing costs a redirect.
-      if (
-        spec.leader &&
-        spec.address === undefined &&
-        this.leaderAddress === undefined &&
-        this.relayAddress === undefined
-      ) {
+      if (spec.leader && spec.address === undefined && this.leaderRoute() === undefined) {
         // Bounded by what is left of the deadline; when no node answers, that is the error to
         // report if the deadline passes before an attempt (not DEADLINE_EXCEEDED).
         if (!(await this.discover(spec.signal, remaining))) {
@@ -282,10 +277,7 @@ export class Router {
         }
         if (deadline - Date.now() <= 0) continue; // the top of the loop reports it
       }
-      const address =
-        spec.address ??
-        (spec.leader && this.leaderAddress === undefined ? this.relayAddress : undefined) ??
-        this.pick();
+      const address = spec.address ?? (spec.leader ? this.leaderRoute() : undefined) ?? this.pick();
       try {
         return (await this.once(service, method, request, address, remaining, spec.signal)) as T;
       } catch (e) {

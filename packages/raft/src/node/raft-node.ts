@@ -62,8 +62,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readSeq = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
-  /** persisting is true while a Ready's write is in flight (see wake). */
-  private persisting = false;
   private loopDone: Promise<void> = Promise.resolve();
   private stopping = false;
   private fatalError: Error | undefined;
@@ -167,6 +165,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   /** currentTerm is this node's Raft term. */
   get currentTerm(): number {
     return this.term;
+  }
+
+  /** membership is the configuration in effect (the latest in the log, committed or not). */
+  get membership(): Membership {
+    return this.core.membership();
   }
 
   /** applied is the index of the last entry applied to the state machine. */
@@ -295,9 +298,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (w !== undefined) {
       this.wakeUp = undefined;
       w();
-    } else if (this.persisting && !this.stopping) {
-      // A write is in flight: what may leave before anything is persisted leaves now (a leader's
-      // acknowledgements arriving during its own fsync release the next appends at once).
+    } else if (!this.stopping) {
+      // The loop is busy. If it waits on a Ready's write, what may leave before anything is
+      // persisted leaves now (a leader's acknowledgements arriving during its own fsync release
+      // the next appends at once); with no Ready outstanding, takeEarlyMessages is empty.
       this.transport.send(this.core.takeEarlyMessages());
     }
   }
@@ -318,12 +322,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.transport.send(rd.earlyMessages);
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const started = performance.now();
-      this.persisting = true;
-      try {
-        await this.storage.save(rd);
-      } finally {
-        this.persisting = false;
-      }
+      await this.storage.save(rd);
       this.emit('persisted', rd.entries.length, performance.now() - started);
     }
     if (rd.hardState !== undefined) this.term = rd.hardState.term;

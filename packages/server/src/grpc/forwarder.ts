@@ -237,8 +237,8 @@ export class GrpcForwarder {
   private connectAll(): void {
     if (this.closed) return;
     const { node } = this.options;
-    const { membership } = node.status();
-    for (const id of [...membership.voters, ...membership.learners]) {
+    const { voters, learners } = node.membership;
+    for (const id of [...voters, ...learners]) {
       if (id === node.id) continue;
       const address = this.options.leaderGrpcAddress(id);
       if (address !== undefined && address !== '')
