@@ -47,6 +47,8 @@ export class Lease {
   readonly raftTerm: bigint;
   /** releaseOnResetMs asks the leader to release the lease this long after its KeepAlive stream resets (0: off). */
   readonly releaseOnResetMs: number;
+  /** key identifies the lease within a client (scope and fence). */
+  readonly key: string;
   /** signal aborts when the lease ends; its reason is an OmniRelayError with code LEASE_LOST. */
   readonly signal: AbortSignal;
 
@@ -70,6 +72,7 @@ export class Lease {
     this.candidateId = view.candidateId;
     this.metadata = view.metadata;
     this.fence = view.fence;
+    this.key = `${view.scope}\u0000${view.fence}`;
     this.term = view.term;
     this.ttlMs = view.ttlMs;
     this.revision = view.revision;
@@ -83,11 +86,6 @@ export class Lease {
   }
 
   private readonly skewMs: number;
-
-  /** key identifies the lease within a client (scope and fence). */
-  get key(): string {
-    return `${this.scope}\u0000${this.fence}`;
-  }
 
   /** confirmedAtMs is the monotonic send time of the request behind the last confirmed grant or renewal. */
   get confirmedAtMs(): number {
@@ -142,7 +140,9 @@ export class Lease {
   confirmed(sentAtMs: number): void {
     if (this.endReason !== undefined || sentAtMs <= this.confirmedAt) return;
     this.confirmedAt = sentAtMs;
-    this.arm();
+    // An armed timer stays: it fires at the old deadline, finds the new one later, and re-arms.
+    // So a lease renewed many times per TTL costs one timer per TTL, not one per renewal.
+    if (this.timer === undefined) this.arm();
   }
 
   /** end ends the lease once: the timer stops, the client forgets it, and `signal` aborts. */

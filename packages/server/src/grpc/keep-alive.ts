@@ -21,8 +21,14 @@ import { arrayField, parseFenceToken, requestFields, stringField } from './reque
  * One lease of a request: to renew (with its release-on-reset grace, 0 when off), or already
  * answered because it was refused at the edge.
  */
-type Item =
-  { readonly renew: LeaseRef; readonly releaseOnResetMs: number } | { readonly answer: WireKeepAliveResult };
+type Item = RenewalItem | { readonly answer: WireKeepAliveResult };
+
+/** RenewalItem is a listed lease to renew; `key` is its leaseKey, computed once per request. */
+interface RenewalItem {
+  readonly renew: LeaseRef;
+  readonly key: string;
+  readonly releaseOnResetMs: number;
+}
 
 /**
  * keepAliveHandler serves KeepAlive: each request lists leases and gets exactly one response,
@@ -125,7 +131,7 @@ class KeepAliveStream {
       this.fail(e);
       return;
     }
-    const answers = Promise.all(items.map((item) => this.answer(item)));
+    const answers = this.answer(items);
     // The rejection is handled when this answer's turn comes; this only keeps it from being reported early.
     answers.catch(() => undefined);
     this.inFlight++;
@@ -154,12 +160,7 @@ class KeepAliveStream {
     }
     const items = leases.map((lease, i) => itemOf(lease, i));
     const added = new Set<string>();
-    for (const item of items) {
-      if ('renew' in item) {
-        const key = leaseKey(item.renew);
-        if (!this.live.has(key)) added.add(key);
-      }
-    }
+    for (const item of items) if ('renew' in item && !this.live.has(item.key)) added.add(item.key);
     if (this.live.size + added.size > this.limits.keepAliveLeasesPerStreamMax) {
       throw new ServerError(
         'INVALID_ARGUMENT',
@@ -172,26 +173,45 @@ class KeepAliveStream {
     return items;
   }
 
-  private async answer(item: Item): Promise<WireKeepAliveResult> {
-    if ('answer' in item) return item.answer;
-    const key = leaseKey(item.renew);
-    if (item.releaseOnResetMs > 0) {
-      // The range is checked against the lease's own TTL, as this replica (the leader) has it;
-      // a lease that is not current goes on to be renewed, which answers why (STALE_FENCE).
-      const ttlMs = this.service.currentLeaseTtlMs(item.renew);
-      if (ttlMs !== undefined && item.releaseOnResetMs > ttlMs)
-        return refusedResult(item.renew, 'INVALID_ARGUMENT');
-      this.releaseOnReset.set(key, { lease: item.renew, graceMs: item.releaseOnResetMs });
-    } else {
-      this.releaseOnReset.delete(key);
-    }
-    const result = await this.service.renew(item.renew);
-    // A lease that did not renew will never renew again (fences are not reused): stop counting it.
-    if (!result.renewed) {
-      this.live.delete(key);
-      this.releaseOnReset.delete(key);
-    }
-    return renewItemToWire(result);
+  /**
+   * answer renews the request's leases together (one wait, however many are listed) and answers
+   * each in the request's order. Leases refused at the edge or for their release-on-reset grace
+   * are answered without a renewal.
+   */
+  private async answer(items: readonly Item[]): Promise<WireKeepAliveResult[]> {
+    const results = new Array<WireKeepAliveResult>(items.length);
+    const renewing: RenewalItem[] = [];
+    const slots: number[] = [];
+    items.forEach((item, i) => {
+      if ('answer' in item) {
+        results[i] = item.answer;
+        return;
+      }
+      if (item.releaseOnResetMs > 0) {
+        // The range is checked against the lease's own TTL, as this replica (the leader) has it;
+        // a lease that is not current goes on to be renewed, which answers why (STALE_FENCE).
+        const ttlMs = this.service.currentLeaseTtlMs(item.renew);
+        if (ttlMs !== undefined && item.releaseOnResetMs > ttlMs) {
+          results[i] = refusedResult(item.renew, 'INVALID_ARGUMENT');
+          return;
+        }
+        this.releaseOnReset.set(item.key, { lease: item.renew, graceMs: item.releaseOnResetMs });
+      } else {
+        this.releaseOnReset.delete(item.key);
+      }
+      renewing.push(item);
+      slots.push(i);
+    });
+    const renewed = await this.service.renewMany(renewing.map((item) => item.renew));
+    renewed.forEach((result, j) => {
+      // A lease that did not renew will never renew again (fences are not reused): stop counting it.
+      if (!result.renewed) {
+        this.live.delete(renewing[j]!.key);
+        this.releaseOnReset.delete(renewing[j]!.key);
+      }
+      results[slots[j]!] = renewItemToWire(result);
+    });
+    return results;
   }
 
   /**
@@ -250,10 +270,8 @@ function itemOf(value: unknown, i: number): Item {
     return refused('INVALID_ARGUMENT');
   }
   try {
-    return {
-      renew: { scope, fenceToken: parseFenceToken(ref['fenceToken'], 'fenceToken') },
-      releaseOnResetMs,
-    };
+    const renew = { scope, fenceToken: parseFenceToken(ref['fenceToken'], 'fenceToken') };
+    return { renew, key: leaseKey(renew), releaseOnResetMs };
   } catch (e) {
     if (isServerError(e, 'INVALID_ARGUMENT')) return refused('INVALID_ARGUMENT');
     throw e;

@@ -189,7 +189,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           const lo = requireObject(l, ['scope', 'fenceToken']);
           return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
         });
-        return { leases: await Promise.all(refs.map((r) => service.renew(r))) };
+        return { leases: await service.renewMany(refs) };
       },
     ],
     [

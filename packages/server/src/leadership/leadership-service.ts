@@ -223,11 +223,21 @@ export class LeadershipService {
    * stops the lease's release-on-reset timer, if one is armed.
    */
   async renew(lease: LeaseRef): Promise<RenewItem> {
+    const [item] = await this.renewMany([lease]);
+    return item!;
+  }
+
+  /**
+   * renewMany renews the leases of one request together (a KeepAlive message) and answers each,
+   * in order: one wait for the whole list, however long it is.
+   */
+  async renewMany(leases: readonly LeaseRef[]): Promise<RenewItem[]> {
+    if (leases.length === 0) return [];
     if (!this.node.isLeader) throw this.notLeader();
-    this.resetReleaser.cancel(lease);
-    const item = await this.batcher.renew(lease);
-    if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
-    return item;
+    for (const lease of leases) this.resetReleaser.cancel(lease);
+    const items = await this.batcher.renewMany(leases);
+    for (const item of items) if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
+    return items;
   }
 
   /** stepDown removes the holder (operator), optionally handing the scope to `successor`. */

@@ -1,8 +1,9 @@
 import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
 
+/** Waiting is one caller's leases (a whole KeepAlive request) waiting for a batch. */
 interface Waiting {
-  readonly lease: LeaseRef;
-  readonly resolve: (item: RenewItem) => void;
+  readonly leases: readonly LeaseRef[];
+  readonly resolve: (items: RenewItem[]) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -15,7 +16,8 @@ export function leaseKey(lease: LeaseRef): string {
  * RenewalBatcher folds renewals into as few replicated entries as possible: one batch is in
  * flight at a time, and every renewal that arrives meanwhile waits for the next one. So under
  * load, each group commit carries one renew entry listing many leases, and a renewal never costs
- * a disk write of its own. Each caller gets the answer for its own lease.
+ * a disk write of its own. A caller hands over all the leases of one request at once and gets
+ * one answer per lease, in its order: the cost per renewal is an array slot, not a promise.
  */
 export class RenewalBatcher {
   private queue: Waiting[] = [];
@@ -28,9 +30,24 @@ export class RenewalBatcher {
   ) {}
 
   /** renew queues one lease for the next batch. */
-  renew(lease: LeaseRef): Promise<RenewItem> {
-    return new Promise<RenewItem>((resolve, reject) => {
-      this.queue.push({ lease, resolve, reject });
+  async renew(lease: LeaseRef): Promise<RenewItem> {
+    const [item] = await this.renewMany([lease]);
+    return item!;
+  }
+
+  /** renewMany queues `leases` for the next batch and answers each, in order. */
+  renewMany(leases: readonly LeaseRef[]): Promise<RenewItem[]> {
+    if (leases.length > this.batchMax) {
+      // No entry may list more than batchMax leases: a longer list goes as several callers.
+      const parts: Array<Promise<RenewItem[]>> = [];
+      for (let i = 0; i < leases.length; i += this.batchMax) {
+        parts.push(this.renewMany(leases.slice(i, i + this.batchMax)));
+      }
+      return Promise.all(parts).then((answers) => answers.flat());
+    }
+    if (leases.length === 0) return Promise.resolve([]);
+    return new Promise<RenewItem[]>((resolve, reject) => {
+      this.queue.push({ leases, resolve, reject });
       if (!this.busy) queueMicrotask(() => void this.flush());
     });
   }
@@ -38,27 +55,33 @@ export class RenewalBatcher {
   /** pendingKeys lists the leases queued or in flight (see leaseKey). */
   pendingKeys(): ReadonlySet<string> {
     const keys = new Set<string>();
-    for (const w of this.queue) keys.add(leaseKey(w.lease));
-    for (const w of this.inFlight) keys.add(leaseKey(w.lease));
+    for (const w of this.queue) for (const lease of w.leases) keys.add(leaseKey(lease));
+    for (const w of this.inFlight) for (const lease of w.leases) keys.add(leaseKey(lease));
     return keys;
   }
 
   private async flush(): Promise<void> {
     while (!this.busy && this.queue.length > 0) {
       this.busy = true;
-      // A lease listed twice in one batch is renewed once; both callers get its answer.
-      const batch = this.queue.splice(0, this.batchMax);
+      const batch = this.take();
       this.inFlight = batch;
+      // A lease listed twice in one batch is renewed once; every caller gets its answer.
       const unique = new Map<string, LeaseRef>();
-      for (const w of batch) unique.set(leaseKey(w.lease), w.lease);
+      for (const w of batch) for (const lease of w.leases) unique.set(leaseKey(lease), lease);
       try {
         const items = await this.proposeBatch([...unique.values()]);
         const byKey = new Map<string, RenewItem>();
         for (const item of items) byKey.set(leaseKey(item), item);
         for (const w of batch) {
-          const item = byKey.get(leaseKey(w.lease));
-          if (item === undefined) w.reject(new Error(`renew batch did not answer for ${w.lease.scope}`));
-          else w.resolve(item);
+          const answers: RenewItem[] = [];
+          let missing: LeaseRef | undefined;
+          for (const lease of w.leases) {
+            const item = byKey.get(leaseKey(lease));
+            if (item === undefined) missing ??= lease;
+            else answers.push(item);
+          }
+          if (missing === undefined) w.resolve(answers);
+          else w.reject(new Error(`renew batch did not answer for ${missing.scope}`));
         }
       } catch (e) {
         for (const w of batch) w.reject(e);
@@ -67,5 +90,17 @@ export class RenewalBatcher {
         this.busy = false;
       }
     }
+  }
+
+  /** take removes the next batch from the queue: whole callers, in arrival order, up to batchMax leases. */
+  private take(): Waiting[] {
+    const batch: Waiting[] = [this.queue.shift()!];
+    let count = batch[0]!.leases.length;
+    while (this.queue.length > 0 && count + this.queue[0]!.leases.length <= this.batchMax) {
+      const next = this.queue.shift()!;
+      batch.push(next);
+      count += next.leases.length;
+    }
+    return batch;
   }
 }

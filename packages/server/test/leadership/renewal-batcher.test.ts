@@ -1,0 +1,116 @@
+import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
+import { RenewalBatcher } from '../../src/leadership/renewal-batcher';
+
+function lease(i: number): LeaseRef {
+  return { scope: `b/${i}`, fenceToken: BigInt(10 + i) };
+}
+
+/** answer renews every lease except those on scope b/13 (answered STALE_FENCE, as the FSM would). */
+function answer(l: LeaseRef): RenewItem {
+  return l.scope === 'b/13'
+    ? {
+        scope: l.scope,
+        fenceToken: l.fenceToken,
+        renewed: false,
+        code: 'STALE_FENCE',
+        currentFenceToken: 99n,
+      }
+    : { scope: l.scope, fenceToken: l.fenceToken, renewed: true, deadlineMs: 1000 + Number(l.fenceToken) };
+}
+
+/** recorder is a proposeBatch that records each batch and answers once `release` is called. */
+function recorder(): {
+  batches: LeaseRef[][];
+  release: () => void;
+  propose: (leases: readonly LeaseRef[]) => Promise<readonly RenewItem[]>;
+} {
+  const batches: LeaseRef[][] = [];
+  const waiting: Array<() => void> = [];
+  return {
+    batches,
+    release: () => waiting.splice(0).forEach((go) => go()),
+    propose: (leases) => {
+      batches.push([...leases]);
+      return new Promise((resolve) => waiting.push(() => resolve(leases.map(answer))));
+    },
+  };
+}
+
+/** settle lets queued microtasks (the batcher's flush) run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('RenewalBatcher', () => {
+  it('answers every lease of a request in its order, renewing a lease listed twice once', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, r.propose);
+    const leases = [lease(3), lease(1), lease(13), lease(3)];
+    const answered = batcher.renewMany(leases);
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/3', 'b/1', 'b/13']]);
+    r.release();
+    const items = await answered;
+    expect(items.map((i) => [i.scope, i.renewed])).toEqual([
+      ['b/3', true],
+      ['b/1', true],
+      ['b/13', false],
+      ['b/3', true],
+    ]);
+  });
+
+  it('puts requests that arrive together in one batch and those arriving during it in the next', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, r.propose);
+    const first = batcher.renewMany([lease(1), lease(2)]);
+    const second = batcher.renew(lease(3));
+    await settle();
+    expect(r.batches).toHaveLength(1);
+    expect(r.batches[0]!.map((l) => l.scope)).toEqual(['b/1', 'b/2', 'b/3']);
+    const third = batcher.renewMany([lease(4)]);
+    await settle();
+    expect(r.batches).toHaveLength(1);
+    expect([...batcher.pendingKeys()]).toHaveLength(4);
+    r.release();
+    expect((await first).map((i) => i.scope)).toEqual(['b/1', 'b/2']);
+    expect((await second).scope).toBe('b/3');
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/1', 'b/2', 'b/3'], ['b/4']]);
+    r.release();
+    expect((await third).map((i) => i.scope)).toEqual(['b/4']);
+    expect(batcher.pendingKeys().size).toBe(0);
+  });
+
+  it('never proposes more than batchMax leases in one entry, and answers a longer list in order', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(3, r.propose);
+    const leases = Array.from({ length: 8 }, (_, i) => lease(i));
+    const answered = batcher.renewMany(leases);
+    const other = batcher.renewMany([lease(20), lease(21)]);
+    for (let round = 0; round < 10 && r.batches.length < 4; round++) {
+      await settle();
+      r.release();
+    }
+    expect(r.batches.map((b) => b.length)).toEqual([3, 3, 2, 2]);
+    expect((await answered).map((i) => i.scope)).toEqual(leases.map((l) => l.scope));
+    expect((await other).map((i) => i.scope)).toEqual(['b/20', 'b/21']);
+  });
+
+  it('fails every caller of a batch whose proposal fails, and goes on with the next', async () => {
+    let calls = 0;
+    const batcher = new RenewalBatcher(100, (leases) => {
+      calls++;
+      return calls === 1 ? Promise.reject(new Error('NOT_LEADER')) : Promise.resolve(leases.map(answer));
+    });
+    const a = batcher.renewMany([lease(1), lease(2)]);
+    const b = batcher.renew(lease(3));
+    await expect(a).rejects.toThrow('NOT_LEADER');
+    await expect(b).rejects.toThrow('NOT_LEADER');
+    expect((await batcher.renewMany([lease(4)])).map((i) => i.renewed)).toEqual([true]);
+  });
+
+  it('rejects a caller whose lease the entry did not answer', async () => {
+    const batcher = new RenewalBatcher(100, (leases) => Promise.resolve(leases.slice(1).map(answer)));
+    await expect(batcher.renewMany([lease(1), lease(2)])).rejects.toThrow(
+      'renew batch did not answer for b/1',
+    );
+  });
+});
