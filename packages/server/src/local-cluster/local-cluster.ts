@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -35,6 +35,8 @@ export interface LocalNode {
   /** join: this node was not in the first configuration; it starts with --join and waits to be added. */
   readonly join: boolean;
   process: ChildProcess | undefined;
+  /** exited says how the last process of this node ended on its own (not through stop/kill). */
+  exited: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
 }
 
 /** NodeStatus is the subset of GET /status the cluster helpers read. */
@@ -56,18 +58,53 @@ export interface HttpReply {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-/** freePort asks the kernel for a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/** handedOut holds every port freePort returned in this process, so it never returns one twice. */
+const handedOut = new Set<number>();
+
+/**
+ * portRange is where freePort looks: below the kernel's ephemeral range, because a port picked
+ * inside it can be taken as the source port of any outgoing connection (the node's own peers, the
+ * test's clients) between the probe closing and the server binding it; EADDRINUSE then kills the
+ * node at start. Falls back to the whole unprivileged range where the kernel does not say.
+ */
+function portRange(): { lo: number; hi: number } {
+  try {
+    const [ephemeralLo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (ephemeralLo !== undefined && ephemeralLo > 12_000) return { lo: 10_000, hi: ephemeralLo - 1 };
+  } catch {
+    // not Linux: any unprivileged port
+  }
+  return { lo: 10_000, hi: 65_535 };
+}
+
+/** probe resolves true when `port` can be bound on 127.0.0.1 right now. */
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolveProbe) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() =>
-        typeof a === 'object' && a !== null ? resolvePort(a.port) : reject(new Error('no free port')),
-      );
-    });
+    srv.once('error', () => resolveProbe(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolveProbe(true)));
   });
+}
+
+/**
+ * freePort returns a TCP port on 127.0.0.1 that was free when probed, outside the ephemeral range
+ * (see portRange) and never returned before by this process. Random picks keep parallel test
+ * workers apart.
+ */
+export async function freePort(): Promise<number> {
+  const { lo, hi } = portRange();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (handedOut.has(port)) continue;
+    if (await probe(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${lo} and ${hi} after 200 tries`);
 }
 
 /**
@@ -113,6 +150,7 @@ export class LocalCluster {
         logFile: join(options.dataRoot, 'logs', `n${i}.log`),
         join: false,
         process: undefined,
+        exited: undefined,
       });
     }
     return cluster;
@@ -134,6 +172,7 @@ export class LocalCluster {
       logFile: join(this.options.dataRoot, 'logs', `${id}.log`),
       join: true,
       process: undefined,
+      exited: undefined,
     };
     this.nodes.push(node);
     return node;
@@ -194,9 +233,11 @@ export class LocalCluster {
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: process.cwd() });
     closeSync(log);
     n.process = child;
+    n.exited = undefined;
     child.on('exit', (code, signal) => {
       if (n.process === child) {
         n.process = undefined;
+        n.exited = { code, signal };
         this.options.onExit?.(id, code, signal);
       }
     });
@@ -251,17 +292,40 @@ export class LocalCluster {
     return leaders[0]!.id;
   }
 
-  /** waitForLeader polls until a single leader is known (or throws after `timeoutMs`). */
+  /**
+   * waitForLeader polls until a single leader is known. It throws after `timeoutMs`, or at once
+   * when every started node has exited on its own, with each one's exit status and last log line.
+   */
   async waitForLeader(timeoutMs = 15_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const l = await this.leader();
       if (l !== undefined) return l;
+      const exited = this.nodes.filter((n) => n.exited !== undefined);
+      if (exited.length > 0 && this.nodes.every((n) => n.process === undefined)) {
+        throw new Error(
+          `no leader: every node has exited: ${exited.map((n) => this.exitReport(n)).join('; ')}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
+    const exited = this.nodes.filter((n) => n.exited !== undefined).map((n) => this.exitReport(n));
     throw new Error(
-      `no leader within ${timeoutMs} ms; see the logs in ${join(this.options.dataRoot, 'logs')}`,
+      `no leader within ${timeoutMs} ms${exited.length > 0 ? ` (${exited.join('; ')})` : ''}; ` +
+        `see the logs in ${join(this.options.dataRoot, 'logs')}`,
     );
+  }
+
+  /** exitReport says how a node exited and what it last logged. */
+  private exitReport(n: LocalNode): string {
+    const how = n.exited?.signal ?? `code ${String(n.exited?.code)}`;
+    let last = '';
+    try {
+      last = readFileSync(n.logFile, 'utf8').trimEnd().split('\n').pop() ?? '';
+    } catch {
+      last = '(no log)';
+    }
+    return `${n.id} exited (${how}), last logged: ${last.slice(0, 300)}`;
   }
 
   /** post sends a JSON POST to a node's client port and returns the status, parsed body and headers. */
