@@ -192,7 +192,9 @@ async function main(): Promise<void> {
   let etcdVersion: string | undefined;
 
   if (config.only !== 'etcd') {
-    targets.push(new OmniRelayTarget());
+    targets.push(new OmniRelayTarget(config.cpuProfDir));
+    if (config.cpuProfDir !== undefined)
+      progress(`OmniRelay nodes write CPU profiles to ${config.cpuProfDir}`);
   }
   if (config.only !== 'omnirelay') {
     const etcd = await ensureEtcd();

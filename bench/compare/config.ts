@@ -1,8 +1,10 @@
 /**
  * CompareConfig holds every count and duration of the compare bench, from the command line:
- * `--runs N` (default 3) and `--quick` (a smoke run: 1 run, durations and counts cut about tenfold).
+ * `--runs N` (default 3), `--quick` (a smoke run: 1 run, durations and counts cut about tenfold),
+ * `--only omnirelay|etcd` and `--cpu-prof DIR` (a V8 CPU profile of every OmniRelay node process).
  */
 
+import { resolve } from 'node:path';
 import { SetupError } from './etcd-install';
 
 /** CompareConfig is the validated configuration of one invocation. */
@@ -11,6 +13,11 @@ export interface CompareConfig {
   readonly quick: boolean;
   /** only restricts the run to one target (`--only omnirelay|etcd`), for trials. */
   readonly only: 'omnirelay' | 'etcd' | undefined;
+  /**
+   * cpuProfDir, from `--cpu-prof DIR`: every OmniRelay node runs with Node's --cpu-prof and writes
+   * CPU.*.cpuprofile there when it stops (a node killed with SIGKILL in (c) writes none).
+   */
+  readonly cpuProfDir: string | undefined;
   readonly clusterWarmupMs: number;
   readonly cyclesConcurrencies: readonly number[];
   readonly cyclesWarmupMs: number;
@@ -38,11 +45,12 @@ export interface CompareConfig {
 /** RUNS_MAX bounds --runs. */
 export const RUNS_MAX = 20;
 
-function full(runs: number, only: CompareConfig['only']): CompareConfig {
+function full(runs: number, only: CompareConfig['only'], cpuProfDir: string | undefined): CompareConfig {
   return {
     runs,
     quick: false,
     only,
+    cpuProfDir,
     clusterWarmupMs: 5000,
     cyclesConcurrencies: [1, 16, 128],
     cyclesWarmupMs: 1000,
@@ -69,13 +77,15 @@ function full(runs: number, only: CompareConfig['only']): CompareConfig {
 }
 
 /** USAGE is printed for a bad command line. */
-export const USAGE = 'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd]';
+export const USAGE =
+  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR]';
 
 /** parseConfig reads the command line (the arguments after the bench name); it throws with USAGE on a bad one. */
 export function parseConfig(argv: readonly string[]): CompareConfig {
   let runs: number | undefined;
   let quick = false;
   let only: CompareConfig['only'];
+  let cpuProfDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
@@ -94,10 +104,16 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
         throw new SetupError(`--only must be omnirelay or etcd, got ${JSON.stringify(raw)}\n${USAGE}`);
       }
       only = raw;
+    } else if (a === '--cpu-prof' || a.startsWith('--cpu-prof=')) {
+      const raw = a === '--cpu-prof' ? argv[++i] : a.slice('--cpu-prof='.length);
+      if (raw === undefined || raw === '' || raw.startsWith('--')) {
+        throw new SetupError(`--cpu-prof needs a folder for the profiles\n${USAGE}`);
+      }
+      cpuProfDir = resolve(raw);
     } else throw new SetupError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  if (!quick) return full(runs ?? 3, only);
-  const f = full(runs ?? 1, only);
+  if (!quick) return full(runs ?? 3, only, cpuProfDir);
+  const f = full(runs ?? 1, only, cpuProfDir);
   return {
     ...f,
     quick: true,

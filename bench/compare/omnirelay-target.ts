@@ -57,6 +57,9 @@ export class OmniRelayTarget implements Target {
   private readonly memberClients = new Map<string, Client>();
   private probeLeases: Lease[] = [];
 
+  /** cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops. */
+  constructor(private readonly cpuProfDir?: string) {}
+
   async start(): Promise<void> {
     this.dataRoot = mkdtempSync(join(tmpdir(), 'compare-omnirelay-'));
     const cluster = await LocalCluster.create({
@@ -64,6 +67,9 @@ export class OmniRelayTarget implements Target {
       dataRoot: this.dataRoot,
       basePort: 0,
       logLevel: 'warn',
+      ...(this.cpuProfDir === undefined
+        ? {}
+        : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', this.cpuProfDir] }),
     });
     this.cluster = cluster;
     this.untrack = trackPids(() =>

@@ -18,6 +18,11 @@ export interface LocalClusterOptions {
    * `--snapshot-entries 100`, or `--peer-grpc ''` for followers that do not forward gRPC calls).
    */
   readonly extraArgs?: readonly string[];
+  /**
+   * nodeArgs are Node.js flags for every node process, before its entry script (e.g.
+   * `['--cpu-prof', '--cpu-prof-dir', dir]`: a node writes its profile when it exits cleanly).
+   */
+  readonly nodeArgs?: readonly string[];
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
   readonly logLevel?: string;
   /** onExit is told when a node exits on its own (not through stop/kill). */
@@ -207,6 +212,7 @@ export class LocalCluster {
       .map((p) => `${p.id}=${p.grpcAddress}`)
       .join(',');
     const args = [
+      ...(this.options.nodeArgs ?? []),
       ...serverEntry(),
       '--id',
       id,
