@@ -88,9 +88,13 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
   let cpuProfDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    // An option's value follows it (`--runs 3`) or is joined to it (`--runs=3`).
+    const value = (name: string): string | undefined =>
+      a === name ? argv[++i] : a.startsWith(`${name}=`) ? a.slice(name.length + 1) : undefined;
+    const takes = (name: string): boolean => a === name || a.startsWith(`${name}=`);
     if (a === '--quick') quick = true;
-    else if (a === '--runs' || a.startsWith('--runs=')) {
-      const raw = a === '--runs' ? argv[++i] : a.slice('--runs='.length);
+    else if (takes('--runs')) {
+      const raw = value('--runs');
       const n = Number(raw);
       if (!Number.isInteger(n) || n < 1 || n > RUNS_MAX) {
         throw new SetupError(
@@ -98,14 +102,14 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
         );
       }
       runs = n;
-    } else if (a === '--only' || a.startsWith('--only=')) {
-      const raw = a === '--only' ? argv[++i] : a.slice('--only='.length);
+    } else if (takes('--only')) {
+      const raw = value('--only');
       if (raw !== 'omnirelay' && raw !== 'etcd') {
         throw new SetupError(`--only must be omnirelay or etcd, got ${JSON.stringify(raw)}\n${USAGE}`);
       }
       only = raw;
-    } else if (a === '--cpu-prof' || a.startsWith('--cpu-prof=')) {
-      const raw = a === '--cpu-prof' ? argv[++i] : a.slice('--cpu-prof='.length);
+    } else if (takes('--cpu-prof')) {
+      const raw = value('--cpu-prof');
       if (raw === undefined || raw === '' || raw.startsWith('--')) {
         throw new SetupError(`--cpu-prof needs a folder for the profiles\n${USAGE}`);
       }

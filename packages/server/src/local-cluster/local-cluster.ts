@@ -67,12 +67,12 @@ export interface HttpReply {
 const handedOut = new Set<number>();
 
 /**
- * portRange is where freePort looks: below the kernel's ephemeral range, because a port picked
+ * PORT_RANGE is where freePort looks: below the kernel's ephemeral range, because a port picked
  * inside it can be taken as the source port of any outgoing connection (the node's own peers, the
  * test's clients) between the probe closing and the server binding it; EADDRINUSE then kills the
- * node at start. Falls back to the whole unprivileged range where the kernel does not say.
+ * node at start. Read once; the whole unprivileged range where the kernel does not say.
  */
-function portRange(): { lo: number; hi: number } {
+const PORT_RANGE: { readonly lo: number; readonly hi: number } = (() => {
   try {
     const [ephemeralLo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
       .trim()
@@ -83,7 +83,7 @@ function portRange(): { lo: number; hi: number } {
     // not Linux: any unprivileged port
   }
   return { lo: 10_000, hi: 65_535 };
-}
+})();
 
 /** probe resolves true when `port` can be bound on 127.0.0.1 right now. */
 function probe(port: number): Promise<boolean> {
@@ -96,11 +96,11 @@ function probe(port: number): Promise<boolean> {
 
 /**
  * freePort returns a TCP port on 127.0.0.1 that was free when probed, outside the ephemeral range
- * (see portRange) and never returned before by this process. Random picks keep parallel test
+ * (see PORT_RANGE) and never returned before by this process. Random picks keep parallel test
  * workers apart.
  */
 export async function freePort(): Promise<number> {
-  const { lo, hi } = portRange();
+  const { lo, hi } = PORT_RANGE;
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = lo + Math.floor(Math.random() * (hi - lo + 1));
     if (handedOut.has(port)) continue;
@@ -304,20 +304,25 @@ export class LocalCluster {
    */
   async waitForLeader(timeoutMs = 15_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
+    const exits = (): string =>
+      this.nodes
+        .filter((n) => n.exited !== undefined)
+        .map((n) => this.exitReport(n))
+        .join('; ');
     while (Date.now() < deadline) {
       const l = await this.leader();
       if (l !== undefined) return l;
-      const exited = this.nodes.filter((n) => n.exited !== undefined);
-      if (exited.length > 0 && this.nodes.every((n) => n.process === undefined)) {
-        throw new Error(
-          `no leader: every node has exited: ${exited.map((n) => this.exitReport(n)).join('; ')}`,
-        );
+      if (
+        this.nodes.every((n) => n.process === undefined) &&
+        this.nodes.some((n) => n.exited !== undefined)
+      ) {
+        throw new Error(`no leader: every node has exited: ${exits()}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    const exited = this.nodes.filter((n) => n.exited !== undefined).map((n) => this.exitReport(n));
+    const exited = exits();
     throw new Error(
-      `no leader within ${timeoutMs} ms${exited.length > 0 ? ` (${exited.join('; ')})` : ''}; ` +
+      `no leader within ${timeoutMs} ms${exited === '' ? '' : ` (${exited})`}; ` +
         `see the logs in ${join(this.options.dataRoot, 'logs')}`,
     );
   }
