@@ -1,3 +1,4 @@
+import { INCARNATION_CHARS_MAX, isIncarnation } from './membership';
 import type { Rng } from './rng';
 import type { RaftStorage } from './storage';
 import type { NodeId } from './types';
@@ -9,6 +10,20 @@ import type { NodeId } from './types';
 export interface RaftConfig {
   /** id is this node's id; it must appear in the membership to vote or campaign. */
   readonly id: NodeId;
+  /**
+   * incarnation is the id of this node's store, created with it (see Membership.incarnations):
+   * stamped on every message; a configuration that binds this node to another incarnation means
+   * this store is not the one the cluster counted on, and the node neither campaigns nor votes.
+   * Absent (tests, tools): messages carry none, and this node can never be bound.
+   */
+  readonly incarnation?: string;
+  /**
+   * requireBinding: this node votes and campaigns only once a configuration binds it to its own
+   * incarnation. The runtime sets it for a store that was created empty to join a cluster (not by
+   * bootstrapping a new one): such a store has acknowledged nothing yet, and a member id it
+   * reuses may still be counted on by the cluster with another store's data.
+   */
+  readonly requireBinding?: boolean;
   /** storage is the durable state as the runtime mirrors it. */
   readonly storage: RaftStorage;
   /** rng is the seeded source of election jitter and campaign delays. */
@@ -65,6 +80,11 @@ function requireInt(name: string, value: number, min: number, max: number): void
 export function validateRaftConfig(config: RaftConfig): void {
   if (typeof config.id !== 'string' || config.id.length === 0) {
     throw new RaftConfigError('raft config: id must be a non-empty string');
+  }
+  if (config.incarnation !== undefined && !isIncarnation(config.incarnation)) {
+    throw new RaftConfigError(
+      `raft config: incarnation must be 1-${INCARNATION_CHARS_MAX} letters, digits or '-', got ${JSON.stringify(config.incarnation)}`,
+    );
   }
   requireInt('electionTicks', config.electionTicks, 2, 1_000_000);
   requireInt('heartbeatTicks', config.heartbeatTicks, 1, config.electionTicks - 1);

@@ -7,10 +7,13 @@ export { RAFT_CONFIG_DEFAULTS, RaftConfigError, validateRaftConfig } from './con
 export type { RaftErrorCode, RaftRefusal } from './errors';
 export { Inflights } from './inflights';
 export {
+  INCARNATION_CHARS_MAX,
   LEARNERS_MAX,
   PEER_ADDRESS_CHARS_MAX,
   VOTERS_MAX,
   isPeerAddress,
+  isIncarnation,
+  incarnationOf,
   applyConfigChange,
   isMember,
   isVoter,

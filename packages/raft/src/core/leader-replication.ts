@@ -41,6 +41,15 @@ export class LeaderReplication {
     }
   }
 
+  /**
+   * restart gives member `id` a fresh Progress (match 0, probing from the leader's last index):
+   * it now runs on another store, so what its previous store acknowledged no longer counts.
+   */
+  restart(id: NodeId): void {
+    if (this.progress.has(id))
+      this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.cfg.inflightMessagesMax));
+  }
+
   /** get returns the Progress of member `id`. */
   get(id: NodeId): Progress | undefined {
     return this.progress.get(id);

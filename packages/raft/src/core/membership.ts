@@ -58,19 +58,33 @@ export type ConfigChangeCheck = { ok: true; membership: Membership } | { ok: fal
 
 const sorted = (ids: readonly NodeId[]): NodeId[] => [...ids].sort();
 
+/** INCARNATION_CHARS_MAX bounds an incarnation id carried in messages and the log. */
+export const INCARNATION_CHARS_MAX = 64;
+
+/** isIncarnation accepts an incarnation id: 1..INCARNATION_CHARS_MAX letters, digits and '-'. */
+export function isIncarnation(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= INCARNATION_CHARS_MAX && /^[A-Za-z0-9-]+$/.test(v);
+}
+
+/** incarnationOf is the incarnation `id` is bound to in `membership`, or undefined while it is unbound. */
+export function incarnationOf(membership: Membership, id: NodeId): string | undefined {
+  return membership.incarnations?.[id];
+}
+
 /**
  * applyConfigChange returns the membership after one single-server change, or why it is not
  * allowed: a voter is only added by promoting a learner, voters stay within [1, VOTERS_MAX] and
- * learners within [0, LEARNERS_MAX].
+ * learners within [0, LEARNERS_MAX]; a bind only binds a member that is not bound yet.
  */
 export function applyConfigChange(membership: Membership, change: ConfigChange): ConfigChangeCheck {
   const { node } = change;
   if (typeof node !== 'string' || node.length === 0)
     return { ok: false, reason: 'node id must be a non-empty string' };
+  const { voters, learners } = membership;
   switch (change.type) {
     case 'addLearner':
       if (isMember(membership, node)) return { ok: false, reason: `${node} is already a member` };
-      if (membership.learners.length >= LEARNERS_MAX) {
+      if (learners.length >= LEARNERS_MAX) {
         return { ok: false, reason: `at most ${LEARNERS_MAX} learners` };
       }
       if (change.address !== undefined && !isPeerAddress(change.address)) {
@@ -78,46 +92,56 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
       }
       return {
         ok: true,
-        membership: withAddress(
-          { voters: membership.voters, learners: sorted([...membership.learners, node]) },
-          membership.addresses,
-          node,
-          change.address,
-        ),
+        membership: withBooks({ voters, learners: sorted([...learners, node]) }, membership, node, {
+          address: change.address,
+          incarnation: undefined,
+        }),
       };
     case 'promote':
-      if (!membership.learners.includes(node)) return { ok: false, reason: `${node} is not a learner` };
-      if (membership.voters.length >= VOTERS_MAX) {
+      if (!learners.includes(node)) return { ok: false, reason: `${node} is not a learner` };
+      if (voters.length >= VOTERS_MAX) {
         return { ok: false, reason: `at most ${VOTERS_MAX} voters` };
+      }
+      if (change.incarnation !== undefined && !isIncarnation(change.incarnation)) {
+        return { ok: false, reason: `incarnation ${JSON.stringify(change.incarnation)} is malformed` };
       }
       return {
         ok: true,
-        membership: withAddress(
-          {
-            voters: sorted([...membership.voters, node]),
-            learners: membership.learners.filter((id) => id !== node),
-          },
-          membership.addresses,
+        membership: withBooks(
+          { voters: sorted([...voters, node]), learners: learners.filter((id) => id !== node) },
+          membership,
           node,
-          membership.addresses?.[node],
+          { address: membership.addresses?.[node], incarnation: change.incarnation },
         ),
       };
     case 'remove':
       if (!isMember(membership, node)) return { ok: false, reason: `${node} is not a member` };
-      if (membership.voters.length === 1 && membership.voters[0] === node) {
+      if (voters.length === 1 && voters[0] === node) {
         return { ok: false, reason: 'cannot remove the last voter' };
       }
       return {
         ok: true,
-        membership: withAddress(
-          {
-            voters: membership.voters.filter((id) => id !== node),
-            learners: membership.learners.filter((id) => id !== node),
-          },
-          membership.addresses,
+        membership: withBooks(
+          { voters: voters.filter((id) => id !== node), learners: learners.filter((id) => id !== node) },
+          membership,
           node,
-          undefined,
+          { address: undefined, incarnation: undefined },
         ),
+      };
+    case 'bind':
+      if (!isMember(membership, node)) return { ok: false, reason: `${node} is not a member` };
+      if (incarnationOf(membership, node) !== undefined) {
+        return { ok: false, reason: `${node} is bound already; remove it and add it again to change that` };
+      }
+      if (!isIncarnation(change.incarnation)) {
+        return { ok: false, reason: `incarnation ${JSON.stringify(change.incarnation)} is malformed` };
+      }
+      return {
+        ok: true,
+        membership: withBooks({ voters, learners }, membership, node, {
+          address: membership.addresses?.[node],
+          incarnation: change.incarnation,
+        }),
       };
   }
 }
@@ -131,29 +155,37 @@ export function isPeerAddress(v: unknown): v is string {
 }
 
 /**
- * withAddress returns `m` with the address book carried over from `previous`, `node`'s entry set
- * to `address` (or dropped when undefined), and entries of non-members removed. Without any
- * address the result has no `addresses` field, so memberships without run-time members keep
+ * withBooks returns `m` with the address and incarnation books carried over from `previous`,
+ * `node`'s entries set to `set` (or dropped when undefined), and entries of non-members removed.
+ * A book with no entry is left out, so memberships without run-time members or bindings keep
  * their exact shape (and bytes).
  */
-function withAddress(
+function withBooks(
   m: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] },
-  previous: Readonly<Record<NodeId, string>> | undefined,
+  previous: Membership,
   node: NodeId,
-  address: string | undefined,
+  set: { readonly address: string | undefined; readonly incarnation: string | undefined },
 ): Membership {
   const members = new Set([...m.voters, ...m.learners]);
-  const book: Record<NodeId, string> = {};
-  for (const id of Object.keys(previous ?? {}).sort()) {
-    const a = previous?.[id];
-    if (a !== undefined && members.has(id) && id !== node) book[id] = a;
-  }
-  if (address !== undefined && members.has(node)) book[node] = address;
-  const ids = Object.keys(book).sort();
-  if (ids.length === 0) return { voters: m.voters, learners: m.learners };
+  const book = (
+    before: Readonly<Record<NodeId, string>> | undefined,
+    value: string | undefined,
+  ): Record<NodeId, string> | undefined => {
+    const out: Record<NodeId, string> = {};
+    for (const id of Object.keys(before ?? {})) {
+      const v = before?.[id];
+      if (v !== undefined && members.has(id) && id !== node) out[id] = v;
+    }
+    if (value !== undefined && members.has(node)) out[node] = value;
+    const ids = Object.keys(out).sort();
+    return ids.length === 0 ? undefined : Object.fromEntries(ids.map((id) => [id, out[id]!]));
+  };
+  const addresses = book(previous.addresses, set.address);
+  const incarnations = book(previous.incarnations, set.incarnation);
   return {
     voters: m.voters,
     learners: m.learners,
-    addresses: Object.fromEntries(ids.map((id) => [id, book[id]!])),
+    ...(addresses === undefined ? {} : { addresses }),
+    ...(incarnations === undefined ? {} : { incarnations }),
   };
 }

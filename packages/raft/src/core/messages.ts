@@ -12,6 +12,11 @@ interface MessageBase {
   readonly to: NodeId;
   /** term is the sender's term; for a pre-vote request (and its grant) it is the would-be term. */
   readonly term: number;
+  /**
+   * incarnation is the sender's store incarnation (see Membership.incarnations), stamped by the
+   * core on every message it sends; absent from a core configured without one.
+   */
+  readonly incarnation?: string;
 }
 
 /** PreVoteRequest asks whether the receiver would grant a vote at `term` (thesis §9.6). */

@@ -10,8 +10,12 @@ export class Outbox {
   private early: Message[] = [];
   private afterPersist: Message[] = [];
 
-  /** push queues `m` in its lane. */
-  push(m: Message): void {
+  /** constructor takes the incarnation to stamp on every message (none when undefined). */
+  constructor(private readonly incarnation?: string) {}
+
+  /** push queues `m`, stamped with this node's incarnation, in its lane. */
+  push(message: Message): void {
+    const m = this.incarnation === undefined ? message : { ...message, incarnation: this.incarnation };
     const early =
       m.type === 'append' ||
       m.type === 'heartbeat' ||

@@ -13,7 +13,7 @@ import type {
   SnapshotRequest,
   VoteRequest,
 } from './messages';
-import { applyConfigChange, isMember, isVoter, tallyVotes } from './membership';
+import { applyConfigChange, incarnationOf, isMember, isVoter, tallyVotes } from './membership';
 import { LeaderReplication } from './leader-replication';
 import { Outbox } from './outbox';
 import { RaftLog } from './raft-log';
@@ -21,6 +21,7 @@ import { ReadIndexQueue } from './read-index';
 import { ConfigurationLog } from './configuration-log';
 import type { Ready } from './ready';
 import type { ConfigChange, Entry, HardState, Membership, NodeId, Role, SoftState } from './types';
+import type { MessageType } from './messages';
 import { NONE } from './types';
 import { isWellFormedMessage } from './validate-message';
 import type { Accepted, ProposeResult } from './errors';
@@ -76,7 +77,14 @@ export class RaftCore {
   private readonly reads = new ReadIndexQueue();
 
   private broadcastPending = false;
-  private readonly outbox = new Outbox();
+  private readonly outbox: Outbox;
+  /**
+   * heardIncarnations is the incarnation each member that is not bound yet last sent: what the
+   * leader binds it to (a `bind` change, or the promotion of a learner).
+   */
+  private readonly heardIncarnations = new Map<NodeId, string>();
+  /** staleIncarnations is the incarnation of each member whose counted messages were refused, as last seen. */
+  private readonly staleIncarnations = new Map<NodeId, string>();
   private prevHardState: HardState;
   private prevSoftState: SoftState = { role: 'follower', leader: NONE };
   private outstanding: Outstanding | undefined;
@@ -85,6 +93,7 @@ export class RaftCore {
     validateRaftConfig(config);
     this.cfg = config;
     this.id = config.id;
+    this.outbox = new Outbox(config.incarnation);
     const storage = config.storage;
     this.log = new RaftLog(storage, config.applied, (entries) => this.onAppend(entries));
     const hard = storage.initialHardState();
@@ -125,6 +134,21 @@ export class RaftCore {
     const m = input;
     if (m.to !== this.id || m.from === this.id) {
       this.trace(`ignored ${m.type} addressed to ${m.to} from ${m.from}`);
+      return;
+    }
+    const bound = incarnationOf(this.membershipNow, m.from);
+    if (bound === undefined) {
+      if (m.incarnation !== undefined) this.heardFrom(m.from, m.incarnation);
+    } else if (m.incarnation !== bound && COUNTED_MESSAGES.has(m.type)) {
+      // A member bound to another store: this one lost (or never had) what the cluster counted on,
+      // so it must neither vote nor be counted — nor move our term — until it is removed and added
+      // again (DESIGN.md invariant 5). What a leader sends is still taken: it only informs.
+      if (this.staleIncarnations.get(m.from) !== m.incarnation) {
+        this.trace(
+          `refused ${m.type} from ${m.from}: incarnation ${m.incarnation ?? '(none)'}, bound to ${bound}`,
+        );
+      }
+      this.staleIncarnations.set(m.from, m.incarnation ?? '');
       return;
     }
     if (m.term > this.term) {
@@ -209,6 +233,33 @@ export class RaftCore {
         this.lead,
       );
     }
+    return this.appendConfigChange(this.withHeardIncarnation(change));
+  }
+
+  /**
+   * heardFrom records the incarnation an unbound member sent. When it changed, the member runs on
+   * another store now, and the leader forgets what the previous store acknowledged.
+   */
+  private heardFrom(id: NodeId, incarnation: string): void {
+    const before = this.heardIncarnations.get(id);
+    this.heardIncarnations.set(id, incarnation);
+    if (before !== undefined && before !== incarnation && this.leader !== undefined) {
+      this.trace(`${id} now runs incarnation ${incarnation} (was ${before}); its progress starts over`);
+      this.leader.restart(id);
+    }
+  }
+
+  /**
+   * withHeardIncarnation completes a promotion with the incarnation the learner's messages carry,
+   * so that the new voter is bound to the store that caught up.
+   */
+  private withHeardIncarnation(change: ConfigChange): ConfigChange {
+    if (change.type !== 'promote' || change.incarnation !== undefined) return change;
+    const heard = this.heardIncarnations.get(change.node);
+    return heard === undefined ? change : { ...change, incarnation: heard };
+  }
+
+  private appendConfigChange(change: ConfigChange): ProposeResult {
     const check = applyConfigChange(this.membershipNow, change);
     if (!check.ok) return refusal('INVALID_CONFIG_CHANGE', check.reason, this.lead);
     if (change.type === 'promote') {
@@ -406,7 +457,19 @@ export class RaftCore {
       membership: this.membershipNow,
       progress: this.leader?.status() ?? {},
       transferee: this.transferee,
+      incarnation: this.cfg.incarnation ?? '',
+      staleMembers: this.staleMembers(),
     };
+  }
+
+  /** staleMembers maps each member whose counted messages are refused to the incarnation it sent. */
+  private staleMembers(): Record<NodeId, string> {
+    const out: Record<NodeId, string> = {};
+    for (const [id, seen] of this.staleIncarnations) {
+      const bound = incarnationOf(this.membershipNow, id);
+      if (bound !== undefined && bound !== seen) out[id] = seen;
+    }
+    return out;
   }
 
   // ───────────────────────────────────── roles ─────────────────────────────────────
@@ -472,10 +535,31 @@ export class RaftCore {
    * committed may still be needed to elect a leader (thesis §4.2.2).
    */
   private promotable(): boolean {
+    if (!this.qualified(this.membershipNow)) return false;
     if (isVoter(this.membershipNow, this.id)) return true;
+    const previous = this.configuration.previous();
     return (
-      this.configuration.lastIndex() > this.log.committed && isVoter(this.configuration.previous(), this.id)
+      this.configuration.lastIndex() > this.log.committed &&
+      isVoter(previous, this.id) &&
+      this.qualified(previous)
     );
+  }
+
+  /**
+   * qualified: this store may vote (and, as a voter, campaign) under `membership`. Not when the
+   * membership binds this node to another incarnation: this store is not the one the cluster
+   * counted on (its data folder was lost or replaced), peers refuse its votes and acknowledgements,
+   * and it waits to be removed and added again. A store created empty to join (requireBinding) may
+   * hold less than a member whose id it reuses acknowledged, so it votes only once the membership
+   * binds it to its own incarnation, or lists it as a learner: then its log holds its re-addition,
+   * which follows the committed removal of that member, so no candidate that still counts the old
+   * member can be as up to date as this log (the learner may be a voter whose promotion has not
+   * reached it yet, whose vote a leader election may need; thesis §4.1).
+   */
+  private qualified(membership: Membership): boolean {
+    const bound = incarnationOf(membership, this.id);
+    if (bound !== undefined) return bound === this.cfg.incarnation;
+    return this.cfg.requireBinding !== true || membership.learners.includes(this.id);
   }
 
   /** inLease is leader stickiness: a live leader was heard within the election timeout and not reported lost. */
@@ -546,6 +630,7 @@ export class RaftCore {
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.leading().bcastHeartbeat(this.membershipNow, this.reads.currentSeq);
+      this.maybeBind();
     }
   }
 
@@ -555,7 +640,8 @@ export class RaftCore {
     const isPre = m.type === 'preVote';
     const responseType = isPre ? 'preVoteResponse' : 'voteResponse';
     const canVote =
-      this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (isPre && m.term > this.term);
+      this.qualified(this.membershipNow) &&
+      (this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (isPre && m.term > this.term));
     // The sender's membership is not checked (thesis §4.1): a voter whose promotion we have not
     // seen yet, or a node that has not learnt the configuration, must still be able to vote or
     // be voted for. Pre-vote and leader stickiness keep removed servers from disrupting.
@@ -790,10 +876,32 @@ export class RaftCore {
   private onCommitted(): void {
     this.leading().bcastAppend(this.membershipNow);
     if (this.committedInCurrentTerm()) this.reads.releaseAwaitingCommit(this.log.committed, this.soleVoter());
+    this.maybeBind();
     if (!this.promotable() && this.configuration.lastIndex() <= this.log.committed) {
       // Our own removal committed: tell followers the commit, then stop leading (thesis §4.2.2).
       this.trace('stepping down: this node was removed from the configuration');
       this.becomeFollower(this.term, NONE);
+    }
+  }
+
+  /**
+   * maybeBind binds the next voter that is not bound yet to the incarnation its messages carry
+   * (this leader first), one config change at a time, when no other change is in progress. The
+   * first leader of a new cluster thus binds every voter within a few commits; until then an
+   * unbound voter is trusted as it is (see packages/raft/design.md, "Incarnations").
+   */
+  private maybeBind(): void {
+    if (this.role !== 'leader' || this.transferee !== NONE) return;
+    if (this.pendingConfigIndex > this.log.committed || !this.committedInCurrentTerm()) return;
+    for (const id of this.membershipNow.voters) {
+      if (incarnationOf(this.membershipNow, id) !== undefined) continue;
+      const incarnation = id === this.id ? this.cfg.incarnation : this.heardIncarnations.get(id);
+      if (incarnation === undefined) continue;
+      if (this.refuseWrite() !== undefined) return;
+      this.trace(`binding ${id} to incarnation ${incarnation}`);
+      const done = this.appendConfigChange({ type: 'bind', node: id, incarnation });
+      assert(done.ok, () => `bind of ${id} refused: ${done.ok ? '' : done.message}`);
+      return;
     }
   }
 
@@ -849,3 +957,17 @@ export class RaftCore {
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
+
+/**
+ * COUNTED_MESSAGES are the messages through which a member counts: votes and their grants (for
+ * elections), acknowledgements (for commit, check-quorum and ReadIndex). A member bound to another
+ * incarnation gets none of them through (see RaftCore.step).
+ */
+const COUNTED_MESSAGES: ReadonlySet<MessageType> = new Set<MessageType>([
+  'preVote',
+  'preVoteResponse',
+  'vote',
+  'voteResponse',
+  'appendResponse',
+  'heartbeatResponse',
+]);

@@ -16,4 +16,12 @@ export interface RaftStatus {
   /** progress has one row per member, on the leader only. */
   readonly progress: Readonly<Record<NodeId, ProgressStatus>>;
   readonly transferee: NodeId;
+  /** incarnation is this node's store incarnation ('' when the core has none). */
+  readonly incarnation: string;
+  /**
+   * staleMembers maps each member whose votes and acknowledgements this node refuses, because the
+   * configuration binds it to another incarnation, to the incarnation it sent: it lost its data
+   * folder (or runs on another one) and must be removed and added again.
+   */
+  readonly staleMembers: Readonly<Record<NodeId, string>>;
 }

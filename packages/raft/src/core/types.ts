@@ -32,6 +32,16 @@ export interface Membership {
    * core only carries it; the runtime gives it to the transport.
    */
   readonly addresses?: Readonly<Record<NodeId, string>>;
+  /**
+   * incarnations binds members to the store they run on: a member's incarnation is a random id
+   * its store creates once, when it is created (a wiped data folder makes a new one). A member with
+   * an incarnation here counts for quorums (votes, acknowledgements, check-quorum, reads) only
+   * through messages that carry that incarnation, so a member that lost its disk cannot vote or
+   * be counted with less than it acknowledged (DESIGN.md invariant 5). A member without an entry
+   * is not bound yet: the leader binds voters as soon as it hears from them (a `bind` change),
+   * promotion binds a learner, removal unbinds. Absent when nobody is bound (old logs keep their bytes).
+   */
+  readonly incarnations?: Readonly<Record<NodeId, string>>;
 }
 
 /** EntryCommand carries an opaque state-machine command. */
@@ -69,12 +79,15 @@ export type Entry = EntryCommand | EntryNoop | EntryConfig;
 
 /**
  * ConfigChange is one single-server membership change: add a learner, promote a learner to
- * voter, or remove a member (voter or learner).
+ * voter (binding it to `incarnation`, which the leader fills in from what it heard), remove a
+ * member (voter or learner), or bind a member that is not bound yet to the incarnation its
+ * messages carry (see Membership.incarnations; the leader proposes binds by itself).
  */
 export type ConfigChange =
   | { readonly type: 'addLearner'; readonly node: NodeId; readonly address?: string }
-  | { readonly type: 'promote'; readonly node: NodeId }
-  | { readonly type: 'remove'; readonly node: NodeId };
+  | { readonly type: 'promote'; readonly node: NodeId; readonly incarnation?: string }
+  | { readonly type: 'remove'; readonly node: NodeId }
+  | { readonly type: 'bind'; readonly node: NodeId; readonly incarnation: string };
 
 /**
  * SnapshotMeta describes a snapshot: the last index and term it covers, and the membership as of

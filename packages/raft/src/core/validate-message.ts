@@ -1,5 +1,5 @@
 import type { Message } from './messages';
-import { LEARNERS_MAX, VOTERS_MAX, isPeerAddress } from './membership';
+import { LEARNERS_MAX, VOTERS_MAX, isIncarnation, isPeerAddress } from './membership';
 import { MESSAGE_TYPES } from './messages';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from './types';
 
@@ -26,10 +26,32 @@ function isMembership(v: unknown, votersMin = 1): v is Membership {
   if (voters.length < votersMin || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
   const ids = new Set([...voters, ...learners]);
   if (ids.size !== voters.length + learners.length) return false;
-  if (m.addresses === undefined) return true;
-  if (typeof m.addresses !== 'object' || m.addresses === null || Array.isArray(m.addresses)) return false;
-  // An address book names members only, each with a host:port.
-  return Object.entries(m.addresses).every(([id, address]) => ids.has(id) && isPeerAddress(address));
+  // The address and incarnation books name members only, each with a well-formed value.
+  return isBook(m.addresses, ids, isPeerAddress) && isBook(m.incarnations, ids, isIncarnation);
+}
+
+function isBook(v: unknown, ids: ReadonlySet<string>, isValue: (value: unknown) => boolean): boolean {
+  if (v === undefined) return true;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.entries(v).every(([id, value]) => ids.has(id) && isValue(value));
+}
+
+function isConfigChange(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  if (!isId(c.node)) return false;
+  switch (c.type) {
+    case 'addLearner':
+      return c.address === undefined || isPeerAddress(c.address);
+    case 'promote':
+      return c.incarnation === undefined || isIncarnation(c.incarnation);
+    case 'remove':
+      return true;
+    case 'bind':
+      return isIncarnation(c.incarnation);
+    default:
+      return false;
+  }
 }
 
 /** isWellFormedEntry checks the shape of a log entry from a peer or from disk. */
@@ -42,17 +64,8 @@ export function isWellFormedEntry(v: unknown): v is Entry {
       return e.data instanceof Uint8Array;
     case 'noop':
       return true;
-    case 'config': {
-      const c = e.change as Record<string, unknown> | null;
-      return (
-        isMembership(e.membership) &&
-        typeof c === 'object' &&
-        c !== null &&
-        (c.type === 'addLearner' || c.type === 'promote' || c.type === 'remove') &&
-        isId(c.node) &&
-        (c.address === undefined || (c.type === 'addLearner' && isPeerAddress(c.address)))
-      );
-    }
+    case 'config':
+      return isMembership(e.membership) && isConfigChange(e.change);
     default:
       return false;
   }
@@ -92,6 +105,7 @@ export function isWellFormedMessage(v: unknown): v is Message {
   const m = v as Record<string, unknown>;
   if (typeof m.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(m.type)) return false;
   if (!isId(m.from) || !isId(m.to) || !isIndex(m.term)) return false;
+  if (m.incarnation !== undefined && !isIncarnation(m.incarnation)) return false;
   switch (m.type) {
     case 'preVote':
     case 'vote':

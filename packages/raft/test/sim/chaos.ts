@@ -1,5 +1,5 @@
 import type { ConfigChange, NodeId } from '../../src/core/index';
-import { MemoryStorage } from '../../src/core/index';
+import { MemoryStorage, incarnationOf, isMember } from '../../src/core/index';
 import type { SimNode } from './sim-node';
 import type { Simulation } from './simulator';
 import { TIME_UNITS_PER_TICK } from './trace';
@@ -25,7 +25,12 @@ const CHAOS_WEIGHTS: readonly (readonly [ChaosAction, number])[] = [
 ];
 const CHAOS_WEIGHT_TOTAL = CHAOS_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
 
-function drawAction(sim: Simulation): ChaosAction {
+/** DISK_LOSS_PER_MILLE is the share of fault actions that lose a disk, when SimOptions.diskLoss is on. */
+const DISK_LOSS_PER_MILLE = 80;
+
+function drawAction(sim: Simulation): ChaosAction | 'diskLoss' {
+  // Drawn only with the fault on, so that schedules without it keep their exact random stream.
+  if (sim.diskLoss && sim.rng.intBelow(1000) < DISK_LOSS_PER_MILLE) return 'diskLoss';
   let r = sim.rng.intBelow(CHAOS_WEIGHT_TOTAL);
   for (const [action, weight] of CHAOS_WEIGHTS) {
     if (r < weight) return action;
@@ -87,6 +92,77 @@ export function crashNode(
   sim.note(victim.id, `crashed${wasLeader ? ' (was leader)' : ''}; unsynced writes lost`);
   if (wasLeader) signalFollowersOf(sim, victim.id);
   sim.schedule(ticks(sim, downTicksMin, downTicksMax), { kind: 'restart', node: victim });
+}
+
+/**
+ * diskLoss crashes a live node and restarts it with an empty disk that joins (a new incarnation),
+ * as after a lost data folder. Its old disk stays in the durability check: what it held was
+ * durable when the cluster counted it. One lost member at a time, so that the schedule can always
+ * add it back (two lost of three voters is lost quorum: an operator's restore, not Raft's job).
+ */
+function diskLoss(sim: Simulation): void {
+  if (sim.readding.size > 0 || sim.nodes.some((n) => n.lostDisks.length > 0 && !recovered(n))) return;
+  const down = sim.nodes.filter((n) => !n.alive).length;
+  const victim = pickOne(sim, sim.aliveNodes());
+  if (victim === undefined || down >= sim.faults.crashedMax) return;
+  const wasLeader = victim.core?.status().role === 'leader';
+  victim.crash();
+  victim.loseDisk();
+  sim.stats.crashes++;
+  sim.stats.disksLost++;
+  sim.note(
+    victim.id,
+    `crashed and lost its disk${wasLeader ? ' (was leader)' : ''}; restarts as ${victim.diskIncarnation}`,
+  );
+  if (wasLeader) signalFollowersOf(sim, victim.id);
+  sim.schedule(ticks(sim, 2, 40), { kind: 'restart', node: victim });
+}
+
+/**
+ * recovered: `node`, which lost a disk, knows itself bound to its new one, so it holds every entry
+ * up to that binding and counts again. Until then another lost disk could be a lost quorum.
+ */
+function recovered(node: SimNode): boolean {
+  const membership = node.core?.status().membership;
+  return membership !== undefined && incarnationOf(membership, node.id) === node.diskIncarnation;
+}
+
+/**
+ * readdLostMembers does what an operator does for a member whose data folder was lost: on the
+ * newest leader, remove it while the configuration binds it to a lost disk, then add it back as a
+ * learner and promote it once it caught up (the core binds it to its new disk then). One change
+ * per call; a refused one is tried again at the next call.
+ */
+export function readdLostMembers(sim: Simulation): void {
+  const leader = sim.leaders()[0];
+  if (leader === undefined) return;
+  const m = leader.status.membership;
+  for (const node of sim.nodes) {
+    const boundTo = incarnationOf(m, node.id);
+    let change: ConfigChange | undefined;
+    if (boundTo !== undefined && boundTo !== node.diskIncarnation) {
+      change = { type: 'remove', node: node.id };
+    } else if (!sim.readding.has(node.id)) {
+      continue;
+    } else if (!isMember(m, node.id)) {
+      change = { type: 'addLearner', node: node.id };
+    } else if (m.learners.includes(node.id)) {
+      change = { type: 'promote', node: node.id };
+    } else {
+      sim.readding.delete(node.id);
+      sim.stats.membersReadded++;
+      sim.note(node.id, `added back as a voter bound to ${String(boundTo)}`);
+      continue;
+    }
+    const result = leader.core.proposeConfigChange(change);
+    sim.note(
+      leader.node.id,
+      `re-adding ${node.id}: ${change.type} ${result.ok ? `accepted at ${result.index}@${result.term}` : result.code}`,
+    );
+    if (result.ok && change.type === 'remove') sim.readding.add(node.id);
+    sim.settle(leader.node);
+    return;
+  }
 }
 
 /**
@@ -225,6 +301,7 @@ function addEmptyNode(sim: Simulation, id: NodeId): SimNode {
 
 /** runChaosAction injects one fault drawn from CHAOS_WEIGHTS. */
 export function runChaosAction(sim: Simulation): void {
+  if (sim.diskLoss) readdLostMembers(sim);
   switch (drawAction(sim)) {
     case 'crash':
       crash(sim);
@@ -249,6 +326,9 @@ export function runChaosAction(sim: Simulation): void {
       return;
     case 'configChange':
       configChange(sim);
+      return;
+    case 'diskLoss':
+      diskLoss(sim);
       return;
   }
 }

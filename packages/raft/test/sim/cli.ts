@@ -33,6 +33,7 @@ function main(): number {
       from: { type: 'string', default: '1' },
       nodes: { type: 'string' },
       'fault-ticks': { type: 'string' },
+      'disk-loss': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -49,7 +50,13 @@ function main(): number {
   for (let k = 0; k < seeds; k++) {
     const seed = from + k;
     try {
-      const result = runSimulation({ ...SIM_DEFAULTS, seed, nodes: nodes ?? nodesForSeed(seed), faultTicks });
+      const result = runSimulation({
+        ...SIM_DEFAULTS,
+        seed,
+        nodes: nodes ?? nodesForSeed(seed),
+        faultTicks,
+        diskLoss: values['disk-loss'],
+      });
       addStats(total, result.stats);
       if (livenessWorst === undefined || result.stats.livenessTicks > livenessWorst.stats.livenessTicks) {
         livenessWorst = result;

@@ -7,6 +7,8 @@ export interface RegressionSeed {
   readonly nodes: number;
   readonly faultTicks: number;
   readonly status: 'open' | 'fixed';
+  /** diskLoss plays the seed with the lost-disk fault (SimOptions.diskLoss). */
+  readonly diskLoss?: boolean;
   /** note says what failed and why, in one sentence. */
   readonly note: string;
 }
@@ -33,5 +35,26 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'liveness (fixed): a promoted voter that has not received its configuration yet refuses every ' +
       '(pre-)vote (handleVoteRequest requires the candidate to be a voter in its own configuration), ' +
       'while the most up-to-date node has appended its own removal and no longer campaigns: no leader',
+  },
+  ...[15, 33, 48].map((seed): RegressionSeed => ({
+    seed,
+    nodes: 3,
+    faultTicks: 300,
+    status: 'fixed',
+    diskLoss: true,
+    note:
+      'safety (fixed, issue 15 item 1): a member restarted with an empty disk voted with an empty ' +
+      'log, and a leader was elected without an entry committed by the old disk and the old leader ' +
+      '(checkLeaderCompleteness); incarnations now keep it from voting or being counted',
+  })),
+  {
+    seed: 90,
+    nodes: 3,
+    faultTicks: 300,
+    status: 'fixed',
+    diskLoss: true,
+    note:
+      'liveness (fixed): a re-added member promoted by a leader that then crashed did not know of its ' +
+      'promotion and, created empty, voted only once bound; as a learner in its own view it now votes',
   },
 ];

@@ -27,6 +27,8 @@ export interface SimHost {
   readonly learnerCatchUpEntriesMax: number;
   /** compactPerMille is the chance of a snapshot after an apply. */
   readonly compactPerMille: number;
+  /** diskLoss: cores get incarnations, and a node may lose its disk (see SimOptions.diskLoss). */
+  readonly diskLoss: boolean;
   /** send hands a message to the network. */
   send(message: Message): void;
   /** persistDelayUnits draws how long the next durable write takes (0 for an immediate one). */
@@ -56,7 +58,11 @@ const READY_LOOP_MAX = 64;
  */
 export class SimNode {
   /** storage is the node's disk: it holds only what a completed write made durable. */
-  readonly storage: MemoryStorage;
+  storage: MemoryStorage;
+  /** lostDisks are the disks this node lost, oldest first: what they held was durable once. */
+  readonly lostDisks: MemoryStorage[] = [];
+  /** requireBinding is set once the node lost a disk: its new, empty store joins (RaftConfig.requireBinding). */
+  private requireBinding = false;
   private coreValue: RaftCore | undefined;
   /** incarnation counts starts; deliveries and writes of an earlier incarnation are lost. */
   incarnation = 0;
@@ -91,6 +97,22 @@ export class SimNode {
   ) {
     this.storage = storage;
     this.appliedMembership = storage.snapshot().meta.membership;
+  }
+
+  /** diskIncarnation names the node's current disk (RaftConfig.incarnation): a lost disk makes a new one. */
+  get diskIncarnation(): string {
+    return `${this.id}-d${this.lostDisks.length}`;
+  }
+
+  /**
+   * loseDisk replaces the disk of a crashed node by an empty one that joins the cluster, as an
+   * operator's restart after the data folder was lost does (--initial-cluster-state existing).
+   */
+  loseDisk(): void {
+    if (this.coreValue !== undefined) throw new Error(`sim: ${this.id} lost its disk while running`);
+    this.lostDisks.push(this.storage);
+    this.storage = MemoryStorage.bootstrap({ voters: [], learners: [] });
+    this.requireBinding = true;
   }
 
   /** core is the running RaftCore, undefined while crashed. */
@@ -131,6 +153,9 @@ export class SimNode {
       unreachableCampaignDelayTicksMax: this.host.unreachableCampaignDelayTicksMax,
       learnerCatchUpEntriesMax: this.host.learnerCatchUpEntriesMax,
       applied: snap.meta.index,
+      ...(this.host.diskLoss
+        ? { incarnation: this.diskIncarnation, requireBinding: this.requireBinding }
+        : {}),
     });
   }
 

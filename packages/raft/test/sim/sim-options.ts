@@ -24,6 +24,13 @@ export interface SimOptions {
   readonly eventsMax: number;
   /** addedNodesMax bounds the learners the schedule may add. */
   readonly addedNodesMax: number;
+  /**
+   * diskLoss adds the lost-disk fault: a node crashes and restarts with an empty store that
+   * joins (a new incarnation), and the schedule removes and re-adds members bound to a lost one, as
+   * an operator would. It also gives every core an incarnation. Off, the schedules (and so the
+   * regression seeds) are exactly those of before the fault existed.
+   */
+  readonly diskLoss: boolean;
 }
 
 /**
@@ -48,6 +55,7 @@ export const SIM_DEFAULTS: Omit<SimOptions, 'seed' | 'nodes'> = {
   captureTrace: false,
   eventsMax: 2_000_000,
   addedNodesMax: 3,
+  diskLoss: false,
 };
 
 /** nodesForSeed rotates schedules over 3, 5 and 7 nodes. */

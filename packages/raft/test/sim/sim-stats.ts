@@ -13,6 +13,9 @@ export interface SimStats {
   transfersAccepted: number;
   transfersRefused: number;
   crashes: number;
+  /** disksLost counts crashes that also lost the node's disk; membersReadded, the members added back after one. */
+  disksLost: number;
+  membersReadded: number;
   restarts: number;
   pauses: number;
   partitions: number;
@@ -47,6 +50,8 @@ export function emptyStats(): SimStats {
     transfersAccepted: 0,
     transfersRefused: 0,
     crashes: 0,
+    disksLost: 0,
+    membersReadded: 0,
     restarts: 0,
     pauses: 0,
     partitions: 0,

@@ -10,18 +10,20 @@ import { Simulation, SimulationFailure, runSimulation } from './simulator';
 const SEEDS_PER_SIZE = 700;
 /** SIZE_TIMEOUT_MS bounds one size's seeds: about 5 s on an idle core, ten times that on a busy one. */
 const SIZE_TIMEOUT_MS = 180_000;
+/** DISK_LOSS_SEEDS is the suite's share of schedules with the lost-disk fault. */
+const DISK_LOSS_SEEDS = 600;
 
 function options(seed: number, nodes: number, extra: Partial<SimOptions> = {}): SimOptions {
   return { ...SIM_DEFAULTS, seed, nodes, ...extra };
 }
 
 /** runSeeds plays `count` seeds from `from`; it fails with the first failure's trace and every failing seed. */
-function runSeeds(nodes: number, from: number, count: number): SimStats {
+function runSeeds(nodes: number, from: number, count: number, extra: Partial<SimOptions> = {}): SimStats {
   const total = emptyStats();
   const failures: SimulationFailure[] = [];
   for (let seed = from; seed < from + count; seed++) {
     try {
-      addStats(total, runSimulation(options(seed, nodes)).stats);
+      addStats(total, runSimulation(options(seed, nodes, extra)).stats);
     } catch (e: unknown) {
       if (!(e instanceof SimulationFailure)) throw e;
       failures.push(e);
@@ -65,6 +67,18 @@ describe('the Raft simulator', () => {
       SIZE_TIMEOUT_MS,
     );
   }
+
+  it(
+    `keeps every invariant when members lose their disks, over ${DISK_LOSS_SEEDS} seeds of 3 and 5 nodes`,
+    () => {
+      const stats = runSeeds(3, 1, DISK_LOSS_SEEDS / 2, { diskLoss: true });
+      addStats(stats, runSeeds(5, 1, DISK_LOSS_SEEDS / 2, { diskLoss: true }));
+      expect(stats.disksLost).toBeGreaterThan(DISK_LOSS_SEEDS / 2);
+      expect(stats.membersReadded).toBeGreaterThan(0);
+      expect(stats.proposalsCommitted).toBeGreaterThan(0);
+    },
+    SIZE_TIMEOUT_MS,
+  );
 
   it('exercises every kind of fault, request and recovery path', () => {
     const total = emptyStats();
@@ -154,7 +168,9 @@ describe('the Raft simulator', () => {
         it.todo(`seed ${r.seed} on ${r.nodes} nodes (open core bug): ${r.note}`);
       } else {
         it(`seed ${r.seed} on ${r.nodes} nodes: ${r.note}`, () => {
-          runSimulation(options(r.seed, r.nodes, { faultTicks: r.faultTicks }));
+          runSimulation(
+            options(r.seed, r.nodes, { faultTicks: r.faultTicks, diskLoss: r.diskLoss ?? false }),
+          );
         });
       }
     }

@@ -6,7 +6,7 @@ import { checkElectionSafety } from '../support/checkers';
 import type { DurableLogReader } from '../support/log-view';
 import type { ProposalRecord } from '../support/safety-history';
 import { SafetyHistory } from '../support/safety-history';
-import { crashNode, runChaosAction } from './chaos';
+import { crashNode, readdLostMembers, runChaosAction } from './chaos';
 import { proposeTracked, runClientAction } from './client';
 import { EventQueue } from './event-queue';
 import { Network, calmRates } from './network';
@@ -63,12 +63,12 @@ export class SimulationFailure extends Error {
     readonly nodes: number,
     readonly reason: string,
     readonly traceTail: readonly string[],
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly diskLoss?: boolean },
   ) {
     super(
       [
         `simulation failed: seed ${seed}, ${nodes} nodes: ${reason}`,
-        `replay: npm run sim -- --from ${seed} --seeds 1 --nodes ${nodes}`,
+        `replay: npm run sim -- --from ${seed} --seeds 1 --nodes ${nodes}${options?.diskLoss === true ? ' --disk-loss' : ''}`,
         `last ${traceTail.length} trace lines:`,
         ...traceTail,
       ].join('\n'),
@@ -103,11 +103,14 @@ export class Simulation {
   readonly unreachableCampaignDelayTicksMax: number;
   readonly learnerCatchUpEntriesMax: number;
   readonly compactPerMille: number;
+  readonly diskLoss: boolean;
   private readonly queue: EventQueue<SimEvent>;
   now = 0;
   phase: 'fault' | 'liveness' = 'fault';
   /** addedNodes counts learners added by the schedule. */
   addedNodes = 0;
+  /** readding lists the members the schedule removed because they were bound to a lost disk, to add back. */
+  readonly readding = new Set<NodeId>();
   /** sequence numbers name proposals and reads uniquely within the schedule. */
   proposalSeq = 0;
   readSeq = 0;
@@ -129,6 +132,7 @@ export class Simulation {
     this.unreachableCampaignDelayTicksMax = options.unreachableCampaignDelayTicksMax;
     this.compactPerMille = this.faults.compactPerMille;
     this.learnerCatchUpEntriesMax = this.faults.learnerCatchUpEntriesMax;
+    this.diskLoss = options.diskLoss;
   }
 
   /** run plays the whole schedule; it throws SimulationFailure on any violation. */
@@ -143,9 +147,7 @@ export class Simulation {
         this.options.nodes,
         `${at}: ${reason}`,
         this.trace.lastLines(),
-        {
-          cause: e,
-        },
+        { cause: e, diskLoss: this.diskLoss },
       );
     }
     this.stats.leaderTerms = this.history.leaderOfTerm.size;
@@ -269,6 +271,7 @@ export class Simulation {
           runClientAction(this);
           this.schedule(this.gapUnits(this.faults.clientGapTicksMax), ev);
         } else {
+          if (this.diskLoss) readdLostMembers(this);
           this.probe();
           this.schedule(TIME_UNITS_PER_TICK, ev);
         }
@@ -373,8 +376,12 @@ export class Simulation {
     this.schedule(delayUnits, { kind: 'persist', node, incarnation });
   }
 
+  /** durableLogs lists every disk, lost ones too: what a lost disk held was durable when it was counted. */
   durableLogs(): Iterable<readonly [NodeId, DurableLogReader]> {
-    return this.nodes.map((n) => [n.id, n.storage] as const);
+    return this.nodes.flatMap((n) => [
+      [n.id, n.storage] as const,
+      ...n.lostDisks.map((d, i) => [`${n.id}(lost disk ${i})`, d] as const),
+    ]);
   }
 
   onRoleChange(node: SimNode, role: Role, leader: NodeId): void {
