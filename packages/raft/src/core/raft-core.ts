@@ -462,8 +462,11 @@ export class RaftCore {
     };
   }
 
-  /** staleMembers maps each member whose counted messages are refused to the incarnation it sent. */
-  private staleMembers(): Record<NodeId, string> {
+  /**
+   * staleMembers maps each member whose votes and acknowledgements are refused, because the
+   * configuration binds it to another incarnation, to the incarnation it sent (RaftStatus.staleMembers).
+   */
+  staleMembers(): Record<NodeId, string> {
     const out: Record<NodeId, string> = {};
     for (const [id, seen] of this.staleIncarnations) {
       const bound = incarnationOf(this.membershipNow, id);

@@ -1,4 +1,6 @@
 import type { NodeId } from '../core/index';
+import type { InitialClusterState } from '../storage/index';
+import { INITIAL_CLUSTER_STATES } from '../storage/index';
 import type { TransportSettings } from '../transport/index';
 import { TRANSPORT_DEFAULTS } from '../transport/index';
 
@@ -63,6 +65,13 @@ export interface RaftNodeConfig extends RaftNodeTimings, RaftNodeLimits, Transpo
    * exists); empty to join an existing cluster, which then adds this node as a learner.
    */
   readonly bootstrapVoters: readonly NodeId[];
+  /**
+   * initialClusterState says what to do when `dataDir` holds no store: `new` bootstraps a new
+   * cluster from bootstrapVoters; `existing` creates an empty store that waits to be added (and
+   * votes only once the cluster bound it: a member whose data folder was lost comes back this
+   * way, never as the voter it was). Ignored once the store exists.
+   */
+  readonly initialClusterState: InitialClusterState;
 }
 
 /** RaftNodeConfigError names the bad setting and the allowed values. */
@@ -114,5 +123,10 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   }
   for (const v of c.bootstrapVoters) {
     if (v !== c.id && c.peers[v] === undefined) fail(`bootstrap voter ${v} has no address in peers`);
+  }
+  if (!INITIAL_CLUSTER_STATES.includes(c.initialClusterState)) {
+    fail(
+      `initialClusterState must be ${INITIAL_CLUSTER_STATES.join(' or ')}, got ${JSON.stringify(c.initialClusterState)}`,
+    );
   }
 }

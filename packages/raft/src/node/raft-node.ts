@@ -61,6 +61,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readonly reads = new Map<string, PendingRead>();
   private readSeq = 0;
   private tickTimer: NodeJS.Timeout | undefined;
+  private ticks = 0;
+  /** staleReported holds the `member incarnation` pairs already logged as stale (once each). */
+  private readonly staleReported = new Set<string>();
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -98,6 +101,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       uncommittedEntriesMax: config.proposalsPendingMax,
       readIndexQueueMax: config.readsPendingMax,
       applied: snapshot.meta.index,
+      incarnation: storage.identity.incarnation,
+      requireBinding: storage.identity.createdToJoin,
       logger: (line) => logger.debug({ node: config.id }, line),
     });
   }
@@ -114,7 +119,20 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     validateRaftNodeConfig(config);
     const storage = await LevelStorage.open(config.dataDir, {
       bootstrap: { voters: [...config.bootstrapVoters].sort(), learners: [] },
+      initialClusterState: config.initialClusterState,
+      clusterId: config.clusterId,
     });
+    if (storage.created && storage.identity.createdToJoin) {
+      logger.warn(
+        { node: config.id, dataDir: config.dataDir, incarnation: storage.identity.incarnation },
+        `${config.dataDir} held no Raft store, so this node starts empty (--initial-cluster-state existing) ` +
+          `and waits to be added; it votes only once the cluster binds it. On the leader, run ` +
+          `POST /cluster/add-learner {"id":"${config.id}","peerAddress":"<this node's peer address>"}, then ` +
+          `POST /cluster/promote {"id":"${config.id}"} once it caught up. If ${config.id} is still a member ` +
+          `(it lost its data folder), first POST /cluster/remove {"id":"${config.id}"}. To bootstrap a brand-new ` +
+          `cluster instead, start every first node with --initial-cluster-state new.`,
+      );
+    }
     // The transport needs the handler before the node exists; the node fills this in.
     const self: { node?: RaftNode<R> } = {};
     let transport: PeerTransport;
@@ -288,9 +306,31 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private begin(): void {
     this.tickTimer = setInterval(() => {
       this.core.tick();
+      if (++this.ticks % Math.ceil(STALE_CHECK_MS / this.config.tickMs) === 0) this.reportStaleMembers();
       this.wake();
     }, this.config.tickMs);
     this.loopDone = this.run().catch((e: unknown) => this.fail(e));
+  }
+
+  /**
+   * reportStaleMembers logs, once per member and incarnation, a member whose votes and
+   * acknowledgements this node refuses (RaftStatus.staleMembers), with what the operator must do.
+   */
+  private reportStaleMembers(): void {
+    for (const [member, incarnation] of Object.entries(this.core.staleMembers())) {
+      const key = `${member} ${incarnation}`;
+      if (this.staleReported.has(key)) continue;
+      this.staleReported.add(key);
+      const bound = this.core.membership().incarnations?.[member];
+      this.logger.warn(
+        { node: this.config.id, member, incarnation, bound },
+        `member ${member} runs on another data folder (incarnation ${incarnation || '(none)'}, the ` +
+          `configuration has ${String(bound)}): it lost what it acknowledged, so its votes and ` +
+          `acknowledgements are refused. Replace it: on the leader POST /cluster/remove {"id":"${member}"}, ` +
+          `then POST /cluster/add-learner {"id":"${member}","peerAddress":"..."} and POST /cluster/promote ` +
+          `{"id":"${member}"} once it caught up.`,
+      );
+    }
   }
 
   private wake(): void {
@@ -558,3 +598,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 function fromRefusal(r: RaftRefusal): RaftNodeError {
   return new RaftNodeError(r.code === 'NOT_READY' ? 'NOT_LEADER' : r.code, r.message, r.leaderHint);
 }
+
+/** STALE_CHECK_MS is how often the node looks for members running on another data folder. */
+const STALE_CHECK_MS = 1000;

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { Entry, HardState, SnapshotMeta } from '../core/index';
+import type { StoreIdentity } from './store-identity';
 
 /** STORAGE_FORMAT_VERSION is written at the first open; a store of another version is refused. */
 export const STORAGE_FORMAT_VERSION = 1;
@@ -11,6 +12,7 @@ export const KEY_VERSION = 'v';
 export const KEY_HARD_STATE = 'h';
 export const KEY_SNAPSHOT_META = 'sm';
 export const KEY_SNAPSHOT_DATA = 'sd';
+export const KEY_IDENTITY = 'id';
 export const ENTRY_KEY_PREFIX = 'e';
 
 /** entryKey is the key of the entry at `index`. */
@@ -25,7 +27,7 @@ export function indexOfEntryKey(key: string): number {
 }
 
 /** encode serialises a stored value with msgpackr. */
-export function encode(value: Entry | HardState | SnapshotMeta | number): Buffer {
+export function encode(value: Entry | HardState | SnapshotMeta | StoreIdentity | number): Buffer {
   return packr.pack(value);
 }
 

@@ -6,3 +6,5 @@ export type { LevelStorageOptions, SaveBatch } from './level-storage';
 export { StorageError, isStorageError } from './storage-error';
 export type { StorageErrorCode } from './storage-error';
 export { STORAGE_FORMAT_VERSION } from './codec';
+export { INITIAL_CLUSTER_STATES } from './store-identity';
+export type { InitialClusterState, StoreIdentity } from './store-identity';

@@ -10,6 +10,7 @@ import {
 import {
   ENTRY_KEY_PREFIX,
   KEY_HARD_STATE,
+  KEY_IDENTITY,
   KEY_SNAPSHOT_DATA,
   KEY_SNAPSHOT_META,
   KEY_VERSION,
@@ -20,13 +21,22 @@ import {
   indexOfEntryKey,
 } from './codec';
 import { StorageError } from './storage-error';
+import type { InitialClusterState, StoreIdentity } from './store-identity';
+import { isStoreIdentity, newStoreIdentity } from './store-identity';
 
 type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 /** LevelStorageOptions configures LevelStorage.open. */
 export interface LevelStorageOptions {
-  /** bootstrap is the membership of a brand-new store; an existing store keeps its own. */
+  /** bootstrap is the membership of a brand-new store created `new`; an existing store keeps its own. */
   readonly bootstrap: Membership;
+  /**
+   * initialClusterState says how a brand-new store starts: `new` (the default) with the bootstrap
+   * membership, `existing` empty, to join a running cluster (see InitialClusterState).
+   */
+  readonly initialClusterState?: InitialClusterState;
+  /** clusterId is recorded in a brand-new store; an existing store of another cluster id is refused. */
+  readonly clusterId?: string;
   /** verifyWrites reads every batch back and asserts it matches (paired assertions; for tests and diagnosis). */
   readonly verifyWrites?: boolean;
 }
@@ -57,6 +67,10 @@ export class LevelStorage {
     /** mirror is the synchronous view of what is durable. */
     readonly mirror: MemoryStorage,
     private readonly verifyWrites: boolean,
+    /** identity is the store's cluster id and incarnation, fixed at its creation. */
+    readonly identity: StoreIdentity,
+    /** created is true when this open created the store (the data folder held none). */
+    readonly created: boolean,
   ) {}
 
   /** open opens (or creates) the store in `dataDir` and loads it into the mirror. */
@@ -70,8 +84,8 @@ export class LevelStorage {
       });
     }
     try {
-      const mirror = await LevelStorage.load(db, dataDir, options.bootstrap);
-      return new LevelStorage(db, dataDir, mirror, options.verifyWrites ?? false);
+      const { mirror, identity, created } = await LevelStorage.load(db, dataDir, options);
+      return new LevelStorage(db, dataDir, mirror, options.verifyWrites ?? false, identity, created);
     } catch (e) {
       await db.close();
       throw e;
@@ -81,24 +95,29 @@ export class LevelStorage {
   private static async load(
     db: Level<string, Uint8Array>,
     dataDir: string,
-    bootstrap: Membership,
-  ): Promise<MemoryStorage> {
+    options: LevelStorageOptions,
+  ): Promise<{ mirror: MemoryStorage; identity: StoreIdentity; created: boolean }> {
     const corrupt = (detail: string): StorageError => new StorageError('STORAGE_CORRUPT', dataDir, detail);
+    const clusterId = options.clusterId ?? '';
     const versionBytes = await db.get(KEY_VERSION);
     if (versionBytes === undefined) {
       // A brand-new store, unless something else is already in it.
       for await (const key of db.keys({ limit: 1 })) {
         throw corrupt(`it holds key ${JSON.stringify(key)} but no format version`);
       }
-      const meta: SnapshotMeta = { index: 0, term: 0, membership: bootstrap };
+      const state = options.initialClusterState ?? 'new';
+      const membership: Membership = state === 'new' ? options.bootstrap : { voters: [], learners: [] };
+      const identity = newStoreIdentity(clusterId, state);
+      const meta: SnapshotMeta = { index: 0, term: 0, membership };
       await db.batch(
         [
           { type: 'put', key: KEY_SNAPSHOT_META, value: encode(meta) },
+          { type: 'put', key: KEY_IDENTITY, value: encode(identity) },
           { type: 'put', key: KEY_VERSION, value: encode(STORAGE_FORMAT_VERSION) },
         ],
         { sync: true },
       );
-      return MemoryStorage.bootstrap(bootstrap);
+      return { mirror: MemoryStorage.bootstrap(membership), identity, created: true };
     }
     const version = decodeOrThrow(versionBytes, corrupt, 'format version');
     if (version !== STORAGE_FORMAT_VERSION) {
@@ -145,7 +164,36 @@ export class LevelStorage {
       }
       mirror.setHardState(hard);
     }
-    return mirror;
+    const identity = await LevelStorage.loadIdentity(db, dataDir, clusterId, corrupt);
+    return { mirror, identity, created: false };
+  }
+
+  /**
+   * loadIdentity reads the store's identity and refuses a store of another cluster id. A store
+   * written before identities existed gets one now (a new incarnation; it was not created to join).
+   */
+  private static async loadIdentity(
+    db: Level<string, Uint8Array>,
+    dataDir: string,
+    clusterId: string,
+    corrupt: (detail: string) => StorageError,
+  ): Promise<StoreIdentity> {
+    const bytes = await db.get(KEY_IDENTITY);
+    if (bytes === undefined) {
+      const identity = newStoreIdentity(clusterId, 'new');
+      await db.put(KEY_IDENTITY, encode(identity), { sync: true });
+      return identity;
+    }
+    const identity = decodeOrThrow(bytes, corrupt, 'store identity');
+    if (!isStoreIdentity(identity)) throw corrupt('the store identity is malformed');
+    if (clusterId !== '' && identity.clusterId !== '' && identity.clusterId !== clusterId) {
+      throw new StorageError(
+        'STORAGE_WRONG_CLUSTER',
+        dataDir,
+        `it belongs to cluster ${JSON.stringify(identity.clusterId)}, not ${JSON.stringify(clusterId)}`,
+      );
+    }
+    return identity;
   }
 
   /**

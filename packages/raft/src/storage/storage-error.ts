@@ -1,9 +1,9 @@
 /**
  * StorageErrorCode says what went wrong with the durable store: it is corrupt (or of another
- * format), or a write failed (after which the node must stop: the state of the page cache is
+ * format), it belongs to another cluster id, or a write failed (after which the node must stop: the state of the page cache is
  * unknown, the "fsyncgate" lesson).
  */
-export type StorageErrorCode = 'STORAGE_CORRUPT' | 'STORAGE_WRITE_FAILED';
+export type StorageErrorCode = 'STORAGE_CORRUPT' | 'STORAGE_WRITE_FAILED' | 'STORAGE_WRONG_CLUSTER';
 
 /**
  * StorageError names the data folder and what the operator should do next. It is never retried
@@ -27,6 +27,14 @@ export class StorageError extends Error {
         `the Raft store in ${dataDir} is corrupt: ${detail}. It was left untouched. ` +
         `To recover, stop this node, move ${dataDir} aside (keep it for diagnosis), and rejoin the ` +
         `node as a new member so that it catches up from the leader.`
+      );
+    }
+    if (code === 'STORAGE_WRONG_CLUSTER') {
+      return (
+        `the Raft store in ${dataDir} is of another cluster: ${detail}. It was left untouched. ` +
+        `If this node belongs to that cluster, start it with that --cluster-id; if the folder is ` +
+        `left over from another cluster, move ${dataDir} aside and start this node with an empty ` +
+        `folder, so that it joins and waits to be added (--initial-cluster-state existing).`
       );
     }
     return (

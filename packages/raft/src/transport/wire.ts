@@ -21,6 +21,8 @@ export interface WireMessage {
   hintIndex: number;
   hintTerm: number;
   readSeq: number;
+  /** incarnation is the sender's store incarnation ('' for none). */
+  incarnation: string;
 }
 
 /** WireEntry is an Entry on the wire. */
@@ -33,11 +35,12 @@ export interface WireEntry {
   change: WireConfigChange | null;
 }
 
-/** WireConfigChange is a ConfigChange on the wire: `address` is '' when there is none. */
+/** WireConfigChange is a ConfigChange on the wire: `address` and `incarnation` are '' when there is none. */
 export interface WireConfigChange {
   type: string;
   node: string;
   address?: string;
+  incarnation?: string;
 }
 
 /** WireSnapshotMeta is SnapshotMeta on the wire. */
@@ -47,7 +50,7 @@ export interface WireSnapshotMeta {
   membership: Membership | null;
 }
 
-const ZERO: Omit<WireMessage, 'type' | 'from' | 'to' | 'term'> = {
+const ZERO: Omit<WireMessage, 'type' | 'from' | 'to' | 'term' | 'incarnation'> = {
   lastLogIndex: 0,
   lastLogTerm: 0,
   reason: '',
@@ -121,6 +124,9 @@ export function entryFromWire(w: WireEntry): unknown {
                 ...(w.change.address === undefined || w.change.address === ''
                   ? {}
                   : { address: w.change.address }),
+                ...(w.change.incarnation === undefined || w.change.incarnation === ''
+                  ? {}
+                  : { incarnation: w.change.incarnation }),
               },
       };
     default:
@@ -131,14 +137,26 @@ export function entryFromWire(w: WireEntry): unknown {
 function membershipFromWire(m: Membership | null): Membership | null {
   if (m === null) return null;
   const addresses = m.addresses ?? {};
-  const base = { voters: [...m.voters], learners: [...m.learners] };
-  // An empty map on the wire means no address book (proto3 cannot tell the two apart).
-  return Object.keys(addresses).length === 0 ? base : { ...base, addresses: { ...addresses } };
+  const incarnations = m.incarnations ?? {};
+  // An empty map on the wire means no book (proto3 cannot tell the two apart).
+  return {
+    voters: [...m.voters],
+    learners: [...m.learners],
+    ...(Object.keys(addresses).length === 0 ? {} : { addresses: { ...addresses } }),
+    ...(Object.keys(incarnations).length === 0 ? {} : { incarnations: { ...incarnations } }),
+  };
 }
 
 /** messageToWire converts a Raft message (other than a snapshot, which travels in chunks) for the wire. */
 export function messageToWire(m: Exclude<Message, { type: 'snapshot' }>): WireMessage {
-  const base = { ...ZERO, type: m.type, from: m.from, to: m.to, term: m.term };
+  const base = {
+    ...ZERO,
+    type: m.type,
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    incarnation: m.incarnation ?? '',
+  };
   switch (m.type) {
     case 'preVote':
     case 'vote':
@@ -170,7 +188,13 @@ export function messageToWire(m: Exclude<Message, { type: 'snapshot' }>): WireMe
  * uses. The result is unvalidated: the caller checks it with isWellFormedMessage.
  */
 export function messageFromWire(w: WireMessage): unknown {
-  const base = { type: w.type, from: w.from, to: w.to, term: w.term };
+  const base = {
+    type: w.type,
+    from: w.from,
+    to: w.to,
+    term: w.term,
+    ...(w.incarnation === '' || w.incarnation === undefined ? {} : { incarnation: w.incarnation }),
+  };
   switch (w.type) {
     case 'preVote':
     case 'vote':

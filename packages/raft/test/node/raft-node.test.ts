@@ -65,6 +65,7 @@ describe('RaftNode in one process on loopback', () => {
         peerAddress: addresses[id]!,
         peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
         bootstrapVoters: ids,
+        initialClusterState: 'new',
       };
       const machine = new LogMachine();
       machines.set(id, machine);

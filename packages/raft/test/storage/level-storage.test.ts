@@ -38,6 +38,44 @@ async function withStore<T>(dir: string, fn: (s: LevelStorage) => T | Promise<T>
 }
 
 describe('LevelStorage', () => {
+  it('creates a store with a fixed identity: a new incarnation each time the folder is created', async () => {
+    const dir = freshDir();
+    const first = await LevelStorage.open(dir, { bootstrap: membership, clusterId: 'prod' });
+    expect(first.created).toBe(true);
+    expect(first.identity).toMatchObject({ clusterId: 'prod', createdToJoin: false });
+    const incarnation = first.identity.incarnation;
+    await first.close();
+    const again = await LevelStorage.open(dir, { bootstrap: membership, clusterId: 'prod' });
+    expect(again.created).toBe(false);
+    expect(again.identity.incarnation).toBe(incarnation);
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
+    const wiped = await LevelStorage.open(dir, {
+      bootstrap: membership,
+      clusterId: 'prod',
+      initialClusterState: 'existing',
+    });
+    expect(wiped.identity.incarnation).not.toBe(incarnation);
+    expect(wiped.identity.createdToJoin).toBe(true);
+    // An empty folder opened `existing` does not bootstrap: it waits to learn the configuration.
+    expect(wiped.mirror.snapshot().meta.membership).toEqual({ voters: [], learners: [] });
+    await wiped.close();
+  });
+
+  it('refuses a store of another cluster id, naming both and what to do, and leaves it untouched', async () => {
+    const dir = freshDir();
+    await (await LevelStorage.open(dir, { bootstrap: membership, clusterId: 'prod' })).close();
+    const error: unknown = await LevelStorage.open(dir, { bootstrap: membership, clusterId: 'staging' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isStorageError(error, 'STORAGE_WRONG_CLUSTER')).toBe(true);
+    expect(String(error)).toMatch(/belongs to cluster "prod", not "staging".*--cluster-id/);
+    const reopened = await LevelStorage.open(dir, { bootstrap: membership, clusterId: 'prod' });
+    expect(reopened.identity.clusterId).toBe('prod');
+    await reopened.close();
+  });
+
   it('bootstraps a new store with the given membership and an empty log', async () => {
     const dir = freshDir();
     await withStore(dir, (s) => {

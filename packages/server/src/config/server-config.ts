@@ -60,6 +60,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'join an existing cluster: wait to be added as a learner (true|false)',
   },
   {
+    key: 'initialClusterState',
+    kind: 'string',
+    flag: '--initial-cluster-state',
+    env: 'OMNIRELAY_INITIAL_CLUSTER_STATE',
+    help: 'with an empty data folder: new bootstraps a new cluster, existing (the default) waits to be added',
+  },
+  {
     key: 'grpcAddress',
     kind: 'string',
     flag: '--grpc-address',
@@ -229,6 +236,7 @@ const DEFAULTS = {
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
   join: false,
+  initialClusterState: 'existing',
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
 } as const;
@@ -340,6 +348,11 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (merged['join'] === true && merged['bootstrapVoters'] !== undefined) {
     throw new ConfigError(
       'join and bootstrapVoters exclude each other: a joining node learns the configuration from the leader',
+    );
+  }
+  if (merged['join'] === true && merged['initialClusterState'] === 'new') {
+    throw new ConfigError(
+      'join and initialClusterState new exclude each other: a joining node waits to be added to a running cluster',
     );
   }
   merged['bootstrapVoters'] ??=

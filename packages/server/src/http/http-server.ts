@@ -431,6 +431,8 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     lastIndex: s.lastIndex,
     snapshotIndex: s.snapshotIndex,
     membership: s.membership,
+    incarnation: s.incarnation,
+    staleMembers: s.staleMembers,
     peers: Object.fromEntries(
       Object.entries(s.peers).map(([id, p]) => [id, { ...p, ...(s.progress[id] ?? {}) }]),
     ),

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -54,6 +54,14 @@ export interface NodeStatus {
   readonly applied: number;
   readonly snapshotIndex: number;
   readonly transport: { readonly snapshotsReceived: number };
+  readonly membership: {
+    readonly voters: readonly string[];
+    readonly learners: readonly string[];
+    readonly incarnations?: Readonly<Record<string, string>>;
+  };
+  /** incarnation is the id of the node's store; staleMembers, the members bound to another one. */
+  readonly incarnation: string;
+  readonly staleMembers: Readonly<Record<string, string>>;
 }
 
 /** HttpReply is a node's answer: status, parsed JSON body and response headers. */
@@ -133,6 +141,17 @@ export class LocalCluster {
   /** agent keeps connections to the client ports alive: fetch() costs a new request pipeline each time. */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
+  /**
+   * newCluster is true when no member had a data folder when the cluster was created: only then do
+   * the first members start with --initial-cluster-state new, and only the first time. A member
+   * restarted after its folder is gone (or, in a cluster that already has data, the only one
+   * without) starts `existing`: it waits to be added back, as an operator would have it, instead
+   * of bootstrapping a cluster of its own.
+   */
+  private newCluster = true;
+  /** started lists the members started at least once. */
+  private readonly started = new Set<string>();
+
   private constructor(private readonly options: LocalClusterOptions) {}
 
   /** create allocates addresses and folders (without starting anything). */
@@ -158,6 +177,7 @@ export class LocalCluster {
         exited: undefined,
       });
     }
+    cluster.newCluster = cluster.nodes.every((n) => !existsSync(n.dataDir));
     return cluster;
   }
 
@@ -233,8 +253,11 @@ export class LocalCluster {
       '--log-level',
       this.options.logLevel ?? 'info',
       ...(n.join ? ['--join', 'true'] : []),
+      '--initial-cluster-state',
+      this.newCluster && !n.join && !this.started.has(id) ? 'new' : 'existing',
       ...(this.options.extraArgs ?? []),
     ];
+    this.started.add(id);
     const log = openSync(n.logFile, 'a');
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: process.cwd() });
     closeSync(log);

@@ -122,4 +122,18 @@ describe('loadServerConfig', () => {
       /n9 has no address/,
     );
   });
+
+  it('starts an empty data folder as an existing cluster unless told new, and refuses anything else', () => {
+    expect(loadServerConfig(['--id', 'n1', ...peers], {}).initialClusterState).toBe('existing');
+    expect(
+      loadServerConfig(['--id', 'n1', ...peers], { OMNIRELAY_INITIAL_CLUSTER_STATE: 'new' })
+        .initialClusterState,
+    ).toBe('new');
+    expect(configError(['--id', 'n1', ...peers, '--initial-cluster-state', 'fresh'])).toMatch(
+      /initialClusterState must be new or existing, got "fresh"/,
+    );
+    expect(configError(['--id', 'n1', ...peers, '--join', 'true', '--initial-cluster-state', 'new'])).toMatch(
+      /join and initialClusterState new exclude each other/,
+    );
+  });
 });
