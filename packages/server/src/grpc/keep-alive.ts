@@ -100,6 +100,7 @@ class KeepAliveStream {
    */
   private ended(how: ClientEnd): void {
     if (how === 'halfClosed') {
+      for (const key of this.releaseOnReset.keys()) this.service.resetReleaser.disown(this, key);
       this.releaseOnReset.clear();
       void this.tail.then(() => {
         if (this.done) return;
@@ -115,10 +116,13 @@ class KeepAliveStream {
     recordCall(this.logger, 'KeepAlive', 'cancelled');
   }
 
-  /** armReleases hands the leases that asked for release on reset to the leader's releaser. */
+  /**
+   * armReleases hands the leases that asked for release on reset to the leader's releaser, which
+   * arms those this stream still owns (a lease listed on a newer stream since is not released).
+   */
   private armReleases(): void {
     if (this.releaseOnReset.size === 0) return;
-    this.service.resetReleaser.arm(this.releaseOnReset.values());
+    this.service.resetReleaser.arm(this.releaseOnReset.values(), this);
     this.releaseOnReset.clear();
   }
 
@@ -196,8 +200,10 @@ class KeepAliveStream {
           return;
         }
         this.releaseOnReset.set(item.key, { lease: item.renew, graceMs: item.releaseOnResetMs });
+        this.service.resetReleaser.claim(this, item.key);
       } else {
         this.releaseOnReset.delete(item.key);
+        this.service.resetReleaser.disown(this, item.key);
       }
       renewing.push(item);
       slots.push(i);
@@ -208,6 +214,7 @@ class KeepAliveStream {
       if (!result.renewed) {
         this.live.delete(renewing[j]!.key);
         this.releaseOnReset.delete(renewing[j]!.key);
+        this.service.resetReleaser.disown(this, renewing[j]!.key);
       }
       results[slots[j]!] = renewItemToWire(result);
     });

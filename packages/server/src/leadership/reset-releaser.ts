@@ -33,12 +33,19 @@ interface Pending {
  * (`cancel`) stops it; when it fires, the lease is released by its fence, so a crashed holder is
  * replaced well under its TTL while a blip shorter than the grace costs nothing.
  *
+ * Only the stream that listed a lease last may release it (`claim`): a holder that reconnects
+ * renews on a new stream, and the old stream's reset may be seen after that renewal (its
+ * connection died without a word and is noticed late); arming a timer then would release a lease
+ * whose holder was just told it is renewed for a full TTL, and is not expecting a release at all.
+ *
  * A Raft leader change drops every timer (`setLeader(false)`): the new leader knows nothing of
  * them and falls back to TTL expiry, which is always safe (it only delays a successor). Releasing
  * by fence is safe too: a lease re-granted in between has a new fence, which the release cannot touch.
  */
 export class ResetReleaser {
   private readonly pending = new Map<string, Pending>();
+  /** owners holds, per lease key, the stream (any object) that listed it last with a grace (see claim). */
+  private readonly owners = new Map<string, object>();
   private leading: boolean;
 
   constructor(
@@ -61,16 +68,40 @@ export class ResetReleaser {
     if (!isLeader) this.clear();
   }
 
+  /** ownerCount is the number of leases claimed by a stream (at most the live ones listed with a grace). */
+  get ownerCount(): number {
+    return this.owners.size;
+  }
+
+  /**
+   * claim records that `owner` (a KeepAlive stream) listed the lease with a release-on-reset
+   * grace, taking it over from any earlier stream: only the owner's reset may arm its timer.
+   */
+  claim(owner: object, key: string): void {
+    this.owners.set(key, owner);
+  }
+
+  /** disown forgets `owner`'s claim on the lease (it half-closed, or the lease stopped renewing), if still its own. */
+  disown(owner: object, key: string): void {
+    if (this.owners.get(key) === owner) this.owners.delete(key);
+  }
+
   /**
    * arm starts a timer for each lease (re-arming one already pending with the new grace); leases
-   * past RELEASE_ON_RESET_PENDING_MAX are left to TTL expiry and logged. Off the leader it does nothing.
+   * past RELEASE_ON_RESET_PENDING_MAX are left to TTL expiry and logged. With `owner` (the stream
+   * that was reset), only the leases it still owns are armed, and its claims end. Off the leader
+   * it arms nothing.
    */
-  arm(releases: Iterable<ResetRelease>): void {
-    if (!this.leading) return;
+  arm(releases: Iterable<ResetRelease>, owner?: object): void {
     let armed = 0;
     let dropped = 0;
     for (const { lease, graceMs } of releases) {
       const key = leaseKey(lease);
+      if (owner !== undefined) {
+        if (this.owners.get(key) !== owner) continue;
+        this.owners.delete(key);
+      }
+      if (!this.leading) continue;
       const previous = this.pending.get(key);
       if (previous !== undefined) clearTimeout(previous.timer);
       else if (this.pending.size >= this.pendingMax) {
@@ -101,10 +132,11 @@ export class ResetReleaser {
     this.pending.delete(key);
   }
 
-  /** stop drops every timer for good (server shutdown). */
+  /** stop drops every timer and claim for good (server shutdown). */
   stop(): void {
     this.leading = false;
     this.clear();
+    this.owners.clear();
   }
 
   private clear(): void {

@@ -143,6 +143,40 @@ describe('release on reset (LeaseRef.release_on_reset_ms)', () => {
     expect(messages).toEqual([]);
   });
 
+  it('keeps a lease renewed on a new stream when the old stream’s reset is seen only after that renewal', async () => {
+    const scope = 'ror/late-reset';
+    const lease = await acquire(scope, 'holder');
+    const first = duplex(solo.leadership, 'KeepAlive');
+    const firstReader = new StreamReader(first);
+    expect(await renewOn(first, firstReader, lease, 150)).toMatchObject({ renewed: true });
+    // The holder reconnected and renewed on a second stream; the first one's reset comes later.
+    const second = duplex(solo.leadership, 'KeepAlive');
+    const secondReader = new StreamReader(second);
+    expect(await renewOn(second, secondReader, lease, 150)).toMatchObject({ renewed: true });
+    first.cancel();
+    await firstReader.end();
+    await sleep(600);
+    expect(solo.server.service.resetReleaser.pendingCount).toBe(0);
+    expect(await holderOf(scope)).toMatchObject({ candidateId: 'holder', fenceToken: lease['fenceToken'] });
+    // The second stream still owns it: its own reset releases the lease.
+    second.cancel();
+    await secondReader.end();
+    await waitFor('the release', () => solo.server.service.resetReleaser.pendingCount === 0);
+    const deadline = Date.now() + 2000;
+    while ((await holderOf(scope)) !== null && Date.now() < deadline) await sleep(20);
+    expect(await holderOf(scope)).toBeNull();
+    expect(solo.server.service.resetReleaser.ownerCount).toBe(0);
+  });
+
+  it('answers an empty KeepAlive request (a probe) at once, with no results and no renewal', async () => {
+    const stream = duplex(solo.leadership, 'KeepAlive');
+    const reader = new StreamReader(stream);
+    stream.write({ leases: [] });
+    expect((await reader.next())['results'] ?? []).toEqual([]);
+    stream.end();
+    expect((await reader.end()).error).toBeNull();
+  });
+
   it('keeps the lease until its TTL when the holder half-closes the stream cleanly', async () => {
     const scope = 'ror/clean-stop';
     const lease = await acquire(scope, 'holder', 1500);

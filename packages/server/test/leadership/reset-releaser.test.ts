@@ -1,6 +1,7 @@
 import type { LeaseRef } from '@omnirelay/leadership-fsm';
 import { pino } from 'pino';
 import { ResetReleaser } from '../../src/index';
+import { leaseKey } from '../../src/leadership/renewal-batcher';
 
 const logger = pino({ level: 'silent' });
 
@@ -45,6 +46,32 @@ describe('ResetReleaser', () => {
     r.cancel({ scope: 'r/1', fenceToken: 101n });
     jest.advanceTimersByTime(1000);
     expect(released).toEqual([lease(2)]);
+  });
+
+  it('arms, for a reset stream, only the leases it still owns: a lease a newer stream listed since is kept', () => {
+    const { r, released } = releaser();
+    const old = {};
+    const newer = {};
+    r.claim(old, leaseKey(lease(1)));
+    r.claim(old, leaseKey(lease(2)));
+    // The holder reconnected and renewed lease 1 on a new stream before the old stream's reset was seen.
+    r.claim(newer, leaseKey(lease(1)));
+    r.arm(
+      [
+        { lease: lease(1), graceMs: 100 },
+        { lease: lease(2), graceMs: 100 },
+      ],
+      old,
+    );
+    expect(r.pendingCount).toBe(1);
+    jest.advanceTimersByTime(1000);
+    expect(released).toEqual([lease(2)]);
+    // The old stream's claims ended; the newer one still owns lease 1 until it ends too.
+    expect(r.ownerCount).toBe(1);
+    r.disown(old, leaseKey(lease(1)));
+    expect(r.ownerCount).toBe(1);
+    r.disown(newer, leaseKey(lease(1)));
+    expect(r.ownerCount).toBe(0);
   });
 
   it('re-arms a lease armed twice with the later grace, keeping one timer', () => {
