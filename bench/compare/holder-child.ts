@@ -20,7 +20,15 @@ function die(message: string): never {
 }
 
 async function holdOmniRelay(spec: HolderSpec): Promise<void> {
-  const client = createClient({ endpoints: [...spec.endpoints], candidateId: 'holder' });
+  // A short release-on-reset grace (the bench's 100 ms) needs a smaller assumed skew than the
+  // default 250 ms: the SDK requires releaseOnResetMs > maxClockSkewMs (loopback: 25 ms is ample).
+  const client = createClient({
+    endpoints: [...spec.endpoints],
+    candidateId: 'holder',
+    ...(spec.releaseOnResetMs !== undefined
+      ? { maxClockSkewMs: Math.min(250, spec.releaseOnResetMs / 4) }
+      : {}),
+  });
   const lease = await client.acquire(spec.scope, {
     ttlMs: spec.ttlMs,
     ...(spec.releaseOnResetMs !== undefined ? { releaseOnResetMs: spec.releaseOnResetMs } : {}),

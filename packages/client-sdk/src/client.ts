@@ -500,6 +500,13 @@ export class OmniRelayClient {
         `releaseOnResetMs ${releaseOnResetMs} must be 0 (off) or an integer from 50 to ttlMs (${options.ttlMs})`,
       );
     }
+    // The lease is valid only releaseOnResetMs − skew past each proof that its stream is alive.
+    if (releaseOnResetMs !== 0 && releaseOnResetMs <= this.skewMs) {
+      throw new OmniRelayError(
+        'INVALID_ARGUMENT',
+        `releaseOnResetMs ${releaseOnResetMs} must be greater than maxClockSkewMs (${this.skewMs}): the lease is valid only releaseOnResetMs − maxClockSkewMs past the last proof that its KeepAlive stream is alive`,
+      );
+    }
     return releaseOnResetMs;
   }
 

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { OmniRelayError, fromGrpcError } from './errors';
-import type { Lease } from './lease';
+import type { Lease, StreamProof } from './lease';
 import type { Router } from './router';
 import { backoffMs } from './router';
 import type { WireKeepAliveResult } from './wire';
@@ -41,8 +41,16 @@ interface Waiter {
  * lease is renewed every (ttl − skew) / 3, and leases that come due together share a request,
  * so a client with thousands of leases sends a few messages per interval. A renewal confirms the
  * lease from the send time of its request. When the stream fails (leader change, node restart,
- * network cut) the SDK reconnects to the leader with capped backoff and renews at once; a lease
- * whose renewal cannot be confirmed before its conservative deadline ends on its own (Lease).
+ * network cut, or the SDK's own cancel of a stuck stream) the SDK reconnects to the leader with
+ * capped backoff and renews at once what was in flight and every lease with releaseOnResetMs
+ * (the leader may have armed its release timer; only a renewal stops it); a lease whose renewal
+ * cannot be confirmed before its conservative deadline ends on its own (Lease).
+ *
+ * Release on reset: a lease with releaseOnResetMs stays valid only while its stream is proven
+ * alive (Lease.resetDeadlineMs), so while such leases are held the stream carries a request at
+ * least every (releaseOnResetMs − skew) / 3: a renewal when one is due, else an empty request
+ * (a probe: the leader answers it without a Raft write). Each answer raises the stream's
+ * StreamProof to its request's send time.
  */
 export class KeepAlive {
   private readonly leases = new Map<string, Lease>();
@@ -50,6 +58,10 @@ export class KeepAlive {
   private readonly waiters = new Map<string, Waiter[]>();
   private stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }> | undefined;
   private streamAddress = '';
+  /** proof is the current stream's StreamProof (a new object per stream; a failed stream's stays frozen). */
+  private proof: StreamProof | undefined;
+  /** lastSentAtMs is when the current stream last carried a request (monotonic). */
+  private lastSentAtMs = Number.NEGATIVE_INFINITY;
   private sent: Sent[] = [];
   /** onStream holds the key of each lease sent on the current stream (the server counts them). */
   private onStream = new Set<string>();
@@ -61,6 +73,12 @@ export class KeepAlive {
   private discovered = false;
   /** scanEveryMs is how often all leases are scanned for renewal: a quarter of the shortest interval. */
   private scanEveryMs = Infinity;
+  /** stuckAfterMs is how long the oldest request may go unanswered before the stream is cancelled. */
+  private stuckAfterMs = Infinity;
+  /** probeEveryMs is the longest the stream may go without a request while it carries release-on-reset leases. */
+  private probeEveryMs = Infinity;
+  /** resettable counts the held leases with releaseOnResetMs (the stream is probed while there are any). */
+  private resettable = 0;
   private askedPending = false;
   private closed = false;
 
@@ -77,13 +95,21 @@ export class KeepAlive {
   /** add starts renewing `lease`. */
   add(lease: Lease): void {
     if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
+    if ((this.leases.get(lease.key)?.releaseOnResetMs ?? 0) > 0) this.resettable--;
     this.leases.set(lease.key, lease);
-    this.scanEveryMs = Math.min(this.scanEveryMs, Math.max(5, this.intervalOf(lease) / 4));
+    if (lease.releaseOnResetMs > 0) this.resettable++;
+    const intervalMs = this.intervalOf(lease);
+    const proveEveryMs = this.proveEveryOf(lease);
+    this.probeEveryMs = Math.min(this.probeEveryMs, proveEveryMs);
+    // A silent stream is given up with a third of the validity window left to renew on another.
+    this.stuckAfterMs = Math.min(this.stuckAfterMs, intervalMs, 2 * proveEveryMs);
+    this.scanEveryMs = Math.min(this.scanEveryMs, Math.max(5, Math.min(intervalMs, proveEveryMs) / 4));
     this.schedule();
   }
 
   /** remove stops renewing `lease` (it ended); waiters of renew() are rejected. */
   remove(lease: Lease, reason: unknown): void {
+    if (this.leases.get(lease.key) === lease && lease.releaseOnResetMs > 0) this.resettable--;
     this.leases.delete(lease.key);
     this.inFlight.delete(lease.key);
     for (const w of this.waiters.get(lease.key) ?? []) w.reject(reason);
@@ -152,9 +178,23 @@ export class KeepAlive {
     return Math.max(10, (lease.ttlMs - this.options.skewMs) / 3);
   }
 
-  /** dueAt is when `lease` should next be sent (monotonic). */
+  /**
+   * proveEveryOf is how often the stream must be proven alive for `lease`: a third of the window
+   * its release-on-reset bound leaves (releaseOnResetMs − skew), or Infinity without one.
+   */
+  private proveEveryOf(lease: Lease): number {
+    if (lease.releaseOnResetMs === 0) return Infinity;
+    return Math.max(10, (lease.releaseOnResetMs - this.options.skewMs) / 3);
+  }
+
+  /**
+   * dueAt is when `lease` should next be sent (monotonic): at once when a caller waits for it,
+   * or when it has releaseOnResetMs and no renewal of it was confirmed on the current stream
+   * (after a reset the leader's release timer runs until the lease is renewed).
+   */
   private dueAt(lease: Lease): number {
     if ((this.waiters.get(lease.key)?.length ?? 0) > 0) return 0;
+    if (lease.releaseOnResetMs > 0 && !lease.provenBy(this.proof)) return 0;
     return lease.confirmedAtMs + this.intervalOf(lease);
   }
 
@@ -175,6 +215,7 @@ export class KeepAlive {
         this.timerAt = Infinity;
         this.dropStuckStream();
         this.flush(this.leases.values());
+        this.probe();
         this.schedule();
       },
       Math.max(0, Math.ceil(at - performance.now())),
@@ -183,15 +224,29 @@ export class KeepAlive {
 
   /**
    * dropStuckStream cancels a stream whose oldest request has gone unanswered for a whole renewal
-   * interval (four scan ticks): the connection may be alive while the path behind it is not (a
-   * proxy, a node that lost its leader), and waiting longer would let leases lapse. The stream's
-   * error then reconnects, to the leader, and renews everything that was in flight.
+   * interval (or two probe intervals with release-on-reset leases): the connection may be alive
+   * while the path behind it is not (a proxy, a node that lost its leader), and waiting longer
+   * would let leases lapse. The cancel is a reset like any other (the leader may arm release
+   * timers): the stream's error reconnects, to the leader, and renews what was in flight and
+   * every release-on-reset lease.
    */
   private dropStuckStream(): void {
     const oldest = this.sent[0];
     if (this.stream === undefined || oldest === undefined) return;
-    if (performance.now() - oldest.sentAtMs < this.scanEveryMs * 4) return;
+    if (performance.now() - oldest.sentAtMs < this.stuckAfterMs) return;
     this.stream.cancel();
+  }
+
+  /**
+   * probe sends an empty request when the stream carries release-on-reset leases and has sent
+   * nothing for a probe interval: its answer proves the leader had not seen the stream reset
+   * when the probe was sent (StreamProof), at the cost of a round trip and no Raft write.
+   */
+  private probe(): void {
+    if (this.closed || this.reconnecting || this.resettable === 0 || this.stream === undefined) return;
+    const now = performance.now();
+    if (now - this.lastSentAtMs < this.probeEveryMs) return;
+    this.write(this.stream, []);
   }
 
   /** sendAsked sends, on the next turn of the event loop, the leases that renew() callers wait for. */
@@ -236,22 +291,31 @@ export class KeepAlive {
       const stream = this.open();
       if (stream === undefined) return;
       for (let i = 0; i < due.length; i += LEASES_PER_MESSAGE) {
-        const batch = due.slice(i, i + LEASES_PER_MESSAGE);
-        const sentAtMs = performance.now();
-        for (const lease of batch) {
-          this.inFlight.add(lease.key);
-          this.onStream.add(lease.key);
-        }
-        this.sent.push({ sentAtMs, leases: batch });
-        stream.write({
-          leases: batch.map((l) => ({
-            scope: l.scope,
-            fenceToken: l.fence.toString(),
-            releaseOnResetMs: l.releaseOnResetMs,
-          })),
-        });
+        this.write(stream, due.slice(i, i + LEASES_PER_MESSAGE));
       }
     }
+  }
+
+  /** write sends one request listing `batch` (empty: a probe) on `stream`. */
+  private write(
+    stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }>,
+    batch: readonly Lease[],
+  ): void {
+    const sentAtMs = performance.now();
+    for (const lease of batch) {
+      this.inFlight.add(lease.key);
+      this.onStream.add(lease.key);
+      if (this.proof !== undefined) lease.listed(this.proof);
+    }
+    this.sent.push({ sentAtMs, leases: batch });
+    this.lastSentAtMs = sentAtMs;
+    stream.write({
+      leases: batch.map((l) => ({
+        scope: l.scope,
+        fenceToken: l.fence.toString(),
+        releaseOnResetMs: l.releaseOnResetMs,
+      })),
+    });
   }
 
   /** open returns the stream to the leader, opening it when there is none. */
@@ -263,6 +327,9 @@ export class KeepAlive {
     };
     const stream = client.KeepAlive(this.router.metadata());
     this.stream = stream;
+    // The leader cannot see this stream reset before it receives a request, sent after now.
+    this.proof = { provenAtMs: performance.now() };
+    this.lastSentAtMs = Number.NEGATIVE_INFINITY;
     this.discovered = false;
     this.streamAddress = address;
     this.sent = [];
@@ -281,12 +348,15 @@ export class KeepAlive {
     const request = this.sent.shift();
     if (request === undefined) return;
     this.failures = 0;
+    // Answers come in request order and stop when the leader sees the reset: it saw none before this send.
+    const proof = this.proof!;
+    proof.provenAtMs = Math.max(proof.provenAtMs, request.sentAtMs);
     request.leases.forEach((lease, i) => {
       this.inFlight.delete(lease.key);
       const result = response.results[i];
       if (result === undefined || lease.endedReason !== undefined) return;
       if (result.renewed) {
-        lease.confirmed(request.sentAtMs);
+        lease.confirmed(request.sentAtMs, proof);
         const waiters = this.waiters.get(lease.key) ?? [];
         for (const w of [...waiters]) if (w.askedAtMs <= request.sentAtMs) w.resolve();
       } else if (result.errorCode === 'INVALID_ARGUMENT' && lease.releaseOnResetMs > 0) {
@@ -312,6 +382,8 @@ export class KeepAlive {
   private onStreamError(stream: grpc.ClientDuplexStream<object, unknown>, e: unknown): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
+    // The failed stream's proof stays frozen in its leases until each is renewed on the next one.
+    this.proof = undefined;
     for (const request of this.sent) for (const lease of request.leases) this.inFlight.delete(lease.key);
     this.sent = [];
     if (this.closed || this.leases.size === 0) return;
@@ -341,6 +413,7 @@ export class KeepAlive {
   private endStream(): void {
     const stream = this.stream;
     this.stream = undefined;
+    this.proof = undefined;
     for (const request of this.sent) for (const lease of request.leases) this.inFlight.delete(lease.key);
     this.sent = [];
     this.onStream = new Set();

@@ -13,6 +13,20 @@ import type { LeaseView } from './wire';
  */
 export type LeaseEndReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed';
 
+/**
+ * StreamProof is what a client knows of one KeepAlive stream's life on the Raft leader:
+ * `provenAtMs` is a monotonic time (performance.now) no later than the moment the leader could
+ * first observe that stream's reset. The leader arms a lease's release-on-reset timer when it
+ * observes the reset, and it answers requests on a stream only until then, so the send time of
+ * the latest answered request qualifies (and, before any answer, the time the stream was opened:
+ * a timer needs at least one request received). The send time of the latest request does NOT
+ * qualify: the leader may have seen the reset before that request, which never reached it.
+ * KeepAlive raises `provenAtMs` as answers arrive and freezes it when the stream fails.
+ */
+export interface StreamProof {
+  provenAtMs: number;
+}
+
 /** LeaseHooks is how a Lease reaches its client (renewal and resignation). */
 export interface LeaseHooks {
   renew(lease: Lease): Promise<void>;
@@ -26,6 +40,9 @@ export interface LeaseHooks {
  * over the client's KeepAlive stream and aborts `signal`:
  * - before the lease can lapse: at `send time of the last confirmed renewal + ttl − max clock
  *   skew` (monotonic clock), unless a later renewal was confirmed by then (DESIGN.md "Time");
+ * - with releaseOnResetMs, also before the leader can release it after a KeepAlive reset: at
+ *   `StreamProof.provenAtMs + releaseOnResetMs − max clock skew` of the stream that last
+ *   carried it (see localDeadlineMs);
  * - as soon as the cluster refuses a renewal;
  * - when it is resigned or the client closes.
  *
@@ -55,6 +72,13 @@ export class Lease {
   private readonly controller = new AbortController();
   /** confirmedAt is the monotonic send time of the request behind the last confirmed grant or renewal. */
   private confirmedAt: number;
+  /**
+   * proof is the StreamProof of the only KeepAlive stream whose reset may still release this
+   * lease: the stream of its last confirmed renewal, or, before one, the first stream it was
+   * listed on with releaseOnResetMs (undefined: never listed, so no release timer can exist).
+   * A release timer of an earlier stream is cancelled by the renewal confirmed on a later one.
+   */
+  private proof: StreamProof | undefined;
   private timer: NodeJS.Timeout | undefined;
   private endReason: LeaseEndReason | undefined;
 
@@ -92,9 +116,29 @@ export class Lease {
     return this.confirmedAt;
   }
 
-  /** localDeadlineMs is the monotonic time (performance.now) when `signal` aborts unless renewed. */
+  /**
+   * localDeadlineMs is the monotonic time (performance.now) when `signal` aborts unless renewed:
+   * the TTL bound, and with releaseOnResetMs the release-on-reset bound (resetDeadlineMs).
+   */
   get localDeadlineMs(): number {
-    return this.confirmedAt + this.ttlMs - this.skewMs;
+    return Math.min(this.confirmedAt + this.ttlMs - this.skewMs, this.resetDeadlineMs);
+  }
+
+  /**
+   * resetDeadlineMs is the earliest the leader may release the lease after a reset of the
+   * stream that last carried it, less the max clock skew: `provenAtMs + releaseOnResetMs − skew`
+   * (Infinity without releaseOnResetMs or before the lease was listed on a stream). It holds
+   * whether or not the client has seen the reset yet: the leader can see a reset first (a path
+   * that died on its side only), so the bound moves on only while answers keep coming.
+   */
+  get resetDeadlineMs(): number {
+    if (this.releaseOnResetMs === 0 || this.proof === undefined) return Number.POSITIVE_INFINITY;
+    return this.proof.provenAtMs + this.releaseOnResetMs - this.skewMs;
+  }
+
+  /** provenBy tells whether `proof`'s stream is the one whose reset may release the lease. */
+  provenBy(proof: StreamProof | undefined): boolean {
+    return proof !== undefined && this.proof === proof;
   }
 
   /** remainingMs is how long the lease is still proven valid (≤ 0 once it is not). */
@@ -136,9 +180,27 @@ export class Lease {
     }
   }
 
-  /** confirmed records a renewal (or grant) confirmed for a request sent at `sentAtMs` (monotonic). */
-  confirmed(sentAtMs: number): void {
-    if (this.endReason !== undefined || sentAtMs <= this.confirmedAt) return;
+  /**
+   * listed records that the lease was sent with releaseOnResetMs on the stream of `proof`: from
+   * then on, that stream's reset may release it. Only the first stream counts until a renewal
+   * is confirmed (an earlier stream's timer is the earlier one), so the deadline can only come
+   * closer here, and the abort timer is re-armed.
+   */
+  listed(proof: StreamProof): void {
+    if (this.endReason !== undefined || this.releaseOnResetMs === 0 || this.proof !== undefined) return;
+    this.proof = proof;
+    if (this.timer !== undefined) this.arm();
+  }
+
+  /**
+   * confirmed records a renewal (or grant) confirmed for a request sent at `sentAtMs`
+   * (monotonic), on the stream of `proof` when it came over KeepAlive: the leader cancelled the
+   * release timer of any earlier stream when it received that renewal.
+   */
+  confirmed(sentAtMs: number, proof?: StreamProof): void {
+    if (this.endReason !== undefined) return;
+    if (proof !== undefined && this.releaseOnResetMs > 0) this.proof = proof;
+    if (sentAtMs <= this.confirmedAt) return;
     this.confirmedAt = sentAtMs;
     // An armed timer stays: it fires at the old deadline, finds the new one later, and re-arms.
     // So a lease renewed many times per TTL costs one timer per TTL, not one per renewal.
@@ -179,6 +241,9 @@ export class Lease {
   }
 
   private unconfirmedMessage(): string {
+    if (this.resetDeadlineMs < this.confirmedAt + this.ttlMs - this.skewMs) {
+      return `its KeepAlive stream was not proven alive within release_on_reset_ms ${this.releaseOnResetMs} ms − max clock skew ${this.skewMs} ms, so the cluster may have released it; stop acting as its holder and campaign again`;
+    }
     return `no renewal was confirmed within ttl ${this.ttlMs} ms − max clock skew ${this.skewMs} ms, so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
   }
 }

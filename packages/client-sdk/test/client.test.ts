@@ -189,6 +189,11 @@ describe('bad input gets a typed error and changes nothing', () => {
       () => solo.client().acquire('bad/ror', { ttlMs: 5000, releaseOnResetMs: 9000 }),
       'INVALID_ARGUMENT',
     ],
+    [
+      'releaseOnResetMs not above the skew',
+      () => solo.client().acquire('bad/ror2', { ttlMs: 5000, releaseOnResetMs: 250 }),
+      'INVALID_ARGUMENT',
+    ],
     ['fence 0', () => solo.client().validateFence('bad/fence', 0n), 'INVALID_ARGUMENT'],
   ])('%s', async (_what, run, code) => {
     const e = await rejectionOf(run());

@@ -2,16 +2,18 @@
  * A holder process for the SIGSTOP test: it acquires a scope, then on stdin commands checks its
  * lease (`prepare`) and later sends the write it prepared (`write`) to a fenced store, without
  * checking again, as a process paused between its check and its write would. It reports on
- * stdout as JSON lines: held, prepared, lost, wrote.
+ * stdout as JSON lines: held, prepared, lost, wrote. Optional arguments after the store URL:
+ * releaseOnResetMs and maxClockSkewMs.
  */
 import { createInterface } from 'node:readline';
 import { createClient } from '../../src/index';
 
-const [endpoints, scope, ttl, storeUrl, releaseOnReset] = process.argv.slice(2) as [
+const [endpoints, scope, ttl, storeUrl, releaseOnReset, skew] = process.argv.slice(2) as [
   string,
   string,
   string,
   string,
+  string | undefined,
   string | undefined,
 ];
 
@@ -20,7 +22,11 @@ function report(event: object): void {
 }
 
 async function main(): Promise<void> {
-  const client = createClient({ endpoints: endpoints.split(','), candidateId: 'paused-holder' });
+  const client = createClient({
+    endpoints: endpoints.split(','),
+    candidateId: 'paused-holder',
+    ...(skew === undefined ? {} : { maxClockSkewMs: Number(skew) }),
+  });
   const lease = await client.acquire(scope, {
     ttlMs: Number(ttl),
     ...(releaseOnReset === undefined ? {} : { releaseOnResetMs: Number(releaseOnReset) }),

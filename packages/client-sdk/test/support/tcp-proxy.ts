@@ -15,6 +15,20 @@ export interface TcpProxy {
   hold(): void;
   /** release forwards everything held, in order, and goes on forwarding. */
   release(): void;
+  /**
+   * reset resets every proxied connection once, on both sides (TCP RST), as when a middlebox
+   * drops its flows: each end learns at once. New connections are forwarded as usual, unless
+   * `refuseNew`: then each is reset as it arrives until admit().
+   */
+  reset(options?: { refuseNew?: boolean }): void;
+  /** admit forwards new connections again after reset({ refuseNew: true }). */
+  admit(): void;
+  /**
+   * resetServerSide resets every proxied connection on the target's side only and black-holes
+   * the client's side (as cut does), so the target sees a reset at once while the client learns
+   * nothing until its own timers fire.
+   */
+  resetServerSide(): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +41,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   let cut = false;
+  let refusing = false;
   const blackhole = (s: Socket): void => {
     s.unpipe();
     s.removeAllListeners('data');
@@ -39,6 +54,10 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     client.on('error', () => client.destroy());
     if (cut) {
       blackhole(client);
+      return;
+    }
+    if (refusing) {
+      client.resetAndDestroy();
       return;
     }
     const upstream = connect(port, host);
@@ -79,6 +98,21 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
         client.pipe(upstream);
         upstream.pipe(client);
       }
+    },
+    reset: (options = {}) => {
+      refusing = options.refuseNew === true;
+      for (const [client, upstream] of pairs) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+    },
+    admit: () => {
+      refusing = false;
+    },
+    resetServerSide: () => {
+      cut = true;
+      for (const s of sockets) blackhole(s);
+      for (const [, upstream] of pairs) upstream.resetAndDestroy();
     },
     close: async () => {
       for (const s of sockets) s.destroy();
