@@ -9,14 +9,8 @@ import { PeerTransport } from '../transport/index';
 import type { RaftNodeConfig } from './node-config';
 import { validateRaftNodeConfig } from './node-config';
 import { RaftNodeError } from './node-error';
+import { PendingProposals } from './pending-proposals';
 import type { StateMachine } from './state-machine';
-
-interface PendingProposal {
-  readonly term: number;
-  readonly resolve: (result: unknown) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
 
 interface PendingRead {
   readonly resolve: () => void;
@@ -57,7 +51,9 @@ export interface RaftNodeEvents {
  */
 export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readonly core: RaftCore;
-  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly proposals = new PendingProposals<Result>((timeoutMs) =>
+    this.deadlineError('proposal', timeoutMs),
+  );
   private readonly reads = new Map<string, PendingRead>();
   private readSeq = 0;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -399,21 +395,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       );
     }
     this.appliedIndex = entry.index;
-    const pending = this.proposals.get(entry.index);
-    if (pending === undefined) return;
-    this.proposals.delete(entry.index);
-    clearTimeout(pending.timer);
-    if (pending.term === entry.term) {
-      pending.resolve(result);
-    } else {
-      pending.reject(
-        new RaftNodeError(
-          'PROPOSAL_DROPPED',
-          `leadership changed before index ${entry.index} committed; the proposal was not applied; retry`,
-          this.leader,
-        ),
-      );
-    }
+    this.proposals.applied(entry.index, entry.term, result, this.leader);
   }
 
   private serveReads(): void {
@@ -516,18 +498,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   ): Promise<Result> {
     if (!result.ok) return Promise.reject(fromRefusal(result));
     this.wake();
-    return new Promise<Result>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.proposals.delete(result.index);
-        reject(this.deadlineError('proposal', timeoutMs));
-      }, timeoutMs);
-      this.proposals.set(result.index, {
-        term: result.term,
-        resolve: resolve as (r: unknown) => void,
-        reject,
-        timer,
-      });
-    });
+    return this.proposals.add(result.term, result.index, timeoutMs);
   }
 
   /** deadlineError says whether a quorum was reachable, so the caller knows what happened. */
@@ -568,11 +539,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private rejectAll(error: RaftNodeError): void {
-    for (const [index, p] of this.proposals) {
-      this.proposals.delete(index);
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
+    this.proposals.rejectAll(error);
     for (const [id, read] of this.reads) {
       this.reads.delete(id);
       clearTimeout(read.timer);
