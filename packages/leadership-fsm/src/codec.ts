@@ -2,7 +2,8 @@ import { Packr } from 'msgpackr';
 import type { Command } from './commands';
 import { parseCommand } from './commands';
 import { LeadershipError } from './errors';
-import { COMMAND_BYTES_MAX } from './limits';
+import { leaseListBytesMax } from './lease-batch';
+import { COMMAND_BYTES_MAX, LEASE_BATCH_BYTES_MAX } from './limits';
 
 /**
  * The one msgpackr configuration of this package. Plain maps and arrays only (no records or
@@ -26,10 +27,23 @@ export function unpackValue(bytes: Uint8Array): unknown {
 /**
  * encodeCommand validates `command` (as `parseCommand` does) and returns its canonical msgpack
  * bytes: fields in a fixed order, so one command has one encoding. It throws LeadershipError on
- * a bad command, which lets the server refuse bad input before it costs a log entry.
+ * a bad command, which lets the server refuse bad input before it costs a log entry; a Renew or
+ * Expire whose leases take more than LEASE_BATCH_BYTES_MAX is BATCH_TOO_LARGE. (Decoding does not
+ * check that bound: entries written before it existed must apply as they did.)
  */
 export function encodeCommand(command: Command): Uint8Array {
-  const bytes = packValue(parseCommand(command));
+  const parsed = parseCommand(command);
+  if (parsed.type === 'renew' || parsed.type === 'expire') {
+    const leaseBytes = leaseListBytesMax(parsed.leases);
+    if (leaseBytes > LEASE_BATCH_BYTES_MAX) {
+      throw new LeadershipError(
+        'BATCH_TOO_LARGE',
+        `the ${parsed.type} batch's leases take ${leaseBytes} bytes; at most ${LEASE_BATCH_BYTES_MAX} are allowed`,
+        { field: 'leases', limit: LEASE_BATCH_BYTES_MAX },
+      );
+    }
+  }
+  const bytes = packValue(parsed);
   if (bytes.length > COMMAND_BYTES_MAX) {
     throw new LeadershipError(
       'COMMAND_TOO_LARGE',

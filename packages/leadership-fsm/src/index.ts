@@ -27,6 +27,7 @@ export type { HolderChangeReason, HolderRef, LeadershipEvent } from './events';
 export { encodeEvent, encodeEvents, eventFields } from './events';
 export type { FsmStats, LogEntry, NoopEntry } from './fsm';
 export { LeadershipFsm } from './fsm';
+export { leaseListBytesMax, leaseRefBytesMax } from './lease-batch';
 export type { LeaseView } from './lease';
 export * from './limits';
 export type { ListHoldersPage, ListHoldersRequest, ScopeView } from './queries';

@@ -34,6 +34,22 @@ export const RENEW_BATCH_MAX = 4096;
 /** EXPIRE_BATCH_MAX is the most leases one Expire command may list. */
 export const EXPIRE_BATCH_MAX = 4096;
 
+/**
+ * LEASE_BATCH_BYTES_MAX is the most bytes the lease list of one Renew or Expire command may take
+ * (the sum of `leaseRefBytesMax` over its leases). Counted leases alone do not bound an entry:
+ * 4,096 leases with 253-byte scope names encode to more than COMMAND_BYTES_MAX. The 128 KiB left
+ * below COMMAND_BYTES_MAX cover the command's other fields (type, a correlation id of at most
+ * CORRELATION_ID_BYTES_MAX) and the runtime's envelope around it (stamp, proposer id, transport).
+ */
+export const LEASE_BATCH_BYTES_MAX = 896 * 1024;
+
+/**
+ * LEASE_REF_OVERHEAD_BYTES bounds what one lease of a Renew or Expire list encodes to besides its
+ * scope name's UTF-8 bytes: the map header, the two field names, the longest string header and a
+ * 64-bit fence token.
+ */
+export const LEASE_REF_OVERHEAD_BYTES = 34;
+
 /** QUEUE_LENGTH_MAX is the most candidates that may wait for one scope. */
 export const QUEUE_LENGTH_MAX = 1024;
 
