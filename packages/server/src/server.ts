@@ -89,6 +89,7 @@ export async function startServer(
     (kind) => metrics.fenceRejected(kind),
     tracing.tracer,
     logger,
+    (command, refusal) => metrics.leaseBatchRefused(command, refusal),
   );
   const expiry = new ExpiryScheduler(
     service,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DUE_LEASES_MAX } from '@omnirelay/leadership-fsm';
+import type { LeaseRef } from '@omnirelay/leadership-fsm';
+import { DUE_LEASES_MAX, EXPIRE_BATCH_MAX, LEASE_BATCH_BYTES_MAX } from '@omnirelay/leadership-fsm';
 import type { Logger } from 'pino';
 import type { LeadershipService } from './leadership-service';
 import type { LeadershipStateMachine } from './leadership-state-machine';
+import { chunkLeases } from './lease-batches';
 import { leaseKey } from './renewal-batcher';
 import { INTERNAL_TRANSPORT, withTransport } from './request-origin';
 
@@ -32,6 +34,20 @@ type State = 'off' | 'granting' | 'active';
 const MONITOR_INTERVAL_MS = 20;
 
 /**
+ * EXPIRE_RETRY_MS is how long the scheduler waits before it looks again after an expire batch
+ * did not commit, or when every due lease is left alone (quarantined or being renewed), so a
+ * failure is never retried in a tight loop.
+ */
+export const EXPIRE_RETRY_MS = 50;
+
+/**
+ * EXPIRE_QUARANTINE_MAX bounds the leases the scheduler leaves alone because their expiry cannot
+ * be proposed even alone. It is below DUE_LEASES_MAX, so quarantined leases can never fill a
+ * whole round of due leases and starve the others.
+ */
+export const EXPIRE_QUARANTINE_MAX = 1024;
+
+/**
  * ExpiryScheduler runs on the Raft leader only. It keeps one timer at the earliest lease
  * deadline and, when it fires, proposes one Expire batch (re-checked at apply against the entry
  * stamp and the fence, so a renewal that committed first keeps its lease).
@@ -49,6 +65,12 @@ const MONITOR_INTERVAL_MS = 20;
  *   (and queues their renewals) first; leases with a renewal queued or in flight are left alone.
  * Why this is safe: expiry never changes who may act — fences do. A late expiry only delays a
  * successor; an early one is what these rules prevent.
+ *
+ * One round proposes at most LEASE_BATCH_BYTES_MAX of due leases (the rest go in the next
+ * round). A batch refused for its content is split, and a lease whose expiry cannot be proposed
+ * even alone is quarantined (logged, counted, left to its holder or the next leader, at most
+ * EXPIRE_QUARANTINE_MAX of them), so one bad lease cannot stop every other lease from expiring.
+ * A batch that failed for any other reason is retried after EXPIRE_RETRY_MS.
  */
 export class ExpiryScheduler {
   private state: State = 'off';
@@ -58,6 +80,10 @@ export class ExpiryScheduler {
   private lastBeatMs: number;
   private stalledSinceGrace = false;
   private expiring = false;
+  /** quarantine holds leaseKey of leases whose expiry could not be proposed even alone; cleared on a leadership change. */
+  private readonly quarantine = new Set<string>();
+  /** retryAtMs: the timer fires no earlier than this (after a failed or empty round). */
+  private retryAtMs = 0;
   private readonly nowMs: () => number;
 
   constructor(
@@ -74,6 +100,9 @@ export class ExpiryScheduler {
 
   /** onLeadership starts (proposing the take-office grace) or stops the scheduler. */
   onLeadership(isLeader: boolean): void {
+    // A new term gives quarantined leases another chance (the cluster may have changed meanwhile).
+    this.quarantine.clear();
+    this.retryAtMs = 0;
     if (!isLeader) {
       this.state = 'off';
       this.clearTimer();
@@ -148,9 +177,10 @@ export class ExpiryScheduler {
       this.clearTimer();
       return;
     }
-    if (this.timer !== undefined && this.timerDueMs === next.deadlineMs) return;
+    const dueMs = Math.max(next.deadlineMs, this.retryAtMs);
+    if (this.timer !== undefined && this.timerDueMs === dueMs) return;
     this.clearTimer();
-    this.timerDueMs = next.deadlineMs;
+    this.timerDueMs = dueMs;
     // setTimeout, not a periodic scan: expiry happens at the deadline (issue: TTL + 100 ms failover).
     this.timer = setTimeout(
       () => {
@@ -158,7 +188,7 @@ export class ExpiryScheduler {
         // Let the poll phase read sockets first: renewals that arrived while the timer was due get queued.
         setImmediate(() => void this.expireDue());
       },
-      Math.max(0, next.deadlineMs - this.nowMs() + 1),
+      Math.max(0, dueMs - this.nowMs() + 1),
     );
   }
 
@@ -176,31 +206,46 @@ export class ExpiryScheduler {
       return;
     }
     const pending = this.service.pendingRenewals();
-    const due = this.sm.fsm
-      .expiredLeases(this.nowMs(), DUE_LEASES_MAX)
-      .filter((l) => !pending.has(leaseKey(l)));
+    const due: LeaseRef[] = [];
+    for (const l of this.sm.fsm.expiredLeases(this.nowMs(), DUE_LEASES_MAX)) {
+      const key = leaseKey(l);
+      if (!pending.has(key) && !this.quarantine.has(key))
+        due.push({ scope: l.scope, fenceToken: l.fenceToken });
+    }
     if (due.length === 0) {
+      // Everything due is being renewed or quarantined: look again shortly, not in a tight loop.
+      this.retryAtMs = this.nowMs() + EXPIRE_RETRY_MS;
       this.arm();
       return;
     }
+    this.retryAtMs = 0;
+    // One entry's worth per round; what does not fit is still due and goes in the next round.
+    const batch = chunkLeases(due, EXPIRE_BATCH_MAX, LEASE_BATCH_BYTES_MAX)[0]!;
     this.expiring = true;
     try {
-      await withTransport(INTERNAL_TRANSPORT, () =>
-        this.service.propose({
-          type: 'expire',
-          correlationId: `expire-${randomUUID()}`,
-          leases: due.map((l) => ({ scope: l.scope, fenceToken: l.fenceToken })),
-        }),
-      );
+      const { isolated } = await this.service.expireLeases(batch);
+      for (const { lease } of isolated) this.quarantineLease(lease);
     } catch (e) {
       this.logger.warn(
-        { err: e instanceof Error ? e.message : String(e), leases: due.length },
-        'an expire batch did not commit; it will be retried',
+        { err: e instanceof Error ? e.message : String(e), leases: batch.length },
+        `an expire batch did not commit; it will be retried in ${EXPIRE_RETRY_MS} ms`,
       );
-      setTimeout(() => this.arm(), 50).unref();
+      this.retryAtMs = this.nowMs() + EXPIRE_RETRY_MS;
     } finally {
       this.expiring = false;
     }
     if (this.state === 'active') this.arm();
+  }
+
+  /** quarantineLease leaves a lease whose expiry cannot be proposed alone out of later rounds (bounded). */
+  private quarantineLease(lease: LeaseRef): void {
+    if (this.quarantine.size >= EXPIRE_QUARANTINE_MAX) {
+      this.logger.warn(
+        { scope: lease.scope, quarantineMax: EXPIRE_QUARANTINE_MAX },
+        'the expiry quarantine is full; this lease will be tried again in later rounds',
+      );
+      return;
+    }
+    this.quarantine.add(leaseKey(lease));
   }
 }

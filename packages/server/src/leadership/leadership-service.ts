@@ -5,6 +5,7 @@ import type {
   CampaignOutcome,
   Command,
   CommandOutcome,
+  ExpireItem,
   LeaseRef,
   LeaseView,
   ListHoldersPage,
@@ -13,7 +14,14 @@ import type {
   StepDownOutcome,
   Successor,
 } from '@omnirelay/leadership-fsm';
-import { RENEW_BATCH_MAX, assert, encodeCommand, isLeadershipError } from '@omnirelay/leadership-fsm';
+import {
+  EXPIRE_BATCH_MAX,
+  LEASE_BATCH_BYTES_MAX,
+  RENEW_BATCH_MAX,
+  assert,
+  encodeCommand,
+  isLeadershipError,
+} from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
@@ -25,6 +33,8 @@ import { NOOP_TRACER } from '../tracing/tracing';
 import { MonotonicStamp, encodeEnvelope } from './envelope';
 import { INTERNAL_TRANSPORT, currentTraceContext, currentTransport, withTransport } from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
+import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
+import { chunkLeases, proposeSplitting } from './lease-batches';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
 import type { Watch, WatchHub, WatchSink } from './watch-hub';
@@ -89,6 +99,7 @@ export class LeadershipService {
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
   /** resetReleaser holds the leader's release-on-reset timers (see ResetReleaser). */
   readonly resetReleaser: ResetReleaser;
+  private readonly logger: Logger;
 
   constructor(
     private readonly node: RaftNode<ApplyResult>,
@@ -99,9 +110,12 @@ export class LeadershipService {
     private readonly onStaleFence: (kind: StaleFenceKind) => void = () => undefined,
     /** tracer makes one `leadership.propose` span per write; the default records nothing. */
     private readonly tracer: Tracer = NOOP_TRACER,
-    /** logger hears the release-on-reset timers; the default is silent. */
+    /** logger hears the release-on-reset timers and lease batches refused for their content; the default is silent. */
     logger: Logger = pino({ level: 'silent' }),
+    /** onLeaseBatchRefused hears each lease batch split or lease isolated after a content refusal (metrics). */
+    private readonly onLeaseBatchRefused: LeaseBatchRefusalListener = () => undefined,
   ) {
+    this.logger = logger;
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
     // persisted one, which lags a new leader's for a moment); the applied entry carries both.
     sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
@@ -113,14 +127,58 @@ export class LeadershipService {
       logger,
       node.isLeader,
     );
-    this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, (leases) =>
-      // One entry carries the renewals of many requests: it is the server's own write.
-      withTransport(INTERNAL_TRANSPORT, () =>
-        this.propose({ type: 'renew', correlationId: `renew-${randomUUID()}`, leases }),
-      ).then((o) => {
-        if (o.type !== 'renew') throw new ServerError('INTERNAL', `renew answered with ${o.type}`);
-        return o.leases;
-      }),
+    this.batcher = new RenewalBatcher(RENEW_BATCH_MAX, LEASE_BATCH_BYTES_MAX, async (leases) => {
+      const { answers, isolated } = await this.proposeLeaseBatch('renew', leases);
+      // A lease refused even alone is answered for itself; it will never renew (the FSM would refuse it too).
+      return answers.concat(
+        isolated.map(({ lease, error }) => ({
+          scope: lease.scope,
+          fenceToken: lease.fenceToken,
+          renewed: false,
+          code: error.code === 'INVALID_SCOPE' ? 'INVALID_SCOPE' : 'INVALID_ARGUMENT',
+          currentFenceToken: null,
+        })),
+      );
+    });
+  }
+
+  /**
+   * expireLeases proposes the expiry of `leases` (the expiry scheduler's due leases), in as many
+   * entries as EXPIRE_BATCH_MAX and LEASE_BATCH_BYTES_MAX need, and answers each lease, with the
+   * leases that could not be proposed even alone (see proposeSplitting). Other failures throw.
+   */
+  async expireLeases(leases: readonly LeaseRef[]): Promise<LeaseBatchAnswers<ExpireItem>> {
+    const answers: ExpireItem[] = [];
+    const isolated: LeaseBatchAnswers<ExpireItem>['isolated'] = [];
+    for (const chunk of chunkLeases(leases, EXPIRE_BATCH_MAX, LEASE_BATCH_BYTES_MAX)) {
+      const part = await this.proposeLeaseBatch('expire', chunk);
+      answers.push(...part.answers);
+      isolated.push(...part.isolated);
+    }
+    return { answers, isolated };
+  }
+
+  /**
+   * proposeLeaseBatch proposes one renew or expire entry listing `leases` (the server's own
+   * write); a batch refused for its content is split and a lease refused alone is isolated,
+   * with a log line and `onLeaseBatchRefused` for each.
+   */
+  private proposeLeaseBatch<C extends LeaseBatchCommand>(
+    type: C,
+    leases: readonly LeaseRef[],
+  ): Promise<LeaseBatchAnswers<C extends 'renew' ? RenewItem : ExpireItem>> {
+    type Item = C extends 'renew' ? RenewItem : ExpireItem;
+    return proposeSplitting<Item>(
+      type,
+      leases,
+      async (part) => {
+        const o = await withTransport(INTERNAL_TRANSPORT, () =>
+          this.propose({ type, correlationId: `${type}-${randomUUID()}`, leases: part }),
+        );
+        if (o.type !== type) throw new ServerError('INTERNAL', `${type} answered with ${o.type}`);
+        return o.leases as readonly Item[];
+      },
+      { logger: this.logger, onRefused: this.onLeaseBatchRefused },
     );
   }
 

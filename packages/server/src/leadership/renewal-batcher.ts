@@ -1,8 +1,12 @@
 import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
+import { leaseListBytesMax } from '@omnirelay/leadership-fsm';
+import { chunkLeases } from './lease-batches';
 
 /** Waiting is one caller's leases (a whole KeepAlive request) waiting for a batch. */
 interface Waiting {
   readonly leases: readonly LeaseRef[];
+  /** bytes is leaseListBytesMax of `leases`, counted once. */
+  readonly bytes: number;
   readonly resolve: (items: RenewItem[]) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -18,6 +22,9 @@ export function leaseKey(lease: LeaseRef): string {
  * load, each group commit carries one renew entry listing many leases, and a renewal never costs
  * a disk write of its own. A caller hands over all the leases of one request at once and gets
  * one answer per lease, in its order: the cost per renewal is an array slot, not a promise.
+ *
+ * A batch is bounded by count (`batchMax`) and by bytes (`batchBytesMax`, summing
+ * leaseRefBytesMax): long scope names must not make the shared entry too large for everyone.
  */
 export class RenewalBatcher {
   private queue: Waiting[] = [];
@@ -26,6 +33,7 @@ export class RenewalBatcher {
 
   constructor(
     private readonly batchMax: number,
+    private readonly batchBytesMax: number,
     private readonly proposeBatch: (leases: readonly LeaseRef[]) => Promise<readonly RenewItem[]>,
   ) {}
 
@@ -37,17 +45,17 @@ export class RenewalBatcher {
 
   /** renewMany queues `leases` for the next batch and answers each, in order. */
   renewMany(leases: readonly LeaseRef[]): Promise<RenewItem[]> {
-    if (leases.length > this.batchMax) {
-      // No entry may list more than batchMax leases: a longer list goes as several callers.
-      const parts: Array<Promise<RenewItem[]>> = [];
-      for (let i = 0; i < leases.length; i += this.batchMax) {
-        parts.push(this.renewMany(leases.slice(i, i + this.batchMax)));
-      }
-      return Promise.all(parts).then((answers) => answers.flat());
-    }
     if (leases.length === 0) return Promise.resolve([]);
+    const bytes = leaseListBytesMax(leases);
+    if (leases.length > this.batchMax || bytes > this.batchBytesMax) {
+      // No entry may list more than batchMax leases or batchBytesMax bytes: a longer list goes as several callers.
+      const parts = chunkLeases(leases, this.batchMax, this.batchBytesMax);
+      if (parts.length > 1) {
+        return Promise.all(parts.map((part) => this.renewMany(part))).then((answers) => answers.flat());
+      }
+    }
     return new Promise<RenewItem[]>((resolve, reject) => {
-      this.queue.push({ leases, resolve, reject });
+      this.queue.push({ leases, bytes, resolve, reject });
       if (!this.busy) queueMicrotask(() => void this.flush());
     });
   }
@@ -92,14 +100,21 @@ export class RenewalBatcher {
     }
   }
 
-  /** take removes the next batch from the queue: whole callers, in arrival order, up to batchMax leases. */
+  /**
+   * take removes the next batch from the queue: whole callers, in arrival order, up to batchMax
+   * leases and batchBytesMax bytes (a single lease larger than that goes alone, to be refused alone).
+   */
   private take(): Waiting[] {
     const batch: Waiting[] = [this.queue.shift()!];
     let count = batch[0]!.leases.length;
-    while (this.queue.length > 0 && count + this.queue[0]!.leases.length <= this.batchMax) {
-      const next = this.queue.shift()!;
-      batch.push(next);
+    let bytes = batch[0]!.bytes;
+    for (;;) {
+      const next = this.queue[0];
+      if (next === undefined) break;
+      if (count + next.leases.length > this.batchMax || bytes + next.bytes > this.batchBytesMax) break;
+      batch.push(this.queue.shift()!);
       count += next.leases.length;
+      bytes += next.bytes;
     }
     return batch;
   }

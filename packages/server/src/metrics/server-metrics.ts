@@ -3,6 +3,7 @@ import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
+import type { LeaseBatchCommand, LeaseBatchRefusal } from '../leadership/lease-batches';
 import type { WatchHub } from '../leadership/watch-hub';
 import type { FenceCheckKind } from './leadership-metrics';
 import { registerLeadershipMetrics } from './leadership-metrics';
@@ -25,6 +26,10 @@ export type ForwardEdge = 'grpc' | 'http';
 /** FORWARD_EDGES lists every `edge` label value. */
 const FORWARD_EDGES: readonly ForwardEdge[] = ['grpc', 'http'];
 
+/** LEASE_BATCH_COMMANDS and LEASE_BATCH_REFUSALS list the label values of omnirelay_lease_batch_refusals_total. */
+const LEASE_BATCH_COMMANDS: readonly LeaseBatchCommand[] = ['renew', 'expire'];
+const LEASE_BATCH_REFUSALS: readonly LeaseBatchRefusal[] = ['split', 'isolated'];
+
 /** ServerMetrics is one node's Prometheus metrics. */
 export interface ServerMetrics {
   /** registry holds every metric of this node; it is its own, never prom-client's global one. */
@@ -41,6 +46,11 @@ export interface ServerMetrics {
   /** forwarded counts a request this follower forwarded to the leader, by edge, in omnirelay_forwarded_requests_total. */
   forwarded(edge: ForwardEdge): void;
   /**
+   * leaseBatchRefused counts, in omnirelay_lease_batch_refusals_total, a renew or expire batch
+   * refused for its content and split, or a lease isolated because it could not be proposed alone.
+   */
+  leaseBatchRefused(command: LeaseBatchCommand, refusal: LeaseBatchRefusal): void;
+  /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
    * prom-client's default metrics keep their process-wide event-loop-delay monitor and GC
@@ -54,8 +64,8 @@ export interface ServerMetrics {
  * node's events and the state machine's applied entries. Create it before traffic starts to
  * count every holder change; one created later counts from then on (gauges are always current).
  *
- * Label cardinality is bounded by design: `reason` (5 values), `kind` (6), `edge` (2) and `peer`
- * (at most 15 members); no metric has a scope or candidate label.
+ * Label cardinality is bounded by design: `reason` (5 values), `kind` (6), `edge` (2), `command`
+ * (2), `refusal` (2) and `peer` (at most 15 members); no metric has a scope or candidate label.
  */
 export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
   const { node, stateMachine, hub, nodeId } = options;
@@ -78,6 +88,19 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers: [registry],
   });
   for (const edge of FORWARD_EDGES) forwarded.inc({ edge }, 0);
+  const leaseBatchRefusals = new Counter<'command' | 'refusal'>({
+    name: 'omnirelay_lease_batch_refusals_total',
+    help:
+      'Renew and expire batches this leader proposed that were refused for their content (too ' +
+      'large, a bad field): refusal="split" counts a batch proposed again in two halves, ' +
+      'refusal="isolated" a lease left out because it could not be proposed even alone (see the ' +
+      'error log line naming it). Any isolated lease deserves a look.',
+    labelNames: ['command', 'refusal'],
+    registers: [registry],
+  });
+  for (const command of LEASE_BATCH_COMMANDS) {
+    for (const refusal of LEASE_BATCH_REFUSALS) leaseBatchRefusals.inc({ command, refusal }, 0);
+  }
 
   return {
     registry,
@@ -86,6 +109,9 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     fenceRejected: (kind) => leadership.fenceRejected(kind),
     forwarded: (edge) => {
       if (active) forwarded.inc({ edge });
+    },
+    leaseBatchRefused: (command, refusal) => {
+      if (active) leaseBatchRefusals.inc({ command, refusal });
     },
     stop: () => {
       if (!active) return;

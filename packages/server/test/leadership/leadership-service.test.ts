@@ -1,4 +1,5 @@
-import type { LeadershipEvent, LeaseView } from '@omnirelay/leadership-fsm';
+import type { LeadershipEvent, LeaseRef, LeaseView } from '@omnirelay/leadership-fsm';
+import { RENEW_BATCH_MAX, SCOPE_NAME_BYTES_MAX } from '@omnirelay/leadership-fsm';
 import type { OmniRelayServer } from '../../src/index';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
@@ -43,6 +44,40 @@ describe('LeadershipService on one node', () => {
     // 200 renewals, but at most a handful of entries: one in flight, the rest ride the next.
     expect(renewEntries).toBeGreaterThanOrEqual(1);
     expect(renewEntries).toBeLessThanOrEqual(3);
+  });
+
+  it("renews 4,096 leases with 253-byte scope names together with another tenant's, with no COMMAND_TOO_LARGE for anyone", async () => {
+    const longScope = (i: number): string => {
+      const suffix = `/${i}`;
+      return `tenant-long/${'n'.repeat(SCOPE_NAME_BYTES_MAX - 'tenant-long/'.length - suffix.length)}${suffix}`;
+    };
+    const acquireAll = async (scopes: string[]): Promise<LeaseRef[]> => {
+      const refs: LeaseRef[] = [];
+      for (let i = 0; i < scopes.length; i += 512) {
+        const outcomes = await Promise.all(
+          scopes
+            .slice(i, i + 512)
+            .map((scope) => server.service.acquire({ scope, candidateId: 'c', leaseTtlMs: 60_000 })),
+        );
+        for (const o of outcomes)
+          if (o.granted) refs.push({ scope: o.lease.scope, fenceToken: o.lease.fenceToken });
+      }
+      return refs;
+    };
+    const long = await acquireAll(Array.from({ length: RENEW_BATCH_MAX }, (_, i) => longScope(i)));
+    expect(long).toHaveLength(RENEW_BATCH_MAX);
+    expect(long.every((l) => l.scope.length === SCOPE_NAME_BYTES_MAX)).toBe(true);
+    const short = await acquireAll(Array.from({ length: 50 }, (_, i) => `tenant-short/${i}`));
+    // As KeepAlive streams send them: requests of at most 1,000 leases, all arriving together.
+    const requests: LeaseRef[][] = [];
+    for (let i = 0; i < long.length; i += 1000) requests.push(long.slice(i, i + 1000));
+    requests.push(short);
+    const answers = await Promise.allSettled(requests.map((r) => server.service.renewMany(r)));
+    const failures = answers.filter((a) => a.status === 'rejected');
+    expect(failures.map((f) => String(f.reason))).toEqual([]);
+    const items = answers.flatMap((a) => (a.status === 'fulfilled' ? a.value : []));
+    expect(items).toHaveLength(RENEW_BATCH_MAX + 50);
+    expect(items.filter((i) => !i.renewed)).toEqual([]);
   });
 
   it('reports a stale fence in a renewal without failing the others', async () => {

@@ -1,4 +1,5 @@
 import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
+import { LEASE_BATCH_BYTES_MAX, leaseListBytesMax, leaseRefBytesMax } from '@omnirelay/leadership-fsm';
 import { RenewalBatcher } from '../../src/leadership/renewal-batcher';
 
 function lease(i: number): LeaseRef {
@@ -42,7 +43,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 describe('RenewalBatcher', () => {
   it('answers every lease of a request in its order, renewing a lease listed twice once', async () => {
     const r = recorder();
-    const batcher = new RenewalBatcher(100, r.propose);
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose);
     const leases = [lease(3), lease(1), lease(13), lease(3)];
     const answered = batcher.renewMany(leases);
     await settle();
@@ -59,7 +60,7 @@ describe('RenewalBatcher', () => {
 
   it('puts requests that arrive together in one batch and those arriving during it in the next', async () => {
     const r = recorder();
-    const batcher = new RenewalBatcher(100, r.propose);
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose);
     const first = batcher.renewMany([lease(1), lease(2)]);
     const second = batcher.renew(lease(3));
     await settle();
@@ -81,7 +82,7 @@ describe('RenewalBatcher', () => {
 
   it('never proposes more than batchMax leases in one entry, and answers a longer list in order', async () => {
     const r = recorder();
-    const batcher = new RenewalBatcher(3, r.propose);
+    const batcher = new RenewalBatcher(3, LEASE_BATCH_BYTES_MAX, r.propose);
     const leases = Array.from({ length: 8 }, (_, i) => lease(i));
     const answered = batcher.renewMany(leases);
     const other = batcher.renewMany([lease(20), lease(21)]);
@@ -94,9 +95,48 @@ describe('RenewalBatcher', () => {
     expect((await other).map((i) => i.scope)).toEqual(['b/20', 'b/21']);
   });
 
+  it('never proposes more than batchBytesMax bytes of leases in one entry, keeping callers whole when they fit', async () => {
+    const r = recorder();
+    // Room for three leases of scope b/<one digit> per entry.
+    const bytesMax = 3 * leaseRefBytesMax(lease(1));
+    const batcher = new RenewalBatcher(100, bytesMax, r.propose);
+    const first = batcher.renewMany([lease(1), lease(2)]);
+    const second = batcher.renewMany([lease(3), lease(4)]);
+    const long = batcher.renewMany([1, 2, 3, 4, 5, 6, 7].map((i) => lease(i + 1)));
+    for (let round = 0; round < 10 && r.batches.length < 5; round++) {
+      await settle();
+      r.release();
+    }
+    for (const b of r.batches) expect(leaseListBytesMax(b)).toBeLessThanOrEqual(bytesMax);
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([
+      ['b/1', 'b/2'],
+      ['b/3', 'b/4'],
+      ['b/2', 'b/3', 'b/4'],
+      ['b/5', 'b/6', 'b/7'],
+      ['b/8'],
+    ]);
+    expect((await first).map((i) => i.scope)).toEqual(['b/1', 'b/2']);
+    expect((await second).map((i) => i.scope)).toEqual(['b/3', 'b/4']);
+    expect((await long).map((i) => i.scope)).toEqual(['b/2', 'b/3', 'b/4', 'b/5', 'b/6', 'b/7', 'b/8']);
+  });
+
+  it('sends a lease larger than batchBytesMax alone, so it cannot fail anyone else', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, 200, r.propose);
+    const huge = { scope: 'h'.repeat(500), fenceToken: 1n };
+    const answers = batcher.renewMany([lease(1), huge, lease(2)]);
+    for (let round = 0; round < 10 && r.batches.length < 3; round++) {
+      await settle();
+      r.release();
+    }
+    expect(r.batches.map((b) => b.length)).toEqual([1, 1, 1]);
+    expect(r.batches[1]![0]).toBe(huge);
+    expect((await answers).map((i) => i.scope)).toEqual(['b/1', huge.scope, 'b/2']);
+  });
+
   it('fails every caller of a batch whose proposal fails, and goes on with the next', async () => {
     let calls = 0;
-    const batcher = new RenewalBatcher(100, (leases) => {
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) => {
       calls++;
       return calls === 1 ? Promise.reject(new Error('NOT_LEADER')) : Promise.resolve(leases.map(answer));
     });
@@ -108,7 +148,9 @@ describe('RenewalBatcher', () => {
   });
 
   it('rejects a caller whose lease the entry did not answer', async () => {
-    const batcher = new RenewalBatcher(100, (leases) => Promise.resolve(leases.slice(1).map(answer)));
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) =>
+      Promise.resolve(leases.slice(1).map(answer)),
+    );
     await expect(batcher.renewMany([lease(1), lease(2)])).rejects.toThrow(
       'renew batch did not answer for b/1',
     );

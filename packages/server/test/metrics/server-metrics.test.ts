@@ -121,6 +121,28 @@ describe('createServerMetrics on a single-node server', () => {
     expect(sampleOf(after, 'omnirelay_forwarded_requests_total', { edge: 'http' })).toBe(1);
   });
 
+  it('counts lease batches refused for their content by command and refusal, every series present from the start', async () => {
+    const before = await metrics.render();
+    for (const command of ['renew', 'expire']) {
+      for (const refusal of ['split', 'isolated']) {
+        expect(sampleOf(before, 'omnirelay_lease_batch_refusals_total', { command, refusal })).toBe(0);
+      }
+    }
+    metrics.leaseBatchRefused('expire', 'split');
+    metrics.leaseBatchRefused('expire', 'isolated');
+    metrics.leaseBatchRefused('expire', 'split');
+    const after = await metrics.render();
+    expect(
+      sampleOf(after, 'omnirelay_lease_batch_refusals_total', { command: 'expire', refusal: 'split' }),
+    ).toBe(2);
+    expect(
+      sampleOf(after, 'omnirelay_lease_batch_refusals_total', { command: 'expire', refusal: 'isolated' }),
+    ).toBe(1);
+    expect(
+      sampleOf(after, 'omnirelay_lease_batch_refusals_total', { command: 'renew', refusal: 'split' }),
+    ).toBe(0);
+  });
+
   it('has a help text for every metric and never a scope or candidate label', async () => {
     const text = await metrics.render();
     const names = text

@@ -1,0 +1,174 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApplyResult, Command, LeaseRef } from '@omnirelay/leadership-fsm';
+import { DUE_LEASES_MAX, SCOPE_NAME_BYTES_MAX } from '@omnirelay/leadership-fsm';
+import { RaftNode } from '@omnirelay/raft';
+import { pino } from 'pino';
+import { ServerError, freePort, loadServerConfig } from '../../src/index';
+import { ExpiryScheduler } from '../../src/leadership/expiry-scheduler';
+import { LeadershipService } from '../../src/leadership/leadership-service';
+import { LeadershipStateMachine } from '../../src/leadership/leadership-state-machine';
+import type { LeaseBatchCommand, LeaseBatchRefusal } from '../../src/leadership/lease-batches';
+import { WatchHub } from '../../src/leadership/watch-hub';
+
+jest.setTimeout(60_000);
+
+/** WAIT_MS bounds every wait of these tests. */
+const WAIT_MS = 15_000;
+
+/**
+ * Stack is one single-node Raft node with the leadership state machine, a LeadershipService and
+ * an ExpiryScheduler whose clock the test holds: frozen, leases fall due only when it is let go,
+ * so many leases can fall due together, as after a leader's stall.
+ */
+interface Stack {
+  readonly node: RaftNode<ApplyResult>;
+  readonly sm: LeadershipStateMachine;
+  readonly service: LeadershipService;
+  readonly refusals: Array<[LeaseBatchCommand, LeaseBatchRefusal]>;
+  readonly logLines: string[];
+  /** release lets the scheduler's clock run (it reads the wall clock from then on). */
+  release(): void;
+  stop(): Promise<void>;
+}
+
+async function startStack(): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-expiry-'));
+  const config = loadServerConfig(
+    ['--id', 'solo', '--peer-address', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir],
+    {},
+  );
+  const logLines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
+  const sm = new LeadershipStateMachine();
+  const node = await RaftNode.start(config, sm, logger);
+  const deadline = Date.now() + WAIT_MS;
+  while (!node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const refusals: Array<[LeaseBatchCommand, LeaseBatchRefusal]> = [];
+  const service = new LeadershipService(
+    node,
+    sm,
+    new WatchHub(1000),
+    () => undefined,
+    () => undefined,
+    undefined,
+    logger,
+    (command, refusal) => void refusals.push([command, refusal]),
+  );
+  const frozenAtMs = Date.now();
+  let frozen = true;
+  const scheduler = new ExpiryScheduler(
+    service,
+    sm,
+    { graceMs: 0, graceCapMs: 0, stallThresholdMs: 60_000, nowMs: () => (frozen ? frozenAtMs : Date.now()) },
+    logger,
+  );
+  sm.onApplied(() => scheduler.onApplied());
+  scheduler.onLeadership(node.isLeader);
+  return {
+    node,
+    sm,
+    service,
+    refusals,
+    logLines,
+    release: () => {
+      frozen = false;
+      scheduler.onApplied();
+    },
+    stop: async () => {
+      scheduler.stop();
+      service.resetReleaser.stop();
+      await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** acquireAll acquires every scope with a 500 ms lease, 512 at a time. */
+async function acquireAll(service: LeadershipService, scopes: readonly string[]): Promise<LeaseRef[]> {
+  const refs: LeaseRef[] = [];
+  for (let i = 0; i < scopes.length; i += 512) {
+    const outcomes = await Promise.all(
+      scopes.slice(i, i + 512).map((scope) => service.acquire({ scope, candidateId: 'c', leaseTtlMs: 500 })),
+    );
+    for (const o of outcomes)
+      if (o.granted) refs.push({ scope: o.lease.scope, fenceToken: o.lease.fenceToken });
+  }
+  return refs;
+}
+
+/** waitUntil polls `done` every 10 ms, at most WAIT_MS; it answers whether `done` came true. */
+async function waitUntil(done: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return done();
+}
+
+describe('ExpiryScheduler', () => {
+  let stack: Stack;
+
+  beforeEach(async () => {
+    stack = await startStack();
+  });
+
+  afterEach(async () => {
+    await stack.stop();
+  });
+
+  it('expires 4,096 leases with 253-byte scope names that fall due together, in entries that fit', async () => {
+    const scopes = Array.from({ length: DUE_LEASES_MAX }, (_, i) => {
+      const suffix = `/${i}`;
+      return 'e'.repeat(SCOPE_NAME_BYTES_MAX - suffix.length) + suffix;
+    });
+    const leases = await acquireAll(stack.service, scopes);
+    expect(leases).toHaveLength(DUE_LEASES_MAX);
+    const lastDeadlineMs = Math.max(...leases.map((l) => stack.sm.fsm.getHolder(l.scope)?.deadlineMs ?? 0));
+    await new Promise((r) => setTimeout(r, Math.max(0, lastDeadlineMs - Date.now() + 10)));
+    let expireEntries = 0;
+    stack.sm.onApplied((r) => {
+      if (r.ok && r.outcome.type === 'expire') expireEntries++;
+    });
+    stack.release();
+    const allExpired = await waitUntil(() => scopes.every((s) => stack.sm.fsm.getHolder(s) === null));
+    expect(stack.logLines.filter((l) => l.includes('did not commit'))).toEqual([]);
+    expect(allExpired).toBe(true);
+    expect(expireEntries).toBeGreaterThanOrEqual(2);
+    expect(stack.refusals).toEqual([]);
+  });
+
+  it('isolates a lease whose expire cannot be proposed, expires the others, and does not retry it in a loop', async () => {
+    const leases = await acquireAll(stack.service, [
+      'poison/0',
+      ...Array.from({ length: 20 }, (_, i) => `ok/${i}`),
+    ]);
+    expect(leases).toHaveLength(21);
+    // A refusal about the batch's content, for every expire that lists this lease.
+    const propose = stack.service.propose.bind(stack.service);
+    let expireAttempts = 0;
+    jest.spyOn(stack.service, 'propose').mockImplementation((command: Command) => {
+      if (command.type !== 'expire') return propose(command);
+      expireAttempts++;
+      if (command.leases.some((l) => l.scope === 'poison/0')) {
+        return Promise.reject(new ServerError('INVALID_ARGUMENT', 'injected: this lease cannot be proposed'));
+      }
+      return propose(command);
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    stack.release();
+    const othersExpired = await waitUntil(() =>
+      leases.every((l) => l.scope === 'poison/0' || stack.sm.fsm.getHolder(l.scope) === null),
+    );
+    expect(othersExpired).toBe(true);
+    expect(stack.sm.fsm.getHolder('poison/0')).not.toBeNull();
+    const attemptsAfterIsolation = expireAttempts;
+    // A loop would retry every 50 ms at most; quarantined, the lease costs nothing more.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(expireAttempts).toBe(attemptsAfterIsolation);
+    expect(stack.refusals.filter(([, r]) => r === 'isolated')).toEqual([['expire', 'isolated']]);
+    expect(stack.refusals.filter(([, r]) => r === 'split').length).toBeGreaterThanOrEqual(1);
+    const isolatedLine = stack.logLines.find((l) => l.includes('cannot be proposed even alone'));
+    expect(isolatedLine).toContain('"scope":"poison/0"');
+    expect(isolatedLine).toContain('"code":"INVALID_ARGUMENT"');
+  });
+});
