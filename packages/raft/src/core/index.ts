@@ -22,6 +22,15 @@ export {
   tallyVotes,
 } from './membership';
 export type { ConfigChangeCheck, VoteTally } from './membership';
+export {
+  INDEX_MAX,
+  MESSAGE_REFUSAL_REASONS,
+  TERM_JUMP_MAX,
+  TERM_MAX,
+  TERM_SAFETY_MARGIN,
+  refuseMessage,
+} from './message-refusal';
+export type { MessageRefusal, MessageRefusalReason } from './message-refusal';
 export type * from './messages';
 export { MESSAGE_TYPES } from './messages';
 export { Progress } from './progress';

@@ -23,7 +23,8 @@ import type { Ready } from './ready';
 import type { ConfigChange, Entry, HardState, Membership, NodeId, Role, SoftState } from './types';
 import type { MessageType } from './messages';
 import { NONE } from './types';
-import { isWellFormedMessage } from './validate-message';
+import type { MessageRefusal } from './message-refusal';
+import { refuseMessage } from './message-refusal';
 import type { Accepted, ProposeResult } from './errors';
 import type { RaftStatus } from './raft-status';
 
@@ -125,17 +126,18 @@ export class RaftCore {
     if (this.role !== 'leader') this.startCampaign('preVote', 'election');
   }
 
-  /** step handles one message from a peer; malformed or misaddressed messages are ignored. */
-  step(input: Message): void {
-    if (!isWellFormedMessage(input)) {
-      this.trace('ignored a malformed message');
-      return;
+  /**
+   * step handles one message from a peer. A message refused on sight (malformed, misaddressed, or
+   * naming a term or index no correct peer can send: see refuseMessage) changes nothing, and step
+   * returns why, so the runtime can count it and tell the operator; otherwise it returns undefined.
+   */
+  step(input: Message): MessageRefusal | undefined {
+    const refused = refuseMessage(input, this.id, this.term);
+    if (refused !== undefined) {
+      this.trace(`ignored ${refused.detail}`);
+      return refused;
     }
     const m = input;
-    if (m.to !== this.id || m.from === this.id) {
-      this.trace(`ignored ${m.type} addressed to ${m.to} from ${m.from}`);
-      return;
-    }
     const bound = incarnationOf(this.membershipNow, m.from);
     if (bound === undefined) {
       if (m.incarnation !== undefined) this.heardFrom(m.from, m.incarnation);
