@@ -1,8 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ConfigChange, Entry, Membership, Message, NodeId, Ready, SoftState } from '../core/index';
-import { Mulberry32, RAFT_CONFIG_DEFAULTS, RaftCore, isInvariantViolation } from '../core/index';
-import type { RaftStatus, RaftRefusal } from '../core/index';
+import {
+  MESSAGE_REFUSAL_REASONS,
+  Mulberry32,
+  RAFT_CONFIG_DEFAULTS,
+  RaftCore,
+  isInvariantViolation,
+} from '../core/index';
+import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
 import { LevelStorage } from '../storage/index';
 import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
 import { PeerTransport } from '../transport/index';
@@ -25,6 +31,8 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly peerAddress: string;
   readonly peers: Readonly<Record<NodeId, PeerLinkStatus>>;
   readonly transport: Readonly<TransportStats>;
+  /** messagesRefused counts, per reason, the peer messages Raft refused on sight since start. */
+  readonly messagesRefused: Readonly<Record<MessageRefusalReason, number>>;
   readonly snapshotIndex: number;
   readonly proposalsPending: number;
   readonly fatalError: string | undefined;
@@ -70,6 +78,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private role: SoftState['role'] = 'follower';
   private leader: NodeId = '';
   private knownMembership: Membership | undefined;
+  private readonly messagesRefused = Object.fromEntries(
+    MESSAGE_REFUSAL_REASONS.map((reason) => [reason, 0]),
+  ) as Record<MessageRefusalReason, number>;
+  /** refusedPeers are the peers already logged for a refused message: one warning each, not one per message. */
+  private readonly refusedPeers = new Set<NodeId>();
 
   private constructor(
     private readonly config: RaftNodeConfig,
@@ -275,6 +288,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       peerAddress: this.transport.address,
       peers: this.transport.peerStatus(),
       transport: this.transport.stats(),
+      messagesRefused: { ...this.messagesRefused },
       snapshotIndex: this.storage.mirror.snapshot().meta.index,
       proposalsPending: this.proposals.size,
       fatalError: this.fatalError?.message,
@@ -448,8 +462,32 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private onMessage(m: Message): void {
     if (this.stopping) return;
-    this.core.step(m);
+    const refused = this.core.step(m);
+    if (refused !== undefined) this.onRefused(m, refused);
     this.wake();
+  }
+
+  /**
+   * onRefused counts a message Raft refused on sight and warns once per peer (the transport only
+   * hands over messages from known peers, so the set stays bounded): a peer that keeps sending
+   * them shows up in omnirelay_raft_messages_refused_total, not as a flood of log lines.
+   */
+  private onRefused(m: Message, refused: MessageRefusal): void {
+    this.messagesRefused[refused.reason]++;
+    if (this.refusedPeers.has(m.from)) return;
+    this.refusedPeers.add(m.from);
+    this.logger.warn(
+      {
+        node: this.config.id,
+        peer: m.from,
+        type: m.type,
+        term: m.term,
+        reason: refused.reason,
+        detail: refused.detail,
+      },
+      'refused a message from a peer on sight; further refusals from this peer are only counted ' +
+        '(omnirelay_raft_messages_refused_total); check that peer for a bug, or whether someone else uses its id',
+    );
   }
 
   private onPeerLost(peer: NodeId): void {

@@ -1,5 +1,5 @@
 import type { NodeId, RaftNode, RaftNodeStatus, TransportStats } from '@omnirelay/raft';
-import { LEARNERS_MAX, VOTERS_MAX } from '@omnirelay/raft';
+import { LEARNERS_MAX, MESSAGE_REFUSAL_REASONS, VOTERS_MAX } from '@omnirelay/raft';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { StatusSampler } from './status-sampler';
@@ -152,6 +152,23 @@ export function registerRaftMetrics(
       },
     });
   }
+
+  // One series per MessageRefusalReason (five values), whatever the peers send.
+  new Counter<'reason'>({
+    name: 'omnirelay_raft_messages_refused_total',
+    help:
+      'Raft messages from known peers that Raft refused on sight, by reason: termUnusable (a term ' +
+      'near the largest representable one), termJump (a term absurdly far above ours), ' +
+      'indexUnusable, malformed or misaddressed (count; each peer is also logged once at warn).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      for (const reason of MESSAGE_REFUSAL_REASONS) this.inc({ reason }, status.messagesRefused[reason]);
+    },
+  });
 
   // Peer series: the `peer` label takes member ids only, at most PEER_LABEL_VALUES_MAX (15)
   // values, so these series are bounded by the cluster size. Each scrape resets them, so a
