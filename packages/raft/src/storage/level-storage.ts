@@ -2,6 +2,7 @@ import { Level } from 'level';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from '../core/index';
 import {
   MemoryStorage,
+  TERM_MAX,
   assert,
   isWellFormedEntry,
   isWellFormedHardState,
@@ -156,6 +157,15 @@ export class LevelStorage {
     if (hardBytes !== undefined) {
       const hard = decodeOrThrow(hardBytes, corrupt, 'hard state');
       if (!isWellFormedHardState(hard)) throw corrupt('the hard state is malformed');
+      // A term above TERM_MAX (a forged or buggy peer message accepted before nodes refused such
+      // terms, issue 22) can never be followed by an election: refuse to start rather than loop.
+      if (hard.term > TERM_MAX) {
+        throw new StorageError(
+          'STORAGE_TERM_UNUSABLE',
+          dataDir,
+          `its current term ${hard.term} is above TERM_MAX ${TERM_MAX}`,
+        );
+      }
       if (hard.commit > mirror.lastIndex()) {
         throw corrupt(`the commit index ${hard.commit} is beyond the last entry ${mirror.lastIndex()}`);
       }

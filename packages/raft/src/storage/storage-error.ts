@@ -1,9 +1,11 @@
 /**
  * StorageErrorCode says what went wrong with the durable store: it is corrupt (or of another
- * format), it belongs to another cluster id, or a write failed (after which the node must stop: the state of the page cache is
- * unknown, the "fsyncgate" lesson).
+ * format), it belongs to another cluster id, a write failed (after which the node must stop: the
+ * state of the page cache is unknown, the "fsyncgate" lesson), or it holds a term no election can
+ * move past (above TERM_MAX, put there by a bad peer message before nodes refused one, issue 22).
  */
-export type StorageErrorCode = 'STORAGE_CORRUPT' | 'STORAGE_WRITE_FAILED' | 'STORAGE_WRONG_CLUSTER';
+export type StorageErrorCode =
+  'STORAGE_CORRUPT' | 'STORAGE_WRITE_FAILED' | 'STORAGE_WRONG_CLUSTER' | 'STORAGE_TERM_UNUSABLE';
 
 /**
  * StorageError names the data folder and what the operator should do next. It is never retried
@@ -35,6 +37,16 @@ export class StorageError extends Error {
         `If this node belongs to that cluster, start it with that --cluster-id; if the folder is ` +
         `left over from another cluster, move ${dataDir} aside and start this node with an empty ` +
         `folder, so that it joins and waits to be added (--initial-cluster-state existing).`
+      );
+    }
+    if (code === 'STORAGE_TERM_UNUSABLE') {
+      return (
+        `the Raft store in ${dataDir} cannot be used: ${detail}, so no election could ever follow it ` +
+        `(a bad peer message set it before nodes refused such terms). It was left untouched. To recover, ` +
+        `stop this node, move ${dataDir} aside (keep it for diagnosis), and rejoin the node as a new member ` +
+        `(remove it, start it with an empty folder and --join, add it as a learner, promote it) so that it ` +
+        `catches up from the leader of the other members. If every member refuses to start with this error, ` +
+        `the cluster has no usable term left: see "Running a node" in the README.`
       );
     }
     return (

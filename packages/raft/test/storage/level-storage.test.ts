@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { Entry, HardState, Membership } from '../../src/core/index';
+import { TERM_MAX } from '../../src/core/index';
 import { LevelStorage, isStorageError } from '../../src/storage/index';
 
 const membership: Membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
@@ -267,6 +268,49 @@ describe('LevelStorage on a damaged store', () => {
     const dir = freshDir();
     await damage(dir, (db) => db.put('unrelated', Buffer.from('x')));
     await expectCorrupt(dir, /no format version/);
+  });
+});
+
+describe('LevelStorage with a term no election can move past (issue 22)', () => {
+  async function openError(dir: string): Promise<unknown> {
+    return LevelStorage.open(dir, { bootstrap: membership }).then(
+      async (s) => {
+        await s.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+  }
+
+  it('refuses to open a store whose term is 2^53 - 1, naming the folder and the recovery, and leaves it untouched', async () => {
+    const dir = freshDir();
+    // What a node persisted before the fix, after adopting a forged heartbeat's term.
+    const poisoned = { term: Number.MAX_SAFE_INTEGER, vote: '', commit: 2 };
+    await withStore(dir, (s) =>
+      s.save({ hardState: poisoned, entries: range(1, 2, 1), snapshot: undefined }),
+    );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await openError(dir);
+      expect(isStorageError(error, 'STORAGE_TERM_UNUSABLE')).toBe(true);
+      const message = (error as Error).message;
+      expect(message).toContain(dir);
+      expect(message).toContain(`term ${Number.MAX_SAFE_INTEGER} is above TERM_MAX ${TERM_MAX}`);
+      expect(message).toMatch(/move .* aside/);
+      expect(message).toMatch(/rejoin the node as a new member/);
+    }
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    try {
+      expect(await db.get('e' + (2).toString(16).padStart(16, '0'))).toBeDefined();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('opens a store at TERM_MAX itself', async () => {
+    const dir = freshDir();
+    const hardState = { term: TERM_MAX, vote: 'n2', commit: 1 };
+    await withStore(dir, (s) => s.save({ hardState, entries: range(1, 1, 1), snapshot: undefined }));
+    await withStore(dir, (s) => expect(s.mirror.initialHardState()).toEqual(hardState));
   });
 });
 
