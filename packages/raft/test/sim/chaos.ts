@@ -1,5 +1,6 @@
 import type { ConfigChange, NodeId } from '../../src/core/index';
 import { MemoryStorage, incarnationOf, isMember } from '../../src/core/index';
+import { forgedMessages } from './forged-messages';
 import type { SimNode } from './sim-node';
 import type { Simulation } from './simulator';
 import { TIME_UNITS_PER_TICK } from './trace';
@@ -10,7 +11,15 @@ const VOTERS_MAX = 7;
 
 /** ChaosAction names each fault the schedule can inject. */
 type ChaosAction =
-  'crash' | 'pause' | 'partition' | 'oneWay' | 'heal' | 'spuriousUnreachable' | 'transfer' | 'configChange';
+  | 'crash'
+  | 'pause'
+  | 'partition'
+  | 'oneWay'
+  | 'heal'
+  | 'spuriousUnreachable'
+  | 'transfer'
+  | 'configChange'
+  | 'forgedMessages';
 
 /** CHAOS_WEIGHTS is the relative frequency of each action. */
 const CHAOS_WEIGHTS: readonly (readonly [ChaosAction, number])[] = [
@@ -22,6 +31,7 @@ const CHAOS_WEIGHTS: readonly (readonly [ChaosAction, number])[] = [
   ['spuriousUnreachable', 3],
   ['transfer', 2],
   ['configChange', 3],
+  ['forgedMessages', 2],
 ];
 const CHAOS_WEIGHT_TOTAL = CHAOS_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
 
@@ -330,5 +340,10 @@ export function runChaosAction(sim: Simulation): void {
     case 'diskLoss':
       diskLoss(sim);
       return;
+    case 'forgedMessages': {
+      const target = pickOne(sim, sim.aliveNodes());
+      if (target !== undefined) forgedMessages(sim, target);
+      return;
+    }
   }
 }

@@ -84,7 +84,7 @@ function main(): number {
       `proposals: ${s.proposalsAccepted} accepted (${s.proposalsCommitted} committed, ${s.proposalsFailed} failed), ${s.proposalsRefused} refused`,
       `reads: ${s.readsAccepted} accepted, ${s.readsServed} served, ${s.readsRefused} refused`,
       `config changes: ${s.configChangesAccepted} accepted, ${s.configChangesRefused} refused; transfers: ${s.transfersAccepted} accepted, ${s.transfersRefused} refused`,
-      `faults: ${s.crashes} crashes, ${s.restarts} restarts, ${s.pauses} pauses, ${s.partitions} partitions, ${s.oneWayCuts} one-way cuts, leaderUnreachable ${s.unreachableTrue} true / ${s.unreachableSpurious} spurious`,
+      `faults: ${s.crashes} crashes, ${s.restarts} restarts, ${s.pauses} pauses, ${s.partitions} partitions, ${s.oneWayCuts} one-way cuts, leaderUnreachable ${s.unreachableTrue} true / ${s.unreachableSpurious} spurious, forged messages ${s.forgedSent} sent / ${s.forgedRefused} refused`,
       `messages: ${s.messagesSent} sent, ${s.messagesDropped} dropped, ${s.messagesDuplicated} duplicated, ${s.messagesHeld} held back`,
       `snapshots: ${s.snapshotsTaken} taken, ${s.snapshotsInstalled} installed; leader terms: ${s.leaderTerms}`,
       `liveness: worst ${s.livenessTicks} ticks${livenessWorst === undefined ? '' : ` (seed ${livenessWorst.seed}, ${livenessWorst.nodes} nodes)`}`,

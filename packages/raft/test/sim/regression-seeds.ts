@@ -57,4 +57,14 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'liveness (fixed): a re-added member promoted by a leader that then crashed did not know of its ' +
       'promotion and, created empty, voted only once bound; as a learner in its own view it now votes',
   },
+  {
+    seed: 1,
+    nodes: 5,
+    faultTicks: 300,
+    status: 'fixed',
+    note:
+      'liveness (fixed, issue 22): forged messages at term 2^53 - 1 were adopted, so every node sat in ' +
+      'preCandidate at a term no pre-vote could follow (term + 1 is not a safe integer); the core now ' +
+      'refuses terms above TERM_MAX and jumps above TERM_JUMP_MAX on sight',
+  },
 ];

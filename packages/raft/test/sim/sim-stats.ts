@@ -22,6 +22,9 @@ export interface SimStats {
   oneWayCuts: number;
   unreachableTrue: number;
   unreachableSpurious: number;
+  /** forgedSent and forgedRefused count the messages no correct peer sends, injected and refused on delivery. */
+  forgedSent: number;
+  forgedRefused: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
   messagesSent: number;
@@ -58,6 +61,8 @@ export function emptyStats(): SimStats {
     oneWayCuts: 0,
     unreachableTrue: 0,
     unreachableSpurious: 0,
+    forgedSent: 0,
+    forgedRefused: 0,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
     messagesSent: 0,

@@ -93,6 +93,7 @@ describe('the Raft simulator', () => {
     expect(total.messagesHeld).toBeGreaterThan(0);
     expect(total.unreachableTrue).toBeGreaterThan(0);
     expect(total.unreachableSpurious).toBeGreaterThan(0);
+    expect(total.forgedRefused).toBeGreaterThan(0);
     expect(total.transfersAccepted).toBeGreaterThan(0);
     expect(total.configChangesAccepted).toBeGreaterThan(0);
     expect(total.configChangesRefused).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import type { ProposalRecord } from '../support/safety-history';
 import { SafetyHistory } from '../support/safety-history';
 import { crashNode, readdLostMembers, runChaosAction } from './chaos';
 import { proposeTracked, runClientAction } from './client';
+import { describeMessage } from './describe-message';
 import { EventQueue } from './event-queue';
 import { Network, calmRates } from './network';
 import type { FaultRates, SimOptions } from './sim-options';
@@ -20,7 +21,13 @@ import { TIME_UNITS_PER_TICK, Trace } from './trace';
 /** SimEvent is one thing that happens at a simulated instant. */
 export type SimEvent =
   | { readonly kind: 'tick'; readonly node: SimNode }
-  | { readonly kind: 'deliver'; readonly message: Message; readonly incarnation: number }
+  | {
+      readonly kind: 'deliver';
+      readonly message: Message;
+      readonly incarnation: number;
+      /** forged: no correct peer sends this message; it must be refused on sight (forged-messages.ts). */
+      readonly forged?: true;
+    }
   | { readonly kind: 'persist'; readonly node: SimNode; readonly incarnation: number }
   | { readonly kind: 'chaos' }
   | { readonly kind: 'client' }
@@ -252,7 +259,8 @@ export class Simulation {
         if (node === undefined || core === undefined || node.incarnation !== ev.incarnation) return;
         if (this.deferred(node, ev)) return;
         this.trace.add(this.now, node.id, ev.message);
-        core.step(ev.message);
+        if (ev.forged === true) this.deliverForged(node, core, ev.message);
+        else core.step(ev.message);
         this.settle(node);
         return;
       }
@@ -319,6 +327,25 @@ export class Simulation {
     if (core === undefined) return;
     const status = core.status();
     checkElectionSafety(this.history, node.id, status.term, status.role);
+  }
+
+  /**
+   * deliverForged steps a forged message into `core` and fails the schedule unless the core
+   * refuses it on sight and nothing it reports changes: term, vote, leader, role, commit, log.
+   */
+  private deliverForged(node: SimNode, core: RaftCore, message: Message): void {
+    const before = summary(core.status());
+    const refused = core.step(message);
+    if (refused === undefined) {
+      throw new Error(`${node.id} took a forged message instead of refusing it: ${describeMessage(message)}`);
+    }
+    const after = summary(core.status());
+    if (after !== before) {
+      throw new Error(
+        `${node.id} changed on a forged message it refused (${refused.reason}): ${before} -> ${after}`,
+      );
+    }
+    this.stats.forgedRefused++;
   }
 
   /** restart starts a crashed node again from its storage. */
@@ -460,6 +487,11 @@ export class Simulation {
     }
     return true;
   }
+}
+
+/** summary is what a refused message must not change on a node. */
+function summary(s: RaftStatus): string {
+  return `${s.role} term ${s.term} vote ${s.vote || '-'} leader ${s.leader || '-'} commit ${s.commit} log ${s.firstIndex}..${s.lastIndex}`;
 }
 
 /** runProbe proposes one liveness probe on `node`'s core and records it; undefined when refused. */
