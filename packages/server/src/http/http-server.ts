@@ -437,6 +437,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
       Object.entries(s.peers).map(([id, p]) => [id, { ...p, ...(s.progress[id] ?? {}) }]),
     ),
     transport: s.transport,
+    messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
     leadership: {
       scopes: stats.scopeCount,
