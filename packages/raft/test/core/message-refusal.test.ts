@@ -18,6 +18,20 @@ function heartbeat(term: number, changes: Partial<Record<'commit' | 'readSeq', n
   return { type: 'heartbeat', from: 'n2', to: 'n1', term, commit: 0, readSeq: 0, ...changes };
 }
 
+/** rejection is n2's rejection of an append at index 1, with a hint. */
+function rejection(hintIndex: number, hintTerm: number): Message {
+  return {
+    type: 'appendResponse',
+    from: 'n2',
+    to: 'n1',
+    term: 2,
+    reject: true,
+    index: 1,
+    hintIndex,
+    hintTerm,
+  };
+}
+
 describe('refuseMessage', () => {
   it('keeps half the term space as the safety margin below the largest exact integer', () => {
     expect(TERM_MAX).toBe(2 ** 52 - 1);
@@ -54,16 +68,7 @@ describe('refuseMessage', () => {
       lastLogTerm: LARGEST,
       reason: 'election',
     };
-    const answer: Message = {
-      type: 'appendResponse',
-      from: 'n2',
-      to: 'n1',
-      term: 2,
-      reject: true,
-      index: 1,
-      hintIndex: 1,
-      hintTerm: TERM_MAX + 1,
-    };
+    const answer = rejection(1, TERM_MAX + 1);
     expect(refuseMessage(preVote, 'n1', 1)?.reason).toBe('termUnusable');
     expect(refuseMessage({ ...preVote, type: 'vote' }, 'n1', 1)?.reason).toBe('termUnusable');
     expect(refuseMessage(answer, 'n1', 1)?.reason).toBe('termUnusable');
@@ -157,19 +162,7 @@ describe('refuseMessage', () => {
         hintTerm: 0,
       },
     ],
-    [
-      'an append response hint',
-      {
-        type: 'appendResponse',
-        from: 'n2',
-        to: 'n1',
-        term: 2,
-        reject: true,
-        index: 1,
-        hintIndex: LARGEST,
-        hintTerm: 0,
-      },
-    ],
+    ['an append response hint', rejection(LARGEST, 0)],
     [
       'a snapshot index',
       {
