@@ -36,7 +36,16 @@ interface Stack {
 async function startStack(): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-expiry-'));
   const config = loadServerConfig(
-    ['--id', 'solo', '--peer-address', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir],
+    [
+      '--id',
+      'solo',
+      '--peer-address',
+      `127.0.0.1:${await freePort()}`,
+      '--data-dir',
+      dataDir,
+      '--initial-cluster-state',
+      'new',
+    ],
     {},
   );
   const logLines: string[] = [];

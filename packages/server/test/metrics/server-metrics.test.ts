@@ -43,6 +43,8 @@ describe('createServerMetrics on a single-node server', () => {
         `127.0.0.1:${await freePort()}`,
         '--bootstrap-voters',
         'solo',
+        '--initial-cluster-state',
+        'new',
       ],
       {},
     );

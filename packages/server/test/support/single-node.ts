@@ -41,6 +41,8 @@ export async function startSingleNode(
       dataDir,
       '--log-level',
       'silent',
+      '--initial-cluster-state',
+      'new',
       ...extraArgs,
     ],
     {},
