@@ -39,6 +39,12 @@ export interface ClientOptions {
    * lease could lapse on the cluster.
    */
   readonly maxClockSkewMs?: number;
+  /**
+   * maxClockDriftPpm is how much faster than real time the cluster's lease time may run; it must
+   * match the cluster's --clock-drift-ppm-max (default 500). A lease's margin is
+   * maxClockSkewMs + ttl × this rate: with a 1 h TTL, 250 + 1,800 ms.
+   */
+  readonly maxClockDriftPpm?: number;
   /** backoffBaseMs and backoffMaxMs shape retry backoff (default 25 and 1,000). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
@@ -138,6 +144,7 @@ export interface StepDownResult {
 const DEFAULTS = {
   callTimeoutMs: 5000,
   maxClockSkewMs: 250,
+  maxClockDriftPpm: 500,
   backoffBaseMs: 25,
   backoffMaxMs: 1000,
   keepaliveMs: 5000,
@@ -159,6 +166,7 @@ export class OmniRelayClient {
   private readonly leases = new Set<Lease>();
   private readonly callTimeoutMs: number;
   private readonly skewMs: number;
+  private readonly driftPpm: number;
   private readonly backoff: { backoffBaseMs: number; backoffMaxMs: number };
   private readonly hooks: LeaseHooks;
   private closed = false;
@@ -166,6 +174,7 @@ export class OmniRelayClient {
   constructor(options: ClientOptions) {
     this.callTimeoutMs = positive(options.callTimeoutMs ?? DEFAULTS.callTimeoutMs, 'callTimeoutMs');
     this.skewMs = nonNegative(options.maxClockSkewMs ?? DEFAULTS.maxClockSkewMs, 'maxClockSkewMs');
+    this.driftPpm = nonNegative(options.maxClockDriftPpm ?? DEFAULTS.maxClockDriftPpm, 'maxClockDriftPpm');
     this.backoff = {
       backoffBaseMs: positive(options.backoffBaseMs ?? DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
       backoffMaxMs: positive(options.backoffMaxMs ?? DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
@@ -539,12 +548,21 @@ export class OmniRelayClient {
     confirmedAtMs: number | undefined,
   ): Promise<Lease | null> {
     this.assertOpen();
-    const margin = (view.ttlMs - this.skewMs) / 2;
+    // The cluster's lease time may run up to driftPpm fast (StampClock): over a TTL that eats into
+    // the lease as much as a skew does.
+    const ttlMarginMs = this.skewMs + Math.ceil((view.ttlMs * this.driftPpm) / 1_000_000);
+    const margin = (view.ttlMs - ttlMarginMs) / 2;
     const stale =
-      confirmedAtMs === undefined || confirmedAtMs + view.ttlMs - this.skewMs - performance.now() < margin;
+      confirmedAtMs === undefined || confirmedAtMs + view.ttlMs - ttlMarginMs - performance.now() < margin;
     const lease = new Lease(
       view,
-      { raftTerm, releaseOnResetMs, confirmedAtMs: stale ? undefined : confirmedAtMs, skewMs: this.skewMs },
+      {
+        raftTerm,
+        releaseOnResetMs,
+        confirmedAtMs: stale ? undefined : confirmedAtMs,
+        skewMs: this.skewMs,
+        ttlMarginMs,
+      },
       this.hooks,
     );
     this.leases.add(lease);

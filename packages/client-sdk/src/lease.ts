@@ -89,6 +89,8 @@ export class Lease {
       releaseOnResetMs: number;
       confirmedAtMs: number | undefined;
       skewMs: number;
+      /** ttlMarginMs is what the TTL bound keeps back: the skew plus ttl × the cluster's drift bound (default: skewMs). */
+      ttlMarginMs?: number;
     },
     private readonly hooks: LeaseHooks,
   ) {
@@ -103,6 +105,7 @@ export class Lease {
     this.raftTerm = options.raftTerm;
     this.releaseOnResetMs = options.releaseOnResetMs;
     this.skewMs = options.skewMs;
+    this.ttlMarginMs = options.ttlMarginMs ?? options.skewMs;
     this.confirmedAt = options.confirmedAtMs ?? Number.NEGATIVE_INFINITY;
     this.signal = this.controller.signal;
     // A provisional lease (no confirmed send time yet) is not valid until its first renewal.
@@ -110,6 +113,7 @@ export class Lease {
   }
 
   private readonly skewMs: number;
+  private readonly ttlMarginMs: number;
 
   /** confirmedAtMs is the monotonic send time of the request behind the last confirmed grant or renewal. */
   get confirmedAtMs(): number {
@@ -121,7 +125,7 @@ export class Lease {
    * the TTL bound, and with releaseOnResetMs the release-on-reset bound (resetDeadlineMs).
    */
   get localDeadlineMs(): number {
-    return Math.min(this.confirmedAt + this.ttlMs - this.skewMs, this.resetDeadlineMs);
+    return Math.min(this.confirmedAt + this.ttlMs - this.ttlMarginMs, this.resetDeadlineMs);
   }
 
   /**
@@ -241,9 +245,9 @@ export class Lease {
   }
 
   private unconfirmedMessage(): string {
-    if (this.resetDeadlineMs < this.confirmedAt + this.ttlMs - this.skewMs) {
+    if (this.resetDeadlineMs < this.confirmedAt + this.ttlMs - this.ttlMarginMs) {
       return `its KeepAlive stream was not proven alive within release_on_reset_ms ${this.releaseOnResetMs} ms − max clock skew ${this.skewMs} ms, so the cluster may have released it; stop acting as its holder and campaign again`;
     }
-    return `no renewal was confirmed within ttl ${this.ttlMs} ms − max clock skew ${this.skewMs} ms, so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
+    return `no renewal was confirmed within ttl ${this.ttlMs} ms − ${this.ttlMarginMs} ms (max clock skew and drift), so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
   }
 }

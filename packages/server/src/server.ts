@@ -10,6 +10,7 @@ import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
+import { watchClocks } from './metrics/clock-watch';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import type { Tracing } from './tracing/tracing';
@@ -47,7 +48,7 @@ export async function startServer(
     nodeId: config.id,
     ...(config.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.otlpEndpoint }),
   });
-  const stateMachine = new LeadershipStateMachine();
+  const stateMachine = new LeadershipStateMachine(config.clockDriftPpmMax);
   const hub = new WatchHub(config.watchHistoryEventsMax);
   stateMachine.onRestored((index) => hub.resetAt(index));
   stateMachine.onApplied((result, entry) => {
@@ -81,6 +82,7 @@ export async function startServer(
   }
   // Peers' client addresses are configured alongside their peer addresses (see --peer-clients and --peer-grpc).
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
+  const stopClockWatch = watchClocks(node, config.skewMsMax, logger);
   const service = new LeadershipService(
     node,
     stateMachine,
@@ -125,6 +127,7 @@ export async function startServer(
       onForwarded: () => metrics.forwarded('http'),
     });
   } catch (e) {
+    stopClockWatch();
     expiry.stop();
     service.resetReleaser.stop();
     await node.stop();
@@ -142,6 +145,7 @@ export async function startServer(
       onForwarded: () => metrics.forwarded('grpc'),
     });
   } catch (e) {
+    stopClockWatch();
     expiry.stop();
     service.resetReleaser.stop();
     await http.close();
@@ -158,6 +162,7 @@ export async function startServer(
     http,
     grpcAddress: grpcServer.address,
     stop: async () => {
+      stopClockWatch();
       expiry.stop();
       // Before the edges close: streams cancelled by the shutdown are not client resets.
       service.resetReleaser.stop();

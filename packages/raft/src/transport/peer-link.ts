@@ -19,6 +19,11 @@ export interface PeerLinkStatus {
   readonly connected: boolean;
   readonly queued: number;
   readonly snapshotInFlight: boolean;
+  /**
+   * clockOffsetMs estimates how far this node's wall clock is ahead of the peer's (negative:
+   * behind), from the batches the peer sends (see ClockOffsets); null before any arrived.
+   */
+  readonly clockOffsetMs: number | null;
 }
 
 /**
@@ -123,7 +128,7 @@ export class PeerLink {
   }
 
   /** status is this link's state for /status. */
-  status(): PeerLinkStatus {
+  status(): Omit<PeerLinkStatus, 'clockOffsetMs'> {
     return {
       address: this.address,
       connected: this.connected,
@@ -178,7 +183,12 @@ export class PeerLink {
         n++;
       }
       const messages = this.queue.splice(0, n);
-      this.writable = stream.write({ from: this.self, clusterId: this.settings.clusterId, messages });
+      this.writable = stream.write({
+        from: this.self,
+        clusterId: this.settings.clusterId,
+        messages,
+        sentAtMs: Date.now(),
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId, SnapshotRequest } from '../core/index';
 import { isWellFormedMessage } from '../core/index';
+import { ClockOffsets } from './clock-offsets';
 import { PeerLink } from './peer-link';
 import type { PeerLinkStatus } from './peer-link';
 import { loadRaftPeerService } from './proto';
@@ -25,6 +26,7 @@ interface WireBatch {
   from: string;
   clusterId: string;
   messages: WireMessage[];
+  sentAtMs: number;
 }
 
 interface WireSnapshotChunk {
@@ -47,6 +49,8 @@ interface WireSnapshotChunk {
  */
 export class PeerTransport {
   private readonly links = new Map<NodeId, PeerLink>();
+  /** clocks estimates each peer's clock offset from the batches it sends. */
+  private readonly clocks = new ClockOffsets();
   private readonly counters: TransportStats = {
     messagesReceived: 0,
     messagesSent: 0,
@@ -155,11 +159,14 @@ export class PeerTransport {
   peerStatus(): Record<NodeId, PeerLinkStatus> {
     const out: Record<NodeId, PeerLinkStatus> = {};
     for (const [id, address] of this.peers) {
-      out[id] = this.links.get(id)?.status() ?? {
-        address,
-        connected: false,
-        queued: 0,
-        snapshotInFlight: false,
+      out[id] = {
+        ...(this.links.get(id)?.status() ?? {
+          address,
+          connected: false,
+          queued: 0,
+          snapshotInFlight: false,
+        }),
+        clockOffsetMs: this.clocks.offsetMs(id),
       };
     }
     return out;
@@ -258,6 +265,7 @@ export class PeerTransport {
         return;
       }
       peer = batch.from;
+      this.clocks.record(batch.from, batch.sentAtMs, Date.now());
       for (const wire of batch.messages) {
         const m = messageFromWire(wire);
         if (!isWellFormedMessage(m) || m.from !== batch.from || m.to !== this.options.id) {

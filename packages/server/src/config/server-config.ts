@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
+import { CLOCK_DRIFT_PPM_MAX_DEFAULT } from '../leadership/stamp-clock';
 
 /** LOG_LEVELS are the accepted values of logLevel (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +26,12 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly peerGrpc: Readonly<Record<string, string>>;
   /** skewMsMax is the largest clock difference assumed between nodes (DESIGN.md "Time"). */
   readonly skewMsMax: number;
+  /**
+   * clockDriftPpmMax bounds how much faster or slower than the monotonic clock lease time may run
+   * while it follows the wall clock (parts per million; see StampClock). The SDK's margin is
+   * maxClockSkewMs + ttl × this rate.
+   */
+  readonly clockDriftPpmMax: number;
   /** stallThresholdMs: an event-loop pause longer than this makes the leader grant a fresh grace before expiring leases. */
   readonly stallThresholdMs: number;
   /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
@@ -94,6 +101,14 @@ export const SETTINGS: readonly Setting[] = [
     env: 'OMNIRELAY_SKEW_MS_MAX',
     help: 'largest clock skew assumed between nodes',
   },
+  {
+    key: 'clockDriftPpmMax',
+    kind: 'int',
+    flag: '--clock-drift-ppm-max',
+    env: 'OMNIRELAY_CLOCK_DRIFT_PPM_MAX',
+    help: 'how much faster or slower than the monotonic clock lease time may run (ppm)',
+  },
+
   {
     key: 'stallThresholdMs',
     kind: 'int',
@@ -233,6 +248,7 @@ const DEFAULTS = {
   peerClients: {},
   peerGrpc: {},
   skewMsMax: 250,
+  clockDriftPpmMax: CLOCK_DRIFT_PPM_MAX_DEFAULT,
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
   join: false,
@@ -396,6 +412,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const bounded: Array<[string, number, number, number]> = [
     ['skewMsMax', config.skewMsMax, 0, 60_000],
+    ['clockDriftPpmMax', config.clockDriftPpmMax, 0, 100_000],
     ['stallThresholdMs', config.stallThresholdMs, 50, 60_000],
     ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
   ];

@@ -433,6 +433,10 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     membership: s.membership,
     incarnation: s.incarnation,
     staleMembers: s.staleMembers,
+    leaseClock: {
+      nowMs: options.stateMachine.clock.now(),
+      wallOffsetMs: options.stateMachine.clock.wallOffsetMs(),
+    },
     peers: Object.fromEntries(
       Object.entries(s.peers).map(([id, p]) => [id, { ...p, ...(s.progress[id] ?? {}) }]),
     ),

@@ -30,7 +30,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
-import { MonotonicStamp, encodeEnvelope } from './envelope';
+import { encodeEnvelope } from './envelope';
 import { INTERNAL_TRANSPORT, currentTraceContext, currentTransport, withTransport } from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
@@ -93,7 +93,6 @@ export interface CampaignRequest extends AcquireRequest {
  * client address (the SDK goes there).
  */
 export class LeadershipService {
-  private readonly stamp = new MonotonicStamp();
   private readonly batcher: RenewalBatcher;
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
@@ -427,7 +426,7 @@ export class LeadershipService {
     for (;;) {
       // A fresh stamp per attempt: the leader's stamps must not go back between entries.
       const bytes = encodeEnvelope({
-        stampMs: this.stamp.next(),
+        stampMs: this.sm.clock.next(),
         proposerId: this.node.id,
         command: commandBytes,
         transport,

@@ -23,6 +23,11 @@ export interface LocalClusterOptions {
    * `['--cpu-prof', '--cpu-prof-dir', dir]`: a node writes its profile when it exits cleanly).
    */
   readonly nodeArgs?: readonly string[];
+  /**
+   * nodeEnv adds environment variables to one node's process (e.g. libfaketime's LD_PRELOAD and
+   * FAKETIME_* for a node whose wall clock a test steps).
+   */
+  readonly nodeEnv?: (id: string) => Readonly<Record<string, string>>;
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
   readonly logLevel?: string;
   /** onExit is told when a node exits on its own (not through stop/kill). */
@@ -259,7 +264,11 @@ export class LocalCluster {
     ];
     this.started.add(id);
     const log = openSync(n.logFile, 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: process.cwd() });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', log, log],
+      cwd: process.cwd(),
+      env: { ...process.env, ...(this.options.nodeEnv?.(id) ?? {}) },
+    });
     closeSync(log);
     n.process = child;
     n.exited = undefined;

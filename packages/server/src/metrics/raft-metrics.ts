@@ -218,6 +218,25 @@ export function registerRaftMetrics(
       for (const peer of peerIds(status, nodeId)) this.set({ peer }, status.peers[peer]?.queued ?? 0);
     },
   });
+  new Gauge<'peer'>({
+    name: 'omnirelay_peer_clock_offset_ms',
+    help:
+      'How far this node’s wall clock is ahead of a peer’s (negative: behind), estimated from the ' +
+      'send times the peer stamps on its batches: the smallest receive − send of the last 32, so ' +
+      'it includes the smallest one-way delay (ms). Above --skew-ms-max the node logs a warning; ' +
+      'lease time does not depend on it.',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      for (const peer of peerIds(status, nodeId)) {
+        const offset = status.peers[peer]?.clockOffsetMs;
+        if (offset !== null && offset !== undefined) this.set({ peer }, offset);
+      }
+    },
+  });
 
   const leaderChanges = new Counter({
     name: 'omnirelay_raft_leader_changes_total',
