@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from '../core/index';
 import {
@@ -73,6 +75,11 @@ export class LevelStorage {
     /** created is true when this open created the store (the data folder held none). */
     readonly created: boolean,
   ) {}
+
+  /** holdsStore tells whether `dataDir` holds a LevelDB store already (its CURRENT file), without opening it. */
+  static holdsStore(dataDir: string): boolean {
+    return existsSync(join(dataDir, 'CURRENT'));
+  }
 
   /** open opens (or creates) the store in `dataDir` and loads it into the mirror. */
   static async open(dataDir: string, options: LevelStorageOptions): Promise<LevelStorage> {

@@ -3,8 +3,16 @@
  * and the peer-lost signal that drives fast failover.
  */
 export { PeerTransport } from './peer-transport';
+export { probePeers } from './probe';
+export type { ProbeResult } from './probe';
 export type { PeerTransportOptions } from './peer-transport';
 export type { PeerLinkStatus } from './peer-link';
 export { TRANSPORT_DEFAULTS, validateTransportSettings } from './transport-types';
-export type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
+export type {
+  ProbeAnswer,
+  TransportHandler,
+  TransportLogger,
+  TransportSettings,
+  TransportStats,
+} from './transport-types';
 export { RAFT_PROTO_PATH } from './proto';

@@ -104,6 +104,10 @@ export class PeerTransport {
         call: grpc.ServerReadableStream<WireSnapshotChunk, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => transport.handleSnapshot(call, callback),
+      Probe: (
+        call: grpc.ServerUnaryCall<{ from: string; clusterId: string }, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => transport.handleProbe(call, callback),
     });
     return transport;
   }
@@ -290,6 +294,23 @@ export class PeerTransport {
       done = true;
       if (peer !== undefined && !this.stopped) this.options.handler.onPeerLost(peer);
     });
+  }
+
+  private handleProbe(
+    call: grpc.ServerUnaryCall<{ from: string; clusterId: string }, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): void {
+    const refused = this.refusal(call.request.from, call.request.clusterId);
+    if (refused !== undefined) {
+      callback(refused);
+      return;
+    }
+    const answer = this.options.handler.onProbe?.(call.request.from) ?? {
+      term: 0,
+      lastIndex: 0,
+      boundIncarnation: '',
+    };
+    callback(null, { id: this.options.id, ...answer });
   }
 
   private handleSnapshot(

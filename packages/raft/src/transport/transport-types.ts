@@ -19,6 +19,16 @@ export interface TransportHandler {
   onPeerLost(peer: NodeId): void;
   /** onUndeliverable is called when messages to `peer` were dropped (full queue, broken stream, failed snapshot). */
   onUndeliverable(peer: NodeId): void;
+  /** onProbe answers a Probe from `peer` (see ProbeAnswer); without it, a node answers as if new. */
+  onProbe?(peer: NodeId): ProbeAnswer;
+}
+
+/** ProbeAnswer is what a node tells a peer about to bootstrap: how far its log goes and how it binds that peer. */
+export interface ProbeAnswer {
+  readonly term: number;
+  readonly lastIndex: number;
+  /** boundIncarnation is the incarnation the configuration binds the asking peer to ('' when unbound). */
+  readonly boundIncarnation: string;
 }
 
 /** TransportSettings are the bounds and timings of the peer transport; every one is validated. */

@@ -220,8 +220,8 @@ export class LocalCluster {
     for (const n of this.nodes) this.start(n.id);
   }
 
-  /** start starts one node's process (its log is appended to). */
-  start(id: string): void {
+  /** start starts one node's process (its log is appended to); `overrides` come last, so they win. */
+  start(id: string, overrides: readonly string[] = []): void {
     const n = this.node(id);
     if (n.process !== undefined) throw new Error(`${id} is already running (pid ${String(n.process.pid)})`);
     const peers = this.nodes
@@ -261,6 +261,7 @@ export class LocalCluster {
       '--initial-cluster-state',
       this.newCluster && !n.join && !this.started.has(id) ? 'new' : 'existing',
       ...(this.options.extraArgs ?? []),
+      ...overrides,
     ];
     this.started.add(id);
     const log = openSync(n.logFile, 'a');
