@@ -11,7 +11,7 @@ import {
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
 import { LevelStorage } from '../storage/index';
 import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
-import { PeerTransport, probePeers } from '../transport/index';
+import { PeerTransport, peerTls, probePeers } from '../transport/index';
 import type { ProbeAnswer } from '../transport/index';
 import type { RaftNodeConfig } from './node-config';
 import { RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
@@ -635,7 +635,14 @@ const BOOTSTRAP_PROBE_TIMEOUT_MS = 1000;
 async function refuseBootstrapOfKnownMember(config: RaftNodeConfig, logger: TransportLogger): Promise<void> {
   const peers = new Map(Object.entries(config.peers));
   if (peers.size === 0) return;
-  const results = await probePeers(peers, config.id, config.clusterId, BOOTSTRAP_PROBE_TIMEOUT_MS);
+  const tls = config.peerTls === undefined ? undefined : peerTls(config.peerTls, config.clusterId);
+  const results = await probePeers(
+    peers,
+    config.id,
+    config.clusterId,
+    BOOTSTRAP_PROBE_TIMEOUT_MS,
+    tls?.channel,
+  );
   const knowing = results.find((r) => r.ok && r.answer.boundIncarnation !== '');
   if (knowing === undefined || !knowing.ok) {
     logger.info(

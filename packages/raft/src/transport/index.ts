@@ -4,6 +4,8 @@
  */
 export { PeerTransport } from './peer-transport';
 export { probePeers } from './probe';
+export { PEER_TLS_REFRESH_MS, certificateIdentity, nodeUri, peerTls } from './peer-tls';
+export type { PeerTls, PeerTlsFiles } from './peer-tls';
 export type { ProbeResult } from './probe';
 export type { PeerTransportOptions } from './peer-transport';
 export type { PeerLinkStatus } from './peer-link';

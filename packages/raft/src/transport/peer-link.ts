@@ -50,13 +50,14 @@ export class PeerLink {
     readonly peer: NodeId,
     readonly address: string,
     Client: grpc.ServiceClientConstructor,
+    credentials: grpc.ChannelCredentials,
     private readonly settings: TransportSettings,
     private readonly handler: TransportHandler,
     private readonly logger: TransportLogger,
     private readonly onDropped: () => void,
   ) {
     this.backoffMs = settings.reconnectDelayMsMin;
-    this.client = new Client(address, grpc.credentials.createInsecure(), {
+    this.client = new Client(address, credentials, {
       'grpc.max_send_message_length': settings.batchBytesMax * 2,
       'grpc.max_receive_message_length': settings.batchBytesMax * 2,
       'grpc.initial_reconnect_backoff_ms': settings.reconnectDelayMsMin,

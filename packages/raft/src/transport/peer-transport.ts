@@ -1,7 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Message, NodeId, SnapshotRequest } from '../core/index';
 import { isWellFormedMessage } from '../core/index';
 import { ClockOffsets } from './clock-offsets';
+import type { PeerTls } from './peer-tls';
+import { certificateIdentity, nodeUri, peerTls } from './peer-tls';
 import { PeerLink } from './peer-link';
 import type { PeerLinkStatus } from './peer-link';
 import { loadRaftPeerService } from './proto';
@@ -58,18 +61,23 @@ export class PeerTransport {
     messagesMalformed: 0,
     refusedUnknownPeer: 0,
     refusedClusterMismatch: 0,
+    refusedUnauthenticated: 0,
     snapshotsSent: 0,
     snapshotsReceived: 0,
     snapshotsFailed: 0,
   };
   private peers: Map<NodeId, string>;
   private stopped = false;
+  /** refusalsLogged holds `peer reason` pairs already logged, so each refusal is logged once per peer. */
+  private readonly refusalsLogged = new Set<string>();
 
   private constructor(
     private readonly options: PeerTransportOptions,
     private readonly server: grpc.Server,
     /** address is the `host:port` the peer server listens on (the real port when 0 was asked). */
     readonly address: string,
+    /** tls is the peer port's mutual TLS, undefined in plaintext. */
+    private readonly tls: PeerTls | undefined,
   ) {
     this.peers = new Map(options.peers);
   }
@@ -83,20 +91,28 @@ export class PeerTransport {
       'grpc.max_send_message_length': options.settings.batchBytesMax * 2,
     });
     const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
+    const tls =
+      options.settings.peerTls === undefined
+        ? undefined
+        : peerTls(options.settings.peerTls, options.settings.clusterId);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-        if (error !== null) {
-          reject(
-            new Error(
-              `cannot listen for peers on ${options.listenAddress}: ${error.message}; is the port free?`,
-            ),
-          );
-        } else {
-          resolve(boundPort);
-        }
-      });
+      server.bindAsync(
+        options.listenAddress,
+        tls?.server ?? grpc.ServerCredentials.createInsecure(),
+        (error, boundPort) => {
+          if (error !== null) {
+            reject(
+              new Error(
+                `cannot listen for peers on ${options.listenAddress}: ${error.message}; is the port free?`,
+              ),
+            );
+          } else {
+            resolve(boundPort);
+          }
+        },
+      );
     });
-    const transport = new PeerTransport(options, server, `${host}:${port}`);
+    const transport = new PeerTransport(options, server, `${host}:${port}`, tls);
     server.addService(service.definition, {
       Stream: (call: grpc.ServerReadableStream<WireBatch, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         transport.handleStream(call, callback),
@@ -202,6 +218,7 @@ export class PeerTransport {
         peer,
         address,
         loadRaftPeerService().Client,
+        this.tls?.channel(peer) ?? grpc.credentials.createInsecure(),
         this.options.settings,
         this.options.handler,
         this.options.logger,
@@ -225,7 +242,13 @@ export class PeerTransport {
   }
 
   /** refusal checks a peer's identity; it returns a gRPC error to answer with, or undefined when accepted. */
-  private refusal(from: string, clusterId: string): grpc.ServiceError | undefined {
+  private refusal(
+    from: string,
+    clusterId: string,
+    call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
+  ): grpc.ServiceError | undefined {
+    const unauthenticated = this.unauthenticated(from, call);
+    if (unauthenticated !== undefined) return unauthenticated;
     if (clusterId !== this.options.settings.clusterId) {
       this.counters.refusedClusterMismatch++;
       this.options.logger.warn(
@@ -248,6 +271,38 @@ export class PeerTransport {
     return undefined;
   }
 
+  /**
+   * unauthenticated refuses a call whose TLS certificate does not name the member it claims to
+   * come from: none, a client's, another cluster's or another member's (with TLS on; plaintext
+   * trusts the claim). Each refusal is counted, and logged once per claimed peer and reason.
+   */
+  private unauthenticated(
+    from: string,
+    call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
+  ): grpc.ServiceError | undefined {
+    if (this.tls === undefined) return undefined;
+    const identity = certificateIdentity(
+      call.getAuthContext().sslPeerCertificate,
+      this.options.settings.clusterId,
+    );
+    if ('node' in identity && identity.node === from) return undefined;
+    const reason = 'node' in identity ? `a certificate of node ${identity.node}` : identity.refused;
+    this.counters.refusedUnauthenticated++;
+    const key = `${from} ${reason}`;
+    if (!this.refusalsLogged.has(key)) {
+      this.refusalsLogged.add(key);
+      this.options.logger.warn(
+        { peer: from, reason },
+        `refused a peer call claiming to come from ${from}: it presented ${reason}; a member must present ` +
+          `a certificate from the cluster's CA naming ${nodeUri(this.options.settings.clusterId, from)}`,
+      );
+    }
+    return serviceError(
+      grpc.status.UNAUTHENTICATED,
+      `${from} must present a certificate naming ${nodeUri(this.options.settings.clusterId, from)}; got ${reason}`,
+    );
+  }
+
   private handleStream(
     call: grpc.ServerReadableStream<WireBatch, unknown>,
     callback: grpc.sendUnaryData<unknown>,
@@ -263,7 +318,7 @@ export class PeerTransport {
     };
     call.on('data', (batch: WireBatch) => {
       if (done) return;
-      const refused = this.refusal(batch.from, batch.clusterId);
+      const refused = this.refusal(batch.from, batch.clusterId, call);
       if (refused !== undefined) {
         finish(refused);
         return;
@@ -300,7 +355,7 @@ export class PeerTransport {
     call: grpc.ServerUnaryCall<{ from: string; clusterId: string }, unknown>,
     callback: grpc.sendUnaryData<unknown>,
   ): void {
-    const refused = this.refusal(call.request.from, call.request.clusterId);
+    const refused = this.refusal(call.request.from, call.request.clusterId, call);
     if (refused !== undefined) {
       callback(refused);
       return;
@@ -331,7 +386,7 @@ export class PeerTransport {
     call.on('data', (chunk: WireSnapshotChunk) => {
       if (failed) return;
       if (first === undefined) {
-        const refused = this.refusal(chunk.from, chunk.clusterId);
+        const refused = this.refusal(chunk.from, chunk.clusterId, call);
         if (refused !== undefined) {
           failed = true;
           callback(refused);

@@ -26,13 +26,15 @@ export async function probePeers(
   self: NodeId,
   clusterId: string,
   timeoutMs: number,
+  /** credentials to dial each peer (the peer port's mutual TLS, see PeerTls.channel); plaintext by default. */
+  credentials: (peer: NodeId) => grpc.ChannelCredentials = () => grpc.credentials.createInsecure(),
 ): Promise<ProbeResult[]> {
   const { Client } = loadRaftPeerService();
   return Promise.all(
     [...peers].map(
       ([peer, address]) =>
         new Promise<ProbeResult>((resolve) => {
-          const client = new Client(address, grpc.credentials.createInsecure());
+          const client = new Client(address, credentials(peer));
           const probe = client['Probe'] as (
             request: object,
             options: grpc.CallOptions,

@@ -1,4 +1,5 @@
 import type { Message, NodeId } from '../core/index';
+import type { PeerTlsFiles } from './peer-tls';
 
 /**
  * TransportLogger is the structured logger the transport writes to (pino's Logger fits it):
@@ -46,6 +47,11 @@ export interface TransportSettings {
   /** reconnectDelayMsMin and reconnectDelayMsMax bound the backoff before reopening a broken stream. */
   readonly reconnectDelayMsMin: number;
   readonly reconnectDelayMsMax: number;
+  /**
+   * peerTls switches the peer port to mutual TLS: every member presents a certificate from the
+   * CA that names its member id (see peerTls). Absent: plaintext, for loopback development only.
+   */
+  readonly peerTls?: PeerTlsFiles;
 }
 
 /** TRANSPORT_DEFAULTS are the default settings (all but clusterId). */
@@ -66,6 +72,8 @@ export interface TransportStats {
   messagesMalformed: number;
   refusedUnknownPeer: number;
   refusedClusterMismatch: number;
+  /** refusedUnauthenticated counts peer calls refused for their certificate (none, a client's, another member's). */
+  refusedUnauthenticated: number;
   snapshotsSent: number;
   snapshotsReceived: number;
   snapshotsFailed: number;
@@ -87,4 +95,11 @@ export function validateTransportSettings(s: TransportSettings): void {
   int('snapshotBytesMax', s.snapshotBytesMax, 1024, 64 * 1024 * 1024 * 1024);
   int('reconnectDelayMsMin', s.reconnectDelayMsMin, 1, 60_000);
   int('reconnectDelayMsMax', s.reconnectDelayMsMax, s.reconnectDelayMsMin, 600_000);
+  if (s.peerTls !== undefined) {
+    for (const [name, file] of Object.entries(s.peerTls)) {
+      if (typeof file !== 'string' || file.length === 0) {
+        throw new Error(`transport config: peerTls.${name} must name a PEM file`);
+      }
+    }
+  }
 }

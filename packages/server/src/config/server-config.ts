@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
@@ -38,6 +38,14 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly watchHistoryEventsMax: number;
   /** join starts a node that is not in the first configuration: it waits to be added as a learner. */
   readonly join: boolean;
+  /**
+   * peerTlsCaFile, peerTlsCertFile and peerTlsKeyFile switch the peer port to mutual TLS (all three
+   * or none; RaftNodeConfig.peerTls is built from them): the CA bundle of the cluster, and this
+   * node's certificate (URI SAN spiffe://<cluster-id>/node/<id>) and key, re-read when they change.
+   */
+  readonly peerTlsCaFile?: string;
+  readonly peerTlsCertFile?: string;
+  readonly peerTlsKeyFile?: string;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
 }
@@ -65,6 +73,27 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--join',
     env: 'OMNIRELAY_JOIN',
     help: 'join an existing cluster: wait to be added as a learner (true|false)',
+  },
+  {
+    key: 'peerTlsCaFile',
+    kind: 'string',
+    flag: '--peer-tls-ca',
+    env: 'OMNIRELAY_PEER_TLS_CA',
+    help: 'CA bundle (PEM) that signs every member certificate: with the next two, mutual TLS on the peer port',
+  },
+  {
+    key: 'peerTlsCertFile',
+    kind: 'string',
+    flag: '--peer-tls-cert',
+    env: 'OMNIRELAY_PEER_TLS_CERT',
+    help: "this node's certificate (PEM), naming spiffe://<cluster-id>/node/<id>",
+  },
+  {
+    key: 'peerTlsKeyFile',
+    kind: 'string',
+    flag: '--peer-tls-key',
+    env: 'OMNIRELAY_PEER_TLS_KEY',
+    help: "this node's private key (PEM)",
   },
   {
     key: 'initialClusterState',
@@ -370,6 +399,27 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError(
       'join and initialClusterState new exclude each other: a joining node waits to be added to a running cluster',
     );
+  }
+  const tlsFiles = {
+    caFile: merged['peerTlsCaFile'],
+    certFile: merged['peerTlsCertFile'],
+    keyFile: merged['peerTlsKeyFile'],
+  };
+  const tlsGiven = Object.values(tlsFiles).filter((f) => f !== undefined && f !== '').length;
+  if (tlsGiven > 0) {
+    if (tlsGiven < 3) {
+      throw new ConfigError(
+        'peer TLS needs all of --peer-tls-ca, --peer-tls-cert and --peer-tls-key (omnirelay cert issue makes them)',
+      );
+    }
+    for (const [flag, file] of [
+      ['--peer-tls-ca', tlsFiles.caFile],
+      ['--peer-tls-cert', tlsFiles.certFile],
+      ['--peer-tls-key', tlsFiles.keyFile],
+    ] as const) {
+      if (!existsSync(file as string)) throw new ConfigError(`${flag} ${String(file)}: no such file`);
+    }
+    merged['peerTls'] = tlsFiles;
   }
   merged['bootstrapVoters'] ??=
     merged['join'] === true ? [] : [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();

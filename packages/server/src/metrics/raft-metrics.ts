@@ -64,6 +64,14 @@ const TRANSPORT_COUNTERS: ReadonlyArray<{
     help: 'Raft messages refused because they carried another cluster id (count).',
   },
   {
+    field: 'refusedUnauthenticated',
+    name: 'omnirelay_raft_peer_calls_refused_unauthenticated_total',
+    help:
+      'Peer calls (streams, snapshots, probes) refused because, with peer TLS on, the caller presented no ' +
+      'certificate naming the member it claimed to be: none, a client certificate, or another member’s (count; ' +
+      'each peer and reason is also logged once at warn).',
+  },
+  {
     field: 'snapshotsSent',
     name: 'omnirelay_raft_snapshots_sent_total',
     help: 'Raft snapshots this node sent to lagging peers (count).',
