@@ -57,7 +57,7 @@ export interface PeerTls {
   /** server are the peer port's credentials: TLS 1.2+, a client certificate from the CA required. */
   readonly server: grpc.ServerCredentials;
   /** channel are the credentials to dial `peer`: the CA verifies it, and its certificate must name `peer`. */
-  channel(peer: NodeId): grpc.ChannelCredentials;
+  readonly channel: (peer: NodeId) => grpc.ChannelCredentials;
 }
 
 /**
