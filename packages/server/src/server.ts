@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config/server-config';
 import type { ClientGrpcServer } from './grpc/grpc-server';
 import { startGrpcServer } from './grpc/grpc-server';
+import { DiskSpaceMonitor } from './disk/disk-space-monitor';
 import type { ClientHttpServer } from './http/http-server';
 import { startHttpServer } from './http/http-server';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
@@ -11,6 +12,7 @@ import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
 import { watchClocks } from './metrics/clock-watch';
+import { registerDiskMetrics } from './metrics/disk-metrics';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import type { Tracing } from './tracing/tracing';
@@ -26,6 +28,8 @@ export interface OmniRelayServer {
   readonly hub: WatchHub;
   readonly service: LeadershipService;
   readonly http: ClientHttpServer;
+  /** disk watches the free space of the data folder (/status `disk`, omnirelay_disk_* metrics). */
+  readonly disk: DiskSpaceMonitor;
   /** grpcAddress is the bound `host:port` of the public gRPC API. */
   readonly grpcAddress: string;
   /** stop shuts the edges, then the node (its current batch finishes), then tracing (flushing its spans), in that order. */
@@ -80,9 +84,18 @@ export async function startServer(
     await tracing.shutdown();
     throw e;
   }
+  // The store exists now, so its folder can be measured; the first check runs before any edge opens.
+  const disk = new DiskSpaceMonitor({
+    dataDir: config.dataDir,
+    freeBytesMin: config.diskFreeBytesMin,
+    checkIntervalMs: config.diskCheckIntervalMs,
+    logger,
+  });
+  await disk.start();
   // Peers' client addresses are configured alongside their peer addresses (see --peer-clients and --peer-grpc).
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
   const stopClockWatch = watchClocks(node, config.skewMsMax, logger);
+  registerDiskMetrics(metrics.registry, () => disk.status());
   const service = new LeadershipService(
     node,
     stateMachine,
@@ -124,10 +137,12 @@ export async function startServer(
       version,
       logger,
       metrics,
+      disk: () => disk.status(),
       onForwarded: () => metrics.forwarded('http'),
     });
   } catch (e) {
     stopClockWatch();
+    disk.stop();
     expiry.stop();
     service.resetReleaser.stop();
     await node.stop();
@@ -146,6 +161,7 @@ export async function startServer(
     });
   } catch (e) {
     stopClockWatch();
+    disk.stop();
     expiry.stop();
     service.resetReleaser.stop();
     await http.close();
@@ -160,9 +176,11 @@ export async function startServer(
     hub,
     service,
     http,
+    disk,
     grpcAddress: grpcServer.address,
     stop: async () => {
       stopClockWatch();
+      disk.stop();
       expiry.stop();
       // Before the edges close: streams cancelled by the shutdown are not client resets.
       service.resetReleaser.stop();

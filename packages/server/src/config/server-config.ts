@@ -48,6 +48,13 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly peerTlsKeyFile?: string;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
+  /**
+   * diskFreeBytesMin: with less free space than this on the data folder's file system, the node
+   * logs a warning and omnirelay_disk_space_low (and /status `disk.low`) turn on; 0 never warns.
+   */
+  readonly diskFreeBytesMin: number;
+  /** diskCheckIntervalMs is the time between two checks of the data folder's free space. */
+  readonly diskCheckIntervalMs: number;
 }
 
 /** ConfigError says which setting is wrong, where it came from, and what is allowed. */
@@ -158,6 +165,20 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--otlp-endpoint',
     env: 'OMNIRELAY_OTLP_ENDPOINT',
     help: 'OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (default: tracing off)',
+  },
+  {
+    key: 'diskFreeBytesMin',
+    kind: 'int',
+    flag: '--disk-free-bytes-min',
+    env: 'OMNIRELAY_DISK_FREE_BYTES_MIN',
+    help: 'warn (log, metric, /status) under this many free bytes on the data folder; 0: never',
+  },
+  {
+    key: 'diskCheckIntervalMs',
+    kind: 'int',
+    flag: '--disk-check-interval-ms',
+    env: 'OMNIRELAY_DISK_CHECK_INTERVAL_MS',
+    help: "time between checks of the data folder's free space",
   },
   {
     key: 'id',
@@ -284,6 +305,8 @@ const DEFAULTS = {
   initialClusterState: 'existing',
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
+  diskFreeBytesMin: 1024 * 1024 * 1024,
+  diskCheckIntervalMs: 10_000,
 } as const;
 
 function parseValue(setting: Setting, raw: unknown, source: string): unknown {
@@ -465,6 +488,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ['clockDriftPpmMax', config.clockDriftPpmMax, 0, 100_000],
     ['stallThresholdMs', config.stallThresholdMs, 50, 60_000],
     ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
+    ['diskFreeBytesMin', config.diskFreeBytesMin, 0, Number.MAX_SAFE_INTEGER],
+    ['diskCheckIntervalMs', config.diskCheckIntervalMs, 100, 3_600_000],
   ];
   for (const [name, v, min, max] of bounded) {
     if (!Number.isSafeInteger(v) || v < min || v > max)

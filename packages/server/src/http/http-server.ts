@@ -8,6 +8,7 @@ import { changeMembership, members, transferLeadership } from '../cluster/cluste
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
 import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
+import type { DiskSpaceStatus } from '../disk/disk-space-monitor';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import { withRequest } from '../leadership/request-origin';
 import type { WatchHub } from '../leadership/watch-hub';
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   readonly metrics: { render(): Promise<string>; readonly contentType: string };
   /** onForwarded hears each request forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
+  /** disk reads the data folder's free space for /status (`disk`); absent, /status shows null. */
+  readonly disk?: () => DiskSpaceStatus;
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -443,6 +446,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     transport: s.transport,
     messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
+    disk: options.disk?.() ?? null,
     leadership: {
       scopes: stats.scopeCount,
       leases: stats.leaseCount,

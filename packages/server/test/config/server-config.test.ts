@@ -136,4 +136,23 @@ describe('loadServerConfig', () => {
       /join and initialClusterState new exclude each other/,
     );
   });
+
+  it('warns under 1 GiB free on the data folder by default, checked every 10 s, and refuses bad values naming the setting', () => {
+    const c = loadServerConfig(['--id', 'n1', ...peers], {});
+    expect(c.diskFreeBytesMin).toBe(1024 ** 3);
+    expect(c.diskCheckIntervalMs).toBe(10_000);
+    const set = loadServerConfig(['--id', 'n1', ...peers, '--disk-free-bytes-min', '0'], {
+      OMNIRELAY_DISK_CHECK_INTERVAL_MS: '500',
+    });
+    expect([set.diskFreeBytesMin, set.diskCheckIntervalMs]).toEqual([0, 500]);
+    expect(configError(['--id', 'n1', ...peers, '--disk-free-bytes-min', '-1'])).toMatch(
+      /diskFreeBytesMin must be an integer in \[0, 9007199254740991\], got -1/,
+    );
+    expect(configError(['--id', 'n1', ...peers, '--disk-free-bytes-min', '1GiB'])).toMatch(
+      /diskFreeBytesMin \(from flag --disk-free-bytes-min\) must be an integer/,
+    );
+    expect(configError(['--id', 'n1', ...peers], { OMNIRELAY_DISK_CHECK_INTERVAL_MS: '50' })).toMatch(
+      /diskCheckIntervalMs must be an integer in \[100, 3600000\], got 50/,
+    );
+  });
 });
