@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { STORAGE_ERROR_CODES } from '@omnirelay/raft';
 import { SERVER_EXIT, STORAGE_EXIT_CODES } from '../src/errors/exit-codes';
-import { LocalCluster, freePort } from '../src/index';
+import { LocalCluster } from '../src/index';
+import { soloServerArgs } from './support/single-node';
 
 jest.setTimeout(90_000);
 
@@ -28,25 +29,7 @@ afterAll(() => {
  * exit code and stderr once it exits; a server still running after 30 s is SIGKILLed by PID.
  */
 async function runServer(dataDir: string, uid?: number): Promise<{ code: number | null; stderr: string }> {
-  const args = [
-    '-r',
-    '@swc-node/register',
-    MAIN,
-    '--id',
-    'n1',
-    '--data-dir',
-    dataDir,
-    '--peer-address',
-    `127.0.0.1:${await freePort()}`,
-    '--client-address',
-    `127.0.0.1:${await freePort()}`,
-    '--grpc-address',
-    `127.0.0.1:${await freePort()}`,
-    '--initial-cluster-state',
-    'new',
-    '--log-level',
-    'silent',
-  ];
+  const args = ['-r', '@swc-node/register', MAIN, ...(await soloServerArgs('n1', dataDir))];
   const child = spawn(process.execPath, args, {
     cwd: resolve(__dirname, '../../..'),
     stdio: ['ignore', 'ignore', 'pipe'],
