@@ -6,6 +6,8 @@ import { ClockOffsets } from './clock-offsets';
 import type { PeerTls } from './peer-tls';
 import { certificateIdentity, nodeUri, peerTls } from './peer-tls';
 import { PeerLink } from './peer-link';
+import type { SnapshotReceipt } from './snapshot-receipts';
+import { SnapshotReceipts } from './snapshot-receipts';
 import type { PeerLinkStatus } from './peer-link';
 import { loadRaftPeerService } from './proto';
 import type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
@@ -24,6 +26,15 @@ export interface PeerTransportOptions {
   readonly handler: TransportHandler;
   readonly logger: TransportLogger;
 }
+
+/**
+ * PEER_KEEPALIVE_TIME_MS and PEER_KEEPALIVE_TIMEOUT_MS: the peer server pings a quiet peer
+ * connection after the first and drops it when the ping is unanswered for the second, so a peer
+ * that vanished without a reset (a dropped route, a powered-off host) does not hold an inbound
+ * stream, or a snapshot transfer's buffer and place, until TCP gives up many minutes later.
+ */
+export const PEER_KEEPALIVE_TIME_MS = 10_000;
+export const PEER_KEEPALIVE_TIMEOUT_MS = 5_000;
 
 interface WireBatch {
   from: string;
@@ -48,7 +59,7 @@ interface WireSnapshotChunk {
  * Outbound: one PeerLink per peer. Inbound: a server on its own port that accepts streams only
  * from members of the configuration with the same cluster id, validates every message, and hands
  * well-formed ones to the handler. Snapshots travel on their own streaming call in bounded chunks
- * and reach Raft only when complete.
+ * and reach Raft only when complete; what inbound transfers buffer is bounded (SnapshotReceipts).
  */
 export class PeerTransport {
   private readonly links = new Map<NodeId, PeerLink>();
@@ -65,7 +76,9 @@ export class PeerTransport {
     snapshotsSent: 0,
     snapshotsReceived: 0,
     snapshotsFailed: 0,
+    snapshotsRefusedLimit: 0,
   };
+  private readonly receipts: SnapshotReceipts;
   private peers: Map<NodeId, string>;
   private stopped = false;
   /** refusalsLogged holds `peer reason` pairs already logged, so each refusal is logged once per peer. */
@@ -80,6 +93,7 @@ export class PeerTransport {
     private readonly tls: PeerTls | undefined,
   ) {
     this.peers = new Map(options.peers);
+    this.receipts = new SnapshotReceipts(options.settings);
   }
 
   /** start binds the peer port and returns a running transport. */
@@ -89,6 +103,8 @@ export class PeerTransport {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': options.settings.batchBytesMax * 2,
       'grpc.max_send_message_length': options.settings.batchBytesMax * 2,
+      'grpc.keepalive_time_ms': PEER_KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': PEER_KEEPALIVE_TIMEOUT_MS,
     });
     const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
     const tls =
@@ -173,6 +189,11 @@ export class PeerTransport {
   /** stats returns the counters since start. */
   stats(): Readonly<TransportStats> {
     return { ...this.counters };
+  }
+
+  /** snapshotsReceiving is what inbound snapshot transfers hold now: open transfers and reserved bytes. */
+  snapshotsReceiving(): { readonly streams: number; readonly bytes: number } {
+    return { streams: this.receipts.streams, bytes: this.receipts.bytes };
   }
 
   /** peerStatus describes each outbound link. */
@@ -376,9 +397,16 @@ export class PeerTransport {
     let first: WireSnapshotChunk | undefined;
     let received = 0;
     let failed = false;
+    let receipt: SnapshotReceipt | undefined;
+    /** release drops what the transfer buffered and frees its place; the transfer is over. */
+    const release = (): void => {
+      chunks.length = 0;
+      receipt?.end();
+    };
     const fail = (code: grpc.status, detail: string): void => {
       if (failed) return;
       failed = true;
+      release();
       this.counters.snapshotsFailed++;
       this.options.logger.warn({ peer: first?.from, detail }, 'refused a snapshot transfer');
       callback(serviceError(code, detail));
@@ -403,6 +431,15 @@ export class PeerTransport {
           );
           return;
         }
+        const admission = this.receipts.begin(chunk.from, chunk.totalBytes, () =>
+          fail(grpc.status.ABORTED, 'superseded by a newer snapshot transfer from the same peer'),
+        );
+        if ('refused' in admission) {
+          this.counters.snapshotsRefusedLimit++;
+          fail(grpc.status.RESOURCE_EXHAUSTED, admission.refused);
+          return;
+        }
+        receipt = admission.receipt;
         first = chunk;
       }
       if (chunk.offset !== received || received + chunk.data.byteLength > first.totalBytes) {
@@ -428,6 +465,7 @@ export class PeerTransport {
         term: first.term,
         snapshot: { meta: snapshotMetaFromWire(first.meta), data: Buffer.concat(chunks, received) },
       };
+      release();
       if (!isWellFormedMessage(message) || message.to !== this.options.id) {
         this.counters.messagesMalformed++;
         fail(grpc.status.INVALID_ARGUMENT, 'the snapshot metadata is malformed');
@@ -439,6 +477,13 @@ export class PeerTransport {
     });
     call.on('error', () => {
       failed = true;
+      release();
+    });
+    // grpc-js emits 'cancelled' whenever the stream closes (reset, lost connection, or after the
+    // answer went out): whatever ended the transfer, its buffer and place are freed.
+    call.on('cancelled', () => {
+      failed = true;
+      release();
     });
   }
 }

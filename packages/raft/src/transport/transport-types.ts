@@ -44,6 +44,13 @@ export interface TransportSettings {
   readonly snapshotChunkBytes: number;
   /** snapshotBytesMax bounds a snapshot this node accepts. */
   readonly snapshotBytesMax: number;
+  /** snapshotStreamsMax bounds the snapshot transfers this node receives at once (SnapshotReceipts). */
+  readonly snapshotStreamsMax: number;
+  /**
+   * snapshotBufferBytesMax bounds the bytes all inbound snapshot transfers buffer together; at
+   * least snapshotBytesMax, so the largest accepted snapshot can always be received alone.
+   */
+  readonly snapshotBufferBytesMax: number;
   /** reconnectDelayMsMin and reconnectDelayMsMax bound the backoff before reopening a broken stream. */
   readonly reconnectDelayMsMin: number;
   readonly reconnectDelayMsMax: number;
@@ -60,6 +67,8 @@ export const TRANSPORT_DEFAULTS: Omit<TransportSettings, 'clusterId'> = {
   batchBytesMax: 4 * 1024 * 1024,
   snapshotChunkBytes: 1024 * 1024,
   snapshotBytesMax: 1024 * 1024 * 1024,
+  snapshotStreamsMax: 2,
+  snapshotBufferBytesMax: 1024 * 1024 * 1024,
   reconnectDelayMsMin: 20,
   reconnectDelayMsMax: 1000,
 };
@@ -77,6 +86,8 @@ export interface TransportStats {
   snapshotsSent: number;
   snapshotsReceived: number;
   snapshotsFailed: number;
+  /** snapshotsRefusedLimit counts inbound transfers refused by snapshotStreamsMax or snapshotBufferBytesMax. */
+  snapshotsRefusedLimit: number;
 }
 
 /** validateTransportSettings refuses a bad value, naming the setting. */
@@ -93,6 +104,8 @@ export function validateTransportSettings(s: TransportSettings): void {
   int('batchBytesMax', s.batchBytesMax, 64 * 1024, 256 * 1024 * 1024);
   int('snapshotChunkBytes', s.snapshotChunkBytes, 1024, 64 * 1024 * 1024);
   int('snapshotBytesMax', s.snapshotBytesMax, 1024, 64 * 1024 * 1024 * 1024);
+  int('snapshotStreamsMax', s.snapshotStreamsMax, 1, 64);
+  int('snapshotBufferBytesMax', s.snapshotBufferBytesMax, s.snapshotBytesMax, 256 * 1024 * 1024 * 1024);
   int('reconnectDelayMsMin', s.reconnectDelayMsMin, 1, 60_000);
   int('reconnectDelayMsMax', s.reconnectDelayMsMax, s.reconnectDelayMsMin, 600_000);
   if (s.peerTls !== undefined) {

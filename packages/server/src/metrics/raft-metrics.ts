@@ -86,6 +86,13 @@ const TRANSPORT_COUNTERS: ReadonlyArray<{
     name: 'omnirelay_raft_snapshots_failed_total',
     help: 'Raft snapshot transfers that failed (count).',
   },
+  {
+    field: 'snapshotsRefusedLimit',
+    name: 'omnirelay_raft_snapshots_refused_limit_total',
+    help:
+      'Inbound Raft snapshot transfers refused because snapshotStreamsMax or snapshotBufferBytesMax ' +
+      'was reached (count; the leader retries).',
+  },
 ];
 
 /**
