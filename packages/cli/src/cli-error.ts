@@ -52,6 +52,8 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
   BATCH_TOO_LARGE: 'send fewer items per call',
   QUEUE_FULL: 'too many candidates wait for this scope; retry later',
   SCOPE_LIMIT_REACHED: 'the cluster holds as many scopes as it allows; release some first',
+  LIMIT_REACHED:
+    'the node serves as many streams or watchers as it allows; close some, or retry later or on another node',
   COMPACTED: 'list the current leaders and watch again',
   INTERNAL: 'the server logged the details; report it with the command you ran',
   UNAVAILABLE: 'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',

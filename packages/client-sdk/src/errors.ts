@@ -29,6 +29,7 @@ export const SERVER_ERROR_CODES = [
   'BATCH_TOO_LARGE',
   'QUEUE_FULL',
   'SCOPE_LIMIT_REACHED',
+  'LIMIT_REACHED',
   'COMPACTED',
   'INTERNAL',
 ] as const;

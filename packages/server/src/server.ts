@@ -13,6 +13,7 @@ import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-
 import { WatchHub } from './leadership/watch-hub';
 import { watchClocks } from './metrics/clock-watch';
 import { registerDiskMetrics } from './metrics/disk-metrics';
+import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import type { Tracing } from './tracing/tracing';
@@ -125,6 +126,17 @@ export async function startServer(
   if (node.isLeader) expiry.onLeadership(true);
   service.resetReleaser.setLeader(node.isLeader);
 
+  // One limiter for both edges: a watcher is a watcher, over gRPC or SSE.
+  const streamLimiter = new StreamLimiter(
+    {
+      grpcStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax,
+      grpcStreamsMax: config.grpcStreamsMax,
+      watchersPerConnectionMax: config.watchersPerConnectionMax,
+      watchersMax: config.watchersMax,
+    },
+    (limit) => metrics.limitRefused(limit),
+  );
+
   let http: ClientHttpServer;
   try {
     http = await startHttpServer({
@@ -139,6 +151,7 @@ export async function startServer(
       metrics,
       disk: () => disk.status(),
       onForwarded: () => metrics.forwarded('http'),
+      streamLimiter,
     });
   } catch (e) {
     stopClockWatch();
@@ -158,6 +171,8 @@ export async function startServer(
       logger,
       leaderGrpcAddress: (id) => config.peerGrpc[id],
       onForwarded: () => metrics.forwarded('grpc'),
+      streamLimiter,
+      keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
     });
   } catch (e) {
     stopClockWatch();

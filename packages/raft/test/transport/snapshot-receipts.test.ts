@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from 'node:net';
-import type { Message, TransportLogger, TransportSettings } from '../../src/index';
+import type { Message, TransportSettings } from '../../src/index';
 import {
   PeerTransport,
   RAFT_NODE_DEFAULTS,
@@ -8,27 +7,8 @@ import {
   validateRaftNodeConfig,
 } from '../../src/index';
 import { loadRaftPeerService } from '../../src/transport/proto';
+import { freePort, quiet, waitFor } from './transport-test-helpers';
 import { SnapshotReceipts } from '../../src/transport/snapshot-receipts';
-
-const quiet: TransportLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('SnapshotReceipts', () => {
   const limits = { snapshotStreamsMax: 2, snapshotBufferBytesMax: 10_000 };

@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
 import { CLOCK_DRIFT_PPM_MAX_DEFAULT } from '../leadership/stamp-clock';
+import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limits';
+import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
 
 /** LOG_LEVELS are the accepted values of logLevel (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -55,6 +57,18 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly diskFreeBytesMin: number;
   /** diskCheckIntervalMs is the time between two checks of the data folder's free space. */
   readonly diskCheckIntervalMs: number;
+  /** grpcStreamsPerConnectionMax bounds the open Campaign, KeepAlive and Watch calls of one client connection (StreamLimits). */
+  readonly grpcStreamsPerConnectionMax: number;
+  /** grpcStreamsMax bounds the open Campaign, KeepAlive and Watch calls of this node. */
+  readonly grpcStreamsMax: number;
+  /** watchersPerConnectionMax bounds the Watch calls of one client connection. */
+  readonly watchersPerConnectionMax: number;
+  /** watchersMax bounds this node's watchers: Watch calls and SSE streams together. */
+  readonly watchersMax: number;
+  /** grpcKeepaliveTimeMs: a client connection quiet this long is pinged (GRPC_KEEPALIVE_TIME_MS). */
+  readonly grpcKeepaliveTimeMs: number;
+  /** grpcKeepaliveTimeoutMs: a ping unanswered this long drops the connection and ends its calls. */
+  readonly grpcKeepaliveTimeoutMs: number;
 }
 
 /** ConfigError says which setting is wrong, where it came from, and what is allowed. */
@@ -158,6 +172,62 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--watch-history-events-max',
     env: 'OMNIRELAY_WATCH_HISTORY_EVENTS_MAX',
     help: 'events kept for watch resume',
+  },
+  {
+    key: 'grpcStreamsPerConnectionMax',
+    kind: 'int',
+    flag: '--grpc-streams-per-connection-max',
+    env: 'OMNIRELAY_GRPC_STREAMS_PER_CONNECTION_MAX',
+    help: 'open Campaign/KeepAlive/Watch calls per client connection',
+  },
+  {
+    key: 'grpcStreamsMax',
+    kind: 'int',
+    flag: '--grpc-streams-max',
+    env: 'OMNIRELAY_GRPC_STREAMS_MAX',
+    help: 'open Campaign/KeepAlive/Watch calls on this node',
+  },
+  {
+    key: 'watchersPerConnectionMax',
+    kind: 'int',
+    flag: '--watchers-per-connection-max',
+    env: 'OMNIRELAY_WATCHERS_PER_CONNECTION_MAX',
+    help: 'Watch calls per client connection',
+  },
+  {
+    key: 'watchersMax',
+    kind: 'int',
+    flag: '--watchers-max',
+    env: 'OMNIRELAY_WATCHERS_MAX',
+    help: 'watchers (gRPC Watch and SSE) on this node',
+  },
+  {
+    key: 'grpcKeepaliveTimeMs',
+    kind: 'int',
+    flag: '--grpc-keepalive-time-ms',
+    env: 'OMNIRELAY_GRPC_KEEPALIVE_TIME_MS',
+    help: 'ping a quiet gRPC client connection after this long',
+  },
+  {
+    key: 'grpcKeepaliveTimeoutMs',
+    kind: 'int',
+    flag: '--grpc-keepalive-timeout-ms',
+    env: 'OMNIRELAY_GRPC_KEEPALIVE_TIMEOUT_MS',
+    help: 'drop a gRPC client connection whose ping is unanswered this long (its calls end)',
+  },
+  {
+    key: 'snapshotStreamsMax',
+    kind: 'int',
+    flag: '--snapshot-streams-max',
+    env: 'OMNIRELAY_SNAPSHOT_STREAMS_MAX',
+    help: 'snapshot transfers this node receives at once',
+  },
+  {
+    key: 'snapshotBufferBytesMax',
+    kind: 'int',
+    flag: '--snapshot-buffer-bytes-max',
+    env: 'OMNIRELAY_SNAPSHOT_BUFFER_BYTES_MAX',
+    help: 'bytes all incoming snapshot transfers may buffer together',
   },
   {
     key: 'otlpEndpoint',
@@ -307,6 +377,9 @@ const DEFAULTS = {
   httpBodyBytesMax: 1024 * 1024,
   diskFreeBytesMin: 1024 * 1024 * 1024,
   diskCheckIntervalMs: 10_000,
+  ...STREAM_LIMITS_DEFAULT,
+  grpcKeepaliveTimeMs: GRPC_KEEPALIVE_TIME_MS,
+  grpcKeepaliveTimeoutMs: GRPC_KEEPALIVE_TIMEOUT_MS,
 } as const;
 
 function parseValue(setting: Setting, raw: unknown, source: string): unknown {
@@ -490,6 +563,12 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
     ['diskFreeBytesMin', config.diskFreeBytesMin, 0, Number.MAX_SAFE_INTEGER],
     ['diskCheckIntervalMs', config.diskCheckIntervalMs, 100, 3_600_000],
+    ['grpcStreamsPerConnectionMax', config.grpcStreamsPerConnectionMax, 1, 1_000_000],
+    ['grpcStreamsMax', config.grpcStreamsMax, 1, 1_000_000],
+    ['watchersPerConnectionMax', config.watchersPerConnectionMax, 1, 1_000_000],
+    ['watchersMax', config.watchersMax, 1, 1_000_000],
+    ['grpcKeepaliveTimeMs', config.grpcKeepaliveTimeMs, 100, 3_600_000],
+    ['grpcKeepaliveTimeoutMs', config.grpcKeepaliveTimeoutMs, 100, 600_000],
   ];
   for (const [name, v, min, max] of bounded) {
     if (!Number.isSafeInteger(v) || v < min || v > max)

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'BATCH_TOO_LARGE'
   | 'QUEUE_FULL'
   | 'SCOPE_LIMIT_REACHED'
+  | 'LIMIT_REACHED'
   | 'COMPACTED'
   | 'INTERNAL';
 
@@ -81,6 +82,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   BATCH_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   QUEUE_FULL: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   SCOPE_LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
+  LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   COMPACTED: { grpcStatus: GRPC.OUT_OF_RANGE, httpStatus: 410, cliExitCode: 4 },
   INTERNAL: { grpcStatus: GRPC.INTERNAL, httpStatus: 500, cliExitCode: 1 },
 };
