@@ -1,9 +1,15 @@
 import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
-import { loadPublicApi } from '../../src/index';
-import type { Msg, Solo } from './grpc-test-helpers';
-import { StreamReader, leaseOf, sleep, startSolo, unary } from './grpc-test-helpers';
+import type { Solo } from './grpc-test-helpers';
+import {
+  StreamReader,
+  leaseOf,
+  openCampaign,
+  ownConnection,
+  sleep,
+  startSolo,
+  unary,
+} from './grpc-test-helpers';
 
 /**
  * BlackHoleProxy forwards TCP connections to `target` until `blackHole()`, after which it stops
@@ -90,13 +96,9 @@ describe('server-side gRPC keepalive', () => {
     const proxy = await BlackHoleProxy.start(solo.server.grpcAddress);
     // Its own connection (not the pooled one of solo.leadership), through the proxy; no client
     // keepalive, as by default, and no deadline: nothing but the server can end this call.
-    const ghost = new (loadPublicApi().leadership.Client)(proxy.address, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    const ghost = ownConnection(proxy.address);
     try {
-      const campaign = (
-        ghost as unknown as { Campaign(request: object): grpc.ClientReadableStream<Msg> }
-      ).Campaign({ scope, candidateId: 'ghost', leaseTtlMs: 30_000 });
+      const campaign = openCampaign(ghost, { scope, candidateId: 'ghost', leaseTtlMs: 30_000 });
       const reader = new StreamReader(campaign);
       expect((await reader.next())['state']).toBe('queued');
       expect(solo.server.stateMachine.fsm.getScope(scope)?.waiting).toHaveLength(1);
@@ -131,18 +133,10 @@ describe('server-side gRPC keepalive', () => {
       await unary(solo.leadership, 'Acquire', { scope, candidateId: 'holder', leaseTtlMs: 30_000 }),
       'lease',
     );
-    const client = new (loadPublicApi().leadership.Client)(
-      solo.server.grpcAddress,
-      grpc.credentials.createInsecure(),
-      { 'grpc.use_local_subchannel_pool': 1 },
-    );
+    const client = ownConnection(solo.server.grpcAddress);
     try {
       const reader = new StreamReader(
-        (client as unknown as { Campaign(request: object): grpc.ClientReadableStream<Msg> }).Campaign({
-          scope,
-          candidateId: 'waiter',
-          leaseTtlMs: 30_000,
-        }),
+        openCampaign(client, { scope, candidateId: 'waiter', leaseTtlMs: 30_000 }),
       );
       expect((await reader.next())['state']).toBe('queued');
       // Several ping rounds with no call traffic at all: the client answers every ping.

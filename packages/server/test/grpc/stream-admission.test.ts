@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { FORWARDED_BY_METADATA_KEY, loadPublicApi } from '../../src/index';
+import { FORWARDED_BY_METADATA_KEY } from '../../src/index';
 import type { Msg, Solo } from './grpc-test-helpers';
 import {
   StreamReader,
@@ -7,6 +7,7 @@ import {
   errorCodeOf,
   leaseOf,
   metadataOf,
+  ownConnection,
   sleep,
   startSolo,
   streamReady,
@@ -32,11 +33,7 @@ describe('the stream and watcher limits', () => {
   const calls: Array<{ cancel(): void }> = [];
 
   function connect(solo: Solo): Connection {
-    const client = new (loadPublicApi().leadership.Client)(
-      solo.server.grpcAddress,
-      grpc.credentials.createInsecure(),
-      { 'grpc.use_local_subchannel_pool': 1 },
-    );
+    const client = ownConnection(solo.server.grpcAddress);
     opened.push(client);
     return client;
   }
