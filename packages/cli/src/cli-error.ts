@@ -47,6 +47,7 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
   STALE_FENCE: "re-read the holder with 'omnirelay mesh leaders status --scope <scope>'",
   NOT_HOLDER: "check the holder with 'omnirelay mesh leaders status --scope <scope>'",
   NOT_WAITING: 'name a waiting candidate, or give --successor-ttl-ms to hand the scope to any candidate',
+  HELD_BY_OTHER_SESSION: 'another process holds the scope under this candidate id; give each process its own',
   TTL_OUT_OF_RANGE: 'use a TTL from 500 ms to 1 h',
   METADATA_TOO_LARGE: 'keep metadata to 1,024 bytes',
   BATCH_TOO_LARGE: 'send fewer items per call',

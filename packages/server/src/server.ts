@@ -66,6 +66,7 @@ export async function startServer(
           reason: e.reason,
           from: e.previousHolder?.candidateId ?? null,
           to: e.holder?.candidateId ?? null,
+          session: e.holder?.sessionId ?? null,
           fence: e.holder?.fenceToken.toString() ?? null,
           previousFence: e.previousHolder?.fenceToken.toString() ?? null,
           revision: e.revision,

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'STALE_FENCE'
   | 'NOT_HOLDER'
   | 'NOT_WAITING'
+  | 'HELD_BY_OTHER_SESSION'
   | 'TTL_OUT_OF_RANGE'
   | 'METADATA_TOO_LARGE'
   | 'BATCH_TOO_LARGE'
@@ -77,6 +78,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   STALE_FENCE: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   NOT_HOLDER: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   NOT_WAITING: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  HELD_BY_OTHER_SESSION: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   TTL_OUT_OF_RANGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   METADATA_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   BATCH_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },

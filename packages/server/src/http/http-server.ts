@@ -157,13 +157,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/acquire',
       async ({ body }) => {
-        const o = requireObject(body, ['scope', 'candidateId', 'leaseTtlMs', 'metadata', 'correlationId']);
+        const o = requireObject(body, [
+          'scope',
+          'candidateId',
+          'sessionId',
+          'leaseTtlMs',
+          'metadata',
+          'correlationId',
+        ]);
         const metadata = optionalString(o, 'metadata');
         const correlationId = optionalString(o, 'correlationId');
+        const sessionId = optionalString(o, 'sessionId');
         return raftTermAsString(
           await service.acquire({
             scope: stringField(o, 'scope'),
             candidateId: stringField(o, 'candidateId'),
+            ...(sessionId === undefined ? {} : { sessionId }),
             leaseTtlMs: intField(o, 'leaseTtlMs'),
             ...(metadata === undefined ? {} : { metadata }),
             ...(correlationId === undefined ? {} : { correlationId }),

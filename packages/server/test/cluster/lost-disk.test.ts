@@ -23,7 +23,13 @@ async function acquire(
   timeoutMs = 5000,
 ): Promise<{ status: number; fence?: string }> {
   const res = await cluster
-    .post(id, '/leadership/acquire', { scope, candidateId: 'w', leaseTtlMs: 600_000 }, timeoutMs)
+    // One session, so a retry of a write that committed after its answer timed out gets its lease back.
+    .post(
+      id,
+      '/leadership/acquire',
+      { scope, candidateId: 'w', sessionId: 'lost-disk', leaseTtlMs: 600_000 },
+      timeoutMs,
+    )
     .catch(() => ({ status: 0, body: undefined }));
   const body = res.body as { granted?: boolean; lease?: { fenceToken: string } } | undefined;
   return { status: res.status, ...(body?.lease === undefined ? {} : { fence: body.lease.fenceToken }) };
