@@ -150,6 +150,9 @@ const DEFAULTS = {
   keepaliveMs: 5000,
 } as const;
 
+/** SESSION_ID_BYTES is how many random bytes make a client's session id (hex: 32 characters, within the cluster's 64). */
+const SESSION_ID_BYTES = 16;
+
 /** RESIGN_RETRY: a resign may go again after any retryable failure (a repeated resign is refused harmlessly). */
 const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CODES, 'DEADLINE_EXCEEDED']);
 
@@ -161,6 +164,13 @@ const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CO
 export class OmniRelayClient {
   /** candidateId is this client's default candidate id. */
   readonly candidateId: string;
+  /**
+   * sessionId names this client instance to the cluster: random, made once per client and sent
+   * with every acquire and campaign. The leases it wins belong to it, so a retry from this client
+   * gets its lease back, while another client (another process) with the same candidate id is
+   * refused with HELD_BY_OTHER_SESSION instead of holding the same lease with the same fence.
+   */
+  readonly sessionId: string;
   private readonly router: Router;
   private readonly keepAlive: KeepAlive;
   private readonly leases = new Set<Lease>();
@@ -181,6 +191,7 @@ export class OmniRelayClient {
     };
     this.candidateId =
       options.candidateId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.sessionId = randomBytes(SESSION_ID_BYTES).toString('hex');
     this.router = new Router({
       endpoints: options.endpoints,
       callTimeoutMs: this.callTimeoutMs,
@@ -200,7 +211,8 @@ export class OmniRelayClient {
   /**
    * acquire takes `scope` now if it is vacant and resolves to the Lease; it resolves to null when
    * another candidate holds it (getLeader says who). Acquiring a scope this candidate already
-   * holds returns that lease.
+   * holds through this client returns that lease; through another client (another session) it
+   * rejects with HELD_BY_OTHER_SESSION.
    */
   async acquire(scope: string, options: AcquireOptions): Promise<Lease | null> {
     const releaseOnResetMs = this.checkLeaseOptions(options);
@@ -216,6 +228,7 @@ export class OmniRelayClient {
       {
         scope,
         candidateId: options.candidateId ?? this.candidateId,
+        sessionId: this.sessionId,
         metadata: options.metadata ?? '',
         leaseTtlMs: options.ttlMs,
         ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
@@ -238,13 +251,15 @@ export class OmniRelayClient {
    * campaigning across leader changes and node restarts; abort `signal` to withdraw (the
    * promise then rejects with CANCELLED). An election that comes too late to be sure the lease is
    * still alive is confirmed by a renewal before the promise resolves, so the SDK never reports
-   * a lease the cluster may already have given away.
+   * a lease the cluster may already have given away. It rejects with HELD_BY_OTHER_SESSION when
+   * another client holds or waits for the scope with the same candidate id.
    */
   async campaign(scope: string, options: CampaignOptions): Promise<Lease> {
     const releaseOnResetMs = this.checkLeaseOptions(options);
     const request = {
       scope,
       candidateId: options.candidateId ?? this.candidateId,
+      sessionId: this.sessionId,
       metadata: options.metadata ?? '',
       leaseTtlMs: options.ttlMs,
       priority: options.priority ?? 0,

@@ -52,6 +52,8 @@ export interface LeaseHooks {
 export class Lease {
   readonly scope: string;
   readonly candidateId: string;
+  /** sessionId is the client session the lease belongs to (the client's `sessionId`). */
+  readonly sessionId: string;
   readonly metadata: string;
   /** fence is the fence token: strictly greater than any earlier holder's of the scope. */
   readonly fence: bigint;
@@ -96,6 +98,7 @@ export class Lease {
   ) {
     this.scope = view.scope;
     this.candidateId = view.candidateId;
+    this.sessionId = view.sessionId;
     this.metadata = view.metadata;
     this.fence = view.fence;
     this.key = `${view.scope}\u0000${view.fence}`;
