@@ -21,14 +21,7 @@ import { packRaw } from './helpers/random-log';
 /** A state with a holder `a` of scope `x` (fence 1) and a waiter `b`, at index 2. */
 function seeded(): Driver {
   const d = new Driver();
-  d.apply({
-    type: 'acquire',
-    scope: 'x',
-    candidateId: 'a',
-    sessionId: 's1',
-    metadata: '',
-    leaseTtlMs: 1_000,
-  });
+  d.acquireIn('x', 'a', 's1');
   d.apply({
     type: 'campaign',
     scope: 'x',

@@ -49,14 +49,7 @@ describe('LeadershipFsm', () => {
 
   it('gives a retried acquire by the holder in its session its current lease unchanged', () => {
     const d = new Driver();
-    d.apply({
-      type: 'acquire',
-      scope: 'x',
-      candidateId: 'a',
-      sessionId: 's1',
-      metadata: '',
-      leaseTtlMs: ttl,
-    });
+    d.acquireIn('x', 'a', 's1', ttl);
     const result = d.apply({
       type: 'acquire',
       scope: 'x',
@@ -75,14 +68,7 @@ describe('LeadershipFsm', () => {
 
   it('refuses the same candidate id in another session, by acquire and campaign, and changes nothing', () => {
     const d = new Driver();
-    d.apply({
-      type: 'acquire',
-      scope: 'x',
-      candidateId: 'a',
-      sessionId: 's1',
-      metadata: '',
-      leaseTtlMs: ttl,
-    });
+    d.acquireIn('x', 'a', 's1', ttl);
     const others = [
       { type: 'acquire', sessionId: 's2' },
       { type: 'acquire' },

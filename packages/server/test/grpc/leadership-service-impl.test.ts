@@ -245,6 +245,7 @@ describe('the public gRPC Leadership service', () => {
 
   describe('client sessions', () => {
     it('gives the same session its lease back and refuses another session of the same candidate', async () => {
+      const revisionBefore = solo.server.hub.currentRevision;
       const first = await acquire('grpc/session/acquire', 'worker', { sessionId: 'session-1' });
       const lease = leaseOf(first, 'lease');
       expect(lease).toMatchObject({ candidateId: 'worker', sessionId: 'session-1' });
@@ -261,6 +262,15 @@ describe('the public gRPC Leadership service', () => {
         sessionId: 'session-1',
         fenceToken: BigInt(lease['fenceToken'] as string),
       });
+      // The audit has one grant, and it names the session.
+      const events: Array<{ reason: string; holder: { sessionId: string } | null }> = [];
+      solo.server.hub
+        .watch('grpc/session/acquire', revisionBefore + 1, {
+          deliver: (batch) => (events.push(...batch.events), true),
+          close: () => undefined,
+        })
+        .cancel();
+      expect(events.map((e) => [e.reason, e.holder?.sessionId])).toEqual([['granted', 'session-1']]);
     });
 
     it('refuses a campaign by the holder candidate in another session', async () => {
