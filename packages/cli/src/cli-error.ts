@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@omnirelay/client-sdk';
 import { isOmniRelayError } from '@omnirelay/client-sdk';
+import { isCertError } from './cert/cert-error';
 import type { ExitCode } from './exit-codes';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -73,13 +74,15 @@ export interface Failure {
 /**
  * describeFailure turns anything a command threw into ONE line, `omnirelay: <what went wrong>;
  * <what to do next>`, and the exit code. SDK errors keep their message and name their code;
- * anything else is an internal error whose stack is never shown.
+ * certificate errors (cert/cert-error.ts) keep their message and next step; anything else is an
+ * internal error whose stack is never shown.
  */
 export function describeFailure(e: unknown): Failure {
   if (e instanceof CliError || (isNamed(e, 'CliError') && typeof (e as CliError).exitCode === 'number')) {
     const c = e as CliError;
     return { line: oneLine(c.message, c.next), exitCode: c.exitCode };
   }
+  if (isCertError(e)) return { line: oneLine(e.message, e.next), exitCode: e.exitCode };
   if (isOmniRelayError(e)) {
     const next = Object.hasOwn(NEXT_STEP, e.code) ? NEXT_STEP[e.code] : 'run the command again';
     return { line: oneLine(withCode(e.message, e.code), next), exitCode: exitCodeFor(e.code) };
