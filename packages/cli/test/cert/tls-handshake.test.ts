@@ -140,6 +140,19 @@ describe('certificates from cert issue, in a real TLS handshake', () => {
     );
   });
 
+  /** caSigned are the options of a certificate signed by the test's CA, written to its own folder. */
+  const caSigned = (): { caDir: string; outDir: string; clusterId: string } => ({
+    caDir: join(tempDir(), 'ca'),
+    outDir: join(tempDir(), 'x'),
+    clusterId: 'c1',
+  });
+
+  /** window is a validity window from `fromDays` to `toDays` days from now. */
+  const window = (fromDays: number, toDays: number): { notBefore: Date; notAfter: Date } => ({
+    notBefore: new Date(Date.now() + fromDays * DAY_MS),
+    notAfter: new Date(Date.now() + toDays * DAY_MS),
+  });
+
   it('completes mutual TLS between a node certificate and a client certificate of one CA', async () => {
     const r = await mutualTls(node, caPem, client, caPem);
     expect(r.client).toEqual({ greeted: true });
@@ -178,48 +191,21 @@ describe('certificates from cert issue, in a real TLS handshake', () => {
   });
 
   it('refuses an expired client certificate', async () => {
-    const expired = pemOf(
-      await issueClient({
-        caDir: join(tempDir(), 'ca'),
-        outDir: join(tempDir(), 'x'),
-        name: 'late',
-        clusterId: 'c1',
-        notBefore: new Date(Date.now() - 2 * DAY_MS),
-        notAfter: new Date(Date.now() - DAY_MS),
-      }),
-    );
+    const expired = pemOf(await issueClient({ ...caSigned(), name: 'late', ...window(-2, -1) }));
     const r = await mutualTls(node, caPem, expired, caPem);
     expect(r.server).toEqual({ accepted: false, error: 'CERT_HAS_EXPIRED' });
     expect(r.client.greeted).toBe(false);
   });
 
   it('refuses a client certificate that is not valid yet', async () => {
-    const early = pemOf(
-      await issueClient({
-        caDir: join(tempDir(), 'ca'),
-        outDir: join(tempDir(), 'x'),
-        name: 'early',
-        clusterId: 'c1',
-        notBefore: new Date(Date.now() + DAY_MS),
-        notAfter: new Date(Date.now() + 2 * DAY_MS),
-      }),
-    );
+    const early = pemOf(await issueClient({ ...caSigned(), name: 'early', ...window(1, 2) }));
     const r = await mutualTls(node, caPem, early, caPem);
     expect(r.server).toEqual({ accepted: false, error: 'CERT_NOT_YET_VALID' });
     expect(r.client.greeted).toBe(false);
   });
 
   it('refuses an expired server certificate', async () => {
-    const expired = pemOf(
-      await issueNode({
-        caDir: join(tempDir(), 'ca'),
-        outDir: join(tempDir(), 'x'),
-        id: 'n9',
-        clusterId: 'c1',
-        notBefore: new Date(Date.now() - 2 * DAY_MS),
-        notAfter: new Date(Date.now() - DAY_MS),
-      }),
-    );
+    const expired = pemOf(await issueNode({ ...caSigned(), id: 'n9', ...window(-2, -1) }));
     const r = await mutualTls(expired, caPem, client, caPem);
     expect(clientError(r)).toMatch(/expired/i);
   });
