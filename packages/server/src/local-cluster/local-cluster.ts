@@ -57,6 +57,7 @@ export interface NodeStatus {
   readonly leader: string;
   readonly commit: number;
   readonly applied: number;
+  readonly lastIndex: number;
   readonly snapshotIndex: number;
   readonly transport: { readonly snapshotsReceived: number };
   readonly membership: {

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NodeStatus } from '../../src/index';
+import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
 import { useLocalCluster, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);
@@ -31,12 +33,13 @@ async function sendForged(
   peerAddress: string,
   claimedId: string,
   messages: readonly ForgedMessage[],
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): Promise<{ messagesReceived: string }> {
   const definition = protoLoader.loadSync(RAFT_PROTO, { longs: String, enums: String, defaults: true });
   const root = grpc.loadPackageDefinition(definition) as unknown as {
     omnirelay: { raft: { v1: { RaftPeer: grpc.ServiceClientConstructor } } };
   };
-  const client = new root.omnirelay.raft.v1.RaftPeer(peerAddress, grpc.credentials.createInsecure());
+  const client = new root.omnirelay.raft.v1.RaftPeer(peerAddress, credentials);
   try {
     return await new Promise((resolve, reject) => {
       const stream = (
@@ -57,8 +60,21 @@ async function sendForged(
 /** metricSample reads one sample of `name` with `labels` from a node's GET /metrics (0 when absent). */
 async function metricSample(clientAddress: string, name: string, labels: string): Promise<number> {
   const text = await (await fetch(`http://${clientAddress}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+/**
+ * allBound: the leader has bound every voter to its incarnation (a config entry each, in the first
+ * moments of a new cluster) and the last of them committed, so the commit index stays put unless
+ * something is written.
+ */
+function allBound(s: NodeStatus | undefined): boolean {
+  const bound = s?.membership.incarnations ?? {};
+  return (
+    s !== undefined && s.commit === s.lastIndex && s.membership.voters.every((v) => bound[v] !== undefined)
+  );
 }
 
 /** view is what must not move: who leads, at which term, and the commit index, as each node sees it. */
@@ -90,9 +106,14 @@ describe('a forged heartbeat at term 2^53 - 1 on the peer port of a running 3-no
     let before: string[] = [];
     const ids = ['n1', 'n2', 'n3'];
     await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
-      before = (await Promise.all(ids.map((id) => cluster().status(id)))).map(view);
+      const statuses = await Promise.all(ids.map((id) => cluster().status(id)));
+      before = statuses.map(view);
       const followers = before.filter((v) => v.startsWith('follower'));
-      return followers.length === 2 && new Set(before.map((v) => v.replace(/^\w+ /, ''))).size === 1;
+      return (
+        followers.length === 2 &&
+        new Set(before.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
+        statuses.every((st) => allBound(st))
+      );
     });
 
     const summary = await sendForged(cluster().node('n1').peerAddress, 'n2', [
@@ -148,9 +169,100 @@ describe('a forged heartbeat at term 2^53 - 1 on the peer port of a running 3-no
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, peer: 'n2', reason: 'termUnusable' });
     expect(await cluster().leader()).toBeDefined();
   });
+});
 
-  it.todo(
-    'security on (issue 22 part 1, once peers use mTLS): the same heartbeat from an unauthenticated ' +
-      'process and from a process with a client (non-node) certificate changes neither term, leader nor commit index',
-  );
+/** FORGED is the issue's heartbeat: from "n2" to n1, at term 2^53 − 1. */
+const FORGED: readonly ForgedMessage[] = [
+  { type: 'heartbeat', from: 'n2', to: 'n1', term: LARGEST_EXACT_TERM, commit: '0' },
+];
+
+/** pkiDir holds a CA, the members' certificates, a client's, and a foreign CA's node certificate. */
+const pkiDir = mkdtempSync(join(tmpdir(), 'omnirelay-forged-pki-'));
+afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
+
+async function issuePki(): Promise<void> {
+  const ca = join(pkiDir, 'ca');
+  const foreign = join(pkiDir, 'foreign');
+  await issueCa({ outDir: ca, clusterId: 'omnirelay' });
+  await issueCa({ outDir: foreign, clusterId: 'omnirelay' });
+  for (const id of ['n1', 'n2', 'n3']) {
+    await issueNode({ caDir: ca, outDir: ca, id, clusterId: 'omnirelay' });
+  }
+  await issueNode({ caDir: foreign, outDir: foreign, id: 'n2', clusterId: 'omnirelay' });
+  await issueClient({ caDir: ca, outDir: ca, name: 'ops', clusterId: 'omnirelay', roles: ['mesh.admin'] });
+}
+
+/** tlsAs dials a peer port presenting `identity` (files in `dir`), trusting the cluster's CA only. */
+function tlsAs(dir: string | undefined, identity: string | undefined): grpc.ChannelCredentials {
+  const ca = readFileSync(join(pkiDir, 'ca', 'ca.crt'));
+  const key = dir === undefined || identity === undefined ? null : readFileSync(join(dir, `${identity}.key`));
+  const cert =
+    dir === undefined || identity === undefined ? null : readFileSync(join(dir, `${identity}.crt`));
+  return grpc.credentials.createSsl(ca, key, cert, { checkServerIdentity: () => undefined });
+}
+
+/**
+ * Issue 22 part 1 and issue 16: with mutual TLS on the peer port, nobody without a member's
+ * certificate naming n2 can even deliver the heartbeat, let alone move the term.
+ */
+describe('the same forged heartbeat with mutual TLS on the peer port', () => {
+  const cluster = useLocalCluster('forged-term-tls', {
+    size: 3,
+    extraArgs: ['--election-timeout-ms', '1000', '--heartbeat-ms', '100', '--stall-threshold-ms', '10000'],
+    nodeEnv: (id) => ({
+      OMNIRELAY_PEER_TLS_CA: join(pkiDir, 'ca', 'ca.crt'),
+      OMNIRELAY_PEER_TLS_CERT: join(pkiDir, 'ca', `${id}.crt`),
+      OMNIRELAY_PEER_TLS_KEY: join(pkiDir, 'ca', `${id}.key`),
+    }),
+    beforeStart: issuePki,
+  });
+
+  it('is refused from a process without a certificate, with a foreign CA, a client certificate or another member’s, and nothing moves', async () => {
+    const leader = await cluster().waitForLeader(30_000);
+    const ids = ['n1', 'n2', 'n3'];
+    let before: string[] = [];
+    await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
+      const statuses = await Promise.all(ids.map((id) => cluster().status(id)));
+      before = statuses.map(view);
+      const followers = before.filter((v) => v.startsWith('follower'));
+      return (
+        followers.length === 2 &&
+        new Set(before.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
+        statuses.every((st) => allBound(st))
+      );
+    });
+    const n1 = cluster().node('n1');
+    const attempts: Array<[string, grpc.ChannelCredentials, grpc.status]> = [
+      ['plaintext', grpc.credentials.createInsecure(), grpc.status.UNAVAILABLE],
+      ['TLS without a client certificate', tlsAs(undefined, undefined), grpc.status.UNAVAILABLE],
+      ['a node certificate from a foreign CA', tlsAs(join(pkiDir, 'foreign'), 'n2'), grpc.status.UNAVAILABLE],
+      ['a client (non-node) certificate', tlsAs(join(pkiDir, 'ca'), 'ops'), grpc.status.UNAUTHENTICATED],
+      ["n3's certificate claiming to be n2", tlsAs(join(pkiDir, 'ca'), 'n3'), grpc.status.UNAUTHENTICATED],
+    ];
+    const outcomes: string[] = [];
+    for (const [what, credentials] of attempts) {
+      const outcome = await sendForged(n1.peerAddress, 'n2', FORGED, credentials).then(
+        () => 'delivered',
+        (e: grpc.ServiceError) => grpc.status[e.code],
+      );
+      outcomes.push(`${what}: ${outcome}`);
+    }
+    expect(outcomes).toEqual(attempts.map(([what, , code]) => `${what}: ${grpc.status[code]}`));
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = (await Promise.all(ids.map((id) => cluster().status(id)))).map(view);
+    expect(after).toEqual(before);
+    const write = await cluster().post(leader, '/leadership/acquire', {
+      scope: 'forged/tls',
+      candidateId: 'c',
+      leaseTtlMs: 120_000,
+    });
+    expect(write.status).toBe(200);
+    expect(
+      await metricSample(n1.clientAddress, 'omnirelay_raft_peer_calls_refused_unauthenticated_total', ''),
+    ).toBe(2);
+    const warnings = readFileSync(n1.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('refused a peer call claiming to come from n2'));
+    expect(warnings).toHaveLength(2);
+  });
 });
