@@ -1,5 +1,5 @@
-import type { Message, Ready } from '../../src/core/index';
 import { MemoryStorage, Mulberry32, RAFT_CONFIG_DEFAULTS, RaftCore } from '../../src/core/index';
+import { persist, settle } from '../support/core-driver';
 
 const membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
 
@@ -12,24 +12,6 @@ function newCore(id: string, storage: MemoryStorage): RaftCore {
     electionTicks: 10,
     heartbeatTicks: 2,
   });
-}
-
-/** persist completes a Ready the way the runtime does (storage first), then advances. */
-function persist(core: RaftCore, storage: MemoryStorage, rd: Ready): void {
-  if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
-  storage.append(rd.entries);
-  core.advance();
-}
-
-/** settle takes and completes every Ready; it returns the messages they carried. */
-function settle(core: RaftCore, storage: MemoryStorage): Message[] {
-  const sent: Message[] = [];
-  for (let i = 0; i < 20 && core.hasReady(); i++) {
-    const rd = core.ready();
-    sent.push(...rd.earlyMessages, ...rd.messages);
-    persist(core, storage, rd);
-  }
-  return sent;
 }
 
 /** leaderN1 makes n1 the leader of term 1 with every member caught up to its no-op. */

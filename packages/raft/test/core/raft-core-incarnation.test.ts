@@ -1,4 +1,4 @@
-import type { AppendResponse, Membership, Message, Ready } from '../../src/core/index';
+import type { AppendResponse, Membership, Message } from '../../src/core/index';
 import {
   MemoryStorage,
   Mulberry32,
@@ -6,6 +6,7 @@ import {
   RaftCore,
   applyConfigChange,
 } from '../../src/core/index';
+import { settle } from '../support/core-driver';
 
 const voters = ['n1', 'n2', 'n3'];
 
@@ -20,24 +21,6 @@ function newCore(id: string, storage: MemoryStorage, extra: { requireBinding?: b
     incarnation: `${id}-a`,
     ...extra,
   });
-}
-
-function persist(core: RaftCore, storage: MemoryStorage, rd: Ready): void {
-  if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
-  if (rd.snapshot !== undefined) storage.installSnapshot(rd.snapshot);
-  storage.append(rd.entries);
-  core.advance();
-}
-
-/** settle takes and completes every Ready; it returns the messages they carried. */
-function settle(core: RaftCore, storage: MemoryStorage): Message[] {
-  const sent: Message[] = [];
-  for (let i = 0; i < 20 && core.hasReady(); i++) {
-    const rd = core.ready();
-    sent.push(...rd.earlyMessages, ...rd.messages);
-    persist(core, storage, rd);
-  }
-  return sent;
 }
 
 const ack = (from: string, index: number, incarnation: string, reject = false): AppendResponse => ({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { NodeStatus } from '../../src/index';
+import type { LocalCluster, NodeStatus } from '../../src/index';
 import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
 import { useLocalCluster, waitUntil } from './cluster-helpers';
 
@@ -77,6 +77,25 @@ function allBound(s: NodeStatus | undefined): boolean {
   );
 }
 
+/**
+ * steadyViews waits until the nodes agree on the leader, the term and the commit index, with
+ * every voter bound and nothing left to commit, and returns each node's view.
+ */
+async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
+  let views: string[] = [];
+  await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
+    const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
+    views = statuses.map(view);
+    const followers = views.filter((v) => v.startsWith('follower'));
+    return (
+      followers.length === ids.length - 1 &&
+      new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
+      statuses.every((st) => allBound(st))
+    );
+  });
+  return views;
+}
+
 /** view is what must not move: who leads, at which term, and the commit index, as each node sees it. */
 function view(s: NodeStatus | undefined): string {
   return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
@@ -103,18 +122,8 @@ describe('a forged heartbeat at term 2^53 - 1 on the peer port of a running 3-no
       leaseTtlMs: 120_000,
     });
     expect(first.status).toBe(200);
-    let before: string[] = [];
     const ids = ['n1', 'n2', 'n3'];
-    await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
-      const statuses = await Promise.all(ids.map((id) => cluster().status(id)));
-      before = statuses.map(view);
-      const followers = before.filter((v) => v.startsWith('follower'));
-      return (
-        followers.length === 2 &&
-        new Set(before.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
-        statuses.every((st) => allBound(st))
-      );
-    });
+    const before = await steadyViews(cluster(), ids);
 
     const summary = await sendForged(cluster().node('n1').peerAddress, 'n2', [
       { type: 'heartbeat', from: 'n2', to: 'n1', term: LARGEST_EXACT_TERM, commit: '0' },
@@ -220,17 +229,7 @@ describe('the same forged heartbeat with mutual TLS on the peer port', () => {
   it('is refused from a process without a certificate, with a foreign CA, a client certificate or another member’s, and nothing moves', async () => {
     const leader = await cluster().waitForLeader(30_000);
     const ids = ['n1', 'n2', 'n3'];
-    let before: string[] = [];
-    await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
-      const statuses = await Promise.all(ids.map((id) => cluster().status(id)));
-      before = statuses.map(view);
-      const followers = before.filter((v) => v.startsWith('follower'));
-      return (
-        followers.length === 2 &&
-        new Set(before.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
-        statuses.every((st) => allBound(st))
-      );
-    });
+    const before = await steadyViews(cluster(), ids);
     const n1 = cluster().node('n1');
     const attempts: Array<[string, grpc.ChannelCredentials, grpc.status]> = [
       ['plaintext', grpc.credentials.createInsecure(), grpc.status.UNAVAILABLE],
