@@ -85,7 +85,7 @@ async function expiresAfterMs(c: LocalCluster, id: string, scope: string, boundM
       expect(await holderOf(c, leader, 'clock/forward')).toMatchObject({ fenceToken: forward });
       // ...and new writes are stamped in lease time, not an hour ahead: a fresh lease lives its TTL.
       const fresh = await acquire(c, leader, 'clock/fresh', ttlMs);
-      expect(await holderOf(c, follower, 'clock/fresh')).toMatchObject({ fenceToken: fresh });
+      expect(await holderOf(c, leader, 'clock/fresh')).toMatchObject({ fenceToken: fresh });
       // The followers see the leader's clock an hour ahead of theirs.
       const seen = await c.status(follower);
       const offset = (seen as unknown as { peers: Record<string, { clockOffsetMs: number | null }> }).peers[
