@@ -65,6 +65,7 @@ export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: En
   if (existing !== -1) {
     return { type: 'campaign', elected: false, alreadyWaiting: true, position: existing, holder: holderView };
   }
+  state.beforeChange(record);
   const position = record.queue.insert(
     {
       candidateId: command.candidateId,
