@@ -196,6 +196,62 @@ describe('LevelStorage', () => {
     });
   });
 
+  it('compacts keeping a tail of entries up to the snapshot index; a restart drops the tail', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({
+        hardState: { term: 1, vote: 'n1', commit: 10 },
+        entries: range(1, 10, 1),
+        snapshot: undefined,
+      });
+      expect(await s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'), 3)).toBe(true);
+      expect([s.mirror.firstIndex(), s.mirror.lastIndex()]).toEqual([6, 10]);
+      expect(s.mirror.entries(6, 11, Infinity)).toEqual(range(6, 10, 1));
+      await s.save({ hardState: undefined, entries: range(11, 11, 1), snapshot: undefined });
+    });
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    const entryKeys: string[] = [];
+    for await (const key of db.keys({ gte: 'e', lt: 'f' })) entryKeys.push(key);
+    await db.close();
+    expect(entryKeys).toHaveLength(6);
+    await withStore(dir, async (s) => {
+      expect([s.mirror.snapshot().meta.index, s.mirror.firstIndex(), s.mirror.lastIndex()]).toEqual([
+        8, 9, 11,
+      ]);
+      // The next compaction deletes what the restart left behind.
+      expect(await s.compact({ index: 10, term: 1, membership }, Buffer.from('state@10'), 0)).toBe(true);
+    });
+    const after = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    const left: string[] = [];
+    for await (const key of after.keys({ gte: 'e', lt: 'f' })) left.push(key);
+    await after.close();
+    expect(left).toHaveLength(1);
+  });
+
+  it('drops a compaction older than a snapshot received while it was encoded, writing nothing', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await s.save({
+        hardState: { term: 1, vote: '', commit: 10 },
+        entries: range(1, 10, 1),
+        snapshot: undefined,
+      });
+      const received = s.save({
+        hardState: { term: 3, vote: '', commit: 20 },
+        entries: [],
+        snapshot: { meta: { index: 20, term: 3, membership }, data: Buffer.from('state@20') },
+      });
+      // Issued while the received snapshot is being written: it must wait for it, then give up.
+      const compacted = s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'), 2);
+      await received;
+      expect(await compacted).toBe(false);
+      expect(s.mirror.snapshot().meta.index).toBe(20);
+    });
+    await withStore(dir, (s) => {
+      expect(Buffer.from(s.mirror.snapshot().data).toString()).toBe('state@20');
+    });
+  });
+
   it('refuses entries that would leave a gap, before writing anything', async () => {
     const dir = freshDir();
     await withStore(dir, async (s) => {
