@@ -439,6 +439,8 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     transport: s.transport,
     messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
+    eventLoopStall: s.eventLoopStall,
+    lastCompaction: s.lastCompaction ?? null,
     leadership: {
       scopes: stats.scopeCount,
       leases: stats.leaseCount,
