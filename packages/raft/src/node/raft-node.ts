@@ -55,13 +55,14 @@ export interface RaftNodeStatus extends RaftStatus {
 
 /**
  * CompactionReport describes one snapshot the node took: its index and size, how long it took
- * from capture to durable, and in how many slices it was encoded (the longest slice is the
- * longest the encoding held the event loop).
+ * from capture to durable, how long the capture held the loop, and in how many slices it was
+ * encoded (the longest slice is the longest the encoding held the event loop).
  */
 export interface CompactionReport {
   readonly index: number;
   readonly bytes: number;
   readonly durationMs: number;
+  readonly captureMs: number;
   readonly slices: number;
   readonly sliceMsMax: number;
 }
@@ -472,8 +473,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const term = this.storage.mirror.term(this.appliedIndex);
     if (term === undefined) return;
     const meta: SnapshotMeta = { index: this.appliedIndex, term, membership: this.appliedMembership };
+    const started = performance.now();
     const capture = this.stateMachine.captureSnapshot();
-    this.compaction = this.compact(meta, capture)
+    this.compaction = this.compact(meta, capture, started)
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         capture.release();
@@ -487,8 +489,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
    * keeping `snapshotTailEntries` entries. A snapshot received from the leader meanwhile wins:
    * the store then keeps it and this one is dropped.
    */
-  private async compact(meta: SnapshotMeta, capture: SnapshotCapture): Promise<void> {
-    const started = performance.now();
+  private async compact(meta: SnapshotMeta, capture: SnapshotCapture, started: number): Promise<void> {
+    const captureMs = performance.now() - started;
     let slices = 0;
     let sliceMsMax = 0;
     let data: Uint8Array | undefined;
@@ -505,6 +507,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       index: meta.index,
       bytes: data.byteLength,
       durationMs: Math.round(performance.now() - started),
+      captureMs: Math.round(captureMs * 10) / 10,
       slices,
       sliceMsMax: Math.round(sliceMsMax * 10) / 10,
     };
