@@ -215,8 +215,11 @@ export class LocalCluster {
     for (const n of this.nodes) this.start(n.id);
   }
 
-  /** start starts one node's process (its log is appended to). */
-  start(id: string): void {
+  /**
+   * start starts one node's process (its log is appended to). `extraArgs` go last, after the
+   * cluster's, so they win for this start only (e.g. one node with other snapshot settings).
+   */
+  start(id: string, extraArgs: readonly string[] = []): void {
     const n = this.node(id);
     if (n.process !== undefined) throw new Error(`${id} is already running (pid ${String(n.process.pid)})`);
     const peers = this.nodes
@@ -256,6 +259,7 @@ export class LocalCluster {
       '--initial-cluster-state',
       this.newCluster && !n.join && !this.started.has(id) ? 'new' : 'existing',
       ...(this.options.extraArgs ?? []),
+      ...extraArgs,
     ];
     this.started.add(id);
     const log = openSync(n.logFile, 'a');
