@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@omnirelay/client-sdk';
 import { isOmniRelayError } from '@omnirelay/client-sdk';
+import { isCertError } from './cert/cert-error';
 import type { ExitCode } from './exit-codes';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -47,11 +48,14 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
   STALE_FENCE: "re-read the holder with 'omnirelay mesh leaders status --scope <scope>'",
   NOT_HOLDER: "check the holder with 'omnirelay mesh leaders status --scope <scope>'",
   NOT_WAITING: 'name a waiting candidate, or give --successor-ttl-ms to hand the scope to any candidate',
+  HELD_BY_OTHER_SESSION: 'another process holds the scope under this candidate id; give each process its own',
   TTL_OUT_OF_RANGE: 'use a TTL from 500 ms to 1 h',
   METADATA_TOO_LARGE: 'keep metadata to 1,024 bytes',
   BATCH_TOO_LARGE: 'send fewer items per call',
   QUEUE_FULL: 'too many candidates wait for this scope; retry later',
   SCOPE_LIMIT_REACHED: 'the cluster holds as many scopes as it allows; release some first',
+  LIMIT_REACHED:
+    'the node serves as many streams or watchers as it allows; close some, or retry later or on another node',
   COMPACTED: 'list the current leaders and watch again',
   INTERNAL: 'the server logged the details; report it with the command you ran',
   UNAVAILABLE: 'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
@@ -70,13 +74,15 @@ export interface Failure {
 /**
  * describeFailure turns anything a command threw into ONE line, `omnirelay: <what went wrong>;
  * <what to do next>`, and the exit code. SDK errors keep their message and name their code;
- * anything else is an internal error whose stack is never shown.
+ * certificate errors (cert/cert-error.ts) keep their message and next step; anything else is an
+ * internal error whose stack is never shown.
  */
 export function describeFailure(e: unknown): Failure {
   if (e instanceof CliError || (isNamed(e, 'CliError') && typeof (e as CliError).exitCode === 'number')) {
     const c = e as CliError;
     return { line: oneLine(c.message, c.next), exitCode: c.exitCode };
   }
+  if (isCertError(e)) return { line: oneLine(e.message, e.next), exitCode: e.exitCode };
   if (isOmniRelayError(e)) {
     const next = Object.hasOwn(NEXT_STEP, e.code) ? NEXT_STEP[e.code] : 'run the command again';
     return { line: oneLine(withCode(e.message, e.code), next), exitCode: exitCodeFor(e.code) };

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeFailure, oneLine } from './cli-error';
-import type { Action, Bind } from './commands/action';
+import type { Action, Bind, BindLocal, LocalAction } from './commands/action';
+import { registerCert } from './commands/cert';
 import { registerCluster } from './commands/cluster';
 import { registerFence } from './commands/fence';
 import { registerLeadership } from './commands/leadership';
@@ -65,6 +66,12 @@ export function buildProgram(io: CliIo, outcome: Outcome, onFailure: (command: C
   registerLeadership(program, bind);
   registerFence(program, bind);
   registerCluster(program, bind);
+  const bindLocal: BindLocal = (command: Command, action: LocalAction) =>
+    command.action(async (...args: unknown[]) => {
+      const self = args[args.length - 1] as Command;
+      outcome.exitCode = await action(io, self.optsWithGlobals());
+    });
+  registerCert(program, bindLocal);
 
   // Help goes to stdout; commander's own error text and error-help are dropped in favour of
   // runCli's single line, but we note which command failed.

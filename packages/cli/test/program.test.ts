@@ -5,7 +5,7 @@ import { closedPorts, expectOneErrorLine, runCliInProcess } from './support/run-
 
 describe('omnirelay, bad usage', () => {
   it.each([
-    ['no command', [], /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster\)/],
+    ['no command', [], /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster, cert\)/],
     [
       'a group without its command',
       ['mesh', 'leaders'],

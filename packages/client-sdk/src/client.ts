@@ -39,6 +39,12 @@ export interface ClientOptions {
    * lease could lapse on the cluster.
    */
   readonly maxClockSkewMs?: number;
+  /**
+   * maxClockDriftPpm is how much faster than real time the cluster's lease time may run; it must
+   * match the cluster's --clock-drift-ppm-max (default 500). A lease's margin is
+   * maxClockSkewMs + ttl × this rate: with a 1 h TTL, 250 + 1,800 ms.
+   */
+  readonly maxClockDriftPpm?: number;
   /** backoffBaseMs and backoffMaxMs shape retry backoff (default 25 and 1,000). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
@@ -138,10 +144,14 @@ export interface StepDownResult {
 const DEFAULTS = {
   callTimeoutMs: 5000,
   maxClockSkewMs: 250,
+  maxClockDriftPpm: 500,
   backoffBaseMs: 25,
   backoffMaxMs: 1000,
   keepaliveMs: 5000,
 } as const;
+
+/** SESSION_ID_BYTES is how many random bytes make a client's session id (hex: 32 characters, within the cluster's 64). */
+const SESSION_ID_BYTES = 16;
 
 /** RESIGN_RETRY: a resign may go again after any retryable failure (a repeated resign is refused harmlessly). */
 const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CODES, 'DEADLINE_EXCEEDED']);
@@ -154,11 +164,19 @@ const RESIGN_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...RETRYABLE_CO
 export class OmniRelayClient {
   /** candidateId is this client's default candidate id. */
   readonly candidateId: string;
+  /**
+   * sessionId names this client instance to the cluster: random, made once per client and sent
+   * with every acquire and campaign. The leases it wins belong to it, so a retry from this client
+   * gets its lease back, while another client (another process) with the same candidate id is
+   * refused with HELD_BY_OTHER_SESSION instead of holding the same lease with the same fence.
+   */
+  readonly sessionId: string;
   private readonly router: Router;
   private readonly keepAlive: KeepAlive;
   private readonly leases = new Set<Lease>();
   private readonly callTimeoutMs: number;
   private readonly skewMs: number;
+  private readonly driftPpm: number;
   private readonly backoff: { backoffBaseMs: number; backoffMaxMs: number };
   private readonly hooks: LeaseHooks;
   private closed = false;
@@ -166,12 +184,14 @@ export class OmniRelayClient {
   constructor(options: ClientOptions) {
     this.callTimeoutMs = positive(options.callTimeoutMs ?? DEFAULTS.callTimeoutMs, 'callTimeoutMs');
     this.skewMs = nonNegative(options.maxClockSkewMs ?? DEFAULTS.maxClockSkewMs, 'maxClockSkewMs');
+    this.driftPpm = nonNegative(options.maxClockDriftPpm ?? DEFAULTS.maxClockDriftPpm, 'maxClockDriftPpm');
     this.backoff = {
       backoffBaseMs: positive(options.backoffBaseMs ?? DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
       backoffMaxMs: positive(options.backoffMaxMs ?? DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
     };
     this.candidateId =
       options.candidateId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.sessionId = randomBytes(SESSION_ID_BYTES).toString('hex');
     this.router = new Router({
       endpoints: options.endpoints,
       callTimeoutMs: this.callTimeoutMs,
@@ -191,7 +211,8 @@ export class OmniRelayClient {
   /**
    * acquire takes `scope` now if it is vacant and resolves to the Lease; it resolves to null when
    * another candidate holds it (getLeader says who). Acquiring a scope this candidate already
-   * holds returns that lease.
+   * holds through this client returns that lease; through another client (another session) it
+   * rejects with HELD_BY_OTHER_SESSION.
    */
   async acquire(scope: string, options: AcquireOptions): Promise<Lease | null> {
     const releaseOnResetMs = this.checkLeaseOptions(options);
@@ -207,6 +228,7 @@ export class OmniRelayClient {
       {
         scope,
         candidateId: options.candidateId ?? this.candidateId,
+        sessionId: this.sessionId,
         metadata: options.metadata ?? '',
         leaseTtlMs: options.ttlMs,
         ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
@@ -229,13 +251,15 @@ export class OmniRelayClient {
    * campaigning across leader changes and node restarts; abort `signal` to withdraw (the
    * promise then rejects with CANCELLED). An election that comes too late to be sure the lease is
    * still alive is confirmed by a renewal before the promise resolves, so the SDK never reports
-   * a lease the cluster may already have given away.
+   * a lease the cluster may already have given away. It rejects with HELD_BY_OTHER_SESSION when
+   * another client holds or waits for the scope with the same candidate id.
    */
   async campaign(scope: string, options: CampaignOptions): Promise<Lease> {
     const releaseOnResetMs = this.checkLeaseOptions(options);
     const request = {
       scope,
       candidateId: options.candidateId ?? this.candidateId,
+      sessionId: this.sessionId,
       metadata: options.metadata ?? '',
       leaseTtlMs: options.ttlMs,
       priority: options.priority ?? 0,
@@ -539,12 +563,21 @@ export class OmniRelayClient {
     confirmedAtMs: number | undefined,
   ): Promise<Lease | null> {
     this.assertOpen();
-    const margin = (view.ttlMs - this.skewMs) / 2;
+    // The cluster's lease time may run up to driftPpm fast (StampClock): over a TTL that eats into
+    // the lease as much as a skew does.
+    const ttlMarginMs = this.skewMs + Math.ceil((view.ttlMs * this.driftPpm) / 1_000_000);
+    const margin = (view.ttlMs - ttlMarginMs) / 2;
     const stale =
-      confirmedAtMs === undefined || confirmedAtMs + view.ttlMs - this.skewMs - performance.now() < margin;
+      confirmedAtMs === undefined || confirmedAtMs + view.ttlMs - ttlMarginMs - performance.now() < margin;
     const lease = new Lease(
       view,
-      { raftTerm, releaseOnResetMs, confirmedAtMs: stale ? undefined : confirmedAtMs, skewMs: this.skewMs },
+      {
+        raftTerm,
+        releaseOnResetMs,
+        confirmedAtMs: stale ? undefined : confirmedAtMs,
+        skewMs: this.skewMs,
+        ttlMarginMs,
+      },
       this.hooks,
     );
     this.leases.add(lease);

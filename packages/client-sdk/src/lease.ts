@@ -52,6 +52,8 @@ export interface LeaseHooks {
 export class Lease {
   readonly scope: string;
   readonly candidateId: string;
+  /** sessionId is the client session the lease belongs to (the client's `sessionId`). */
+  readonly sessionId: string;
   readonly metadata: string;
   /** fence is the fence token: strictly greater than any earlier holder's of the scope. */
   readonly fence: bigint;
@@ -89,11 +91,14 @@ export class Lease {
       releaseOnResetMs: number;
       confirmedAtMs: number | undefined;
       skewMs: number;
+      /** ttlMarginMs is what the TTL bound keeps back: the skew plus ttl × the cluster's drift bound (default: skewMs). */
+      ttlMarginMs?: number;
     },
     private readonly hooks: LeaseHooks,
   ) {
     this.scope = view.scope;
     this.candidateId = view.candidateId;
+    this.sessionId = view.sessionId;
     this.metadata = view.metadata;
     this.fence = view.fence;
     this.key = `${view.scope}\u0000${view.fence}`;
@@ -103,6 +108,7 @@ export class Lease {
     this.raftTerm = options.raftTerm;
     this.releaseOnResetMs = options.releaseOnResetMs;
     this.skewMs = options.skewMs;
+    this.ttlMarginMs = options.ttlMarginMs ?? options.skewMs;
     this.confirmedAt = options.confirmedAtMs ?? Number.NEGATIVE_INFINITY;
     this.signal = this.controller.signal;
     // A provisional lease (no confirmed send time yet) is not valid until its first renewal.
@@ -110,6 +116,7 @@ export class Lease {
   }
 
   private readonly skewMs: number;
+  private readonly ttlMarginMs: number;
 
   /** confirmedAtMs is the monotonic send time of the request behind the last confirmed grant or renewal. */
   get confirmedAtMs(): number {
@@ -121,7 +128,7 @@ export class Lease {
    * the TTL bound, and with releaseOnResetMs the release-on-reset bound (resetDeadlineMs).
    */
   get localDeadlineMs(): number {
-    return Math.min(this.confirmedAt + this.ttlMs - this.skewMs, this.resetDeadlineMs);
+    return Math.min(this.confirmedAt + this.ttlMs - this.ttlMarginMs, this.resetDeadlineMs);
   }
 
   /**
@@ -241,9 +248,9 @@ export class Lease {
   }
 
   private unconfirmedMessage(): string {
-    if (this.resetDeadlineMs < this.confirmedAt + this.ttlMs - this.skewMs) {
+    if (this.resetDeadlineMs < this.confirmedAt + this.ttlMs - this.ttlMarginMs) {
       return `its KeepAlive stream was not proven alive within release_on_reset_ms ${this.releaseOnResetMs} ms − max clock skew ${this.skewMs} ms, so the cluster may have released it; stop acting as its holder and campaign again`;
     }
-    return `no renewal was confirmed within ttl ${this.ttlMs} ms − max clock skew ${this.skewMs} ms, so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
+    return `no renewal was confirmed within ttl ${this.ttlMs} ms − ${this.ttlMarginMs} ms (max clock skew and drift), so the cluster may give the scope to another candidate; stop acting as its holder and campaign again`;
   }
 }

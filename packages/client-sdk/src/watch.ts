@@ -82,8 +82,12 @@ export async function* watchEvents(
     turn++;
     if (next !== undefined) options.onResume?.({ address, fromRevision: next, error });
     try {
-      // A slow consumer cut off by the server resumes at once; anything else backs off.
-      if (error.details.grpcStatus !== GRPC_STATUS.RESOURCE_EXHAUSTED || failures > 1) {
+      // A slow consumer cut off by the server resumes at once; anything else (a watcher limit too) backs off.
+      if (
+        error.details.grpcStatus !== GRPC_STATUS.RESOURCE_EXHAUSTED ||
+        error.code === 'LIMIT_REACHED' ||
+        failures > 1
+      ) {
         await sleep(backoffMs(failures, limits), signal);
       }
     } catch {

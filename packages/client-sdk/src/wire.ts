@@ -7,6 +7,8 @@
 export interface WireLease {
   readonly scope: string;
   readonly candidateId: string;
+  /** sessionId is '' when the lease has none (and from a server that predates sessions). */
+  readonly sessionId: string;
   readonly metadata: string;
   readonly scopeTerm: string;
   readonly fenceToken: string;
@@ -57,6 +59,8 @@ export function big(value: string | number | null | undefined): bigint {
 export interface LeaseView {
   readonly scope: string;
   readonly candidateId: string;
+  /** sessionId is the client session holding the lease ('' for none); see OmniRelayClient.sessionId. */
+  readonly sessionId: string;
   readonly metadata: string;
   /** term counts the scope's holder changes up to and including this grant. */
   readonly term: bigint;
@@ -74,6 +78,7 @@ export function leaseView(w: WireLease): LeaseView {
   return {
     scope: w.scope,
     candidateId: w.candidateId,
+    sessionId: w.sessionId,
     metadata: w.metadata,
     term: big(w.scopeTerm),
     fence: big(w.fenceToken),

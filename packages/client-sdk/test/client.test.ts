@@ -49,14 +49,38 @@ describe('acquire and resign', () => {
     await next!.resign();
   });
 
-  it('acquiring a scope the candidate already holds returns that lease, confirmed by a renewal', async () => {
+  it('acquiring a scope this client already holds returns that lease, confirmed by a renewal', async () => {
     const a = solo.client({ candidateId: 'again' });
     const first = await a.acquire('acq/again', { ttlMs: 5000 });
-    const other = solo.client({ candidateId: 'again' });
-    const second = await other.acquire('acq/again', { ttlMs: 5000 });
+    const second = await a.acquire('acq/again', { ttlMs: 5000 });
     expect(second!.fence).toBe(first!.fence);
+    expect(second!.sessionId).toBe(a.sessionId);
     expect(second!.isValid()).toBe(true);
     await first!.resign();
+  });
+
+  it('refuses a second client with the same candidate id, so two processes never hold one fence', async () => {
+    const a = solo.client({ candidateId: 'twin' });
+    const b = solo.client({ candidateId: 'twin' });
+    expect(a.sessionId).not.toBe(b.sessionId);
+    expect(a.sessionId).toMatch(/^[0-9a-f]{32}$/);
+    const lease = await a.acquire('acq/twin', { ttlMs: 5000 });
+    expect(lease!.sessionId).toBe(a.sessionId);
+
+    const acquired = await rejectionOf(b.acquire('acq/twin', { ttlMs: 5000 }));
+    expect(acquired.code).toBe('HELD_BY_OTHER_SESSION');
+    expect(acquired.message).toMatch(/another client session/);
+    const campaigned = await rejectionOf(b.campaign('acq/twin', { ttlMs: 5000 }));
+    expect(campaigned.code).toBe('HELD_BY_OTHER_SESSION');
+    expect(b.leaseCount).toBe(0);
+    expect(await b.getLeader('acq/twin')).toMatchObject({ fence: lease!.fence, sessionId: a.sessionId });
+
+    // Once the first lets go, the second gets its own lease, with a fence FenceGuard tells apart.
+    await lease!.resign();
+    const next = await b.acquire('acq/twin', { ttlMs: 5000 });
+    expect(next!.fence).toBeGreaterThan(lease!.fence);
+    expect(next!.sessionId).toBe(b.sessionId);
+    await next!.resign();
   });
 
   it('renews leases automatically, so a short TTL outlives many TTLs', async () => {

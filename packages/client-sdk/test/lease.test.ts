@@ -16,6 +16,7 @@ function held(
     {
       scope: 'l/1',
       candidateId: 'c',
+      sessionId: 's',
       metadata: '',
       term: 1n,
       fence: 7n,

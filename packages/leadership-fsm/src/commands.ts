@@ -10,7 +10,7 @@ import {
   STAMP_MS_MAX,
 } from './limits';
 import { validateScopeName } from './scope-name';
-import { validateCandidateId, validateCorrelationId, validateMetadata } from './text';
+import { validateCandidateId, validateCorrelationId, validateMetadata, validateSessionId } from './text';
 
 /** FENCE_TOKEN_MAX is the largest fence token: the largest uint64. */
 export const FENCE_TOKEN_MAX = (1n << 64n) - 1n;
@@ -24,36 +24,47 @@ export interface LeaseRef {
   readonly fenceToken: bigint;
 }
 
-/** AcquireCommand asks for `scope` now: granted only if vacant, else the answer names the holder. */
+/**
+ * AcquireCommand asks for `scope` now: granted only if vacant, else the answer names the holder.
+ * `sessionId` is the client session asking (absent: none); the same candidate in the same
+ * session gets its lease back, in any other session it is HELD_BY_OTHER_SESSION.
+ */
 export interface AcquireCommand {
   readonly type: 'acquire';
   readonly correlationId: string;
   readonly scope: string;
   readonly candidateId: string;
+  readonly sessionId?: string;
   readonly metadata: string;
   readonly leaseTtlMs: number;
 }
 
 /**
  * CampaignCommand joins `scope`'s queue at `priority`, or is granted at once if the scope is
- * vacant. A candidate already waiting or holding gets its current position or lease back.
+ * vacant. A candidate already waiting or holding in the same session (`sessionId`, absent: none)
+ * gets its current position or lease back; in another session it is HELD_BY_OTHER_SESSION.
  */
 export interface CampaignCommand {
   readonly type: 'campaign';
   readonly correlationId: string;
   readonly scope: string;
   readonly candidateId: string;
+  readonly sessionId?: string;
   readonly metadata: string;
   readonly leaseTtlMs: number;
   readonly priority: number;
 }
 
-/** WithdrawCommand takes `candidateId` out of `scope`'s queue. */
+/**
+ * WithdrawCommand takes `candidateId` out of `scope`'s queue; with `sessionId`, only if it
+ * campaigned in that session (so one session cannot withdraw another's campaign).
+ */
 export interface WithdrawCommand {
   readonly type: 'withdraw';
   readonly correlationId: string;
   readonly scope: string;
   readonly candidateId: string;
+  readonly sessionId?: string;
 }
 
 /** ResignCommand ends the holder's lease, proven by its fence; the queue's best waiter is promoted. */
@@ -156,9 +167,18 @@ export const COMMAND_TYPES: readonly CommandType[] = [
 ];
 
 const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
-  acquire: ['type', 'correlationId', 'scope', 'candidateId', 'metadata', 'leaseTtlMs'],
-  campaign: ['type', 'correlationId', 'scope', 'candidateId', 'metadata', 'leaseTtlMs', 'priority'],
-  withdraw: ['type', 'correlationId', 'scope', 'candidateId'],
+  acquire: ['type', 'correlationId', 'scope', 'candidateId', 'sessionId', 'metadata', 'leaseTtlMs'],
+  campaign: [
+    'type',
+    'correlationId',
+    'scope',
+    'candidateId',
+    'sessionId',
+    'metadata',
+    'leaseTtlMs',
+    'priority',
+  ],
+  withdraw: ['type', 'correlationId', 'scope', 'candidateId', 'sessionId'],
   resign: ['type', 'correlationId', 'scope', 'fenceToken'],
   renew: ['type', 'correlationId', 'leases'],
   expire: ['type', 'correlationId', 'leases'],
@@ -264,6 +284,19 @@ function candidateField(record: Fields, field = 'candidateId'): string {
   return candidateId;
 }
 
+/**
+ * sessionField reads the optional client session id as a spread: absent stays absent, so a
+ * command without one encodes to the same bytes as before the field existed.
+ */
+function sessionField(record: Fields): { sessionId?: string } {
+  if (record.sessionId === undefined) {
+    return {};
+  }
+  const sessionId = stringField(record, 'sessionId');
+  validateSessionId(sessionId);
+  return { sessionId };
+}
+
 function metadataField(record: Fields): string {
   const metadata = stringField(record, 'metadata');
   validateMetadata(metadata);
@@ -344,6 +377,7 @@ export function parseCommand(value: unknown): Command {
         correlationId,
         scope: scopeField(record),
         candidateId: candidateField(record),
+        ...sessionField(record),
         metadata: metadataField(record),
         leaseTtlMs: leaseTtlField(record),
       };
@@ -353,6 +387,7 @@ export function parseCommand(value: unknown): Command {
         correlationId,
         scope: scopeField(record),
         candidateId: candidateField(record),
+        ...sessionField(record),
         metadata: metadataField(record),
         leaseTtlMs: leaseTtlField(record),
         priority: rangeField(record, 'priority', PRIORITY_MIN, PRIORITY_MAX),
@@ -363,6 +398,7 @@ export function parseCommand(value: unknown): Command {
         correlationId,
         scope: scopeField(record),
         candidateId: candidateField(record),
+        ...sessionField(record),
       };
     case 'resign':
       return {

@@ -8,6 +8,8 @@
  * - STALE_FENCE: a fence token that is not the current holder's.
  * - NOT_HOLDER: a scope with no holder where the command needs one (step-down).
  * - NOT_WAITING: a withdraw for a candidate that is not in the scope's queue.
+ * - HELD_BY_OTHER_SESSION: an acquire or campaign whose candidate id already holds (or waits for)
+ *   the scope in another client session: two processes sharing a candidate id must not both hold.
  * - MALFORMED_COMMAND: bytes that are not a msgpack command of the documented shape.
  * - UNKNOWN_COMMAND: a well-formed command whose `type` this version does not know.
  * - COMMAND_TOO_LARGE: encoded command bytes over `COMMAND_BYTES_MAX`.
@@ -24,6 +26,7 @@ export type LeadershipErrorCode =
   | 'STALE_FENCE'
   | 'NOT_HOLDER'
   | 'NOT_WAITING'
+  | 'HELD_BY_OTHER_SESSION'
   | 'MALFORMED_COMMAND'
   | 'UNKNOWN_COMMAND'
   | 'COMMAND_TOO_LARGE'

@@ -57,6 +57,7 @@ function leaseFields(lease: LeaseView): unknown[] {
     lease.lastRenewalStampMs,
     lease.grantedStampMs,
     lease.revision,
+    lease.sessionId,
   ];
 }
 

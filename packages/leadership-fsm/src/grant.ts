@@ -15,23 +15,61 @@ function grantVacant(
 ) {
   assert(existing === undefined || existing.queue.length === 0, () => `scope ${scope} vacant with waiters`);
   const record = existing ?? state.createScope(scope);
-  const lease = state.newLease(command.candidateId, command.metadata, command.leaseTtlMs, ctx);
+  const lease = state.newLease(
+    command.candidateId,
+    command.sessionId ?? '',
+    command.metadata,
+    command.leaseTtlMs,
+    ctx,
+  );
   state.changeHolder(record, lease, 'granted', ctx);
   return leaseView(scope, record.scopeTerm, lease);
 }
 
 /**
+ * sameSession tells whether a request in `sessionId` (undefined: none) comes from the session
+ * that holds or waits as `owner`. A request without a session is a session of its own, never
+ * the same as any other: retrying it is not idempotent, but two such processes sharing a
+ * candidate id cannot both hold the scope.
+ */
+function sameSession(owner: string, sessionId: string | undefined): boolean {
+  return sessionId !== undefined && owner === sessionId;
+}
+
+/**
+ * otherSession is the refusal of an acquire or campaign whose candidate id already holds
+ * (`what`: 'holds') or waits for the scope in another client session.
+ */
+function otherSession(
+  scope: string,
+  command: AcquireCommand | CampaignCommand,
+  what: 'holds' | 'is waiting for',
+): LeadershipError {
+  const session = command.sessionId === undefined ? 'a request without a session id' : 'this session';
+  return new LeadershipError(
+    'HELD_BY_OTHER_SESSION',
+    `candidate ${JSON.stringify(command.candidateId)} ${what} scope ${JSON.stringify(scope)} in another client session, not ${session}; give each process its own candidate id, or wait for that session's lease to end`,
+    { scope, field: 'candidateId' },
+  );
+}
+
+/**
  * applyAcquire grants `scope` if it is vacant; otherwise it answers who holds it. A candidate
- * that already holds the scope gets its current lease back unchanged (a retried acquire).
+ * that already holds the scope in the same client session gets its current lease back unchanged
+ * (a retried acquire); in another session, or without one, it is HELD_BY_OTHER_SESSION.
  */
 export function applyAcquire(state: FsmState, command: AcquireCommand, ctx: EntryContext): AcquireOutcome {
   const record = state.scopes.get(command.scope);
   const holder = record?.holder ?? null;
   if (record !== undefined && holder !== null) {
     const view = leaseView(record.name, record.scopeTerm, holder);
-    return holder.candidateId === command.candidateId
-      ? { type: 'acquire', granted: true, alreadyHolder: true, lease: view }
-      : { type: 'acquire', granted: false, holder: view };
+    if (holder.candidateId !== command.candidateId) {
+      return { type: 'acquire', granted: false, holder: view };
+    }
+    if (!sameSession(holder.sessionId, command.sessionId)) {
+      throw otherSession(record.name, command, 'holds');
+    }
+    return { type: 'acquire', granted: true, alreadyHolder: true, lease: view };
   }
   return {
     type: 'acquire',
@@ -43,8 +81,9 @@ export function applyAcquire(state: FsmState, command: AcquireCommand, ctx: Entr
 
 /**
  * applyCampaign grants a vacant scope at once, or queues the candidate by priority (ties to the
- * earliest entry). A candidate already holding or waiting is answered with what it has, and
- * nothing changes; the queue is bounded by QUEUE_LENGTH_MAX (QUEUE_FULL).
+ * earliest entry). A candidate already holding or waiting in the same client session is answered
+ * with what it has, and nothing changes; in another session (or without one) it is
+ * HELD_BY_OTHER_SESSION. The queue is bounded by QUEUE_LENGTH_MAX (QUEUE_FULL).
  */
 export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: EntryContext): CampaignOutcome {
   const record = state.scopes.get(command.scope);
@@ -59,16 +98,23 @@ export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: En
   }
   const holderView = leaseView(record.name, record.scopeTerm, holder);
   if (holder.candidateId === command.candidateId) {
+    if (!sameSession(holder.sessionId, command.sessionId)) {
+      throw otherSession(record.name, command, 'holds');
+    }
     return { type: 'campaign', elected: true, alreadyHolder: true, lease: holderView };
   }
   const existing = record.queue.position(command.candidateId);
   if (existing !== -1) {
+    if (!sameSession(record.queue.get(command.candidateId)!.sessionId, command.sessionId)) {
+      throw otherSession(record.name, command, 'is waiting for');
+    }
     return { type: 'campaign', elected: false, alreadyWaiting: true, position: existing, holder: holderView };
   }
   state.beforeChange(record);
   const position = record.queue.insert(
     {
       candidateId: command.candidateId,
+      sessionId: command.sessionId ?? '',
       metadata: command.metadata,
       leaseTtlMs: command.leaseTtlMs,
       priority: command.priority,
@@ -80,13 +126,21 @@ export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: En
   return { type: 'campaign', elected: false, alreadyWaiting: false, position, holder: holderView };
 }
 
-/** applyWithdraw takes a candidate out of a scope's queue; NOT_WAITING when it is not there. */
+/**
+ * applyWithdraw takes a candidate out of a scope's queue; NOT_WAITING when it is not there, or
+ * when the command names a session and the candidate waits in another one.
+ */
 export function applyWithdraw(state: FsmState, command: WithdrawCommand): WithdrawOutcome {
   const record = state.scopes.get(command.scope);
-  if (record === undefined || state.removeWaiter(record, command.candidateId) === undefined) {
+  if (
+    record === undefined ||
+    state.removeWaiter(record, command.candidateId, command.sessionId) === undefined
+  ) {
+    const inSession =
+      command.sessionId === undefined ? '' : ` in session ${JSON.stringify(command.sessionId)}`;
     throw new LeadershipError(
       'NOT_WAITING',
-      `candidate ${JSON.stringify(command.candidateId)} is not waiting for scope ${JSON.stringify(command.scope)}`,
+      `candidate ${JSON.stringify(command.candidateId)} is not waiting for scope ${JSON.stringify(command.scope)}${inSession}`,
       { scope: command.scope, field: 'candidateId' },
     );
   }

@@ -55,13 +55,16 @@ export {
   shardScope,
   validateScopeName,
 } from './scope-name';
-export { SNAPSHOT_FORMAT } from './snapshot';
+export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_SESSIONLESS } from './snapshot';
 export { SnapshotCapture } from './snapshot-capture';
 export {
   CANDIDATE_ID_RULES,
   CORRELATION_ID_RULES,
+  SESSION_ID_RULES,
+  isValidSessionId,
   utf8ByteLength,
   validateCandidateId,
   validateCorrelationId,
   validateMetadata,
+  validateSessionId,
 } from './text';

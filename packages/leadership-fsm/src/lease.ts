@@ -6,6 +6,13 @@
 export interface Lease {
   /** candidateId is who holds the scope. */
   readonly candidateId: string;
+  /**
+   * sessionId is the client session the lease belongs to ('' when the grant carried none: an
+   * entry written before sessions existed, a request without one, an operator's explicit
+   * successor). Only an acquire or campaign of the same candidate in the same non-empty session
+   * gets this lease back; any other is HELD_BY_OTHER_SESSION.
+   */
+  readonly sessionId: string;
   /** metadata is the holder's opaque string (an address, a JSON blob), at most METADATA_BYTES_MAX bytes. */
   readonly metadata: string;
   /** fenceToken is BigInt(index) of the granting entry; strictly above every earlier fence of the scope. */
@@ -28,6 +35,8 @@ export interface Lease {
 export interface LeaseView {
   readonly scope: string;
   readonly candidateId: string;
+  /** sessionId is the client session holding the lease ('' for none; see Lease.sessionId). */
+  readonly sessionId: string;
   readonly metadata: string;
   /** scopeTerm counts the scope's holder changes up to and including this grant. */
   readonly scopeTerm: number;
@@ -45,6 +54,7 @@ export function leaseView(scope: string, scopeTerm: number, lease: Lease): Lease
   return {
     scope,
     candidateId: lease.candidateId,
+    sessionId: lease.sessionId,
     metadata: lease.metadata,
     scopeTerm,
     fenceToken: lease.fenceToken,

@@ -10,6 +10,12 @@ export const SCOPE_NAME_BYTES_MAX = 253;
 /** CANDIDATE_ID_BYTES_MAX is the longest candidate id, in bytes. */
 export const CANDIDATE_ID_BYTES_MAX = 128;
 
+/**
+ * SESSION_ID_BYTES_MAX is the longest client session id, in bytes: room for a UUID or 32 hex
+ * digits with a prefix, small enough that a lease record stays small.
+ */
+export const SESSION_ID_BYTES_MAX = 64;
+
 /** CORRELATION_ID_BYTES_MAX is the longest correlation id a command may carry, in bytes. */
 export const CORRELATION_ID_BYTES_MAX = 128;
 

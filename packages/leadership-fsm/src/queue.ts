@@ -9,6 +9,8 @@ import { QUEUE_LENGTH_MAX } from './limits';
  */
 export interface Waiter {
   readonly candidateId: string;
+  /** sessionId is the client session that campaigned ('' for none); the lease it is promoted to carries it. */
+  readonly sessionId: string;
   readonly metadata: string;
   readonly leaseTtlMs: number;
   readonly priority: number;

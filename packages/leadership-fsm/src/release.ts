@@ -116,8 +116,16 @@ export function applyStepDown(state: FsmState, command: StepDownCommand, ctx: En
     }
     next = state.leaseFromWaiter(waiter, ctx);
   } else {
-    state.removeWaiter(record, successor.candidateId);
-    next = state.newLease(successor.candidateId, successor.metadata, successor.leaseTtlMs, ctx);
+    // An operator names a candidate, not a session: the lease belongs to the session the
+    // candidate waits in, if it waits (its Campaign call hears it was elected), else to none ('').
+    const waiter = state.removeWaiter(record, successor.candidateId);
+    next = state.newLease(
+      successor.candidateId,
+      waiter?.sessionId ?? '',
+      successor.metadata,
+      successor.leaseTtlMs,
+      ctx,
+    );
   }
   state.changeHolder(record, next, 'preempted', ctx);
   return { type: 'stepDown', scope, previousHolder, successor: leaseView(scope, record.scopeTerm, next) };

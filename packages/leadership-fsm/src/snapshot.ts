@@ -6,29 +6,39 @@ import type { Lease } from './lease';
 import type { Waiter } from './queue';
 import { WaitQueue } from './queue';
 import { scopeNameProblem } from './scope-name';
+import { isValidSessionId } from './text';
 import type { ScopeRecord } from './state';
 import { FsmState } from './state';
 
 /**
  * SNAPSHOT_FORMAT is the version of the snapshot layout `encodeSnapshot` writes. `decodeSnapshot`
- * refuses any other (INVALID_SNAPSHOT); a change of layout bumps it and keeps a reader for the old.
+ * reads it and SNAPSHOT_FORMAT_SESSIONLESS and refuses any other (INVALID_SNAPSHOT); a change of
+ * layout bumps it and keeps a reader for the old.
  *
- * Format 1 is one msgpack array (positional, so 100,000 leases cost no repeated field names):
+ * Format 2 is one msgpack array (positional, so 100,000 leases cost no repeated field names):
  * `[format, lastAppliedIndex, lastAppliedTerm, clockMs, scopes]`, scopes sorted by name, each
  * `[name, scopeTerm, revision, lastFenceToken, holder | null, waiters]`, a holder
- * `[candidateId, metadata, fenceToken, leaseTtlMs, grantedStampMs, lastRenewalStampMs, deadlineMs]`,
- * waiters in promotion order, each `[candidateId, metadata, leaseTtlMs, priority, joinedRevision]`.
- * Fence tokens are msgpack int64/uint64, every other number a msgpack number.
+ * `[candidateId, metadata, fenceToken, leaseTtlMs, grantedStampMs, lastRenewalStampMs, deadlineMs,
+ * sessionId]`, waiters in promotion order, each `[candidateId, metadata, leaseTtlMs, priority,
+ * joinedRevision, sessionId]`. Fence tokens are msgpack int64/uint64, every other number a
+ * msgpack number.
  */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 /**
- * ScopeTuple is one scope laid out as format 1 stores it (see SNAPSHOT_FORMAT). It is a fresh
+ * SNAPSHOT_FORMAT_SESSIONLESS is format 1, written before leases belonged to client sessions:
+ * format 2 without the trailing sessionId of holders and waiters. It is read with every
+ * session '' (none), which is what those leases had.
+ */
+export const SNAPSHOT_FORMAT_SESSIONLESS = 1;
+
+/**
+ * ScopeTuple is one scope laid out as SNAPSHOT_FORMAT stores it (see SNAPSHOT_FORMAT). It is a fresh
  * array of plain values: changing the record later does not change it.
  */
 export type ScopeTuple = readonly unknown[];
 
-/** scopeTuple lays out `record` as format 1 stores it, copying every value it holds. */
+/** scopeTuple lays out `record` as SNAPSHOT_FORMAT stores it, copying every value it holds. */
 export function scopeTuple(record: ScopeRecord): ScopeTuple {
   const holder = record.holder;
   return [
@@ -46,14 +56,15 @@ export function scopeTuple(record: ScopeRecord): ScopeTuple {
           holder.grantedStampMs,
           holder.lastRenewalStampMs,
           holder.deadlineMs,
+          holder.sessionId,
         ],
     record.queue
       .toArray()
-      .map((w) => [w.candidateId, w.metadata, w.leaseTtlMs, w.priority, w.joinedRevision]),
+      .map((w) => [w.candidateId, w.metadata, w.leaseTtlMs, w.priority, w.joinedRevision, w.sessionId]),
   ];
 }
 
-/** snapshotRoot is the root array of format 1 around `scopes`. */
+/** snapshotRoot is the root array of SNAPSHOT_FORMAT around `scopes`. */
 export function snapshotRoot(state: FsmState, scopes: readonly ScopeTuple[]): unknown[] {
   return [SNAPSHOT_FORMAT, state.lastAppliedIndex, state.lastAppliedTerm, state.clockMs, scopes];
 }
@@ -111,13 +122,37 @@ function fence(value: unknown, scopeIndex: number, field: string): bigint {
   return value;
 }
 
-function decodeHolder(value: unknown, i: number): Lease | null {
+/** Layout is what differs between the formats `decodeSnapshot` reads: whether records carry a session. */
+interface Layout {
+  readonly sessions: boolean;
+}
+
+/** sessionOf reads the trailing session id of a holder or waiter tuple ('' in format 1). */
+function sessionOf(
+  tupleValue: readonly unknown[],
+  at: number,
+  layout: Layout,
+  i: number,
+  field: string,
+): string {
+  if (!layout.sessions) {
+    return '';
+  }
+  const sessionId = text(tupleValue[at], i, field);
+  if (sessionId !== '' && !isValidSessionId(sessionId)) {
+    throw invalid(`scopes[${i}].${field} is not a session id`);
+  }
+  return sessionId;
+}
+
+function decodeHolder(value: unknown, i: number, layout: Layout): Lease | null {
   if (value === null) {
     return null;
   }
-  const h = tuple(value, 7, i, 'holder');
+  const h = tuple(value, layout.sessions ? 8 : 7, i, 'holder');
   return {
     candidateId: text(h[0], i, 'holder.candidateId'),
+    sessionId: sessionOf(h, 7, layout, i, 'holder.sessionId'),
     metadata: text(h[1], i, 'holder.metadata'),
     fenceToken: fence(h[2], i, 'holder.fenceToken'),
     leaseTtlMs: integer(h[3], i, 'holder.leaseTtlMs'),
@@ -127,16 +162,17 @@ function decodeHolder(value: unknown, i: number): Lease | null {
   };
 }
 
-function decodeWaiters(value: unknown, i: number, name: string): WaitQueue {
+function decodeWaiters(value: unknown, i: number, name: string, layout: Layout): WaitQueue {
   const waiters = list(value, i, 'waiters');
   if (waiters.length === 0) {
     return new WaitQueue();
   }
   return WaitQueue.fromArray(
     waiters.map((item): Waiter => {
-      const w = tuple(item, 5, i, 'waiter');
+      const w = tuple(item, layout.sessions ? 6 : 5, i, 'waiter');
       return {
         candidateId: text(w[0], i, 'waiter.candidateId'),
+        sessionId: sessionOf(w, 5, layout, i, 'waiter.sessionId'),
         metadata: text(w[1], i, 'waiter.metadata'),
         leaseTtlMs: integer(w[2], i, 'waiter.leaseTtlMs'),
         priority: integer(w[3], i, 'waiter.priority'),
@@ -148,8 +184,9 @@ function decodeWaiters(value: unknown, i: number, name: string): WaitQueue {
 }
 
 /**
- * decodeSnapshot rebuilds the state from `encodeSnapshot` bytes. It throws INVALID_SNAPSHOT for
- * bytes of another format or shape, and InvariantViolation for a well-formed snapshot whose
+ * decodeSnapshot rebuilds the state from `encodeSnapshot` bytes, of SNAPSHOT_FORMAT or of
+ * SNAPSHOT_FORMAT_SESSIONLESS (every lease and waiter without a session). It throws
+ * INVALID_SNAPSHOT for bytes of another format or shape, and InvariantViolation for a well-formed snapshot whose
  * state breaks an invariant (unsorted scopes, a vacant scope with waiters, a fence above the
  * applied index), which only a bug or corruption can produce.
  */
@@ -160,9 +197,12 @@ export function decodeSnapshot(bytes: Uint8Array): FsmState {
   } catch {
     throw invalid('not one valid msgpack value');
   }
-  if (!Array.isArray(root) || root[0] !== SNAPSHOT_FORMAT) {
-    throw invalid(`unknown format (this version reads format ${SNAPSHOT_FORMAT})`);
+  if (!Array.isArray(root) || (root[0] !== SNAPSHOT_FORMAT && root[0] !== SNAPSHOT_FORMAT_SESSIONLESS)) {
+    throw invalid(
+      `unknown format (this version reads formats ${SNAPSHOT_FORMAT_SESSIONLESS} and ${SNAPSHOT_FORMAT})`,
+    );
   }
+  const layout: Layout = { sessions: root[0] === SNAPSHOT_FORMAT };
   if (root.length !== 5 || !Array.isArray(root[4])) {
     throw invalid('the root is not [format, lastAppliedIndex, lastAppliedTerm, clockMs, scopes]');
   }
@@ -188,8 +228,8 @@ export function decodeSnapshot(bytes: Uint8Array): FsmState {
       scopeTerm: integer(s[1], i, 'scopeTerm'),
       revision: integer(s[2], i, 'revision'),
       lastFenceToken: fence(s[3], i, 'lastFenceToken'),
-      holder: decodeHolder(s[4], i),
-      queue: decodeWaiters(s[5], i, name),
+      holder: decodeHolder(s[4], i, layout),
+      queue: decodeWaiters(s[5], i, name, layout),
     };
     if (
       record.holder === null ? record.queue.length > 0 : record.holder.fenceToken !== record.lastFenceToken

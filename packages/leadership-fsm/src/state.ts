@@ -174,10 +174,20 @@ export class FsmState {
     }
   }
 
-  /** newLease makes the lease a grant by entry `ctx` gives: fence = BigInt(index), deadline = stamp + TTL. */
-  newLease(candidateId: string, metadata: string, leaseTtlMs: number, ctx: EntryContext): Lease {
+  /**
+   * newLease makes the lease a grant by entry `ctx` gives `candidateId` in client session
+   * `sessionId` ('' for none): fence = BigInt(index), deadline = stamp + TTL.
+   */
+  newLease(
+    candidateId: string,
+    sessionId: string,
+    metadata: string,
+    leaseTtlMs: number,
+    ctx: EntryContext,
+  ): Lease {
     return {
       candidateId,
+      sessionId,
       metadata,
       fenceToken: BigInt(ctx.index),
       leaseTtlMs,
@@ -189,11 +199,17 @@ export class FsmState {
 
   /** leaseFromWaiter makes the lease a promoted waiter gets, on the terms it campaigned with. */
   leaseFromWaiter(waiter: Waiter, ctx: EntryContext): Lease {
-    return this.newLease(waiter.candidateId, waiter.metadata, waiter.leaseTtlMs, ctx);
+    return this.newLease(waiter.candidateId, waiter.sessionId, waiter.metadata, waiter.leaseTtlMs, ctx);
   }
 
-  /** removeWaiter takes `candidateId` out of the record's queue, keeping the count; undefined if absent. */
-  removeWaiter(record: ScopeRecord, candidateId: string): Waiter | undefined {
+  /**
+   * removeWaiter takes `candidateId` out of the record's queue, keeping the count; undefined if
+   * absent, or if `sessionId` is given and the waiter campaigned in another session.
+   */
+  removeWaiter(record: ScopeRecord, candidateId: string, sessionId?: string): Waiter | undefined {
+    if (sessionId !== undefined && record.queue.get(candidateId)?.sessionId !== sessionId) {
+      return undefined;
+    }
     this.beforeChange(record);
     const waiter = record.queue.remove(candidateId);
     if (waiter !== undefined) {

@@ -1,4 +1,9 @@
-import { CANDIDATE_ID_BYTES_MAX, CORRELATION_ID_BYTES_MAX, METADATA_BYTES_MAX } from './limits';
+import {
+  CANDIDATE_ID_BYTES_MAX,
+  CORRELATION_ID_BYTES_MAX,
+  METADATA_BYTES_MAX,
+  SESSION_ID_BYTES_MAX,
+} from './limits';
 import { LeadershipError } from './errors';
 
 /**
@@ -30,12 +35,16 @@ export function utf8ByteLength(text: string): number {
 
 const candidateIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
 const correlationIdPattern = /^[\x21-\x7e]+$/;
+const sessionIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 
 /** CANDIDATE_ID_RULES is the human-readable rule a candidate id must follow. */
 export const CANDIDATE_ID_RULES = `a candidate id is 1..${CANDIDATE_ID_BYTES_MAX} characters: a first character from [A-Za-z0-9], then [A-Za-z0-9._:@/-]`;
 
 /** CORRELATION_ID_RULES is the human-readable rule a correlation id must follow. */
 export const CORRELATION_ID_RULES = `a correlation id is 1..${CORRELATION_ID_BYTES_MAX} printable ASCII characters (no space)`;
+
+/** SESSION_ID_RULES is the human-readable rule a client session id must follow. */
+export const SESSION_ID_RULES = `a session id is 1..${SESSION_ID_BYTES_MAX} characters: a first character from [A-Za-z0-9], then [A-Za-z0-9._:-]`;
 
 /** validateCandidateId throws INVALID_ARGUMENT unless `candidateId` follows CANDIDATE_ID_RULES. */
 export function validateCandidateId(candidateId: string, field = 'candidateId'): void {
@@ -58,6 +67,25 @@ export function validateCorrelationId(correlationId: string): void {
       field: 'correlationId',
       limit: CORRELATION_ID_BYTES_MAX,
     });
+  }
+}
+
+/** isValidSessionId tells whether `sessionId` follows SESSION_ID_RULES. */
+export function isValidSessionId(sessionId: string): boolean {
+  return sessionId.length <= SESSION_ID_BYTES_MAX && sessionIdPattern.test(sessionId);
+}
+
+/** validateSessionId throws INVALID_ARGUMENT unless `sessionId` follows SESSION_ID_RULES. */
+export function validateSessionId(sessionId: string): void {
+  if (!isValidSessionId(sessionId)) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `sessionId ${JSON.stringify(sessionId)}: ${SESSION_ID_RULES}`,
+      {
+        field: 'sessionId',
+        limit: SESSION_ID_BYTES_MAX,
+      },
+    );
   }
 }
 

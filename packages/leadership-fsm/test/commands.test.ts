@@ -11,6 +11,9 @@ import {
   RENEW_BATCH_MAX,
   EXPIRE_BATCH_MAX,
   SCOPE_NAME_BYTES_MAX,
+  SESSION_ID_BYTES_MAX,
+  decodeCommand,
+  encodeCommand,
 } from '@omnirelay/leadership-fsm';
 import { Driver, noopTwinSnapshot } from './helpers/driver';
 import { packRaw } from './helpers/random-log';
@@ -18,8 +21,16 @@ import { packRaw } from './helpers/random-log';
 /** A state with a holder `a` of scope `x` (fence 1) and a waiter `b`, at index 2. */
 function seeded(): Driver {
   const d = new Driver();
-  d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: 1_000 });
-  d.apply({ type: 'campaign', scope: 'x', candidateId: 'b', metadata: '', leaseTtlMs: 1_000, priority: 0 });
+  d.acquireIn('x', 'a', 's1');
+  d.apply({
+    type: 'campaign',
+    scope: 'x',
+    candidateId: 'b',
+    sessionId: 's1',
+    metadata: '',
+    leaseTtlMs: 1_000,
+    priority: 0,
+  });
   return d;
 }
 
@@ -49,6 +60,29 @@ const badInputs: ReadonlyArray<readonly [string, Uint8Array | Record<string, unk
     ['a shard scope without a shard id', { ...acquire, scope: 'shard/ns' }, 'INVALID_SCOPE'],
     ['an invalid candidate id', { ...acquire, candidateId: 'has space' }, 'INVALID_ARGUMENT'],
     ['an empty candidate id', { ...acquire, candidateId: '' }, 'INVALID_ARGUMENT'],
+    ['an empty session id', { ...acquire, sessionId: '' }, 'INVALID_ARGUMENT'],
+    ['a session id with a space', { ...campaign, sessionId: 's 1' }, 'INVALID_ARGUMENT'],
+    [
+      'an overlong session id',
+      { ...acquire, sessionId: 's'.repeat(SESSION_ID_BYTES_MAX + 1) },
+      'INVALID_ARGUMENT',
+    ],
+    ['a session id that is not a string', { ...acquire, sessionId: 7 }, 'MALFORMED_COMMAND'],
+    [
+      'the holder candidate in another session',
+      { ...acquire, candidateId: 'a', sessionId: 's2' },
+      'HELD_BY_OTHER_SESSION',
+    ],
+    [
+      'a waiting candidate in another session',
+      { ...campaign, candidateId: 'b', sessionId: 's2' },
+      'HELD_BY_OTHER_SESSION',
+    ],
+    [
+      'a withdraw naming another session',
+      { ...base, type: 'withdraw', scope: 'x', candidateId: 'b', sessionId: 's2' },
+      'NOT_WAITING',
+    ],
     [
       'oversized metadata',
       { ...acquire, metadata: 'é'.repeat(METADATA_BYTES_MAX / 2 + 1) },
@@ -220,5 +254,37 @@ describe('bad commands', () => {
         { scope: 'y', fenceToken: 0n, renewed: false, code: 'INVALID_ARGUMENT', currentFenceToken: null },
       ],
     });
+  });
+});
+
+describe('client sessions in commands', () => {
+  it('encodes a command without a session id to the bytes it had before sessions existed', () => {
+    const legacy = packRaw({
+      type: 'acquire',
+      correlationId: 'c1',
+      scope: 'x',
+      candidateId: 'a',
+      metadata: '',
+      leaseTtlMs: 1_000,
+    });
+    const command = decodeCommand(legacy);
+    expect(command).not.toHaveProperty('sessionId');
+    expect(Buffer.from(encodeCommand(command))).toEqual(Buffer.from(legacy));
+  });
+
+  it('keeps a session id through encode and decode, after the candidate id', () => {
+    const command = {
+      type: 'campaign',
+      correlationId: 'c1',
+      scope: 'x',
+      candidateId: 'a',
+      sessionId: 'f3a9c1d2e4b5a6978877665544332211',
+      metadata: '',
+      leaseTtlMs: 1_000,
+      priority: 0,
+    } as const;
+    const decoded = decodeCommand(encodeCommand(command));
+    expect(decoded).toEqual(command);
+    expect(Object.keys(decoded)).toEqual(Object.keys(command));
   });
 });

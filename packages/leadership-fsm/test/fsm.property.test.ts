@@ -6,6 +6,7 @@ import {
   allHolders,
   checkFenceMonotonic,
   checkQueueOrder,
+  checkSessionOwner,
   checkSingleHolder,
   checkStaleFencesRejected,
 } from './helpers/checkers';
@@ -67,6 +68,9 @@ function runChecked(steps: readonly Step[]): void {
     const holdersBefore = allHolders(d.fsm);
     const { result, wrongFence } = runStep(d, step);
     if (step.k === 'grace' && result?.ok === true) checkGrace(step.capMs, holdersBefore, allHolders(d.fsm));
+    if ((step.k === 'acquire' || step.k === 'campaign') && result !== null) {
+      checkSessionOwner(step.cand, step.session, result);
+    }
     if (result !== null) {
       const unchanged =
         !result.ok || wrongFence || (result.events.length === 0 && result.outcome.type === 'expire');
@@ -118,6 +122,9 @@ describe('LeadershipFsm under random command sequences', () => {
           const { result } = runStep(d, step);
           if (result !== null) {
             seen.add(result.ok ? result.outcome.type : result.error.code);
+            if (result.ok && 'alreadyHolder' in result.outcome && result.outcome.alreadyHolder) {
+              seen.add('alreadyHolder');
+            }
             result.events.forEach((e) =>
               seen.add(`event:${e.reason}:${e.holder === null ? 'vacant' : 'held'}`),
             );
@@ -141,6 +148,9 @@ describe('LeadershipFsm under random command sequences', () => {
       'TTL_OUT_OF_RANGE',
       'NOT_WAITING',
       'NOT_HOLDER',
+      'HELD_BY_OTHER_SESSION',
+      'INVALID_ARGUMENT',
+      'alreadyHolder',
       'grace',
     ]) {
       expect(seen).toContain(expected);

@@ -1,6 +1,7 @@
 import type { InvariantViolation } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm, encodeCommand, isInvariantViolation } from '@omnirelay/leadership-fsm';
-import { Driver } from './helpers/driver';
+import { Buffer } from 'node:buffer';
+import { Driver, noopTwinSnapshot } from './helpers/driver';
 
 const ttl = 1_000;
 
@@ -46,22 +47,54 @@ describe('LeadershipFsm', () => {
     expect(result.events).toEqual([]);
   });
 
-  it('gives a retried acquire by the holder its current lease unchanged', () => {
+  it('gives a retried acquire by the holder in its session its current lease unchanged', () => {
     const d = new Driver();
-    d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl });
+    d.acquireIn('x', 'a', 's1', ttl);
     const result = d.apply({
       type: 'acquire',
       scope: 'x',
       candidateId: 'a',
+      sessionId: 's1',
       metadata: 'other',
       leaseTtlMs: 2 * ttl,
     });
     expect(result.ok && result.outcome).toMatchObject({
       granted: true,
       alreadyHolder: true,
-      lease: { fenceToken: 1n, metadata: '' },
+      lease: { fenceToken: 1n, metadata: '', sessionId: 's1' },
     });
     expect(result.events).toEqual([]);
+  });
+
+  it('refuses the same candidate id in another session, by acquire and campaign, and changes nothing', () => {
+    const d = new Driver();
+    d.acquireIn('x', 'a', 's1', ttl);
+    const others = [
+      { type: 'acquire', sessionId: 's2' },
+      { type: 'acquire' },
+      { type: 'campaign', sessionId: 's2', priority: 0 },
+    ] as const;
+    for (const other of others) {
+      const before = d.fsm.snapshot();
+      const result = d.apply({ scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl, ...other });
+      expect(result).toMatchObject({
+        ok: false,
+        error: { code: 'HELD_BY_OTHER_SESSION', scope: 'x', field: 'candidateId' },
+        events: [],
+      });
+      expect(Buffer.from(d.fsm.snapshot())).toEqual(
+        Buffer.from(noopTwinSnapshot(before, { index: d.index, term: d.term, stampMs: d.nowMs })),
+      );
+    }
+    expect(d.fsm.getHolder('x')).toMatchObject({ candidateId: 'a', sessionId: 's1', fenceToken: 1n });
+  });
+
+  it('treats a request without a session as a session of its own, so its retry is refused', () => {
+    const d = new Driver();
+    d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl });
+    const retry = d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl });
+    expect(retry).toMatchObject({ ok: false, error: { code: 'HELD_BY_OTHER_SESSION' } });
+    expect(d.fsm.getHolder('x')).toMatchObject({ sessionId: '', fenceToken: 1n });
   });
 
   it('promotes the highest priority waiter, ties to the earliest, when the holder resigns', () => {

@@ -2,6 +2,7 @@ import { WaitQueue } from '../src/queue';
 
 const waiter = (candidateId: string, priority: number, joinedRevision: number) => ({
   candidateId,
+  sessionId: '',
   metadata: '',
   leaseTtlMs: 1_000,
   priority,

@@ -12,7 +12,8 @@ import * as trace from './helpers/trace';
  *
  * Commands (defaults: ttl=1000, prio=0, meta empty; `at=MS` stamps one entry, else the clock):
  *   advance MS | leader NODE term=N | noop | restore
- *   acquire SCOPE CAND [ttl= meta=] | campaign SCOPE CAND [prio= ttl= meta=] | withdraw SCOPE CAND
+ *   acquire SCOPE CAND [ttl= meta= session=] | campaign SCOPE CAND [prio= ttl= meta= session=]
+ *   withdraw SCOPE CAND [session=]
  *   resign SCOPE FENCE | renew SCOPE@FENCE... | expire SCOPE@FENCE...
  *   step-down SCOPE [fence=F] [successor=CAND | explicit=CAND ttl= meta=] | grace [took=MS] grace=MS [cap=MS]
  *   raw HEX | raw-command JSON (bigints as "123n")
@@ -84,6 +85,7 @@ function runCommand(d: Driver, line: string): string[] {
   const at = named.has('at') ? num('at', 0) : undefined;
   const ttl = num('ttl', 1_000);
   const metadata = named.get('meta') ?? '';
+  const session = named.has('session') ? { sessionId: named.get('session') } : {};
   // Commands are packed raw, not through encodeCommand, so that bad ones reach apply.
   const entry = (command: Record<string, unknown>): string[] =>
     trace.result(
@@ -106,18 +108,26 @@ function runCommand(d: Driver, line: string): string[] {
       return [`restored ${bytes.length} bytes`];
     }
     case 'acquire':
-      return entry({ type: 'acquire', scope: p[0], candidateId: p[1], metadata, leaseTtlMs: ttl });
+      return entry({
+        type: 'acquire',
+        scope: p[0],
+        candidateId: p[1],
+        ...session,
+        metadata,
+        leaseTtlMs: ttl,
+      });
     case 'campaign':
       return entry({
         type: 'campaign',
         scope: p[0],
         candidateId: p[1],
+        ...session,
         metadata,
         leaseTtlMs: ttl,
         priority: num('prio', 0),
       });
     case 'withdraw':
-      return entry({ type: 'withdraw', scope: p[0], candidateId: p[1] });
+      return entry({ type: 'withdraw', scope: p[0], candidateId: p[1], ...session });
     case 'resign':
       return entry({ type: 'resign', scope: p[0], fenceToken: BigInt(p[1]!) });
     case 'renew':

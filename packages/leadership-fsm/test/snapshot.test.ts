@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
 import type { LeadershipEvent } from '@omnirelay/leadership-fsm';
-import { LeadershipFsm, SNAPSHOT_FORMAT, encodeEvents, isLeadershipError } from '@omnirelay/leadership-fsm';
+import {
+  LeadershipFsm,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_FORMAT_SESSIONLESS,
+  encodeEvents,
+  isLeadershipError,
+} from '@omnirelay/leadership-fsm';
 import type { RecordedEntry } from './helpers/driver';
 import { Driver, replay } from './helpers/driver';
 import { logArbitrary, packRaw, runStep } from './helpers/random-log';
@@ -90,6 +96,38 @@ describe('snapshot and replay', () => {
     expect(d.fsm.validateFence('x', 1n)).toBe(false);
   });
 
+  it('reads a format 1 snapshot, written before sessions, as leases and waiters of no session', () => {
+    const format1 = packRaw([
+      SNAPSHOT_FORMAT_SESSIONLESS,
+      3,
+      1,
+      1000,
+      [['x', 1, 1, 1n, ['a', 'm', 1n, 1000, 1000, 1000, 2000], [['b', '', 1000, 0, 2]]]],
+    ]);
+    const fsm = LeadershipFsm.restore(format1);
+    expect(fsm.getScope('x')).toMatchObject({
+      holder: { candidateId: 'a', sessionId: '', fenceToken: 1n, deadlineMs: 2000 },
+      waiting: [{ candidateId: 'b', sessionId: '' }],
+    });
+    // It is written back in the current format, which reads back to the same state.
+    const again = LeadershipFsm.restore(fsm.snapshot());
+    expect(bytes(again.snapshot())).toEqual(bytes(fsm.snapshot()));
+    expect(again.getScope('x')).toEqual(fsm.getScope('x'));
+    // A holder without a session gets its lease back from no one: the same candidate is refused.
+    const d = new Driver();
+    d.fsm = fsm;
+    d.index = 3;
+    const retry = d.apply({
+      type: 'acquire',
+      scope: 'x',
+      candidateId: 'a',
+      sessionId: 's1',
+      metadata: '',
+      leaseTtlMs: 1000,
+    });
+    expect(retry).toMatchObject({ ok: false, error: { code: 'HELD_BY_OTHER_SESSION' } });
+  });
+
   it('refuses snapshot bytes of another format or shape with INVALID_SNAPSHOT', () => {
     const cases: Uint8Array[] = [
       new Uint8Array([0xc1]),
@@ -97,6 +135,16 @@ describe('snapshot and replay', () => {
       packRaw([SNAPSHOT_FORMAT, 0, 0, 0]),
       packRaw([SNAPSHOT_FORMAT, 0, 0, 0, [['x', 1, 1, 'nope', null, []]]]),
       packRaw([SNAPSHOT_FORMAT, 5, 1, 0, [['Bad', 1, 1, 1n, null, []]]]),
+      // Format 2 records without their session, and a session id outside the rules.
+      packRaw([SNAPSHOT_FORMAT, 5, 1, 0, [['x', 1, 1, 1n, ['a', '', 1n, 1000, 0, 0, 1000], []]]]),
+      packRaw([SNAPSHOT_FORMAT, 5, 1, 0, [['x', 1, 1, 1n, ['a', '', 1n, 1000, 0, 0, 1000, 's 1'], []]]]),
+      packRaw([
+        SNAPSHOT_FORMAT,
+        5,
+        1,
+        0,
+        [['x', 1, 1, 1n, ['a', '', 1n, 1000, 0, 0, 1000, ''], [['b', '', 1000, 0, 2]]]],
+      ]),
     ];
     for (const snapshot of cases) {
       let caught: unknown;
@@ -115,7 +163,7 @@ describe('snapshot and replay', () => {
       5,
       1,
       0,
-      [['x', 1, 9, 9n, ['a', '', 9n, 1000, 0, 0, 1000], []]],
+      [['x', 1, 9, 9n, ['a', '', 9n, 1000, 0, 0, 1000, 's1'], []]],
     ]);
     expect(() => LeadershipFsm.restore(snapshot)).toThrow('applied 5');
   });

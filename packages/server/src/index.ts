@@ -41,12 +41,16 @@ export {
   GRPC_FORWARD_UNARY_TIMEOUT_MS,
 } from './grpc/forwarder';
 export { CLIENT_END_SETTLE_MS } from './grpc/client-end';
-export type { GrpcLimits } from './grpc/limits';
+export type { GrpcKeepalive, GrpcLimits } from './grpc/limits';
 export {
   KEEPALIVE_LEASES_PER_MESSAGE_MAX,
   KEEPALIVE_LEASES_PER_STREAM_MAX,
   WATCH_STREAM_BUFFER_BYTES_MAX,
   GRPC_RECEIVE_MESSAGE_BYTES_MAX,
+  GRPC_KEEPALIVE_TIME_MS,
+  GRPC_KEEPALIVE_TIMEOUT_MS,
 } from './grpc/limits';
+export { STREAM_LIMIT_NAMES, STREAM_LIMITS_DEFAULT, StreamLimiter } from './limits/stream-limiter';
+export type { StreamClaim, StreamLimitName, StreamLimits } from './limits/stream-limiter';
 export { createServerMetrics } from './metrics/server-metrics';
 export type { ServerMetrics, ServerMetricsOptions } from './metrics/server-metrics';

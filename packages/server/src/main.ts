@@ -2,14 +2,15 @@
 /**
  * The OmniRelay Control Plane server process: one Raft node plus its client port.
  * Configuration comes from defaults, `--config file.json`, OMNIRELAY_* variables and flags (see
- * `--help`). Exit codes: 0 after a clean shutdown, 1 after a fatal error, 2 for bad configuration.
+ * `--help`). Exit codes: 0 after a clean shutdown, 1 after a fatal error, 2 for bad configuration or
+ * a port in use, and one code per storage error (STORAGE_EXIT_CODES, 10-18; see the README).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { pino } from 'pino';
-import { isStorageError } from '@omnirelay/raft';
 import { ConfigError, loadServerConfig } from './config/server-config';
+import { SERVER_EXIT, exitCodeOf } from './errors/exit-codes';
 import type { ServerConfig } from './config/server-config';
 import { startServer } from './server';
 import type { OmniRelayServer } from './server';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.exitCode);
     if (e instanceof ConfigError) {
       process.stderr.write(`omnirelay-server: bad configuration: ${e.message}\n`);
-      process.exit(2);
+      process.exit(SERVER_EXIT.BAD_CONFIG);
     }
     throw e;
   }
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     const message = e instanceof Error ? e.message : String(e);
     logger.fatal({ err: message }, 'cannot start the node');
     process.stderr.write(`omnirelay-server: cannot start: ${message}\n`);
-    process.exit(isStorageError(e) ? 1 : 2);
+    process.exit(exitCodeOf(e, SERVER_EXIT.BAD_CONFIG));
   }
   logger.info(
     {
@@ -55,18 +56,26 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing the current batch, then closing the store');
-    await server.stop();
-    logger.info('stopped');
+    try {
+      await server.stop();
+      logger.info('stopped');
+    } catch (e) {
+      // A store that failed a write may fail to close too; the exit code must still say why.
+      logger.error({ err: e instanceof Error ? e.message : String(e) }, 'stopping failed');
+    }
     process.exit(code);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  server.node.on('fatal', () => void shutdown('fatal error', 1));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', SERVER_EXIT.OK));
+  process.on('SIGINT', () => void shutdown('SIGINT', SERVER_EXIT.OK));
+  server.node.on('fatal', (e) => {
+    process.stderr.write(`omnirelay-server: stopped: ${e.message}\n`);
+    void shutdown('fatal error', exitCodeOf(e, SERVER_EXIT.FATAL));
+  });
 }
 
 main().catch((e: unknown) => {
   process.stderr.write(
     `omnirelay-server: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );
-  process.exit(1);
+  process.exit(SERVER_EXIT.FATAL);
 });

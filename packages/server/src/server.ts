@@ -4,12 +4,16 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config/server-config';
 import type { ClientGrpcServer } from './grpc/grpc-server';
 import { startGrpcServer } from './grpc/grpc-server';
+import { DiskSpaceMonitor } from './disk/disk-space-monitor';
 import type { ClientHttpServer } from './http/http-server';
 import { startHttpServer } from './http/http-server';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
+import { watchClocks } from './metrics/clock-watch';
+import { registerDiskMetrics } from './metrics/disk-metrics';
+import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import type { Tracing } from './tracing/tracing';
@@ -25,6 +29,8 @@ export interface OmniRelayServer {
   readonly hub: WatchHub;
   readonly service: LeadershipService;
   readonly http: ClientHttpServer;
+  /** disk watches the free space of the data folder (/status `disk`, omnirelay_disk_* metrics). */
+  readonly disk: DiskSpaceMonitor;
   /** grpcAddress is the bound `host:port` of the public gRPC API. */
   readonly grpcAddress: string;
   /** stop shuts the edges, then the node (its current batch finishes), then tracing (flushing its spans), in that order. */
@@ -47,7 +53,7 @@ export async function startServer(
     nodeId: config.id,
     ...(config.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.otlpEndpoint }),
   });
-  const stateMachine = new LeadershipStateMachine();
+  const stateMachine = new LeadershipStateMachine(config.clockDriftPpmMax);
   const hub = new WatchHub(config.watchHistoryEventsMax);
   stateMachine.onRestored((index) => hub.resetAt(index));
   stateMachine.onApplied((result, entry) => {
@@ -60,6 +66,7 @@ export async function startServer(
           reason: e.reason,
           from: e.previousHolder?.candidateId ?? null,
           to: e.holder?.candidateId ?? null,
+          session: e.holder?.sessionId ?? null,
           fence: e.holder?.fenceToken.toString() ?? null,
           previousFence: e.previousHolder?.fenceToken.toString() ?? null,
           revision: e.revision,
@@ -79,8 +86,18 @@ export async function startServer(
     await tracing.shutdown();
     throw e;
   }
+  // The store exists now, so its folder can be measured; the first check runs before any edge opens.
+  const disk = new DiskSpaceMonitor({
+    dataDir: config.dataDir,
+    freeBytesMin: config.diskFreeBytesMin,
+    checkIntervalMs: config.diskCheckIntervalMs,
+    logger,
+  });
+  await disk.start();
   // Peers' client addresses are configured alongside their peer addresses (see --peer-clients and --peer-grpc).
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
+  const stopClockWatch = watchClocks(node, config.skewMsMax, logger);
+  registerDiskMetrics(metrics.registry, () => disk.status());
   const service = new LeadershipService(
     node,
     stateMachine,
@@ -110,6 +127,17 @@ export async function startServer(
   if (node.isLeader) expiry.onLeadership(true);
   service.resetReleaser.setLeader(node.isLeader);
 
+  // One limiter for both edges: a watcher is a watcher, over gRPC or SSE.
+  const streamLimiter = new StreamLimiter(
+    {
+      grpcStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax,
+      grpcStreamsMax: config.grpcStreamsMax,
+      watchersPerConnectionMax: config.watchersPerConnectionMax,
+      watchersMax: config.watchersMax,
+    },
+    (limit) => metrics.limitRefused(limit),
+  );
+
   let http: ClientHttpServer;
   try {
     http = await startHttpServer({
@@ -122,9 +150,13 @@ export async function startServer(
       version,
       logger,
       metrics,
+      disk: () => disk.status(),
       onForwarded: () => metrics.forwarded('http'),
+      streamLimiter,
     });
   } catch (e) {
+    stopClockWatch();
+    disk.stop();
     expiry.stop();
     service.resetReleaser.stop();
     await node.stop();
@@ -140,8 +172,12 @@ export async function startServer(
       logger,
       leaderGrpcAddress: (id) => config.peerGrpc[id],
       onForwarded: () => metrics.forwarded('grpc'),
+      streamLimiter,
+      keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
     });
   } catch (e) {
+    stopClockWatch();
+    disk.stop();
     expiry.stop();
     service.resetReleaser.stop();
     await http.close();
@@ -156,8 +192,11 @@ export async function startServer(
     hub,
     service,
     http,
+    disk,
     grpcAddress: grpcServer.address,
     stop: async () => {
+      stopClockWatch();
+      disk.stop();
       expiry.stop();
       // Before the edges close: streams cancelled by the shutdown are not client resets.
       service.resetReleaser.stop();

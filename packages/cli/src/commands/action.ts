@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../context';
+import type { CliIo, CommandContext } from '../context';
 import type { ExitCode } from '../exit-codes';
 
 /**
@@ -16,4 +16,28 @@ export type Bind = (command: Command, action: Action) => Command;
 export function stringOption(options: Readonly<Record<string, unknown>>, name: string): string | undefined {
   const value = options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * LocalAction is an Action for a command that works on local files only (`cert issue`): it gets
+ * the I/O and its options, global ones included, and no cluster client, so nothing about the
+ * endpoints (a malformed OMNIRELAY_ENDPOINTS, say) can make it fail.
+ */
+export type LocalAction = (io: CliIo, options: Readonly<Record<string, unknown>>) => Promise<ExitCode>;
+
+/** BindLocal attaches a LocalAction to a commander command (program.ts supplies it). */
+export type BindLocal = (command: Command, action: LocalAction) => Command;
+
+/**
+ * listOption reads a repeatable option whose values may also be comma lists (`--role a --role
+ * b,c`), as collectList gathered it; undefined when not given.
+ */
+export function listOption(options: Readonly<Record<string, unknown>>, name: string): string[] | undefined {
+  const value = options[name];
+  return Array.isArray(value) ? value.map(String) : undefined;
+}
+
+/** collectList is the commander argument parser behind listOption: it appends each comma-separated item. */
+export function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((item) => item.trim())];
 }

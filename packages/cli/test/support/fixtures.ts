@@ -15,6 +15,7 @@ export function lease(
   return {
     scope,
     candidateId,
+    sessionId: '',
     metadata: options.metadata ?? '',
     term: options.term ?? 1n,
     fence,

@@ -1,4 +1,10 @@
-import type { LeadershipEvent, LeadershipFsm, LeaseView, ScopeView } from '@omnirelay/leadership-fsm';
+import type {
+  ApplyResult,
+  LeadershipEvent,
+  LeadershipFsm,
+  LeaseView,
+  ScopeView,
+} from '@omnirelay/leadership-fsm';
 
 /**
  * The named invariant checkers of the leadership state machine (STYLE.md). Each throws an Error
@@ -155,4 +161,32 @@ export function checkQueueOrder(view: ScopeView): void {
 
 function describe(holder: { candidateId: string; fenceToken: bigint } | null): string {
   return holder === null ? 'nobody' : `${holder.candidateId}@${holder.fenceToken}`;
+}
+
+/**
+ * checkSessionOwner checks invariant 6 (a lease belongs to one client session) for the answer to
+ * one acquire or campaign by `candidateId` in `sessionId` (undefined: none): a lease handed back
+ * as the asker's must carry the asker's session, and only a request in that same, non-empty
+ * session may get an existing lease back (`alreadyHolder`). A second process sharing the
+ * candidate id in another session would otherwise hold the same fence.
+ */
+export function checkSessionOwner(
+  candidateId: string,
+  sessionId: string | undefined,
+  result: ApplyResult,
+): void {
+  if (!result.ok || (result.outcome.type !== 'acquire' && result.outcome.type !== 'campaign')) {
+    return;
+  }
+  const o = result.outcome;
+  const mine = o.type === 'acquire' ? (o.granted ? o.lease : null) : o.elected ? o.lease : null;
+  const alreadyHolder = mine !== null && 'alreadyHolder' in o && o.alreadyHolder;
+  if (mine !== null && (mine.candidateId !== candidateId || mine.sessionId !== (sessionId ?? ''))) {
+    throw new Error(
+      `session owner: ${candidateId} in session ${JSON.stringify(sessionId ?? '')} got the lease of ${mine.candidateId} in session ${JSON.stringify(mine.sessionId)} at fence ${mine.fenceToken}`,
+    );
+  }
+  if (alreadyHolder && (sessionId === undefined || sessionId === '')) {
+    throw new Error(`session owner: a request without a session got ${candidateId}'s lease back`);
+  }
 }

@@ -53,6 +53,11 @@ export class Driver {
     return this.applyBytes(encodeCommand(withId), stampMs);
   }
 
+  /** acquireIn applies an acquire of `scope` by `candidateId` in client session `sessionId`. */
+  acquireIn(scope: string, candidateId: string, sessionId: string, leaseTtlMs = 1_000): ApplyResult {
+    return this.apply({ type: 'acquire', scope, candidateId, sessionId, metadata: '', leaseTtlMs });
+  }
+
   /** noop applies a Raft no-op entry. */
   noop(stampMs?: number): void {
     const position = this.next(stampMs);

@@ -22,6 +22,8 @@ export function packRaw(value: unknown): Uint8Array {
 /** SCOPES used by random logs; the last two are invalid names. */
 export const SCOPES = ['global-control', 'shard/a/1', 's', 'Bad', 'shard/a'] as const;
 const CANDIDATES = ['a', 'b', 'c', 'd', '-bad'] as const;
+/** SESSIONS used by random logs: none (undefined), two sessions, and an invalid id last. */
+const SESSIONS = [undefined, 's-1', 's-2', '-bad'] as const;
 const TTLS = [LEASE_TTL_MS_MIN, 1_000, 3_000, 100, LEASE_TTL_MS_MAX + 1] as const;
 
 /** FenceRef is a fence chosen relative to the state at apply time. */
@@ -30,15 +32,27 @@ export type FenceRef = 'current' | 'stale' | 'future' | bigint;
 /** Step is one entry (or a clock move) of a random log. */
 export type Step =
   | { readonly k: 'advance'; readonly ms: number }
-  | { readonly k: 'acquire'; readonly scope: string; readonly cand: string; readonly ttl: number }
+  | {
+      readonly k: 'acquire';
+      readonly scope: string;
+      readonly cand: string;
+      readonly session: string | undefined;
+      readonly ttl: number;
+    }
   | {
       readonly k: 'campaign';
       readonly scope: string;
       readonly cand: string;
+      readonly session: string | undefined;
       readonly ttl: number;
       readonly prio: number;
     }
-  | { readonly k: 'withdraw'; readonly scope: string; readonly cand: string }
+  | {
+      readonly k: 'withdraw';
+      readonly scope: string;
+      readonly cand: string;
+      readonly session: string | undefined;
+    }
   | { readonly k: 'resign'; readonly scope: string; readonly fence: FenceRef }
   | { readonly k: 'renew'; readonly refs: readonly { scope: string; fence: FenceRef }[] }
   | { readonly k: 'expire'; readonly refs: readonly { scope: string; fence: FenceRef }[] }
@@ -67,6 +81,7 @@ function mostlyValid<T>(valid: readonly T[], invalid: readonly T[]): fc.Arbitrar
 }
 const scope = mostlyValid(SCOPES.slice(0, 3), SCOPES.slice(3));
 const cand = mostlyValid(CANDIDATES.slice(0, 4), CANDIDATES.slice(4));
+const session = mostlyValid<string | undefined>(SESSIONS.slice(0, 3), SESSIONS.slice(3));
 const ttl = mostlyValid(TTLS.slice(0, 3), TTLS.slice(3));
 const fence: fc.Arbitrary<FenceRef> = fc.oneof(
   { weight: 4, arbitrary: fc.constant<FenceRef>('current') },
@@ -82,18 +97,19 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     weight: 5,
     arbitrary: fc.record({ k: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 4_000 }) }),
   },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('acquire' as const), scope, cand, ttl }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('acquire' as const), scope, cand, session, ttl }) },
   {
     weight: 5,
     arbitrary: fc.record({
       k: fc.constant('campaign' as const),
       scope,
       cand,
+      session,
       ttl,
       prio: fc.integer({ min: 0, max: 3 }),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('withdraw' as const), scope, cand }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('withdraw' as const), scope, cand, session }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('resign' as const), scope, fence }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('renew' as const), refs }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('expire' as const), refs }) },
@@ -165,6 +181,11 @@ export interface AppliedStep {
   readonly wrongFence: boolean;
 }
 
+/** sessionOf is the sessionId field of a command: absent when the step has none. */
+function sessionOf(sessionId: string | undefined): { sessionId?: string } {
+  return sessionId === undefined ? {} : { sessionId };
+}
+
 /** runStep applies `step` to the driver, resolving symbolic fences first. */
 export function runStep(d: Driver, step: Step): AppliedStep {
   const correlationId = `c${d.index + 1}`;
@@ -185,6 +206,7 @@ export function runStep(d: Driver, step: Step): AppliedStep {
           type: 'acquire',
           scope: step.scope,
           candidateId: step.cand,
+          ...sessionOf(step.session),
           metadata: '',
           leaseTtlMs: step.ttl,
         }),
@@ -196,6 +218,7 @@ export function runStep(d: Driver, step: Step): AppliedStep {
           type: 'campaign',
           scope: step.scope,
           candidateId: step.cand,
+          ...sessionOf(step.session),
           metadata: 'm',
           leaseTtlMs: step.ttl,
           priority: step.prio,
@@ -204,7 +227,12 @@ export function runStep(d: Driver, step: Step): AppliedStep {
       };
     case 'withdraw':
       return {
-        result: raw({ type: 'withdraw', scope: step.scope, candidateId: step.cand }),
+        result: raw({
+          type: 'withdraw',
+          scope: step.scope,
+          candidateId: step.cand,
+          ...sessionOf(step.session),
+        }),
         wrongFence: false,
       };
     case 'resign': {

@@ -6,10 +6,15 @@ import type { ApplyResult, DueLease, LeadershipEvent, LeaseView, ScopeView } fro
  * them stable and readable.
  */
 
-/** lease prints a lease as `candidate@fence term=T ttl=N deadline=D [meta="…"]`. */
+/** session prints ` session=S`, or nothing for a lease or waiter without a session. */
+function session(sessionId: string): string {
+  return sessionId === '' ? '' : ` session=${sessionId}`;
+}
+
+/** lease prints a lease as `candidate@fence term=T ttl=N deadline=D [meta="…"] [session=S]`. */
 export function lease(view: LeaseView): string {
   const meta = view.metadata === '' ? '' : ` meta=${JSON.stringify(view.metadata)}`;
-  return `${view.candidateId}@${view.fenceToken} term=${view.scopeTerm} ttl=${view.leaseTtlMs} deadline=${view.deadlineMs}${meta}`;
+  return `${view.candidateId}@${view.fenceToken} term=${view.scopeTerm} ttl=${view.leaseTtlMs} deadline=${view.deadlineMs}${meta}${session(view.sessionId)}`;
 }
 
 function holderOrNone(view: LeaseView | null): string {
@@ -20,7 +25,8 @@ function holderOrNone(view: LeaseView | null): string {
 export function event(e: LeadershipEvent): string {
   const from =
     e.previousHolder === null ? '-' : `${e.previousHolder.candidateId}@${e.previousHolder.fenceToken}`;
-  const to = e.holder === null ? '-' : `${e.holder.candidateId}@${e.holder.fenceToken}`;
+  const to =
+    e.holder === null ? '-' : `${e.holder.candidateId}@${e.holder.fenceToken}${session(e.holder.sessionId)}`;
   return `  event rev=${e.revision} ${e.scope} term=${e.scopeTerm} ${e.reason}: ${from} -> ${to} corr=${e.correlationId} raft-term=${e.raftTerm} by=${e.proposerId} at=${e.stampMs}`;
 }
 
@@ -94,7 +100,7 @@ export function scope(view: ScopeView | null, name: string): string[] {
     `scope ${name}: term=${view.scopeTerm} revision=${view.revision} holder=${holderOrNone(view.holder)}`,
     ...view.waiting.map(
       (w, i) =>
-        `  waiting ${i} ${w.candidateId} priority=${w.priority} joined=${w.joinedRevision} ttl=${w.leaseTtlMs}`,
+        `  waiting ${i} ${w.candidateId} priority=${w.priority} joined=${w.joinedRevision} ttl=${w.leaseTtlMs}${session(w.sessionId)}`,
     ),
   ];
 }

@@ -2,7 +2,7 @@ import type { NodeId } from '../core/index';
 import type { InitialClusterState } from '../storage/index';
 import { INITIAL_CLUSTER_STATES } from '../storage/index';
 import type { TransportSettings } from '../transport/index';
-import { TRANSPORT_DEFAULTS } from '../transport/index';
+import { TRANSPORT_DEFAULTS, validateTransportSettings } from '../transport/index';
 
 /** RaftNodeTimings are the runtime's clocks: tick length and how many ticks make each timeout. */
 export interface RaftNodeTimings {
@@ -114,6 +114,12 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   int('snapshotEntries', c.snapshotEntries, 1, 100_000_000);
   int('snapshotTailEntries', c.snapshotTailEntries, 0, 100_000_000);
   int('entryBytesMax', c.entryBytesMax, 1, c.batchBytesMax);
+  // The transport's bounds (snapshot sizes and transfers among them) are refused here too, at start.
+  try {
+    validateTransportSettings(c);
+  } catch (e) {
+    fail((e instanceof Error ? e.message : String(e)).replace(/^transport config: /, ''));
+  }
   for (const [peer, address] of Object.entries(c.peers)) {
     if (peer === c.id) fail(`peers must not list this node itself (${peer})`);
     if (!/^[^:\s]+:\d{1,5}$/.test(address))

@@ -20,9 +20,10 @@ import {
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
 import { LevelStorage } from '../storage/index';
 import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
-import { PeerTransport } from '../transport/index';
+import { PeerTransport, peerTls, probePeers } from '../transport/index';
+import type { ProbeAnswer } from '../transport/index';
 import type { RaftNodeConfig } from './node-config';
-import { validateRaftNodeConfig } from './node-config';
+import { RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
 import { RaftNodeError } from './node-error';
 import { PendingProposals } from './pending-proposals';
 import type { SnapshotCapture, StateMachine } from './state-machine';
@@ -160,6 +161,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     logger: TransportLogger,
   ): Promise<RaftNode<R>> {
     validateRaftNodeConfig(config);
+    if (config.initialClusterState === 'new' && !LevelStorage.holdsStore(config.dataDir)) {
+      await refuseBootstrapOfKnownMember(config, logger);
+    }
     const storage = await LevelStorage.open(config.dataDir, {
       bootstrap: { voters: [...config.bootstrapVoters].sort(), learners: [] },
       initialClusterState: config.initialClusterState,
@@ -190,6 +194,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
           onMessage: (m) => self.node?.onMessage(m),
           onPeerLost: (peer) => self.node?.onPeerLost(peer),
           onUndeliverable: (peer) => self.node?.onUndeliverable(peer),
+          onProbe: (peer) => self.node?.probeAnswer(peer) ?? { term: 0, lastIndex: 0, boundIncarnation: '' },
         },
       });
     } catch (e) {
@@ -201,6 +206,15 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     node.followMembership();
     node.begin();
     return node;
+  }
+
+  /** probeAnswer tells a peer about to bootstrap how far this log goes and how it binds that peer. */
+  probeAnswer(peer: NodeId): ProbeAnswer {
+    return {
+      term: this.term,
+      lastIndex: this.storage.mirror.lastIndex(),
+      boundIncarnation: this.core.membership().incarnations?.[peer] ?? '',
+    };
   }
 
   /** id is this node's id. */
@@ -687,3 +701,43 @@ function fromRefusal(r: RaftRefusal): RaftNodeError {
 
 /** STALE_CHECK_MS is how often the node looks for members running on another data folder. */
 const STALE_CHECK_MS = 1000;
+
+/** BOOTSTRAP_PROBE_TIMEOUT_MS bounds how long a node about to bootstrap waits for its peers' answers. */
+const BOOTSTRAP_PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * refuseBootstrapOfKnownMember asks the peers of a node about to bootstrap a new cluster
+ * (--initial-cluster-state new, empty data folder) whether they already count on it: a peer whose
+ * configuration binds this id to an incarnation has seen it run, so its data folder was lost, and
+ * bootstrapping again would bring it back as a voter with none of what it acknowledged. Peers that
+ * do not answer (a new cluster whose members start together) do not stop it (etcd's check
+ * that a member "has already been bootstrapped").
+ */
+async function refuseBootstrapOfKnownMember(config: RaftNodeConfig, logger: TransportLogger): Promise<void> {
+  const peers = new Map(Object.entries(config.peers));
+  if (peers.size === 0) return;
+  const tls = config.peerTls === undefined ? undefined : peerTls(config.peerTls, config.clusterId);
+  const results = await probePeers(
+    peers,
+    config.id,
+    config.clusterId,
+    BOOTSTRAP_PROBE_TIMEOUT_MS,
+    tls?.channel,
+  );
+  const knowing = results.find((r) => r.ok && r.answer.boundIncarnation !== '');
+  if (knowing === undefined || !knowing.ok) {
+    logger.info(
+      { node: config.id, answered: results.filter((r) => r.ok).map((r) => r.peer) },
+      'bootstrapping a new cluster: no peer counts on this node yet',
+    );
+    return;
+  }
+  throw new RaftNodeConfigError(
+    `refusing to bootstrap a new cluster: ${knowing.peer} (log at index ${knowing.answer.lastIndex}, term ` +
+      `${knowing.answer.term}) already counts on ${config.id}, bound to incarnation ` +
+      `${knowing.answer.boundIncarnation}, so ${config.id} ran in this cluster before and its data folder ` +
+      `${config.dataDir} is new. Start it with --initial-cluster-state existing; then, on the leader, ` +
+      `POST /cluster/remove {"id":"${config.id}"}, POST /cluster/add-learner {"id":"${config.id}",` +
+      `"peerAddress":"${config.peerAddress}"} and, once it caught up, POST /cluster/promote {"id":"${config.id}"}.`,
+  );
+}

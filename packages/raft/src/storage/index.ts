@@ -3,7 +3,7 @@
  */
 export { LevelStorage } from './level-storage';
 export type { LevelStorageOptions, SaveBatch } from './level-storage';
-export { StorageError, isStorageError } from './storage-error';
+export { STORAGE_ERROR_CODES, StorageError, isStorageError } from './storage-error';
 export type { StorageErrorCode } from './storage-error';
 export { STORAGE_FORMAT_VERSION } from './codec';
 export { INITIAL_CLUSTER_STATES } from './store-identity';

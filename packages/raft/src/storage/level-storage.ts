@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import type { Entry, HardState, Membership, Snapshot, SnapshotMeta } from '../core/index';
 import {
@@ -21,7 +23,10 @@ import {
   entryKey,
   indexOfEntryKey,
 } from './codec';
-import { StorageError } from './storage-error';
+import type { LevelFailureKind } from './level-failure';
+import { classifyLevelFailure } from './level-failure';
+import type { StorageErrorCode } from './storage-error';
+import { StorageError, isStorageError } from './storage-error';
 import type { InitialClusterState, StoreIdentity } from './store-identity';
 import { isStoreIdentity, newStoreIdentity } from './store-identity';
 
@@ -55,7 +60,8 @@ export interface SaveBatch {
  * synced batch, however many entries it carries (group commit). `mirror` is the in-memory
  * RaftStorage the core reads synchronously; it is updated only after a write is durable.
  *
- * A failed write is fatal (StorageError STORAGE_WRITE_FAILED): the caller must stop the node.
+ * A failed write is fatal (StorageError STORAGE_WRITE_FAILED, or STORAGE_DISK_FULL when the file
+ * system is full): the caller must stop the node.
  * A store that does not read back consistently is refused (STORAGE_CORRUPT), never rewritten.
  */
 export class LevelStorage {
@@ -79,22 +85,31 @@ export class LevelStorage {
     readonly created: boolean,
   ) {}
 
-  /** open opens (or creates) the store in `dataDir` and loads it into the mirror. */
+  /** holdsStore tells whether `dataDir` holds a LevelDB store already (its CURRENT file), without opening it. */
+  static holdsStore(dataDir: string): boolean {
+    return existsSync(join(dataDir, 'CURRENT'));
+  }
+
+  /**
+   * open opens (or creates) the store in `dataDir` and loads it into the mirror. A failure says
+   * what it is (see StorageErrorCode): only a damaged store is STORAGE_CORRUPT; a lock held by
+   * another process, missing permissions, a path that is not a folder and a full disk each have
+   * their own code, because the advice differs (a store that is fine must not be moved aside).
+   */
   static async open(dataDir: string, options: LevelStorageOptions): Promise<LevelStorage> {
     const db = new Level<string, Uint8Array>(dataDir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
       await db.open();
     } catch (e) {
-      throw new StorageError('STORAGE_CORRUPT', dataDir, `LevelDB refused to open it (${errorText(e)})`, {
-        cause: e,
-      });
+      throw openFailure(dataDir, e);
     }
     try {
       const { mirror, identity, created } = await LevelStorage.load(db, dataDir, options);
       return new LevelStorage(db, dataDir, mirror, options.verifyWrites ?? false, identity, created);
     } catch (e) {
-      await db.close();
-      throw e;
+      await db.close().catch(() => undefined);
+      // Reads and the first writes of the load fail like an open does (a full disk, a damaged table).
+      throw isStorageError(e) ? e : openFailure(dataDir, e);
     }
   }
 
@@ -325,14 +340,7 @@ export class LevelStorage {
     try {
       await this.db.clear({ gte: ENTRY_KEY_PREFIX, lte: entryKey(index) });
     } catch (e) {
-      throw new StorageError(
-        'STORAGE_WRITE_FAILED',
-        this.dataDir,
-        `deleting compacted entries: ${errorText(e)}`,
-        {
-          cause: e,
-        },
-      );
+      throw writeFailure(this.dataDir, e, 'deleting compacted entries: ');
     }
   }
 
@@ -340,7 +348,7 @@ export class LevelStorage {
     try {
       await this.db.batch(ops, { sync: true });
     } catch (e) {
-      throw new StorageError('STORAGE_WRITE_FAILED', this.dataDir, errorText(e), { cause: e });
+      throw writeFailure(this.dataDir, e, '');
     }
     if (this.verifyWrites) await this.verify(ops);
   }
@@ -367,6 +375,32 @@ function decodeOrThrow(bytes: Uint8Array, corrupt: (detail: string) => StorageEr
   } catch (e) {
     throw corrupt(`the ${what} cannot be decoded (${errorText(e)})`);
   }
+}
+
+/** OPEN_FAILURE_CODES is the StorageErrorCode of each kind of failure to open a store. */
+const OPEN_FAILURE_CODES: Readonly<Record<LevelFailureKind, StorageErrorCode>> = {
+  locked: 'STORAGE_LOCKED',
+  'disk-full': 'STORAGE_DISK_FULL',
+  'access-denied': 'STORAGE_ACCESS_DENIED',
+  'not-a-folder': 'STORAGE_NOT_A_FOLDER',
+  corrupt: 'STORAGE_CORRUPT',
+  other: 'STORAGE_OPEN_FAILED',
+};
+
+/** openFailure is the StorageError for a failure to open or load the store in `dataDir`. */
+function openFailure(dataDir: string, e: unknown): StorageError {
+  const { kind, detail } = classifyLevelFailure(e);
+  return new StorageError(OPEN_FAILURE_CODES[kind], dataDir, `LevelDB reported "${detail}"`, { cause: e });
+}
+
+/**
+ * writeFailure is the StorageError for a failed durable write: STORAGE_DISK_FULL when the file
+ * system is full, STORAGE_WRITE_FAILED otherwise. Both stop the node.
+ */
+function writeFailure(dataDir: string, e: unknown, what: string): StorageError {
+  const { kind, detail } = classifyLevelFailure(e);
+  const code = kind === 'disk-full' ? 'STORAGE_DISK_FULL' : 'STORAGE_WRITE_FAILED';
+  return new StorageError(code, dataDir, `${what}${detail}`, { cause: e });
 }
 
 function errorText(e: unknown): string {

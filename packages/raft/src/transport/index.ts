@@ -3,8 +3,18 @@
  * and the peer-lost signal that drives fast failover.
  */
 export { PeerTransport } from './peer-transport';
+export { probePeers } from './probe';
+export { PEER_TLS_REFRESH_MS, certificateIdentity, nodeUri, peerTls } from './peer-tls';
+export type { PeerTls, PeerTlsFiles } from './peer-tls';
+export type { ProbeResult } from './probe';
 export type { PeerTransportOptions } from './peer-transport';
 export type { PeerLinkStatus } from './peer-link';
 export { TRANSPORT_DEFAULTS, validateTransportSettings } from './transport-types';
-export type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
+export type {
+  ProbeAnswer,
+  TransportHandler,
+  TransportLogger,
+  TransportSettings,
+  TransportStats,
+} from './transport-types';
 export { RAFT_PROTO_PATH } from './proto';

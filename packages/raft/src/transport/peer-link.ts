@@ -19,6 +19,11 @@ export interface PeerLinkStatus {
   readonly connected: boolean;
   readonly queued: number;
   readonly snapshotInFlight: boolean;
+  /**
+   * clockOffsetMs estimates how far this node's wall clock is ahead of the peer's (negative:
+   * behind), from the batches the peer sends (see ClockOffsets); null before any arrived.
+   */
+  readonly clockOffsetMs: number | null;
 }
 
 /**
@@ -45,13 +50,14 @@ export class PeerLink {
     readonly peer: NodeId,
     readonly address: string,
     Client: grpc.ServiceClientConstructor,
+    credentials: grpc.ChannelCredentials,
     private readonly settings: TransportSettings,
     private readonly handler: TransportHandler,
     private readonly logger: TransportLogger,
     private readonly onDropped: () => void,
   ) {
     this.backoffMs = settings.reconnectDelayMsMin;
-    this.client = new Client(address, grpc.credentials.createInsecure(), {
+    this.client = new Client(address, credentials, {
       'grpc.max_send_message_length': settings.batchBytesMax * 2,
       'grpc.max_receive_message_length': settings.batchBytesMax * 2,
       'grpc.initial_reconnect_backoff_ms': settings.reconnectDelayMsMin,
@@ -123,7 +129,7 @@ export class PeerLink {
   }
 
   /** status is this link's state for /status. */
-  status(): PeerLinkStatus {
+  status(): Omit<PeerLinkStatus, 'clockOffsetMs'> {
     return {
       address: this.address,
       connected: this.connected,
@@ -178,7 +184,12 @@ export class PeerLink {
         n++;
       }
       const messages = this.queue.splice(0, n);
-      this.writable = stream.write({ from: this.self, clusterId: this.settings.clusterId, messages });
+      this.writable = stream.write({
+        from: this.self,
+        clusterId: this.settings.clusterId,
+        messages,
+        sentAtMs: Date.now(),
+      });
     }
   }
 

@@ -1,7 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Message, NodeId, SnapshotRequest } from '../core/index';
 import { isWellFormedMessage } from '../core/index';
+import { ClockOffsets } from './clock-offsets';
+import type { PeerTls } from './peer-tls';
+import { certificateIdentity, nodeUri, peerTls } from './peer-tls';
 import { PeerLink } from './peer-link';
+import type { SnapshotReceipt } from './snapshot-receipts';
+import { SnapshotReceipts } from './snapshot-receipts';
 import type { PeerLinkStatus } from './peer-link';
 import { loadRaftPeerService } from './proto';
 import type { TransportHandler, TransportLogger, TransportSettings, TransportStats } from './transport-types';
@@ -21,10 +27,20 @@ export interface PeerTransportOptions {
   readonly logger: TransportLogger;
 }
 
+/**
+ * PEER_KEEPALIVE_TIME_MS and PEER_KEEPALIVE_TIMEOUT_MS: the peer server pings a quiet peer
+ * connection after the first and drops it when the ping is unanswered for the second, so a peer
+ * that vanished without a reset (a dropped route, a powered-off host) does not hold an inbound
+ * stream, or a snapshot transfer's buffer and place, until TCP gives up many minutes later.
+ */
+export const PEER_KEEPALIVE_TIME_MS = 10_000;
+export const PEER_KEEPALIVE_TIMEOUT_MS = 5_000;
+
 interface WireBatch {
   from: string;
   clusterId: string;
   messages: WireMessage[];
+  sentAtMs: number;
 }
 
 interface WireSnapshotChunk {
@@ -43,10 +59,12 @@ interface WireSnapshotChunk {
  * Outbound: one PeerLink per peer. Inbound: a server on its own port that accepts streams only
  * from members of the configuration with the same cluster id, validates every message, and hands
  * well-formed ones to the handler. Snapshots travel on their own streaming call in bounded chunks
- * and reach Raft only when complete.
+ * and reach Raft only when complete; what inbound transfers buffer is bounded (SnapshotReceipts).
  */
 export class PeerTransport {
   private readonly links = new Map<NodeId, PeerLink>();
+  /** clocks estimates each peer's clock offset from the batches it sends. */
+  private readonly clocks = new ClockOffsets();
   private readonly counters: TransportStats = {
     messagesReceived: 0,
     messagesSent: 0,
@@ -54,20 +72,28 @@ export class PeerTransport {
     messagesMalformed: 0,
     refusedUnknownPeer: 0,
     refusedClusterMismatch: 0,
+    refusedUnauthenticated: 0,
     snapshotsSent: 0,
     snapshotsReceived: 0,
     snapshotsFailed: 0,
+    snapshotsRefusedLimit: 0,
   };
+  private readonly receipts: SnapshotReceipts;
   private peers: Map<NodeId, string>;
   private stopped = false;
+  /** refusalsLogged holds `peer reason` pairs already logged, so each refusal is logged once per peer. */
+  private readonly refusalsLogged = new Set<string>();
 
   private constructor(
     private readonly options: PeerTransportOptions,
     private readonly server: grpc.Server,
     /** address is the `host:port` the peer server listens on (the real port when 0 was asked). */
     readonly address: string,
+    /** tls is the peer port's mutual TLS, undefined in plaintext. */
+    private readonly tls: PeerTls | undefined,
   ) {
     this.peers = new Map(options.peers);
+    this.receipts = new SnapshotReceipts(options.settings);
   }
 
   /** start binds the peer port and returns a running transport. */
@@ -77,22 +103,32 @@ export class PeerTransport {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': options.settings.batchBytesMax * 2,
       'grpc.max_send_message_length': options.settings.batchBytesMax * 2,
+      'grpc.keepalive_time_ms': PEER_KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': PEER_KEEPALIVE_TIMEOUT_MS,
     });
     const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
+    const tls =
+      options.settings.peerTls === undefined
+        ? undefined
+        : peerTls(options.settings.peerTls, options.settings.clusterId);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-        if (error !== null) {
-          reject(
-            new Error(
-              `cannot listen for peers on ${options.listenAddress}: ${error.message}; is the port free?`,
-            ),
-          );
-        } else {
-          resolve(boundPort);
-        }
-      });
+      server.bindAsync(
+        options.listenAddress,
+        tls?.server ?? grpc.ServerCredentials.createInsecure(),
+        (error, boundPort) => {
+          if (error !== null) {
+            reject(
+              new Error(
+                `cannot listen for peers on ${options.listenAddress}: ${error.message}; is the port free?`,
+              ),
+            );
+          } else {
+            resolve(boundPort);
+          }
+        },
+      );
     });
-    const transport = new PeerTransport(options, server, `${host}:${port}`);
+    const transport = new PeerTransport(options, server, `${host}:${port}`, tls);
     server.addService(service.definition, {
       Stream: (call: grpc.ServerReadableStream<WireBatch, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         transport.handleStream(call, callback),
@@ -100,6 +136,10 @@ export class PeerTransport {
         call: grpc.ServerReadableStream<WireSnapshotChunk, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => transport.handleSnapshot(call, callback),
+      Probe: (
+        call: grpc.ServerUnaryCall<{ from: string; clusterId: string }, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => transport.handleProbe(call, callback),
     });
     return transport;
   }
@@ -151,15 +191,23 @@ export class PeerTransport {
     return { ...this.counters };
   }
 
+  /** snapshotsReceiving is what inbound snapshot transfers hold now: open transfers and reserved bytes. */
+  snapshotsReceiving(): { readonly streams: number; readonly bytes: number } {
+    return { streams: this.receipts.streams, bytes: this.receipts.bytes };
+  }
+
   /** peerStatus describes each outbound link. */
   peerStatus(): Record<NodeId, PeerLinkStatus> {
     const out: Record<NodeId, PeerLinkStatus> = {};
     for (const [id, address] of this.peers) {
-      out[id] = this.links.get(id)?.status() ?? {
-        address,
-        connected: false,
-        queued: 0,
-        snapshotInFlight: false,
+      out[id] = {
+        ...(this.links.get(id)?.status() ?? {
+          address,
+          connected: false,
+          queued: 0,
+          snapshotInFlight: false,
+        }),
+        clockOffsetMs: this.clocks.offsetMs(id),
       };
     }
     return out;
@@ -191,6 +239,7 @@ export class PeerTransport {
         peer,
         address,
         loadRaftPeerService().Client,
+        this.tls?.channel(peer) ?? grpc.credentials.createInsecure(),
         this.options.settings,
         this.options.handler,
         this.options.logger,
@@ -214,7 +263,13 @@ export class PeerTransport {
   }
 
   /** refusal checks a peer's identity; it returns a gRPC error to answer with, or undefined when accepted. */
-  private refusal(from: string, clusterId: string): grpc.ServiceError | undefined {
+  private refusal(
+    from: string,
+    clusterId: string,
+    call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
+  ): grpc.ServiceError | undefined {
+    const unauthenticated = this.unauthenticated(from, call);
+    if (unauthenticated !== undefined) return unauthenticated;
     if (clusterId !== this.options.settings.clusterId) {
       this.counters.refusedClusterMismatch++;
       this.options.logger.warn(
@@ -237,6 +292,38 @@ export class PeerTransport {
     return undefined;
   }
 
+  /**
+   * unauthenticated refuses a call whose TLS certificate does not name the member it claims to
+   * come from: none, a client's, another cluster's or another member's (with TLS on; plaintext
+   * trusts the claim). Each refusal is counted, and logged once per claimed peer and reason.
+   */
+  private unauthenticated(
+    from: string,
+    call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
+  ): grpc.ServiceError | undefined {
+    if (this.tls === undefined) return undefined;
+    const identity = certificateIdentity(
+      call.getAuthContext().sslPeerCertificate,
+      this.options.settings.clusterId,
+    );
+    if ('node' in identity && identity.node === from) return undefined;
+    const reason = 'node' in identity ? `a certificate of node ${identity.node}` : identity.refused;
+    this.counters.refusedUnauthenticated++;
+    const key = `${from} ${reason}`;
+    if (!this.refusalsLogged.has(key)) {
+      this.refusalsLogged.add(key);
+      this.options.logger.warn(
+        { peer: from, reason },
+        `refused a peer call claiming to come from ${from}: it presented ${reason}; a member must present ` +
+          `a certificate from the cluster's CA naming ${nodeUri(this.options.settings.clusterId, from)}`,
+      );
+    }
+    return serviceError(
+      grpc.status.UNAUTHENTICATED,
+      `${from} must present a certificate naming ${nodeUri(this.options.settings.clusterId, from)}; got ${reason}`,
+    );
+  }
+
   private handleStream(
     call: grpc.ServerReadableStream<WireBatch, unknown>,
     callback: grpc.sendUnaryData<unknown>,
@@ -252,12 +339,13 @@ export class PeerTransport {
     };
     call.on('data', (batch: WireBatch) => {
       if (done) return;
-      const refused = this.refusal(batch.from, batch.clusterId);
+      const refused = this.refusal(batch.from, batch.clusterId, call);
       if (refused !== undefined) {
         finish(refused);
         return;
       }
       peer = batch.from;
+      this.clocks.record(batch.from, batch.sentAtMs, Date.now());
       for (const wire of batch.messages) {
         const m = messageFromWire(wire);
         if (!isWellFormedMessage(m) || m.from !== batch.from || m.to !== this.options.id) {
@@ -284,6 +372,23 @@ export class PeerTransport {
     });
   }
 
+  private handleProbe(
+    call: grpc.ServerUnaryCall<{ from: string; clusterId: string }, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): void {
+    const refused = this.refusal(call.request.from, call.request.clusterId, call);
+    if (refused !== undefined) {
+      callback(refused);
+      return;
+    }
+    const answer = this.options.handler.onProbe?.(call.request.from) ?? {
+      term: 0,
+      lastIndex: 0,
+      boundIncarnation: '',
+    };
+    callback(null, { id: this.options.id, ...answer });
+  }
+
   private handleSnapshot(
     call: grpc.ServerReadableStream<WireSnapshotChunk, unknown>,
     callback: grpc.sendUnaryData<unknown>,
@@ -292,9 +397,16 @@ export class PeerTransport {
     let first: WireSnapshotChunk | undefined;
     let received = 0;
     let failed = false;
+    let receipt: SnapshotReceipt | undefined;
+    /** release drops what the transfer buffered and frees its place; the transfer is over. */
+    const release = (): void => {
+      chunks.length = 0;
+      receipt?.end();
+    };
     const fail = (code: grpc.status, detail: string): void => {
       if (failed) return;
       failed = true;
+      release();
       this.counters.snapshotsFailed++;
       this.options.logger.warn({ peer: first?.from, detail }, 'refused a snapshot transfer');
       callback(serviceError(code, detail));
@@ -302,7 +414,7 @@ export class PeerTransport {
     call.on('data', (chunk: WireSnapshotChunk) => {
       if (failed) return;
       if (first === undefined) {
-        const refused = this.refusal(chunk.from, chunk.clusterId);
+        const refused = this.refusal(chunk.from, chunk.clusterId, call);
         if (refused !== undefined) {
           failed = true;
           callback(refused);
@@ -319,6 +431,15 @@ export class PeerTransport {
           );
           return;
         }
+        const admission = this.receipts.begin(chunk.from, chunk.totalBytes, () =>
+          fail(grpc.status.ABORTED, 'superseded by a newer snapshot transfer from the same peer'),
+        );
+        if ('refused' in admission) {
+          this.counters.snapshotsRefusedLimit++;
+          fail(grpc.status.RESOURCE_EXHAUSTED, admission.refused);
+          return;
+        }
+        receipt = admission.receipt;
         first = chunk;
       }
       if (chunk.offset !== received || received + chunk.data.byteLength > first.totalBytes) {
@@ -344,6 +465,7 @@ export class PeerTransport {
         term: first.term,
         snapshot: { meta: snapshotMetaFromWire(first.meta), data: Buffer.concat(chunks, received) },
       };
+      release();
       if (!isWellFormedMessage(message) || message.to !== this.options.id) {
         this.counters.messagesMalformed++;
         fail(grpc.status.INVALID_ARGUMENT, 'the snapshot metadata is malformed');
@@ -355,6 +477,13 @@ export class PeerTransport {
     });
     call.on('error', () => {
       failed = true;
+      release();
+    });
+    // grpc-js emits 'cancelled' whenever the stream closes (reset, lost connection, or after the
+    // answer went out): whatever ended the transfer, its buffer and place are freed.
+    call.on('cancelled', () => {
+      failed = true;
+      release();
     });
   }
 }

@@ -1,4 +1,5 @@
 import type { Message, NodeId } from '../core/index';
+import type { PeerTlsFiles } from './peer-tls';
 
 /**
  * TransportLogger is the structured logger the transport writes to (pino's Logger fits it):
@@ -19,6 +20,16 @@ export interface TransportHandler {
   onPeerLost(peer: NodeId): void;
   /** onUndeliverable is called when messages to `peer` were dropped (full queue, broken stream, failed snapshot). */
   onUndeliverable(peer: NodeId): void;
+  /** onProbe answers a Probe from `peer` (see ProbeAnswer); without it, a node answers as if new. */
+  onProbe?(peer: NodeId): ProbeAnswer;
+}
+
+/** ProbeAnswer is what a node tells a peer about to bootstrap: how far its log goes and how it binds that peer. */
+export interface ProbeAnswer {
+  readonly term: number;
+  readonly lastIndex: number;
+  /** boundIncarnation is the incarnation the configuration binds the asking peer to ('' when unbound). */
+  readonly boundIncarnation: string;
 }
 
 /** TransportSettings are the bounds and timings of the peer transport; every one is validated. */
@@ -33,9 +44,21 @@ export interface TransportSettings {
   readonly snapshotChunkBytes: number;
   /** snapshotBytesMax bounds a snapshot this node accepts. */
   readonly snapshotBytesMax: number;
+  /** snapshotStreamsMax bounds the snapshot transfers this node receives at once (SnapshotReceipts). */
+  readonly snapshotStreamsMax: number;
+  /**
+   * snapshotBufferBytesMax bounds the bytes all inbound snapshot transfers buffer together; at
+   * least snapshotBytesMax, so the largest accepted snapshot can always be received alone.
+   */
+  readonly snapshotBufferBytesMax: number;
   /** reconnectDelayMsMin and reconnectDelayMsMax bound the backoff before reopening a broken stream. */
   readonly reconnectDelayMsMin: number;
   readonly reconnectDelayMsMax: number;
+  /**
+   * peerTls switches the peer port to mutual TLS: every member presents a certificate from the
+   * CA that names its member id (see peerTls). Absent: plaintext, for loopback development only.
+   */
+  readonly peerTls?: PeerTlsFiles;
 }
 
 /** TRANSPORT_DEFAULTS are the default settings (all but clusterId). */
@@ -44,6 +67,8 @@ export const TRANSPORT_DEFAULTS: Omit<TransportSettings, 'clusterId'> = {
   batchBytesMax: 4 * 1024 * 1024,
   snapshotChunkBytes: 1024 * 1024,
   snapshotBytesMax: 1024 * 1024 * 1024,
+  snapshotStreamsMax: 2,
+  snapshotBufferBytesMax: 1024 * 1024 * 1024,
   reconnectDelayMsMin: 20,
   reconnectDelayMsMax: 1000,
 };
@@ -56,9 +81,13 @@ export interface TransportStats {
   messagesMalformed: number;
   refusedUnknownPeer: number;
   refusedClusterMismatch: number;
+  /** refusedUnauthenticated counts peer calls refused for their certificate (none, a client's, another member's). */
+  refusedUnauthenticated: number;
   snapshotsSent: number;
   snapshotsReceived: number;
   snapshotsFailed: number;
+  /** snapshotsRefusedLimit counts inbound transfers refused by snapshotStreamsMax or snapshotBufferBytesMax. */
+  snapshotsRefusedLimit: number;
 }
 
 /** validateTransportSettings refuses a bad value, naming the setting. */
@@ -75,6 +104,15 @@ export function validateTransportSettings(s: TransportSettings): void {
   int('batchBytesMax', s.batchBytesMax, 64 * 1024, 256 * 1024 * 1024);
   int('snapshotChunkBytes', s.snapshotChunkBytes, 1024, 64 * 1024 * 1024);
   int('snapshotBytesMax', s.snapshotBytesMax, 1024, 64 * 1024 * 1024 * 1024);
+  int('snapshotStreamsMax', s.snapshotStreamsMax, 1, 64);
+  int('snapshotBufferBytesMax', s.snapshotBufferBytesMax, s.snapshotBytesMax, 256 * 1024 * 1024 * 1024);
   int('reconnectDelayMsMin', s.reconnectDelayMsMin, 1, 60_000);
   int('reconnectDelayMsMax', s.reconnectDelayMsMax, s.reconnectDelayMsMin, 600_000);
+  if (s.peerTls !== undefined) {
+    for (const [name, file] of Object.entries(s.peerTls)) {
+      if (typeof file !== 'string' || file.length === 0) {
+        throw new Error(`transport config: peerTls.${name} must name a PEM file`);
+      }
+    }
+  }
 }

@@ -1,20 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from 'node:net';
-import type { Message, TransportHandler, TransportLogger } from '../../src/index';
+import type { Message, TransportHandler } from '../../src/index';
 import { PeerTransport, TRANSPORT_DEFAULTS } from '../../src/index';
 import { loadRaftPeerService } from '../../src/transport/proto';
-
-const quiet: TransportLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { freePort, quiet, waitFor } from './transport-test-helpers';
 
 /** RawPeerClient speaks the peer protocol directly, to send what a well-behaved peer never would. */
 interface RawPeerClient {
@@ -50,14 +38,6 @@ function recorder(): Recorder {
     onPeerLost: (p) => lost.push(p),
     onUndeliverable: () => {},
   };
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function pair(

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
+import { CLOCK_DRIFT_PPM_MAX_DEFAULT } from '../leadership/stamp-clock';
+import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limits';
+import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
 
 /** LOG_LEVELS are the accepted values of logLevel (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,14 +28,47 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly peerGrpc: Readonly<Record<string, string>>;
   /** skewMsMax is the largest clock difference assumed between nodes (DESIGN.md "Time"). */
   readonly skewMsMax: number;
+  /**
+   * clockDriftPpmMax bounds how much faster or slower than the monotonic clock lease time may run
+   * while it follows the wall clock (parts per million; see StampClock). The SDK's margin is
+   * maxClockSkewMs + ttl × this rate.
+   */
+  readonly clockDriftPpmMax: number;
   /** stallThresholdMs: an event-loop pause longer than this makes the leader grant a fresh grace before expiring leases. */
   readonly stallThresholdMs: number;
   /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
   readonly watchHistoryEventsMax: number;
   /** join starts a node that is not in the first configuration: it waits to be added as a learner. */
   readonly join: boolean;
+  /**
+   * peerTlsCaFile, peerTlsCertFile and peerTlsKeyFile switch the peer port to mutual TLS (all three
+   * or none; RaftNodeConfig.peerTls is built from them): the CA bundle of the cluster, and this
+   * node's certificate (URI SAN spiffe://<cluster-id>/node/<id>) and key, re-read when they change.
+   */
+  readonly peerTlsCaFile?: string;
+  readonly peerTlsCertFile?: string;
+  readonly peerTlsKeyFile?: string;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
+  /**
+   * diskFreeBytesMin: with less free space than this on the data folder's file system, the node
+   * logs a warning and omnirelay_disk_space_low (and /status `disk.low`) turn on; 0 never warns.
+   */
+  readonly diskFreeBytesMin: number;
+  /** diskCheckIntervalMs is the time between two checks of the data folder's free space. */
+  readonly diskCheckIntervalMs: number;
+  /** grpcStreamsPerConnectionMax bounds the open Campaign, KeepAlive and Watch calls of one client connection (StreamLimits). */
+  readonly grpcStreamsPerConnectionMax: number;
+  /** grpcStreamsMax bounds the open Campaign, KeepAlive and Watch calls of this node. */
+  readonly grpcStreamsMax: number;
+  /** watchersPerConnectionMax bounds the Watch calls of one client connection. */
+  readonly watchersPerConnectionMax: number;
+  /** watchersMax bounds this node's watchers: Watch calls and SSE streams together. */
+  readonly watchersMax: number;
+  /** grpcKeepaliveTimeMs: a client connection quiet this long is pinged (GRPC_KEEPALIVE_TIME_MS). */
+  readonly grpcKeepaliveTimeMs: number;
+  /** grpcKeepaliveTimeoutMs: a ping unanswered this long drops the connection and ends its calls. */
+  readonly grpcKeepaliveTimeoutMs: number;
 }
 
 /** ConfigError says which setting is wrong, where it came from, and what is allowed. */
@@ -58,6 +94,27 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--join',
     env: 'OMNIRELAY_JOIN',
     help: 'join an existing cluster: wait to be added as a learner (true|false)',
+  },
+  {
+    key: 'peerTlsCaFile',
+    kind: 'string',
+    flag: '--peer-tls-ca',
+    env: 'OMNIRELAY_PEER_TLS_CA',
+    help: 'CA bundle (PEM) that signs every member certificate: with the next two, mutual TLS on the peer port',
+  },
+  {
+    key: 'peerTlsCertFile',
+    kind: 'string',
+    flag: '--peer-tls-cert',
+    env: 'OMNIRELAY_PEER_TLS_CERT',
+    help: "this node's certificate (PEM), naming spiffe://<cluster-id>/node/<id>",
+  },
+  {
+    key: 'peerTlsKeyFile',
+    kind: 'string',
+    flag: '--peer-tls-key',
+    env: 'OMNIRELAY_PEER_TLS_KEY',
+    help: "this node's private key (PEM)",
   },
   {
     key: 'initialClusterState',
@@ -95,6 +152,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'largest clock skew assumed between nodes',
   },
   {
+    key: 'clockDriftPpmMax',
+    kind: 'int',
+    flag: '--clock-drift-ppm-max',
+    env: 'OMNIRELAY_CLOCK_DRIFT_PPM_MAX',
+    help: 'how much faster or slower than the monotonic clock lease time may run (ppm)',
+  },
+
+  {
     key: 'stallThresholdMs',
     kind: 'int',
     flag: '--stall-threshold-ms',
@@ -109,11 +174,81 @@ export const SETTINGS: readonly Setting[] = [
     help: 'events kept for watch resume',
   },
   {
+    key: 'grpcStreamsPerConnectionMax',
+    kind: 'int',
+    flag: '--grpc-streams-per-connection-max',
+    env: 'OMNIRELAY_GRPC_STREAMS_PER_CONNECTION_MAX',
+    help: 'open Campaign/KeepAlive/Watch calls per client connection',
+  },
+  {
+    key: 'grpcStreamsMax',
+    kind: 'int',
+    flag: '--grpc-streams-max',
+    env: 'OMNIRELAY_GRPC_STREAMS_MAX',
+    help: 'open Campaign/KeepAlive/Watch calls on this node',
+  },
+  {
+    key: 'watchersPerConnectionMax',
+    kind: 'int',
+    flag: '--watchers-per-connection-max',
+    env: 'OMNIRELAY_WATCHERS_PER_CONNECTION_MAX',
+    help: 'Watch calls per client connection',
+  },
+  {
+    key: 'watchersMax',
+    kind: 'int',
+    flag: '--watchers-max',
+    env: 'OMNIRELAY_WATCHERS_MAX',
+    help: 'watchers (gRPC Watch and SSE) on this node',
+  },
+  {
+    key: 'grpcKeepaliveTimeMs',
+    kind: 'int',
+    flag: '--grpc-keepalive-time-ms',
+    env: 'OMNIRELAY_GRPC_KEEPALIVE_TIME_MS',
+    help: 'ping a quiet gRPC client connection after this long',
+  },
+  {
+    key: 'grpcKeepaliveTimeoutMs',
+    kind: 'int',
+    flag: '--grpc-keepalive-timeout-ms',
+    env: 'OMNIRELAY_GRPC_KEEPALIVE_TIMEOUT_MS',
+    help: 'drop a gRPC client connection whose ping is unanswered this long (its calls end)',
+  },
+  {
+    key: 'snapshotStreamsMax',
+    kind: 'int',
+    flag: '--snapshot-streams-max',
+    env: 'OMNIRELAY_SNAPSHOT_STREAMS_MAX',
+    help: 'snapshot transfers this node receives at once',
+  },
+  {
+    key: 'snapshotBufferBytesMax',
+    kind: 'int',
+    flag: '--snapshot-buffer-bytes-max',
+    env: 'OMNIRELAY_SNAPSHOT_BUFFER_BYTES_MAX',
+    help: 'bytes all incoming snapshot transfers may buffer together',
+  },
+  {
     key: 'otlpEndpoint',
     kind: 'string',
     flag: '--otlp-endpoint',
     env: 'OMNIRELAY_OTLP_ENDPOINT',
     help: 'OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (default: tracing off)',
+  },
+  {
+    key: 'diskFreeBytesMin',
+    kind: 'int',
+    flag: '--disk-free-bytes-min',
+    env: 'OMNIRELAY_DISK_FREE_BYTES_MIN',
+    help: 'warn (log, metric, /status) under this many free bytes on the data folder; 0: never',
+  },
+  {
+    key: 'diskCheckIntervalMs',
+    kind: 'int',
+    flag: '--disk-check-interval-ms',
+    env: 'OMNIRELAY_DISK_CHECK_INTERVAL_MS',
+    help: "time between checks of the data folder's free space",
   },
   {
     key: 'id',
@@ -240,12 +375,18 @@ const DEFAULTS = {
   peerClients: {},
   peerGrpc: {},
   skewMsMax: 250,
+  clockDriftPpmMax: CLOCK_DRIFT_PPM_MAX_DEFAULT,
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
   join: false,
   initialClusterState: 'existing',
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
+  diskFreeBytesMin: 1024 * 1024 * 1024,
+  diskCheckIntervalMs: 10_000,
+  ...STREAM_LIMITS_DEFAULT,
+  grpcKeepaliveTimeMs: GRPC_KEEPALIVE_TIME_MS,
+  grpcKeepaliveTimeoutMs: GRPC_KEEPALIVE_TIMEOUT_MS,
 } as const;
 
 function parseValue(setting: Setting, raw: unknown, source: string): unknown {
@@ -362,6 +503,27 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'join and initialClusterState new exclude each other: a joining node waits to be added to a running cluster',
     );
   }
+  const tlsFiles = {
+    caFile: merged['peerTlsCaFile'],
+    certFile: merged['peerTlsCertFile'],
+    keyFile: merged['peerTlsKeyFile'],
+  };
+  const tlsGiven = Object.values(tlsFiles).filter((f) => f !== undefined && f !== '').length;
+  if (tlsGiven > 0) {
+    if (tlsGiven < 3) {
+      throw new ConfigError(
+        'peer TLS needs all of --peer-tls-ca, --peer-tls-cert and --peer-tls-key (omnirelay cert issue makes them)',
+      );
+    }
+    for (const [flag, file] of [
+      ['--peer-tls-ca', tlsFiles.caFile],
+      ['--peer-tls-cert', tlsFiles.certFile],
+      ['--peer-tls-key', tlsFiles.keyFile],
+    ] as const) {
+      if (!existsSync(file as string)) throw new ConfigError(`${flag} ${String(file)}: no such file`);
+    }
+    merged['peerTls'] = tlsFiles;
+  }
   merged['bootstrapVoters'] ??=
     merged['join'] === true ? [] : [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
   const config = merged as unknown as ServerConfig;
@@ -403,8 +565,17 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const bounded: Array<[string, number, number, number]> = [
     ['skewMsMax', config.skewMsMax, 0, 60_000],
+    ['clockDriftPpmMax', config.clockDriftPpmMax, 0, 100_000],
     ['stallThresholdMs', config.stallThresholdMs, 50, 60_000],
     ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
+    ['diskFreeBytesMin', config.diskFreeBytesMin, 0, Number.MAX_SAFE_INTEGER],
+    ['diskCheckIntervalMs', config.diskCheckIntervalMs, 100, 3_600_000],
+    ['grpcStreamsPerConnectionMax', config.grpcStreamsPerConnectionMax, 1, 1_000_000],
+    ['grpcStreamsMax', config.grpcStreamsMax, 1, 1_000_000],
+    ['watchersPerConnectionMax', config.watchersPerConnectionMax, 1, 1_000_000],
+    ['watchersMax', config.watchersMax, 1, 1_000_000],
+    ['grpcKeepaliveTimeMs', config.grpcKeepaliveTimeMs, 100, 3_600_000],
+    ['grpcKeepaliveTimeoutMs', config.grpcKeepaliveTimeoutMs, 100, 600_000],
   ];
   for (const [name, v, min, max] of bounded) {
     if (!Number.isSafeInteger(v) || v < min || v > max)

@@ -22,11 +22,13 @@ export type ErrorCode =
   | 'STALE_FENCE'
   | 'NOT_HOLDER'
   | 'NOT_WAITING'
+  | 'HELD_BY_OTHER_SESSION'
   | 'TTL_OUT_OF_RANGE'
   | 'METADATA_TOO_LARGE'
   | 'BATCH_TOO_LARGE'
   | 'QUEUE_FULL'
   | 'SCOPE_LIMIT_REACHED'
+  | 'LIMIT_REACHED'
   | 'COMPACTED'
   | 'INTERNAL';
 
@@ -76,11 +78,13 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   STALE_FENCE: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   NOT_HOLDER: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   NOT_WAITING: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  HELD_BY_OTHER_SESSION: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
   TTL_OUT_OF_RANGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   METADATA_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   BATCH_TOO_LARGE: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
   QUEUE_FULL: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   SCOPE_LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
+  LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   COMPACTED: { grpcStatus: GRPC.OUT_OF_RANGE, httpStatus: 410, cliExitCode: 4 },
   INTERNAL: { grpcStatus: GRPC.INTERNAL, httpStatus: 500, cliExitCode: 1 },
 };

@@ -22,6 +22,7 @@ import type { RevisionEvents } from '../leadership/watch-hub';
 export interface WireLease {
   readonly scope: string;
   readonly candidateId: string;
+  readonly sessionId: string;
   readonly metadata: string;
   readonly scopeTerm: number;
   readonly fenceToken: string;
@@ -76,6 +77,7 @@ export function leaseToWire(lease: LeaseView): WireLease {
   return {
     scope: lease.scope,
     candidateId: lease.candidateId,
+    sessionId: lease.sessionId,
     metadata: lease.metadata,
     scopeTerm: lease.scopeTerm,
     fenceToken: lease.fenceToken.toString(),

@@ -5,15 +5,22 @@ import type { Logger } from 'pino';
 import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { withRequest } from '../leadership/request-origin';
+import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import { GRPC_TRANSPORT } from './call-log';
 import { clusterServiceImpl } from './cluster-service-impl';
 import { passEncodedResponses } from './encoded-responses';
 import { GrpcForwarder } from './forwarder';
 import { leadershipServiceImpl } from './leadership-service-impl';
-import type { GrpcLimits } from './limits';
-import { GRPC_SHUTDOWN_GRACE_MS, resolveGrpcLimits } from './limits';
+import type { GrpcKeepalive, GrpcLimits } from './limits';
+import {
+  GRPC_KEEPALIVE_TIMEOUT_MS,
+  GRPC_KEEPALIVE_TIME_MS,
+  GRPC_SHUTDOWN_GRACE_MS,
+  resolveGrpcLimits,
+} from './limits';
 import { guardDeserializers } from './malformed';
 import { loadPublicApi } from './proto';
+import { admitStreams } from './stream-admission';
 import { acceptEncodedResponses } from './watch-stream';
 
 /** GrpcServerOptions configures startGrpcServer. */
@@ -34,6 +41,14 @@ export interface GrpcServerOptions {
   readonly leaderGrpcAddress?: (nodeId: string) => string | undefined;
   /** onForwarded hears each call forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
+  /**
+   * streamLimiter counts Campaign, KeepAlive and Watch calls against the node's stream and
+   * watcher bounds (shared with the HTTP edge's SSE watchers); default: one of its own with
+   * STREAM_LIMITS_DEFAULT.
+   */
+  readonly streamLimiter?: StreamLimiter;
+  /** keepalive pings quiet client connections and drops those that do not answer (default 10 s + 5 s). */
+  readonly keepalive?: GrpcKeepalive;
 }
 
 /** ClientGrpcServer is the running public gRPC listener. */
@@ -49,7 +64,9 @@ export interface ClientGrpcServer {
  * Cluster) over plaintext HTTP/2 (h2c) on `address`. Requests larger than
  * GRPC_RECEIVE_MESSAGE_BYTES_MAX are refused by grpc-js with RESOURCE_EXHAUSTED; requests that do
  * not decode are answered INVALID_ARGUMENT. On a follower, what needs the leader is forwarded to
- * it once (see GrpcForwarder), when `leaderGrpcAddress` knows where it is.
+ * it once (see GrpcForwarder), when `leaderGrpcAddress` knows where it is. Streaming calls are
+ * bounded per connection and in total (StreamLimiter), and a client connection that stops
+ * answering pings is dropped (`keepalive`), ending its calls.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ClientGrpcServer> {
   const limits = resolveGrpcLimits(options.limits);
@@ -63,18 +80,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     logger: options.logger,
     ...(options.onForwarded === undefined ? {} : { onForwarded: options.onForwarded }),
   });
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': limits.receiveMessageBytesMax });
+  const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.receiveMessageBytesMax,
+    'grpc.keepalive_time_ms': options.keepalive?.timeMs ?? GRPC_KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': options.keepalive?.timeoutMs ?? GRPC_KEEPALIVE_TIMEOUT_MS,
+  });
   // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
   server.addService(
     passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
     recordingTransport(
-      leadershipServiceImpl({
-        service: options.service,
-        logger: options.logger,
-        limits,
-        encodeWatchResponse: watch.encode,
-        forwarder,
-      }),
+      admitStreams(
+        leadershipServiceImpl({
+          service: options.service,
+          logger: options.logger,
+          limits,
+          encodeWatchResponse: watch.encode,
+          forwarder,
+        }),
+        streamLimiter,
+        options.logger,
+      ),
     ),
   );
   server.addService(

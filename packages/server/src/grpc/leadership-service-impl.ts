@@ -149,17 +149,21 @@ function consistencyOf(o: Fields): ReadConsistency {
   return boolField(o, 'serializable') ? 'serializable' : 'linearizable';
 }
 
+/** acquireRequest reads the fields Acquire and Campaign share; the FSM checks the session id's rules. */
 function acquireRequest(o: Fields): {
   scope: string;
   candidateId: string;
+  sessionId?: string;
   metadata: string;
   leaseTtlMs: number;
   correlationId?: string;
 } {
   const correlationId = optionalStringField(o, 'correlationId');
+  const sessionId = optionalStringField(o, 'sessionId');
   return {
     scope: stringField(o, 'scope'),
     candidateId: stringField(o, 'candidateId'),
+    ...(sessionId === undefined ? {} : { sessionId }),
     metadata: stringField(o, 'metadata'),
     leaseTtlMs: int32Field(o, 'leaseTtlMs'),
     ...(correlationId === undefined ? {} : { correlationId }),

@@ -28,6 +28,24 @@ export const WATCH_STREAM_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 /** GRPC_RECEIVE_MESSAGE_BYTES_MAX is the largest request message the server accepts. */
 export const GRPC_RECEIVE_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 
+/**
+ * GRPC_KEEPALIVE_TIME_MS is how long a client connection may stay quiet before the server pings
+ * it (HTTP/2 PING), and GRPC_KEEPALIVE_TIMEOUT_MS how long the server then waits for the answer
+ * before it destroys the connection, which ends every call on it as cancelled. A client that
+ * vanished without a reset (power loss, a dropped route) thus loses its streams within their sum:
+ * its Campaign withdraws the candidate instead of leaving a ghost waiter that could be elected,
+ * its KeepAlive counts as reset. The defaults of --grpc-keepalive-time-ms and
+ * --grpc-keepalive-timeout-ms.
+ */
+export const GRPC_KEEPALIVE_TIME_MS = 10_000;
+export const GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/** GrpcKeepalive is the server-side keepalive of the public gRPC port (see GRPC_KEEPALIVE_TIME_MS). */
+export interface GrpcKeepalive {
+  readonly timeMs: number;
+  readonly timeoutMs: number;
+}
+
 /** GRPC_SHUTDOWN_GRACE_MS is how long close() lets calls finish before it cancels them. */
 export const GRPC_SHUTDOWN_GRACE_MS = 500;
 

@@ -8,9 +8,11 @@ import { changeMembership, members, transferLeadership } from '../cluster/cluste
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
 import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
+import type { DiskSpaceStatus } from '../disk/disk-space-monitor';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import { withRequest } from '../leadership/request-origin';
 import type { WatchHub } from '../leadership/watch-hub';
+import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 
@@ -28,6 +30,13 @@ export interface HttpServerOptions {
   readonly metrics: { render(): Promise<string>; readonly contentType: string };
   /** onForwarded hears each request forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
+  /** disk reads the data folder's free space for /status (`disk`); absent, /status shows null. */
+  readonly disk?: () => DiskSpaceStatus;
+  /**
+   * streamLimiter counts SSE watchers toward watchersMax (shared with the gRPC edge's Watch
+   * calls); default: one of its own with STREAM_LIMITS_DEFAULT.
+   */
+  readonly streamLimiter?: StreamLimiter;
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -55,6 +64,7 @@ const SSE_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<ClientHttpServer> {
   const { node, service, stateMachine } = options;
+  const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
   const consistencyOf = (q: URLSearchParams): ReadConsistency => {
     const c = q.get('consistency') ?? 'linearizable';
     if (c !== 'linearizable' && c !== 'serializable') {
@@ -147,13 +157,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/acquire',
       async ({ body }) => {
-        const o = requireObject(body, ['scope', 'candidateId', 'leaseTtlMs', 'metadata', 'correlationId']);
+        const o = requireObject(body, [
+          'scope',
+          'candidateId',
+          'sessionId',
+          'leaseTtlMs',
+          'metadata',
+          'correlationId',
+        ]);
         const metadata = optionalString(o, 'metadata');
         const correlationId = optionalString(o, 'correlationId');
+        const sessionId = optionalString(o, 'sessionId');
         return raftTermAsString(
           await service.acquire({
             scope: stringField(o, 'scope'),
             candidateId: stringField(o, 'candidateId'),
+            ...(sessionId === undefined ? {} : { sessionId }),
             leaseTtlMs: intField(o, 'leaseTtlMs'),
             ...(metadata === undefined ? {} : { metadata }),
             ...(correlationId === undefined ? {} : { correlationId }),
@@ -268,7 +287,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     });
     try {
       if (req.method === 'GET' && path === '/control/events/leadership') {
-        serveEvents(req, res, url.searchParams, options);
+        serveEvents(req, res, url.searchParams, options, streamLimiter);
         return;
       }
       if (req.method === 'GET' && path === '/metrics') {
@@ -345,13 +364,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
  * serveEvents streams holder changes as Server-Sent Events: one message per revision (`id` is the
  * revision), resuming after `Last-Event-ID` (or from `?fromRevision=`). A compacted revision is
  * answered with 410 and the oldest available; a client that falls behind is cut off with an
- * `error` event naming the revision to resume from.
+ * `error` event naming the revision to resume from. Each stream is a watcher of `limiter`: past
+ * watchersMax it is answered 429 LIMIT_REACHED naming the limit (an HTTP/1.1 connection carries
+ * one stream at a time, so only the node-wide bound applies).
  */
 function serveEvents(
   req: IncomingMessage,
   res: ServerResponse,
   query: URLSearchParams,
   options: HttpServerOptions,
+  limiter: StreamLimiter,
 ): void {
   const lastEventId = req.headers['last-event-id'];
   let fromRevision: number | undefined;
@@ -361,10 +383,12 @@ function serveEvents(
     fromRevision = intField({ fromRevision: query.get('fromRevision') }, 'fromRevision');
   }
   let open = true;
+  let release: (() => void) | undefined;
   const finish = (): void => {
     open = false;
     clearInterval(ping);
     watch?.cancel();
+    release?.();
   };
   const ping = setInterval(() => res.write(': ping\n\n'), 10_000);
   ping.unref();
@@ -389,6 +413,7 @@ function serveEvents(
   try {
     // Headers only once the watch is accepted, so a compacted revision can still get a 410.
     const pending: Array<{ revision: number; events: readonly unknown[] }> = [];
+    release = limiter.admit({ stream: false, watcher: true, connection: undefined });
     watch = options.service.watch(query.get('prefix') ?? '', fromRevision, {
       deliver: (b) => (res.headersSent ? sink.deliver(b) : (pending.push(b), true)),
       close: sink.close,
@@ -433,12 +458,17 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     membership: s.membership,
     incarnation: s.incarnation,
     staleMembers: s.staleMembers,
+    leaseClock: {
+      nowMs: options.stateMachine.clock.now(),
+      wallOffsetMs: options.stateMachine.clock.wallOffsetMs(),
+    },
     peers: Object.fromEntries(
       Object.entries(s.peers).map(([id, p]) => [id, { ...p, ...(s.progress[id] ?? {}) }]),
     ),
     transport: s.transport,
     messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
+    disk: options.disk?.() ?? null,
     eventLoopStall: s.eventLoopStall,
     lastCompaction: s.lastCompaction ?? null,
     leadership: {

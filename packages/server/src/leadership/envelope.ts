@@ -7,7 +7,7 @@ const packr = new Packr({ useRecords: false });
 
 /**
  * Envelope is what the server replicates through Raft for one leadership command: the leader's
- * stamp (its wall clock, kept monotonic), the proposing node, and the FSM command bytes. The
+ * stamp (lease time: see StampClock), the proposing node, and the FSM command bytes. The
  * FSM's time is the stamp of the entry it applies, so every replica sees the same time.
  */
 export interface Envelope {
@@ -40,20 +40,4 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | string {
   if (!(command instanceof Uint8Array)) return 'bad command bytes';
   if (typeof transport !== 'string') return 'bad transport';
   return { stampMs, proposerId, command, transport };
-}
-
-/**
- * MonotonicStamp hands out the leader's stamps: its wall clock, never below the last stamp it
- * gave (a clock stepping back must not shorten or revive a lease).
- */
-export class MonotonicStamp {
-  private lastMs = 0;
-
-  constructor(private readonly nowMs: () => number = Date.now) {}
-
-  /** next returns max(previous stamp, now). */
-  next(): number {
-    this.lastMs = Math.max(this.lastMs, this.nowMs());
-    return this.lastMs;
-  }
 }

@@ -25,7 +25,7 @@ export interface ExpirySchedulerOptions {
   readonly graceCapMs: number;
   /** stallThresholdMs: an event-loop pause longer than this counts as a stall (GC, SIGSTOP, slow disk). */
   readonly stallThresholdMs: number;
-  /** now reads the wall clock (injected for tests). */
+  /** nowMs reads lease time (default: the state machine's StampClock; injected for tests). */
   readonly nowMs?: () => number;
 }
 
@@ -92,8 +92,8 @@ export class ExpiryScheduler {
     private readonly options: ExpirySchedulerOptions,
     private readonly logger: Logger,
   ) {
-    this.nowMs = options.nowMs ?? Date.now;
-    this.lastBeatMs = this.nowMs();
+    this.nowMs = options.nowMs ?? (() => sm.clock.now());
+    this.lastBeatMs = performance.now();
     this.monitor = setInterval(() => this.beat(), MONITOR_INTERVAL_MS);
     this.monitor.unref();
   }
@@ -124,7 +124,8 @@ export class ExpiryScheduler {
   }
 
   private beat(): void {
-    const now = this.nowMs();
+    // The monotonic clock: a wall clock stepped forward is no stall.
+    const now = performance.now();
     const lagMs = now - this.lastBeatMs - MONITOR_INTERVAL_MS;
     this.lastBeatMs = now;
     if (lagMs > this.options.stallThresholdMs) {

@@ -30,7 +30,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
-import { MonotonicStamp, encodeEnvelope } from './envelope';
+import { encodeEnvelope } from './envelope';
 import { INTERNAL_TRANSPORT, currentTraceContext, currentTransport, withTransport } from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
@@ -76,6 +76,11 @@ export type ReadConsistency = 'linearizable' | 'serializable';
 export interface AcquireRequest {
   readonly scope: string;
   readonly candidateId: string;
+  /**
+   * sessionId is the client session asking (absent: none, a session of its own). The lease
+   * belongs to it: the same candidate in another session is refused with HELD_BY_OTHER_SESSION.
+   */
+  readonly sessionId?: string;
   readonly metadata?: string;
   readonly leaseTtlMs: number;
   readonly correlationId?: string;
@@ -93,7 +98,6 @@ export interface CampaignRequest extends AcquireRequest {
  * client address (the SDK goes there).
  */
 export class LeadershipService {
-  private readonly stamp = new MonotonicStamp();
   private readonly batcher: RenewalBatcher;
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
@@ -194,6 +198,7 @@ export class LeadershipService {
       correlationId: req.correlationId ?? randomUUID(),
       scope: req.scope,
       candidateId: req.candidateId,
+      ...sessionOf(req),
       metadata: req.metadata ?? '',
       leaseTtlMs: req.leaseTtlMs,
     });
@@ -217,7 +222,12 @@ export class LeadershipService {
     const sink: WatchSink = {
       deliver: (batch) => {
         for (const e of batch.events) {
-          if (e.scope === req.scope && e.holder?.candidateId === req.candidateId)
+          // The candidate's lease in this session: another session cannot be waiting with it.
+          if (
+            e.scope === req.scope &&
+            e.holder?.candidateId === req.candidateId &&
+            e.holder.sessionId === (req.sessionId ?? '')
+          )
             elected?.({ lease: e.holder, raftTerm: e.raftTerm, alreadyHolder: false });
         }
         return true;
@@ -231,6 +241,7 @@ export class LeadershipService {
         correlationId: req.correlationId ?? randomUUID(),
         scope: req.scope,
         candidateId: req.candidateId,
+        ...sessionOf(req),
         metadata: req.metadata ?? '',
         leaseTtlMs: req.leaseTtlMs,
         priority: req.priority,
@@ -253,6 +264,8 @@ export class LeadershipService {
           correlationId: randomUUID(),
           scope: req.scope,
           candidateId: req.candidateId,
+          // Only this session's campaign: the same candidate id may wait in no other.
+          ...sessionOf(req),
         }).catch(() => undefined);
         throw e;
       }
@@ -427,7 +440,7 @@ export class LeadershipService {
     for (;;) {
       // A fresh stamp per attempt: the leader's stamps must not go back between entries.
       const bytes = encodeEnvelope({
-        stampMs: this.stamp.next(),
+        stampMs: this.sm.clock.next(),
         proposerId: this.node.id,
         command: commandBytes,
         transport,
@@ -550,6 +563,11 @@ function commandAttributes(command: Command): Attributes {
     'omnirelay.correlation_id': command.correlationId,
     ...('scope' in command ? { 'omnirelay.scope': command.scope } : {}),
   };
+}
+
+/** sessionOf is a command's sessionId field for `req`: absent when the request named no session. */
+function sessionOf(req: AcquireRequest): { sessionId?: string } {
+  return req.sessionId === undefined ? {} : { sessionId: req.sessionId };
 }
 
 function expectOutcome<T extends CommandOutcome['type']>(

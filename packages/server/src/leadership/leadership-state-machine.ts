@@ -2,6 +2,7 @@ import type { ApplyResult, LeadershipEvent } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
 import type { AppliedCommand, SnapshotCapture, StateMachine } from '@omnirelay/raft';
 import { decodeEnvelope } from './envelope';
+import { StampClock } from './stamp-clock';
 
 /** AppliedListener hears every applied entry's result, in log order, on every replica. */
 export type AppliedListener = (
@@ -20,6 +21,13 @@ export type RestoredListener = (index: number) => void;
  */
 export class LeadershipStateMachine implements StateMachine<ApplyResult> {
   private fsmNow = new LeadershipFsm();
+  /** clock is lease time on this node: every applied stamp feeds it; the leader stamps from it. */
+  readonly clock: StampClock;
+
+  /** constructor takes the bound on lease time's drift from the monotonic clock (see StampClock). */
+  constructor(clockDriftPpmMax?: number) {
+    this.clock = new StampClock(clockDriftPpmMax);
+  }
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly restoredListeners: RestoredListener[] = [];
 
@@ -51,6 +59,7 @@ export class LeadershipStateMachine implements StateMachine<ApplyResult> {
       command: typeof envelope === 'string' ? new Uint8Array(0) : envelope.command,
     });
     const transport = typeof envelope === 'string' ? '' : envelope.transport;
+    this.clock.observe(stampMs);
     for (const l of this.appliedListeners)
       l(result, { index: entry.index, term: entry.term, stampMs, transport });
     return result;

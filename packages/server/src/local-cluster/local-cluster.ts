@@ -23,6 +23,11 @@ export interface LocalClusterOptions {
    * `['--cpu-prof', '--cpu-prof-dir', dir]`: a node writes its profile when it exits cleanly).
    */
   readonly nodeArgs?: readonly string[];
+  /**
+   * nodeEnv adds environment variables to one node's process (e.g. libfaketime's LD_PRELOAD and
+   * FAKETIME_* for a node whose wall clock a test steps).
+   */
+  readonly nodeEnv?: (id: string) => Readonly<Record<string, string>>;
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
   readonly logLevel?: string;
   /** onExit is told when a node exits on its own (not through stop/kill). */
@@ -215,11 +220,8 @@ export class LocalCluster {
     for (const n of this.nodes) this.start(n.id);
   }
 
-  /**
-   * start starts one node's process (its log is appended to). `extraArgs` go last, after the
-   * cluster's, so they win for this start only (e.g. one node with other snapshot settings).
-   */
-  start(id: string, extraArgs: readonly string[] = []): void {
+  /** start starts one node's process (its log is appended to); `overrides` come last, so they win. */
+  start(id: string, overrides: readonly string[] = []): void {
     const n = this.node(id);
     if (n.process !== undefined) throw new Error(`${id} is already running (pid ${String(n.process.pid)})`);
     const peers = this.nodes
@@ -259,11 +261,15 @@ export class LocalCluster {
       '--initial-cluster-state',
       this.newCluster && !n.join && !this.started.has(id) ? 'new' : 'existing',
       ...(this.options.extraArgs ?? []),
-      ...extraArgs,
+      ...overrides,
     ];
     this.started.add(id);
     const log = openSync(n.logFile, 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: process.cwd() });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', log, log],
+      cwd: process.cwd(),
+      env: { ...process.env, ...(this.options.nodeEnv?.(id) ?? {}) },
+    });
     closeSync(log);
     n.process = child;
     n.exited = undefined;

@@ -64,6 +64,14 @@ const TRANSPORT_COUNTERS: ReadonlyArray<{
     help: 'Raft messages refused because they carried another cluster id (count).',
   },
   {
+    field: 'refusedUnauthenticated',
+    name: 'omnirelay_raft_peer_calls_refused_unauthenticated_total',
+    help:
+      'Peer calls (streams, snapshots, probes) refused because, with peer TLS on, the caller presented no ' +
+      'certificate naming the member it claimed to be: none, a client certificate, or another member’s (count; ' +
+      'each peer and reason is also logged once at warn).',
+  },
+  {
     field: 'snapshotsSent',
     name: 'omnirelay_raft_snapshots_sent_total',
     help: 'Raft snapshots this node sent to lagging peers (count).',
@@ -77,6 +85,13 @@ const TRANSPORT_COUNTERS: ReadonlyArray<{
     field: 'snapshotsFailed',
     name: 'omnirelay_raft_snapshots_failed_total',
     help: 'Raft snapshot transfers that failed (count).',
+  },
+  {
+    field: 'snapshotsRefusedLimit',
+    name: 'omnirelay_raft_snapshots_refused_limit_total',
+    help:
+      'Inbound Raft snapshot transfers refused because snapshotStreamsMax or snapshotBufferBytesMax ' +
+      'was reached (count; the leader retries).',
   },
 ];
 
@@ -226,6 +241,25 @@ export function registerRaftMetrics(
       if (status === undefined) return;
       this.reset();
       for (const peer of peerIds(status, nodeId)) this.set({ peer }, status.peers[peer]?.queued ?? 0);
+    },
+  });
+  new Gauge<'peer'>({
+    name: 'omnirelay_peer_clock_offset_ms',
+    help:
+      'How far this node’s wall clock is ahead of a peer’s (negative: behind), estimated from the ' +
+      'send times the peer stamps on its batches: the smallest receive − send of the last 32, so ' +
+      'it includes the smallest one-way delay (ms). Above --skew-ms-max the node logs a warning; ' +
+      'lease time does not depend on it.',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      for (const peer of peerIds(status, nodeId)) {
+        const offset = status.peers[peer]?.clockOffsetMs;
+        if (offset !== null && offset !== undefined) this.set({ peer }, offset);
+      }
     },
   });
 

@@ -5,6 +5,8 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { LeaseBatchCommand, LeaseBatchRefusal } from '../leadership/lease-batches';
 import type { WatchHub } from '../leadership/watch-hub';
+import type { StreamLimitName } from '../limits/stream-limiter';
+import { STREAM_LIMIT_NAMES } from '../limits/stream-limiter';
 import type { FenceCheckKind } from './leadership-metrics';
 import { registerLeadershipMetrics } from './leadership-metrics';
 import { registerRaftMetrics } from './raft-metrics';
@@ -50,6 +52,8 @@ export interface ServerMetrics {
    * refused for its content and split, or a lease isolated because it could not be proposed alone.
    */
   leaseBatchRefused(command: LeaseBatchCommand, refusal: LeaseBatchRefusal): void;
+  /** limitRefused counts a stream or watcher refused by `limit`, in omnirelay_limit_refusals_total. */
+  limitRefused(limit: StreamLimitName): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -65,7 +69,7 @@ export interface ServerMetrics {
  * count every holder change; one created later counts from then on (gauges are always current).
  *
  * Label cardinality is bounded by design: `reason` (5 values), `kind` (6), `edge` (2), `command`
- * (2), `refusal` (2) and `peer` (at most 15 members); no metric has a scope or candidate label.
+ * (2), `refusal` (2), `limit` (4) and `peer` (at most 15 members); no metric has a scope or candidate label.
  */
 export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
   const { node, stateMachine, hub, nodeId } = options;
@@ -102,6 +106,17 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     for (const refusal of LEASE_BATCH_REFUSALS) leaseBatchRefusals.inc({ command, refusal }, 0);
   }
 
+  const limitRefusals = new Counter<'limit'>({
+    name: 'omnirelay_limit_refusals_total',
+    help:
+      'Streaming gRPC calls (Campaign, KeepAlive, Watch) and SSE watchers this node refused with ' +
+      'LIMIT_REACHED, by the limit that refused them: grpcStreamsPerConnectionMax, grpcStreamsMax, ' +
+      'watchersPerConnectionMax or watchersMax.',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  for (const limit of STREAM_LIMIT_NAMES) limitRefusals.inc({ limit }, 0);
+
   return {
     registry,
     contentType: registry.contentType,
@@ -112,6 +127,9 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     },
     leaseBatchRefused: (command, refusal) => {
       if (active) leaseBatchRefusals.inc({ command, refusal });
+    },
+    limitRefused: (limit) => {
+      if (active) limitRefusals.inc({ limit });
     },
     stop: () => {
       if (!active) return;

@@ -11,11 +11,15 @@ import { LocalCluster } from '../../src/index';
  */
 export function useLocalCluster(
   name: string,
-  options: Omit<LocalClusterOptions, 'dataRoot' | 'basePort'>,
+  options: Omit<LocalClusterOptions, 'dataRoot' | 'basePort'> & {
+    /** beforeStart runs before the cluster is created (to write certificates its nodes read, say). */
+    readonly beforeStart?: () => Promise<void>;
+  },
 ): () => LocalCluster {
   const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
+    await options.beforeStart?.();
     cluster = await LocalCluster.create({ logLevel: 'info', ...options, dataRoot, basePort: 0 });
     cluster.startAll();
   });

@@ -76,7 +76,13 @@ describe('a 5-process cluster losing and regaining its quorum', () => {
       'a write to commit again',
       async () => {
         const r = await cluster()
-          .post(newLeader, '/leadership/acquire', { scope: 'back', candidateId: 'c', leaseTtlMs: 5000 })
+          // One session, so a retry of a write that committed after a failed answer gets its lease back.
+          .post(newLeader, '/leadership/acquire', {
+            scope: 'back',
+            candidateId: 'c',
+            sessionId: 'back-writer',
+            leaseTtlMs: 5000,
+          })
           .catch(() => undefined);
         return r?.status === 200;
       },

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LocalCluster, NodeStatus } from '../../src/index';
 import { useLocalCluster } from './cluster-helpers';
 
@@ -22,7 +23,13 @@ async function acquire(
   timeoutMs = 5000,
 ): Promise<{ status: number; fence?: string }> {
   const res = await cluster
-    .post(id, '/leadership/acquire', { scope, candidateId: 'w', leaseTtlMs: 600_000 }, timeoutMs)
+    // One session, so a retry of a write that committed after its answer timed out gets its lease back.
+    .post(
+      id,
+      '/leadership/acquire',
+      { scope, candidateId: 'w', sessionId: 'lost-disk', leaseTtlMs: 600_000 },
+      timeoutMs,
+    )
     .catch(() => ({ status: 0, body: undefined }));
   const body = res.body as { granted?: boolean; lease?: { fenceToken: string } } | undefined;
   return { status: res.status, ...(body?.lease === undefined ? {} : { fence: body.lease.fenceToken }) };
@@ -120,5 +127,28 @@ describe('a member whose data folder was lost (issue 15 item 1)', () => {
       fenceToken: first.fence,
     });
     expect(valid.body).toMatchObject({ valid: true });
+  });
+});
+
+describe('a member whose data folder was lost, restarted with --initial-cluster-state new', () => {
+  const cluster = useLocalCluster('lost-disk-new', { size: 3 });
+
+  it('refuses to bootstrap a cluster of its own, because its peers already count on it', async () => {
+    const c = cluster();
+    const leader = await c.waitForLeader(20_000);
+    const wiped = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
+    await allBound(c, leader);
+    await c.kill(wiped);
+    rmSync(c.node(wiped).dataDir, { recursive: true, force: true });
+    c.start(wiped, ['--initial-cluster-state', 'new']);
+    const exited = await until(`${wiped} to exit`, 20_000, () => Promise.resolve(c.node(wiped).exited));
+    expect(exited.code).toBe(2);
+    const log = readFileSync(c.node(wiped).logFile, 'utf8');
+    expect(log).toMatch(
+      new RegExp(`refusing to bootstrap a new cluster: n\\d .* already counts on ${wiped}`),
+    );
+    expect(log).toMatch(/--initial-cluster-state existing/);
+    // Nothing was created: the folder can be started `existing` as the message says.
+    expect(existsSync(join(c.node(wiped).dataDir, 'CURRENT'))).toBe(false);
   });
 });

@@ -144,4 +144,86 @@ describe('loadServerConfig', () => {
       /join and initialClusterState new exclude each other/,
     );
   });
+
+  it('warns under 1 GiB free on the data folder by default, checked every 10 s, and refuses bad values naming the setting', () => {
+    const c = loadServerConfig(['--id', 'n1', ...peers], {});
+    expect(c.diskFreeBytesMin).toBe(1024 ** 3);
+    expect(c.diskCheckIntervalMs).toBe(10_000);
+    const set = loadServerConfig(['--id', 'n1', ...peers, '--disk-free-bytes-min', '0'], {
+      OMNIRELAY_DISK_CHECK_INTERVAL_MS: '500',
+    });
+    expect([set.diskFreeBytesMin, set.diskCheckIntervalMs]).toEqual([0, 500]);
+    expect(configError(['--id', 'n1', ...peers, '--disk-free-bytes-min', '-1'])).toMatch(
+      /diskFreeBytesMin must be an integer in \[0, 9007199254740991\], got -1/,
+    );
+    expect(configError(['--id', 'n1', ...peers, '--disk-free-bytes-min', '1GiB'])).toMatch(
+      /diskFreeBytesMin \(from flag --disk-free-bytes-min\) must be an integer/,
+    );
+    expect(configError(['--id', 'n1', ...peers], { OMNIRELAY_DISK_CHECK_INTERVAL_MS: '50' })).toMatch(
+      /diskCheckIntervalMs must be an integer in \[100, 3600000\], got 50/,
+    );
+  });
+
+  it('reads the stream, watcher, keepalive and snapshot limits from flags or the environment', () => {
+    const c = loadServerConfig(
+      [
+        '--id',
+        'n1',
+        '--grpc-streams-per-connection-max',
+        '7',
+        '--grpc-streams-max',
+        '70',
+        '--watchers-per-connection-max',
+        '3',
+        '--grpc-keepalive-time-ms',
+        '2000',
+        '--grpc-keepalive-timeout-ms',
+        '1000',
+        '--snapshot-streams-max',
+        '4',
+      ],
+      { OMNIRELAY_WATCHERS_MAX: '30', OMNIRELAY_SNAPSHOT_BUFFER_BYTES_MAX: String(2 * 1024 ** 3) },
+    );
+    expect(c).toMatchObject({
+      grpcStreamsPerConnectionMax: 7,
+      grpcStreamsMax: 70,
+      watchersPerConnectionMax: 3,
+      watchersMax: 30,
+      grpcKeepaliveTimeMs: 2000,
+      grpcKeepaliveTimeoutMs: 1000,
+      snapshotStreamsMax: 4,
+      snapshotBufferBytesMax: 2 * 1024 ** 3,
+    });
+    const defaults = loadServerConfig(['--id', 'n1'], {});
+    expect(defaults).toMatchObject({
+      grpcStreamsPerConnectionMax: 2000,
+      grpcStreamsMax: 20_000,
+      watchersPerConnectionMax: 1000,
+      watchersMax: 10_000,
+      grpcKeepaliveTimeMs: 10_000,
+      grpcKeepaliveTimeoutMs: 5000,
+      snapshotStreamsMax: 2,
+      snapshotBufferBytesMax: 1024 ** 3,
+    });
+  });
+
+  it('refuses a stream, watcher, keepalive or snapshot limit out of range, naming it', () => {
+    expect(configError(['--id', 'n1', '--grpc-streams-max', '0'])).toMatch(
+      /grpcStreamsMax must be an integer in \[1, /,
+    );
+    expect(configError(['--id', 'n1'], { OMNIRELAY_WATCHERS_MAX: '-1' })).toMatch(/watchersMax must be/);
+    expect(configError(['--id', 'n1', '--watchers-per-connection-max', 'many'])).toMatch(
+      /watchersPerConnectionMax \(from flag --watchers-per-connection-max\) must be an integer/,
+    );
+    expect(configError(['--id', 'n1', '--grpc-keepalive-time-ms', '10'])).toMatch(
+      /grpcKeepaliveTimeMs must be an integer in \[100, /,
+    );
+    expect(configError(['--id', 'n1', '--grpc-keepalive-timeout-ms', '0'])).toMatch(/grpcKeepaliveTimeoutMs/);
+    expect(configError(['--id', 'n1', '--snapshot-streams-max', '0'])).toMatch(
+      /snapshotStreamsMax must be an integer in \[1, 64\]/,
+    );
+    expect(configError(['--id', 'n1', '--snapshot-buffer-bytes-max', '1024'])).toMatch(
+      /snapshotBufferBytesMax must be an integer in \[1073741824, /,
+    );
+  });
 });

@@ -36,6 +36,21 @@ export async function startSolo(extraArgs: readonly string[] = []): Promise<Solo
   };
 }
 
+/**
+ * ownConnection makes a Leadership client on a connection of its own: grpc-js otherwise shares
+ * one connection among clients of the same address and options.
+ */
+export function ownConnection(address: string): grpc.Client {
+  return new (loadPublicApi().leadership.Client)(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+
+/** openCampaign opens a Campaign call with no deadline (only the server or a cancel ends it). */
+export function openCampaign(client: grpc.Client, request: object): grpc.ClientReadableStream<Msg> {
+  return method<(request: object) => grpc.ClientReadableStream<Msg>>(client, 'Campaign')(request);
+}
+
 /** sleep waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -95,7 +95,8 @@ describe('the public gRPC Leadership service', () => {
     ['a zero fence token', '0'],
     ['a missing fence token', undefined],
   ])('refuses %s with INVALID_ARGUMENT', async (_what, fenceToken) => {
-    const lease = leaseOf(await acquire('grpc/fence-input', 'a'), 'lease');
+    // One session for every case: the second case gets the first case's lease back.
+    const lease = leaseOf(await acquire('grpc/fence-input', 'a', { sessionId: 'fence-input' }), 'lease');
     for (const method of ['Resign', 'ValidateFence']) {
       const error = await failureOf(call(method, { scope: 'grpc/fence-input', fenceToken }));
       expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -239,6 +240,63 @@ describe('the public gRPC Leadership service', () => {
       expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(error && errorCodeOf(error)).toBe('TTL_OUT_OF_RANGE');
       expect(solo.server.stateMachine.fsm.getScope('grpc/campaign/bad')).toBeNull();
+    });
+  });
+
+  describe('client sessions', () => {
+    it('gives the same session its lease back and refuses another session of the same candidate', async () => {
+      const revisionBefore = solo.server.hub.currentRevision;
+      const first = await acquire('grpc/session/acquire', 'worker', { sessionId: 'session-1' });
+      const lease = leaseOf(first, 'lease');
+      expect(lease).toMatchObject({ candidateId: 'worker', sessionId: 'session-1' });
+      const retry = await acquire('grpc/session/acquire', 'worker', { sessionId: 'session-1' });
+      expect(retry).toMatchObject({ granted: true, alreadyHolder: true });
+      expect(leaseOf(retry, 'lease')['fenceToken']).toBe(lease['fenceToken']);
+      for (const other of [{ sessionId: 'session-2' }, {}]) {
+        const error = await failureOf(acquire('grpc/session/acquire', 'worker', other));
+        expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+        expect(errorCodeOf(error)).toBe('HELD_BY_OTHER_SESSION');
+        expect(error.details).toMatch(/another client session/);
+      }
+      expect(solo.server.stateMachine.fsm.getHolder('grpc/session/acquire')).toMatchObject({
+        sessionId: 'session-1',
+        fenceToken: BigInt(lease['fenceToken'] as string),
+      });
+      // The audit has one grant, and it names the session.
+      const events: Array<{ reason: string; holder: { sessionId: string } | null }> = [];
+      solo.server.hub
+        .watch('grpc/session/acquire', revisionBefore + 1, {
+          deliver: (batch) => (events.push(...batch.events), true),
+          close: () => undefined,
+        })
+        .cancel();
+      expect(events.map((e) => [e.reason, e.holder?.sessionId])).toEqual([['granted', 'session-1']]);
+    });
+
+    it('refuses a campaign by the holder candidate in another session', async () => {
+      await acquire('grpc/session/campaign', 'worker', { sessionId: 'session-1' });
+      const reader = new StreamReader(
+        serverStream(solo.leadership, 'Campaign', {
+          scope: 'grpc/session/campaign',
+          candidateId: 'worker',
+          sessionId: 'session-2',
+          leaseTtlMs: 10_000,
+        }),
+      );
+      const { error } = await reader.end();
+      expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(error && errorCodeOf(error)).toBe('HELD_BY_OTHER_SESSION');
+      expect(solo.server.stateMachine.fsm.getScope('grpc/session/campaign')?.waiting).toEqual([]);
+    });
+
+    it('refuses a session id outside the rules with INVALID_ARGUMENT naming it', async () => {
+      for (const sessionId of ['', 'has space', '-lead', 's'.repeat(65)]) {
+        const error = await failureOf(acquire('grpc/session/bad', 'worker', { sessionId }));
+        expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(errorCodeOf(error)).toBe('INVALID_ARGUMENT');
+        expect(error.details).toMatch(/sessionId .*a session id is 1\.\.64 characters/);
+      }
+      expect(solo.server.stateMachine.fsm.getScope('grpc/session/bad')).toBeNull();
     });
   });
 

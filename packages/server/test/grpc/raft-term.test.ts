@@ -72,15 +72,25 @@ describe('the Raft term of the entry behind each write (raft_term, raftTerm)', (
   it('puts the term of the granting entry in Elected, at once and after queueing', async () => {
     const term = await currentTerm();
     const first = new StreamReader(
-      serverStream(solo.leadership, 'Campaign', { scope: 'term/c', candidateId: 'a', leaseTtlMs: 60_000 }),
+      serverStream(solo.leadership, 'Campaign', {
+        scope: 'term/c',
+        candidateId: 'a',
+        sessionId: 'session-a',
+        leaseTtlMs: 60_000,
+      }),
     );
     const won = leaseOf(await first.next(), 'elected');
     expect(won['raftTerm']).toBe(term);
     expect(won['alreadyHolder']).toBe(false);
 
-    // The holder campaigning again gets its lease back, marked as held from before the call.
+    // The holder campaigning again in its session gets its lease back, marked as held from before the call.
     const again = new StreamReader(
-      serverStream(solo.leadership, 'Campaign', { scope: 'term/c', candidateId: 'a', leaseTtlMs: 60_000 }),
+      serverStream(solo.leadership, 'Campaign', {
+        scope: 'term/c',
+        candidateId: 'a',
+        sessionId: 'session-a',
+        leaseTtlMs: 60_000,
+      }),
     );
     const repeated = leaseOf(await again.next(), 'elected');
     expect(repeated['alreadyHolder']).toBe(true);

@@ -72,6 +72,23 @@ describe('the client HTTP port of a single node', () => {
     expect(stale.json).toMatchObject({ valid: false, current: { fenceToken: lease.fenceToken } });
   });
 
+  it('gives a lease back to the session that holds it, and refuses the same candidate without one', async () => {
+    const body = { scope: 'http/session', candidateId: 'w', sessionId: 'http-session-1', leaseTtlMs: 60_000 };
+    const granted = await call('POST', '/leadership/acquire', body);
+    const lease = granted.json['lease'] as { fenceToken: string; sessionId: string };
+    expect(lease.sessionId).toBe('http-session-1');
+    const retry = await call('POST', '/leadership/acquire', body);
+    expect(retry.json).toMatchObject({ granted: true, alreadyHolder: true, lease });
+    const { sessionId: _omitted, ...sessionless } = body;
+    const refused = await call('POST', '/leadership/acquire', sessionless);
+    expect(refused.status).toBe(409);
+    expect(refused.json.error).toMatchObject({
+      code: 'HELD_BY_OTHER_SESSION',
+      scope: 'http/session',
+      field: 'candidateId',
+    });
+  });
+
   it('steps a holder down to a named successor, with one audit event', async () => {
     const a = await call('POST', '/leadership/acquire', {
       scope: 'shard/orders/7',
@@ -168,6 +185,27 @@ describe('the client HTTP port of a single node', () => {
       { scope: 'f/x', candidateId: 7, leaseTtlMs: 60_000 },
       400,
       'INVALID_ARGUMENT',
+    ],
+    [
+      'a session id outside the rules',
+      '/leadership/acquire',
+      { scope: 's/x', candidateId: 'a', sessionId: 'no spaces', leaseTtlMs: 60_000 },
+      400,
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'a session id that is not a string',
+      '/leadership/acquire',
+      { scope: 's/x', candidateId: 'a', sessionId: 42, leaseTtlMs: 60_000 },
+      400,
+      'INVALID_ARGUMENT',
+    ],
+    [
+      "the holder's candidate id in another session",
+      '/leadership/acquire',
+      { scope: 'global-control', candidateId: 'a', sessionId: 'other', leaseTtlMs: 60_000 },
+      409,
+      'HELD_BY_OTHER_SESSION',
     ],
     [
       'a stale fence on resign',

@@ -6,6 +6,7 @@ function lease(scope: string, candidateId: string, fenceToken: bigint, deadlineM
   return {
     scope,
     candidateId,
+    sessionId: '',
     metadata: '',
     scopeTerm: 1,
     fenceToken,

@@ -18,6 +18,29 @@ export interface SingleNode {
 }
 
 /**
+ * soloServerArgs are the flags of a one-node server `id` on `dataDir`: free loopback ports, silent
+ * logs, and a new cluster bootstrapped from an empty folder.
+ */
+export async function soloServerArgs(id: string, dataDir: string): Promise<string[]> {
+  return [
+    '--id',
+    id,
+    '--peer-address',
+    `127.0.0.1:${await freePort()}`,
+    '--client-address',
+    `127.0.0.1:${await freePort()}`,
+    '--grpc-address',
+    `127.0.0.1:${await freePort()}`,
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'silent',
+    '--initial-cluster-state',
+    'new',
+  ];
+}
+
+/**
  * startSingleNode starts a one-node server (id `solo`, silent logs unless `logger` is given, a fresh temp data folder)
  * with `extraArgs` appended to its flags, and waits, bounded, until it leads and its take-office
  * grace has committed.
@@ -27,26 +50,7 @@ export async function startSingleNode(
   logger: Logger = pino({ level: 'silent' }),
 ): Promise<SingleNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-solo-'));
-  const config = loadServerConfig(
-    [
-      '--id',
-      'solo',
-      '--peer-address',
-      `127.0.0.1:${await freePort()}`,
-      '--client-address',
-      `127.0.0.1:${await freePort()}`,
-      '--grpc-address',
-      `127.0.0.1:${await freePort()}`,
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'silent',
-      '--initial-cluster-state',
-      'new',
-      ...extraArgs,
-    ],
-    {},
-  );
+  const config = loadServerConfig([...(await soloServerArgs('solo', dataDir)), ...extraArgs], {});
   const server = await startServer(config, logger, 'test');
   const deadline = Date.now() + SINGLE_NODE_LEAD_MS;
   while (!server.node.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
