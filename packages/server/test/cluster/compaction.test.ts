@@ -1,3 +1,4 @@
+import type { CompactionReport, EventLoopStall } from '@omnirelay/raft';
 import type { LocalCluster } from '../../src/index';
 import { acquireMany, identicalStateOn, useLocalCluster, waitUntil } from './cluster-helpers';
 
@@ -12,15 +13,8 @@ interface CompactionStatus {
   readonly snapshotIndex: number;
   readonly leadership: { readonly leases: number };
   readonly transport: { readonly snapshotsSent: number; readonly snapshotsReceived: number };
-  readonly eventLoopStall: { readonly longestMs: number; readonly at: string | null };
-  readonly lastCompaction: {
-    readonly index: number;
-    readonly bytes: number;
-    readonly durationMs: number;
-    readonly captureMs: number;
-    readonly slices: number;
-    readonly sliceMsMax: number;
-  } | null;
+  readonly eventLoopStall: EventLoopStall;
+  readonly lastCompaction: CompactionReport | null;
 }
 
 async function statusOf(cluster: LocalCluster, id: string): Promise<CompactionStatus> {
