@@ -14,6 +14,7 @@ import { applyExpire, applyResign, applyStepDown } from './release';
 import { applyGrace, applyRenew } from './renewal';
 import type { ApplyResult, CommandOutcome } from './results';
 import { decodeSnapshot, encodeSnapshot } from './snapshot';
+import { SnapshotCapture } from './snapshot-capture';
 import { validateScopeName } from './scope-name';
 import type { EntryContext } from './state';
 import { FsmState } from './state';
@@ -252,5 +253,14 @@ export class LeadershipFsm {
    */
   snapshot(): Uint8Array {
     return encodeSnapshot(this.state);
+  }
+
+  /**
+   * captureSnapshot takes the state as it is now, in O(1), and returns a capture that encodes it
+   * a slice at a time while later entries apply: its bytes equal what `snapshot()` returns now.
+   * A runtime encodes it between its other work instead of stopping for the whole state.
+   */
+  captureSnapshot(): SnapshotCapture {
+    return new SnapshotCapture(this.state);
   }
 }

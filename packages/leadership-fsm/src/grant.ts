@@ -110,6 +110,7 @@ export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: En
     }
     return { type: 'campaign', elected: false, alreadyWaiting: true, position: existing, holder: holderView };
   }
+  state.beforeChange(record);
   const position = record.queue.insert(
     {
       candidateId: command.candidateId,

@@ -56,6 +56,7 @@ export {
   validateScopeName,
 } from './scope-name';
 export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_SESSIONLESS } from './snapshot';
+export { SnapshotCapture } from './snapshot-capture';
 export {
   CANDIDATE_ID_RULES,
   CORRELATION_ID_RULES,

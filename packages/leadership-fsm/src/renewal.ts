@@ -20,8 +20,9 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
     if (fenceTokenProblem(fenceToken) !== null) {
       return { scope, fenceToken, renewed: false, code: 'INVALID_ARGUMENT', currentFenceToken: null };
     }
-    const holder = state.scopes.get(scope)?.holder ?? null;
-    if (holder === null || holder.fenceToken !== fenceToken) {
+    const record = state.scopes.get(scope);
+    const holder = record?.holder ?? null;
+    if (record === undefined || holder === null || holder.fenceToken !== fenceToken) {
       return {
         scope,
         fenceToken,
@@ -30,6 +31,7 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
         currentFenceToken: holder?.fenceToken ?? null,
       };
     }
+    state.beforeChange(record);
     holder.lastRenewalStampMs = ctx.stampMs;
     holder.deadlineMs = ctx.stampMs + holder.leaseTtlMs;
     state.trackDeadline(scope, holder);
@@ -65,6 +67,7 @@ export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryCon
         ? graceDeadlineMs
         : Math.min(graceDeadlineMs, holder.lastRenewalStampMs + holder.leaseTtlMs + command.capMs);
     if (holder.deadlineMs < target) {
+      state.beforeChange(record);
       holder.deadlineMs = target;
       state.trackDeadline(record.name, holder);
       extendedCount++;

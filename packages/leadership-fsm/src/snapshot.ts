@@ -33,37 +33,51 @@ export const SNAPSHOT_FORMAT = 2;
 export const SNAPSHOT_FORMAT_SESSIONLESS = 1;
 
 /**
+ * ScopeTuple is one scope laid out as SNAPSHOT_FORMAT stores it (see SNAPSHOT_FORMAT). It is a fresh
+ * array of plain values: changing the record later does not change it.
+ */
+export type ScopeTuple = readonly unknown[];
+
+/** scopeTuple lays out `record` as SNAPSHOT_FORMAT stores it, copying every value it holds. */
+export function scopeTuple(record: ScopeRecord): ScopeTuple {
+  const holder = record.holder;
+  return [
+    record.name,
+    record.scopeTerm,
+    record.revision,
+    record.lastFenceToken,
+    holder === null
+      ? null
+      : [
+          holder.candidateId,
+          holder.metadata,
+          holder.fenceToken,
+          holder.leaseTtlMs,
+          holder.grantedStampMs,
+          holder.lastRenewalStampMs,
+          holder.deadlineMs,
+          holder.sessionId,
+        ],
+    record.queue
+      .toArray()
+      .map((w) => [w.candidateId, w.metadata, w.leaseTtlMs, w.priority, w.joinedRevision, w.sessionId]),
+  ];
+}
+
+/** snapshotRoot is the root array of SNAPSHOT_FORMAT around `scopes`. */
+export function snapshotRoot(state: FsmState, scopes: readonly ScopeTuple[]): unknown[] {
+  return [SNAPSHOT_FORMAT, state.lastAppliedIndex, state.lastAppliedTerm, state.clockMs, scopes];
+}
+
+/**
  * encodeSnapshot returns the msgpack bytes of the whole state. Scopes go in sorted name order and
  * waiters in queue order, so the bytes depend only on the state, never on the order in which Map
- * entries were inserted: equal states give equal bytes on every replica.
+ * entries were inserted: equal states give equal bytes on every replica. `SnapshotCapture`
+ * writes the same bytes a slice at a time.
  */
 export function encodeSnapshot(state: FsmState): Uint8Array {
-  const scopes = state.sortedScopeNames().map((name) => {
-    const record = state.scopes.get(name)!;
-    const holder = record.holder;
-    return [
-      name,
-      record.scopeTerm,
-      record.revision,
-      record.lastFenceToken,
-      holder === null
-        ? null
-        : [
-            holder.candidateId,
-            holder.metadata,
-            holder.fenceToken,
-            holder.leaseTtlMs,
-            holder.grantedStampMs,
-            holder.lastRenewalStampMs,
-            holder.deadlineMs,
-            holder.sessionId,
-          ],
-      record.queue
-        .toArray()
-        .map((w) => [w.candidateId, w.metadata, w.leaseTtlMs, w.priority, w.joinedRevision, w.sessionId]),
-    ];
-  });
-  return packValue([SNAPSHOT_FORMAT, state.lastAppliedIndex, state.lastAppliedTerm, state.clockMs, scopes]);
+  const scopes = state.sortedScopeNames().map((name) => scopeTuple(state.scopes.get(name)!));
+  return packValue(snapshotRoot(state, scopes));
 }
 
 function invalid(message: string): LeadershipError {

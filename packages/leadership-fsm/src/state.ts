@@ -43,6 +43,14 @@ export interface EntryContext {
 }
 
 /**
+ * ChangeObserver hears of every scope record just before it changes (a pending snapshot
+ * capture keeps the record as it was).
+ */
+export interface ChangeObserver {
+  beforeChange(record: ScopeRecord): void;
+}
+
+/**
  * FsmState is the mutable state of the leadership state machine and the few operations that
  * keep its invariants together (holder changes, counts, the deadline index). Command handlers
  * validate everything first and only then call these, so a refused command changes nothing.
@@ -56,6 +64,8 @@ export class FsmState {
   waitingCount = 0;
   readonly deadlines = new DeadlineIndex();
   private sortedNames: string[] | null = null;
+  /** observers hear of every record change before it happens (see beforeChange). */
+  private readonly observers = new Set<ChangeObserver>();
 
   /** isLive tells whether a deadline-index entry still matches a holder's fence and deadline. */
   readonly isLive = (entry: DueLease): boolean => {
@@ -126,6 +136,26 @@ export class FsmState {
     return this.sortedNames;
   }
 
+  /** observe makes `observer` hear of every record change from now on, until `unobserve`. */
+  observe(observer: ChangeObserver): void {
+    this.observers.add(observer);
+  }
+
+  /** unobserve stops `observer` hearing of changes. */
+  unobserve(observer: ChangeObserver): void {
+    this.observers.delete(observer);
+  }
+
+  /**
+   * beforeChange must be called before anything `record` holds changes: its holder or the
+   * holder's lease, its term, revision or last fence, or its queue. A pending snapshot capture
+   * keeps the record as it was, so the capture stays exactly the state at its index. A record
+   * created after a capture needs no call for it (the capture does not list it).
+   */
+  beforeChange(record: ScopeRecord): void {
+    for (const observer of this.observers) observer.beforeChange(record);
+  }
+
   /** trackDeadline records the lease's current deadline in the index, compacting it when mostly stale. */
   trackDeadline(scope: string, lease: Lease): void {
     this.deadlines.push({ scope, fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });
@@ -180,6 +210,7 @@ export class FsmState {
     if (sessionId !== undefined && record.queue.get(candidateId)?.sessionId !== sessionId) {
       return undefined;
     }
+    this.beforeChange(record);
     const waiter = record.queue.remove(candidateId);
     if (waiter !== undefined) {
       this.waitingCount--;
@@ -193,6 +224,7 @@ export class FsmState {
    * index and above every earlier fence, and a vacant scope has no waiters.
    */
   changeHolder(record: ScopeRecord, next: Lease | null, reason: HolderChangeReason, ctx: EntryContext): void {
+    this.beforeChange(record);
     const previous = record.holder;
     assert(previous !== null || next !== null, () => `scope ${record.name}: a change from vacant to vacant`);
     if (next !== null) {
@@ -234,6 +266,7 @@ export class FsmState {
    */
   endLease(record: ScopeRecord, reason: HolderChangeReason, ctx: EntryContext): Lease | null {
     assert(record.holder !== null, () => `scope ${record.name}: ending the lease of no holder`);
+    this.beforeChange(record);
     const waiter = record.queue.shift();
     let next: Lease | null = null;
     if (waiter !== undefined) {

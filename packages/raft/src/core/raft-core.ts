@@ -101,9 +101,11 @@ export class RaftCore {
     this.term = hard.term;
     this.vote = hard.vote;
     this.prevHardState = hard;
+    // The configuration is the snapshot's plus the entries after it (not a tail kept before it).
+    const afterSnapshot = storage.snapshot().meta.index + 1;
     const durableEntries =
-      storage.lastIndex() >= storage.firstIndex()
-        ? storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
+      storage.lastIndex() >= afterSnapshot
+        ? storage.entries(afterSnapshot, storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
         : [];
     this.configuration = new ConfigurationLog(storage.snapshot().meta.membership, durableEntries);
     this.membershipNow = this.configuration.current();

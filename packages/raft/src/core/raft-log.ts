@@ -30,7 +30,8 @@ export class RaftLog {
     private readonly onAppend: (entries: readonly Entry[]) => void,
   ) {
     const hard = storage.initialHardState();
-    const snapshotIndex = storage.firstIndex() - 1;
+    // Not firstIndex() - 1: the log may keep a tail of entries up to the snapshot index.
+    const snapshotIndex = storage.snapshot().meta.index;
     this.unstableOffset = storage.lastIndex() + 1;
     this.committed = Math.max(hard.commit, snapshotIndex);
     assert(this.committed <= storage.lastIndex(), () => {

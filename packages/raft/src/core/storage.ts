@@ -7,13 +7,15 @@ import { entrySizeBytes } from './types';
  * (an in-memory mirror of what it has made durable, so reads are synchronous), and updates it
  * only after a write is durable and before it calls `advance()`.
  *
- * Indexes: the log holds entries [firstIndex(), lastIndex()]; the entry just before
- * firstIndex() is covered by the latest snapshot, whose index is firstIndex() - 1.
+ * Indexes: the log holds entries [firstIndex(), lastIndex()]; the latest snapshot covers
+ * everything up to its index, which is at least firstIndex() - 1. Entries from firstIndex() up
+ * to the snapshot index, when there are any, are a tail kept after compaction so that a
+ * follower a little behind gets entries instead of a whole snapshot.
  */
 export interface RaftStorage {
   /** initialHardState is the hard state persisted last (term 0, no vote, commit 0 when new). */
   initialHardState(): HardState;
-  /** firstIndex is the index of the first entry still in the log (snapshot index + 1). */
+  /** firstIndex is the index of the first entry still in the log (at most snapshot index + 1). */
   firstIndex(): number;
   /** lastIndex is the index of the last durable entry (the snapshot index when the log is empty). */
   lastIndex(): number;
@@ -33,12 +35,17 @@ export interface RaftStorage {
 export class MemoryStorage implements RaftStorage {
   private hardState: HardState = { term: 0, vote: '', commit: 0 };
   private snap: Snapshot;
-  /** log[i] has index snap.meta.index + 1 + i. */
+  /**
+   * offset is the index just before log[0]: log[i] has index offset + 1 + i. Invariant: offset ≤
+   * snap.meta.index, and when it is below, the log holds the snapshot's entry with its term.
+   */
+  private offset: number;
   private log: Entry[] = [];
 
   /** constructor starts from a snapshot: for a new cluster, index 0 and term 0 with the bootstrap membership. */
   constructor(snapshot: Snapshot) {
     this.snap = snapshot;
+    this.offset = snapshot.meta.index;
   }
 
   /** bootstrap returns an empty storage whose configuration is `membership`. */
@@ -51,16 +58,17 @@ export class MemoryStorage implements RaftStorage {
   }
 
   firstIndex(): number {
-    return this.snap.meta.index + 1;
+    return this.offset + 1;
   }
 
   lastIndex(): number {
-    return this.snap.meta.index + this.log.length;
+    return this.offset + this.log.length;
   }
 
   term(index: number): number | undefined {
     if (index === this.snap.meta.index) return this.snap.meta.term;
-    return this.log[index - this.snap.meta.index - 1]?.term;
+    if (index <= this.offset) return undefined;
+    return this.log[index - this.offset - 1]?.term;
   }
 
   entries(lo: number, hi: number, bytesMax: number): Entry[] {
@@ -70,7 +78,7 @@ export class MemoryStorage implements RaftStorage {
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
-      const e = this.log[i - this.snap.meta.index - 1]!;
+      const e = this.log[i - this.offset - 1]!;
       bytes += entrySizeBytes(e);
       if (out.length > 0 && bytes > bytesMax) break;
       out.push(e);
@@ -82,7 +90,7 @@ export class MemoryStorage implements RaftStorage {
     return this.snap;
   }
 
-  /** allEntries returns every entry still in the log (for tests, restarts and the simulator's checkers). */
+  /** allEntries returns every entry still in the log, the tail before the snapshot index included (for tests, restarts and the simulator's checkers). */
   allEntries(): readonly Entry[] {
     return this.log;
   }
@@ -100,8 +108,8 @@ export class MemoryStorage implements RaftStorage {
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
-    assert(first >= this.firstIndex() && first <= this.lastIndex() + 1, () => {
-      return `append at ${first} leaves a gap or rewrites the snapshot: log is [${this.firstIndex()}, ${this.lastIndex()}]`;
+    assert(first > this.snap.meta.index && first <= this.lastIndex() + 1, () => {
+      return `append at ${first} leaves a gap or rewrites the snapshot ${this.snap.meta.index}: log is [${this.firstIndex()}, ${this.lastIndex()}]`;
     });
     for (let i = 1; i < entries.length; i++) {
       assert(
@@ -109,7 +117,7 @@ export class MemoryStorage implements RaftStorage {
         () => `append not contiguous at ${entries[i]!.index}, want ${first + i}`,
       );
     }
-    this.log.length = first - this.firstIndex();
+    this.log.length = first - this.offset - 1;
     this.log.push(...entries);
   }
 
@@ -124,25 +132,33 @@ export class MemoryStorage implements RaftStorage {
       () => `snapshot ${index} older than current ${this.snap.meta.index}`,
     );
     if (this.term(index) === term && index <= this.lastIndex()) {
-      this.log = this.log.slice(index - this.snap.meta.index);
+      this.log = this.log.slice(index - this.offset);
     } else {
       this.log = [];
     }
+    this.offset = index;
     this.snap = snapshot;
   }
 
   /**
    * createSnapshot records a snapshot the local state machine took at `meta.index` (which must
-   * be in the log) and drops the log entries it covers, keeping the rest.
+   * be in the log) and drops the log entries it covers, keeping the rest and the last
+   * `tailEntries` entries up to the snapshot index (those already dropped stay dropped).
    */
-  createSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+  createSnapshot(meta: SnapshotMeta, data: Uint8Array, tailEntries = 0): void {
     assert(meta.index >= this.snap.meta.index && meta.index <= this.lastIndex(), () => {
       return `createSnapshot(${meta.index}) out of range [${this.snap.meta.index}, ${this.lastIndex()}]`;
     });
     assert(this.term(meta.index) === meta.term, () => {
       return `createSnapshot(${meta.index}) term ${meta.term} differs from log term ${String(this.term(meta.index))}`;
     });
-    this.log = this.log.slice(meta.index - this.snap.meta.index);
+    assert(
+      Number.isSafeInteger(tailEntries) && tailEntries >= 0,
+      () => `tailEntries(${tailEntries}) negative`,
+    );
+    const offset = Math.max(this.offset, meta.index - tailEntries);
+    this.log = this.log.slice(offset - this.offset);
+    this.offset = offset;
     this.snap = { meta, data };
   }
 }

@@ -31,6 +31,11 @@ export interface RaftNodeLimits {
   readonly readsPendingMax: number;
   /** snapshotEntries: after this many applied entries past the last snapshot, take a snapshot and compact the log. */
   readonly snapshotEntries: number;
+  /**
+   * snapshotTailEntries: how many entries up to the snapshot index compaction keeps in the log,
+   * so a follower at most that far behind gets entries instead of a whole snapshot.
+   */
+  readonly snapshotTailEntries: number;
   /** entryBytesMax bounds one proposed command. */
   readonly entryBytesMax: number;
 }
@@ -46,6 +51,7 @@ export const RAFT_NODE_DEFAULTS: RaftNodeTimings & RaftNodeLimits & Omit<Transpo
   proposalTimeoutMs: 5_000,
   readsPendingMax: 10_000,
   snapshotEntries: 10_000,
+  snapshotTailEntries: 5_000,
   entryBytesMax: 1024 * 1024,
   ...TRANSPORT_DEFAULTS,
 };
@@ -106,6 +112,7 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   int('proposalTimeoutMs', c.proposalTimeoutMs, 1, 3_600_000);
   int('readsPendingMax', c.readsPendingMax, 1, 10_000_000);
   int('snapshotEntries', c.snapshotEntries, 1, 100_000_000);
+  int('snapshotTailEntries', c.snapshotTailEntries, 0, 100_000_000);
   int('entryBytesMax', c.entryBytesMax, 1, c.batchBytesMax);
   // The transport's bounds (snapshot sizes and transfers among them) are refused here too, at start.
   try {

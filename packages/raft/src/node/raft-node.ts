@@ -1,6 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ConfigChange, Entry, Membership, Message, NodeId, Ready, SoftState } from '../core/index';
+import type {
+  ConfigChange,
+  Entry,
+  Membership,
+  Message,
+  NodeId,
+  Ready,
+  SnapshotMeta,
+  SoftState,
+} from '../core/index';
 import {
   MESSAGE_REFUSAL_REASONS,
   Mulberry32,
@@ -17,7 +26,9 @@ import type { RaftNodeConfig } from './node-config';
 import { RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
 import { RaftNodeError } from './node-error';
 import { PendingProposals } from './pending-proposals';
-import type { StateMachine } from './state-machine';
+import type { SnapshotCapture, StateMachine } from './state-machine';
+import type { EventLoopStall } from './stall-probe';
+import { StallProbe } from './stall-probe';
 
 interface PendingRead {
   readonly resolve: () => void;
@@ -37,6 +48,24 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly snapshotIndex: number;
   readonly proposalsPending: number;
   readonly fatalError: string | undefined;
+  /** eventLoopStall is the longest the event loop held up this node's timers since start. */
+  readonly eventLoopStall: EventLoopStall;
+  /** lastCompaction describes the last snapshot this node took, if any since start. */
+  readonly lastCompaction: CompactionReport | undefined;
+}
+
+/**
+ * CompactionReport describes one snapshot the node took: its index and size, how long it took
+ * from capture to durable, how long the capture held the loop, and in how many slices it was
+ * encoded (the longest slice is the longest the encoding held the event loop).
+ */
+export interface CompactionReport {
+  readonly index: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly captureMs: number;
+  readonly slices: number;
+  readonly sliceMsMax: number;
 }
 
 /**
@@ -67,6 +96,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readSeq = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private ticks = 0;
+  private readonly stallProbe: StallProbe;
+  /** compaction is the snapshot being encoded and written beside the loop (one at a time). */
+  private compaction: Promise<void> | undefined;
+  private lastCompaction: CompactionReport | undefined;
   /** staleReported holds the `member incarnation` pairs already logged as stale (once each). */
   private readonly staleReported = new Set<string>();
   private wakeUp: (() => void) | undefined;
@@ -93,6 +126,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     private readonly logger: TransportLogger,
   ) {
     super();
+    this.stallProbe = new StallProbe(config.tickMs);
     const snapshot = storage.mirror.snapshot();
     if (snapshot.meta.index > 0) stateMachine.restore(snapshot.data);
     this.appliedIndex = snapshot.meta.index;
@@ -306,6 +340,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       snapshotIndex: this.storage.mirror.snapshot().meta.index,
       proposalsPending: this.proposals.size,
       fatalError: this.fatalError?.message,
+      eventLoopStall: this.stallProbe.stall(),
+      lastCompaction: this.lastCompaction,
     };
   }
 
@@ -320,6 +356,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.wake();
     await this.loopDone;
+    await this.compaction;
     this.rejectAll(new RaftNodeError('STOPPED', `node ${this.config.id} is stopping; retry on another node`));
     await this.transport.stop();
     await this.storage.close();
@@ -329,6 +366,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private begin(): void {
     this.tickTimer = setInterval(() => {
+      this.stallProbe.observe(performance.now(), Date.now());
       this.core.tick();
       if (++this.ticks % Math.ceil(STALE_CHECK_MS / this.config.tickMs) === 0) this.reportStaleMembers();
       this.wake();
@@ -408,7 +446,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.core.advance();
     this.followMembership();
     this.serveReads();
-    await this.maybeCompact();
+    this.maybeCompact();
   }
 
   private apply(entry: Entry): void {
@@ -436,23 +474,66 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
   }
 
-  private async maybeCompact(): Promise<void> {
+  /**
+   * maybeCompact starts a snapshot once `snapshotEntries` were applied past the last one. The
+   * state is captured now, at the applied index (cheap), and encoded and written beside the loop,
+   * so a large state never stops heartbeats: the loop goes on while the capture stays the state
+   * at its index.
+   */
+  private maybeCompact(): void {
+    if (this.compaction !== undefined || this.stopping) return;
     const snapshotIndex = this.storage.mirror.snapshot().meta.index;
     if (this.appliedIndex - snapshotIndex < this.config.snapshotEntries) return;
     const term = this.storage.mirror.term(this.appliedIndex);
     if (term === undefined) return;
+    const meta: SnapshotMeta = { index: this.appliedIndex, term, membership: this.appliedMembership };
     const started = performance.now();
-    const data = this.stateMachine.snapshot();
-    await this.storage.compact({ index: this.appliedIndex, term, membership: this.appliedMembership }, data);
-    this.logger.info(
-      {
-        node: this.config.id,
-        index: this.appliedIndex,
-        bytes: data.byteLength,
-        ms: Math.round(performance.now() - started),
-      },
-      'took a snapshot and compacted the log',
-    );
+    const capture = this.stateMachine.captureSnapshot();
+    this.compaction = this.compact(meta, capture, started)
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => {
+        capture.release();
+        this.compaction = undefined;
+      });
+  }
+
+  /**
+   * compact encodes `capture` one slice per event-loop turn (setImmediate lets timers and I/O
+   * run between slices), then makes it the stored snapshot at `meta` and compacts the log,
+   * keeping `snapshotTailEntries` entries. A snapshot received from the leader meanwhile wins:
+   * the store then keeps it and this one is dropped.
+   */
+  private async compact(meta: SnapshotMeta, capture: SnapshotCapture, started: number): Promise<void> {
+    const captureMs = performance.now() - started;
+    let slices = 0;
+    let sliceMsMax = 0;
+    let data: Uint8Array | undefined;
+    while (data === undefined) {
+      if (slices > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopping) return;
+      const sliceStarted = performance.now();
+      data = capture.encodeSlice();
+      sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
+      slices++;
+    }
+    const stored = await this.storage.compact(meta, data, this.config.snapshotTailEntries);
+    const report: CompactionReport = {
+      index: meta.index,
+      bytes: data.byteLength,
+      durationMs: Math.round(performance.now() - started),
+      captureMs: Math.round(captureMs * 10) / 10,
+      slices,
+      sliceMsMax: Math.round(sliceMsMax * 10) / 10,
+    };
+    if (!stored) {
+      this.logger.info(
+        { node: this.config.id, ...report },
+        'dropped a snapshot: a newer one from the leader was stored while it was encoded',
+      );
+      return;
+    }
+    this.lastCompaction = report;
+    this.logger.info({ node: this.config.id, ...report }, 'took a snapshot and compacted the log');
   }
 
   /**

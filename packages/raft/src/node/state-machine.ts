@@ -6,6 +6,22 @@ export interface AppliedCommand {
 }
 
 /**
+ * SnapshotCapture is a state machine's state as of one applied command, encoded a bounded slice
+ * at a time while the runtime goes on applying later commands: however large the state, the
+ * runtime's loop (and its heartbeats) never waits for the whole encoding.
+ */
+export interface SnapshotCapture {
+  /**
+   * encodeSlice encodes the next bounded part (a few milliseconds of work). It returns undefined
+   * while parts remain, and on the call that finishes the snapshot's bytes: exactly what the
+   * state was at the capture, whatever was applied or restored since.
+   */
+  encodeSlice(): Uint8Array | undefined;
+  /** release gives the capture up before it finished (the node stops); the state machine stops keeping it. */
+  release(): void;
+}
+
+/**
  * StateMachine is what a RaftNode replicates. `apply` must be deterministic (same commands in the
  * same order ⇒ same state and results on every replica) and must not throw for bad input: it
  * returns an error result instead. A throw is treated as a broken invariant and stops the node.
@@ -13,8 +29,19 @@ export interface AppliedCommand {
 export interface StateMachine<Result = unknown> {
   /** apply applies one committed command and returns the result its proposer receives. */
   apply(command: AppliedCommand): Result;
-  /** snapshot returns the whole state as bytes, as of the last applied command. */
-  snapshot(): Uint8Array;
+  /**
+   * captureSnapshot takes the whole state as of the last applied command, cheaply and at once;
+   * the node encodes it in slices between its other work (see SnapshotCapture).
+   */
+  captureSnapshot(): SnapshotCapture;
   /** restore replaces the whole state with a snapshot's bytes. */
   restore(data: Uint8Array): void;
+}
+
+/**
+ * wholeSnapshot is the SnapshotCapture of a state machine whose state is small enough to encode
+ * at once: `data` are its bytes, returned by the first slice.
+ */
+export function wholeSnapshot(data: Uint8Array): SnapshotCapture {
+  return { encodeSlice: () => data, release: () => undefined };
 }

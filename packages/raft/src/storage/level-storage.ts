@@ -66,6 +66,11 @@ export interface SaveBatch {
  */
 export class LevelStorage {
   private closed = false;
+  /**
+   * snapshotWrites orders the writes of the snapshot keys: a compaction runs beside the Ready
+   * loop's saves, and must never land after (and so over) a newer snapshot a save installed.
+   */
+  private snapshotWrites: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -226,10 +231,16 @@ export class LevelStorage {
    * batch, then updates the mirror. New entries overwrite any suffix from their first index on.
    */
   async save(batch: SaveBatch): Promise<void> {
+    if (batch.snapshot === undefined) return this.saveNow(batch);
+    return this.inSnapshotOrder(() => this.saveNow(batch));
+  }
+
+  private async saveNow(batch: SaveBatch): Promise<void> {
     const ops: Operation[] = [];
     const mirror = this.mirror;
     let lastAfter = mirror.lastIndex();
-    let firstAfter = mirror.firstIndex();
+    // New entries go after the snapshot, never into the tail kept before its index.
+    let firstAfter = mirror.snapshot().meta.index + 1;
     if (batch.snapshot !== undefined) {
       const { index, term } = batch.snapshot.meta;
       assert(index > mirror.snapshot().meta.index, () => {
@@ -287,19 +298,35 @@ export class LevelStorage {
 
   /**
    * compact records a snapshot the local state machine took at `meta.index` and deletes the log
-   * entries it covers. The snapshot is durable before any entry is deleted.
+   * entries it covers, except the last `tailEntries` up to its index (kept so that a follower a
+   * little behind gets entries, not a snapshot; a restart drops the tail). The snapshot is
+   * durable before any entry is deleted. It may run beside `save`: it returns false, writing
+   * nothing, when a snapshot at or past `meta.index` is already stored (one received from the
+   * leader while this one was being encoded).
    */
-  async compact(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
-    const previousFirst = this.mirror.firstIndex();
-    assert(meta.index >= previousFirst - 1 && meta.index <= this.mirror.lastIndex(), () => {
-      return `compact(${meta.index}) outside the log [${previousFirst - 1}, ${this.mirror.lastIndex()}]`;
+  async compact(meta: SnapshotMeta, data: Uint8Array, tailEntries = 0): Promise<boolean> {
+    return this.inSnapshotOrder(async () => {
+      const mirror = this.mirror;
+      if (meta.index <= mirror.snapshot().meta.index) return false;
+      assert(meta.index <= mirror.lastIndex(), () => {
+        return `compact(${meta.index}) beyond the log [${mirror.firstIndex()}, ${mirror.lastIndex()}]`;
+      });
+      await this.write([
+        { type: 'put', key: KEY_SNAPSHOT_META, value: encode(meta) },
+        { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
+      ]);
+      const firstBefore = mirror.firstIndex();
+      mirror.createSnapshot(meta, data, tailEntries);
+      if (mirror.firstIndex() > firstBefore) await this.clearEntriesThrough(mirror.firstIndex() - 1);
+      return true;
     });
-    await this.write([
-      { type: 'put', key: KEY_SNAPSHOT_META, value: encode(meta) },
-      { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
-    ]);
-    this.mirror.createSnapshot(meta, data);
-    await this.clearEntriesThrough(meta.index);
+  }
+
+  /** inSnapshotOrder runs `write` after every earlier write of the snapshot keys settled. */
+  private inSnapshotOrder<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.snapshotWrites.then(write, write);
+    this.snapshotWrites = run.catch(() => undefined);
+    return run;
   }
 
   /** close closes the store; further writes fail. */

@@ -54,6 +54,35 @@ describe('MemoryStorage', () => {
     expect(s.snapshot().data).toEqual(new Uint8Array([7]));
   });
 
+  it('keeps a tail of entries up to the snapshot index, for followers a little behind', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1), noop(4, 2), noop(5, 2)]);
+    s.createSnapshot({ index: 4, term: 2, membership: MEMBERSHIP }, new Uint8Array([4]), 2);
+    expect([s.firstIndex(), s.lastIndex(), s.term(2), s.term(3), s.term(4)]).toEqual([3, 5, undefined, 1, 2]);
+    expect(s.entries(3, 6, 1_000).map((e) => e.index)).toEqual([3, 4, 5]);
+    // A later snapshot with a longer tail cannot bring back entries already dropped.
+    s.createSnapshot({ index: 5, term: 2, membership: MEMBERSHIP }, new Uint8Array([5]), 10);
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([3, 5]);
+    s.append([noop(6, 3)]);
+    expect(s.allEntries().map((e) => e.index)).toEqual([3, 4, 5, 6]);
+  });
+
+  it('refuses an append into the tail kept before the snapshot index', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1)]);
+    s.createSnapshot({ index: 3, term: 1, membership: MEMBERSHIP }, new Uint8Array(0), 2);
+    expect(isInvariantViolation(thrown(() => s.append([noop(3, 2)])))).toBe(true);
+    expect(isInvariantViolation(thrown(() => s.append([noop(2, 2)])))).toBe(true);
+  });
+
+  it('drops the tail under an installed snapshot, matching or not', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    s.append([noop(1, 1), noop(2, 1), noop(3, 1), noop(4, 1)]);
+    s.createSnapshot({ index: 2, term: 1, membership: MEMBERSHIP }, new Uint8Array(0), 2);
+    s.installSnapshot({ meta: { index: 3, term: 1, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([4, 4]);
+  });
+
   it('refuses a snapshot whose term differs from the log or that is out of range', () => {
     const s = MemoryStorage.bootstrap(MEMBERSHIP);
     s.append([noop(1, 1), noop(2, 1)]);

@@ -2,8 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import type { AppliedCommand, RaftNodeConfig, StateMachine, TransportLogger } from '../../src/index';
-import { RAFT_NODE_DEFAULTS, RaftNode, isRaftNodeError } from '../../src/index';
+import type {
+  AppliedCommand,
+  RaftNodeConfig,
+  SnapshotCapture,
+  StateMachine,
+  TransportLogger,
+} from '../../src/index';
+import { RAFT_NODE_DEFAULTS, RaftNode, isRaftNodeError, wholeSnapshot } from '../../src/index';
 
 /** LogMachine records every applied command, so replicas can be compared. */
 class LogMachine implements StateMachine<number> {
@@ -12,8 +18,8 @@ class LogMachine implements StateMachine<number> {
     this.applied.push(Buffer.from(c.data).toString());
     return this.applied.length;
   }
-  snapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify(this.applied));
+  captureSnapshot(): SnapshotCapture {
+    return wholeSnapshot(Buffer.from(JSON.stringify(this.applied)));
   }
   restore(data: Uint8Array): void {
     this.applied = JSON.parse(Buffer.from(data).toString()) as string[];

@@ -138,7 +138,9 @@ export class SimNode {
     }
     checkSnapshotRestore(this.host.history, this.id, snap.meta.index, snap.meta.term, this.kv.chain);
     this.appliedMembership = snap.meta.membership;
-    this.view = LogView.fromEntries(snap.meta.index, snap.meta.term, this.storage.allEntries());
+    // The view starts after the snapshot; a tail kept before its index is the core's business.
+    const afterSnapshot = this.storage.allEntries().filter((e) => e.index > snap.meta.index);
+    this.view = LogView.fromEntries(snap.meta.index, snap.meta.term, afterSnapshot);
     this.pending = undefined;
     this.confirmedReads.clear();
     this.role = 'follower';
@@ -312,7 +314,15 @@ export class SimNode {
     if (this.host.rng.intBelow(1000) >= this.host.compactPerMille) return;
     const term = this.storage.term(index);
     if (term === undefined) throw new Error(`sim: ${this.id} applied ${index} but its storage lacks it`);
-    this.storage.createSnapshot({ index, term, membership: this.appliedMembership }, this.kv.snapshot());
+    // Keep a tail of up to 7 entries before the snapshot index, as the runtime's
+    // snapshotTailEntries does, so lagging followers catch up from it. It is derived from the
+    // index, not drawn from the PRNG, so every kept seed replays exactly as before.
+    const tailEntries = index % 8;
+    this.storage.createSnapshot(
+      { index, term, membership: this.appliedMembership },
+      this.kv.snapshot(),
+      tailEntries,
+    );
     this.view.compact(index);
     this.snapshotsTaken++;
     this.host.note(this.id, `compacted to ${index}@${term}`);

@@ -29,6 +29,24 @@ function range(from: number, to: number, term: number): Entry[] {
   return out;
 }
 
+/** saveCommitted saves entries 1..`last` of term 1, all committed. */
+async function saveCommitted(s: LevelStorage, last: number): Promise<void> {
+  await s.save({
+    hardState: { term: 1, vote: 'n1', commit: last },
+    entries: range(1, last, 1),
+    snapshot: undefined,
+  });
+}
+
+/** entryKeysIn lists the log entry keys stored in `dir` (the store must be closed). */
+async function entryKeysIn(dir: string): Promise<string[]> {
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+  const keys: string[] = [];
+  for await (const key of db.keys({ gte: 'e', lt: 'f' })) keys.push(key);
+  await db.close();
+  return keys;
+}
+
 async function withStore<T>(dir: string, fn: (s: LevelStorage) => T | Promise<T>): Promise<T> {
   const store = await LevelStorage.open(dir, { bootstrap: membership, verifyWrites: true });
   try {
@@ -177,22 +195,56 @@ describe('LevelStorage', () => {
   it('compacts: the snapshot replaces the entries it covers, and a restart starts from it', async () => {
     const dir = freshDir();
     await withStore(dir, async (s) => {
-      await s.save({
-        hardState: { term: 1, vote: 'n1', commit: 10 },
-        entries: range(1, 10, 1),
-        snapshot: undefined,
-      });
+      await saveCommitted(s, 10);
       await s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'));
       expect(s.mirror.firstIndex()).toBe(9);
     });
-    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
-    const entryKeys: string[] = [];
-    for await (const key of db.keys({ gte: 'e', lt: 'f' })) entryKeys.push(key);
-    await db.close();
+    const entryKeys = await entryKeysIn(dir);
     expect(entryKeys).toHaveLength(2);
     await withStore(dir, (s) => {
       expect(s.mirror.snapshot().meta.index).toBe(8);
       expect(s.mirror.entries(9, 11, Infinity)).toEqual(range(9, 10, 1));
+    });
+  });
+
+  it('compacts keeping a tail of entries up to the snapshot index; a restart drops the tail', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await saveCommitted(s, 10);
+      expect(await s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'), 3)).toBe(true);
+      expect([s.mirror.firstIndex(), s.mirror.lastIndex()]).toEqual([6, 10]);
+      expect(s.mirror.entries(6, 11, Infinity)).toEqual(range(6, 10, 1));
+      await s.save({ hardState: undefined, entries: range(11, 11, 1), snapshot: undefined });
+    });
+    const entryKeys = await entryKeysIn(dir);
+    expect(entryKeys).toHaveLength(6);
+    await withStore(dir, async (s) => {
+      expect([s.mirror.snapshot().meta.index, s.mirror.firstIndex(), s.mirror.lastIndex()]).toEqual([
+        8, 9, 11,
+      ]);
+      // The next compaction deletes what the restart left behind.
+      expect(await s.compact({ index: 10, term: 1, membership }, Buffer.from('state@10'), 0)).toBe(true);
+    });
+    expect(await entryKeysIn(dir)).toHaveLength(1);
+  });
+
+  it('drops a compaction older than a snapshot received while it was encoded, writing nothing', async () => {
+    const dir = freshDir();
+    await withStore(dir, async (s) => {
+      await saveCommitted(s, 10);
+      const received = s.save({
+        hardState: { term: 3, vote: '', commit: 20 },
+        entries: [],
+        snapshot: { meta: { index: 20, term: 3, membership }, data: Buffer.from('state@20') },
+      });
+      // Issued while the received snapshot is being written: it must wait for it, then give up.
+      const compacted = s.compact({ index: 8, term: 1, membership }, Buffer.from('state@8'), 2);
+      await received;
+      expect(await compacted).toBe(false);
+      expect(s.mirror.snapshot().meta.index).toBe(20);
+    });
+    await withStore(dir, (s) => {
+      expect(Buffer.from(s.mirror.snapshot().data).toString()).toBe('state@20');
     });
   });
 

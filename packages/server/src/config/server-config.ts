@@ -343,6 +343,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'entries between snapshots',
   },
   {
+    key: 'snapshotTailEntries',
+    kind: 'int',
+    flag: '--snapshot-tail-entries',
+    env: 'OMNIRELAY_SNAPSHOT_TAIL_ENTRIES',
+    help: 'entries kept before a snapshot index, so a follower that far behind gets entries, not a snapshot',
+  },
+  {
     key: 'logLevel',
     kind: 'string',
     flag: '--log-level',

@@ -469,6 +469,8 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
     disk: options.disk?.() ?? null,
+    eventLoopStall: s.eventLoopStall,
+    lastCompaction: s.lastCompaction ?? null,
     leadership: {
       scopes: stats.scopeCount,
       leases: stats.leaseCount,

@@ -1,6 +1,6 @@
 import type { ApplyResult, LeadershipEvent } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
-import type { AppliedCommand, StateMachine } from '@omnirelay/raft';
+import type { AppliedCommand, SnapshotCapture, StateMachine } from '@omnirelay/raft';
 import { decodeEnvelope } from './envelope';
 import { StampClock } from './stamp-clock';
 
@@ -65,8 +65,14 @@ export class LeadershipStateMachine implements StateMachine<ApplyResult> {
     return result;
   }
 
-  snapshot(): Uint8Array {
-    return this.fsmNow.snapshot();
+  /**
+   * captureSnapshot captures the state machine as it is now and encodes it SNAPSHOT_SLICE_SCOPES
+   * scopes per slice; the capture stays that state while later entries apply or a restore
+   * replaces the state machine.
+   */
+  captureSnapshot(): SnapshotCapture {
+    const capture = this.fsmNow.captureSnapshot();
+    return { encodeSlice: () => capture.encodeSlice(), release: () => capture.release() };
   }
 
   restore(data: Uint8Array): void {

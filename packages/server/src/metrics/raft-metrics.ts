@@ -148,6 +148,16 @@ export function registerRaftMetrics(
     (s) => s.proposalsPending,
   );
   statusGauge(
+    'omnirelay_event_loop_stall_max_ms',
+    'Longest this node’s event loop held up its Raft timers since start (ms; above the election timeout, followers may have started an election).',
+    (s) => s.eventLoopStall.longestMs,
+  );
+  statusGauge(
+    'omnirelay_raft_snapshot_slice_max_ms',
+    'Longest single slice of the last snapshot encoding on this node (ms; 0 before the first snapshot).',
+    (s) => s.lastCompaction?.sliceMsMax ?? 0,
+  );
+  statusGauge(
     'omnirelay_raft_fatal',
     'Whether the Raft node stopped on a fatal error and the process must restart (1) or not (0).',
     (s) => (s.fatalError === undefined ? 0 : 1),

@@ -3,8 +3,12 @@ import { acquireMany, identicalStateOn, useLocalCluster, waitUntil } from './clu
 jest.setTimeout(120_000);
 
 describe('a 3-process cluster on loopback', () => {
-  // Snapshots every 200 entries, so a node that is down for a while falls behind the compaction point.
-  const cluster = useLocalCluster('cluster3', { size: 3, extraArgs: ['--snapshot-entries', '200'] });
+  // Snapshots every 200 entries with no tail kept, so a node that is down for a while falls
+  // behind the compaction point.
+  const cluster = useLocalCluster('cluster3', {
+    size: 3,
+    extraArgs: ['--snapshot-entries', '200', '--snapshot-tail-entries', '0'],
+  });
   let fences = new Map<string, string>();
 
   it('elects one leader and applies 1,000 acquisitions on all three into byte-identical state', async () => {

@@ -63,6 +63,14 @@ describe('loadServerConfig', () => {
     );
   });
 
+  it('reads the snapshot tail from --snapshot-tail-entries and refuses a negative one, naming it', () => {
+    expect(loadServerConfig(['--id', 'n1', '--snapshot-tail-entries', '0'], {}).snapshotTailEntries).toBe(0);
+    expect(loadServerConfig(['--id', 'n1'], {}).snapshotTailEntries).toBe(5000);
+    expect(configError(['--id', 'n1', '--snapshot-tail-entries', '-1'])).toMatch(
+      /snapshotTailEntries must be an integer in \[0, 100000000\], got -1/,
+    );
+  });
+
   it('refuses a peer list that names this node', () => {
     expect(configError(['--id', 'n1', '--peers', 'n1=127.0.0.1:7101'])).toMatch(
       /must not list this node itself/,

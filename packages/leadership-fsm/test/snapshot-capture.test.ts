@@ -1,0 +1,166 @@
+import fc from 'fast-check';
+import { Buffer } from 'node:buffer';
+import { Packr } from 'msgpackr';
+import { LeadershipFsm, SNAPSHOT_FORMAT, isLeadershipError } from '@omnirelay/leadership-fsm';
+import type { RecordedEntry } from './helpers/driver';
+import { Driver, replay } from './helpers/driver';
+import { logArbitrary, runStep } from './helpers/random-log';
+
+function record(steps: Parameters<typeof runStep>[1][]): RecordedEntry[] {
+  const d = new Driver();
+  for (const step of steps) {
+    runStep(d, step);
+  }
+  return d.log;
+}
+
+const bytes = (b: Uint8Array | undefined): Buffer => Buffer.from(b ?? new Uint8Array(0));
+
+/** acquireAll acquires `count` scopes `s/<i>` with a long TTL, one entry each. */
+function acquireAll(d: Driver, count: number): void {
+  for (let i = 0; i < count; i++) {
+    d.apply({ type: 'acquire', scope: `s/${i}`, candidateId: 'w', metadata: '', leaseTtlMs: 600_000 });
+  }
+}
+
+/** encodeAll calls encodeSlice until it returns the bytes (at most `slicesMax` calls). */
+function encodeAll(fsm: LeadershipFsm, scopesMax: number, slicesMax = 1_000_000): Uint8Array {
+  const capture = fsm.captureSnapshot();
+  for (let i = 0; i < slicesMax; i++) {
+    const out = capture.encodeSlice(scopesMax);
+    if (out !== undefined) return out;
+  }
+  throw new Error(`no snapshot after ${slicesMax} slices`);
+}
+
+describe('SnapshotCapture', () => {
+  it('writes the bytes of the state at its index while later entries apply between slices', () => {
+    fc.assert(
+      fc.property(logArbitrary(60), fc.nat(), fc.integer({ min: 1, max: 3 }), (steps, cut, scopesMax) => {
+        const log = record(steps);
+        const at = cut % (log.length + 1);
+        // The twin stops at the capture's index: its snapshot is what the capture must write.
+        const expected = replay(log.slice(0, at)).fsm.snapshot();
+        const live = replay(log.slice(0, at)).fsm;
+        const capture = live.captureSnapshot();
+        let out: Uint8Array | undefined;
+        for (const entry of log.slice(at)) {
+          replay([entry], live);
+          out ??= capture.encodeSlice(scopesMax);
+        }
+        for (let i = 0; i < 10 && out === undefined; i++) out = capture.encodeSlice(scopesMax);
+        expect(bytes(out)).toEqual(bytes(expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps renewals, expiries, grace and new scopes after the capture out of its bytes', () => {
+    const d = new Driver();
+    acquireAll(d, 40);
+    d.apply({
+      type: 'campaign',
+      scope: 's/7',
+      candidateId: 'x',
+      metadata: '',
+      leaseTtlMs: 1_000,
+      priority: 1,
+    });
+    const expected = Buffer.from(d.fsm.snapshot());
+    const capture = d.fsm.captureSnapshot();
+    expect(capture.index).toBe(d.index);
+    expect(capture.encodeSlice(5)).toBeUndefined();
+    d.nowMs += 10_000;
+    d.apply({
+      type: 'renew',
+      leases: [
+        { scope: 's/1', fenceToken: 2n },
+        { scope: 's/30', fenceToken: 31n },
+      ],
+    });
+    d.apply({ type: 'grace', tookOfficeStampMs: d.nowMs, graceMs: 60_000 });
+    d.apply({ type: 'expire', leases: [{ scope: 's/20', fenceToken: 21n }] });
+    d.apply({ type: 'stepDown', scope: 's/7', fenceToken: 8n });
+    d.apply({ type: 'acquire', scope: 's/200', candidateId: 'w', metadata: '', leaseTtlMs: 600_000 });
+    d.apply({ type: 'acquire', scope: 'a-first', candidateId: 'w', metadata: '', leaseTtlMs: 600_000 });
+    let out: Uint8Array | undefined;
+    for (let i = 0; i < 20 && out === undefined; i++) out = capture.encodeSlice(5);
+    expect(bytes(out)).toEqual(expected);
+    expect(bytes(d.fsm.snapshot())).not.toEqual(expected);
+  });
+
+  it('writes the same bytes as snapshot() across the msgpack array header sizes', () => {
+    for (const count of [0, 1, 15, 16, 17, 300]) {
+      const d = new Driver();
+      acquireAll(d, count);
+      for (const scopesMax of [1, 7, 16, 1000]) {
+        expect(bytes(encodeAll(d.fsm, scopesMax))).toEqual(bytes(d.fsm.snapshot()));
+      }
+    }
+  });
+
+  it('writes the same bytes as snapshot() for more than 65,535 scopes', () => {
+    // Built as snapshot bytes and restored: applying 65,537 acquisitions one by one takes long.
+    const count = 65_537;
+    const scopes = Array.from({ length: count }, (_, i) => {
+      const fence = BigInt(i + 1);
+      return [
+        `s/${String(i).padStart(6, '0')}`,
+        1,
+        i + 1,
+        fence,
+        ['w', '', fence, 600_000, 1, 1, 600_001, ''],
+        [],
+      ];
+    });
+    const packr = new Packr({
+      useRecords: false,
+      mapsAsObjects: true,
+      int64AsType: 'bigint',
+      moreTypes: false,
+    });
+    const fsm = LeadershipFsm.restore(packr.pack([SNAPSHOT_FORMAT, count, 1, 1, scopes]));
+    expect(fsm.stats().leaseCount).toBe(count);
+    // Buffer.equals: toEqual walks megabytes byte by byte.
+    expect(bytes(encodeAll(fsm, 4096)).equals(bytes(fsm.snapshot()))).toBe(true);
+  });
+
+  it('stays the state at its index when the state machine is restored from another snapshot', () => {
+    const d = new Driver();
+    acquireAll(d, 10);
+    const expected = Buffer.from(d.fsm.snapshot());
+    const capture = d.fsm.captureSnapshot();
+    expect(capture.encodeSlice(3)).toBeUndefined();
+    const other = new Driver();
+    acquireAll(other, 3);
+    d.fsm = LeadershipFsm.restore(other.fsm.snapshot());
+    let out: Uint8Array | undefined;
+    for (let i = 0; i < 10 && out === undefined; i++) out = capture.encodeSlice(3);
+    expect(bytes(out)).toEqual(expected);
+  });
+
+  it('returns the same bytes again once finished, and refuses to go on once released early', () => {
+    const d = new Driver();
+    acquireAll(d, 4);
+    const capture = d.fsm.captureSnapshot();
+    const out = capture.encodeSlice(100);
+    expect(capture.encodeSlice(1)).toBe(out);
+    const released = d.fsm.captureSnapshot();
+    expect(released.encodeSlice(1)).toBeUndefined();
+    released.release();
+    expect(() => released.encodeSlice(1)).toThrow(/released snapshot capture/);
+  });
+
+  it('refuses a slice size that is not a positive integer with INVALID_ARGUMENT', () => {
+    const capture = new LeadershipFsm().captureSnapshot();
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      let thrown: unknown;
+      try {
+        capture.encodeSlice(bad);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isLeadershipError(thrown) && thrown.code === 'INVALID_ARGUMENT').toBe(true);
+    }
+  });
+});
