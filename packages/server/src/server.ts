@@ -16,6 +16,7 @@ import { registerDiskMetrics } from './metrics/disk-metrics';
 import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
+import { clientPortTls } from './tls/client-port-tls';
 import type { Tracing } from './tracing/tracing';
 
 /**
@@ -138,6 +139,7 @@ export async function startServer(
     (limit) => metrics.limitRefused(limit),
   );
 
+  const tls = clientPortTls(config);
   let http: ClientHttpServer;
   try {
     http = await startHttpServer({
@@ -153,6 +155,7 @@ export async function startServer(
       disk: () => disk.status(),
       onForwarded: () => metrics.forwarded('http'),
       streamLimiter,
+      ...tls,
     });
   } catch (e) {
     stopClockWatch();
@@ -174,6 +177,7 @@ export async function startServer(
       onForwarded: () => metrics.forwarded('grpc'),
       streamLimiter,
       keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
+      ...tls,
     });
   } catch (e) {
     stopClockWatch();

@@ -5,6 +5,8 @@ import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
 import { CLOCK_DRIFT_PPM_MAX_DEFAULT } from '../leadership/stamp-clock';
 import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limits';
 import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
+import type { ClientTlsFiles } from '../tls/client-tls';
+import { resolveClientTls } from './client-tls-config';
 
 /** LOG_LEVELS are the accepted values of logLevel (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -48,6 +50,16 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly peerTlsCaFile?: string;
   readonly peerTlsCertFile?: string;
   readonly peerTlsKeyFile?: string;
+  /**
+   * clientTlsCertFile and clientTlsKeyFile switch both client ports (gRPC and HTTP) to TLS (both
+   * or neither); with clientTlsCaFile too, a client must present a certificate that CA signed.
+   * clientTls is built from them (see resolveClientTls).
+   */
+  readonly clientTlsCertFile?: string;
+  readonly clientTlsKeyFile?: string;
+  readonly clientTlsCaFile?: string;
+  /** clientTls is the validated client-port TLS files, absent when the client ports are plaintext. */
+  readonly clientTls?: ClientTlsFiles;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
   /**
@@ -115,6 +127,27 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--peer-tls-key',
     env: 'OMNIRELAY_PEER_TLS_KEY',
     help: "this node's private key (PEM)",
+  },
+  {
+    key: 'clientTlsCertFile',
+    kind: 'string',
+    flag: '--client-tls-cert',
+    env: 'OMNIRELAY_CLIENT_TLS_CERT',
+    help: "this node's certificate (PEM) for the client ports: with --client-tls-key, TLS on gRPC and HTTP",
+  },
+  {
+    key: 'clientTlsKeyFile',
+    kind: 'string',
+    flag: '--client-tls-key',
+    env: 'OMNIRELAY_CLIENT_TLS_KEY',
+    help: 'the private key (PEM) of --client-tls-cert',
+  },
+  {
+    key: 'clientTlsCaFile',
+    kind: 'string',
+    flag: '--client-tls-ca',
+    env: 'OMNIRELAY_CLIENT_TLS_CA',
+    help: 'CA bundle (PEM): clients must present a certificate it signed (optional)',
   },
   {
     key: 'initialClusterState',
@@ -524,6 +557,9 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     merged['peerTls'] = tlsFiles;
   }
+  const clientTls = resolveClientTls(merged);
+  if (clientTls !== undefined && 'refused' in clientTls) throw new ConfigError(clientTls.refused);
+  if (clientTls !== undefined) merged['clientTls'] = clientTls;
   merged['bootstrapVoters'] ??=
     merged['join'] === true ? [] : [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
   const config = merged as unknown as ServerConfig;

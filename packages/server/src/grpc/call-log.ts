@@ -5,24 +5,32 @@ import type { GrpcServiceError } from './errors';
 import { toServiceError } from './errors';
 
 /**
- * GRPC_TRANSPORT is the negotiated protocol of every call this server takes. The listener is
- * plaintext HTTP/2 (prior knowledge), so it is always h2c; a TLS listener would record `h2` from
- * ALPN, and a future HTTP/3 listener `h3` (DESIGN.md "Transport note").
+ * GRPC_TRANSPORT is the negotiated protocol of every call a plaintext listener takes: HTTP/2 with
+ * prior knowledge, h2c. A TLS listener records TLS_TRANSPORT_GRPC (`h2`, the only protocol its
+ * ALPN offers), and a future HTTP/3 listener `h3` (DESIGN.md "Transport note").
  */
 export const GRPC_TRANSPORT = 'h2c';
+
+/**
+ * callLogger is the logger the gRPC services log calls with: `logger` bound to the listener's
+ * `transport`, so every call line and error line says how the call arrived.
+ */
+export function callLogger(logger: Logger, transport: string): Logger {
+  return logger.child({ transport });
+}
 
 /** CallOutcome is how a call ended: OK, cancelled by the client, or failed with a status. */
 export type CallOutcome = 'ok' | 'cancelled' | GrpcServiceError;
 
 /**
- * recordCall writes the one debug line each call gets: method, transport and final status code
- * (the server's error code too when it failed). An INTERNAL failure is also logged as an error
+ * recordCall writes the one debug line each call gets: method and final status code (the
+ * server's error code too when it failed), with the transport `logger` is bound to (callLogger). An INTERNAL failure is also logged as an error
  * with its cause, which never reaches the client. Cheap when debug is off: nothing is built
  * unless the level is enabled.
  */
 export function recordCall(logger: Logger, method: string, outcome: CallOutcome, cause?: unknown): void {
   if (typeof outcome === 'object' && outcome.errorCode === 'INTERNAL') {
-    logger.error({ err: cause, method, transport: GRPC_TRANSPORT }, 'gRPC call failed; this is a bug');
+    logger.error({ err: cause, method }, 'gRPC call failed; this is a bug');
   }
   if (!logger.isLevelEnabled('debug')) return;
   const code =
@@ -30,7 +38,6 @@ export function recordCall(logger: Logger, method: string, outcome: CallOutcome,
   logger.debug(
     {
       method,
-      transport: GRPC_TRANSPORT,
       code: grpc.status[code],
       ...(typeof outcome === 'object' ? { errorCode: outcome.errorCode } : {}),
     },

@@ -44,6 +44,11 @@ export interface GrpcForwarderOptions {
   readonly logger: Logger;
   /** onForwarded hears each call forwarded (metrics). */
   readonly onForwarded?: () => void;
+  /**
+   * credentials are those of the channel to `leaderId`'s public gRPC port: TLS when the client
+   * ports speak TLS (grpcForwardingCredentials); absent, plaintext h2c.
+   */
+  readonly credentials?: (leaderId: string) => grpc.ChannelCredentials;
 }
 
 /** LeaderChangeListener hears the Raft leader a proxied stream's node now knows ('' when none). */
@@ -139,7 +144,7 @@ export class GrpcForwarder {
     const request = this.bytesOf(method, call.request);
     this.begin(method, target);
     let response: Buffer | undefined;
-    const upstream = this.clientFor(target.address).makeUnaryRequest<Buffer, Buffer>(
+    const upstream = this.clientFor(target.address, target.leaderId).makeUnaryRequest<Buffer, Buffer>(
       this.pathOf(method),
       identity,
       identity,
@@ -172,7 +177,7 @@ export class GrpcForwarder {
     target: ForwardTarget,
   ): void {
     this.begin(method, target);
-    const upstream = this.clientFor(target.address).makeServerStreamRequest<Buffer, Buffer>(
+    const upstream = this.clientFor(target.address, target.leaderId).makeServerStreamRequest<Buffer, Buffer>(
       this.pathOf(method),
       identity,
       identity,
@@ -198,7 +203,7 @@ export class GrpcForwarder {
     target: ForwardTarget,
   ): void {
     this.begin(method, target);
-    const upstream = this.clientFor(target.address).makeBidiStreamRequest<Buffer, Buffer>(
+    const upstream = this.clientFor(target.address, target.leaderId).makeBidiStreamRequest<Buffer, Buffer>(
       this.pathOf(method),
       identity,
       identity,
@@ -242,15 +247,16 @@ export class GrpcForwarder {
       if (id === node.id) continue;
       const address = this.options.leaderGrpcAddress(id);
       if (address !== undefined && address !== '')
-        this.clientFor(address).getChannel().getConnectivityState(true);
+        this.clientFor(address, id).getChannel().getConnectivityState(true);
     }
   }
 
-  private clientFor(address: string): grpc.Client {
+  private clientFor(address: string, leaderId: string): grpc.Client {
     let client = this.clients.get(address);
     if (client === undefined) {
       const Client = loadPublicApi().leadership.Client;
-      client = new Client(address, grpc.credentials.createInsecure(), {
+      const credentials = this.options.credentials?.(leaderId) ?? grpc.credentials.createInsecure();
+      client = new Client(address, credentials, {
         // A leader restarted on its address is reached again within a second, not after grpc-js's
         // default reconnect backoff (1 s growing to 120 s), during which every forward would fail.
         'grpc.initial_reconnect_backoff_ms': FORWARD_RECONNECT_MS_MIN,

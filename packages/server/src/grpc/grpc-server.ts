@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
@@ -6,7 +7,10 @@ import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { withRequest } from '../leadership/request-origin';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
-import { GRPC_TRANSPORT } from './call-log';
+import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
+import { TLS_TRANSPORT_GRPC, grpcForwardingCredentials, grpcServerCredentials } from '../tls/client-tls';
+import { clientIdentityOf } from '../tls/client-identity';
+import { GRPC_TRANSPORT, callLogger } from './call-log';
 import { clusterServiceImpl } from './cluster-service-impl';
 import { passEncodedResponses } from './encoded-responses';
 import { GrpcForwarder } from './forwarder';
@@ -49,6 +53,10 @@ export interface GrpcServerOptions {
   readonly streamLimiter?: StreamLimiter;
   /** keepalive pings quiet client connections and drops those that do not answer (default 10 s + 5 s). */
   readonly keepalive?: GrpcKeepalive;
+  /** tls serves the port over TLS (ALPN h2) with these files; absent, plaintext h2c. */
+  readonly tls?: ClientTlsFiles;
+  /** forwardingTls makes a follower reach the leader's gRPC port over TLS (set with `tls`). */
+  readonly forwardingTls?: ForwardingTlsFiles;
 }
 
 /** ClientGrpcServer is the running public gRPC listener. */
@@ -61,7 +69,7 @@ export interface ClientGrpcServer {
 
 /**
  * startGrpcServer serves the public API of proto/leadership.proto (services Leadership and
- * Cluster) over plaintext HTTP/2 (h2c) on `address`. Requests larger than
+ * Cluster) on `address`: over TLS 1.2+ (h2) with `tls`, else over plaintext HTTP/2 (h2c). Requests larger than
  * GRPC_RECEIVE_MESSAGE_BYTES_MAX are refused by grpc-js with RESOURCE_EXHAUSTED; requests that do
  * not decode are answered INVALID_ARGUMENT. On a follower, what needs the leader is forwarded to
  * it once (see GrpcForwarder), when `leaderGrpcAddress` knows where it is. Streaming calls are
@@ -71,13 +79,19 @@ export interface ClientGrpcServer {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ClientGrpcServer> {
   const limits = resolveGrpcLimits(options.limits);
   const api = loadPublicApi();
+  const transport = options.tls === undefined ? GRPC_TRANSPORT : TLS_TRANSPORT_GRPC;
+  const logger = callLogger(options.logger, transport);
+  const forwardingTls = options.forwardingTls;
   const watch = acceptEncodedResponses(api.leadership.definition['Watch']!);
   const notLeader = (): ServerError => options.service.notLeader();
   const forwarder = new GrpcForwarder({
     node: options.node,
     leaderGrpcAddress: options.leaderGrpcAddress ?? (() => undefined),
     notLeader,
-    logger: options.logger,
+    logger,
+    ...(forwardingTls === undefined
+      ? {}
+      : { credentials: (leaderId: string) => grpcForwardingCredentials(forwardingTls, leaderId) }),
     ...(options.onForwarded === undefined ? {} : { onForwarded: options.onForwarded }),
   });
   const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
@@ -90,25 +104,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   server.addService(
     passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
     recordingTransport(
+      transport,
       admitStreams(
         leadershipServiceImpl({
           service: options.service,
-          logger: options.logger,
+          logger,
           limits,
           encodeWatchResponse: watch.encode,
           forwarder,
         }),
         streamLimiter,
-        options.logger,
+        logger,
       ),
     ),
   );
   server.addService(
     passEncodedResponses(guardDeserializers(api.cluster.definition)),
     recordingTransport(
+      transport,
       clusterServiceImpl({
         node: options.node,
-        logger: options.logger,
+        logger,
         transferTimeoutMs: options.transferTimeoutMs ?? 3000,
         notLeader,
         forwarding: forwarder,
@@ -116,8 +132,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     ),
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
+  const credentials =
+    options.tls === undefined ? grpc.ServerCredentials.createInsecure() : grpcServerCredentials(options.tls);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+    server.bindAsync(options.address, credentials, (error, boundPort) => {
       if (error !== null) {
         forwarder.close();
         reject(
@@ -131,7 +149,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     });
   });
   const address = `${host}:${port}`;
-  options.logger.info({ address, transport: GRPC_TRANSPORT }, 'public gRPC API listening');
+  options.logger.info(
+    { address, transport, clientCertificates: options.tls?.caFile === undefined ? 'none' : 'required' },
+    'public gRPC API listening',
+  );
   let closing: Promise<void> | undefined;
   return {
     address,
@@ -151,21 +172,30 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
 }
 
 /**
- * recordingTransport runs every handler of a service as work for a request over h2c with the
- * caller's trace headers (withRequest): writes it replicates record the transport, audit events
- * say how they arrived, and their spans join the caller's trace.
+ * recordingTransport runs every handler of a service as work for a request over `transport`
+ * with the caller's trace headers and verified certificate identity (withRequest): writes it
+ * replicates record the transport, audit events say how they arrived, and their spans join the
+ * caller's trace.
  */
-function recordingTransport(impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+function recordingTransport(
+  transport: string,
+  impl: grpc.UntypedServiceImplementation,
+): grpc.UntypedServiceImplementation {
   const wrapped: grpc.UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(impl)) {
     const fn = handler as (...args: unknown[]) => unknown;
     wrapped[name] = ((...args: unknown[]) => {
-      const metadata = (args[0] as { metadata?: grpc.Metadata }).metadata;
+      const call = args[0] as {
+        metadata?: grpc.Metadata;
+        getAuthContext?: () => { sslPeerCertificate?: PeerCertificate };
+      };
+      const metadata = call.metadata;
       const header = (key: string): string | undefined => {
         const value = metadata?.get(key)[0];
         return value === undefined ? undefined : String(value);
       };
-      return withRequest(GRPC_TRANSPORT, header, () => fn(...args));
+      const principal = clientIdentityOf(call.getAuthContext?.().sslPeerCertificate);
+      return withRequest(transport, header, () => fn(...args), principal);
     }) as grpc.UntypedHandleCall;
   }
   return wrapped;

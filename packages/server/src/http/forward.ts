@@ -1,5 +1,8 @@
 import { Agent, request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { request as httpsRequest } from 'node:https';
+import type { PeerCertificate } from 'node:tls';
 
 /** FORWARDED_BY_HEADER marks a request a follower forwarded, so it is never forwarded twice. */
 export const FORWARDED_BY_HEADER = 'x-omnirelay-forwarded-by';
@@ -16,10 +19,20 @@ export function isForwarded(req: IncomingMessage): boolean {
 }
 
 /**
+ * SecureForward is how to reach a leader whose client port speaks TLS: the HTTPS agent (CA and
+ * this node's certificate) and the check of the leader's certificate.
+ */
+export interface SecureForward {
+  readonly agent: HttpsAgent;
+  readonly checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
+}
+
+/**
  * forwardToLeader replays a request (same method, path, query and JSON body) on the leader's
  * client port and copies its answer back, so a request that landed on a follower still succeeds
  * (DESIGN.md "Clients talk to the leader"). It resolves false, having sent nothing, when the
- * leader cannot be reached; the caller then answers NOT_LEADER itself.
+ * leader cannot be reached; the caller then answers NOT_LEADER itself. With `secure`, it goes
+ * over HTTPS (HTTP/1.1 over TLS).
  */
 export function forwardToLeader(
   req: IncomingMessage,
@@ -27,6 +40,7 @@ export function forwardToLeader(
   body: unknown,
   leader: { id: string; address: string },
   selfId: string,
+  secure?: SecureForward,
 ): Promise<boolean> {
   const i = leader.address.lastIndexOf(':');
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -36,26 +50,30 @@ export function forwardToLeader(
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
-    const out = request(
-      {
-        host: leader.address.slice(0, i),
-        port: Number(leader.address.slice(i + 1)),
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        agent,
-        headers,
-        timeout: FORWARD_TIMEOUT_MS,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, {
-          'content-type': answer.headers['content-type'] ?? 'application/json',
-          [FORWARDED_TO_HEADER]: leader.id,
-        });
-        answer.pipe(res);
-        answer.on('end', () => resolve(true));
-        answer.on('error', () => resolve(true));
-      },
-    );
+    const target = {
+      host: leader.address.slice(0, i),
+      port: Number(leader.address.slice(i + 1)),
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers,
+      timeout: FORWARD_TIMEOUT_MS,
+    };
+    const onAnswer = (answer: IncomingMessage): void => {
+      res.writeHead(answer.statusCode ?? 502, {
+        'content-type': answer.headers['content-type'] ?? 'application/json',
+        [FORWARDED_TO_HEADER]: leader.id,
+      });
+      answer.pipe(res);
+      answer.on('end', () => resolve(true));
+      answer.on('error', () => resolve(true));
+    };
+    const out =
+      secure === undefined
+        ? request({ ...target, agent }, onAnswer)
+        : httpsRequest(
+            { ...target, agent: secure.agent, checkServerIdentity: secure.checkServerIdentity },
+            onAnswer,
+          );
     out.on('timeout', () => out.destroy(new Error('timeout')));
     out.on('error', () => {
       if (!res.headersSent) resolve(false);

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
@@ -15,6 +18,9 @@ import type { WatchHub } from '../leadership/watch-hub';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
+import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
+import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
+import { clientIdentityOf } from '../tls/client-identity';
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
@@ -37,6 +43,13 @@ export interface HttpServerOptions {
    * calls); default: one of its own with STREAM_LIMITS_DEFAULT.
    */
   readonly streamLimiter?: StreamLimiter;
+  /**
+   * tls serves the port over TLS 1.2+ with these files, HTTP/2 and HTTP/1.1 on one port by ALPN
+   * (re-read when they change); absent, plaintext HTTP/1.1.
+   */
+  readonly tls?: ClientTlsFiles;
+  /** forwardingTls makes a follower forward to the leader's client port over HTTPS (set with `tls`). */
+  readonly forwardingTls?: ForwardingTlsFiles;
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -58,7 +71,9 @@ type Handler = (r: Request) => unknown;
 const SSE_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
- * startHttpServer serves the client port over HTTP/1.1 with JSON bodies. Every error is
+ * startHttpServer serves the client port with JSON bodies: over plaintext HTTP/1.1, or with
+ * `tls` over TLS with HTTP/2 and HTTP/1.1 on the same port (ALPN `h2` and `http/1.1`); every
+ * route, Server-Sent Events included, answers the same over each. Every error is
  * `{"error":{"code","message",...}}` with the status from the error table; fence tokens are
  * decimal strings. Reads are linearizable unless `?consistency=serializable`.
  */
@@ -259,19 +274,57 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     ],
   ]);
 
-  const server: Server = createServer((req, res) => {
+  const tlsFiles = options.tls;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
     };
-    void withRequest(`HTTP/${req.httpVersion}`, header, () => handle(req, res));
+    const socket = req.socket as Partial<TLSSocket>;
+    const principal =
+      tlsFiles === undefined ? undefined : clientIdentityOf(socket.getPeerCertificate?.call(req.socket));
+    void withRequest(transportOf(req, tlsFiles !== undefined), header, () => handle(req, res), principal);
+  };
+  const watcher =
+    tlsFiles === undefined
+      ? undefined
+      : new TlsFileWatcher(tlsFiles, (e) =>
+          options.logger.warn({ err: e }, 'client TLS files could not be re-read; keeping the previous ones'),
+        );
+  // The HTTP/2 compatibility API gives the handlers the subset of IncomingMessage and
+  // ServerResponse they use (headers, method, url, httpVersion, writeHead/write/end, streams).
+  const server =
+    watcher === undefined
+      ? createServer(onRequest)
+      : createSecureServer(
+          {
+            allowHTTP1: true,
+            ...watcher.options,
+            requestCert: tlsFiles?.caFile !== undefined,
+            rejectUnauthorized: tlsFiles?.caFile !== undefined,
+          },
+          onRequest as unknown as Parameters<typeof createSecureServer>[1],
+        );
+  if (watcher !== undefined && 'setSecureContext' in server) {
+    watcher.onChange((context) => {
+      server.setSecureContext(context);
+      options.logger.info('client TLS certificates reloaded for the HTTP port');
+    });
+  }
+  // Every connection, so close can end them all (HTTP/2 sessions included).
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
+  const forwarding =
+    options.forwardingTls === undefined ? undefined : new HttpsForwarding(options.forwardingTls);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    // Every request records the negotiated transport (HTTP/1.1 here; gRPC calls log h2c), so a
-    // future HTTP/3 listener shows up in the same place.
+    // Every request records the negotiated transport (h2 or http/1.1 over TLS, HTTP/1.1 in
+    // plaintext; gRPC calls log h2 or h2c), so a future HTTP/3 listener shows up in the same place.
     const started = performance.now();
     res.once('finish', () => {
       options.logger.debug(
@@ -279,7 +332,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           method: req.method,
           path,
           status: res.statusCode,
-          transport: `HTTP/${req.httpVersion}`,
+          transport: transportOf(req, tlsFiles !== undefined),
           ms: Math.round((performance.now() - started) * 10) / 10,
         },
         'http request',
@@ -329,8 +382,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
             { method: req.method, path, forwardedTo: leaderHint, address: leaderAddress },
             'http request forwarded to the leader',
           );
-          if (await forwardToLeader(req, res, body, { id: leaderHint, address: leaderAddress }, node.id))
-            return;
+          const leader = { id: leaderHint, address: leaderAddress };
+          const secure =
+            forwarding === undefined
+              ? undefined
+              : {
+                  agent: forwarding.agent,
+                  checkServerIdentity: leaderIdentityCheck(forwarding.files.clusterId, leaderHint),
+                };
+          if (await forwardToLeader(req, res, body, leader, node.id, secure)) return;
         }
         throw e;
       }
@@ -354,10 +414,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     address,
     close: () =>
       new Promise<void>((resolve) => {
+        watcher?.close();
+        forwarding?.close();
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/**
+ * transportOf is the negotiated protocol of a request, as logs and audit events record it:
+ * `h2` or `http/1.1` (the ALPN names) over TLS, `HTTP/1.1` in plaintext.
+ */
+export function transportOf(req: IncomingMessage, secure: boolean): string {
+  if (!secure) return `HTTP/${req.httpVersion}`;
+  return req.httpVersion === '2.0' ? 'h2' : 'http/1.1';
 }
 
 /**
@@ -418,10 +489,11 @@ function serveEvents(
       deliver: (b) => (res.headersSent ? sink.deliver(b) : (pending.push(b), true)),
       close: sink.close,
     });
+    // HTTP/2 forbids connection-specific headers; its streams stay open by themselves.
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      ...(req.httpVersion === '2.0' ? {} : { connection: 'keep-alive' }),
     });
     res.write(`: watching from revision ${String(fromRevision ?? options.hub.currentRevision + 1)}\n\n`);
     for (const b of pending) sink.deliver(b);

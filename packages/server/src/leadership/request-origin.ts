@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { ClientIdentity } from '../tls/client-identity';
 
 /**
  * INTERNAL_TRANSPORT names writes the server makes by itself (expiry, the take-office grace,
@@ -11,10 +12,15 @@ export const INTERNAL_TRANSPORT = 'internal';
 
 /** RequestOrigin is what the server knows of the request it is serving. */
 export interface RequestOrigin {
-  /** transport is how the request arrived: 'h2c', 'HTTP/1.1', ... or INTERNAL_TRANSPORT. */
+  /** transport is how the request arrived: 'h2', 'http/1.1' (TLS), 'h2c', 'HTTP/1.1' (plaintext), or INTERNAL_TRANSPORT. */
   readonly transport: string;
   /** headers looks up the request's headers (the caller's W3C traceparent/tracestate), if any. */
   readonly headers?: (name: string) => string | undefined;
+  /**
+   * principal is the identity in the caller's verified TLS client certificate, when it presented
+   * one: the seam for authentication and RBAC, which nothing enforces yet.
+   */
+  readonly principal?: ClientIdentity;
 }
 
 const origin = new AsyncLocalStorage<RequestOrigin>();
@@ -32,13 +38,20 @@ const HEADER_GETTER: TextMapGetter<(name: string) => string | undefined> = {
  * absent or malformed ones are ignored). The edges call it once per request, so the service
  * records the transport with each write it replicates, every audit event says how its request
  * arrived, and the write's span joins the caller's trace, with no parameter threaded through.
+ * `principal` is the caller's verified certificate identity (currentPrincipal), if any.
  */
 export function withRequest<T>(
   transport: string,
   headers: (name: string) => string | undefined,
   fn: () => T,
+  principal?: ClientIdentity,
 ): T {
-  return origin.run({ transport, headers }, fn);
+  return origin.run({ transport, headers, ...(principal === undefined ? {} : { principal }) }, fn);
+}
+
+/** currentPrincipal is the verified client identity of the request being served, if it presented one. */
+export function currentPrincipal(): ClientIdentity | undefined {
+  return origin.getStore()?.principal;
 }
 
 /** withTransport runs `fn` as work with no caller trace (the server's own writes). */

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { GRPC_TRANSPORT, recordCall } from '../../src/grpc/call-log';
+import { GRPC_TRANSPORT, callLogger, recordCall } from '../../src/grpc/call-log';
 import { toServiceError } from '../../src/grpc/errors';
 import { ServerError } from '../../src/index';
 
@@ -12,7 +12,8 @@ describe('recordCall', () => {
   }
 
   it('writes one debug line per call with the method, the h2c transport and the status', () => {
-    const lines = logged('debug', (logger) => {
+    const lines = logged('debug', (root) => {
+      const logger = callLogger(root, GRPC_TRANSPORT);
       recordCall(logger, 'Acquire', 'ok');
       recordCall(logger, 'Resign', toServiceError(new ServerError('STALE_FENCE', 'stale')));
       recordCall(logger, 'Campaign', 'cancelled');
@@ -38,5 +39,10 @@ describe('recordCall', () => {
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, method: 'GetLeader', err: { message: 'boom' } });
+  });
+
+  it('records the h2 transport of a TLS listener', () => {
+    const lines = logged('debug', (root) => recordCall(callLogger(root, 'h2'), 'Acquire', 'ok'));
+    expect(lines).toEqual([expect.objectContaining({ method: 'Acquire', transport: 'h2', code: 'OK' })]);
   });
 });
