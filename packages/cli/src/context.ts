@@ -1,7 +1,7 @@
-import type { OmniRelayClient } from '@omnirelay/client-sdk';
+import type { OmniRelayClient, TlsOptions } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import type { OutputFormat } from './options';
-import { TIMEOUT_MS_DEFAULT, parseOutput, parseTimeoutMs, resolveEndpoints } from './options';
+import { TIMEOUT_MS_DEFAULT, parseOutput, parseTimeoutMs, resolveEndpoints, resolveTls } from './options';
 
 /**
  * CliIo is everything the program touches outside itself, so tests can run it in-process:
@@ -28,12 +28,15 @@ export interface GlobalOptions {
   readonly endpoints?: string;
   readonly timeout?: string;
   readonly output?: string;
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /**
  * CommandContext is one command's view of the run: its validated global options and a client
- * of the cluster. Validation happens at construction, so a bad --endpoints, --timeout or
- * -o fails with exit 2 before anything is sent.
+ * of the cluster. Validation happens at construction, so a bad --endpoints, --timeout, -o or
+ * an unreadable --cacert, --cert or --key fails with exit 2 before anything is sent.
  */
 export class CommandContext {
   /** output is the validated -o/--output. */
@@ -42,6 +45,8 @@ export class CommandContext {
   readonly endpoints: readonly string[];
   /** timeoutMs bounds every call, retries included. */
   readonly timeoutMs: number;
+  /** tls is what --cacert, --cert and --key (or OMNIRELAY_CACERT/CERT/KEY) read; undefined for plaintext. */
+  readonly tls: TlsOptions | undefined;
 
   constructor(
     readonly io: CliIo,
@@ -50,6 +55,7 @@ export class CommandContext {
     this.output = parseOutput(options.output ?? 'table');
     this.endpoints = resolveEndpoints(options.endpoints, io.env);
     this.timeoutMs = options.timeout === undefined ? TIMEOUT_MS_DEFAULT : parseTimeoutMs(options.timeout);
+    this.tls = resolveTls(options, io.env);
   }
 
   /**
@@ -60,7 +66,11 @@ export class CommandContext {
     use: (client: OmniRelayClient) => Promise<T>,
     endpoints: readonly string[] = this.endpoints,
   ): Promise<T> {
-    const client = createClient({ endpoints, callTimeoutMs: this.timeoutMs });
+    const client = createClient({
+      endpoints,
+      callTimeoutMs: this.timeoutMs,
+      ...(this.tls === undefined ? {} : { tls: this.tls }),
+    });
     try {
       return await use(client);
     } finally {

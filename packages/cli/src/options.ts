@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { TlsOptions } from '@omnirelay/client-sdk';
 import { usageError } from './cli-error';
 
 /** DEFAULT_ENDPOINTS are the gRPC addresses of the 3-node cluster `npm start` runs (base port 7100 + 200 + i). */
@@ -135,4 +137,60 @@ export function parseOutput(text: string): OutputFormat {
     );
   }
   return text as OutputFormat;
+}
+
+/** TLS_ENV names the environment variables (etcdctl's names) that stand in for --cacert, --cert and --key. */
+export const TLS_ENV = { cacert: 'OMNIRELAY_CACERT', cert: 'OMNIRELAY_CERT', key: 'OMNIRELAY_KEY' } as const;
+
+/** TlsFlags are the raw --cacert, --cert and --key values. */
+export interface TlsFlags {
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/**
+ * resolveTls reads the TLS files the client dials with: each of --cacert, --cert and --key, else
+ * its TLS_ENV variable. None given: undefined (plaintext h2c). --cert and --key go together;
+ * --cacert alone trusts that CA and presents no certificate; --cert and --key alone trust the
+ * system's roots. A file that cannot be read is one usage error naming the flag and the file.
+ */
+export function resolveTls(
+  flags: TlsFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): TlsOptions | undefined {
+  const pick = (name: keyof TlsFlags): { source: string; file: string } | undefined => {
+    const flag = flags[name];
+    if (flag !== undefined) return { source: `--${name}`, file: flag };
+    const fromEnv = env[TLS_ENV[name]];
+    return fromEnv === undefined || fromEnv === '' ? undefined : { source: TLS_ENV[name], file: fromEnv };
+  };
+  const cacert = pick('cacert');
+  const cert = pick('cert');
+  const key = pick('key');
+  if (cacert === undefined && cert === undefined && key === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw usageError(
+      `${cert?.source ?? key?.source ?? '--cert'} is given without ${cert === undefined ? '--cert' : '--key'}`,
+      'give both --cert and --key for a client certificate, or neither',
+    );
+  }
+  const read = (given: { source: string; file: string }): Buffer => {
+    try {
+      return readFileSync(given.file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'cannot be read';
+      throw usageError(
+        `${given.source} ${given.file}: ${why}`,
+        'give a readable PEM file (omnirelay cert issue makes them)',
+      );
+    }
+  };
+  return {
+    ...(cacert === undefined ? {} : { ca: read(cacert) }),
+    ...(cert === undefined ? {} : { cert: read(cert) }),
+    ...(key === undefined ? {} : { key: read(key) }),
+  };
 }

@@ -11,7 +11,7 @@ import type { CliIo, GlobalOptions } from './context';
 import { CommandContext } from './context';
 import type { ExitCode } from './exit-codes';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
-import { DEFAULT_ENDPOINTS, ENDPOINTS_ENV, TIMEOUT_MS_DEFAULT } from './options';
+import { DEFAULT_ENDPOINTS, ENDPOINTS_ENV, TIMEOUT_MS_DEFAULT, TLS_ENV } from './options';
 import { cliVersion } from './version';
 
 /** Outcome is filled in by the command that runs: its exit code. */
@@ -24,6 +24,7 @@ const ROOT_HELP_EPILOGUE = [
   '',
   'Environment:',
   `  ${ENDPOINTS_ENV}  endpoints when --endpoints is not given (default ${DEFAULT_ENDPOINTS.join(',')})`,
+  `  ${TLS_ENV.cacert}, ${TLS_ENV.cert}, ${TLS_ENV.key}  files when --cacert, --cert, --key are not given`,
   '',
   'Errors are one line on stderr: "omnirelay: <what went wrong>; <what to do next>".',
   EXIT_CODES_HELP,
@@ -50,6 +51,9 @@ export function buildProgram(io: CliIo, outcome: Outcome, onFailure: (command: C
       `bound on each call to the cluster, retries included (default: ${TIMEOUT_MS_DEFAULT})`,
     )
     .option('-o, --output <format>', 'table or json (default: table)')
+    .option('--cacert <file>', "CA bundle (PEM) that verifies the nodes' certificates: talk TLS")
+    .option('--cert <file>', 'client certificate (PEM) for mutual TLS, with --key')
+    .option('--key <file>', 'private key (PEM) of --cert')
     .exitOverride()
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ROOT_HELP_EPILOGUE);

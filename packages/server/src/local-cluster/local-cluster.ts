@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -30,6 +32,12 @@ export interface LocalClusterOptions {
   readonly nodeEnv?: (id: string) => Readonly<Record<string, string>>;
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
   readonly logLevel?: string;
+  /**
+   * clientTls makes the cluster's own HTTP calls (status, get, post) over HTTPS, trusting
+   * `caFile` and presenting `certFile`/`keyFile`: for nodes whose client ports speak TLS (their
+   * --client-tls-* flags come through nodeEnv or extraArgs).
+   */
+  readonly clientTls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
   /** onExit is told when a node exits on its own (not through stop/kill). */
   readonly onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -146,6 +154,8 @@ export class LocalCluster {
 
   /** agent keeps connections to the client ports alive: fetch() costs a new request pipeline each time. */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /** httpsAgent is `agent` for client ports that speak TLS (options.clientTls). */
+  private readonly httpsAgent: HttpsAgent | undefined;
 
   /**
    * newCluster is true when no member had a data folder when the cluster was created: only then do
@@ -158,7 +168,19 @@ export class LocalCluster {
   /** started lists the members started at least once. */
   private readonly started = new Set<string>();
 
-  private constructor(private readonly options: LocalClusterOptions) {}
+  private constructor(private readonly options: LocalClusterOptions) {
+    const tls = options.clientTls;
+    this.httpsAgent =
+      tls === undefined
+        ? undefined
+        : new HttpsAgent({
+            keepAlive: true,
+            maxSockets: 256,
+            ca: readFileSync(tls.caFile),
+            cert: readFileSync(tls.certFile),
+            key: readFileSync(tls.keyFile),
+          });
+  }
 
   /** create allocates addresses and folders (without starting anything). */
   static async create(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -309,15 +331,13 @@ export class LocalCluster {
       }),
     );
     this.agent.destroy();
+    this.httpsAgent?.destroy();
   }
 
   /** status fetches GET /status from one node, or undefined when it does not answer within `timeoutMs`. */
   async status(id: string, timeoutMs = 1000): Promise<NodeStatus | undefined> {
     try {
-      const res = await fetch(`http://${this.node(id).clientAddress}/status`, {
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return (await res.json()) as NodeStatus;
+      return (await this.get(id, '/status', timeoutMs)).body as NodeStatus;
     } catch {
       return undefined;
     }
@@ -404,25 +424,28 @@ export class LocalCluster {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = request(
-        { host, port: Number(port), method, path, agent: this.agent, headers, timeout: timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              resolveResponse({
-                status: res.statusCode ?? 0,
-                body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-                headers: res.headers,
-              });
-            } catch (e) {
-              reject(e instanceof Error ? e : new Error(String(e)));
-            }
-          });
-          res.on('error', reject);
-        },
-      );
+      const target = { host, port: Number(port), method, path, headers, timeout: timeoutMs };
+      const req = (
+        this.httpsAgent === undefined
+          ? (onAnswer: (res: IncomingMessage) => void) => request({ ...target, agent: this.agent }, onAnswer)
+          : (onAnswer: (res: IncomingMessage) => void) =>
+              httpsRequest({ ...target, agent: this.httpsAgent }, onAnswer)
+      )((res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolveResponse({
+              status: res.statusCode ?? 0,
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              headers: res.headers,
+            });
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+        res.on('error', reject);
+      });
       req.on('timeout', () =>
         req.destroy(new Error(`${method} ${path} to ${id} timed out after ${timeoutMs} ms`)),
       );
