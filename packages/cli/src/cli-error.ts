@@ -65,6 +65,20 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
   SLOW_CONSUMER: 'the watch fell behind; watch again',
 };
 
+/** TLS_FAILURE_PATTERN finds the reason of a failed TLS handshake in a connection error's text. */
+const TLS_FAILURE_PATTERN =
+  /(unable to verify[^.;:()]*|self[- ]signed certificate[^.;:()]*|certificate required|certificate verify failed|bad certificate|unknown ca|wrong version number|packet length too long|does not match certificate's altnames[^.;()]*)/i;
+
+/**
+ * tlsFailureHint names a failed TLS handshake behind an unreachable endpoint, with what to check
+ * (--cacert, --cert, --key), or undefined when `message` is no TLS failure.
+ */
+export function tlsFailureHint(message: string): string | undefined {
+  const reason = TLS_FAILURE_PATTERN.exec(message)?.[1];
+  if (reason === undefined) return undefined;
+  return `the TLS handshake failed (${reason.trim()}): check --cacert names the CA that signed the nodes' certificates, and --cert/--key when the nodes require a client certificate`;
+}
+
 /** Failure is how a failed command ends: its one stderr line (without the newline) and exit code. */
 export interface Failure {
   readonly line: string;
@@ -84,6 +98,12 @@ export function describeFailure(e: unknown): Failure {
   }
   if (isCertError(e)) return { line: oneLine(e.message, e.next), exitCode: e.exitCode };
   if (isOmniRelayError(e)) {
+    const tls = e.code === 'UNAVAILABLE' ? tlsFailureHint(e.message) : undefined;
+    // The handshake's reason replaces the library's long OpenSSL text and its generic next step.
+    if (tls !== undefined) {
+      const where = flatten(e.message).split(' (')[0] ?? '';
+      return { line: oneLine(`${where} (${e.code})`, tls), exitCode: exitCodeFor(e.code) };
+    }
     const next = Object.hasOwn(NEXT_STEP, e.code) ? NEXT_STEP[e.code] : 'run the command again';
     return { line: oneLine(withCode(e.message, e.code), next), exitCode: exitCodeFor(e.code) };
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from '../cli-error';
+import { CliError, tlsFailureHint } from '../cli-error';
 import { EXIT } from '../exit-codes';
 import type { NodeReport } from '../format/nodes';
 import { isUnreachable, statusJson, statusTable } from '../format/nodes';
@@ -21,10 +21,13 @@ export function registerStatus(program: Command, bind: Bind): void {
         'error' in r ? { address: r.address, error: { code: r.error.code, message: r.error.message } } : r,
       );
       if (reports.every(isUnreachable)) {
+        const tls = reports
+          .map((r) => ('error' in r ? tlsFailureHint(r.error.message) : undefined))
+          .find((hint) => hint !== undefined);
         throw new CliError(
           EXIT.UNAVAILABLE,
           `no endpoint answered (${ctx.endpoints.join(', ')})`,
-          'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
+          tls ?? 'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
         );
       }
       ctx.io.stdout(ctx.output === 'json' ? statusJson(reports) : statusTable(reports));
