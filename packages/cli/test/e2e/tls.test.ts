@@ -23,6 +23,10 @@ describe('omnirelay --cacert --cert --key against a node with client TLS', () =>
     pki.remove();
   });
 
+  /** cli runs `omnirelay` against the node with a short timeout, so a refused handshake fails fast. */
+  const cli = (...argv: string[]): ReturnType<typeof runCliInProcess> =>
+    runCliInProcess(['--endpoints', endpoints, '--timeout', '1500', ...argv]);
+
   it('runs a command over mutual TLS with the flags', async () => {
     const r = await runCliInProcess([
       '--endpoints',
@@ -51,11 +55,7 @@ describe('omnirelay --cacert --cert --key against a node with client TLS', () =>
   });
 
   it('fails with one line when the node is not trusted', async () => {
-    const r = await runCliInProcess([
-      '--endpoints',
-      endpoints,
-      '--timeout',
-      '1500',
+    const r = await cli(
       '--cacert',
       pki.foreignCa,
       '--cert',
@@ -63,24 +63,14 @@ describe('omnirelay --cacert --cert --key against a node with client TLS', () =>
       '--key',
       pki.key('app'),
       'status',
-    ]);
+    );
     expect(r.code).toBe(EXIT.UNAVAILABLE);
     expectOneErrorLine(r.stderr);
     expect(r.stderr).toMatch(/the TLS handshake failed \(.*certificate.*\): check --cacert/);
   });
 
   it('fails with one line naming the missing client certificate', async () => {
-    const r = await runCliInProcess([
-      '--endpoints',
-      endpoints,
-      '--timeout',
-      '1500',
-      '--cacert',
-      pki.ca,
-      'mesh',
-      'leaders',
-      'status',
-    ]);
+    const r = await cli('--cacert', pki.ca, 'mesh', 'leaders', 'status');
     expect(r.code).toBe(EXIT.UNAVAILABLE);
     expectOneErrorLine(r.stderr);
     expect(r.stderr).toMatch(/the TLS handshake failed \(certificate required\)/);

@@ -402,7 +402,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
 
   const [host, portText] = splitHostPort(options.address);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) =>
+    server.once('error', (e: Error) =>
       reject(new Error(`cannot listen for clients on ${options.address}: ${e.message}; is the port free?`)),
     );
     server.listen(Number(portText), host, () => resolve());
