@@ -1,0 +1,525 @@
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import type { LocalCluster, NodeStatus } from '../../src/index';
+import { issueCa, issueNode } from '../../../cli/src/cert/issue';
+import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
+import { identicalStateOn, useLocalCluster, waitUntil } from './cluster-helpers';
+
+jest.setTimeout(240_000);
+
+/** IDS are the members of every cluster in this file. */
+const IDS = ['n1', 'n2', 'n3'] as const;
+
+/** FLAGS keep elections rare on a busy machine: a rotation must not cost the leader its term. */
+const FLAGS = ['--election-timeout-ms', '2000', '--heartbeat-ms', '100', '--stall-threshold-ms', '20000'];
+
+/** PAST_REFRESH_MS is long enough for every node's file watcher to have re-read the files. */
+const PAST_REFRESH_MS = PEER_TLS_REFRESH_MS + 1500;
+
+/**
+ * NodeFiles are the three files a node is started with (OMNIRELAY_PEER_TLS_*): they never move,
+ * their content is what the tests rotate.
+ */
+interface NodeFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** nodeFiles names the files node `id` reads under `root`. */
+function nodeFiles(root: string, id: string): NodeFiles {
+  const dir = join(root, 'nodes', id);
+  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'node.crt'), key: join(dir, 'node.key') };
+}
+
+/** nodeEnvOf points node `id` at its files under `root`. */
+function nodeEnvOf(root: string): (id: string) => Record<string, string> {
+  return (id) => {
+    const files = nodeFiles(root, id);
+    return {
+      OMNIRELAY_PEER_TLS_CA: files.ca,
+      OMNIRELAY_PEER_TLS_CERT: files.cert,
+      OMNIRELAY_PEER_TLS_KEY: files.key,
+    };
+  };
+}
+
+/** replaceAtomically writes `content` to `path` as an operator should: a temporary file, then rename. */
+function replaceAtomically(path: string, content: string | Buffer, mode = 0o644): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, content, { mode });
+  renameSync(temp, path);
+}
+
+/** installIdentity puts the pair issued as `<dir>/<base>.{crt,key}` in place of a node's: key first, then certificate. */
+function installIdentity(files: NodeFiles, dir: string, base: string): void {
+  replaceAtomically(files.key, readFileSync(join(dir, `${base}.key`)), 0o600);
+  replaceAtomically(files.cert, readFileSync(join(dir, `${base}.crt`)));
+}
+
+/** Handshake is what a raw TLS client saw on a peer port: the server certificate's serial and the outcome. */
+interface Handshake {
+  /** serial is the server certificate's serial number in lowercase hex, or '' when none was seen. */
+  readonly serial: string;
+  /** outcome is 'accepted' (the node spoke HTTP/2 after the handshake) or 'refused' (it hung up). */
+  readonly outcome: 'accepted' | 'refused';
+}
+
+/**
+ * handshake dials a peer port with Node's TLS client, presenting `cert` and `key`, trusting `ca`,
+ * and offering h2 as grpc-js does. The node accepted the client certificate when it sends its
+ * HTTP/2 SETTINGS. It refused it when it hangs up instead: with TLS 1.3 the client's side of the
+ * handshake completes before the server has checked the client certificate, and Node's server
+ * closes the connection without an alert, so a refusal carries no reason on the wire.
+ */
+function handshake(address: string, ca: Buffer, cert: Buffer, key: Buffer): Promise<Handshake> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    let serial = '';
+    let settled = false;
+    const socket = connect({
+      host,
+      port: Number(port),
+      ca,
+      cert,
+      key,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: () => undefined,
+    });
+    const finish = (outcome: Handshake['outcome']): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ serial, outcome });
+    };
+    const timer = setTimeout(() => finish('refused'), 5000);
+    socket.once('secureConnect', () => {
+      serial = socket.getPeerCertificate().serialNumber.toLowerCase();
+    });
+    socket.once('data', () => finish('accepted'));
+    socket.once('error', () => finish('refused'));
+    socket.once('close', () => finish('refused'));
+  });
+}
+
+/** metricSample reads one unlabelled sample of `name` from a node's GET /metrics (0 when absent). */
+async function metricSample(clientAddress: string, name: string): Promise<number> {
+  const text = await (await fetch(`http://${clientAddress}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+/** view is what must not move: who leads, at which term, and the commit index, as a node sees it. */
+function view(s: NodeStatus | undefined): string {
+  return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
+}
+
+/**
+ * steadyViews waits until `ids` agree on the leader, the term and the commit index with nothing
+ * left to commit and every voter bound to its incarnation, and returns each one's view.
+ */
+async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
+  let views: string[] = [];
+  await waitUntil(
+    `${ids.join(',')} to agree on the leader, the term and the commit index`,
+    async () => {
+      const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
+      views = statuses.map(view);
+      return (
+        statuses.every(
+          (s) =>
+            s !== undefined &&
+            s.commit === s.lastIndex &&
+            s.membership.voters.every((v) => s.membership.incarnations?.[v] !== undefined),
+        ) && new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1
+      );
+    },
+    30_000,
+  );
+  return views;
+}
+
+/** acquire asks `id` for `scope` once and says whether it was granted, at which term. */
+async function acquire(
+  cluster: LocalCluster,
+  id: string,
+  scope: string,
+): Promise<{ granted: boolean; term: string; detail: string }> {
+  try {
+    const res = await cluster.post(id, '/leadership/acquire', {
+      scope,
+      candidateId: 'rotation-writer',
+      leaseTtlMs: 600_000,
+    });
+    const body = res.body as { granted?: boolean; raftTerm?: string };
+    return {
+      granted: res.status === 200 && body.granted === true,
+      term: body.raftTerm ?? '',
+      detail: `${res.status} ${JSON.stringify(res.body)}`,
+    };
+  } catch (e) {
+    return { granted: false, term: '', detail: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** pkiRoot holds every CA and certificate of this file; each node reads its own three files under it. */
+const pkiRoot = mkdtempSync(join(tmpdir(), 'omnirelay-peer-tls-pki-'));
+afterAll(() => rmSync(pkiRoot, { recursive: true, force: true }));
+
+const DAY_MS = 86_400_000;
+
+/**
+ * issueRefusalPki issues a CA, the members' certificates, and for each member three it must not
+ * join with: an expired one, one not valid yet, and one of the right CA naming it in another cluster.
+ */
+async function issueRefusalPki(): Promise<void> {
+  const root = join(pkiRoot, 'refusal');
+  const ca = join(root, 'ca');
+  await issueCa({ outDir: ca, clusterId: 'omnirelay' });
+  for (const id of IDS) {
+    await issueNode({ caDir: ca, outDir: ca, id, clusterId: 'omnirelay' });
+    mkdirSync(join(root, 'nodes', id), { recursive: true });
+    writeFileSync(nodeFiles(root, id).ca, readFileSync(join(ca, 'ca.crt')));
+    installIdentity(nodeFiles(root, id), ca, id);
+  }
+  const now = Date.now();
+  for (const id of IDS) {
+    const past = { notBefore: new Date(now - 30 * DAY_MS), notAfter: new Date(now - DAY_MS) };
+    const future = { notBefore: new Date(now + DAY_MS), notAfter: new Date(now + 30 * DAY_MS) };
+    await issueNode({ caDir: ca, outDir: join(root, 'expired'), id, clusterId: 'omnirelay', ...past });
+    await issueNode({
+      caDir: ca,
+      outDir: join(root, 'not-yet-valid'),
+      id,
+      clusterId: 'omnirelay',
+      ...future,
+    });
+    await issueNode({ caDir: ca, outDir: join(root, 'other-cluster'), id, clusterId: 'other' });
+  }
+}
+
+/**
+ * Issue 16, peer port: a node whose certificate is expired, not valid yet, or names it in another
+ * cluster cannot take part, and the cluster goes on as if it were not there.
+ */
+describe('a member restarted with a certificate its peers must refuse', () => {
+  const root = join(pkiRoot, 'refusal');
+  const cluster = useLocalCluster('peer-tls-refusal', {
+    size: 3,
+    extraArgs: FLAGS,
+    nodeEnv: nodeEnvOf(root),
+    beforeStart: issueRefusalPki,
+  });
+
+  /** The cases, each with what a raw TLS client presenting that certificate sees on n1's peer port. */
+  const cases: Array<[string, string, Handshake['outcome']]> = [
+    ['an expired certificate', 'expired', 'refused'],
+    ['a certificate not valid yet', 'not-yet-valid', 'refused'],
+    // The handshake passes (same CA); every call is refused for the name the certificate carries.
+    ['a certificate of the right CA for another cluster id', 'other-cluster', 'accepted'],
+  ];
+
+  it.each(cases)(
+    'cannot join with %s: its peers refuse it, term, leader and commit stay, and a write succeeds',
+    async (_what, dir, tlsOutcome) => {
+      const leader = await cluster().waitForLeader(30_000);
+      // The member refused is a follower, so that losing it changes nothing.
+      const victim = IDS.filter((id) => id !== leader).pop()!;
+      const others = IDS.filter((id) => id !== victim);
+      const files = nodeFiles(root, victim);
+      await steadyViews(cluster(), IDS);
+
+      await cluster().kill(victim);
+      installIdentity(files, join(root, dir), victim);
+      try {
+        await refusedVictim(victim, others, dir, tlsOutcome, leader);
+      } finally {
+        // With its own certificate back the victim catches up: it was the certificate that kept it out.
+        await cluster().kill(victim);
+        installIdentity(files, join(root, 'ca'), victim);
+        cluster().start(victim);
+      }
+      await steadyViews(cluster(), IDS);
+    },
+  );
+
+  /**
+   * refusedVictim starts `victim` with the certificate just installed and checks it is kept out:
+   * a raw TLS client presenting that certificate gets `tlsOutcome` from the leader's peer port,
+   * the others' term, leader and commit do not move, a write succeeds at the same term and never
+   * reaches the victim.
+   */
+  async function refusedVictim(
+    victim: string,
+    others: readonly string[],
+    dir: string,
+    tlsOutcome: Handshake['outcome'],
+    leader: string,
+  ): Promise<void> {
+    const files = nodeFiles(root, victim);
+    const ca = readFileSync(files.ca);
+    const before = await steadyViews(cluster(), others);
+    const refusedBefore = await refusedCalls(others);
+    cluster().start(victim);
+    // Four election timeouts: the victim has long lost its leader and tried to be elected.
+    await new Promise((r) => setTimeout(r, 8000));
+
+    const seen = await handshake(
+      cluster().node(leader).peerAddress,
+      ca,
+      readFileSync(files.cert),
+      readFileSync(files.key),
+    );
+    expect(seen.outcome).toBe(tlsOutcome);
+    const after = (await Promise.all(others.map((id) => cluster().status(id)))).map(view);
+    expect(after).toEqual(before);
+    const term = /term (\d+)/.exec(before[0]!)![1]!;
+    const write = await acquire(cluster(), leader, `refusal/${dir}`);
+    expect({ granted: write.granted, term: write.term }).toEqual({ granted: true, term });
+    const leaderStatus = await cluster().status(leader);
+    await new Promise((r) => setTimeout(r, 1000));
+    const refused = await cluster().status(victim);
+    expect(refused).toBeDefined();
+    expect(refused!.leader).not.toBe(leader);
+    expect(refused!.lastIndex).toBeLessThan(leaderStatus!.commit);
+    if (dir === 'other-cluster') {
+      const refusedAfter = await refusedCalls(others);
+      expect(refusedAfter.some((n, i) => n > refusedBefore[i]!)).toBe(true);
+      const warning = others
+        .flatMap((id) => readFileSync(cluster().node(id).logFile, 'utf8').split('\n'))
+        .find((l) => l.includes(`refused a peer call claiming to come from ${victim}`));
+      expect(warning).toContain(`spiffe://other/node/${victim}`);
+    }
+  }
+
+  /** refusedCalls reads each node's count of peer calls refused for their certificate. */
+  function refusedCalls(ids: readonly string[]): Promise<number[]> {
+    return Promise.all(
+      ids.map((id) =>
+        metricSample(
+          cluster().node(id).clientAddress,
+          'omnirelay_raft_peer_calls_refused_unauthenticated_total',
+        ),
+      ),
+    );
+  }
+});
+
+/** WRITE_EVERY_MS is the writer's pace: one acquire of a new scope this often. */
+const WRITE_EVERY_MS = 50;
+
+/** WRITES_MAX bounds the writer: it stops after this many scopes even if nobody stops it. */
+const WRITES_MAX = 4000;
+
+/** ATTEMPTS_MAX bounds the tries of one write (the leader is looked up again before each). */
+const ATTEMPTS_MAX = 40;
+
+/** WriterReport is what a writer did: the scopes granted, the writes that failed for good, and the retries. */
+interface WriterReport {
+  readonly granted: readonly string[];
+  readonly failed: readonly string[];
+  readonly retries: number;
+}
+
+/**
+ * startWriter acquires `<prefix>/<i>` for i = 0, 1, ... every WRITE_EVERY_MS from whichever node
+ * leads, retrying a write that fails (up to ATTEMPTS_MAX times) before it counts as failed, until
+ * stopped or WRITES_MAX. It stands for a client that must see no write dropped by a rotation.
+ */
+function startWriter(cluster: LocalCluster, prefix: string): { stop: () => Promise<WriterReport> } {
+  const granted: string[] = [];
+  const failed: string[] = [];
+  let retries = 0;
+  let stopped = false;
+  const loop = (async (): Promise<void> => {
+    for (let i = 0; i < WRITES_MAX && !stopped; i++) {
+      const scope = `${prefix}/${i}`;
+      let done = false;
+      for (let attempt = 0; attempt < ATTEMPTS_MAX && !done; attempt++) {
+        if (attempt > 0) retries++;
+        const leader = await cluster.leader();
+        done = leader !== undefined && (await acquire(cluster, leader, scope)).granted;
+        if (!done) await new Promise((r) => setTimeout(r, WRITE_EVERY_MS));
+      }
+      (done ? granted : failed).push(scope);
+      await new Promise((r) => setTimeout(r, WRITE_EVERY_MS));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return { granted, failed, retries };
+    },
+  };
+}
+
+/**
+ * issueRotationPki issues the old CA and the members' first certificates, puts them in place,
+ * and issues what the rotations install: a second generation from the same CA, a new CA (same
+ * default name, as `omnirelay cert issue ca` would make it) and a generation from it.
+ */
+async function issueRotationPki(): Promise<void> {
+  const root = join(pkiRoot, 'rotation');
+  await issueCa({ outDir: join(root, 'ca-old'), clusterId: 'omnirelay' });
+  await issueCa({ outDir: join(root, 'ca-new'), clusterId: 'omnirelay' });
+  for (const id of IDS) {
+    serials.set(`gen1/${id}`, (await rotationNode('ca-old', 'gen1', id)).serialNumber);
+    serials.set(`gen2/${id}`, (await rotationNode('ca-old', 'gen2', id)).serialNumber);
+    serials.set(`gen3/${id}`, (await rotationNode('ca-new', 'gen3', id)).serialNumber);
+    mkdirSync(join(root, 'nodes', id), { recursive: true });
+    writeFileSync(nodeFiles(root, id).ca, readFileSync(join(root, 'ca-old', 'ca.crt')));
+    installIdentity(nodeFiles(root, id), join(root, 'gen1'), id);
+  }
+}
+
+/** serials maps `<generation>/<id>` to the serial number of that node certificate. */
+const serials = new Map<string, string>();
+
+function rotationNode(caDir: string, generation: string, id: string): ReturnType<typeof issueNode> {
+  const root = join(pkiRoot, 'rotation');
+  return issueNode({ caDir: join(root, caDir), outDir: join(root, generation), id, clusterId: 'omnirelay' });
+}
+
+/**
+ * Issue 16, certificates: the rotation procedure of docs/runbooks/rotate-peer-certificates.md,
+ * executed. Files are replaced atomically (temporary file, rename), nodes re-read them within
+ * PEER_TLS_REFRESH_MS, and a client writing all along sees every write succeed (after retries)
+ * and none lost, while the leader keeps its term.
+ */
+describe('rotating the peer certificates of a running 3-node cluster while a client writes', () => {
+  const root = join(pkiRoot, 'rotation');
+  const cluster = useLocalCluster('peer-tls-rotation', {
+    size: 3,
+    extraArgs: FLAGS,
+    nodeEnv: nodeEnvOf(root),
+    beforeStart: issueRotationPki,
+  });
+  /** bothCas trusts the old and the new CA: the raw TLS client's view during every step. */
+  const bothCas = (): Buffer =>
+    Buffer.concat([
+      readFileSync(join(root, 'ca-old', 'ca.crt')),
+      readFileSync(join(root, 'ca-new', 'ca.crt')),
+    ]);
+  /** granted counts the scopes every writer of this block was granted: each a live lease. */
+  let granted = 0;
+
+  /** presented handshakes with every node's peer port as `generation`'s n1 and returns what each saw. */
+  async function presented(generation: string): Promise<string[]> {
+    const dir = join(root, generation);
+    const cert = readFileSync(join(dir, 'n1.crt'));
+    const key = readFileSync(join(dir, 'n1.key'));
+    const seen = await Promise.all(
+      IDS.map((id) => handshake(cluster().node(id).peerAddress, bothCas(), cert, key)),
+    );
+    return seen.map((s, i) => `${IDS[i]} ${s.serial} ${s.outcome}`);
+  }
+
+  /** serving is what `presented` returns when every node serves `generation`'s certificate and accepts the client. */
+  function serving(generation: string): string[] {
+    return IDS.map((id) => `${id} ${serials.get(`${generation}/${id}`)!} accepted`);
+  }
+
+  /**
+   * steadyLeader checks the step left `leader` leading at `term` on every node and that it
+   * commits: its commit index passes what it was when the step ended.
+   */
+  async function steadyLeader(leader: string, term: number): Promise<void> {
+    const mark = (await cluster().status(leader))!.commit;
+    await waitUntil(`${leader} to lead at term ${term} and commit past ${mark} on every node`, async () => {
+      const statuses = await Promise.all(IDS.map((id) => cluster().status(id)));
+      return statuses.every(
+        (s) => s !== undefined && s.term === term && s.leader === leader && s.commit > mark,
+      );
+    });
+  }
+
+  /** writesAt checks, once the writer stopped, that `leader` still leads at `term` and grants a write. */
+  async function writesAt(leader: string, term: number): Promise<void> {
+    const write = await acquire(cluster(), leader, `rotation/after/${granted}`);
+    expect({ granted: write.granted, term: write.term }).toEqual({ granted: true, term: String(term) });
+    granted++;
+  }
+
+  /**
+   * restartFollower kills a follower with SIGKILL and starts it again: its new connections, and
+   * the ones its peers make to it, use the certificates in place now, and must be accepted.
+   */
+  async function restartFollower(leader: string, term: number): Promise<void> {
+    const follower = IDS.filter((id) => id !== leader).pop()!;
+    await cluster().kill(follower);
+    await new Promise((r) => setTimeout(r, 500));
+    cluster().start(follower);
+    await steadyLeader(leader, term);
+  }
+
+  /** everyNode replaces each node's files with `install`, then waits until every node has re-read them. */
+  async function everyNode(install: (files: NodeFiles, id: string) => void): Promise<void> {
+    for (const id of IDS) install(nodeFiles(root, id), id);
+    await new Promise((r) => setTimeout(r, PAST_REFRESH_MS));
+  }
+
+  /** written stops `writer` and checks every write succeeded and every node holds every lease granted. */
+  async function written(writer: { stop: () => Promise<WriterReport> }): Promise<void> {
+    const report = await writer.stop();
+    expect(report.failed).toEqual([]);
+    expect(report.granted.length).toBeGreaterThan(0);
+    granted += report.granted.length;
+    const state = await identicalStateOn(cluster(), IDS, granted);
+    expect(state.leaseCount).toBe(granted);
+  }
+
+  it('serves and presents new certificates from the same CA, and a restarted follower is accepted', async () => {
+    const leader = await cluster().waitForLeader(30_000);
+    await steadyViews(cluster(), IDS);
+    const term = (await cluster().status(leader))!.term;
+    expect(await presented('gen1')).toEqual(serving('gen1'));
+    const writer = startWriter(cluster(), 'rotation/same-ca');
+    try {
+      await everyNode((files, id) => installIdentity(files, join(root, 'gen2'), id));
+      expect(await presented('gen2')).toEqual(serving('gen2'));
+      await steadyLeader(leader, term);
+      await restartFollower(leader, term);
+    } finally {
+      await written(writer);
+    }
+    await writesAt(leader, term);
+  });
+
+  it('moves to a new CA through a bundle trusting both, then drops the old CA', async () => {
+    const leader = await cluster().waitForLeader(30_000);
+    await steadyViews(cluster(), IDS);
+    const term = (await cluster().status(leader))!.term;
+    const oldCa = readFileSync(join(root, 'ca-old', 'ca.crt'));
+    const newCa = readFileSync(join(root, 'ca-new', 'ca.crt'));
+    const writer = startWriter(cluster(), 'rotation/new-ca');
+    try {
+      // 1. Trust both CAs: a client with a certificate of the new CA is accepted, nothing else moves.
+      expect((await presented('gen3')).map((s) => s.endsWith('accepted'))).toEqual([false, false, false]);
+      await everyNode((files) => replaceAtomically(files.ca, Buffer.concat([oldCa, newCa])));
+      expect(await presented('gen3')).toEqual(serving('gen2'));
+      expect(await presented('gen2')).toEqual(serving('gen2'));
+      await steadyLeader(leader, term);
+      await restartFollower(leader, term);
+
+      // 2. Certificates from the new CA.
+      await everyNode((files, id) => installIdentity(files, join(root, 'gen3'), id));
+      expect(await presented('gen3')).toEqual(serving('gen3'));
+      await steadyLeader(leader, term);
+      await restartFollower(leader, term);
+
+      // 3. Drop the old CA: a certificate it signed is refused from now on.
+      await everyNode((files) => replaceAtomically(files.ca, newCa));
+      expect(await presented('gen3')).toEqual(serving('gen3'));
+      expect((await presented('gen2')).map((s) => s.endsWith('refused'))).toEqual([true, true, true]);
+      await steadyLeader(leader, term);
+      await restartFollower(leader, term);
+    } finally {
+      await written(writer);
+    }
+    await writesAt(leader, term);
+  });
+});
