@@ -1,12 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { NodeId } from '../core/index';
+import { LastUsableCertificates } from './last-usable-certificates';
 
 /**
  * PeerTlsFiles names the PEM files of a node's peer identity: the CA bundle that signs every
  * member's certificate, and this node's certificate and key. They are re-read when they change
  * (PEER_TLS_REFRESH_MS), so certificates rotate without a restart; connections already open keep
- * the certificates they were made with.
+ * the certificates they were made with. A reading that is not usable (a key that is not the
+ * certificate's, halfway through a rotation) is skipped: see LastUsableCertificates.
  */
 export interface PeerTlsFiles {
   readonly caFile: string;
@@ -64,15 +66,21 @@ export interface PeerTls {
  * peerTls makes the peer port's credentials from `files`. Both ends present certificates from
  * the same CA; the dialling side accepts the server only when its certificate names the member
  * it meant to reach, and the receiving side (see PeerTransport) accepts a call only when the
- * caller's certificate names the member the call claims to come from.
+ * caller's certificate names the member the call claims to come from. `onUnusable` hears why
+ * a reading of the files was skipped.
  */
-export function peerTls(files: PeerTlsFiles, clusterId: string): PeerTls {
-  const provider = new grpc.experimental.FileWatcherCertificateProvider({
+export function peerTls(
+  files: PeerTlsFiles,
+  clusterId: string,
+  onUnusable: (reason: string) => void = () => undefined,
+): PeerTls {
+  const watcher = new grpc.experimental.FileWatcherCertificateProvider({
     caCertificateFile: files.caFile,
     certificateFile: files.certFile,
     privateKeyFile: files.keyFile,
     refreshIntervalMs: PEER_TLS_REFRESH_MS,
   });
+  const provider = new LastUsableCertificates(watcher, onUnusable);
   return {
     server: grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true),
     channel: (peer) =>

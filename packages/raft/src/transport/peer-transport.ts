@@ -110,7 +110,9 @@ export class PeerTransport {
     const tls =
       options.settings.peerTls === undefined
         ? undefined
-        : peerTls(options.settings.peerTls, options.settings.clusterId);
+        : peerTls(options.settings.peerTls, options.settings.clusterId, (reason) =>
+            options.logger.warn({ files: options.settings.peerTls }, `peer TLS files skipped: ${reason}`),
+          );
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(
         options.listenAddress,

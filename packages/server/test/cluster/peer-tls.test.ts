@@ -360,7 +360,7 @@ function startWriter(cluster: LocalCluster, prefix: string): { stop: () => Promi
 /**
  * issueRotationPki issues the old CA and the members' first certificates, puts them in place,
  * and issues what the rotations install: a second generation from the same CA, a new CA (same
- * default name, as `omnirelay cert issue ca` would make it) and a generation from it.
+ * default name, as `omnirelay cert issue ca` would make it) and two generations from it.
  */
 async function issueRotationPki(): Promise<void> {
   const root = join(pkiRoot, 'rotation');
@@ -370,6 +370,7 @@ async function issueRotationPki(): Promise<void> {
     serials.set(`gen1/${id}`, (await rotationNode('ca-old', 'gen1', id)).serialNumber);
     serials.set(`gen2/${id}`, (await rotationNode('ca-old', 'gen2', id)).serialNumber);
     serials.set(`gen3/${id}`, (await rotationNode('ca-new', 'gen3', id)).serialNumber);
+    serials.set(`gen4/${id}`, (await rotationNode('ca-new', 'gen4', id)).serialNumber);
     mkdirSync(join(root, 'nodes', id), { recursive: true });
     writeFileSync(nodeFiles(root, id).ca, readFileSync(join(root, 'ca-old', 'ca.crt')));
     installIdentity(nodeFiles(root, id), join(root, 'gen1'), id);
@@ -462,9 +463,8 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     await new Promise((r) => setTimeout(r, PAST_REFRESH_MS));
   }
 
-  /** written stops `writer` and checks every write succeeded and every node holds every lease granted. */
-  async function written(writer: { stop: () => Promise<WriterReport> }): Promise<void> {
-    const report = await writer.stop();
+  /** written checks every write of `report` succeeded and every node holds every lease granted. */
+  async function written(report: WriterReport): Promise<void> {
     expect(report.failed).toEqual([]);
     expect(report.granted.length).toBeGreaterThan(0);
     granted += report.granted.length;
@@ -477,6 +477,7 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     await steadyViews(cluster(), IDS);
     const term = (await cluster().status(leader))!.term;
     expect(await presented('gen1')).toEqual(serving('gen1'));
+    let report: WriterReport | undefined;
     const writer = startWriter(cluster(), 'rotation/same-ca');
     try {
       await everyNode((files, id) => installIdentity(files, join(root, 'gen2'), id));
@@ -484,8 +485,9 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
       await steadyLeader(leader, term);
       await restartFollower(leader, term);
     } finally {
-      await written(writer);
+      report = await writer.stop();
     }
+    await written(report);
     await writesAt(leader, term);
   });
 
@@ -495,6 +497,7 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     const term = (await cluster().status(leader))!.term;
     const oldCa = readFileSync(join(root, 'ca-old', 'ca.crt'));
     const newCa = readFileSync(join(root, 'ca-new', 'ca.crt'));
+    let report: WriterReport | undefined;
     const writer = startWriter(cluster(), 'rotation/new-ca');
     try {
       // 1. Trust both CAs: a client with a certificate of the new CA is accepted, nothing else moves.
@@ -518,8 +521,48 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
       await steadyLeader(leader, term);
       await restartFollower(leader, term);
     } finally {
-      await written(writer);
+      report = await writer.stop();
     }
+    await written(report);
+    await writesAt(leader, term);
+  });
+
+  it('keeps serving the last usable pair while a key is in place before its certificate', async () => {
+    const leader = await cluster().waitForLeader(30_000);
+    await steadyViews(cluster(), IDS);
+    const term = (await cluster().status(leader))!.term;
+    // Whatever ran before: the new CA's certificates in place, both CAs trusted.
+    await everyNode((files, id) => {
+      replaceAtomically(files.ca, bothCas());
+      installIdentity(files, join(root, 'gen3'), id);
+    });
+    expect(await presented('gen3')).toEqual(serving('gen3'));
+    let report: WriterReport | undefined;
+    const writer = startWriter(cluster(), 'rotation/half');
+    try {
+      // Halfway through a rotation that replaces the two files one at a time: the new key is in
+      // place, the certificate still the old one. A refresh reads a pair that does not match.
+      await everyNode((files, id) =>
+        replaceAtomically(files.key, readFileSync(join(root, 'gen4', `${id}.key`)), 0o600),
+      );
+      expect(await presented('gen3')).toEqual(serving('gen3'));
+      for (const id of IDS) {
+        const skipped = readFileSync(cluster().node(id).logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('peer TLS files skipped: the key is not the key of the certificate'));
+        expect(skipped).toHaveLength(1);
+      }
+      await steadyLeader(leader, term);
+      await everyNode((files, id) =>
+        replaceAtomically(files.cert, readFileSync(join(root, 'gen4', `${id}.crt`))),
+      );
+      expect(await presented('gen3')).toEqual(serving('gen4'));
+      await steadyLeader(leader, term);
+      await restartFollower(leader, term);
+    } finally {
+      report = await writer.stop();
+    }
+    await written(report);
     await writesAt(leader, term);
   });
 });
