@@ -46,6 +46,11 @@ function nodeEnvOf(root: string): (id: string) => Record<string, string> {
   };
 }
 
+/** useTlsCluster is useLocalCluster for 3 nodes with FLAGS, each reading its files under `root`, issued by `issue`. */
+function useTlsCluster(name: string, root: string, issue: () => Promise<void>): () => LocalCluster {
+  return useLocalCluster(name, { size: 3, extraArgs: FLAGS, nodeEnv: nodeEnvOf(root), beforeStart: issue });
+}
+
 /** replaceAtomically writes `content` to `path` as an operator should: a temporary file, then rename. */
 function replaceAtomically(path: string, content: string | Buffer, mode = 0o644): void {
   const temp = `${path}.tmp-${process.pid}`;
@@ -207,12 +212,7 @@ async function issueRefusalPki(): Promise<void> {
  */
 describe('a member restarted with a certificate its peers must refuse', () => {
   const root = join(pkiRoot, 'refusal');
-  const cluster = useLocalCluster('peer-tls-refusal', {
-    size: 3,
-    extraArgs: FLAGS,
-    nodeEnv: nodeEnvOf(root),
-    beforeStart: issueRefusalPki,
-  });
+  const cluster = useTlsCluster('peer-tls-refusal', root, issueRefusalPki);
 
   /** The cases, each with what a raw TLS client presenting that certificate sees on n1's peer port. */
   const cases: Array<[string, string, Handshake['outcome']]> = [
@@ -393,12 +393,7 @@ function rotationNode(caDir: string, generation: string, id: string): ReturnType
  */
 describe('rotating the peer certificates of a running 3-node cluster while a client writes', () => {
   const root = join(pkiRoot, 'rotation');
-  const cluster = useLocalCluster('peer-tls-rotation', {
-    size: 3,
-    extraArgs: FLAGS,
-    nodeEnv: nodeEnvOf(root),
-    beforeStart: issueRotationPki,
-  });
+  const cluster = useTlsCluster('peer-tls-rotation', root, issueRotationPki);
   /** bothCas trusts the old and the new CA: the raw TLS client's view during every step. */
   const bothCas = (): Buffer =>
     Buffer.concat([
@@ -472,74 +467,76 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     expect(state.leaseCount).toBe(granted);
   }
 
-  it('serves and presents new certificates from the same CA, and a restarted follower is accepted', async () => {
+  /**
+   * whileWriting runs `steps` while a writer acquires `<prefix>/<i>` all along, and then checks
+   * that no write failed, every node holds every lease, and the leader of the start still leads
+   * at its term and grants a write. `steps` get that leader and term.
+   */
+  async function whileWriting(
+    prefix: string,
+    steps: (leader: string, term: number) => Promise<void>,
+  ): Promise<void> {
     const leader = await cluster().waitForLeader(30_000);
     await steadyViews(cluster(), IDS);
     const term = (await cluster().status(leader))!.term;
-    expect(await presented('gen1')).toEqual(serving('gen1'));
     let report: WriterReport | undefined;
-    const writer = startWriter(cluster(), 'rotation/same-ca');
+    const writer = startWriter(cluster(), prefix);
     try {
-      await everyNode((files, id) => installIdentity(files, join(root, 'gen2'), id));
-      expect(await presented('gen2')).toEqual(serving('gen2'));
-      await steadyLeader(leader, term);
-      await restartFollower(leader, term);
+      await steps(leader, term);
     } finally {
       report = await writer.stop();
     }
     await written(report);
     await writesAt(leader, term);
+  }
+
+  /** keptThrough checks the step just done left the leader leading and committing, then restarts a follower. */
+  async function keptThrough(leader: string, term: number): Promise<void> {
+    await steadyLeader(leader, term);
+    await restartFollower(leader, term);
+  }
+
+  it('serves and presents new certificates from the same CA, and a restarted follower is accepted', async () => {
+    await whileWriting('rotation/same-ca', async (leader, term) => {
+      expect(await presented('gen1')).toEqual(serving('gen1'));
+      await everyNode((files, id) => installIdentity(files, join(root, 'gen2'), id));
+      expect(await presented('gen2')).toEqual(serving('gen2'));
+      await keptThrough(leader, term);
+    });
   });
 
   it('moves to a new CA through a bundle trusting both, then drops the old CA', async () => {
-    const leader = await cluster().waitForLeader(30_000);
-    await steadyViews(cluster(), IDS);
-    const term = (await cluster().status(leader))!.term;
     const oldCa = readFileSync(join(root, 'ca-old', 'ca.crt'));
     const newCa = readFileSync(join(root, 'ca-new', 'ca.crt'));
-    let report: WriterReport | undefined;
-    const writer = startWriter(cluster(), 'rotation/new-ca');
-    try {
+    await whileWriting('rotation/new-ca', async (leader, term) => {
       // 1. Trust both CAs: a client with a certificate of the new CA is accepted, nothing else moves.
       expect((await presented('gen3')).map((s) => s.endsWith('accepted'))).toEqual([false, false, false]);
       await everyNode((files) => replaceAtomically(files.ca, Buffer.concat([oldCa, newCa])));
       expect(await presented('gen3')).toEqual(serving('gen2'));
       expect(await presented('gen2')).toEqual(serving('gen2'));
-      await steadyLeader(leader, term);
-      await restartFollower(leader, term);
+      await keptThrough(leader, term);
 
       // 2. Certificates from the new CA.
       await everyNode((files, id) => installIdentity(files, join(root, 'gen3'), id));
       expect(await presented('gen3')).toEqual(serving('gen3'));
-      await steadyLeader(leader, term);
-      await restartFollower(leader, term);
+      await keptThrough(leader, term);
 
       // 3. Drop the old CA: a certificate it signed is refused from now on.
       await everyNode((files) => replaceAtomically(files.ca, newCa));
       expect(await presented('gen3')).toEqual(serving('gen3'));
       expect((await presented('gen2')).map((s) => s.endsWith('refused'))).toEqual([true, true, true]);
-      await steadyLeader(leader, term);
-      await restartFollower(leader, term);
-    } finally {
-      report = await writer.stop();
-    }
-    await written(report);
-    await writesAt(leader, term);
+      await keptThrough(leader, term);
+    });
   });
 
   it('keeps serving the last usable pair while a key is in place before its certificate', async () => {
-    const leader = await cluster().waitForLeader(30_000);
-    await steadyViews(cluster(), IDS);
-    const term = (await cluster().status(leader))!.term;
-    // Whatever ran before: the new CA's certificates in place, both CAs trusted.
-    await everyNode((files, id) => {
-      replaceAtomically(files.ca, bothCas());
-      installIdentity(files, join(root, 'gen3'), id);
-    });
-    expect(await presented('gen3')).toEqual(serving('gen3'));
-    let report: WriterReport | undefined;
-    const writer = startWriter(cluster(), 'rotation/half');
-    try {
+    await whileWriting('rotation/half', async (leader, term) => {
+      // Whatever ran before: the new CA's certificates in place, both CAs trusted.
+      await everyNode((files, id) => {
+        replaceAtomically(files.ca, bothCas());
+        installIdentity(files, join(root, 'gen3'), id);
+      });
+      expect(await presented('gen3')).toEqual(serving('gen3'));
       // Halfway through a rotation that replaces the two files one at a time: the new key is in
       // place, the certificate still the old one. A refresh reads a pair that does not match.
       await everyNode((files, id) =>
@@ -557,12 +554,7 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
         replaceAtomically(files.cert, readFileSync(join(root, 'gen4', `${id}.crt`))),
       );
       expect(await presented('gen3')).toEqual(serving('gen4'));
-      await steadyLeader(leader, term);
-      await restartFollower(leader, term);
-    } finally {
-      report = await writer.stop();
-    }
-    await written(report);
-    await writesAt(leader, term);
+      await keptThrough(leader, term);
+    });
   });
 });
