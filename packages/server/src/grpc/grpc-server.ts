@@ -91,7 +91,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     logger,
     ...(forwardingTls === undefined
       ? {}
-      : { credentials: (leaderId: string) => grpcForwardingCredentials(forwardingTls, leaderId) }),
+      : {
+          credentials: (leaderId: string) =>
+            grpcForwardingCredentials(forwardingTls, leaderId, (reason) =>
+              logger.warn({ leader: leaderId, reason }, `client TLS files skipped for forwarding: ${reason}`),
+            ),
+        }),
     ...(options.onForwarded === undefined ? {} : { onForwarded: options.onForwarded }),
   });
   const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
@@ -133,7 +138,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   );
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const credentials =
-    options.tls === undefined ? grpc.ServerCredentials.createInsecure() : grpcServerCredentials(options.tls);
+    options.tls === undefined
+      ? grpc.ServerCredentials.createInsecure()
+      : grpcServerCredentials(options.tls, (reason) =>
+          logger.warn({ reason }, `client TLS files skipped, the last usable ones stay in use: ${reason}`),
+        );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.address, credentials, (error, boundPort) => {
       if (error !== null) {

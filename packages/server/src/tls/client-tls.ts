@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import tlsModule from 'node:tls';
 import type { PeerCertificate, SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { certificateIdentity } from '@omnirelay/raft';
+import { LastUsableCertificates, certificateIdentity } from '@omnirelay/raft';
 
 /**
  * ClientTlsFiles names the PEM files of the client ports' TLS (--client-tls-*): this node's
@@ -44,14 +44,23 @@ export function enforceTlsVersionMin(): void {
  * provider re-reads `files` every CLIENT_TLS_REFRESH_MS, so rotated certificates are served to
  * new connections without a restart; with a CA, client certificates are required and verified.
  */
-export function grpcServerCredentials(files: ClientTlsFiles): grpc.ServerCredentials {
+export function grpcServerCredentials(
+  files: ClientTlsFiles,
+  /** onUnusable hears why a reading of the files was skipped (see LastUsableCertificates). */
+  onUnusable: (reason: string) => void = () => undefined,
+): grpc.ServerCredentials {
   enforceTlsVersionMin();
-  const provider = new grpc.experimental.FileWatcherCertificateProvider({
-    certificateFile: files.certFile,
-    privateKeyFile: files.keyFile,
-    ...(files.caFile === undefined ? {} : { caCertificateFile: files.caFile }),
-    refreshIntervalMs: CLIENT_TLS_REFRESH_MS,
-  });
+  // A reading caught halfway through a rotation (the new key beside the old certificate) would
+  // make grpc-js drop every new connection: keep serving the last usable pair instead.
+  const provider = new LastUsableCertificates(
+    new grpc.experimental.FileWatcherCertificateProvider({
+      certificateFile: files.certFile,
+      privateKeyFile: files.keyFile,
+      ...(files.caFile === undefined ? {} : { caCertificateFile: files.caFile }),
+      refreshIntervalMs: CLIENT_TLS_REFRESH_MS,
+    }),
+    onUnusable,
+  );
   // grpc-js's factory takes the identity provider first and the CA provider second (its
   // parameter names say the opposite; the class it builds reads them in this order).
   return grpc.experimental.createCertificateProviderServerCredentials(
@@ -185,15 +194,19 @@ export function leaderIdentityCheck(
 export function grpcForwardingCredentials(
   files: ForwardingTlsFiles,
   leaderId: string,
+  onUnusable: (reason: string) => void = () => undefined,
 ): grpc.ChannelCredentials {
   const verifyOptions = { checkServerIdentity: leaderIdentityCheck(files.clusterId, leaderId) };
   if (files.caFile === undefined) return grpc.credentials.createSsl(null, null, null, verifyOptions);
-  const provider = new grpc.experimental.FileWatcherCertificateProvider({
-    caCertificateFile: files.caFile,
-    certificateFile: files.certFile,
-    privateKeyFile: files.keyFile,
-    refreshIntervalMs: CLIENT_TLS_REFRESH_MS,
-  });
+  const provider = new LastUsableCertificates(
+    new grpc.experimental.FileWatcherCertificateProvider({
+      caCertificateFile: files.caFile,
+      certificateFile: files.certFile,
+      privateKeyFile: files.keyFile,
+      refreshIntervalMs: CLIENT_TLS_REFRESH_MS,
+    }),
+    onUnusable,
+  );
   return grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, verifyOptions);
 }
 
