@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
@@ -7,6 +7,8 @@ import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limit
 import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
 import type { ClientTlsFiles } from '../tls/client-tls';
 import { resolveClientTls } from './client-tls-config';
+import { resolvePeerTls } from './peer-tls-config';
+import { refusePlaintextOffLoopback } from './plaintext-guard';
 
 /** LOG_LEVELS are the accepted values of logLevel (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -48,6 +50,11 @@ export interface ServerConfig extends RaftNodeConfig {
    * node's certificate (URI SAN spiffe://<cluster-id>/node/<id>) and key, re-read when they change.
    */
   readonly peerTlsCaFile?: string;
+  /**
+   * insecure lets a port without TLS listen beyond the loopback interface; without it such a
+   * node refuses to start (see refusePlaintextOffLoopback).
+   */
+  readonly insecure: boolean;
   readonly peerTlsCertFile?: string;
   readonly peerTlsKeyFile?: string;
   /**
@@ -106,6 +113,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--join',
     env: 'OMNIRELAY_JOIN',
     help: 'join an existing cluster: wait to be added as a learner (true|false)',
+  },
+  {
+    key: 'insecure',
+    kind: 'bool',
+    flag: '--insecure',
+    env: 'OMNIRELAY_INSECURE',
+    help: 'allow plaintext ports on addresses beyond loopback (true|false)',
   },
   {
     key: 'peerTlsCaFile',
@@ -412,6 +426,7 @@ const DEFAULTS = {
   stallThresholdMs: 200,
   watchHistoryEventsMax: 100_000,
   join: false,
+  insecure: false,
   initialClusterState: 'existing',
   logLevel: 'info',
   httpBodyBytesMax: 1024 * 1024,
@@ -536,27 +551,9 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'join and initialClusterState new exclude each other: a joining node waits to be added to a running cluster',
     );
   }
-  const tlsFiles = {
-    caFile: merged['peerTlsCaFile'],
-    certFile: merged['peerTlsCertFile'],
-    keyFile: merged['peerTlsKeyFile'],
-  };
-  const tlsGiven = Object.values(tlsFiles).filter((f) => f !== undefined && f !== '').length;
-  if (tlsGiven > 0) {
-    if (tlsGiven < 3) {
-      throw new ConfigError(
-        'peer TLS needs all of --peer-tls-ca, --peer-tls-cert and --peer-tls-key (omnirelay cert issue makes them)',
-      );
-    }
-    for (const [flag, file] of [
-      ['--peer-tls-ca', tlsFiles.caFile],
-      ['--peer-tls-cert', tlsFiles.certFile],
-      ['--peer-tls-key', tlsFiles.keyFile],
-    ] as const) {
-      if (!existsSync(file as string)) throw new ConfigError(`${flag} ${String(file)}: no such file`);
-    }
-    merged['peerTls'] = tlsFiles;
-  }
+  const peerTls = resolvePeerTls(merged);
+  if (peerTls !== undefined && 'refused' in peerTls) throw new ConfigError(peerTls.refused);
+  if (peerTls !== undefined) merged['peerTls'] = peerTls;
   const clientTls = resolveClientTls(merged);
   if (clientTls !== undefined && 'refused' in clientTls) throw new ConfigError(clientTls.refused);
   if (clientTls !== undefined) merged['clientTls'] = clientTls;
@@ -580,6 +577,27 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       `peerAddress, clientAddress and grpcAddress must differ (${ports.join(', ')}): peers and clients use separate ports`,
     );
   }
+  const plaintext = refusePlaintextOffLoopback(
+    [
+      {
+        what: 'peer port',
+        address: config.peerAddress,
+        tls: config.peerTls !== undefined,
+        flags: '--peer-tls-ca, --peer-tls-cert and --peer-tls-key',
+      },
+      ...[
+        ['client HTTP port', config.clientAddress],
+        ['client gRPC port', config.grpcAddress],
+      ].map(([what, address]) => ({
+        what: what!,
+        address: address!,
+        tls: config.clientTls !== undefined,
+        flags: '--client-tls-cert and --client-tls-key',
+      })),
+    ],
+    config.insecure,
+  );
+  if (plaintext !== undefined) throw new ConfigError(plaintext);
   if (config.clientAddress === config.peerAddress) {
     throw new ConfigError(
       `clientAddress and peerAddress must differ (both ${config.clientAddress}): peers and clients use separate ports`,

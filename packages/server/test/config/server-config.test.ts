@@ -226,4 +226,21 @@ describe('loadServerConfig', () => {
       /snapshotBufferBytesMax must be an integer in \[1073741824, /,
     );
   });
+
+  it('refuses a plaintext port beyond loopback unless --insecure is given, naming the port and the flags', () => {
+    const wide = ['--id', 'n1', ...peers, '--peer-address', '0.0.0.0:7101'];
+    expect(configError(wide)).toMatch(
+      /refusing to serve the peer port on 0\.0\.0\.0:7101 without TLS: pass --peer-tls-ca, --peer-tls-cert and --peer-tls-key .*--insecure true/,
+    );
+    expect(loadServerConfig([...wide, '--insecure', 'true'], {}).insecure).toBe(true);
+    expect(loadServerConfig(wide, { OMNIRELAY_INSECURE: 'true' }).peerAddress).toBe('0.0.0.0:7101');
+    expect(configError(['--id', 'n1', ...peers, '--grpc-address', '10.1.2.3:7301'])).toMatch(
+      /the client gRPC port on 10\.1\.2\.3:7301 without TLS: pass --client-tls-cert and --client-tls-key/,
+    );
+    for (const host of ['localhost', '127.0.0.2']) {
+      expect(
+        loadServerConfig(['--id', 'n1', ...peers, '--client-address', `${host}:7201`], {}).insecure,
+      ).toBe(false);
+    }
+  });
 });
