@@ -38,7 +38,10 @@ async function main(): Promise<void> {
       );
     },
   });
-  process.stdout.write(`OmniRelay local cluster: ${size} node(s), data under ${dataRoot}\n\n`);
+  process.stdout.write(`OmniRelay local cluster: ${size} node(s), data under ${dataRoot}\n`);
+  process.stdout.write(
+    'plaintext on 127.0.0.1, for development only; a node takes TLS with --peer-tls-* and --client-tls-* (README, "Running a node")\n\n',
+  );
   process.stdout.write('  node  peer (gRPC)          client HTTP         client gRPC         log\n');
   for (const n of cluster.nodes) {
     process.stdout.write(
