@@ -895,11 +895,15 @@ export class RaftCore {
    * maybeBind binds the next voter that is not bound yet to the incarnation its messages carry
    * (this leader first), one config change at a time, when no other change is in progress. The
    * first leader of a new cluster thus binds every voter within a few commits; until then an
-   * unbound voter is trusted as it is (see packages/raft/design.md, "Incarnations").
+   * unbound voter is trusted as it is (see packages/raft/design.md, "Incarnations"). It binds only
+   * once every member has been heard with an incarnation: a member that sends none runs a version
+   * that knows no `bind` change and would refuse the entry (a rolling upgrade), so binding waits
+   * until the last member runs this one.
    */
   private maybeBind(): void {
     if (this.role !== 'leader' || this.transferee !== NONE) return;
     if (this.pendingConfigIndex > this.log.committed || !this.committedInCurrentTerm()) return;
+    if (!this.everyMemberHeardWithIncarnation()) return;
     for (const id of this.membershipNow.voters) {
       if (incarnationOf(this.membershipNow, id) !== undefined) continue;
       const incarnation = id === this.id ? this.cfg.incarnation : this.heardIncarnations.get(id);
@@ -910,6 +914,15 @@ export class RaftCore {
       assert(done.ok, () => `bind of ${id} refused: ${done.ok ? '' : done.message}`);
       return;
     }
+  }
+
+  private everyMemberHeardWithIncarnation(): boolean {
+    const m = this.membershipNow;
+    return [...m.voters, ...m.learners].every((id) =>
+      id === this.id
+        ? this.cfg.incarnation !== undefined
+        : incarnationOf(m, id) !== undefined || this.heardIncarnations.has(id),
+    );
   }
 
   private committedInCurrentTerm(): boolean {

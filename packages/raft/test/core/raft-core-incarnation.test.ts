@@ -37,7 +37,8 @@ const ack = (from: string, index: number, incarnation: string, reject = false): 
 
 /**
  * boundLeader makes n1 the leader of term 1 of a new cluster and lets it bind n1, n2 and n3 to
- * incarnations `<id>-a` (one bind per commit), every member acknowledging everything.
+ * incarnations `<id>-a` (once all three were heard; one bind per commit), every member
+ * acknowledging everything.
  */
 function boundLeader(): { core: RaftCore; storage: MemoryStorage } {
   const storage = MemoryStorage.bootstrap({ voters, learners: [] });
@@ -49,6 +50,9 @@ function boundLeader(): { core: RaftCore; storage: MemoryStorage } {
   core.step({ type: 'voteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
   expect(core.status().role).toBe('leader');
   for (let round = 0; round < 10; round++) {
+    // A heartbeat interval: the leader looks for voters to bind on each one too.
+    core.tick();
+    core.tick();
     settle(core, storage);
     const last = core.status().lastIndex;
     core.step(ack('n2', last, 'n2-a'));
@@ -72,6 +76,30 @@ describe('RaftCore incarnations (a member that lost its disk cannot vote or be c
     const { core } = boundLeader();
     expect(core.status().membership.incarnations).toEqual({ n1: 'n1-a', n2: 'n2-a', n3: 'n3-a' });
     expect(core.status().commit).toBe(core.status().lastIndex);
+  });
+
+  it('binds nobody while a member sends no incarnation (a version without them, mid rolling upgrade)', () => {
+    const storage = MemoryStorage.bootstrap({ voters, learners: [] });
+    const core = newCore('n1', storage);
+    core.campaign();
+    settle(core, storage);
+    core.step({ type: 'preVoteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
+    settle(core, storage);
+    core.step({ type: 'voteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
+    const round = (n3Incarnation: string | undefined): void => {
+      core.tick();
+      core.tick();
+      settle(core, storage);
+      const last = core.status().lastIndex;
+      core.step(ack('n2', last, 'n2-a'));
+      const { incarnation: _omitted, ...withoutIncarnation } = ack('n3', last, 'n3-a');
+      core.step(n3Incarnation === undefined ? withoutIncarnation : ack('n3', last, n3Incarnation));
+      settle(core, storage);
+    };
+    for (let r = 0; r < 5; r++) round(undefined);
+    expect(core.status().membership.incarnations).toBeUndefined();
+    for (let r = 0; r < 10; r++) round('n3-a');
+    expect(core.status().membership.incarnations).toEqual({ n1: 'n1-a', n2: 'n2-a', n3: 'n3-a' });
   });
 
   it("does not count a bound member's acknowledgements from another incarnation toward commit", () => {
