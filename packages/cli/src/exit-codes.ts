@@ -20,6 +20,8 @@ export const EXIT = {
   REJECTED: 5,
   /** OVERLOADED: the cluster is overloaded or did not answer in time. */
   OVERLOADED: 6,
+  /** DENIED: access control refused it: no or bad credentials, or a missing permission. */
+  DENIED: 7,
 } as const;
 
 /** ExitCode is one of EXIT's values. */
@@ -63,6 +65,8 @@ export const EXIT_CODE_OF: Readonly<Record<ErrorCode, ExitCode>> = {
   SCOPE_LIMIT_REACHED: EXIT.OVERLOADED,
   LIMIT_REACHED: EXIT.OVERLOADED,
   COMPACTED: EXIT.NOT_FOUND,
+  UNAUTHENTICATED: EXIT.DENIED,
+  PERMISSION_DENIED: EXIT.DENIED,
   INTERNAL: EXIT.INTERNAL,
   UNAVAILABLE: EXIT.UNAVAILABLE,
   LEASE_LOST: EXIT.REJECTED,
@@ -86,4 +90,5 @@ export const EXIT_CODES_HELP = [
   '  4  not found (or compacted)',
   "  5  rejected by the cluster's rules (stale fence, not the holder, a conflict)",
   '  6  overloaded or timed out',
+  '  7  refused by access control (no or bad credentials, or a missing permission)',
 ].join('\n');

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'SCOPE_LIMIT_REACHED'
   | 'LIMIT_REACHED'
   | 'COMPACTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'INTERNAL';
 
 /** ErrorMapping is how one code appears at each edge. */
@@ -45,19 +47,21 @@ const GRPC = {
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   ABORTED: 10,
   INTERNAL: 13,
   OUT_OF_RANGE: 11,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /**
  * ERROR_TABLE is the one table that maps each code to the edges. CLI exit codes: 0 ok, 1
  * internal, 2 bad usage or input, 3 unreachable or no quorum, 4 not found (or compacted), 5
  * rejected by the cluster's rules (stale fence, not the holder, conflicts), 6 overloaded or
- * timed out.
+ * timed out, 7 refused by access control (no or bad credentials, or a missing permission).
  */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   INVALID_ARGUMENT: { grpcStatus: GRPC.INVALID_ARGUMENT, httpStatus: 400, cliExitCode: 2 },
@@ -86,6 +90,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   SCOPE_LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   LIMIT_REACHED: { grpcStatus: GRPC.RESOURCE_EXHAUSTED, httpStatus: 429, cliExitCode: 6 },
   COMPACTED: { grpcStatus: GRPC.OUT_OF_RANGE, httpStatus: 410, cliExitCode: 4 },
+  UNAUTHENTICATED: { grpcStatus: GRPC.UNAUTHENTICATED, httpStatus: 401, cliExitCode: 7 },
+  PERMISSION_DENIED: { grpcStatus: GRPC.PERMISSION_DENIED, httpStatus: 403, cliExitCode: 7 },
   INTERNAL: { grpcStatus: GRPC.INTERNAL, httpStatus: 500, cliExitCode: 1 },
 };
 
