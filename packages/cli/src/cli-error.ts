@@ -59,7 +59,8 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
   COMPACTED: 'list the current leaders and watch again',
   UNAUTHENTICATED:
     'give credentials: --token (or OMNIRELAY_TOKEN), or --cert and --key signed by the cluster CA',
-  PERMISSION_DENIED: 'ask an administrator for the missing role or scope prefix, or use an identity that has it',
+  PERMISSION_DENIED:
+    'ask an administrator for the missing role or scope prefix, or use an identity that has it',
   INTERNAL: 'the server logged the details; report it with the command you ran',
   UNAVAILABLE: 'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
   LEASE_LOST: 'acquire the scope again',
