@@ -115,17 +115,21 @@ export function checkRoles(roles: readonly string[]): ClientRole[] {
   return [...new Set(roles as readonly ClientRole[])];
 }
 
+/** SCOPE_PREFIX_ANY grants every scope (an operator's or a test harness's identity). */
+export const SCOPE_PREFIX_ANY = '*';
+
 /**
  * checkScopePrefixes checks the scope prefixes a client may campaign for: each 1-253 characters
- * from a scope name's charset, starting with a letter or digit.
+ * from a scope name's charset, starting with a letter or digit, or SCOPE_PREFIX_ANY alone.
  */
 export function checkScopePrefixes(prefixes: readonly string[]): string[] {
   checkCount(prefixes.length, SCOPE_PREFIXES_MAX, 'scope prefixes');
   for (const prefix of prefixes) {
+    if (prefix === SCOPE_PREFIX_ANY) continue;
     if (prefix.length > SCOPE_PREFIX_LENGTH_MAX || !scopePrefixPattern.test(prefix)) {
       throw invalid(
         `scope prefix ${JSON.stringify(prefix)} is not valid`,
-        `use 1-${SCOPE_PREFIX_LENGTH_MAX} characters from [a-z0-9._/-], starting with a letter or digit, e.g. shard/orders/`,
+        `use 1-${SCOPE_PREFIX_LENGTH_MAX} characters from [a-z0-9._/-], starting with a letter or digit, e.g. shard/orders/, or ${SCOPE_PREFIX_ANY} for every scope`,
       );
     }
   }

@@ -86,7 +86,7 @@ export function registerCert(program: Command, bind: BindLocal): void {
       .option(`--role <roles>`, `roles (repeatable or a comma list): ${CLIENT_ROLES.join(', ')}`, collectList)
       .option(
         '--scope-prefix <prefixes>',
-        'scope prefixes the client may campaign for (repeatable or a comma list), e.g. shard/orders/',
+        'scope prefixes the client may campaign for (repeatable or a comma list), e.g. shard/orders/; * for every scope',
         collectList,
       ),
     async (io, options) => {

@@ -413,8 +413,25 @@ describe('issueClient', () => {
     expect(sanUris(files.certPath)).toEqual(['spiffe://c/client/reader']);
   });
 
+  it('issues a client granted every scope with the scope prefix *', async () => {
+    await issueCa({ outDir: tempDir(), clusterId: 'c' });
+    const files = await issueClient({
+      caDir: tempDir(),
+      outDir: tempDir(),
+      name: 'ops',
+      clusterId: 'c',
+      scopePrefixes: ['*'],
+    });
+    expect(sanUris(files.certPath)).toEqual(['spiffe://c/client/ops', 'omnirelay:scope:*']);
+  });
+
   it.each([
     ['an empty name', { name: '' }, /client name "" is not valid/],
+    [
+      'a scope prefix with a * inside',
+      { scopePrefixes: ['shard/*'] },
+      /scope prefix "shard\/\*" is not valid/,
+    ],
     ['a name with a colon', { name: 'a:b' }, /client name "a:b"/],
     [
       'an unknown role',
