@@ -37,6 +37,8 @@ export interface WireEvent {
   readonly raftTerm: string;
   readonly proposerId: string;
   readonly stampMs: string;
+  /** principal is absent from servers older than access control. */
+  readonly principal?: string;
 }
 
 /** WireKeepAliveResult is a KeepAliveResult message. */
@@ -121,6 +123,8 @@ export interface LeadershipEvent {
   readonly raftTerm: bigint;
   readonly proposerId: string;
   readonly stampMs: number;
+  /** principal is the authenticated caller whose request made the change ('' for the server's own writes, or none named). */
+  readonly principal: string;
 }
 
 /** leadershipEvent converts a LeadershipEvent message. */
@@ -139,5 +143,6 @@ export function leadershipEvent(w: WireEvent): LeadershipEvent {
     raftTerm: big(w.raftTerm),
     proposerId: w.proposerId,
     stampMs: Number(w.stampMs),
+    principal: w.principal ?? '',
   };
 }

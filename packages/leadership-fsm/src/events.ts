@@ -43,6 +43,11 @@ export interface LeadershipEvent {
   readonly proposerId: string;
   /** stampMs is the state machine's time for the entry: its stamp, never below an earlier one. */
   readonly stampMs: number;
+  /**
+   * principal is the authenticated caller whose request made the change (`client/orders`,
+   * `token/ops`), or '' for the server's own writes (expiry) and unauthenticated requests.
+   */
+  readonly principal: string;
 }
 
 function leaseFields(lease: LeaseView): unknown[] {
@@ -79,6 +84,7 @@ export function eventFields(event: LeadershipEvent): unknown[] {
     event.raftTerm,
     event.proposerId,
     event.stampMs,
+    event.principal,
   ];
 }
 

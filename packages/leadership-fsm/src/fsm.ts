@@ -7,7 +7,7 @@ import type { LeadershipEvent } from './events';
 import { applyAcquire, applyCampaign, applyWithdraw } from './grant';
 import type { LeaseView } from './lease';
 import { leaseView } from './lease';
-import { DUE_LEASES_MAX, PROPOSER_ID_BYTES_MAX, STAMP_MS_MAX } from './limits';
+import { DUE_LEASES_MAX, PRINCIPAL_BYTES_MAX, PROPOSER_ID_BYTES_MAX, STAMP_MS_MAX } from './limits';
 import type { ListHoldersPage, ListHoldersRequest, ScopeView } from './queries';
 import { listHolders, scopeView } from './queries';
 import { applyExpire, applyResign, applyStepDown } from './release';
@@ -29,6 +29,11 @@ export interface LogEntry {
   readonly term: number;
   readonly stampMs: number;
   readonly proposerId: string;
+  /**
+   * principal is the authenticated caller whose request the entry carries ('' when none: the
+   * server's own writes, or auth off and no client certificate).
+   */
+  readonly principal?: string;
   readonly command: Uint8Array;
 }
 
@@ -149,6 +154,7 @@ export class LeadershipFsm {
       raftTerm: entry.term,
       stampMs,
       proposerId: entry.proposerId,
+      principal: principalOf(entry),
       correlationId: command.correlationId,
       events,
     };
@@ -263,4 +269,14 @@ export class LeadershipFsm {
   captureSnapshot(): SnapshotCapture {
     return new SnapshotCapture(this.state);
   }
+}
+
+/** principalOf is an entry's principal, checked like its proposer ('' when absent). */
+function principalOf(entry: LogEntry): string {
+  const principal = entry.principal ?? '';
+  assert(
+    typeof principal === 'string' && principal.length <= PRINCIPAL_BYTES_MAX,
+    () => `entry ${entry.index} principal is not a string of at most ${PRINCIPAL_BYTES_MAX}`,
+  );
+  return principal;
 }

@@ -22,6 +22,9 @@ export const CORRELATION_ID_BYTES_MAX = 128;
 /** PROPOSER_ID_BYTES_MAX is the longest Raft node id the runtime may pass as an entry's proposer. */
 export const PROPOSER_ID_BYTES_MAX = 128;
 
+/** PRINCIPAL_BYTES_MAX is the longest caller identity the runtime may pass as an entry's principal. */
+export const PRINCIPAL_BYTES_MAX = 256;
+
 /** METADATA_BYTES_MAX is the largest holder/candidate metadata string, in UTF-8 bytes. */
 export const METADATA_BYTES_MAX = 1024;
 

@@ -38,6 +38,8 @@ export interface EntryContext {
   readonly raftTerm: number;
   readonly stampMs: number;
   readonly proposerId: string;
+  /** principal is the authenticated caller of the request the entry carries ('' when none). */
+  readonly principal: string;
   readonly correlationId: string;
   readonly events: LeadershipEvent[];
 }
@@ -257,6 +259,7 @@ export class FsmState {
       raftTerm: ctx.raftTerm,
       proposerId: ctx.proposerId,
       stampMs: ctx.stampMs,
+      principal: ctx.principal,
     });
   }
 

@@ -1,7 +1,10 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { AccessControl } from './auth/access-control';
+import { TokensFile } from './auth/tokens-file';
 import type { ServerConfig } from './config/server-config';
+import { authEnabled } from './config/server-config';
 import type { ClientGrpcServer } from './grpc/grpc-server';
 import { startGrpcServer } from './grpc/grpc-server';
 import { DiskSpaceMonitor } from './disk/disk-space-monitor';
@@ -47,6 +50,19 @@ export async function startServer(
   logger: Logger,
   version: string,
 ): Promise<OmniRelayServer> {
+  // The tokens file is read before anything else starts: a bad one stops the node with its reason.
+  const tokens =
+    config.authTokensFile === undefined
+      ? undefined
+      : new TokensFile(
+          config.authTokensFile,
+          (count) => logger.info({ file: config.authTokensFile, tokens: count }, 'tokens file reloaded'),
+          (reason) =>
+            logger.error(
+              { file: config.authTokensFile },
+              `tokens file not reloaded, the tokens read last stay in force: ${reason}`,
+            ),
+        );
   // Tracing starts first, so every write from the first one on can be traced; it is a no-op
   // unless otlpEndpoint is set.
   const tracing: Tracing = await startTracing({
@@ -74,6 +90,7 @@ export async function startServer(
           correlationId: e.correlationId,
           raftTerm: e.raftTerm,
           proposer: e.proposerId,
+          principal: e.principal,
           transport: entry.transport,
         },
         'holder changed',
@@ -84,6 +101,7 @@ export async function startServer(
   try {
     node = await RaftNode.start(config, stateMachine, logger);
   } catch (e) {
+    tokens?.close();
     await tracing.shutdown();
     throw e;
   }
@@ -140,6 +158,22 @@ export async function startServer(
   );
 
   const tls = clientPortTls(config);
+  const access = new AccessControl({
+    enabled: authEnabled(config),
+    clusterId: config.clusterId,
+    ...(tokens === undefined ? {} : { tokens }),
+    ...(config.clientTls?.caFile === undefined ? {} : { caFile: config.clientTls.caFile }),
+    logger,
+    onDenied: (action, reason) => metrics.accessDenied(action, reason),
+  });
+  logger.info(
+    {
+      enabled: access.enabled,
+      clientCertificates: config.clientTls?.caFile === undefined ? 'none' : 'required',
+      tokens: tokens?.size ?? null,
+    },
+    access.enabled ? 'access control on: default deny' : 'access control off: every caller may do everything',
+  );
   let http: ClientHttpServer;
   try {
     http = await startHttpServer({
@@ -155,9 +189,12 @@ export async function startServer(
       disk: () => disk.status(),
       onForwarded: () => metrics.forwarded('http'),
       streamLimiter,
+      access,
+      auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
       ...tls,
     });
   } catch (e) {
+    tokens?.close();
     stopClockWatch();
     disk.stop();
     expiry.stop();
@@ -177,9 +214,11 @@ export async function startServer(
       onForwarded: () => metrics.forwarded('grpc'),
       streamLimiter,
       keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
+      access,
       ...tls,
     });
   } catch (e) {
+    tokens?.close();
     stopClockWatch();
     disk.stop();
     expiry.stop();
@@ -199,6 +238,7 @@ export async function startServer(
     disk,
     grpcAddress: grpcServer.address,
     stop: async () => {
+      tokens?.close();
       stopClockWatch();
       disk.stop();
       expiry.stop();

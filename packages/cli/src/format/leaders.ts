@@ -95,6 +95,7 @@ export function eventJson(e: LeadershipEvent): JsonValue {
       e.previous === null ? null : { holder: e.previous.candidateId, fence: e.previous.fence.toString() },
     raftTerm: e.raftTerm.toString(),
     proposerId: e.proposerId,
+    principal: e.principal,
     correlationId: e.correlationId,
     stampMs: e.stampMs,
   };

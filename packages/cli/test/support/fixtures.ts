@@ -57,6 +57,7 @@ export const EVENTS: readonly LeadershipEvent[] = [
     raftTerm: 5n,
     proposerId: 'n2',
     stampMs: NOW_MS + 1_000,
+    principal: 'token/ops',
   },
   {
     revision: 43n,
@@ -69,6 +70,7 @@ export const EVENTS: readonly LeadershipEvent[] = [
     raftTerm: 5n,
     proposerId: 'n2',
     stampMs: NOW_MS + 1_500,
+    principal: 'token/ops',
   },
   {
     revision: 44n,
@@ -81,6 +83,7 @@ export const EVENTS: readonly LeadershipEvent[] = [
     raftTerm: 5n,
     proposerId: 'n2',
     stampMs: NOW_MS + 2_000,
+    principal: 'token/ops',
   },
 ];
 

@@ -7,13 +7,15 @@ export function isLoopbackHost(host: string): boolean {
   return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
-/** PlaintextListener is one port a node listens on, and whether it speaks TLS. */
+/** PlaintextListener is one port a node listens on, and whether it is secured (TLS, and client authentication where it applies). */
 export interface PlaintextListener {
   readonly what: string;
   readonly address: string;
   readonly tls: boolean;
-  /** flags name the settings that switch this port to TLS. */
+  /** flags name the settings that secure this port. */
   readonly flags: string;
+  /** missing says what an unsecured port lacks (default `TLS`). */
+  readonly missing?: string;
 }
 
 /**
@@ -30,8 +32,8 @@ export function refusePlaintextOffLoopback(
     const host = l.address.slice(0, l.address.lastIndexOf(':'));
     if (l.tls || isLoopbackHost(host)) continue;
     return (
-      `refusing to serve the ${l.what} on ${l.address} without TLS: pass ${l.flags} ` +
-      `(omnirelay cert issue makes the files), or --insecure true to accept plaintext on a network you trust`
+      `refusing to serve the ${l.what} on ${l.address} without ${l.missing ?? 'TLS'}: pass ${l.flags} ` +
+      `(omnirelay cert issue makes the files), or --insecure true to accept that on a network you trust`
     );
   }
   return undefined;

@@ -65,6 +65,12 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly clientTlsCertFile?: string;
   readonly clientTlsKeyFile?: string;
   readonly clientTlsCaFile?: string;
+  /**
+   * authTokensFile is the tokens file (hashes of bearer tokens with their identities, roles and
+   * scope prefixes), re-read when it changes. With it or clientTlsCaFile, access control is on:
+   * default deny (see authEnabled).
+   */
+  readonly authTokensFile?: string;
   /** clientTls is the validated client-port TLS files, absent when the client ports are plaintext. */
   readonly clientTls?: ClientTlsFiles;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
@@ -162,6 +168,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--client-tls-ca',
     env: 'OMNIRELAY_CLIENT_TLS_CA',
     help: 'CA bundle (PEM): clients must present a certificate it signed (optional)',
+  },
+  {
+    key: 'authTokensFile',
+    kind: 'string',
+    flag: '--auth-tokens-file',
+    env: 'OMNIRELAY_AUTH_TOKENS_FILE',
+    help: 'tokens file (YAML: name, sha256, roles, scopes) of bearer tokens clients may use; turns access control on',
   },
   {
     key: 'initialClusterState',
@@ -591,8 +604,10 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       ].map(([what, address]) => ({
         what: what!,
         address: address!,
-        tls: config.clientTls !== undefined,
-        flags: '--client-tls-cert and --client-tls-key',
+        // Beyond loopback, anyone who reaches the port must prove who they are (default deny).
+        tls: config.clientTls !== undefined && authEnabled(config),
+        flags: '--client-tls-cert and --client-tls-key, with --client-tls-ca or --auth-tokens-file',
+        missing: 'TLS and client authentication',
       })),
     ],
     config.insecure,
@@ -656,4 +671,13 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     }
   }
   return config;
+}
+
+/**
+ * authEnabled tells whether the client ports' access control is on: clients are authenticated
+ * (a client CA or a tokens file is configured), so every call is denied unless its caller holds
+ * the permission.
+ */
+export function authEnabled(config: Pick<ServerConfig, 'clientTls' | 'authTokensFile'>): boolean {
+  return config.clientTls?.caFile !== undefined || config.authTokensFile !== undefined;
 }

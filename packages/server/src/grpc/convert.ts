@@ -51,6 +51,7 @@ export interface WireEvent {
   readonly raftTerm: number;
   readonly proposerId: string;
   readonly stampMs: number;
+  readonly principal: string;
 }
 
 /** WireKeepAliveResult is a KeepAliveResult message. */
@@ -112,6 +113,7 @@ export function eventToWire(event: LeadershipEvent): WireEvent {
     raftTerm: event.raftTerm,
     proposerId: event.proposerId,
     stampMs: event.stampMs,
+    principal: event.principal,
   };
 }
 

@@ -2,7 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { forwardedCredentials } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
+import { currentCredentials } from '../leadership/request-origin';
 import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
 import { rawBytesOf } from './malformed';
 import { loadPublicApi } from './proto';
@@ -282,9 +284,15 @@ export class GrpcForwarder {
     return rawBytesOf(request) ?? this.definitionOf(method).requestSerialize(request);
   }
 
+  /**
+   * outgoingMetadata marks a forwarded call and carries its caller's credentials (read from the
+   * request being served), so the leader authorizes the caller, never this node.
+   */
   private outgoingMetadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
     metadata.set(FORWARDED_BY_METADATA_KEY, this.options.node.id);
+    for (const [key, value] of Object.entries(forwardedCredentials(currentCredentials())))
+      metadata.set(key, value);
     return metadata;
   }
 

@@ -3,14 +3,17 @@ import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { AccessControl, credentialsOf } from '../auth/access-control';
+import { grpcRequirement } from '../auth/permissions';
+import type { Principal } from '../auth/principal';
 import type { ServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { withRequest } from '../leadership/request-origin';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { TLS_TRANSPORT_GRPC, grpcForwardingCredentials, grpcServerCredentials } from '../tls/client-tls';
-import { clientIdentityOf } from '../tls/client-identity';
-import { GRPC_TRANSPORT, callLogger } from './call-log';
+import { GRPC_TRANSPORT, callLogger, recordCall } from './call-log';
+import { toServiceError } from './errors';
 import { clusterServiceImpl } from './cluster-service-impl';
 import { passEncodedResponses } from './encoded-responses';
 import { GrpcForwarder } from './forwarder';
@@ -57,6 +60,8 @@ export interface GrpcServerOptions {
   readonly tls?: ClientTlsFiles;
   /** forwardingTls makes a follower reach the leader's gRPC port over TLS (set with `tls`). */
   readonly forwardingTls?: ForwardingTlsFiles;
+  /** access authenticates and authorizes every call (default: off, nothing refused). */
+  readonly access?: AccessControl;
 }
 
 /** ClientGrpcServer is the running public gRPC listener. */
@@ -100,6 +105,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     ...(options.onForwarded === undefined ? {} : { onForwarded: options.onForwarded }),
   });
   const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
+  const access = options.access ?? new AccessControl({ enabled: false, clusterId: '', logger });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.receiveMessageBytesMax,
     'grpc.keepalive_time_ms': options.keepalive?.timeMs ?? GRPC_KEEPALIVE_TIME_MS,
@@ -108,8 +114,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
   server.addService(
     passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
-    recordingTransport(
+    servingRequest(
       transport,
+      access,
+      logger,
       admitStreams(
         leadershipServiceImpl({
           service: options.service,
@@ -117,6 +125,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
           limits,
           encodeWatchResponse: watch.encode,
           forwarder,
+          access,
         }),
         streamLimiter,
         logger,
@@ -125,8 +134,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   );
   server.addService(
     passEncodedResponses(guardDeserializers(api.cluster.definition)),
-    recordingTransport(
+    servingRequest(
       transport,
+      access,
+      logger,
       clusterServiceImpl({
         node: options.node,
         logger,
@@ -181,13 +192,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
 }
 
 /**
- * recordingTransport runs every handler of a service as work for a request over `transport`
- * with the caller's trace headers and verified certificate identity (withRequest): writes it
- * replicates record the transport, audit events say how they arrived, and their spans join the
- * caller's trace.
+ * servingRequest runs every handler of a service as work for a request over `transport`
+ * (withRequest), once access control has named the caller and allowed the call (GRPC_REQUIREMENTS):
+ * writes it replicates record the transport and the caller, audit events say how they arrived,
+ * and their spans join the caller's trace. A refused call is answered UNAUTHENTICATED or
+ * PERMISSION_DENIED before its handler runs, so it proposes nothing and forwards nothing.
  */
-function recordingTransport(
+function servingRequest(
   transport: string,
+  access: AccessControl,
+  logger: Logger,
   impl: grpc.UntypedServiceImplementation,
 ): grpc.UntypedServiceImplementation {
   const wrapped: grpc.UntypedServiceImplementation = {};
@@ -196,15 +210,28 @@ function recordingTransport(
     wrapped[name] = ((...args: unknown[]) => {
       const call = args[0] as {
         metadata?: grpc.Metadata;
+        request?: unknown;
         getAuthContext?: () => { sslPeerCertificate?: PeerCertificate };
+        emit(event: 'error', error: grpc.StatusObject): void;
       };
       const metadata = call.metadata;
       const header = (key: string): string | undefined => {
         const value = metadata?.get(key)[0];
         return value === undefined ? undefined : String(value);
       };
-      const principal = clientIdentityOf(call.getAuthContext?.().sslPeerCertificate);
-      return withRequest(transport, header, () => fn(...args), principal);
+      const credentials = credentialsOf(header, call.getAuthContext?.().sslPeerCertificate);
+      let principal: Principal | undefined;
+      try {
+        principal = access.check(credentials, name, grpcRequirement(name, call.request), transport);
+      } catch (e) {
+        const error = toServiceError(e);
+        recordCall(logger, name, error, e);
+        const callback = args[1];
+        if (typeof callback === 'function') (callback as grpc.sendUnaryData<object>)(error);
+        else call.emit('error', error);
+        return undefined;
+      }
+      return withRequest(transport, header, () => fn(...args), { credentials, principal });
     }) as grpc.UntypedHandleCall;
   }
   return wrapped;

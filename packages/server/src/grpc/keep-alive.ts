@@ -2,8 +2,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { LeaseRef } from '@omnirelay/leadership-fsm';
 import { isValidScopeName } from '@omnirelay/leadership-fsm';
 import type { Logger } from 'pino';
+import type { AccessControl, Credentials } from '../auth/access-control';
 import { ServerError, isServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
+import { currentCredentials, currentTransport } from '../leadership/request-origin';
 import { leaseKey } from '../leadership/renewal-batcher';
 import type { ResetRelease } from '../leadership/reset-releaser';
 import { RELEASE_ON_RESET_MS_MIN } from '../leadership/reset-releaser';
@@ -42,6 +44,7 @@ export function keepAliveHandler(
   logger: Logger,
   limits: GrpcLimits,
   forwarder: GrpcForwarder,
+  access: AccessControl,
 ): grpc.handleBidiStreamingCall<unknown, object> {
   return (call) => {
     const route = forwarder.route(call.metadata);
@@ -55,8 +58,17 @@ export function keepAliveHandler(
       call.emit('error', error);
       return;
     }
-    new KeepAliveStream(service, logger, limits, call).start();
+    // Captured while the call's request context is current: the stream's data events run outside it.
+    const caller = { access, credentials: currentCredentials() ?? {}, transport: currentTransport() };
+    new KeepAliveStream(service, logger, limits, call, caller).start();
   };
+}
+
+/** StreamCaller is who opened a KeepAlive stream, as access control checks it again per request. */
+interface StreamCaller {
+  readonly access: AccessControl;
+  readonly credentials: Credentials;
+  readonly transport: string;
 }
 
 /**
@@ -86,6 +98,7 @@ class KeepAliveStream {
     private readonly logger: Logger,
     private readonly limits: GrpcLimits,
     private readonly call: grpc.ServerDuplexStream<unknown, object>,
+    private readonly caller: StreamCaller,
   ) {}
 
   start(): void {
@@ -130,7 +143,18 @@ class KeepAliveStream {
     if (this.done) return;
     let items: Item[];
     try {
-      items = this.parse(request);
+      // Each request authenticates again: a token revoked since the stream opened renews nothing more.
+      const { access, credentials, transport } = this.caller;
+      const principal = access.check(credentials, 'KeepAlive', { kind: 'authenticated' }, transport);
+      items = this.parse(request, (scope) => {
+        if (principal === undefined) return true;
+        try {
+          access.authorize(principal, 'KeepAlive', { kind: 'campaign', scope }, transport);
+          return true;
+        } catch {
+          return false;
+        }
+      });
     } catch (e) {
       this.fail(e);
       return;
@@ -153,7 +177,7 @@ class KeepAliveStream {
   }
 
   /** parse checks one request against the bounds and sorts its leases; it throws before anything is renewed. */
-  private parse(request: unknown): Item[] {
+  private parse(request: unknown, mayRenew: (scope: string) => boolean): Item[] {
     const leases = arrayField(requestFields(request, 'KeepAlive'), 'leases');
     if (leases.length > this.limits.keepAliveLeasesPerMessageMax) {
       throw new ServerError(
@@ -162,7 +186,7 @@ class KeepAliveStream {
         { field: 'leases', limit: this.limits.keepAliveLeasesPerMessageMax },
       );
     }
-    const items = leases.map((lease, i) => itemOf(lease, i));
+    const items = leases.map((lease, i) => itemOf(lease, i, mayRenew));
     const added = new Set<string>();
     for (const item of items) if ('renew' in item && !this.live.has(item.key)) added.add(item.key);
     if (this.live.size + added.size > this.limits.keepAliveLeasesPerStreamMax) {
@@ -250,9 +274,10 @@ function refusedResult(lease: LeaseRef, errorCode: string): WireKeepAliveResult 
  * itemOf checks one listed lease. A bad scope name, fence token or release_on_reset_ms (neither
  * 0 nor at least RELEASE_ON_RESET_MS_MIN; the TTL bound is checked when it is answered) is
  * answered for that lease alone (INVALID_SCOPE, INVALID_ARGUMENT) and never reaches the shared
- * renewal batch, so one client's mistake cannot fail anyone else's renewal.
+ * renewal batch, so one client's mistake cannot fail anyone else's renewal; so is a lease whose
+ * scope the caller may not campaign for (PERMISSION_DENIED, per `mayRenew`).
  */
-function itemOf(value: unknown, i: number): Item {
+function itemOf(value: unknown, i: number, mayRenew: (scope: string) => boolean): Item {
   if (typeof value !== 'object' || value === null) {
     throw new ServerError('INVALID_ARGUMENT', `leases[${i}] must be a LeaseRef`, { field: 'leases' });
   }
@@ -268,6 +293,7 @@ function itemOf(value: unknown, i: number): Item {
     },
   });
   if (!isValidScopeName(scope)) return refused('INVALID_SCOPE');
+  if (!mayRenew(scope)) return refused('PERMISSION_DENIED');
   const releaseOnResetMs = ref['releaseOnResetMs'] ?? 0;
   if (
     typeof releaseOnResetMs !== 'number' ||

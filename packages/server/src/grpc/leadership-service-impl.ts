@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Successor } from '@omnirelay/leadership-fsm';
 import { PRIORITY_MIN } from '@omnirelay/leadership-fsm';
 import type { Logger } from 'pino';
+import type { AccessControl } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
 import type { CampaignRequest, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import { recordCall, unaryHandler } from './call-log';
@@ -42,6 +43,8 @@ export interface LeadershipImplOptions {
   readonly encodeWatchResponse: WatchEncoder;
   /** forwarder sends what needs the leader and landed here to the leader. */
   readonly forwarder: GrpcForwarder;
+  /** access checks each lease a KeepAlive stream lists against its caller's scope prefixes. */
+  readonly access: AccessControl;
 }
 
 /**
@@ -64,7 +67,7 @@ export function leadershipServiceImpl(options: LeadershipImplOptions): grpc.Unty
       forwarder,
     ),
     Campaign: campaignHandler(service, logger, forwarder),
-    KeepAlive: keepAliveHandler(service, logger, options.limits, forwarder),
+    KeepAlive: keepAliveHandler(service, logger, options.limits, forwarder, options.access),
     Resign: unaryHandler(
       logger,
       'Resign',

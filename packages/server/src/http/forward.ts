@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
+import type { Credentials } from '../auth/access-control';
+import { forwardedCredentials } from '../auth/access-control';
 
 /** FORWARDED_BY_HEADER marks a request a follower forwarded, so it is never forwarded twice. */
 export const FORWARDED_BY_HEADER = 'x-omnirelay-forwarded-by';
@@ -32,7 +34,8 @@ export interface SecureForward {
  * client port and copies its answer back, so a request that landed on a follower still succeeds
  * (DESIGN.md "Clients talk to the leader"). It resolves false, having sent nothing, when the
  * leader cannot be reached; the caller then answers NOT_LEADER itself. With `secure`, it goes
- * over HTTPS (HTTP/1.1 over TLS).
+ * over HTTPS (HTTP/1.1 over TLS). The caller's `credentials` go along (forwardedCredentials), so
+ * the leader authorizes the caller, never this node.
  */
 export function forwardToLeader(
   req: IncomingMessage,
@@ -40,12 +43,16 @@ export function forwardToLeader(
   body: unknown,
   leader: { id: string; address: string },
   selfId: string,
+  credentials: Credentials,
   secure?: SecureForward,
 ): Promise<boolean> {
   const i = leader.address.lastIndexOf(':');
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<boolean>((resolve) => {
-    const headers: Record<string, string | number> = { [FORWARDED_BY_HEADER]: selfId };
+    const headers: Record<string, string | number> = {
+      [FORWARDED_BY_HEADER]: selfId,
+      ...forwardedCredentials(credentials),
+    };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);

@@ -7,6 +7,10 @@ import type { TLSSocket } from 'node:tls';
 import type { ApplyResult, Successor } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import type { Credentials } from '../auth/access-control';
+import { AccessControl, credentialsOf } from '../auth/access-control';
+import { httpRequirements } from '../auth/permissions';
+import type { Principal } from '../auth/principal';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
@@ -20,7 +24,6 @@ import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
-import { clientIdentityOf } from '../tls/client-identity';
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
@@ -50,6 +53,10 @@ export interface HttpServerOptions {
   readonly tls?: ClientTlsFiles;
   /** forwardingTls makes a follower forward to the leader's client port over HTTPS (set with `tls`). */
   readonly forwardingTls?: ForwardingTlsFiles;
+  /** access authenticates and authorizes every request (default: off, nothing refused). */
+  readonly access?: AccessControl;
+  /** auth reads access control's state for /status (`auth`); absent, /status shows it off. */
+  readonly auth?: () => { readonly enabled: boolean; readonly tokens: number | null };
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -275,15 +282,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   ]);
 
   const tlsFiles = options.tls;
+  const access =
+    options.access ?? new AccessControl({ enabled: false, clusterId: '', logger: options.logger });
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
     };
     const socket = req.socket as Partial<TLSSocket>;
-    const principal =
-      tlsFiles === undefined ? undefined : clientIdentityOf(socket.getPeerCertificate?.call(req.socket));
-    void withRequest(transportOf(req, tlsFiles !== undefined), header, () => handle(req, res), principal);
+    const credentials = credentialsOf(
+      header,
+      tlsFiles === undefined ? undefined : socket.getPeerCertificate?.call(req.socket),
+    );
+    const transport = transportOf(req, tlsFiles !== undefined);
+    // Each route runs as work for its request once access control has named the caller.
+    const serve = <T>(principal: Principal | undefined, fn: () => T): T =>
+      withRequest(transport, header, fn, { credentials, principal });
+    void serve(undefined, () => handle(req, res, credentials, serve));
   };
   const watcher =
     tlsFiles === undefined
@@ -320,9 +335,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   const forwarding =
     options.forwardingTls === undefined ? undefined : new HttpsForwarding(options.forwardingTls);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    credentials: Credentials,
+    serve: <T>(principal: Principal | undefined, fn: () => T) => T,
+  ): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    const transport = transportOf(req, tlsFiles !== undefined);
+    const key = `${req.method ?? 'GET'} ${path}`;
+    const check = (body: unknown): Principal | undefined =>
+      access.checkAll(credentials, key, httpRequirements(key, body), transport);
     // Every request records the negotiated transport (h2 or http/1.1 over TLS, HTTP/1.1 in
     // plaintext; gRPC calls log h2 or h2c), so a future HTTP/3 listener shows up in the same place.
     const started = performance.now();
@@ -340,10 +364,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     });
     try {
       if (req.method === 'GET' && path === '/control/events/leadership') {
+        check(undefined);
         serveEvents(req, res, url.searchParams, options, streamLimiter);
         return;
       }
       if (req.method === 'GET' && path === '/metrics') {
+        check(undefined);
         const text = await options.metrics.render();
         res.writeHead(200, {
           'content-type': options.metrics.contentType,
@@ -369,9 +395,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         );
       }
       const body = req.method === 'POST' ? await readJson(req, options.bodyBytesMax) : undefined;
+      const principal = check(body);
       let answer: unknown;
       try {
-        answer = await route({ req, res, query: url.searchParams, body });
+        answer = await serve(principal, () => route({ req, res, query: url.searchParams, body }));
       } catch (e) {
         // A request that needs the leader and landed on a follower goes to the leader, once.
         const leaderAddress = isServerError(e, 'NOT_LEADER') ? e.details['leaderAddress'] : undefined;
@@ -390,7 +417,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
                   agent: forwarding.agent,
                   checkServerIdentity: leaderIdentityCheck(forwarding.files.clusterId, leaderHint),
                 };
-          if (await forwardToLeader(req, res, body, leader, node.id, secure)) return;
+          if (await forwardToLeader(req, res, body, leader, node.id, credentials, secure)) return;
         }
         throw e;
       }
@@ -541,6 +568,10 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     messagesRefused: s.messagesRefused,
     proposalsPending: s.proposalsPending,
     disk: options.disk?.() ?? null,
+    auth: {
+      ...(options.auth?.() ?? { enabled: false, tokens: null }),
+      clientCertificates: options.tls?.caFile === undefined ? 'none' : 'required',
+    },
     eventLoopStall: s.eventLoopStall,
     lastCompaction: s.lastCompaction ?? null,
     leadership: {

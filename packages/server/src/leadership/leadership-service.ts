@@ -31,7 +31,13 @@ import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
 import { encodeEnvelope } from './envelope';
-import { INTERNAL_TRANSPORT, currentTraceContext, currentTransport, withTransport } from './request-origin';
+import {
+  INTERNAL_TRANSPORT,
+  currentPrincipal,
+  currentTraceContext,
+  currentTransport,
+  withTransport,
+} from './request-origin';
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
 import { chunkLeases, proposeSplitting } from './lease-batches';
@@ -436,6 +442,7 @@ export class LeadershipService {
       throw fromLeadershipError(e);
     }
     const transport = currentTransport();
+    const principal = currentPrincipal()?.name ?? '';
     let result: ApplyResult;
     for (;;) {
       // A fresh stamp per attempt: the leader's stamps must not go back between entries.
@@ -444,6 +451,7 @@ export class LeadershipService {
         proposerId: this.node.id,
         command: commandBytes,
         transport,
+        principal,
       });
       try {
         // `proposed` marks the hand-off to the Raft node (a refusal such as BACKPRESSURE then fails

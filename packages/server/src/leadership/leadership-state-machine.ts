@@ -56,6 +56,7 @@ export class LeadershipStateMachine implements StateMachine<ApplyResult> {
       term: entry.term,
       stampMs,
       proposerId: typeof envelope === 'string' ? '' : envelope.proposerId,
+      principal: typeof envelope === 'string' ? '' : envelope.principal,
       command: typeof envelope === 'string' ? new Uint8Array(0) : envelope.command,
     });
     const transport = typeof envelope === 'string' ? '' : envelope.transport;

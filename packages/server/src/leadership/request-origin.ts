@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { ClientIdentity } from '../tls/client-identity';
+import type { Credentials } from '../auth/access-control';
+import type { Principal } from '../auth/principal';
 
 /**
  * INTERNAL_TRANSPORT names writes the server makes by itself (expiry, the take-office grace,
@@ -16,11 +17,10 @@ export interface RequestOrigin {
   readonly transport: string;
   /** headers looks up the request's headers (the caller's W3C traceparent/tracestate), if any. */
   readonly headers?: (name: string) => string | undefined;
-  /**
-   * principal is the identity in the caller's verified TLS client certificate, when it presented
-   * one: the seam for authentication and RBAC, which nothing enforces yet.
-   */
-  readonly principal?: ClientIdentity;
+  /** credentials are what the request brought to prove who sent it (a follower forwards them). */
+  readonly credentials?: Credentials;
+  /** principal is the caller access control named (absent: anonymous), recorded with its writes. */
+  readonly principal?: Principal;
 }
 
 const origin = new AsyncLocalStorage<RequestOrigin>();
@@ -38,20 +38,34 @@ const HEADER_GETTER: TextMapGetter<(name: string) => string | undefined> = {
  * absent or malformed ones are ignored). The edges call it once per request, so the service
  * records the transport with each write it replicates, every audit event says how its request
  * arrived, and the write's span joins the caller's trace, with no parameter threaded through.
- * `principal` is the caller's verified certificate identity (currentPrincipal), if any.
+ * `access` is the request's credentials and the caller they name (currentPrincipal), if any.
  */
 export function withRequest<T>(
   transport: string,
   headers: (name: string) => string | undefined,
   fn: () => T,
-  principal?: ClientIdentity,
+  access: { readonly credentials?: Credentials; readonly principal?: Principal | undefined } = {},
 ): T {
-  return origin.run({ transport, headers, ...(principal === undefined ? {} : { principal }) }, fn);
+  const { credentials, principal } = access;
+  return origin.run(
+    {
+      transport,
+      headers,
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(principal === undefined ? {} : { principal }),
+    },
+    fn,
+  );
 }
 
-/** currentPrincipal is the verified client identity of the request being served, if it presented one. */
-export function currentPrincipal(): ClientIdentity | undefined {
+/** currentPrincipal is the authenticated caller of the request being served (undefined: anonymous or the server itself). */
+export function currentPrincipal(): Principal | undefined {
   return origin.getStore()?.principal;
+}
+
+/** currentCredentials are the credentials of the request being served (what a follower forwards). */
+export function currentCredentials(): Credentials | undefined {
+  return origin.getStore()?.credentials;
 }
 
 /** withTransport runs `fn` as work with no caller trace (the server's own writes). */

@@ -1,4 +1,5 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import type { DenialReason } from '../auth/access-control';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
@@ -54,6 +55,8 @@ export interface ServerMetrics {
   leaseBatchRefused(command: LeaseBatchCommand, refusal: LeaseBatchRefusal): void;
   /** limitRefused counts a stream or watcher refused by `limit`, in omnirelay_limit_refusals_total. */
   limitRefused(limit: StreamLimitName): void;
+  /** accessDenied counts a call access control refused, in omnirelay_access_denied_total. */
+  accessDenied(action: string, reason: DenialReason): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -106,6 +109,15 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     for (const refusal of LEASE_BATCH_REFUSALS) leaseBatchRefusals.inc({ command, refusal }, 0);
   }
 
+  const accessDenials = new Counter<'action' | 'reason'>({
+    name: 'omnirelay_access_denied_total',
+    help:
+      'Client calls access control refused, by action (gRPC method or HTTP route) and reason: ' +
+      'unauthenticated (no, malformed, unknown or revoked credentials) or permission_denied (the ' +
+      'caller lacks the role or scope prefix). Each refusal is also one warn log line naming the identity.',
+    labelNames: ['action', 'reason'],
+    registers: [registry],
+  });
   const limitRefusals = new Counter<'limit'>({
     name: 'omnirelay_limit_refusals_total',
     help:
@@ -130,6 +142,9 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     },
     limitRefused: (limit) => {
       if (active) limitRefusals.inc({ limit });
+    },
+    accessDenied: (action, reason) => {
+      if (active) accessDenials.inc({ action, reason });
     },
     stop: () => {
       if (!active) return;

@@ -1,8 +1,8 @@
 import type { PeerCertificate } from 'node:tls';
 
 /**
- * ClientIdentity is what the verified certificate of a client-port caller says about it: the
- * seam authentication and RBAC (issue 16) will read. Nothing enforces it yet.
+ * ClientIdentity is what the verified certificate of a client-port caller says about it; access
+ * control (auth/access-control.ts) reads it.
  */
 export interface ClientIdentity {
   /** kind is `node` or `client` for a spiffe identity of this layout, `other` for any other certificate. */
@@ -29,7 +29,16 @@ const SCOPE_PREFIX_URI_PREFIX = 'omnirelay:scope:';
  */
 export function clientIdentityOf(cert: PeerCertificate | undefined): ClientIdentity | undefined {
   if (cert === undefined || Object.keys(cert).length === 0) return undefined;
-  const uris = (cert.subjectaltname ?? '')
+  const cn = cert.subject?.CN;
+  return identityOfNames(cert.subjectaltname, Array.isArray(cn) ? cn[0] : cn);
+}
+
+/**
+ * identityOfNames reads the identity out of a certificate's subjectAltName text (`URI:…, DNS:…`,
+ * as Node prints it) and its subject CN: the work of clientIdentityOf, for any certificate form.
+ */
+export function identityOfNames(subjectAltName: string | undefined, cn: string | undefined): ClientIdentity {
+  const uris = (subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.startsWith('URI:'))
@@ -41,10 +50,9 @@ export function clientIdentityOf(cert: PeerCertificate | undefined): ClientIdent
     return m === null ? [] : [m];
   });
   const only = matches.length === 1 ? matches[0] : undefined;
-  const cn = cert.subject?.CN;
   return {
     kind: only === undefined ? 'other' : (only[2] as 'node' | 'client'),
-    name: only === undefined ? (Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '')) : only[3]!,
+    name: only === undefined ? (cn ?? '') : only[3]!,
     clusterId: only === undefined ? '' : only[1]!,
     roles: withPrefix(ROLE_URI_PREFIX),
     scopePrefixes: withPrefix(SCOPE_PREFIX_URI_PREFIX),

@@ -32,6 +32,18 @@ describe('the --client-tls-* settings', () => {
     ).toEqual({ certFile: cert, keyFile: key, caFile: ca });
   });
 
+  it('refuses TLS without client authentication beyond loopback, and takes it with a client CA or a tokens file', () => {
+    const wide = ['--grpc-address', '0.0.0.0:7301', '--client-tls-cert', cert, '--client-tls-key', key];
+    expect(() => load(wide)).toThrow(
+      /client gRPC port on 0\.0\.0\.0:7301 without TLS and client authentication: .*--client-tls-ca or --auth-tokens-file/,
+    );
+    expect(load([...wide, '--client-tls-ca', ca]).clientTls?.caFile).toBe(ca);
+    expect(load([...wide, '--auth-tokens-file', join(dir, 'tokens.yaml')]).authTokensFile).toBe(
+      join(dir, 'tokens.yaml'),
+    );
+    expect(load([...wide, '--insecure', 'true']).insecure).toBe(true);
+  });
+
   it('refuses a certificate without its key', () => {
     expect(() => load(['--client-tls-cert', cert])).toThrow(ConfigError);
     expect(() => load(['--client-tls-cert', cert])).toThrow(

@@ -235,7 +235,7 @@ describe('loadServerConfig', () => {
     expect(loadServerConfig([...wide, '--insecure', 'true'], {}).insecure).toBe(true);
     expect(loadServerConfig(wide, { OMNIRELAY_INSECURE: 'true' }).peerAddress).toBe('0.0.0.0:7101');
     expect(configError(['--id', 'n1', ...peers, '--grpc-address', '10.1.2.3:7301'])).toMatch(
-      /the client gRPC port on 10\.1\.2\.3:7301 without TLS: pass --client-tls-cert and --client-tls-key/,
+      /the client gRPC port on 10\.1\.2\.3:7301 without TLS and client authentication: pass --client-tls-cert and --client-tls-key, with --client-tls-ca or --auth-tokens-file/,
     );
     for (const host of ['localhost', '127.0.0.2']) {
       expect(

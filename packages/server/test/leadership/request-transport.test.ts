@@ -69,13 +69,32 @@ describe('every audit event records how its request arrived', () => {
 });
 
 describe('envelope', () => {
-  it('round-trips the transport, and reads entries written before it was recorded', () => {
+  it('round-trips the transport and principal, and reads entries written before either was recorded', () => {
     const command = Uint8Array.from([1, 2, 3]);
-    const e = decodeEnvelope(encodeEnvelope({ stampMs: 5, proposerId: 'n1', command, transport: 'h2c' }));
-    expect(e).toEqual({ stampMs: 5, proposerId: 'n1', command, transport: 'h2c' });
-    const old = new Packr({ useRecords: false }).pack([1, 5, 'n1', command]);
-    expect(decodeEnvelope(old)).toEqual({ stampMs: 5, proposerId: 'n1', command, transport: '' });
-    const bad = new Packr({ useRecords: false }).pack([1, 5, 'n1', command, 7]);
-    expect(decodeEnvelope(bad)).toBe('bad transport');
+    const e = decodeEnvelope(
+      encodeEnvelope({ stampMs: 5, proposerId: 'n1', command, transport: 'h2c', principal: 'token/ops' }),
+    );
+    expect(e).toEqual({ stampMs: 5, proposerId: 'n1', command, transport: 'h2c', principal: 'token/ops' });
+    const packr = new Packr({ useRecords: false });
+    const old = packr.pack([1, 5, 'n1', command]);
+    expect(decodeEnvelope(old)).toEqual({
+      stampMs: 5,
+      proposerId: 'n1',
+      command,
+      transport: '',
+      principal: '',
+    });
+    const noPrincipal = packr.pack([1, 5, 'n1', command, 'h2']);
+    expect(decodeEnvelope(noPrincipal)).toEqual({
+      stampMs: 5,
+      proposerId: 'n1',
+      command,
+      transport: 'h2',
+      principal: '',
+    });
+    expect(decodeEnvelope(packr.pack([1, 5, 'n1', command, 7]))).toBe('bad transport');
+    expect(decodeEnvelope(packr.pack([1, 5, 'n1', command, 'h2', 7]))).toBe('bad principal');
+    expect(decodeEnvelope(packr.pack([1, 5, 'n1', command, 'h2', 'x'.repeat(257)]))).toBe('bad principal');
+    expect(decodeEnvelope(packr.pack([1, 5, 'n1', command, 'h2', '', 'extra']))).toBe('not an envelope');
   });
 });

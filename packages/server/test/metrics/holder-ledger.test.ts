@@ -36,6 +36,7 @@ function event(
     raftTerm: 1,
     proposerId: 'n1',
     stampMs,
+    principal: '',
   };
 }
 

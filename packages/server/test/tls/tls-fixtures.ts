@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
 
-/** TestPki is a CA, node certificates n1..nN and a client `app`, all for cluster `omnirelay`, plus a foreign CA. */
+/** TestPki is a CA, node certificates n1..nN and a client `app` (mesh.admin, every scope), all for cluster `omnirelay`, plus a foreign CA. */
 export interface TestPki {
   readonly dir: string;
   /** ca is the cluster CA's certificate file. */
@@ -29,7 +29,14 @@ export async function makeTestPki(nodes: readonly string[]): Promise<TestPki> {
   await issueCa({ outDir: dir, clusterId: 'omnirelay' });
   await issueCa({ outDir: foreign, clusterId: 'omnirelay' });
   for (const id of nodes) await issueNode({ caDir: dir, outDir: dir, id, clusterId: 'omnirelay' });
-  await issueClient({ caDir: dir, outDir: dir, name: 'app', clusterId: 'omnirelay', roles: ['mesh.read'] });
+  await issueClient({
+    caDir: dir,
+    outDir: dir,
+    name: 'app',
+    clusterId: 'omnirelay',
+    roles: ['mesh.admin'],
+    scopePrefixes: ['*'],
+  });
   await issueClient({ caDir: foreign, outDir: foreign, name: 'app', clusterId: 'omnirelay' });
   const cert = (id: string): string => join(dir, `${id}.crt`);
   const key = (id: string): string => join(dir, `${id}.key`);
