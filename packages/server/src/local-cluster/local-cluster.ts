@@ -34,10 +34,12 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /**
    * clientTls makes the cluster's own HTTP calls (status, get, post) over HTTPS, trusting
-   * `caFile` and presenting `certFile`/`keyFile`: for nodes whose client ports speak TLS (their
-   * --client-tls-* flags come through nodeEnv or extraArgs).
+   * `caFile` and presenting `certFile`/`keyFile` when given: for nodes whose client ports speak
+   * TLS (their --client-tls-* flags come through nodeEnv or extraArgs).
    */
-  readonly clientTls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  readonly clientTls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
+  /** authToken is the bearer token the cluster's own HTTP calls send (nodes with --auth-tokens-file). */
+  readonly authToken?: string;
   /** onExit is told when a node exits on its own (not through stop/kill). */
   readonly onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -177,8 +179,8 @@ export class LocalCluster {
             keepAlive: true,
             maxSockets: 256,
             ca: readFileSync(tls.caFile),
-            cert: readFileSync(tls.certFile),
-            key: readFileSync(tls.keyFile),
+            ...(tls.certFile === undefined ? {} : { cert: readFileSync(tls.certFile) }),
+            ...(tls.keyFile === undefined ? {} : { key: readFileSync(tls.keyFile) }),
           });
   }
 
@@ -419,7 +421,10 @@ export class LocalCluster {
   ): Promise<HttpReply> {
     const [host, port] = this.node(id).clientAddress.split(':');
     return new Promise((resolveResponse, reject) => {
-      const headers: Record<string, string | number> = { ...extraHeaders };
+      const headers: Record<string, string | number> = {
+        ...(this.options.authToken === undefined ? {} : { authorization: `Bearer ${this.options.authToken}` }),
+        ...extraHeaders,
+      };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalClusterOptions } from '../../src/index';
+import type { LocalClusterOptions, NodeStatus } from '../../src/index';
 import { LocalCluster } from '../../src/index';
 
 /**
@@ -127,4 +127,40 @@ export async function identicalStateOn(
     throw new Error(`${e instanceof Error ? e.message : String(e)}; last states: ${JSON.stringify(last)}`);
   });
   return last[0]!;
+}
+
+/**
+ * allBound: the leader has bound every voter to its incarnation (a config entry each, in the first
+ * moments of a new cluster) and the last of them committed, so the commit index stays put unless
+ * something is written.
+ */
+export function allBound(s: NodeStatus | undefined): boolean {
+  const bound = s?.membership.incarnations ?? {};
+  return (
+    s !== undefined && s.commit === s.lastIndex && s.membership.voters.every((v) => bound[v] !== undefined)
+  );
+}
+
+/**
+ * steadyViews waits until the nodes agree on the leader, the term and the commit index, with
+ * every voter bound and nothing left to commit, and returns each node's view.
+ */
+export async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
+  let views: string[] = [];
+  await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
+    const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
+    views = statuses.map(view);
+    const followers = views.filter((v) => v.startsWith('follower'));
+    return (
+      followers.length === ids.length - 1 &&
+      new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
+      statuses.every((st) => allBound(st))
+    );
+  });
+  return views;
+}
+
+/** view is what must not move: who leads, at which term, and the commit index, as each node sees it. */
+export function view(s: NodeStatus | undefined): string {
+  return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
 }

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { LocalCluster, NodeStatus } from '../../src/index';
 import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
-import { useLocalCluster, waitUntil } from './cluster-helpers';
+import { steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);
 
@@ -22,6 +21,16 @@ interface ForgedMessage {
   readonly to: string;
   readonly term: string;
   readonly commit?: string;
+  readonly lastLogIndex?: string;
+}
+
+/** raftPeerClient is a raw grpc-js client of the peer port at `peerAddress`. */
+function raftPeerClient(peerAddress: string, credentials: grpc.ChannelCredentials): grpc.Client {
+  const definition = protoLoader.loadSync(RAFT_PROTO, { longs: String, enums: String, defaults: true });
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
+    omnirelay: { raft: { v1: { RaftPeer: grpc.ServiceClientConstructor } } };
+  };
+  return new root.omnirelay.raft.v1.RaftPeer(peerAddress, credentials);
 }
 
 /**
@@ -35,11 +44,7 @@ async function sendForged(
   messages: readonly ForgedMessage[],
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): Promise<{ messagesReceived: string }> {
-  const definition = protoLoader.loadSync(RAFT_PROTO, { longs: String, enums: String, defaults: true });
-  const root = grpc.loadPackageDefinition(definition) as unknown as {
-    omnirelay: { raft: { v1: { RaftPeer: grpc.ServiceClientConstructor } } };
-  };
-  const client = new root.omnirelay.raft.v1.RaftPeer(peerAddress, credentials);
+  const client = raftPeerClient(peerAddress, credentials);
   try {
     return await new Promise((resolve, reject) => {
       const stream = (
@@ -57,48 +62,38 @@ async function sendForged(
   }
 }
 
+/** probe asks `peerAddress` whether it may bootstrap as `claimedId` (RaftPeer.Probe), as a joining node does. */
+async function probe(
+  peerAddress: string,
+  claimedId: string,
+  credentials: grpc.ChannelCredentials,
+): Promise<unknown> {
+  const client = raftPeerClient(peerAddress, credentials);
+  try {
+    return await new Promise((resolve, reject) => {
+      (
+        client as unknown as {
+          Probe(
+            request: object,
+            options: grpc.CallOptions,
+            callback: (e: grpc.ServiceError | null, r: unknown) => void,
+          ): void;
+        }
+      ).Probe({ from: claimedId, clusterId: 'omnirelay' }, { deadline: Date.now() + 5000 }, (e, r) =>
+        e === null ? resolve(r) : reject(e),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
+
 /** metricSample reads one sample of `name` with `labels` from a node's GET /metrics (0 when absent). */
 async function metricSample(clientAddress: string, name: string, labels: string): Promise<number> {
   const text = await (await fetch(`http://${clientAddress}/metrics`)).text();
   const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
   const line = text.split('\n').find((l) => l.startsWith(prefix));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
-}
-
-/**
- * allBound: the leader has bound every voter to its incarnation (a config entry each, in the first
- * moments of a new cluster) and the last of them committed, so the commit index stays put unless
- * something is written.
- */
-function allBound(s: NodeStatus | undefined): boolean {
-  const bound = s?.membership.incarnations ?? {};
-  return (
-    s !== undefined && s.commit === s.lastIndex && s.membership.voters.every((v) => bound[v] !== undefined)
-  );
-}
-
-/**
- * steadyViews waits until the nodes agree on the leader, the term and the commit index, with
- * every voter bound and nothing left to commit, and returns each node's view.
- */
-async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
-  let views: string[] = [];
-  await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
-    const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
-    views = statuses.map(view);
-    const followers = views.filter((v) => v.startsWith('follower'));
-    return (
-      followers.length === ids.length - 1 &&
-      new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
-      statuses.every((st) => allBound(st))
-    );
-  });
-  return views;
-}
-
-/** view is what must not move: who leads, at which term, and the commit index, as each node sees it. */
-function view(s: NodeStatus | undefined): string {
-  return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
 }
 
 /**
@@ -247,6 +242,20 @@ describe('the same forged heartbeat with mutual TLS on the peer port', () => {
       outcomes.push(`${what}: ${outcome}`);
     }
     expect(outcomes).toEqual(attempts.map(([what, , code]) => `${what}: ${grpc.status[code]}`));
+    // A process without a certificate asking to be voted for at a higher term, as a new member
+    // n4 would, and asking whether it may bootstrap (the join probe): neither gets past the handshake.
+    const vote: ForgedMessage[] = [{ type: 'vote', from: 'n4', to: 'n1', term: '1000', lastLogIndex: '0' }];
+    await expect(
+      sendForged(n1.peerAddress, 'n4', vote, grpc.credentials.createInsecure()),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+    await expect(sendForged(n1.peerAddress, 'n4', vote, tlsAs(undefined, undefined))).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+    await expect(probe(n1.peerAddress, 'n4', tlsAs(undefined, undefined))).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
     await new Promise((r) => setTimeout(r, 3000));
     const after = (await Promise.all(ids.map((id) => cluster().status(id)))).map(view);
     expect(after).toEqual(before);

@@ -73,12 +73,17 @@ function method<T>(client: grpc.Client, name: string): T {
   return (fn as (...args: unknown[]) => unknown).bind(client) as T;
 }
 
-/** unary calls a unary method with a deadline; it rejects with the call's ServiceError. */
-export function unary(client: grpc.Client, name: string, request: object): Promise<Msg> {
+/** unary calls a unary method with a deadline (and `metadata`); it rejects with the call's ServiceError. */
+export function unary(
+  client: grpc.Client,
+  name: string,
+  request: object,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<Msg> {
   return new Promise((resolve, reject) => {
     method<UnaryMethod>(client, name)(
       request,
-      new grpc.Metadata(),
+      metadata,
       { deadline: Date.now() + WAIT_MS },
       (error, response) => (error === null ? resolve(response ?? {}) : reject(error)),
     );
