@@ -422,7 +422,9 @@ export class LocalCluster {
     const [host, port] = this.node(id).clientAddress.split(':');
     return new Promise((resolveResponse, reject) => {
       const headers: Record<string, string | number> = {
-        ...(this.options.authToken === undefined ? {} : { authorization: `Bearer ${this.options.authToken}` }),
+        ...(this.options.authToken === undefined
+          ? {}
+          : { authorization: `Bearer ${this.options.authToken}` }),
         ...extraHeaders,
       };
       if (body !== undefined) {
