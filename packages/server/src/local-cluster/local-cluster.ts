@@ -156,8 +156,8 @@ export class LocalCluster {
 
   /** agent keeps connections to the client ports alive: fetch() costs a new request pipeline each time. */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  /** httpsAgent is `agent` for client ports that speak TLS (options.clientTls). */
-  private readonly httpsAgent: HttpsAgent | undefined;
+  /** httpsAgent is `agent` for client ports that speak TLS (options.clientTls); see reloadClientTls. */
+  private httpsAgent: HttpsAgent | undefined;
 
   /**
    * newCluster is true when no member had a data folder when the cluster was created: only then do
@@ -171,17 +171,30 @@ export class LocalCluster {
   private readonly started = new Set<string>();
 
   private constructor(private readonly options: LocalClusterOptions) {
-    const tls = options.clientTls;
-    this.httpsAgent =
-      tls === undefined
-        ? undefined
-        : new HttpsAgent({
-            keepAlive: true,
-            maxSockets: 256,
-            ca: readFileSync(tls.caFile),
-            ...(tls.certFile === undefined ? {} : { cert: readFileSync(tls.certFile) }),
-            ...(tls.keyFile === undefined ? {} : { key: readFileSync(tls.keyFile) }),
-          });
+    this.httpsAgent = LocalCluster.httpsAgentOf(options.clientTls);
+  }
+
+  /**
+   * reloadClientTls re-reads the clientTls files (a test rotating the client CA or the cluster's
+   * own client certificate): later requests open connections with what they hold now, and the
+   * connections made with the files read before are closed.
+   */
+  reloadClientTls(): void {
+    const previous = this.httpsAgent;
+    this.httpsAgent = LocalCluster.httpsAgentOf(this.options.clientTls);
+    previous?.destroy();
+  }
+
+  /** httpsAgentOf builds the agent that presents and trusts the `tls` files, or undefined without them. */
+  private static httpsAgentOf(tls: LocalClusterOptions['clientTls']): HttpsAgent | undefined {
+    if (tls === undefined) return undefined;
+    return new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 256,
+      ca: readFileSync(tls.caFile),
+      ...(tls.certFile === undefined ? {} : { cert: readFileSync(tls.certFile) }),
+      ...(tls.keyFile === undefined ? {} : { key: readFileSync(tls.keyFile) }),
+    });
   }
 
   /** create allocates addresses and folders (without starting anything). */
@@ -420,6 +433,7 @@ export class LocalCluster {
     extraHeaders: Readonly<Record<string, string>>,
   ): Promise<HttpReply> {
     const [host, port] = this.node(id).clientAddress.split(':');
+    const httpsAgent = this.httpsAgent;
     return new Promise((resolveResponse, reject) => {
       const headers: Record<string, string | number> = {
         ...(this.options.authToken === undefined
@@ -433,10 +447,10 @@ export class LocalCluster {
       }
       const target = { host, port: Number(port), method, path, headers, timeout: timeoutMs };
       const req = (
-        this.httpsAgent === undefined
+        httpsAgent === undefined
           ? (onAnswer: (res: IncomingMessage) => void) => request({ ...target, agent: this.agent }, onAnswer)
           : (onAnswer: (res: IncomingMessage) => void) =>
-              httpsRequest({ ...target, agent: this.httpsAgent }, onAnswer)
+              httpsRequest({ ...target, agent: httpsAgent }, onAnswer)
       )((res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
