@@ -11,7 +11,7 @@ import type { Msg } from '../grpc/grpc-test-helpers';
 import { unary } from '../grpc/grpc-test-helpers';
 import type { TestPki } from '../tls/tls-fixtures';
 import { makeTestPki } from '../tls/tls-fixtures';
-import { stateOf, steadyViews, useLocalCluster, waitUntil } from './cluster-helpers';
+import { stateOf, steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);
 
@@ -36,9 +36,7 @@ async function settled(cluster: LocalCluster, leader: string): Promise<Unchanged
 /** expectUnchanged checks, half a second after a refused call, that nothing was proposed or applied. */
 async function expectUnchanged(cluster: LocalCluster, leader: string, before: Unchanged): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
-  const views = (await Promise.all(NODES.map((id) => cluster.status(id)))).map((s) =>
-    s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`,
-  );
+  const views = (await Promise.all(NODES.map((id) => cluster.status(id)))).map(view);
   const state = await stateOf(cluster, leader);
   expect({ views, digest: state?.digest, applied: state?.lastAppliedIndex }).toEqual(before);
 }

@@ -8,8 +8,8 @@ import { KeepAlive } from '../../../client-sdk/src/keep-alive';
 import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
 import { CLIENT_TLS_REFRESH_MS } from '../../src/tls/client-tls';
-import { useLocalCluster } from './cluster-helpers';
-import { handshake, replaceAtomically, steadyViews } from './tls-rotation-helpers';
+import { steadyViews, useLocalCluster } from './cluster-helpers';
+import { handshake, replaceAtomically } from './tls-rotation-helpers';
 
 jest.setTimeout(300_000);
 

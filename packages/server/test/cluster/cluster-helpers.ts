@@ -147,16 +147,20 @@ export function allBound(s: NodeStatus | undefined): boolean {
  */
 export async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
   let views: string[] = [];
-  await waitUntil('every node to agree on the leader, the term and the commit index', async () => {
-    const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
-    views = statuses.map(view);
-    const followers = views.filter((v) => v.startsWith('follower'));
-    return (
-      followers.length === ids.length - 1 &&
-      new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
-      statuses.every((st) => allBound(st))
-    );
-  });
+  await waitUntil(
+    `${ids.join(',')} to agree on the leader, the term and the commit index`,
+    async () => {
+      const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
+      views = statuses.map(view);
+      const followers = views.filter((v) => v.startsWith('follower'));
+      return (
+        followers.length === ids.length - 1 &&
+        new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1 &&
+        statuses.every((st) => allBound(st))
+      );
+    },
+    30_000,
+  );
   return views;
 }
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { LocalCluster } from '../../src/index';
 import { issueCa, issueNode } from '../../../cli/src/cert/issue';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
-import { identicalStateOn, useLocalCluster, waitUntil } from './cluster-helpers';
+import { identicalStateOn, steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
 import type { Handshake } from './tls-rotation-helpers';
-import { handshake, replaceAtomically, steadyViews, view } from './tls-rotation-helpers';
+import { handshake, replaceAtomically } from './tls-rotation-helpers';
 
 jest.setTimeout(240_000);
 

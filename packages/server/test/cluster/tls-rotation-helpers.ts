@@ -1,7 +1,5 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
-import type { LocalCluster, NodeStatus } from '../../src/index';
-import { waitUntil } from './cluster-helpers';
 
 /** replaceAtomically writes `content` to `path` as an operator should: a temporary file, then rename. */
 export function replaceAtomically(path: string, content: string | Buffer, mode = 0o644): void {
@@ -55,34 +53,4 @@ export function handshake(address: string, ca: Buffer, cert: Buffer, key: Buffer
     socket.once('error', () => finish('refused'));
     socket.once('close', () => finish('refused'));
   });
-}
-
-/** view is what must not move: who leads, at which term, and the commit index, as a node sees it. */
-export function view(s: NodeStatus | undefined): string {
-  return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
-}
-
-/**
- * steadyViews waits until `ids` agree on the leader, the term and the commit index with nothing
- * left to commit and every voter bound to its incarnation, and returns each one's view.
- */
-export async function steadyViews(cluster: LocalCluster, ids: readonly string[]): Promise<string[]> {
-  let views: string[] = [];
-  await waitUntil(
-    `${ids.join(',')} to agree on the leader, the term and the commit index`,
-    async () => {
-      const statuses = await Promise.all(ids.map((id) => cluster.status(id)));
-      views = statuses.map(view);
-      return (
-        statuses.every(
-          (s) =>
-            s !== undefined &&
-            s.commit === s.lastIndex &&
-            s.membership.voters.every((v) => s.membership.incarnations?.[v] !== undefined),
-        ) && new Set(views.map((v) => v.replace(/^\w+ /, ''))).size === 1
-      );
-    },
-    30_000,
-  );
-  return views;
 }
