@@ -175,14 +175,7 @@ describe('access control with client certificates on a 3-node cluster (peer mTLS
         notAfter: new Date(now + 2 * DAY_MS),
       });
     },
-    nodeEnv: (id) => ({
-      OMNIRELAY_CLIENT_TLS_CERT: files().cert(id),
-      OMNIRELAY_CLIENT_TLS_KEY: files().key(id),
-      OMNIRELAY_CLIENT_TLS_CA: files().ca,
-      OMNIRELAY_PEER_TLS_CA: files().ca,
-      OMNIRELAY_PEER_TLS_CERT: files().cert(id),
-      OMNIRELAY_PEER_TLS_KEY: files().key(id),
-    }),
+    nodeEnv: (id) => files().nodeEnv(id, true),
     get clientTls() {
       return { caFile: files().ca, certFile: files().cert('app'), keyFile: files().key('app') };
     },
@@ -366,14 +359,7 @@ describe('access control with bearer tokens on a 3-node cluster (TLS, tokens fil
       pki = await makeTestPki(NODES);
       for (const id of NODES) writeTokens(id, ['admin', 'reader', 'ops', 'revoked', 'orders']);
     },
-    nodeEnv: (id) => ({
-      OMNIRELAY_CLIENT_TLS_CERT: files().cert(id),
-      OMNIRELAY_CLIENT_TLS_KEY: files().key(id),
-      OMNIRELAY_AUTH_TOKENS_FILE: tokensFile(id),
-      OMNIRELAY_PEER_TLS_CA: files().ca,
-      OMNIRELAY_PEER_TLS_CERT: files().cert(id),
-      OMNIRELAY_PEER_TLS_KEY: files().key(id),
-    }),
+    nodeEnv: (id) => ({ ...files().nodeEnv(id, false), OMNIRELAY_AUTH_TOKENS_FILE: tokensFile(id) }),
     get clientTls() {
       return { caFile: files().ca };
     },

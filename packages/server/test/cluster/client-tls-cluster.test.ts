@@ -26,14 +26,7 @@ describe('a cluster whose client ports speak TLS', () => {
     beforeStart: async () => {
       pki = await makeTestPki(NODES);
     },
-    nodeEnv: (id) => ({
-      OMNIRELAY_CLIENT_TLS_CERT: files().cert(id),
-      OMNIRELAY_CLIENT_TLS_KEY: files().key(id),
-      OMNIRELAY_CLIENT_TLS_CA: files().ca,
-      OMNIRELAY_PEER_TLS_CA: files().ca,
-      OMNIRELAY_PEER_TLS_CERT: files().cert(id),
-      OMNIRELAY_PEER_TLS_KEY: files().key(id),
-    }),
+    nodeEnv: (id) => files().nodeEnv(id, true),
     get clientTls() {
       return { caFile: files().ca, certFile: files().cert('app'), keyFile: files().key('app') };
     },

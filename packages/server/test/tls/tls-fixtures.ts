@@ -15,6 +15,11 @@ export interface TestPki {
   key(id: string): string;
   /** clientTlsArgs are a node's --client-tls-* flags (`withCa`: clients must present a certificate). */
   clientTlsArgs(id: string, withCa: boolean): string[];
+  /**
+   * nodeEnv is node `id`'s environment for peer mutual TLS and client-port TLS with its own
+   * certificate (`clientCa`: clients must present a certificate the CA signed).
+   */
+  nodeEnv(id: string, clientCa: boolean): Record<string, string>;
   remove(): void;
 }
 
@@ -53,6 +58,14 @@ export async function makeTestPki(nodes: readonly string[]): Promise<TestPki> {
       key(id),
       ...(withCa ? ['--client-tls-ca', join(dir, 'ca.crt')] : []),
     ],
+    nodeEnv: (id, clientCa) => ({
+      OMNIRELAY_CLIENT_TLS_CERT: cert(id),
+      OMNIRELAY_CLIENT_TLS_KEY: key(id),
+      ...(clientCa ? { OMNIRELAY_CLIENT_TLS_CA: join(dir, 'ca.crt') } : {}),
+      OMNIRELAY_PEER_TLS_CA: join(dir, 'ca.crt'),
+      OMNIRELAY_PEER_TLS_CERT: cert(id),
+      OMNIRELAY_PEER_TLS_KEY: key(id),
+    }),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
