@@ -16,6 +16,7 @@ import type { LeaseEndReason, LeaseHooks } from './lease';
 import { Lease } from './lease';
 import type { CallSpec, TlsOptions } from './router';
 import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
+import type { TokenSource } from './token';
 import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
 import type { LeadershipEvent, LeaseView, WireLease } from './wire';
@@ -27,8 +28,13 @@ export interface ClientOptions {
   readonly endpoints: readonly string[];
   /** tls turns on TLS (the default is plaintext h2c, for loopback and meshes that encrypt). */
   readonly tls?: TlsOptions;
-  /** token is sent as `authorization: Bearer <token>` on every call. */
-  readonly token?: string;
+  /**
+   * token is sent as `authorization: Bearer <token>` on every call and stream, to every node and
+   * on every reconnect: 16-512 characters from [A-Za-z0-9._~+/=-], checked here (INVALID_ARGUMENT,
+   * never naming the token). A function is called for each call and stream, so a rotated token
+   * applies without a new client; an open stream keeps the token it was opened with.
+   */
+  readonly token?: TokenSource;
   /** candidateId names this client in campaigns (default: `<hostname>-<pid>-<random>`). */
   readonly candidateId?: string;
   /** callTimeoutMs bounds every call, retries included (default 5,000). */

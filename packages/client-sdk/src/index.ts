@@ -23,5 +23,7 @@ export type { LeaderElectorOptions, StoppedReason } from './leader-elector';
 export { Lease } from './lease';
 export type { LeaseEndReason } from './lease';
 export type { TlsOptions } from './router';
+export { TOKEN_CHARSET, TOKEN_LENGTH_MAX, TOKEN_LENGTH_MIN, tokenProblem } from './token';
+export type { TokenSource } from './token';
 export type { WatchOptions } from './watch';
 export type { HolderChangeReason, LeadershipEvent, LeaseView } from './wire';

@@ -325,7 +325,17 @@ export class KeepAlive {
     const client = this.router.stub(address, 'Leadership') as unknown as {
       KeepAlive(metadata: grpc.Metadata): grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }>;
     };
-    const stream = client.KeepAlive(this.router.metadata());
+    let metadata: grpc.Metadata;
+    try {
+      metadata = this.router.metadata();
+    } catch (e) {
+      // A token function failed: nothing can be sent. Those waiting hear why; the rest retry later.
+      for (const list of [...this.waiters.values()]) for (const w of [...list]) w.reject(e);
+      this.failures++;
+      this.reconnectLater();
+      return undefined;
+    }
+    const stream = client.KeepAlive(metadata);
     this.stream = stream;
     // The leader cannot see this stream reset before it receives a request, sent after now.
     this.proof = { provenAtMs: performance.now() };
@@ -392,6 +402,11 @@ export class KeepAlive {
       this.streamAddress,
       e === undefined ? undefined : fromGrpcError(e, this.streamAddress),
     );
+    this.reconnectLater();
+  }
+
+  /** reconnectLater opens the next stream after a backoff (at once after a first failure with a known leader). */
+  private reconnectLater(): void {
     this.reconnecting = true;
     const wait =
       this.failures <= 1 && this.router.knownLeaderAddress !== undefined

@@ -9,6 +9,8 @@ import {
   isOmniRelayError,
 } from './errors';
 import { loadServiceClients } from './proto';
+import type { TokenSource } from './token';
+import { bearerHeader, checkTokenSource } from './token';
 
 /** TlsOptions turns on TLS to the nodes (PEM contents, not file names). */
 export interface TlsOptions {
@@ -23,7 +25,8 @@ export interface TlsOptions {
 export interface RouterOptions {
   readonly endpoints: readonly string[];
   readonly tls?: TlsOptions;
-  readonly token?: string;
+  /** token is sent as `authorization: Bearer <token>` on every call and stream (see TokenSource). */
+  readonly token?: TokenSource;
   readonly callTimeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
@@ -95,6 +98,8 @@ export class Router {
    */
   private relayAddress: string | undefined;
   private readonly credentials: grpc.ChannelCredentials;
+  /** token is the checked `token` option (a function is checked each time it is read). */
+  private readonly token: TokenSource | undefined;
   private closed = false;
   /** next is the round-robin cursor over endpoints when no leader is known. */
   private next = 0;
@@ -115,6 +120,7 @@ export class Router {
       }
     }
     this.credentials = channelCredentials(options.tls);
+    this.token = options.token === undefined ? undefined : checkTokenSource(options.token);
   }
 
   /** knownLeaderAddress is where the last known leader listens, if any. */
@@ -158,10 +164,14 @@ export class Router {
     return stubs[service];
   }
 
-  /** metadata is the per-call metadata (the bearer token, when configured). */
+  /**
+   * metadata is the metadata of one call or stream: the bearer token, when configured, read now
+   * (a token function is called each time). It throws INVALID_ARGUMENT when a token function
+   * fails or returns a malformed token; the caller must then send nothing.
+   */
   metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
-    if (this.options.token !== undefined) metadata.set('authorization', `Bearer ${this.options.token}`);
+    if (this.token !== undefined) metadata.set('authorization', bearerHeader(this.token));
     return metadata;
   }
 

@@ -53,11 +53,11 @@ describe('TLS and bearer token', () => {
     const client = createClient({
       endpoints: [address],
       tls: { ca: readFileSync(join(dir, 'test-cert.pem')) },
-      token: 's3cret',
+      token: 'omr_tls-test-token-0123456789',
     });
     const status = await client.status();
     expect(status).toMatchObject({ nodeId: 'tls-node', role: 'leader', term: 3n, applied: 7n });
-    expect(seenAuth).toContain('Bearer s3cret');
+    expect(seenAuth).toContain('Bearer omr_tls-test-token-0123456789');
     client.close();
   });
 
