@@ -133,7 +133,7 @@ describe('omnirelay against a 3-node cluster', () => {
       'validate',
       '--scope',
       'global-control',
-      '--token',
+      '--fence',
       control.fence.toString(),
     );
     expect(r).toEqual({
@@ -145,7 +145,7 @@ describe('omnirelay against a 3-node cluster', () => {
 
   it('refuses a stale fence with exit 5, naming the current holder and fence', async () => {
     const stale = (control.fence - 1n).toString();
-    const r = await cli('fence', 'validate', '--scope', 'global-control', '--token', stale);
+    const r = await cli('fence', 'validate', '--scope', 'global-control', '--fence', stale);
     expect(r.code).toBe(5);
     expect(r.stdout).toBe('');
     expectOneErrorLine(r.stderr);
@@ -153,7 +153,7 @@ describe('omnirelay against a 3-node cluster', () => {
       `fence ${stale} is stale for "global-control": the holder is control-a with fence ${control.fence}`,
     );
 
-    const json = await cli('fence', 'validate', '--scope', 'global-control', '--token', stale, '-o', 'json');
+    const json = await cli('fence', 'validate', '--scope', 'global-control', '--fence', stale, '-o', 'json');
     expect(json.code).toBe(5);
     const body = JSON.parse(json.stdout) as { valid: boolean; fence: string; current: { fence: string } };
     expect(body).toMatchObject({ valid: false, fence: stale, current: { fence: control.fence.toString() } });
@@ -268,14 +268,14 @@ describe('omnirelay against a 3-node cluster', () => {
         'validate',
         '--scope',
         'global-control',
-        '--token',
+        '--fence',
         (control.fence - 1n).toString(),
       ]);
       expect(stale.code).toBe(5);
       expect(stale.stdout).toBe('');
       expectOneErrorLine(stale.stderr);
 
-      const usage = await runChild(['fence', 'validate', '--scope', 'global-control', '--token', 'abc']);
+      const usage = await runChild(['fence', 'validate', '--scope', 'global-control', '--fence', 'abc']);
       expect(usage.code).toBe(2);
       expectOneErrorLine(usage.stderr);
     },
