@@ -1,7 +1,14 @@
 import type { OmniRelayClient, TlsOptions } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import type { OutputFormat } from './options';
-import { TIMEOUT_MS_DEFAULT, parseOutput, parseTimeoutMs, resolveEndpoints, resolveTls } from './options';
+import {
+  TIMEOUT_MS_DEFAULT,
+  parseOutput,
+  parseTimeoutMs,
+  resolveEndpoints,
+  resolveTls,
+  resolveToken,
+} from './options';
 
 /**
  * CliIo is everything the program touches outside itself, so tests can run it in-process:
@@ -31,12 +38,15 @@ export interface GlobalOptions {
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
 }
 
 /**
  * CommandContext is one command's view of the run: its validated global options and a client
- * of the cluster. Validation happens at construction, so a bad --endpoints, --timeout, -o or
- * an unreadable --cacert, --cert or --key fails with exit 2 before anything is sent.
+ * of the cluster. Validation happens at construction, so a bad --endpoints, --timeout, -o, an
+ * unreadable --cacert, --cert, --key or --token-file, or a malformed token fails with exit 2
+ * before anything is sent.
  */
 export class CommandContext {
   /** output is the validated -o/--output. */
@@ -47,6 +57,8 @@ export class CommandContext {
   readonly timeoutMs: number;
   /** tls is what --cacert, --cert and --key (or OMNIRELAY_CACERT/CERT/KEY) read; undefined for plaintext. */
   readonly tls: TlsOptions | undefined;
+  /** token is the bearer token from --token or --token-file (or their OMNIRELAY_* variables); never printed. */
+  private readonly token: string | undefined;
 
   constructor(
     readonly io: CliIo,
@@ -56,6 +68,7 @@ export class CommandContext {
     this.endpoints = resolveEndpoints(options.endpoints, io.env);
     this.timeoutMs = options.timeout === undefined ? TIMEOUT_MS_DEFAULT : parseTimeoutMs(options.timeout);
     this.tls = resolveTls(options, io.env);
+    this.token = resolveToken(options, io.env);
   }
 
   /**
@@ -70,6 +83,7 @@ export class CommandContext {
       endpoints,
       callTimeoutMs: this.timeoutMs,
       ...(this.tls === undefined ? {} : { tls: this.tls }),
+      ...(this.token === undefined ? {} : { token: this.token }),
     });
     try {
       return await use(client);

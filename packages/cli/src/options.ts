@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { TlsOptions } from '@omnirelay/client-sdk';
+import { tokenProblem } from '@omnirelay/client-sdk';
 import { usageError } from './cli-error';
 
 /** DEFAULT_ENDPOINTS are the gRPC addresses of the 3-node cluster `npm start` runs (base port 7100 + 200 + i). */
@@ -179,11 +180,8 @@ export function resolveTls(
     try {
       return readFileSync(given.file);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'cannot be read';
       throw usageError(
-        `${given.source} ${given.file}: ${why}`,
+        `${given.source} ${given.file}: ${fileProblem(e)}`,
         'give a readable PEM file (omnirelay cert issue makes them)',
       );
     }
@@ -193,4 +191,90 @@ export function resolveTls(
     ...(cert === undefined ? {} : { cert: read(cert) }),
     ...(key === undefined ? {} : { key: read(key) }),
   };
+}
+
+/** TOKEN_ENV names the environment variables that stand in for --token and --token-file. */
+export const TOKEN_ENV = { token: 'OMNIRELAY_TOKEN', tokenFile: 'OMNIRELAY_TOKEN_FILE' } as const;
+
+/**
+ * TOKEN_FILE_BYTES_MAX is how much of a --token-file is read: its first line holds the token (at
+ * most TOKEN_LENGTH_MAX characters), so a longer first line is malformed anyway.
+ */
+export const TOKEN_FILE_BYTES_MAX = 4096;
+
+/** TokenFlags are the raw --token and --token-file values. */
+export interface TokenFlags {
+  readonly token?: string;
+  readonly tokenFile?: string;
+}
+
+/**
+ * resolveToken reads the bearer token the client sends: --token or --token-file (the file's first
+ * line, trimmed), else OMNIRELAY_TOKEN or OMNIRELAY_TOKEN_FILE; none: undefined. Giving both of a
+ * pair, an unreadable file, or a malformed token (see tokenProblem) is one usage error that names
+ * where the token came from and never the token itself.
+ */
+export function resolveToken(
+  flags: TokenFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const fromEnv = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const pair =
+    flags.token !== undefined || flags.tokenFile !== undefined
+      ? { token: flags.token, file: flags.tokenFile, tokenSource: '--token', fileSource: '--token-file' }
+      : {
+          token: fromEnv(TOKEN_ENV.token),
+          file: fromEnv(TOKEN_ENV.tokenFile),
+          tokenSource: TOKEN_ENV.token,
+          fileSource: TOKEN_ENV.tokenFile,
+        };
+  if (pair.token !== undefined && pair.file !== undefined) {
+    throw usageError(
+      `${pair.tokenSource} and ${pair.fileSource} are both given`,
+      `give one; prefer ${pair.fileSource}, since a token on a command line shows in ps`,
+    );
+  }
+  if (pair.token === undefined && pair.file === undefined) return undefined;
+  const source = pair.file === undefined ? pair.tokenSource : `${pair.fileSource} ${pair.file}`;
+  const token = pair.file === undefined ? pair.token! : readTokenFile(pair.file, pair.fileSource);
+  const problem = tokenProblem(token);
+  if (problem !== undefined) {
+    throw usageError(
+      `the token from ${source} ${problem}`,
+      'give the token exactly as omnirelay token create printed it',
+    );
+  }
+  return token;
+}
+
+/** readTokenFile reads the first line of a token file (at most TOKEN_FILE_BYTES_MAX bytes), trimmed. */
+function readTokenFile(file: string, source: string): string {
+  let text: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(TOKEN_FILE_BYTES_MAX);
+      text = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw usageError(
+      `${source} ${file}: ${fileProblem(e)}`,
+      'give a readable file whose first line is the token',
+    );
+  }
+  return (text.split('\n')[0] ?? '').trim();
+}
+
+/** fileProblem says in a few words why a file could not be read. */
+function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a folder';
+  return 'cannot be read';
 }

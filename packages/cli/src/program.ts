@@ -11,7 +11,7 @@ import type { CliIo, GlobalOptions } from './context';
 import { CommandContext } from './context';
 import type { ExitCode } from './exit-codes';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
-import { DEFAULT_ENDPOINTS, ENDPOINTS_ENV, TIMEOUT_MS_DEFAULT, TLS_ENV } from './options';
+import { DEFAULT_ENDPOINTS, ENDPOINTS_ENV, TIMEOUT_MS_DEFAULT, TLS_ENV, TOKEN_ENV } from './options';
 import { cliVersion } from './version';
 
 /** Outcome is filled in by the command that runs: its exit code. */
@@ -25,6 +25,7 @@ const ROOT_HELP_EPILOGUE = [
   'Environment:',
   `  ${ENDPOINTS_ENV}  endpoints when --endpoints is not given (default ${DEFAULT_ENDPOINTS.join(',')})`,
   `  ${TLS_ENV.cacert}, ${TLS_ENV.cert}, ${TLS_ENV.key}  files when --cacert, --cert, --key are not given`,
+  `  ${TOKEN_ENV.token}, ${TOKEN_ENV.tokenFile}  the bearer token when neither --token nor --token-file is given`,
   '',
   'Errors are one line on stderr: "omnirelay: <what went wrong>; <what to do next>".',
   EXIT_CODES_HELP,
@@ -54,6 +55,8 @@ export function buildProgram(io: CliIo, outcome: Outcome, onFailure: (command: C
     .option('--cacert <file>', "CA bundle (PEM) that verifies the nodes' certificates: talk TLS")
     .option('--cert <file>', 'client certificate (PEM) for mutual TLS, with --key')
     .option('--key <file>', 'private key (PEM) of --cert')
+    .option('--token <token>', 'bearer token sent on every call (visible in ps: prefer --token-file)')
+    .option('--token-file <file>', 'file whose first line is the bearer token')
     .exitOverride()
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ROOT_HELP_EPILOGUE);

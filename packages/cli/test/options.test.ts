@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isCliErrorWithExit } from './support/cli-errors';
+import { useTempDir } from './support/temp-dir';
 import {
   DEFAULT_ENDPOINTS,
   parseEndpoints,
@@ -8,6 +11,7 @@ import {
   parseScope,
   parseTimeoutMs,
   resolveEndpoints,
+  resolveToken,
 } from '../src/options';
 
 describe('resolveEndpoints', () => {
@@ -44,14 +48,14 @@ describe('parseEndpoints', () => {
 
 describe('parseFence', () => {
   it('reads decimal uint64 tokens', () => {
-    expect(parseFence('1', '--token')).toBe(1n);
-    expect(parseFence('18446744073709551615', '--token')).toBe(2n ** 64n - 1n);
+    expect(parseFence('1', '--fence')).toBe(1n);
+    expect(parseFence('18446744073709551615', '--fence')).toBe(2n ** 64n - 1n);
   });
 
   it.each(['0', '00', 'abc', '-1', '1.5', '1e3', '', ' 1', '0x10', '18446744073709551616', '+1'])(
     'refuses %j with exit 2',
     (text) => {
-      expect(isCliErrorWithExit(() => parseFence(text, '--token'), 2)).toBe(true);
+      expect(isCliErrorWithExit(() => parseFence(text, '--fence'), 2)).toBe(true);
     },
   );
 });
@@ -78,5 +82,34 @@ describe('the other parsers', () => {
   it('reads a positive number of milliseconds', () => {
     expect(parsePositiveMs('10000', '--successor-ttl-ms')).toBe(10_000);
     expect(isCliErrorWithExit(() => parsePositiveMs('0', '--successor-ttl-ms'), 2)).toBe(true);
+  });
+});
+
+/** TOKEN is a well-formed bearer token. */
+const TOKEN = 'omr_cli-flag-token-0123456789abcdef';
+
+const tempDir = useTempDir('options');
+
+function tokenFile(text: string): string {
+  const path = join(tempDir(), 'token');
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
+
+describe('resolveToken', () => {
+  it('reads --token, else the first line of --token-file, else OMNIRELAY_TOKEN, else OMNIRELAY_TOKEN_FILE', () => {
+    const file = tokenFile(`  ${TOKEN}-file \r\nsecond line is ignored\n`);
+    expect(resolveToken({ token: TOKEN }, {})).toBe(TOKEN);
+    expect(resolveToken({ tokenFile: file }, {})).toBe(`${TOKEN}-file`);
+    expect(resolveToken({}, { OMNIRELAY_TOKEN: `${TOKEN}-env` })).toBe(`${TOKEN}-env`);
+    expect(resolveToken({}, { OMNIRELAY_TOKEN_FILE: file })).toBe(`${TOKEN}-file`);
+    expect(resolveToken({}, { OMNIRELAY_TOKEN: '', OMNIRELAY_TOKEN_FILE: '' })).toBeUndefined();
+    expect(resolveToken({}, {})).toBeUndefined();
+  });
+
+  it('lets a flag win over the environment', () => {
+    const file = tokenFile(`${TOKEN}-file\n`);
+    expect(resolveToken({ tokenFile: file }, { OMNIRELAY_TOKEN: `${TOKEN}-env` })).toBe(`${TOKEN}-file`);
+    expect(resolveToken({ token: TOKEN }, { OMNIRELAY_TOKEN_FILE: file })).toBe(TOKEN);
   });
 });

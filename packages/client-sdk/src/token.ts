@@ -36,7 +36,7 @@ export function tokenProblem(token: unknown): string | undefined {
   for (let i = 0; i < token.length; i++) {
     const c = token[i]!;
     if (tokenCharacter.test(c)) continue;
-    const what = /\s/.test(c) ? 'a space or line break' : 'a character outside';
+    const what = /\s/.test(c) ? 'a space or line break' : 'a character a token may not have';
     return `has ${what} at position ${i + 1}; a bearer token uses only ${TOKEN_CHARSET}`;
   }
   return undefined;
