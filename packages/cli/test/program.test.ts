@@ -5,7 +5,11 @@ import { closedPorts, expectOneErrorLine, runCliInProcess } from './support/run-
 
 describe('omnirelay, bad usage', () => {
   it.each([
-    ['no command', [], /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster, cert\)/],
+    [
+      'no command',
+      [],
+      /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster, cert, token\)/,
+    ],
     [
       'a group without its command',
       ['mesh', 'leaders'],
@@ -83,13 +87,17 @@ describe('omnirelay, help and version', () => {
       'leadership',
       'fence',
       'cluster',
+      'token',
       '--endpoints',
       '--timeout',
       '-o, --output',
+      '--token <token>',
+      '--token-file <file>',
     ]) {
       expect(r.stdout).toContain(text);
     }
     expect(r.stdout).toContain('OMNIRELAY_ENDPOINTS');
+    expect(r.stdout).toContain('OMNIRELAY_TOKEN, OMNIRELAY_TOKEN_FILE');
     expect(r.stdout).toContain(EXIT_CODES_HELP);
   });
 
@@ -102,6 +110,8 @@ describe('omnirelay, help and version', () => {
     [['fence', 'validate', '--help']],
     [['cluster', 'members', '--help']],
     [['cluster', 'transfer-leader', '--help']],
+    [['token', 'create', '--help']],
+    [['token', 'revoke', '--help']],
     [['help', 'status']],
   ])('prints help for %j with exit 0, global options included', async (argv) => {
     const r = await runCliInProcess(argv);

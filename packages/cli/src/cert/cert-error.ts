@@ -8,9 +8,11 @@ import { EXIT } from '../exit-codes';
  * - NOT_FOUND: the CA's `ca.crt` or `ca.key` is missing.
  * - INVALID_CA: the CA files are not a usable CA (not PEM, not a CA certificate, a key that does
  *   not match the certificate, not an ECDSA P-256 key).
+ * - INVALID_TOKENS_FILE: a tokens file (`omnirelay token`) is not the YAML it must be; nothing was written.
  * - IO_FAILED: the file system refused a read or write (permissions, a full disk).
  */
-export type CertErrorCode = 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'NOT_FOUND' | 'INVALID_CA' | 'IO_FAILED';
+export type CertErrorCode =
+  'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'NOT_FOUND' | 'INVALID_CA' | 'INVALID_TOKENS_FILE' | 'IO_FAILED';
 
 /**
  * CERT_EXIT_CODE maps each CertErrorCode to the CLI's exit code. ALREADY_EXISTS is a conflict
@@ -21,12 +23,14 @@ export const CERT_EXIT_CODE: Readonly<Record<CertErrorCode, ExitCode>> = {
   ALREADY_EXISTS: EXIT.REJECTED,
   NOT_FOUND: EXIT.NOT_FOUND,
   INVALID_CA: EXIT.USAGE,
+  INVALID_TOKENS_FILE: EXIT.USAGE,
   IO_FAILED: EXIT.INTERNAL,
 };
 
 /**
- * CertError is a failure of `issueCa`, `issueNode` or `issueClient`: a code, what went wrong
- * (`message`), what to do next (`next`) and the CLI exit code that code maps to.
+ * CertError is a failure of `issueCa`, `issueNode` or `issueClient`, or of the tokens-file
+ * commands (token/tokens-file.ts), which issue the other kind of client credential: a code, what
+ * went wrong (`message`), what to do next (`next`) and the CLI exit code that code maps to.
  */
 export class CertError extends Error {
   override readonly name = 'CertError';
