@@ -1,20 +1,10 @@
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
 import { expectOneErrorLine, runCliInProcess } from './support/run-cli';
-import { useTempDir } from './support/temp-dir';
+import { TEST_TOKEN as TOKEN, useTokenFile } from './support/token-file';
 
-/** TOKEN is a well-formed bearer token. */
-const TOKEN = 'omr_cli-flag-token-0123456789abcdef';
-
-const tempDir = useTempDir('token-flags');
-
-function tokenFile(text: string): string {
-  const path = join(tempDir(), 'token');
-  writeFileSync(path, text, { mode: 0o600 });
-  return path;
-}
+const tokenFile = useTokenFile('token-flags');
 
 describe('CommandContext, the bearer token from --token and --token-file', () => {
   let server: grpc.Server;

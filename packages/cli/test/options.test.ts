@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isCliErrorWithExit } from './support/cli-errors';
-import { useTempDir } from './support/temp-dir';
+import { TEST_TOKEN as TOKEN, useTokenFile } from './support/token-file';
 import {
   DEFAULT_ENDPOINTS,
   parseEndpoints,
@@ -85,16 +83,7 @@ describe('the other parsers', () => {
   });
 });
 
-/** TOKEN is a well-formed bearer token. */
-const TOKEN = 'omr_cli-flag-token-0123456789abcdef';
-
-const tempDir = useTempDir('options');
-
-function tokenFile(text: string): string {
-  const path = join(tempDir(), 'token');
-  writeFileSync(path, text, { mode: 0o600 });
-  return path;
-}
+const tokenFile = useTokenFile('options');
 
 describe('resolveToken', () => {
   it('reads --token, else the first line of --token-file, else OMNIRELAY_TOKEN, else OMNIRELAY_TOKEN_FILE', () => {

@@ -51,11 +51,11 @@ describe('omnirelay token create', () => {
       '--name',
       'orders',
       '--role',
-      'mesh.read,mesh.operate',
+      'mesh.operate',
       '--role',
-      'mesh.read',
+      'mesh.read,mesh.operate',
       '--scope-prefix',
-      'shard/orders/',
+      'shard/orders/,shard/shared/',
       '--tokens-file',
       file,
     ]);
@@ -64,7 +64,7 @@ describe('omnirelay token create', () => {
     const token = r.stdout.trim();
     expect(tokenProblem(token)).toBeUndefined();
     expect(r.stderr).toBe(
-      `omnirelay: added token "orders" (roles mesh.read,mesh.operate; scope prefixes shard/orders/) in ${file}; the token on stdout is shown only this once: store it now\n`,
+      `omnirelay: added token "orders" (roles mesh.operate,mesh.read; scope prefixes shard/orders/,shard/shared/) in ${file}; the token on stdout is shown only this once: store it now\n`,
     );
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const text = readFileSync(file, 'utf8');
@@ -74,11 +74,11 @@ describe('omnirelay token create', () => {
       {
         name: 'orders',
         sha256: sha256(token),
-        roles: ['mesh.read', 'mesh.operate'],
-        scopes: ['shard/orders/'],
+        roles: ['mesh.operate', 'mesh.read'],
+        scopes: ['shard/orders/', 'shard/shared/'],
       },
     ]);
-    expect(text).toContain('roles: [mesh.read, mesh.operate]');
+    expect(text).toContain('roles: [mesh.operate, mesh.read]');
     // No temporary file is left beside it.
     expect(readdirSync(tempDir())).toEqual(['tokens.yaml']);
   });
