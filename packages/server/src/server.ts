@@ -20,6 +20,7 @@ import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import { clientPortTls } from './tls/client-port-tls';
+import { HandshakeRefusals } from './tls/handshake-refusals';
 import type { Tracing } from './tracing/tracing';
 
 /**
@@ -166,6 +167,7 @@ export async function startServer(
     logger,
     onDenied: (action, reason) => metrics.accessDenied(action, reason),
   });
+  const handshakes = new HandshakeRefusals(logger, (port) => metrics.handshakeRefused(port));
   logger.info(
     {
       enabled: access.enabled,
@@ -190,6 +192,7 @@ export async function startServer(
       onForwarded: () => metrics.forwarded('http'),
       streamLimiter,
       access,
+      handshakes,
       auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
       ...tls,
     });
@@ -215,6 +218,7 @@ export async function startServer(
       streamLimiter,
       keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
       access,
+      handshakes,
       ...tls,
     });
   } catch (e) {

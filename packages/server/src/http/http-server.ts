@@ -24,6 +24,7 @@ import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
+import type { HandshakeRefusals } from '../tls/handshake-refusals';
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
@@ -55,6 +56,8 @@ export interface HttpServerOptions {
   readonly forwardingTls?: ForwardingTlsFiles;
   /** access authenticates and authorizes every request (default: off, nothing refused). */
   readonly access?: AccessControl;
+  /** handshakes hears the TLS handshakes this port refuses (logs and metrics). */
+  readonly handshakes?: HandshakeRefusals;
   /** auth reads access control's state for /status (`auth`); absent, /status shows it off. */
   readonly auth?: () => { readonly enabled: boolean; readonly tokens: number | null };
 }
@@ -320,6 +323,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           },
           onRequest as unknown as Parameters<typeof createSecureServer>[1],
         );
+  if (watcher !== undefined) options.handshakes?.watch(server, 'http');
   if (watcher !== undefined && 'setSecureContext' in server) {
     watcher.onChange((context) => {
       server.setSecureContext(context);

@@ -1,5 +1,6 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { DenialReason } from '../auth/access-control';
+import type { ClientPort } from '../tls/handshake-refusals';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
@@ -57,6 +58,8 @@ export interface ServerMetrics {
   limitRefused(limit: StreamLimitName): void;
   /** accessDenied counts a call access control refused, in omnirelay_access_denied_total. */
   accessDenied(action: string, reason: DenialReason): void;
+  /** handshakeRefused counts a TLS handshake a client port refused, in omnirelay_tls_handshakes_refused_total. */
+  handshakeRefused(port: ClientPort): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -118,6 +121,16 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     labelNames: ['action', 'reason'],
     registers: [registry],
   });
+  const handshakeRefusals = new Counter<'port'>({
+    name: 'omnirelay_tls_handshakes_refused_total',
+    help:
+      'TLS handshakes a client port refused (no client certificate, one from another CA or out of ' +
+      'its validity, TLS below 1.2, plaintext on a TLS port), by port: grpc or http. Each remote ' +
+      'address and reason is also logged at warn once a minute.',
+    labelNames: ['port'],
+    registers: [registry],
+  });
+  for (const port of ['grpc', 'http'] as const) handshakeRefusals.inc({ port }, 0);
   const limitRefusals = new Counter<'limit'>({
     name: 'omnirelay_limit_refusals_total',
     help:
@@ -145,6 +158,9 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     },
     accessDenied: (action, reason) => {
       if (active) accessDenials.inc({ action, reason });
+    },
+    handshakeRefused: (port) => {
+      if (active) handshakeRefusals.inc({ port });
     },
     stop: () => {
       if (!active) return;

@@ -219,6 +219,31 @@ describe('access control with client certificates on a 3-node cluster (peer mTLS
     );
     expect(http).toHaveProperty('error');
     await expectUnchanged(cluster(), leader, before);
+    const refusals = readFileSync(cluster().node(leader).logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('refused a TLS handshake'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(new Set(refusals.map((l) => l['port']))).toEqual(new Set(['grpc', 'http']));
+    expect(refusals.map((l) => [l['port'], l['remoteAddress'], l['reason']])).toEqual(
+      expect.arrayContaining([
+        ['grpc', '127.0.0.1', 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'],
+        ['http', '127.0.0.1', 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'],
+        ['grpc', '127.0.0.1', expect.stringMatching(/^closed before the TLS handshake completed/)],
+      ]),
+    );
+    const metrics = await https(
+      cluster().node(leader).clientAddress,
+      {
+        ca: readFileSync(files().ca),
+        cert: readFileSync(files().cert('app')),
+        key: readFileSync(files().key('app')),
+      },
+      'GET',
+      '/metrics',
+    );
+    const text = 'text' in metrics ? metrics.text : '';
+    expect(text).toMatch(/omnirelay_tls_handshakes_refused_total\{port="grpc"\} [1-9]/);
+    expect(text).toMatch(/omnirelay_tls_handshakes_refused_total\{port="http"\} [1-9]/);
   });
 
   it('refuses RemoveMember to an operate-only identity, naming it, the action and the role, on gRPC and HTTP', async () => {
