@@ -10,6 +10,8 @@ import { startGrpcServer } from './grpc/grpc-server';
 import { DiskSpaceMonitor } from './disk/disk-space-monitor';
 import type { ClientHttpServer } from './http/http-server';
 import { startHttpServer } from './http/http-server';
+import type { MetricsServer } from './http/metrics-server';
+import { startMetricsServer } from './http/metrics-server';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
@@ -38,6 +40,8 @@ export interface OmniRelayServer {
   readonly disk: DiskSpaceMonitor;
   /** grpcAddress is the bound `host:port` of the public gRPC API. */
   readonly grpcAddress: string;
+  /** metricsAddress is the bound `host:port` of the health and metrics listener, when configured. */
+  readonly metricsAddress?: string;
   /** stop shuts the edges, then the node (its current batch finishes), then tracing (flushing its spans), in that order. */
   stop(): Promise<void>;
 }
@@ -176,58 +180,58 @@ export async function startServer(
     },
     access.enabled ? 'access control on: default deny' : 'access control off: every caller may do everything',
   );
-  let http: ClientHttpServer;
-  try {
-    http = await startHttpServer({
-      address: config.clientAddress,
-      node,
-      service,
-      stateMachine,
-      hub,
-      bodyBytesMax: config.httpBodyBytesMax,
-      version,
-      logger,
-      metrics,
-      disk: () => disk.status(),
-      onForwarded: () => metrics.forwarded('http'),
-      streamLimiter,
-      access,
-      handshakes,
-      auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
-      ...tls,
-    });
-  } catch (e) {
+  // stopCore stops what runs beside the edges; `stop` runs it before closing them.
+  const stopCore = (): void => {
     tokens?.close();
     stopClockWatch();
     disk.stop();
     expiry.stop();
+    // Before the edges close: streams cancelled by the shutdown are not client resets.
     service.resetReleaser.stop();
-    await node.stop();
-    await tracing.shutdown();
-    throw e;
-  }
-  let grpcServer: ClientGrpcServer;
+    hub.closeAll();
+  };
+  let edges: Edges;
   try {
-    grpcServer = await startGrpcServer({
-      address: config.grpcAddress,
-      service,
-      node,
-      logger,
-      leaderGrpcAddress: (id) => config.peerGrpc[id],
-      onForwarded: () => metrics.forwarded('grpc'),
-      streamLimiter,
-      keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
-      access,
-      handshakes,
-      ...tls,
-    });
+    edges = await startEdges(
+      () =>
+        startHttpServer({
+          address: config.clientAddress,
+          node,
+          service,
+          stateMachine,
+          hub,
+          bodyBytesMax: config.httpBodyBytesMax,
+          version,
+          logger,
+          metrics,
+          disk: () => disk.status(),
+          onForwarded: () => metrics.forwarded('http'),
+          streamLimiter,
+          access,
+          handshakes,
+          auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
+          ...tls,
+        }),
+      () =>
+        startGrpcServer({
+          address: config.grpcAddress,
+          service,
+          node,
+          logger,
+          leaderGrpcAddress: (id) => config.peerGrpc[id],
+          onForwarded: () => metrics.forwarded('grpc'),
+          streamLimiter,
+          keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
+          access,
+          handshakes,
+          ...tls,
+        }),
+      config.metricsAddress === undefined
+        ? undefined
+        : () => startMetricsServer({ address: config.metricsAddress!, node, metrics, logger }),
+    );
   } catch (e) {
-    tokens?.close();
-    stopClockWatch();
-    disk.stop();
-    expiry.stop();
-    service.resetReleaser.stop();
-    await http.close();
+    stopCore();
     await node.stop();
     await tracing.shutdown();
     throw e;
@@ -238,23 +242,50 @@ export async function startServer(
     stateMachine,
     hub,
     service,
-    http,
+    http: edges.http,
     disk,
-    grpcAddress: grpcServer.address,
+    grpcAddress: edges.grpc.address,
+    ...(edges.metrics === undefined ? {} : { metricsAddress: edges.metrics.address }),
     stop: async () => {
-      tokens?.close();
-      stopClockWatch();
-      disk.stop();
-      expiry.stop();
-      // Before the edges close: streams cancelled by the shutdown are not client resets.
-      service.resetReleaser.stop();
-      hub.closeAll();
-      await grpcServer.close();
-      await http.close();
+      stopCore();
+      await edges.close();
       await node.stop();
       metrics.stop();
       // Last, so spans of writes that finished while stopping are exported too.
       await tracing.shutdown();
     },
   };
+}
+
+/** Edges are the listeners of a node: the client HTTP and gRPC ports, and the optional metrics port. */
+interface Edges {
+  readonly http: ClientHttpServer;
+  readonly grpc: ClientGrpcServer;
+  readonly metrics?: MetricsServer;
+  /** close closes them, the metrics port first and the HTTP port last. */
+  close(): Promise<void>;
+}
+
+/** startEdges starts the listeners in order; when one cannot start, those already open are closed first. */
+async function startEdges(
+  http: () => Promise<ClientHttpServer>,
+  grpc: () => Promise<ClientGrpcServer>,
+  metrics: (() => Promise<MetricsServer>) | undefined,
+): Promise<Edges> {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const edge of opened.reverse()) await edge.close();
+  };
+  try {
+    const h = await http();
+    opened.push(h);
+    const g = await grpc();
+    opened.push(g);
+    const m = metrics === undefined ? undefined : await metrics();
+    if (m !== undefined) opened.push(m);
+    return { http: h, grpc: g, ...(m === undefined ? {} : { metrics: m }), close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
 }

@@ -19,6 +19,11 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly clientAddress: string;
   /** grpcAddress is `host:port` of the public gRPC API (Leadership and Cluster services). */
   readonly grpcAddress: string;
+  /**
+   * metricsAddress is `host:port` of the optional plaintext health and metrics listener
+   * (/healthz, /readyz, /metrics only), so probes and scrapes need no client credentials.
+   */
+  readonly metricsAddress?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** httpBodyBytesMax bounds a request body; a larger one gets 413. */
   readonly httpBodyBytesMax: number;
@@ -189,6 +194,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--grpc-address',
     env: 'OMNIRELAY_GRPC_ADDRESS',
     help: 'host:port for the public gRPC API',
+  },
+  {
+    key: 'metricsAddress',
+    kind: 'string',
+    flag: '--metrics-address',
+    env: 'OMNIRELAY_METRICS_ADDRESS',
+    help: 'host:port of a plaintext listener serving only /healthz, /readyz and /metrics (probes and scrapes without credentials)',
   },
   {
     key: 'peerClients',
@@ -584,10 +596,18 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^[^:\s]+:\d{1,5}$/.test(config.grpcAddress)) {
     throw new ConfigError(`grpcAddress ${JSON.stringify(config.grpcAddress)} must be host:port`);
   }
-  const ports = [config.peerAddress, config.clientAddress, config.grpcAddress];
+  if (config.metricsAddress !== undefined && !/^[^:\s]+:\d{1,5}$/.test(config.metricsAddress)) {
+    throw new ConfigError(`metricsAddress ${JSON.stringify(config.metricsAddress)} must be host:port`);
+  }
+  const ports = [
+    config.peerAddress,
+    config.clientAddress,
+    config.grpcAddress,
+    ...(config.metricsAddress === undefined ? [] : [config.metricsAddress]),
+  ];
   if (new Set(ports).size !== ports.length && !ports.some((p) => p.endsWith(':0'))) {
     throw new ConfigError(
-      `peerAddress, clientAddress and grpcAddress must differ (${ports.join(', ')}): peers and clients use separate ports`,
+      `peerAddress, clientAddress, grpcAddress and metricsAddress must differ (${ports.join(', ')}): each listener needs its own port`,
     );
   }
   const plaintext = refusePlaintextOffLoopback(

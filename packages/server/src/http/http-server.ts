@@ -102,19 +102,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
   const routes = new Map<string, Handler>([
     ['GET /status', () => statusBody(options, boundAddress)],
     ['GET /healthz', () => ({ ok: true })],
-    [
-      'GET /readyz',
-      () => {
-        const s = node.status();
-        if (s.leader === '') throw new ServerError('NO_QUORUM', 'not ready: no leader is known yet');
-        if (s.applied < s.commit)
-          throw new ServerError(
-            'NO_QUORUM',
-            `not ready: applied ${s.applied} of ${s.commit} committed entries`,
-          );
-        return { ready: true, leader: s.leader, term: s.term };
-      },
-    ],
+    ['GET /readyz', () => readiness(node)],
     [
       'GET /control/leaders',
       async ({ query }) => {
@@ -592,13 +580,28 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * readiness answers GET /readyz: ready once a leader is known and everything committed is
+ * applied; otherwise NO_QUORUM (503) saying which.
+ */
+export function readiness(node: RaftNode<ApplyResult>): { ready: true; leader: string; term: number } {
+  const s = node.status();
+  if (s.leader === '') throw new ServerError('NO_QUORUM', 'not ready: no leader is known yet');
+  if (s.applied < s.commit) {
+    throw new ServerError('NO_QUORUM', `not ready: applied ${s.applied} of ${s.commit} committed entries`);
+  }
+  return { ready: true, leader: s.leader, term: s.term };
+}
+
+/** send answers `body` as JSON with `status`. */
+export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(toJson(body));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-function sendError(res: ServerResponse, e: unknown, logger: Logger, path: string): void {
+/** sendError answers `e` as the JSON error body with its code's HTTP status. */
+export function sendError(res: ServerResponse, e: unknown, logger: Logger, path: string): void {
   const error = toServerError(e);
   if (error.code === 'INTERNAL') logger.error({ err: e, path }, 'request failed; this is a bug');
   if (res.headersSent) {

@@ -84,7 +84,7 @@ describe('loadServerConfig', () => {
   it('refuses the same port for peers and clients', () => {
     expect(
       configError(['--id', 'n1', '--peer-address', '127.0.0.1:9000', '--client-address', '127.0.0.1:9000']),
-    ).toMatch(/separate ports/);
+    ).toMatch(/its own port/);
   });
 
   it('refuses an unknown setting in the file, naming it', () => {
@@ -123,6 +123,30 @@ describe('loadServerConfig', () => {
       /peerGrpc n2 address "nowhere" must be host:port/,
     );
     expect(configError(['--id', 'n1', ...peers, '--peer-grpc', 'n2'])).toMatch(/must be id=host:port/);
+  });
+
+  it("takes a metrics address that is host:port and not another listener's, from a flag or the environment", () => {
+    expect(
+      loadServerConfig(['--id', 'n1', ...peers, '--metrics-address', '0.0.0.0:9101'], {}).metricsAddress,
+    ).toBe('0.0.0.0:9101');
+    expect(
+      loadServerConfig(['--id', 'n1', ...peers], { OMNIRELAY_METRICS_ADDRESS: '127.0.0.1:9101' })
+        .metricsAddress,
+    ).toBe('127.0.0.1:9101');
+    expect(configError(['--id', 'n1', ...peers, '--metrics-address', 'nowhere'])).toMatch(
+      /metricsAddress "nowhere" must be host:port/,
+    );
+    expect(
+      configError([
+        '--id',
+        'n1',
+        ...peers,
+        '--grpc-address',
+        '127.0.0.1:9101',
+        '--metrics-address',
+        '127.0.0.1:9101',
+      ]),
+    ).toMatch(/peerAddress, clientAddress, grpcAddress and metricsAddress must differ/);
   });
 
   it('refuses a bootstrap voter without an address', () => {
