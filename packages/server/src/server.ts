@@ -1,5 +1,5 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
-import { RaftNode } from '@omnirelay/raft';
+import { HandshakeRefusals, RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { AccessControl } from './auth/access-control';
 import { TokensFile } from './auth/tokens-file';
@@ -22,7 +22,6 @@ import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
 import { TRACING_SERVICE_NAME, startTracing } from './tracing/tracing';
 import { clientPortTls } from './tls/client-port-tls';
-import { HandshakeRefusals } from './tls/handshake-refusals';
 import type { Tracing } from './tracing/tracing';
 
 /**

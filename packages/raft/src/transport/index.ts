@@ -5,6 +5,8 @@
 export { PeerTransport } from './peer-transport';
 export { probePeers } from './probe';
 export { LastUsableCertificates } from './last-usable-certificates';
+export { HandshakeRefusals } from './handshake-refusals';
+export type { TlsPort } from './handshake-refusals';
 export { PEER_TLS_REFRESH_MS, certificateIdentity, nodeUri, peerTls } from './peer-tls';
 export type { PeerTls, PeerTlsFiles } from './peer-tls';
 export type { ProbeResult } from './probe';

@@ -3,6 +3,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Message, NodeId, SnapshotRequest } from '../core/index';
 import { isWellFormedMessage } from '../core/index';
 import { ClockOffsets } from './clock-offsets';
+import { HandshakeRefusals } from './handshake-refusals';
 import type { PeerTls } from './peer-tls';
 import { certificateIdentity, nodeUri, peerTls } from './peer-tls';
 import { PeerLink } from './peer-link';
@@ -73,6 +74,7 @@ export class PeerTransport {
     refusedUnknownPeer: 0,
     refusedClusterMismatch: 0,
     refusedUnauthenticated: 0,
+    handshakesRefused: 0,
     snapshotsSent: 0,
     snapshotsReceived: 0,
     snapshotsFailed: 0,
@@ -131,6 +133,13 @@ export class PeerTransport {
       );
     });
     const transport = new PeerTransport(options, server, `${host}:${port}`, tls);
+    if (tls !== undefined) {
+      // A process without a member certificate never reaches a call, so the refusal is heard at the handshake.
+      new HandshakeRefusals(options.logger, () => transport.counters.handshakesRefused++).watchGrpc(
+        server,
+        'peer',
+      );
+    }
     server.addService(service.definition, {
       Stream: (call: grpc.ServerReadableStream<WireBatch, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         transport.handleStream(call, callback),

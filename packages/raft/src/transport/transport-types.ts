@@ -83,6 +83,8 @@ export interface TransportStats {
   refusedClusterMismatch: number;
   /** refusedUnauthenticated counts peer calls refused for their certificate (none, a client's, another member's). */
   refusedUnauthenticated: number;
+  /** handshakesRefused counts TLS handshakes the peer port refused (no certificate, another CA, expired, plaintext). */
+  handshakesRefused: number;
   snapshotsSent: number;
   snapshotsReceived: number;
   snapshotsFailed: number;

@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
@@ -13,7 +12,7 @@ import { withRequest } from '../leadership/request-origin';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { TLS_TRANSPORT_GRPC, grpcForwardingCredentials, grpcServerCredentials } from '../tls/client-tls';
-import type { HandshakeRefusals } from '../tls/handshake-refusals';
+import type { HandshakeRefusals } from '@omnirelay/raft';
 import { GRPC_TRANSPORT, callLogger, recordCall } from './call-log';
 import { toServiceError } from './errors';
 import { clusterServiceImpl } from './cluster-service-impl';
@@ -173,18 +172,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     });
   });
   const address = `${host}:${port}`;
-  if (options.tls !== undefined && options.handshakes !== undefined) {
-    // grpc-js keeps its listeners to itself and reports a refused handshake only to its trace log;
-    // its `http2Servers` map is the one way to hear them. Without it (another grpc-js), refusals
-    // still fail the client's handshake; only this log line and the counter are missing.
-    const listeners = (server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
-    if (listeners instanceof Map)
-      for (const listener of listeners.keys()) options.handshakes.watch(listener, 'grpc');
-    else
-      logger.warn(
-        'cannot hear refused TLS handshakes on the gRPC port (grpc-js internals changed); they are not logged',
-      );
-  }
+  if (options.tls !== undefined) options.handshakes?.watchGrpc(server, 'grpc');
   options.logger.info(
     { address, transport, clientCertificates: options.tls?.caFile === undefined ? 'none' : 'required' },
     'public gRPC API listening',

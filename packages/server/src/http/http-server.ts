@@ -24,7 +24,7 @@ import { toJson } from './json';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
-import type { HandshakeRefusals } from '../tls/handshake-refusals';
+import type { HandshakeRefusals } from '@omnirelay/raft';
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {

@@ -72,6 +72,13 @@ const TRANSPORT_COUNTERS: ReadonlyArray<{
       'each peer and reason is also logged once at warn).',
   },
   {
+    field: 'handshakesRefused',
+    name: 'omnirelay_raft_peer_handshakes_refused_total',
+    help:
+      'TLS handshakes the peer port refused before any call: no certificate, one from another CA or out ' +
+      'of its validity, plaintext (count; each remote address and reason is also logged at warn once a minute).',
+  },
+  {
     field: 'snapshotsSent',
     name: 'omnirelay_raft_snapshots_sent_total',
     help: 'Raft snapshots this node sent to lagging peers (count).',

@@ -1,6 +1,6 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { DenialReason } from '../auth/access-control';
-import type { ClientPort } from '../tls/handshake-refusals';
+import type { TlsPort } from '@omnirelay/raft';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
@@ -59,7 +59,7 @@ export interface ServerMetrics {
   /** accessDenied counts a call access control refused, in omnirelay_access_denied_total. */
   accessDenied(action: string, reason: DenialReason): void;
   /** handshakeRefused counts a TLS handshake a client port refused, in omnirelay_tls_handshakes_refused_total. */
-  handshakeRefused(port: ClientPort): void;
+  handshakeRefused(port: TlsPort): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.

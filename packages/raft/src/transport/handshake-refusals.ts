@@ -1,9 +1,9 @@
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { TransportLogger } from './transport-types';
 
-/** ClientPort names a client port in logs and the `port` label of omnirelay_tls_handshakes_refused_total. */
-export type ClientPort = 'grpc' | 'http';
+/** TlsPort names a TLS port in logs and metrics: the peer port, or the client gRPC or HTTP port. */
+export type TlsPort = 'peer' | 'grpc' | 'http';
 
 /** HANDSHAKE_REFUSAL_LOG_WINDOW_MS is how long one address and reason are logged only once. */
 export const HANDSHAKE_REFUSAL_LOG_WINDOW_MS = 60_000;
@@ -19,7 +19,7 @@ const UNVERIFIED =
 const HANDSHAKE_REFUSAL_KEYS_MAX = 1024;
 
 /**
- * HandshakeRefusals records TLS handshakes a client port refused (no client certificate, one from
+ * HandshakeRefusals records TLS handshakes a port refused (no client certificate, one from
  * another CA, an expired one, a protocol below TLS 1.2, plaintext on a TLS port): every refusal
  * counts (`onRefused`), and each remote address and reason is logged at warn once per
  * HANDSHAKE_REFUSAL_LOG_WINDOW_MS, so a scanner cannot flood the log but an operator sees who
@@ -30,8 +30,8 @@ export class HandshakeRefusals {
   private windowStartMs = Date.now();
 
   constructor(
-    private readonly logger: Logger,
-    private readonly onRefused: (port: ClientPort) => void,
+    private readonly logger: TransportLogger,
+    private readonly onRefused: (port: TlsPort) => void,
   ) {}
 
   /**
@@ -40,7 +40,7 @@ export class HandshakeRefusals {
    * client certificate fails verification (another CA, expired, not yet valid): a connection that
    * closes before its handshake completed.
    */
-  watch(server: EventEmitter, port: ClientPort): void {
+  watch(server: EventEmitter, port: TlsPort): void {
     const done = new WeakSet<object>();
     server.prependListener('connection', (raw: Socket) => {
       const address = raw.remoteAddress ?? 'unknown';
@@ -55,8 +55,26 @@ export class HandshakeRefusals {
     });
   }
 
+  /**
+   * watchGrpc hears the refused handshakes of a bound grpc-js server. grpc-js keeps its listeners
+   * to itself and reports refused handshakes only to its trace log; its `http2Servers` map is the
+   * one way to reach them. Without it (another grpc-js), refusals still fail the caller's
+   * handshake; only the log line and the count are missing, which is logged once.
+   */
+  watchGrpc(server: object, port: TlsPort): void {
+    const listeners = (server as { http2Servers?: unknown }).http2Servers;
+    if (!(listeners instanceof Map)) {
+      this.logger.warn(
+        { port },
+        `cannot hear refused TLS handshakes on the ${port} port (grpc-js internals changed)`,
+      );
+      return;
+    }
+    for (const listener of listeners.keys()) this.watch(listener as EventEmitter, port);
+  }
+
   /** refused records one refused handshake from `address` on `port`. */
-  refused(port: ClientPort, address: string, reason: string): void {
+  refused(port: TlsPort, address: string, reason: string): void {
     this.onRefused(port);
     const now = Date.now();
     if (
@@ -71,7 +89,7 @@ export class HandshakeRefusals {
     this.logged.add(key);
     this.logger.warn(
       { port, remoteAddress: address, reason },
-      `refused a TLS handshake on the client ${port} port from ${address}: ${reason} ` +
+      `refused a TLS handshake on the ${port} port from ${address}: ${reason} ` +
         `(further refusals from this address for this reason are counted, not logged, for ${HANDSHAKE_REFUSAL_LOG_WINDOW_MS / 1000} s)`,
     );
   }

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { HandshakeRefusals, reasonOf } from '../../src/tls/handshake-refusals';
+import { HandshakeRefusals, reasonOf } from '../../src/transport/handshake-refusals';
 
 describe('HandshakeRefusals', () => {
   it('counts every refusal and logs each address and reason once per window', () => {
