@@ -57,9 +57,10 @@ const impureImports = {
 const allowedSiblings = {
   raft: [],
   'leadership-fsm': [],
+  certs: [],
   'client-sdk': [],
-  cli: ['client-sdk'],
-  server: ['raft', 'leadership-fsm'],
+  cli: ['certs', 'client-sdk'],
+  server: ['raft', 'leadership-fsm', 'certs'],
 };
 const allPackages = Object.keys(allowedSiblings);
 

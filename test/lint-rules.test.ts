@@ -101,6 +101,24 @@ const probes: Probe[] = [
     expectedRule: null,
   },
   {
+    title: 'accepts the server importing the certs package',
+    dir: 'packages/server/src',
+    code: "export * from '@omnirelay/certs';\n",
+    expectedRule: null,
+  },
+  {
+    title: 'refuses an import of the CLI from the server',
+    dir: 'packages/server/src',
+    code: "export * from '@omnirelay/cli';\n",
+    expectedRule: 'no-restricted-imports',
+  },
+  {
+    title: 'refuses an import of the CLI from the certs package',
+    dir: 'packages/certs/src',
+    code: "export * from '@omnirelay/cli';\n",
+    expectedRule: 'no-restricted-imports',
+  },
+  {
     title: 'refuses a focused test',
     dir: 'packages/raft/test',
     code: "describe.only('x', () => undefined);\n",

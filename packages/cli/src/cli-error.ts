@@ -1,8 +1,8 @@
+import { isCertError } from '@omnirelay/certs';
 import type { ErrorCode } from '@omnirelay/client-sdk';
 import { isOmniRelayError } from '@omnirelay/client-sdk';
-import { isCertError } from './cert/cert-error';
 import type { ExitCode } from './exit-codes';
-import { EXIT, exitCodeFor } from './exit-codes';
+import { CERT_EXIT_CODE, EXIT, exitCodeFor } from './exit-codes';
 
 /**
  * CliError is a failure the CLI itself detects (bad usage, a malformed value, a stale fence on
@@ -100,7 +100,7 @@ export function describeFailure(e: unknown): Failure {
     const c = e as CliError;
     return { line: oneLine(c.message, c.next), exitCode: c.exitCode };
   }
-  if (isCertError(e)) return { line: oneLine(e.message, e.next), exitCode: e.exitCode };
+  if (isCertError(e)) return { line: oneLine(e.message, e.next), exitCode: CERT_EXIT_CODE[e.code] };
   if (isOmniRelayError(e)) {
     const tls = e.code === 'UNAVAILABLE' ? tlsFailureHint(e.message) : undefined;
     // The handshake's reason replaces the library's long OpenSSL text and its generic next step.

@@ -1,3 +1,4 @@
+import type { CertErrorCode } from '@omnirelay/certs';
 import type { ErrorCode } from '@omnirelay/client-sdk';
 
 /**
@@ -79,6 +80,20 @@ export const EXIT_CODE_OF: Readonly<Record<ErrorCode, ExitCode>> = {
 export function exitCodeFor(code: string): ExitCode {
   return Object.hasOwn(EXIT_CODE_OF, code) ? EXIT_CODE_OF[code as ErrorCode] : EXIT.INTERNAL;
 }
+
+/**
+ * CERT_EXIT_CODE maps each CertErrorCode of `omnirelay cert issue` to the exit code.
+ * ALREADY_EXISTS is a conflict (5), so a provisioning script can tell "already issued" from a
+ * bad option (2).
+ */
+export const CERT_EXIT_CODE: Readonly<Record<CertErrorCode, ExitCode>> = {
+  INVALID_ARGUMENT: EXIT.USAGE,
+  ALREADY_EXISTS: EXIT.REJECTED,
+  NOT_FOUND: EXIT.NOT_FOUND,
+  INVALID_CA: EXIT.USAGE,
+  INVALID_TOKENS_FILE: EXIT.USAGE,
+  IO_FAILED: EXIT.INTERNAL,
+};
 
 /** EXIT_CODES_HELP is the exit-code table as `omnirelay --help` and the README show it. */
 export const EXIT_CODES_HELP = [

@@ -3,10 +3,19 @@ import { usageError } from '../cli-error';
 import type { CliIo } from '../context';
 import { EXIT } from '../exit-codes';
 import type { ExitCode } from '../exit-codes';
-import { CLIENT_ROLES, identityUri } from '../cert/identity';
-import type { IssuedFiles } from '../cert/issue';
-import { NODE_DNS_DEFAULT, NODE_IPS_DEFAULT, issueCa, issueClient, issueNode } from '../cert/issue';
-import { CA_DAYS_DEFAULT, DAYS_MAX, LEAF_DAYS_DEFAULT } from '../cert/validity';
+import type { IssuedFiles } from '@omnirelay/certs';
+import {
+  CA_DAYS_DEFAULT,
+  CLIENT_ROLES,
+  DAYS_MAX,
+  LEAF_DAYS_DEFAULT,
+  NODE_DNS_DEFAULT,
+  NODE_IPS_DEFAULT,
+  identityUri,
+  issueCa,
+  issueClient,
+  issueNode,
+} from '@omnirelay/certs';
 import { issuedJson, issuedText } from '../format/cert';
 import type { OutputFormat } from '../options';
 import { parseOutput } from '../options';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CLIENT_ROLES } from '../cert/identity';
+import { CLIENT_ROLES } from '@omnirelay/certs';
 import type { CliIo } from '../context';
 import { EXIT } from '../exit-codes';
 import type { ExitCode } from '../exit-codes';

@@ -1,4 +1,4 @@
-import type { IssuedFiles } from '../cert/issue';
+import type { IssuedFiles } from '@omnirelay/certs';
 import { jsonDocument } from './json';
 
 /**

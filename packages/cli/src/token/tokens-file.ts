@@ -15,9 +15,14 @@ import { lstat, readFile, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Document, YAMLSeq } from 'yaml';
 import { YAMLMap, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { CertError, isCertError } from '../cert/cert-error';
-import { writeFileAtomic } from '../cert/cert-files';
-import { checkName, checkRoles, checkScopePrefixes } from '../cert/cert-inputs';
+import {
+  CertError,
+  checkName,
+  checkRoles,
+  checkScopePrefixes,
+  isCertError,
+  writeFileAtomic,
+} from '@omnirelay/certs';
 import { mintToken, tokenSha256 } from './mint';
 
 /** TOKENS_FILE_MODE is the mode of a tokens file this command creates (an existing file keeps its own). */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import { issueCa, issueNode } from '../../../cli/src/cert/issue';
+import { issueCa, issueNode } from '@omnirelay/certs';
 import { LastUsableCertificates } from '../../src/transport/last-usable-certificates';
 
 type CaUpdate = grpc.experimental.CaCertificateUpdate;

@@ -3,7 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { issueClient } from '../../../cli/src/cert/issue';
+import { issueClient } from '@omnirelay/certs';
 import type { LocalCluster } from '../../src/index';
 import { loadPublicApi } from '../../src/index';
 import { tokenHash } from '../../src/auth/tokens-file';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Lease, OmniRelayClient, TlsOptions } from '../../../client-sdk/src/index';
 import { createClient, isOmniRelayError } from '../../../client-sdk/src/index';
 import { KeepAlive } from '../../../client-sdk/src/keep-alive';
-import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
+import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
 import { CLIENT_TLS_REFRESH_MS } from '../../src/tls/client-tls';
 import { steadyViews, useLocalCluster } from './cluster-helpers';

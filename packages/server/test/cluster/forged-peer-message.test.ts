@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
+import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 import { steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);

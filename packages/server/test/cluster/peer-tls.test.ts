@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalCluster } from '../../src/index';
-import { issueCa, issueNode } from '../../../cli/src/cert/issue';
+import { issueCa, issueNode } from '@omnirelay/certs';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
 import { identicalStateOn, steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
 import type { Handshake } from './tls-rotation-helpers';

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { issueNode } from '../../../cli/src/cert/issue';
+import { issueNode } from '@omnirelay/certs';
 import { CLIENT_TLS_REFRESH_MS } from '../../src/tls/client-tls';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueCa, issueClient, issueNode } from '../../../cli/src/cert/issue';
+import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 
 /** TestPki is a CA, node certificates n1..nN and a client `app` (mesh.admin, every scope), all for cluster `omnirelay`, plus a foreign CA. */
 export interface TestPki {

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { connect, createServer } from 'node:tls';
-import type { IssuedFiles } from '../../src/cert/issue';
-import { issueCa, issueClient, issueNode } from '../../src/cert/issue';
-import { useTempDir } from '../support/temp-dir';
+import type { IssuedFiles } from '../src/issue';
+import { issueCa, issueClient, issueNode } from '../src/issue';
+import { useTempDir } from './support/temp-dir';
 
 /** HANDSHAKE_TIMEOUT_MS bounds each handshake attempt; a hang fails the test instead of stalling it. */
 const HANDSHAKE_TIMEOUT_MS = 5000;

@@ -1,4 +1,4 @@
-import { identityFromUris, identityUri, roleUri, scopePrefixUri } from '../../src/cert/identity';
+import { identityFromUris, identityUri, roleUri, scopePrefixUri } from '../src/identity';
 
 describe('identity URIs', () => {
   it('names nodes and clients with SPIFFE-style URIs', () => {

@@ -1,6 +1,3 @@
-import type { ExitCode } from '../exit-codes';
-import { EXIT } from '../exit-codes';
-
 /**
  * CertErrorCode is every way issuing a certificate can fail:
  * - INVALID_ARGUMENT: a bad option (an id, a SAN, a role, a validity window); nothing was written.
@@ -14,28 +11,23 @@ import { EXIT } from '../exit-codes';
 export type CertErrorCode =
   'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'NOT_FOUND' | 'INVALID_CA' | 'INVALID_TOKENS_FILE' | 'IO_FAILED';
 
-/**
- * CERT_EXIT_CODE maps each CertErrorCode to the CLI's exit code. ALREADY_EXISTS is a conflict
- * (5), so a provisioning script can tell "already issued" from a bad option (2).
- */
-export const CERT_EXIT_CODE: Readonly<Record<CertErrorCode, ExitCode>> = {
-  INVALID_ARGUMENT: EXIT.USAGE,
-  ALREADY_EXISTS: EXIT.REJECTED,
-  NOT_FOUND: EXIT.NOT_FOUND,
-  INVALID_CA: EXIT.USAGE,
-  INVALID_TOKENS_FILE: EXIT.USAGE,
-  IO_FAILED: EXIT.INTERNAL,
-};
+/** CERT_ERROR_CODES lists every CertErrorCode, so a guard can check a code it did not make. */
+export const CERT_ERROR_CODES: readonly CertErrorCode[] = [
+  'INVALID_ARGUMENT',
+  'ALREADY_EXISTS',
+  'NOT_FOUND',
+  'INVALID_CA',
+  'INVALID_TOKENS_FILE',
+  'IO_FAILED',
+];
 
 /**
- * CertError is a failure of `issueCa`, `issueNode` or `issueClient`, or of the tokens-file
- * commands (token/tokens-file.ts), which issue the other kind of client credential: a code, what
- * went wrong (`message`), what to do next (`next`) and the CLI exit code that code maps to.
+ * CertError is a failure of `issueCa`, `issueNode` or `issueClient`, or of the CLI's tokens-file
+ * commands, which issue the other kind of client credential: a code, what went wrong (`message`)
+ * and what to do next (`next`). Each caller maps the code to its own edge (the CLI to an exit code).
  */
 export class CertError extends Error {
   override readonly name = 'CertError';
-  /** exitCode is CERT_EXIT_CODE[code]. */
-  readonly exitCode: ExitCode;
 
   constructor(
     readonly code: CertErrorCode,
@@ -44,7 +36,6 @@ export class CertError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.exitCode = CERT_EXIT_CODE[code];
   }
 }
 
@@ -58,7 +49,7 @@ export function isCertError(e: unknown, code?: CertErrorCode): e is CertError {
   return (
     c.name === 'CertError' &&
     typeof c.code === 'string' &&
-    Object.hasOwn(CERT_EXIT_CODE, c.code) &&
+    (CERT_ERROR_CODES as readonly string[]).includes(c.code) &&
     (code === undefined || c.code === code)
   );
 }

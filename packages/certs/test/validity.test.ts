@@ -1,5 +1,5 @@
-import { isCertError } from '../../src/cert/cert-error';
-import { DAYS_MAX, NOT_BEFORE_BACKDATE_MS, validityWindow } from '../../src/cert/validity';
+import { isCertError } from '../src/cert-error';
+import { DAYS_MAX, NOT_BEFORE_BACKDATE_MS, validityWindow } from '../src/validity';
 
 const NOW = Date.parse('2030-06-01T12:00:00.750Z');
 const DAY_MS = 86_400_000;

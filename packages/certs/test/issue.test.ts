@@ -1,13 +1,13 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CertErrorCode } from '../../src/cert/cert-error';
-import { isCertError } from '../../src/cert/cert-error';
-import { identityFromUris } from '../../src/cert/identity';
-import { issueCa, issueClient, issueNode } from '../../src/cert/issue';
-import { LEAF_DAYS_DEFAULT, NOT_BEFORE_BACKDATE_MS } from '../../src/cert/validity';
-import { x509 } from '../../src/cert/x509';
-import { useTempDir } from '../support/temp-dir';
+import type { CertErrorCode } from '../src/cert-error';
+import { isCertError } from '../src/cert-error';
+import { identityFromUris } from '../src/identity';
+import { issueCa, issueClient, issueNode } from '../src/issue';
+import { LEAF_DAYS_DEFAULT, NOT_BEFORE_BACKDATE_MS } from '../src/validity';
+import { x509 } from '../src/x509';
+import { useTempDir } from './support/temp-dir';
 
 const DAY_MS = 86_400_000;
 const tempDir = useTempDir('cert');
