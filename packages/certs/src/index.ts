@@ -41,5 +41,7 @@ export type {
   IssueNodeOptions,
   IssuedFiles,
 } from './issue';
+export { keyModeProblem, leafProblem, validityProblem } from './reusable';
+export type { ExpectedLeaf } from './reusable';
 export { CA_DAYS_DEFAULT, DAYS_MAX, LEAF_DAYS_DEFAULT, NOT_BEFORE_BACKDATE_MS } from './validity';
 export type { ValidityOptions } from './validity';

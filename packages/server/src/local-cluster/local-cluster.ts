@@ -40,6 +40,18 @@ export interface LocalClusterOptions {
   readonly clientTls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
   /** authToken is the bearer token the cluster's own HTTP calls send (nodes with --auth-tokens-file). */
   readonly authToken?: string;
+  /**
+   * nodeTls turns TLS on for every node: mutual TLS between peers (--peer-tls-ca, --peer-tls-cert,
+   * --peer-tls-key) and TLS on the client ports with required client certificates
+   * (--client-tls-cert, --client-tls-key, --client-tls-ca), all signed by `caFile`; `files(id)` is
+   * node `id`'s certificate and key, which must name spiffe://<clusterId>/node/<id>, so the nodes
+   * run with --cluster-id `clusterId`. Give clientTls too, so the cluster's own calls get through.
+   */
+  readonly nodeTls?: {
+    readonly clusterId: string;
+    readonly caFile: string;
+    readonly files: (id: string) => { readonly certFile: string; readonly keyFile: string };
+  };
   /** onExit is told when a node exits on its own (not through stop/kill). */
   readonly onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -296,6 +308,7 @@ export class LocalCluster {
       '--log-level',
       this.options.logLevel ?? 'info',
       ...(n.join ? ['--join', 'true'] : []),
+      ...this.tlsArgs(id),
       '--initial-cluster-state',
       this.newCluster && !n.join && !this.started.has(id) ? 'new' : 'existing',
       ...(this.options.extraArgs ?? []),
@@ -318,6 +331,29 @@ export class LocalCluster {
         this.options.onExit?.(id, code, signal);
       }
     });
+  }
+
+  /** tlsArgs are node `id`'s TLS flags (options.nodeTls), none without it. */
+  private tlsArgs(id: string): string[] {
+    const tls = this.options.nodeTls;
+    if (tls === undefined) return [];
+    const { certFile, keyFile } = tls.files(id);
+    return [
+      '--cluster-id',
+      tls.clusterId,
+      '--peer-tls-ca',
+      tls.caFile,
+      '--peer-tls-cert',
+      certFile,
+      '--peer-tls-key',
+      keyFile,
+      '--client-tls-cert',
+      certFile,
+      '--client-tls-key',
+      keyFile,
+      '--client-tls-ca',
+      tls.caFile,
+    ];
   }
 
   /** kill sends `signal` (default SIGKILL) to one node by PID and waits for it to exit. */

@@ -3,33 +3,74 @@
  * `npm start`: a local cluster on 127.0.0.1 (3 nodes by default; OMNIRELAY_NODES=1..7), data
  * under ./data/, logs under ./data/logs/. Prints each node's addresses and who leads, and stops
  * every node cleanly on Ctrl-C. Ports: peers on OMNIRELAY_BASE_PORT+i, HTTP clients on
- * OMNIRELAY_BASE_PORT+100+i, gRPC clients on OMNIRELAY_BASE_PORT+200+i (default base 7100).
+ * OMNIRELAY_BASE_PORT+100+i, gRPC clients on OMNIRELAY_BASE_PORT+200+i (default base 7100; 0
+ * picks free ports). `npm start -- --secure` (or OMNIRELAY_SECURE=1) runs the same cluster with
+ * a CA and certificates under ./data/pki/ (local-pki.ts): mutual TLS between peers, TLS and
+ * required client certificates on the client ports, and the printed lines use the admin
+ * certificate.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isCertError } from '@omnirelay/certs';
 import { LocalCluster } from './local-cluster';
+import type { LocalClusterOptions } from './local-cluster';
+import { LOCAL_PKI_DIR, ensureLocalPki } from './local-pki';
+import { startBanner } from './start-banner';
+import type { AccessCredentials } from './start-banner';
+import { StartUsageError, parseStartOptions } from './start-options';
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    process.stderr.write(
-      `npm start: ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}\n`,
-    );
-    process.exit(2);
-  }
-  return n;
+/** LOCAL_CLUSTER_ID is the cluster id of a secure local cluster: the server's default one. */
+const LOCAL_CLUSTER_ID = 'omnirelay';
+
+/**
+ * secureOptions makes or reuses the PKI under `dataRoot` and returns the cluster options that turn
+ * TLS on, with the operator's credentials for the printed lines. This is where the secure mode's
+ * client authentication is configured (a tokens file would be issued here and passed to the nodes).
+ */
+async function secureOptions(
+  dataRoot: string,
+  size: number,
+): Promise<{ options: Pick<LocalClusterOptions, 'nodeTls' | 'clientTls'>; credentials: AccessCredentials }> {
+  const nodeIds = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const pki = await ensureLocalPki({
+    dir: join(dataRoot, LOCAL_PKI_DIR),
+    clusterId: LOCAL_CLUSTER_ID,
+    nodeIds,
+  });
+  for (const line of pki.issued) process.stdout.write(`pki: ${line}\n`);
+  if (pki.issued.length === 0) process.stdout.write(`pki: reusing the CA and certificates in ${pki.dir}\n`);
+  const credentials = { caFile: pki.caFile, certFile: pki.admin.certFile, keyFile: pki.admin.keyFile };
+  const files = (id: string): { certFile: string; keyFile: string } => {
+    const node = pki.nodes.get(id);
+    if (node === undefined) throw new Error(`no certificate for node ${id}`);
+    return node;
+  };
+  return {
+    options: {
+      nodeTls: { clusterId: pki.clusterId, caFile: pki.caFile, files },
+      clientTls: credentials,
+    },
+    credentials,
+  };
 }
 
 async function main(): Promise<void> {
-  const size = intFromEnv('OMNIRELAY_NODES', 3, 1, 7);
-  const basePort = intFromEnv('OMNIRELAY_BASE_PORT', 7100, 1024, 65_000);
-  const dataRoot = resolve(process.env['OMNIRELAY_DATA'] ?? 'data');
+  let parsed;
+  try {
+    parsed = parseStartOptions(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (!(e instanceof StartUsageError)) throw e;
+    process.stderr.write(`npm start: ${e.message}\n`);
+    process.exit(2);
+  }
+  const { size, basePort, secure } = parsed;
+  const dataRoot = resolve(parsed.dataRoot);
+  const tls = secure ? await secureOptions(dataRoot, size) : undefined;
   let stopping = false;
   const cluster = await LocalCluster.create({
     size,
     dataRoot,
     basePort,
+    ...tls?.options,
     onExit: (id, code, signal) => {
       if (stopping) return;
       process.stdout.write(
@@ -38,22 +79,7 @@ async function main(): Promise<void> {
       );
     },
   });
-  process.stdout.write(`OmniRelay local cluster: ${size} node(s), data under ${dataRoot}\n`);
-  process.stdout.write(
-    'plaintext on 127.0.0.1, for development only; a node takes TLS with --peer-tls-* and --client-tls-* (README, "Running a node")\n\n',
-  );
-  process.stdout.write('  node  peer (gRPC)          client HTTP         client gRPC         log\n');
-  for (const n of cluster.nodes) {
-    process.stdout.write(
-      `  ${n.id.padEnd(4)}  ${n.peerAddress.padEnd(18)}  ${n.clientAddress.padEnd(18)}  ${n.grpcAddress.padEnd(18)}  ${n.logFile}\n`,
-    );
-  }
-  process.stdout.write(
-    `\n  status:  curl http://${cluster.nodes[0]!.clientAddress}/status\n` +
-      `  leaders: curl http://${cluster.nodes[0]!.clientAddress}/control/leaders\n` +
-      `  acquire: curl -X POST http://${cluster.nodes[0]!.clientAddress}/leadership/acquire -d '{"scope":"global-control","candidateId":"me","leaseTtlMs":10000}'\n` +
-      `  cli:     npx omnirelay --endpoints ${cluster.nodes.map((n) => n.grpcAddress).join(',')} mesh leaders status --watch\n\n`,
-  );
+  process.stdout.write(startBanner(dataRoot, cluster.nodes, tls?.credentials));
   cluster.startAll();
 
   const shutdown = async (): Promise<void> => {
@@ -89,6 +115,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`npm start failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  const why = isCertError(e) ? `${e.message}; ${e.next}` : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`npm start failed: ${why}\n`);
   process.exit(1);
 });
