@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectOneErrorLine, runCliInProcess } from '../support/run-cli';
-import { useTempDir } from '../support/temp-dir';
+import { useTempDir } from '../../../certs/test/support/temp-dir';
 
 const tempDir = useTempDir('cert-cli');
 
