@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { tokenProblem } from '@omnirelay/client-sdk';
 import { expectOneErrorLine, runCliInProcess } from '../support/run-cli';
-import { useTempDir } from '../support/temp-dir';
+import { useTempDir } from '../../../certs/test/support/temp-dir';
 
 const tempDir = useTempDir('token-cli');
 

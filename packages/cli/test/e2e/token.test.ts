@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startSingleNode } from '../../../server/test/support/single-node';
 import type { SingleNode } from '../../../server/test/support/single-node';
 import { expectOneErrorLine, runCliInProcess, waitFor } from '../support/run-cli';
-import { useTempDir } from '../support/temp-dir';
+import { useTempDir } from '../../../certs/test/support/temp-dir';
 
 const tempDir = useTempDir('token-e2e');
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useTempDir } from './temp-dir';
+import { useTempDir } from '../../../certs/test/support/temp-dir';
 
 /** TEST_TOKEN is a well-formed bearer token for tests. */
 export const TEST_TOKEN = 'omr_cli-flag-token-0123456789abcdef';
