@@ -59,8 +59,9 @@ const allowedSiblings = {
   'leadership-fsm': [],
   certs: [],
   'client-sdk': [],
-  cli: ['certs', 'client-sdk'],
-  server: ['raft', 'leadership-fsm', 'certs'],
+  cli: ['certs', 'client-sdk', 'snapshot-file'],
+  server: ['raft', 'leadership-fsm', 'certs', 'snapshot-file'],
+  'snapshot-file': [],
 };
 const allPackages = Object.keys(allowedSiblings);
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Config } from 'jest';
 
 /** The workspace packages; each is a Jest project whose tests live in `test/` mirroring `src/`. */
-const packages = ['raft', 'leadership-fsm', 'certs', 'server', 'client-sdk', 'cli'] as const;
+const packages = ['raft', 'leadership-fsm', 'certs', 'server', 'client-sdk', 'cli', 'snapshot-file'] as const;
 
 const transform: Config['transform'] = {
   '^.+\\.ts$': [
