@@ -7,6 +7,7 @@ import type {
   Message,
   NodeId,
   Ready,
+  Snapshot,
   SnapshotMeta,
   SoftState,
 } from '../core/index';
@@ -15,6 +16,7 @@ import {
   Mulberry32,
   RAFT_CONFIG_DEFAULTS,
   RaftCore,
+  assert,
   isInvariantViolation,
 } from '../core/index';
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
@@ -314,6 +316,34 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     });
   }
 
+  /**
+   * backup takes a consistent snapshot for a backup (`omnirelay snapshot save`): after a read
+   * barrier (so only the leader serves it, NOT_LEADER elsewhere, and it holds every write
+   * acknowledged before the call), the state machine as of the applied index, with that index's
+   * term and the membership applied there, encoded a slice per event-loop turn like a compaction.
+   * Incarnations are left out: a restore binds its members afresh.
+   */
+  async backup(timeoutMs = this.config.proposalTimeoutMs): Promise<Snapshot> {
+    await this.readBarrier(timeoutMs);
+    const index = this.appliedIndex;
+    const term = this.storage.mirror.term(index);
+    assert(term !== undefined, () => `backup: no term for the applied index ${index}`);
+    const { voters, learners, addresses } = this.appliedMembership;
+    const meta: SnapshotMeta = {
+      index,
+      term,
+      membership: { voters, learners, ...(addresses === undefined ? {} : { addresses }) },
+    };
+    const capture = this.stateMachine.captureSnapshot();
+    try {
+      const encoded = await this.encodeCapture(capture);
+      if (encoded === undefined) throw this.refuseRequest() ?? new RaftNodeError('STOPPED', 'node stopped');
+      return { meta, data: encoded.data };
+    } finally {
+      capture.release();
+    }
+  }
+
   /** transferLeadership asks this leader to hand over to `to` (resolves once accepted, not once done). */
   transferLeadership(to: NodeId): void {
     const refusal = this.refuseRequest();
@@ -505,17 +535,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
    */
   private async compact(meta: SnapshotMeta, capture: SnapshotCapture, started: number): Promise<void> {
     const captureMs = performance.now() - started;
-    let slices = 0;
-    let sliceMsMax = 0;
-    let data: Uint8Array | undefined;
-    while (data === undefined) {
-      if (slices > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.stopping) return;
-      const sliceStarted = performance.now();
-      data = capture.encodeSlice();
-      sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
-      slices++;
-    }
+    const encoded = await this.encodeCapture(capture);
+    if (encoded === undefined) return;
+    const { data, slices, sliceMsMax } = encoded;
     const stored = await this.storage.compact(meta, data, this.config.snapshotTailEntries);
     const report: CompactionReport = {
       index: meta.index,
@@ -534,6 +556,27 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
     this.lastCompaction = report;
     this.logger.info({ node: this.config.id, ...report }, 'took a snapshot and compacted the log');
+  }
+
+  /**
+   * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and
+   * I/O run between slices); undefined when the node stops first.
+   */
+  private async encodeCapture(
+    capture: SnapshotCapture,
+  ): Promise<{ data: Uint8Array; slices: number; sliceMsMax: number } | undefined> {
+    let slices = 0;
+    let sliceMsMax = 0;
+    let data: Uint8Array | undefined;
+    while (data === undefined) {
+      if (slices > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopping) return undefined;
+      const sliceStarted = performance.now();
+      data = capture.encodeSlice();
+      sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
+      slices++;
+    }
+    return { data, slices, sliceMsMax };
   }
 
   /**

@@ -91,6 +91,51 @@ export class LevelStorage {
   }
 
   /**
+   * createRestored creates, in `dataDir` (which must hold no store: the caller checks that the
+   * folder is empty), the store of a member of a NEW cluster restored from a backup. The backup's
+   * snapshot is all it holds: the log is empty, so the new cluster's first entry, and with it every
+   * fence it grants, is `snapshot.meta.index + 1` or above. The hard state starts at the snapshot's
+   * term (no entry may have a lower one; the first election is one above it), no vote, committed up
+   * to the snapshot. The identity is `clusterId` with a fresh incarnation, created to bootstrap, so
+   * the members of `snapshot.meta.membership` start unbound and the first leader binds them. One
+   * synced batch: a crash leaves either this store or nothing.
+   */
+  static async createRestored(
+    dataDir: string,
+    snapshot: Snapshot,
+    clusterId: string,
+  ): Promise<StoreIdentity> {
+    assert(!LevelStorage.holdsStore(dataDir), () => `createRestored: ${dataDir} already holds a store`);
+    assert(snapshot.meta.index > 0, () => `createRestored: snapshot index ${snapshot.meta.index} is not ≥ 1`);
+    const db = new Level<string, Uint8Array>(dataDir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      throw openFailure(dataDir, e);
+    }
+    const identity = newStoreIdentity(clusterId, 'new');
+    const { index, term } = snapshot.meta;
+    const hardState: HardState = { term, vote: '', commit: index };
+    try {
+      await db.batch(
+        [
+          { type: 'put', key: KEY_SNAPSHOT_META, value: encode(snapshot.meta) },
+          { type: 'put', key: KEY_SNAPSHOT_DATA, value: snapshot.data },
+          { type: 'put', key: KEY_HARD_STATE, value: encode(hardState) },
+          { type: 'put', key: KEY_IDENTITY, value: encode(identity) },
+          { type: 'put', key: KEY_VERSION, value: encode(STORAGE_FORMAT_VERSION) },
+        ],
+        { sync: true },
+      );
+    } catch (e) {
+      throw writeFailure(dataDir, e, 'writing the restored store: ');
+    } finally {
+      await db.close();
+    }
+    return identity;
+  }
+
+  /**
    * open opens (or creates) the store in `dataDir` and loads it into the mirror. A failure says
    * what it is (see StorageErrorCode): only a damaged store is STORAGE_CORRUPT; a lock held by
    * another process, missing permissions, a path that is not a folder and a full disk each have
