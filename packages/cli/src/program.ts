@@ -7,6 +7,7 @@ import { registerFence } from './commands/fence';
 import { registerLeadership } from './commands/leadership';
 import { registerMeshLeaders } from './commands/mesh-leaders';
 import { registerStatus } from './commands/status';
+import { registerSnapshot } from './commands/snapshot';
 import { registerToken } from './commands/token';
 import type { CliIo, GlobalOptions } from './context';
 import { CommandContext } from './context';
@@ -81,6 +82,7 @@ export function buildProgram(io: CliIo, outcome: Outcome, onFailure: (command: C
     });
   registerCert(program, bindLocal);
   registerToken(program, bindLocal);
+  registerSnapshot(program, bind, bindLocal);
 
   // Help goes to stdout; commander's own error text and error-help are dropped in favour of
   // runCli's single line, but we note which command failed.

@@ -19,6 +19,8 @@ import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
 import type { TokenSource } from './token';
 import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
+import type { SnapshotOptions } from './snapshot';
+import { downloadSnapshot } from './snapshot';
 import type { LeadershipEvent, LeaseView, WireLease } from './wire';
 import { big, leaseView, optionalLeaseView } from './wire';
 
@@ -491,6 +493,20 @@ export class OmniRelayClient {
     return membersOf(
       await this.router.call('Cluster', 'RemoveMember', { id }, { leader: true, retry: ONLY_NOT_APPLIED }),
     );
+  }
+
+  /**
+   * snapshot downloads a consistent backup taken by the leader (mesh.admin) and hands its bytes,
+   * a backup file in order, to `onChunk` (awaited before the next chunk). It resolves with the
+   * byte count and the node that served it; a failure after the first chunk rejects, as the
+   * caller's copy is then incomplete.
+   */
+  snapshot(
+    onChunk: (chunk: Uint8Array) => void | Promise<void>,
+    options: SnapshotOptions = {},
+  ): Promise<{ bytes: number; address: string }> {
+    this.assertOpen();
+    return downloadSnapshot(this.router, onChunk, options);
   }
 
   /** leaseCount is how many leases this client holds and renews. */

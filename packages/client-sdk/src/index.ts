@@ -25,5 +25,6 @@ export type { LeaseEndReason } from './lease';
 export type { TlsOptions } from './router';
 export { TOKEN_CHARSET, TOKEN_LENGTH_MAX, TOKEN_LENGTH_MIN, tokenProblem } from './token';
 export type { TokenSource } from './token';
+export type { SnapshotOptions } from './snapshot';
 export type { WatchOptions } from './watch';
 export type { HolderChangeReason, LeadershipEvent, LeaseView } from './wire';

@@ -224,6 +224,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     return this.config.id;
   }
 
+  /** clusterId is the cluster id this node's store belongs to (its identity, fixed at creation). */
+  get clusterId(): string {
+    return this.storage.identity.clusterId;
+  }
+
   /** peerAddress is where this node listens for peers. */
   get peerAddress(): string {
     return this.transport.address;

@@ -44,6 +44,7 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   AddLearner: () => ADMIN,
   Promote: () => ADMIN,
   RemoveMember: () => ADMIN,
+  Snapshot: () => ADMIN,
 };
 
 /** grpcRequirement is what gRPC method `method` needs for `request`. */
@@ -66,6 +67,7 @@ const HTTP_FIXED: Readonly<Record<string, Requirement>> = {
   'POST /cluster/add-learner': ADMIN,
   'POST /cluster/promote': ADMIN,
   'POST /cluster/remove': ADMIN,
+  'GET /cluster/snapshot': ADMIN,
 };
 
 /**

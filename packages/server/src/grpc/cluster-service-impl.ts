@@ -2,11 +2,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
+import { chunksOf, takeBackup } from '../cluster/backup';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import type { MembershipChange } from '../cluster/cluster-ops';
 import type { ServerError } from '../errors/error-table';
 import type { UnaryForwarding } from './call-log';
-import { unaryHandler } from './call-log';
+import { recordCall, unaryHandler } from './call-log';
+import { toServiceError } from './errors';
 import { requestFields } from './request-fields';
 
 /** ClusterImplOptions is what the Cluster service implementation needs. */
@@ -25,7 +27,8 @@ export interface ClusterImplOptions {
  * clusterServiceImpl implements the Cluster service of proto/leadership.proto: `Status` and
  * `Members` (this node's view of the Raft group, never forwarded: it is how a client finds the
  * leader), and the writes that need the leader, `TransferLeadership`, `AddLearner`, `Promote`
- * and `RemoveMember`, which a follower forwards to it.
+ * and `RemoveMember`, which a follower forwards to it; and `Snapshot`, a backup streamed by the
+ * leader only (a follower answers NOT_LEADER naming it: the SDK goes there, nothing is proxied).
  */
 export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedServiceImplementation {
   const { node, logger, transferTimeoutMs, notLeader, forwarding } = options;
@@ -89,5 +92,29 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
       (request) => change({ type: 'remove', id: id(requestFields(request, 'RemoveMember')) }),
       forwarding,
     ),
+    Snapshot: (call: grpc.ServerWritableStream<unknown, object>) => {
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      (async () => {
+        requestFields(call.request, 'Snapshot');
+        const parts = await takeBackup(node);
+        for (const data of chunksOf(parts)) {
+          if (cancelled) return;
+          // Wait for the socket when the client reads slower than the leader writes.
+          if (!call.write({ data })) {
+            await new Promise<void>((resolve) => {
+              call.once('drain', resolve);
+              call.once('cancelled', resolve);
+            });
+          }
+        }
+        call.end();
+        recordCall(logger, 'Snapshot', 'ok');
+      })().catch((e: unknown) => {
+        const error = toServiceError(e);
+        recordCall(logger, 'Snapshot', error, e);
+        if (!cancelled) call.emit('error', error);
+      });
+    },
   };
 }

@@ -11,6 +11,7 @@ import type { Credentials } from '../auth/access-control';
 import { AccessControl, credentialsOf } from '../auth/access-control';
 import { httpRequirements } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
+import { chunksOf, takeBackup } from '../cluster/backup';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
@@ -76,6 +77,9 @@ interface Request {
 }
 
 type Handler = (r: Request) => unknown;
+
+/** STREAMED is what a handler returns when it wrote the response itself (binary bodies). */
+const STREAMED = Symbol('streamed');
 
 /** SSE_BUFFER_BYTES_MAX: a server-sent-events client this far behind is cut off with the revision to resume from. */
 const SSE_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
@@ -264,6 +268,27 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         ),
     ],
     [
+      'GET /cluster/snapshot',
+      async ({ res }) => {
+        // Taken before the headers, so NOT_LEADER on a follower still forwards to the leader.
+        const parts = await takeBackup(node);
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': parts.reduce((n, p) => n + p.length, 0),
+        });
+        for (const chunk of chunksOf(parts)) {
+          if (!res.write(chunk)) {
+            await new Promise<void>((resolve) => {
+              res.once('drain', resolve);
+              res.once('close', resolve);
+            });
+          }
+        }
+        res.end();
+        return STREAMED;
+      },
+    ],
+    [
       'GET /debug/state',
       () => {
         const fsm = stateMachine.fsm;
@@ -413,7 +438,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         }
         throw e;
       }
-      send(res, 200, answer);
+      if (answer !== STREAMED) send(res, 200, answer);
     } catch (e) {
       sendError(res, e, options.logger, path);
     }
