@@ -94,7 +94,7 @@ describe('backup and restore between real 3-node clusters', () => {
     const load = (async () => {
       for (let i = 0; !stop && i < LOAD_WRITES; i++) {
         const scope = `load/${i % 10}`;
-        const res = await old!.post(leader, '/leadership/acquire', {
+        const res = await old.post(leader, '/leadership/acquire', {
           scope,
           candidateId: `load-${i}`,
           leaseTtlMs: 1_000,
