@@ -8,7 +8,7 @@ describe('omnirelay, bad usage', () => {
     [
       'no command',
       [],
-      /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster, cert, token\)/,
+      /'omnirelay' needs a command \(status, mesh, leadership, fence, cluster, cert, token, snapshot\)/,
     ],
     [
       'a group without its command',
