@@ -8,6 +8,13 @@ describe('the compare bench command line', () => {
     expect(c.quick).toBe(false);
     expect(c.only).toBeUndefined();
     expect(c.cpuProfDir).toBeUndefined();
+    expect(c.security).toEqual(['off']);
+  });
+
+  it('takes --security as a list of settings, in the order the runs interleave them', () => {
+    expect(parseConfig(['--security', 'off,tls']).security).toEqual(['off', 'tls']);
+    expect(parseConfig(['--security=tls,off', '--quick']).security).toEqual(['tls', 'off']);
+    expect(parseConfig(['--security', ' tls ']).security).toEqual(['tls']);
   });
 
   it('takes --cpu-prof DIR (and --cpu-prof=DIR) as an absolute folder', () => {
@@ -25,6 +32,12 @@ describe('the compare bench command line', () => {
     [['--runs', '0'], /--runs must be an integer in \[1, 20\]/],
     [['--only', 'consul'], /--only must be omnirelay or etcd/],
     [['--fast'], /unknown argument "--fast"/],
+    [['--security'], /--security needs a list of off, tls/],
+    [['--security', '--quick'], /--security needs a list of off, tls/],
+    [['--security='], /--security needs a list of off, tls/],
+    [['--security', 'off,mtls'], /--security takes off and tls separated by commas, got "mtls"/],
+    [['--security', 'off,'], /--security takes off and tls separated by commas, got ""/],
+    [['--security', 'tls,tls'], /--security names "tls" twice/],
   ])('refuses %j with a one-line reason and the usage', (argv, reason) => {
     expect(() => parseConfig(argv)).toThrow(reason);
     expect(() => parseConfig(argv)).toThrow(/usage: npm run bench -- compare/);

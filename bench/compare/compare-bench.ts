@@ -5,14 +5,18 @@
  * - etcd 3.4 (Debian's etcd-server, installed with apt when missing): 3 members on 127.0.0.1,
  *   driven by the `etcd3` npm client.
  * Each run gives each target a fresh cluster, a 5 s unreported warm-up, then workloads (a)–(f);
- * runs interleave the targets (OmniRelay, etcd, OmniRelay, etcd, …).
+ * runs interleave the targets (OmniRelay, etcd, OmniRelay, etcd, …). With `--security off,tls` each
+ * run measures both targets in plaintext, then both with TLS and client certificates (issue 16).
  * Output: progress on stderr, bench/results/compare.json, and a markdown table on stdout.
- * Run: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd]   (see bench/README.md)
+ * Run: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--security off,tls]
+ * (see bench/README.md)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { progress } from '../support/stats';
+import { BENCH_CLIENT_NAME, BENCH_CLIENT_ROLES, mintBenchPki } from './bench-pki';
+import type { BenchPki } from './bench-pki';
 import { installExitHandler, trackPids } from './children';
 import { parseConfig } from './config';
 import type { CompareConfig } from './config';
@@ -21,6 +25,8 @@ import { SetupError, ensureEtcd } from './etcd-install';
 import { EtcdTarget } from './etcd-target';
 import { OmniRelayTarget } from './omnirelay-target';
 import type { CompareResults, TargetRun, WorkloadKey } from './results';
+import { securityLabel } from './security';
+import type { SecurityMode } from './security';
 import { renderTables } from './table';
 import type { Target, TargetName } from './target';
 import { runCrash } from './workload-crash';
@@ -44,6 +50,7 @@ const SETUP = {
     'OmniRelay: acquire of a fresh scope through that member (resigned afterwards); etcd: one Put through that member',
   holder:
     "OmniRelay: a child process acquires with TTL 1 s (the SDK renews), second candidate = client.campaign; etcd: a child process campaigns with etcd3 Election (session TTL 2 s, etcd's minimum with a 1 s election timeout), second candidate = Election.campaign",
+  tls: `security "tls" (--security): one CA and ECDSA P-256 certificates minted with omnirelay cert issue (packages/cli/src/cert/issue.ts) for the run; node certificates (serverAuth + clientAuth, SANs spiffe://omnirelay/node/<id>, localhost, 127.0.0.1) and one client certificate "${BENCH_CLIENT_NAME}" (roles ${BENCH_CLIENT_ROLES.join(', ')}, scope prefix *). OmniRelay: --peer-tls-ca/-cert/-key (peer mTLS) and --client-tls-cert/-key/-ca (TLS on gRPC and HTTP, client certificate required); every SDK client, watch worker and holder uses tls: { ca, cert, key }. etcd: https client and peer URLs, --cert-file/--key-file --client-cert-auth --trusted-ca-file, --peer-cert-file/--peer-key-file --peer-client-cert-auth --peer-trusted-ca-file; every etcd3 client uses credentials { rootCertificate, privateKey, certChain }`,
 } as const;
 
 function message(e: unknown): string {
@@ -57,7 +64,7 @@ async function workload(run: TargetRun, key: WorkloadKey, fn: () => Promise<void
     await fn();
   } catch (e) {
     run.errors[key] = message(e);
-    progress(`${run.target} (${key}) failed: ${message(e)}`);
+    progress(`${securityLabel(run.target, run.security)} (${key}) failed: ${message(e)}`);
   } finally {
     run.workloadMs[key] = Math.round(performance.now() - started);
   }
@@ -68,6 +75,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
   const started = performance.now();
   const run: TargetRun = {
     target: target.name,
+    security: target.security,
     run: runIndex,
     startedAt: new Date().toISOString(),
     durationMs: 0,
@@ -77,11 +85,12 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
     notes: [],
   };
   const p = `r${runIndex}`;
-  progress(`run ${runIndex}/${config.runs}: ${target.name}: starting a fresh 3-member cluster`);
+  const label = securityLabel(target.name, target.security);
+  progress(`run ${runIndex}/${config.runs}: ${label}: starting a fresh 3-member cluster`);
   try {
     await target.start();
     run.workloadMs.start = Math.round(performance.now() - started);
-    progress(`${target.name}: leader ${await target.leader(30_000)}; warm-up ${config.clusterWarmupMs} ms`);
+    progress(`${label}: leader ${await target.leader(30_000)}; warm-up ${config.clusterWarmupMs} ms`);
     const warmupStarted = performance.now();
     await runCycles(target, {
       concurrency: 16,
@@ -168,16 +177,16 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
     });
   } catch (e) {
     run.errors.cluster = message(e);
-    progress(`${target.name} run ${runIndex} failed: ${message(e)}`);
+    progress(`${label} run ${runIndex} failed: ${message(e)}`);
   } finally {
-    await target.stop().catch((e: unknown) => progress(`${target.name}: stop failed: ${message(e)}`));
+    await target.stop().catch((e: unknown) => progress(`${label}: stop failed: ${message(e)}`));
     run.durationMs = performance.now() - started;
     run.loadAverage.end = loadavg();
     const steps = Object.entries(run.workloadMs)
       .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(0)} s`)
       .join(', ');
     progress(
-      `run ${runIndex}/${config.runs}: ${target.name}: done in ${(run.durationMs / 1000).toFixed(0)} s (${steps})`,
+      `run ${runIndex}/${config.runs}: ${label}: done in ${(run.durationMs / 1000).toFixed(0)} s (${steps})`,
     );
   }
   return run;
@@ -188,11 +197,24 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const began = performance.now();
   const skipped: Partial<Record<TargetName, string>> = {};
-  const targets: Target[] = [];
+  /** targets[mode] are the targets a run measures under that security setting, in order. */
+  const targets = new Map<SecurityMode, Target[]>(config.security.map((mode) => [mode, []]));
   let etcdVersion: string | undefined;
+  let pki: BenchPki | undefined;
+  if (config.security.includes('tls')) {
+    const minted = await mintBenchPki([
+      ...(config.only !== 'etcd' ? OmniRelayTarget.MEMBERS : []),
+      ...(config.only !== 'omnirelay' ? EtcdTarget.MEMBERS : []),
+    ]);
+    pki = minted;
+    process.on('exit', () => minted.remove());
+    progress(`TLS runs: certificates minted with omnirelay cert issue in ${minted.dir}`);
+  }
 
   if (config.only !== 'etcd') {
-    targets.push(new OmniRelayTarget(config.cpuProfDir));
+    for (const [mode, list] of targets) {
+      list.push(new OmniRelayTarget(config.cpuProfDir, mode === 'tls' ? pki : undefined));
+    }
     if (config.cpuProfDir !== undefined)
       progress(`OmniRelay nodes write CPU profiles to ${config.cpuProfDir}`);
   }
@@ -200,11 +222,13 @@ async function main(): Promise<void> {
     const etcd = await ensureEtcd();
     etcdVersion = etcd.version;
     progress(`etcd ${etcd.version} at ${etcd.path}`);
-    const target = new EtcdTarget(etcd.path, etcd.version);
-    trackPids(() => target.pids());
-    targets.push(target);
+    for (const [mode, list] of targets) {
+      const target = new EtcdTarget(etcd.path, etcd.version, mode === 'tls' ? pki : undefined);
+      trackPids(() => target.pids());
+      list.push(target);
+    }
   }
-  if (targets.length === 0) throw new Error('no target to run');
+  const omniRelayVersion = [...targets.values()].flat().find((t) => t.name === 'omnirelay')?.version;
 
   const results: CompareResults = {
     machine: {
@@ -214,7 +238,7 @@ async function main(): Promise<void> {
       platform: `${platform()} ${release()}`,
       node: process.version,
       etcd: etcdVersion,
-      omnirelay: targets.find((t) => t.name === 'omnirelay')?.version,
+      omnirelay: omniRelayVersion,
       loadAverageAtStart: loadavg(),
     },
     setup: SETUP,
@@ -240,20 +264,32 @@ async function main(): Promise<void> {
   };
 
   for (let run = 1; run <= config.runs; run++) {
-    for (const target of targets) {
-      results.runs.push(await runTarget(target, run, config));
-      save();
+    for (const list of targets.values()) {
+      for (const target of list) {
+        results.runs.push(await runTarget(target, run, config));
+        save();
+      }
     }
   }
   const cyclesMax = Math.max(...config.cyclesConcurrencies);
-  results.table = renderTables(results.runs, { cyclesMax });
+  const tables: string[] = config.security.map((mode) => {
+    const table = renderTables(
+      results.runs.filter((r) => r.security === mode),
+      { cyclesMax },
+    );
+    return config.security.length === 1 ? table : `### security: ${mode}\n\n${table}`;
+  });
+  results.table = tables.join('\n');
   save();
+  pki?.remove();
   const failures = results.runs.flatMap((r) =>
-    Object.entries(r.errors).map(([k, v]) => `- run ${r.run} ${r.target} (${k}): ${v}`),
+    Object.entries(r.errors).map(
+      ([k, v]) => `- run ${r.run} ${securityLabel(r.target, r.security)} (${k}): ${v}`,
+    ),
   );
   process.stdout.write(
     [
-      `OmniRelay vs etcd ${etcdVersion ?? ''}: ${config.runs} run(s)${config.quick ? ' (--quick smoke mode: short windows, not figures to quote)' : ''}, ${results.machine.cpus} CPUs, Node ${process.version}`,
+      `OmniRelay vs etcd ${etcdVersion ?? ''}: ${config.runs} run(s), security ${config.security.join(', ')}${config.quick ? ' (--quick smoke mode: short windows, not figures to quote)' : ''}, ${results.machine.cpus} CPUs, Node ${process.version}`,
       '',
       results.table,
       ...Object.entries(skipped).map(([t, why]) => `skipped ${t}: ${why}`),

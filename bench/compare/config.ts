@@ -1,11 +1,14 @@
 /**
  * CompareConfig holds every count and duration of the compare bench, from the command line:
  * `--runs N` (default 3), `--quick` (a smoke run: 1 run, durations and counts cut about tenfold),
- * `--only omnirelay|etcd` and `--cpu-prof DIR` (a V8 CPU profile of every OmniRelay node process).
+ * `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every OmniRelay node process) and
+ * `--security LIST` (`off`, `tls` or `off,tls`: which security settings each run measures).
  */
 
 import { resolve } from 'node:path';
 import { SetupError } from './etcd-install';
+import { SECURITY_DEFAULT, parseSecurityList } from './security';
+import type { SecurityMode } from './security';
 
 /** CompareConfig is the validated configuration of one invocation. */
 export interface CompareConfig {
@@ -18,6 +21,11 @@ export interface CompareConfig {
    * CPU.*.cpuprofile there when it stops (a node killed with SIGKILL in (c) writes none).
    */
   readonly cpuProfDir: string | undefined;
+  /**
+   * security lists the settings each run measures every target under, in this order (`--security
+   * off,tls`: plaintext, then TLS with client certificates); default plaintext only.
+   */
+  readonly security: readonly SecurityMode[];
   readonly clusterWarmupMs: number;
   readonly cyclesConcurrencies: readonly number[];
   readonly cyclesWarmupMs: number;
@@ -45,12 +53,18 @@ export interface CompareConfig {
 /** RUNS_MAX bounds --runs. */
 export const RUNS_MAX = 20;
 
-function full(runs: number, only: CompareConfig['only'], cpuProfDir: string | undefined): CompareConfig {
+function full(
+  runs: number,
+  only: CompareConfig['only'],
+  cpuProfDir: string | undefined,
+  security: readonly SecurityMode[],
+): CompareConfig {
   return {
     runs,
     quick: false,
     only,
     cpuProfDir,
+    security,
     clusterWarmupMs: 5000,
     cyclesConcurrencies: [1, 16, 128],
     cyclesWarmupMs: 1000,
@@ -78,7 +92,7 @@ function full(runs: number, only: CompareConfig['only'], cpuProfDir: string | un
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR]';
+  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR] [--security off|tls|off,tls]';
 
 /** parseConfig reads the command line (the arguments after the bench name); it throws with USAGE on a bad one. */
 export function parseConfig(argv: readonly string[]): CompareConfig {
@@ -86,6 +100,7 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
   let quick = false;
   let only: CompareConfig['only'];
   let cpuProfDir: string | undefined;
+  let security: readonly SecurityMode[] = SECURITY_DEFAULT;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     // An option's value follows it (`--runs 3`) or is joined to it (`--runs=3`).
@@ -114,10 +129,16 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
         throw new SetupError(`--cpu-prof needs a folder for the profiles\n${USAGE}`);
       }
       cpuProfDir = resolve(raw);
+    } else if (takes('--security')) {
+      try {
+        security = parseSecurityList(value('--security'));
+      } catch (e) {
+        throw new SetupError(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+      }
     } else throw new SetupError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  if (!quick) return full(runs ?? 3, only, cpuProfDir);
-  const f = full(runs ?? 1, only, cpuProfDir);
+  if (!quick) return full(runs ?? 3, only, cpuProfDir, security);
+  const f = full(runs ?? 1, only, cpuProfDir, security);
   return {
     ...f,
     quick: true,

@@ -1,6 +1,8 @@
 /**
  * EtcdCluster runs etcd members on 127.0.0.1 (distinct client and peer ports, one data folder each
- * under a fresh temporary folder) and starts and stops every one of them by PID.
+ * under a fresh temporary folder) and starts and stops every one of them by PID. With `tls`, both
+ * ports speak TLS and require a certificate from the trusted CA (etcd's --client-cert-auth and
+ * --peer-client-cert-auth).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -8,6 +10,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@omnirelay/server';
 import { hasExited, stopChild, track } from './children';
+import type { TlsFiles } from './tls-files';
 
 /** ETCD_HEARTBEAT_INTERVAL_MS is given explicitly (etcd's default, 100 ms) so the comparison states it. */
 export const ETCD_HEARTBEAT_INTERVAL_MS = 100;
@@ -31,6 +34,33 @@ export interface EtcdClusterOptions {
   readonly dataRoot: string;
   /** token makes each cluster distinct (--initial-cluster-token). */
   readonly token: string;
+  /**
+   * tls, when set, gives member `name` its certificate, key and trusted CA: https client and peer
+   * URLs, --client-cert-auth and --peer-client-cert-auth. The certificate serves both ports, so it
+   * needs serverAuth and clientAuth usages (etcd's peers dial with it, and so does its own gRPC
+   * gateway) and the IP SAN 127.0.0.1.
+   */
+  readonly tls?: (name: string) => TlsFiles;
+}
+
+/** etcdTlsArgs are member flags for `files`: TLS with required client certificates on both ports. */
+export function etcdTlsArgs(files: TlsFiles): string[] {
+  return [
+    '--cert-file',
+    files.certFile,
+    '--key-file',
+    files.keyFile,
+    '--client-cert-auth',
+    '--trusted-ca-file',
+    files.caFile,
+    '--peer-cert-file',
+    files.certFile,
+    '--peer-key-file',
+    files.keyFile,
+    '--peer-client-cert-auth',
+    '--peer-trusted-ca-file',
+    files.caFile,
+  ];
 }
 
 /** EtcdCluster starts N etcd members on 127.0.0.1; every process is stopped by PID. */
@@ -47,12 +77,13 @@ export class EtcdCluster {
     }
     const cluster = new EtcdCluster(options);
     mkdirSync(join(options.dataRoot, 'logs'), { recursive: true });
+    const scheme = options.tls === undefined ? 'http' : 'https';
     for (let i = 1; i <= options.size; i++) {
       const name = `e${i}`;
       cluster.members.push({
         name,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+        peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
         dataDir: join(options.dataRoot, name),
         logFile: join(options.dataRoot, 'logs', `${name}.log`),
         process: undefined,
@@ -107,6 +138,7 @@ export class EtcdCluster {
       'zap',
       '--log-level',
       'warn',
+      ...(this.options.tls === undefined ? [] : etcdTlsArgs(this.options.tls(m.name))),
     ];
     const log = openSync(m.logFile, 'a');
     const env: NodeJS.ProcessEnv = { ...process.env };

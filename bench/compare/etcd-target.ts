@@ -8,6 +8,8 @@
  * - the holder workload uses etcd3's Election (the Go client's concurrency.Election recipe).
  * There is one client per member (single host, no retries, no circuit breaker), so every call goes
  * exactly where the bench sends it; calls through "the leader" use the leader member's client.
+ * With TLS (security `tls`) the members run with client and peer certificate authentication and
+ * every client presents the bench client certificate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +17,13 @@ import { join } from 'node:path';
 import { CompareResult, CompareTarget, Etcd3 } from 'etcd3';
 import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
 import { noop } from 'cockatiel';
+import type { BenchPki } from './bench-pki';
 import { EtcdCluster } from './etcd-cluster';
+import type { SecurityMode } from './security';
 import type { Campaign, HeldScope, HolderSpec, Target, WatchWorkerSpec } from './target';
 import { sleep, withDeadline } from './time';
+import type { TlsPem } from './tls-files';
+import { readTls } from './tls-files';
 
 /** ETCD_CALL_MS_MAX is the deadline of every unary call the bench makes to etcd. */
 const ETCD_CALL_MS_MAX = 5000;
@@ -26,10 +32,23 @@ const ETCD_SESSION_TTL_MS = 2000;
 /** STATUS_POLL_MS is how often leader and catch-up checks poll. */
 const STATUS_POLL_MS = 20;
 
-/** etcdClient makes a client of one member: no retry policy and no circuit breaker, a deadline on every unary call. */
-export function etcdClient(hosts: string | string[]): Etcd3 {
+/** etcdCredentials is the etcd3 client's `credentials` option for `tls` (none in plaintext). */
+export function etcdCredentials(tls: TlsPem | undefined): {
+  credentials?: { rootCertificate: Buffer; privateKey: Buffer; certChain: Buffer };
+} {
+  return tls === undefined
+    ? {}
+    : { credentials: { rootCertificate: tls.ca, privateKey: tls.key, certChain: tls.cert } };
+}
+
+/**
+ * etcdClient makes a client of one member: no retry policy and no circuit breaker, a deadline on
+ * every unary call; with `tls`, over TLS presenting its certificate.
+ */
+export function etcdClient(hosts: string | string[], tls?: TlsPem): Etcd3 {
   return new Etcd3({
     hosts,
+    ...etcdCredentials(tls),
     faultHandling: { host: () => noop, global: noop },
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: new Date(Date.now() + ETCD_CALL_MS_MAX) },
@@ -105,8 +124,11 @@ class KeepAliveStream {
 /** EtcdTarget is etcd 3.4 on 127.0.0.1, 3 members, started fresh by start(). */
 export class EtcdTarget implements Target {
   readonly name = 'etcd' as const;
-  readonly members: readonly string[] = ['e1', 'e2', 'e3'];
+  /** MEMBERS are the member ids of every cluster of this target (the bench mints their certificates). */
+  static readonly MEMBERS: readonly string[] = ['e1', 'e2', 'e3'];
+  readonly members: readonly string[] = EtcdTarget.MEMBERS;
   readonly holderTtlMs = ETCD_SESSION_TTL_MS;
+  readonly security: SecurityMode;
 
   private cluster: EtcdCluster | undefined;
   private dataRoot: string | undefined;
@@ -117,10 +139,18 @@ export class EtcdTarget implements Target {
   /** leaderName is the leader found by the last leader() call; kill and transfer forget it. */
   private leaderName: string | undefined;
 
+  /** tls is the bench client's certificate, key and CA, read once (TLS runs only). */
+  private readonly tls: TlsPem | undefined;
+
+  /** pki, when set, runs the cluster with TLS and client certificates from it (security `tls`). */
   constructor(
     private readonly binary: string,
     readonly version: string,
-  ) {}
+    private readonly pki?: BenchPki,
+  ) {
+    this.security = pki === undefined ? 'off' : 'tls';
+    this.tls = pki === undefined ? undefined : readTls(pki.client);
+  }
 
   async start(): Promise<void> {
     this.generation++;
@@ -129,10 +159,11 @@ export class EtcdTarget implements Target {
       binary: this.binary,
       size: this.members.length,
       dataRoot: this.dataRoot,
-      token: `compare-${process.pid}-${this.generation}`,
+      token: `compare-${process.pid}-${this.security}-${this.generation}`,
+      ...(this.pki === undefined ? {} : { tls: this.pki.node.bind(this.pki) }),
     });
     this.cluster.startAll();
-    for (const m of this.cluster.members) this.clients.set(m.name, etcdClient(m.clientUrl));
+    for (const m of this.cluster.members) this.clients.set(m.name, etcdClient(m.clientUrl, this.tls));
     await this.leader(30_000);
   }
 
@@ -267,7 +298,7 @@ export class EtcdTarget implements Target {
     if (this.cluster === undefined) throw new Error('etcd cluster is not started');
     // A fresh client: the old one's channel sits in reconnect backoff after the kill.
     this.clients.get(member)?.close();
-    this.clients.set(member, etcdClient(this.cluster.member(member).clientUrl));
+    this.clients.set(member, etcdClient(this.cluster.member(member).clientUrl, this.tls));
     this.cluster.start(member);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -295,7 +326,11 @@ export class EtcdTarget implements Target {
 
   watchSpec(member: string): WatchWorkerSpec {
     if (this.cluster === undefined) throw new Error('etcd cluster is not started');
-    return { target: 'etcd', endpoint: this.cluster.member(member).clientUrl };
+    return {
+      target: 'etcd',
+      endpoint: this.cluster.member(member).clientUrl,
+      ...(this.pki === undefined ? {} : { tls: this.pki.client }),
+    };
   }
 
   holderSpec(scope: string): HolderSpec {
@@ -305,6 +340,7 @@ export class EtcdTarget implements Target {
       endpoints: this.cluster.members.map((m) => m.clientUrl),
       scope,
       ttlMs: ETCD_SESSION_TTL_MS,
+      ...(this.pki === undefined ? {} : { tls: this.pki.client }),
     };
   }
 

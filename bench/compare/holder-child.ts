@@ -3,11 +3,14 @@
  * stdout, and waits to be killed (SIGKILL, by the workload). Argument: a JSON HolderSpec.
  * - OmniRelay: createClient(all endpoints).acquire(scope, { ttlMs, releaseOnResetMs? }); the SDK renews.
  * - etcd: etcd3's Election (the Go client's concurrency recipe) with a session of ttlMs (its minimum, 2 s).
+ * With `spec.tls` either client connects over TLS with the bench client certificate.
  * It exits on its own after HOLDER_LIFETIME_MS_MAX so that no holder outlives a broken bench.
  */
 import { createClient } from '@omnirelay/client-sdk';
 import { Etcd3 } from 'etcd3';
+import { etcdCredentials } from './etcd-target';
 import type { HolderSpec } from './target';
+import { readTls } from './tls-files';
 
 /** HOLDER_LIFETIME_MS_MAX bounds how long a holder lives if nobody kills it. */
 const HOLDER_LIFETIME_MS_MAX = 120_000;
@@ -25,6 +28,7 @@ async function holdOmniRelay(spec: HolderSpec): Promise<void> {
   const client = createClient({
     endpoints: [...spec.endpoints],
     candidateId: 'holder',
+    ...(spec.tls === undefined ? {} : { tls: readTls(spec.tls) }),
     ...(spec.releaseOnResetMs !== undefined
       ? { maxClockSkewMs: Math.min(250, spec.releaseOnResetMs / 4) }
       : {}),
@@ -37,7 +41,10 @@ async function holdOmniRelay(spec: HolderSpec): Promise<void> {
 }
 
 async function holdEtcd(spec: HolderSpec): Promise<void> {
-  const client = new Etcd3({ hosts: [...spec.endpoints] });
+  const client = new Etcd3({
+    hosts: [...spec.endpoints],
+    ...etcdCredentials(spec.tls === undefined ? undefined : readTls(spec.tls)),
+  });
   const campaign = client.election(spec.scope, Math.ceil(spec.ttlMs / 1000)).campaign('holder');
   await campaign.wait();
 }

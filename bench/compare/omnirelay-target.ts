@@ -5,15 +5,22 @@
  *   the leader; renewals ride its shared KeepAlive stream);
  * - single writes to a chosen member through one client per member (`endpoints: [thatMember]`;
  *   a follower forwards writes to the leader).
+ * With TLS (security `tls`) every node runs peer mTLS (--peer-tls-ca/-cert/-key) and TLS on both
+ * client ports with required client certificates (--client-tls-cert/-key/-ca); every client the
+ * bench makes presents the bench client certificate through the SDK's `tls` option.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
+import type { BenchPki } from './bench-pki';
 import { trackPids } from './children';
+import type { SecurityMode } from './security';
 import type { Campaign, HeldScope, HolderSpec, Target, WatchWorkerSpec } from './target';
 import { sleep, withDeadline } from './time';
+import { readTls } from './tls-files';
+import type { TlsPem } from './tls-files';
 
 type Client = ReturnType<typeof createClient>;
 type Lease = NonNullable<Awaited<ReturnType<Client['acquire']>>>;
@@ -46,9 +53,12 @@ function omniRelayVersion(): string {
 /** OmniRelayTarget is OmniRelay on 127.0.0.1, 3 nodes, started fresh by start(). */
 export class OmniRelayTarget implements Target {
   readonly name = 'omnirelay' as const;
-  readonly members: readonly string[] = ['n1', 'n2', 'n3'];
+  /** MEMBERS are the member ids of every cluster of this target (the bench mints their certificates). */
+  static readonly MEMBERS: readonly string[] = ['n1', 'n2', 'n3'];
+  readonly members: readonly string[] = OmniRelayTarget.MEMBERS;
   readonly holderTtlMs = HOLDER_TTL_MS;
   readonly version = omniRelayVersion();
+  readonly security: SecurityMode;
 
   private cluster: LocalCluster | undefined;
   private dataRoot: string | undefined;
@@ -56,9 +66,34 @@ export class OmniRelayTarget implements Target {
   private main: Client | undefined;
   private readonly memberClients = new Map<string, Client>();
   private probeLeases: Lease[] = [];
+  /** tls is the bench client's certificate, key and CA, read once (TLS runs only). */
+  private readonly tls: TlsPem | undefined;
 
-  /** cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops. */
-  constructor(private readonly cpuProfDir?: string) {}
+  /**
+   * cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops; pki, when
+   * set, runs the cluster with TLS and client certificates from it (security `tls`).
+   */
+  constructor(
+    private readonly cpuProfDir?: string,
+    private readonly pki?: BenchPki,
+  ) {
+    this.security = pki === undefined ? 'off' : 'tls';
+    this.tls = pki === undefined ? undefined : readTls(pki.client);
+  }
+
+  /** nodeTlsEnv is node `id`'s TLS settings (the server's OMNIRELAY_* environment equivalents of its flags). */
+  private nodeTlsEnv(id: string): Record<string, string> {
+    if (this.pki === undefined) return {};
+    const node = this.pki.node(id);
+    return {
+      OMNIRELAY_PEER_TLS_CA: node.caFile,
+      OMNIRELAY_PEER_TLS_CERT: node.certFile,
+      OMNIRELAY_PEER_TLS_KEY: node.keyFile,
+      OMNIRELAY_CLIENT_TLS_CERT: node.certFile,
+      OMNIRELAY_CLIENT_TLS_KEY: node.keyFile,
+      OMNIRELAY_CLIENT_TLS_CA: node.caFile,
+    };
+  }
 
   async start(): Promise<void> {
     this.dataRoot = mkdtempSync(join(tmpdir(), 'compare-omnirelay-'));
@@ -67,6 +102,9 @@ export class OmniRelayTarget implements Target {
       dataRoot: this.dataRoot,
       basePort: 0,
       logLevel: 'warn',
+      ...(this.pki === undefined
+        ? {}
+        : { nodeEnv: (id: string) => this.nodeTlsEnv(id), clientTls: this.pki.client }),
       ...(this.cpuProfDir === undefined
         ? {}
         : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', this.cpuProfDir] }),
@@ -81,6 +119,7 @@ export class OmniRelayTarget implements Target {
       endpoints: cluster.nodes.map((n) => n.grpcAddress),
       callTimeoutMs: OMNIRELAY_CALL_MS_MAX,
       candidateId: 'bench',
+      ...this.tlsOption(),
     });
     for (const n of cluster.nodes) this.memberClients.set(n.id, this.memberClient(n.id));
   }
@@ -90,7 +129,13 @@ export class OmniRelayTarget implements Target {
       endpoints: [this.started().node(member).grpcAddress],
       callTimeoutMs: PROBE_CALL_MS_MAX,
       candidateId: `bench-${member}`,
+      ...this.tlsOption(),
     });
+  }
+
+  /** tlsOption is the SDK's `tls` option of every client the bench makes (none in plaintext runs). */
+  private tlsOption(): { tls?: TlsPem } {
+    return this.tls === undefined ? {} : { tls: this.tls };
   }
 
   async stop(): Promise<void> {
@@ -186,7 +231,11 @@ export class OmniRelayTarget implements Target {
   }
 
   watchSpec(member: string): WatchWorkerSpec {
-    return { target: 'omnirelay', endpoint: this.started().node(member).grpcAddress };
+    return {
+      target: 'omnirelay',
+      endpoint: this.started().node(member).grpcAddress,
+      ...(this.pki === undefined ? {} : { tls: this.pki.client }),
+    };
   }
 
   holderSpec(scope: string, releaseOnResetMs: number | undefined): HolderSpec {
@@ -196,6 +245,7 @@ export class OmniRelayTarget implements Target {
       scope,
       ttlMs: HOLDER_TTL_MS,
       ...(releaseOnResetMs !== undefined ? { releaseOnResetMs } : {}),
+      ...(this.pki === undefined ? {} : { tls: this.pki.client }),
     };
   }
 

@@ -3,6 +3,7 @@
  * per target, plus the machine and the configuration.
  */
 import type { CompareConfig } from './config';
+import type { SecurityMode } from './security';
 import type { TargetName } from './target';
 import type { CrashResult } from './workload-crash';
 import type { CyclesResult } from './workload-cycles';
@@ -17,6 +18,8 @@ export type WorkloadKey = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 /** TargetRun is one target's fresh cluster in one run: every workload's result, or its error. */
 export interface TargetRun {
   readonly target: TargetName;
+  /** security is the setting the target's cluster ran under in this run (plaintext, or TLS). */
+  readonly security: SecurityMode;
   readonly run: number;
   readonly startedAt: string;
   durationMs: number;

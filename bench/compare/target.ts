@@ -3,6 +3,9 @@
  * 3-member cluster on 127.0.0.1, leases on scopes, single writes through a chosen member, crash and
  * transfer of the Raft leader, and the pieces the watch and holder workloads run elsewhere.
  */
+import type { SecurityMode } from './security';
+import type { TlsFiles } from './tls-files';
+
 /** TargetName names a system under test. */
 export type TargetName = 'omnirelay' | 'etcd';
 
@@ -22,6 +25,8 @@ export interface WatchWorkerSpec {
   readonly target: TargetName;
   /** endpoint is the member the watchers connect to (host:port for OmniRelay, a URL for etcd). */
   readonly endpoint: string;
+  /** tls, when the target runs with TLS: the files the worker's client connects with. */
+  readonly tls?: TlsFiles;
 }
 
 /** HolderSpec is what the holder child process needs to hold one scope. */
@@ -32,6 +37,8 @@ export interface HolderSpec {
   readonly ttlMs: number;
   /** releaseOnResetMs asks OmniRelay to release the lease that long after the holder's connection resets. */
   readonly releaseOnResetMs?: number;
+  /** tls, when the target runs with TLS: the files the holder's client connects with. */
+  readonly tls?: TlsFiles;
 }
 
 /** Campaign is a second candidate's pending campaign for a scope. */
@@ -45,6 +52,8 @@ export interface Campaign {
 /** Target is one system under test. */
 export interface Target {
   readonly name: TargetName;
+  /** security is the setting this target's clusters run under (plaintext, or TLS with client certificates). */
+  readonly security: SecurityMode;
   /** version of the system (etcd's version, OmniRelay's package version). */
   readonly version: string;
   /** members lists the member ids in order; the "next member" of a transfer follows this order. */

@@ -12,6 +12,7 @@ import { createClient } from '@omnirelay/client-sdk';
 import { etcdClient } from './etcd-target';
 import type { WatchWorkerSpec } from './target';
 import { sharedNowMs } from './time';
+import { readTls } from './tls-files';
 
 /** WatchWorkerData is what the workload hands each worker. */
 export interface WatchWorkerData {
@@ -44,12 +45,13 @@ function main(data: WatchWorkerData): void {
     Atomics.add(seenCount, slot, 1);
   };
 
+  const tls = data.spec.tls === undefined ? undefined : readTls(data.spec.tls);
   const fail = (e: unknown): void => {
     port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
   };
 
   if (data.spec.target === 'etcd') {
-    const client = etcdClient(data.spec.endpoint);
+    const client = etcdClient(data.spec.endpoint, tls);
     const open = async (): Promise<void> => {
       for (let w = 0; w < data.watchers; w++) {
         const watcher = await client.watch().prefix(data.prefix).create();
@@ -65,7 +67,7 @@ function main(data: WatchWorkerData): void {
     return;
   }
 
-  const client = createClient({ endpoints: [data.spec.endpoint] });
+  const client = createClient({ endpoints: [data.spec.endpoint], ...(tls === undefined ? {} : { tls }) });
   // One controller per watcher: the SDK listens on the signal once per watch.
   const aborts: AbortController[] = [];
   for (let w = 0; w < data.watchers; w++) {
