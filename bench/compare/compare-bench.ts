@@ -29,6 +29,7 @@ import { securityLabel } from './security';
 import type { SecurityMode } from './security';
 import { renderTables } from './table';
 import type { Target, TargetName } from './target';
+import { renderTlsCost, tlsCost } from './tls-cost';
 import { runCrash } from './workload-crash';
 import { runCycles } from './workload-cycles';
 import { runHolder } from './workload-holder';
@@ -272,13 +273,17 @@ async function main(): Promise<void> {
     }
   }
   const cyclesMax = Math.max(...config.cyclesConcurrencies);
-  const tables: string[] = config.security.map((mode) => {
+  const tables = config.security.map((mode) => {
     const table = renderTables(
       results.runs.filter((r) => r.security === mode),
       { cyclesMax },
     );
     return config.security.length === 1 ? table : `### security: ${mode}\n\n${table}`;
   });
+  if (config.security.includes('off') && config.security.includes('tls')) {
+    results.tlsCost = tlsCost(results.runs, { cyclesMax });
+    tables.push(`### TLS on / TLS off\n\n${renderTlsCost(results.tlsCost, config.runs)}`);
+  }
   results.table = tables.join('\n');
   save();
   pki?.remove();

@@ -5,6 +5,7 @@
 import type { CompareConfig } from './config';
 import type { SecurityMode } from './security';
 import type { TargetName } from './target';
+import type { TlsCostRow } from './tls-cost';
 import type { CrashResult } from './workload-crash';
 import type { CyclesResult } from './workload-cycles';
 import type { HolderResult } from './workload-holder';
@@ -59,5 +60,10 @@ export interface CompareResults {
   durationMs: number;
   readonly skipped: Partial<Record<TargetName, string>>;
   readonly runs: TargetRun[];
+  /**
+   * tlsCost, when the runs measured both `off` and `tls`: per workload figure, OmniRelay / etcd
+   * with TLS on, and each system's TLS-on / TLS-off ratio (see tls-cost.ts).
+   */
+  tlsCost?: TlsCostRow[];
   table?: string;
 }

@@ -7,10 +7,11 @@ import type { TargetRun } from './results';
 import type { TargetName } from './target';
 import { maxOf, median } from './summary';
 
-type Get = (r: TargetRun) => number | undefined;
+/** Get reads one figure out of one target's run (undefined when the run has none). */
+export type Get = (r: TargetRun) => number | undefined;
 
 /** across collects one figure from every run of a target and combines them (median by default). */
-function across(
+export function across(
   runs: readonly TargetRun[],
   target: TargetName,
   get: Get,
@@ -23,7 +24,8 @@ function across(
   return values.length === 0 ? Number.NaN : combine(values);
 }
 
-function fmt(v: number, unit: string): string {
+/** fmt writes a figure with its unit ('/s', 'ms', or '' for a count); n/a when it is not finite. */
+export function fmt(v: number, unit: string): string {
   if (!Number.isFinite(v)) return 'n/a';
   if (unit === '') return String(Math.round(v));
   if (unit === '/s') return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}/s`;
@@ -39,23 +41,27 @@ function verdict(ok: boolean | undefined): string {
   return ok ? '**met**' : '**missed**';
 }
 
-const cycles =
+/** cycles reads a figure of workload (a) at `concurrency`. */
+export const cycles =
   (concurrency: number, pick: (c: NonNullable<TargetRun['cycles']>[number]) => number): Get =>
   (r) => {
     const c = r.cycles?.find((x) => x.concurrency === concurrency);
     return c === undefined ? undefined : pick(c);
   };
 
-const maxWatchers = (r: TargetRun): NonNullable<TargetRun['watch']>[number] | undefined =>
+/** maxWatchers is workload (e)'s result with the most watchers. */
+export const maxWatchers = (r: TargetRun): NonNullable<TargetRun['watch']>[number] | undefined =>
   r.watch?.reduce<NonNullable<TargetRun['watch']>[number] | undefined>(
     (best, w) => (best === undefined || w.watchers > best.watchers ? w : best),
     undefined,
   );
 
-const oneWatcher = (r: TargetRun): NonNullable<TargetRun['watch']>[number] | undefined =>
+/** oneWatcher is workload (e)'s result with one watcher. */
+export const oneWatcher = (r: TargetRun): NonNullable<TargetRun['watch']>[number] | undefined =>
   r.watch?.find((w) => w.watchers === 1);
 
-const holder =
+/** holder is workload (f)'s result without (false) or with (true) release-on-reset. */
+export const holder =
   (withReset: boolean): ((r: TargetRun) => NonNullable<TargetRun['holder']>[number] | undefined) =>
   (r) =>
     r.holder?.find((h) => (h.releaseOnResetMs !== undefined) === withReset);
