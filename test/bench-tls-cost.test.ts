@@ -9,19 +9,18 @@ function summary(p50: number, p99 = p50): SampleSummary {
   return { count: 1, min: p50, p50, p99, max: p99, samples: [p50] };
 }
 
-/** run is one target's run with workloads (a) and (b) only: cycles/s at c=128, acquire p50 at c=1, renewals/s. */
-function run(
-  target: TargetName,
-  security: SecurityMode,
-  index: number,
-  figures: { cyclesPerSecond: number; acquireP50: number; renewalsPerSecond: number },
-): TargetRun {
+/** Figures are a run's cycles/s (at every concurrency), acquire p50 and renewals/s. */
+type Figures = readonly [cyclesPerSecond: number, acquireP50: number, renewalsPerSecond: number];
+
+/** run is one target's run with workloads (a) and (b) only. */
+function run(target: TargetName, security: SecurityMode, index: number, figures: Figures): TargetRun {
+  const [cyclesPerSecond, acquireP50, renewalsPerSecond] = figures;
   const cycles = (concurrency: number): NonNullable<TargetRun['cycles']>[number] => ({
     concurrency,
     measuredMs: 10_000,
-    cyclesPerSecond: figures.cyclesPerSecond,
+    cyclesPerSecond,
     errors: 0,
-    acquireMs: summary(figures.acquireP50),
+    acquireMs: summary(acquireP50),
     releaseMs: summary(1),
   });
   return {
@@ -38,7 +37,7 @@ function run(
       inflight: 128,
       setupMs: 1,
       measuredMs: 10_000,
-      renewalsPerSecond: figures.renewalsPerSecond,
+      renewalsPerSecond,
       errors: 0,
       renewMs: summary(2),
     },
@@ -46,6 +45,22 @@ function run(
     notes: [],
   };
 }
+
+/** fourRuns is run `index` of both targets with TLS off and on, in the bench's order. */
+function fourRuns(
+  index: number,
+  omniRelay: { off: Figures; tls: Figures },
+  etcd: { off: Figures; tls: Figures },
+): TargetRun[] {
+  return [
+    run('omnirelay', 'off', index, omniRelay.off),
+    run('etcd', 'off', index, etcd.off),
+    run('omnirelay', 'tls', index, omniRelay.tls),
+    run('etcd', 'tls', index, etcd.tls),
+  ];
+}
+
+const ETCD = { off: [400, 4, 10_000], tls: [300, 5, 9000] } as const;
 
 describe('the TLS cost of the compare bench', () => {
   it('divides only finite figures, a non-negative one by a positive one', () => {
@@ -70,15 +85,12 @@ describe('the TLS cost of the compare bench', () => {
 
   it('compares the medians of each target under each setting', () => {
     const runs = [
-      run('omnirelay', 'off', 1, { cyclesPerSecond: 1000, acquireP50: 2, renewalsPerSecond: 50_000 }),
-      run('etcd', 'off', 1, { cyclesPerSecond: 400, acquireP50: 4, renewalsPerSecond: 10_000 }),
-      run('omnirelay', 'tls', 1, { cyclesPerSecond: 900, acquireP50: 2.2, renewalsPerSecond: 45_000 }),
-      run('etcd', 'tls', 1, { cyclesPerSecond: 300, acquireP50: 5, renewalsPerSecond: 9000 }),
+      ...fourRuns(1, { off: [1000, 2, 50_000], tls: [900, 2.2, 45_000] }, ETCD),
       // Two more runs of OmniRelay: each figure is the median of the three.
-      run('omnirelay', 'off', 2, { cyclesPerSecond: 1000, acquireP50: 2, renewalsPerSecond: 50_000 }),
-      run('omnirelay', 'tls', 2, { cyclesPerSecond: 700, acquireP50: 2.2, renewalsPerSecond: 45_000 }),
-      run('omnirelay', 'off', 3, { cyclesPerSecond: 1000, acquireP50: 2, renewalsPerSecond: 50_000 }),
-      run('omnirelay', 'tls', 3, { cyclesPerSecond: 800, acquireP50: 2.2, renewalsPerSecond: 45_000 }),
+      run('omnirelay', 'off', 2, [1000, 2, 50_000]),
+      run('omnirelay', 'tls', 2, [700, 2.2, 45_000]),
+      run('omnirelay', 'off', 3, [1000, 2, 50_000]),
+      run('omnirelay', 'tls', 3, [800, 2.2, 45_000]),
     ];
     const rows = tlsCost(runs, { cyclesMax: 128 });
     const throughput = rows.find((r) => r.figure === 'cycles/s at c=128')!;
@@ -113,12 +125,7 @@ describe('the TLS cost of the compare bench', () => {
   });
 
   it('writes one table row per figure, with n/a where a figure is missing', () => {
-    const runs = [
-      run('omnirelay', 'off', 1, { cyclesPerSecond: 1000, acquireP50: 2, renewalsPerSecond: 50_000 }),
-      run('omnirelay', 'tls', 1, { cyclesPerSecond: 500, acquireP50: 4, renewalsPerSecond: 45_000 }),
-      run('etcd', 'off', 1, { cyclesPerSecond: 400, acquireP50: 4, renewalsPerSecond: 10_000 }),
-      run('etcd', 'tls', 1, { cyclesPerSecond: 300, acquireP50: 5, renewalsPerSecond: 9000 }),
-    ];
+    const runs = fourRuns(1, { off: [1000, 2, 50_000], tls: [500, 4, 45_000] }, ETCD);
     const rows = tlsCost(runs, { cyclesMax: 128 });
     const table = renderTlsCost(rows, 1).split('\n');
     expect(table[0]).toContain('TLS cost (median of 1 run)');
