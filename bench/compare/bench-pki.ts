@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueCa, issueClient, issueNode } from '../../packages/cli/src/cert/issue';
+import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 import type { TlsFiles } from './tls-files';
 
 /** BENCH_CLUSTER_ID is the cluster id in every certificate: OmniRelay's default --cluster-id. */
