@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { StreamLimiter } from '../limits/stream-limiter';
-import { recordCall } from './call-log';
+import { currentCredentials, currentTransport } from '../leadership/request-origin';
+import { GRPC_TRANSPORT, recordCall } from './call-log';
 import { toServiceError } from './errors';
 import { FORWARDED_BY_METADATA_KEY } from './forwarder';
 
@@ -16,13 +17,18 @@ type StreamCall = grpc.ServerWritableStream<unknown, object> | grpc.ServerDuplex
 
 /**
  * connectionOf names the client connection (HTTP/2 session) a call came on: its remote
- * `address:port`, unique while the connection is open. A call a follower forwarded has none: the
- * follower's one connection carries the calls of all its clients, each of which the follower
- * bounded on the client's own connection, so it counts only toward the node-wide bounds. A call
- * whose connection is already gone ('unknown') is about to end and counts the same way.
+ * `address:port`, unique while the connection is open. A call a member node forwarded has none:
+ * the follower's one connection carries the calls of all its clients, each of which the follower
+ * bounded on the client's own connection, so it counts only toward the node-wide bounds. Only a
+ * connection that presents a member node certificate, or a plaintext port (loopback development),
+ * is believed when it says a call was forwarded: a client cannot escape the per-connection bound
+ * by sending `x-omnirelay-forwarded-by`. A call whose connection is already gone ('unknown') is
+ * about to end and counts toward the node-wide bounds only.
  */
 export function connectionOf(call: StreamCall): string | undefined {
-  if (call.metadata.get(FORWARDED_BY_METADATA_KEY).length > 0) return undefined;
+  const fromNode =
+    currentCredentials()?.certificate?.kind === 'node' || currentTransport() === GRPC_TRANSPORT;
+  if (fromNode && call.metadata.get(FORWARDED_BY_METADATA_KEY).length > 0) return undefined;
   const peer = call.getPeer();
   return peer === 'unknown' ? undefined : peer;
 }

@@ -1,5 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { FORWARDED_BY_METADATA_KEY } from '../../src/index';
+import { readFileSync } from 'node:fs';
+import { FORWARDED_BY_METADATA_KEY, loadPublicApi } from '../../src/index';
+import type { TestPki } from '../tls/tls-fixtures';
+import { makeTestPki } from '../tls/tls-fixtures';
 import type { Msg, Solo } from './grpc-test-helpers';
 import {
   StreamReader,
@@ -223,6 +226,44 @@ describe('the stream and watcher limits', () => {
       const a = connect(solo);
       for (let i = 0; i < 3; i++) expect(await keepAlive(a, forwarded).next()).toEqual({ results: [] });
       await expectRefused(keepAlive(a, forwarded), 'grpcStreamsMax', 3);
+    });
+  });
+
+  describe('a client claiming its calls were forwarded, on a TLS port', () => {
+    let solo: Solo;
+    let pki: TestPki;
+
+    beforeAll(async () => {
+      pki = await makeTestPki(['n1']);
+      solo = await startSolo([
+        '--grpc-streams-per-connection-max',
+        '2',
+        '--grpc-streams-max',
+        '10',
+        ...pki.clientTlsArgs('n1', true),
+      ]);
+    });
+
+    afterAll(async () => {
+      await solo.stop();
+      pki.remove();
+    });
+
+    it('is bounded per connection like any client: only a member node certificate is believed', async () => {
+      const forwarded = new grpc.Metadata();
+      forwarded.set(FORWARDED_BY_METADATA_KEY, 'n2');
+      const client = new (loadPublicApi().leadership.Client)(
+        solo.server.grpcAddress,
+        grpc.credentials.createSsl(
+          readFileSync(pki.ca),
+          readFileSync(pki.key('app')),
+          readFileSync(pki.cert('app')),
+        ),
+        { 'grpc.use_local_subchannel_pool': 1, 'grpc.ssl_target_name_override': 'localhost' },
+      );
+      opened.push(client);
+      for (let i = 0; i < 2; i++) expect(await keepAlive(client, forwarded).next()).toEqual({ results: [] });
+      await expectRefused(keepAlive(client, forwarded), 'grpcStreamsPerConnectionMax', 2);
     });
   });
 });
