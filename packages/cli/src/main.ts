@@ -34,6 +34,24 @@ function processIo(): CliIo {
   };
 }
 
+/**
+ * quietTlsServerNameWarning drops Node's DEP0123 ("Setting the TLS ServerName to an IP address is
+ * not permitted by RFC 6066"), which grpc-js triggers for every TLS endpoint given as an IP
+ * address: the certificate is still verified against that address (its IP SAN), and stderr is
+ * for the CLI's one-line errors. Every other warning passes through.
+ */
+function quietTlsServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = (warning: unknown, ...rest: unknown[]) => {
+    const code =
+      typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emit(warning, ...rest);
+  };
+}
+
+quietTlsServerNameWarning();
+
 // A reader that went away (`omnirelay ... | head`) is not an error of the command.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
