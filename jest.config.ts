@@ -35,6 +35,15 @@ const config: Config = {
       moduleNameMapper,
     })),
     {
+      displayName: 'chaos',
+      rootDir: __dirname,
+      roots: ['<rootDir>/chaos'],
+      testMatch: ['<rootDir>/chaos/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    },
+    {
       displayName: 'repo',
       rootDir: __dirname,
       roots: ['<rootDir>/test'],
