@@ -1,0 +1,124 @@
+import { ChaosError } from '../errors';
+import type { LeaseRegisterInput } from '../linearizability/lease-register';
+import { leaseRegisterModel } from '../linearizability/lease-register';
+import type { HistoryOperation } from '../linearizability/model';
+import { searchLinearization } from '../linearizability/search';
+import type { Operation, OperationOutput } from '../operations';
+import { describeOperation } from '../operations';
+import type { CheckResult } from '../verdict';
+import { combineVerdicts } from '../verdict';
+
+/** LINEARIZABILITY_STEP_BUDGET_DEFAULT is the search steps allowed per scope by default. */
+export const LINEARIZABILITY_STEP_BUDGET_DEFAULT = 2_000_000;
+/** LINEARIZABILITY_STEP_BUDGET_MAX bounds the stepBudget option (a run must end). */
+export const LINEARIZABILITY_STEP_BUDGET_MAX = 1_000_000_000;
+/** MINIMIZE_OPERATIONS_MAX: a counterexample longer than this is reported without shrinking it. */
+export const MINIMIZE_OPERATIONS_MAX = 100;
+/** MINIMIZE_TRIAL_STEPS_MAX is the step budget of each shrinking trial. */
+export const MINIMIZE_TRIAL_STEPS_MAX = 200_000;
+
+/** LinearizabilityOptions configures checkLinearizability. */
+export interface LinearizabilityOptions {
+  /** stepBudget is the search steps allowed per scope (1..LINEARIZABILITY_STEP_BUDGET_MAX). */
+  readonly stepBudget?: number;
+}
+
+type LeaseOperation = HistoryOperation<LeaseRegisterInput, OperationOutput> & {
+  readonly operation: Operation;
+};
+
+/**
+ * leaseOperations keeps what the lease register model speaks about: lease calls (not store
+ * writes) that did not certainly fail, minus serializable validates (answered by one replica,
+ * so not linearizable by contract). An `info` operation's answer is unknown.
+ */
+function leaseOperations(operations: readonly Operation[]): LeaseOperation[] {
+  const kept: LeaseOperation[] = [];
+  for (const operation of operations) {
+    if (operation.f === 'write' || operation.status === 'fail') continue;
+    if (operation.f === 'validate' && operation.input.serializable === true) continue;
+    kept.push({
+      operation,
+      input: { ...operation.input, f: operation.f },
+      output: operation.status === 'ok' ? operation.output : undefined,
+      invokeNs: operation.invokeNs,
+      returnNs: operation.status === 'ok' ? operation.completeNs : null,
+    });
+  }
+  return kept;
+}
+
+function isIllegal(ops: readonly LeaseOperation[], stepBudget: number): boolean {
+  return searchLinearization(leaseRegisterModel, ops, stepBudget).kind === 'illegal';
+}
+
+/**
+ * shrink finds a small set of operations that is still not linearizable: those invoked before
+ * the answer the search could not reach, then one by one dropped while the rest stays illegal.
+ */
+function shrink(ops: readonly LeaseOperation[], blockedAt: number): LeaseOperation[] {
+  const cutoff = ops[blockedAt]?.returnNs ?? null;
+  let kept = cutoff === null ? [...ops] : ops.filter((op) => op.invokeNs <= cutoff);
+  if (kept.length > MINIMIZE_OPERATIONS_MAX || !isIllegal(kept, MINIMIZE_TRIAL_STEPS_MAX)) {
+    return kept.length > MINIMIZE_OPERATIONS_MAX ? kept : [...ops];
+  }
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const trial = kept.filter((_, j) => j !== i);
+    if (isIllegal(trial, MINIMIZE_TRIAL_STEPS_MAX)) kept = trial;
+  }
+  return kept;
+}
+
+/**
+ * checkLinearizability checks the client histories against the per-scope lease register
+ * (leaseRegisterModel). Scopes are independent objects, so each is searched on its own
+ * (P-compositionality): a run's cost is the sum over scopes, not their product. A scope whose
+ * search runs out of steps makes the verdict `unknown` ("budget exhausted"), never `valid`; a
+ * scope with no linearization makes it `invalid`, with the smallest set of operations found
+ * that admit no order, each named with its process, answer, times and `file:line`.
+ */
+export function checkLinearizability(
+  operations: readonly Operation[],
+  options: LinearizabilityOptions = {},
+): CheckResult {
+  const stepBudget = options.stepBudget ?? LINEARIZABILITY_STEP_BUDGET_DEFAULT;
+  if (!Number.isSafeInteger(stepBudget) || stepBudget < 1 || stepBudget > LINEARIZABILITY_STEP_BUDGET_MAX) {
+    throw new ChaosError(
+      'INVALID_ARGUMENT',
+      `stepBudget must be an integer in 1..${LINEARIZABILITY_STEP_BUDGET_MAX}, got ${stepBudget}`,
+    );
+  }
+  const byScope = new Map<string, LeaseOperation[]>();
+  for (const op of leaseOperations(operations)) {
+    const list = byScope.get(op.operation.scope) ?? [];
+    list.push(op);
+    byScope.set(op.operation.scope, list);
+  }
+  const violations: string[] = [];
+  const verdicts: ('valid' | 'invalid' | 'unknown')[] = [];
+  for (const scope of [...byScope.keys()].sort()) {
+    const ops = byScope.get(scope)!;
+    const outcome = searchLinearization(leaseRegisterModel, ops, stepBudget);
+    if (outcome.kind === 'linearizable') {
+      verdicts.push('valid');
+    } else if (outcome.kind === 'budget') {
+      verdicts.push('unknown');
+      violations.push(
+        `scope ${scope}: unknown: budget exhausted after ${outcome.steps} steps on ${ops.length} operations (raise --step-budget)`,
+      );
+    } else {
+      verdicts.push('invalid');
+      const conflict = shrink(ops, outcome.blockedAt);
+      const blocked = ops[outcome.blockedAt];
+      violations.push(
+        `scope ${scope}: not linearizable: no order of these ${conflict.length} operations fits the lease register:\n` +
+          conflict.map((op) => `  ${describeOperation(op.operation)}`).join('\n') +
+          `\n  (the search ordered at most ${outcome.longestPrefix.length} of ${ops.length} operations` +
+          (blocked === undefined
+            ? ')'
+            : ` and then could not place ${describeOperation(blocked.operation)})`),
+      );
+    }
+  }
+  return { checker: 'linearizability', verdict: combineVerdicts(verdicts), violations };
+}

@@ -1,0 +1,154 @@
+import { checkLinearizability } from '../../src/checkers/linearizability';
+import { isChaosError } from '../../src/errors';
+import { grantOp, op } from '../helpers/operations';
+
+describe('checkLinearizability', () => {
+  it('accepts a grant, renewals, a resignation and the next grant with a higher fence', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      op('a', 'renew', { fence: 3n }, [2, 3]),
+      op('a', 'validate', { fence: 3n }, [4, 5], { valid: true }),
+      op('a', 'resign', { fence: 3n }, [6, 7]),
+      grantOp('b', 9n, [8, 9]),
+      op('a', 'validate', { fence: 3n }, [10, 11], { valid: false }),
+    ]);
+    expect(result).toEqual({ checker: 'linearizability', verdict: 'valid', violations: [] });
+  });
+
+  it('accepts a concurrent acquire that found the scope held, and a retry that got the lease back', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 10]),
+      op('b', 'acquire', { candidate: 'b', session: 'session-b' }, [1, 9], { granted: false }),
+      grantOp('a', 3n, [11, 12]),
+    ]);
+    expect(result.verdict).toBe('valid');
+  });
+
+  it('accepts a new grant after an expiry no client saw, and the old fence then not valid', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      grantOp('b', 7n, [10, 11]),
+      op('a', 'validate', { fence: 3n }, [12, 13], { valid: false }),
+      op('a', 'renew', { fence: 3n }, [14, 15], {}, 'fail'),
+    ]);
+    expect(result.verdict).toBe('valid');
+  });
+
+  it('accepts "held" after an acquire whose answer was lost, since it may have been granted', () => {
+    const result = checkLinearizability([
+      op('a', 'acquire', { candidate: 'a', session: 'session-a' }, [0, 5], {}, 'info'),
+      op('b', 'acquire', { candidate: 'b', session: 'session-b' }, [6, 7], { granted: false }),
+    ]);
+    expect(result.verdict).toBe('valid');
+  });
+
+  it('flags "held" when nothing could hold the scope', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      op('a', 'resign', { fence: 3n }, [2, 3]),
+      op('b', 'acquire', { candidate: 'b', session: 'session-b' }, [4, 5], { granted: false }),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations[0]).toMatch(/scope s: not linearizable/);
+    expect(result.violations[0]).toMatch(/b acquire\(b\) → not granted \(held\) \[4\.000\.\.5\.000 ms/);
+  });
+
+  it('flags a fence granted twice', () => {
+    const result = checkLinearizability([
+      grantOp('a', 5n, [0, 1]),
+      op('a', 'resign', { fence: 5n }, [2, 3]),
+      grantOp('b', 5n, [10, 11]),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations[0]).toMatch(/a acquire\(a\) → granted fence 5/);
+    expect(result.violations[0]).toMatch(/b acquire\(b\) → granted fence 5/);
+  });
+
+  it('flags a fence lower than one granted before it was asked for', () => {
+    const result = checkLinearizability([grantOp('a', 9n, [0, 1]), grantOp('b', 4n, [10, 11])]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations[0]).toMatch(/no order of these 2 operations/);
+  });
+
+  it('accepts fences in either order when the grants overlap and one expired', () => {
+    // b's grant (4) may have come first, then expired, then a's (9).
+    const result = checkLinearizability([grantOp('a', 9n, [0, 10]), grantOp('b', 4n, [2, 8])]);
+    expect(result.verdict).toBe('valid');
+  });
+
+  it('flags a split brain: the old holder renews after a newer grant completed, naming the smallest conflict', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      op('a', 'renew', { fence: 3n }, [2, 3]),
+      grantOp('b', 7n, [10, 11]),
+      op('b', 'renew', { fence: 7n }, [12, 13]),
+      op('a', 'renew', { fence: 3n }, [14, 15]),
+      op('b', 'renew', { fence: 7n }, [16, 17]),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    const [message] = result.violations;
+    expect(message).toMatch(/no order of these 2 operations/);
+    expect(message).toMatch(/b acquire\(b\) → granted fence 7 \[10\.000\.\.11\.000 ms/);
+    expect(message).toMatch(/a renew\(fence 3\) → ok \[14\.000\.\.15\.000 ms/);
+  });
+
+  it('flags a stale fence reported valid after a newer grant', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      grantOp('b', 7n, [10, 11]),
+      op('c', 'validate', { fence: 3n }, [12, 13], { valid: true }),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations[0]).toMatch(/c validate\(fence 3\) → valid/);
+  });
+
+  it('learns the fence of a grant whose answer was lost from a later renewal', () => {
+    const lost = op('a', 'acquire', { candidate: 'a', session: 'session-a' }, [0, 5], {}, 'info');
+    const renewed = op('a', 'renew', { fence: 8n }, [6, 7]);
+    expect(checkLinearizability([lost, renewed]).verdict).toBe('valid');
+    expect(checkLinearizability([lost, renewed, grantOp('b', 6n, [20, 21])]).verdict).toBe('invalid');
+  });
+
+  it('ignores store writes, certain failures and serializable validates', () => {
+    const result = checkLinearizability([
+      grantOp('a', 3n, [0, 1]),
+      grantOp('b', 7n, [10, 11]),
+      op('a', 'write', { fence: 3n }, [12, 13]),
+      op('a', 'renew', { fence: 3n }, [14, 15], { code: 'STALE_FENCE' }, 'fail'),
+      op('c', 'validate', { fence: 3n, serializable: true }, [16, 17], { valid: true }),
+    ]);
+    expect(result.verdict).toBe('valid');
+  });
+
+  it('checks each scope on its own and names only the broken one', () => {
+    const result = checkLinearizability([
+      op('a', 'acquire', { candidate: 'a', session: 'sa' }, [0, 1], { granted: true, fence: 3n }, 'ok', 't'),
+      op('b', 'acquire', { candidate: 'b', session: 'sb' }, [0, 1], { granted: true, fence: 4n }, 'ok', 'u'),
+      grantOp('a', 9n, [0, 1]),
+      grantOp('b', 4n, [10, 11]),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations).toHaveLength(1);
+    expect(result.violations[0]).toMatch(/^scope s: /);
+  });
+
+  it('answers unknown, never valid, when the step budget runs out', () => {
+    const ops = Array.from({ length: 10 }, (_, i) => grantOp(`w${i}`, BigInt(i + 1), [0, 100]));
+    const result = checkLinearizability(ops, { stepBudget: 5 });
+    expect(result.verdict).toBe('unknown');
+    expect(result.violations[0]).toMatch(/scope s: unknown: budget exhausted after 5 steps on 10 operations/);
+  });
+
+  it('refuses a step budget out of range', () => {
+    for (const stepBudget of [0, 1.5, 2e9]) {
+      let thrown: unknown;
+      try {
+        checkLinearizability([], { stepBudget });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isChaosError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      expect((thrown as Error).message).toMatch(/stepBudget must be an integer in 1\.\.1000000000/);
+    }
+  });
+});
