@@ -1,4 +1,4 @@
-import type { Model } from '../../src/linearizability/model';
+import type { HistoryOperation, Model } from '../../src/linearizability/model';
 import { searchLinearization } from '../../src/linearizability/search';
 
 /** A read/write register: the textbook object, to test the search apart from the lease model. */
@@ -13,7 +13,11 @@ const register: Model<number, RegisterInput, number> = {
   key: (state) => String(state),
 };
 
-function w(value: number, invokeNs: number, returnNs: number | null) {
+function w(
+  value: number,
+  invokeNs: number,
+  returnNs: number | null,
+): HistoryOperation<RegisterInput, number> {
   return {
     input: { kind: 'write' as const, value },
     output: 0,
@@ -21,7 +25,7 @@ function w(value: number, invokeNs: number, returnNs: number | null) {
     returnNs: returnNs === null ? null : BigInt(returnNs),
   };
 }
-function r(value: number, invokeNs: number, returnNs: number) {
+function r(value: number, invokeNs: number, returnNs: number): HistoryOperation<RegisterInput, number> {
   return {
     input: { kind: 'read' as const, value: 0 },
     output: value,

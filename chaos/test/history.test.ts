@@ -1,0 +1,108 @@
+import { isChaosError } from '../src/errors';
+import { parseAuditEvents, parseClientHistory, parseStoreLog, parseTimeline } from '../src/history';
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (!isChaosError(e, 'INVALID_HISTORY')) throw e;
+    return e.message;
+  }
+  throw new Error('expected INVALID_HISTORY');
+}
+
+describe('history parsing', () => {
+  it('reads client records with string or number times and skips blank lines', () => {
+    const records = parseClientHistory(
+      '{"process":"a","type":"invoke","f":"renew","scope":"s","value":{"fence":"3"},"time":"12"}\n\n' +
+        '{"process":"a","type":"info","f":"renew","scope":"s","time":15}\n',
+      'client-a.jsonl',
+    );
+    expect(records.map((r) => [r.type, r.timeNs, r.source, r.value])).toEqual([
+      ['invoke', 12n, 'client-a.jsonl:1', { fence: '3' }],
+      ['info', 15n, 'client-a.jsonl:3', {}],
+    ]);
+  });
+
+  it('refuses bad client records, naming the file, line and field', () => {
+    const line = (fields: string) =>
+      `{"process":"a","type":"invoke","f":"renew","scope":"s","time":"1"${fields}}`;
+    expect(errorOf(() => parseClientHistory('not json', 'c.jsonl'))).toBe('c.jsonl:1: not valid JSON');
+    expect(errorOf(() => parseClientHistory('[1]', 'c.jsonl'))).toBe('c.jsonl:1: a record is a JSON object');
+    expect(errorOf(() => parseClientHistory(line(',"type":"done"'), 'c.jsonl'))).toBe(
+      'c.jsonl:1: "type" must be one of invoke, ok, fail, info, got "done"',
+    );
+    expect(errorOf(() => parseClientHistory(line(',"f":"steal"'), 'c.jsonl'))).toMatch(
+      /"f" must be one of acquire/,
+    );
+    expect(errorOf(() => parseClientHistory(line(',"time":-1'), 'c.jsonl'))).toBe(
+      'c.jsonl:1: "time" must be a non-negative integer (a decimal string), got -1',
+    );
+    expect(errorOf(() => parseClientHistory(line(',"scope":""'), 'c.jsonl'))).toBe(
+      'c.jsonl:1: "scope" must be a non-empty string',
+    );
+    expect(errorOf(() => parseClientHistory(line(',"value":[]'), 'c.jsonl'))).toBe(
+      'c.jsonl:1: "value" must be a JSON object',
+    );
+  });
+
+  it('reads store records and refuses an unknown outcome', () => {
+    const [record] = parseStoreLog(
+      '{"scope":"s","fence":"7","writer":"b","outcome":"accepted","time":"9"}',
+      'st.jsonl',
+    );
+    expect(record).toEqual({
+      scope: 's',
+      fence: 7n,
+      writer: 'b',
+      outcome: 'accepted',
+      timeNs: 9n,
+      source: 'st.jsonl:1',
+    });
+    expect(
+      errorOf(() =>
+        parseStoreLog('{"scope":"s","fence":"7","writer":"b","outcome":"ok","time":"9"}', 'st.jsonl'),
+      ),
+    ).toBe('st.jsonl:1: "outcome" must be one of accepted, rejected, got "ok"');
+  });
+
+  it('reads audit events in the wire form and refuses a holder without a fence', () => {
+    const [e] = parseAuditEvents(
+      '{"revision":"9","scope":"s","reason":"expired","previousHolder":{"candidateId":"a","fenceToken":"3"},"holder":null,"raftTerm":"2"}',
+      'audit.jsonl',
+    );
+    expect(e).toEqual({
+      revision: 9n,
+      scope: 's',
+      reason: 'expired',
+      previousHolder: { candidateId: 'a', fenceToken: 3n },
+      holder: null,
+      source: 'audit.jsonl:1',
+    });
+    expect(
+      errorOf(() =>
+        parseAuditEvents(
+          '{"revision":"9","scope":"s","reason":"granted","holder":{"candidateId":"a"}}',
+          'audit.jsonl',
+        ),
+      ),
+    ).toBe(
+      'audit.jsonl:1: "holder.fenceToken" must be a non-negative integer (a decimal string), got nothing',
+    );
+  });
+
+  it('reads timeline records and refuses bad scopes', () => {
+    const [r] = parseTimeline('{"time":"5","kind":"restart","fault":"restart-all"}', 't.jsonl');
+    expect(r).toEqual({
+      timeNs: 5n,
+      kind: 'restart',
+      fault: 'restart-all',
+      target: undefined,
+      scopes: [],
+      source: 't.jsonl:1',
+    });
+    expect(
+      errorOf(() => parseTimeline('{"time":"5","kind":"fault","fault":"x","scopes":"s"}', 't.jsonl')),
+    ).toBe('t.jsonl:1: "scopes" must be a list of scope names');
+  });
+});
