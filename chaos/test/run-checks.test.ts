@@ -38,7 +38,7 @@ describe('checkRun', () => {
       'store-1.jsonl:2: scope orders accepted fence 3 from a after fence 9 from b (store-1.jsonl:1): accepted fences went down, a stale writer got through',
     ]);
     expect(byName['linearizability']!.violations[0]).toMatch(
-      /^scope orders: not linearizable: no order of these 2 operations fits the lease register:\n {2}b campaign\(b\) → granted fence 9 \[1\.500\.\.20\.000 ms, client-b\.jsonl:1\]\n {2}a renew\(fence 3\) → ok \[25\.000\.\.26\.000 ms, client-a\.jsonl:5\]/,
+      /^scope orders: not linearizable: no order of these 2 operations, from a vacant scope, fits the lease register:\n {2}b campaign\(b\) → granted fence 9 \[1\.500\.\.20\.000 ms, client-b\.jsonl:1\]\n {2}a renew\(fence 3\) → ok \[25\.000\.\.26\.000 ms, client-a\.jsonl:5\]/,
     );
     expect(byName['grants']!.verdict).toBe('valid');
     expect(byName['server-holders']!.verdict).toBe('valid');

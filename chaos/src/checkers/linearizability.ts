@@ -30,19 +30,27 @@ type LeaseOperation = HistoryOperation<LeaseRegisterInput, OperationOutput> & {
 /**
  * leaseOperations keeps what the lease register model speaks about: lease calls (not store
  * writes) that did not certainly fail, minus serializable validates (answered by one replica,
- * so not linearizable by contract). An `info` operation's answer is unknown.
+ * so not linearizable by contract). An `info` acquire or campaign stays, with its answer
+ * unknown; an `info` renew, validate or resign is dropped, because it cannot constrain
+ * anything (renew and validate change nothing, and the model lets a lease end unseen at any
+ * moment anyway) while every one of them left pending would double the orders the search has
+ * to rule out before it can report a real violation.
  */
 function leaseOperations(operations: readonly Operation[]): LeaseOperation[] {
   const kept: LeaseOperation[] = [];
   for (const operation of operations) {
     if (operation.f === 'write' || operation.status === 'fail') continue;
     if (operation.f === 'validate' && operation.input.serializable === true) continue;
+    if (operation.status === 'info' && operation.f !== 'acquire' && operation.f !== 'campaign') continue;
     kept.push({
       operation,
       input: { ...operation.input, f: operation.f },
       output: operation.status === 'ok' ? operation.output : undefined,
       invokeNs: operation.invokeNs,
       returnNs: operation.status === 'ok' ? operation.completeNs : null,
+      // Every timed-out grant has one effect in the model (an unnamed holder), so the search
+      // may count them instead of telling them apart.
+      ...(operation.status === 'info' ? { interchangeable: 'grant' } : {}),
     });
   }
   return kept;
@@ -53,20 +61,55 @@ function isIllegal(ops: readonly LeaseOperation[], stepBudget: number): boolean 
 }
 
 /**
- * shrink finds a small set of operations that is still not linearizable: those invoked before
- * the answer the search could not reach, then one by one dropped while the rest stays illegal.
+ * shrink finds a small set of operations that is still not linearizable: those invoked up to
+ * the answer the search could not reach, then one by one dropped (latest first, so the earlier
+ * operations that explain the state stay longest) while the rest stays illegal. It answers null
+ * when more than MINIMIZE_OPERATIONS_MAX operations come before that answer: a window cut from
+ * the middle of a history would start from a vacant scope that was not vacant, and could
+ * accuse operations that were fine.
  */
-function shrink(ops: readonly LeaseOperation[], blockedAt: number): LeaseOperation[] {
+function shrink(ops: readonly LeaseOperation[], blockedAt: number): LeaseOperation[] | null {
   const cutoff = ops[blockedAt]?.returnNs ?? null;
   let kept = cutoff === null ? [...ops] : ops.filter((op) => op.invokeNs <= cutoff);
-  if (kept.length > MINIMIZE_OPERATIONS_MAX || !isIllegal(kept, MINIMIZE_TRIAL_STEPS_MAX)) {
-    return kept.length > MINIMIZE_OPERATIONS_MAX ? kept : [...ops];
-  }
+  if (kept.length > MINIMIZE_OPERATIONS_MAX || !isIllegal(kept, MINIMIZE_TRIAL_STEPS_MAX)) return null;
+  // Calls that never answered are rarely the conflict: try without all of them at once first.
+  const answered = kept.filter((op) => op.returnNs !== null);
+  if (answered.length < kept.length && isIllegal(answered, MINIMIZE_TRIAL_STEPS_MAX)) kept = answered;
   for (let i = kept.length - 1; i >= 0; i--) {
     const trial = kept.filter((_, j) => j !== i);
     if (isIllegal(trial, MINIMIZE_TRIAL_STEPS_MAX)) kept = trial;
   }
   return kept;
+}
+
+/** COUNTEREXAMPLE_PREFIX_SHOWN is how many of the last linearized operations a long counterexample shows. */
+export const COUNTEREXAMPLE_PREFIX_SHOWN = 5;
+
+function counterexample(
+  scope: string,
+  ops: readonly LeaseOperation[],
+  longestPrefix: readonly number[],
+  blockedAt: number,
+): string {
+  const line = (op: LeaseOperation | undefined): string =>
+    op === undefined ? '' : `\n  ${describeOperation(op.operation)}`;
+  const searched = `the search ordered at most ${longestPrefix.length} of ${ops.length} operations`;
+  const conflict = shrink(ops, blockedAt);
+  if (conflict !== null) {
+    return (
+      `scope ${scope}: not linearizable: no order of these ${conflict.length} operations, from a vacant scope, fits the lease register:` +
+      conflict.map(line).join('') +
+      `\n  (${searched})`
+    );
+  }
+  return (
+    `scope ${scope}: not linearizable: ${searched}; the last it ordered were:` +
+    longestPrefix
+      .slice(-COUNTEREXAMPLE_PREFIX_SHOWN)
+      .map((i) => line(ops[i]))
+      .join('') +
+    `\n  and then it could not place:${line(ops[blockedAt])}`
+  );
 }
 
 /**
@@ -104,20 +147,13 @@ export function checkLinearizability(
     } else if (outcome.kind === 'budget') {
       verdicts.push('unknown');
       violations.push(
-        `scope ${scope}: unknown: budget exhausted after ${outcome.steps} steps on ${ops.length} operations (raise --step-budget)`,
+        outcome.cacheFull
+          ? `scope ${scope}: unknown: budget exhausted: the memo cache is full after ${outcome.steps} steps on ${ops.length} operations (the history is too concurrent to decide)`
+          : `scope ${scope}: unknown: budget exhausted after ${outcome.steps} steps on ${ops.length} operations (raise --step-budget)`,
       );
     } else {
       verdicts.push('invalid');
-      const conflict = shrink(ops, outcome.blockedAt);
-      const blocked = ops[outcome.blockedAt];
-      violations.push(
-        `scope ${scope}: not linearizable: no order of these ${conflict.length} operations fits the lease register:\n` +
-          conflict.map((op) => `  ${describeOperation(op.operation)}`).join('\n') +
-          `\n  (the search ordered at most ${outcome.longestPrefix.length} of ${ops.length} operations` +
-          (blocked === undefined
-            ? ')'
-            : ` and then could not place ${describeOperation(blocked.operation)})`),
-      );
+      violations.push(counterexample(scope, ops, outcome.longestPrefix, outcome.blockedAt));
     }
   }
   return { checker: 'linearizability', verdict: combineVerdicts(verdicts), violations };

@@ -9,7 +9,12 @@ export interface LeaseRegisterInput extends OperationInput {
   readonly f: 'acquire' | 'campaign' | 'renew' | 'resign' | 'validate';
 }
 
-/** LeaseHolder is the holder the model believes in; `fence` null: granted, but nobody saw its fence. */
+/**
+ * LeaseHolder is the holder the model believes in. `fence` null: granted, but nobody saw its
+ * fence. `candidate` '' (and `session` ''): granted by a call that timed out, so whose it is
+ * stays open — any candidate may turn out to be it (every such grant has the same effect, which
+ * lets the search treat timed-out grants as interchangeable).
+ */
 export interface LeaseHolder {
   readonly candidate: string;
   readonly session: string;
@@ -26,9 +31,18 @@ export interface LeaseRegisterState {
   readonly floor: bigint;
 }
 
-function sameSession(holder: LeaseHolder, input: LeaseRegisterInput): boolean {
+/** maybeSameSession: the holder may be this call's candidate in this call's session (a retry). */
+function maybeSameSession(holder: LeaseHolder, input: LeaseRegisterInput): boolean {
+  if (holder.candidate === '') return true;
   const session = input.session ?? '';
   return session !== '' && holder.session === session && holder.candidate === input.candidate;
+}
+
+/** maybeOther: the holder may be someone other than this call's candidate and session. */
+function maybeOther(holder: LeaseHolder, input: LeaseRegisterInput): boolean {
+  if (holder.candidate === '') return true;
+  const session = input.session ?? '';
+  return session === '' || holder.session !== session || holder.candidate !== input.candidate;
 }
 
 /** matches: `fence` may be the holder's (equal, or the holder's fence is unknown and could be it). */
@@ -38,31 +52,42 @@ function matches(state: LeaseRegisterState, fence: bigint): boolean {
   return holder.fence === null ? fence >= state.floor : holder.fence === fence;
 }
 
-/** resolve learns an unknown holder fence from an answer that named it. */
-function resolve(state: LeaseRegisterState, fence: bigint): LeaseRegisterState {
-  if (state.holder === null || state.holder.fence !== null) return state;
-  return { holder: { ...state.holder, fence }, floor: fence > state.floor ? fence : state.floor };
+/**
+ * resolve learns an unknown holder fence from an answer that named it, and an unnamed holder's
+ * candidate and session from a retry that got the lease back.
+ */
+function resolve(
+  state: LeaseRegisterState,
+  fence: bigint,
+  owner?: { candidate: string; session: string },
+): LeaseRegisterState {
+  if (state.holder === null || (state.holder.fence !== null && owner === undefined)) return state;
+  return {
+    holder: { ...state.holder, ...owner, fence },
+    floor: fence > state.floor ? fence : state.floor,
+  };
 }
 
 function grant(state: LeaseRegisterState, input: LeaseRegisterInput, output: OperationOutput | undefined) {
   const candidate = input.candidate ?? '';
   const session = input.session ?? '';
   if (output === undefined) {
-    // Unknown outcome: nothing happened, or (into a vacant scope) a grant whose fence nobody
-    // saw; that fence is above the floor, so every later grant is above floor + 1.
+    // Unknown outcome: nothing happened, or (into a vacant scope) a grant to an unnamed holder
+    // whose fence nobody saw; that fence is above the floor, so later grants are above floor + 1.
     return state.holder === null
-      ? [state, { holder: { candidate, session, fence: null }, floor: state.floor + 1n }]
+      ? [state, { holder: { candidate: '', session: '', fence: null }, floor: state.floor + 1n }]
       : [state];
   }
   if (output.granted === false) {
-    return state.holder !== null && !sameSession(state.holder, input) ? [state] : [];
+    return state.holder !== null && maybeOther(state.holder, input) ? [state] : [];
   }
   const fence = output.fence ?? 0n;
   if (state.holder === null) {
     return fence > state.floor ? [{ holder: { candidate, session, fence }, floor: fence }] : [];
   }
   // The same session asking again (a retry) gets its lease back unchanged.
-  return sameSession(state.holder, input) && matches(state, fence) ? [resolve(state, fence)] : [];
+  if (!maybeSameSession(state.holder, input) || !matches(state, fence)) return [];
+  return [resolve(state, fence, state.holder.candidate === '' ? { candidate, session } : undefined)];
 }
 
 function applyOperation(

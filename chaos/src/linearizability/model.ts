@@ -27,4 +27,11 @@ export interface HistoryOperation<Input, Output> {
   readonly output: Output | undefined;
   readonly invokeNs: bigint;
   readonly returnNs: bigint | null;
+  /**
+   * interchangeable, on an operation that never answered, names a class of such operations
+   * that the model treats alike (same effect from every state): the search then counts how many
+   * of the class it has ordered instead of which, which keeps many timed-out calls from
+   * multiplying the orders to explore. Leave it undefined when unsure.
+   */
+  readonly interchangeable?: string;
 }

@@ -1,6 +1,29 @@
+import type { Operation } from '../../src/operations';
 import { checkLinearizability } from '../../src/checkers/linearizability';
 import { isChaosError } from '../../src/errors';
 import { grantOp, op } from '../helpers/operations';
+
+/**
+ * rotation is a long valid history: holders w0..w3 take turns (grant, renew, resign) while
+ * others find the scope held and validate the holder's fence; 6 operations per round.
+ */
+function rotation(rounds: number): Operation[] {
+  const ops: Operation[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = i * 40;
+    const holder = `w${i % 4}`;
+    const fence = BigInt(i + 1);
+    ops.push(
+      op(holder, 'acquire', { candidate: holder, session: holder }, [t, t + 10], { granted: true, fence }),
+      op(`o${i % 2}`, 'acquire', { candidate: 'o', session: 'o' }, [t + 5, t + 30], { granted: false }),
+      op(holder, 'renew', { fence }, [t + 11, t + 20]),
+      op(`v${i % 3}`, 'validate', { fence }, [t + 12, t + 25], { valid: true }),
+      op(`u${i}`, 'renew', { fence }, [t + 13, null]),
+      op(holder, 'resign', { fence }, [t + 21, t + 35]),
+    );
+  }
+  return ops;
+}
 
 describe('checkLinearizability', () => {
   it('accepts a grant, renewals, a resignation and the next grant with a higher fence', () => {
@@ -130,6 +153,38 @@ describe('checkLinearizability', () => {
     expect(result.verdict).toBe('invalid');
     expect(result.violations).toHaveLength(1);
     expect(result.violations[0]).toMatch(/^scope s: /);
+  });
+
+  it('decides a long valid history (3,000 operations) within the default budget', () => {
+    expect(checkLinearizability(rotation(500)).verdict).toBe('valid');
+  });
+
+  it('shows the last ordered operations instead of a shrunk set when the conflict ends a long history', () => {
+    const ops = [...rotation(100), op('w0', 'renew', { fence: 97n }, [100_000, 100_001])];
+    const result = checkLinearizability(ops);
+    expect(result.verdict).toBe('invalid');
+    const [message] = result.violations;
+    expect(message).toMatch(
+      /^scope s: not linearizable: the search ordered at most 500 of 501 operations; the last it ordered were:/,
+    );
+    expect(message).toMatch(/w3 resign\(fence 100\) → ok/);
+    expect(message).toMatch(
+      /and then it could not place:\n {2}w0 renew\(fence 97\) → ok \[100000\.000\.\.100001\.000 ms/,
+    );
+  });
+
+  it('finds a violation behind many timed-out acquires without trying each subset of them', () => {
+    const lost = Array.from({ length: 30 }, (_, i) =>
+      op(`i${i}`, 'acquire', { candidate: `i${i}`, session: `si${i}` }, [2 + i, null]),
+    );
+    const result = checkLinearizability([
+      grantOp('a', 5n, [0, 1]),
+      ...lost,
+      op('a', 'renew', { fence: 5n }, [100, 101]),
+      grantOp('b', 3n, [200, 201]),
+    ]);
+    expect(result.verdict).toBe('invalid');
+    expect(result.violations[0]).toMatch(/b acquire\(b\) → granted fence 3/);
   });
 
   it('answers unknown, never valid, when the step budget runs out', () => {

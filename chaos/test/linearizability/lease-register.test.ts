@@ -44,12 +44,19 @@ describe('leaseRegisterModel', () => {
     ]);
   });
 
-  it('keeps an unknown grant as a holder with an unknown fence and learns it later', () => {
+  it('keeps a timed-out grant as an unnamed holder with an unknown fence and learns both later', () => {
     const states = leaseRegisterModel.step(vacant, acquireA, undefined);
-    const unknown = { holder: { candidate: 'a', session: 'sa', fence: null }, floor: 1n };
+    const unknown = { holder: { candidate: '', session: '', fence: null }, floor: 1n };
     expect(states).toEqual([vacant, unknown]);
+    // Any candidate's timed-out acquire has this same effect (the search counts them as one class).
+    expect(leaseRegisterModel.step(vacant, acquireB, undefined)).toEqual(states);
     expect(leaseRegisterModel.step(unknown, { f: 'renew', fence: 8n }, {})).toEqual([
-      { holder: { candidate: 'a', session: 'sa', fence: 8n }, floor: 8n },
+      { holder: { candidate: '', session: '', fence: 8n }, floor: 8n },
+    ]);
+    // The unnamed holder may be anyone: "held" fits, and so does a retry that gets it back.
+    expect(leaseRegisterModel.step(unknown, acquireB, { granted: false })).toEqual([unknown]);
+    expect(leaseRegisterModel.step(unknown, acquireA, { granted: true, fence: 1n })).toEqual([
+      { holder: { candidate: 'a', session: 'sa', fence: 1n }, floor: 1n },
     ]);
     expect(leaseRegisterModel.key(unknown)).not.toBe(leaseRegisterModel.key(heldByA));
   });

@@ -63,7 +63,7 @@ describe('searchLinearization', () => {
 
   it('answers budget when the steps run out, never linearizable', () => {
     const ops = Array.from({ length: 12 }, (_, i) => w(i + 1, 0, 100)).concat([r(99, 50, 60)]);
-    expect(searchLinearization(register, ops, 50)).toEqual({ kind: 'budget', steps: 50 });
+    expect(searchLinearization(register, ops, 50)).toEqual({ kind: 'budget', steps: 50, cacheFull: false });
   });
 
   it('prunes revisited configurations so many concurrent writes stay cheap', () => {
