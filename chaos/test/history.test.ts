@@ -1,15 +1,5 @@
-import { isChaosError } from '../src/errors';
 import { parseAuditEvents, parseClientHistory, parseStoreLog, parseTimeline } from '../src/history';
-
-function errorOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (!isChaosError(e, 'INVALID_HISTORY')) throw e;
-    return e.message;
-  }
-  throw new Error('expected INVALID_HISTORY');
-}
+import { chaosErrorOf } from './helpers/errors';
 
 describe('history parsing', () => {
   it('reads client records with string or number times and skips blank lines', () => {
@@ -27,21 +17,23 @@ describe('history parsing', () => {
   it('refuses bad client records, naming the file, line and field', () => {
     const line = (fields: string) =>
       `{"process":"a","type":"invoke","f":"renew","scope":"s","time":"1"${fields}}`;
-    expect(errorOf(() => parseClientHistory('not json', 'c.jsonl'))).toBe('c.jsonl:1: not valid JSON');
-    expect(errorOf(() => parseClientHistory('[1]', 'c.jsonl'))).toBe('c.jsonl:1: a record is a JSON object');
-    expect(errorOf(() => parseClientHistory(line(',"type":"done"'), 'c.jsonl'))).toBe(
+    expect(chaosErrorOf(() => parseClientHistory('not json', 'c.jsonl'))).toBe('c.jsonl:1: not valid JSON');
+    expect(chaosErrorOf(() => parseClientHistory('[1]', 'c.jsonl'))).toBe(
+      'c.jsonl:1: a record is a JSON object',
+    );
+    expect(chaosErrorOf(() => parseClientHistory(line(',"type":"done"'), 'c.jsonl'))).toBe(
       'c.jsonl:1: "type" must be one of invoke, ok, fail, info, got "done"',
     );
-    expect(errorOf(() => parseClientHistory(line(',"f":"steal"'), 'c.jsonl'))).toMatch(
+    expect(chaosErrorOf(() => parseClientHistory(line(',"f":"steal"'), 'c.jsonl'))).toMatch(
       /"f" must be one of acquire/,
     );
-    expect(errorOf(() => parseClientHistory(line(',"time":-1'), 'c.jsonl'))).toBe(
+    expect(chaosErrorOf(() => parseClientHistory(line(',"time":-1'), 'c.jsonl'))).toBe(
       'c.jsonl:1: "time" must be a non-negative integer (a decimal string), got -1',
     );
-    expect(errorOf(() => parseClientHistory(line(',"scope":""'), 'c.jsonl'))).toBe(
+    expect(chaosErrorOf(() => parseClientHistory(line(',"scope":""'), 'c.jsonl'))).toBe(
       'c.jsonl:1: "scope" must be a non-empty string',
     );
-    expect(errorOf(() => parseClientHistory(line(',"value":[]'), 'c.jsonl'))).toBe(
+    expect(chaosErrorOf(() => parseClientHistory(line(',"value":[]'), 'c.jsonl'))).toBe(
       'c.jsonl:1: "value" must be a JSON object',
     );
   });
@@ -60,7 +52,7 @@ describe('history parsing', () => {
       source: 'st.jsonl:1',
     });
     expect(
-      errorOf(() =>
+      chaosErrorOf(() =>
         parseStoreLog('{"scope":"s","fence":"7","writer":"b","outcome":"ok","time":"9"}', 'st.jsonl'),
       ),
     ).toBe('st.jsonl:1: "outcome" must be one of accepted, rejected, got "ok"');
@@ -80,7 +72,7 @@ describe('history parsing', () => {
       source: 'audit.jsonl:1',
     });
     expect(
-      errorOf(() =>
+      chaosErrorOf(() =>
         parseAuditEvents(
           '{"revision":"9","scope":"s","reason":"granted","holder":{"candidateId":"a"}}',
           'audit.jsonl',
@@ -102,7 +94,7 @@ describe('history parsing', () => {
       source: 't.jsonl:1',
     });
     expect(
-      errorOf(() => parseTimeline('{"time":"5","kind":"fault","fault":"x","scopes":"s"}', 't.jsonl')),
+      chaosErrorOf(() => parseTimeline('{"time":"5","kind":"fault","fault":"x","scopes":"s"}', 't.jsonl')),
     ).toBe('t.jsonl:1: "scopes" must be a list of scope names');
   });
 });

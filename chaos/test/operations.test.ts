@@ -1,4 +1,3 @@
-import { isChaosError } from '../src/errors';
 import { parseClientHistory } from '../src/history';
 import { describeOperation, pairOperations } from '../src/operations';
 
@@ -9,16 +8,7 @@ const invoke = (process: string, time: number, f = 'renew', value = '{"fence":"3
   `{"process":"${process}","type":"invoke","f":"${f}","scope":"s","value":${value},"time":"${time}"}`;
 const done = (process: string, type: string, time: number, f = 'renew', value = '{}') =>
   `{"process":"${process}","type":"${type}","f":"${f}","scope":"s","value":${value},"time":"${time}"}`;
-
-function errorOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (!isChaosError(e, 'INVALID_HISTORY')) throw e;
-    return e.message;
-  }
-  throw new Error('expected INVALID_HISTORY');
-}
+import { chaosErrorOf } from './helpers/errors';
 
 describe('pairOperations', () => {
   it('pairs interleaved processes, sorts by invocation and leaves an open call as info', () => {
@@ -59,36 +49,36 @@ describe('pairOperations', () => {
   });
 
   it('refuses records that do not pair up', () => {
-    expect(errorOf(() => pairOperations(history(invoke('a', 1), invoke('a', 2))))).toBe(
+    expect(chaosErrorOf(() => pairOperations(history(invoke('a', 1), invoke('a', 2))))).toBe(
       'c.jsonl:2: process a invokes renew while its renew from c.jsonl:1 is still open',
     );
-    expect(errorOf(() => pairOperations(history(done('a', 'ok', 1))))).toBe(
+    expect(chaosErrorOf(() => pairOperations(history(done('a', 'ok', 1))))).toBe(
       'c.jsonl:1: process a completes renew with ok but invoked nothing',
     );
-    expect(errorOf(() => pairOperations(history(invoke('a', 5), done('a', 'ok', 4))))).toMatch(
+    expect(chaosErrorOf(() => pairOperations(history(invoke('a', 5), done('a', 'ok', 4))))).toMatch(
       /^c\.jsonl:2: ok renew s does not complete renew s invoked at c\.jsonl:1/,
     );
-    expect(errorOf(() => pairOperations(history(invoke('a', 1), done('a', 'ok', 2, 'resign'))))).toMatch(
+    expect(chaosErrorOf(() => pairOperations(history(invoke('a', 1), done('a', 'ok', 2, 'resign'))))).toMatch(
       /does not complete renew s/,
     );
   });
 
   it('refuses answers that lack what the checkers read', () => {
     expect(
-      errorOf(() => pairOperations(history(invoke('a', 1, 'validate'), done('a', 'ok', 2, 'validate')))),
+      chaosErrorOf(() => pairOperations(history(invoke('a', 1, 'validate'), done('a', 'ok', 2, 'validate')))),
     ).toBe('c.jsonl:2: an ok validate needs "value.valid"');
     expect(
-      errorOf(() =>
+      chaosErrorOf(() =>
         pairOperations(
           history(invoke('a', 1, 'acquire', '{"candidate":"a"}'), done('a', 'ok', 2, 'acquire')),
         ),
       ),
     ).toBe('c.jsonl:2: an ok acquire needs "value.granted"');
-    expect(errorOf(() => pairOperations(history(invoke('a', 1, 'renew', '{}'))))).toBe(
+    expect(chaosErrorOf(() => pairOperations(history(invoke('a', 1, 'renew', '{}'))))).toBe(
       'c.jsonl:1: "value.fence" must be a non-negative integer (a decimal string), got nothing',
     );
     expect(
-      errorOf(() => pairOperations(history(invoke('a', 1, 'acquire', '{"candidate":"a","session":7}')))),
+      chaosErrorOf(() => pairOperations(history(invoke('a', 1, 'acquire', '{"candidate":"a","session":7}')))),
     ).toBe('c.jsonl:1: "value.session" must be a string');
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isChaosError } from '../src/errors';
+import { chaosErrorOf } from './helpers/errors';
 import { readRunFolder } from '../src/read-run';
 
 describe('readRunFolder', () => {
@@ -24,14 +24,7 @@ describe('readRunFolder', () => {
   });
 
   it('refuses a path that is not a folder', () => {
-    let thrown: unknown;
-    try {
-      readRunFolder(join(dir, 'notes.txt'));
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isChaosError(thrown, 'INVALID_ARGUMENT')).toBe(true);
-    expect((thrown as Error).message).toMatch(
+    expect(chaosErrorOf(() => readRunFolder(join(dir, 'notes.txt')), 'INVALID_ARGUMENT')).toMatch(
       /notes\.txt is not a folder: pass the run folder of history files/,
     );
   });
