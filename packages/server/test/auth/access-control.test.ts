@@ -66,6 +66,8 @@ describe('roles and scope prefixes', () => {
     expect(grpcRequirement('Acquire', {})).toEqual({ kind: 'campaign', scope: '' });
     expect(grpcRequirement('KeepAlive', undefined)).toEqual({ kind: 'authenticated' });
     expect(grpcRequirement('RemoveMember', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
+    expect(grpcRequirement('Snapshot', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
+    expect(httpRequirements('GET /cluster/snapshot', undefined)).toEqual([{ kind: 'role', role: 'mesh.admin' }]);
     expect(grpcRequirement('StepDown', {})).toEqual({ kind: 'role', role: 'mesh.operate' });
     expect(grpcRequirement('Watch', {})).toEqual({ kind: 'role', role: 'mesh.read' });
     expect(grpcRequirement('Unknown', {})).toEqual({ kind: 'authenticated' });
