@@ -3,7 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import pino from 'pino';
 import type { Credentials } from '../../src/auth/access-control';
 import { AccessControl, forwardedCredentials } from '../../src/auth/access-control';
-import { grpcRequirement, httpRequirements } from '../../src/auth/permissions';
+import { GRPC_REQUIREMENTS, grpcRequirement, httpRequirements } from '../../src/auth/permissions';
+import { loadPublicApi } from '../../src/index';
 import type { Principal } from '../../src/auth/principal';
 import { hasRole, mayCampaign } from '../../src/auth/principal';
 import type { TokensFile } from '../../src/auth/tokens-file';
@@ -61,13 +62,21 @@ describe('roles and scope prefixes', () => {
     expect(mayCampaign(p(['mesh.admin']), 'global-control')).toBe(false);
   });
 
+  it('list every method of the public gRPC services, so a new one cannot fall back to any authenticated caller', () => {
+    const api = loadPublicApi();
+    const methods = [...Object.keys(api.leadership.definition), ...Object.keys(api.cluster.definition)];
+    expect(methods.filter((m) => !(m in GRPC_REQUIREMENTS))).toEqual([]);
+  });
+
   it('map every gRPC method and HTTP route to what it needs', () => {
     expect(grpcRequirement('Acquire', { scope: 's/1' })).toEqual({ kind: 'campaign', scope: 's/1' });
     expect(grpcRequirement('Acquire', {})).toEqual({ kind: 'campaign', scope: '' });
     expect(grpcRequirement('KeepAlive', undefined)).toEqual({ kind: 'authenticated' });
     expect(grpcRequirement('RemoveMember', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
     expect(grpcRequirement('Snapshot', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
-    expect(httpRequirements('GET /cluster/snapshot', undefined)).toEqual([{ kind: 'role', role: 'mesh.admin' }]);
+    expect(httpRequirements('GET /cluster/snapshot', undefined)).toEqual([
+      { kind: 'role', role: 'mesh.admin' },
+    ]);
     expect(grpcRequirement('StepDown', {})).toEqual({ kind: 'role', role: 'mesh.operate' });
     expect(grpcRequirement('Watch', {})).toEqual({ kind: 'role', role: 'mesh.read' });
     expect(grpcRequirement('Unknown', {})).toEqual({ kind: 'authenticated' });
