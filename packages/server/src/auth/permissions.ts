@@ -5,7 +5,8 @@ import type { Role } from './principal';
  * The permission table of the client ports (DESIGN.md "Security", README "Access control"):
  * what every gRPC method and HTTP route needs when access control is on. Roles nest (mesh.admin
  * grants mesh.operate, which grants mesh.read); campaigning for a scope needs a granted scope
- * prefix that covers it, whatever the roles. Anything not listed needs an authenticated caller.
+ * prefix that covers it, whatever the roles. A method or route not listed needs mesh.admin, the
+ * most any caller can hold: forgetting to list a new one never opens it to everyone.
  */
 
 const OPEN: Requirement = { kind: 'open' };
@@ -49,7 +50,7 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
 
 /** grpcRequirement is what gRPC method `method` needs for `request`. */
 export function grpcRequirement(method: string, request: unknown): Requirement {
-  return GRPC_REQUIREMENTS[method]?.(request) ?? AUTHENTICATED;
+  return GRPC_REQUIREMENTS[method]?.(request) ?? ADMIN;
 }
 
 /** HTTP_FIXED maps each HTTP route (`METHOD /path`) whose need does not depend on its body to it. */
@@ -72,8 +73,8 @@ const HTTP_FIXED: Readonly<Record<string, Requirement>> = {
 
 /**
  * httpRequirements is what HTTP route `route` (`METHOD /path`) needs for its JSON `body`: every
- * listed lease's scope for a renewal, the body's scope to acquire or resign, mesh.admin for
- * /debug/*, and a role or nothing from the table otherwise.
+ * listed lease's scope for a renewal, the body's scope to acquire or resign, a role or nothing from
+ * the table, and mesh.admin for anything else (/debug/*).
  */
 export function httpRequirements(route: string, body: unknown): Requirement[] {
   const fixed = HTTP_FIXED[route];
@@ -83,6 +84,5 @@ export function httpRequirements(route: string, body: unknown): Requirement[] {
     const leases = (body as { leases?: unknown } | null | undefined)?.leases;
     return Array.isArray(leases) && leases.length > 0 ? leases.map(campaign) : [campaign(undefined)];
   }
-  if (route.startsWith('GET /debug/')) return [ADMIN];
-  return [AUTHENTICATED];
+  return [ADMIN];
 }

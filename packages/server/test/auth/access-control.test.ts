@@ -79,7 +79,8 @@ describe('roles and scope prefixes', () => {
     ]);
     expect(grpcRequirement('StepDown', {})).toEqual({ kind: 'role', role: 'mesh.operate' });
     expect(grpcRequirement('Watch', {})).toEqual({ kind: 'role', role: 'mesh.read' });
-    expect(grpcRequirement('Unknown', {})).toEqual({ kind: 'authenticated' });
+    expect(grpcRequirement('Unknown', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
+    expect(httpRequirements('POST /not-listed', undefined)).toEqual([{ kind: 'role', role: 'mesh.admin' }]);
     expect(httpRequirements('GET /healthz', undefined)).toEqual([{ kind: 'open' }]);
     expect(httpRequirements('GET /debug/state', undefined)).toEqual([{ kind: 'role', role: 'mesh.admin' }]);
     expect(httpRequirements('POST /leadership/renew', { leases: [{ scope: 'a' }, { scope: 'b' }] })).toEqual([
