@@ -4,15 +4,18 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { StatusSampler } from './status-sampler';
 
-/** FSYNC_BUCKETS_MS are the bucket bounds of omnirelay_raft_fsync_duration_ms: 0.25 ms (page cache) to 2.5 s (a stalled disk). */
-export const FSYNC_BUCKETS_MS: readonly number[] = [
-  0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+/** FSYNC_BUCKETS_SECONDS are the bucket bounds of omnirelay_raft_fsync_duration_seconds: 0.25 ms (page cache) to 2.5 s (a stalled disk). */
+export const FSYNC_BUCKETS_SECONDS: readonly number[] = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
 
-/** RAFT_ELECTION_BUCKETS_MS are the bucket bounds of omnirelay_raft_election_duration_ms: 10 ms to 60 s. */
-export const RAFT_ELECTION_BUCKETS_MS: readonly number[] = [
-  10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000,
+/** RAFT_ELECTION_BUCKETS_SECONDS are the bucket bounds of omnirelay_raft_election_duration_seconds: 10 ms to 60 s. */
+export const RAFT_ELECTION_BUCKETS_SECONDS: readonly number[] = [
+  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
+
+/** MS_PER_SECOND converts the node's millisecond timings to the seconds Prometheus metrics are in. */
+const MS_PER_SECOND = 1000;
 
 /**
  * PEER_LABEL_VALUES_MAX bounds the values of the `peer` label: a cluster has at most VOTERS_MAX
@@ -155,14 +158,14 @@ export function registerRaftMetrics(
     (s) => s.proposalsPending,
   );
   statusGauge(
-    'omnirelay_event_loop_stall_max_ms',
-    'Longest this node’s event loop held up its Raft timers since start (ms; above the election timeout, followers may have started an election).',
-    (s) => s.eventLoopStall.longestMs,
+    'omnirelay_event_loop_stall_max_seconds',
+    'Longest this node’s event loop held up its Raft timers since start (seconds; above the election timeout, followers may have started an election).',
+    (s) => s.eventLoopStall.longestMs / MS_PER_SECOND,
   );
   statusGauge(
-    'omnirelay_raft_snapshot_slice_max_ms',
-    'Longest single slice of the last snapshot encoding on this node (ms; 0 before the first snapshot).',
-    (s) => s.lastCompaction?.sliceMsMax ?? 0,
+    'omnirelay_raft_snapshot_slice_max_seconds',
+    'Longest single slice of the last snapshot encoding on this node (seconds; 0 before the first snapshot).',
+    (s) => (s.lastCompaction?.sliceMsMax ?? 0) / MS_PER_SECOND,
   );
   statusGauge(
     'omnirelay_raft_fatal',
@@ -251,11 +254,11 @@ export function registerRaftMetrics(
     },
   });
   new Gauge<'peer'>({
-    name: 'omnirelay_peer_clock_offset_ms',
+    name: 'omnirelay_peer_clock_offset_seconds',
     help:
       'How far this node’s wall clock is ahead of a peer’s (negative: behind), estimated from the ' +
       'send times the peer stamps on its batches: the smallest receive − send of the last 32, so ' +
-      'it includes the smallest one-way delay (ms). Above --skew-ms-max the node logs a warning; ' +
+      'it includes the smallest one-way delay (seconds). Above --skew-ms-max the node logs a warning; ' +
       'lease time does not depend on it.',
     labelNames: ['peer'],
     registers: [registry],
@@ -265,7 +268,7 @@ export function registerRaftMetrics(
       this.reset();
       for (const peer of peerIds(status, nodeId)) {
         const offset = status.peers[peer]?.clockOffsetMs;
-        if (offset !== null && offset !== undefined) this.set({ peer }, offset);
+        if (offset !== null && offset !== undefined) this.set({ peer }, offset / MS_PER_SECOND);
       }
     },
   });
@@ -276,20 +279,20 @@ export function registerRaftMetrics(
     registers: [registry],
   });
   const electionDuration = new Histogram({
-    name: 'omnirelay_raft_election_duration_ms',
+    name: 'omnirelay_raft_election_duration_seconds',
     help:
-      'Time this node spent without a known Raft leader after losing one, in wall-clock ' +
-      'milliseconds on this node: from the `leader` event that cleared the leader to the next ' +
+      'Time this node spent without a known Raft leader after losing one, in seconds of this ' +
+      'node’s monotonic clock: from the `leader` event that cleared the leader to the next ' +
       'one naming a leader. The wait before the first leader after start is not observed.',
-    buckets: [...RAFT_ELECTION_BUCKETS_MS],
+    buckets: [...RAFT_ELECTION_BUCKETS_SECONDS],
     registers: [registry],
   });
   const fsyncDuration = new Histogram({
-    name: 'omnirelay_raft_fsync_duration_ms',
+    name: 'omnirelay_raft_fsync_duration_seconds',
     help:
       'Duration of one durable write of a Raft ready batch (entries, hard state or snapshot) to ' +
-      'the log store, in milliseconds.',
-    buckets: [...FSYNC_BUCKETS_MS],
+      'the log store, in seconds.',
+    buckets: [...FSYNC_BUCKETS_SECONDS],
     registers: [registry],
   });
   const entriesPersisted = new Counter({
@@ -306,13 +309,13 @@ export function registerRaftMetrics(
       if (knownLeader !== '' && leaderLostAtMs === undefined) leaderLostAtMs = nowMs;
     } else {
       leaderChanges.inc();
-      if (leaderLostAtMs !== undefined) electionDuration.observe(nowMs - leaderLostAtMs);
+      if (leaderLostAtMs !== undefined) electionDuration.observe((nowMs - leaderLostAtMs) / MS_PER_SECOND);
       leaderLostAtMs = undefined;
     }
     knownLeader = leader;
   };
   const onPersisted = (entries: number, durationMs: number): void => {
-    fsyncDuration.observe(durationMs);
+    fsyncDuration.observe(durationMs / MS_PER_SECOND);
     if (entries > 0) entriesPersisted.inc(entries);
   };
   node.on('leader', onLeader);

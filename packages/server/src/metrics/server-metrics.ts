@@ -34,6 +34,16 @@ const FORWARD_EDGES: readonly ForwardEdge[] = ['grpc', 'http'];
 const LEASE_BATCH_COMMANDS: readonly LeaseBatchCommand[] = ['renew', 'expire'];
 const LEASE_BATCH_REFUSALS: readonly LeaseBatchRefusal[] = ['split', 'isolated'];
 
+/**
+ * DEFAULT_GAUGES_NAMED_AS_COUNTERS are the prom-client default metrics left out of a node's
+ * registry: gauges with a `_total` suffix, whose sums the per-type gauges already carry.
+ */
+export const DEFAULT_GAUGES_NAMED_AS_COUNTERS: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** ServerMetrics is one node's Prometheus metrics. */
 export interface ServerMetrics {
   /** registry holds every metric of this node; it is its own, never prom-client's global one. */
@@ -82,6 +92,10 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   assert(node.id === nodeId, () => `metrics nodeId(${nodeId}) is not the node's id(${node.id})`);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names these three gauges `_total`, which Prometheus reserves for counters
+  // (`promtool check metrics` flags them); the same counts stay, split by type, in
+  // nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+  for (const name of DEFAULT_GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(name);
 
   let active = true;
   const sampler = new StatusSampler(node);

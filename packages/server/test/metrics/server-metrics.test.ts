@@ -95,7 +95,7 @@ describe('createServerMetrics on a single-node server', () => {
     expect(sampleOf(text, 'omnirelay_raft_term')).toBeGreaterThan(0);
     expect(sampleOf(text, 'omnirelay_raft_commit_index')).toBeGreaterThan(0);
     expect(sampleOf(text, 'omnirelay_raft_applied_index')).toBe(server.node.applied);
-    expect(sampleOf(text, 'omnirelay_raft_fsync_duration_ms_count')).toBeGreaterThan(0);
+    expect(sampleOf(text, 'omnirelay_raft_fsync_duration_seconds_count')).toBeGreaterThan(0);
     expect(sampleOf(text, 'omnirelay_raft_entries_persisted_total')).toBeGreaterThan(0);
     expect(sampleOf(text, 'process_cpu_user_seconds_total')).toBeDefined();
     expect(text).toContain('nodejs_eventloop_lag_seconds');
@@ -191,7 +191,7 @@ describe('createServerMetrics on a single-node server', () => {
     for (const [name, labels] of [
       ['mesh_leadership_transitions_total', { reason: 'granted' }],
       ['mesh_leadership_transitions_total', { reason: 'resigned' }],
-      ['omnirelay_raft_fsync_duration_ms_count', {}],
+      ['omnirelay_raft_fsync_duration_seconds_count', {}],
       ['omnirelay_raft_entries_persisted_total', {}],
       ['omnirelay_raft_commit_index', {}],
     ] as const) {
