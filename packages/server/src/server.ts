@@ -130,6 +130,7 @@ export async function startServer(
     tracing.tracer,
     logger,
     (command, refusal) => metrics.leaseBatchRefused(command, refusal),
+    (result) => metrics.proposalFinished(result),
   );
   const expiry = new ExpiryScheduler(
     service,
@@ -205,6 +206,7 @@ export async function startServer(
           metrics,
           disk: () => disk.status(),
           onForwarded: () => metrics.forwarded('http'),
+          onRequestFinished: (status) => metrics.requestFinished('http', String(status)),
           streamLimiter,
           access,
           handshakes,
@@ -219,6 +221,7 @@ export async function startServer(
           logger,
           leaderGrpcAddress: (id) => config.peerGrpc[id],
           onForwarded: () => metrics.forwarded('grpc'),
+          onCallFinished: (code) => metrics.requestFinished('grpc', code),
           streamLimiter,
           keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
           access,

@@ -50,6 +50,11 @@ export interface GrpcServerOptions {
   /** onForwarded hears each call forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
   /**
+   * onCallFinished hears the final status of every call by name (`OK`, `UNAVAILABLE`, ...), unary
+   * or streaming, including those grpc-js refuses itself (a message too large) (metrics).
+   */
+  readonly onCallFinished?: (code: string) => void;
+  /**
    * streamLimiter counts Campaign, KeepAlive and Watch calls against the node's stream and
    * watcher bounds (shared with the HTTP edge's SSE watchers); default: one of its own with
    * STREAM_LIMITS_DEFAULT.
@@ -109,7 +114,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   });
   const streamLimiter = options.streamLimiter ?? new StreamLimiter(STREAM_LIMITS_DEFAULT);
   const access = options.access ?? new AccessControl({ enabled: false, clusterId: '', logger });
+  const onCallFinished = options.onCallFinished;
   const server = new grpc.Server({
+    ...(onCallFinished === undefined ? {} : { interceptors: [statusInterceptor(onCallFinished)] }),
     'grpc.max_receive_message_length': limits.receiveMessageBytesMax,
     'grpc.keepalive_time_ms': options.keepalive?.timeMs ?? GRPC_KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': options.keepalive?.timeoutMs ?? GRPC_KEEPALIVE_TIMEOUT_MS,
@@ -239,4 +246,18 @@ function servingRequest(
     }) as grpc.UntypedHandleCall;
   }
   return wrapped;
+}
+
+/**
+ * statusInterceptor tells `onCallFinished` the status each call ends with, as grpc-js sends it:
+ * after the handler, the forwarder or grpc-js itself answered, so every call counts exactly once.
+ */
+function statusInterceptor(onCallFinished: (code: string) => void): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      sendStatus: (status, next) => {
+        onCallFinished(grpc.status[status.code] ?? 'UNKNOWN');
+        next(status);
+      },
+    });
 }

@@ -41,6 +41,8 @@ export interface HttpServerOptions {
   readonly metrics: { render(): Promise<string>; readonly contentType: string };
   /** onForwarded hears each request forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
+  /** onRequestFinished hears the HTTP status of every response once it is sent (metrics). */
+  readonly onRequestFinished?: (status: number) => void;
   /** disk reads the data folder's free space for /status (`disk`); absent, /status shows null. */
   readonly disk?: () => DiskSpaceStatus;
   /**
@@ -368,6 +370,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     // plaintext; gRPC calls log h2 or h2c), so a future HTTP/3 listener shows up in the same place.
     const started = performance.now();
     res.once('finish', () => {
+      options.onRequestFinished?.(res.statusCode);
       options.logger.debug(
         {
           method: req.method,

@@ -75,6 +75,13 @@ export interface CampaignElected extends AppliedTerm {
 /** StaleFenceKind says which request presented a fence that is not the holder's. */
 export type StaleFenceKind = 'validate' | 'resign' | 'renew' | 'stepDown';
 
+/**
+ * ProposalResult is how one attempt to replicate a write ended: `committed` (applied on this
+ * node, whatever the state machine answered), or the error code it failed with (NOT_LEADER,
+ * BACKPRESSURE, NO_QUORUM, DEADLINE_EXCEEDED, PROPOSAL_DROPPED, TRANSFER_IN_PROGRESS, ...).
+ */
+export type ProposalResult = 'committed' | ErrorCode;
+
 /** ReadConsistency: linearizable reads confirm leadership with a quorum first (ReadIndex); serializable reads answer from this replica. */
 export type ReadConsistency = 'linearizable' | 'serializable';
 
@@ -124,6 +131,8 @@ export class LeadershipService {
     logger: Logger = pino({ level: 'silent' }),
     /** onLeaseBatchRefused hears each lease batch split or lease isolated after a content refusal (metrics). */
     private readonly onLeaseBatchRefused: LeaseBatchRefusalListener = () => undefined,
+    /** onProposal hears how each attempt to replicate a write through Raft ended (metrics). */
+    private readonly onProposal: (result: ProposalResult) => void = () => undefined,
   ) {
     this.logger = logger;
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
@@ -459,9 +468,11 @@ export class LeadershipService {
         const applied = this.node.propose(bytes);
         span.addEvent('proposed', { 'omnirelay.command.bytes': bytes.byteLength });
         result = await applied;
+        this.onProposal('committed');
         break;
       } catch (e) {
         const error = toServerError(e);
+        this.onProposal(error.code);
         if (error.code === 'NOT_LEADER') throw this.notLeader();
         // Leadership is moving (a planned transfer): the write was refused, not applied. Wait for
         // the move to finish rather than bounce the client into a backoff; then the edges forward

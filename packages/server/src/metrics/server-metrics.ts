@@ -3,7 +3,9 @@ import type { DenialReason } from '../auth/access-control';
 import type { TlsPort } from '@omnirelay/raft';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProposalResult } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { LeaseBatchCommand, LeaseBatchRefusal } from '../leadership/lease-batches';
 import type { WatchHub } from '../leadership/watch-hub';
@@ -29,6 +31,28 @@ export type ForwardEdge = 'grpc' | 'http';
 
 /** FORWARD_EDGES lists every `edge` label value. */
 const FORWARD_EDGES: readonly ForwardEdge[] = ['grpc', 'http'];
+
+/**
+ * REQUEST_CODES are the `code` label values of omnirelay_requests_total per edge: the 17 gRPC
+ * status names, and the HTTP statuses 100-599. They bound the label whatever a caller passes.
+ */
+const REQUEST_CODES: Readonly<Record<ForwardEdge, ReadonlySet<string>>> = {
+  grpc: new Set(Object.values(grpcStatus).filter((value): value is string => typeof value === 'string')),
+  http: new Set(Array.from({ length: 500 }, (_, i) => String(100 + i))),
+};
+
+/**
+ * PROPOSAL_RESULTS_AT_START are the omnirelay_raft_proposals_total series created at 0, so rates and
+ * failure ratios exist before the first failure; other error codes appear when they first occur
+ * (the label is a fixed union of error codes either way).
+ */
+const PROPOSAL_RESULTS_AT_START: readonly ProposalResult[] = [
+  'committed',
+  'BACKPRESSURE',
+  'NO_QUORUM',
+  'DEADLINE_EXCEEDED',
+  'PROPOSAL_DROPPED',
+];
 
 /** LEASE_BATCH_COMMANDS and LEASE_BATCH_REFUSALS list the label values of omnirelay_lease_batch_refusals_total. */
 const LEASE_BATCH_COMMANDS: readonly LeaseBatchCommand[] = ['renew', 'expire'];
@@ -70,6 +94,14 @@ export interface ServerMetrics {
   accessDenied(action: string, reason: DenialReason): void;
   /** handshakeRefused counts a TLS handshake a client port refused, in omnirelay_tls_handshakes_refused_total. */
   handshakeRefused(port: TlsPort): void;
+  /**
+   * requestFinished counts one answered request in omnirelay_requests_total: `code` is the gRPC
+   * status name on the grpc edge and the HTTP status on the http edge. A code outside those sets
+   * (REQUEST_CODES) is counted as `other`, so the label stays bounded whatever it is given.
+   */
+  requestFinished(edge: ForwardEdge, code: string): void;
+  /** proposalFinished counts one attempt to replicate a write, by result, in omnirelay_raft_proposals_total. */
+  proposalFinished(result: ProposalResult): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -155,6 +187,29 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers: [registry],
   });
   for (const limit of STREAM_LIMIT_NAMES) limitRefusals.inc({ limit }, 0);
+  const requests = new Counter<'edge' | 'code'>({
+    name: 'omnirelay_requests_total',
+    help:
+      'Client requests this node answered (count), by edge and the status it answered with: the ' +
+      'gRPC status name (OK, INVALID_ARGUMENT, UNAVAILABLE, ...) on grpc, the HTTP status (200, ' +
+      '404, 503, ...) on http, `other` for anything else. Server-side failures are UNKNOWN, ' +
+      'INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED and DATA_LOSS on grpc and 5xx on http.',
+    labelNames: ['edge', 'code'],
+    registers: [registry],
+  });
+  requests.inc({ edge: 'grpc', code: 'OK' }, 0);
+  requests.inc({ edge: 'http', code: '200' }, 0);
+  const proposals = new Counter<'result'>({
+    name: 'omnirelay_raft_proposals_total',
+    help:
+      'Writes this node proposed to Raft (count; each attempt once), by result: committed (applied ' +
+      'here), or the error code the attempt failed with: NOT_LEADER (forwarded instead), ' +
+      'TRANSFER_IN_PROGRESS (retried after the transfer), and failures a client sees such as ' +
+      'BACKPRESSURE, NO_QUORUM, DEADLINE_EXCEEDED or PROPOSAL_DROPPED.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of PROPOSAL_RESULTS_AT_START) proposals.inc({ result }, 0);
 
   return {
     registry,
@@ -175,6 +230,12 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     },
     handshakeRefused: (port) => {
       if (active) handshakeRefusals.inc({ port });
+    },
+    proposalFinished: (result) => {
+      if (active) proposals.inc({ result });
+    },
+    requestFinished: (edge, code) => {
+      if (active) requests.inc({ edge, code: REQUEST_CODES[edge].has(code) ? code : 'other' });
     },
     stop: () => {
       if (!active) return;

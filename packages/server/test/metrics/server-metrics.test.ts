@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { register as globalRegistry } from 'prom-client';
 import type { OmniRelayServer } from '../../src/index';
-import { freePort, loadServerConfig, startServer } from '../../src/index';
+import { freePort, loadPublicApi, loadServerConfig, startServer } from '../../src/index';
 import type { ServerMetrics } from '../../src/metrics/server-metrics';
 import { createServerMetrics } from '../../src/metrics/server-metrics';
 import { sampleOf } from './exposition';
@@ -143,6 +144,48 @@ describe('createServerMetrics on a single-node server', () => {
     expect(
       sampleOf(after, 'omnirelay_lease_batch_refusals_total', { command: 'renew', refusal: 'split' }),
     ).toBe(0);
+  });
+
+  it('counts answered requests by edge and status code, and anything else as other', async () => {
+    metrics.requestFinished('grpc', 'UNAVAILABLE');
+    metrics.requestFinished('http', '503');
+    metrics.requestFinished('http', '503');
+    metrics.requestFinished('http', 'not-a-status');
+    metrics.requestFinished('grpc', 'Unavailable');
+    const text = await metrics.render();
+    expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'grpc', code: 'OK' })).toBe(0);
+    expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'grpc', code: 'UNAVAILABLE' })).toBe(1);
+    expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'http', code: '503' })).toBe(2);
+    expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'http', code: 'other' })).toBe(1);
+    expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'grpc', code: 'other' })).toBe(1);
+  });
+
+  it('counts the requests, gRPC calls and proposals of the node itself on its /metrics', async () => {
+    const api = loadPublicApi();
+    const client = new api.leadership.Client(server.grpcAddress, grpc.credentials.createInsecure());
+    try {
+      type Unary = (request: object, callback: (e: grpc.ServiceError | null) => void) => void;
+      const getLeader = (client as unknown as { GetLeader: Unary }).GetLeader.bind(client);
+      const code = await new Promise<grpc.status>((resolveCall) =>
+        getLeader({ scope: '' }, (e) => resolveCall(e === null ? grpc.status.OK : e.code)),
+      );
+      expect(code).toBe(grpc.status.INVALID_ARGUMENT);
+      const base = `http://${server.config.clientAddress}`;
+      expect((await fetch(`${base}/no-such-route`)).status).toBe(404);
+      const lease = await server.service.acquire({
+        scope: 'metrics/own',
+        candidateId: 'c4',
+        leaseTtlMs: 60_000,
+      });
+      if (!lease.granted) throw new Error('the acquire was not granted');
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'grpc', code: 'INVALID_ARGUMENT' })).toBe(1);
+      expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'http', code: '404' })).toBe(1);
+      expect(sampleOf(text, 'omnirelay_raft_proposals_total', { result: 'committed' })).toBeGreaterThan(0);
+      expect(sampleOf(text, 'omnirelay_raft_proposals_total', { result: 'NO_QUORUM' })).toBe(0);
+    } finally {
+      client.close();
+    }
   });
 
   it('has a help text for every metric and never a scope or candidate label', async () => {
