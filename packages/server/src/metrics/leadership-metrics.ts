@@ -1,10 +1,11 @@
 import type { ApplyResult, HolderChangeReason, LeadershipFsm, LeaseView } from '@omnirelay/leadership-fsm';
 import { LIST_PAGE_SIZE_MAX } from '@omnirelay/leadership-fsm';
 import type { Registry } from 'prom-client';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { LedgerAnomaly } from './holder-ledger';
 import { HolderLedger, LEASES_TRACKED_MAX } from './holder-ledger';
+import { ScopeChurn } from './scope-churn';
 
 /** FenceCheckKind names the request whose fence was refused as stale (`fenceRejected`). */
 export type FenceCheckKind = 'validate' | 'resign' | 'renew' | 'stepDown';
@@ -87,6 +88,23 @@ export function registerLeadershipMetrics(
     registers: [registry],
   });
 
+  // Holder changes per scope are timed with this process's monotonic clock: the gauge answers
+  // "right now", which entry stamps (they only move when entries are applied) cannot.
+  const churn = new ScopeChurn();
+  let churnMax = 0;
+  new Gauge({
+    name: 'omnirelay_scope_holder_changes_max',
+    help:
+      'The most holder changes any one scope had on this replica in the last 5 minutes (count; ' +
+      'one per holder-change event). One series whatever the number of scopes: find the scope ' +
+      'in the audit events or by the highest `term` in ListLeaders.',
+    registers: [registry],
+    collect() {
+      if (active) churnMax = churn.maxChanges(performance.now());
+      this.set(churnMax);
+    },
+  });
+
   // Every series exists from the start at 0, so rate() and `> 0` alerts work before the first event.
   for (const reason of REASONS) transitions.inc({ reason }, 0);
   for (const kind of SPLIT_BRAIN_KINDS) splitBrain.inc({ kind }, 0);
@@ -108,8 +126,10 @@ export function registerLeadershipMetrics(
     } else if (outcome.type === 'grace') {
       ledger.graced(outcome.graceDeadlineMs);
     }
+    const nowMs = performance.now();
     for (const e of result.events) {
       transitions.inc({ reason: e.reason });
+      churn.record(e.scope, nowMs);
       const verdict = ledger.record(e);
       if (verdict.electionDurationMs !== undefined) electionDuration.observe(verdict.electionDurationMs);
       for (const kind of verdict.anomalies) splitBrain.inc({ kind });

@@ -104,6 +104,19 @@ describe('registerLeadershipMetrics', () => {
     }
   });
 
+  it('reports the most holder changes of one scope, with no scope label', async () => {
+    register();
+    expect(sampleOf(await registry.metrics(), 'omnirelay_scope_holder_changes_max')).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const fence = fenceOf(replica.apply(acquire('flapping', `c${i}`), i * 10));
+      replica.apply({ type: 'resign', correlationId: 'c', scope: 'flapping', fenceToken: fence }, i * 10 + 5);
+    }
+    replica.apply(acquire('calm', 'c'), 100);
+    const text = await registry.metrics();
+    expect(sampleOf(text, 'omnirelay_scope_holder_changes_max')).toBe(6);
+    expect(text).not.toContain('flapping');
+  });
+
   it('measures an expiry from the renewed deadline to the next grant', async () => {
     register();
     const fence = fenceOf(replica.apply(acquire('s', 'a', 1000), 0));
