@@ -130,7 +130,7 @@ export async function startServer(
     tracing.tracer,
     logger,
     (command, refusal) => metrics.leaseBatchRefused(command, refusal),
-    (result) => metrics.proposalFinished(result),
+    (result, seconds) => metrics.proposalFinished(result, seconds),
   );
   const expiry = new ExpiryScheduler(
     service,

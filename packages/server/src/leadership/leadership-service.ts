@@ -131,8 +131,11 @@ export class LeadershipService {
     logger: Logger = pino({ level: 'silent' }),
     /** onLeaseBatchRefused hears each lease batch split or lease isolated after a content refusal (metrics). */
     private readonly onLeaseBatchRefused: LeaseBatchRefusalListener = () => undefined,
-    /** onProposal hears how each attempt to replicate a write through Raft ended (metrics). */
-    private readonly onProposal: (result: ProposalResult) => void = () => undefined,
+    /**
+     * onProposal hears how each attempt to replicate a write through Raft ended, and how long it
+     * took from the hand-off to Raft to that end, in seconds (metrics).
+     */
+    private readonly onProposal: (result: ProposalResult, seconds: number) => void = () => undefined,
   ) {
     this.logger = logger;
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
@@ -462,17 +465,18 @@ export class LeadershipService {
         transport,
         principal,
       });
+      const proposedAtMs = performance.now();
       try {
         // `proposed` marks the hand-off to the Raft node (a refusal such as BACKPRESSURE then fails
         // the span); the entry's index and term are known only once it is applied.
         const applied = this.node.propose(bytes);
         span.addEvent('proposed', { 'omnirelay.command.bytes': bytes.byteLength });
         result = await applied;
-        this.onProposal('committed');
+        this.onProposal('committed', (performance.now() - proposedAtMs) / 1000);
         break;
       } catch (e) {
         const error = toServerError(e);
-        this.onProposal(error.code);
+        this.onProposal(error.code, (performance.now() - proposedAtMs) / 1000);
         if (error.code === 'NOT_LEADER') throw this.notLeader();
         // Leadership is moving (a planned transfer): the write was refused, not applied. Wait for
         // the move to finish rather than bounce the client into a backoff; then the edges forward

@@ -4,7 +4,7 @@ import type { TlsPort } from '@omnirelay/raft';
 import { assert } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProposalResult } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import type { LeaseBatchCommand, LeaseBatchRefusal } from '../leadership/lease-batches';
@@ -54,6 +54,11 @@ const PROPOSAL_RESULTS_AT_START: readonly ProposalResult[] = [
   'PROPOSAL_DROPPED',
 ];
 
+/** PROPOSAL_BUCKETS_SECONDS are the bucket bounds of omnirelay_raft_proposal_duration_seconds: 0.5 ms to 10 s. */
+export const PROPOSAL_BUCKETS_SECONDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 /** LEASE_BATCH_COMMANDS and LEASE_BATCH_REFUSALS list the label values of omnirelay_lease_batch_refusals_total. */
 const LEASE_BATCH_COMMANDS: readonly LeaseBatchCommand[] = ['renew', 'expire'];
 const LEASE_BATCH_REFUSALS: readonly LeaseBatchRefusal[] = ['split', 'isolated'];
@@ -100,8 +105,12 @@ export interface ServerMetrics {
    * (REQUEST_CODES) is counted as `other`, so the label stays bounded whatever it is given.
    */
   requestFinished(edge: ForwardEdge, code: string): void;
-  /** proposalFinished counts one attempt to replicate a write, by result, in omnirelay_raft_proposals_total. */
-  proposalFinished(result: ProposalResult): void;
+  /**
+   * proposalFinished counts one attempt to replicate a write, by result, in
+   * omnirelay_raft_proposals_total, and times a committed one (`seconds` from the hand-off to Raft
+   * until it was applied here) in omnirelay_raft_proposal_duration_seconds.
+   */
+  proposalFinished(result: ProposalResult, seconds: number): void;
   /**
    * stop removes the node listeners, makes the state machine listeners inert (it cannot remove
    * them) and freezes the scrape-time gauges at their last values; `render()` keeps working.
@@ -210,6 +219,14 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers: [registry],
   });
   for (const result of PROPOSAL_RESULTS_AT_START) proposals.inc({ result }, 0);
+  const proposalDuration = new Histogram({
+    name: 'omnirelay_raft_proposal_duration_seconds',
+    help:
+      'Commit latency of the writes this node led: from handing a write to Raft until it was ' +
+      'committed by a quorum and applied here (seconds; committed proposals only).',
+    buckets: [...PROPOSAL_BUCKETS_SECONDS],
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -231,8 +248,10 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     handshakeRefused: (port) => {
       if (active) handshakeRefusals.inc({ port });
     },
-    proposalFinished: (result) => {
-      if (active) proposals.inc({ result });
+    proposalFinished: (result, seconds) => {
+      if (!active) return;
+      proposals.inc({ result });
+      if (result === 'committed') proposalDuration.observe(seconds);
     },
     requestFinished: (edge, code) => {
       if (active) requests.inc({ edge, code: REQUEST_CODES[edge].has(code) ? code : 'other' });

@@ -183,6 +183,9 @@ describe('createServerMetrics on a single-node server', () => {
       expect(sampleOf(text, 'omnirelay_requests_total', { edge: 'http', code: '404' })).toBe(1);
       expect(sampleOf(text, 'omnirelay_raft_proposals_total', { result: 'committed' })).toBeGreaterThan(0);
       expect(sampleOf(text, 'omnirelay_raft_proposals_total', { result: 'NO_QUORUM' })).toBe(0);
+      expect(sampleOf(text, 'omnirelay_raft_proposal_duration_seconds_count')).toBe(
+        sampleOf(text, 'omnirelay_raft_proposals_total', { result: 'committed' }),
+      );
     } finally {
       client.close();
     }
