@@ -90,6 +90,21 @@ function prom(refId: string, expr: string, legendFormat: string): PrometheusQuer
   return { refId, datasource: PROMETHEUS, expr, legendFormat, range: true };
 }
 
+/**
+ * medianAndP99 are the p50 and p99 queries of histogram `name` (its `_bucket` series summed by
+ * `by` and `le`), legends prefixed with `legendPrefix`.
+ */
+function medianAndP99(name: string, by: string, legendPrefix: string): PrometheusQuery[] {
+  const grouping = by === '' ? 'le' : `${by}, le`;
+  return [0.5, 0.99].map((q, i) =>
+    prom(
+      String.fromCharCode(65 + i),
+      `histogram_quantile(${q}, sum by (${grouping}) (rate(${name}_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
+      `${legendPrefix}${q === 0.5 ? 'p50' : 'p99'}`,
+    ),
+  );
+}
+
 function fieldConfig(unit: string): FieldConfigSource {
   return { defaults: { unit }, overrides: [] };
 }
@@ -308,18 +323,7 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
         'Raft election duration',
         'Time members spent without a Raft leader after losing one (p50, p99 over the interval).',
         's',
-        [
-          prom(
-            'A',
-            `histogram_quantile(0.5, sum by (le) (rate(omnirelay_raft_election_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-            'p50',
-          ),
-          prom(
-            'B',
-            `histogram_quantile(0.99, sum by (le) (rate(omnirelay_raft_election_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-            'p99',
-          ),
-        ],
+        medianAndP99('omnirelay_raft_election_duration_seconds', '', ''),
       ),
       timeseries(
         'Scope elections',
@@ -399,34 +403,17 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
   {
     title: 'Latency',
     panels: [
-      timeseries('fsync latency', 'Durable Raft log writes per member (p50, p99).', 's', [
-        prom(
-          'A',
-          `histogram_quantile(0.5, sum by (instance, le) (rate(omnirelay_raft_fsync_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-          '{{instance}} p50',
-        ),
-        prom(
-          'B',
-          `histogram_quantile(0.99, sum by (instance, le) (rate(omnirelay_raft_fsync_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-          '{{instance}} p99',
-        ),
-      ]),
+      timeseries(
+        'fsync latency',
+        'Durable Raft log writes per member (p50, p99).',
+        's',
+        medianAndP99('omnirelay_raft_fsync_duration_seconds', 'instance', '{{instance}} '),
+      ),
       timeseries(
         'Commit latency',
         'From handing a write to Raft to its apply on the leader (p50, p99).',
         's',
-        [
-          prom(
-            'A',
-            `histogram_quantile(0.5, sum by (le) (rate(omnirelay_raft_proposal_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-            'p50',
-          ),
-          prom(
-            'B',
-            `histogram_quantile(0.99, sum by (le) (rate(omnirelay_raft_proposal_duration_seconds_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-            'p99',
-          ),
-        ],
+        medianAndP99('omnirelay_raft_proposal_duration_seconds', '', ''),
       ),
       timeseries(
         'Event-loop lag',
