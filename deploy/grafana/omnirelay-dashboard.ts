@@ -326,22 +326,24 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
         medianAndP99('omnirelay_raft_election_duration_seconds', '', ''),
       ),
       timeseries(
-        'Scope elections',
-        'Scope elections (a vacant scope granted again) per minute, and how long scopes stayed vacant (p99).',
+        'Scope vacancy',
+        'How long a scope stayed without a holder before it was granted again (p99, in ms as the seeds fix it).',
         'ms',
         [
           prom(
             'A',
             `histogram_quantile(0.99, max by (le) (rate(mesh_leadership_election_duration_ms_bucket{${JOB_SELECTOR}}[$__rate_interval])))`,
-            'vacancy p99 (ms)',
-          ),
-          prom(
-            'B',
-            `max(rate(mesh_leadership_election_duration_ms_count{${JOB_SELECTOR}}[$__rate_interval])) * 60`,
-            'elections per minute',
+            'vacancy p99',
           ),
         ],
       ),
+      timeseries('Scope elections', 'Vacant scopes granted again, per minute.', 'none', [
+        prom(
+          'A',
+          `max(rate(mesh_leadership_election_duration_ms_count{${JOB_SELECTOR}}[$__rate_interval])) * 60`,
+          'elections per minute',
+        ),
+      ]),
     ],
   },
   {
