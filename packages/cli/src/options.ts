@@ -60,9 +60,7 @@ export function parseEndpoints(text: string, source: string): string[] {
     );
   }
   for (const item of items) {
-    const match = /^([^\s:/]+):(\d{1,5})$/.exec(item);
-    const port = match === null ? 0 : Number(match[2]);
-    if (match === null || port < 1 || port > 65_535) {
+    if (!isHostPort(item)) {
       throw usageError(
         `endpoint ${JSON.stringify(item)} in ${source} is not host:port`,
         'give host:port with a port from 1 to 65535, e.g. 127.0.0.1:7301',
@@ -70,6 +68,24 @@ export function parseEndpoints(text: string, source: string): string[] {
     }
   }
   return [...new Set(items)];
+}
+
+/** isHostPort tells whether `text` is `host:port` with no spaces or slashes and a port from 1 to 65535. */
+export function isHostPort(text: string): boolean {
+  const match = /^([^\s:/]+):(\d{1,5})$/.exec(text);
+  const port = match === null ? 0 : Number(match[2]);
+  return match !== null && port >= 1 && port <= 65_535;
+}
+
+/** parseAddress reads one `host:port` argument (see isHostPort); `flag` names it in the error. */
+export function parseAddress(text: string, flag: string): string {
+  if (!isHostPort(text)) {
+    throw usageError(
+      `${flag} ${JSON.stringify(text)} is not host:port`,
+      'give host:port with a port from 1 to 65535, e.g. 127.0.0.1:7104',
+    );
+  }
+  return text;
 }
 
 /** parseTimeoutMs reads --timeout: a whole number of milliseconds from 1 to TIMEOUT_MS_MAX. */

@@ -2,6 +2,7 @@ import { isCliErrorWithExit } from './support/cli-errors';
 import { TEST_TOKEN as TOKEN, useTokenFile } from './support/token-file';
 import {
   DEFAULT_ENDPOINTS,
+  parseAddress,
   parseEndpoints,
   parseFence,
   parseOutput,
@@ -41,6 +42,18 @@ describe('parseEndpoints', () => {
   it('bounds the number of endpoints', () => {
     const many = Array.from({ length: 65 }, (_, i) => `h:${i + 1}`).join(',');
     expect(() => parseEndpoints(many, '--endpoints')).toThrow(/at most 64/);
+  });
+});
+
+describe('parseAddress', () => {
+  it('accepts host:port and refuses anything else with exit 2, naming the argument', () => {
+    expect(parseAddress('127.0.0.1:7104', '<peer-address>')).toBe('127.0.0.1:7104');
+    for (const text of ['', 'nowhere', 'h:0', 'h:65536', 'h :1', 'http://h:1', 'h:1:2']) {
+      expect(isCliErrorWithExit(() => parseAddress(text, '<peer-address>'), 2)).toBe(true);
+    }
+    expect(() => parseAddress('nowhere', '--grpc-address')).toThrow(
+      /--grpc-address "nowhere" is not host:port/,
+    );
   });
 });
 

@@ -6,13 +6,17 @@ import { transferJson, transferText } from '../format/results';
 import { parseId } from '../options';
 import type { Bind } from './action';
 import { stringOption } from './action';
+import { registerMembership } from './membership';
 
 /**
  * registerCluster adds `omnirelay cluster members` (the Raft configuration with link state and,
- * from the leader, replication progress) and `omnirelay cluster transfer-leader [--to ID]`.
+ * from the leader, replication progress), `omnirelay cluster transfer-leader [--to ID]`, and the
+ * membership changes `add-learner`, `promote` and `remove` (commands/membership.ts).
  */
 export function registerCluster(program: Command, bind: Bind): void {
-  const cluster = program.command('cluster').description('the Raft cluster: members, leadership transfer');
+  const cluster = program
+    .command('cluster')
+    .description('the Raft cluster: members, membership changes, leadership transfer');
 
   bind(
     cluster
@@ -45,6 +49,8 @@ export function registerCluster(program: Command, bind: Bind): void {
       });
     },
   );
+
+  registerMembership(cluster, bind);
 }
 
 /**

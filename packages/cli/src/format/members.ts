@@ -1,4 +1,5 @@
 import type { Members } from '@omnirelay/client-sdk';
+import type { JsonValue } from './json';
 import { jsonDocument } from './json';
 import { renderTable } from './table';
 
@@ -28,7 +29,12 @@ export function membersTable(m: Members): string {
  * lagEntries are numbers, -1 when a follower answered.
  */
 export function membersJson(m: Members): string {
-  return jsonDocument({
+  return jsonDocument(membersObject(m));
+}
+
+/** membersObject is the document membersJson renders, for commands that add fields to it. */
+export function membersObject(m: Members): { readonly [key: string]: JsonValue } {
+  return {
     answeredBy: m.nodeId,
     leader: m.leader,
     members: sortById(m.members).map((x) => ({
@@ -40,7 +46,7 @@ export function membersJson(m: Members): string {
       match: x.match,
       lagEntries: x.lagEntries,
     })),
-  });
+  };
 }
 
 function sortById<T extends { readonly id: string }>(items: readonly T[]): T[] {

@@ -1,0 +1,134 @@
+import type { Members } from '@omnirelay/client-sdk';
+import type { Command } from 'commander';
+import type { CommandContext } from '../context';
+import type { ExitCode } from '../exit-codes';
+import { EXIT } from '../exit-codes';
+import { jsonDocument } from '../format/json';
+import { membersObject, membersTable } from '../format/members';
+import { parseAddress, parseId } from '../options';
+import { waitCaughtUp, waitRemoved } from '../wait-membership';
+import type { Bind } from './action';
+import { stringOption } from './action';
+
+/** WAIT_HELP explains --wait in each membership command's help. */
+const WAIT_HELP =
+  'wait until the change is applied and (add-learner, promote) the member is caught up, bounded by --timeout; progress goes to stderr';
+
+/** MEMBERSHIP_HELP_EPILOGUE ends the help of each membership command. */
+const MEMBERSHIP_HELP_EPILOGUE = [
+  '',
+  'One change at a time; the leader answers once the change is applied. A refused change',
+  '(already a member, not a learner, the last voter) is exit 2 and changes nothing; a learner',
+  'that is not caught up yet is exit 5. With --wait, a member that does not catch up within',
+  '--timeout is exit 6 (the change itself stays applied). Needs the mesh.admin role.',
+].join('\n');
+
+/**
+ * registerMembership adds the single-server membership changes under `omnirelay cluster`:
+ * `add-learner <id> <peer-address>` (a node started with --join), `promote <id>` (a caught-up
+ * learner becomes a voter) and `remove <id>` (a voter or learner), each with `--wait`.
+ */
+export function registerMembership(cluster: Command, bind: Bind): void {
+  bind(
+    withArguments(
+      cluster
+        .command('add-learner')
+        .description(
+          'add a non-voting member (a node started with --join) listening for peers at <peer-address>',
+        )
+        .argument('<id>', 'the new member id')
+        .argument('<peer-address>', 'host:port where the new member listens for peers'),
+      ['id', 'peerAddress'],
+    ),
+    async (ctx, options) => {
+      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
+      const peerAddress = parseAddress(stringOption(options, 'peerAddress') ?? '', '<peer-address>');
+      const changed = await ctx.withClient((client) => client.addLearner(id, peerAddress));
+      return report(
+        ctx,
+        options,
+        { type: 'addLearner', id, text: `added ${id} as a learner (peer ${peerAddress})` },
+        changed,
+      );
+    },
+  );
+
+  bind(
+    withArguments(
+      cluster
+        .command('promote')
+        .description('make a caught-up learner a voter')
+        .argument('<id>', 'the learner to promote'),
+      ['id'],
+    ),
+    async (ctx, options) => {
+      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
+      const changed = await ctx.withClient((client) => client.promote(id));
+      return report(ctx, options, { type: 'promote', id, text: `promoted ${id} to voter` }, changed);
+    },
+  );
+
+  bind(
+    withArguments(
+      cluster
+        .command('remove')
+        .description('remove a voter or a learner')
+        .argument('<id>', 'the member to remove'),
+      ['id'],
+    ),
+    async (ctx, options) => {
+      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
+      const changed = await ctx.withClient((client) => client.removeMember(id));
+      return report(ctx, options, { type: 'remove', id, text: `removed ${id}` }, changed);
+    },
+  );
+}
+
+/** Change names an applied membership change for the output. */
+interface Change {
+  readonly type: 'addLearner' | 'promote' | 'remove';
+  readonly id: string;
+  /** text is the first line of the table output. */
+  readonly text: string;
+}
+
+/**
+ * report waits when --wait asks (for catch-up, or for the removal to be seen), then prints the
+ * change and the leader's view of the members: a line and the members table, or one JSON
+ * document `{change: {type, id}, waited, answeredBy, leader, members}`.
+ */
+async function report(
+  ctx: CommandContext,
+  options: Readonly<Record<string, unknown>>,
+  change: Change,
+  changed: Members,
+): Promise<ExitCode> {
+  const wait = options['wait'] === true;
+  let view = changed;
+  if (wait && change.type === 'remove') await waitRemoved(ctx, change.id);
+  else if (wait) view = await waitCaughtUp(ctx, change.id);
+  const suffix = !wait
+    ? ''
+    : change.type === 'remove'
+      ? '; every node answering has applied it'
+      : '; caught up';
+  ctx.io.stdout(
+    ctx.output === 'json'
+      ? jsonDocument({ change: { type: change.type, id: change.id }, waited: wait, ...membersObject(view) })
+      : `${change.text}${suffix}\n${membersTable(view)}`,
+  );
+  return EXIT.OK;
+}
+
+/**
+ * withArguments adds --wait and the help epilogue, and hands the positional arguments to the
+ * action as the options `names` (in order).
+ */
+function withArguments(command: Command, names: readonly string[]): Command {
+  return command
+    .option('--wait', WAIT_HELP)
+    .addHelpText('after', MEMBERSHIP_HELP_EPILOGUE)
+    .hook('preAction', (self) => {
+      names.forEach((name, i) => self.setOptionValue(name, self.args[i]));
+    });
+}
