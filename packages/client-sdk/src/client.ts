@@ -469,13 +469,26 @@ export class OmniRelayClient {
     return { leader: r.leader, term: big(r.term) };
   }
 
-  /** addLearner adds a non-voting member listening for peers at `peerAddress`. */
-  async addLearner(id: string, peerAddress: string): Promise<Members> {
+  /**
+   * addLearner adds a non-voting member listening for peers at `peerAddress`. Its client HTTP
+   * and public gRPC addresses (`options`), when given, travel in the replicated membership, so
+   * every node can forward to it and name it in NOT_LEADER once it leads.
+   */
+  async addLearner(
+    id: string,
+    peerAddress: string,
+    options: { readonly clientAddress?: string; readonly grpcAddress?: string } = {},
+  ): Promise<Members> {
     return membersOf(
       await this.router.call(
         'Cluster',
         'AddLearner',
-        { id, peerAddress },
+        {
+          id,
+          peerAddress,
+          ...(options.clientAddress === undefined ? {} : { clientAddress: options.clientAddress }),
+          ...(options.grpcAddress === undefined ? {} : { grpcAddress: options.grpcAddress }),
+        },
         { leader: true, retry: ONLY_NOT_APPLIED },
       ),
     );

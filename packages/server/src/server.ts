@@ -2,6 +2,7 @@ import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import { HandshakeRefusals, RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { AccessControl } from './auth/access-control';
+import { clientAddressesOf } from './cluster/cluster-ops';
 import { TokensFile } from './auth/tokens-file';
 import type { ServerConfig } from './config/server-config';
 import { authEnabled } from './config/server-config';
@@ -117,7 +118,9 @@ export async function startServer(
     logger,
   });
   await disk.start();
-  // Peers' client addresses are configured alongside their peer addresses (see --peer-clients and --peer-grpc).
+  // Peers' client addresses are configured alongside their peer addresses (--peer-clients and
+  // --peer-grpc); those of members added at run time come from the replicated membership.
+  const configuredClients = { http: config.peerClients, grpc: config.peerGrpc };
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
   const stopClockWatch = watchClocks(node, config.skewMsMax, logger);
   registerDiskMetrics(metrics.registry, () => disk.status());
@@ -125,7 +128,7 @@ export async function startServer(
     node,
     stateMachine,
     hub,
-    (id) => ({ http: config.peerClients[id], grpc: config.peerGrpc[id] }),
+    (id) => clientAddressesOf(node, configuredClients, id),
     (kind) => metrics.fenceRejected(kind),
     tracing.tracer,
     logger,
@@ -219,7 +222,7 @@ export async function startServer(
           service,
           node,
           logger,
-          leaderGrpcAddress: (id) => config.peerGrpc[id],
+          leaderGrpcAddress: (id) => clientAddressesOf(node, configuredClients, id).grpc,
           onForwarded: () => metrics.forwarded('grpc'),
           onCallFinished: (code) => metrics.requestFinished('grpc', code),
           streamLimiter,

@@ -25,7 +25,8 @@ const MEMBERSHIP_HELP_EPILOGUE = [
 
 /**
  * registerMembership adds the single-server membership changes under `omnirelay cluster`:
- * `add-learner <id> <peer-address>` (a node started with --join), `promote <id>` (a caught-up
+ * `add-learner <id> <peer-address> [--client-address A] [--grpc-address G]` (a node started with
+ * --join; its client addresses travel in the replicated membership), `promote <id>` (a caught-up
  * learner becomes a voter) and `remove <id>` (a voter or learner), each with `--wait`.
  */
 export function registerMembership(cluster: Command, bind: Bind): void {
@@ -37,13 +38,23 @@ export function registerMembership(cluster: Command, bind: Bind): void {
           'add a non-voting member (a node started with --join) listening for peers at <peer-address>',
         )
         .argument('<id>', 'the new member id')
-        .argument('<peer-address>', 'host:port where the new member listens for peers'),
+        .argument('<peer-address>', 'host:port where the new member listens for peers')
+        .option('--client-address <host:port>', "the new member's client HTTP address (its --client-address)")
+        .option('--grpc-address <host:port>', "the new member's public gRPC address (its --grpc-address)"),
       ['id', 'peerAddress'],
     ),
     async (ctx, options) => {
       const id = parseId(stringOption(options, 'id') ?? '', '<id>');
       const peerAddress = parseAddress(stringOption(options, 'peerAddress') ?? '', '<peer-address>');
-      const changed = await ctx.withClient((client) => client.addLearner(id, peerAddress));
+      const clientAddress = stringOption(options, 'clientAddress');
+      const grpcAddress = stringOption(options, 'grpcAddress');
+      const addresses = {
+        ...(clientAddress === undefined
+          ? {}
+          : { clientAddress: parseAddress(clientAddress, '--client-address') }),
+        ...(grpcAddress === undefined ? {} : { grpcAddress: parseAddress(grpcAddress, '--grpc-address') }),
+      };
+      const changed = await ctx.withClient((client) => client.addLearner(id, peerAddress, addresses));
       return report(
         ctx,
         options,

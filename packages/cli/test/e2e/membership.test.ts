@@ -1,3 +1,4 @@
+import { createClient } from '@omnirelay/client-sdk';
 import type { LocalCluster } from '@omnirelay/server';
 import { EXIT } from '../../src/exit-codes';
 import { expectOneErrorLine, runCliInProcess } from '../support/run-cli';
@@ -42,11 +43,23 @@ describe('membership changes through omnirelay cluster against a real 3-node clu
   const cli = (...argv: string[]): ReturnType<typeof runCliInProcess> =>
     runCliInProcess(['--endpoints', endpoints, '--timeout', '30000', ...argv]);
 
-  it('adds a joining node as a learner, promotes it and removes it, each with --wait', async () => {
+  it('adds a joining node as a learner, promotes it, reaches it as leader through the others, and removes it, each with --wait', async () => {
     const n4 = await cluster().addJoiningNode();
     cluster().start(n4.id);
 
-    const added = await cli('cluster', 'add-learner', n4.id, n4.peerAddress, '--wait', '-o', 'json');
+    const added = await cli(
+      'cluster',
+      'add-learner',
+      n4.id,
+      n4.peerAddress,
+      '--client-address',
+      n4.clientAddress,
+      '--grpc-address',
+      n4.grpcAddress,
+      '--wait',
+      '-o',
+      'json',
+    );
     expect({ code: added.code, stderr: added.stderr }).toMatchObject({ code: 0 });
     const addedDoc = JSON.parse(added.stdout) as MembersDocument;
     expect(addedDoc.change).toEqual({ type: 'addLearner', id: n4.id });
@@ -60,6 +73,31 @@ describe('membership changes through omnirelay cluster against a real 3-node clu
     expect(promoted.stdout).toMatch(new RegExp(`^promoted ${n4.id} to voter; caught up\n`));
     expect(promoted.stdout).toMatch(new RegExp(`\n${n4.id} +(voter|leader) `));
 
+    // n1..n3 were started before n4 existed, so only the replicated membership tells them n4's
+    // client addresses: with n4 leading, a write sent to n1 alone must still reach it.
+    const moved = await cli('cluster', 'transfer-leader', '--to', n4.id);
+    expect({ code: moved.code, stderr: moved.stderr }).toEqual({ code: 0, stderr: '' });
+    const status = await cluster().status('n1', 3000);
+    expect(status?.membership).toMatchObject({
+      clientAddresses: { [n4.id]: n4.clientAddress },
+      grpcAddresses: { [n4.id]: n4.grpcAddress },
+    });
+    const viaN1 = createClient({ endpoints: [cluster().node('n1').grpcAddress], callTimeoutMs: 20_000 });
+    try {
+      const lease = await viaN1.acquire('shard/members/1', { ttlMs: 30_000, candidateId: 'via-n1' });
+      expect(lease?.candidateId).toBe('via-n1');
+      await lease?.resign();
+    } finally {
+      viaN1.close();
+    }
+    const http = await cluster().post('n1', '/leadership/acquire', {
+      scope: 'shard/members/2',
+      candidateId: 'via-n1-http',
+      leaseTtlMs: 30_000,
+    });
+    expect(http.status).toBe(200);
+
+    // Removing the leader: it steps down once its removal commits, and --wait sees a new leader.
     const removed = await cli('cluster', 'remove', n4.id, '--wait');
     expect({ code: removed.code, stderr: removed.stderr }).toMatchObject({ code: 0 });
     expect(removed.stdout).toMatch(new RegExp(`^removed ${n4.id}; every node answering has applied it\n`));

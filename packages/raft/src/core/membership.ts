@@ -87,14 +87,22 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
       if (learners.length >= LEARNERS_MAX) {
         return { ok: false, reason: `at most ${LEARNERS_MAX} learners` };
       }
-      if (change.address !== undefined && !isPeerAddress(change.address)) {
-        return { ok: false, reason: `address ${JSON.stringify(change.address)} must be host:port` };
+      for (const [name, value] of [
+        ['address', change.address],
+        ['clientAddress', change.clientAddress],
+        ['grpcAddress', change.grpcAddress],
+      ] as const) {
+        if (value !== undefined && !isPeerAddress(value)) {
+          return { ok: false, reason: `${name} ${JSON.stringify(value)} must be host:port` };
+        }
       }
       return {
         ok: true,
         membership: withBooks({ voters, learners: sorted([...learners, node]) }, membership, node, {
           address: change.address,
           incarnation: undefined,
+          clientAddress: change.clientAddress,
+          grpcAddress: change.grpcAddress,
         }),
       };
     case 'promote':
@@ -111,7 +119,7 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
           { voters: sorted([...voters, node]), learners: learners.filter((id) => id !== node) },
           membership,
           node,
-          { address: membership.addresses?.[node], incarnation: change.incarnation },
+          { ...clientBooksOf(membership, node), incarnation: change.incarnation },
         ),
       };
     case 'remove':
@@ -125,7 +133,7 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
           { voters: voters.filter((id) => id !== node), learners: learners.filter((id) => id !== node) },
           membership,
           node,
-          { address: undefined, incarnation: undefined },
+          NO_BOOK_VALUES,
         ),
       };
     case 'bind':
@@ -139,7 +147,7 @@ export function applyConfigChange(membership: Membership, change: ConfigChange):
       return {
         ok: true,
         membership: withBooks({ voters, learners }, membership, node, {
-          address: membership.addresses?.[node],
+          ...clientBooksOf(membership, node),
           incarnation: change.incarnation,
         }),
       };
@@ -154,17 +162,42 @@ export function isPeerAddress(v: unknown): v is string {
   return typeof v === 'string' && v.length <= PEER_ADDRESS_CHARS_MAX && /^[^:\s]+:\d{1,5}$/.test(v);
 }
 
+/** BookValues are one member's entries in the membership's books (undefined: no entry). */
+interface BookValues {
+  readonly address: string | undefined;
+  readonly incarnation: string | undefined;
+  readonly clientAddress: string | undefined;
+  readonly grpcAddress: string | undefined;
+}
+
+/** NO_BOOK_VALUES is a member with no entry in any book (a removed member). */
+const NO_BOOK_VALUES: BookValues = {
+  address: undefined,
+  incarnation: undefined,
+  clientAddress: undefined,
+  grpcAddress: undefined,
+};
+
+/** clientBooksOf is `node`'s addresses as `membership` has them (a promotion or a bind keeps them). */
+function clientBooksOf(membership: Membership, node: NodeId): Omit<BookValues, 'incarnation'> {
+  return {
+    address: membership.addresses?.[node],
+    clientAddress: membership.clientAddresses?.[node],
+    grpcAddress: membership.grpcAddresses?.[node],
+  };
+}
+
 /**
- * withBooks returns `m` with the address and incarnation books carried over from `previous`,
- * `node`'s entries set to `set` (or dropped when undefined), and entries of non-members removed.
- * A book with no entry is left out, so memberships without run-time members or bindings keep
- * their exact shape (and bytes).
+ * withBooks returns `m` with the address, incarnation and client address books carried over from
+ * `previous`, `node`'s entries set to `set` (or dropped when undefined), and entries of non-members
+ * removed. A book with no entry is left out, so memberships without run-time members or bindings
+ * keep their exact shape (and bytes).
  */
 function withBooks(
   m: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] },
   previous: Membership,
   node: NodeId,
-  set: { readonly address: string | undefined; readonly incarnation: string | undefined },
+  set: BookValues,
 ): Membership {
   const members = new Set([...m.voters, ...m.learners]);
   const book = (
@@ -182,10 +215,14 @@ function withBooks(
   };
   const addresses = book(previous.addresses, set.address);
   const incarnations = book(previous.incarnations, set.incarnation);
+  const clientAddresses = book(previous.clientAddresses, set.clientAddress);
+  const grpcAddresses = book(previous.grpcAddresses, set.grpcAddress);
   return {
     voters: m.voters,
     learners: m.learners,
     ...(addresses === undefined ? {} : { addresses }),
     ...(incarnations === undefined ? {} : { incarnations }),
+    ...(clientAddresses === undefined ? {} : { clientAddresses }),
+    ...(grpcAddresses === undefined ? {} : { grpcAddresses }),
   };
 }

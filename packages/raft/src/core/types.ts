@@ -42,6 +42,14 @@ export interface Membership {
    * promotion binds a learner, removal unbinds. Absent when nobody is bound (old logs keep their bytes).
    */
   readonly incarnations?: Readonly<Record<NodeId, string>>;
+  /**
+   * clientAddresses and grpcAddresses map members added at run time to their client HTTP and
+   * public gRPC addresses (host:port), when the operator gave them, so every node can forward to
+   * them and name them in NOT_LEADER. The core only carries them. Absent when no member has one
+   * (memberships from before these books keep their exact shape and bytes).
+   */
+  readonly clientAddresses?: Readonly<Record<NodeId, string>>;
+  readonly grpcAddresses?: Readonly<Record<NodeId, string>>;
 }
 
 /** EntryCommand carries an opaque state-machine command. */
@@ -78,13 +86,20 @@ export interface EntryConfig {
 export type Entry = EntryCommand | EntryNoop | EntryConfig;
 
 /**
- * ConfigChange is one single-server membership change: add a learner, promote a learner to
+ * ConfigChange is one single-server membership change: add a learner (with its peer address and,
+ * optionally, its client HTTP and gRPC addresses), promote a learner to
  * voter (binding it to `incarnation`, which the leader fills in from what it heard), remove a
  * member (voter or learner), or bind a member that is not bound yet to the incarnation its
  * messages carry (see Membership.incarnations; the leader proposes binds by itself).
  */
 export type ConfigChange =
-  | { readonly type: 'addLearner'; readonly node: NodeId; readonly address?: string }
+  | {
+      readonly type: 'addLearner';
+      readonly node: NodeId;
+      readonly address?: string;
+      readonly clientAddress?: string;
+      readonly grpcAddress?: string;
+    }
   | { readonly type: 'promote'; readonly node: NodeId; readonly incarnation?: string }
   | { readonly type: 'remove'; readonly node: NodeId }
   | { readonly type: 'bind'; readonly node: NodeId; readonly incarnation: string };

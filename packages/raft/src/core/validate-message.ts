@@ -26,8 +26,14 @@ function isMembership(v: unknown, votersMin = 1): v is Membership {
   if (voters.length < votersMin || voters.length > VOTERS_MAX || learners.length > LEARNERS_MAX) return false;
   const ids = new Set([...voters, ...learners]);
   if (ids.size !== voters.length + learners.length) return false;
-  // The address and incarnation books name members only, each with a well-formed value.
-  return isBook(m.addresses, ids, isPeerAddress) && isBook(m.incarnations, ids, isIncarnation);
+  // The address and incarnation books name members only, each with a well-formed value. Entries
+  // written before the client address books existed have none, which is valid.
+  return (
+    isBook(m.addresses, ids, isPeerAddress) &&
+    isBook(m.incarnations, ids, isIncarnation) &&
+    isBook(m.clientAddresses, ids, isPeerAddress) &&
+    isBook(m.grpcAddresses, ids, isPeerAddress)
+  );
 }
 
 function isBook(v: unknown, ids: ReadonlySet<string>, isValue: (value: unknown) => boolean): boolean {
@@ -42,7 +48,7 @@ function isConfigChange(v: unknown): boolean {
   if (!isId(c.node)) return false;
   switch (c.type) {
     case 'addLearner':
-      return c.address === undefined || isPeerAddress(c.address);
+      return [c.address, c.clientAddress, c.grpcAddress].every((a) => a === undefined || isPeerAddress(a));
     case 'promote':
       return c.incarnation === undefined || isIncarnation(c.incarnation);
     case 'remove':

@@ -333,11 +333,17 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const index = this.appliedIndex;
     const term = this.storage.mirror.term(index);
     assert(term !== undefined, () => `backup: no term for the applied index ${index}`);
-    const { voters, learners, addresses } = this.appliedMembership;
+    const { voters, learners, addresses, clientAddresses, grpcAddresses } = this.appliedMembership;
     const meta: SnapshotMeta = {
       index,
       term,
-      membership: { voters, learners, ...(addresses === undefined ? {} : { addresses }) },
+      membership: {
+        voters,
+        learners,
+        ...(addresses === undefined ? {} : { addresses }),
+        ...(clientAddresses === undefined ? {} : { clientAddresses }),
+        ...(grpcAddresses === undefined ? {} : { grpcAddresses }),
+      },
     };
     const capture = this.stateMachine.captureSnapshot();
     try {

@@ -35,13 +35,24 @@ export interface WireEntry {
   change: WireConfigChange | null;
 }
 
-/** WireConfigChange is a ConfigChange on the wire: `address` and `incarnation` are '' when there is none. */
+/**
+ * WireConfigChange is a ConfigChange on the wire: `address`, `incarnation`, `clientAddress` and
+ * `grpcAddress` are '' (or absent) when there is none.
+ */
 export interface WireConfigChange {
   type: string;
   node: string;
   address?: string;
   incarnation?: string;
+  clientAddress?: string;
+  grpcAddress?: string;
 }
+
+/** CHANGE_OPTIONAL_FIELDS are a ConfigChange's optional strings, each left out when empty on the wire. */
+const CHANGE_OPTIONAL_FIELDS = ['address', 'incarnation', 'clientAddress', 'grpcAddress'] as const;
+
+/** MEMBERSHIP_BOOKS are a Membership's optional maps, each left out when empty on the wire. */
+const MEMBERSHIP_BOOKS = ['addresses', 'incarnations', 'clientAddresses', 'grpcAddresses'] as const;
 
 /** WireSnapshotMeta is SnapshotMeta on the wire. */
 export interface WireSnapshotMeta {
@@ -121,12 +132,7 @@ export function entryFromWire(w: WireEntry): unknown {
             : {
                 type: w.change.type,
                 node: w.change.node,
-                ...(w.change.address === undefined || w.change.address === ''
-                  ? {}
-                  : { address: w.change.address }),
-                ...(w.change.incarnation === undefined || w.change.incarnation === ''
-                  ? {}
-                  : { incarnation: w.change.incarnation }),
+                ...nonEmptyFields(w.change),
               },
       };
     default:
@@ -134,17 +140,26 @@ export function entryFromWire(w: WireEntry): unknown {
   }
 }
 
+/** nonEmptyFields keeps the optional strings of a wire ConfigChange that are set ('' means none). */
+function nonEmptyFields(c: WireConfigChange): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of CHANGE_OPTIONAL_FIELDS) {
+    const value = c[name];
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}
+
 function membershipFromWire(m: Membership | null): Membership | null {
   if (m === null) return null;
-  const addresses = m.addresses ?? {};
-  const incarnations = m.incarnations ?? {};
-  // An empty map on the wire means no book (proto3 cannot tell the two apart).
-  return {
-    voters: [...m.voters],
-    learners: [...m.learners],
-    ...(Object.keys(addresses).length === 0 ? {} : { addresses: { ...addresses } }),
-    ...(Object.keys(incarnations).length === 0 ? {} : { incarnations: { ...incarnations } }),
-  };
+  // An empty map on the wire means no book (proto3 cannot tell the two apart); the books keep
+  // their order, so a membership decodes to the same bytes it was encoded from.
+  const books: Record<string, Record<string, string>> = {};
+  for (const name of MEMBERSHIP_BOOKS) {
+    const book = m[name] ?? {};
+    if (Object.keys(book).length > 0) books[name] = { ...book };
+  }
+  return { voters: [...m.voters], learners: [...m.learners], ...books };
 }
 
 /** messageToWire converts a Raft message (other than a snapshot, which travels in chunks) for the wire. */

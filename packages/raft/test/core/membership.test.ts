@@ -139,6 +139,56 @@ describe('applyConfigChange with peer addresses', () => {
     expect(removed).toEqual({ ok: true, membership: { voters: ['n1', 'n2', 'n3'], learners: [] } });
   });
 
+  it("records a new learner's client HTTP and gRPC addresses, keeps them through promotion and binding, and drops them on removal", () => {
+    const added = applyConfigChange(base, {
+      type: 'addLearner',
+      node: 'n4',
+      address: '10.0.0.4:7101',
+      clientAddress: '10.0.0.4:7201',
+      grpcAddress: '10.0.0.4:7301',
+    });
+    expect(added).toEqual({
+      ok: true,
+      membership: {
+        voters: ['n1', 'n2', 'n3'],
+        learners: ['n4'],
+        addresses: { n4: '10.0.0.4:7101' },
+        clientAddresses: { n4: '10.0.0.4:7201' },
+        grpcAddresses: { n4: '10.0.0.4:7301' },
+      },
+    });
+    if (!added.ok) throw new Error('refused');
+    const promoted = applyConfigChange(added.membership, { type: 'promote', node: 'n4', incarnation: 'i-4' });
+    if (!promoted.ok) throw new Error('refused');
+    const bound = applyConfigChange(promoted.membership, { type: 'bind', node: 'n1', incarnation: 'i-1' });
+    expect(bound).toEqual({
+      ok: true,
+      membership: {
+        voters: ['n1', 'n2', 'n3', 'n4'],
+        learners: [],
+        addresses: { n4: '10.0.0.4:7101' },
+        incarnations: { n1: 'i-1', n4: 'i-4' },
+        clientAddresses: { n4: '10.0.0.4:7201' },
+        grpcAddresses: { n4: '10.0.0.4:7301' },
+      },
+    });
+    if (!bound.ok) throw new Error('refused');
+    const removed = applyConfigChange(bound.membership, { type: 'remove', node: 'n4' });
+    expect(removed).toEqual({
+      ok: true,
+      membership: { voters: ['n1', 'n2', 'n3'], learners: [], incarnations: { n1: 'i-1' } },
+    });
+  });
+
+  it.each([
+    ['clientAddress', { clientAddress: 'nowhere' }],
+    ['grpcAddress', { grpcAddress: '10.0.0.4' }],
+  ])('refuses a malformed %s', (name, addresses) => {
+    expect(
+      applyConfigChange(base, { type: 'addLearner', node: 'n4', address: '10.0.0.4:7101', ...addresses }),
+    ).toEqual({ ok: false, reason: expect.stringContaining(`${name} `) as unknown });
+  });
+
   it('keeps a membership without run-time members free of an address book', () => {
     expect(applyConfigChange(base, { type: 'addLearner', node: 'n4' })).toEqual({
       ok: true,

@@ -239,3 +239,53 @@ describe('isWellFormedMessage: membership address books', () => {
     expect(isWellFormedMessage(snapshotWith(membership))).toBe(false);
   });
 });
+
+describe('isWellFormedMessage: client address books', () => {
+  const appendWith = (membership: unknown, change: unknown): unknown => ({
+    type: 'append',
+    from: 'n1',
+    to: 'n2',
+    term: 3,
+    prevLogIndex: 4,
+    prevLogTerm: 2,
+    entries: [{ kind: 'config', index: 5, term: 3, membership, change }],
+    commit: 4,
+  });
+  const added = { type: 'addLearner', node: 'n4', address: '127.0.0.1:7104' };
+
+  it('accepts a config entry written before the client address books existed', () => {
+    expect(
+      isWellFormedMessage(
+        appendWith({ voters: ['n1', 'n2'], learners: ['n4'], addresses: { n4: '127.0.0.1:7104' } }, added),
+      ),
+    ).toBe(true);
+  });
+
+  it('accepts client address books that name members with host:port', () => {
+    expect(
+      isWellFormedMessage(
+        appendWith(
+          {
+            voters: ['n1', 'n2'],
+            learners: ['n4'],
+            addresses: { n4: '127.0.0.1:7104' },
+            clientAddresses: { n4: '127.0.0.1:7204' },
+            grpcAddresses: { n4: '127.0.0.1:7304' },
+          },
+          { ...added, clientAddress: '127.0.0.1:7204', grpcAddress: '127.0.0.1:7304' },
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it.each([
+    ['a client book naming a non-member', { clientAddresses: { n9: '127.0.0.1:7209' } }, added],
+    ['a gRPC book with an address without a port', { grpcAddresses: { n4: 'localhost' } }, added],
+    ['a change with a malformed client address', {}, { ...added, clientAddress: 'nowhere' }],
+    ['a change with a malformed gRPC address', {}, { ...added, grpcAddress: 'h:1:2' }],
+  ])('rejects %s', (_what, books, change) => {
+    expect(
+      isWellFormedMessage(appendWith({ voters: ['n1', 'n2'], learners: ['n4'], ...books }, change)),
+    ).toBe(false);
+  });
+});

@@ -95,19 +95,47 @@ export async function transferLeadership(
   return changed;
 }
 
+/**
+ * clientAddressesOf is member `id`'s client HTTP and public gRPC addresses: the configured ones
+ * (--peer-clients, --peer-grpc) first, else those the replicated membership carries for a member
+ * added at run time; each undefined when neither knows it.
+ */
+export function clientAddressesOf(
+  node: RaftNode<ApplyResult>,
+  configured: {
+    readonly http: Readonly<Record<string, string>>;
+    readonly grpc: Readonly<Record<string, string>>;
+  },
+  id: string,
+): { http: string | undefined; grpc: string | undefined } {
+  const membership = node.status().membership;
+  return {
+    http: configured.http[id] ?? membership.clientAddresses?.[id],
+    grpc: configured.grpc[id] ?? membership.grpcAddresses?.[id],
+  };
+}
+
 /** CONFIG_CHANGE_ATTEMPTS_MAX and CONFIG_CHANGE_RETRY_MS bound the retry of a change refused as still in progress (1 s in all). */
 export const CONFIG_CHANGE_ATTEMPTS_MAX = 20;
 export const CONFIG_CHANGE_RETRY_MS = 50;
 
 /** MembershipChange is an operator's request to change the configuration (one member at a time). */
 export type MembershipChange =
-  | { readonly type: 'addLearner'; readonly id: string; readonly peerAddress: string }
+  | {
+      readonly type: 'addLearner';
+      readonly id: string;
+      readonly peerAddress: string;
+      /** clientAddress and grpcAddress are its client HTTP and public gRPC host:port, when given. */
+      readonly clientAddress?: string;
+      readonly grpcAddress?: string;
+    }
   | { readonly type: 'promote'; readonly id: string }
   | { readonly type: 'remove'; readonly id: string };
 
 /**
  * changeMembership applies one single-server change on the leader and resolves once it is
- * applied: add a learner (with its peer address, which every node learns from the log), promote
+ * applied: add a learner (with its peer address and, when given, its client HTTP and gRPC
+ * addresses, which every node learns from the log), promote
  * a caught-up learner, or remove a member. Refusals keep the core's codes:
  * CONFIG_CHANGE_IN_PROGRESS, INVALID_CONFIG_CHANGE, LEARNER_NOT_CAUGHT_UP.
  */
@@ -129,7 +157,13 @@ export async function changeMembership(
   for (let attempt = 1; ; attempt++) {
     try {
       if (change.type === 'addLearner') {
-        await node.proposeConfigChange({ type: 'addLearner', node: id, address: change.peerAddress });
+        await node.proposeConfigChange({
+          type: 'addLearner',
+          node: id,
+          address: change.peerAddress,
+          ...(change.clientAddress === undefined ? {} : { clientAddress: change.clientAddress }),
+          ...(change.grpcAddress === undefined ? {} : { grpcAddress: change.grpcAddress }),
+        });
       } else {
         await node.proposeConfigChange({ type: change.type, node: id });
       }

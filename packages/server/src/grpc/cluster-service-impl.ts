@@ -75,8 +75,17 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
       'AddLearner',
       (request) => {
         const o = requestFields(request, 'AddLearner');
-        const peerAddress = typeof o['peerAddress'] === 'string' ? o['peerAddress'] : '';
-        return change({ type: 'addLearner', id: id(o), peerAddress });
+        const text = (name: string): string => (typeof o[name] === 'string' ? o[name] : '');
+        // Empty means "not given": proto3 has no absent string.
+        const optional = (name: 'clientAddress' | 'grpcAddress'): Record<string, string> =>
+          text(name) === '' ? {} : { [name]: text(name) };
+        return change({
+          type: 'addLearner',
+          id: id(o),
+          peerAddress: text('peerAddress'),
+          ...optional('clientAddress'),
+          ...optional('grpcAddress'),
+        });
       },
       forwarding,
     ),

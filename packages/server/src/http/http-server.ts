@@ -247,10 +247,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /cluster/add-learner',
       ({ body }) => {
-        const o = requireObject(body, ['id', 'peerAddress']);
+        const o = requireObject(body, ['id', 'peerAddress', 'clientAddress', 'grpcAddress']);
+        const clientAddress = optionalString(o, 'clientAddress');
+        const grpcAddress = optionalString(o, 'grpcAddress');
         return changeMembership(
           node,
-          { type: 'addLearner', id: stringField(o, 'id'), peerAddress: stringField(o, 'peerAddress') },
+          {
+            type: 'addLearner',
+            id: stringField(o, 'id'),
+            peerAddress: stringField(o, 'peerAddress'),
+            ...(clientAddress === undefined ? {} : { clientAddress }),
+            ...(grpcAddress === undefined ? {} : { grpcAddress }),
+          },
           () => service.notLeader(),
         );
       },
