@@ -214,6 +214,11 @@ export async function startServer(
           access,
           handshakes,
           auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
+          peers: {
+            clientAddresses: (id) => clientAddressesOf(node, configuredClients, id),
+            grpcAddress: config.grpcAddress,
+            skewMsMax: config.skewMsMax,
+          },
           ...tls,
         }),
       () =>

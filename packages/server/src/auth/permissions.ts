@@ -60,6 +60,7 @@ const HTTP_FIXED: Readonly<Record<string, Requirement>> = {
   'GET /status': READ,
   'GET /metrics': READ,
   'GET /control/leaders': READ,
+  'GET /control/peers': READ,
   'GET /control/events/leadership': READ,
   'GET /cluster/members': READ,
   'POST /fence-token/validate': READ,

@@ -13,6 +13,7 @@ import { httpRequirements } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import { chunksOf, takeBackup } from '../cluster/backup';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
+import { HEALTHY_MEANS, parsePeersFilter, peersView } from '../cluster/peers-view';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { forwardToLeader, isForwarded } from './forward';
 import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leadership/leadership-service';
@@ -26,6 +27,9 @@ import { bigintField, intField, optionalString, requireObject, stringField } fro
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
 import type { HandshakeRefusals } from '@omnirelay/raft';
+
+/** PEER_SKEW_MS_DEFAULT is the skew bound GET /control/peers judges clock offsets by without `peers` (the server's default). */
+const PEER_SKEW_MS_DEFAULT = 250;
 
 /** HttpServerOptions configures startHttpServer. */
 export interface HttpServerOptions {
@@ -63,6 +67,15 @@ export interface HttpServerOptions {
   readonly handshakes?: HandshakeRefusals;
   /** auth reads access control's state for /status (`auth`); absent, /status shows it off. */
   readonly auth?: () => { readonly enabled: boolean; readonly tokens: number | null };
+  /**
+   * peers feeds GET /control/peers: where other members' client ports are, this node's gRPC
+   * address and the skew bound a clock offset is judged by; absent, those show null and 250 ms.
+   */
+  readonly peers?: {
+    readonly clientAddresses: (id: string) => { http: string | undefined; grpc: string | undefined };
+    readonly grpcAddress: string;
+    readonly skewMsMax: number;
+  };
 }
 
 /** ClientHttpServer is the running HTTP listener on the client port. */
@@ -228,6 +241,24 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
         });
         return { leases: await service.renewMany(refs) };
+      },
+    ],
+    [
+      'GET /control/peers',
+      ({ query }) => {
+        const s = node.status();
+        const peers = peersView(
+          {
+            status: s,
+            version: options.version,
+            disk: options.disk?.(),
+            clientAddresses: options.peers?.clientAddresses ?? (() => ({ http: undefined, grpc: undefined })),
+            selfAddresses: { http: boundAddress, grpc: options.peers?.grpcAddress },
+            skewMsMax: options.peers?.skewMsMax ?? PEER_SKEW_MS_DEFAULT,
+          },
+          parsePeersFilter(query),
+        );
+        return { answeredBy: s.id, leader: s.leader, term: s.term, healthyMeans: HEALTHY_MEANS, peers };
       },
     ],
     [
