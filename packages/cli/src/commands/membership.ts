@@ -1,4 +1,4 @@
-import type { Members } from '@omnirelay/client-sdk';
+import type { Members, OmniRelayClient } from '@omnirelay/client-sdk';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../exit-codes';
@@ -64,35 +64,35 @@ export function registerMembership(cluster: Command, bind: Bind): void {
     },
   );
 
-  bind(
-    withArguments(
-      cluster
-        .command('promote')
-        .description('make a caught-up learner a voter')
-        .argument('<id>', 'the learner to promote'),
-      ['id'],
-    ),
-    async (ctx, options) => {
-      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
-      const changed = await ctx.withClient((client) => client.promote(id));
-      return report(ctx, options, { type: 'promote', id, text: `promoted ${id} to voter` }, changed);
+  const byId = [
+    {
+      type: 'promote',
+      description: 'make a caught-up learner a voter',
+      argument: 'the learner to promote',
+      change: (client: OmniRelayClient, id: string) => client.promote(id),
+      text: (id: string) => `promoted ${id} to voter`,
     },
-  );
-
-  bind(
-    withArguments(
-      cluster
-        .command('remove')
-        .description('remove a voter or a learner')
-        .argument('<id>', 'the member to remove'),
-      ['id'],
-    ),
-    async (ctx, options) => {
-      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
-      const changed = await ctx.withClient((client) => client.removeMember(id));
-      return report(ctx, options, { type: 'remove', id, text: `removed ${id}` }, changed);
+    {
+      type: 'remove',
+      description: 'remove a voter or a learner',
+      argument: 'the member to remove',
+      change: (client: OmniRelayClient, id: string) => client.removeMember(id),
+      text: (id: string) => `removed ${id}`,
     },
-  );
+  ] as const;
+  for (const command of byId) {
+    bind(
+      withArguments(
+        cluster.command(command.type).description(command.description).argument('<id>', command.argument),
+        ['id'],
+      ),
+      async (ctx, options) => {
+        const id = parseId(stringOption(options, 'id') ?? '', '<id>');
+        const changed = await ctx.withClient((client) => command.change(client, id));
+        return report(ctx, options, { type: command.type, id, text: command.text(id) }, changed);
+      },
+    );
+  }
 }
 
 /** Change names an applied membership change for the output. */

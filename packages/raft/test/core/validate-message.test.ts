@@ -242,14 +242,8 @@ describe('isWellFormedMessage: membership address books', () => {
 
 describe('isWellFormedMessage: client address books', () => {
   const appendWith = (membership: unknown, change: unknown): unknown => ({
-    type: 'append',
-    from: 'n1',
-    to: 'n2',
-    term: 3,
-    prevLogIndex: 4,
-    prevLogTerm: 2,
+    ...VALID.append,
     entries: [{ kind: 'config', index: 5, term: 3, membership, change }],
-    commit: 4,
   });
   const added = { type: 'addLearner', node: 'n4', address: '127.0.0.1:7104' };
 
