@@ -44,6 +44,16 @@ const config: Config = {
       moduleNameMapper,
     },
     {
+      // The Helm chart: helm lint and template with the pinned helm, schemas, rendered-config runs.
+      displayName: 'deploy',
+      rootDir: __dirname,
+      roots: ['<rootDir>/deploy'],
+      testMatch: ['<rootDir>/deploy/**/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    },
+    {
       displayName: 'repo',
       rootDir: __dirname,
       roots: ['<rootDir>/test'],
