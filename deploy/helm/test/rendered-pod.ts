@@ -1,0 +1,160 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { request } from 'node:https';
+import { join, resolve } from 'node:path';
+import type { RenderedContainer, RenderedStatefulSet } from './chart-invariants';
+
+/** IMAGE_ENTRY is the process the image runs (the Dockerfile's layout): the container's args. */
+export const IMAGE_ENTRY = ['node', '/app/packages/server/dist/main.js'] as const;
+
+/** SOURCE_ENTRY runs the same server from source, as every multi-process test here does. */
+const SOURCE_ENTRY = [
+  process.execPath,
+  '-r',
+  '@swc-node/register',
+  resolve(__dirname, '../../../packages/server/src/main.ts'),
+];
+
+/** LoopbackPorts are one member's ports on 127.0.0.1, by container port name. */
+export type LoopbackPorts = Readonly<Record<string, number>>;
+
+/**
+ * PodPlan says how the rendered pod spec maps onto this machine: each member's loopback ports,
+ * and a local folder for each volume mount.
+ */
+export interface PodPlan {
+  readonly namespace: string;
+  readonly ports: ReadonlyMap<string, LoopbackPorts>;
+  /** mountDir gives the local folder standing in for volume `name` in pod `pod`. */
+  readonly mountDir: (pod: string, volume: string) => string;
+}
+
+/** PodProcess is one member started from the rendered spec. */
+export interface PodProcess {
+  readonly pod: string;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  readonly ports: LoopbackPorts;
+}
+
+/**
+ * expandKubernetesReferences replaces `$(NAME)` with the value of a variable defined earlier in
+ * the container's env, as the kubelet does; `$$` stands for `$`, an unknown name stays as is.
+ */
+export function expandKubernetesReferences(value: string, defined: ReadonlyMap<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, name: string | undefined) => {
+    if (name === undefined) return '$';
+    return defined.get(name) ?? match;
+  });
+}
+
+/**
+ * podEnvironment is the environment the kubelet gives `pod`'s container, with every pod DNS name
+ * and listen address replaced by the member's loopback port, and every mount path by its local
+ * folder. It throws when a value still names the cluster's DNS or a container path.
+ */
+export function podEnvironment(sts: RenderedStatefulSet, pod: string, plan: PodPlan): Map<string, string> {
+  const container = sts.spec.template.spec.containers[0]!;
+  const own = plan.ports.get(pod);
+  if (own === undefined) throw new Error(`no ports planned for ${pod}`);
+  const portName = new Map((container.ports ?? []).map((p) => [p.containerPort, p.name ?? '']));
+  const domain = `${sts.spec.serviceName}.${plan.namespace}.svc.cluster.local`;
+  const env = new Map<string, string>();
+  for (const variable of container.env ?? []) {
+    let value: string;
+    if (variable.value !== undefined) value = variable.value;
+    else if (JSON.stringify(variable.valueFrom) === '{"fieldRef":{"fieldPath":"metadata.name"}}') value = pod;
+    else throw new Error(`${variable.name}: no stand-in for ${JSON.stringify(variable.valueFrom)}`);
+    value = value.replace(
+      /([a-z0-9-]+)\.([a-z0-9.-]+):(\d+)/g,
+      (match, member: string, host: string, port: string) => {
+        if (host !== domain) return match;
+        const name = portName.get(Number(port));
+        const loopback = name === undefined ? undefined : plan.ports.get(member)?.[name];
+        if (loopback === undefined) throw new Error(`${variable.name}: ${match} is no member's port`);
+        return `127.0.0.1:${loopback}`;
+      },
+    );
+    value = value.replace(/^0\.0\.0\.0:(\d+)$/, (match, port: string) => {
+      const loopback = own[portName.get(Number(port)) ?? ''];
+      if (loopback === undefined) throw new Error(`${variable.name}: ${match} is not a container port`);
+      return `127.0.0.1:${loopback}`;
+    });
+    for (const mount of container.volumeMounts ?? []) {
+      if (value === mount.mountPath || value.startsWith(`${mount.mountPath}/`)) {
+        value = plan.mountDir(pod, mount.name) + value.slice(mount.mountPath.length);
+      }
+    }
+    value = expandKubernetesReferences(value, env);
+    if (/svc\.cluster\.local|^\/etc\/omnirelay|^\/var\/lib\/omnirelay|0\.0\.0\.0/.test(value)) {
+      throw new Error(`${variable.name}=${value} still names something of the cluster`);
+    }
+    env.set(variable.name, value);
+  }
+  return env;
+}
+
+/**
+ * startPod runs `pod` as the kubelet would: the container's command (the chart's shell
+ * entrypoint) with its environment, and the image's entry (the args) replaced by the server from
+ * source. Its output goes to `logDir/<pod>.log`.
+ */
+export function startPod(sts: RenderedStatefulSet, pod: string, plan: PodPlan, logDir: string): PodProcess {
+  const container: RenderedContainer = sts.spec.template.spec.containers[0]!;
+  if (JSON.stringify(container.args) !== JSON.stringify(IMAGE_ENTRY)) {
+    throw new Error(`the container's args are ${JSON.stringify(container.args)}, not the image entry`);
+  }
+  const [command, ...commandArgs] = container.command ?? [];
+  if (command === undefined) throw new Error('the container has no command');
+  for (const volume of container.volumeMounts ?? [])
+    mkdirSync(plan.mountDir(pod, volume.name), { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${pod}.log`);
+  const log = openSync(logFile, 'a');
+  const child = spawn(command, [...commandArgs, ...SOURCE_ENTRY], {
+    stdio: ['ignore', log, log],
+    cwd: resolve(__dirname, '../../..'),
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      SWC_NODE_PROJECT: process.env['SWC_NODE_PROJECT'] ?? resolve(__dirname, '../../../tsconfig.check.json'),
+      ...Object.fromEntries(podEnvironment(sts, pod, plan)),
+    },
+  });
+  closeSync(log);
+  return { pod, child, logFile, ports: plan.ports.get(pod)! };
+}
+
+/** HttpsAnswer is a status code and body. */
+export interface HttpsAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** httpsGet asks 127.0.0.1:`port` for `path` over TLS, trusting `ca` and naming localhost. */
+export function httpsGet(port: number, path: string, ca: Buffer, token?: string): Promise<HttpsAnswer> {
+  return new Promise((resolveGet, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        ca,
+        servername: 'localhost',
+        // No keep-alive: a pooled socket would outlive the test.
+        agent: false,
+        timeout: 2000,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} on ${port} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
