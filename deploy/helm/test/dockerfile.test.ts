@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix, resolve } from 'node:path';
+import type { RenderedStatefulSet } from './chart-invariants';
+import { only } from './chart-invariants';
+import { renderChart } from './helm';
+import { IMAGE_ENTRY } from './rendered-pod';
+
+/** REPO is the build context of the Dockerfile. */
+const REPO = resolve(__dirname, '../../..');
+
+/** Instruction is one Dockerfile instruction, continuation lines joined. */
+interface Instruction {
+  readonly keyword: string;
+  readonly rest: string;
+}
+
+/** Stage is a FROM and the instructions under it. */
+interface Stage {
+  readonly from: string;
+  readonly instructions: readonly Instruction[];
+}
+
+/** parseDockerfile splits the Dockerfile into stages of instructions (comments dropped). */
+function parseDockerfile(text: string): Stage[] {
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
+  const stages: Array<{ from: string; instructions: Instruction[] }> = [];
+  for (const line of lines) {
+    const [keyword = '', ...rest] = line.split(/\s+/);
+    const instruction = { keyword: keyword.toUpperCase(), rest: rest.join(' ') };
+    if (instruction.keyword === 'FROM') stages.push({ from: instruction.rest, instructions: [] });
+    else stages.at(-1)?.instructions.push(instruction);
+  }
+  return stages;
+}
+
+describe('the Dockerfile', () => {
+  const stages = parseDockerfile(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
+  const [build, runtime] = stages;
+  const of = (stage: Stage | undefined, keyword: string): Instruction[] =>
+    (stage?.instructions ?? []).filter((i) => i.keyword === keyword);
+
+  it('builds in one node:20-slim stage and runs in another', () => {
+    expect(stages.map((s) => s.from)).toEqual(['node:20-slim AS build', 'node:20-slim']);
+  });
+
+  it('copies into the build stage only files of the build context that .dockerignore keeps', () => {
+    const ignored = readFileSync(join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    for (const copy of of(build, 'COPY')) {
+      const sources = copy.rest.split(/\s+/).slice(0, -1);
+      for (const source of sources) {
+        expect({ source, exists: existsSync(join(REPO, source)) }).toEqual({ source, exists: true });
+        expect(ignored.filter((pattern) => source === pattern.replace(/^\*\*\//, ''))).toEqual([]);
+      }
+    }
+    expect(of(runtime, 'COPY').every((c) => c.rest.startsWith('--from=build '))).toBe(true);
+  });
+
+  it('compiles with every dependency, then keeps only the production dependencies', () => {
+    const runs = of(build, 'RUN').map((r) => r.rest);
+    expect(runs[0]).toBe('npm ci --no-audit --no-fund');
+    const compile = runs.find((r) => r.includes('npx tsc --build'));
+    expect(compile).toMatch(/npx tsc --build .*npm prune --omit=dev/);
+    expect(of(runtime, 'RUN').some((r) => r.rest.includes('npm'))).toBe(false);
+  });
+
+  it('runs as the non-root user and the entry the chart expects', async () => {
+    const sts = only<RenderedStatefulSet>(
+      await renderChart({
+        set: { 'tls.existingSecret': 'omnirelay-tls', 'auth.existingSecret': 'omnirelay-tokens' },
+      }),
+      'StatefulSet',
+    );
+    const pod = sts.spec.template.spec.securityContext as { runAsUser: number; runAsGroup: number };
+    expect(of(runtime, 'USER').map((u) => u.rest)).toEqual([`${pod.runAsUser}:${pod.runAsGroup}`]);
+    expect(pod.runAsUser).toBeGreaterThan(0);
+    expect(of(runtime, 'CMD').map((c) => JSON.parse(c.rest) as unknown)).toEqual([[...IMAGE_ENTRY]]);
+    const workdir = of(runtime, 'WORKDIR').map((w) => w.rest);
+    expect(workdir).toEqual(['/app']);
+    // The entry is the server's compiled main (tsconfig: src -> dist), and the .proto files it
+    // loads at run time (four folders up from dist/grpc and dist/transport) land in /app/proto.
+    const entry = IMAGE_ENTRY[1];
+    expect(existsSync(join(REPO, entry.replace('/app/', '').replace('/dist/main.js', '/src/main.ts')))).toBe(
+      true,
+    );
+    expect(posix.join('/app/packages/server/dist/grpc', '../../../../proto/leadership.proto')).toBe(
+      '/app/proto/leadership.proto',
+    );
+    expect(of(runtime, 'COPY').map((c) => c.rest)).toContain('--from=build /src/proto proto');
+    const container = sts.spec.template.spec.containers[0]!;
+    expect(container.volumeMounts?.find((m) => m.name === 'data')?.mountPath).toBe('/var/lib/omnirelay');
+    expect(
+      of(runtime, 'RUN')
+        .map((r) => r.rest)
+        .join(' '),
+    ).toContain('chown 10001:10001 /var/lib/omnirelay');
+  });
+});
