@@ -1,41 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { join, posix } from 'node:path';
 import type { RenderedStatefulSet } from './chart-invariants';
 import { only } from './chart-invariants';
+import type { Instruction, Stage } from './dockerfile-steps';
+import { REPO, parseDockerfile } from './dockerfile-steps';
 import { renderChart } from './helm';
 import { IMAGE_ENTRY } from './rendered-pod';
-
-/** REPO is the build context of the Dockerfile. */
-const REPO = resolve(__dirname, '../../..');
-
-/** Instruction is one Dockerfile instruction, continuation lines joined. */
-interface Instruction {
-  readonly keyword: string;
-  readonly rest: string;
-}
-
-/** Stage is a FROM and the instructions under it. */
-interface Stage {
-  readonly from: string;
-  readonly instructions: readonly Instruction[];
-}
-
-/** parseDockerfile splits the Dockerfile into stages of instructions (comments dropped). */
-function parseDockerfile(text: string): Stage[] {
-  const lines = text
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('#'));
-  const stages: Array<{ from: string; instructions: Instruction[] }> = [];
-  for (const line of lines) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), rest: rest.join(' ') };
-    if (instruction.keyword === 'FROM') stages.push({ from: instruction.rest, instructions: [] });
-    else stages.at(-1)?.instructions.push(instruction);
-  }
-  return stages;
-}
 
 describe('the Dockerfile', () => {
   const stages = parseDockerfile(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));

@@ -69,6 +69,8 @@ export interface RenderOptions {
   readonly monitoringApi?: boolean;
   /** chartDir is a copy of the chart to render instead of CHART_DIR. */
   readonly chartDir?: string;
+  /** kubeVersion is the Kubernetes version to render for (default KUBE_VERSION). */
+  readonly kubeVersion?: string;
 }
 
 /** setArgs turns `set` into helm flags (strings through --set-string, so "true" stays a string). */
@@ -85,7 +87,7 @@ function templateArgs(options: RenderOptions): string[] {
     'r1',
     options.chartDir ?? CHART_DIR,
     '--kube-version',
-    KUBE_VERSION,
+    options.kubeVersion ?? KUBE_VERSION,
     '--namespace',
     'omnirelay',
     ...setArgs(options.set),
