@@ -152,6 +152,26 @@ describe('the Helm chart', () => {
     expect(await checksum({ ...DEFAULT_TLS, 'auth.existingSecret': 'other-tokens' })).not.toBe(base);
   });
 
+  it('renders the scale-down hook valid with TLS from a Secret, from cert-manager and off, and refuses it without an admin token Secret', async () => {
+    const hook = {
+      'scaling.removeMembersHook.enabled': true,
+      'scaling.removeMembersHook.tokenSecret.name': 'admin',
+    };
+    const all: KubeObject[] = [];
+    for (const mode of Object.values(TLS_MODES)) {
+      const objects = await renderChart({ set: { ...mode, ...hook } });
+      expect(objects.filter((o) => o.kind === 'Job')).toHaveLength(1);
+      expect(chartInvariantErrors(objects, 'omnirelay')).toEqual([]);
+      all.push(...objects);
+    }
+    // One compiler run for the three renderings.
+    expect(schemaErrors(all)).toEqual([]);
+    expect(typeErrors(all)).toEqual([]);
+    expect(
+      await renderError({ set: { ...DEFAULT_TLS, 'scaling.removeMembersHook.enabled': true } }),
+    ).toContain('scaling.removeMembersHook.enabled needs scaling.removeMembersHook.tokenSecret.name');
+  });
+
   it('refuses an even or out-of-range replica count with the allowed counts', async () => {
     for (const replicas of [1, 2, 4, 6, 9]) {
       expect(await renderError({ set: { ...DEFAULT_TLS, replicas } })).toContain(

@@ -4,6 +4,7 @@ import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -19,6 +20,10 @@ interface KindModel {
 
 /** MODELS lists every kind the chart may render, by `apiVersion/kind`. */
 const MODELS: Readonly<Record<string, KindModel>> = {
+  'batch/v1/Job': {
+    validate: (o) => new Job(o).validate(),
+    typeImport: { module: 'kubernetes-models/batch/v1/Job', name: 'IJob' },
+  },
   'apps/v1/StatefulSet': {
     validate: (o) => new StatefulSet(o).validate(),
     typeImport: { module: 'kubernetes-models/apps/v1/StatefulSet', name: 'IStatefulSet' },

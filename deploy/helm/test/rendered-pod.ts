@@ -50,42 +50,36 @@ export function expandKubernetesReferences(value: string, defined: ReadonlyMap<s
 }
 
 /**
- * podEnvironment is the environment the kubelet gives `pod`'s container, with every pod DNS name
- * and listen address replaced by the member's loopback port, and every mount path by its local
- * folder. It throws when a value still names the cluster's DNS or a container path.
+ * EnvPlan says how a rendered container's environment maps onto this machine: the loopback
+ * stand-in of each rendered `host:port` and `0.0.0.0:port`, and a local folder per volume.
  */
-export function podEnvironment(sts: RenderedStatefulSet, pod: string, plan: PodPlan): Map<string, string> {
-  const container = sts.spec.template.spec.containers[0]!;
-  const own = plan.ports.get(pod);
-  if (own === undefined) throw new Error(`no ports planned for ${pod}`);
-  const portName = new Map((container.ports ?? []).map((p) => [p.containerPort, p.name ?? '']));
-  const domain = `${sts.spec.serviceName}.${plan.namespace}.svc.cluster.local`;
+export interface EnvPlan {
+  /** address returns the stand-in of `host:port` (host `0.0.0.0` for a listen address). */
+  readonly address: (host: string, port: number) => string;
+  /** mountDir is the local folder standing in for volume `volume`. */
+  readonly mountDir: (volume: string) => string;
+  /** podName is what `fieldRef: metadata.name` gives. */
+  readonly podName: string;
+}
+
+/**
+ * containerEnvironment is the environment the kubelet gives `container`, with every host:port
+ * replaced by its stand-in and every mount path by its local folder, `$(VAR)` expanded. It throws
+ * when a value still names the cluster's DNS or a container path.
+ */
+export function containerEnvironment(container: RenderedContainer, plan: EnvPlan): Map<string, string> {
   const env = new Map<string, string>();
   for (const variable of container.env ?? []) {
     let value: string;
     if (variable.value !== undefined) value = variable.value;
-    else if (JSON.stringify(variable.valueFrom) === '{"fieldRef":{"fieldPath":"metadata.name"}}') value = pod;
+    else if (JSON.stringify(variable.valueFrom) === '{"fieldRef":{"fieldPath":"metadata.name"}}')
+      value = plan.podName;
     else throw new Error(`${variable.name}: no stand-in for ${JSON.stringify(variable.valueFrom)}`);
     value = value.replace(
-      /([a-z0-9-]+)\.([a-z0-9.-]+):(\d+)/g,
-      (match, member: string, host: string, port: string) => {
-        if (host !== domain) return match;
-        const name = portName.get(Number(port));
-        const loopback = name === undefined ? undefined : plan.ports.get(member)?.[name];
-        if (loopback === undefined) throw new Error(`${variable.name}: ${match} is no member's port`);
-        return `127.0.0.1:${loopback}`;
-      },
+      /(0\.0\.0\.0|[a-z0-9-]+(?:\.[a-z0-9-]+)+):(\d+)/g,
+      (_match, host: string, port: string) => plan.address(host, Number(port)),
     );
-    value = value.replace(/^0\.0\.0\.0:(\d+)$/, (match, port: string) => {
-      const loopback = own[portName.get(Number(port)) ?? ''];
-      if (loopback === undefined) throw new Error(`${variable.name}: ${match} is not a container port`);
-      return `127.0.0.1:${loopback}`;
-    });
-    for (const mount of container.volumeMounts ?? []) {
-      if (value === mount.mountPath || value.startsWith(`${mount.mountPath}/`)) {
-        value = plan.mountDir(pod, mount.name) + value.slice(mount.mountPath.length);
-      }
-    }
+    value = localPath(container, value, plan.mountDir);
     value = expandKubernetesReferences(value, env);
     if (/svc\.cluster\.local|^\/etc\/omnirelay|^\/var\/lib\/omnirelay|0\.0\.0\.0/.test(value)) {
       throw new Error(`${variable.name}=${value} still names something of the cluster`);
@@ -93,6 +87,29 @@ export function podEnvironment(sts: RenderedStatefulSet, pod: string, plan: PodP
     env.set(variable.name, value);
   }
   return env;
+}
+
+/**
+ * podEnvironment is the environment of member `pod`'s container: each member's pod DNS name
+ * becomes its loopback port, the listen addresses this pod's own ports.
+ */
+export function podEnvironment(sts: RenderedStatefulSet, pod: string, plan: PodPlan): Map<string, string> {
+  const container = sts.spec.template.spec.containers[0]!;
+  const own = plan.ports.get(pod);
+  if (own === undefined) throw new Error(`no ports planned for ${pod}`);
+  const portName = new Map((container.ports ?? []).map((p) => [p.containerPort, p.name ?? '']));
+  const domain = `.${sts.spec.serviceName}.${plan.namespace}.svc.cluster.local`;
+  return containerEnvironment(container, {
+    podName: pod,
+    mountDir: (volume) => plan.mountDir(pod, volume),
+    address: (host, port) => {
+      const name = portName.get(port) ?? '';
+      const member = host === '0.0.0.0' ? pod : host.endsWith(domain) ? host.slice(0, -domain.length) : '';
+      const loopback = plan.ports.get(member)?.[name];
+      if (loopback === undefined) throw new Error(`${host}:${port} is no member's port`);
+      return `127.0.0.1:${loopback}`;
+    },
+  });
 }
 
 /**
@@ -131,30 +148,64 @@ export interface HttpsAnswer {
   readonly body: string;
 }
 
-/** httpsGet asks 127.0.0.1:`port` for `path` over TLS, trusting `ca` and naming localhost. */
-export function httpsGet(port: number, path: string, ca: Buffer, token?: string): Promise<HttpsAnswer> {
-  return new Promise((resolveGet, reject) => {
+/**
+ * httpsCall sends `method path` (JSON `body` when given) to 127.0.0.1:`port` over TLS, trusting
+ * `ca` and naming localhost, with a bearer `token` when given.
+ */
+export function httpsCall(
+  port: number,
+  method: string,
+  path: string,
+  ca: Buffer,
+  token?: string,
+  body?: unknown,
+): Promise<HttpsAnswer> {
+  return new Promise((resolveCall, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       {
         host: '127.0.0.1',
         port,
         path,
+        method,
         ca,
         servername: 'localhost',
         // No keep-alive: a pooled socket would outlive the test.
         agent: false,
-        timeout: 2000,
-        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        timeout: 15_000,
+        headers: {
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
       },
       (res) => {
-        let body = '';
+        let text = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolveCall({ status: res.statusCode ?? 0, body: text }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} on ${port} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} on ${port} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
+}
+
+/** httpsGet is httpsCall for a GET. */
+export function httpsGet(port: number, path: string, ca: Buffer, token?: string): Promise<HttpsAnswer> {
+  return httpsCall(port, 'GET', path, ca, token);
+}
+
+/** localPath maps a container path under one of `container`'s mounts to its local folder. */
+export function localPath(
+  container: RenderedContainer,
+  path: string,
+  mountDir: (volume: string) => string,
+): string {
+  for (const mount of container.volumeMounts ?? []) {
+    if (path === mount.mountPath || path.startsWith(`${mount.mountPath}/`)) {
+      return mountDir(mount.name) + path.slice(mount.mountPath.length);
+    }
+  }
+  return path;
 }

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@omnirelay/server';
+import { issueCa, issueNode } from '../../../packages/cli/src/cert/issue';
+import type { RenderedStatefulSet } from './chart-invariants';
+import { only } from './chart-invariants';
+import type { KubeObject, RenderOptions } from './helm';
+import { renderChart } from './helm';
+import type { LoopbackPorts, PodPlan, PodProcess } from './rendered-pod';
+import { httpsGet, startPod } from './rendered-pod';
+
+/** NAMESPACE is the namespace the tests render into. */
+export const NAMESPACE = 'omnirelay';
+/** READ_TOKEN has mesh.read; ADMIN_TOKEN has mesh.admin (both in the tokens Secret). */
+export const READ_TOKEN = 'omr_rendered-config-read-token-0123456789';
+export const ADMIN_TOKEN = 'omr_rendered-config-admin-token-0123456789';
+/** SECRET_VALUES are the values naming the Secrets the cluster's folders stand in for. */
+export const SECRET_VALUES = {
+  'tls.existingSecret': 'omnirelay-tls',
+  'auth.existingSecret': 'omnirelay-tokens',
+};
+
+/** Status is the part of GET /status read here. */
+export interface Status {
+  readonly id: string;
+  readonly role: string;
+  readonly leader: string;
+}
+
+/**
+ * RenderedCluster runs the members of a rendered StatefulSet as processes on loopback (see
+ * startPod), with real certificates and a tokens file standing in for the Secrets.
+ */
+export class RenderedCluster {
+  readonly pods: PodProcess[] = [];
+
+  private constructor(
+    readonly root: string,
+    readonly sts: RenderedStatefulSet,
+    readonly objects: readonly KubeObject[],
+    readonly ca: Buffer,
+    readonly plan: PodPlan,
+    readonly secretDirs: Readonly<Record<'tls' | 'auth', string>>,
+  ) {}
+
+  /** start renders the chart with `set` (plus the Secrets' values) and starts every member. */
+  static async start(set: RenderOptions['set']): Promise<RenderedCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'omnirelay-rendered-'));
+    const objects = await renderChart({ set: { ...SECRET_VALUES, ...set } });
+    const sts = only<RenderedStatefulSet>(objects, 'StatefulSet');
+    const names = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`);
+    // The Secrets: what `omnirelay cert issue` and `omnirelay token create` write.
+    const tls = join(root, 'secret-tls');
+    const auth = join(root, 'secret-auth');
+    await issueCa({ outDir: tls, clusterId: 'omnirelay' });
+    for (const id of names) await issueNode({ caDir: tls, outDir: tls, id, clusterId: 'omnirelay' });
+    mkdirSync(auth);
+    const entry = (name: string, token: string, role: string): string =>
+      `  - name: ${name}\n    sha256: ${createHash('sha256').update(token, 'utf8').digest('hex')}\n    roles: [${role}]\n`;
+    writeFileSync(
+      join(auth, 'tokens.yaml'),
+      `tokens:\n${entry('reader', READ_TOKEN, 'mesh.read')}${entry('admin', ADMIN_TOKEN, 'mesh.admin')}`,
+    );
+    const ports = new Map<string, LoopbackPorts>();
+    for (const id of names)
+      ports.set(id, { peer: await freePort(), http: await freePort(), grpc: await freePort() });
+    const plan: PodPlan = {
+      namespace: NAMESPACE,
+      ports,
+      mountDir: (pod, volume) =>
+        volume === 'tls' ? tls : volume === 'auth' ? auth : join(root, pod, volume),
+    };
+    const cluster = new RenderedCluster(root, sts, objects, readFileSync(join(tls, 'ca.crt')), plan, {
+      tls,
+      auth,
+    });
+    for (const id of names) cluster.pods.push(startPod(sts, id, plan, join(root, 'logs')));
+    return cluster;
+  }
+
+  /** pod returns the member `id`. */
+  pod(id: string): PodProcess {
+    const found = this.pods.find((p) => p.pod === id);
+    if (found === undefined) throw new Error(`no pod ${id}`);
+    return found;
+  }
+
+  /** running lists the members whose process has not exited. */
+  running(): PodProcess[] {
+    return this.pods.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  }
+
+  /** status is GET /status of `pod` (read token), or undefined when it does not answer 200. */
+  async status(pod: PodProcess): Promise<Status | undefined> {
+    try {
+      const answer = await httpsGet(pod.ports['http']!, '/status', this.ca, READ_TOKEN);
+      return answer.status === 200 ? (JSON.parse(answer.body) as Status) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** leaderOf returns the one member of `among` that says it leads, or undefined. */
+  async leaderOf(among: readonly PodProcess[] = this.running()): Promise<string | undefined> {
+    const statuses = await Promise.all(among.map((p) => this.status(p)));
+    const leaders = statuses.filter((s) => s?.role === 'leader');
+    return leaders.length === 1 ? leaders[0]!.id : undefined;
+  }
+
+  /**
+   * waitForProbe polls `path` on port `port` (a container port name) of every running member
+   * until each answers 200, every `pollMs`, failing with the members' logs after `timeoutMs`.
+   */
+  async waitForProbe(path: string, port: string, timeoutMs: number, pollMs = 200): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const pod of this.running()) {
+      let last = 'no answer';
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`${pod.pod} ${path}: ${last}\n${this.logs()}`);
+        if (pod.child.exitCode !== null)
+          throw new Error(`${pod.pod} exited ${pod.child.exitCode}\n${this.logs()}`);
+        try {
+          const answer = await httpsGet(pod.ports[port]!, path, this.ca);
+          if (answer.status === 200) break;
+          last = `${answer.status} ${answer.body}`;
+        } catch (e) {
+          last = e instanceof Error ? e.message : String(e);
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    }
+  }
+
+  /** logs are the end of every member's log, for a failure message. */
+  logs(): string {
+    return this.pods.map((p) => `--- ${p.pod}\n${readFileSync(p.logFile, 'utf8').slice(-2000)}`).join('\n');
+  }
+
+  /** stop SIGKILLs every member still running (by PID), waits for each, and removes the folders. */
+  async stop(): Promise<void> {
+    for (const pod of this.running()) {
+      const exited = new Promise((r) => pod.child.once('exit', r));
+      process.kill(pod.child.pid!, 'SIGKILL');
+      await exited;
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
