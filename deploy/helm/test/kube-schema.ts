@@ -18,49 +18,41 @@ interface KindModel {
   readonly typeImport: { readonly module: string; readonly name: string };
 }
 
+/** kindModel makes the KindModel of a kubernetes-models class and the interface of its fields. */
+function kindModel(
+  Model: new (data: never) => { validate(): void },
+  module: string,
+  name: string,
+): KindModel {
+  return { validate: (o) => new Model(o as never).validate(), typeImport: { module, name } };
+}
+
 /** MODELS lists every kind the chart may render, by `apiVersion/kind`. */
 const MODELS: Readonly<Record<string, KindModel>> = {
-  'batch/v1/Job': {
-    validate: (o) => new Job(o).validate(),
-    typeImport: { module: 'kubernetes-models/batch/v1/Job', name: 'IJob' },
-  },
-  'apps/v1/StatefulSet': {
-    validate: (o) => new StatefulSet(o).validate(),
-    typeImport: { module: 'kubernetes-models/apps/v1/StatefulSet', name: 'IStatefulSet' },
-  },
-  'v1/Service': {
-    validate: (o) => new Service(o).validate(),
-    typeImport: { module: 'kubernetes-models/v1/Service', name: 'IService' },
-  },
-  'v1/ConfigMap': {
-    validate: (o) => new ConfigMap(o).validate(),
-    typeImport: { module: 'kubernetes-models/v1/ConfigMap', name: 'IConfigMap' },
-  },
-  'policy/v1/PodDisruptionBudget': {
-    validate: (o) => new PodDisruptionBudget(o).validate(),
-    typeImport: { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', name: 'IPodDisruptionBudget' },
-  },
-  'monitoring.coreos.com/v1/ServiceMonitor': {
-    validate: (o) => new ServiceMonitor(o as never).validate(),
-    typeImport: {
-      module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
-      name: 'IServiceMonitor',
-    },
-  },
-  'monitoring.coreos.com/v1/PrometheusRule': {
-    validate: (o) => new PrometheusRule(o as never).validate(),
-    typeImport: {
-      module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
-      name: 'IPrometheusRule',
-    },
-  },
-  'cert-manager.io/v1/Certificate': {
-    validate: (o) => new Certificate(o as never).validate(),
-    typeImport: {
-      module: '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate',
-      name: 'ICertificate',
-    },
-  },
+  'apps/v1/StatefulSet': kindModel(StatefulSet, 'kubernetes-models/apps/v1/StatefulSet', 'IStatefulSet'),
+  'batch/v1/Job': kindModel(Job, 'kubernetes-models/batch/v1/Job', 'IJob'),
+  'v1/Service': kindModel(Service, 'kubernetes-models/v1/Service', 'IService'),
+  'v1/ConfigMap': kindModel(ConfigMap, 'kubernetes-models/v1/ConfigMap', 'IConfigMap'),
+  'policy/v1/PodDisruptionBudget': kindModel(
+    PodDisruptionBudget,
+    'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'IPodDisruptionBudget',
+  ),
+  'monitoring.coreos.com/v1/ServiceMonitor': kindModel(
+    ServiceMonitor,
+    '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    'IServiceMonitor',
+  ),
+  'monitoring.coreos.com/v1/PrometheusRule': kindModel(
+    PrometheusRule,
+    '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    'IPrometheusRule',
+  ),
+  'cert-manager.io/v1/Certificate': kindModel(
+    Certificate,
+    '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate',
+    'ICertificate',
+  ),
 };
 
 /** modelOf finds the model of `object`'s kind, or throws naming the kind nothing checks. */
