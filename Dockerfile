@@ -9,9 +9,11 @@ WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 COPY packages/raft/package.json packages/raft/
 COPY packages/leadership-fsm/package.json packages/leadership-fsm/
+COPY packages/certs/package.json packages/certs/
 COPY packages/server/package.json packages/server/
 COPY packages/client-sdk/package.json packages/client-sdk/
 COPY packages/cli/package.json packages/cli/
+COPY packages/snapshot-file/package.json packages/snapshot-file/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY proto proto

@@ -31,6 +31,19 @@ describe('the Dockerfile', () => {
     expect(of(runtime, 'COPY').every((c) => c.rest.startsWith('--from=build '))).toBe(true);
   });
 
+  it("copies every workspace's package.json before npm ci, so npm ci sees the whole workspace", () => {
+    const workspaces = (
+      JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { workspaces: string[] }
+    ).workspaces;
+    const copies = of(build, 'COPY').map((c) => c.rest);
+    const npmCi = build!.instructions.findIndex((i) => i.rest.startsWith('npm ci'));
+    for (const workspace of workspaces) {
+      const copy = `${workspace}/package.json ${workspace}/`;
+      expect({ workspace, copied: copies.includes(copy) }).toEqual({ workspace, copied: true });
+      expect(build!.instructions.findIndex((i) => i.rest === copy)).toBeLessThan(npmCi);
+    }
+  });
+
   it('compiles with every dependency, then keeps only the production dependencies', () => {
     const runs = of(build, 'RUN').map((r) => r.rest);
     expect(runs[0]).toBe('npm ci --no-audit --no-fund');

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@omnirelay/server';
-import { issueCa, issueNode } from '../../../packages/cli/src/cert/issue';
+import { issueCa, issueNode } from '@omnirelay/certs';
 import type { RenderedStatefulSet } from './chart-invariants';
 import { only } from './chart-invariants';
 import type { KubeObject, RenderOptions } from './helm';
