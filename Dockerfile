@@ -15,10 +15,12 @@ COPY packages/client-sdk/package.json packages/client-sdk/
 COPY packages/cli/package.json packages/cli/
 COPY packages/snapshot-file/package.json packages/snapshot-file/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.base.json tsconfig.json ./
+# Only the server and the CLI (and the packages they reference): the root tsconfig.json also
+# builds tools (chaos/) that are not in the image.
+COPY tsconfig.base.json ./
 COPY proto proto
 COPY packages packages
-RUN npx tsc --build \
+RUN npx tsc --build packages/server packages/cli \
   && npm prune --omit=dev --no-audit --no-fund \
   && rm -rf packages/*/src packages/*/test packages/*/tsconfig*.json packages/*/dist/*.tsbuildinfo
 

@@ -93,7 +93,14 @@ export function stageImage(staging: string): { readonly app: string; readonly sk
     const words = step.rest.split(/\s+/);
     if (step.keyword === 'COPY') copy(REPO, words.slice(0, -1), join(src, words.at(-1)!), keep);
     else if (step.keyword === 'RUN') {
-      execFileSync('/bin/sh', ['-c', step.rest], { cwd: src, stdio: 'pipe', timeout: STEP_TIMEOUT_MS });
+      try {
+        execFileSync('/bin/sh', ['-c', step.rest], { cwd: src, stdio: 'pipe', timeout: STEP_TIMEOUT_MS });
+      } catch (e) {
+        const failed = e as { stdout?: Buffer; stderr?: Buffer };
+        throw new Error(
+          `RUN ${step.rest} failed:\n${String(failed.stdout ?? '').slice(-4000)}${String(failed.stderr ?? '').slice(-4000)}`,
+        );
+      }
     }
   }
   const skipped: string[] = [];

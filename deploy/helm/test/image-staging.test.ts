@@ -9,7 +9,7 @@ import { stageImage } from './dockerfile-steps';
 import { IMAGE_ENTRY } from './rendered-pod';
 
 /**
- * STAGE_IMAGE runs this test: the Dockerfile's steps take about a minute and a half here (npm ci,
+ * STAGE_IMAGE runs this test: the Dockerfile's steps take two to four minutes here (npm ci,
  * tsc --build, npm prune), too long for every `npm test`; `OMNIRELAY_STAGE_IMAGE=1 npx jest
  * deploy/helm/test/image-staging.test.ts` runs it.
  */
