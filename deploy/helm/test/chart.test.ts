@@ -83,12 +83,17 @@ describe('the Helm chart', () => {
       if (c.tls === 'off') {
         expect(env.get('OMNIRELAY_INSECURE')).toBe('true');
         expect(env.has('OMNIRELAY_PEER_TLS_CA')).toBe(false);
-        expect(container.readinessProbe?.httpGet?.scheme).toBe('HTTP');
+        expect(env.has('OMNIRELAY_CLIENT_TLS_CERT')).toBe(false);
       } else {
         expect(env.get('OMNIRELAY_PEER_TLS_CERT')).toBe('/etc/omnirelay/tls/$(OMNIRELAY_ID).crt');
         expect(env.has('OMNIRELAY_INSECURE')).toBe(false);
-        expect(container.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
+        expect(env.has('OMNIRELAY_CLIENT_TLS_CERT')).toBe(true);
       }
+      // Probes on the plaintext metrics port, whatever the client ports require.
+      for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+        expect(probe?.httpGet).toMatchObject({ port: 'metrics', scheme: 'HTTP' });
+      }
+      expect(env.get('OMNIRELAY_METRICS_ADDRESS')).toBe('0.0.0.0:7401');
       expect(objects.filter((o) => o.kind === 'Certificate')).toHaveLength(
         c.tls === 'cert-manager' ? c.replicas : 0,
       );
@@ -246,7 +251,7 @@ describe('the Helm chart', () => {
           ...sts.spec.template,
           spec: {
             ...sts.spec.template.spec,
-            containers: [{ ...container, livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' } } }],
+            containers: [{ ...container, livenessProbe: { httpGet: { path: '/healthz', port: 'admin' } } }],
           },
         },
       },
@@ -258,7 +263,7 @@ describe('the Helm chart', () => {
     expect(errors).toEqual(
       expect.arrayContaining([
         'StatefulSet selector does not match its pod labels',
-        "the liveness probe's port metrics is not a container port",
+        "the liveness probe's port admin is not a container port",
         expect.stringMatching(
           /^OMNIRELAY_CHART_MEMBERS_PEER is .*r1-omnirelay-2.*, expected .*r1-omnirelay-4/,
         ),

@@ -9,7 +9,7 @@ import { only } from './chart-invariants';
 import type { KubeObject, RenderOptions } from './helm';
 import { renderChart } from './helm';
 import type { LoopbackPorts, PodPlan, PodProcess } from './rendered-pod';
-import { httpsGet, startPod } from './rendered-pod';
+import { httpGet, httpsGet, startPod } from './rendered-pod';
 
 /** NAMESPACE is the namespace the tests render into. */
 export const NAMESPACE = 'omnirelay';
@@ -21,6 +21,13 @@ export const SECRET_VALUES = {
   'tls.existingSecret': 'omnirelay-tls',
   'auth.existingSecret': 'omnirelay-tokens',
 };
+
+/** ProbeTarget is a rendered httpGet probe. */
+export interface ProbeTarget {
+  readonly path: string;
+  readonly port: string | number;
+  readonly scheme?: string;
+}
 
 /** Status is the part of GET /status read here. */
 export interface Status {
@@ -64,8 +71,14 @@ export class RenderedCluster {
       `tokens:\n${entry('reader', READ_TOKEN, 'mesh.read')}${entry('admin', ADMIN_TOKEN, 'mesh.admin')}`,
     );
     const ports = new Map<string, LoopbackPorts>();
-    for (const id of names)
-      ports.set(id, { peer: await freePort(), http: await freePort(), grpc: await freePort() });
+    for (const id of names) {
+      ports.set(id, {
+        peer: await freePort(),
+        http: await freePort(),
+        grpc: await freePort(),
+        metrics: await freePort(),
+      });
+    }
     const plan: PodPlan = {
       namespace: NAMESPACE,
       ports,
@@ -78,6 +91,13 @@ export class RenderedCluster {
     });
     for (const id of names) cluster.pods.push(startPod(sts, id, plan, join(root, 'logs')));
     return cluster;
+  }
+
+  /** readinessProbe is the rendered container's readiness probe. */
+  readinessProbe(): ProbeTarget {
+    const probe = this.sts.spec.template.spec.containers[0]!.readinessProbe?.httpGet;
+    if (probe === undefined) throw new Error('the container has no readiness probe');
+    return probe;
   }
 
   /** pod returns the member `id`. */
@@ -110,10 +130,12 @@ export class RenderedCluster {
   }
 
   /**
-   * waitForProbe polls `path` on port `port` (a container port name) of every running member
-   * until each answers 200, every `pollMs`, failing with the members' logs after `timeoutMs`.
+   * waitForProbe polls the HTTP `probe` (its path on its container port, as the kubelet does) of
+   * every running member until each answers 200, every `pollMs`, failing with the members' logs
+   * after `timeoutMs`.
    */
-  async waitForProbe(path: string, port: string, timeoutMs: number, pollMs = 200): Promise<void> {
+  async waitForProbe(probe: ProbeTarget, timeoutMs: number, pollMs = 200): Promise<void> {
+    const { path } = probe;
     const deadline = Date.now() + timeoutMs;
     for (const pod of this.running()) {
       let last = 'no answer';
@@ -122,7 +144,7 @@ export class RenderedCluster {
         if (pod.child.exitCode !== null)
           throw new Error(`${pod.pod} exited ${pod.child.exitCode}\n${this.logs()}`);
         try {
-          const answer = await httpsGet(pod.ports[port]!, path, this.ca);
+          const answer = await httpGet(pod.ports[String(probe.port)]!, path, probe.scheme === 'HTTPS');
           if (answer.status === 200) break;
           last = `${answer.status} ${answer.body}`;
         } catch (e) {

@@ -1,5 +1,5 @@
 import { RenderedCluster } from './rendered-cluster';
-import { expandKubernetesReferences, httpsGet } from './rendered-pod';
+import { expandKubernetesReferences, httpGet, httpsGet } from './rendered-pod';
 
 /** START_MS bounds how long the members take to answer their probes and elect a leader. */
 const START_MS = 60_000;
@@ -32,12 +32,14 @@ describe('the rendered StatefulSet run as real processes on loopback', () => {
       const container = cluster.sts.spec.template.spec.containers[0]!;
       const startup = container.startupProbe!.httpGet!;
       const readiness = container.readinessProbe!.httpGet!;
-      expect(startup.scheme).toBe('HTTPS');
-      await cluster.waitForProbe(startup.path, String(startup.port), START_MS);
-      await cluster.waitForProbe(readiness.path, String(readiness.port), START_MS);
+      await cluster.waitForProbe(startup, START_MS);
+      await cluster.waitForProbe(readiness, START_MS);
       expect(await cluster.leaderOf()).toMatch(/^r1-omnirelay-[0-2]$/);
-      // The probes need no credentials; everything else does.
-      expect((await httpsGet(cluster.pods[0]!.ports['http']!, '/status', cluster.ca)).status).toBe(401);
+      // The metrics port serves probes and metrics without credentials; the client port needs them.
+      const first = cluster.pods[0]!;
+      expect((await httpGet(first.ports['metrics']!, '/metrics')).body).toContain('omnirelay_');
+      expect((await httpsGet(first.ports['http']!, '/status', cluster.ca)).status).toBe(401);
+      expect((await httpsGet(first.ports['http']!, '/metrics', cluster.ca)).status).toBe(401);
     },
     2 * START_MS + 5_000,
   );
@@ -80,9 +82,30 @@ describe('the rendered StatefulSet run as real processes on loopback', () => {
           `(poll every ${POLL_MS} ms; election timeout ${String(electionTimeout)} ms); exit 0 after ${exitMs} ms\n`,
       );
       for (const pod of cluster.running()) {
-        expect((await httpsGet(pod.ports['http']!, '/readyz', cluster.ca)).status).toBe(200);
+        expect((await httpGet(pod.ports['metrics']!, '/readyz')).status).toBe(200);
       }
     },
     HANDOFF_MS + 40_000,
+  );
+});
+
+describe('the rendered StatefulSet with client certificates required', () => {
+  let cluster: RenderedCluster;
+
+  beforeAll(async () => {
+    cluster = await RenderedCluster.start({ replicas: 3, 'tls.clientCertAuth': true });
+  }, 60_000);
+  afterAll(async () => cluster.stop());
+
+  it(
+    "passes the kubelet's probes, which present no client certificate",
+    async () => {
+      const container = cluster.sts.spec.template.spec.containers[0]!;
+      await cluster.waitForProbe(container.startupProbe!.httpGet!, START_MS);
+      await cluster.waitForProbe(container.readinessProbe!.httpGet!, START_MS);
+      // The client port itself refuses a caller without a certificate at the handshake.
+      await expect(httpGet(cluster.pods[0]!.ports['http']!, '/healthz', true)).rejects.toThrow();
+    },
+    2 * START_MS + 5_000,
   );
 });

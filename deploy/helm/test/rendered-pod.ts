@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
 import type { RenderedContainer, RenderedStatefulSet } from './chart-invariants';
@@ -188,6 +190,29 @@ export function httpsCall(
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} on ${port} timed out`)));
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/**
+ * httpGet asks 127.0.0.1:`port` for `path` in plaintext, or with `kubeletTls` over TLS as the
+ * kubelet probes: no client certificate, the server's certificate not verified.
+ */
+export function httpGet(port: number, path: string, kubeletTls = false): Promise<HttpsAnswer> {
+  return new Promise((resolveGet, reject) => {
+    const options = { host: '127.0.0.1', port, path, agent: false as const, timeout: 15_000 };
+    const send = kubeletTls
+      ? (cb: (res: IncomingMessage) => void): ClientRequest =>
+          request({ ...options, rejectUnauthorized: false }, cb)
+      : (cb: (res: IncomingMessage) => void): ClientRequest => httpRequest(options, cb);
+    const req = send((res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} on ${port} timed out`)));
+    req.on('error', reject);
+    req.end();
   });
 }
 

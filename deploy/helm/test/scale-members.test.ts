@@ -97,7 +97,7 @@ describe('the pre-upgrade hook that removes members before a scale-down', () => 
     mkdirSync(join(jobDir, 'script'), { recursive: true });
     const script = only(objects, 'ConfigMap', 'r1-omnirelay-scale-members')['data'] as Record<string, string>;
     writeFileSync(join(jobDir, 'script', 'scale-members.js'), script['scale-members.js']!);
-    await cluster.waitForProbe('/readyz', 'http', START_MS);
+    await cluster.waitForProbe(cluster.readinessProbe(), START_MS);
   }, 2 * START_MS);
   afterAll(async () => cluster.stop());
 
@@ -160,7 +160,7 @@ describe('the pre-upgrade hook that removes members before a scale-down', () => 
         process.kill(pod.child.pid!, 'SIGTERM');
         await exited;
       }
-      await cluster.waitForProbe('/readyz', 'http', START_MS);
+      await cluster.waitForProbe(cluster.readinessProbe(), START_MS);
       expect(await cluster.leaderOf()).toBe('r1-omnirelay-0');
 
       const again = await runJob(ADMIN_TOKEN);
