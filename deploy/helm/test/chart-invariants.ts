@@ -129,6 +129,13 @@ export function chartInvariantErrors(objects: readonly KubeObject[], namespace: 
       (o) => o.kind === 'Service' && selects(spec.selector.matchLabels, o.metadata.labels),
     );
     check(selected.length === 1, `ServiceMonitor selects ${selected.length} Services, not exactly one`);
+    // The Prometheus operator names the job after the Service; the alert rules select job=~".*omnirelay.*".
+    for (const service of selected) {
+      check(
+        service.metadata.name.includes('omnirelay'),
+        `scrape job ${service.metadata.name} does not contain omnirelay`,
+      );
+    }
     for (const endpoint of spec.endpoints) {
       const servicePorts = selected.flatMap((s) =>
         (s['spec'] as { ports: Array<{ name: string }> }).ports.map((p) => p.name),

@@ -194,6 +194,15 @@ describe('the Helm chart', () => {
     );
   });
 
+  it('refuses a fullnameOverride without omnirelay, which the alert rules select the scrape job by', async () => {
+    expect(await renderError({ set: { ...DEFAULT_TLS, fullnameOverride: 'leases' } })).toContain(
+      'fullnameOverride: Does not match pattern',
+    );
+    expect(
+      await renderChart({ set: { ...DEFAULT_TLS, fullnameOverride: 'omnirelay-east' } }),
+    ).not.toHaveLength(0);
+  });
+
   it('refuses TLS without certificates, TLS without client authentication and plaintext not chosen explicitly', async () => {
     expect(await renderError({ set: {} })).toContain(
       'tls.enabled needs certificates: set tls.existingSecret',
