@@ -67,6 +67,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing the current batch, then closing the store');
     try {
+      // A planned stop (not a fatal error) hands leadership over first: no election gap for clients.
+      if (code === SERVER_EXIT.OK) await server.handOff();
       await server.stop();
       logger.info('stopped');
     } catch (e) {

@@ -10,6 +10,7 @@ import type { ClientGrpcServer } from './grpc/grpc-server';
 import { startGrpcServer } from './grpc/grpc-server';
 import { DiskSpaceMonitor } from './disk/disk-space-monitor';
 import type { ClientHttpServer } from './http/http-server';
+import { transferLeadership } from './cluster/cluster-ops';
 import { startHttpServer } from './http/http-server';
 import type { MetricsServer } from './http/metrics-server';
 import { startMetricsServer } from './http/metrics-server';
@@ -44,7 +45,17 @@ export interface OmniRelayServer {
   readonly metricsAddress?: string;
   /** stop shuts the edges, then the node (its current batch finishes), then tracing (flushing its spans), in that order. */
   stop(): Promise<void>;
+  /**
+   * handOff moves Raft leadership to the most caught-up other voter before a planned stop, so the
+   * cluster keeps a leader without waiting for an election (bounded by `timeoutMs`). It does
+   * nothing on a follower or a lone voter, and never throws: a failed hand-off is logged and the
+   * stop goes on (the others then elect as after a crash).
+   */
+  handOff(timeoutMs?: number): Promise<void>;
 }
+
+/** SHUTDOWN_TRANSFER_TIMEOUT_MS bounds the leadership hand-off of a planned stop (SIGTERM). */
+export const SHUTDOWN_TRANSFER_TIMEOUT_MS = 3000;
 
 /**
  * startServer assembles and starts a node. Listeners are registered before the Raft node starts,
@@ -256,6 +267,24 @@ export async function startServer(
     disk,
     grpcAddress: edges.grpc.address,
     ...(edges.metrics === undefined ? {} : { metricsAddress: edges.metrics.address }),
+    handOff: async (timeoutMs = SHUTDOWN_TRANSFER_TIMEOUT_MS) => {
+      const s = node.status();
+      if (s.role !== 'leader' || s.membership.voters.length < 2) return;
+      const started = performance.now();
+      logger.info('stopping as the Raft leader: handing leadership to the most caught-up voter first');
+      try {
+        const moved = await transferLeadership(node, '', timeoutMs, () => service.notLeader());
+        logger.info(
+          { leader: moved.leader, term: moved.term, ms: Math.round(performance.now() - started) },
+          `handed Raft leadership to ${moved.leader} before stopping`,
+        );
+      } catch (e) {
+        logger.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'could not hand Raft leadership over before stopping; the others will elect a leader',
+        );
+      }
+    },
     stop: async () => {
       stopCore();
       await edges.close();
