@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { issueCa, issueNode } from '@omnirelay/certs';
 import type { Message, TransportHandler } from '../../src/index';
 import { PeerTransport, TRANSPORT_DEFAULTS } from '../../src/index';
 import { loadRaftPeerService } from '../../src/transport/proto';
@@ -42,16 +47,19 @@ function recorder(): Recorder {
 
 async function pair(
   clusterB = 'c1',
+  /** pkiDir, when given, holds ca.crt and <id>.crt/.key for a and b: the pair speaks mutual TLS. */
+  pkiDir?: string,
 ): Promise<{ a: PeerTransport; b: PeerTransport; ra: Recorder; rb: Recorder }> {
   const [pa, pb] = [await freePort(), await freePort()];
   const ra = recorder();
   const rb = recorder();
   const settings = { ...TRANSPORT_DEFAULTS, clusterId: 'c1', snapshotChunkBytes: 1024 };
+  const tlsOf = (id: string): object => (pkiDir === undefined ? {} : { peerTls: nodeTlsFiles(pkiDir, id) });
   const a = await PeerTransport.start({
     id: 'a',
     listenAddress: `127.0.0.1:${pa}`,
     peers: new Map([['b', `127.0.0.1:${pb}`]]),
-    settings,
+    settings: { ...settings, ...tlsOf('a') },
     handler: ra,
     logger: quiet,
   });
@@ -59,11 +67,16 @@ async function pair(
     id: 'b',
     listenAddress: `127.0.0.1:${pb}`,
     peers: new Map([['a', `127.0.0.1:${pa}`]]),
-    settings: { ...settings, clusterId: clusterB },
+    settings: { ...settings, clusterId: clusterB, ...tlsOf('b') },
     handler: rb,
     logger: quiet,
   });
   return { a, b, ra, rb };
+}
+
+/** nodeTlsFiles are node `id`'s peer TLS files under `dir` (as issueNode writes them). */
+function nodeTlsFiles(dir: string, id: string): { caFile: string; certFile: string; keyFile: string } {
+  return { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${id}.crt`), keyFile: join(dir, `${id}.key`) };
 }
 
 const heartbeat = (from: string, to: string): Message => ({
@@ -246,6 +259,81 @@ describe('PeerTransport', () => {
       await waitFor('the loss to be reported', () => ra.lost.includes('b'));
     } finally {
       await a.stop();
+    }
+  });
+});
+
+describe('PeerTransport over mutual TLS', () => {
+  jest.setTimeout(60_000);
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'peer-transport-tls-'));
+    await issueCa({ outDir: dir, clusterId: 'c1' });
+    for (const id of ['a', 'b']) await issueNode({ caDir: dir, outDir: dir, id, clusterId: 'c1' });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** TLS_BATCHES is how many batches the certificate-read test sends, one at a time. */
+  const TLS_BATCHES = 60;
+
+  it("reads the caller's certificate once per stream, not once per batch", async () => {
+    const reads = jest.spyOn(tls.TLSSocket.prototype, 'getPeerCertificate');
+    const { a, b, rb } = await pair('c1', dir);
+    try {
+      a.send([heartbeat('a', 'b')]);
+      await waitFor('the first batch', () => rb.messages.length === 1);
+      // Only what connecting cost so far (the handshake's checks on both ends, the first batch's).
+      const afterConnect = reads.mock.calls.length;
+      for (let i = 2; i <= TLS_BATCHES; i++) {
+        a.send([heartbeat('a', 'b')]);
+        await waitFor(`batch ${i}`, () => rb.messages.length === i);
+      }
+      expect(b.stats().messagesReceived).toBe(TLS_BATCHES);
+      expect(b.stats().refusedUnauthenticated).toBe(0);
+      // Each heartbeat went alone in its own batch, on the one stream: none read the certificate again.
+      expect(reads.mock.calls.length - afterConnect).toBe(0);
+    } finally {
+      reads.mockRestore();
+      await stopBoth(a, b);
+    }
+  });
+
+  it('refuses a batch claiming another member on a stream its certificate was accepted on', async () => {
+    const { a, b, rb } = await pair('c1', dir);
+    const files = nodeTlsFiles(dir, 'a');
+    const client = new (loadRaftPeerService().Client)(
+      b.address,
+      grpc.credentials.createSsl(
+        readFileSync(files.caFile),
+        readFileSync(files.keyFile),
+        readFileSync(files.certFile),
+        { checkServerIdentity: () => undefined },
+      ),
+    ) as unknown as RawPeerClient;
+    try {
+      // b's port takes connections once its certificate files are read: a's link getting through says so.
+      a.send([heartbeat('a', 'b')]);
+      await waitFor("a's link", () => rb.messages.length === 1);
+      const good = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, readSeq: 0 };
+      const error = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.Stream(resolve);
+        call.write({ from: 'a', clusterId: 'c1', messages: [good] });
+        void waitFor('the accepted batch', () => rb.messages.length === 2).then(() =>
+          // a's certificate, claiming b's other peer: refused though the stream was already accepted.
+          call.write({ from: 'b', clusterId: 'c1', messages: [{ ...good, from: 'b' }] }),
+        );
+      });
+      expect(error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(error?.details).toMatch(
+        /b must present a certificate naming spiffe:\/\/c1\/node\/b; got a certificate of node a/,
+      );
+      expect(rb.messages).toHaveLength(2);
+      expect(b.stats().refusedUnauthenticated).toBe(1);
+    } finally {
+      client.close();
+      await stopBoth(a, b);
     }
   });
 });
