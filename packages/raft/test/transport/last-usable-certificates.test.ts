@@ -107,12 +107,39 @@ describe('LastUsableCertificates (what the peer port installs from its files)', 
       first,
     );
     expect(seen.cas).toEqual([{ caCertificate: ca }]);
-    expect(seen.identities).toEqual([first, first, first]);
+    expect(seen.identities).toEqual([first]);
     expect(reasons).toEqual([
       'the CA bundle could not be read; keeping the CA bundle read before',
       'the CA bundle holds no PEM certificate; keeping the CA bundle read before',
       'the certificate or key could not be read; keeping the certificate and key read before',
       expect.stringMatching(/^the CA bundle holds a certificate that does not parse/),
+    ]);
+  });
+
+  it('passes on a reading identical to the last one only once, however often the files are re-read', () => {
+    const source = new FakeSource();
+    const reasons: string[] = [];
+    const seen = watch(new LastUsableCertificates(source, (r) => reasons.push(r)));
+    // Equal bytes in other buffers, as each refresh of the file watcher reads them anew.
+    const copy = (u: IdentityUpdate): IdentityUpdate => ({
+      certificate: Buffer.from(u.certificate),
+      privateKey: Buffer.from(u.privateKey),
+    });
+    for (let refresh = 0; refresh < 10; refresh++)
+      source.read({ caCertificate: Buffer.from(ca) }, copy(first));
+    expect({ cas: seen.cas, identities: seen.identities }).toEqual({
+      cas: [{ caCertificate: ca }],
+      identities: [first],
+    });
+    // A change still goes through, and so does a problem after an unchanged reading, each time it recurs.
+    source.read({ caCertificate: ca }, second);
+    source.read({ caCertificate: ca }, null);
+    source.read({ caCertificate: ca }, second);
+    source.read({ caCertificate: ca }, null);
+    expect(seen.identities).toEqual([first, second]);
+    expect(reasons).toEqual([
+      'the certificate or key could not be read; keeping the certificate and key read before',
+      'the certificate or key could not be read; keeping the certificate and key read before',
     ]);
   });
 
