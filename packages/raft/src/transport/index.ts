@@ -5,6 +5,7 @@
 export { PeerTransport } from './peer-transport';
 export { probePeers } from './probe';
 export { LastUsableCertificates } from './last-usable-certificates';
+export { ProviderChannelCredentials } from './provider-channel-credentials';
 export { HandshakeRefusals } from './handshake-refusals';
 export type { TlsPort } from './handshake-refusals';
 export { PEER_TLS_REFRESH_MS, certificateIdentity, nodeUri, peerTls } from './peer-tls';

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { NodeId } from '../core/index';
 import { LastUsableCertificates } from './last-usable-certificates';
+import { ProviderChannelCredentials } from './provider-channel-credentials';
 
 /**
  * PeerTlsFiles names the PEM files of a node's peer identity: the CA bundle that signs every
@@ -84,7 +85,7 @@ export function peerTls(
   return {
     server: grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true),
     channel: (peer) =>
-      grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, {
+      new ProviderChannelCredentials(provider, {
         checkServerIdentity: (_host, cert) => {
           const identity = certificateIdentity(cert, clusterId);
           if ('node' in identity && identity.node === peer) return undefined;

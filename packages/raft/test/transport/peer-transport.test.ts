@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { issueCa, issueNode } from '@omnirelay/certs';
 import type { Message, TransportHandler } from '../../src/index';
 import { PeerTransport, TRANSPORT_DEFAULTS } from '../../src/index';
 import { loadRaftPeerService } from '../../src/transport/proto';
-import { freePort, quiet, waitFor } from './transport-test-helpers';
+import { freePort, issuePeerPki, nodeTlsFiles, quiet, waitFor } from './transport-test-helpers';
 
 /** RawPeerClient speaks the peer protocol directly, to send what a well-behaved peer never would. */
 interface RawPeerClient {
@@ -72,11 +71,6 @@ async function pair(
     logger: quiet,
   });
   return { a, b, ra, rb };
-}
-
-/** nodeTlsFiles are node `id`'s peer TLS files under `dir` (as issueNode writes them). */
-function nodeTlsFiles(dir: string, id: string): { caFile: string; certFile: string; keyFile: string } {
-  return { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${id}.crt`), keyFile: join(dir, `${id}.key`) };
 }
 
 const heartbeat = (from: string, to: string): Message => ({
@@ -269,8 +263,7 @@ describe('PeerTransport over mutual TLS', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'peer-transport-tls-'));
-    await issueCa({ outDir: dir, clusterId: 'c1' });
-    for (const id of ['a', 'b']) await issueNode({ caDir: dir, outDir: dir, id, clusterId: 'c1' });
+    await issuePeerPki(dir, 'c1', ['a', 'b']);
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,10 @@
 import { createServer } from 'node:net';
-import type { TransportLogger } from '../../src/index';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { issueCa, issueNode } from '@omnirelay/certs';
+import type { PeerTlsFiles, TransportLogger } from '../../src/index';
+import { PeerTransport, TRANSPORT_DEFAULTS } from '../../src/index';
+import { loadRaftPeerService } from '../../src/transport/proto';
 
 /** quiet is a TransportLogger that writes nothing. */
 export const quiet: TransportLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -22,4 +27,68 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 50
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** issuePeerPki issues, into `dir`, a CA for cluster `clusterId` and a node certificate for each of `ids`. */
+export async function issuePeerPki(dir: string, clusterId: string, ids: readonly string[]): Promise<void> {
+  await issueCa({ outDir: dir, clusterId });
+  for (const id of ids) await issueNode({ caDir: dir, outDir: dir, id, clusterId });
+}
+
+/** nodeTlsFiles are node `id`'s peer TLS files under `dir` (as issuePeerPki writes them). */
+export function nodeTlsFiles(dir: string, id: string): PeerTlsFiles {
+  return { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${id}.crt`), keyFile: join(dir, `${id}.key`) };
+}
+
+/** startTlsPeer starts node `id` of cluster c1 with its files under `dir`; it accepts calls from node a. */
+export async function startTlsPeer(dir: string, id: string): Promise<PeerTransport> {
+  return PeerTransport.start({
+    id,
+    listenAddress: `127.0.0.1:${await freePort()}`,
+    peers: new Map([['a', '127.0.0.1:1']]),
+    settings: { ...TRANSPORT_DEFAULTS, clusterId: 'c1', peerTls: nodeTlsFiles(dir, id) },
+    handler: { onMessage: () => {}, onPeerLost: () => {}, onUndeliverable: () => {} },
+    logger: quiet,
+  });
+}
+
+/** probeOnce sends one Probe from node a of cluster c1 to `address` over a connection of its own. */
+export async function probeOnce(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+): Promise<grpc.ServiceError | null> {
+  const client = new (loadRaftPeerService().Client)(address, credentials, {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  try {
+    return await new Promise((resolve) => {
+      const probe = client['Probe'] as (
+        request: object,
+        options: grpc.CallOptions,
+        callback: (error: grpc.ServiceError | null) => void,
+      ) => void;
+      probe.call(client, { from: 'a', clusterId: 'c1' }, { deadline: Date.now() + 10_000 }, resolve);
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** PROBE_TRIES_MAX bounds probeUntilServed. */
+const PROBE_TRIES_MAX = 20;
+
+/**
+ * probeUntilServed probes until a probe is answered (a TLS port takes connections only once it
+ * has read its files), at most PROBE_TRIES_MAX times; it returns the last error, null once served.
+ */
+export async function probeUntilServed(
+  address: string,
+  credentials: () => grpc.ChannelCredentials,
+): Promise<grpc.ServiceError | null> {
+  let error = await probeOnce(address, credentials());
+  for (let i = 1; i < PROBE_TRIES_MAX && error !== null; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    error = await probeOnce(address, credentials());
+  }
+  return error;
 }

@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import tlsModule from 'node:tls';
 import type { PeerCertificate, SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { LastUsableCertificates, certificateIdentity } from '@omnirelay/raft';
+import { LastUsableCertificates, ProviderChannelCredentials, certificateIdentity } from '@omnirelay/raft';
 
 /**
  * ClientTlsFiles names the PEM files of the client ports' TLS (--client-tls-*): this node's
@@ -207,7 +207,8 @@ export function grpcForwardingCredentials(
     }),
     onUnusable,
   );
-  return grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, verifyOptions);
+  // One TLS context per change of the files, not two per connection attempt (see ProviderChannelCredentials).
+  return new ProviderChannelCredentials(provider, verifyOptions);
 }
 
 /**
