@@ -1,17 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import tlsModule from 'node:tls';
-import type { PeerTransport } from '../../src/index';
 import { certificateIdentity, nodeUri, peerTls } from '../../src/transport/peer-tls';
-import {
-  issuePeerPki,
-  nodeTlsFiles,
-  probeOnce,
-  probeUntilServed,
-  startTlsPeer,
-} from './transport-test-helpers';
+import { nodeTlsFiles, probeOnce, probeUntilServed, useTlsPeer } from './transport-test-helpers';
 
 const cert = (subjectaltname: string | undefined): PeerCertificate =>
   ({ subject: { CN: 'x' }, subjectaltname }) as unknown as PeerCertificate;
@@ -49,30 +39,19 @@ describe('certificateIdentity (who a peer certificate says it is)', () => {
 
 describe('peerTls channels (how a node dials its peers)', () => {
   jest.setTimeout(60_000);
-  let dir: string;
-  let b: PeerTransport;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'peer-tls-channel-'));
-    await issuePeerPki(dir, 'c1', ['a', 'b']);
-    b = await startTlsPeer(dir, 'b');
-  });
-
-  afterAll(async () => {
-    await b.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tlsPeer = useTlsPeer();
 
   /** CONNECTIONS is how many separate connections the context-count test makes. */
   const CONNECTIONS = 4;
 
   it('builds one TLS context for all its connections, not two per connection', async () => {
-    const tls = peerTls(nodeTlsFiles(dir, 'a'), 'c1');
-    expect(await probeUntilServed(b.address, () => tls.channel('b'))).toBeNull();
+    const address = tlsPeer.peer().address;
+    const tls = peerTls(nodeTlsFiles(tlsPeer.dir(), 'a'), 'c1');
+    expect(await probeUntilServed(address, () => tls.channel('b'))).toBeNull();
     const built = jest.spyOn(tlsModule, 'createSecureContext');
     try {
       const channel = tls.channel('b');
-      for (let i = 0; i < CONNECTIONS; i++) expect(await probeOnce(b.address, channel)).toBeNull();
+      for (let i = 0; i < CONNECTIONS; i++) expect(await probeOnce(address, channel)).toBeNull();
       // One context from the files' reading, shared by every connection (grpc-js's own credentials built two per connection).
       expect(built.mock.calls).toHaveLength(1);
     } finally {

@@ -1,17 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { issueNode } from '@omnirelay/certs';
-import type { PeerTransport } from '../../src/index';
 import { ProviderChannelCredentials } from '../../src/index';
-import {
-  issuePeerPki,
-  nodeTlsFiles,
-  probeOnce,
-  probeUntilServed,
-  startTlsPeer,
-} from './transport-test-helpers';
+import { nodeTlsFiles, probeOnce, probeUntilServed, useTlsPeer } from './transport-test-helpers';
 
 type CaUpdate = grpc.experimental.CaCertificateUpdate;
 type IdentityUpdate = grpc.experimental.IdentityCertificateUpdate;
@@ -50,42 +42,34 @@ const noServerCheck = { checkServerIdentity: (): undefined => undefined };
 
 describe('ProviderChannelCredentials (TLS channel credentials with one context per reading)', () => {
   jest.setTimeout(60_000);
-  let dir: string;
-  let b: PeerTransport;
+  const tlsPeer = useTlsPeer();
   let ca: CaUpdate;
   let first: IdentityUpdate;
   let second: IdentityUpdate;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'provider-credentials-'));
-    await issuePeerPki(dir, 'c1', ['a', 'b']);
+    const dir = tlsPeer.dir();
     await issueNode({ caDir: dir, outDir: join(dir, 'second'), id: 'a', clusterId: 'c1' });
     const files = nodeTlsFiles(dir, 'a');
     ca = { caCertificate: readFileSync(files.caFile) };
     first = { certificate: readFileSync(files.certFile), privateKey: readFileSync(files.keyFile) };
     const again = nodeTlsFiles(join(dir, 'second'), 'a');
     second = { certificate: readFileSync(again.certFile), privateKey: readFileSync(again.keyFile) };
-    b = await startTlsPeer(dir, 'b');
-  });
-
-  afterAll(async () => {
-    await b.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('connects with a rotated certificate from the next connection on', async () => {
     const readings = new HeldReadings(ca, first);
     const credentials = new ProviderChannelCredentials(readings, noServerCheck);
-    expect(await probeUntilServed(b.address, () => credentials)).toBeNull();
+    expect(await probeUntilServed(tlsPeer.peer().address, () => credentials)).toBeNull();
     expect(credentials.contextsBuilt).toBe(1);
     readings.rotate(second);
-    expect(await probeOnce(b.address, credentials)).toBeNull();
+    expect(await probeOnce(tlsPeer.peer().address, credentials)).toBeNull();
     expect(credentials.contextsBuilt).toBe(2);
   });
 
   it('fails a connection with the reason when the provider passed on an unreadable reading', async () => {
     const credentials = new ProviderChannelCredentials(new HeldReadings(null, first), noServerCheck);
-    const error = await probeOnce(b.address, credentials);
+    const error = await probeOnce(tlsPeer.peer().address, credentials);
     expect(error?.details).toMatch(/TLS credentials are not usable: the CA bundle could not be read/);
     expect(credentials.contextsBuilt).toBe(0);
   });
@@ -93,7 +77,7 @@ describe('ProviderChannelCredentials (TLS channel credentials with one context p
   it('fails a connection with the reason when the key is not the certificate’s', async () => {
     const halfway = { certificate: first.certificate, privateKey: second.privateKey };
     const credentials = new ProviderChannelCredentials(new HeldReadings(ca, halfway), noServerCheck);
-    const error = await probeOnce(b.address, credentials);
+    const error = await probeOnce(tlsPeer.peer().address, credentials);
     expect(error?.details).toMatch(/TLS credentials are not usable: .*key values mismatch/);
   });
 });

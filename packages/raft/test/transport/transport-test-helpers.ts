@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { issueCa, issueNode } from '@omnirelay/certs';
@@ -38,6 +40,29 @@ export async function issuePeerPki(dir: string, clusterId: string, ids: readonly
 /** nodeTlsFiles are node `id`'s peer TLS files under `dir` (as issuePeerPki writes them). */
 export function nodeTlsFiles(dir: string, id: string): PeerTlsFiles {
   return { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${id}.crt`), keyFile: join(dir, `${id}.key`) };
+}
+
+/**
+ * useTlsPeer, called in a describe block, issues certificates for nodes a and b of cluster c1 into
+ * a temporary folder and starts b's peer port before the block's tests, and removes both after.
+ */
+export function useTlsPeer(): { readonly dir: () => string; readonly peer: () => PeerTransport } {
+  let dir: string | undefined;
+  let peer: PeerTransport | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'peer-tls-'));
+    await issuePeerPki(dir, 'c1', ['a', 'b']);
+    peer = await startTlsPeer(dir, 'b');
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useTlsPeer: used outside the tests of its block');
+    return value;
+  };
+  return { dir: () => started(dir), peer: () => started(peer) };
 }
 
 /** startTlsPeer starts node `id` of cluster c1 with its files under `dir`; it accepts calls from node a. */
