@@ -42,7 +42,7 @@ export interface HttpServerOptions {
   readonly version: string;
   readonly logger: Logger;
   /** metrics renders the Prometheus exposition for GET /metrics. */
-  readonly metrics: { render(): Promise<string>; readonly contentType: string };
+  readonly metrics: MetricsSource;
   /** onForwarded hears each request forwarded to the leader (metrics). */
   readonly onForwarded?: () => void;
   /** onRequestFinished hears the HTTP status of every response once it is sent (metrics). */
@@ -429,12 +429,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       }
       if (req.method === 'GET' && path === '/metrics') {
         check(undefined);
-        const text = await options.metrics.render();
-        res.writeHead(200, {
-          'content-type': options.metrics.contentType,
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
+        await sendMetrics(res, options.metrics);
         return;
       }
       const route = routes.get(`${req.method ?? 'GET'} ${path}`);
@@ -658,6 +653,19 @@ export function readiness(node: RaftNode<ApplyResult>): { ready: true; leader: s
     throw new ServerError('NO_QUORUM', `not ready: applied ${s.applied} of ${s.commit} committed entries`);
   }
   return { ready: true, leader: s.leader, term: s.term };
+}
+
+/** MetricsSource renders the Prometheus exposition. */
+export interface MetricsSource {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** sendMetrics answers GET /metrics: the exposition `metrics` renders now. */
+export async function sendMetrics(res: ServerResponse, metrics: MetricsSource): Promise<void> {
+  const text = await metrics.render();
+  res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** send answers `body` as JSON with `status`. */

@@ -4,13 +4,14 @@ import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { ServerError } from '../errors/error-table';
-import { readiness, send, sendError } from './http-server';
+import type { MetricsSource } from './http-server';
+import { readiness, send, sendError, sendMetrics } from './http-server';
 
 /** MetricsServerOptions configure startMetricsServer. */
 export interface MetricsServerOptions {
   readonly address: string;
   readonly node: RaftNode<ApplyResult>;
-  readonly metrics: { render(): Promise<string>; readonly contentType: string };
+  readonly metrics: MetricsSource;
   readonly logger: Logger;
 }
 
@@ -37,15 +38,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         }
         if (path === '/healthz') return send(res, 200, { ok: true });
         if (path === '/readyz') return send(res, 200, readiness(options.node));
-        if (path === '/metrics') {
-          const text = await options.metrics.render();
-          res.writeHead(200, {
-            'content-type': options.metrics.contentType,
-            'content-length': Buffer.byteLength(text),
-          });
-          res.end(text);
-          return;
-        }
+        if (path === '/metrics') return await sendMetrics(res, options.metrics);
         throw new ServerError(
           'NOT_FOUND',
           `no route GET ${path} on the metrics port; it serves /healthz, /readyz and /metrics (the API is on the client port)`,
