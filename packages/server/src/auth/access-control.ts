@@ -77,6 +77,12 @@ export type Requirement =
 
 const OPEN: Requirement = { kind: 'open' };
 
+/** CA_RECHECK_MS is how often a forwarded certificate's check looks at the client CA bundle for a change. */
+const CA_RECHECK_MS = 1000;
+
+/** VERIFIED_CERTIFICATES_MAX bounds the forwarded certificates remembered as verified (a bundle change forgets them all). */
+const VERIFIED_CERTIFICATES_MAX = 1024;
+
 /** DenialReason labels a refusal in logs and metrics. */
 export type DenialReason = 'unauthenticated' | 'permission_denied';
 
@@ -107,7 +113,10 @@ export interface AccessControlOptions {
  */
 export class AccessControl {
   private caStamp = '';
+  private caCheckedAtMs = -Infinity;
   private cas: X509Certificate[] = [];
+  /** verified holds forwarded certificates already checked against the current CA bundle, by base64 DER. */
+  private verified = new Map<string, { identity: ClientIdentity; fromMs: number; toMs: number }>();
 
   constructor(private readonly options: AccessControlOptions) {}
 
@@ -260,27 +269,40 @@ export class AccessControl {
    * client CA bundle. It returns why not when it is not.
    */
   private forwardedIdentity(base64: string): ClientIdentity | string {
+    const issuers = this.caCertificates();
+    const now = Date.now();
+    const known = this.verified.get(base64);
+    if (known !== undefined && known.fromMs <= now && now <= known.toMs) return known.identity;
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(base64, 'base64'));
     } catch {
       return 'is not a certificate';
     }
-    const now = Date.now();
-    if (Date.parse(cert.validFrom) > now) return `is not valid before ${cert.validFrom}`;
-    if (Date.parse(cert.validTo) < now) return `expired at ${cert.validTo}`;
-    const issuers = this.caCertificates();
+    const fromMs = Date.parse(cert.validFrom);
+    const toMs = Date.parse(cert.validTo);
+    if (fromMs > now) return `is not valid before ${cert.validFrom}`;
+    if (toMs < now) return `expired at ${cert.validTo}`;
     if (!issuers.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
       return "was not issued by a CA of this node's client CA bundle";
     }
     const cn = /^CN=(.*)$/m.exec(cert.subject)?.[1];
-    return identityOfNames(cert.subjectAltName, cn);
+    const identity = identityOfNames(cert.subjectAltName, cn);
+    if (this.verified.size >= VERIFIED_CERTIFICATES_MAX) this.verified.clear();
+    this.verified.set(base64, { identity, fromMs, toMs });
+    return identity;
   }
 
-  /** caCertificates are the client CA bundle's certificates, re-read when the file changes. */
+  /**
+   * caCertificates are the client CA bundle's certificates, re-read when the file changes (looked
+   * at no more than once per CA_RECHECK_MS); a new bundle forgets every certificate verified before.
+   */
   private caCertificates(): X509Certificate[] {
     const file = this.options.caFile;
     if (file === undefined) return [];
+    const now = Date.now();
+    if (now - this.caCheckedAtMs < CA_RECHECK_MS) return this.cas;
+    this.caCheckedAtMs = now;
     try {
       const s = statSync(file);
       const stamp = `${s.size}:${s.mtimeMs}:${s.ino}`;
@@ -290,6 +312,7 @@ export class AccessControl {
         );
         this.cas = (pems ?? []).map((pem) => new X509Certificate(pem));
         this.caStamp = stamp;
+        this.verified.clear();
       }
     } catch (e) {
       this.options.logger.warn(
