@@ -1,10 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { ServerError } from '../errors/error-table';
 import type { ClientIdentity } from '../tls/client-identity';
 import { clientIdentityOf, identityOfNames } from '../tls/client-identity';
+import { fileStamp } from '../tls/file-stamp';
 import type { Principal, Role } from './principal';
 import { certificatePrincipal, describeGrants, hasRole, mayCampaign } from './principal';
 import type { TokensFile } from './tokens-file';
@@ -304,8 +305,7 @@ export class AccessControl {
     if (now - this.caCheckedAtMs < CA_RECHECK_MS) return this.cas;
     this.caCheckedAtMs = now;
     try {
-      const s = statSync(file);
-      const stamp = `${s.size}:${s.mtimeMs}:${s.ino}`;
+      const stamp = fileStamp(file);
       if (stamp !== this.caStamp) {
         const pems = readFileSync(file, 'utf8').match(
           /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { fileStamp } from '../tls/file-stamp';
 import type { Principal } from './principal';
 import { ROLES, SCOPE_PREFIX_ANY, isRole } from './principal';
 
@@ -122,7 +123,7 @@ export class TokensFile {
     refreshMs = TOKENS_FILE_REFRESH_MS,
   ) {
     this.entries = this.read();
-    this.stamp = this.stampNow();
+    this.stamp = fileStamp(this.path);
     this.timer = setInterval(() => this.refresh(), refreshMs);
     this.timer.unref();
   }
@@ -145,7 +146,7 @@ export class TokensFile {
   private refresh(): void {
     let stamp: string;
     try {
-      stamp = this.stampNow();
+      stamp = fileStamp(this.path);
     } catch (e) {
       this.onError(`cannot read ${this.path}: ${e instanceof Error ? e.message : String(e)}`);
       return;
@@ -159,11 +160,6 @@ export class TokensFile {
       // Keep the stamp old: the next look tries again (a file caught halfway through a write).
       this.onError(e instanceof Error ? e.message : String(e));
     }
-  }
-
-  private stampNow(): string {
-    const s = statSync(this.path);
-    return `${s.size}:${s.mtimeMs}:${s.ino}`;
   }
 
   private read(): Map<string, TokenEntry> {

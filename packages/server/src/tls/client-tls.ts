@@ -1,10 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import * as tls from 'node:tls';
 import tlsModule from 'node:tls';
 import type { PeerCertificate, SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { LastUsableCertificates, ProviderChannelCredentials, certificateIdentity } from '@omnirelay/raft';
+import { fileStamp } from './file-stamp';
 
 /**
  * ClientTlsFiles names the PEM files of the client ports' TLS (--client-tls-*): this node's
@@ -132,7 +133,7 @@ export class TlsFileWatcher {
 
   private readStamps(): string {
     return [this.files.certFile, this.files.keyFile, this.files.caFile]
-      .map((f) => (f === undefined ? '-' : `${statSync(f).mtimeMs}:${statSync(f).size}`))
+      .map((f) => (f === undefined ? '-' : fileStamp(f)))
       .join('|');
   }
 
