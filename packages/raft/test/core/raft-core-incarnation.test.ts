@@ -35,12 +35,8 @@ const ack = (from: string, index: number, incarnation: string, reject = false): 
   incarnation,
 });
 
-/**
- * boundLeader makes n1 the leader of term 1 of a new cluster and lets it bind n1, n2 and n3 to
- * incarnations `<id>-a` (once all three were heard; one bind per commit), every member
- * acknowledging everything.
- */
-function boundLeader(): { core: RaftCore; storage: MemoryStorage } {
+/** electedN1 is n1 just elected at term 1 by n2's votes (incarnation n2-a), nothing bound yet. */
+function electedN1(): { core: RaftCore; storage: MemoryStorage } {
   const storage = MemoryStorage.bootstrap({ voters, learners: [] });
   const core = newCore('n1', storage);
   core.campaign();
@@ -48,6 +44,16 @@ function boundLeader(): { core: RaftCore; storage: MemoryStorage } {
   core.step({ type: 'preVoteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
   settle(core, storage);
   core.step({ type: 'voteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
+  return { core, storage };
+}
+
+/**
+ * boundLeader makes n1 the leader of term 1 of a new cluster and lets it bind n1, n2 and n3 to
+ * incarnations `<id>-a` (once all three were heard; one bind per commit), every member
+ * acknowledging everything.
+ */
+function boundLeader(): { core: RaftCore; storage: MemoryStorage } {
+  const { core, storage } = electedN1();
   expect(core.status().role).toBe('leader');
   for (let round = 0; round < 10; round++) {
     // A heartbeat interval: the leader looks for voters to bind on each one too.
@@ -79,13 +85,7 @@ describe('RaftCore incarnations (a member that lost its disk cannot vote or be c
   });
 
   it('binds nobody while a member sends no incarnation (a version without them, mid rolling upgrade)', () => {
-    const storage = MemoryStorage.bootstrap({ voters, learners: [] });
-    const core = newCore('n1', storage);
-    core.campaign();
-    settle(core, storage);
-    core.step({ type: 'preVoteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
-    settle(core, storage);
-    core.step({ type: 'voteResponse', from: 'n2', to: 'n1', term: 1, reject: false, incarnation: 'n2-a' });
+    const { core, storage } = electedN1();
     const round = (n3Incarnation: string | undefined): void => {
       core.tick();
       core.tick();
