@@ -41,7 +41,7 @@ async function restore(argv: string[]): Promise<{ code: number; out: string; err
 
 interface Holder {
   readonly scope: string;
-  readonly leader: { readonly candidateId: string; readonly fenceToken: string } | null;
+  readonly leader: { readonly leaderId: string; readonly fenceToken: string } | null;
 }
 
 async function holderOf(cluster: LocalCluster, id: string, scope: string): Promise<Holder> {

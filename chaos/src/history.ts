@@ -186,14 +186,23 @@ export function parseStoreLog(text: string, file: string): StoreRecord[] {
   }));
 }
 
+/**
+ * readHolder reads a holder of an audit event: Watch (gRPC) names the candidate `candidateId`,
+ * the SSE stream `leaderId` (the DISC-002 lease token name); either is accepted.
+ */
 function readHolder(value: unknown, name: string, source: string): HolderRef | null {
   if (value === null || value === undefined) return null;
-  const ref = value as { candidateId?: unknown; fenceToken?: unknown };
-  if (typeof value !== 'object' || typeof ref.candidateId !== 'string' || ref.candidateId === '') {
-    throw new ChaosError('INVALID_HISTORY', `"${name}" must be null or {candidateId, fenceToken}`, source);
+  const ref = value as { candidateId?: unknown; leaderId?: unknown; fenceToken?: unknown };
+  const id = typeof value === 'object' ? (ref.leaderId ?? ref.candidateId) : undefined;
+  if (typeof id !== 'string' || id === '') {
+    throw new ChaosError(
+      'INVALID_HISTORY',
+      `"${name}" must be null or {leaderId or candidateId, fenceToken}`,
+      source,
+    );
   }
   return {
-    candidateId: ref.candidateId,
+    candidateId: id,
     fenceToken: readInteger(ref.fenceToken, `${name}.fenceToken`, source),
   };
 }

@@ -83,6 +83,22 @@ describe('history parsing', () => {
     );
   });
 
+  it('reads a holder named leaderId, as the SSE stream names it', () => {
+    const [e] = parseAuditEvents(
+      '{"revision":"9","scope":"s","reason":"granted","previousHolder":null,"holder":{"leaderId":"b","fenceToken":"9"}}',
+      'audit.jsonl',
+    );
+    expect(e?.holder).toEqual({ candidateId: 'b', fenceToken: 9n });
+    expect(
+      chaosErrorOf(() =>
+        parseAuditEvents(
+          '{"revision":"9","scope":"s","reason":"granted","holder":{"fenceToken":"9"}}',
+          'a.jsonl',
+        ),
+      ),
+    ).toBe('a.jsonl:1: "holder" must be null or {leaderId or candidateId, fenceToken}');
+  });
+
   it('reads timeline records and refuses bad scopes', () => {
     const [r] = parseTimeline('{"time":"5","kind":"restart","fault":"restart-all"}', 't.jsonl');
     expect(r).toEqual({

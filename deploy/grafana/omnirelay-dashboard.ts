@@ -169,10 +169,10 @@ function stat(
 /** HOLDER_COLUMNS are the columns of the holders tables, read from /control/leaders. */
 const HOLDER_COLUMNS: readonly InfinityColumn[] = [
   { selector: 'scope', text: 'Scope', type: 'string' },
-  { selector: 'candidateId', text: 'Holder', type: 'string' },
+  { selector: 'leaderId', text: 'Holder', type: 'string' },
   { selector: 'fenceToken', text: 'Fence', type: 'string' },
-  { selector: 'deadlineMs', text: 'Expires', type: 'timestamp_epoch' },
-  { selector: 'scopeTerm', text: 'Holder changes', type: 'number' },
+  { selector: 'expiresAtMs', text: 'Expires', type: 'timestamp_epoch' },
+  { selector: 'term', text: 'Holder changes', type: 'number' },
 ];
 
 function holdersTable(title: string, description: string, sortBy: string, rowsMax: number): PanelSpec {
@@ -268,7 +268,7 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
       ),
       holdersTable(
         'Top scopes by holder changes',
-        'The held scopes that changed holder most often since they were created (`scopeTerm`).',
+        'The held scopes that changed holder most often since they were created (the lease token term).',
         'Holder changes',
         10,
       ),

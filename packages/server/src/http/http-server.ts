@@ -20,9 +20,10 @@ import type { AppliedTerm, LeadershipService, ReadConsistency } from '../leaders
 import type { DiskSpaceStatus } from '../disk/disk-space-monitor';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import { withRequest } from '../leadership/request-origin';
-import type { WatchHub } from '../leadership/watch-hub';
+import type { RevisionEvents, WatchHub } from '../leadership/watch-hub';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import { toJson } from './json';
+import { leadershipEventJson, leaseTokenJson, withLeaseTokens } from './lease-token';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
@@ -127,10 +128,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       async ({ query }) => {
         const consistency = consistencyOf(query);
         const scope = query.get('scope');
-        if (scope !== null) return { scope, leader: await service.getLeader(scope, consistency) };
+        if (scope !== null)
+          return withLeaseTokens({ scope, leader: await service.getLeader(scope, consistency) });
         const limit = query.get('limit');
         const pageToken = query.get('pageToken');
-        return service.listLeaders(
+        const page = await service.listLeaders(
           {
             prefix: query.get('prefix') ?? '',
             ...(pageToken === null ? {} : { pageToken }),
@@ -138,17 +140,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           },
           consistency,
         );
+        return { holders: page.holders.map(leaseTokenJson), nextPageToken: page.nextPageToken };
       },
     ],
     [
       'POST /fence-token/validate',
       async ({ body, query }) => {
-        const o = requireObject(body, ['scope', 'fenceToken']);
+        const o = requireObject(body, ['scope', 'fenceToken'], RENAMED_FENCE_FIELDS);
         const scope = stringField(o, 'scope');
-        return {
+        return withLeaseTokens({
           scope,
           ...(await service.validateFence(scope, bigintField(o, 'fenceToken'), consistencyOf(query))),
-        };
+        });
       },
     ],
     [
@@ -176,7 +179,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
                 };
         }
         const correlationId = optionalString(o, 'correlationId');
-        return raftTermAsString(
+        return answerOfWrite(
           await service.stepDown({
             scope: stringField(o, 'scope'),
             ...(o['fenceToken'] === undefined ? {} : { fenceToken: bigintField(o, 'fenceToken') }),
@@ -200,7 +203,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
         const metadata = optionalString(o, 'metadata');
         const correlationId = optionalString(o, 'correlationId');
         const sessionId = optionalString(o, 'sessionId');
-        return raftTermAsString(
+        return answerOfWrite(
           await service.acquire({
             scope: stringField(o, 'scope'),
             candidateId: stringField(o, 'candidateId'),
@@ -215,8 +218,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /leadership/resign',
       async ({ body }) => {
-        const o = requireObject(body, ['scope', 'fenceToken', 'correlationId']);
-        return raftTermAsString(
+        const o = requireObject(body, ['scope', 'fenceToken', 'correlationId'], RENAMED_FENCE_FIELDS);
+        return answerOfWrite(
           await service.resign(
             stringField(o, 'scope'),
             bigintField(o, 'fenceToken'),
@@ -237,10 +240,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           );
         }
         const refs = leases.map((l) => {
-          const lo = requireObject(l, ['scope', 'fenceToken']);
+          const lo = requireObject(l, ['scope', 'fenceToken'], RENAMED_FENCE_FIELDS);
           return { scope: stringField(lo, 'scope'), fenceToken: bigintField(lo, 'fenceToken') };
         });
-        return { leases: await service.renewMany(refs) };
+        return { leases: (await service.renewMany(refs)).map(withLeaseTokens) };
       },
     ],
     [
@@ -546,9 +549,10 @@ function serveEvents(
   ping.unref();
   let watch: { cancel(): void } | undefined;
   const sink = {
-    deliver: (batch: { revision: number; events: readonly unknown[] }): boolean => {
+    deliver: (batch: RevisionEvents): boolean => {
       if (!open) return true;
-      res.write(`id: ${batch.revision}\nevent: leadership\ndata: ${JSON.stringify(toJson(batch))}\n\n`);
+      const data = { revision: batch.revision, events: batch.events.map(leadershipEventJson) };
+      res.write(`id: ${batch.revision}\nevent: leadership\ndata: ${JSON.stringify(toJson(data))}\n\n`);
       return res.writableLength <= SSE_BUFFER_BYTES_MAX;
     },
     close: (error: ServerError | undefined): void => {
@@ -564,7 +568,7 @@ function serveEvents(
   };
   try {
     // Headers only once the watch is accepted, so a compacted revision can still get a 410.
-    const pending: Array<{ revision: number; events: readonly unknown[] }> = [];
+    const pending: RevisionEvents[] = [];
     release = limiter.admit({ stream: false, watcher: true, connection: undefined });
     watch = options.service.watch(query.get('prefix') ?? '', fromRevision, {
       deliver: (b) => (res.headersSent ? sink.deliver(b) : (pending.push(b), true)),
@@ -587,12 +591,22 @@ function serveEvents(
 }
 
 /**
- * raftTermAsString gives a write's answer its `raftTerm` as a decimal string, like every other
- * uint64 of the JSON API (fence tokens), so it matches the gRPC `raft_term`.
+ * answerOfWrite is a write's JSON answer: its leases as lease tokens (withLeaseTokens) and its
+ * `raftTerm` as a decimal string, like every other uint64 of the JSON API (fence tokens), so it
+ * matches the gRPC `raft_term`.
  */
-function raftTermAsString<T extends AppliedTerm>(answer: T): Omit<T, 'raftTerm'> & { raftTerm: string } {
-  return { ...answer, raftTerm: String(answer.raftTerm) };
+function answerOfWrite(answer: AppliedTerm): Record<string, unknown> {
+  return { ...withLeaseTokens(answer), raftTerm: String(answer.raftTerm) };
 }
+
+/**
+ * RENAMED_FENCE_FIELDS are request fields that name the fence token by another name (the CLI's
+ * `--fence`, the SDK's `lease.fence`): refused with a message naming `fenceToken`, the DISC-002 name.
+ */
+const RENAMED_FENCE_FIELDS: Readonly<Record<string, string>> = {
+  fence: 'fenceToken',
+  fence_token: 'fenceToken',
+};
 
 function statusBody(options: HttpServerOptions, clientAddress: string): unknown {
   const s = options.node.status();

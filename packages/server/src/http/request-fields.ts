@@ -2,11 +2,25 @@ import { ServerError } from '../errors/error-table';
 
 /**
  * requireObject checks that a JSON body (or item) is an object with no field outside `allowed`:
- * a misspelt field is refused, not silently ignored.
+ * a misspelt field is refused, not silently ignored. A field named in `renamed` (old name → new
+ * name) is refused with a message that gives the new name, so a client of an older API learns
+ * what to send instead.
  */
-export function requireObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+export function requireObject(
+  body: unknown,
+  allowed: readonly string[],
+  renamed: Readonly<Record<string, string>> = {},
+): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ServerError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  }
+  const old = Object.keys(body).find((k) => Object.hasOwn(renamed, k));
+  if (old !== undefined) {
+    throw new ServerError(
+      'INVALID_ARGUMENT',
+      `field ${JSON.stringify(old)} is now called ${JSON.stringify(renamed[old])}; send ${JSON.stringify(renamed[old])} instead`,
+      { field: old },
+    );
   }
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) {
@@ -52,6 +66,11 @@ export function intField(o: Record<string, unknown>, name: string): number {
 /** bigintField reads a fence token: a decimal string (or a safe integer), uint64. */
 export function bigintField(o: Record<string, unknown>, name: string): bigint {
   const v = o[name];
+  if (v === undefined) {
+    throw new ServerError('INVALID_ARGUMENT', `${name} is required: a uint64 as a decimal string`, {
+      field: name,
+    });
+  }
   let n: bigint | undefined;
   if (typeof v === 'string' && /^\d{1,20}$/.test(v)) n = BigInt(v);
   else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) n = BigInt(v);

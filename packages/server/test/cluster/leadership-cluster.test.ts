@@ -8,7 +8,7 @@ interface WireEvent {
   revision: number;
   scope: string;
   reason: string;
-  holder: { candidateId: string; fenceToken: string } | null;
+  holder: { leaderId: string; fenceToken: string } | null;
 }
 
 /** SseWatcher reads /control/events/leadership from one node and records every batch. */
@@ -141,11 +141,11 @@ describe('contention on a 3-process cluster', () => {
           }),
         ),
       );
-      const winners = new Map<string, { candidateId: string; fenceToken: string }>();
+      const winners = new Map<string, { leaderId: string; fenceToken: string }>();
       for (const a of attempts) {
         const body = a.body as {
           granted: boolean;
-          lease?: { scope: string; candidateId: string; fenceToken: string };
+          lease?: { scope: string; leaderId: string; fenceToken: string };
         };
         if (body.granted) {
           expect(winners.has(body.lease!.scope)).toBe(false);
@@ -186,9 +186,9 @@ describe('contention on a 3-process cluster', () => {
     });
     expect(acquired.status).toBe(200);
     expect(acquired.headers['x-omnirelay-forwarded-to']).toBe(leader);
-    expect(acquired.body).toMatchObject({ granted: true, lease: { candidateId: 'f' } });
+    expect(acquired.body).toMatchObject({ granted: true, lease: { leaderId: 'f' } });
     const read = await cluster().get(follower, '/control/leaders?scope=forwarded/1');
-    expect(read.body).toMatchObject({ leader: { candidateId: 'f' } });
+    expect(read.body).toMatchObject({ leader: { leaderId: 'f' } });
     const refused = await cluster().post(follower, '/leadership/acquire', {
       scope: 'Bad Scope',
       candidateId: 'f',
@@ -259,6 +259,6 @@ describe('contention on a 3-process cluster', () => {
     watcher.close();
     const events = watcher.batches.flatMap((b) => b.events);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ reason: 'preempted', holder: { candidateId: 'ctl-b' } });
+    expect(events[0]).toMatchObject({ reason: 'preempted', holder: { leaderId: 'ctl-b' } });
   });
 });

@@ -45,8 +45,8 @@ describe('the client HTTP port of a single node', () => {
       leaseTtlMs: 60_000,
     });
     expect(granted.status).toBe(200);
-    const lease = granted.json['lease'] as { fenceToken: string; candidateId: string };
-    expect(lease.candidateId).toBe('a');
+    const lease = granted.json['lease'] as { fenceToken: string; leaderId: string };
+    expect(lease.leaderId).toBe('a');
     expect(lease.fenceToken).toMatch(/^\d+$/);
 
     const refused = await call('POST', '/leadership/acquire', {
@@ -54,12 +54,12 @@ describe('the client HTTP port of a single node', () => {
       candidateId: 'b',
       leaseTtlMs: 60_000,
     });
-    expect(refused.json).toMatchObject({ granted: false, holder: { candidateId: 'a' } });
+    expect(refused.json).toMatchObject({ granted: false, holder: { leaderId: 'a' } });
 
     const one = await call('GET', '/control/leaders?scope=global-control');
     expect(one.json).toMatchObject({
       scope: 'global-control',
-      leader: { candidateId: 'a', fenceToken: lease.fenceToken },
+      leader: { leaderId: 'a', fenceToken: lease.fenceToken },
     });
     const all = await call('GET', '/control/leaders?consistency=serializable');
     expect((all.json['holders'] as unknown[]).length).toBeGreaterThanOrEqual(1);
@@ -103,8 +103,8 @@ describe('the client HTTP port of a single node', () => {
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({
-      previousHolder: { candidateId: 'a', fenceToken: fence },
-      successor: { candidateId: 'b' },
+      previousHolder: { leaderId: 'a', fenceToken: fence },
+      successor: { leaderId: 'b' },
     });
   });
 

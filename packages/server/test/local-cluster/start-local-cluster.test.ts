@@ -136,7 +136,7 @@ describe('npm start -- --secure', () => {
     expect(acquire.status).toBe(0);
     expect(JSON.parse(acquire.stdout)).toMatchObject({
       granted: true,
-      lease: { scope: 'global-control', candidateId: 'me' },
+      lease: { scope: 'global-control', leaderId: 'me' },
     });
 
     const leaders = run(printed(out, 'leaders'));
