@@ -21,8 +21,8 @@ import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
 import type { SnapshotOptions } from './snapshot';
 import { downloadSnapshot } from './snapshot';
-import type { LeadershipEvent, LeaseView, WireLease } from './wire';
-import { big, leaseView, optionalLeaseView } from './wire';
+import type { HolderRef, LeadershipEvent, LeaseView, WireLease } from './wire';
+import { big, holderRef, leaseView, optionalLeaseView } from './wire';
 
 /** ClientOptions configures createClient. */
 export interface ClientOptions {
@@ -143,7 +143,7 @@ export interface StepDownOptions {
 /** StepDownResult says who was removed and who holds the scope now. */
 export interface StepDownResult {
   readonly scope: string;
-  readonly previous: { readonly candidateId: string; readonly fence: bigint } | null;
+  readonly previous: HolderRef | null;
   readonly successor: LeaseView | null;
   readonly raftTerm: bigint;
 }
@@ -340,10 +340,7 @@ export class OmniRelayClient {
     );
     return {
       scope: r.scope,
-      previous:
-        r.previousHolder === null
-          ? null
-          : { candidateId: r.previousHolder.candidateId, fence: big(r.previousHolder.fenceToken) },
+      previous: r.previousHolder === null ? null : holderRef(r.previousHolder),
       successor: optionalLeaseView(r.successor),
       raftTerm: big(r.raftTerm),
     };

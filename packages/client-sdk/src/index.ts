@@ -27,4 +27,5 @@ export { TOKEN_CHARSET, TOKEN_LENGTH_MAX, TOKEN_LENGTH_MIN, tokenProblem } from 
 export type { TokenSource } from './token';
 export type { SnapshotOptions } from './snapshot';
 export type { WatchOptions } from './watch';
-export type { HolderChangeReason, LeadershipEvent, LeaseView } from './wire';
+export { expiresAtOf } from './wire';
+export type { HolderChangeReason, HolderRef, LeadershipEvent, LeaseView } from './wire';

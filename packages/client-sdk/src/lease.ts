@@ -51,12 +51,16 @@ export interface LeaseHooks {
  */
 export class Lease {
   readonly scope: string;
+  /** leaderId is the candidate holding the lease (the DISC-002 name; the same value as candidateId). */
+  readonly leaderId: string;
   readonly candidateId: string;
   /** sessionId is the client session the lease belongs to (the client's `sessionId`). */
   readonly sessionId: string;
   readonly metadata: string;
   /** fence is the fence token: strictly greater than any earlier holder's of the scope. */
   readonly fence: bigint;
+  /** fenceToken is fence under its DISC-002 name (the same value; both stay). */
+  readonly fenceToken: bigint;
   /** term counts the scope's holder changes up to and including this grant. */
   readonly term: bigint;
   readonly ttlMs: number;
@@ -97,10 +101,12 @@ export class Lease {
     private readonly hooks: LeaseHooks,
   ) {
     this.scope = view.scope;
+    this.leaderId = view.leaderId;
     this.candidateId = view.candidateId;
     this.sessionId = view.sessionId;
     this.metadata = view.metadata;
     this.fence = view.fence;
+    this.fenceToken = view.fence;
     this.key = `${view.scope}\u0000${view.fence}`;
     this.term = view.term;
     this.ttlMs = view.ttlMs;
@@ -162,7 +168,11 @@ export class Lease {
     return this.remainingMs() > 0;
   }
 
-  /** expiresAt is the wall-clock estimate of when `signal` aborts unless renewed. */
+  /**
+   * expiresAt is the wall-clock estimate of when `signal` aborts unless renewed: the holder's own
+   * conservative bound, earlier than the cluster's deadline (a LeaseView's `expiresAt`), so it
+   * stays a Date and keeps its meaning.
+   */
   get expiresAt(): Date {
     return new Date(Date.now() + Math.max(0, this.remainingMs()));
   }

@@ -1,3 +1,5 @@
+import { OmniRelayError } from './errors';
+
 /**
  * The proto-loader object forms of the messages the SDK reads (proto/leadership.proto, loaded
  * with longs as strings and defaults filled in). Every uint64 arrives as a decimal string.
@@ -57,18 +59,69 @@ export function big(value: string | number | null | undefined): bigint {
   return BigInt(value);
 }
 
-/** LeaseView is a lease as the SDK shows it (another candidate's, or a past one). */
+/**
+ * expiresAtOf is the one way the SDK (and the CLI) turns a lease deadline in milliseconds since
+ * the epoch into `expiresAt`: an RFC 3339 UTC time with milliseconds (`2026-12-04T11:30:00.123Z`).
+ * It reads only the replicated deadline, never this process's clock, so every node's answer and
+ * every watch event give the same string for the same lease. Every lease has a deadline (the
+ * cluster requires a TTL); a value that is not a non-negative safe integer can only come from a
+ * broken server and is refused with INTERNAL rather than shown as an invented time.
+ */
+export function expiresAtOf(expiresAtMs: number): string {
+  if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) {
+    throw new OmniRelayError(
+      'INTERNAL',
+      `lease deadline ${expiresAtMs} ms is not a time; every lease has one`,
+    );
+  }
+  return new Date(expiresAtMs).toISOString();
+}
+
+/**
+ * HolderRef names a former holder: `leaderId` and `fenceToken` are the DISC-002 names;
+ * `candidateId` and `fence` are the same values under the names of earlier releases.
+ */
+export interface HolderRef {
+  readonly leaderId: string;
+  readonly fenceToken: bigint;
+  /** candidateId is leaderId (the name before DISC-002, kept for existing callers). */
+  readonly candidateId: string;
+  /** fence is fenceToken (the name before DISC-002, kept for existing callers). */
+  readonly fence: bigint;
+}
+
+/** holderRef converts a HolderRef message. */
+export function holderRef(w: WireHolderRef): HolderRef {
+  const fenceToken = big(w.fenceToken);
+  return { leaderId: w.candidateId, fenceToken, candidateId: w.candidateId, fence: fenceToken };
+}
+
+/**
+ * LeaseView is a lease as the SDK shows it (another candidate's, or a past one): the lease token
+ * with the DISC-002 names `leaderId, scope, term, fenceToken, expiresAt`, the millisecond fields,
+ * and the names of earlier releases (`candidateId`, `fence`, `deadlineMs`) with the same values.
+ */
 export interface LeaseView {
+  /** leaderId is the candidate holding the scope (DISC-002). */
+  readonly leaderId: string;
   readonly scope: string;
+  /** fenceToken is the lease's fence token (DISC-002), strictly increasing per scope. */
+  readonly fenceToken: bigint;
+  /** expiresAt is expiresAtMs as an RFC 3339 UTC time (expiresAtOf). */
+  readonly expiresAt: string;
+  /** expiresAtMs is the cluster's deadline in lease time (the leader's stamps), ms since the epoch. */
+  readonly expiresAtMs: number;
+  /** candidateId is leaderId (kept for existing callers). */
   readonly candidateId: string;
   /** sessionId is the client session holding the lease ('' for none); see OmniRelayClient.sessionId. */
   readonly sessionId: string;
   readonly metadata: string;
   /** term counts the scope's holder changes up to and including this grant. */
   readonly term: bigint;
+  /** fence is fenceToken (kept for existing callers). */
   readonly fence: bigint;
   readonly ttlMs: number;
-  /** deadlineMs is the leader's wall-clock deadline (its clock, not yours). */
+  /** deadlineMs is expiresAtMs (kept for existing callers): the leader's deadline, its clock, not yours. */
   readonly deadlineMs: number;
   readonly grantedAtMs: number;
   readonly lastRenewedAtMs: number;
@@ -77,15 +130,21 @@ export interface LeaseView {
 
 /** leaseView converts a Lease message. */
 export function leaseView(w: WireLease): LeaseView {
+  const fenceToken = big(w.fenceToken);
+  const expiresAtMs = Number(w.deadlineMs);
   return {
+    leaderId: w.candidateId,
     scope: w.scope,
+    fenceToken,
+    expiresAt: expiresAtOf(expiresAtMs),
+    expiresAtMs,
     candidateId: w.candidateId,
     sessionId: w.sessionId,
     metadata: w.metadata,
     term: big(w.scopeTerm),
-    fence: big(w.fenceToken),
+    fence: fenceToken,
     ttlMs: w.leaseTtlMs,
-    deadlineMs: Number(w.deadlineMs),
+    deadlineMs: expiresAtMs,
     grantedAtMs: Number(w.grantedStampMs),
     lastRenewedAtMs: Number(w.lastRenewalStampMs),
     revision: big(w.revision),
@@ -116,7 +175,7 @@ export interface LeadershipEvent {
   readonly term: bigint;
   readonly reason: HolderChangeReason;
   /** previous is the former holder, null when the scope was vacant. */
-  readonly previous: { readonly candidateId: string; readonly fence: bigint } | null;
+  readonly previous: HolderRef | null;
   /** holder is the new lease, null when the scope fell vacant. */
   readonly holder: LeaseView | null;
   readonly correlationId: string;
@@ -134,10 +193,7 @@ export function leadershipEvent(w: WireEvent): LeadershipEvent {
     scope: w.scope,
     term: big(w.scopeTerm),
     reason: REASONS[w.reason] ?? 'unknown',
-    previous:
-      w.previousHolder === null
-        ? null
-        : { candidateId: w.previousHolder.candidateId, fence: big(w.previousHolder.fenceToken) },
+    previous: w.previousHolder === null ? null : holderRef(w.previousHolder),
     holder: optionalLeaseView(w.holder),
     correlationId: w.correlationId,
     raftTerm: big(w.raftTerm),

@@ -14,7 +14,11 @@ function held(
   const ended: LeaseEndReason[] = [];
   const lease = new Lease(
     {
+      leaderId: 'c',
       scope: 'l/1',
+      fenceToken: 7n,
+      expiresAt: '1970-01-01T00:00:00.000Z',
+      expiresAtMs: 0,
       candidateId: 'c',
       sessionId: 's',
       metadata: '',

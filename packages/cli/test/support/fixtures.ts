@@ -1,4 +1,5 @@
-import type { LeadershipEvent, LeaseView, Members, NodeStatus } from '@omnirelay/client-sdk';
+import type { HolderRef, LeadershipEvent, LeaseView, Members, NodeStatus } from '@omnirelay/client-sdk';
+import { expiresAtOf } from '@omnirelay/client-sdk';
 
 /** NOW_MS is the injected "now" of every golden rendering: 2023-11-14T22:13:20.000Z. */
 export const NOW_MS = 1_700_000_000_000;
@@ -13,7 +14,11 @@ export function lease(
   const ttlMs = options.ttlMs ?? 10_000;
   const deadlineMs = NOW_MS + (options.expiresInMs ?? ttlMs);
   return {
+    leaderId: candidateId,
     scope,
+    fenceToken: fence,
+    expiresAt: expiresAtOf(deadlineMs),
+    expiresAtMs: deadlineMs,
     candidateId,
     sessionId: '',
     metadata: options.metadata ?? '',
@@ -25,6 +30,11 @@ export function lease(
     lastRenewedAtMs: deadlineMs - ttlMs,
     revision: fence,
   };
+}
+
+/** holder builds a former holder as the SDK hands it out (both names of each field). */
+function holder(candidateId: string, fence: bigint): HolderRef {
+  return { leaderId: candidateId, fenceToken: fence, candidateId, fence };
 }
 
 /** LEASES are listed out of order on purpose: renderers sort by scope. */
@@ -51,7 +61,7 @@ export const EVENTS: readonly LeadershipEvent[] = [
     scope: 'shard/orders/2',
     term: 4n,
     reason: 'granted',
-    previous: { candidateId: 'orders-worker-7f9c', fence: 41n },
+    previous: holder('orders-worker-7f9c', 41n),
     holder: lease('shard/orders/2', 'orders-worker-3d4e', 42n, { term: 4n, ttlMs: 15_000 }),
     correlationId: 'c-42',
     raftTerm: 5n,
@@ -77,7 +87,7 @@ export const EVENTS: readonly LeadershipEvent[] = [
     scope: 'global-control',
     term: 2n,
     reason: 'steppedDown',
-    previous: { candidateId: 'control-a', fence: 12n },
+    previous: holder('control-a', 12n),
     holder: null,
     correlationId: 'ops-1',
     raftTerm: 5n,
