@@ -1,4 +1,4 @@
-import type { LeadershipEvent, LeaseView } from '@omnirelay/client-sdk';
+import type { HolderRef, LeadershipEvent, LeaseView } from '@omnirelay/client-sdk';
 import { formatDurationMs, formatStampMs } from './duration';
 import type { JsonValue } from './json';
 import { jsonDocument, jsonLine } from './json';
@@ -51,22 +51,30 @@ export function noHolderText(selection: Selection): string {
 }
 
 /**
- * leaseJson is a lease in the CLI's JSON shape: bigints (fence, term, revision) as decimal
- * strings, times as milliseconds since the epoch on the Raft leader's clock.
+ * leaseJson is a lease in the CLI's JSON shape, the lease token with the DISC-002 names first
+ * (`leaderId, scope, term, fenceToken, expiresAt`): bigints (fence token, term, revision) as
+ * decimal strings, `expiresAt` as RFC 3339 UTC (the SDK's expiresAtOf, from `expiresAtMs`), and
+ * times as milliseconds since the epoch on the Raft leader's clock.
  */
 export function leaseJson(l: LeaseView): JsonValue {
   return {
+    leaderId: l.leaderId,
     scope: l.scope,
-    holder: l.candidateId,
-    metadata: l.metadata,
-    fence: l.fence.toString(),
     term: l.term.toString(),
+    fenceToken: l.fenceToken.toString(),
+    expiresAt: l.expiresAt,
+    expiresAtMs: l.expiresAtMs,
     ttlMs: l.ttlMs,
-    deadlineMs: l.deadlineMs,
+    metadata: l.metadata,
     grantedAtMs: l.grantedAtMs,
     lastRenewedAtMs: l.lastRenewedAtMs,
     revision: l.revision.toString(),
   };
+}
+
+/** holderRefJson is a former holder in the CLI's JSON shape: `{leaderId, fenceToken}`. */
+export function holderRefJson(h: HolderRef): JsonValue {
+  return { leaderId: h.leaderId, fenceToken: h.fenceToken.toString() };
 }
 
 /** leadersJson renders `{"leaders": [lease, ...]}`, sorted by scope (empty when none is held). */
@@ -91,8 +99,7 @@ export function eventJson(e: LeadershipEvent): JsonValue {
     reason: e.reason,
     term: e.term.toString(),
     holder: e.holder === null ? null : leaseJson(e.holder),
-    previous:
-      e.previous === null ? null : { holder: e.previous.candidateId, fence: e.previous.fence.toString() },
+    previous: e.previous === null ? null : holderRefJson(e.previous),
     raftTerm: e.raftTerm.toString(),
     proposerId: e.proposerId,
     principal: e.principal,

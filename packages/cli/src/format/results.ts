@@ -1,5 +1,5 @@
 import type { LeaseView, StepDownResult } from '@omnirelay/client-sdk';
-import { leaseJson } from './leaders';
+import { holderRefJson, leaseJson } from './leaders';
 import { jsonDocument } from './json';
 
 /** stepDownText says who was removed from the scope and who holds it now. */
@@ -15,12 +15,11 @@ export function stepDownText(r: StepDownResult): string {
   return `stepped down ${JSON.stringify(r.scope)}: ${removed}; ${now}\n`;
 }
 
-/** stepDownJson renders `{"scope", "previous": {holder, fence} | null, "successor": lease | null, "raftTerm"}`. */
+/** stepDownJson renders `{"scope", "previous": {leaderId, fenceToken} | null, "successor": lease | null, "raftTerm"}`. */
 export function stepDownJson(r: StepDownResult): string {
   return jsonDocument({
     scope: r.scope,
-    previous:
-      r.previous === null ? null : { holder: r.previous.candidateId, fence: r.previous.fence.toString() },
+    previous: r.previous === null ? null : holderRefJson(r.previous),
     successor: r.successor === null ? null : leaseJson(r.successor),
     raftTerm: r.raftTerm.toString(),
   });
@@ -49,11 +48,11 @@ export function fenceStaleText(c: FenceCheck): string {
   return `fence ${c.fence} is stale for ${JSON.stringify(c.scope)}: ${current}`;
 }
 
-/** fenceJson renders `{"scope", "fence", "valid", "current": lease | null}`. */
+/** fenceJson renders `{"scope", "fenceToken", "valid", "current": lease | null}`. */
 export function fenceJson(c: FenceCheck): string {
   return jsonDocument({
     scope: c.scope,
-    fence: c.fence.toString(),
+    fenceToken: c.fence.toString(),
     valid: c.valid,
     current: c.current === null ? null : leaseJson(c.current),
   });

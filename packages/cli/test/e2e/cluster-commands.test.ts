@@ -4,6 +4,7 @@ import type { Lease, OmniRelayClient } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import { closedPort, expectOneErrorLine, runCliInProcess, startCli, waitFor } from '../support/run-cli';
 import { useLocalCluster } from '../support/local-cluster';
+import { expectLeaseToken } from '../support/lease-token';
 
 /** BIN is the committed wrapper `npx omnirelay` runs. */
 const BIN = join(__dirname, '..', '..', 'bin', 'omnirelay.js');
@@ -62,11 +63,16 @@ describe('omnirelay against a 3-node cluster', () => {
     expect(lines[1]).toMatch(/ \d+(\.\d)?s$|1m00s$/);
   }, 20_000);
 
-  it('lists the holders as JSON with fences as strings', async () => {
+  it('lists the holders as JSON lease tokens with the DISC-002 names and fences as strings', async () => {
     const r = await cli('mesh', 'leaders', 'status', '-o', 'json');
     expect(r.code).toBe(0);
-    const body = JSON.parse(r.stdout) as { leaders: { scope: string; holder: string; fence: string }[] };
-    expect(body.leaders.map((l) => [l.scope, l.holder, l.fence])).toEqual([
+    const body = JSON.parse(r.stdout) as { leaders: unknown[] };
+    expect(
+      body.leaders.map((l) => {
+        const t = expectLeaseToken(l);
+        return [t['scope'], t['leaderId'], t['fenceToken']];
+      }),
+    ).toEqual([
       ['global-control', 'control-a', control.fence.toString()],
       ['shard/orders/1', 'orders-b', orders.fence.toString()],
     ]);
@@ -155,8 +161,9 @@ describe('omnirelay against a 3-node cluster', () => {
 
     const json = await cli('fence', 'validate', '--scope', 'global-control', '--fence', stale, '-o', 'json');
     expect(json.code).toBe(5);
-    const body = JSON.parse(json.stdout) as { valid: boolean; fence: string; current: { fence: string } };
-    expect(body).toMatchObject({ valid: false, fence: stale, current: { fence: control.fence.toString() } });
+    const body = JSON.parse(json.stdout) as { valid: boolean; fenceToken: string; current: unknown };
+    expect(body).toMatchObject({ valid: false, fenceToken: stale });
+    expect(expectLeaseToken(body.current)['fenceToken']).toBe(control.fence.toString());
   }, 20_000);
 
   it("answers a step-down of a vacant scope with the server's code: NOT_HOLDER, exit 5", async () => {
@@ -191,12 +198,12 @@ describe('omnirelay against a 3-node cluster', () => {
     expect(r.code).toBe(0);
     const body = JSON.parse(r.stdout) as {
       scope: string;
-      previous: { holder: string; fence: string };
+      previous: { leaderId: string; fenceToken: string };
       successor: null;
     };
     expect(body).toMatchObject({
       scope: 'shard/tmp/1',
-      previous: { holder: 'tmp-c', fence: lease.fence.toString() },
+      previous: { leaderId: 'tmp-c', fenceToken: lease.fence.toString() },
       successor: null,
     });
     const after = await cli('mesh', 'leaders', 'status', '--scope', 'shard/tmp/1');
@@ -245,6 +252,9 @@ describe('omnirelay against a 3-node cluster', () => {
       ['event', 'shard/json/1', 'granted'],
       ['event', 'shard/json/1', 'resigned'],
     ]);
+    const granted = expectLeaseToken(lines[1]!['holder']);
+    expect(granted['leaderId']).toBe('json-d');
+    expect(lines[2]!['previous']).toEqual({ leaderId: 'json-d', fenceToken: granted['fenceToken'] });
     expect(run.stderr()).toBe('');
   }, 30_000);
 
@@ -254,7 +264,7 @@ describe('omnirelay against a 3-node cluster', () => {
       const list = await runChild(['--endpoints', endpoints, 'mesh', 'leaders', 'status', '-o', 'json']);
       expect(list.stderr).toBe('');
       expect(list.code).toBe(0);
-      const body = JSON.parse(list.stdout) as { leaders: { scope: string; fence: string }[] };
+      const body = JSON.parse(list.stdout) as { leaders: { scope: string; fenceToken: string }[] };
       expect(body.leaders.map((l) => l.scope)).toEqual(['global-control', 'shard/orders/1']);
 
       const table = await runChild(['--endpoints', endpoints, 'status']);
