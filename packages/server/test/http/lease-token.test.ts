@@ -4,21 +4,13 @@ import type { OmniRelayServer } from '../../src/index';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
 
-/** TOKEN_KEYS are exactly the fields of a lease token on every JSON surface (DISC-002 names first). */
-const TOKEN_KEYS = [
-  'expiresAt',
-  'expiresAtMs',
-  'fenceToken',
-  'grantedAtMs',
-  'lastRenewedAtMs',
-  'leaderId',
-  'metadata',
-  'revision',
-  'scope',
-  'sessionId',
-  'term',
-  'ttlMs',
-];
+/** DISC_002_NAMES are the lease token's names DISC-002 fixes. */
+const DISC_002_NAMES = ['leaderId', 'scope', 'term', 'fenceToken', 'expiresAt'];
+
+/** TOKEN_KEYS are exactly the fields of a lease token on every HTTP and SSE surface, sorted. */
+const TOKEN_KEYS = [...DISC_002_NAMES, 'expiresAtMs', 'ttlMs', 'revision', 'sessionId', 'metadata']
+  .concat('grantedAtMs', 'lastRenewedAtMs')
+  .sort();
 
 const RFC3339_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
