@@ -15,6 +15,12 @@ const TLS_MODES = {
     'tls.certManager.issuerRef.name': 'omnirelay-ca',
     'tls.clientCertAuth': true,
   },
+  'cert-manager-csi': {
+    'tls.certManager.enabled': true,
+    'tls.certManager.csiDriver': true,
+    'tls.certManager.issuerRef.name': 'omnirelay-ca',
+    'tls.clientCertAuth': true,
+  },
   off: { 'tls.enabled': false, insecure: true },
 } as const;
 
@@ -56,7 +62,7 @@ describe('the Helm chart', () => {
     expect(version.stdout).toBe('v3.10.1 9f88ccb6aee40b9a0535fcc7efea6055e1ef72c9');
   });
 
-  it('passes helm lint --strict with TLS from a Secret, from cert-manager, and without TLS', async () => {
+  it('passes helm lint --strict with TLS from a Secret, from cert-manager, from its csi-driver, and without TLS', async () => {
     for (const mode of Object.values(TLS_MODES)) {
       const result = await lintChart(mode);
       expect(`${result.stdout}${result.stderr}`).toContain('0 chart(s) failed');
@@ -84,6 +90,17 @@ describe('the Helm chart', () => {
         expect(env.get('OMNIRELAY_INSECURE')).toBe('true');
         expect(env.has('OMNIRELAY_PEER_TLS_CA')).toBe(false);
         expect(env.has('OMNIRELAY_CLIENT_TLS_CERT')).toBe(false);
+      } else if (c.tls === 'cert-manager-csi') {
+        // The files the csi-driver writes for this pod alone.
+        expect([...env].filter(([name]) => /_TLS_(CA|CERT|KEY)$/.test(name))).toEqual([
+          ['OMNIRELAY_PEER_TLS_CA', '/etc/omnirelay/tls/ca.crt'],
+          ['OMNIRELAY_PEER_TLS_CERT', '/etc/omnirelay/tls/tls.crt'],
+          ['OMNIRELAY_PEER_TLS_KEY', '/etc/omnirelay/tls/tls.key'],
+          ['OMNIRELAY_CLIENT_TLS_CERT', '/etc/omnirelay/tls/tls.crt'],
+          ['OMNIRELAY_CLIENT_TLS_KEY', '/etc/omnirelay/tls/tls.key'],
+          ['OMNIRELAY_CLIENT_TLS_CA', '/etc/omnirelay/tls/ca.crt'],
+        ]);
+        expect(env.has('OMNIRELAY_INSECURE')).toBe(false);
       } else {
         expect(env.get('OMNIRELAY_PEER_TLS_CERT')).toBe('/etc/omnirelay/tls/$(OMNIRELAY_ID).crt');
         expect(env.has('OMNIRELAY_INSECURE')).toBe(false);
@@ -131,6 +148,46 @@ describe('the Helm chart', () => {
     );
   });
 
+  it("gives each pod only its own key with cert-manager's csi-driver: a certificate for its own identity, no Secret", () => {
+    for (const c of cases.filter((k) => k.tls === 'cert-manager-csi')) {
+      const objects = rendered.get(c)!;
+      expect(objects.filter((o) => o.kind === 'Certificate' || o.kind === 'Secret')).toEqual([]);
+      const sts = only<RenderedStatefulSet>(objects, 'StatefulSet');
+      const tls = sts.spec.template.spec.volumes?.find((v) => v.name === 'tls');
+      expect(Object.keys(tls!).sort()).toEqual(['csi', 'name']);
+      expect(tls!['csi']).toEqual({
+        driver: 'csi.cert-manager.io',
+        readOnly: true,
+        volumeAttributes: {
+          'csi.cert-manager.io/issuer-name': 'omnirelay-ca',
+          'csi.cert-manager.io/issuer-kind': 'Issuer',
+          'csi.cert-manager.io/issuer-group': 'cert-manager.io',
+          // The peer port trusts this URI: the member id is the pod name, which the driver expands.
+          'csi.cert-manager.io/uri-sans': 'spiffe://omnirelay/node/${POD_NAME}',
+          'csi.cert-manager.io/dns-names': [
+            '${POD_NAME}.r1-omnirelay-peer.omnirelay.svc.cluster.local',
+            'r1-omnirelay',
+            'r1-omnirelay.omnirelay.svc',
+            'r1-omnirelay.omnirelay.svc.cluster.local',
+          ].join(','),
+          'csi.cert-manager.io/duration': '2160h',
+          'csi.cert-manager.io/renew-before': '360h',
+          'csi.cert-manager.io/key-algorithm': 'ECDSA',
+          'csi.cert-manager.io/key-size': '256',
+          'csi.cert-manager.io/key-encoding': 'PKCS8',
+          'csi.cert-manager.io/key-usages': 'digital signature,key encipherment,server auth,client auth',
+          'csi.cert-manager.io/certificate-file': 'tls.crt',
+          'csi.cert-manager.io/privatekey-file': 'tls.key',
+          'csi.cert-manager.io/ca-file': 'ca.crt',
+          // The pod's group (runAsGroup) may read the key; the root filesystem stays read-only.
+          'csi.cert-manager.io/fs-group': '10001',
+        },
+      });
+      // No other member's key is named anywhere in the pod.
+      expect(JSON.stringify(sts.spec.template)).not.toMatch(/r1-omnirelay-\d\.(key|crt)|-tls"/);
+    }
+  });
+
   it('uses a hard anti-affinity on request and a soft one by default', async () => {
     const soft = only<RenderedStatefulSet>(await renderChart({ set: DEFAULT_TLS }), 'StatefulSet');
     const hard = only<RenderedStatefulSet>(
@@ -157,24 +214,91 @@ describe('the Helm chart', () => {
     expect(await checksum({ ...DEFAULT_TLS, 'auth.existingSecret': 'other-tokens' })).not.toBe(base);
   });
 
-  it('renders the scale-down hook valid with TLS from a Secret, from cert-manager and off, and refuses it without an admin token Secret', async () => {
-    const hook = {
+  it('renders both scaling hooks valid with TLS from a Secret, from cert-manager, from its csi-driver and off', async () => {
+    const hooks = {
       'scaling.removeMembersHook.enabled': true,
-      'scaling.removeMembersHook.tokenSecret.name': 'admin',
+      'scaling.addMembersHook.enabled': true,
+      'scaling.tokenSecret.name': 'admin',
     };
+    // The hooks present a token, so client certificates must not be required.
+    const tokens = { 'tls.clientCertAuth': false, 'auth.existingSecret': 'omnirelay-tokens' };
     const all: KubeObject[] = [];
     for (const mode of Object.values(TLS_MODES)) {
-      const objects = await renderChart({ set: { ...mode, ...hook } });
-      expect(objects.filter((o) => o.kind === 'Job')).toHaveLength(1);
+      const objects = await renderChart({ set: { ...mode, ...tokens, ...hooks }, upgrade: true });
+      const jobs = objects.filter((o) => o.kind === 'Job');
+      expect(
+        jobs.map((o) => [
+          o.metadata.name,
+          (o.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/hook'],
+        ]),
+      ).toEqual([
+        ['r1-omnirelay-remove-members', 'pre-upgrade'],
+        ['r1-omnirelay-add-members', 'post-upgrade'],
+      ]);
       expect(chartInvariantErrors(objects, 'omnirelay')).toEqual([]);
       all.push(...objects);
     }
-    // One compiler run for the three renderings.
+    // One compiler run for the renderings.
     expect(schemaErrors(all)).toEqual([]);
     expect(typeErrors(all)).toEqual([]);
+  });
+
+  it('gives the hook Jobs only the CA with the csi-driver, under a URI that names no member', async () => {
+    const objects = await renderChart({
+      set: {
+        ...TLS_MODES['cert-manager-csi'],
+        'tls.clientCertAuth': false,
+        'auth.existingSecret': 'omnirelay-tokens',
+        'scaling.addMembersHook.enabled': true,
+        'scaling.tokenSecret.name': 'admin',
+      },
+    });
+    const job = only(objects, 'Job', 'r1-omnirelay-add-members');
+    const pod = (job['spec'] as { template: { spec: { volumes: Array<Record<string, unknown>> } } }).template
+      .spec;
+    const tls = pod.volumes.find((v) => v['name'] === 'tls') as {
+      csi: { volumeAttributes: Record<string, string> };
+    };
+    expect(tls.csi.volumeAttributes['csi.cert-manager.io/uri-sans']).toBe(
+      'spiffe://omnirelay/hook/add-members',
+    );
+    expect(tls.csi.volumeAttributes['csi.cert-manager.io/dns-names']).toBeUndefined();
+  });
+
+  it('refuses the scaling hooks without an admin token Secret, and with client certificates required', async () => {
+    for (const hook of ['removeMembersHook', 'addMembersHook']) {
+      expect(await renderError({ set: { ...DEFAULT_TLS, [`scaling.${hook}.enabled`]: true } })).toContain(
+        'scaling.removeMembersHook and scaling.addMembersHook need scaling.tokenSecret.name',
+      );
+      expect(
+        await renderError({
+          set: {
+            ...TLS_MODES['cert-manager'],
+            [`scaling.${hook}.enabled`]: true,
+            'scaling.tokenSecret.name': 'admin',
+          },
+        }),
+      ).toContain('the scaling hooks present a token, no client certificate, and tls.clientCertAuth refuses');
+    }
     expect(
-      await renderError({ set: { ...DEFAULT_TLS, 'scaling.removeMembersHook.enabled': true } }),
-    ).toContain('scaling.removeMembersHook.enabled needs scaling.removeMembersHook.tokenSecret.name');
+      await renderError({ set: { ...DEFAULT_TLS, 'scaling.removeMembersHook.tokenSecret.name': 'admin' } }),
+    ).toContain('Additional property tokenSecret is not allowed');
+  });
+
+  it('starts an empty pod as a new cluster on helm install and waiting to be added on helm upgrade, unless told otherwise', async () => {
+    const state = async (set: RenderOptions['set'], upgrade: boolean): Promise<string | undefined> =>
+      only<RenderedStatefulSet>(
+        await renderChart({ set: { ...DEFAULT_TLS, ...set }, upgrade }),
+        'StatefulSet',
+      ).spec.template.spec.containers[0]!.env?.find((e) => e.name === 'OMNIRELAY_INITIAL_CLUSTER_STATE')
+        ?.value;
+    expect(await state({}, false)).toBe('new');
+    expect(await state({}, true)).toBe('existing');
+    expect(await state({ 'cluster.initialState': 'new' }, true)).toBe('new');
+    expect(await state({ 'cluster.initialState': 'existing' }, false)).toBe('existing');
+    expect(await renderError({ set: { ...DEFAULT_TLS, 'cluster.initialState': 'join' } })).toContain(
+      'cluster.initialState must be one of the following: "auto", "new", "existing"',
+    );
   });
 
   it('refuses an even or out-of-range replica count with the allowed counts', async () => {
@@ -216,6 +340,22 @@ describe('the Helm chart', () => {
       }),
     ).toContain('tls.certManager.enabled needs tls.certManager.issuerRef.name');
     expect(await renderError({ set: { 'tls.enabled': false } })).toContain('set insecure true as well');
+  });
+
+  it('refuses the csi-driver without cert-manager, and a Secret together with cert-manager', async () => {
+    expect(await renderError({ set: { ...DEFAULT_TLS, 'tls.certManager.csiDriver': true } })).toContain(
+      'tls.certManager.csiDriver needs tls.enabled and tls.certManager.enabled',
+    );
+    expect(
+      await renderError({
+        set: { 'tls.enabled': false, insecure: true, 'tls.certManager.csiDriver': true },
+      }),
+    ).toContain('tls.certManager.csiDriver needs tls.enabled and tls.certManager.enabled');
+    for (const mode of [TLS_MODES['cert-manager'], TLS_MODES['cert-manager-csi']]) {
+      expect(await renderError({ set: { ...mode, 'tls.existingSecret': 'omnirelay-tls' } })).toContain(
+        'tls.existingSecret and tls.certManager.enabled exclude each other',
+      );
+    }
   });
 
   it('refuses a Kubernetes older than the chart supports', async () => {

@@ -71,6 +71,8 @@ export interface RenderOptions {
   readonly chartDir?: string;
   /** kubeVersion is the Kubernetes version to render for (default KUBE_VERSION). */
   readonly kubeVersion?: string;
+  /** upgrade renders as `helm upgrade` does (.Release.IsUpgrade); default as `helm install`. */
+  readonly upgrade?: boolean;
 }
 
 /** setArgs turns `set` into helm flags (strings through --set-string, so "true" stays a string). */
@@ -91,6 +93,7 @@ function templateArgs(options: RenderOptions): string[] {
     '--namespace',
     'omnirelay',
     ...setArgs(options.set),
+    ...(options.upgrade === true ? ['--is-upgrade'] : []),
     ...(options.monitoringApi === true ? MONITORING_API_VERSIONS.flatMap((v) => ['--api-versions', v]) : []),
   ];
 }

@@ -9,7 +9,7 @@ import { only } from './chart-invariants';
 import type { KubeObject, RenderOptions } from './helm';
 import { renderChart } from './helm';
 import type { LoopbackPorts, PodPlan, PodProcess } from './rendered-pod';
-import { httpGet, httpsGet, startPod } from './rendered-pod';
+import { httpGet, httpsGet, memberAddress, startPod } from './rendered-pod';
 
 /** NAMESPACE is the namespace the tests render into. */
 export const NAMESPACE = 'omnirelay';
@@ -36,6 +36,13 @@ export interface Status {
   readonly leader: string;
 }
 
+/** Members is the part of GET /cluster/members the tests read. */
+export interface Members {
+  readonly nodeId: string;
+  readonly leader: string;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly voter: boolean }>;
+}
+
 /**
  * RenderedCluster runs the members of a rendered StatefulSet as processes on loopback (see
  * startPod), with real certificates and a tokens file standing in for the Secrets.
@@ -50,6 +57,7 @@ export class RenderedCluster {
     readonly ca: Buffer,
     readonly plan: PodPlan,
     readonly secretDirs: Readonly<Record<'tls' | 'auth', string>>,
+    private readonly ports: Map<string, LoopbackPorts>,
   ) {}
 
   /** start renders the chart with `set` (plus the Secrets' values) and starts every member. */
@@ -57,12 +65,10 @@ export class RenderedCluster {
     const root = mkdtempSync(join(tmpdir(), 'omnirelay-rendered-'));
     const objects = await renderChart({ set: { ...SECRET_VALUES, ...set } });
     const sts = only<RenderedStatefulSet>(objects, 'StatefulSet');
-    const names = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`);
     // The Secrets: what `omnirelay cert issue` and `omnirelay token create` write.
     const tls = join(root, 'secret-tls');
     const auth = join(root, 'secret-auth');
     await issueCa({ outDir: tls, clusterId: 'omnirelay' });
-    for (const id of names) await issueNode({ caDir: tls, outDir: tls, id, clusterId: 'omnirelay' });
     mkdirSync(auth);
     const entry = (name: string, token: string, role: string): string =>
       `  - name: ${name}\n    sha256: ${createHash('sha256').update(token, 'utf8').digest('hex')}\n    roles: [${role}]\n`;
@@ -71,32 +77,73 @@ export class RenderedCluster {
       `tokens:\n${entry('reader', READ_TOKEN, 'mesh.read')}${entry('admin', ADMIN_TOKEN, 'mesh.admin')}`,
     );
     const ports = new Map<string, LoopbackPorts>();
-    for (const id of names) {
-      ports.set(id, {
-        peer: await freePort(),
-        http: await freePort(),
-        grpc: await freePort(),
-        metrics: await freePort(),
-      });
-    }
     const plan: PodPlan = {
       namespace: NAMESPACE,
       ports,
       mountDir: (pod, volume) =>
         volume === 'tls' ? tls : volume === 'auth' ? auth : join(root, pod, volume),
     };
-    const cluster = new RenderedCluster(root, sts, objects, readFileSync(join(tls, 'ca.crt')), plan, {
-      tls,
-      auth,
-    });
-    for (const id of names) cluster.pods.push(startPod(sts, id, plan, join(root, 'logs')));
+    const cluster = new RenderedCluster(
+      root,
+      sts,
+      objects,
+      readFileSync(join(tls, 'ca.crt')),
+      plan,
+      { tls, auth },
+      ports,
+    );
+    await cluster.startPods(sts);
     return cluster;
+  }
+
+  /**
+   * startUpgraded renders the chart as `helm upgrade` does with `set` (plus the Secrets' values)
+   * and starts the pods that rendering adds (the ordinals no member runs yet) from its StatefulSet,
+   * as the StatefulSet controller creates them before it rolls the running pods; it returns the
+   * rendered objects.
+   */
+  async startUpgraded(set: RenderOptions['set']): Promise<KubeObject[]> {
+    const objects = await renderChart({ set: { ...SECRET_VALUES, ...set }, upgrade: true });
+    await this.startPods(only<RenderedStatefulSet>(objects, 'StatefulSet'));
+    return objects;
+  }
+
+  /** startPods gives each pod of `sts` that does not run yet a certificate and ports, and starts it. */
+  private async startPods(sts: RenderedStatefulSet): Promise<void> {
+    const names = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`).filter(
+      (id) => !this.ports.has(id),
+    );
+    for (const id of names) {
+      await issueNode({
+        caDir: this.secretDirs.tls,
+        outDir: this.secretDirs.tls,
+        id,
+        clusterId: 'omnirelay',
+      });
+      this.ports.set(id, {
+        peer: await freePort(),
+        http: await freePort(),
+        grpc: await freePort(),
+        metrics: await freePort(),
+      });
+    }
+    for (const id of names) this.pods.push(startPod(sts, id, this.plan, join(this.root, 'logs')));
+  }
+
+  /** address is the loopback stand-in of a member's `host:port` (see memberAddress). */
+  address(host: string, port: number): string {
+    return memberAddress(this.sts, this.plan, host, port);
   }
 
   /** readinessProbe is the rendered container's readiness probe. */
   readinessProbe(): ProbeTarget {
-    const probe = this.sts.spec.template.spec.containers[0]!.readinessProbe?.httpGet;
-    if (probe === undefined) throw new Error('the container has no readiness probe');
+    return this.probe('readinessProbe');
+  }
+
+  /** probe is the rendered container's `which` probe. */
+  probe(which: 'startupProbe' | 'livenessProbe' | 'readinessProbe'): ProbeTarget {
+    const probe = this.sts.spec.template.spec.containers[0]![which]?.httpGet;
+    if (probe === undefined) throw new Error(`the container has no ${which}`);
     return probe;
   }
 
@@ -122,6 +169,13 @@ export class RenderedCluster {
     }
   }
 
+  /** members is GET /cluster/members of `pod` (default: the first member), with the admin token. */
+  async members(pod: PodProcess = this.pods[0]!): Promise<Members> {
+    const answer = await httpsGet(pod.ports['http']!, '/cluster/members', this.ca, ADMIN_TOKEN);
+    if (answer.status !== 200) throw new Error(`GET /cluster/members: ${answer.status} ${answer.body}`);
+    return JSON.parse(answer.body) as Members;
+  }
+
   /** leaderOf returns the one member of `among` that says it leads, or undefined. */
   async leaderOf(among: readonly PodProcess[] = this.running()): Promise<string | undefined> {
     const statuses = await Promise.all(among.map((p) => this.status(p)));
@@ -131,13 +185,18 @@ export class RenderedCluster {
 
   /**
    * waitForProbe polls the HTTP `probe` (its path on its container port, as the kubelet does) of
-   * every running member until each answers 200, every `pollMs`, failing with the members' logs
-   * after `timeoutMs`.
+   * every running member (or of `among`) until each answers 200, every `pollMs`, failing with the
+   * members' logs after `timeoutMs`.
    */
-  async waitForProbe(probe: ProbeTarget, timeoutMs: number, pollMs = 200): Promise<void> {
+  async waitForProbe(
+    probe: ProbeTarget,
+    timeoutMs: number,
+    pollMs = 200,
+    among: readonly PodProcess[] = this.running(),
+  ): Promise<void> {
     const { path } = probe;
     const deadline = Date.now() + timeoutMs;
-    for (const pod of this.running()) {
+    for (const pod of among) {
       let last = 'no answer';
       for (;;) {
         if (Date.now() > deadline) throw new Error(`${pod.pod} ${path}: ${last}\n${this.logs()}`);

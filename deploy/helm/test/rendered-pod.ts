@@ -96,22 +96,27 @@ export function containerEnvironment(container: RenderedContainer, plan: EnvPlan
  * becomes its loopback port, the listen addresses this pod's own ports.
  */
 export function podEnvironment(sts: RenderedStatefulSet, pod: string, plan: PodPlan): Map<string, string> {
-  const container = sts.spec.template.spec.containers[0]!;
   const own = plan.ports.get(pod);
   if (own === undefined) throw new Error(`no ports planned for ${pod}`);
-  const portName = new Map((container.ports ?? []).map((p) => [p.containerPort, p.name ?? '']));
-  const domain = `.${sts.spec.serviceName}.${plan.namespace}.svc.cluster.local`;
-  return containerEnvironment(container, {
+  return containerEnvironment(sts.spec.template.spec.containers[0]!, {
     podName: pod,
     mountDir: (volume) => plan.mountDir(pod, volume),
-    address: (host, port) => {
-      const name = portName.get(port) ?? '';
-      const member = host === '0.0.0.0' ? pod : host.endsWith(domain) ? host.slice(0, -domain.length) : '';
-      const loopback = plan.ports.get(member)?.[name];
-      if (loopback === undefined) throw new Error(`${host}:${port} is no member's port`);
-      return `127.0.0.1:${loopback}`;
-    },
+    address: (host, port) => memberAddress(sts, plan, host === '0.0.0.0' ? pod : host, port),
   });
+}
+
+/**
+ * memberAddress is the loopback stand-in of member `host` (its pod DNS name under the peer
+ * Service, or its bare pod name) on container port `port`, or throws when it is no member's port.
+ */
+export function memberAddress(sts: RenderedStatefulSet, plan: PodPlan, host: string, port: number): string {
+  const container = sts.spec.template.spec.containers[0]!;
+  const name = container.ports?.find((p) => p.containerPort === port)?.name ?? '';
+  const domain = `.${sts.spec.serviceName}.${plan.namespace}.svc.cluster.local`;
+  const member = host.endsWith(domain) ? host.slice(0, -domain.length) : host;
+  const loopback = plan.ports.get(member)?.[name];
+  if (loopback === undefined) throw new Error(`${host}:${port} is no member's port`);
+  return `127.0.0.1:${loopback}`;
 }
 
 /**

@@ -1,109 +1,44 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { RenderedContainer, RenderedStatefulSet } from './chart-invariants';
+import type { RenderedStatefulSet } from './chart-invariants';
 import { only } from './chart-invariants';
 import { renderChart } from './helm';
-import { ADMIN_TOKEN, NAMESPACE, RenderedCluster, SECRET_VALUES } from './rendered-cluster';
-import { containerEnvironment, httpsCall, httpsGet, localPath } from './rendered-pod';
+import { HOOK_JOB_MS, HookJob } from './hook-job';
+import { ADMIN_TOKEN, RenderedCluster, SECRET_VALUES } from './rendered-cluster';
+import { httpsCall } from './rendered-pod';
 
 /** START_MS bounds how long the five members take to elect a leader. */
 const START_MS = 60_000;
 /** JOB_MS bounds one run of the hook's script. */
-const JOB_MS = 60_000;
+const JOB_MS = HOOK_JOB_MS;
 
 /** HOOK_VALUES turn the scale-down hook on, with a mesh.admin token from Secret omnirelay-admin. */
 const HOOK_VALUES = {
   'scaling.removeMembersHook.enabled': true,
-  'scaling.removeMembersHook.tokenSecret.name': 'omnirelay-admin',
+  'scaling.tokenSecret.name': 'omnirelay-admin',
 };
-
-/** JobRun is how a run of the hook's container ended. */
-interface JobRun {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-/** Members is the part of GET /cluster/members read here. */
-interface Members {
-  readonly leader: string;
-  readonly members: ReadonlyArray<{ readonly id: string; readonly voter: boolean }>;
-}
 
 describe('the pre-upgrade hook that removes members before a scale-down', () => {
   let cluster: RenderedCluster;
-  let job: RenderedContainer;
-  let jobDir = '';
+  let job: HookJob;
+  const runJob = (token: string): ReturnType<HookJob['run']> => job.run(token);
 
-  /** runJob runs the hook's container as the kubelet would, with `token` in its token Secret. */
-  const runJob = async (token: string): Promise<JobRun> => {
-    writeFileSync(join(jobDir, 'token', 'token'), `${token}\n`);
-    const http = cluster.pods[0]!.ports['http']!;
-    const mountDir = (volume: string): string =>
-      volume === 'tls' ? cluster.secretDirs.tls : join(jobDir, volume);
-    const env = containerEnvironment(job, {
-      podName: 'r1-omnirelay-scale-members',
-      mountDir,
-      address: (host, port) => {
-        // The client Service: any member (a follower forwards the changes to the leader).
-        if (host !== `r1-omnirelay.${NAMESPACE}.svc.cluster.local` || port !== 7201)
-          throw new Error(`${host}:${port}?`);
-        return `127.0.0.1:${http}`;
-      },
-    });
-    const [command, ...args] = (job.command ?? []).map((arg) => localPath(job, arg, mountDir));
-    expect(command).toBe('node');
-    // The script's URL names the Service; the certificates name localhost and 127.0.0.1.
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '', ...Object.fromEntries(env) },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([
-      new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
-      new Promise<number | null>((r) => {
-        timer = setTimeout(() => {
-          process.kill(child.pid!, 'SIGKILL');
-          r(null);
-        }, JOB_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    return { code, output };
-  };
-
-  const members = async (): Promise<Members> => {
-    const answer = await httpsGet(
-      cluster.pods[0]!.ports['http']!,
-      '/cluster/members',
-      cluster.ca,
-      ADMIN_TOKEN,
-    );
-    expect(answer.status).toBe(200);
-    return JSON.parse(answer.body) as Members;
-  };
+  const members = (): ReturnType<RenderedCluster['members']> => cluster.members();
 
   beforeAll(async () => {
     cluster = await RenderedCluster.start({ replicas: 5 });
-    const objects = await renderChart({ set: { ...SECRET_VALUES, ...HOOK_VALUES, replicas: 3 } });
-    const jobObject = only(objects, 'Job');
-    job = (jobObject['spec'] as { template: { spec: { containers: RenderedContainer[] } } }).template.spec
-      .containers[0]!;
-    jobDir = join(cluster.root, 'scale-members-job');
-    mkdirSync(join(jobDir, 'token'), { recursive: true });
-    mkdirSync(join(jobDir, 'script'), { recursive: true });
-    const script = only(objects, 'ConfigMap', 'r1-omnirelay-scale-members')['data'] as Record<string, string>;
-    writeFileSync(join(jobDir, 'script', 'scale-members.js'), script['scale-members.js']!);
+    const objects = await renderChart({
+      set: { ...SECRET_VALUES, ...HOOK_VALUES, replicas: 3 },
+      upgrade: true,
+    });
+    job = HookJob.of(cluster, objects, 'r1-omnirelay-remove-members');
     await cluster.waitForProbe(cluster.readinessProbe(), START_MS);
   }, 2 * START_MS);
   afterAll(async () => cluster.stop());
 
   it('is a pre-upgrade hook, and the StatefulSet has no preStop hook', async () => {
     const objects = await renderChart({ set: { ...SECRET_VALUES, ...HOOK_VALUES } });
-    for (const hook of objects.filter((o) => o.metadata.name === 'r1-omnirelay-scale-members')) {
+    const hooks = objects.filter((o) => o.metadata.name === 'r1-omnirelay-remove-members');
+    expect(hooks.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Job']);
+    for (const hook of hooks) {
       expect((hook.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/hook']).toBe(
         'pre-upgrade',
       );

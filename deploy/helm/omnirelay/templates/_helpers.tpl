@@ -88,11 +88,38 @@ export OMNIRELAY_PEERS OMNIRELAY_PEER_CLIENTS OMNIRELAY_PEER_GRPC
 exec "$@"
 {{- end -}}
 
+{{/*
+omnirelay.initialState is the --initial-cluster-state a pod starts with: cluster.initialState, where
+`auto` is `new` on `helm install` and `existing` on `helm upgrade`, so that a pod a scale-up adds
+waits to be added instead of bootstrapping a cluster of its own.
+*/}}
+{{- define "omnirelay.initialState" -}}
+{{- if eq .Values.cluster.initialState "auto" -}}
+{{- ternary "existing" "new" .Release.IsUpgrade -}}
+{{- else -}}
+{{- .Values.cluster.initialState -}}
+{{- end -}}
+{{- end -}}
+
 {{/* omnirelay.validate fails the render with what to set when the values contradict each other. */}}
 {{- define "omnirelay.validate" -}}
+{{- if and .Values.tls.certManager.csiDriver (not (and .Values.tls.enabled .Values.tls.certManager.enabled)) -}}
+{{- fail "tls.certManager.csiDriver needs tls.enabled and tls.certManager.enabled (with tls.certManager.issuerRef.name): cert-manager's csi-driver asks that issuer for each pod's certificate" -}}
+{{- end -}}
+{{- if and .Values.tls.enabled .Values.tls.certManager.enabled .Values.tls.existingSecret -}}
+{{- fail "tls.existingSecret and tls.certManager.enabled exclude each other: the pods would read cert-manager's certificates and ignore the Secret; set only one of them" -}}
+{{- end -}}
+{{- if or .Values.scaling.removeMembersHook.enabled .Values.scaling.addMembersHook.enabled -}}
+{{- if not .Values.scaling.tokenSecret.name -}}
+{{- fail "scaling.removeMembersHook and scaling.addMembersHook need scaling.tokenSecret.name: a Secret holding a token with mesh.admin (`omnirelay token create --role mesh.admin`)" -}}
+{{- end -}}
+{{- if and .Values.tls.enabled .Values.tls.clientCertAuth -}}
+{{- fail "the scaling hooks present a token, no client certificate, and tls.clientCertAuth refuses every client without one: turn the hooks off and scale by hand (chart README), or use tokens (auth.existingSecret) without tls.clientCertAuth" -}}
+{{- end -}}
+{{- end -}}
 {{- if .Values.tls.enabled -}}
 {{- if and (not .Values.tls.existingSecret) (not .Values.tls.certManager.enabled) -}}
-{{- fail "tls.enabled needs certificates: set tls.existingSecret (a Secret with ca.crt, <pod>.crt and <pod>.key for every pod) or tls.certManager.enabled with tls.certManager.issuerRef.name" -}}
+{{- fail "tls.enabled needs certificates: set tls.existingSecret (a Secret with ca.crt, <pod>.crt and <pod>.key for every pod) or tls.certManager.enabled with tls.certManager.issuerRef.name (and tls.certManager.csiDriver for a key per pod)" -}}
 {{- end -}}
 {{- if and .Values.tls.certManager.enabled (not .Values.tls.certManager.issuerRef.name) -}}
 {{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer)" -}}
@@ -103,4 +130,52 @@ exec "$@"
 {{- else if not .Values.insecure -}}
 {{- fail "tls.enabled false serves plaintext, which the server refuses beyond loopback: set insecure true as well to run a throwaway test cluster without TLS" -}}
 {{- end -}}
+{{- end -}}
+
+
+{{/*
+omnirelay.tlsFile is the path of the pod's own TLS file .file ("crt" or "key") under the tls mount:
+cert-manager's csi-driver writes only this pod's tls.crt and tls.key; a Secret, or cert-manager's
+Secrets projected together, hold <pod>.crt and <pod>.key for every member.
+*/}}
+{{- define "omnirelay.tlsFile" -}}
+{{- if .root.Values.tls.certManager.csiDriver -}}
+{{- printf "/etc/omnirelay/tls/tls.%s" .file -}}
+{{- else -}}
+{{- printf "/etc/omnirelay/tls/$(OMNIRELAY_ID).%s" .file -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+omnirelay.csiVolume is the volume of cert-manager's csi-driver that has tls.certManager.issuerRef sign
+a certificate for the mounting pod alone (dict with root, uri: the URI SAN, dnsNames: a list). The
+driver expands ${POD_NAME} and ${POD_NAMESPACE}; it writes tls.crt, tls.key and ca.crt, readable
+by the pod's group. ECDSA P-256 and the lifetimes of the Certificates, renewed in place.
+*/}}
+{{- define "omnirelay.csiVolume" -}}
+{{- $tls := .root.Values.tls.certManager -}}
+{{- $group := .root.Values.podSecurityContext.runAsGroup | default .root.Values.podSecurityContext.fsGroup -}}
+csi:
+  driver: csi.cert-manager.io
+  readOnly: true
+  volumeAttributes:
+    csi.cert-manager.io/issuer-name: {{ $tls.issuerRef.name | quote }}
+    csi.cert-manager.io/issuer-kind: {{ $tls.issuerRef.kind | quote }}
+    csi.cert-manager.io/issuer-group: {{ $tls.issuerRef.group | quote }}
+    csi.cert-manager.io/uri-sans: {{ .uri | quote }}
+    {{- with .dnsNames }}
+    csi.cert-manager.io/dns-names: {{ join "," . | quote }}
+    {{- end }}
+    csi.cert-manager.io/duration: {{ $tls.duration | quote }}
+    csi.cert-manager.io/renew-before: {{ $tls.renewBefore | quote }}
+    csi.cert-manager.io/key-algorithm: ECDSA
+    csi.cert-manager.io/key-size: '256'
+    csi.cert-manager.io/key-encoding: PKCS8
+    csi.cert-manager.io/key-usages: digital signature,key encipherment,server auth,client auth
+    csi.cert-manager.io/certificate-file: tls.crt
+    csi.cert-manager.io/privatekey-file: tls.key
+    csi.cert-manager.io/ca-file: ca.crt
+    {{- with $group }}
+    csi.cert-manager.io/fs-group: {{ . | quote }}
+    {{- end }}
 {{- end -}}
