@@ -5,7 +5,7 @@ import type { RenderedContainer } from './chart-invariants';
 import { only } from './chart-invariants';
 import type { KubeObject } from './helm';
 import type { RenderedCluster } from './rendered-cluster';
-import { NAMESPACE } from './rendered-cluster';
+import { NAMESPACE, usesCsiDriver, writeCsiFiles } from './rendered-cluster';
 import { containerEnvironment, localPath } from './rendered-pod';
 
 /** HOOK_JOB_MS bounds one run of a hook's script. */
@@ -27,6 +27,7 @@ export class HookJob {
     private readonly cluster: RenderedCluster,
     private readonly container: RenderedContainer,
     private readonly dir: string,
+    private readonly csi: boolean,
   ) {}
 
   /** of finds hook `name` in the rendered `objects` and writes its script where its mount stands. */
@@ -39,7 +40,12 @@ export class HookJob {
     mkdirSync(join(dir, 'script'), { recursive: true });
     const script = only(objects, 'ConfigMap', name)['data'] as Record<string, string>;
     writeFileSync(join(dir, 'script', 'scale-members.js'), script['scale-members.js']!);
-    return new HookJob(cluster, container, dir);
+    const volumes = (job['spec'] as { template: { spec: { volumes?: Array<{ name: string }> } } }).template
+      .spec.volumes;
+    // The csi-driver gives the Job a certificate of its own; the Job reads only its ca.crt.
+    const csi = usesCsiDriver(volumes);
+    if (csi) writeCsiFiles(cluster.secretDirs.tls, join(dir, 'tls'));
+    return new HookJob(cluster, container, dir, csi);
   }
 
   /** run runs the container once with `token` in its token Secret, killed after HOOK_JOB_MS. */
@@ -47,7 +53,7 @@ export class HookJob {
     writeFileSync(join(this.dir, 'token', 'token'), `${token}\n`);
     const service = this.cluster.pods[0]!.ports['http']!;
     const mountDir = (volume: string): string =>
-      volume === 'tls' ? this.cluster.secretDirs.tls : join(this.dir, volume);
+      volume === 'tls' && !this.csi ? this.cluster.secretDirs.tls : join(this.dir, volume);
     const env = containerEnvironment(this.container, {
       podName: `${this.container.name}-job`,
       mountDir,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@omnirelay/server';
@@ -21,6 +21,38 @@ export const SECRET_VALUES = {
   'tls.existingSecret': 'omnirelay-tls',
   'auth.existingSecret': 'omnirelay-tokens',
 };
+
+/**
+ * CSI_VALUES give each pod only its own key through cert-manager's csi-driver (and the tokens
+ * Secret, not client certificates, for access control).
+ */
+export const CSI_VALUES = {
+  'tls.existingSecret': '',
+  'tls.certManager.enabled': true,
+  'tls.certManager.csiDriver': true,
+  'tls.certManager.issuerRef.name': 'omnirelay-ca',
+};
+
+/** CSI_FILES are what the csi-driver writes for a pod: its certificate and key, and the CA. */
+const CSI_FILES = { crt: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+
+/** usesCsiDriver tells whether the `volumes` of a pod spec mount TLS from cert-manager's csi-driver. */
+export function usesCsiDriver(volumes: ReadonlyArray<{ readonly name: string }> | undefined): boolean {
+  const tls = volumes?.find((v) => v.name === 'tls') as { csi?: { driver?: string } } | undefined;
+  return tls?.csi?.driver === 'csi.cert-manager.io';
+}
+
+/**
+ * writeCsiFiles writes into `dir` what the csi-driver would mount for `id` (a member whose
+ * certificate `issueNode` wrote into the CA folder `caDir`), or only the CA for a Job (no `id`).
+ */
+export function writeCsiFiles(caDir: string, dir: string, id?: string): void {
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(caDir, 'ca.crt'), join(dir, CSI_FILES.ca));
+  if (id === undefined) return;
+  copyFileSync(join(caDir, `${id}.crt`), join(dir, CSI_FILES.crt));
+  copyFileSync(join(caDir, `${id}.key`), join(dir, CSI_FILES.key));
+}
 
 /** ProbeTarget is a rendered httpGet probe. */
 export interface ProbeTarget {
@@ -58,9 +90,14 @@ export class RenderedCluster {
     readonly plan: PodPlan,
     readonly secretDirs: Readonly<Record<'tls' | 'auth', string>>,
     private readonly ports: Map<string, LoopbackPorts>,
+    /** csi: each pod mounts only its own key (the csi-driver's files), not the shared Secret. */
+    readonly csi: boolean,
   ) {}
 
-  /** start renders the chart with `set` (plus the Secrets' values) and starts every member. */
+  /**
+   * start renders the chart with `set` (plus the Secrets' values) and starts every member. With
+   * the csi-driver (CSI_VALUES), each pod's tls mount is a folder of its own holding its files.
+   */
   static async start(set: RenderOptions['set']): Promise<RenderedCluster> {
     const root = mkdtempSync(join(tmpdir(), 'omnirelay-rendered-'));
     const objects = await renderChart({ set: { ...SECRET_VALUES, ...set } });
@@ -77,11 +114,12 @@ export class RenderedCluster {
       `tokens:\n${entry('reader', READ_TOKEN, 'mesh.read')}${entry('admin', ADMIN_TOKEN, 'mesh.admin')}`,
     );
     const ports = new Map<string, LoopbackPorts>();
+    const csi = usesCsiDriver(sts.spec.template.spec.volumes);
     const plan: PodPlan = {
       namespace: NAMESPACE,
       ports,
       mountDir: (pod, volume) =>
-        volume === 'tls' ? tls : volume === 'auth' ? auth : join(root, pod, volume),
+        volume === 'tls' && !csi ? tls : volume === 'auth' ? auth : join(root, pod, volume),
     };
     const cluster = new RenderedCluster(
       root,
@@ -91,6 +129,7 @@ export class RenderedCluster {
       plan,
       { tls, auth },
       ports,
+      csi,
     );
     await cluster.startPods(sts);
     return cluster;
@@ -120,6 +159,7 @@ export class RenderedCluster {
         id,
         clusterId: 'omnirelay',
       });
+      if (this.csi) writeCsiFiles(this.secretDirs.tls, this.plan.mountDir(id, 'tls'), id);
       this.ports.set(id, {
         peer: await freePort(),
         http: await freePort(),
