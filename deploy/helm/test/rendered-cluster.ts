@@ -138,17 +138,21 @@ export class RenderedCluster {
   /**
    * startUpgraded renders the chart as `helm upgrade` does with `set` (plus the Secrets' values)
    * and starts the pods that rendering adds (the ordinals no member runs yet) from its StatefulSet,
-   * as the StatefulSet controller creates them before it rolls the running pods; it returns the
-   * rendered objects.
+   * as the StatefulSet controller creates them before it rolls the running pods, except the pods
+   * named in `stuck` (a pod that cannot start: its ports answer nothing); it returns the rendered
+   * objects.
    */
-  async startUpgraded(set: RenderOptions['set']): Promise<KubeObject[]> {
+  async startUpgraded(set: RenderOptions['set'], stuck: readonly string[] = []): Promise<KubeObject[]> {
     const objects = await renderChart({ set: { ...SECRET_VALUES, ...set }, upgrade: true });
-    await this.startPods(only<RenderedStatefulSet>(objects, 'StatefulSet'));
+    await this.startPods(only<RenderedStatefulSet>(objects, 'StatefulSet'), stuck);
     return objects;
   }
 
-  /** startPods gives each pod of `sts` that does not run yet a certificate and ports, and starts it. */
-  private async startPods(sts: RenderedStatefulSet): Promise<void> {
+  /**
+   * startPods gives each pod of `sts` that does not run yet a certificate and ports, and starts it
+   * unless it is one of `stuck`.
+   */
+  private async startPods(sts: RenderedStatefulSet, stuck: readonly string[] = []): Promise<void> {
     const names = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`).filter(
       (id) => !this.ports.has(id),
     );
@@ -167,7 +171,8 @@ export class RenderedCluster {
         metrics: await freePort(),
       });
     }
-    for (const id of names) this.pods.push(startPod(sts, id, this.plan, join(this.root, 'logs')));
+    for (const id of names.filter((n) => !stuck.includes(n)))
+      this.pods.push(startPod(sts, id, this.plan, join(this.root, 'logs')));
   }
 
   /** address is the loopback stand-in of a member's `host:port` (see memberAddress). */

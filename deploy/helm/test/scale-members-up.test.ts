@@ -178,5 +178,30 @@ describe.each(TLS_LAYOUTS)(
       },
       2 * HOOK_JOB_MS + START_MS + LOG_MS,
     );
+
+    it(
+      'names the member and what to do when a new pod does not catch up, and leaves it a learner',
+      async () => {
+        // helm upgrade --set replicas=7, and pods 5 and 6 never start (say, no image to pull).
+        const seven = await cluster.startUpgraded(
+          { replicas: 7, ...tlsValues, ...HOOK_VALUES, 'scaling.addMembersHook.catchUpTimeoutSeconds': 10 },
+          ['r1-omnirelay-5', 'r1-omnirelay-6'],
+        );
+        const run = await HookJob.of(cluster, seven, 'r1-omnirelay-add-members').run(ADMIN_TOKEN);
+        expect(run.code).toBe(1);
+        expect(run.output).toContain('adding r1-omnirelay-5 as a learner');
+        expect(run.output).toContain('waiting for r1-omnirelay-5 to catch up: match 0');
+        expect(run.output).toMatch(
+          /r1-omnirelay-5 did not catch up within 10000 ms \(match 0, \d+ entries behind\); it stays a learner/,
+        );
+        expect(run.output).toContain('kubectl logs r1-omnirelay-5');
+        expect(run.output).toContain('POST /cluster/remove {"id":"r1-omnirelay-5"}');
+        expect(run.output).not.toContain('adding r1-omnirelay-6');
+        const after = await cluster.members();
+        expect(after.members.filter((m) => !m.voter).map((m) => m.id)).toEqual(['r1-omnirelay-5']);
+        expect(after.members.filter((m) => m.voter)).toHaveLength(5);
+      },
+      HOOK_JOB_MS + 5_000,
+    );
   },
 );
