@@ -7,7 +7,7 @@ import { HOOK_JOB_MS, HookJob } from './hook-job';
 import type { Status } from './rendered-cluster';
 import { ADMIN_TOKEN, CSI_VALUES, READ_TOKEN, RenderedCluster } from './rendered-cluster';
 import type { PodProcess } from './rendered-pod';
-import { httpGet, httpsGet, podEnvironment } from './rendered-pod';
+import { httpGet, httpsCall, httpsGet, podEnvironment } from './rendered-pod';
 
 /** START_MS bounds how long the three members take to elect a leader, and the new ones to be ready. */
 const START_MS = 45_000;
@@ -123,6 +123,21 @@ describe.each(TLS_LAYOUTS)(
     it(
       'adds each new pod as a learner and promotes it once caught up, one at a time, until five voters hold the log',
       async () => {
+        // The member behind the client Service follows, so the Job must read the replication
+        // progress at the leader's own address.
+        if ((await cluster.members()).leader === 'r1-omnirelay-0') {
+          const leader = cluster.pod('r1-omnirelay-0');
+          const transfer = await httpsCall(
+            leader.ports['http']!,
+            'POST',
+            '/cluster/transfer-leader',
+            cluster.ca,
+            ADMIN_TOKEN,
+            { to: 'r1-omnirelay-2' },
+          );
+          expect(transfer.status).toBe(200);
+        }
+        expect((await cluster.members()).nodeId).not.toBe((await cluster.members()).leader);
         const run = await job.run(ADMIN_TOKEN);
         expect(run).toEqual({
           code: 0,

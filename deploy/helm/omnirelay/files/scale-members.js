@@ -170,6 +170,23 @@ async function leaderView(clientAddresses) {
 }
 
 /**
+ * leaderMembers is the configuration as the leader has it (a follower's may lag a change behind),
+ * waiting at most `timeoutMs` for a leader to answer.
+ */
+async function leaderMembers(clientAddresses, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await leaderView(clientAddresses);
+    if (view !== undefined) return view.members;
+    if (Date.now() + POLL_MS > deadline)
+      throw new Error(
+        `no Raft leader answered within ${timeoutMs} ms: check that a quorum of the members runs (kubectl get pods), then run helm upgrade again`,
+      );
+    await sleep(POLL_MS);
+  }
+}
+
+/**
  * promoteWhenCaughtUp waits, at most `timeoutMs`, until the leader sees learner `id` caught up
  * (match > 0, lag <= CATCH_UP_LAG_ENTRIES_MAX), then promotes it, printing progress meanwhile.
  */
@@ -220,7 +237,7 @@ async function addMembers() {
   const timeoutMs = Number(env('OMNIRELAY_SCALE_CATCH_UP_TIMEOUT_MS'));
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new Error('OMNIRELAY_SCALE_CATCH_UP_TIMEOUT_MS must be a positive integer');
-  const { members } = await call('GET', '/cluster/members');
+  const members = await leaderMembers(clients, timeoutMs);
   const wanted = Array.from({ length: replicas }, (_, i) => `${prefix}${i}`);
   const joining = wanted.filter((id) => members.find((m) => m.id === id)?.voter !== true);
   if (joining.length === 0) {
