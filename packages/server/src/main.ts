@@ -2,7 +2,8 @@
 /**
  * The OmniRelay Control Plane server process: one Raft node plus its client port.
  * Configuration comes from defaults, `--config file.json`, OMNIRELAY_* variables and flags (see
- * `--help`). `omnirelay-server restore …` instead creates a new cluster's data folder from a backup
+ * `--help`). `omnirelay-server restore …` instead creates a new cluster's data folder from a backup, and
+ * `omnirelay-server force-new-cluster …` turns a survivor's folder into a single-member new cluster
  * (restore/restore-command.ts). Exit codes: 0 after a clean shutdown, 1 after a fatal error, 2 for bad configuration or
  * a port in use, and one code per storage error (STORAGE_EXIT_CODES, 10-18; see the README).
  */
@@ -13,7 +14,7 @@ import { pino } from 'pino';
 import { ConfigError, loadServerConfig } from './config/server-config';
 import { SERVER_EXIT, exitCodeOf } from './errors/exit-codes';
 import type { ServerConfig } from './config/server-config';
-import { runRestoreCommand } from './restore/restore-command';
+import { runForceNewClusterCommand, runRestoreCommand } from './restore/restore-command';
 import { startServer } from './server';
 import type { OmniRelayServer } from './server';
 
@@ -21,9 +22,13 @@ const VERSION = (JSON.parse(readFileSync(join(__dirname, '../package.json'), 'ut
   .version;
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'restore') {
+  const oneShot = new Map([
+    ['restore', runRestoreCommand],
+    ['force-new-cluster', runForceNewClusterCommand],
+  ]).get(process.argv[2] ?? '');
+  if (oneShot !== undefined) {
     const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
-    process.exitCode = await runRestoreCommand(process.argv.slice(3), {
+    process.exitCode = await oneShot(process.argv.slice(3), {
       stdout: write(process.stdout),
       stderr: write(process.stderr),
     });

@@ -207,7 +207,9 @@ export class PeerLink {
   private onStreamEnd(stream: grpc.ClientWritableStream<unknown>, error: grpc.ServiceError | null): void {
     if (this.stream === stream) this.stream = undefined;
     if (this.closed || error === null) return;
-    this.logger.debug(
+    // A refusal of our cluster id (FAILED_PRECONDITION) needs the operator, not only a retry.
+    const level = error.code === grpc.status.FAILED_PRECONDITION ? 'warn' : 'debug';
+    this.logger[level](
       {
         peer: this.peer,
         address: this.address,

@@ -294,7 +294,10 @@ export class PeerTransport {
       );
       return serviceError(
         grpc.status.FAILED_PRECONDITION,
-        `cluster id ${clusterId} is not ${this.options.settings.clusterId}`,
+        `cluster id ${clusterId} is not ${this.options.settings.clusterId}: the sender is not a member of this ` +
+          `cluster; if it was re-created (restore or force-new-cluster), empty the sender's --data-dir, start it ` +
+          `with --cluster-id ${this.options.settings.clusterId} --join true, and add it with ` +
+          `'omnirelay cluster add-learner', then 'promote'`,
       );
     }
     if (!this.peers.has(from)) {
