@@ -7,6 +7,7 @@ import { decodeSnapshotFile, isSnapshotFileError } from '@omnirelay/snapshot-fil
 import { usageError } from '../cli-error';
 import { EXIT } from '../exit-codes';
 import { parseOutput } from '../options';
+import { SERVER_BIN_ENV, runServerCommand } from '../server-command';
 import type { Bind, BindLocal } from './action';
 import { stringOption } from './action';
 
@@ -15,9 +16,10 @@ export const SNAPSHOT_PROGRESS_BYTES = 16 * 1024 * 1024;
 
 /**
  * registerSnapshot adds `omnirelay snapshot save <file>`, which downloads a consistent backup
- * from the leader (mesh.admin), and `omnirelay snapshot status <file>`, which verifies one and
- * prints what it holds. Restoring is `omnirelay-server restore` (see the README): it writes a
- * Raft store, which needs the server's code, and the CLI depends on the SDK only.
+ * from the leader (mesh.admin), `omnirelay snapshot status <file>`, which verifies one and
+ * prints what it holds, and `omnirelay snapshot restore <file> …`, which runs
+ * `omnirelay-server restore` (server-command.ts): restoring writes a Raft store, which needs the
+ * server's code, and the CLI's code depends on the SDK only, so there is one implementation.
  */
 export function registerSnapshot(program: Command, bind: Bind, bindLocal: BindLocal): void {
   const snapshot = program.command('snapshot').description('back up the cluster and inspect backups');
@@ -35,6 +37,53 @@ export function registerSnapshot(program: Command, bind: Bind, bindLocal: BindLo
           : `saved ${saved.bytes} bytes to ${file}: index ${saved.snapshot.header.index}, term ${saved.snapshot.header.term}, sha256 ${saved.snapshot.sha256}\n`,
       );
       return EXIT.OK;
+    },
+  );
+
+  bindLocal(
+    withFile(
+      snapshot
+        .command('restore')
+        .description(
+          'create the data folder of one member of a NEW cluster from a backup (runs omnirelay-server restore)',
+        )
+        .requiredOption('--data-dir <dir>', 'the data folder to create (must be missing or empty)')
+        .requiredOption('--id <id>', "this member's id (one of --members)")
+        .requiredOption('--members <list>', "the new cluster's voters: id=peerHost:port,...")
+        .option(
+          '--cluster-id <id>',
+          "the new cluster's id (default: <backup's id>-restored-<backup index>, the same for every member)",
+        )
+        .option('--bump-index <n>', "raise indexes and fences this far above the backup's", '0')
+        .addHelpText(
+          'after',
+          [
+            '',
+            'Run it once per member with the same file, --members and --cluster-id, then start each',
+            'member with --cluster-id. Bad input (a damaged file, a folder that is not empty) is exit 2',
+            `and writes nothing. The server binary is found through $${SERVER_BIN_ENV}, the repository,`,
+            'or PATH.',
+          ].join('\n'),
+        ),
+    ),
+    async (io, options) => {
+      const file = stringOption(options, 'file') ?? '';
+      const header = decodeOrExplain(await readBackup(file), file).header;
+      const clusterId = stringOption(options, 'clusterId') ?? `${header.clusterId}-restored-${header.index}`;
+      return runServerCommand(io, [
+        'restore',
+        file,
+        '--data-dir',
+        stringOption(options, 'dataDir') ?? '',
+        '--id',
+        stringOption(options, 'id') ?? '',
+        '--members',
+        stringOption(options, 'members') ?? '',
+        '--cluster-id',
+        clusterId,
+        '--bump-index',
+        stringOption(options, 'bumpIndex') ?? '0',
+      ]);
     },
   );
 
