@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { OmniRelayClient, TlsOptions } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import type { OutputFormat } from './options';
@@ -69,6 +72,39 @@ export class CommandContext {
     this.timeoutMs = options.timeout === undefined ? TIMEOUT_MS_DEFAULT : parseTimeoutMs(options.timeout);
     this.tls = resolveTls(options, io.env);
     this.token = resolveToken(options, io.env);
+  }
+
+  /**
+   * getJson sends `GET path` to the client HTTP port at `address` (https with the TLS files when
+   * --cacert is given), with the bearer token when there is one, and resolves to the status and
+   * the parsed JSON body. A connection failure or no answer within timeoutMs rejects.
+   */
+  getJson(address: string, path: string): Promise<{ status: number; body: unknown }> {
+    const tls = this.tls;
+    const headers = this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+    return new Promise((done, fail) => {
+      const options = { method: 'GET', headers, timeout: this.timeoutMs };
+      const url = `${tls === undefined ? 'http' : 'https'}://${address}${path}`;
+      const onResponse = (res: IncomingMessage): void => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          try {
+            done({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+          } catch {
+            fail(new Error(`${address} answered ${res.statusCode ?? 0} with a body that is not JSON`));
+          }
+        });
+      };
+      const req =
+        tls === undefined
+          ? httpRequest(url, options, onResponse)
+          : httpsRequest(url, { ...options, ca: tls.ca, cert: tls.cert, key: tls.key }, onResponse);
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', fail);
+      req.end();
+    });
   }
 
   /**

@@ -7,15 +7,17 @@ import { parseScope } from '../options';
 import { readLeaders, watchLeaders } from '../watch-leaders';
 import type { Bind } from './action';
 import { stringOption } from './action';
+import { registerMeshPeers } from './mesh-peers';
 
 /**
  * registerMeshLeaders adds `omnirelay mesh leaders status [--scope S | --prefix P] [--watch]`:
  * the current holders, sorted by scope. --scope is one exact scope; --prefix every scope whose
  * name starts with P; neither lists every held scope. --watch then prints each holder change
- * as it happens until SIGINT/SIGTERM (exit 0).
+ * as it happens until SIGINT/SIGTERM (exit 0). It also adds `omnirelay mesh peers list` (mesh-peers.ts).
  */
 export function registerMeshLeaders(program: Command, bind: Bind): void {
   const mesh = program.command('mesh').description('the service mesh view of the cluster');
+  registerMeshPeers(mesh, bind);
   const leaders = mesh.command('leaders').description('who leads each scope');
   bind(
     leaders
