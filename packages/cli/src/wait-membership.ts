@@ -76,28 +76,63 @@ export async function waitCaughtUp(ctx: CommandContext, id: string): Promise<Mem
  * commits). It fails with exit 6 when that does not happen within ctx.timeoutMs.
  */
 export async function waitRemoved(ctx: CommandContext, id: string): Promise<void> {
+  const last = await pollRemoved(ctx, id);
+  if (last === undefined) return;
+  throw new CliError(
+    EXIT.OVERLOADED,
+    `the removal of ${id} was not seen everywhere within ${ctx.timeoutMs} ms (${last}); the change itself is applied`,
+    "raise --timeout, or check 'omnirelay status'",
+  );
+}
+
+/**
+ * REMOVAL_OUTCOME_UNKNOWN are the failures of a RemoveMember call after which the removal may
+ * have been applied all the same. A leader that removes itself is the case that needs this: once
+ * the entry is appended it no longer counts itself, so a follower that is slow to acknowledge makes
+ * it step down (check-quorum) before it sees the commit, and as a non-member it is never told of
+ * the commit the others make; its proposal then times out (NO_QUORUM) though the removal applied.
+ */
+export const REMOVAL_OUTCOME_UNKNOWN: ReadonlySet<string> = new Set([
+  'NO_QUORUM',
+  'DEADLINE_EXCEEDED',
+  'UNAVAILABLE',
+]);
+
+/**
+ * confirmRemoval settles a RemoveMember call of `id` that failed with `error`: when its outcome
+ * is unknown (REMOVAL_OUTCOME_UNKNOWN) and the other members show the removal applied within
+ * ctx.timeoutMs (as waitRemoved sees it), it resolves with the leader's view of the members;
+ * otherwise it rethrows `error`.
+ */
+export async function confirmRemoval(ctx: CommandContext, id: string, error: unknown): Promise<Members> {
+  if (!isOmniRelayError(error) || !REMOVAL_OUTCOME_UNKNOWN.has(error.code)) throw error;
+  ctx.io.stderr(
+    `omnirelay: the removal of ${id} answered ${error.code}, so its outcome is unknown; asking the other members\n`,
+  );
+  if ((await pollRemoved(ctx, id)) !== undefined) throw error;
+  return ctx.withClient((client) => client.members());
+}
+
+/**
+ * pollRemoved asks every endpoint until the removal of `id` is seen (see waitRemoved) and
+ * resolves undefined, or resolves with the last reason it was not when ctx.timeoutMs runs out.
+ */
+async function pollRemoved(ctx: CommandContext, id: string): Promise<string | undefined> {
   const deadline = Date.now() + ctx.timeoutMs;
   const progress = throttledProgress(ctx);
-  let last = 'no endpoint answered yet';
   for (;;) {
     const others = (await statusAll(ctx)).filter((r): r is NodeStatus => !('error' in r) && r.nodeId !== id);
     const behind = others.filter((r) => r.members.some((m) => m.id === id)).map((r) => r.nodeId);
     const leader = others.find((r) => r.leader !== '' && r.leader !== id)?.leader;
-    if (others.length > 0 && behind.length === 0 && leader !== undefined) return;
-    last =
+    if (others.length > 0 && behind.length === 0 && leader !== undefined) return undefined;
+    const last =
       others.length === 0
         ? 'no endpoint answered'
         : behind.length > 0
           ? `${behind.join(', ')} still list ${id}`
           : 'no leader is known yet';
     progress(`waiting for the removal of ${id}: ${last}`);
-    if (Date.now() + WAIT_POLL_MS > deadline) {
-      throw new CliError(
-        EXIT.OVERLOADED,
-        `the removal of ${id} was not seen everywhere within ${ctx.timeoutMs} ms (${last}); the change itself is applied`,
-        "raise --timeout, or check 'omnirelay status'",
-      );
-    }
+    if (Date.now() + WAIT_POLL_MS > deadline) return last;
     await sleep(WAIT_POLL_MS);
   }
 }

@@ -6,7 +6,7 @@ import { EXIT } from '../exit-codes';
 import { jsonDocument } from '../format/json';
 import { membersObject, membersTable } from '../format/members';
 import { parseAddress, parseId } from '../options';
-import { waitCaughtUp, waitRemoved } from '../wait-membership';
+import { confirmRemoval, waitCaughtUp, waitRemoved } from '../wait-membership';
 import type { Bind } from './action';
 import { stringOption } from './action';
 
@@ -88,7 +88,12 @@ export function registerMembership(cluster: Command, bind: Bind): void {
       ),
       async (ctx, options) => {
         const id = parseId(stringOption(options, 'id') ?? '', '<id>');
-        const changed = await ctx.withClient((client) => command.change(client, id));
+        const changed = await ctx
+          .withClient((client) => command.change(client, id))
+          .catch((e: unknown) => {
+            if (command.type !== 'remove') throw e;
+            return confirmRemoval(ctx, id, e);
+          });
         return report(ctx, options, { type: command.type, id, text: command.text(id) }, changed);
       },
     );

@@ -116,7 +116,7 @@ describe('membership changes through omnirelay cluster against a real 3-node clu
     });
     expect(http.status).toBe(200);
 
-    // Hand leadership back before the removal (removing the leader itself is not covered yet).
+    // Hand leadership back before the removal (the leader removing itself: remove-leader.test.ts).
     const back = await cli('cluster', 'transfer-leader', '--to', 'n1');
     expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: '' });
     const removed = await cli('cluster', 'remove', n4.id, '--wait');
