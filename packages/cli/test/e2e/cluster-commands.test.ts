@@ -301,6 +301,10 @@ describe('omnirelay against a 3-node cluster', () => {
       leader: to,
       term: expect.stringMatching(/^\d+$/) as unknown,
     });
+    // To the member that already leads: done at once, not a timeout (exit 6).
+    const again = await cli('cluster', 'transfer-leader', '--to', to, '-o', 'json');
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(again.stdout)).toMatchObject({ leader: to });
     const bad = await cli('cluster', 'transfer-leader', '--to', 'n9');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('(INVALID_TRANSFER_TARGET)');

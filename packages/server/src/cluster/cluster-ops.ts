@@ -44,7 +44,7 @@ export function members(node: RaftNode<ApplyResult>): MemberView[] {
  * transferLeadership hands leadership from this node (which must lead, else `notLeader()` is
  * thrown) to `to`, or, when `to` is empty, to the most caught-up other voter; it resolves once a
  * new leader is known, or fails with DEADLINE_EXCEEDED after `timeoutMs` (the old leader keeps
- * leading when a transfer times out).
+ * leading when a transfer times out). A transfer to this node itself resolves at once.
  */
 export async function transferLeadership(
   node: RaftNode<ApplyResult>,
@@ -67,6 +67,8 @@ export async function transferLeadership(
       (s.progress[v]?.match ?? 0) > (s.progress[best]?.match ?? 0) ? v : best,
     );
   }
+  // Leadership is already where it was asked to go: done (a runbook may name the member that stays).
+  if (target === s.id) return { leader: s.id, term: s.term };
   const changed = new Promise<{ leader: string; term: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       node.off('leader', onLeader);
