@@ -1,11 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliIo } from '@omnirelay/cli';
-import { runCli } from '@omnirelay/cli';
 import { FenceGuard } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
 import { runRestoreCommand } from '../packages/server/src/restore/restore-command';
+import { acquire as acquireWithTtl, cli } from '../packages/server/test/support/recovery';
 
 jest.setTimeout(300_000);
 
@@ -13,22 +12,6 @@ const SCOPES = 30;
 const LEASE_TTL_MS = 300_000;
 /** LOAD_WRITES bounds the writes the background load makes while the backup is taken. */
 const LOAD_WRITES = 400;
-
-function io(lines: { out: string[]; err: string[] }): CliIo {
-  return {
-    stdout: (t) => lines.out.push(t),
-    stderr: (t) => lines.err.push(t),
-    env: {},
-    now: () => Date.now(),
-    onStop: () => () => undefined,
-  };
-}
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const lines = { out: [] as string[], err: [] as string[] };
-  const code = await runCli(argv, io(lines));
-  return { code, out: lines.out.join(''), err: lines.err.join('') };
-}
 
 async function restore(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const lines = { out: [] as string[], err: [] as string[] };
@@ -50,17 +33,8 @@ async function holderOf(cluster: LocalCluster, id: string, scope: string): Promi
   return res.body as Holder;
 }
 
-async function acquire(
-  cluster: LocalCluster,
-  id: string,
-  scope: string,
-  candidateId: string,
-): Promise<bigint> {
-  const res = await cluster.post(id, '/leadership/acquire', { scope, candidateId, leaseTtlMs: LEASE_TTL_MS });
-  expect(res.status).toBe(200);
-  const body = res.body as { granted: boolean; lease: { fenceToken: string } | null };
-  expect(body.granted).toBe(true);
-  return BigInt(body.lease!.fenceToken);
+function acquire(cluster: LocalCluster, id: string, scope: string, candidateId: string): Promise<bigint> {
+  return acquireWithTtl(cluster, id, scope, candidateId, LEASE_TTL_MS);
 }
 
 describe('backup and restore between real 3-node clusters', () => {

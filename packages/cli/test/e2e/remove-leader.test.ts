@@ -20,6 +20,14 @@ function withoutProgress(stderr: string): string {
   return stderr.replace(/omnirelay: (waiting for|the removal of)[^\n]*\n/g, '');
 }
 
+/** removeWithWait runs `cluster remove <id> --wait` and expects exit 0, the removal line, and no error. */
+async function removeWithWait(endpoints: string, id: string): Promise<void> {
+  const argv = ['--endpoints', endpoints, '--timeout', '30000', 'cluster', 'remove', id, '--wait'];
+  const r = await runCliInProcess(argv);
+  expect({ code: r.code, stderr: withoutProgress(r.stderr) }).toEqual({ code: EXIT.OK, stderr: '' });
+  expect(r.stdout).toMatch(new RegExp(`^removed ${id}; every node answering has applied it\\n`));
+}
+
 describe('omnirelay cluster remove <leader> --wait, the leader removing itself', () => {
   const root = mkdtempSync(join(tmpdir(), 'omnirelay-remove-leader-'));
   let cluster: LocalCluster | undefined;
@@ -39,17 +47,7 @@ describe('omnirelay cluster remove <leader> --wait, the leader removing itself',
 
   it('returns 0 once the others elected a new leader without it', async () => {
     const { c, leader, endpoints } = await started('plain');
-    const r = await runCliInProcess([
-      '--endpoints',
-      endpoints,
-      '--timeout',
-      '30000',
-      'cluster',
-      'remove',
-      leader,
-      '--wait',
-    ]);
-    expect({ code: r.code, stderr: withoutProgress(r.stderr) }).toEqual({ code: EXIT.OK, stderr: '' });
+    await removeWithWait(endpoints, leader);
     const other = c.nodes.find((n) => n.id !== leader)!.id;
     expect((await c.status(other))!.membership.voters).not.toContain(leader);
   });
@@ -65,18 +63,7 @@ describe('omnirelay cluster remove <leader> --wait, the leader removing itself',
       process.kill(pid, 'SIGCONT');
     }, FROZEN_MS);
     try {
-      const r = await runCliInProcess([
-        '--endpoints',
-        endpoints,
-        '--timeout',
-        '30000',
-        'cluster',
-        'remove',
-        leader,
-        '--wait',
-      ]);
-      expect({ code: r.code, stderr: withoutProgress(r.stderr) }).toEqual({ code: EXIT.OK, stderr: '' });
-      expect(r.stdout).toMatch(new RegExp(`^removed ${leader}; every node answering has applied it\\n`));
+      await removeWithWait(endpoints, leader);
       expect((await c.status(slow.id, 3000))!.membership.voters).not.toContain(leader);
     } finally {
       clearTimeout(resume);

@@ -2,11 +2,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import type { CliIo } from '@omnirelay/cli';
-import { runCli } from '@omnirelay/cli';
 import { FenceGuard } from '@omnirelay/client-sdk';
 import { LocalCluster } from '../../src/local-cluster/local-cluster';
 import { runForceNewClusterCommand } from '../../src/restore/restore-command';
+import type { Run } from '../support/recovery';
+import { acquire as acquireWithTtl, cli } from '../support/recovery';
 
 jest.setTimeout(300_000);
 
@@ -16,8 +16,6 @@ const NEW_CLUSTER_ID = 'omnirelay-forced';
 const BUMP = 1000;
 /** REFUSAL_WAIT_MS bounds the wait for an old member's refusal to show in the logs. */
 const REFUSAL_WAIT_MS = 30_000;
-
-type Run = { code: number; out: string; err: string };
 
 async function force(argv: string[]): Promise<Run> {
   const out: string[] = [];
@@ -29,31 +27,8 @@ async function force(argv: string[]): Promise<Run> {
   return { code, out: out.join(''), err: err.join('') };
 }
 
-async function cli(argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: {},
-    now: () => Date.now(),
-    onStop: () => () => undefined,
-  };
-  const code = await runCli(argv, io);
-  return { code, out: out.join(''), err: err.join('') };
-}
-
-async function acquire(
-  cluster: LocalCluster,
-  id: string,
-  scope: string,
-  candidateId: string,
-): Promise<bigint> {
-  const res = await cluster.post(id, '/leadership/acquire', { scope, candidateId, leaseTtlMs: LEASE_TTL_MS });
-  expect(res.status).toBe(200);
-  const body = res.body as { granted: boolean; lease: { fenceToken: string } | null };
-  expect(body.granted).toBe(true);
-  return BigInt(body.lease!.fenceToken);
+function acquire(cluster: LocalCluster, id: string, scope: string, candidateId: string): Promise<bigint> {
+  return acquireWithTtl(cluster, id, scope, candidateId, LEASE_TTL_MS);
 }
 
 async function fenceOf(cluster: LocalCluster, id: string, scope: string): Promise<bigint | undefined> {
@@ -125,9 +100,7 @@ describe('omnirelay-server force-new-cluster on a real 3-node cluster', () => {
       ...(await Promise.all(c.nodes.map(async (n) => (await c.status(n.id))!.lastIndex))),
     );
     const survivorDir = c.node(survivor).dataDir;
-
-    // Refused while the survivor runs (its lock), one line.
-    const locked = await force([
+    const forceArgs = [
       '--data-dir',
       survivorDir,
       '--id',
@@ -136,7 +109,10 @@ describe('omnirelay-server force-new-cluster on a real 3-node cluster', () => {
       NEW_CLUSTER_ID,
       '--bump-index',
       String(BUMP),
-    ]);
+    ];
+
+    // Refused while the survivor runs (its lock), one line.
+    const locked = await force(forceArgs);
     expect(locked.code).toBe(2);
     expect(locked.err.trim().split('\n')).toHaveLength(1);
     expect(locked.err).toMatch(/in use by a running process.*stop the node first/);
@@ -185,16 +161,7 @@ describe('omnirelay-server force-new-cluster on a real 3-node cluster', () => {
     expect(readFileSync(join(notStore, 'notes.txt'), 'utf8')).toBe('x');
     expect(readdirSync(root).filter((f) => f.includes('force-new-cluster'))).toEqual([]);
 
-    const forced = await force([
-      '--data-dir',
-      survivorDir,
-      '--id',
-      survivor,
-      '--cluster-id',
-      NEW_CLUSTER_ID,
-      '--bump-index',
-      String(BUMP),
-    ]);
+    const forced = await force(forceArgs);
     expect(forced.code).toBe(0);
     expect(forced.out).toMatch(
       new RegExp(`^forced a new cluster ${NEW_CLUSTER_ID} from ${survivor} \\(was omnirelay\\)`),
