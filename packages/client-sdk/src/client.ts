@@ -12,6 +12,7 @@ import {
   isOmniRelayError,
 } from './errors';
 import { KeepAlive } from './keep-alive';
+import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
 import { Lease } from './lease';
 import type { CallSpec, TlsOptions } from './router';
@@ -62,6 +63,12 @@ export interface ClientOptions {
    * (default 5,000; a silently dead path is noticed within twice this).
    */
   readonly keepaliveMs?: number;
+  /**
+   * onRenewal hears each step of every automatic renewal (RenewalEvent: sent, then renewed,
+   * refused or unanswered), synchronously and in order, so a caller can record which renewals
+   * the cluster confirmed, refused or left unknown. What it throws is ignored.
+   */
+  readonly onRenewal?: (event: RenewalEvent) => void;
 }
 
 /** AcquireOptions configures Client.acquire and Client.campaign. */
@@ -208,7 +215,11 @@ export class OmniRelayClient {
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.token === undefined ? {} : { token: options.token }),
     });
-    this.keepAlive = new KeepAlive(this.router, { skewMs: this.skewMs, ...this.backoff });
+    this.keepAlive = new KeepAlive(this.router, {
+      skewMs: this.skewMs,
+      ...this.backoff,
+      ...(options.onRenewal === undefined ? {} : { onRenewal: options.onRenewal }),
+    });
     this.hooks = {
       renew: (lease) => this.keepAlive.renew(lease, this.callTimeoutMs),
       resign: (lease) => this.resignLease(lease),

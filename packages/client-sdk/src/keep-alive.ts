@@ -16,11 +16,31 @@ const LEASES_PER_MESSAGE = 1000;
  */
 const LEASES_PER_STREAM = 9000;
 
+/**
+ * RenewalEvent is one step of one lease's renewal over KeepAlive, as ClientOptions.onRenewal hears
+ * it, synchronously, in order (for a chaos history or an audit log):
+ * - sent: a request renewing the lease is about to be written on the stream;
+ * - renewed: the leader answered that it renewed the lease;
+ * - refused: the leader answered that it did not (`code`, e.g. NOT_HOLDER): certainly not renewed;
+ * - unanswered: the stream failed or was closed before the answer (`code` when the failure had
+ *   one): the renewal may or may not have been applied.
+ * Each `sent` is followed by exactly one of the others before the lease is sent again (closing
+ * the client ends the stream: what was in flight is `unanswered`).
+ */
+export interface RenewalEvent {
+  readonly type: 'sent' | 'renewed' | 'refused' | 'unanswered';
+  readonly scope: string;
+  readonly fence: bigint;
+  readonly code?: string;
+}
+
 /** KeepAliveOptions bound the renewal loop. */
 export interface KeepAliveOptions {
   readonly skewMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /** onRenewal hears every RenewalEvent; what it throws is ignored. */
+  readonly onRenewal?: (event: RenewalEvent) => void;
 }
 
 /** Sent is one request awaiting its response (responses come in request order). */
@@ -306,6 +326,7 @@ export class KeepAlive {
       this.inFlight.add(lease.key);
       this.onStream.add(lease.key);
       if (this.proof !== undefined) lease.listed(this.proof);
+      this.tell('sent', lease);
     }
     this.sent.push({ sentAtMs, leases: batch });
     this.lastSentAtMs = sentAtMs;
@@ -364,6 +385,9 @@ export class KeepAlive {
     request.leases.forEach((lease, i) => {
       this.inFlight.delete(lease.key);
       const result = response.results[i];
+      if (result === undefined) this.tell('unanswered', lease, 'INTERNAL');
+      else if (result.renewed) this.tell('renewed', lease);
+      else this.tell('refused', lease, result.errorCode || 'NOT_RENEWED');
       if (result === undefined || lease.endedReason !== undefined) return;
       if (result.renewed) {
         lease.confirmed(request.sentAtMs, proof);
@@ -394,14 +418,11 @@ export class KeepAlive {
     this.stream = undefined;
     // The failed stream's proof stays frozen in its leases until each is renewed on the next one.
     this.proof = undefined;
-    for (const request of this.sent) for (const lease of request.leases) this.inFlight.delete(lease.key);
-    this.sent = [];
+    const error = e === undefined ? undefined : fromGrpcError(e, this.streamAddress);
+    this.dropSent(error?.code ?? 'UNAVAILABLE');
     if (this.closed || this.leases.size === 0) return;
     this.failures++;
-    this.router.noteFailure(
-      this.streamAddress,
-      e === undefined ? undefined : fromGrpcError(e, this.streamAddress),
-    );
+    this.router.noteFailure(this.streamAddress, error);
     this.reconnectLater();
   }
 
@@ -429,9 +450,30 @@ export class KeepAlive {
     const stream = this.stream;
     this.stream = undefined;
     this.proof = undefined;
-    for (const request of this.sent) for (const lease of request.leases) this.inFlight.delete(lease.key);
-    this.sent = [];
+    this.dropSent('CANCELLED');
     this.onStream = new Set();
     stream?.end();
+  }
+
+  /** dropSent forgets the requests still unanswered on a stream that ended (`code`: why). */
+  private dropSent(code: string): void {
+    for (const request of this.sent) {
+      for (const lease of request.leases) {
+        this.inFlight.delete(lease.key);
+        this.tell('unanswered', lease, code);
+      }
+    }
+    this.sent = [];
+  }
+
+  /** tell hands a RenewalEvent to onRenewal, if any; an observer's failure never stops renewals. */
+  private tell(type: RenewalEvent['type'], lease: Lease, code?: string): void {
+    const onRenewal = this.options.onRenewal;
+    if (onRenewal === undefined) return;
+    try {
+      onRenewal({ type, scope: lease.scope, fence: lease.fence, ...(code === undefined ? {} : { code }) });
+    } catch {
+      // An observer is told, not consulted.
+    }
   }
 }

@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
 import { bindLoopback } from './support/fake-node';
+import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
-import { sleep } from './support/solo';
+import { sleep, waitFor } from './support/solo';
 
 /**
  * A KeepAlive stream can stay open while nothing comes back on it (a proxy or a follower whose
@@ -31,8 +32,13 @@ describe('KeepAlive on a stream that stops answering', () => {
       revision: 7,
     };
     server.addService(api.leadership.definition, {
-      Acquire: (_call: unknown, callback: grpc.sendUnaryData<object>) =>
-        callback(null, { granted: true, alreadyHolder: false, lease, raftTerm: 1 }),
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
+        callback(null, {
+          granted: true,
+          alreadyHolder: false,
+          lease: { ...lease, scope: call.request.scope },
+          raftTerm: 1,
+        }),
       KeepAlive: (
         call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
       ) => {
@@ -43,9 +49,10 @@ describe('KeepAlive on a stream that stops answering', () => {
             results: request.leases.map((l) => ({
               scope: l.scope,
               fenceToken: l.fenceToken,
-              renewed: true,
+              // Scopes under refused/ are another candidate's: their renewals are refused.
+              renewed: !l.scope.startsWith('refused/'),
               deadlineMs: 0,
-              errorCode: '',
+              errorCode: l.scope.startsWith('refused/') ? 'NOT_HOLDER' : '',
             })),
           });
         });
@@ -71,7 +78,13 @@ describe('KeepAlive on a stream that stops answering', () => {
   afterAll(() => server.forceShutdown());
 
   it('cancels the silent stream after a renewal interval and keeps the lease on a new one', async () => {
-    const client = createClient({ endpoints: [address], maxClockSkewMs: 100, backoffMaxMs: 50 });
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [address],
+      maxClockSkewMs: 100,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
     try {
       const lease = (await client.acquire('stuck/1', { ttlMs: 1000 }))!;
       // ttl 1000 - skew 100: renewed every 300 ms, unconfirmed after 900 ms.
@@ -79,6 +92,33 @@ describe('KeepAlive on a stream that stops answering', () => {
       expect(streams).toBeGreaterThanOrEqual(2);
       expect(lease.endedReason).toBeUndefined();
       expect(lease.isValid()).toBe(true);
+      // onRenewal heard the renewal lost with the silent stream, then the confirmed ones.
+      const steps = events.map((e) => `${e.type}${e.code === undefined ? '' : `:${e.code}`}`);
+      expect(steps.slice(0, 4)).toEqual(['sent', 'unanswered:CANCELLED', 'sent', 'renewed']);
+      expect(events.every((e) => e.scope === 'stuck/1' && e.fence === 7n)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('tells onRenewal of a refused renewal, and an observer that throws changes nothing', async () => {
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [address],
+      maxClockSkewMs: 100,
+      onRenewal: (event) => {
+        events.push(event);
+        throw new Error('a broken observer');
+      },
+    });
+    try {
+      const lease = (await client.acquire('refused/1', { ttlMs: 1000 }))!;
+      await waitFor('the renewal to be refused', () => lease.endedReason !== undefined, 5000);
+      expect(lease.endedReason).toBe('refused');
+      expect(events.map((e) => [e.type, e.scope, e.fence, e.code])).toEqual([
+        ['sent', 'refused/1', 7n, undefined],
+        ['refused', 'refused/1', 7n, 'NOT_HOLDER'],
+      ]);
     } finally {
       client.close();
     }
