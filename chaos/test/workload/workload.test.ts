@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useLocalCluster } from '../../../packages/server/test/cluster/cluster-helpers';
 import { readRunFolder } from '../../src/read-run';
 import { checkRun } from '../../src/run-checks';
 import type { Started } from '../helpers/processes';
-import { stopAll } from '../helpers/processes';
+import { exited, startScript, stopAll, waitFor, waitForLine } from '../helpers/processes';
 import { collectAudit, runWorkload } from '../helpers/workload-run';
 
 const TTL_MS = 1500;
@@ -100,5 +100,44 @@ describe('the chaos workload on a real 3-node loopback cluster', () => {
     expect(results[1]!['fenced-store']).toMatch(
       /^invalid: .*accepted fences went down, a stale writer got through/,
     );
+  });
+
+  it('a worker stopped by SIGTERM exits 0 with its calls closed; one killed with SIGKILL leaves a history the checkers read', async () => {
+    const endpoints = cluster().nodes.map((n) => n.grpcAddress);
+    const dir = mkdtempSync(join(root, 'signals-'));
+    const worker = (id: string): Started => {
+      const w = startScript('chaos/src/workload/worker.ts', [
+        ...['--id', id, '--endpoints', endpoints.join(','), '--scopes', 'signals/a', '--mode', 'acquire'],
+        ...['--store', 'http://127.0.0.1:9', '--out', dir, '--seed', '5', '--duration-ms', '60000'],
+        ...['--ttl-ms', String(TTL_MS)],
+      ]);
+      started.push(w);
+      return w;
+    };
+    const history = (id: string): string[] => {
+      const file = join(dir, `client-${id}.jsonl`);
+      return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+    };
+    const term = worker('t1');
+    await waitForLine(term, 'ready', 30_000);
+    await waitFor('t1 to record some calls', () => history('t1').length >= 6);
+    process.kill(term.child.pid!, 'SIGTERM');
+    expect(await exited(term)).toBe(0);
+    // Every call it started was completed before it exited (no store answers here: writes are info).
+    const open = new Map<string, number>();
+    for (const line of history('t1')) {
+      const r = JSON.parse(line) as { process: string; type: string };
+      open.set(r.process, (open.get(r.process) ?? 0) + (r.type === 'invoke' ? 1 : -1));
+    }
+    expect([...open.values()].every((n) => n === 0)).toBe(true);
+
+    const killed = worker('k1');
+    await waitForLine(killed, 'ready', 30_000);
+    await waitFor('k1 to record some calls', () => history('k1').length >= 6);
+    process.kill(killed.child.pid!, 'SIGKILL');
+    await exited(killed);
+    const verdict = checkRun(readRunFolder(dir));
+    expect(verdict.counts.operations).toBeGreaterThanOrEqual(6);
+    expect(verdict.checkers.find((c) => c.checker === 'linearizability')!.verdict).toBe('valid');
   });
 });
