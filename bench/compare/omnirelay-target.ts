@@ -179,7 +179,7 @@ export class OmniRelayTarget implements Target {
       scope,
       fence: lease.fence,
       renew: () => c.renew(lease).then(() => undefined),
-      release: () => lease.resign(),
+      release: () => lease.resign().then(() => undefined),
     };
   }
 

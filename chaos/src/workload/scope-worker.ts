@@ -169,16 +169,16 @@ async function validate(ctx: ScopeWorkerContext, process: string, lease: Lease):
 }
 
 /**
- * resign gives the lease up. The SDK's resign also resolves when the cluster says the lease was
- * already gone (a repeat that finds it resigned, or one that came too late), so a resolved resign
- * is not proof that this call removed the holder: it is recorded as info (README, "Workload").
+ * resign gives the lease up: ok when the cluster removed the holder (Lease.resign resolved true).
+ * False means the cluster said the lease was already gone, which a retry also hears after an
+ * attempt whose answer was lost, so that is info (NOT_HOLDER), never fail.
  */
 async function resign(ctx: ScopeWorkerContext, process: string, lease: Lease): Promise<void> {
   if (lease.endedReason !== undefined) return;
   ctx.history.invoke(process, 'resign', lease.scope, { fence: lease.fence.toString() });
   try {
-    await lease.resign();
-    ctx.history.complete(process, 'info', { code: 'UNCONFIRMED' });
+    if (await lease.resign()) ctx.history.complete(process, 'ok');
+    else ctx.history.complete(process, 'info', { code: 'NOT_HOLDER' });
   } catch (e) {
     const { type, code } = outcomeOf(e);
     ctx.history.complete(process, type, { code });

@@ -689,8 +689,11 @@ export class OmniRelayClient {
     });
   }
 
-  /** resignLease resigns by fence; a repeat that finds the lease already gone counts as done. */
-  private async resignLease(lease: Lease): Promise<void> {
+  /**
+   * resignLease resigns by fence: true when the cluster removed the holder; false when it
+   * answered that the lease was already gone (a repeat counts as done).
+   */
+  private async resignLease(lease: Lease): Promise<boolean> {
     try {
       await this.router.call(
         'Leadership',
@@ -698,8 +701,9 @@ export class OmniRelayClient {
         { scope: lease.scope, fenceToken: lease.fence.toString() },
         { leader: true, retry: RESIGN_RETRY },
       );
+      return true;
     } catch (e) {
-      if (isOmniRelayError(e, 'STALE_FENCE') || isOmniRelayError(e, 'NOT_HOLDER')) return;
+      if (isOmniRelayError(e, 'STALE_FENCE') || isOmniRelayError(e, 'NOT_HOLDER')) return false;
       throw e;
     }
   }

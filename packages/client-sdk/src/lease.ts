@@ -30,7 +30,8 @@ export interface StreamProof {
 /** LeaseHooks is how a Lease reaches its client (renewal and resignation). */
 export interface LeaseHooks {
   renew(lease: Lease): Promise<void>;
-  resign(lease: Lease): Promise<void>;
+  /** resign resolves true when the cluster removed the holder, false when it was no longer the holder. */
+  resign(lease: Lease): Promise<boolean>;
   /** ended tells the client the lease is over (it stops renewing it). */
   ended(lease: Lease, reason: LeaseEndReason): void;
 }
@@ -187,11 +188,17 @@ export class Lease {
     return this.hooks.renew(this);
   }
 
-  /** resign gives the scope up (the best waiting candidate takes over) and aborts `signal`. */
-  async resign(): Promise<void> {
-    if (this.endReason !== undefined) return;
+  /**
+   * resign gives the scope up (the best waiting candidate takes over) and aborts `signal`. It
+   * resolves true when this call removed the holder on the cluster, false when there was nothing
+   * to remove: the lease had already ended here, or the cluster answered that it no longer held
+   * the scope (an answer a retry also gets after an attempt whose reply was lost, so false does
+   * not prove that this call changed nothing).
+   */
+  async resign(): Promise<boolean> {
+    if (this.endReason !== undefined) return false;
     try {
-      await this.hooks.resign(this);
+      return await this.hooks.resign(this);
     } finally {
       this.end('resigned', 'the lease was resigned');
     }

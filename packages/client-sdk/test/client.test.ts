@@ -49,6 +49,18 @@ describe('acquire and resign', () => {
     await next!.resign();
   });
 
+  it('resign says whether it removed the holder: not after the lease ended, nor after an operator removed it', async () => {
+    const a = solo.client({ candidateId: 'says' });
+    const lease = (await a.acquire('acq/says', { ttlMs: 5000 }))!;
+    expect(await lease.resign()).toBe(true);
+    expect(await lease.resign()).toBe(false);
+    const again = (await a.acquire('acq/says', { ttlMs: 5000 }))!;
+    await a.stepDown('acq/says');
+    expect(again.endedReason).toBeUndefined();
+    expect(await again.resign()).toBe(false);
+    expect(again.endedReason).toBe('resigned');
+  });
+
   it('acquiring a scope this client already holds returns that lease, confirmed by a renewal', async () => {
     const a = solo.client({ candidateId: 'again' });
     const first = await a.acquire('acq/again', { ttlMs: 5000 });

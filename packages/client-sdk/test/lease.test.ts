@@ -33,7 +33,7 @@ function held(
     { raftTerm: 1n, releaseOnResetMs, confirmedAtMs, skewMs: SKEW_MS },
     {
       renew: () => Promise.resolve(),
-      resign: () => Promise.resolve(),
+      resign: () => Promise.resolve(true),
       ended: (_lease, reason) => ended.push(reason),
     },
   );
