@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseOptions } from './command-line';
 
 /** StoreArgs are the fenced store's command-line options (store.ts). */
 export interface StoreArgs {
@@ -14,20 +14,17 @@ const STORE_USAGE = 'usage: store.ts --out <file.jsonl> [--port 0] [--host 127.0
 
 /** parseStoreArgs reads the store's arguments, or returns a message naming the bad one (with the usage). */
 export function parseStoreArgs(argv: readonly string[]): StoreArgs | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        out: { type: 'string' },
-        port: { type: 'string', default: '0' },
-        host: { type: 'string', default: '127.0.0.1' },
-        broken: { type: 'string' },
-      },
-    }));
-  } catch (e) {
-    return `${(e as Error).message}\n${STORE_USAGE}`;
-  }
+  const values = parseOptions(
+    argv,
+    {
+      out: { type: 'string' },
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      broken: { type: 'string' },
+    },
+    STORE_USAGE,
+  );
+  if (typeof values === 'string') return values;
   if (values.out === undefined || values.out === '') return `--out is required\n${STORE_USAGE}`;
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
     return `--port must be 0 to 65535, got ${values.port}`;

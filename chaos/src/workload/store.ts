@@ -13,17 +13,11 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EXIT_BAD_ARGUMENTS, argsOrExit } from './command-line';
 import { FencedStore, STORE_BODY_BYTES_MAX } from './fenced-store';
 import { parseStoreArgs } from './store-args';
 
-const EXIT_BAD_ARGUMENTS = 2;
-
-const parsed = parseStoreArgs(process.argv.slice(2));
-if (typeof parsed === 'string') {
-  process.stderr.write(`store: ${parsed}\n`);
-  process.exit(EXIT_BAD_ARGUMENTS);
-}
-const options = parsed;
+const options = argsOrExit('store', parseStoreArgs(process.argv.slice(2)));
 const store = new FencedStore(options.broken === 'skip-fence' ? 'skip-fence' : 'fenced');
 const fd = openSync(options.out, 'a');
 

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseOptions } from './command-line';
 
 /** WorkerMode picks how a worker takes scopes: by `campaign`, by `acquire`, or a seeded mix. */
 export type WorkerMode = 'mixed' | 'campaign' | 'acquire';
@@ -55,27 +55,24 @@ function list(text: string | undefined, name: string, max: number): string[] | s
 
 /** parseWorkerArgs reads a worker's arguments, or returns a message naming the bad one. */
 export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        id: { type: 'string' },
-        endpoints: { type: 'string' },
-        scopes: { type: 'string' },
-        store: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        'duration-ms': { type: 'string' },
-        'ttl-ms': { type: 'string' },
-        'token-file': { type: 'string' },
-        mode: { type: 'string', default: 'mixed' },
-        'stop-before-write-at-ms': { type: 'string' },
-      },
-    }));
-  } catch (e) {
-    return `${(e as Error).message}\n${WORKER_USAGE}`;
-  }
+  const values = parseOptions(
+    argv,
+    {
+      id: { type: 'string' },
+      endpoints: { type: 'string' },
+      scopes: { type: 'string' },
+      store: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      'duration-ms': { type: 'string' },
+      'ttl-ms': { type: 'string' },
+      'token-file': { type: 'string' },
+      mode: { type: 'string', default: 'mixed' },
+      'stop-before-write-at-ms': { type: 'string' },
+    },
+    WORKER_USAGE,
+  );
+  if (typeof values === 'string') return values;
   const id = values.id ?? '';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
     return `--id must be 1 to 64 of [A-Za-z0-9._-], got ${JSON.stringify(id)}`;

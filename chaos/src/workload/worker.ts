@@ -15,21 +15,16 @@ import { join } from 'node:path';
 import type { RenewalEvent } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import { Mulberry32 } from '@omnirelay/raft';
+import { argsOrExit } from './command-line';
 import { HistoryWriter } from './history-writer';
 import { runScope } from './scope-worker';
 import { parseWorkerArgs } from './worker-args';
 
-const EXIT_BAD_ARGUMENTS = 2;
 const EXIT_NO_CLUSTER = 1;
 /** READY_TRIES_MAX bounds the status calls made while waiting for the cluster to answer. */
 const READY_TRIES_MAX = 100;
 
-const parsed = parseWorkerArgs(process.argv.slice(2));
-if (typeof parsed === 'string') {
-  process.stderr.write(`worker: ${parsed}\n`);
-  process.exit(EXIT_BAD_ARGUMENTS);
-}
-const args = parsed;
+const args = argsOrExit('worker', parseWorkerArgs(process.argv.slice(2)));
 const startedMs = performance.now();
 const history = new HistoryWriter(join(args.out, `client-${args.id}.jsonl`));
 let historyOpen = true;

@@ -1,30 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
-import { useLocalCluster } from '../../../packages/server/test/cluster/cluster-helpers';
 import { readRunFolder } from '../../src/read-run';
 import { checkRun } from '../../src/run-checks';
-import type { Started } from '../helpers/processes';
-import { exited, startScript, stopAll } from '../helpers/processes';
-import { collectAudit, runWorkload } from '../helpers/workload-run';
+import { exited, startScript } from '../helpers/processes';
+import { collectAudit, runWorkload, useChaosCluster } from '../helpers/workload-run';
 
 const BROKEN = join(__dirname, '../../src/broken/server-reusing-fences.ts');
 
 describe('chaos/src/broken/server-reusing-fences.ts on a real 3-node loopback cluster', () => {
   // Preloaded before the real entry, as the file's doc comment says.
-  const cluster = useLocalCluster('chaos-broken-fences', {
-    size: 3,
-    nodeArgs: ['-r', '@swc-node/register', '-r', BROKEN],
-    extraArgs: ['--election-timeout-ms', '2000'],
-  });
-  const root = mkdtempSync(join(tmpdir(), 'omnirelay-chaos-broken-'));
-  const started: Started[] = [];
-  jest.setTimeout(60_000);
-  afterAll(() => {
-    stopAll(started);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { cluster, root, started } = useChaosCluster('chaos-broken-fences', [
+    '-r',
+    '@swc-node/register',
+    '-r',
+    BROKEN,
+  ]);
 
   it('still works as a cluster, but a new holder gets the previous fence', async () => {
     await cluster().waitForLeader();

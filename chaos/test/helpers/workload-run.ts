@@ -1,8 +1,41 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
+import type { LocalCluster } from '@omnirelay/server';
+import { useLocalCluster } from '../../../packages/server/test/cluster/cluster-helpers';
 import type { Started } from './processes';
-import { exited, startScript, waitForLine } from './processes';
+import { exited, startScript, stopAll, waitForLine } from './processes';
+
+/** ChaosCluster is what a describe block of workload runs shares: the cluster, a folder for run folders, the children started. */
+export interface ChaosCluster {
+  readonly cluster: () => LocalCluster;
+  /** root holds the run folders (removed after the block). */
+  readonly root: string;
+  /** started lists every child process, stopped by PID after the block. */
+  readonly started: Started[];
+}
+
+/**
+ * useChaosCluster gives a describe block a 3-node loopback cluster with a generous election
+ * timeout (2 s: the machine is shared), `nodeArgs` before each node's entry, and a 60 s budget
+ * per test; after the block every child still running is killed by PID and the folders removed.
+ */
+export function useChaosCluster(name: string, nodeArgs: readonly string[] = []): ChaosCluster {
+  const cluster = useLocalCluster(name, {
+    size: 3,
+    nodeArgs,
+    extraArgs: ['--election-timeout-ms', '2000'],
+  });
+  const root = mkdtempSync(join(tmpdir(), `omnirelay-${name}-runs-`));
+  const started: Started[] = [];
+  jest.setTimeout(60_000);
+  afterAll(() => {
+    stopAll(started);
+    rmSync(root, { recursive: true, force: true });
+  });
+  return { cluster, root, started };
+}
 
 /** WorkerSpec is one worker of a test run: its id and seed, and optionally its mode and a self-stop. */
 export interface WorkerSpec {

@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useLocalCluster } from '../../../packages/server/test/cluster/cluster-helpers';
 import { readRunFolder } from '../../src/read-run';
 import { checkRun } from '../../src/run-checks';
 import type { Started } from '../helpers/processes';
-import { exited, startScript, stopAll, waitFor, waitForLine } from '../helpers/processes';
-import { collectAudit, runWorkload } from '../helpers/workload-run';
+import { exited, startScript, waitFor, waitForLine } from '../helpers/processes';
+import { collectAudit, runWorkload, useChaosCluster } from '../helpers/workload-run';
 
 const TTL_MS = 1500;
 
@@ -22,17 +20,7 @@ function verdicts(dir: string): Record<string, string> {
 }
 
 describe('the chaos workload on a real 3-node loopback cluster', () => {
-  const cluster = useLocalCluster('chaos-workload', {
-    size: 3,
-    extraArgs: ['--election-timeout-ms', '2000'],
-  });
-  const root = mkdtempSync(join(tmpdir(), 'omnirelay-chaos-workload-'));
-  const started: Started[] = [];
-  jest.setTimeout(60_000);
-  afterAll(() => {
-    stopAll(started);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { cluster, root, started } = useChaosCluster('chaos-workload');
 
   it('three workers on two scopes for 10 s: every checker says valid', async () => {
     await cluster().waitForLeader();
