@@ -8,8 +8,12 @@ export const EXIT_BAD_ARGUMENTS = 2;
  * naming a bad argument), prints `<program>: <message>` on stderr and exits EXIT_BAD_ARGUMENTS.
  */
 export function argsOrExit<T extends object>(program: string, parsed: T | string): T {
-  if (typeof parsed !== 'string') return parsed;
-  process.stderr.write(`${program}: ${parsed}\n`);
+  return typeof parsed === 'string' ? exitBadArguments(program, parsed) : parsed;
+}
+
+/** exitBadArguments prints `<program>: <message>` on stderr and exits EXIT_BAD_ARGUMENTS. */
+export function exitBadArguments(program: string, message: string): never {
+  process.stderr.write(`${program}: ${message}\n`);
   process.exit(EXIT_BAD_ARGUMENTS);
 }
 

@@ -10,12 +10,12 @@
  * after the duration or on SIGTERM/SIGINT (it resigns what it holds, closes the client, and
  * records the renewals still in flight). Exit 2: bad arguments; 1: the cluster never answered.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RenewalEvent } from '@omnirelay/client-sdk';
 import { createClient } from '@omnirelay/client-sdk';
 import { Mulberry32 } from '@omnirelay/raft';
-import { argsOrExit } from './command-line';
+import { argsOrExit, exitBadArguments } from './command-line';
 import { HistoryWriter } from './history-writer';
 import { runScope } from './scope-worker';
 import { parseWorkerArgs } from './worker-args';
@@ -26,6 +26,17 @@ const READY_TRIES_MAX = 100;
 
 const args = argsOrExit('worker', parseWorkerArgs(process.argv.slice(2)));
 const startedMs = performance.now();
+/** readToken reads --token-file (trimmed), or exits EXIT_BAD_ARGUMENTS naming the file. */
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    return exitBadArguments('worker', `--token-file ${file}: ${(e as Error).message}`);
+  }
+}
+
+const token = args.tokenFile === undefined ? undefined : readToken(args.tokenFile);
+mkdirSync(args.out, { recursive: true });
 const history = new HistoryWriter(join(args.out, `client-${args.id}.jsonl`));
 let historyOpen = true;
 
@@ -50,7 +61,7 @@ const client = createClient({
       process.stderr.write(`worker ${args.id}: ${(e as Error).message}\n`);
     }
   },
-  ...(args.tokenFile === undefined ? {} : { token: readFileSync(args.tokenFile, 'utf8').trim() }),
+  ...(token === undefined ? {} : { token }),
 });
 
 const stop = new AbortController();

@@ -66,4 +66,18 @@ describe('chaos/src/workload/worker.ts with bad arguments', () => {
       if (worker.child.exitCode === null) process.kill(worker.child.pid!, 'SIGKILL');
     }
   });
+
+  it('exits 2 naming a token file it cannot read', async () => {
+    const worker = startScript('chaos/src/workload/worker.ts', [
+      ...GOOD,
+      '--token-file',
+      '/nonexistent/token',
+    ]);
+    try {
+      expect(await exited(worker)).toBe(2);
+      expect(worker.stderr.join('')).toContain('worker: --token-file /nonexistent/token: ENOENT');
+    } finally {
+      if (worker.child.exitCode === null) process.kill(worker.child.pid!, 'SIGKILL');
+    }
+  });
 });
