@@ -14,7 +14,7 @@ import {
 import { KeepAlive } from './keep-alive';
 import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
-import { Lease } from './lease';
+import { Lease, leaseKey } from './lease';
 import type { CallSpec, TlsOptions } from './router';
 import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
 import type { TokenSource } from './token';
@@ -188,7 +188,14 @@ export class OmniRelayClient {
   readonly sessionId: string;
   private readonly router: Router;
   private readonly keepAlive: KeepAlive;
-  private readonly leases = new Set<Lease>();
+  /**
+   * leases are the held leases by key. One Lease object per held lease: a repeated acquire or
+   * campaign that the cluster answers with the lease this client already holds returns that same
+   * object, so ending it (resign, refusal, close) ends it for every caller. Two objects would
+   * share one keep-alive entry, and the one left over would look valid after the cluster freed
+   * the scope.
+   */
+  private readonly leases = new Map<string, Lease>();
   private readonly callTimeoutMs: number;
   private readonly skewMs: number;
   private readonly driftPpm: number;
@@ -542,7 +549,7 @@ export class OmniRelayClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const lease of [...this.leases]) lease.end('closed', 'the client was closed');
+    for (const lease of [...this.leases.values()]) lease.end('closed', 'the client was closed');
     this.keepAlive.close();
     this.router.close();
   }
@@ -606,6 +613,8 @@ export class OmniRelayClient {
     confirmedAtMs: number | undefined,
   ): Promise<Lease | null> {
     this.assertOpen();
+    const held = this.leases.get(leaseKey(view.scope, view.fence));
+    if (held !== undefined) return held;
     // The cluster's lease time may run up to driftPpm fast (StampClock): over a TTL that eats into
     // the lease as much as a skew does.
     const ttlMarginMs = this.skewMs + Math.ceil((view.ttlMs * this.driftPpm) / 1_000_000);
@@ -623,7 +632,7 @@ export class OmniRelayClient {
       },
       this.hooks,
     );
-    this.leases.add(lease);
+    this.leases.set(lease.key, lease);
     this.keepAlive.add(lease);
     // The leader learns releaseOnResetMs from KeepAlive: tell it now, not a third of a TTL later.
     if (!stale && releaseOnResetMs > 0)
@@ -709,7 +718,7 @@ export class OmniRelayClient {
   }
 
   private leaseEnded(lease: Lease, reason: LeaseEndReason): void {
-    this.leases.delete(lease);
+    if (this.leases.get(lease.key) === lease) this.leases.delete(lease.key);
     this.keepAlive.remove(
       lease,
       lease.signal.reason ?? new OmniRelayError('LEASE_LOST', `lease ended: ${reason}`),

@@ -11,6 +11,11 @@ import type { LeaseView } from './wire';
  *   cluster (see Lease.signal);
  * - closed: the client was closed.
  */
+/** leaseKey names one held lease within a client: its scope and fence. */
+export function leaseKey(scope: string, fence: bigint): string {
+  return `${scope}\u0000${fence}`;
+}
+
 export type LeaseEndReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed';
 
 /**
@@ -108,7 +113,7 @@ export class Lease {
     this.metadata = view.metadata;
     this.fence = view.fence;
     this.fenceToken = view.fence;
-    this.key = `${view.scope}\u0000${view.fence}`;
+    this.key = leaseKey(view.scope, view.fence);
     this.term = view.term;
     this.ttlMs = view.ttlMs;
     this.revision = view.revision;

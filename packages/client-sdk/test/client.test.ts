@@ -61,14 +61,23 @@ describe('acquire and resign', () => {
     expect(again.endedReason).toBe('resigned');
   });
 
-  it('acquiring a scope this client already holds returns that lease, confirmed by a renewal', async () => {
+  it('acquiring a scope this client already holds returns that same lease, so ending it ends it for every caller', async () => {
     const a = solo.client({ candidateId: 'again' });
-    const first = await a.acquire('acq/again', { ttlMs: 5000 });
-    const second = await a.acquire('acq/again', { ttlMs: 5000 });
-    expect(second!.fence).toBe(first!.fence);
-    expect(second!.sessionId).toBe(a.sessionId);
-    expect(second!.isValid()).toBe(true);
-    await first!.resign();
+    const first = (await a.acquire('acq/again', { ttlMs: 5000 }))!;
+    const second = (await a.acquire('acq/again', { ttlMs: 5000 }))!;
+    // One Lease per held lease: a second object would stay valid here after the first resigned
+    // (and the cluster may hand the scope on), renewed by nobody.
+    expect(second).toBe(first);
+    expect(second.sessionId).toBe(a.sessionId);
+    expect(a.leaseCount).toBe(1);
+    expect(await second.resign()).toBe(true);
+    expect(first.isValid()).toBe(false);
+    expect(first.signal.aborted).toBe(true);
+    // Once it ended, acquiring again makes a new lease with a higher fence.
+    const third = (await a.acquire('acq/again', { ttlMs: 5000 }))!;
+    expect(third).not.toBe(first);
+    expect(third.fence).toBeGreaterThan(first.fence);
+    await third.resign();
   });
 
   it('refuses a second client with the same candidate id, so two processes never hold one fence', async () => {
