@@ -19,6 +19,11 @@ export interface RaftNodeTimings {
    * instead of waiting out the election timeout. Off only to measure what it is worth.
    */
   readonly fastFailover: boolean;
+  /**
+   * hopLedger records the monotonic time of each step of writes and transfers in this process's
+   * hop ledger (debug instrumentation for `npm run bench -- hops`; off by default, free when off).
+   */
+  readonly hopLedger?: boolean;
 }
 
 /** RaftNodeLimits bound what a node holds in memory. */
@@ -47,6 +52,7 @@ export const RAFT_NODE_DEFAULTS: RaftNodeTimings & RaftNodeLimits & Omit<Transpo
   electionTimeoutMs: 500,
   unreachableCampaignDelayMsMax: 20,
   fastFailover: true,
+  hopLedger: false,
   proposalsPendingMax: 50_000,
   proposalTimeoutMs: 5_000,
   readsPendingMax: 10_000,

@@ -22,7 +22,7 @@ import {
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
 import { LevelStorage } from '../storage/index';
 import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
-import { PeerTransport, peerTls, probePeers } from '../transport/index';
+import { PeerTransport, hopLedger, peerTls, probePeers } from '../transport/index';
 import type { ProbeAnswer } from '../transport/index';
 import type { RaftNodeConfig } from './node-config';
 import { RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
@@ -109,6 +109,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private stopping = false;
   private fatalError: Error | undefined;
   private appliedIndex: number;
+  /** commitRecorded is the highest commit index the hop ledger was told of. */
+  private commitRecorded = 0;
   private appliedMembership: Membership;
   private term = 0;
   private role: SoftState['role'] = 'follower';
@@ -163,6 +165,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     logger: TransportLogger,
   ): Promise<RaftNode<R>> {
     validateRaftNodeConfig(config);
+    if (config.hopLedger === true) hopLedger.enable();
     if (config.initialClusterState === 'new' && !LevelStorage.holdsStore(config.dataDir)) {
       await refuseBootstrapOfKnownMember(config, logger);
     }
@@ -285,7 +288,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         ),
       );
     }
-    return this.track(this.core.propose(command), timeoutMs);
+    const proposed = this.core.propose(command);
+    if (hopLedger.enabled && proposed.ok) {
+      hopLedger.record('propose', this.config.id, proposed.index, proposed.term);
+    }
+    return this.track(proposed, timeoutMs);
   }
 
   /** proposeConfigChange replicates one membership change; it resolves once the change is applied. */
@@ -359,6 +366,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   transferLeadership(to: NodeId): void {
     const refusal = this.refuseRequest();
     if (refusal !== undefined) throw refusal;
+    if (hopLedger.enabled) hopLedger.record('transfer.request', this.config.id, 0, this.term, to);
     const accepted = this.core.transferLeadership(to);
     if (!accepted.ok) throw fromRefusal(accepted);
     this.wake();
@@ -461,12 +469,17 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState);
+    if (hopLedger.enabled) this.recordReady(rd);
     // A leader's appends go out while it persists its own copy (it counts itself only after).
     this.transport.send(rd.earlyMessages);
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const started = performance.now();
       await this.storage.save(rd);
       this.emit('persisted', rd.entries.length, performance.now() - started);
+      const last = rd.entries[rd.entries.length - 1];
+      if (hopLedger.enabled && last !== undefined) {
+        hopLedger.record('persist', this.config.id, last.index, last.term);
+      }
     }
     if (rd.hardState !== undefined) this.term = rd.hardState.term;
     this.transport.send(rd.messages);
@@ -490,6 +503,23 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.maybeCompact();
   }
 
+  /**
+   * recordReady notes in the hop ledger what a Ready starts: a commit advance, becoming leader, and
+   * the appends with entries handed to the transport before the write.
+   */
+  private recordReady(rd: Ready): void {
+    const id = this.config.id;
+    if (rd.hardState !== undefined && rd.hardState.commit > this.commitRecorded) {
+      this.commitRecorded = rd.hardState.commit;
+      hopLedger.record('commit', id, rd.hardState.commit, rd.hardState.term);
+    }
+    if (rd.softState?.role === 'leader') hopLedger.record('leader', id, 0, rd.hardState?.term ?? this.term);
+    for (const m of rd.earlyMessages) {
+      const last = m.type === 'append' ? m.entries[m.entries.length - 1] : undefined;
+      if (last !== undefined) hopLedger.record('append.queued', id, last.index, m.term, m.to);
+    }
+  }
+
   private apply(entry: Entry): void {
     let result: unknown;
     if (entry.kind === 'command') {
@@ -502,6 +532,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       );
     }
     this.appliedIndex = entry.index;
+    if (hopLedger.enabled) hopLedger.record('apply', this.config.id, entry.index, entry.term);
     this.proposals.applied(entry.index, entry.term, result, this.leader);
   }
 

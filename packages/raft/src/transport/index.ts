@@ -22,3 +22,5 @@ export type {
   TransportStats,
 } from './transport-types';
 export { RAFT_PROTO_PATH } from './proto';
+export { HOP_LEDGER_RECORDS_MAX, HOP_STEPS, HopLedger, hopLedger } from './hop-ledger';
+export type { HopRecord, HopStep } from './hop-ledger';

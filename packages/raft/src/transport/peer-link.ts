@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId, SnapshotRequest } from '../core/index';
 import type { TransportHandler, TransportLogger, TransportSettings } from './transport-types';
+import { hopLedger, recordWireHops } from './hop-ledger';
 import type { WireMessage } from './wire';
 import { snapshotMetaToWire, wireBytesEstimate } from './wire';
 
@@ -190,6 +191,7 @@ export class PeerLink {
         messages,
         sentAtMs: Date.now(),
       });
+      if (hopLedger.enabled) recordWireHops('written', this.self, this.peer, messages);
     }
   }
 

@@ -4,6 +4,7 @@ import type { Message, NodeId, SnapshotRequest } from '../core/index';
 import { isWellFormedMessage } from '../core/index';
 import { ClockOffsets } from './clock-offsets';
 import { HandshakeRefusals } from './handshake-refusals';
+import { hopLedger, recordWireHops } from './hop-ledger';
 import type { PeerTls } from './peer-tls';
 import { certificateIdentity, nodeUri, peerTls } from './peer-tls';
 import { PeerLink } from './peer-link';
@@ -374,6 +375,7 @@ export class PeerTransport {
       peer = batch.from;
       authenticated = batch.from;
       this.clocks.record(batch.from, batch.sentAtMs, Date.now());
+      if (hopLedger.enabled) recordWireHops('received', this.options.id, batch.from, batch.messages);
       for (const wire of batch.messages) {
         const m = messageFromWire(wire);
         if (!isWellFormedMessage(m) || m.from !== batch.from || m.to !== this.options.id) {

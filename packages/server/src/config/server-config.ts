@@ -401,6 +401,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'campaign at once when the leader connection resets (true|false)',
   },
   {
+    key: 'hopLedger',
+    kind: 'bool',
+    flag: '--hop-ledger',
+    env: 'OMNIRELAY_HOP_LEDGER',
+    help: 'debug: record the time of each step of writes and transfers, read with GET /debug/hops (true|false)',
+  },
+  {
     key: 'proposalTimeoutMs',
     kind: 'int',
     flag: '--proposal-timeout-ms',

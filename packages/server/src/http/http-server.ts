@@ -28,6 +28,7 @@ import { bigintField, intField, optionalString, requireObject, stringField } fro
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
 import type { HandshakeRefusals } from '@omnirelay/raft';
+import { hopLedger } from '@omnirelay/raft';
 
 /** PEER_SKEW_MS_DEFAULT is the skew bound GET /control/peers judges clock offsets by without `peers` (the server's default). */
 const PEER_SKEW_MS_DEFAULT = 250;
@@ -337,6 +338,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       () => {
         const fsm = stateMachine.fsm;
         return { ...fsm.stats(), digest: createHash('sha256').update(fsm.snapshot()).digest('hex') };
+      },
+    ],
+    [
+      'GET /debug/hops',
+      () => {
+        if (!hopLedger.enabled) {
+          throw new ServerError(
+            'NOT_FOUND',
+            'the hop ledger is off on this node; start the node with --hop-ledger true (OMNIRELAY_HOP_LEDGER=true)',
+          );
+        }
+        return hopLedger.drain();
       },
     ],
   ]);

@@ -23,6 +23,7 @@ import {
   isLeadershipError,
 } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
+import { hopLedger } from '@omnirelay/raft';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -417,6 +418,7 @@ export class LeadershipService {
 
   /** proposeApplied is propose that also answers the Raft term of the entry that was applied. */
   async proposeApplied(command: Command): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
+    if (hopLedger.enabled) hopLedger.record('server.receive', this.node.id, 0, 0, '', command.correlationId);
     const span = this.tracer.startSpan(
       PROPOSE_SPAN_NAME,
       {
@@ -499,6 +501,9 @@ export class LeadershipService {
       'omnirelay.command.ok': result.ok,
     });
     span.setAttribute('omnirelay.raft.index', result.index);
+    if (hopLedger.enabled) {
+      hopLedger.record('server.answer', this.node.id, result.index, term, '', command.correlationId);
+    }
     if (!result.ok) throw fromLeadershipError(result.error);
     return { outcome: result.outcome, raftTerm: term };
   }

@@ -1,0 +1,146 @@
+import type { NodeId } from '../core/index';
+import type { WireMessage } from './wire';
+
+/**
+ * HOP_STEPS are the points of a write's and a planned transfer's path that the hop ledger can
+ * record, in path order:
+ * - `server.receive` / `server.answer`: the leadership service took the command / answered it
+ *   (tag: the command's correlation id; `server.answer` carries the applied index);
+ * - `propose`: the entry was appended to the leader's core (index, term);
+ * - `persist`: a node's synced write of its log ended (index: the last entry written);
+ * - `append.queued` / `append.written`: an append to `peer` was handed to the transport / written
+ *   to that peer's gRPC stream (index: its last entry; term: the leader's);
+ * - `append.received`: a follower took an append from `peer` (index: its last entry);
+ * - `ack.received`: the leader took an acknowledgement from `peer` (index: what it matches);
+ * - `commit`: a node's Ready carried a higher commit index (index, term of the node);
+ * - `apply`: a node applied the entry at index;
+ * - `transfer.request`: the leader was asked to hand over to `peer`;
+ * - `timeoutNow.written` / `timeoutNow.received`: the TimeoutNow to (from) `peer`;
+ * - `vote.written`: a candidate wrote its vote request to `peer` (after persisting its term and vote);
+ * - `vote.received` / `vote.answered`: a voter took the request from `peer` / wrote its answer;
+ * - `vote.granted`: the candidate took a grant from `peer`;
+ * - `leader`: the node became leader of `term`.
+ */
+export const HOP_STEPS = [
+  'server.receive',
+  'propose',
+  'persist',
+  'append.queued',
+  'append.written',
+  'append.received',
+  'ack.received',
+  'commit',
+  'apply',
+  'server.answer',
+  'transfer.request',
+  'timeoutNow.written',
+  'timeoutNow.received',
+  'vote.written',
+  'vote.received',
+  'vote.answered',
+  'vote.granted',
+  'leader',
+] as const;
+
+/** HopStep is one of HOP_STEPS. */
+export type HopStep = (typeof HOP_STEPS)[number];
+
+/**
+ * HopRecord is one recorded step: `atMs` is `performance.timeOrigin + performance.now()` (monotonic
+ * within the process, and comparable across processes on one host); index, term, peer and tag are
+ * 0 or '' where the step has none.
+ */
+export interface HopRecord {
+  readonly step: HopStep;
+  readonly atMs: number;
+  readonly node: NodeId;
+  readonly index: number;
+  readonly term: number;
+  readonly peer: NodeId;
+  readonly tag: string;
+}
+
+/**
+ * HOP_LEDGER_RECORDS_MAX bounds what the ledger holds between two drains; past it new records are
+ * counted as dropped, so a ledger nobody reads cannot grow without end.
+ */
+export const HOP_LEDGER_RECORDS_MAX = 200_000;
+
+/**
+ * HopLedger records, when enabled, the monotonic time of each step of a write's and a transfer's
+ * path through this process (debug instrumentation, off by default). Off, it costs each call site
+ * one boolean check: callers test `enabled` before calling `record`, so no argument is built.
+ * Records accumulate (at most HOP_LEDGER_RECORDS_MAX) until `drain` hands them over.
+ */
+export class HopLedger {
+  /** enabled is true once `enable` was called; call sites test it before calling `record`. */
+  enabled = false;
+  private records: HopRecord[] = [];
+  private droppedCount = 0;
+
+  /** enable starts recording (there is no way back: the ledger is for one debugging process). */
+  enable(): void {
+    this.enabled = true;
+  }
+
+  /** record notes that `step` happened now on `node`; see HOP_STEPS for what the other arguments mean per step. */
+  record(step: HopStep, node: NodeId, index: number, term: number, peer: NodeId = '', tag = ''): void {
+    if (!this.enabled) return;
+    if (this.records.length >= HOP_LEDGER_RECORDS_MAX) {
+      this.droppedCount++;
+      return;
+    }
+    const atMs = performance.timeOrigin + performance.now();
+    this.records.push({ step, atMs, node, index, term, peer, tag });
+  }
+
+  /** drain hands over every record since the last drain, and how many were dropped meanwhile. */
+  drain(): { readonly records: readonly HopRecord[]; readonly dropped: number } {
+    const out = { records: this.records, dropped: this.droppedCount };
+    this.records = [];
+    this.droppedCount = 0;
+    return out;
+  }
+}
+
+/** hopLedger is this process's ledger; every Raft node of the process records into it, each under its id. */
+export const hopLedger = new HopLedger();
+
+/**
+ * recordWireHops records, for messages written to (`direction` 'written') or taken from
+ * ('received') peer `peer`'s stream by `node`, the steps they mark: appends with entries, their
+ * acknowledgements, TimeoutNow and votes. Call it only when `hopLedger.enabled`.
+ */
+export function recordWireHops(
+  direction: 'written' | 'received',
+  node: NodeId,
+  peer: NodeId,
+  messages: readonly WireMessage[],
+): void {
+  for (const w of messages) {
+    const step = wireHopStep(direction, w);
+    if (step === undefined) continue;
+    const index = w.type === 'append' ? (w.entries[w.entries.length - 1]?.index ?? 0) : w.index;
+    hopLedger.record(step, node, index, w.term, peer);
+  }
+}
+
+function wireHopStep(direction: 'written' | 'received', w: WireMessage): HopStep | undefined {
+  const written = direction === 'written';
+  switch (w.type) {
+    case 'append':
+      if (w.entries.length === 0) return undefined;
+      return written ? 'append.written' : 'append.received';
+    case 'appendResponse':
+      return written || w.reject ? undefined : 'ack.received';
+    case 'timeoutNow':
+      return written ? 'timeoutNow.written' : 'timeoutNow.received';
+    case 'vote':
+      return written ? 'vote.written' : 'vote.received';
+    case 'voteResponse':
+      if (written) return 'vote.answered';
+      return w.reject ? undefined : 'vote.granted';
+    default:
+      return undefined;
+  }
+}
