@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name... [--option...]]`: runs the named benchmarks (default: all), each writing
- * JSON under bench/results/. Names: fsm, raft, compare. Everything from the first argument that
+ * JSON under bench/results/. Names: fsm, raft, compare, hops. Everything from the first argument that
  * starts with `--` on is passed to each bench (e.g. `npm run bench -- compare --runs 1`).
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   fsm: 'fsm/fsm-bench.ts',
   raft: 'raft/raft-bench.ts',
   compare: 'compare/compare-bench.ts',
+  hops: 'hops/hops-bench.ts',
 };
 
 const args = process.argv.slice(2);

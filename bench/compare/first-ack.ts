@@ -17,7 +17,7 @@ export interface FirstAckResult {
 
 /** firstAck probes until an accepted acknowledgement, or throws after `overallMs`. */
 export async function firstAck(
-  target: Target,
+  target: Pick<Target, 'write'>,
   options: {
     readonly members: readonly string[];
     readonly keyPrefix: string;

@@ -71,11 +71,13 @@ export class OmniRelayTarget implements Target {
 
   /**
    * cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops; pki, when
-   * set, runs the cluster with TLS and client certificates from it (security `tls`).
+   * set, runs the cluster with TLS and client certificates from it (security `tls`); nodeEnv adds
+   * environment variables to every node (e.g. the hops bench's OMNIRELAY_HOP_LEDGER).
    */
   constructor(
     private readonly cpuProfDir?: string,
     private readonly pki?: BenchPki,
+    private readonly nodeEnv: Readonly<Record<string, string>> = {},
   ) {
     this.security = pki === undefined ? 'off' : 'tls';
     this.tls = pki === undefined ? undefined : readTls(pki.client);
@@ -102,9 +104,8 @@ export class OmniRelayTarget implements Target {
       dataRoot: this.dataRoot,
       basePort: 0,
       logLevel: 'warn',
-      ...(this.pki === undefined
-        ? {}
-        : { nodeEnv: (id: string) => this.nodeTlsEnv(id), clientTls: this.pki.client }),
+      nodeEnv: (id: string) => ({ ...this.nodeEnv, ...this.nodeTlsEnv(id) }),
+      ...(this.pki === undefined ? {} : { clientTls: this.pki.client }),
       ...(this.cpuProfDir === undefined
         ? {}
         : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', this.cpuProfDir] }),
@@ -159,6 +160,17 @@ export class OmniRelayTarget implements Target {
   private client(): Client {
     if (this.main === undefined) throw new Error('OmniRelay client is not open');
     return this.main;
+  }
+
+  /** grpcEndpoints are the members' public gRPC addresses. */
+  grpcEndpoints(): string[] {
+    return this.started().nodes.map((n) => n.grpcAddress);
+  }
+
+  /** httpGet sends a GET to `member`'s client HTTP port and answers the status and parsed body. */
+  async httpGet(member: string, path: string): Promise<{ status: number; body: unknown }> {
+    const reply = await this.started().get(member, path, 10_000);
+    return { status: reply.status, body: reply.body };
   }
 
   leader(timeoutMs: number): Promise<string> {

@@ -1,0 +1,391 @@
+/**
+ * `npm run bench -- hops`: the hop ledger (issue 20, item 1). A fresh 3-member OmniRelay cluster
+ * runs with the hop ledger on (OMNIRELAY_HOP_LEDGER=true); the bench times single writes
+ * (acquires through the leader-routed SDK client, one at a time) and planned transfers, reads every
+ * node's ledger (GET /debug/hops), and prints the median of each step next to its floor: a loopback
+ * round trip and a 4 KiB fdatasync, measured in the same invocation. Twice: on an unloaded cluster
+ * and under a background load of acquire → release cycles. Figures go to bench/results/hops.json.
+ *
+ * Options: --writes N (per phase, default 40), --transfers N (per phase, default 5),
+ * --load-concurrency N (default 16), --raw (keep each transfer's ledger records in the JSON).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@omnirelay/client-sdk';
+import type { HopRecord } from '@omnirelay/raft';
+import { installExitHandler } from '../compare/children';
+import { firstAck } from '../compare/first-ack';
+import { OmniRelayTarget } from '../compare/omnirelay-target';
+import { sharedNowMs, sleep } from '../compare/time';
+import { percentile, progress } from '../support/stats';
+import type { Floors } from './floors';
+import { measureFloors, round3 } from './floors';
+import type { TransferPath, WritePath } from './ledger-paths';
+import {
+  LEADER_PERSIST,
+  Ledger,
+  TRANSFER_STEPS,
+  WRITE_STEPS,
+  stepDurations,
+  transferPath,
+  writePath,
+} from './ledger-paths';
+
+type Client = ReturnType<typeof createClient>;
+
+/** WRITE_GAP_MS is the pause between two measured writes (so each one finds the cluster idle of its own work). */
+const WRITE_GAP_MS = 20;
+/** TRANSFER_SETTLE_MS is the pause after a transfer before the next one. */
+const TRANSFER_SETTLE_MS = 1000;
+/** LEASE_TTL_MS is the TTL of the measured writes' and the load's leases. */
+const LEASE_TTL_MS = 60_000;
+/** CALL_MS_MAX is the SDK's per-call deadline. */
+const CALL_MS_MAX = 5000;
+
+interface Options {
+  readonly writes: number;
+  readonly transfers: number;
+  readonly loadConcurrency: number;
+  /** raw keeps every ledger record of each transfer in the JSON (--raw). */
+  readonly raw: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const int = (flag: string, fallback: number, min: number, max: number): number => {
+    const i = argv.indexOf(flag);
+    if (i === -1) return fallback;
+    const v = Number(argv[i + 1]);
+    if (!Number.isInteger(v) || v < min || v > max) {
+      process.stderr.write(`${flag} must be an integer in [${min}, ${max}]\n`);
+      process.exit(2);
+    }
+    return v;
+  };
+  return {
+    writes: int('--writes', 40, 1, 10_000),
+    transfers: int('--transfers', 5, 1, 100),
+    loadConcurrency: int('--load-concurrency', 16, 1, 1024),
+    raw: argv.includes('--raw'),
+  };
+}
+
+/** drainLedgers reads and empties every member's hop ledger into `ledger`. */
+async function drainLedgers(target: OmniRelayTarget, ledger: Ledger): Promise<number> {
+  let dropped = 0;
+  for (const member of target.members) {
+    const reply = await target.httpGet(member, '/debug/hops');
+    if (reply.status !== 200) throw new Error(`GET /debug/hops on ${member}: HTTP ${reply.status}`);
+    const body = reply.body as { records: HopRecord[]; dropped: number };
+    ledger.add(body.records);
+    dropped += body.dropped;
+  }
+  return dropped;
+}
+
+/** Load is a background of acquire → release cycles at a fixed concurrency, until stopped. */
+class Load {
+  private stopping = false;
+  private readonly loops: Array<Promise<void>> = [];
+  cycles = 0;
+  errors = 0;
+
+  constructor(client: Client, concurrency: number, prefix: string) {
+    for (let w = 0; w < concurrency; w++) {
+      this.loops.push(
+        (async () => {
+          for (let n = 0; !this.stopping; n++) {
+            try {
+              const lease = await client.acquire(`${prefix}/${w}/${n}`, { ttlMs: LEASE_TTL_MS });
+              await lease?.resign();
+              this.cycles++;
+            } catch {
+              this.errors++;
+              await sleep(10);
+            }
+          }
+        })(),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+}
+
+interface PhaseResult {
+  readonly loaded: boolean;
+  readonly writes: WritePath[];
+  readonly transfers: Array<{
+    from: string;
+    to: string;
+    path?: TransferPath;
+    error?: string;
+    /** records are the ledger's records of the transfer, with --raw. */
+    records?: readonly HopRecord[];
+  }>;
+  readonly ledgerRecordsDropped: number;
+  readonly load?: { readonly concurrency: number; readonly cycles: number; readonly errors: number };
+}
+
+async function runPhase(
+  target: OmniRelayTarget,
+  client: Client,
+  options: Options,
+  loaded: boolean,
+  phase: string,
+): Promise<PhaseResult> {
+  const loadClient = loaded
+    ? createClient({ endpoints: target.grpcEndpoints(), callTimeoutMs: CALL_MS_MAX, candidateId: 'load' })
+    : undefined;
+  const load =
+    loadClient === undefined ? undefined : new Load(loadClient, options.loadConcurrency, `${phase}/load`);
+  let dropped = 0;
+  const writes: WritePath[] = [];
+  const transfers: PhaseResult['transfers'] = [];
+  try {
+    if (load !== undefined) await sleep(1000);
+    await drainLedgers(target, new Ledger());
+    for (let i = 0; i < options.writes; i++) {
+      const tag = `hops-${phase}-${i}`;
+      const sentAt = sharedNowMs();
+      const lease = await client.acquire(`${phase}/write/${i}`, { ttlMs: LEASE_TTL_MS, correlationId: tag });
+      const receivedAt = sharedNowMs();
+      const ledger = new Ledger();
+      dropped += await drainLedgers(target, ledger);
+      writes.push(writePath(ledger, tag, sentAt, receivedAt));
+      await lease?.resign();
+      await sleep(WRITE_GAP_MS);
+    }
+    progress(`${phase}: ${writes.length} writes`);
+    for (let rep = 0; rep < options.transfers; rep++) {
+      const from = await target.leader(30_000);
+      const to = target.members[(target.members.indexOf(from) + 1) % target.members.length]!;
+      const termBefore = await target.raftTerm(from);
+      await drainLedgers(target, new Ledger());
+      const requestedAt = sharedNowMs();
+      const transfer = target.transferLeadership(from, to).catch((e: unknown) => e);
+      try {
+        const ack = await firstAck(target, {
+          members: target.members,
+          keyPrefix: `${phase}/transfer/${rep}`,
+          intervalMs: 5,
+          callDeadlineMs: 3000,
+          overallMs: 15_000,
+          accept: (term) => term > termBefore,
+        });
+        await transfer;
+        const ackAt = performance.timeOrigin + ack.ackAt;
+        const ledger = new Ledger();
+        dropped += await drainLedgers(target, ledger);
+        const path = transferPath(ledger, from, to, Number(ack.term), requestedAt, ackAt);
+        transfers.push({ from, to, path, ...(options.raw ? { records: ledger.all() } : {}) });
+        progress(
+          `${phase}: transfer ${rep + 1}/${options.transfers} ${from} → ${to}: first term-${ack.term} write after ${(ackAt - requestedAt).toFixed(1)} ms`,
+        );
+      } catch (e) {
+        await transfer;
+        transfers.push({ from, to, error: e instanceof Error ? e.message : String(e) });
+        progress(`${phase}: transfer ${rep + 1} failed: ${String(e)}`);
+      }
+      await target.tidy();
+      await sleep(TRANSFER_SETTLE_MS);
+    }
+  } finally {
+    await load?.stop();
+    loadClient?.close();
+  }
+  return {
+    loaded,
+    writes,
+    transfers,
+    ledgerRecordsDropped: dropped,
+    ...(load === undefined
+      ? {}
+      : { load: { concurrency: options.loadConcurrency, cycles: load.cycles, errors: load.errors } }),
+  };
+}
+
+/** StepFigure is one step's median (and p90) over the samples that had it, in ms. */
+interface StepFigure {
+  readonly step: string;
+  readonly medianMs: number | null;
+  readonly p90Ms: number | null;
+  readonly samples: number;
+  readonly floor: string;
+  readonly floorMs: number | null;
+}
+
+function figures<K extends string>(
+  steps: readonly K[],
+  paths: ReadonlyArray<Partial<Record<K, number | undefined>>>,
+  floorOf: (step: K) => { readonly floor: string; readonly floorMs: number | null },
+  extra: ReadonlyArray<{ step: string; values: number[]; floor: string; floorMs: number | null }>,
+): StepFigure[] {
+  const out: StepFigure[] = [];
+  const durations = paths.map((p) => stepDurations(steps, p));
+  const figure = (step: string, values: number[], floor: string, floorMs: number | null): StepFigure => ({
+    step,
+    medianMs: values.length === 0 ? null : round3(percentile(values, 50)),
+    p90Ms: values.length === 0 ? null : round3(percentile(values, 90)),
+    samples: values.length,
+    floor,
+    floorMs: floorMs === null ? null : round3(floorMs),
+  });
+  for (const step of steps.slice(1)) {
+    const values = durations.flatMap((d) => (d[step] === undefined ? [] : [d[step]]));
+    const f = floorOf(step);
+    out.push(figure(step, values, f.floor, f.floorMs));
+  }
+  for (const e of extra) out.push(figure(e.step, e.values, e.floor, e.floorMs));
+  const first = steps[0]!;
+  const last = steps[steps.length - 1]!;
+  const totals = paths.flatMap((p) =>
+    p[first] !== undefined && p[last] !== undefined ? [p[last] - p[first]] : [],
+  );
+  out.push(figure('total', totals, '', null));
+  return out;
+}
+
+function writeFigures(floors: Floors, writes: readonly WritePath[]): StepFigure[] {
+  const rtt = floors.rttMs.median;
+  const fsync = floors.fsync4KiBMs.median;
+  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
+  const cpu = { floor: 'CPU only', floorMs: null };
+  const floorOf = (step: (typeof WRITE_STEPS)[number]): { floor: string; floorMs: number | null } => {
+    switch (step) {
+      case 'leader receive':
+      case 'follower receive':
+      case 'ack received':
+      case 'client receive':
+        return oneWay;
+      case 'follower persisted':
+        return { floor: 'fsync', floorMs: fsync };
+      default:
+        return cpu;
+    }
+  };
+  const leaderPersist = writes.flatMap((w) =>
+    w.propose !== undefined && w[LEADER_PERSIST] !== undefined ? [w[LEADER_PERSIST] - w.propose] : [],
+  );
+  const figs = figures(WRITE_STEPS, writes, floorOf, [
+    { step: LEADER_PERSIST, values: leaderPersist, floor: 'fsync', floorMs: fsync },
+  ]);
+  return figs.map((f) =>
+    f.step === 'total' ? { ...f, floor: '2 RTT + fsync', floorMs: 2 * rtt + fsync } : f,
+  );
+}
+
+function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): StepFigure[] {
+  const rtt = floors.rttMs.median;
+  const fsync = floors.fsync4KiBMs.median;
+  const floorOf = (step: (typeof TRANSFER_STEPS)[number]): { floor: string; floorMs: number | null } => {
+    switch (step) {
+      case 'leader takes the request':
+      case 'TimeoutNow received':
+      case 'vote request received':
+      case 'vote granted received':
+        return { floor: '½ RTT', floorMs: rtt / 2 };
+      case 'vote requests written (term and vote persisted)':
+      case 'vote answer written (vote persisted)':
+        return { floor: 'fsync', floorMs: fsync };
+      case 'first commit':
+        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+      case 'first new-term write acknowledged':
+        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+      default:
+        return { floor: 'CPU only', floorMs: null };
+    }
+  };
+  const paths = transfers.flatMap((t) => (t.path === undefined ? [] : [t.path]));
+  const figs = figures(TRANSFER_STEPS, paths, floorOf, []);
+  return figs.map((f) =>
+    f.step === 'total' ? { ...f, floor: '4 RTT + 3 fsync', floorMs: 4 * rtt + 3 * fsync } : f,
+  );
+}
+
+function table(title: string, unloaded: readonly StepFigure[], loaded: readonly StepFigure[]): string {
+  const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+  const lines = [
+    `### ${title}`,
+    '',
+    '| step (from the one before) | floor | floor ms | unloaded p50 ms | unloaded p90 ms | loaded p50 ms | loaded p90 ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const u of unloaded) {
+    const l = loaded.find((f) => f.step === u.step);
+    lines.push(
+      `| ${u.step} | ${u.floor} | ${ms(u.floorMs)} | ${ms(u.medianMs)} | ${ms(u.p90Ms)} | ${ms(l?.medianMs ?? null)} | ${ms(l?.p90Ms ?? null)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  installExitHandler();
+  const options = parseOptions(process.argv.slice(2));
+  const scratch = mkdtempSync(join(tmpdir(), 'hops-floor-'));
+  const target = new OmniRelayTarget(undefined, undefined, { OMNIRELAY_HOP_LEDGER: 'true' });
+  let client: Client | undefined;
+  try {
+    progress('measuring the floors (loopback RTT, 4 KiB fdatasync)');
+    const floorsBefore = await measureFloors(scratch);
+    progress(`floors: RTT ${floorsBefore.rttMs.median} ms, fsync ${floorsBefore.fsync4KiBMs.median} ms`);
+    await target.start();
+    client = createClient({
+      endpoints: target.grpcEndpoints(),
+      callTimeoutMs: CALL_MS_MAX,
+      candidateId: 'hops',
+    });
+    // A few unmeasured writes: the client learns the leader and every connection is warm.
+    for (let i = 0; i < 20; i++) await (await client.acquire(`warm/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
+    const unloaded = await runPhase(target, client, options, false, 'unloaded');
+    const loaded = await runPhase(target, client, options, true, 'loaded');
+    const floors = floorsBefore;
+    const result = {
+      bench: 'hops',
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? '',
+        node: process.version,
+        loadAverage: loadavg(),
+      },
+      options,
+      floors,
+      write: { unloaded: writeFigures(floors, unloaded.writes), loaded: writeFigures(floors, loaded.writes) },
+      transfer: {
+        unloaded: transferFigures(floors, unloaded.transfers),
+        loaded: transferFigures(floors, loaded.transfers),
+      },
+      phases: { unloaded, loaded },
+    };
+    mkdirSync(join(__dirname, '../results'), { recursive: true });
+    const out = join(__dirname, '../results/hops.json');
+    writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(
+      [
+        `Floors: loopback RTT p50 ${floors.rttMs.median} ms, 4 KiB fdatasync p50 ${floors.fsync4KiBMs.median} ms` +
+          ` (loaded phase: ${loaded.load?.cycles ?? 0} acquire → release cycles at concurrency ${options.loadConcurrency}` +
+          ` in the background)`,
+        '',
+        table('One write (acquire, c=1, through the leader)', result.write.unloaded, result.write.loaded),
+        '',
+        table('Planned transfer', result.transfer.unloaded, result.transfer.loaded),
+        '',
+        `written ${out}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    client?.close();
+    await target.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`hops bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});
