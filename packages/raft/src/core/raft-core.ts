@@ -32,7 +32,8 @@ interface Outstanding {
   /** entries are the entries this Ready asked to persist. */
   readonly entries: readonly Entry[];
   readonly snapshotIndex: number | undefined;
-  readonly appliedTo: number;
+  /** appliedTo is the last committed entry handed out (by this Ready or takeEarlyCommittedEntries); 0 for none. */
+  appliedTo: number;
 }
 
 /**
@@ -409,6 +410,30 @@ export class RaftCore {
   takeEarlyMessages(): Message[] {
     if (this.outstanding === undefined) return [];
     return this.outbox.takeEarly();
+  }
+
+  /**
+   * takeEarlyCommittedEntries hands over, while a Ready is outstanding (its write in flight), the
+   * entries committed since then that are already durable here (at or below the stable index), in
+   * index order after everything handed out before; the runtime applies them at once instead of
+   * after the write, and advance() counts them applied. So an acknowledgement that commits
+   * entries during the leader's write of newer ones answers their proposals now, not one fsync
+   * later. Empty when no Ready is outstanding or it carries a snapshot (the next ready() carries
+   * them). A leader counts only its durable entries, so everything it commits qualifies; a
+   * follower's entries still in the write wait for it.
+   */
+  takeEarlyCommittedEntries(): Entry[] {
+    const out = this.outstanding;
+    if (out === undefined || out.snapshotIndex !== undefined || this.log.pendingSnapshot() !== undefined)
+      return [];
+    const from = Math.max(out.appliedTo, this.log.applied) + 1;
+    const to = Math.min(this.log.committed, this.log.stableLastIndex());
+    if (to < from) return [];
+    const entries = this.log.entries(from, to + 1, this.cfg.messageBytesMax);
+    assert(entries !== undefined, () => `committed entries from ${from} compacted before applying`);
+    const last = entries[entries.length - 1];
+    if (last !== undefined) out.appliedTo = last.index;
+    return entries;
   }
 
   /** advance acknowledges the last Ready: persisted, sent and applied. */

@@ -9,7 +9,11 @@ import type { Entry, HardState, ReadState, Snapshot, SoftState } from './types';
  * 3. send `messages` (they promise durable state: votes, append acknowledgements);
  * 4. restore the state machine from `snapshot` if present, then apply `committedEntries` in order;
  * 5. call `advance()`.
- * Only one Ready is outstanding at a time.
+ * Only one Ready is outstanding at a time. Without a snapshot, the committed entries the runtime
+ * already holds durably (below the first of `entries` and within its stored log) may be applied
+ * before step 2, and while the write is in flight `takeEarlyCommittedEntries()` hands over what
+ * commits meanwhile of the durable log: committed entries are durable on a quorum, and only
+ * their own proposals wait on them, never on a write of newer entries.
  */
 export interface Ready {
   /** softState is set when the role or the known leader changed since the last Ready. */

@@ -22,11 +22,14 @@ import {
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
 import { LevelStorage } from '../storage/index';
 import type { PeerLinkStatus, TransportLogger, TransportStats } from '../transport/index';
-import { PeerTransport, hopLedger, peerTls, probePeers } from '../transport/index';
+import { PeerTransport, hopLedger } from '../transport/index';
 import type { ProbeAnswer } from '../transport/index';
 import type { RaftNodeConfig } from './node-config';
-import { RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
+import { validateRaftNodeConfig } from './node-config';
+import { refuseBootstrapOfKnownMember } from './bootstrap-refusal';
 import { RaftNodeError } from './node-error';
+import { encodeCapture } from './encode-capture';
+import { NodeHops } from './node-hops';
 import { PendingProposals } from './pending-proposals';
 import type { SnapshotCapture, StateMachine } from './state-machine';
 import type { EventLoopStall } from './stall-probe';
@@ -109,8 +112,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private stopping = false;
   private fatalError: Error | undefined;
   private appliedIndex: number;
-  /** commitRecorded is the highest commit index the hop ledger was told of. */
-  private commitRecorded = 0;
+  /** persisting is true while the loop waits on a Ready's write (entries committed meanwhile may be applied). */
+  private persisting = false;
+  /** applyingEarly guards applyEarlyCommitted against re-entry. */
+  private applyingEarly = false;
+  /** hops records this node's steps in the hop ledger (used only when it is enabled). */
+  private readonly hops: NodeHops;
   private appliedMembership: Membership;
   private term = 0;
   private role: SoftState['role'] = 'follower';
@@ -131,6 +138,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   ) {
     super();
     this.stallProbe = new StallProbe(config.tickMs);
+    this.hops = new NodeHops(config.id);
     const snapshot = storage.mirror.snapshot();
     if (snapshot.meta.index > 0) stateMachine.restore(snapshot.data);
     this.appliedIndex = snapshot.meta.index;
@@ -354,7 +362,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     };
     const capture = this.stateMachine.captureSnapshot();
     try {
-      const encoded = await this.encodeCapture(capture);
+      const encoded = await encodeCapture(capture, () => this.stopping);
       if (encoded === undefined) throw this.refuseRequest() ?? new RaftNodeError('STOPPED', 'node stopped');
       return { meta, data: encoded.data };
     } finally {
@@ -452,8 +460,30 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     } else if (!this.stopping) {
       // The loop is busy. If it waits on a Ready's write, what may leave before anything is
       // persisted leaves now (a leader's acknowledgements arriving during its own fsync release
-      // the next appends at once); with no Ready outstanding, takeEarlyMessages is empty.
+      // the next appends at once), and what they commit of the durable log is applied now (its
+      // proposals answered) rather than after that write; with no Ready outstanding, both are empty.
       this.transport.send(this.core.takeEarlyMessages());
+      if (this.persisting && !this.applyingEarly) this.applyEarlyCommitted();
+    }
+  }
+
+  /**
+   * applyEarlyCommitted applies what the core committed of the durable log while the loop waits on
+   * a write. Not re-entered: a proposal made by the state machine's listeners during these applies
+   * must not apply later entries before the rest of this batch.
+   */
+  private applyEarlyCommitted(): void {
+    this.applyingEarly = true;
+    try {
+      const committed = this.core.takeEarlyCommittedEntries();
+      if (committed.length === 0) return;
+      if (hopLedger.enabled) this.hops.committed(committed[committed.length - 1]!);
+      for (const entry of committed) this.apply(entry);
+      this.serveReads();
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.applyingEarly = false;
     }
   }
 
@@ -469,12 +499,29 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState);
-    if (hopLedger.enabled) this.recordReady(rd);
+    if (hopLedger.enabled) this.hops.ready(rd, this.term);
     // A leader's appends go out while it persists its own copy (it counts itself only after).
     this.transport.send(rd.earlyMessages);
+    // Committed entries this node already holds durably are applied before the write of newer
+    // ones, so their proposals are answered without waiting for an fsync that is not theirs (on
+    // a leader that is all of them). Entries the write itself brings, or a snapshot, come after it.
+    const durableTo =
+      rd.snapshot === undefined
+        ? Math.min((rd.entries[0]?.index ?? Number.POSITIVE_INFINITY) - 1, this.storage.mirror.lastIndex())
+        : 0;
+    let applied = 0;
+    while (applied < rd.committedEntries.length && rd.committedEntries[applied]!.index <= durableTo) {
+      this.apply(rd.committedEntries[applied]!);
+      applied++;
+    }
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const started = performance.now();
-      await this.storage.save(rd);
+      this.persisting = true;
+      try {
+        await this.storage.save(rd);
+      } finally {
+        this.persisting = false;
+      }
       this.emit('persisted', rd.entries.length, performance.now() - started);
       const last = rd.entries[rd.entries.length - 1];
       if (hopLedger.enabled && last !== undefined) {
@@ -492,7 +539,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         'restored state from a leader snapshot',
       );
     }
-    for (const entry of rd.committedEntries) this.apply(entry);
+    for (let i = applied; i < rd.committedEntries.length; i++) this.apply(rd.committedEntries[i]!);
     for (const rs of rd.readStates) {
       const read = this.reads.get(rs.requestId);
       if (read !== undefined) read.index = rs.index;
@@ -501,23 +548,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.followMembership();
     this.serveReads();
     this.maybeCompact();
-  }
-
-  /**
-   * recordReady notes in the hop ledger what a Ready starts: a commit advance, becoming leader, and
-   * the appends with entries handed to the transport before the write.
-   */
-  private recordReady(rd: Ready): void {
-    const id = this.config.id;
-    if (rd.hardState !== undefined && rd.hardState.commit > this.commitRecorded) {
-      this.commitRecorded = rd.hardState.commit;
-      hopLedger.record('commit', id, rd.hardState.commit, rd.hardState.term);
-    }
-    if (rd.softState?.role === 'leader') hopLedger.record('leader', id, 0, rd.hardState?.term ?? this.term);
-    for (const m of rd.earlyMessages) {
-      const last = m.type === 'append' ? m.entries[m.entries.length - 1] : undefined;
-      if (last !== undefined) hopLedger.record('append.queued', id, last.index, m.term, m.to);
-    }
   }
 
   private apply(entry: Entry): void {
@@ -577,7 +607,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
    */
   private async compact(meta: SnapshotMeta, capture: SnapshotCapture, started: number): Promise<void> {
     const captureMs = performance.now() - started;
-    const encoded = await this.encodeCapture(capture);
+    const encoded = await encodeCapture(capture, () => this.stopping);
     if (encoded === undefined) return;
     const { data, slices, sliceMsMax } = encoded;
     const stored = await this.storage.compact(meta, data, this.config.snapshotTailEntries);
@@ -598,27 +628,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
     this.lastCompaction = report;
     this.logger.info({ node: this.config.id, ...report }, 'took a snapshot and compacted the log');
-  }
-
-  /**
-   * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and
-   * I/O run between slices); undefined when the node stops first.
-   */
-  private async encodeCapture(
-    capture: SnapshotCapture,
-  ): Promise<{ data: Uint8Array; slices: number; sliceMsMax: number } | undefined> {
-    let slices = 0;
-    let sliceMsMax = 0;
-    let data: Uint8Array | undefined;
-    while (data === undefined) {
-      if (slices > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.stopping) return undefined;
-      const sliceStarted = performance.now();
-      data = capture.encodeSlice();
-      sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
-      slices++;
-    }
-    return { data, slices, sliceMsMax };
   }
 
   /**
@@ -786,43 +795,3 @@ function fromRefusal(r: RaftRefusal): RaftNodeError {
 
 /** STALE_CHECK_MS is how often the node looks for members running on another data folder. */
 const STALE_CHECK_MS = 1000;
-
-/** BOOTSTRAP_PROBE_TIMEOUT_MS bounds how long a node about to bootstrap waits for its peers' answers. */
-const BOOTSTRAP_PROBE_TIMEOUT_MS = 1000;
-
-/**
- * refuseBootstrapOfKnownMember asks the peers of a node about to bootstrap a new cluster
- * (--initial-cluster-state new, empty data folder) whether they already count on it: a peer whose
- * configuration binds this id to an incarnation has seen it run, so its data folder was lost, and
- * bootstrapping again would bring it back as a voter with none of what it acknowledged. Peers that
- * do not answer (a new cluster whose members start together) do not stop it (etcd's check
- * that a member "has already been bootstrapped").
- */
-async function refuseBootstrapOfKnownMember(config: RaftNodeConfig, logger: TransportLogger): Promise<void> {
-  const peers = new Map(Object.entries(config.peers));
-  if (peers.size === 0) return;
-  const tls = config.peerTls === undefined ? undefined : peerTls(config.peerTls, config.clusterId);
-  const results = await probePeers(
-    peers,
-    config.id,
-    config.clusterId,
-    BOOTSTRAP_PROBE_TIMEOUT_MS,
-    tls?.channel,
-  );
-  const knowing = results.find((r) => r.ok && r.answer.boundIncarnation !== '');
-  if (knowing === undefined || !knowing.ok) {
-    logger.info(
-      { node: config.id, answered: results.filter((r) => r.ok).map((r) => r.peer) },
-      'bootstrapping a new cluster: no peer counts on this node yet',
-    );
-    return;
-  }
-  throw new RaftNodeConfigError(
-    `refusing to bootstrap a new cluster: ${knowing.peer} (log at index ${knowing.answer.lastIndex}, term ` +
-      `${knowing.answer.term}) already counts on ${config.id}, bound to incarnation ` +
-      `${knowing.answer.boundIncarnation}, so ${config.id} ran in this cluster before and its data folder ` +
-      `${config.dataDir} is new. Start it with --initial-cluster-state existing; then, on the leader, ` +
-      `POST /cluster/remove {"id":"${config.id}"}, POST /cluster/add-learner {"id":"${config.id}",` +
-      `"peerAddress":"${config.peerAddress}"} and, once it caught up, POST /cluster/promote {"id":"${config.id}"}.`,
-  );
-}

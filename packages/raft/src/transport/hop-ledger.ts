@@ -12,7 +12,7 @@ import type { WireMessage } from './wire';
  *   to that peer's gRPC stream (index: its last entry; term: the leader's);
  * - `append.received`: a follower took an append from `peer` (index: its last entry);
  * - `ack.received`: the leader took an acknowledgement from `peer` (index: what it matches);
- * - `commit`: a node's Ready carried a higher commit index (index, term of the node);
+ * - `commit`: a node was handed newly committed entries to apply (index and term of the last);
  * - `apply`: a node applied the entry at index;
  * - `transfer.request`: the leader was asked to hand over to `peer`;
  * - `timeoutNow.written` / `timeoutNow.received`: the TimeoutNow to (from) `peer`;

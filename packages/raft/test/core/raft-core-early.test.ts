@@ -121,3 +121,79 @@ describe('RaftCore.takeEarlyMessages (sending while a write is in flight)', () =
     expect(second.hardState?.term).toBe(2);
   });
 });
+
+describe('RaftCore.takeEarlyCommittedEntries (applying while a write is in flight)', () => {
+  /** ack is n`from`'s acknowledgement of everything up to `index` in term 1. */
+  function ack(from: string, index: number): Parameters<RaftCore['step']>[0] {
+    return {
+      type: 'appendResponse',
+      from,
+      to: 'n1',
+      term: 1,
+      reject: false,
+      index,
+      hintIndex: 0,
+      hintTerm: 0,
+    };
+  }
+
+  it('is empty when no Ready is outstanding', () => {
+    const { core } = leaderN1();
+    expect(core.takeEarlyCommittedEntries()).toEqual([]);
+  });
+
+  it("hands over what an acknowledgement commits during the leader's write of newer entries, and ready() does not repeat them", () => {
+    const { core, storage } = leaderN1();
+    core.propose(Buffer.from('a'));
+    const first = core.ready();
+    const a = first.entries[0]!.index;
+    persist(core, storage, first);
+
+    // `a` is durable on the leader; the write of `b` is in flight when n2 acknowledges `a`.
+    core.propose(Buffer.from('b'));
+    const second = core.ready();
+    expect(second.entries.map((e) => e.index)).toEqual([a + 1]);
+    expect(second.committedEntries).toEqual([]);
+    core.step(ack('n2', a));
+    expect(core.status().commit).toBe(a);
+    expect(core.takeEarlyCommittedEntries().map((e) => e.index)).toEqual([a]);
+    // Handed out once only.
+    expect(core.takeEarlyCommittedEntries()).toEqual([]);
+
+    persist(core, storage, second);
+    expect(core.status().applied).toBe(a);
+    core.step(ack('n2', a + 1));
+    const third = core.ready();
+    expect(third.committedEntries.map((e) => e.index)).toEqual([a + 1]);
+  });
+
+  it("keeps a follower's committed entries that are still in the write for after it", () => {
+    const storage = MemoryStorage.bootstrap(membership);
+    const core = newCore('n2', storage);
+    const append = (
+      prevLogIndex: number,
+      commit: number,
+      index: number,
+    ): Parameters<RaftCore['step']>[0] => ({
+      type: 'append',
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      prevLogIndex,
+      prevLogTerm: prevLogIndex === 0 ? 0 : 1,
+      commit,
+      entries: [{ kind: 'noop', index, term: 1 }],
+    });
+    core.step(append(0, 0, 1));
+    persist(core, storage, core.ready());
+    core.step(append(1, 0, 2));
+    const second = core.ready();
+    expect(second.entries.map((e) => e.index)).toEqual([2]);
+    // The leader's commit reaches 2 while entry 2 is being written: entry 1 (durable) may be
+    // applied now, entry 2 only once its write is done.
+    core.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 2, readSeq: 0 });
+    expect(core.takeEarlyCommittedEntries().map((e) => e.index)).toEqual([1]);
+    persist(core, storage, second);
+    expect(core.ready().committedEntries.map((e) => e.index)).toEqual([2]);
+  });
+});

@@ -70,6 +70,8 @@ export class SimNode {
   /** view mirrors the core's log: storage plus the entries handed out in the pending Ready. */
   view = new LogView();
   private pending: Ready | undefined;
+  /** pendingApplied counts the pending Ready's committed entries applied before its write (durable ones). */
+  private pendingApplied = 0;
   /** appliedMembership is the configuration as of the applied index (for snapshot metadata). */
   private appliedMembership: Membership;
   /** confirmedReads maps confirmed ReadIndex requests to their read index until served. */
@@ -177,9 +179,16 @@ export class SimNode {
    * when there is nothing to write).
    */
   drive(): void {
-    // As RaftNode does: what may leave before any write leaves while a write is in flight.
+    // As RaftNode does: what may leave before any write leaves while a write is in flight, and
+    // what is committed of the durable log is applied.
     if (this.pending !== undefined && this.coreValue !== undefined) {
       for (const m of this.coreValue.takeEarlyMessages()) this.host.send(m);
+      const early = this.coreValue.takeEarlyCommittedEntries();
+      if (early.length > 0) {
+        this.host.note(this.id, `apply early ${early[0]!.index}..${early[early.length - 1]!.index}`);
+        this.applyCommitted(early, this.coreValue.status().term);
+        this.serveReads();
+      }
     }
     for (let round = 0; round < READY_LOOP_MAX; round++) {
       const core = this.coreValue;
@@ -188,6 +197,16 @@ export class SimNode {
       this.pending = rd;
       this.observeReady(core, rd);
       for (const m of rd.earlyMessages) this.host.send(m);
+      // As RaftNode does: committed entries already durable here are applied before the write.
+      const durableTo =
+        rd.snapshot === undefined
+          ? Math.min((rd.entries[0]?.index ?? Number.POSITIVE_INFINITY) - 1, this.storage.lastIndex())
+          : 0;
+      let applied = 0;
+      while (applied < rd.committedEntries.length && rd.committedEntries[applied]!.index <= durableTo)
+        applied++;
+      this.pendingApplied = applied;
+      if (applied > 0) this.applyCommitted(rd.committedEntries.slice(0, applied), core.status().term);
       const durable = rd.hardState !== undefined || rd.snapshot !== undefined || rd.entries.length > 0;
       const delay = durable ? this.host.persistDelayUnits() : 0;
       if (delay > 0) {
@@ -274,7 +293,9 @@ export class SimNode {
       this.snapshotsInstalled++;
       this.host.note(this.id, `installed snapshot ${meta.index}@${meta.term}`);
     }
-    if (rd.committedEntries.length > 0) this.applyCommitted(rd.committedEntries, core.status().term);
+    if (rd.committedEntries.length > this.pendingApplied) {
+      this.applyCommitted(rd.committedEntries.slice(this.pendingApplied), core.status().term);
+    }
     for (const rs of rd.readStates) {
       checkReadIndex(history, this.id, rs);
       this.confirmedReads.set(rs.requestId, rs.index);

@@ -1,0 +1,30 @@
+import type { SnapshotCapture } from './state-machine';
+
+/** EncodedCapture is a capture's bytes, in how many slices they were encoded and the longest slice. */
+export interface EncodedCapture {
+  readonly data: Uint8Array;
+  readonly slices: number;
+  readonly sliceMsMax: number;
+}
+
+/**
+ * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and
+ * I/O run between slices); undefined when `stopped()` turns true first.
+ */
+export async function encodeCapture(
+  capture: SnapshotCapture,
+  stopped: () => boolean,
+): Promise<EncodedCapture | undefined> {
+  let slices = 0;
+  let sliceMsMax = 0;
+  let data: Uint8Array | undefined;
+  while (data === undefined) {
+    if (slices > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stopped()) return undefined;
+    const sliceStarted = performance.now();
+    data = capture.encodeSlice();
+    sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
+    slices++;
+  }
+  return { data, slices, sliceMsMax };
+}
