@@ -59,7 +59,13 @@ function message(e: unknown): string {
 }
 
 /** workload runs one workload, recording its failure instead of ending the run. */
-async function workload(run: TargetRun, key: WorkloadKey, fn: () => Promise<void>): Promise<void> {
+async function workload(
+  run: TargetRun,
+  key: WorkloadKey,
+  config: CompareConfig,
+  fn: () => Promise<void>,
+): Promise<void> {
+  if (!config.workloads.includes(key)) return;
   const started = performance.now();
   try {
     await fn();
@@ -103,7 +109,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
     });
     run.workloadMs.warmup = Math.round(performance.now() - warmupStarted);
 
-    await workload(run, 'a', async () => {
+    await workload(run, 'a', config, async () => {
       run.cycles = [];
       for (const concurrency of config.cyclesConcurrencies) {
         run.cycles.push(
@@ -118,7 +124,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
         );
       }
     });
-    await workload(run, 'c', async () => {
+    await workload(run, 'c', config, async () => {
       run.crash = await runCrash(target, {
         repetitions: config.crashRepetitions,
         probeIntervalMs: config.crashProbeIntervalMs,
@@ -127,7 +133,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
         keyPrefix: `c/${p}`,
       });
     });
-    await workload(run, 'd', async () => {
+    await workload(run, 'd', config, async () => {
       run.transfer = await runTransfer(target, {
         repetitions: config.transferRepetitions,
         probeIntervalMs: config.crashProbeIntervalMs,
@@ -136,7 +142,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
         keyPrefix: `d/${p}`,
       });
     });
-    await workload(run, 'e', async () => {
+    await workload(run, 'e', config, async () => {
       run.watch = [];
       for (const watchers of config.watchWatcherCounts) {
         run.watch.push(
@@ -151,7 +157,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
         );
       }
     });
-    await workload(run, 'f', async () => {
+    await workload(run, 'f', config, async () => {
       run.holder = [];
       const variants: Array<number | undefined> =
         target.name === 'omnirelay' ? [undefined, config.holderReleaseOnResetMs] : [undefined];
@@ -167,7 +173,7 @@ async function runTarget(target: Target, runIndex: number, config: CompareConfig
       }
     });
     // (b) runs last: the leases it holds would weigh on every later workload.
-    await workload(run, 'b', async () => {
+    await workload(run, 'b', config, async () => {
       run.renewals = await runRenewals(target, {
         leases: config.renewLeases,
         ttlMs: config.renewLeaseTtlMs,

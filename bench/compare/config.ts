@@ -26,6 +26,8 @@ export interface CompareConfig {
    * off,tls`: plaintext, then TLS with client certificates); default plaintext only.
    */
   readonly security: readonly SecurityMode[];
+  /** workloads are the workloads each run measures (`--workloads a,d`); default all of them. */
+  readonly workloads: readonly string[];
   readonly clusterWarmupMs: number;
   readonly cyclesConcurrencies: readonly number[];
   readonly cyclesWarmupMs: number;
@@ -65,6 +67,7 @@ function full(
     only,
     cpuProfDir,
     security,
+    workloads: WORKLOADS,
     clusterWarmupMs: 5000,
     cyclesConcurrencies: [1, 16, 128],
     cyclesWarmupMs: 1000,
@@ -92,7 +95,10 @@ function full(
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR] [--security off|tls|off,tls]';
+  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR] [--security off|tls|off,tls] [--workloads a,b,c,d,e,f]';
+
+/** WORKLOADS are the workloads a run can measure (see bench/README.md). */
+export const WORKLOADS: readonly string[] = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 /** parseConfig reads the command line (the arguments after the bench name); it throws with USAGE on a bad one. */
 export function parseConfig(argv: readonly string[]): CompareConfig {
@@ -101,6 +107,7 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
   let only: CompareConfig['only'];
   let cpuProfDir: string | undefined;
   let security: readonly SecurityMode[] = SECURITY_DEFAULT;
+  let workloads: readonly string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     // An option's value follows it (`--runs 3`) or is joined to it (`--runs=3`).
@@ -135,10 +142,20 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
       } catch (e) {
         throw new SetupError(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
       }
+    } else if (takes('--workloads')) {
+      const raw = value('--workloads') ?? '';
+      const asked = raw.split(',').filter((w) => w !== '');
+      if (asked.length === 0 || asked.some((w) => !WORKLOADS.includes(w))) {
+        throw new SetupError(
+          `--workloads must list some of ${WORKLOADS.join(',')}, got ${JSON.stringify(raw)}\n${USAGE}`,
+        );
+      }
+      workloads = asked;
     } else throw new SetupError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  if (!quick) return full(runs ?? 3, only, cpuProfDir, security);
-  const f = full(runs ?? 1, only, cpuProfDir, security);
+  const chosen = (c: CompareConfig): CompareConfig => (workloads === undefined ? c : { ...c, workloads });
+  if (!quick) return chosen(full(runs ?? 3, only, cpuProfDir, security));
+  const f = chosen(full(runs ?? 1, only, cpuProfDir, security));
   return {
     ...f,
     quick: true,
