@@ -257,6 +257,13 @@ describe('the client HTTP port of a single node', () => {
     expect(text).not.toMatch(/scope="/);
   });
 
+  it('answers GET /debug/hops with 404 and how to turn the ledger on when it is off (the default)', async () => {
+    const r = await call('GET', '/debug/hops');
+    expect(r.status).toBe(404);
+    expect(r.json.error?.code).toBe('NOT_FOUND');
+    expect(r.json.error?.message).toContain('--hop-ledger true');
+  });
+
   it('answers /status, /healthz and /readyz', async () => {
     expect((await call('GET', '/status')).json).toMatchObject({
       id: 'solo',
