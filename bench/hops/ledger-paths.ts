@@ -84,32 +84,22 @@ export function writePath(ledger: Ledger, tag: string, sentAt: number, receivedA
   if (answer === undefined || receive === undefined) return path;
   const leader = answer.node;
   const index = answer.index;
+  /** at is when `step` first happened after the send, on `node` (and from or to `peer`), for index ≥ the write's. */
+  const at = (step: HopStep, node: string, peer?: string): number | undefined =>
+    ledger.first(sentAt, is(step, { node, indexMin: index, ...(peer === undefined ? {} : { peer }) }))?.atMs;
   path['leader receive'] = receive.atMs;
-  const propose = ledger.first(sentAt, is('propose', { node: leader, index }));
-  path.propose = propose?.atMs;
-  path[LEADER_PERSIST] = ledger.first(sentAt, is('persist', { node: leader, indexMin: index }))?.atMs;
+  path.propose = ledger.first(sentAt, is('propose', { node: leader, index }))?.atMs;
+  path[LEADER_PERSIST] = at('persist', leader);
   const ack = ledger.first(sentAt, is('ack.received', { node: leader, indexMin: index }));
   if (ack !== undefined) {
     const follower = ack.peer;
-    path['append queued (first follower)'] = ledger.first(
-      sentAt,
-      is('append.queued', { node: leader, peer: follower, indexMin: index }),
-    )?.atMs;
-    path['append written to the stream'] = ledger.first(
-      sentAt,
-      is('append.written', { node: leader, peer: follower, indexMin: index }),
-    )?.atMs;
-    path['follower receive'] = ledger.first(
-      sentAt,
-      is('append.received', { node: follower, peer: leader, indexMin: index }),
-    )?.atMs;
-    path['follower persisted'] = ledger.first(
-      sentAt,
-      is('persist', { node: follower, indexMin: index }),
-    )?.atMs;
+    path['append queued (first follower)'] = at('append.queued', leader, follower);
+    path['append written to the stream'] = at('append.written', leader, follower);
+    path['follower receive'] = at('append.received', follower, leader);
+    path['follower persisted'] = at('persist', follower);
     path['ack received'] = ack.atMs;
   }
-  path.commit = ledger.first(sentAt, is('commit', { node: leader, indexMin: index }))?.atMs;
+  path.commit = at('commit', leader);
   path.apply = ledger.first(sentAt, is('apply', { node: leader, index }))?.atMs;
   path['answer sent'] = answer.atMs;
   return path;
@@ -147,40 +137,25 @@ export function transferPath(
   ackAt: number,
 ): TransferPath {
   const path: TransferPath = { 'request sent': requestedAt, 'first new-term write acknowledged': ackAt };
-  path['leader takes the request'] = ledger.first(
-    requestedAt,
-    is('transfer.request', { node: from, peer: to }),
-  )?.atMs;
-  path['TimeoutNow written (after catch-up)'] = ledger.first(
-    requestedAt,
-    is('timeoutNow.written', { node: from, peer: to }),
-  )?.atMs;
-  path['TimeoutNow received'] = ledger.first(
-    requestedAt,
-    is('timeoutNow.received', { node: to, peer: from }),
-  )?.atMs;
-  path['vote requests written (term and vote persisted)'] = ledger.first(
-    requestedAt,
-    is('vote.written', { node: to, term }),
-  )?.atMs;
+  /** at is when `step` first happened after `after` (default: the request), as `where` says. */
+  const at = (step: HopStep, where: Parameters<typeof is>[1], after = requestedAt): number | undefined =>
+    ledger.first(after, is(step, where))?.atMs;
+  path['leader takes the request'] = at('transfer.request', { node: from, peer: to });
+  path['TimeoutNow written (after catch-up)'] = at('timeoutNow.written', { node: from, peer: to });
+  path['TimeoutNow received'] = at('timeoutNow.received', { node: to, peer: from });
+  path['vote requests written (term and vote persisted)'] = at('vote.written', { node: to, term });
   const granted = ledger.first(requestedAt, is('vote.granted', { node: to, term }));
   if (granted !== undefined) {
     const voter = granted.peer;
-    path['vote request received'] = ledger.first(
-      requestedAt,
-      is('vote.received', { node: voter, peer: to, term }),
-    )?.atMs;
-    path['vote answer written (vote persisted)'] = ledger.first(
-      requestedAt,
-      is('vote.answered', { node: voter, peer: to, term }),
-    )?.atMs;
+    path['vote request received'] = at('vote.received', { node: voter, peer: to, term });
+    path['vote answer written (vote persisted)'] = at('vote.answered', { node: voter, peer: to, term });
     path['vote granted received'] = granted.atMs;
   }
-  const leaderAt = ledger.first(requestedAt, is('leader', { node: to, term }))?.atMs;
+  const leaderAt = at('leader', { node: to, term });
   path['became leader'] = leaderAt;
   if (leaderAt !== undefined) {
-    path['first append written'] = ledger.first(leaderAt, is('append.written', { node: to, term }))?.atMs;
-    path['first commit'] = ledger.first(leaderAt, is('commit', { node: to, term }))?.atMs;
+    path['first append written'] = at('append.written', { node: to, term }, leaderAt);
+    path['first commit'] = at('commit', { node: to, term }, leaderAt);
   }
   return path;
 }

@@ -51,30 +51,23 @@ describe('recordWireHops', () => {
   it('records appends with entries, acknowledgements, TimeoutNow and votes, and skips the rest', () => {
     hopLedger.enable();
     hopLedger.drain();
+    const append = (entries: Array<{ kind: 'noop'; index: number; term: number }>): WireMessage =>
+      wire({
+        type: 'append',
+        from: 'n1',
+        to: 'n2',
+        term: 2,
+        prevLogIndex: 4,
+        prevLogTerm: 2,
+        commit: 4,
+        entries,
+      });
     const written: WireMessage[] = [
-      wire({
-        type: 'append',
-        from: 'n1',
-        to: 'n2',
-        term: 2,
-        prevLogIndex: 4,
-        prevLogTerm: 2,
-        commit: 4,
-        entries: [],
-      }),
-      wire({
-        type: 'append',
-        from: 'n1',
-        to: 'n2',
-        term: 2,
-        prevLogIndex: 4,
-        prevLogTerm: 2,
-        commit: 4,
-        entries: [
-          { kind: 'noop', index: 5, term: 2 },
-          { kind: 'noop', index: 6, term: 2 },
-        ],
-      }),
+      append([]),
+      append([
+        { kind: 'noop', index: 5, term: 2 },
+        { kind: 'noop', index: 6, term: 2 },
+      ]),
       wire({ type: 'timeoutNow', from: 'n1', to: 'n2', term: 2 }),
       wire({ type: 'heartbeat', from: 'n1', to: 'n2', term: 2, commit: 4, readSeq: 0 }),
     ];
