@@ -3,8 +3,9 @@ import { hopLedger } from '../transport/index';
 
 /**
  * NodeHops records a RaftNode's steps in the process's hop ledger (see HOP_STEPS): what a Ready
- * starts (a commit advance, becoming leader, the appends with entries handed to the transport) and
- * the commits seen while a write is in flight. Call its methods only when `hopLedger.enabled`.
+ * starts (a commit advance, becoming leader, the appends with entries handed to the transport), the
+ * end of each synced write, and the commits seen while a write is in flight. Call its methods only
+ * when `hopLedger.enabled`.
  */
 export class NodeHops {
   /** commitRecorded is the highest committed index the ledger was told of (each advance once). */
@@ -21,6 +22,12 @@ export class NodeHops {
       const last = m.type === 'append' ? m.entries[m.entries.length - 1] : undefined;
       if (last !== undefined) hopLedger.record('append.queued', this.id, last.index, m.term, m.to);
     }
+  }
+
+  /** persisted notes that the node's synced write of `entries` ended (nothing when there were none). */
+  persisted(entries: readonly Entry[]): void {
+    const last = entries[entries.length - 1];
+    if (last !== undefined) hopLedger.record('persist', this.id, last.index, last.term);
   }
 
   /** committed notes that the node was handed committed entries up to `last` to apply. */

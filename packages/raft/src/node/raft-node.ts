@@ -523,10 +523,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         this.persisting = false;
       }
       this.emit('persisted', rd.entries.length, performance.now() - started);
-      const last = rd.entries[rd.entries.length - 1];
-      if (hopLedger.enabled && last !== undefined) {
-        hopLedger.record('persist', this.config.id, last.index, last.term);
-      }
+      if (hopLedger.enabled) this.hops.persisted(rd.entries);
     }
     if (rd.hardState !== undefined) this.term = rd.hardState.term;
     this.transport.send(rd.messages);
