@@ -1,4 +1,8 @@
+import type { MirrorCommand, SetClusterCommand } from './cluster-commands';
+import { MIRROR_FIELDS, SET_CLUSTER_FIELDS, parseMirror, parseSetCluster } from './cluster-commands';
 import { LeadershipError } from './errors';
+import type { Fields } from './fields';
+import { asRecord, integerField, malformed, onlyFields, rangeField, stringField } from './fields';
 import {
   EXPIRE_BATCH_MAX,
   GRACE_MS_MAX,
@@ -149,7 +153,9 @@ export type Command =
   | RenewCommand
   | ExpireCommand
   | StepDownCommand
-  | GraceCommand;
+  | GraceCommand
+  | SetClusterCommand
+  | MirrorCommand;
 
 /** CommandType is the `type` tag of a Command. */
 export type CommandType = Command['type'];
@@ -164,6 +170,8 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'expire',
   'stepDown',
   'grace',
+  'setCluster',
+  'mirror',
 ];
 
 const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
@@ -184,55 +192,9 @@ const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
   expire: ['type', 'correlationId', 'leases'],
   stepDown: ['type', 'correlationId', 'scope', 'fenceToken', 'successor'],
   grace: ['type', 'correlationId', 'tookOfficeStampMs', 'graceMs', 'capMs'],
+  setCluster: SET_CLUSTER_FIELDS,
+  mirror: MIRROR_FIELDS,
 };
-
-type Fields = Readonly<Record<string, unknown>>;
-
-function malformed(message: string, field?: string): LeadershipError {
-  return new LeadershipError('MALFORMED_COMMAND', message, field === undefined ? {} : { field });
-}
-
-function asRecord(value: unknown, what: string): Fields {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
-    throw malformed(`${what} must be a map of named fields`);
-  }
-  return value as Fields;
-}
-
-function onlyFields(record: Fields, allowed: readonly string[], what: string): void {
-  for (const key of Object.keys(record)) {
-    if (!allowed.includes(key)) {
-      throw malformed(
-        `${what} has an unknown field ${JSON.stringify(key)}; allowed: ${allowed.join(', ')}`,
-        key,
-      );
-    }
-  }
-}
-
-function stringField(record: Fields, field: string): string {
-  const value = record[field];
-  if (typeof value !== 'string') {
-    throw malformed(`${field} must be a string`, field);
-  }
-  return value;
-}
-
-function integerField(record: Fields, field: string): number {
-  const value = record[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw malformed(`${field} must be a safe integer`, field);
-  }
-  return value;
-}
-
-function rangeField(record: Fields, field: string, min: number, max: number): number {
-  const value = integerField(record, field);
-  if (value < min || value > max) {
-    throw new LeadershipError('INVALID_ARGUMENT', `${field} is ${value}; allowed: ${min}..${max}`, { field });
-  }
-  return value;
-}
 
 function leaseTtlField(record: Fields, field = 'leaseTtlMs'): number {
   const value = integerField(record, field);
@@ -431,5 +393,9 @@ export function parseCommand(value: unknown): Command {
         graceMs: rangeField(record, 'graceMs', 0, GRACE_MS_MAX),
         ...(record.capMs === undefined ? {} : { capMs: rangeField(record, 'capMs', 0, GRACE_MS_MAX) }),
       };
+    case 'setCluster':
+      return parseSetCluster(record, correlationId);
+    case 'mirror':
+      return parseMirror(record, correlationId);
   }
 }

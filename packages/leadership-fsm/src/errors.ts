@@ -19,6 +19,15 @@
  * - QUEUE_FULL: a campaign into a scope whose queue has `QUEUE_LENGTH_MAX` waiters.
  * - SCOPE_LIMIT_REACHED: a new scope when `SCOPE_COUNT_MAX` scopes exist.
  * - INVALID_SNAPSHOT: snapshot bytes of an unknown format or a broken shape.
+ * - CLUSTER_PASSIVE: a grant (acquire, campaign, a step-down to a successor) asked of a cluster
+ *   that is passive or draining; the error names the active cluster and its endpoints when known.
+ * - CLUSTER_ACTIVE: a mirror entry for a cluster that is active (it mirrors nobody).
+ * - EPOCH_REGRESSION: a descriptor whose failover epoch is below the one the cluster has, or a
+ *   promotion to active that does not raise the epoch above every epoch known.
+ * - FENCE_SPACE_EXHAUSTED: a grant at a Raft index above FENCE_INDEX_MAX, or a promotion past
+ *   FAILOVER_EPOCH_MAX: refused, never wrapped.
+ * - MIRROR_OUT_OF_ORDER: a mirror entry at or below the source revision the mirror already has,
+ *   or from another source without `reset`.
  */
 export type LeadershipErrorCode =
   | 'INVALID_SCOPE'
@@ -35,7 +44,12 @@ export type LeadershipErrorCode =
   | 'BATCH_TOO_LARGE'
   | 'QUEUE_FULL'
   | 'SCOPE_LIMIT_REACHED'
-  | 'INVALID_SNAPSHOT';
+  | 'INVALID_SNAPSHOT'
+  | 'CLUSTER_PASSIVE'
+  | 'CLUSTER_ACTIVE'
+  | 'EPOCH_REGRESSION'
+  | 'FENCE_SPACE_EXHAUSTED'
+  | 'MIRROR_OUT_OF_ORDER';
 
 /**
  * LeadershipErrorContext is the structured context an error carries next to its message: the
@@ -48,6 +62,12 @@ export interface LeadershipErrorContext {
   readonly limit?: number;
   readonly fenceToken?: bigint;
   readonly currentFenceToken?: bigint | null;
+  /** activeClusterId names the active cluster a passive one sends its clients to ('' when none is known). */
+  readonly activeClusterId?: string;
+  /** activeEndpoints lists that cluster's endpoints, comma-separated. */
+  readonly activeEndpoints?: string;
+  /** failoverEpoch is this cluster's failover epoch, on cluster refusals. */
+  readonly failoverEpoch?: number;
 }
 
 /**

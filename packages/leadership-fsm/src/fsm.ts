@@ -1,4 +1,7 @@
 import { assert } from './assert';
+import { applyMirror, applySetCluster } from './cluster-apply';
+import type { ClusterView, MirrorPage, MirrorRequest } from './cluster-view';
+import { clusterView, mirrorPage } from './cluster-view';
 import { decodeCommand } from './codec';
 import type { Command } from './commands';
 import type { DueLease } from './deadline-index';
@@ -72,6 +75,10 @@ function dispatch(state: FsmState, command: Command, ctx: EntryContext): Command
       return applyStepDown(state, command, ctx);
     case 'grace':
       return applyGrace(state, command, ctx);
+    case 'setCluster':
+      return applySetCluster(state, command, ctx);
+    case 'mirror':
+      return applyMirror(state, command);
   }
 }
 
@@ -205,6 +212,23 @@ export class LeadershipFsm {
     validateScopeName(scope);
     const holder = this.state.scopes.get(scope)?.holder;
     return holder !== undefined && holder !== null && holder.fenceToken === fenceToken;
+  }
+
+  /**
+   * cluster returns this cluster's descriptor (null: never set, which is active in epoch 0), its
+   * effective state and epoch, the peers' descriptors and the mirror's version vector.
+   */
+  cluster(): ClusterView {
+    return clusterView(this.state.cluster);
+  }
+
+  /**
+   * mirror returns one page of the read-only mirror of the active cluster (scopes under
+   * `prefix`, in name order), with the version vector it is current to. INVALID_ARGUMENT for a
+   * bad limit.
+   */
+  mirror(request: MirrorRequest = {}): MirrorPage {
+    return mirrorPage(this.state.cluster, request);
   }
 
   /** stats counts scopes, live leases and waiting candidates, and gives the log position and clock. */

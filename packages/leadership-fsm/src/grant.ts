@@ -1,4 +1,5 @@
 import { assert } from './assert';
+import { refuseUnlessGranting } from './cluster-apply';
 import type { AcquireCommand, CampaignCommand, WithdrawCommand } from './commands';
 import { LeadershipError } from './errors';
 import { leaseView } from './lease';
@@ -54,11 +55,12 @@ function otherSession(
 }
 
 /**
- * applyAcquire grants `scope` if it is vacant; otherwise it answers who holds it. A candidate
+ * applyAcquire grants `scope` if it is vacant (CLUSTER_PASSIVE on a passive or draining cluster); otherwise it answers who holds it. A candidate
  * that already holds the scope in the same client session gets its current lease back unchanged
  * (a retried acquire); in another session, or without one, it is HELD_BY_OTHER_SESSION.
  */
 export function applyAcquire(state: FsmState, command: AcquireCommand, ctx: EntryContext): AcquireOutcome {
+  refuseUnlessGranting(state, ctx, 'acquire');
   const record = state.scopes.get(command.scope);
   const holder = record?.holder ?? null;
   if (record !== undefined && holder !== null) {
@@ -80,12 +82,13 @@ export function applyAcquire(state: FsmState, command: AcquireCommand, ctx: Entr
 }
 
 /**
- * applyCampaign grants a vacant scope at once, or queues the candidate by priority (ties to the
+ * applyCampaign (CLUSTER_PASSIVE on a passive or draining cluster) grants a vacant scope at once, or queues the candidate by priority (ties to the
  * earliest entry). A candidate already holding or waiting in the same client session is answered
  * with what it has, and nothing changes; in another session (or without one) it is
  * HELD_BY_OTHER_SESSION. The queue is bounded by QUEUE_LENGTH_MAX (QUEUE_FULL).
  */
 export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: EntryContext): CampaignOutcome {
+  refuseUnlessGranting(state, ctx, 'campaign');
   const record = state.scopes.get(command.scope);
   const holder = record?.holder ?? null;
   if (record === undefined || holder === null) {

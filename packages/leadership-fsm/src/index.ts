@@ -4,6 +4,11 @@
  * clock, no I/O; its only dependency is msgpackr.
  */
 export { InvariantViolation, assert, isInvariantViolation } from './assert';
+export type { MirrorChange, MirrorCommand, MirrorHolderFields, SetClusterCommand } from './cluster-commands';
+export { CLUSTER_ID_RULES } from './cluster-commands';
+export type { ClusterDescriptor, ClusterState, MirroredHolder, MirroredScope } from './cluster-topology';
+export { CLUSTER_STATES } from './cluster-topology';
+export type { ClusterVersionVector, ClusterView, MirrorPage, MirrorRequest } from './cluster-view';
 export { decodeCommand, encodeCommand } from './codec';
 export type {
   AcquireCommand,
@@ -25,6 +30,14 @@ export type { CommandError, LeadershipErrorCode, LeadershipErrorContext } from '
 export { LeadershipError, isLeadershipError } from './errors';
 export type { HolderChangeReason, HolderRef, LeadershipEvent } from './events';
 export { encodeEvent, encodeEvents, eventFields } from './events';
+export {
+  FAILOVER_EPOCH_MAX,
+  FENCE_INDEX_BITS,
+  FENCE_INDEX_MAX,
+  epochOfFence,
+  fenceOf,
+  indexOfFence,
+} from './fence';
 export type { FsmStats, LogEntry, NoopEntry } from './fsm';
 export { LeadershipFsm } from './fsm';
 export { leaseListBytesMax, leaseRefBytesMax } from './lease-batch';
@@ -40,6 +53,8 @@ export type {
   ExpireItem,
   ExpireOutcome,
   GraceOutcome,
+  MirrorOutcome,
+  SetClusterOutcome,
   RenewItem,
   RenewOutcome,
   ResignOutcome,
@@ -55,7 +70,7 @@ export {
   shardScope,
   validateScopeName,
 } from './scope-name';
-export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_SESSIONLESS } from './snapshot';
+export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_CLUSTER, SNAPSHOT_FORMAT_SESSIONLESS } from './snapshot';
 export { SnapshotCapture } from './snapshot-capture';
 export {
   CANDIDATE_ID_RULES,

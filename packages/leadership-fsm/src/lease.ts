@@ -1,3 +1,5 @@
+import { indexOfFence } from './fence';
+
 /**
  * Lease is the holder of a scope, as the state machine keeps it. The fence token is the Raft
  * index of the entry that granted it, so it is unique in the scope's history and is the lease's
@@ -15,7 +17,10 @@ export interface Lease {
   readonly sessionId: string;
   /** metadata is the holder's opaque string (an address, a JSON blob), at most METADATA_BYTES_MAX bytes. */
   readonly metadata: string;
-  /** fenceToken is BigInt(index) of the granting entry; strictly above every earlier fence of the scope. */
+  /**
+   * fenceToken is fenceOf(failover epoch, index) of the granting entry (BigInt(index) in epoch 0);
+   * strictly above every earlier fence of the scope.
+   */
   readonly fenceToken: bigint;
   /** leaseTtlMs is the lease's time to live, fixed at grant; each renewal moves the deadline to stamp + TTL. */
   readonly leaseTtlMs: number;
@@ -45,7 +50,7 @@ export interface LeaseView {
   readonly deadlineMs: number;
   readonly lastRenewalStampMs: number;
   readonly grantedStampMs: number;
-  /** revision is the revision (entry index) of the grant, equal to Number(fenceToken). */
+  /** revision is the revision (entry index) of the grant: the fence's index bits (Number(fenceToken) in epoch 0). */
   readonly revision: number;
 }
 
@@ -62,6 +67,6 @@ export function leaseView(scope: string, scopeTerm: number, lease: Lease): Lease
     deadlineMs: lease.deadlineMs,
     lastRenewalStampMs: lease.lastRenewalStampMs,
     grantedStampMs: lease.grantedStampMs,
-    revision: Number(lease.fenceToken),
+    revision: indexOfFence(lease.fenceToken),
   };
 }

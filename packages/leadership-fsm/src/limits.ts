@@ -92,3 +92,29 @@ export const STAMP_MS_MAX = Number.MAX_SAFE_INTEGER - LEASE_TTL_MS_MAX - GRACE_M
  * heartbeats) on time while it snapshots 100,000 leases.
  */
 export const SNAPSHOT_SLICE_SCOPES = 2048;
+
+/** CLUSTER_ID_BYTES_MAX is the longest cluster id of a cluster descriptor, in bytes. */
+export const CLUSTER_ID_BYTES_MAX = 64;
+
+/** REGION_BYTES_MAX is the longest region name of a cluster descriptor, in bytes. */
+export const REGION_BYTES_MAX = 64;
+
+/** CLUSTER_ENDPOINTS_MAX is the most replication endpoints one cluster descriptor lists. */
+export const CLUSTER_ENDPOINTS_MAX = 16;
+
+/** ENDPOINT_BYTES_MAX is the longest replication endpoint (`host:port` or a URL), in bytes. */
+export const ENDPOINT_BYTES_MAX = 256;
+
+/** CLUSTER_REASON_BYTES_MAX is the longest reason an operator may give for a descriptor change, in UTF-8 bytes. */
+export const CLUSTER_REASON_BYTES_MAX = 512;
+
+/** PEER_CLUSTERS_MAX is the most peer cluster descriptors the state machine keeps besides its own. */
+export const PEER_CLUSTERS_MAX = 16;
+
+/**
+ * MIRROR_CHANGES_MAX is the most scope changes one Mirror command carries: a replicator folds the
+ * active cluster's events into entries of at most this many. A change is one scope's holder as of
+ * the source revision: at most about 1,500 bytes (a 253-byte scope, a 128-byte candidate id,
+ * 1,024 bytes of metadata and the numbers), so a full command stays under COMMAND_BYTES_MAX.
+ */
+export const MIRROR_CHANGES_MAX = 512;

@@ -1,4 +1,5 @@
 import type { ExpireCommand, ResignCommand, StepDownCommand } from './commands';
+import { refuseUnlessGranting } from './cluster-apply';
 import { fenceTokenProblem } from './commands';
 import { LeadershipError } from './errors';
 import type { Lease } from './lease';
@@ -25,6 +26,9 @@ export function applyResign(state: FsmState, command: ResignCommand, ctx: EntryC
   if (record === undefined || record.holder === null || record.holder.fenceToken !== command.fenceToken) {
     throw staleFence(command.scope, command.fenceToken, record);
   }
+  if (record.queue.length > 0) {
+    refuseUnlessGranting(state, ctx, 'a resignation that promotes a waiter');
+  }
   const next = state.endLease(record, 'resigned', ctx);
   return {
     type: 'resign',
@@ -39,6 +43,11 @@ export function applyResign(state: FsmState, command: ResignCommand, ctx: EntryC
  * won the race makes it NOT_DUE). Leases are taken in the batch's order.
  */
 export function applyExpire(state: FsmState, command: ExpireCommand, ctx: EntryContext): ExpireOutcome {
+  // A listed scope with waiters would promote one: refused as a whole before anything changes
+  // when this cluster cannot grant (only at FENCE_INDEX_MAX: a passive cluster has no waiters).
+  if (command.leases.some(({ scope }) => (state.scopes.get(scope)?.queue.length ?? 0) > 0)) {
+    refuseUnlessGranting(state, ctx, 'an expiry that promotes a waiter');
+  }
   let expiredCount = 0;
   const leases = command.leases.map(({ scope, fenceToken }): ExpireItem => {
     if (scopeNameProblem(scope) !== null) {
@@ -86,6 +95,9 @@ export function applyStepDown(state: FsmState, command: StepDownCommand, ctx: En
   }
   if (command.fenceToken !== undefined && command.fenceToken !== holder.fenceToken) {
     throw staleFence(scope, command.fenceToken, record);
+  }
+  if (successor !== undefined || record.queue.length > 0) {
+    refuseUnlessGranting(state, ctx, 'a step-down to a successor');
   }
   const previousHolder = { candidateId: holder.candidateId, fenceToken: holder.fenceToken };
   if (successor === undefined) {

@@ -1,3 +1,4 @@
+import type { ClusterDescriptor } from './cluster-topology';
 import type { CommandError } from './errors';
 import type { LeadershipEvent } from './events';
 import type { HolderRef } from './events';
@@ -115,6 +116,24 @@ export interface GraceOutcome {
   readonly graceDeadlineMs: number;
 }
 
+/**
+ * SetClusterOutcome returns the descriptor as set, and how many waiting candidates a change to
+ * passive or draining dropped.
+ */
+export interface SetClusterOutcome {
+  readonly type: 'setCluster';
+  readonly descriptor: ClusterDescriptor;
+  readonly waitersDropped: number;
+}
+
+/** MirrorOutcome confirms a mirror batch: its source, the source revision now held, and its size. */
+export interface MirrorOutcome {
+  readonly type: 'mirror';
+  readonly sourceClusterId: string;
+  readonly toRevision: number;
+  readonly appliedCount: number;
+}
+
 /** CommandOutcome is the answer to an applied command, tagged with the command's type. */
 export type CommandOutcome =
   | AcquireOutcome
@@ -124,7 +143,9 @@ export type CommandOutcome =
   | RenewOutcome
   | ExpireOutcome
   | StepDownOutcome
-  | GraceOutcome;
+  | GraceOutcome
+  | SetClusterOutcome
+  | MirrorOutcome;
 
 /**
  * ApplyResult is what `apply` returns for one entry: either the command's outcome with the

@@ -1,4 +1,6 @@
 import { assert } from './assert';
+import { clusterSection, decodeClusterSection } from './cluster-snapshot';
+import { epochOfFence, indexOfFence } from './fence';
 import { packValue, unpackValue } from './codec';
 import { FENCE_TOKEN_MAX } from './commands';
 import { LeadershipError } from './errors';
@@ -24,6 +26,16 @@ import { FsmState } from './state';
  * msgpack number.
  */
 export const SNAPSHOT_FORMAT = 2;
+
+/**
+ * SNAPSHOT_FORMAT_CLUSTER is format 2 with the cross-cluster section (`cluster-snapshot.ts`)
+ * before the scopes: `[format, lastAppliedIndex, lastAppliedTerm, clockMs, cluster, scopes]`.
+ * It is written only once a cluster descriptor or a mirror entry was applied, so a cluster that
+ * never uses cross-cluster features keeps writing format 2, byte for byte as before (and nodes
+ * of an earlier version can still read its snapshots). The scopes stay last, so
+ * `SnapshotCapture` still appends them a slice at a time after the header.
+ */
+export const SNAPSHOT_FORMAT_CLUSTER = 3;
 
 /**
  * SNAPSHOT_FORMAT_SESSIONLESS is format 1, written before leases belonged to client sessions:
@@ -66,7 +78,17 @@ export function scopeTuple(record: ScopeRecord): ScopeTuple {
 
 /** snapshotRoot is the root array of SNAPSHOT_FORMAT around `scopes`. */
 export function snapshotRoot(state: FsmState, scopes: readonly ScopeTuple[]): unknown[] {
-  return [SNAPSHOT_FORMAT, state.lastAppliedIndex, state.lastAppliedTerm, state.clockMs, scopes];
+  if (state.cluster.isUnused) {
+    return [SNAPSHOT_FORMAT, state.lastAppliedIndex, state.lastAppliedTerm, state.clockMs, scopes];
+  }
+  return [
+    SNAPSHOT_FORMAT_CLUSTER,
+    state.lastAppliedIndex,
+    state.lastAppliedTerm,
+    state.clockMs,
+    clusterSection(state.cluster),
+    scopes,
+  ];
 }
 
 /**
@@ -197,22 +219,33 @@ export function decodeSnapshot(bytes: Uint8Array): FsmState {
   } catch {
     throw invalid('not one valid msgpack value');
   }
-  if (!Array.isArray(root) || (root[0] !== SNAPSHOT_FORMAT && root[0] !== SNAPSHOT_FORMAT_SESSIONLESS)) {
+  if (
+    !Array.isArray(root) ||
+    (root[0] !== SNAPSHOT_FORMAT &&
+      root[0] !== SNAPSHOT_FORMAT_SESSIONLESS &&
+      root[0] !== SNAPSHOT_FORMAT_CLUSTER)
+  ) {
     throw invalid(
-      `unknown format (this version reads formats ${SNAPSHOT_FORMAT_SESSIONLESS} and ${SNAPSHOT_FORMAT})`,
+      `unknown format (this version reads formats ${SNAPSHOT_FORMAT_SESSIONLESS}, ${SNAPSHOT_FORMAT} and ${SNAPSHOT_FORMAT_CLUSTER})`,
     );
   }
-  const layout: Layout = { sessions: root[0] === SNAPSHOT_FORMAT };
-  if (root.length !== 5 || !Array.isArray(root[4])) {
-    throw invalid('the root is not [format, lastAppliedIndex, lastAppliedTerm, clockMs, scopes]');
+  const layout: Layout = { sessions: root[0] !== SNAPSHOT_FORMAT_SESSIONLESS };
+  const withCluster = root[0] === SNAPSHOT_FORMAT_CLUSTER;
+  const scopesAt = withCluster ? 5 : 4;
+  if (root.length !== scopesAt + 1 || !Array.isArray(root[scopesAt])) {
+    throw invalid(
+      `the root is not [format, lastAppliedIndex, lastAppliedTerm, clockMs, ${withCluster ? 'cluster, ' : ''}scopes]`,
+    );
   }
   const top = root as readonly unknown[];
   const state = new FsmState();
+  if (withCluster) {
+    state.cluster = decodeClusterSection(top[4]);
+  }
   state.lastAppliedIndex = integer(top[1], -1, 'lastAppliedIndex');
   state.lastAppliedTerm = integer(top[2], -1, 'lastAppliedTerm');
   state.clockMs = integer(top[3], -1, 'clockMs');
-  const appliedFence = BigInt(state.lastAppliedIndex);
-  const scopes = top[4] as readonly unknown[];
+  const scopes = top[scopesAt] as readonly unknown[];
   let previousName = '';
   const records: ScopeRecord[] = [];
   for (let i = 0; i < scopes.length; i++) {
@@ -237,8 +270,10 @@ export function decodeSnapshot(bytes: Uint8Array): FsmState {
       assert(false, () => `snapshot scope ${name}: vacant with waiters, or holder fence not the last fence`);
     }
     assert(
-      record.lastFenceToken <= appliedFence,
-      () => `snapshot scope ${name}: fence ${record.lastFenceToken} above applied ${state.lastAppliedIndex}`,
+      indexOfFence(record.lastFenceToken) <= state.lastAppliedIndex &&
+        epochOfFence(record.lastFenceToken) <= state.cluster.epoch,
+      () =>
+        `snapshot scope ${name}: fence ${record.lastFenceToken} above applied ${state.lastAppliedIndex} in epoch ${state.cluster.epoch}`,
     );
     records.push(record);
   }

@@ -1,4 +1,6 @@
 import { assert } from './assert';
+import { ClusterTopology } from './cluster-topology';
+import { fenceOf } from './fence';
 import type { DueLease } from './deadline-index';
 import { DeadlineIndex } from './deadline-index';
 import { LeadershipError } from './errors';
@@ -65,6 +67,8 @@ export class FsmState {
   leaseCount = 0;
   waitingCount = 0;
   readonly deadlines = new DeadlineIndex();
+  /** cluster is the cross-cluster state: descriptors, failover epoch, the passive mirror. */
+  cluster = new ClusterTopology();
   private sortedNames: string[] | null = null;
   /** observers hear of every record change before it happens (see beforeChange). */
   private readonly observers = new Set<ChangeObserver>();
@@ -178,7 +182,8 @@ export class FsmState {
 
   /**
    * newLease makes the lease a grant by entry `ctx` gives `candidateId` in client session
-   * `sessionId` ('' for none): fence = BigInt(index), deadline = stamp + TTL.
+   * `sessionId` ('' for none): fence = fenceOf(failover epoch, index), deadline = stamp + TTL.
+   * Only an active cluster grants (asserted: every grant path calls refuseUnlessGranting first).
    */
   newLease(
     candidateId: string,
@@ -187,11 +192,15 @@ export class FsmState {
     leaseTtlMs: number,
     ctx: EntryContext,
   ): Lease {
+    assert(
+      this.cluster.state === 'active',
+      () => `a grant at ${ctx.index} in a ${this.cluster.state} cluster`,
+    );
     return {
       candidateId,
       sessionId,
       metadata,
-      fenceToken: BigInt(ctx.index),
+      fenceToken: fenceOf(this.cluster.epoch, ctx.index),
       leaseTtlMs,
       grantedStampMs: ctx.stampMs,
       lastRenewalStampMs: ctx.stampMs,
@@ -223,7 +232,8 @@ export class FsmState {
   /**
    * changeHolder makes `next` the holder of `record` (null: vacant), counts the change in the
    * scope's term, and appends the event. It asserts the invariants: the new fence is the entry's
-   * index and above every earlier fence, and a vacant scope has no waiters.
+   * index in the cluster's failover epoch and above every earlier fence, and a vacant scope has
+   * no waiters.
    */
   changeHolder(record: ScopeRecord, next: Lease | null, reason: HolderChangeReason, ctx: EntryContext): void {
     this.beforeChange(record);
@@ -231,7 +241,7 @@ export class FsmState {
     assert(previous !== null || next !== null, () => `scope ${record.name}: a change from vacant to vacant`);
     if (next !== null) {
       assert(
-        next.fenceToken === BigInt(ctx.index) && next.fenceToken > record.lastFenceToken,
+        next.fenceToken === fenceOf(this.cluster.epoch, ctx.index) && next.fenceToken > record.lastFenceToken,
         () =>
           `scope ${record.name}: fence(${next.fenceToken}) not above last fence(${record.lastFenceToken}) at index ${ctx.index}`,
       );

@@ -6,6 +6,7 @@ import type {
   ScopeView,
 } from '@omnirelay/leadership-fsm';
 
+import { indexOfFence } from '@omnirelay/leadership-fsm';
 /**
  * The named invariant checkers of the leadership state machine (STYLE.md). Each throws an Error
  * naming the numbers involved when its invariant is broken, and returns nothing otherwise, so
@@ -84,8 +85,8 @@ export function checkSingleHolder(events: readonly LeadershipEvent[], holders?: 
 
 /**
  * checkFenceMonotonic checks invariant 2 on the event history: revisions never go back, each new
- * holder's fence is the revision that granted it, and within a scope each fence is strictly
- * above every earlier one.
+ * holder's fence carries the revision that granted it in its index bits (the fence itself in
+ * failover epoch 0), and within a scope each fence is strictly above every earlier one.
  */
 export function checkFenceMonotonic(events: readonly LeadershipEvent[]): void {
   const last = new Map<string, bigint>();
@@ -99,7 +100,7 @@ export function checkFenceMonotonic(events: readonly LeadershipEvent[]): void {
       continue;
     }
     const fence = event.holder.fenceToken;
-    if (fence !== BigInt(event.revision)) {
+    if (indexOfFence(fence) !== event.revision) {
       throw new Error(`checkFenceMonotonic: fence ${fence} granted at revision ${event.revision}`);
     }
     const previous = last.get(event.scope) ?? 0n;

@@ -1,0 +1,218 @@
+import type { MirrorCommand, SetClusterCommand } from './cluster-commands';
+import type { ClusterDescriptor, MirroredScope } from './cluster-topology';
+import { LeadershipError } from './errors';
+import { FAILOVER_EPOCH_MAX, FENCE_INDEX_MAX, epochOfFence } from './fence';
+import { PEER_CLUSTERS_MAX, SCOPE_COUNT_MAX } from './limits';
+import type { MirrorOutcome, SetClusterOutcome } from './results';
+import type { EntryContext, FsmState } from './state';
+
+/**
+ * refuseUnlessGranting throws unless this cluster may grant at entry `ctx`: CLUSTER_PASSIVE when
+ * it is passive or draining (naming the active peer and its endpoints when one is known), and
+ * FENCE_SPACE_EXHAUSTED when the entry's index no longer fits a fence. Every command that can
+ * grant calls it before it changes anything.
+ */
+export function refuseUnlessGranting(state: FsmState, ctx: EntryContext, what: string): void {
+  const topology = state.cluster;
+  if (topology.state !== 'active') {
+    const active = topology.activePeer();
+    const where =
+      active === undefined
+        ? 'no active cluster is known to it'
+        : `send it to the active cluster ${JSON.stringify(active.clusterId)} (${active.endpoints.join(', ') || 'no endpoints known'})`;
+    throw new LeadershipError(
+      'CLUSTER_PASSIVE',
+      `cluster ${JSON.stringify(topology.local?.clusterId ?? '')} is ${topology.state} and grants nothing (${what}); ${where}`,
+      {
+        activeClusterId: active?.clusterId ?? '',
+        activeEndpoints: active?.endpoints.join(',') ?? '',
+        failoverEpoch: topology.epoch,
+      },
+    );
+  }
+  if (ctx.index > FENCE_INDEX_MAX) {
+    throw new LeadershipError(
+      'FENCE_SPACE_EXHAUSTED',
+      `entry ${ctx.index} is above ${FENCE_INDEX_MAX}, the highest Raft index a fence can carry; this cluster can grant nothing more`,
+      { limit: FENCE_INDEX_MAX },
+    );
+  }
+}
+
+function epochRegression(message: string, epoch: number): LeadershipError {
+  return new LeadershipError('EPOCH_REGRESSION', message, { field: 'failoverEpoch', failoverEpoch: epoch });
+}
+
+/**
+ * applySetCluster sets this cluster's descriptor or a peer's. The epoch of a descriptor never
+ * goes down; this cluster becoming active from passive or draining must raise its epoch above
+ * its own and above every epoch it knows of (peers and mirrored fences), so that every fence it
+ * grants from then on is above every fence those clusters could have granted. Becoming passive
+ * or draining drops every waiting candidate (they could never be promoted here).
+ */
+export function applySetCluster(
+  state: FsmState,
+  command: SetClusterCommand,
+  ctx: EntryContext,
+): SetClusterOutcome {
+  const topology = state.cluster;
+  const descriptor: ClusterDescriptor = {
+    clusterId: command.clusterId,
+    region: command.region,
+    priority: command.priority,
+    state: command.state,
+    failoverEpoch: command.failoverEpoch,
+    endpoints: [...command.endpoints],
+    changedBy: ctx.principal,
+    reason: command.reason,
+    changedRevision: ctx.index,
+    changedStampMs: ctx.stampMs,
+  };
+  if (!command.local) {
+    const localId = topology.local?.clusterId;
+    if (localId === command.clusterId) {
+      throw new LeadershipError(
+        'INVALID_ARGUMENT',
+        `cluster ${JSON.stringify(command.clusterId)} is this cluster; set it with local: true`,
+        { field: 'clusterId' },
+      );
+    }
+    const known = topology.peers.get(command.clusterId);
+    if (known !== undefined && command.failoverEpoch < known.failoverEpoch) {
+      throw epochRegression(
+        `peer ${JSON.stringify(command.clusterId)} is at failover epoch ${known.failoverEpoch}; ${command.failoverEpoch} is lower`,
+        known.failoverEpoch,
+      );
+    }
+    if (known === undefined && topology.peers.size >= PEER_CLUSTERS_MAX) {
+      throw new LeadershipError(
+        'INVALID_ARGUMENT',
+        `this cluster already knows ${PEER_CLUSTERS_MAX} peer clusters; no more can be added`,
+        { field: 'clusterId', limit: PEER_CLUSTERS_MAX },
+      );
+    }
+    topology.peers.set(command.clusterId, descriptor);
+    return { type: 'setCluster', descriptor, waitersDropped: 0 };
+  }
+  const current = topology.local;
+  if (current !== null && current.clusterId !== command.clusterId) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `this cluster is ${JSON.stringify(current.clusterId)}; its id cannot change to ${JSON.stringify(command.clusterId)}`,
+      { field: 'clusterId' },
+    );
+  }
+  if (topology.peers.has(command.clusterId)) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `cluster ${JSON.stringify(command.clusterId)} is known as a peer; this cluster needs an id of its own`,
+      { field: 'clusterId' },
+    );
+  }
+  const epoch = topology.epoch;
+  if (command.failoverEpoch < epoch) {
+    throw epochRegression(
+      `this cluster is at failover epoch ${epoch}; the epoch only rises and ${command.failoverEpoch} is lower`,
+      epoch,
+    );
+  }
+  if (command.state === 'active' && topology.state !== 'active') {
+    const floor = Math.max(epoch, topology.epochFloor());
+    if (command.failoverEpoch <= floor) {
+      throw epochRegression(
+        floor >= FAILOVER_EPOCH_MAX
+          ? `no failover epoch is left above ${floor}: this cluster cannot be promoted`
+          : `a promotion to active must raise the failover epoch above ${floor} (this cluster's and every epoch it knows of); give at least ${floor + 1}`,
+        epoch,
+      );
+    }
+  }
+  let waitersDropped = 0;
+  if (command.state !== 'active') {
+    for (const name of state.sortedScopeNames()) {
+      const record = state.scopes.get(name)!;
+      if (record.queue.length === 0) continue;
+      for (const waiter of record.queue.toArray()) {
+        state.removeWaiter(record, waiter.candidateId);
+        waitersDropped++;
+      }
+    }
+  }
+  topology.local = descriptor;
+  return { type: 'setCluster', descriptor, waitersDropped };
+}
+
+/**
+ * applyMirror applies a batch of the active cluster's holder changes to the read-only mirror and
+ * moves the version vector to `toRevision`. Refused (nothing changes): on an active cluster
+ * (CLUSTER_ACTIVE), from this cluster itself, at or below the revision the mirror has, or from a
+ * new source without `reset` (MIRROR_OUT_OF_ORDER), or past SCOPE_COUNT_MAX mirrored scopes.
+ */
+export function applyMirror(state: FsmState, command: MirrorCommand): MirrorOutcome {
+  const topology = state.cluster;
+  if (topology.local === null || topology.state === 'active') {
+    throw new LeadershipError(
+      'CLUSTER_ACTIVE',
+      `this cluster is active; it mirrors no other cluster (a mirror entry from ${JSON.stringify(command.sourceClusterId)} changes nothing)`,
+    );
+  }
+  if (command.sourceClusterId === topology.local.clusterId) {
+    throw new LeadershipError('INVALID_ARGUMENT', `a cluster cannot mirror itself`, {
+      field: 'sourceClusterId',
+    });
+  }
+  const reset = command.reset === true;
+  if (!reset) {
+    if (topology.mirrorSourceId !== '' && topology.mirrorSourceId !== command.sourceClusterId) {
+      throw new LeadershipError(
+        'MIRROR_OUT_OF_ORDER',
+        `the mirror copies ${JSON.stringify(topology.mirrorSourceId)}; changes from ${JSON.stringify(command.sourceClusterId)} need a reset`,
+        { field: 'sourceClusterId' },
+      );
+    }
+    const have = topology.versionVector.get(command.sourceClusterId) ?? 0;
+    if (command.toRevision <= have) {
+      throw new LeadershipError(
+        'MIRROR_OUT_OF_ORDER',
+        `the mirror already holds ${JSON.stringify(command.sourceClusterId)} up to revision ${have}; ${command.toRevision} is not above it`,
+        { field: 'toRevision' },
+      );
+    }
+  }
+  const base = reset ? new Map<string, MirroredScope>() : topology.mirror;
+  let added = 0;
+  for (const change of command.changes) if (!base.has(change.scope)) added++;
+  if (base.size + added > SCOPE_COUNT_MAX) {
+    throw new LeadershipError(
+      'SCOPE_LIMIT_REACHED',
+      `the mirror would hold more than ${SCOPE_COUNT_MAX} scopes`,
+      { limit: SCOPE_COUNT_MAX },
+    );
+  }
+  if (reset) {
+    topology.mirror.clear();
+    topology.versionVector.clear();
+  }
+  for (const change of command.changes) {
+    const previous = topology.mirror.get(change.scope);
+    const fence = change.holder?.fenceToken ?? 0n;
+    const lastFenceToken =
+      previous === undefined || fence > previous.lastFenceToken ? fence : previous.lastFenceToken;
+    topology.mirror.set(change.scope, {
+      scope: change.scope,
+      revision: change.revision,
+      lastFenceToken,
+      holder: change.holder === null ? null : { ...change.holder },
+    });
+    topology.mirrorEpochMax = Math.max(topology.mirrorEpochMax, epochOfFence(lastFenceToken));
+  }
+  topology.mirrorSourceId = command.sourceClusterId;
+  topology.versionVector.set(command.sourceClusterId, command.toRevision);
+  topology.mirrorStampMs = Math.max(topology.mirrorStampMs, command.sourceStampMs);
+  return {
+    type: 'mirror',
+    sourceClusterId: command.sourceClusterId,
+    toRevision: command.toRevision,
+    appliedCount: command.changes.length,
+  };
+}
