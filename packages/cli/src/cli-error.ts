@@ -61,6 +61,13 @@ export const NEXT_STEP: Readonly<Record<ErrorCode, string>> = {
     'give credentials: --token (or OMNIRELAY_TOKEN), or --cert and --key signed by the cluster CA',
   PERMISSION_DENIED:
     'ask an administrator for the missing role or scope prefix, or use an identity that has it',
+  CLUSTER_PASSIVE:
+    "this cluster is passive; use the active cluster the message names ('omnirelay mesh clusters list')",
+  CLUSTER_ACTIVE: 'this cluster is active and mirrors nobody',
+  EPOCH_REGRESSION: "give a failover epoch above every epoch shown by 'omnirelay mesh clusters list'",
+  FENCE_SPACE_EXHAUSTED:
+    'this cluster has used every Raft index a fence can carry; fail over to another cluster',
+  MIRROR_OUT_OF_ORDER: 'the mirror already holds that revision; nothing to do',
   INTERNAL: 'the server logged the details; report it with the command you ran',
   UNAVAILABLE: 'check the nodes are running and --endpoints (or OMNIRELAY_ENDPOINTS) is right',
   LEASE_LOST: 'acquire the scope again',

@@ -5,6 +5,7 @@ import { registerCert } from './commands/cert';
 import { registerCluster } from './commands/cluster';
 import { registerFence } from './commands/fence';
 import { registerLeadership } from './commands/leadership';
+import { registerMeshClusters } from './commands/mesh-clusters';
 import { registerMeshLeaders } from './commands/mesh-leaders';
 import { registerStatus } from './commands/status';
 import { registerSnapshot } from './commands/snapshot';
@@ -72,6 +73,7 @@ export function buildProgram(io: CliIo, outcome: Outcome, onFailure: (command: C
     });
   registerStatus(program, bind);
   registerMeshLeaders(program, bind);
+  registerMeshClusters(program, bind);
   registerLeadership(program, bind);
   registerFence(program, bind);
   registerCluster(program, bind);

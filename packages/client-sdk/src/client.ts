@@ -11,6 +11,8 @@ import {
   fromGrpcError,
   isOmniRelayError,
 } from './errors';
+import type { ClustersView } from './clusters';
+import { clustersView } from './clusters';
 import { KeepAlive } from './keep-alive';
 import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
@@ -465,6 +467,14 @@ export class OmniRelayClient {
         }
       }),
     );
+  }
+
+  /**
+   * clusters returns the cross-cluster state of the cluster it reaches: descriptors, state,
+   * failover epoch and the passive mirror's replication (read on the Raft leader).
+   */
+  async clusters(): Promise<ClustersView> {
+    return clustersView(await this.router.call('Cluster', 'Clusters', {}, { leader: true }));
   }
 
   /** members lists the configuration with link state and (from the leader) replication lag. */

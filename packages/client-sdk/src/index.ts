@@ -14,6 +14,7 @@ export type {
   StepDownOptions,
   StepDownResult,
 } from './client';
+export type { ClusterDescriptorView, ClustersView } from './clusters';
 export { OmniRelayError, isOmniRelayError, SERVER_ERROR_CODES } from './errors';
 export type { ClientErrorCode, ErrorCode, ErrorDetails, ServerErrorCode } from './errors';
 export { FenceGuard } from './fence-guard';

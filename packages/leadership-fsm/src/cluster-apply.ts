@@ -195,6 +195,8 @@ export function applyMirror(state: FsmState, command: MirrorCommand): MirrorOutc
   }
   for (const change of command.changes) {
     const previous = topology.mirror.get(change.scope);
+    // A change older than the one the mirror has (a new replicator re-reading a suffix) is skipped.
+    if (previous !== undefined && change.revision < previous.revision) continue;
     const fence = change.holder?.fenceToken ?? 0n;
     const lastFenceToken =
       previous === undefined || fence > previous.lastFenceToken ? fence : previous.lastFenceToken;

@@ -14,6 +14,8 @@ import { transferLeadership } from './cluster/cluster-ops';
 import { startHttpServer } from './http/http-server';
 import type { MetricsServer } from './http/metrics-server';
 import { startMetricsServer } from './http/metrics-server';
+import { registerReplicationMetrics } from './cross-cluster/replication-metrics';
+import { Replicator } from './cross-cluster/replicator';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
@@ -157,7 +159,15 @@ export async function startServer(
     logger,
   );
   stateMachine.onApplied(() => expiry.onApplied());
+  // The passive cluster's replicator: it follows the active peer while this node leads.
+  const replicator = new Replicator(service, stateMachine, () => node.isLeader, logger);
+  registerReplicationMetrics(metrics.registry, replicator);
+  stateMachine.onApplied((result) => {
+    if (result.ok && result.outcome.type === 'setCluster') replicator.reconsider();
+  });
+  stateMachine.onRestored(() => replicator.reconsider());
   node.on('role', (role) => {
+    replicator.reconsider();
     expiry.onLeadership(role === 'leader');
     // A leader change drops the release-on-reset timers: the new leader falls back to TTL expiry.
     service.resetReleaser.setLeader(role === 'leader');
@@ -200,6 +210,7 @@ export async function startServer(
     stopClockWatch();
     disk.stop();
     expiry.stop();
+    replicator.stop();
     // Before the edges close: streams cancelled by the shutdown are not client resets.
     service.resetReleaser.stop();
     hub.closeAll();
@@ -224,6 +235,7 @@ export async function startServer(
           streamLimiter,
           access,
           handshakes,
+          replication: () => replicator.view(),
           auth: () => ({ enabled: access.enabled, tokens: tokens?.size ?? null }),
           peers: {
             clientAddresses: (id) => clientAddressesOf(node, configuredClients, id),
@@ -243,6 +255,7 @@ export async function startServer(
           onCallFinished: (code) => metrics.requestFinished('grpc', code),
           streamLimiter,
           keepalive: { timeMs: config.grpcKeepaliveTimeMs, timeoutMs: config.grpcKeepaliveTimeoutMs },
+          replication: () => replicator.view(),
           access,
           handshakes,
           ...tls,

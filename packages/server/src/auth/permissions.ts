@@ -46,6 +46,8 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   Promote: () => ADMIN,
   RemoveMember: () => ADMIN,
   Snapshot: () => ADMIN,
+  Clusters: () => READ,
+  SetCluster: () => ADMIN,
 };
 
 /** grpcRequirement is what gRPC method `method` needs for `request`. */
@@ -61,6 +63,9 @@ const HTTP_FIXED: Readonly<Record<string, Requirement>> = {
   'GET /metrics': READ,
   'GET /control/leaders': READ,
   'GET /control/peers': READ,
+  'GET /control/clusters': READ,
+  'GET /control/mirror': READ,
+  'POST /control/clusters': ADMIN,
   'GET /control/events/leadership': READ,
   'GET /cluster/members': READ,
   'POST /fence-token/validate': READ,

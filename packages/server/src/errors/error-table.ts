@@ -32,6 +32,11 @@ export type ErrorCode =
   | 'COMPACTED'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'CLUSTER_PASSIVE'
+  | 'CLUSTER_ACTIVE'
+  | 'EPOCH_REGRESSION'
+  | 'FENCE_SPACE_EXHAUSTED'
+  | 'MIRROR_OUT_OF_ORDER'
   | 'INTERNAL';
 
 /** ErrorMapping is how one code appears at each edge. */
@@ -92,6 +97,13 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = {
   COMPACTED: { grpcStatus: GRPC.OUT_OF_RANGE, httpStatus: 410, cliExitCode: 4 },
   UNAUTHENTICATED: { grpcStatus: GRPC.UNAUTHENTICATED, httpStatus: 401, cliExitCode: 7 },
   PERMISSION_DENIED: { grpcStatus: GRPC.PERMISSION_DENIED, httpStatus: 403, cliExitCode: 7 },
+  // A passive or draining cluster refuses grants; the body names the active cluster
+  // (activeClusterId, activeEndpoints) for the client to go to.
+  CLUSTER_PASSIVE: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  CLUSTER_ACTIVE: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  EPOCH_REGRESSION: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  FENCE_SPACE_EXHAUSTED: { grpcStatus: GRPC.FAILED_PRECONDITION, httpStatus: 409, cliExitCode: 5 },
+  MIRROR_OUT_OF_ORDER: { grpcStatus: GRPC.ABORTED, httpStatus: 409, cliExitCode: 5 },
   INTERNAL: { grpcStatus: GRPC.INTERNAL, httpStatus: 500, cliExitCode: 1 },
 };
 

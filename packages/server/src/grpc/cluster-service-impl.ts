@@ -5,7 +5,11 @@ import type { Logger } from 'pino';
 import { chunksOf, takeBackup } from '../cluster/backup';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import type { MembershipChange } from '../cluster/cluster-ops';
-import type { ServerError } from '../errors/error-table';
+import type { ClustersAnswer, ReplicationView } from '../cross-cluster/clusters-answer';
+import { IDLE_REPLICATION, clustersAnswer, clustersToWire } from '../cross-cluster/clusters-answer';
+import { setClusterRequest } from '../cross-cluster/set-cluster-request';
+import { ServerError } from '../errors/error-table';
+import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { UnaryForwarding } from './call-log';
 import { recordCall, unaryHandler } from './call-log';
 import { toServiceError } from './errors';
@@ -21,6 +25,11 @@ export interface ClusterImplOptions {
   readonly notLeader: () => ServerError;
   /** forwarding sends the writes refused here with NOT_LEADER to the leader (absent: never). */
   readonly forwarding?: UnaryForwarding;
+  /** clusters serves Clusters and SetCluster: the leadership service and this node's replicator. */
+  readonly clusters?: {
+    readonly service: LeadershipService;
+    readonly replication: () => ReplicationView;
+  };
 }
 
 /**
@@ -38,6 +47,15 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
     return { nodeId: s.id, leader: s.leader, members: r.members };
   };
   const id = (o: Record<string, unknown>): string => (typeof o['id'] === 'string' ? o['id'] : '');
+  const clustersService = (): LeadershipService => {
+    if (options.clusters === undefined) throw new ServerError('INTERNAL', 'Clusters is not served here');
+    return options.clusters.service;
+  };
+  const clustersOf = async (consistency: ReadConsistency): Promise<ClustersAnswer> =>
+    clustersAnswer(
+      await clustersService().clusters(consistency),
+      options.clusters?.replication() ?? IDLE_REPLICATION,
+    );
   return {
     Status: unaryHandler(logger, 'Status', (request) => {
       requestFields(request, 'Status');
@@ -99,6 +117,21 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
       logger,
       'RemoveMember',
       (request) => change({ type: 'remove', id: id(requestFields(request, 'RemoveMember')) }),
+      forwarding,
+    ),
+    Clusters: unaryHandler(logger, 'Clusters', async (request) => {
+      const o = requestFields(request, 'Clusters');
+      const answer = await clustersOf(o['serializable'] === true ? 'serializable' : 'linearizable');
+      return clustersToWire(answer);
+    }),
+    SetCluster: unaryHandler(
+      logger,
+      'SetCluster',
+      async (request) => {
+        const { peer, ...fields } = requestFields(request, 'SetCluster');
+        await clustersService().setCluster(setClusterRequest({ ...fields, local: peer !== true }));
+        return clustersToWire(await clustersOf('serializable'));
+      },
       forwarding,
     ),
     Snapshot: (call: grpc.ServerWritableStream<unknown, object>) => {

@@ -16,6 +16,8 @@ import type { HandshakeRefusals } from '@omnirelay/raft';
 import { GRPC_TRANSPORT, callLogger, recordCall } from './call-log';
 import { toServiceError } from './errors';
 import { clusterServiceImpl } from './cluster-service-impl';
+import type { ReplicationView } from '../cross-cluster/clusters-answer';
+import { IDLE_REPLICATION } from '../cross-cluster/clusters-answer';
 import { passEncodedResponses } from './encoded-responses';
 import { GrpcForwarder } from './forwarder';
 import { leadershipServiceImpl } from './leadership-service-impl';
@@ -37,6 +39,8 @@ export interface GrpcServerOptions {
   readonly address: string;
   readonly service: LeadershipService;
   readonly node: RaftNode<ApplyResult>;
+  /** replication reads this node's replicator for Cluster.Clusters (absent: idle). */
+  readonly replication?: () => ReplicationView;
   readonly logger: Logger;
   /** limits overrides the bounds of limits.ts (each must be a positive integer). */
   readonly limits?: Partial<GrpcLimits>;
@@ -154,6 +158,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
         transferTimeoutMs: options.transferTimeoutMs ?? 3000,
         notLeader,
         forwarding: forwarder,
+        clusters: { service: options.service, replication: options.replication ?? (() => IDLE_REPLICATION) },
       }),
     ),
   );

@@ -22,6 +22,9 @@ import type { LeadershipStateMachine } from '../leadership/leadership-state-mach
 import { withRequest } from '../leadership/request-origin';
 import type { RevisionEvents, WatchHub } from '../leadership/watch-hub';
 import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
+import type { ReplicationView } from '../cross-cluster/clusters-answer';
+import { IDLE_REPLICATION, clustersAnswer } from '../cross-cluster/clusters-answer';
+import { setClusterRequest } from '../cross-cluster/set-cluster-request';
 import { toJson } from './json';
 import { leadershipEventJson, leaseTokenJson, withLeaseTokens } from './lease-token';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
@@ -73,6 +76,8 @@ export interface HttpServerOptions {
    * peers feeds GET /control/peers: where other members' client ports are, this node's gRPC
    * address and the skew bound a clock offset is judged by; absent, those show null and 250 ms.
    */
+  /** replication reads this node's replicator for GET /control/clusters (absent: idle). */
+  readonly replication?: () => ReplicationView;
   readonly peers?: {
     readonly clientAddresses: (id: string) => { http: string | undefined; grpc: string | undefined };
     readonly grpcAddress: string;
@@ -142,6 +147,33 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
           consistency,
         );
         return { holders: page.holders.map(leaseTokenJson), nextPageToken: page.nextPageToken };
+      },
+    ],
+    [
+      'GET /control/clusters',
+      async ({ query }) =>
+        clustersAnswer(
+          await service.clusters(consistencyOf(query)),
+          options.replication?.() ?? IDLE_REPLICATION,
+        ),
+    ],
+    [
+      'POST /control/clusters',
+      async ({ body }) => ({ descriptor: (await service.setCluster(setClusterRequest(body))).descriptor }),
+    ],
+    [
+      'GET /control/mirror',
+      async ({ query }) => {
+        const limit = query.get('limit');
+        const pageToken = query.get('pageToken');
+        return service.mirror(
+          {
+            prefix: query.get('prefix') ?? '',
+            ...(pageToken === null ? {} : { pageToken }),
+            ...(limit === null ? {} : { limit: intField({ limit }, 'limit') }),
+          },
+          consistencyOf(query),
+        );
       },
     ],
     [

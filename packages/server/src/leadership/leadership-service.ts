@@ -3,14 +3,19 @@ import type {
   AcquireOutcome,
   ApplyResult,
   CampaignOutcome,
+  ClusterView,
   Command,
   CommandOutcome,
   ExpireItem,
   LeaseRef,
   LeaseView,
   ListHoldersPage,
+  MirrorPage,
+  MirrorRequest,
   RenewItem,
   ResignOutcome,
+  SetClusterCommand,
+  SetClusterOutcome,
   StepDownOutcome,
   Successor,
 } from '@omnirelay/leadership-fsm';
@@ -399,6 +404,36 @@ export class LeadershipService {
       if (isServerError(e, 'STALE_FENCE')) this.onStaleFence(kind);
       throw e;
     }
+  }
+
+  /**
+   * clusters returns the cross-cluster state: this cluster's descriptor, effective state and
+   * failover epoch, the peers, and the mirror's version vector.
+   */
+  async clusters(consistency: ReadConsistency = 'linearizable'): Promise<ClusterView> {
+    await this.readBarrier(consistency);
+    return this.sm.fsm.cluster();
+  }
+
+  /** mirror returns one page of the read-only mirror of the active cluster, with its version vector. */
+  async mirror(request: MirrorRequest, consistency: ReadConsistency = 'linearizable'): Promise<MirrorPage> {
+    await this.readBarrier(consistency);
+    return this.wrap(() => this.sm.fsm.mirror(request));
+  }
+
+  /**
+   * setCluster replicates a cluster descriptor (this cluster's own with `local`, else a peer's);
+   * the caller's principal is recorded as `changedBy`. EPOCH_REGRESSION for a lower epoch or a
+   * promotion that does not raise it above every epoch known.
+   */
+  async setCluster(
+    req: Omit<SetClusterCommand, 'type' | 'correlationId'> & { correlationId?: string },
+  ): Promise<SetClusterOutcome> {
+    const { correlationId, ...fields } = req;
+    return expectOutcome(
+      await this.propose({ type: 'setCluster', correlationId: correlationId ?? randomUUID(), ...fields }),
+      'setCluster',
+    );
   }
 
   /** watch streams holder changes of scopes under `prefix`, resuming from `fromRevision` if given. */

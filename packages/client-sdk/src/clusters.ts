@@ -1,0 +1,74 @@
+/**
+ * ClusterDescriptorView is one cluster of an active/passive group as the answering cluster knows
+ * it (docs/cross-cluster.md): its id, region, priority, state, failover epoch (the high 16 bits
+ * of every fence it grants), replication endpoints, who changed it last and why.
+ */
+export interface ClusterDescriptorView {
+  readonly clusterId: string;
+  readonly region: string;
+  readonly priority: number;
+  readonly state: string;
+  readonly failoverEpoch: number;
+  readonly endpoints: readonly string[];
+  readonly changedBy: string;
+  readonly reason: string;
+  readonly changedRevision: number;
+  /** local is true for the answering cluster's own descriptor. */
+  readonly local: boolean;
+}
+
+/**
+ * ClustersView is what Cluster.Clusters answers: the answering cluster's id ('' without a
+ * descriptor), state and failover epoch, the peer it follows, every descriptor it knows, and its
+ * mirror's replication (status, lag, version vector: cluster id → revision).
+ */
+export interface ClustersView {
+  readonly clusterId: string;
+  readonly state: string;
+  readonly failoverEpoch: number;
+  readonly following: string;
+  readonly clusters: readonly ClusterDescriptorView[];
+  readonly replication: {
+    readonly status: string;
+    readonly lagSeconds: number;
+    readonly sourceClusterId: string;
+    readonly versionVector: Readonly<Record<string, number>>;
+    readonly mirroredScopes: number;
+  };
+}
+
+type Wire = Record<string, unknown>;
+
+const text = (o: Wire, name: string): string => (typeof o[name] === 'string' ? o[name] : '');
+const count = (o: Wire, name: string): number => Number(o[name] ?? 0);
+
+/** clustersView converts a ClustersResponse (proto-loader's object form) into a ClustersView. */
+export function clustersView(wire: Wire): ClustersView {
+  const replication = (wire['replication'] ?? {}) as Wire;
+  const vector = (replication['versionVector'] ?? {}) as Record<string, string>;
+  return {
+    clusterId: text(wire, 'clusterId'),
+    state: text(wire, 'state'),
+    failoverEpoch: count(wire, 'failoverEpoch'),
+    following: text(wire, 'following'),
+    clusters: ((wire['clusters'] ?? []) as Wire[]).map((d) => ({
+      clusterId: text(d, 'clusterId'),
+      region: text(d, 'region'),
+      priority: count(d, 'priority'),
+      state: text(d, 'state'),
+      failoverEpoch: count(d, 'failoverEpoch'),
+      endpoints: (d['endpoints'] ?? []) as string[],
+      changedBy: text(d, 'changedBy'),
+      reason: text(d, 'reason'),
+      changedRevision: count(d, 'changedRevision'),
+      local: d['local'] === true,
+    })),
+    replication: {
+      status: text(replication, 'status'),
+      lagSeconds: count(replication, 'lagSeconds'),
+      sourceClusterId: text(replication, 'sourceClusterId'),
+      versionVector: Object.fromEntries(Object.entries(vector).map(([id, r]) => [id, Number(r)])),
+      mirroredScopes: count(replication, 'mirroredScopes'),
+    },
+  };
+}

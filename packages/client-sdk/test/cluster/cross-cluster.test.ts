@@ -1,0 +1,178 @@
+import type { LocalCluster } from '../../../server/src/index';
+import { useLocalCluster } from '../../../server/test/cluster/cluster-helpers';
+import { FenceGuard, createClient, isOmniRelayError } from '../../src/index';
+
+/** FLAGS keep elections calm: two 3-node clusters share two cores with other work. */
+const FLAGS = ['--election-timeout-ms', '3000', '--heartbeat-ms', '300', '--stall-threshold-ms', '10000'];
+/** LEADER_WAIT_MS bounds the wait for a Raft leader: six processes start at once on a shared machine. */
+const LEADER_WAIT_MS = 45_000;
+const TTL_MS = 60_000;
+/** POLL_MS and WAIT_MS bound every wait of this file. */
+const POLL_MS = 100;
+const WAIT_MS = 20_000;
+
+interface MirrorBody {
+  readonly sourceClusterId: string;
+  readonly versionVector: Record<string, number>;
+  readonly scopes: {
+    scope: string;
+    revision: number;
+    lastFenceToken: string;
+    holder: { fenceToken: string } | null;
+  }[];
+}
+
+async function until<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (let i = 0; Date.now() < deadline && i < WAIT_MS / POLL_MS; i++) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+}
+
+async function acquire(
+  cluster: LocalCluster,
+  id: string,
+  scope: string,
+): Promise<{ fence: bigint; revision: number }> {
+  const res = await cluster.post(id, '/leadership/acquire', {
+    scope,
+    candidateId: 'worker',
+    leaseTtlMs: TTL_MS,
+  });
+  const body = res.body as { granted?: boolean; lease?: { fenceToken: string; revision: number } };
+  if (res.status !== 200 || body.granted !== true)
+    throw new Error(`acquire ${scope}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { fence: BigInt(body.lease!.fenceToken), revision: body.lease!.revision };
+}
+
+describe('two clusters, B passive following A (2 × 3 real processes)', () => {
+  const a = useLocalCluster('xc-a', { size: 3, extraArgs: [...FLAGS, '--cluster-id', 'cluster-a'] });
+  const b = useLocalCluster('xc-b', { size: 3, extraArgs: [...FLAGS, '--cluster-id', 'cluster-b'] });
+  jest.setTimeout(150_000);
+
+  it('mirrors A on B with a version vector, refuses grants on B naming A, and fences a promoted B above A', async () => {
+    const leaderA = await a().waitForLeader(LEADER_WAIT_MS);
+    let leaderB = await b().waitForLeader(LEADER_WAIT_MS);
+    const endpointsA = a().nodes.map((n) => n.grpcAddress);
+    const first = await acquire(a(), leaderA, 'orders/1');
+
+    // B becomes passive and follows A.
+    const setLocal = await b().post(leaderB, '/control/clusters', {
+      clusterId: 'b',
+      region: 'eu-west',
+      state: 'passive',
+      failoverEpoch: 0,
+      endpoints: b().nodes.map((n) => n.grpcAddress),
+      reason: 'standby of a',
+    });
+    expect(setLocal.status).toBe(200);
+    const setPeer = await b().post(leaderB, '/control/clusters', {
+      local: false,
+      clusterId: 'a',
+      region: 'us-east',
+      state: 'active',
+      failoverEpoch: 0,
+      endpoints: endpointsA,
+      reason: 'primary',
+    });
+    expect(setPeer.status).toBe(200);
+
+    // A grant on A made before B followed, and one after, both reach B's mirror.
+    const second = await acquire(a(), leaderA, 'orders/2');
+    const mirror = await until('both grants in B mirror', async () => {
+      const body = (await b().get(leaderB, '/control/mirror')).body as MirrorBody;
+      return body.scopes.length === 2 && (body.versionVector['a'] ?? 0) >= second.revision ? body : undefined;
+    });
+    expect(mirror.sourceClusterId).toBe('a');
+    expect(mirror.scopes.map((s) => [s.scope, s.revision, s.holder?.fenceToken])).toEqual([
+      ['orders/1', first.revision, String(first.fence)],
+      ['orders/2', second.revision, String(second.fence)],
+    ]);
+    const clusters = (await b().get(leaderB, '/control/clusters')).body as {
+      state: string;
+      following: string;
+      replication: { status: string; versionVector: Record<string, number> };
+    };
+    expect(clusters).toMatchObject({
+      state: 'passive',
+      following: 'a',
+      replication: { status: 'streaming' },
+    });
+    const metrics = await (await fetch(`http://${b().node(leaderB).clientAddress}/metrics`)).text();
+    expect(metrics).toContain('mesh_replication_status{status="streaming"} 1');
+    expect(metrics).toMatch(/mesh_replication_lag_seconds \d/);
+
+    // B refuses grants over HTTP (409) and gRPC (FAILED_PRECONDITION), naming A and its endpoints.
+    const refused = await b().post(leaderB, '/leadership/acquire', {
+      scope: 'orders/1',
+      candidateId: 'worker',
+      leaseTtlMs: TTL_MS,
+    });
+    expect(refused.status).toBe(409);
+    expect((refused.body as { error: Record<string, string> }).error).toMatchObject({
+      code: 'CLUSTER_PASSIVE',
+      activeClusterId: 'a',
+      activeEndpoints: endpointsA.join(','),
+    });
+    const sdkB = createClient({ endpoints: b().nodes.map((n) => n.grpcAddress), candidateId: 'worker' });
+    try {
+      const error = await sdkB.acquire('orders/9', { ttlMs: TTL_MS }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isOmniRelayError(error) && error.code).toBe('CLUSTER_PASSIVE');
+      expect((error as Error).message).toContain(endpointsA[0]!);
+    } finally {
+      sdkB.close();
+    }
+
+    // A leader change on B keeps the mirror (it is in B's log) and resumes from its vector.
+    await b().kill(leaderB);
+    leaderB = await b().waitForLeader(LEADER_WAIT_MS);
+    const latestA = await (async () => {
+      const res = await a().post(leaderA, '/leadership/resign', {
+        scope: 'orders/1',
+        fenceToken: String(first.fence),
+      });
+      expect(res.status).toBe(200);
+      return acquire(a(), leaderA, 'orders/1');
+    })();
+    await until('the re-grant of orders/1 in the mirror of the new B leader', async () => {
+      const body = (await b().get(leaderB, '/control/mirror?prefix=orders/1')).body as MirrorBody;
+      return body.scopes[0]?.holder?.fenceToken === String(latestA.fence) ? body : undefined;
+    });
+
+    // A downstream guard has seen A's latest fence for the scope.
+    const guard = new FenceGuard();
+    guard.admit('orders/1', latestA.fence);
+
+    // Promotion needs a higher epoch; then B's first fence dominates every fence of A.
+    const same = await b().post(leaderB, '/control/clusters', {
+      clusterId: 'b',
+      state: 'active',
+      failoverEpoch: 0,
+    });
+    expect(same.status).toBe(409);
+    expect((same.body as { error: { code: string } }).error.code).toBe('EPOCH_REGRESSION');
+    const promoted = await b().post(leaderB, '/control/clusters', {
+      clusterId: 'b',
+      state: 'active',
+      failoverEpoch: 1,
+      reason: 'test promotion',
+    });
+    expect(promoted.status).toBe(200);
+    const onB = await acquire(b(), leaderB, 'orders/1');
+    expect(onB.fence).toBeGreaterThan(latestA.fence);
+    expect(onB.fence >> 48n).toBe(1n);
+    guard.admit('orders/1', onB.fence);
+    expect(() => guard.admit('orders/1', latestA.fence)).toThrow(/fence/i);
+    const after = (await b().get(leaderB, '/control/clusters')).body as {
+      state: string;
+      failoverEpoch: number;
+    };
+    expect(after).toMatchObject({ state: 'active', failoverEpoch: 1 });
+  });
+});

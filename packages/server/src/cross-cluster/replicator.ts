@@ -1,0 +1,327 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ClusterDescriptor, MirrorChange } from '@omnirelay/leadership-fsm';
+import { MIRROR_CHANGES_MAX } from '@omnirelay/leadership-fsm';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isServerError } from '../errors/error-table';
+import { ERROR_CODE_METADATA_KEY } from '../grpc/errors';
+import { loadPublicApi } from '../grpc/proto';
+import type { LeadershipService } from '../leadership/leadership-service';
+import type { ReplicationView } from './clusters-answer';
+import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
+import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
+
+/**
+ * ReplicationStatus is what the replicator is doing, the bounded label set of
+ * mesh_replication_status: `idle` (this node does not replicate: not the Raft leader, or the
+ * cluster is active, or no active peer is known), `connecting`, `streaming` (the watch is open),
+ * `disconnected` (the last attempt failed; it retries), `stopped` (the node is shutting down).
+ */
+export type ReplicationStatus = 'idle' | 'connecting' | 'streaming' | 'disconnected' | 'stopped';
+
+/** REPLICATION_STATUSES lists every ReplicationStatus (the label values, all exported at start). */
+export const REPLICATION_STATUSES: readonly ReplicationStatus[] = [
+  'idle',
+  'connecting',
+  'streaming',
+  'disconnected',
+  'stopped',
+];
+
+/** ReplicatorOptions are the bounds and timings of one replicator. */
+export interface ReplicatorOptions {
+  /** retryMs is the pause after a failed attempt before the next endpoint is tried. */
+  readonly retryMs: number;
+  /** flushMs is how long events wait to be folded into one mirror entry (0: at the next tick). */
+  readonly flushMs: number;
+  /** pendingEventsMax bounds events received and not yet proposed; past it the watch is paused. */
+  readonly pendingEventsMax: number;
+}
+
+/** REPLICATOR_DEFAULTS are the replicator's timings and bounds unless a test changes them. */
+export const REPLICATOR_DEFAULTS: ReplicatorOptions = { retryMs: 500, flushMs: 5, pendingEventsMax: 65_536 };
+
+/** WireEvent is the part of a Watch event (proto-loader's object form, 64-bit numbers as strings) the mirror needs. */
+interface WireEvent {
+  readonly revision: string;
+  readonly scope: string;
+  readonly stampMs: string;
+  readonly holder: {
+    readonly candidateId: string;
+    readonly metadata: string;
+    readonly fenceToken: string;
+    readonly scopeTerm: string;
+    readonly leaseTtlMs: number;
+    readonly grantedStampMs: string;
+  } | null;
+}
+
+/** Pending is one received event waiting to be proposed, with when it arrived. */
+interface Pending {
+  readonly revision: number;
+  readonly stampMs: number;
+  readonly change: MirrorChange;
+}
+
+/**
+ * Replicator runs on the Raft leader of a passive (or draining) cluster: it follows the active
+ * peer's leadership events over the existing gRPC Watch, resumed from the mirror's replicated
+ * version vector (so a new leader carries on where the old one stopped), and proposes them as
+ * `mirror` commands through this cluster's own log. It re-evaluates after every applied entry and
+ * leadership change; it never throws.
+ */
+export class Replicator {
+  private statusNow: ReplicationStatus = 'idle';
+  private running: { readonly peerId: string; readonly endpointsKey: string; cancel(): void } | undefined;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** lastContactMs is when the active peer last answered (Date.now()), for the lag while disconnected. */
+  private lastContactMs = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly service: LeadershipService,
+    private readonly stateMachine: LeadershipStateMachine,
+    private readonly isLeader: () => boolean,
+    private readonly logger: Logger,
+    private readonly options: ReplicatorOptions = REPLICATOR_DEFAULTS,
+  ) {}
+
+  /** status is what the replicator is doing now. */
+  get status(): ReplicationStatus {
+    return this.statusNow;
+  }
+
+  /**
+   * lagSeconds is how far the mirror is behind the active cluster, as far as this node can
+   * tell: 0 while streaming with nothing pending; now − the oldest pending event's source stamp
+   * while events wait (clock skew between the clusters enters here); while disconnected, the time
+   * since the active last answered. 0 when not replicating.
+   */
+  lagSeconds(nowMs: number = Date.now()): number {
+    if (this.statusNow === 'idle' || this.statusNow === 'stopped') return 0;
+    if (this.statusNow === 'connecting' || this.statusNow === 'disconnected') {
+      return this.lastContactMs === 0 ? 0 : Math.max(0, nowMs - this.lastContactMs) / 1000;
+    }
+    const oldest = this.pending[0];
+    return oldest === undefined ? 0 : Math.max(0, nowMs - oldest.stampMs) / 1000;
+  }
+
+  /** view is the status and lag, as GET /control/clusters shows them. */
+  view(): ReplicationView {
+    return { status: this.statusNow, lagSeconds: this.lagSeconds() };
+  }
+
+  /** reconsider starts, restarts or stops following, after an applied entry or a leadership change. */
+  reconsider(): void {
+    if (this.stopped) return;
+    const target = this.target();
+    const key = target === undefined ? undefined : target.endpoints.join(',');
+    if (
+      this.running !== undefined &&
+      (target === undefined || this.running.peerId !== target.clusterId || this.running.endpointsKey !== key)
+    ) {
+      this.running.cancel();
+      this.running = undefined;
+      this.pending = [];
+      this.statusNow = 'idle';
+    }
+    if (this.running === undefined && target !== undefined) this.follow(target);
+  }
+
+  /** stop ends replication for good (server shutdown). */
+  stop(): void {
+    this.stopped = true;
+    this.running?.cancel();
+    this.running = undefined;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.statusNow = 'stopped';
+  }
+
+  /** target is the active peer to follow, when this node should replicate at all. */
+  private target(): ClusterDescriptor | undefined {
+    if (!this.isLeader()) return undefined;
+    const view = this.stateMachine.fsm.cluster();
+    if (view.state === 'active' || view.following === '') return undefined;
+    const peer = view.peers.find((p) => p.clusterId === view.following);
+    return peer !== undefined && peer.endpoints.length > 0 ? peer : undefined;
+  }
+
+  private follow(peer: ClusterDescriptor): void {
+    let cancelled = false;
+    let call: grpc.ClientReadableStream<WireEvent> | undefined;
+    let client: grpc.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let attempt = 0;
+    const close = (): void => {
+      call?.cancel();
+      call = undefined;
+      client?.close();
+      client = undefined;
+    };
+    const connect = (): void => {
+      if (cancelled) return;
+      const endpoint = peer.endpoints[attempt % peer.endpoints.length]!;
+      attempt++;
+      this.statusNow = 'connecting';
+      const fromRevision = (this.stateMachine.fsm.cluster().mirror.versionVector[peer.clusterId] ?? 0) + 1;
+      const api = loadPublicApi();
+      // Plaintext for now: mTLS on the replication channel (DISC-012) is the next increment's.
+      client = new api.leadership.Client(endpoint, grpc.credentials.createInsecure());
+      const watch = (
+        client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<WireEvent>>
+      )['Watch']!;
+      const stream: grpc.ClientReadableStream<{ revision: string; events: WireEvent[] }> = watch.call(
+        client,
+        {
+          prefix: '',
+          fromRevision: String(fromRevision),
+        },
+      ) as never;
+      call = stream as never;
+      this.logger.info(
+        { peer: peer.clusterId, endpoint, fromRevision },
+        'replication: following the active cluster',
+      );
+      stream.on('metadata', () => {
+        this.statusNow = 'streaming';
+        this.lastContactMs = Date.now();
+      });
+      stream.on('data', (response: { revision: string; events: WireEvent[] }) => {
+        this.statusNow = 'streaming';
+        this.lastContactMs = Date.now();
+        this.receive(peer.clusterId, response.events);
+      });
+      stream.on('error', (e: grpc.ServiceError) => {
+        if (cancelled || e.code === grpc.status.CANCELLED) return;
+        const code = e.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+        this.statusNow = 'disconnected';
+        this.logger.warn(
+          {
+            peer: peer.clusterId,
+            endpoint,
+            code: code === undefined ? e.code : String(code),
+            err: e.details,
+          },
+          code === 'COMPACTED'
+            ? 'replication: the active cluster no longer has the revisions the mirror needs; resynchronising from a listing is not built yet'
+            : 'replication: the watch of the active cluster failed; retrying',
+        );
+        close();
+        retry = setTimeout(connect, this.options.retryMs);
+      });
+      stream.on('end', () => {
+        if (cancelled) return;
+        this.statusNow = 'disconnected';
+        close();
+        retry = setTimeout(connect, this.options.retryMs);
+      });
+    };
+    this.running = {
+      peerId: peer.clusterId,
+      endpointsKey: peer.endpoints.join(','),
+      cancel: () => {
+        cancelled = true;
+        if (retry !== undefined) clearTimeout(retry);
+        close();
+      },
+    };
+    connect();
+  }
+
+  /** receive queues one revision's events and arranges a flush. */
+  private receive(peerId: string, events: readonly WireEvent[]): void {
+    for (const e of events) {
+      const revision = Number(e.revision);
+      this.pending.push({
+        revision,
+        stampMs: Number(e.stampMs),
+        change: {
+          scope: e.scope,
+          revision,
+          holder:
+            e.holder === null
+              ? null
+              : {
+                  candidateId: e.holder.candidateId,
+                  metadata: e.holder.metadata,
+                  fenceToken: BigInt(e.holder.fenceToken),
+                  scopeTerm: Number(e.holder.scopeTerm),
+                  leaseTtlMs: e.holder.leaseTtlMs,
+                  grantedStampMs: Number(e.holder.grantedStampMs),
+                },
+        },
+      });
+    }
+    if (this.pending.length > this.options.pendingEventsMax) {
+      // Too far behind: drop the stream and resume from the replicated vector once caught up.
+      this.logger.warn(
+        { pending: this.pending.length },
+        'replication: too many events pending; reconnecting',
+      );
+      this.running?.cancel();
+      this.running = undefined;
+      this.pending = [];
+      this.statusNow = 'disconnected';
+      return;
+    }
+    this.scheduleFlush(peerId, this.options.flushMs);
+  }
+
+  private scheduleFlush(peerId: string, delayMs: number): void {
+    if (this.flushTimer !== undefined || this.stopped) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush(peerId);
+    }, delayMs);
+  }
+
+  /**
+   * flush proposes the pending events as mirror entries of at most MIRROR_CHANGES_MAX changes,
+   * cut at revision boundaries (all of a revision's events go in one entry, so the vector never
+   * claims half a revision). A refusal as out of order means another leader already applied it.
+   */
+  private async flush(peerId: string): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && this.isLeader()) {
+        let end = Math.min(this.pending.length, MIRROR_CHANGES_MAX);
+        const last = this.pending[end - 1]!.revision;
+        if (end < this.pending.length && this.pending[end]!.revision === last) {
+          while (end > 0 && this.pending[end - 1]!.revision === last) end--;
+          // One revision alone above the bound (an Expire of many leases): it goes whole.
+          if (end === 0) while (end < this.pending.length && this.pending[end]!.revision === last) end++;
+        }
+        const batch = this.pending.slice(0, end);
+        const toRevision = batch[batch.length - 1]!.revision;
+        try {
+          await withTransport(INTERNAL_TRANSPORT, () =>
+            this.service.propose({
+              type: 'mirror',
+              correlationId: `mirror-${randomUUID()}`,
+              sourceClusterId: peerId,
+              toRevision,
+              sourceStampMs: Math.max(...batch.map((p) => p.stampMs)),
+              changes: batch.map((p) => p.change),
+            }),
+          );
+        } catch (e) {
+          if (!isServerError(e, 'MIRROR_OUT_OF_ORDER')) {
+            this.logger.warn(
+              { err: e instanceof Error ? e.message : String(e) },
+              'replication: a mirror entry failed',
+            );
+            // Left pending: tried again after a pause (a new leader resumes from the vector instead).
+            this.scheduleFlush(peerId, this.options.retryMs);
+            return;
+          }
+        }
+        this.pending.splice(0, end);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
