@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { LocalCluster } from '../../../server/src/index';
-import { useLocalCluster } from '../../../server/test/cluster/cluster-helpers';
+import { acquireMany, useLocalCluster } from '../../../server/test/cluster/cluster-helpers';
 import { FenceGuard, createClient, isOmniRelayError } from '../../src/index';
 
 /** FLAGS keep elections calm: two 3-node clusters share two cores with other work. */
@@ -7,6 +8,9 @@ const FLAGS = ['--election-timeout-ms', '3000', '--heartbeat-ms', '300', '--stal
 /** LEADER_WAIT_MS bounds the wait for a Raft leader: six processes start at once on a shared machine. */
 const LEADER_WAIT_MS = 45_000;
 const TTL_MS = 60_000;
+/** HISTORY_EVENTS is A's watch history (the minimum allowed); FILLER grants push orders/1 out of it. */
+const HISTORY_EVENTS = 100;
+const FILLER = HISTORY_EVENTS + 10;
 /** POLL_MS and WAIT_MS bound every wait of this file. */
 const POLL_MS = 100;
 const WAIT_MS = 20_000;
@@ -49,7 +53,12 @@ async function acquire(
 }
 
 describe('two clusters, B passive following A (2 × 3 real processes)', () => {
-  const a = useLocalCluster('xc-a', { size: 3, extraArgs: [...FLAGS, '--cluster-id', 'cluster-a'] });
+  const a = useLocalCluster('xc-a', {
+    size: 3,
+    // A keeps the fewest events of watch history it allows: after FILLER grants, B's first watch
+    // (from revision 1) is COMPACTED and B rebuilds its mirror from a listing of A's holders.
+    extraArgs: [...FLAGS, '--cluster-id', 'cluster-a', '--watch-history-events-max', String(HISTORY_EVENTS)],
+  });
   const b = useLocalCluster('xc-b', { size: 3, extraArgs: [...FLAGS, '--cluster-id', 'cluster-b'] });
   jest.setTimeout(150_000);
 
@@ -58,6 +67,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
     let leaderB = await b().waitForLeader(LEADER_WAIT_MS);
     const endpointsA = a().nodes.map((n) => n.grpcAddress);
     const first = await acquire(a(), leaderA, 'orders/1');
+    await acquireMany(a(), leaderA, 'filler', FILLER, 4, TTL_MS);
 
     // B becomes passive and follows A.
     const setLocal = await b().post(leaderB, '/control/clusters', {
@@ -83,7 +93,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
     // A grant on A made before B followed, and one after, both reach B's mirror.
     const second = await acquire(a(), leaderA, 'orders/2');
     const mirror = await until('both grants in B mirror', async () => {
-      const body = (await b().get(leaderB, '/control/mirror')).body as MirrorBody;
+      const body = (await b().get(leaderB, '/control/mirror?prefix=orders/')).body as MirrorBody;
       return body.scopes.length === 2 && (body.versionVector['a'] ?? 0) >= second.revision ? body : undefined;
     });
     expect(mirror.sourceClusterId).toBe('a');
@@ -91,11 +101,18 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       ['orders/1', first.revision, String(first.fence)],
       ['orders/2', second.revision, String(second.fence)],
     ]);
-    const clusters = (await b().get(leaderB, '/control/clusters')).body as {
+    type Clusters = {
       state: string;
       following: string;
-      replication: { status: string; versionVector: Record<string, number> };
+      replication: { status: string; versionVector: Record<string, number>; mirroredScopes: number };
     };
+    const clusters = await until('B streaming from A', async () => {
+      const body = (await b().get(leaderB, '/control/clusters')).body as Clusters;
+      return body.replication.status === 'streaming' ? body : undefined;
+    });
+    // orders/1 and the filler were only reachable through the listing (COMPACTED): all are there.
+    expect(clusters.replication.mirroredScopes).toBe(FILLER + 2);
+    expect(readFileSync(b().node(leaderB).logFile, 'utf8')).toContain('rebuilding the mirror from a listing');
     expect(clusters).toMatchObject({
       state: 'passive',
       following: 'a',

@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterDescriptor, MirrorChange } from '@omnirelay/leadership-fsm';
-import { MIRROR_CHANGES_MAX } from '@omnirelay/leadership-fsm';
+import type { ClusterDescriptor, MirrorChange, MirrorCommand } from '@omnirelay/leadership-fsm';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isServerError } from '../errors/error-table';
@@ -8,6 +7,8 @@ import { ERROR_CODE_METADATA_KEY } from '../grpc/errors';
 import { loadPublicApi } from '../grpc/proto';
 import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
+import { resynchronise } from './resync';
+import { revisionCut } from './revision-cut';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 
@@ -205,11 +206,31 @@ export class Replicator {
             err: e.details,
           },
           code === 'COMPACTED'
-            ? 'replication: the active cluster no longer has the revisions the mirror needs; resynchronising from a listing is not built yet'
+            ? 'replication: the active cluster no longer has the revisions the mirror needs; rebuilding the mirror from a listing of its holders'
             : 'replication: the watch of the active cluster failed; retrying',
         );
         close();
-        retry = setTimeout(connect, this.options.retryMs);
+        if (code !== 'COMPACTED') {
+          retry = setTimeout(connect, this.options.retryMs);
+          return;
+        }
+        this.pending = [];
+        void resynchronise(endpoint, peer.clusterId, this.logger)
+          .then(async (commands) => {
+            await this.proposeAll(commands);
+            // Rebuilt: watch again at once, from the listing's revision.
+            return 0;
+          })
+          .catch((err: unknown) => {
+            this.logger.warn(
+              { peer: peer.clusterId, endpoint, err: err instanceof Error ? err.message : String(err) },
+              'replication: rebuilding the mirror failed; retrying',
+            );
+            return this.options.retryMs;
+          })
+          .then((delayMs) => {
+            if (!cancelled) retry = setTimeout(connect, delayMs);
+          });
       });
       stream.on('end', () => {
         if (cancelled) return;
@@ -228,6 +249,14 @@ export class Replicator {
       },
     };
     connect();
+  }
+
+  /** proposeAll proposes mirror commands in order; it throws at the first failure. */
+  private async proposeAll(commands: readonly MirrorCommand[]): Promise<void> {
+    for (const command of commands) {
+      if (!this.isLeader()) return;
+      await withTransport(INTERNAL_TRANSPORT, () => this.service.propose(command));
+    }
   }
 
   /** receive queues one revision's events and arranges a flush. */
@@ -278,22 +307,15 @@ export class Replicator {
   }
 
   /**
-   * flush proposes the pending events as mirror entries of at most MIRROR_CHANGES_MAX changes,
-   * cut at revision boundaries (all of a revision's events go in one entry, so the vector never
-   * claims half a revision). A refusal as out of order means another leader already applied it.
+   * flush proposes the pending events as mirror entries cut by revisionCut (all of a revision's
+   * events go in one entry, so the vector never claims half a revision). A refusal as out of order means another leader already applied it.
    */
   private async flush(peerId: string): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
       while (this.pending.length > 0 && this.isLeader()) {
-        let end = Math.min(this.pending.length, MIRROR_CHANGES_MAX);
-        const last = this.pending[end - 1]!.revision;
-        if (end < this.pending.length && this.pending[end]!.revision === last) {
-          while (end > 0 && this.pending[end - 1]!.revision === last) end--;
-          // One revision alone above the bound (an Expire of many leases): it goes whole.
-          if (end === 0) while (end < this.pending.length && this.pending[end]!.revision === last) end++;
-        }
+        const end = revisionCut(this.pending, 0);
         const batch = this.pending.slice(0, end);
         const toRevision = batch[batch.length - 1]!.revision;
         try {

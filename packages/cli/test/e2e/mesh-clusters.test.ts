@@ -1,0 +1,42 @@
+import type { SingleNode } from '../../../server/test/support/single-node';
+import { startSingleNode } from '../../../server/test/support/single-node';
+import { runCliInProcess } from '../support/run-cli';
+
+describe('omnirelay mesh clusters list against one node', () => {
+  jest.setTimeout(30_000);
+  let node: SingleNode;
+  let endpoint = '';
+
+  beforeAll(async () => {
+    node = await startSingleNode();
+    endpoint = node.server.grpcAddress;
+  });
+
+  afterAll(async () => {
+    await node.stop();
+  });
+
+  it('says a cluster without a descriptor is active in epoch 0', async () => {
+    const run = await runCliInProcess(['--endpoints', endpoint, 'mesh', 'clusters', 'list']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('no cluster descriptor set: this cluster is active in failover epoch 0');
+  });
+
+  it('lists the descriptors and the replication once set, as a table and as JSON', async () => {
+    await node.server.service.setCluster({
+      local: true,
+      clusterId: 'b',
+      region: 'eu-west',
+      priority: 0,
+      state: 'passive',
+      failoverEpoch: 3,
+      endpoints: [endpoint],
+      reason: 'drill',
+    });
+    const table = await runCliInProcess(['--endpoints', endpoint, 'mesh', 'clusters', 'list']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^b +yes +passive +3 +eu-west/m);
+    const json = await runCliInProcess(['--endpoints', endpoint, '-o', 'json', 'mesh', 'clusters', 'list']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ clusterId: 'b', state: 'passive', failoverEpoch: 3 });
+  });
+});
