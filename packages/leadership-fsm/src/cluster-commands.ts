@@ -1,4 +1,4 @@
-import type { ClusterState } from './cluster-topology';
+import type { ClusterDescriptor, ClusterState, MirroredHolder } from './cluster-topology';
 import { CLUSTER_STATES } from './cluster-topology';
 import { LeadershipError } from './errors';
 import { FAILOVER_EPOCH_MAX, FENCE_INDEX_MAX } from './fence';
@@ -31,34 +31,20 @@ const endpointPattern = /^[\x21-\x7e]+$/;
  * cluster has (EPOCH_REGRESSION), a promotion of this cluster to `active` that does not raise its
  * epoch above every epoch it knows of, and a local descriptor whose id differs from the first.
  */
-export interface SetClusterCommand {
+export interface SetClusterCommand extends Pick<
+  ClusterDescriptor,
+  'clusterId' | 'region' | 'priority' | 'state' | 'failoverEpoch' | 'endpoints' | 'reason'
+> {
   readonly type: 'setCluster';
   readonly correlationId: string;
   readonly local: boolean;
-  readonly clusterId: string;
-  readonly region: string;
-  readonly priority: number;
-  readonly state: ClusterState;
-  readonly failoverEpoch: number;
-  readonly endpoints: readonly string[];
-  readonly reason: string;
-}
-
-/** MirrorHolderFields is a source lease as a Mirror command carries it. */
-export interface MirrorHolderFields {
-  readonly candidateId: string;
-  readonly metadata: string;
-  readonly fenceToken: bigint;
-  readonly scopeTerm: number;
-  readonly leaseTtlMs: number;
-  readonly grantedStampMs: number;
 }
 
 /** MirrorChange is one scope's holder (null: vacant) as of source revision `revision`. */
 export interface MirrorChange {
   readonly scope: string;
   readonly revision: number;
-  readonly holder: MirrorHolderFields | null;
+  readonly holder: MirroredHolder | null;
 }
 
 /**
@@ -169,7 +155,7 @@ export function parseSetCluster(record: Fields, correlationId: string): SetClust
   };
 }
 
-function mirrorHolder(value: unknown, i: number): MirrorHolderFields | null {
+function mirrorHolder(value: unknown, i: number): MirroredHolder | null {
   if (value === null) return null;
   const h = asRecord(value, `changes[${i}].holder`);
   onlyFields(

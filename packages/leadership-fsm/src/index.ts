@@ -4,8 +4,8 @@
  * clock, no I/O; its only dependency is msgpackr.
  */
 export { InvariantViolation, assert, isInvariantViolation } from './assert';
-export type { MirrorChange, MirrorCommand, MirrorHolderFields, SetClusterCommand } from './cluster-commands';
-export { CLUSTER_ID_RULES } from './cluster-commands';
+export type { MirrorChange, MirrorCommand, SetClusterCommand } from './cluster-commands';
+export { CLUSTER_ID_RULES, SET_CLUSTER_FIELDS } from './cluster-commands';
 export type { ClusterDescriptor, ClusterState, MirroredHolder, MirroredScope } from './cluster-topology';
 export { CLUSTER_STATES } from './cluster-topology';
 export type { ClusterVersionVector, ClusterView, MirrorPage, MirrorRequest } from './cluster-view';

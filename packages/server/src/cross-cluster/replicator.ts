@@ -9,6 +9,8 @@ import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
 import { resynchronise } from './resync';
 import { revisionCut } from './revision-cut';
+import type { WireHolder } from './wire-holder';
+import { mirrorHolderOf } from './wire-holder';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 
@@ -47,14 +49,7 @@ interface WireEvent {
   readonly revision: string;
   readonly scope: string;
   readonly stampMs: string;
-  readonly holder: {
-    readonly candidateId: string;
-    readonly metadata: string;
-    readonly fenceToken: string;
-    readonly scopeTerm: string;
-    readonly leaseTtlMs: number;
-    readonly grantedStampMs: string;
-  } | null;
+  readonly holder: WireHolder | null;
 }
 
 /** Pending is one received event waiting to be proposed, with when it arrived. */
@@ -269,17 +264,7 @@ export class Replicator {
         change: {
           scope: e.scope,
           revision,
-          holder:
-            e.holder === null
-              ? null
-              : {
-                  candidateId: e.holder.candidateId,
-                  metadata: e.holder.metadata,
-                  fenceToken: BigInt(e.holder.fenceToken),
-                  scopeTerm: Number(e.holder.scopeTerm),
-                  leaseTtlMs: e.holder.leaseTtlMs,
-                  grantedStampMs: Number(e.holder.grantedStampMs),
-                },
+          holder: e.holder === null ? null : mirrorHolderOf(e.holder),
         },
       });
     }

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadPublicApi } from '../grpc/proto';
 import { revisionCut } from './revision-cut';
+import type { WireHolder } from './wire-holder';
+import { mirrorHolderOf } from './wire-holder';
 
 /** RESYNC_CALL_TIMEOUT_MS bounds each call of a resynchronisation (status, one page of holders). */
 export const RESYNC_CALL_TIMEOUT_MS = 10_000;
@@ -12,15 +14,9 @@ export const RESYNC_CALL_TIMEOUT_MS = 10_000;
 /** RESYNC_PAGES_MAX bounds the pages of holders one resynchronisation reads (1,000 scopes each). */
 export const RESYNC_PAGES_MAX = 1_000;
 
-/** WireLease is the part of a listed lease (proto-loader's object form) the mirror needs. */
-interface WireLease {
+/** WireLease is a listed lease: the holder the mirror keeps, its scope and its grant revision. */
+interface WireLease extends WireHolder {
   readonly scope: string;
-  readonly candidateId: string;
-  readonly metadata: string;
-  readonly fenceToken: string;
-  readonly scopeTerm: string;
-  readonly leaseTtlMs: number;
-  readonly grantedStampMs: string;
   readonly revision: string;
 }
 
@@ -78,14 +74,7 @@ export async function resynchronise(
       .map((l) => ({
         scope: l.scope,
         revision: Number(l.revision),
-        holder: {
-          candidateId: l.candidateId,
-          metadata: l.metadata,
-          fenceToken: BigInt(l.fenceToken),
-          scopeTerm: Number(l.scopeTerm),
-          leaseTtlMs: l.leaseTtlMs,
-          grantedStampMs: Number(l.grantedStampMs),
-        },
+        holder: mirrorHolderOf(l),
       }))
       .sort((x, y) => x.revision - y.revision);
     logger.info(

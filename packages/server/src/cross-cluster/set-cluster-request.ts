@@ -1,4 +1,5 @@
 import type { ClusterState, SetClusterCommand } from '@omnirelay/leadership-fsm';
+import { SET_CLUSTER_FIELDS } from '@omnirelay/leadership-fsm';
 import { ServerError } from '../errors/error-table';
 import { optionalString, requireObject, stringField } from '../http/request-fields';
 
@@ -7,18 +8,11 @@ export type SetClusterRequest = Omit<SetClusterCommand, 'type' | 'correlationId'
   readonly correlationId?: string;
 };
 
-/** SET_CLUSTER_REQUEST_FIELDS are the fields of a POST /control/clusters body (and of the gRPC request). */
-export const SET_CLUSTER_REQUEST_FIELDS: readonly string[] = [
-  'local',
-  'clusterId',
-  'region',
-  'priority',
-  'state',
-  'failoverEpoch',
-  'endpoints',
-  'reason',
-  'correlationId',
-];
+/**
+ * SET_CLUSTER_REQUEST_FIELDS are the fields of a POST /control/clusters body (and of the gRPC
+ * request): the command's, but its type.
+ */
+export const SET_CLUSTER_REQUEST_FIELDS: readonly string[] = SET_CLUSTER_FIELDS.filter((f) => f !== 'type');
 
 function integer(o: Record<string, unknown>, name: string, fallback: number): number {
   const v = o[name] ?? fallback;
