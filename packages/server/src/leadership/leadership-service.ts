@@ -120,6 +120,11 @@ export class LeadershipService {
   private readonly batcher: RenewalBatcher;
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
+  /**
+   * queuedCampaigns hears, for each campaign waiting in a queue on this node, that its cluster
+   * stopped being active: the state machine then dropped every waiter, so the wait must end.
+   */
+  private readonly queuedCampaigns = new Set<(refusal: ServerError) => void>();
   /** resetReleaser holds the leader's release-on-reset timers (see ResetReleaser). */
   readonly resetReleaser: ResetReleaser;
   private readonly logger: Logger;
@@ -147,6 +152,16 @@ export class LeadershipService {
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
     // persisted one, which lags a new leader's for a moment); the applied entry carries both.
     sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
+    sm.onApplied((result) => {
+      if (!result.ok || result.outcome.type !== 'setCluster' || result.outcome.waitersDropped === 0) return;
+      const d = result.outcome.descriptor;
+      const refusal = new ServerError(
+        'CLUSTER_PASSIVE',
+        `cluster ${JSON.stringify(d.clusterId)} became ${d.state}: every waiting campaign was dropped; campaign on the active cluster`,
+        { failoverEpoch: d.failoverEpoch },
+      );
+      for (const end of [...this.queuedCampaigns]) end(refusal);
+    });
     this.resetReleaser = new ResetReleaser(
       (lease) =>
         withTransport(INTERNAL_TRANSPORT, () =>
@@ -273,15 +288,20 @@ export class LeadershipService {
       const o = expectOutcome(applied.outcome, 'campaign');
       if (o.elected) return { lease: o.lease, raftTerm: applied.raftTerm, alreadyHolder: o.alreadyHolder };
       onQueued(o);
+      let dropped: ((refusal: ServerError) => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = (): void =>
           reject(new ServerError('DEADLINE_EXCEEDED', 'the campaign was cancelled before it won'));
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
+        dropped = reject;
+        this.queuedCampaigns.add(reject);
       });
       try {
         return await Promise.race([electedPromise, aborted]);
       } catch (e) {
+        // Dropped with every waiter: there is nothing left to withdraw.
+        if (isServerError(e, 'CLUSTER_PASSIVE')) throw e;
         // Leave the queue, best effort: if this fails the waiter is promoted and expires after its TTL.
         await this.propose({
           type: 'withdraw',
@@ -292,6 +312,8 @@ export class LeadershipService {
           ...sessionOf(req),
         }).catch(() => undefined);
         throw e;
+      } finally {
+        if (dropped !== undefined) this.queuedCampaigns.delete(dropped);
       }
     } finally {
       watch.cancel();

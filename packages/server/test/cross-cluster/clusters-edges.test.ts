@@ -1,6 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Solo } from '../grpc/grpc-test-helpers';
-import { errorCodeOf, failureOf, startSolo, unary } from '../grpc/grpc-test-helpers';
+import {
+  StreamReader,
+  errorCodeOf,
+  failureOf,
+  openCampaign,
+  startSolo,
+  unary,
+} from '../grpc/grpc-test-helpers';
 
 /** post sends a JSON body to the solo node's client port. */
 async function post(
@@ -72,6 +79,28 @@ describe('the cluster descriptor edges (one node)', () => {
     }
     expect(solo.server.node.status().commit).toBe(before);
     expect((await get(solo, '/control/mirror?limit=0')).status).toBe(400);
+  });
+
+  it('ends a queued campaign with CLUSTER_PASSIVE when its cluster stops being active', async () => {
+    const held = await post(solo, '/leadership/acquire', {
+      scope: 'queued',
+      candidateId: 'h',
+      leaseTtlMs: 60_000,
+    });
+    expect(held.status).toBe(200);
+    const reader = new StreamReader(
+      openCampaign(solo.leadership, { scope: 'queued', candidateId: 'w', leaseTtlMs: 5_000, priority: 0 }),
+    );
+    expect((await reader.next())['queued']).toBeTruthy();
+    const drained = await post(solo, '/control/clusters', {
+      clusterId: 'b',
+      state: 'draining',
+      reason: 'drill',
+    });
+    expect((drained.body['descriptor'] as { state: string }).state).toBe('draining');
+    const { error } = await reader.end();
+    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error === null || error === undefined ? undefined : errorCodeOf(error)).toBe('CLUSTER_PASSIVE');
   });
 
   it('refuses grants once passive, naming the active peer, and refuses a promotion without a higher epoch', async () => {
