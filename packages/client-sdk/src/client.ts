@@ -11,7 +11,7 @@ import {
   fromGrpcError,
   isOmniRelayError,
 } from './errors';
-import type { ClustersView } from './clusters';
+import type { ClustersView, SetClusterOptions } from './clusters';
 import { clustersView } from './clusters';
 import { KeepAlive } from './keep-alive';
 import type { RenewalEvent } from './keep-alive';
@@ -475,6 +475,30 @@ export class OmniRelayClient {
    */
   async clusters(): Promise<ClustersView> {
     return clustersView(await this.router.call('Cluster', 'Clusters', {}, { leader: true }));
+  }
+
+  /**
+   * setCluster replicates a cluster descriptor (mesh.admin) and returns the cross-cluster state
+   * after it; refusals (EPOCH_REGRESSION, INVALID_ARGUMENT) are OmniRelayErrors.
+   */
+  async setCluster(options: SetClusterOptions): Promise<ClustersView> {
+    return clustersView(
+      await this.router.call(
+        'Cluster',
+        'SetCluster',
+        {
+          peer: options.peer ?? false,
+          clusterId: options.clusterId,
+          region: options.region ?? '',
+          priority: options.priority ?? 0,
+          state: options.state,
+          failoverEpoch: options.failoverEpoch ?? 0,
+          endpoints: [...(options.endpoints ?? [])],
+          reason: options.reason ?? '',
+        },
+        { leader: true, retry: ONLY_NOT_APPLIED },
+      ),
+    );
   }
 
   /** members lists the configuration with link state and (from the leader) replication lag. */

@@ -37,6 +37,22 @@ export interface ClustersView {
   };
 }
 
+/**
+ * SetClusterOptions is a descriptor change (docs/cross-cluster.md): this cluster's own unless
+ * `peer`. The cluster refuses a lower failover epoch, and a promotion to active that does not
+ * raise it above every epoch it knows of, with EPOCH_REGRESSION.
+ */
+export interface SetClusterOptions {
+  readonly clusterId: string;
+  readonly state: 'active' | 'passive' | 'draining';
+  readonly failoverEpoch?: number;
+  readonly peer?: boolean;
+  readonly region?: string;
+  readonly priority?: number;
+  readonly endpoints?: readonly string[];
+  readonly reason?: string;
+}
+
 type Wire = Record<string, unknown>;
 
 const text = (o: Wire, name: string): string => (typeof o[name] === 'string' ? o[name] : '');

@@ -14,7 +14,7 @@ export type {
   StepDownOptions,
   StepDownResult,
 } from './client';
-export type { ClusterDescriptorView, ClustersView } from './clusters';
+export type { ClusterDescriptorView, ClustersView, SetClusterOptions } from './clusters';
 export { OmniRelayError, isOmniRelayError, SERVER_ERROR_CODES } from './errors';
 export type { ClientErrorCode, ErrorCode, ErrorDetails, ServerErrorCode } from './errors';
 export { FenceGuard } from './fence-guard';

@@ -1,12 +1,17 @@
+import type { SetClusterOptions } from '@omnirelay/client-sdk';
 import type { Command } from 'commander';
+import { usageError } from '../cli-error';
 import { EXIT } from '../exit-codes';
 import { clustersJson, clustersTable } from '../format/clusters';
+import { parseAddress, parseId } from '../options';
 import type { Bind } from './action';
+import { collectList, listOption, stringOption } from './action';
 
 /**
  * registerMeshClusters adds `omnirelay mesh clusters list`: the cluster descriptors the cluster
  * knows (its own and its peers'), its state and failover epoch, and its passive mirror's
- * replication status, lag and version vector (docs/cross-cluster.md).
+ * replication status, lag and version vector (docs/cross-cluster.md); and `omnirelay mesh
+ * clusters set`, which replicates a descriptor (this cluster's, or a peer's with --peer).
  */
 export function registerMeshClusters(program: Command, bind: Bind): void {
   const mesh = program.commands.find((c) => c.name() === 'mesh') ?? program.command('mesh');
@@ -22,4 +27,63 @@ export function registerMeshClusters(program: Command, bind: Bind): void {
         return EXIT.OK;
       }),
   );
+  bind(
+    clusters
+      .command('set')
+      .description("set this cluster's descriptor (or a peer's with --peer); needs mesh.admin")
+      .requiredOption('--id <clusterId>', 'the cluster id (e.g. eu-west-1)')
+      .requiredOption('--state <state>', `one of ${CLUSTER_STATES.join(', ')}`)
+      .option(
+        '--epoch <n>',
+        'the failover epoch (0..65535); it only rises, and a promotion must raise it',
+        '0',
+      )
+      .option('--peer', "set a peer's descriptor (the active cluster a passive one follows)")
+      .option('--region <region>', 'the region name')
+      .option('--priority <n>', 'promotion priority (higher first)', '0')
+      .option('--endpoint <host:port>', 'a public gRPC endpoint of that cluster (repeatable)', collectList)
+      .option('--reason <text>', 'why, for the audit record')
+      .addHelpText(
+        'after',
+        '\nExit 5 with EPOCH_REGRESSION when the epoch would go down or a promotion does not raise it.',
+      ),
+    async (ctx, options) => {
+      const state = stringOption(options, 'state')!;
+      if (!(CLUSTER_STATES as readonly string[]).includes(state)) {
+        throw usageError(
+          `--state ${JSON.stringify(state)} is not a cluster state`,
+          `give one of ${CLUSTER_STATES.join(', ')}`,
+        );
+      }
+      const region = stringOption(options, 'region');
+      const reason = stringOption(options, 'reason');
+      const request: SetClusterOptions = {
+        clusterId: parseId(stringOption(options, 'id')!, '--id'),
+        state: state as SetClusterOptions['state'],
+        failoverEpoch: parseWhole(stringOption(options, 'epoch')!, '--epoch'),
+        priority: parseWhole(stringOption(options, 'priority')!, '--priority'),
+        peer: options['peer'] === true,
+        endpoints: (listOption(options, 'endpoint') ?? []).map((e) => parseAddress(e, '--endpoint')),
+        ...(region === undefined ? {} : { region }),
+        ...(reason === undefined ? {} : { reason }),
+      };
+      return ctx.withClient(async (client) => {
+        const view = await client.setCluster(request);
+        ctx.io.stdout(ctx.output === 'json' ? clustersJson(view) : clustersTable(view));
+        return EXIT.OK;
+      });
+    },
+  );
+}
+
+/** CLUSTER_STATES are the states `set --state` takes. */
+const CLUSTER_STATES = ['active', 'passive', 'draining'] as const;
+
+/** parseWhole reads a whole, non-negative number for `flag` (the cluster checks its range). */
+function parseWhole(text: string, flag: string): number {
+  const n = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw usageError(`${flag} ${JSON.stringify(text)} is not a whole number`, `give e.g. ${flag} 1`);
+  }
+  return n;
 }
