@@ -8,14 +8,28 @@ import type { EntryContext, FsmState } from './state';
 
 /**
  * refuseUnlessGranting throws unless this cluster may grant at entry `ctx`: CLUSTER_PASSIVE when
- * it is passive or draining (naming the active peer and its endpoints when one is known), and
+ * it is passive or draining (naming the active peer and its endpoints when one is known) or when
+ * it is active but knows an active peer at a higher failover epoch (it was superseded), and
  * FENCE_SPACE_EXHAUSTED when the entry's index no longer fits a fence. Every command that can
  * grant calls it before it changes anything.
  */
 export function refuseUnlessGranting(state: FsmState, ctx: EntryContext, what: string): void {
   const topology = state.cluster;
+  const active = topology.activePeer();
+  if (topology.state === 'active' && active !== undefined && active.failoverEpoch > topology.epoch) {
+    // Superseded: a peer was promoted above this cluster's epoch (an old active that learns of
+    // its successor). Its fences would be dominated anyway; granting them would only mislead.
+    throw new LeadershipError(
+      'CLUSTER_PASSIVE',
+      `cluster ${JSON.stringify(topology.local?.clusterId ?? '')} was superseded: the active cluster ${JSON.stringify(active.clusterId)} is at failover epoch ${active.failoverEpoch}, above this cluster's ${topology.epoch}, so this one grants nothing (${what}); send it to ${JSON.stringify(active.clusterId)} (${active.endpoints.join(', ') || 'no endpoints known'})`,
+      {
+        activeClusterId: active.clusterId,
+        activeEndpoints: active.endpoints.join(','),
+        failoverEpoch: topology.epoch,
+      },
+    );
+  }
   if (topology.state !== 'active') {
-    const active = topology.activePeer();
     const where =
       active === undefined
         ? 'no active cluster is known to it'

@@ -195,6 +195,16 @@ describe('a passive cluster', () => {
     expect(d.fsm.stats().scopeCount).toBe(0);
   });
 
+  it('refuses grants on an active cluster that learns of an active peer at a higher epoch', () => {
+    const d = new Driver();
+    setCluster(d, { ...passiveB, clusterId: 'a', state: 'active' });
+    expect(grantedFence(acquire(d, 'x'))).toBe(2n);
+    setCluster(d, { ...activeA, clusterId: 'b', failoverEpoch: 1 });
+    const error = errorOf(acquire(d, 'y'));
+    expect(error).toMatchObject({ code: 'CLUSTER_PASSIVE', activeClusterId: 'b', failoverEpoch: 0 });
+    expect(error.message).toContain('superseded');
+  });
+
   it('says so when it knows no active cluster', () => {
     const d = new Driver();
     setCluster(d, { ...passiveB, state: 'draining' });

@@ -191,5 +191,26 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       failoverEpoch: number;
     };
     expect(after).toMatchObject({ state: 'active', failoverEpoch: 1 });
+
+    // A, told of B's promotion, stops granting and sends its clients to B.
+    const told = await a().post(leaderA, '/control/clusters', {
+      local: false,
+      clusterId: 'b',
+      state: 'active',
+      failoverEpoch: 1,
+      endpoints: b().nodes.map((n) => n.grpcAddress),
+      reason: 'b promoted',
+    });
+    expect(told.status).toBe(200);
+    const superseded = await a().post(leaderA, '/leadership/acquire', {
+      scope: 'orders/7',
+      candidateId: 'worker',
+      leaseTtlMs: TTL_MS,
+    });
+    expect(superseded.status).toBe(409);
+    expect((superseded.body as { error: Record<string, string> }).error).toMatchObject({
+      code: 'CLUSTER_PASSIVE',
+      activeClusterId: 'b',
+    });
   });
 });
