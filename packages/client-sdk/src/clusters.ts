@@ -26,6 +26,8 @@ export interface ClustersView {
   readonly clusterId: string;
   readonly state: string;
   readonly failoverEpoch: number;
+  /** lastEventRevision is the revision of the cluster's last holder change (what a mirror must reach). */
+  readonly lastEventRevision: number;
   readonly following: string;
   readonly clusters: readonly ClusterDescriptorView[];
   readonly replication: {
@@ -66,6 +68,7 @@ export function clustersView(wire: Wire): ClustersView {
     clusterId: text(wire, 'clusterId'),
     state: text(wire, 'state'),
     failoverEpoch: count(wire, 'failoverEpoch'),
+    lastEventRevision: count(wire, 'lastEventRevision'),
     following: text(wire, 'following'),
     clusters: ((wire['clusters'] ?? []) as Wire[]).map((d) => ({
       clusterId: text(d, 'clusterId'),

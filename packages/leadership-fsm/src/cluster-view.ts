@@ -17,6 +17,8 @@ export interface ClusterView {
   readonly local: ClusterDescriptor | null;
   readonly state: ClusterState;
   readonly failoverEpoch: number;
+  /** lastEventRevision is the revision of this cluster's last holder change (0: none). */
+  readonly lastEventRevision: number;
   readonly peers: readonly ClusterDescriptor[];
   /** following is the active peer a passive or draining cluster mirrors ('' when none). */
   readonly following: string;
@@ -53,12 +55,13 @@ function vectorOf(topology: ClusterTopology): ClusterVersionVector {
 }
 
 /** clusterView copies the cross-cluster state into a ClusterView. */
-export function clusterView(topology: ClusterTopology): ClusterView {
+export function clusterView(topology: ClusterTopology, lastEventRevision: number): ClusterView {
   const state = topology.state;
   return {
     local: topology.local,
     state,
     failoverEpoch: topology.epoch,
+    lastEventRevision,
     peers: topology.sortedPeers(),
     following: state === 'active' ? '' : (topology.activePeer()?.clusterId ?? ''),
     mirror: {

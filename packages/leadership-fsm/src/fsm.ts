@@ -219,7 +219,7 @@ export class LeadershipFsm {
    * effective state and epoch, the peers' descriptors and the mirror's version vector.
    */
   cluster(): ClusterView {
-    return clusterView(this.state.cluster);
+    return clusterView(this.state.cluster, this.state.lastEventRevision);
   }
 
   /**

@@ -66,6 +66,12 @@ export class FsmState {
   clockMs = 0;
   leaseCount = 0;
   waitingCount = 0;
+  /**
+   * lastEventRevision is the revision of the last holder change (0 before any): what a passive
+   * mirror must reach to hold everything this cluster granted. Derived: rebuilt on restore as the
+   * highest scope revision, never in a snapshot.
+   */
+  lastEventRevision = 0;
   readonly deadlines = new DeadlineIndex();
   /** cluster is the cross-cluster state: descriptors, failover epoch, the passive mirror. */
   cluster = new ClusterTopology();
@@ -119,6 +125,7 @@ export class FsmState {
     const live: DueLease[] = [];
     for (const record of records) {
       this.scopes.set(record.name, record);
+      this.lastEventRevision = Math.max(this.lastEventRevision, record.revision);
       this.waitingCount += record.queue.length;
       if (record.holder !== null) {
         this.leaseCount++;
@@ -257,6 +264,7 @@ export class FsmState {
     record.holder = next;
     record.scopeTerm++;
     record.revision = ctx.index;
+    this.lastEventRevision = ctx.index;
     ctx.events.push({
       revision: ctx.index,
       scope: record.name,

@@ -316,6 +316,17 @@ describe('cluster snapshots', () => {
     expect(Buffer.from(capture.encodeSlice(1) ?? capture.encodeSlice(1_000)!)).toEqual(Buffer.from(bytes));
   });
 
+  it('knows the revision of its last holder change, after a restore too', () => {
+    const d = new Driver();
+    expect(d.fsm.cluster().lastEventRevision).toBe(0);
+    acquire(d, 'x');
+    d.noop();
+    acquire(d, 'y');
+    d.noop();
+    expect(d.fsm.cluster().lastEventRevision).toBe(3);
+    expect(LeadershipFsm.restore(d.fsm.snapshot()).cluster().lastEventRevision).toBe(3);
+  });
+
   it('restores a promoted cluster that keeps granting in its epoch', () => {
     const d = new Driver();
     setCluster(d, { ...passiveB, state: 'active', failoverEpoch: 1 });

@@ -6,6 +6,7 @@ const PASSIVE: ClustersView = {
   clusterId: 'b',
   state: 'passive',
   failoverEpoch: 0,
+  lastEventRevision: 0,
   following: 'a',
   clusters: [
     {
@@ -46,6 +47,7 @@ const UNSET: ClustersView = {
   clusterId: '',
   state: 'active',
   failoverEpoch: 0,
+  lastEventRevision: 0,
   following: '',
   clusters: [],
   replication: { status: 'idle', lagSeconds: 0, sourceClusterId: '', versionVector: {}, mirroredScopes: 0 },

@@ -20,6 +20,8 @@ export interface ClustersAnswer {
   readonly clusterId: string;
   readonly state: ClusterView['state'];
   readonly failoverEpoch: number;
+  /** lastEventRevision is the revision of this cluster's last holder change: what a mirror must reach. */
+  readonly lastEventRevision: number;
   readonly following: string;
   readonly clusters: readonly DescriptorAnswer[];
   readonly replication: ReplicationView & {
@@ -36,6 +38,7 @@ export function clustersAnswer(view: ClusterView, replication: ReplicationView):
     clusterId: view.local?.clusterId ?? '',
     state: view.state,
     failoverEpoch: view.failoverEpoch,
+    lastEventRevision: view.lastEventRevision,
     following: view.following,
     clusters: [
       ...(view.local === null ? [] : [{ ...view.local, local: true }]),
@@ -62,6 +65,7 @@ export const IDLE_REPLICATION: ReplicationView = { status: 'idle', lagSeconds: 0
 export function clustersToWire(answer: ClustersAnswer): object {
   return {
     ...answer,
+    lastEventRevision: String(answer.lastEventRevision),
     clusters: answer.clusters.map((d) => ({
       ...d,
       changedRevision: String(d.changedRevision),
