@@ -495,6 +495,7 @@ export class OmniRelayClient {
           failoverEpoch: options.failoverEpoch ?? 0,
           endpoints: [...(options.endpoints ?? [])],
           reason: options.reason ?? '',
+          correlationId: options.correlationId ?? '',
         },
         { leader: true, retry: ONLY_NOT_APPLIED },
       ),

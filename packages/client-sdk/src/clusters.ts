@@ -53,6 +53,8 @@ export interface SetClusterOptions {
   readonly priority?: number;
   readonly endpoints?: readonly string[];
   readonly reason?: string;
+  /** correlationId ties the change to a workflow in the servers' logs (default: generated). */
+  readonly correlationId?: string;
 }
 
 type Wire = Record<string, unknown>;

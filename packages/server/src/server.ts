@@ -162,8 +162,25 @@ export async function startServer(
   // The passive cluster's replicator: it follows the active peer while this node leads.
   const replicator = new Replicator(service, stateMachine, () => node.isLeader, logger);
   registerReplicationMetrics(metrics.registry, replicator);
-  stateMachine.onApplied((result) => {
-    if (result.ok && result.outcome.type === 'setCluster') replicator.reconsider();
+  stateMachine.onApplied((result, entry) => {
+    if (!result.ok || result.outcome.type !== 'setCluster') return;
+    const d = result.outcome.descriptor;
+    logger.info(
+      {
+        clusterId: d.clusterId,
+        local: result.outcome.descriptor === stateMachine.fsm.cluster().local,
+        state: d.state,
+        failoverEpoch: d.failoverEpoch,
+        endpoints: d.endpoints,
+        reason: d.reason,
+        principal: d.changedBy,
+        correlationId: result.correlationId,
+        revision: entry.index,
+        waitersDropped: result.outcome.waitersDropped,
+      },
+      'cluster descriptor changed',
+    );
+    replicator.reconsider();
   });
   stateMachine.onRestored(() => replicator.reconsider());
   node.on('role', (role) => {

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { usageError } from '../cli-error';
 import { EXIT } from '../exit-codes';
 import { clustersJson, clustersTable } from '../format/clusters';
-import { parseAddress, parseId } from '../options';
+import { parseAddress, parseId, parsePositiveMs } from '../options';
+import { promote } from './cluster-failover';
 import type { Bind } from './action';
 import { collectList, listOption, stringOption } from './action';
 
@@ -71,6 +72,39 @@ export function registerMeshClusters(program: Command, bind: Bind): void {
         const view = await client.setCluster(request);
         ctx.io.stdout(ctx.output === 'json' ? clustersJson(view) : clustersTable(view));
         return EXIT.OK;
+      });
+    },
+  );
+  registerPromote(clusters, bind);
+}
+
+/**
+ * registerPromote adds `omnirelay mesh clusters promote <id>`: a planned failover to
+ * the passive cluster the endpoints reach (see cluster-failover.ts for the steps).
+ */
+function registerPromote(clusters: Command, bind: Bind): void {
+  bind(
+    clusters
+      .command('promote')
+      .argument('<id>', 'the passive cluster to promote')
+      .description(
+        'planned failover: drain the active cluster, wait for <id> to catch up, raise the epoch, flip both',
+      )
+      .option('--lag-max-seconds <s>', 'the replication lag the preflight accepts', '5')
+      .option('--catch-up-ms <ms>', 'how long to wait for <id> to catch up after the drain', '10000')
+      .addHelpText(
+        'after',
+        '\n--endpoints reach the passive cluster <id>; the active one is reached at the endpoints of its descriptor.\nExit 5 when a preflight check or the catch-up fails (the step is named).',
+      )
+      // The positional <id> reaches the action as the option `id`.
+      .hook('preAction', (self) => {
+        self.setOptionValue('id', self.args[0]);
+      }),
+    async (ctx, options) => {
+      const id = parseId(stringOption(options, 'id') ?? '', '<id>');
+      return promote(ctx, id, {
+        lagSecondsMax: parseWhole(stringOption(options, 'lagMaxSeconds')!, '--lag-max-seconds'),
+        catchUpMs: parsePositiveMs(stringOption(options, 'catchUpMs')!, '--catch-up-ms'),
       });
     },
   );

@@ -59,4 +59,13 @@ describe('omnirelay mesh clusters list and set against one node', () => {
     expect(regress.code).toBe(5);
     expect(regress.stderr).toContain('EPOCH_REGRESSION');
   });
+
+  it('refuses a promotion whose preflight fails, naming why (exit 5)', async () => {
+    const wrong = await runCliInProcess(['--endpoints', endpoint, 'mesh', 'clusters', 'promote', 'c']);
+    expect(wrong.code).toBe(5);
+    expect(wrong.stderr).toContain('the endpoints reach cluster "b", not "c"');
+    const alone = await runCliInProcess(['--endpoints', endpoint, 'mesh', 'clusters', 'promote', 'b']);
+    expect(alone.code).toBe(5);
+    expect(alone.stderr).toContain('cluster b follows no active cluster');
+  });
 });

@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs';
 import type { LocalCluster } from '../../../server/src/index';
-import { acquireMany, useLocalCluster } from '../../../server/test/cluster/cluster-helpers';
+import {
+  CALM_ELECTION_FLAGS,
+  CALM_LEADER_WAIT_MS,
+  acquireMany,
+  pollUntil,
+  useLocalCluster,
+} from '../../../server/test/cluster/cluster-helpers';
 import { FenceGuard, createClient, isOmniRelayError } from '../../src/index';
 
-/** FLAGS keep elections calm: two 3-node clusters share two cores with other work. */
-const FLAGS = ['--election-timeout-ms', '3000', '--heartbeat-ms', '300', '--stall-threshold-ms', '10000'];
-/** LEADER_WAIT_MS bounds the wait for a Raft leader: six processes start at once on a shared machine. */
-const LEADER_WAIT_MS = 45_000;
 const TTL_MS = 60_000;
 /** HISTORY_EVENTS is A's watch history (the minimum allowed); FILLER grants push orders/1 out of it. */
 const HISTORY_EVENTS = 100;
 const FILLER = HISTORY_EVENTS + 10;
-/** POLL_MS and WAIT_MS bound every wait of this file. */
-const POLL_MS = 100;
-const WAIT_MS = 20_000;
 
 interface MirrorBody {
   readonly sourceClusterId: string;
@@ -24,16 +23,6 @@ interface MirrorBody {
     lastFenceToken: string;
     holder: { fenceToken: string } | null;
   }[];
-}
-
-async function until<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (let i = 0; Date.now() < deadline && i < WAIT_MS / POLL_MS; i++) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
 }
 
 async function acquire(
@@ -57,14 +46,23 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
     size: 3,
     // A keeps the fewest events of watch history it allows: after FILLER grants, B's first watch
     // (from revision 1) is COMPACTED and B rebuilds its mirror from a listing of A's holders.
-    extraArgs: [...FLAGS, '--cluster-id', 'cluster-a', '--watch-history-events-max', String(HISTORY_EVENTS)],
+    extraArgs: [
+      ...CALM_ELECTION_FLAGS,
+      '--cluster-id',
+      'cluster-a',
+      '--watch-history-events-max',
+      String(HISTORY_EVENTS),
+    ],
   });
-  const b = useLocalCluster('xc-b', { size: 3, extraArgs: [...FLAGS, '--cluster-id', 'cluster-b'] });
+  const b = useLocalCluster('xc-b', {
+    size: 3,
+    extraArgs: [...CALM_ELECTION_FLAGS, '--cluster-id', 'cluster-b'],
+  });
   jest.setTimeout(150_000);
 
   it('mirrors A on B with a version vector, refuses grants on B naming A, and fences a promoted B above A', async () => {
-    const leaderA = await a().waitForLeader(LEADER_WAIT_MS);
-    let leaderB = await b().waitForLeader(LEADER_WAIT_MS);
+    const leaderA = await a().waitForLeader(CALM_LEADER_WAIT_MS);
+    let leaderB = await b().waitForLeader(CALM_LEADER_WAIT_MS);
     const endpointsA = a().nodes.map((n) => n.grpcAddress);
     const first = await acquire(a(), leaderA, 'orders/1');
     await acquireMany(a(), leaderA, 'filler', FILLER, 4, TTL_MS);
@@ -92,7 +90,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
 
     // A grant on A made before B followed, and one after, both reach B's mirror.
     const second = await acquire(a(), leaderA, 'orders/2');
-    const mirror = await until('both grants in B mirror', async () => {
+    const mirror = await pollUntil('both grants in B mirror', async () => {
       const body = (await b().get(leaderB, '/control/mirror?prefix=orders/')).body as MirrorBody;
       return body.scopes.length === 2 && (body.versionVector['a'] ?? 0) >= second.revision ? body : undefined;
     });
@@ -106,7 +104,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       following: string;
       replication: { status: string; versionVector: Record<string, number>; mirroredScopes: number };
     };
-    const clusters = await until('B streaming from A', async () => {
+    const clusters = await pollUntil('B streaming from A', async () => {
       const body = (await b().get(leaderB, '/control/clusters')).body as Clusters;
       return body.replication.status === 'streaming' ? body : undefined;
     });
@@ -148,7 +146,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
 
     // A leader change on B keeps the mirror (it is in B's log) and resumes from its vector.
     await b().kill(leaderB);
-    leaderB = await b().waitForLeader(LEADER_WAIT_MS);
+    leaderB = await b().waitForLeader(CALM_LEADER_WAIT_MS);
     const latestA = await (async () => {
       const res = await a().post(leaderA, '/leadership/resign', {
         scope: 'orders/1',
@@ -157,7 +155,7 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       expect(res.status).toBe(200);
       return acquire(a(), leaderA, 'orders/1');
     })();
-    await until('the re-grant of orders/1 in the mirror of the new B leader', async () => {
+    await pollUntil('the re-grant of orders/1 in the mirror of the new B leader', async () => {
       const body = (await b().get(leaderB, '/control/mirror?prefix=orders/1')).body as MirrorBody;
       return body.scopes[0]?.holder?.fenceToken === String(latestA.fence) ? body : undefined;
     });

@@ -168,3 +168,38 @@ export async function steadyViews(cluster: LocalCluster, ids: readonly string[])
 export function view(s: NodeStatus | undefined): string {
   return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
 }
+
+/**
+ * CALM_ELECTION_FLAGS are election flags for tests that run two 3-node clusters at once on a
+ * shared machine: generous timeouts, so neither cluster churns while the other starts.
+ */
+export const CALM_ELECTION_FLAGS: readonly string[] = [
+  '--election-timeout-ms',
+  '3000',
+  '--heartbeat-ms',
+  '300',
+  '--stall-threshold-ms',
+  '10000',
+];
+
+/** CALM_LEADER_WAIT_MS bounds the wait for a leader when six processes start at once. */
+export const CALM_LEADER_WAIT_MS = 45_000;
+
+/**
+ * pollUntil reads `read` every `pollMs` until it answers something other than undefined (a
+ * thrown error counts as undefined), and returns that; it fails after `waitMs`, naming `what`.
+ */
+export async function pollUntil<T>(
+  what: string,
+  read: () => Promise<T | undefined>,
+  waitMs = 20_000,
+  pollMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let i = 0; Date.now() < deadline && i < waitMs / pollMs; i++) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  throw new Error(`timed out after ${waitMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,164 @@
+import type { ClustersView, OmniRelayClient, SetClusterOptions } from '@omnirelay/client-sdk';
+import { randomUUID } from 'node:crypto';
+import { CliError } from '../cli-error';
+import type { CommandContext } from '../context';
+import type { ExitCode } from '../exit-codes';
+import { EXIT } from '../exit-codes';
+import { jsonLine } from '../format/json';
+
+/** PromoteOptions bound a planned failover: the lag the preflight accepts and the catch-up wait. */
+export interface PromoteOptions {
+  readonly lagSecondsMax: number;
+  readonly catchUpMs: number;
+}
+
+/** CATCH_UP_POLL_MS is how often a failover looks whether the mirror caught up. */
+const CATCH_UP_POLL_MS = 100;
+
+function refused(message: string, next: string): CliError {
+  return new CliError(EXIT.REJECTED, message, next);
+}
+
+/** descriptorOf is the descriptor change that keeps everything of `id`'s known descriptor but what is given. */
+function descriptorOf(
+  view: ClustersView,
+  id: string,
+  change: Pick<SetClusterOptions, 'state' | 'failoverEpoch' | 'peer'> & {
+    reason: string;
+    correlationId: string;
+  },
+): SetClusterOptions {
+  const known = view.clusters.find((c) => c.clusterId === id);
+  return {
+    clusterId: id,
+    region: known?.region ?? '',
+    priority: known?.priority ?? 0,
+    endpoints: known?.endpoints ?? [],
+    ...change,
+  };
+}
+
+/**
+ * promote runs a planned failover to the passive cluster `id` that `ctx`'s endpoints reach, and
+ * prints each step with one correlation id (every server logs each descriptor change with it):
+ *
+ * 1. preflight: `id` is passive and follows an active cluster, its replicator streams with a lag
+ *    of at most `lagSecondsMax`, and the active cluster answers at its descriptor's endpoints;
+ * 2. drain: the active cluster turns `draining` (it grants nothing more; its holders keep
+ *    their leases until they resign or expire);
+ * 3. catch up: wait (at most `catchUpMs`) until `id`'s version vector reaches the active's last
+ *    holder change;
+ * 4. promote: `id` turns active with a failover epoch above every epoch either side knows;
+ * 5. demote: the old active learns `id`'s descriptor (it is superseded: it grants nothing) and
+ *    turns passive, following `id`; `id` records it as passive.
+ *
+ * A failure before step 4 leaves the old active draining (run `mesh clusters set` to undo); the
+ * error names the step.
+ */
+export async function promote(ctx: CommandContext, id: string, options: PromoteOptions): Promise<ExitCode> {
+  const correlationId = `promote-${randomUUID()}`;
+  const step = (name: string, detail: string): void =>
+    ctx.io.stdout(
+      ctx.output === 'json'
+        ? jsonLine({ step: name, detail, correlationId })
+        : `promote ${id}: ${name}: ${detail} (correlation id ${correlationId})\n`,
+    );
+  const reason = `planned failover to ${id} (${correlationId})`;
+  return ctx.withClient(async (target) => {
+    const before = await target.clusters();
+    if (before.clusterId !== id) {
+      throw refused(
+        `the endpoints reach cluster ${JSON.stringify(before.clusterId)}, not ${JSON.stringify(id)}`,
+        'give --endpoints of the cluster to promote',
+      );
+    }
+    if (before.state === 'active') throw refused(`cluster ${id} is already active`, 'nothing to do');
+    const activeId = before.following;
+    const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
+    if (activeId === '' || active === undefined || active.endpoints.length === 0) {
+      throw refused(
+        `cluster ${id} follows no active cluster with known endpoints`,
+        "set the active peer first: 'omnirelay mesh clusters set --peer --id <active> --state active --endpoint <host:port>'",
+      );
+    }
+    const replication = before.replication;
+    if (replication.status !== 'streaming' || replication.lagSeconds > options.lagSecondsMax) {
+      throw refused(
+        `preflight: cluster ${id} is ${replication.status} with a lag of ${replication.lagSeconds} s (at most ${options.lagSecondsMax} s, streaming)`,
+        'wait for replication to catch up, or raise --lag-max-seconds',
+      );
+    }
+    return ctx.withClient(async (old: OmniRelayClient) => {
+      const activeView = await old.clusters();
+      if (activeView.clusterId !== activeId || activeView.state !== 'active') {
+        throw refused(
+          `preflight: ${activeId}'s endpoints answer as ${JSON.stringify(activeView.clusterId)} in state ${activeView.state}`,
+          "check the descriptors with 'omnirelay mesh clusters list' on both clusters",
+        );
+      }
+      step('preflight', `${id} streams from ${activeId} with a lag of ${replication.lagSeconds} s`);
+      const drained = await old.setCluster(
+        descriptorOf(activeView, activeId, {
+          state: 'draining',
+          failoverEpoch: activeView.failoverEpoch,
+          reason,
+          correlationId,
+        }),
+      );
+      step('drain', `${activeId} is ${drained.state}: it grants nothing more`);
+      const deadline = Date.now() + options.catchUpMs;
+      let caughtUp: { have: number; need: number } | undefined;
+      for (let i = 0; caughtUp === undefined && i <= options.catchUpMs / CATCH_UP_POLL_MS; i++) {
+        const need = (await old.clusters()).lastEventRevision;
+        const have = (await target.clusters()).replication.versionVector[activeId] ?? 0;
+        if (have >= need) caughtUp = { have, need };
+        else if (Date.now() >= deadline) break;
+        else await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
+      }
+      if (caughtUp === undefined) {
+        throw refused(
+          `catch up: ${id}'s mirror did not reach ${activeId}'s last holder change within ${options.catchUpMs} ms; ${activeId} stays draining`,
+          `retry the promotion, or undo with 'omnirelay mesh clusters set --id ${activeId} --state active --epoch ${activeView.failoverEpoch}' on ${activeId}`,
+        );
+      }
+      step(
+        'catch-up',
+        `${id} holds ${activeId} up to revision ${caughtUp.have} (last change ${caughtUp.need})`,
+      );
+      const epochs = [...before.clusters, ...activeView.clusters].map((c) => c.failoverEpoch);
+      const epoch = Math.max(before.failoverEpoch, activeView.failoverEpoch, ...epochs) + 1;
+      const promoted = await target.setCluster(
+        descriptorOf(before, id, { state: 'active', failoverEpoch: epoch, reason, correlationId }),
+      );
+      step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
+      await old.setCluster(
+        descriptorOf(before, id, {
+          peer: true,
+          state: 'active',
+          failoverEpoch: epoch,
+          reason,
+          correlationId,
+        }),
+      );
+      const demoted = await old.setCluster(
+        descriptorOf(activeView, activeId, {
+          state: 'passive',
+          failoverEpoch: activeView.failoverEpoch,
+          reason,
+          correlationId,
+        }),
+      );
+      await target.setCluster(
+        descriptorOf(before, activeId, {
+          peer: true,
+          state: 'passive',
+          failoverEpoch: activeView.failoverEpoch,
+          reason,
+          correlationId,
+        }),
+      );
+      step('demote', `${activeId} is ${demoted.state} and follows ${demoted.following || id}`);
+      return EXIT.OK;
+    }, active.endpoints);
+  });
+}
