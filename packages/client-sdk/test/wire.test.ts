@@ -81,7 +81,7 @@ describe('Lease', () => {
     const lease = new Lease(
       leaseView(WIRE_LEASE),
       { raftTerm: 1n, releaseOnResetMs: 0, confirmedAtMs: undefined, skewMs: 100 },
-      { renew: () => Promise.resolve(), resign: () => Promise.resolve(), ended: () => undefined },
+      { renew: () => Promise.resolve(), resign: () => Promise.resolve(true), ended: () => undefined },
     );
     expect([lease.leaderId, lease.fenceToken]).toEqual(['worker-a', 18446744073709551615n]);
     expect([lease.candidateId, lease.fence]).toEqual([lease.leaderId, lease.fenceToken]);
