@@ -21,7 +21,7 @@ interface MirrorBody {
     scope: string;
     revision: number;
     lastFenceToken: string;
-    holder: { fenceToken: string } | null;
+    holder: (Record<string, unknown> & { fenceToken: string }) | null;
   }[];
 }
 
@@ -98,6 +98,15 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
     expect(mirror.scopes.map((s) => [s.scope, s.revision, s.holder?.fenceToken])).toEqual([
       ['orders/1', first.revision, String(first.fence)],
       ['orders/2', second.revision, String(second.fence)],
+    ]);
+    // The mirrored holder carries the DISC-002 names, as every public JSON surface does.
+    expect(Object.keys(mirror.scopes[0]!.holder ?? {}).sort()).toEqual([
+      'fenceToken',
+      'grantedAtMs',
+      'leaderId',
+      'metadata',
+      'term',
+      'ttlMs',
     ]);
     type Clusters = {
       state: string;

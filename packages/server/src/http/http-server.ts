@@ -26,7 +26,7 @@ import type { ReplicationView } from '../cross-cluster/clusters-answer';
 import { IDLE_REPLICATION, clustersAnswer } from '../cross-cluster/clusters-answer';
 import { setClusterRequest } from '../cross-cluster/set-cluster-request';
 import { toJson } from './json';
-import { leadershipEventJson, leaseTokenJson, withLeaseTokens } from './lease-token';
+import { leadershipEventJson, leaseTokenJson, mirrorPageJson, withLeaseTokens } from './lease-token';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
 import type { ClientTlsFiles, ForwardingTlsFiles } from '../tls/client-tls';
 import { HttpsForwarding, TlsFileWatcher, leaderIdentityCheck } from '../tls/client-tls';
@@ -166,13 +166,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
       async ({ query }) => {
         const limit = query.get('limit');
         const pageToken = query.get('pageToken');
-        return service.mirror(
-          {
-            prefix: query.get('prefix') ?? '',
-            ...(pageToken === null ? {} : { pageToken }),
-            ...(limit === null ? {} : { limit: intField({ limit }, 'limit') }),
-          },
-          consistencyOf(query),
+        return mirrorPageJson(
+          await service.mirror(
+            {
+              prefix: query.get('prefix') ?? '',
+              ...(pageToken === null ? {} : { pageToken }),
+              ...(limit === null ? {} : { limit: intField({ limit }, 'limit') }),
+            },
+            consistencyOf(query),
+          ),
         );
       },
     ],

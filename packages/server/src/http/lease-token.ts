@@ -1,4 +1,4 @@
-import type { HolderRef, LeadershipEvent, LeaseView } from '@omnirelay/leadership-fsm';
+import type { HolderRef, LeadershipEvent, LeaseView, MirrorPage } from '@omnirelay/leadership-fsm';
 import { ServerError } from '../errors/error-table';
 
 /**
@@ -116,3 +116,30 @@ export function withLeaseTokens(answer: object): Record<string, unknown> {
 
 /** LEASE_KEYS are the answer fields that hold a LeaseView (or null). */
 const LEASE_KEYS: ReadonlySet<string> = new Set(['lease', 'holder', 'successor', 'current', 'leader']);
+
+/**
+ * mirrorPageJson is GET /control/mirror's answer: the passive mirror's page with each mirrored
+ * holder under the DISC-002 names (`leaderId`, `term`, `fenceToken`, `ttlMs`, `grantedAtMs`).
+ * The mirror keeps no renewals, so it has no deadline and no `expiresAt`.
+ */
+export function mirrorPageJson(page: MirrorPage): object {
+  return {
+    ...page,
+    scopes: page.scopes.map((s) => ({
+      scope: s.scope,
+      revision: s.revision,
+      lastFenceToken: s.lastFenceToken.toString(),
+      holder:
+        s.holder === null
+          ? null
+          : {
+              leaderId: s.holder.candidateId,
+              term: s.holder.scopeTerm,
+              fenceToken: s.holder.fenceToken.toString(),
+              ttlMs: s.holder.leaseTtlMs,
+              grantedAtMs: s.holder.grantedStampMs,
+              metadata: s.holder.metadata,
+            },
+    })),
+  };
+}
