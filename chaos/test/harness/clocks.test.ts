@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CleanupRegistry } from '../../src/harness/cleanup';
+import { FakeClock, faketimeSpec } from '../../src/harness/clocks';
+import { ManagedProcess } from '../../src/harness/processes';
+import { describeWithFaketime } from '../helpers/root';
+
+/** PRINTER prints "<wall ms> <monotonic ms>" every 50 ms, for at most 20 s. */
+const PRINTER =
+  "const t=setInterval(()=>console.log(Date.now()+' '+performance.now()),50);setTimeout(()=>clearInterval(t),20000)";
+
+describe('faketimeSpec', () => {
+  it('renders an offset and a rate in libfaketime syntax', () => {
+    expect(faketimeSpec({ offsetMs: 250, rate: 1 })).toBe('+0.250000');
+    expect(faketimeSpec({ offsetMs: -250, rate: 1.1 })).toBe('-0.250000 x1.100000');
+  });
+
+  it('refuses a rate out of bounds', () => {
+    expect(() => faketimeSpec({ offsetMs: 0, rate: 0 })).toThrow('a clock rate must be in 0.5..2, got 0');
+  });
+});
+
+describeWithFaketime('FakeClock', () => {
+  it('skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
+    const cleanup = new CleanupRegistry();
+    try {
+      const clock = new FakeClock(join(dir, 'faketime'), { offsetMs: 250, rate: 1 });
+      const p = new ManagedProcess(
+        {
+          name: 'printer',
+          argv: [process.execPath, '-e', PRINTER],
+          env: clock.env(),
+          logFile: join(dir, 'log'),
+          pipeStdout: true,
+        },
+        cleanup,
+      );
+      p.start();
+      const samples: Array<{ offset: number; monotonic: number }> = [];
+      const next = (): Promise<{ offset: number; monotonic: number }> =>
+        p
+          .waitForLine(() => true, 5000)
+          .then((line) => {
+            const [wall, monotonic] = line.split(' ').map(Number);
+            return { offset: (wall ?? 0) - Date.now(), monotonic: monotonic ?? 0 };
+          });
+      samples.push(await next());
+      expect(Math.abs((samples[0]?.offset ?? 0) - 250)).toBeLessThan(150);
+      clock.set({ offsetMs: -60_000, rate: 1 });
+      for (let i = 0; i < 40; i++) {
+        const s = await next();
+        samples.push(s);
+        if (s.offset < -30_000) break;
+      }
+      const last = samples[samples.length - 1];
+      expect(Math.abs((last?.offset ?? 0) + 60_000)).toBeLessThan(150);
+      // The monotonic clock never went back.
+      for (let i = 1; i < samples.length; i++) {
+        expect(samples[i]!.monotonic).toBeGreaterThanOrEqual(samples[i - 1]!.monotonic);
+      }
+    } finally {
+      await cleanup.runAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
