@@ -1,0 +1,165 @@
+/**
+ * FAULT_KINDS are the faults a scenario may schedule; each names what it does to whom:
+ * - kill-leader / kill-follower: `kill -9` a node, restart it after `durationS`;
+ * - kill-holder: `kill -9` a worker that holds a lease (not restarted);
+ * - pause-leader / pause-holder: SIGSTOP a node or a lease-holding worker for `durationS`
+ *   (longer than the election timeout or the TTL: the zombie that wakes up), then SIGCONT;
+ * - partition-leader / partition-minority / partition-one-way / partition-bridge: a network
+ *   partition (leader isolated; a minority cut from the majority; the leader cannot reach one
+ *   follower; the others split into two halves joined only by one node), healed after `durationS`;
+ * - latency: every peer link delayed by `latencyMs` ± `jitterMs` (reordering across links);
+ * - clock-skew: a node's wall clock offset by `offsetMs` (≤ 250) and its rate drifted by `rate`;
+ * - clock-jump: a node's wall clock jumps by `offsetMs` (forward or back), back after `durationS`;
+ * - disk-full / disk-readonly: a node's data disk (a small tmpfs) fills up / turns read-only;
+ * - wipe-data: a follower is killed, its data folder wiped, and it is removed and re-added
+ *   (learner, then promoted) as an operator would;
+ * - membership-change: a new node is added as a learner, promoted, and a follower removed;
+ * - transfer-leader: leadership is transferred to a follower;
+ * - restart-all: every node is killed and restarted (a full-cluster restart).
+ */
+export const FAULT_KINDS = [
+  'kill-leader',
+  'kill-follower',
+  'kill-holder',
+  'pause-leader',
+  'pause-holder',
+  'partition-leader',
+  'partition-minority',
+  'partition-one-way',
+  'partition-bridge',
+  'latency',
+  'clock-skew',
+  'clock-jump',
+  'disk-full',
+  'disk-readonly',
+  'wipe-data',
+  'membership-change',
+  'transfer-leader',
+  'restart-all',
+] as const;
+
+/** FaultKind is one of FAULT_KINDS. */
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** BROKEN_BUILDS are the deliberately broken builds a scenario may run against (test-only). */
+export const BROKEN_BUILDS = ['server-reuses-fence', 'store-skips-fence'] as const;
+
+/** DURATION_S_MAX bounds a scenario's length; FAULTS_MAX its faults (random ones included). */
+export const DURATION_S_MAX = 3600;
+export const FAULTS_MAX = 100;
+
+const seconds = { type: 'number', minimum: 0, maximum: DURATION_S_MAX } as const;
+
+const fault = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind'],
+  properties: {
+    kind: { enum: FAULT_KINDS },
+    at: { ...seconds, description: 'seconds after the workload starts' },
+    durationS: { ...seconds, description: 'how long the fault lasts before its heal' },
+    random: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['count', 'from', 'to'],
+      description: 'count faults at seeded random times in [from, to] seconds (instead of at)',
+      properties: {
+        count: { type: 'integer', minimum: 1, maximum: FAULTS_MAX },
+        from: seconds,
+        to: seconds,
+      },
+    },
+    latencyMs: { type: 'integer', minimum: 0, maximum: 5000 },
+    jitterMs: { type: 'integer', minimum: 0, maximum: 5000 },
+    offsetMs: { type: 'integer', minimum: -3_600_000, maximum: 3_600_000 },
+    rate: { type: 'number', minimum: 0.5, maximum: 2 },
+  },
+  oneOf: [{ required: ['at'] }, { required: ['random'] }],
+} as const;
+
+const slo = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['fault'],
+  properties: {
+    fault: { enum: FAULT_KINDS },
+    failoverMsMax: { type: 'number', minimum: 0 },
+    regrantMsMax: { type: 'number', minimum: 0 },
+    availabilityMin: { type: 'number', minimum: 0, maximum: 1 },
+    recoveryMsMax: { type: 'number', minimum: 0 },
+  },
+} as const;
+
+const scenario = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'suite', 'faults'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    description: { type: 'string' },
+    suite: { enum: ['short', 'long', 'broken'] },
+    nodes: { enum: [3, 5] },
+    durationS: { type: 'number', minimum: 5, maximum: DURATION_S_MAX },
+    electionTimeoutMs: { type: 'integer', minimum: 300, maximum: 30_000 },
+    workload: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        workers: { type: 'integer', minimum: 1, maximum: 20 },
+        scopes: { type: 'integer', minimum: 1, maximum: 50 },
+        ttlMs: { type: 'integer', minimum: 500, maximum: 60_000 },
+      },
+    },
+    faults: { type: 'array', maxItems: FAULTS_MAX, items: fault },
+    slo: { type: 'array', items: slo },
+    broken: { enum: BROKEN_BUILDS },
+    expect: { enum: ['valid', 'invalid'], description: 'invalid for a broken build: a checker must flag it' },
+  },
+} as const;
+
+/** SCENARIOS_SCHEMA is the JSON schema of chaos-scenarios.yaml (validated with ajv). */
+export const SCENARIOS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'scenarios'],
+  properties: {
+    version: { const: 1 },
+    scenarios: { type: 'array', minItems: 1, items: scenario },
+  },
+} as const;
+
+/** FaultSpec is one fault entry of a scenario, as written. */
+export interface FaultSpec {
+  readonly kind: FaultKind;
+  readonly at?: number;
+  readonly durationS?: number;
+  readonly random?: { readonly count: number; readonly from: number; readonly to: number };
+  readonly latencyMs?: number;
+  readonly jitterMs?: number;
+  readonly offsetMs?: number;
+  readonly rate?: number;
+}
+
+/** SloSpec is one expected SLO of a scenario (the slo.json entry the checkers read). */
+export interface SloSpec {
+  readonly fault: FaultKind;
+  readonly failoverMsMax?: number;
+  readonly regrantMsMax?: number;
+  readonly availabilityMin?: number;
+  readonly recoveryMsMax?: number;
+}
+
+/** Scenario is one experiment of chaos-scenarios.yaml, with its defaults filled in. */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly suite: 'short' | 'long' | 'broken';
+  readonly nodes: 3 | 5;
+  readonly durationS: number;
+  readonly electionTimeoutMs: number;
+  readonly workload: { readonly workers: number; readonly scopes: number; readonly ttlMs: number };
+  readonly faults: readonly FaultSpec[];
+  readonly slo: readonly SloSpec[];
+  readonly broken: (typeof BROKEN_BUILDS)[number] | undefined;
+  readonly expect: 'valid' | 'invalid';
+}

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { loadScenarios, parseScenarios } from '../../src/scenarios/load';
+
+const FILE = join(__dirname, '../../chaos-scenarios.yaml');
+
+function errorOf(text: string): string {
+  try {
+    parseScenarios(text, 'x.yaml');
+    return 'no error';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+describe('parseScenarios', () => {
+  it('reads chaos-scenarios.yaml, with the short suite the issue asks for', () => {
+    const scenarios = loadScenarios(FILE);
+    expect(scenarios.filter((s) => s.suite === 'short').map((s) => s.name)).toEqual([
+      'leader-kill',
+      'leader-partition',
+      'holder-pause',
+      'clock-skew',
+      'membership-change',
+    ]);
+    expect(scenarios.find((s) => s.name === 'broken-store')?.expect).toBe('invalid');
+    expect(scenarios[0]?.workload).toEqual({ workers: 3, scopes: 2, ttlMs: 2000 });
+  });
+
+  it('names the line and column of an unknown field', () => {
+    const text = [
+      'version: 1',
+      'scenarios:',
+      '  - name: a',
+      '    suite: short',
+      '    faults:',
+      '      - { kind: kill-leader, at: 1, colour: red }',
+    ].join('\n');
+    expect(errorOf(text)).toBe('x.yaml:6:9: /scenarios/0/faults/0: unknown field "colour"');
+  });
+
+  it('names the line of a value out of its allowed set', () => {
+    const text = [
+      'version: 1',
+      'scenarios:',
+      '  - name: a',
+      '    suite: short',
+      '    nodes: 4',
+      '    faults: []',
+    ].join('\n');
+    expect(errorOf(text)).toBe(
+      'x.yaml:5:12: /scenarios/0/nodes must be equal to one of the allowed values: 3, 5',
+    );
+  });
+
+  it('refuses a fault with both a time and a random window', () => {
+    const text = [
+      'version: 1',
+      'scenarios:',
+      '  - name: a',
+      '    suite: short',
+      '    faults:',
+      '      - kind: kill-leader',
+      '        at: 1',
+      '        random: { count: 1, from: 1, to: 2 }',
+    ].join('\n');
+    expect(errorOf(text)).toContain(
+      'x.yaml:6:9: /scenarios/0/faults/0: give either "at" or "random", not both',
+    );
+  });
+
+  it('names the line of a YAML syntax error and of a duplicated name', () => {
+    expect(errorOf('version: 1\nscenarios: [\n')).toMatch(/^x\.yaml:3:1: /);
+    const twice = [
+      'version: 1',
+      'scenarios:',
+      '  - { name: a, suite: short, faults: [] }',
+      '  - { name: a, suite: long, faults: [] }',
+    ].join('\n');
+    expect(errorOf(twice)).toBe('x.yaml:4:13: scenario "a" is declared twice');
+  });
+});
