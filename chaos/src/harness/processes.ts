@@ -18,6 +18,8 @@ export interface ProcessSpec {
   readonly logFile: string;
   /** pipeStdout keeps stdout readable (for a ready line); it is then copied to nothing else. */
   readonly pipeStdout?: boolean;
+  /** pipeStdin keeps stdin writable (for `send`). */
+  readonly pipeStdin?: boolean;
 }
 
 /**
@@ -56,7 +58,11 @@ export class ManagedProcess {
     if (command === undefined) throw new Error(`${this.spec.name} has an empty argv`);
     const log = openSync(this.spec.logFile, 'a');
     const child = spawn(command, args, {
-      stdio: ['ignore', this.spec.pipeStdout === true ? 'pipe' : log, log],
+      stdio: [
+        this.spec.pipeStdin === true ? 'pipe' : 'ignore',
+        this.spec.pipeStdout === true ? 'pipe' : log,
+        log,
+      ],
       env: { ...process.env, ...this.spec.env },
     });
     closeSync(log);
@@ -107,6 +113,11 @@ export class ManagedProcess {
         );
       });
     });
+  }
+
+  /** send writes `text` to the process's stdin (pipeStdin); nothing when it is not running. */
+  send(text: string): void {
+    this.child?.stdin?.write(text);
   }
 
   /** signal sends `sig` to the process by PID (nothing when it is not running). */

@@ -75,6 +75,18 @@ export class LinkProxy {
     });
   }
 
+  /** startOnPath listens on a unix socket (a way into a namespace from outside it). */
+  startOnPath(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((client) => this.accept(client));
+      server.once('error', reject);
+      server.listen({ path }, () => {
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
   /** set replaces the link's faults; ending a blackhole resets the connections it cut. */
   set(faults: Partial<LinkFaults>): void {
     const next = { ...this.faults, ...faults };

@@ -1,0 +1,252 @@
+import type { FakeClock } from '../harness/clocks';
+import type { SmallDisk } from '../harness/disk';
+import type { NftPartitions, Cut } from '../harness/partitions';
+import { partitionCuts } from '../harness/partitions';
+import type { ManagedProcess } from '../harness/processes';
+import { Prng } from '../harness/prng';
+import type { PlannedFault } from '../scenarios/schedule';
+import type { ChaosCluster } from './cluster';
+import type { Timeline } from './timeline';
+
+/** FaultContext is what faults act on. */
+export interface FaultContext {
+  readonly cluster: ChaosCluster;
+  readonly workers: ReadonlyMap<string, ManagedProcess>;
+  readonly timeline: Timeline;
+  readonly nft: NftPartitions | undefined;
+  readonly clocks: ReadonlyMap<string, FakeClock>;
+  readonly disks: ReadonlyMap<string, SmallDisk>;
+  /** joiners are node ids laid out for membership changes, not yet started. */
+  readonly joiners: string[];
+  readonly progress: (line: string) => void;
+}
+
+/** Heal ends a fault (undefined for faults without one). */
+export type Heal = (() => Promise<void>) | undefined;
+
+/** holders returns the workers that hold a lease now, with their scopes (from GET /control/leaders). */
+async function holders(ctx: FaultContext): Promise<Map<string, string[]>> {
+  const byWorker = new Map<string, string[]>();
+  const leader = await ctx.cluster.leader();
+  if (leader === undefined) return byWorker;
+  try {
+    const answer = await ctx.cluster.http(leader, 'GET', '/control/leaders');
+    const body = answer.body as {
+      leaders?: Array<{ scope: string; candidateId?: string; leaderId?: string }>;
+    };
+    for (const lease of body.leaders ?? []) {
+      const who = lease.candidateId ?? lease.leaderId;
+      if (who === undefined || !ctx.workers.has(who)) continue;
+      byWorker.set(who, [...(byWorker.get(who) ?? []), lease.scope]);
+    }
+  } catch {
+    // no answer: no known holder
+  }
+  return byWorker;
+}
+
+/** cut applies directed cuts: nft in namespaces (unless `viaProxy`), else the link proxies. */
+function cut(ctx: FaultContext, cuts: readonly Cut[], viaProxy: boolean): () => void {
+  if (ctx.nft !== undefined && !viaProxy) {
+    const id = ctx.nft.apply(cuts);
+    return () => ctx.nft?.heal(id);
+  }
+  const t = ctx.cluster.topology;
+  for (const c of cuts) {
+    t.setLink(c.from, c.to, { upstream: 'blackhole' });
+    t.setLink(c.to, c.from, { downstream: 'blackhole' });
+  }
+  return () => {
+    for (const c of cuts) {
+      t.setLink(c.from, c.to, { upstream: 'pass' });
+      t.setLink(c.to, c.from, { downstream: 'pass' });
+    }
+  };
+}
+
+async function leaderOrThrow(ctx: FaultContext): Promise<string> {
+  return ctx.cluster.waitForLeader(15_000);
+}
+
+/**
+ * applyFault makes one planned fault happen, writes it to the timeline, and returns its heal
+ * (which writes the heal record). Choices (which follower, which holder) come from the fault's seed.
+ */
+export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<Heal> {
+  const prng = new Prng(f.choiceSeed);
+  const { cluster, timeline } = ctx;
+  const members = (): string[] => cluster.members.filter((m) => cluster.processes.get(m)?.running === true);
+  const follower = async (): Promise<string> => {
+    const l = await leaderOrThrow(ctx);
+    return prng.pick(members().filter((m) => m !== l));
+  };
+  const healWith =
+    (target: string, undo: () => Promise<void> | void): Heal =>
+    async () => {
+      await undo();
+      timeline.heal(f.kind, target);
+    };
+  switch (f.kind) {
+    case 'kill-leader':
+    case 'kill-follower': {
+      const target = f.kind === 'kill-leader' ? await leaderOrThrow(ctx) : await follower();
+      timeline.fault(f.kind, target);
+      await cluster.process(target).kill();
+      return healWith(target, () => cluster.start(target));
+    }
+    case 'pause-leader': {
+      const target = await leaderOrThrow(ctx);
+      timeline.fault(f.kind, target);
+      cluster.process(target).pause();
+      return healWith(target, () => cluster.process(target).resume());
+    }
+    case 'kill-holder':
+    case 'pause-holder': {
+      const held = await holders(ctx);
+      const candidates = [...held.keys()].sort();
+      const target =
+        candidates.length > 0 ? prng.pick(candidates) : prng.pick([...ctx.workers.keys()].sort());
+      const worker = ctx.workers.get(target)!;
+      timeline.fault(f.kind, target, held.get(target) ?? []);
+      if (f.kind === 'kill-holder') {
+        await worker.kill();
+        return undefined;
+      }
+      worker.pause();
+      return healWith(target, () => worker.resume());
+    }
+    case 'partition-leader':
+    case 'partition-minority':
+    case 'partition-bridge':
+    case 'partition-one-way': {
+      const l = await leaderOrThrow(ctx);
+      const nodes = members();
+      const others = nodes.filter((n) => n !== l);
+      let cuts: Cut[];
+      let target = l;
+      if (f.kind === 'partition-leader') {
+        cuts = partitionCuts({ kind: 'isolate', node: l }, nodes);
+      } else if (f.kind === 'partition-minority') {
+        const minority = [l, ...others.filter(() => prng.next() < 0.5)].slice(
+          0,
+          Math.floor(nodes.length / 2),
+        );
+        target = minority.join('+');
+        cuts = partitionCuts({ kind: 'split', side: minority }, nodes);
+      } else if (f.kind === 'partition-bridge') {
+        target = prng.pick(others);
+        cuts = partitionCuts({ kind: 'bridge', node: target }, nodes);
+      } else {
+        const to = prng.pick(others);
+        target = `${l}->${to}`;
+        cuts = partitionCuts({ kind: 'one-way', from: l, to }, nodes);
+      }
+      timeline.fault(f.kind, target);
+      // A one-way cut must drop messages, not packets: TCP needs both ways, so it is done in the proxies.
+      return healWith(target, cut(ctx, cuts, f.kind === 'partition-one-way'));
+    }
+    case 'latency': {
+      const t = cluster.topology;
+      const links = [...t.nodes.values()].flatMap((n) =>
+        Object.keys(n.peersVia).map((to) => [n.id, to] as const),
+      );
+      timeline.fault(f.kind, 'all');
+      for (const [from, to] of links) t.setLink(from, to, { latencyMs: f.latencyMs, jitterMs: f.jitterMs });
+      return healWith('all', () => {
+        for (const [from, to] of links) t.setLink(from, to, { latencyMs: 0, jitterMs: 0 });
+      });
+    }
+    case 'clock-skew':
+    case 'clock-jump': {
+      const target = prng.pick([...ctx.clocks.keys()].sort());
+      const clock = ctx.clocks.get(target)!;
+      const before = clock.current();
+      timeline.fault(f.kind, target);
+      if (f.kind === 'clock-skew') {
+        clock.set({ offsetMs: f.offsetMs, rate: f.rate });
+        return undefined;
+      }
+      clock.set({ offsetMs: before.offsetMs + f.offsetMs, rate: before.rate });
+      return healWith(target, () => clock.set(before));
+    }
+    case 'disk-full':
+    case 'disk-readonly': {
+      const target = await leaderOrThrow(ctx);
+      const disk = ctx.disks.get(target);
+      if (disk === undefined) throw new Error(`node ${target} has no small disk (the run made none)`);
+      timeline.fault(f.kind, target);
+      if (f.kind === 'disk-full') {
+        disk.fill();
+        return healWith(target, () => disk.free());
+      }
+      disk.readOnly(true);
+      return healWith(target, () => disk.readOnly(false));
+    }
+    case 'wipe-data': {
+      const target = await follower();
+      timeline.fault(f.kind, target);
+      await cluster.process(target).kill();
+      cluster.wipe(target);
+      await changeMembership(ctx, '/cluster/remove', { id: target });
+      cluster.members.splice(cluster.members.indexOf(target), 1);
+      await addMember(ctx, target);
+      timeline.heal(f.kind, target);
+      return undefined;
+    }
+    case 'membership-change': {
+      const joiner = ctx.joiners.shift();
+      if (joiner === undefined) throw new Error('no node left to add: the run laid out none');
+      timeline.fault(f.kind, joiner);
+      await addMember(ctx, joiner);
+      const removed = await follower();
+      if (removed !== joiner) {
+        await changeMembership(ctx, '/cluster/remove', { id: removed });
+        cluster.members.splice(cluster.members.indexOf(removed), 1);
+        await cluster.process(removed).stop();
+      }
+      ctx.progress(`membership: added ${joiner}, removed ${removed}`);
+      timeline.heal(f.kind, joiner);
+      return undefined;
+    }
+    case 'transfer-leader': {
+      const to = await follower();
+      timeline.fault(f.kind, to);
+      await changeMembership(ctx, '/cluster/transfer-leader', { to });
+      return undefined;
+    }
+    case 'restart-all': {
+      const nodes = members();
+      timeline.restart();
+      await Promise.all(nodes.map((n) => cluster.process(n).kill()));
+      for (const n of nodes) cluster.start(n);
+      await cluster.waitForLeader();
+      return undefined;
+    }
+  }
+}
+
+async function changeMembership(ctx: FaultContext, path: string, body: unknown): Promise<void> {
+  const answer = await ctx.cluster.leaderCall(path, body);
+  if (answer.status < 200 || answer.status >= 300) {
+    throw new Error(
+      `POST ${path} ${JSON.stringify(body)} failed: ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
+  }
+}
+
+/** addMember starts `id` waiting to join, adds it as a learner, and promotes it once it has caught up. */
+async function addMember(ctx: FaultContext, id: string): Promise<void> {
+  const { cluster } = ctx;
+  const n = cluster.topology.node(id);
+  const a = (x: { host: string; port: number }): string => `${x.host}:${x.port}`;
+  cluster.start(id, { join: true });
+  await changeMembership(ctx, '/cluster/add-learner', {
+    id,
+    peerAddress: a(n.peer),
+    clientAddress: a(n.client),
+    grpcAddress: a(n.grpc),
+  });
+  // A learner is promoted only once caught up: the leader refuses before; retry, bounded.
+  await changeMembership(ctx, '/cluster/promote', { id });
+  cluster.members.push(id);
+}

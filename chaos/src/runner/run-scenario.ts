@@ -1,0 +1,274 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CleanupRegistry } from '../harness/cleanup';
+import { FakeClock, libfaketimePath } from '../harness/clocks';
+import { SmallDisk } from '../harness/disk';
+import { netnsAvailable } from '../harness/network';
+import { NftPartitions } from '../harness/partitions';
+import { ManagedProcess } from '../harness/processes';
+import { readRunFolder } from '../read-run';
+import { checkRun } from '../run-checks';
+import type { Scenario } from '../scenarios/schema';
+import type { PlannedFault } from '../scenarios/schedule';
+import { planSchedule } from '../scenarios/schedule';
+import { readAudit } from './audit';
+import { ChaosCluster } from './cluster';
+import type { FaultContext, Heal } from './faults';
+import { applyFault } from './faults';
+import type { RunReport } from './report';
+import { junitXml } from './report';
+import { Timeline } from './timeline';
+import { CLIENT_HOST, REPO_ROOT, SWC_ENV, Topology, swcArgs } from './topology';
+
+/** SMALL_DISK_BYTES is the size of each node's tmpfs data disk in runs with disk faults. */
+export const SMALL_DISK_BYTES = 64 << 20;
+/** WORKER_EXIT_GRACE_MS is how long workers may take to finish after the run's duration. */
+export const WORKER_EXIT_GRACE_MS = 20_000;
+
+/** RunOptions configure one scenario run. */
+export interface RunOptions {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  /** durationS overrides the scenario's duration (faults past it are dropped). */
+  readonly durationS?: number;
+  readonly outDir: string;
+  /** netns: `auto` uses namespaces where they can be made, `off` forces loopback, `on` requires them. */
+  readonly netns: 'auto' | 'on' | 'off';
+  readonly cleanup: CleanupRegistry;
+  readonly progress: (line: string) => void;
+}
+
+/** workloadEntries returns the store and worker entries: task h17b's workload when present, else the stand-ins. */
+export function workloadEntries(): { store: string; worker: string; kind: 'real' | 'stand-in' } {
+  const store = join(REPO_ROOT, 'chaos/src/workload/store.ts');
+  const worker = join(REPO_ROOT, 'chaos/src/workload/worker.ts');
+  if (existsSync(store) && existsSync(worker)) return { store, worker, kind: 'real' };
+  return {
+    store: join(REPO_ROOT, 'chaos/test/helpers/stand-in-store.ts'),
+    worker: join(REPO_ROOT, 'chaos/test/helpers/stand-in-worker.ts'),
+    kind: 'stand-in',
+  };
+}
+
+/** replayCommand is the command that replays a run: same scenario, same seed, same duration. */
+export function replayCommand(scenario: string, seed: number, durationS: number | undefined): string {
+  return `npm run chaos -- --scenario ${scenario} --seed ${seed}${durationS === undefined ? '' : ` --duration ${durationS}`}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * runScenario runs one scenario end to end: the cluster in its namespaces (or on loopback), the
+ * link proxies, the store and the workers; the seeded fault schedule, written to timeline.jsonl;
+ * then the audit read back from revision 1, slo.json, the checkers, report.json and junit.xml.
+ * Everything it starts is stopped through `cleanup` before it returns, whatever happens.
+ */
+export async function runScenario(options: RunOptions): Promise<RunReport> {
+  const { scenario, seed, cleanup, progress } = options;
+  const started = performance.now();
+  const durationMs = Math.round((options.durationS ?? scenario.durationS) * 1000);
+  const runDir = join(options.outDir, `${scenario.name}-${seed}`);
+  mkdirSync(join(runDir, 'logs'), { recursive: true });
+  const say = (line: string): void =>
+    progress(`[${scenario.name} ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
+  const errors: string[] = [];
+  const useNetns = options.netns === 'off' ? false : netnsAvailable();
+  if (options.netns === 'on' && !useNetns)
+    throw new Error('--netns on: network namespaces cannot be made here (root and iproute2 needed)');
+  const entries = workloadEntries();
+  const schedule: PlannedFault[] = planSchedule(scenario, seed).filter((f) => f.atMs < durationMs);
+  const kinds = new Set(schedule.map((f) => f.kind));
+  const ids = Array.from({ length: scenario.nodes }, (_, i) => `n${i + 1}`);
+  const joiners = schedule
+    .filter((f) => f.kind === 'membership-change')
+    .map((_, i) => `n${scenario.nodes + i + 1}`);
+  const timeline = new Timeline(join(runDir, 'timeline.jsonl'), say);
+  writeFileSync(join(runDir, 'timeline.jsonl'), '');
+  let verdict: RunReport['verdict'];
+  let mode: RunReport['mode'] = useNetns ? 'netns' : 'loopback';
+  try {
+    say(
+      `seed ${seed}, ${scenario.nodes} nodes, ${durationMs / 1000} s, ${schedule.length} faults, ${useNetns ? 'network namespaces' : 'loopback'}, ${entries.kind} workload`,
+    );
+    const topology = await Topology.create([...ids, ...joiners], useNetns, runDir, cleanup);
+    mode = topology.mode;
+    const clocks = new Map<string, FakeClock>();
+    if (kinds.has('clock-skew') || kinds.has('clock-jump')) {
+      if (libfaketimePath() === undefined)
+        throw new Error('clock faults need libfaketime (apt-get install faketime)');
+      for (const id of ids) clocks.set(id, new FakeClock(join(runDir, `faketime-${id}`)));
+    }
+    const disks = new Map<string, SmallDisk>();
+    const cluster = new ChaosCluster(topology, ids, {
+      runDir,
+      electionTimeoutMs: scenario.electionTimeoutMs,
+      build: scenario.broken === 'server-reuses-fence' ? 'server-reuses-fence' : 'real',
+      clocks,
+      disks,
+      cleanup,
+    });
+    if (kinds.has('disk-full') || kinds.has('disk-readonly')) {
+      for (const id of ids) disks.set(id, new SmallDisk(cluster.dataDir(id), SMALL_DISK_BYTES, cleanup));
+    }
+    const nft =
+      topology.network === undefined
+        ? undefined
+        : new NftPartitions(topology.network.runId, (id) => topology.network!.host(id), cleanup);
+    await topology.startProxies(seed);
+    for (const id of ids) cluster.start(id);
+    say(`leader ${await cluster.waitForLeader()}`);
+
+    const store = new ManagedProcess(
+      {
+        name: 'store-1',
+        argv: [
+          ...topology.execPrefix(CLIENT_HOST),
+          ...swcArgs(entries.store),
+          '--out',
+          join(runDir, 'store-1.jsonl'),
+          '--port',
+          '0',
+          ...(scenario.broken === 'store-skips-fence' ? ['--broken', 'skip-fence'] : []),
+        ],
+        env: SWC_ENV,
+        logFile: join(runDir, 'logs', 'store-1.log'),
+        pipeStdout: true,
+      },
+      cleanup,
+    );
+    store.start();
+    const storePort = (
+      JSON.parse(await store.waitForLine((l) => l.includes('"listening"'), 30_000)) as { listening: number }
+    ).listening;
+    const scopes = Array.from({ length: scenario.workload.scopes }, (_, i) => `chaos-s${i + 1}`);
+    const endpoints = ids
+      .map((id) => `${topology.node(id).grpc.host}:${topology.node(id).grpc.port}`)
+      .join(',');
+    const workers = new Map<string, ManagedProcess>();
+    for (let i = 1; i <= scenario.workload.workers; i++) {
+      const id = `w${i}`;
+      const w = new ManagedProcess(
+        {
+          name: id,
+          argv: [
+            ...topology.execPrefix(CLIENT_HOST),
+            ...swcArgs(entries.worker),
+            '--id',
+            id,
+            '--endpoints',
+            endpoints,
+            '--scopes',
+            scopes.join(','),
+            '--store',
+            `http://127.0.0.1:${storePort}`,
+            '--out',
+            runDir,
+            '--seed',
+            String(seed + i),
+            '--duration-ms',
+            String(durationMs),
+            '--ttl-ms',
+            String(scenario.workload.ttlMs),
+          ],
+          env: SWC_ENV,
+          logFile: join(runDir, 'logs', `${id}.log`),
+          pipeStdout: true,
+        },
+        cleanup,
+      );
+      workers.set(id, w);
+      w.start();
+    }
+    await Promise.all(
+      [...workers.values()].map((w) => w.waitForLine((l) => l.includes('"ready":true'), 60_000)),
+    );
+    say(`${workers.size} workers ready on ${scopes.length} scopes (store on port ${storePort})`);
+
+    const t0 = performance.now();
+    const ctx: FaultContext = {
+      cluster,
+      workers,
+      timeline,
+      nft,
+      clocks,
+      disks,
+      joiners: [...joiners],
+      progress: say,
+    };
+    const heals: Array<Promise<void>> = [];
+    const pendingHeals = new Set<() => Promise<void>>();
+    const runHeal = async (heal: () => Promise<void>): Promise<void> => {
+      if (!pendingHeals.delete(heal)) return;
+      try {
+        await heal();
+      } catch (e) {
+        errors.push(`heal: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    for (const f of schedule) {
+      await sleep(t0 + f.atMs - performance.now());
+      let heal: Heal;
+      try {
+        heal = await applyFault(f, ctx);
+      } catch (e) {
+        const message = `${f.kind} at ${f.atMs} ms: ${e instanceof Error ? e.message : String(e)}`;
+        errors.push(message);
+        say(`fault failed: ${message}`);
+        continue;
+      }
+      if (heal !== undefined) {
+        const h = heal;
+        pendingHeals.add(h);
+        heals.push(sleep(f.durationMs).then(() => runHeal(h)));
+      }
+    }
+    await sleep(t0 + durationMs - performance.now());
+    // Faults still open at the end are healed now, so the audit can be read and recovery measured.
+    for (const h of [...pendingHeals]) await runHeal(h);
+    await Promise.all(heals);
+    say('workload done; waiting for the workers to finish');
+    await Promise.race([
+      Promise.all([...workers.values()].map((w) => w.exited())),
+      sleep(WORKER_EXIT_GRACE_MS),
+    ]);
+    await Promise.all([...workers.values()].map((w) => w.stop()));
+    await store.stop();
+    const events = await readAudit(cluster, join(runDir, 'audit.jsonl'));
+    say(`audit: ${events} committed holder changes`);
+    writeFileSync(join(runDir, 'slo.json'), `${JSON.stringify(scenario.slo)}\n`);
+  } catch (e) {
+    errors.push(e instanceof Error ? e.message : String(e));
+    say(`run failed: ${errors[errors.length - 1] ?? ''}`);
+  } finally {
+    const failures = await cleanup.runAll();
+    errors.push(...failures.map((f) => `cleanup: ${f}`));
+  }
+  try {
+    verdict = checkRun(readRunFolder(runDir));
+  } catch (e) {
+    verdict = { verdict: 'unknown', error: e instanceof Error ? e.message : String(e) };
+  }
+  const expected = scenario.expect;
+  const report: RunReport = {
+    scenario: scenario.name,
+    seed,
+    mode,
+    workload: entries.kind,
+    broken: scenario.broken ?? null,
+    expected,
+    passed: verdict.verdict === expected && (expected === 'invalid' || errors.length === 0),
+    durationMs: Math.round(performance.now() - started),
+    runDir,
+    replay: replayCommand(scenario.name, seed, options.durationS),
+    timeline: timeline.records,
+    files: readdirSync(runDir)
+      .filter((f) => f.endsWith('.jsonl') || f === 'slo.json')
+      .sort(),
+    verdict,
+    errors,
+  };
+  writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(runDir, 'junit.xml'), junitXml([report]));
+  say(`verdict ${verdict.verdict} (expected ${expected}): ${report.passed ? 'PASS' : 'FAIL'}`);
+  return report;
+}
