@@ -30,6 +30,15 @@ export const NO_FAULTS: LinkFaults = {
   refuse: false,
 };
 
+/** reset closes a socket with a TCP reset (as a broken link does); a unix socket is just destroyed. */
+function reset(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
 interface Pair {
   readonly client: Socket;
   readonly server: Socket;
@@ -128,7 +137,7 @@ export class LinkProxy {
   private accept(client: Socket): void {
     client.on('error', () => undefined);
     if (this.faults.refuse) {
-      client.resetAndDestroy();
+      reset(client);
       return;
     }
     const server = createConnection({ host: this.target.host, port: this.target.port });
@@ -170,7 +179,7 @@ export class LinkProxy {
 
   private close(pair: Pair): void {
     if (!this.pairs.delete(pair)) return;
-    pair.client.resetAndDestroy();
-    pair.server.resetAndDestroy();
+    reset(pair.client);
+    reset(pair.server);
   }
 }

@@ -21,6 +21,9 @@ export interface FaultContext {
   readonly progress: (line: string) => void;
 }
 
+/** HOLDER_LOOKS_MAX bounds how often a holder fault looks for a worker that holds a lease. */
+export const HOLDER_LOOKS_MAX = 40;
+
 /** Heal ends a fault (undefined for faults without one). */
 export type Heal = (() => Promise<void>) | undefined;
 
@@ -31,12 +34,10 @@ async function holders(ctx: FaultContext): Promise<Map<string, string[]>> {
   if (leader === undefined) return byWorker;
   try {
     const answer = await ctx.cluster.http(leader, 'GET', '/control/leaders');
-    const body = answer.body as {
-      leaders?: Array<{ scope: string; candidateId?: string; leaderId?: string }>;
-    };
-    for (const lease of body.leaders ?? []) {
-      const who = lease.candidateId ?? lease.leaderId;
-      if (who === undefined || !ctx.workers.has(who)) continue;
+    const body = answer.body as { holders?: Array<{ scope: string; candidateId: string }> };
+    for (const lease of body.holders ?? []) {
+      const who = lease.candidateId;
+      if (!ctx.workers.has(who)) continue;
       byWorker.set(who, [...(byWorker.get(who) ?? []), lease.scope]);
     }
   } catch {
@@ -102,7 +103,12 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
     }
     case 'kill-holder':
     case 'pause-holder': {
-      const held = await holders(ctx);
+      // Workers hold leases a moment at a time: look a few times (bounded) for one that holds now.
+      let held = await holders(ctx);
+      for (let i = 0; i < HOLDER_LOOKS_MAX && held.size === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        held = await holders(ctx);
+      }
       const candidates = [...held.keys()].sort();
       const target =
         candidates.length > 0 ? prng.pick(candidates) : prng.pick([...ctx.workers.keys()].sort());

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupRegistry } from '../harness/cleanup';
 import { FakeClock, libfaketimePath } from '../harness/clocks';
@@ -68,6 +68,8 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const durationMs = Math.round((options.durationS ?? scenario.durationS) * 1000);
   const runDir = join(options.outDir, `${scenario.name}-${seed}`);
+  // A replay into the same folder starts clean: histories are appended to, never mixed across runs.
+  rmSync(runDir, { recursive: true, force: true });
   mkdirSync(join(runDir, 'logs'), { recursive: true });
   const say = (line: string): void =>
     progress(`[${scenario.name} ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);

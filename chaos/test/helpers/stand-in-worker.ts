@@ -44,14 +44,25 @@ const endAt = Date.now() + Number(values['duration-ms']);
 const prng = new Prng(Number(values.seed));
 const client = createClient({ endpoints: endpoints.split(','), candidateId: id, callTimeoutMs: 3000 });
 
-/** UNKNOWN_CODES leave an operation's effect unknown (info); other refusals are certain (fail). */
-const UNKNOWN_CODES = new Set([
-  'UNAVAILABLE',
-  'DEADLINE_EXCEEDED',
-  'CANCELLED',
-  'INTERNAL',
-  'UNKNOWN',
-  'NOT_LEADER',
+/**
+ * REFUSED_CODES are refusals that certainly took no effect (fail). Any other error leaves the
+ * effect unknown (info): a timeout, a lost connection, or LEASE_LOST after an acquire that the
+ * cluster granted while this process was paused.
+ */
+const REFUSED_CODES = new Set([
+  'BATCH_TOO_LARGE',
+  'HELD_BY_OTHER_SESSION',
+  'INVALID_ARGUMENT',
+  'INVALID_SCOPE',
+  'LIMIT_REACHED',
+  'METADATA_TOO_LARGE',
+  'NOT_FOUND',
+  'NOT_HOLDER',
+  'PAYLOAD_TOO_LARGE',
+  'QUEUE_FULL',
+  'SCOPE_LIMIT_REACHED',
+  'STALE_FENCE',
+  'TTL_OUT_OF_RANGE',
 ]);
 
 function record(type: string, f: string, scope: string, value: Record<string, unknown>): void {
@@ -74,7 +85,7 @@ async function call<T>(
     return result;
   } catch (e) {
     const code = isOmniRelayError(e) ? e.code : 'UNKNOWN';
-    record(UNKNOWN_CODES.has(code) ? 'info' : 'fail', f, scope, { code });
+    record(REFUSED_CODES.has(code) ? 'fail' : 'info', f, scope, { code });
     return undefined;
   }
 }
@@ -139,13 +150,17 @@ async function main(): Promise<void> {
         (v) => ({ valid: v.valid }),
       );
     }
-    await call(
-      'resign',
-      scope,
-      { fence: lease.fence.toString() },
-      () => lease.resign(),
-      () => ({}),
-    );
+    // Lease.resign() of a lease that already ended (lost while this process was paused) answers
+    // at once without asking the cluster: that is no cluster operation, so it is not recorded.
+    if (lease.endedReason === undefined) {
+      await call(
+        'resign',
+        scope,
+        { fence: lease.fence.toString() },
+        () => lease.resign(),
+        () => ({}),
+      );
+    }
     await sleep(prng.int(50, 250));
   }
 }
