@@ -229,10 +229,12 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     for (const h of [...pendingHeals]) await runHeal(h);
     await Promise.all(heals);
     say('workload done; waiting for the workers to finish');
+    let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...workers.values()].map((w) => w.exited())),
-      sleep(WORKER_EXIT_GRACE_MS),
+      new Promise((r) => (graceTimer = setTimeout(r, WORKER_EXIT_GRACE_MS))),
     ]);
+    clearTimeout(graceTimer);
     await Promise.all([...workers.values()].map((w) => w.stop()));
     await store.stop();
     const events = await readAudit(cluster, join(runDir, 'audit.jsonl'));
