@@ -10,6 +10,10 @@ import { describeWithFaketime } from '../helpers/root';
 const PRINTER =
   "const t=setInterval(()=>console.log(Date.now()+' '+performance.now()),50);setTimeout(()=>clearInterval(t),20000)";
 
+/** DRIFT prints "ratio <wall elapsed / monotonic elapsed>" over one second. */
+const DRIFT =
+  "const w=Date.now(),m=performance.now();setTimeout(()=>console.log('ratio '+((Date.now()-w)/(performance.now()-m))),1000)";
+
 describe('faketimeSpec', () => {
   it('renders an offset and a rate in libfaketime syntax', () => {
     expect(faketimeSpec({ offsetMs: 250, rate: 1 })).toBe('+0.250000');
@@ -22,6 +26,32 @@ describe('faketimeSpec', () => {
 });
 
 describeWithFaketime('FakeClock', () => {
+  it('drifts the wall clock of a child at the given rate while its monotonic clock runs true', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
+    const cleanup = new CleanupRegistry();
+    try {
+      const clock = new FakeClock(join(dir, 'faketime'), { offsetMs: 0, rate: 1.1 });
+      const p = new ManagedProcess(
+        {
+          name: 'drift',
+          argv: [process.execPath, '-e', DRIFT],
+          env: clock.env(),
+          logFile: join(dir, 'log'),
+          pipeStdout: true,
+        },
+        cleanup,
+      );
+      p.start();
+      const line = await p.waitForLine((l) => l.startsWith('ratio '), 10_000);
+      const ratio = Number(line.split(' ')[1]);
+      expect(ratio).toBeGreaterThan(1.05);
+      expect(ratio).toBeLessThan(1.15);
+    } finally {
+      await cleanup.runAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
     const cleanup = new CleanupRegistry();
