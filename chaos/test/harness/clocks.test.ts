@@ -25,49 +25,49 @@ describe('faketimeSpec', () => {
   });
 });
 
+/**
+ * withClockedChild starts `script` in a child on a FakeClock set to `initial`, hands both to
+ * `body`, and stops the child (by PID) and removes its folder afterwards.
+ */
+async function withClockedChild(
+  initial: { offsetMs: number; rate: number },
+  script: string,
+  body: (clock: FakeClock, child: ManagedProcess) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
+  const cleanup = new CleanupRegistry();
+  try {
+    const clock = new FakeClock(join(dir, 'faketime'), initial);
+    const child = new ManagedProcess(
+      {
+        name: 'clocked',
+        argv: [process.execPath, '-e', script],
+        env: clock.env(),
+        logFile: join(dir, 'log'),
+        pipeStdout: true,
+      },
+      cleanup,
+    );
+    child.start();
+    await body(clock, child);
+  } finally {
+    await cleanup.runAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describeWithFaketime('FakeClock', () => {
   it('drifts the wall clock of a child at the given rate while its monotonic clock runs true', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
-    const cleanup = new CleanupRegistry();
-    try {
-      const clock = new FakeClock(join(dir, 'faketime'), { offsetMs: 0, rate: 1.1 });
-      const p = new ManagedProcess(
-        {
-          name: 'drift',
-          argv: [process.execPath, '-e', DRIFT],
-          env: clock.env(),
-          logFile: join(dir, 'log'),
-          pipeStdout: true,
-        },
-        cleanup,
-      );
-      p.start();
+    await withClockedChild({ offsetMs: 0, rate: 1.1 }, DRIFT, async (_clock, p) => {
       const line = await p.waitForLine((l) => l.startsWith('ratio '), 10_000);
       const ratio = Number(line.split(' ')[1]);
       expect(ratio).toBeGreaterThan(1.05);
       expect(ratio).toBeLessThan(1.15);
-    } finally {
-      await cleanup.runAll();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
-    const cleanup = new CleanupRegistry();
-    try {
-      const clock = new FakeClock(join(dir, 'faketime'), { offsetMs: 250, rate: 1 });
-      const p = new ManagedProcess(
-        {
-          name: 'printer',
-          argv: [process.execPath, '-e', PRINTER],
-          env: clock.env(),
-          logFile: join(dir, 'log'),
-          pipeStdout: true,
-        },
-        cleanup,
-      );
-      p.start();
+    await withClockedChild({ offsetMs: 250, rate: 1 }, PRINTER, async (clock, p) => {
       const samples: Array<{ offset: number; monotonic: number }> = [];
       const next = (): Promise<{ offset: number; monotonic: number }> =>
         p
@@ -90,9 +90,6 @@ describeWithFaketime('FakeClock', () => {
       for (let i = 1; i < samples.length; i++) {
         expect(samples[i]!.monotonic).toBeGreaterThanOrEqual(samples[i - 1]!.monotonic);
       }
-    } finally {
-      await cleanup.runAll();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -12,6 +12,11 @@ function errorOf(text: string): string {
   }
 }
 
+/** oneScenario is a scenarios file with one short scenario "a" whose remaining lines are `lines`. */
+function oneScenario(...lines: string[]): string {
+  return ['version: 1', 'scenarios:', '  - name: a', '    suite: short', ...lines].join('\n');
+}
+
 describe('parseScenarios', () => {
   it('reads chaos-scenarios.yaml, with the short suite the issue asks for', () => {
     const scenarios = loadScenarios(FILE);
@@ -27,42 +32,24 @@ describe('parseScenarios', () => {
   });
 
   it('names the line and column of an unknown field', () => {
-    const text = [
-      'version: 1',
-      'scenarios:',
-      '  - name: a',
-      '    suite: short',
-      '    faults:',
-      '      - { kind: kill-leader, at: 1, colour: red }',
-    ].join('\n');
+    const text = oneScenario('    faults:', '      - { kind: kill-leader, at: 1, colour: red }');
     expect(errorOf(text)).toBe('x.yaml:6:9: /scenarios/0/faults/0: unknown field "colour"');
   });
 
   it('names the line of a value out of its allowed set', () => {
-    const text = [
-      'version: 1',
-      'scenarios:',
-      '  - name: a',
-      '    suite: short',
-      '    nodes: 4',
-      '    faults: []',
-    ].join('\n');
+    const text = oneScenario('    nodes: 4', '    faults: []');
     expect(errorOf(text)).toBe(
       'x.yaml:5:12: /scenarios/0/nodes must be equal to one of the allowed values: 3, 5',
     );
   });
 
   it('refuses a fault with both a time and a random window', () => {
-    const text = [
-      'version: 1',
-      'scenarios:',
-      '  - name: a',
-      '    suite: short',
+    const text = oneScenario(
       '    faults:',
       '      - kind: kill-leader',
       '        at: 1',
       '        random: { count: 1, from: 1, to: 2 }',
-    ].join('\n');
+    );
     expect(errorOf(text)).toContain(
       'x.yaml:6:9: /scenarios/0/faults/0: give either "at" or "random", not both',
     );
