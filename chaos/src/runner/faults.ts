@@ -37,7 +37,8 @@ async function holders(ctx: FaultContext): Promise<Map<string, string[]>> {
     const body = answer.body as { holders?: Array<{ scope: string; candidateId: string }> };
     for (const lease of body.holders ?? []) {
       const who = lease.candidateId;
-      if (!ctx.workers.has(who)) continue;
+      // A worker killed earlier may still be the holder until its lease expires: not a target.
+      if (ctx.workers.get(who)?.running !== true) continue;
       byWorker.set(who, [...(byWorker.get(who) ?? []), lease.scope]);
     }
   } catch {
@@ -109,9 +110,10 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
         await new Promise((r) => setTimeout(r, 50));
         held = await holders(ctx);
       }
+      const alive = [...ctx.workers.keys()].filter((w) => ctx.workers.get(w)?.running === true).sort();
+      if (alive.length === 0) throw new Error('no worker left to fault');
       const candidates = [...held.keys()].sort();
-      const target =
-        candidates.length > 0 ? prng.pick(candidates) : prng.pick([...ctx.workers.keys()].sort());
+      const target = prng.pick(candidates.length > 0 ? candidates : alive);
       const worker = ctx.workers.get(target)!;
       timeline.fault(f.kind, target, held.get(target) ?? []);
       if (f.kind === 'kill-holder') {
