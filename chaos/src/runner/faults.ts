@@ -183,12 +183,23 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
       const disk = ctx.disks.get(target);
       if (disk === undefined) throw new Error(`node ${target} has no small disk (the run made none)`);
       timeline.fault(f.kind, target);
+      // A node whose store write failed stops with a storage exit code (by design): the heal
+      // gives the space or write access back and restarts it, as an operator would.
+      const restartIfStopped = (): void => {
+        if (!cluster.process(target).running) cluster.start(target);
+      };
       if (f.kind === 'disk-full') {
         disk.fill();
-        return healWith(target, () => disk.free());
+        return healWith(target, () => {
+          disk.free();
+          restartIfStopped();
+        });
       }
       disk.readOnly(true);
-      return healWith(target, () => disk.readOnly(false));
+      return healWith(target, () => {
+        disk.readOnly(false);
+        restartIfStopped();
+      });
     }
     case 'wipe-data': {
       const target = await follower();
