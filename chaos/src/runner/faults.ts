@@ -195,10 +195,17 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
           restartIfStopped();
         });
       }
+      // Linux refuses to remount a file system read-only while files on it are open for
+      // writing (EBUSY), and LevelDB keeps its log open: so the node is killed, its disk
+      // remounted read-only and the node started on it (it must refuse to run, with a clear
+      // error); the heal kills whatever runs, remounts read-write and starts it again.
+      await cluster.process(target).kill();
       disk.readOnly(true);
-      return healWith(target, () => {
+      cluster.start(target);
+      return healWith(target, async () => {
+        await cluster.process(target).kill();
         disk.readOnly(false);
-        restartIfStopped();
+        cluster.start(target);
       });
     }
     case 'wipe-data': {
