@@ -7,8 +7,8 @@ import { tryRun } from '../../src/harness/shell';
 
 /** SEED is the short suite's seed: CHAOS_SEED replays another one. */
 const SEED = Number(process.env['CHAOS_SEED'] ?? 42);
-/** SUITE_TIMEOUT_MS is the short suite's budget on a two-core machine (the issue allows CI 10 minutes). */
-const SUITE_TIMEOUT_MS = 300_000;
+/** SUITE_TIMEOUT_MS bounds the short suite (about 3 minutes here; the issue allows CI 10): a safety net, not a speed check. */
+const SUITE_TIMEOUT_MS = 480_000;
 
 const title = netnsAvailable()
   ? 'the short suite in network namespaces'
