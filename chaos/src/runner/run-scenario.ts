@@ -166,7 +166,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
             '--out',
             runDir,
             '--seed',
-            String(seed + i),
+            String((seed + i) >>> 0),
             '--duration-ms',
             String(durationMs),
             '--ttl-ms',
