@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FakeClock } from '../harness/clocks';
 import type { SmallDisk } from '../harness/disk';
 import type { NftPartitions, Cut } from '../harness/partitions';
@@ -5,6 +6,7 @@ import { partitionCuts } from '../harness/partitions';
 import type { ManagedProcess } from '../harness/processes';
 import { Prng } from '../harness/prng';
 import type { PlannedFault } from '../scenarios/schedule';
+import { stopBeforeWriteWorker } from '../scenarios/schedule';
 import type { ChaosCluster } from './cluster';
 import type { Timeline } from './timeline';
 
@@ -12,6 +14,7 @@ import type { Timeline } from './timeline';
 export interface FaultContext {
   readonly cluster: ChaosCluster;
   readonly workers: ReadonlyMap<string, ManagedProcess>;
+  readonly workerCount: number;
   readonly timeline: Timeline;
   readonly nft: NftPartitions | undefined;
   readonly clocks: ReadonlyMap<string, FakeClock>;
@@ -24,6 +27,19 @@ export interface FaultContext {
 /** HOLDER_LOOKS_MAX bounds how often a holder fault looks for a worker that holds a lease. */
 export const HOLDER_LOOKS_MAX = 40;
 
+/** STOP_LOOKS_MAX bounds how often (every 50 ms) a stop-before-write fault looks for the stopped worker. */
+export const STOP_LOOKS_MAX = 200;
+
+/** stoppedState says whether process `pid` is stopped (state T in /proc/<pid>/stat). */
+function stoppedState(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') === true;
+  } catch {
+    return false;
+  }
+}
+
 /** Heal ends a fault (undefined for faults without one). */
 export type Heal = (() => Promise<void>) | undefined;
 
@@ -34,9 +50,12 @@ async function holders(ctx: FaultContext): Promise<Map<string, string[]>> {
   if (leader === undefined) return byWorker;
   try {
     const answer = await ctx.cluster.http(leader, 'GET', '/control/leaders');
-    const body = answer.body as { holders?: Array<{ scope: string; candidateId: string }> };
+    // The lease token names the holder `leaderId` (DISC-002); older servers said `candidateId`.
+    const body = answer.body as {
+      holders?: Array<{ scope: string; leaderId?: string; candidateId?: string }>;
+    };
     for (const lease of body.holders ?? []) {
-      const who = lease.candidateId;
+      const who = lease.leaderId ?? lease.candidateId ?? '';
       // A worker killed earlier may still be the holder until its lease expires: not a target.
       if (ctx.workers.get(who)?.running !== true) continue;
       byWorker.set(who, [...(byWorker.get(who) ?? []), lease.scope]);
@@ -239,6 +258,19 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
       timeline.fault(f.kind, to);
       await changeMembership(ctx, '/cluster/transfer-leader', { to });
       return undefined;
+    }
+    case 'stop-before-write': {
+      const target = stopBeforeWriteWorker(f, ctx.workerCount);
+      const worker = ctx.workers.get(target)!;
+      // The worker stops itself at its first write after the fault's time: wait (bounded) for it.
+      for (let i = 0; i < STOP_LOOKS_MAX && !stoppedState(worker.pid); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!stoppedState(worker.pid)) throw new Error(`${target} did not stop itself before a write`);
+      const held = await holders(ctx);
+      timeline.fault(f.kind, target, held.get(target) ?? []);
+      worker.pause();
+      return healWith(target, () => worker.resume());
     }
     case 'restart-all': {
       const nodes = members();

@@ -10,7 +10,7 @@ import { readRunFolder } from '../read-run';
 import { checkRun } from '../run-checks';
 import type { Scenario } from '../scenarios/schema';
 import type { PlannedFault } from '../scenarios/schedule';
-import { planSchedule } from '../scenarios/schedule';
+import { planSchedule, stopBeforeWriteWorker } from '../scenarios/schedule';
 import { readAudit } from './audit';
 import { ChaosCluster } from './cluster';
 import type { FaultContext, Heal } from './faults';
@@ -147,6 +147,13 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       .map((id) => `${topology.node(id).grpc.host}:${topology.node(id).grpc.port}`)
       .join(',');
     const workers = new Map<string, ManagedProcess>();
+    const stopAt = new Map<string, number>();
+    for (const f of schedule.filter((x) => x.kind === 'stop-before-write')) {
+      if (entries.kind === 'stand-in')
+        throw new Error('stop-before-write needs the real workload (chaos/src/workload/worker.ts)');
+      const target = stopBeforeWriteWorker(f, scenario.workload.workers);
+      if (!stopAt.has(target)) stopAt.set(target, f.atMs);
+    }
     for (let i = 1; i <= scenario.workload.workers; i++) {
       const id = `w${i}`;
       const w = new ManagedProcess(
@@ -171,6 +178,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
             String(durationMs),
             '--ttl-ms',
             String(scenario.workload.ttlMs),
+            ...(stopAt.has(id) ? ['--stop-before-write-at-ms', String(stopAt.get(id))] : []),
           ],
           env: SWC_ENV,
           logFile: join(runDir, 'logs', `${id}.log`),
@@ -190,6 +198,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     const ctx: FaultContext = {
       cluster,
       workers,
+      workerCount: scenario.workload.workers,
       timeline,
       nft,
       clocks,

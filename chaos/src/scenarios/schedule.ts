@@ -24,10 +24,15 @@ export const INSTANT_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'clock-skew',
 ]);
 
+/** stopBeforeWriteWorker is the worker (w1..wN) a stop-before-write fault stops: chosen by its seed. */
+export function stopBeforeWriteWorker(f: PlannedFault, workers: number): string {
+  return `w${1 + (f.choiceSeed % workers)}`;
+}
+
 /** defaultDurationMs is how long a fault lasts when the scenario does not say. */
 export function defaultDurationMs(kind: FaultKind, scenario: Scenario): number {
   if (INSTANT_FAULTS.has(kind)) return 0;
-  if (kind === 'pause-holder') return scenario.workload.ttlMs * 2 + 1000;
+  if (kind === 'pause-holder' || kind === 'stop-before-write') return scenario.workload.ttlMs * 2 + 1000;
   if (kind === 'pause-leader') return scenario.electionTimeoutMs * 2 + 1000;
   return 5000;
 }

@@ -15,7 +15,10 @@
  *   (learner, then promoted) as an operator would;
  * - membership-change: a new node is added as a learner, promoted, and a follower removed;
  * - transfer-leader: leadership is transferred to a follower;
- * - restart-all: every node is killed and restarted (a full-cluster restart).
+ * - restart-all: every node is killed and restarted (a full-cluster restart);
+ * - stop-before-write: a worker (task h17b's, started with --stop-before-write-at-ms) stops
+ *   itself with SIGSTOP right before a write, holding a lease; it is resumed after `durationS`
+ *   and writes with its old fence (what a store that skips the fence check must be caught at).
  */
 export const FAULT_KINDS = [
   'kill-leader',
@@ -36,6 +39,7 @@ export const FAULT_KINDS = [
   'membership-change',
   'transfer-leader',
   'restart-all',
+  'stop-before-write',
 ] as const;
 
 /** FaultKind is one of FAULT_KINDS. */
