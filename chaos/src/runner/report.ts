@@ -6,7 +6,6 @@ export interface RunReport {
   readonly scenario: string;
   readonly seed: number;
   readonly mode: 'netns' | 'loopback';
-  readonly workload: 'real' | 'stand-in';
   readonly broken: string | null;
   readonly expected: 'valid' | 'invalid';
   /** passed: the verdict is the expected one (valid for a real build, invalid for a broken one). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupRegistry } from '../harness/cleanup';
 import { FakeClock, libfaketimePath } from '../harness/clocks';
@@ -38,15 +38,11 @@ export interface RunOptions {
   readonly progress: (line: string) => void;
 }
 
-/** workloadEntries returns the store and worker entries: task h17b's workload when present, else the stand-ins. */
-export function workloadEntries(): { store: string; worker: string; kind: 'real' | 'stand-in' } {
-  const store = join(REPO_ROOT, 'chaos/src/workload/store.ts');
-  const worker = join(REPO_ROOT, 'chaos/src/workload/worker.ts');
-  if (existsSync(store) && existsSync(worker)) return { store, worker, kind: 'real' };
+/** workloadEntries returns the store and worker entries (chaos/src/workload, task h17b). */
+export function workloadEntries(): { store: string; worker: string } {
   return {
-    store: join(REPO_ROOT, 'chaos/test/helpers/stand-in-store.ts'),
-    worker: join(REPO_ROOT, 'chaos/test/helpers/stand-in-worker.ts'),
-    kind: 'stand-in',
+    store: join(REPO_ROOT, 'chaos/src/workload/store.ts'),
+    worker: join(REPO_ROOT, 'chaos/src/workload/worker.ts'),
   };
 }
 
@@ -90,7 +86,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
   let mode: RunReport['mode'] = useNetns ? 'netns' : 'loopback';
   try {
     say(
-      `seed ${seed}, ${scenario.nodes} nodes, ${durationMs / 1000} s, ${schedule.length} faults, ${useNetns ? 'network namespaces' : 'loopback'}, ${entries.kind} workload`,
+      `seed ${seed}, ${scenario.nodes} nodes, ${durationMs / 1000} s, ${schedule.length} faults, ${useNetns ? 'network namespaces' : 'loopback'}`,
     );
     const topology = await Topology.create([...ids, ...joiners], useNetns, runDir, cleanup);
     mode = topology.mode;
@@ -149,8 +145,6 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     const workers = new Map<string, ManagedProcess>();
     const stopAt = new Map<string, number>();
     for (const f of schedule.filter((x) => x.kind === 'stop-before-write')) {
-      if (entries.kind === 'stand-in')
-        throw new Error('stop-before-write needs the real workload (chaos/src/workload/worker.ts)');
       const target = stopBeforeWriteWorker(f, scenario.workload.workers);
       if (!stopAt.has(target)) stopAt.set(target, f.atMs);
     }
@@ -266,7 +260,6 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     scenario: scenario.name,
     seed,
     mode,
-    workload: entries.kind,
     broken: scenario.broken ?? null,
     expected,
     passed: verdict.verdict === expected && (expected === 'invalid' || errors.length === 0),

@@ -8,7 +8,6 @@ function report(passed: boolean): RunReport {
     scenario: 'leader-kill',
     seed: 7,
     mode: 'loopback',
-    workload: 'stand-in',
     broken: null,
     expected: 'valid',
     passed,
