@@ -1,21 +1,19 @@
+import { Mulberry32 } from '@omnirelay/raft';
+
 /**
- * Prng is the harness's seeded pseudo-random source (mulberry32): the fault schedule, the
- * proxies' jitter and the workload's choices all come from one seed, so a run replays.
+ * Prng is the harness's seeded pseudo-random source (the Raft core's Mulberry32): the fault
+ * schedule, the proxies' jitter and the runner's choices all come from one seed, so a run replays.
  */
 export class Prng {
-  private state: number;
+  private readonly source: Mulberry32;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.source = new Mulberry32(seed);
   }
 
   /** next returns a float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.source.nextUint32() / 4294967296;
   }
 
   /** int returns an integer in [lo, hi] (both included). */
