@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server, Socket } from 'node:net';
 import { LinkProxy } from '../../src/harness/proxy';
 
@@ -86,6 +89,28 @@ describe('LinkProxy', () => {
     );
     expect(['closed', 'error']).toContain(refused);
     expect(proxy.connections).toBe(0);
+  });
+
+  it('forwards a unix socket to a TCP port and survives resetting its connections', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-proxy-'));
+    const unix = new LinkProxy('http', { host: '127.0.0.1', port: echo.port }, 9);
+    try {
+      await unix.startOnPath(join(dir, 'p.sock'));
+      const s = await new Promise<Socket>((resolve, reject) => {
+        const c = createConnection({ path: join(dir, 'p.sock') }, () => resolve(c));
+        c.once('error', reject);
+      });
+      s.on('error', () => undefined);
+      expect(typeof (await roundTrip(s, 2000))).toBe('number');
+      const closed = new Promise((r) => s.once('close', r));
+      // A unix socket cannot be reset like TCP: it must be closed, not crash the proxy.
+      unix.resetConnections();
+      await closed;
+      expect(unix.connections).toBe(0);
+    } finally {
+      await unix.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a latency beyond the bound', () => {
