@@ -13,6 +13,8 @@ import {
 } from './errors';
 import type { ClustersView, SetClusterOptions } from './clusters';
 import { clustersView } from './clusters';
+import type { ClusterEndpoints, ClusterEvent } from './cluster-follower';
+import { ClusterFollower, checkClusters } from './cluster-follower';
 import { KeepAlive } from './keep-alive';
 import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
@@ -29,8 +31,24 @@ import { big, holderRef, leaseView, optionalLeaseView } from './wire';
 
 /** ClientOptions configures createClient. */
 export interface ClientOptions {
-  /** endpoints are `host:port` of the nodes' gRPC APIs (any subset; the SDK learns the rest). */
-  readonly endpoints: readonly string[];
+  /**
+   * endpoints are `host:port` of the nodes' gRPC APIs (any subset; the SDK learns the rest). Give
+   * either endpoints (one cluster) or clusters (an active/passive group), not both.
+   */
+  readonly endpoints?: readonly string[];
+  /**
+   * clusters are the clusters of an active/passive group (docs/cross-cluster.md): the client asks
+   * them which one is active (Cluster.Clusters), sends everything there, and follows a failover on
+   * its own: on CLUSTER_PASSIVE, when the followed cluster stops answering, and on a periodic check
+   * it moves to the active cluster at the highest failover epoch. Moving ends every lease of the
+   * cluster it left (reason `failover`, their signals abort) before anything is granted on the new
+   * one, so a LeaderElector simply campaigns again there.
+   */
+  readonly clusters?: readonly ClusterEndpoints[];
+  /** clusterCheckMs is how often a multi-cluster client asks the followed cluster whether it is still active (default 1,000). */
+  readonly clusterCheckMs?: number;
+  /** onClusterEvent hears which cluster a multi-cluster client follows, and failed probes (for logs). What it throws is ignored. */
+  readonly onClusterEvent?: (event: ClusterEvent) => void;
   /** tls turns on TLS (the default is plaintext h2c, for loopback and meshes that encrypt). */
   readonly tls?: TlsOptions;
   /**
@@ -165,7 +183,14 @@ const DEFAULTS = {
   backoffBaseMs: 25,
   backoffMaxMs: 1000,
   keepaliveMs: 5000,
+  clusterCheckMs: 1000,
 } as const;
+
+/** CLUSTER_PROBE_TIMEOUT_MS bounds one Clusters question to one node while looking for the active cluster. */
+const CLUSTER_PROBE_TIMEOUT_MS = 1000;
+
+/** REPROBE_AFTER_FAILURES is how many failed campaign attempts in a row make a multi-cluster client look for another active cluster. */
+const REPROBE_AFTER_FAILURES = 2;
 
 /** SESSION_ID_BYTES is how many random bytes make a client's session id (hex: 32 characters, within the cluster's 64). */
 const SESSION_ID_BYTES = 16;
@@ -189,7 +214,11 @@ export class OmniRelayClient {
    */
   readonly sessionId: string;
   private readonly router: Router;
-  private readonly keepAlive: KeepAlive;
+  /** keepAlive renews the leases of the followed cluster; a failover replaces it (one stream per cluster). */
+  private keepAlive: KeepAlive;
+  /** follower picks the active cluster of a multi-cluster client (undefined with plain endpoints). */
+  private readonly follower: ClusterFollower | undefined;
+  private readonly switchListeners = new Set<(clusterId: string) => void>();
   /**
    * leases are the held leases by key. One Lease object per held lease: a repeated acquire or
    * campaign that the cluster answers with the lease this client already holds returns that same
@@ -216,19 +245,32 @@ export class OmniRelayClient {
     this.candidateId =
       options.candidateId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.sessionId = randomBytes(SESSION_ID_BYTES).toString('hex');
+    const endpoints = clientEndpoints(options);
     this.router = new Router({
-      endpoints: options.endpoints,
+      endpoints,
       callTimeoutMs: this.callTimeoutMs,
       keepaliveMs: positive(options.keepaliveMs ?? DEFAULTS.keepaliveMs, 'keepaliveMs'),
       ...this.backoff,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.token === undefined ? {} : { token: options.token }),
     });
-    this.keepAlive = new KeepAlive(this.router, {
+    const keepAliveOptions = {
       skewMs: this.skewMs,
       ...this.backoff,
       ...(options.onRenewal === undefined ? {} : { onRenewal: options.onRenewal }),
-    });
+    };
+    this.keepAlive = new KeepAlive(this.router, keepAliveOptions);
+    this.follower =
+      options.clusters === undefined
+        ? undefined
+        : new ClusterFollower({
+            clusters: options.clusters,
+            probe: (cluster) => this.probeCluster(cluster),
+            switchTo: (cluster) => this.switchCluster(cluster, keepAliveOptions),
+            checkIntervalMs: positive(options.clusterCheckMs ?? DEFAULTS.clusterCheckMs, 'clusterCheckMs'),
+            ...this.backoff,
+            ...(options.onClusterEvent === undefined ? {} : { onEvent: options.onClusterEvent }),
+          });
     this.hooks = {
       renew: (lease) => this.keepAlive.renew(lease, this.callTimeoutMs),
       resign: (lease) => this.resignLease(lease),
@@ -244,6 +286,23 @@ export class OmniRelayClient {
    */
   async acquire(scope: string, options: AcquireOptions): Promise<Lease | null> {
     const releaseOnResetMs = this.checkLeaseOptions(options);
+    await this.follower?.ready();
+    try {
+      return await this.acquireOnce(scope, options, releaseOnResetMs);
+    } catch (e) {
+      // A passive cluster names the active one: follow it and try there once.
+      if (!(await this.followRefusal(e))) throw e;
+      return this.acquireOnce(scope, options, releaseOnResetMs);
+    }
+  }
+
+  /** acquireOnce is one Acquire on the followed cluster. */
+  private async acquireOnce(
+    scope: string,
+    options: AcquireOptions,
+    releaseOnResetMs: number,
+  ): Promise<Lease | null> {
+    const generation = this.follower?.generation;
     const sentAt = performance.now();
     const r = await this.router.call<{
       granted: boolean;
@@ -264,6 +323,12 @@ export class OmniRelayClient {
       { leader: true, ...(options.signal === undefined ? {} : { signal: options.signal }) },
     );
     if (!r.granted || r.lease === null) return null;
+    if (generation !== this.follower?.generation) {
+      throw new OmniRelayError(
+        'CLUSTER_PASSIVE',
+        `the lease on ${scope} came from a cluster this client has left (it follows ${this.activeClusterId ?? 'another cluster'} now); acquire again`,
+      );
+    }
     // A fresh grant was applied after the first attempt was sent, so that send time is a safe
     // base; a lease held before this call has an unknown base and is confirmed by a renewal first.
     return this.hold(
@@ -294,9 +359,11 @@ export class OmniRelayClient {
       ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
     };
     let failures = 0;
+    await this.follower?.ready();
     for (;;) {
       if (aborted(options.signal)) throw abortError(`the campaign for ${scope}`);
       this.assertOpen();
+      const generation = this.follower?.generation;
       const address = this.router.pick();
       const sentAt = performance.now();
       let elected: { lease: WireLease; raftTerm?: string; alreadyHolder?: boolean; queuedFirst: boolean };
@@ -304,12 +371,26 @@ export class OmniRelayClient {
         elected = await this.campaignOnce(address, request, options);
       } catch (e) {
         if (!isOmniRelayError(e)) throw e;
+        if (!aborted(options.signal) && (await this.followRefusal(e))) {
+          failures = 0;
+          continue;
+        }
+        if (e.code === 'CLUSTER_PASSIVE' && this.follower !== undefined && !aborted(options.signal)) {
+          // No other cluster is active yet (a failover in progress): wait and ask again.
+          failures++;
+          await sleep(backoffMs(failures, this.backoff), options.signal);
+          continue;
+        }
         if (e.code === 'CANCELLED' || !RETRYABLE_CODES.has(e.code) || aborted(options.signal)) {
           throw aborted(options.signal) ? abortError(`the campaign for ${scope}`) : e;
         }
         this.router.noteFailure(address, e);
         failures++;
         if (this.router.knownLeaderAddress === undefined) await this.router.discover(options.signal);
+        // The whole followed cluster may be gone: look for another active one (rate-limited).
+        if (failures >= REPROBE_AFTER_FAILURES && this.router.knownLeaderAddress === undefined) {
+          await this.follower?.reprobe(`${e.code} from the followed cluster`);
+        }
         await sleep(
           e.code === 'NOT_LEADER' && failures <= 2 ? 0 : backoffMs(failures, this.backoff),
           options.signal,
@@ -319,6 +400,8 @@ export class OmniRelayClient {
       // A grant announced on this call after `queued` happened after the call was sent; one
       // announced at once may be a lease held from before (a campaign retried after a disconnect),
       // whose base is unknown: confirm it with a renewal first.
+      // A grant from a cluster the client left while the campaign ran is never handed out.
+      if (generation !== this.follower?.generation) continue;
       const fresh = elected.alreadyHolder !== true && (elected.queuedFirst || failures === 0);
       const lease = await this.holdConfirmed(
         leaseView(elected.lease),
@@ -572,6 +655,21 @@ export class OmniRelayClient {
     return downloadSnapshot(this.router, onChunk, options);
   }
 
+  /** activeClusterId is the cluster a multi-cluster client follows now (undefined with plain endpoints, or before one was found). */
+  get activeClusterId(): string | undefined {
+    return this.follower?.activeClusterId;
+  }
+
+  /**
+   * onClusterSwitch registers `listener` for every move of a multi-cluster client to another
+   * cluster (after the old cluster's leases ended); it returns the function that unregisters it.
+   * Revisions are per cluster: a watch should start again on the new cluster.
+   */
+  onClusterSwitch(listener: (clusterId: string) => void): () => void {
+    this.switchListeners.add(listener);
+    return () => this.switchListeners.delete(listener);
+  }
+
   /** leaseCount is how many leases this client holds and renews. */
   get leaseCount(): number {
     return this.leases.size;
@@ -585,8 +683,65 @@ export class OmniRelayClient {
     if (this.closed) return;
     this.closed = true;
     for (const lease of [...this.leases.values()]) lease.end('closed', 'the client was closed');
+    this.follower?.close();
     this.keepAlive.close();
     this.router.close();
+  }
+
+  /**
+   * followRefusal acts on a CLUSTER_PASSIVE refusal of a multi-cluster client: it follows the
+   * active cluster the refusal named (after a probe confirms it) and resolves true when the client
+   * now follows another cluster.
+   */
+  private async followRefusal(e: unknown): Promise<boolean> {
+    if (this.follower === undefined || !isOmniRelayError(e, 'CLUSTER_PASSIVE')) return false;
+    return this.follower.hint(e.details.activeClusterId, e.details.activeEndpoints ?? []);
+  }
+
+  /** probeCluster asks the nodes of `cluster` in turn for its Clusters state (serializable: any node answers). */
+  private async probeCluster(cluster: ClusterEndpoints): Promise<ClustersView> {
+    let last: unknown;
+    for (const address of cluster.endpoints) {
+      try {
+        const wire = await this.router.once(
+          'Cluster',
+          'Clusters',
+          { serializable: true },
+          address,
+          Math.min(CLUSTER_PROBE_TIMEOUT_MS, this.callTimeoutMs),
+        );
+        return clustersView(wire as Record<string, unknown>);
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw isOmniRelayError(last)
+      ? last
+      : new OmniRelayError('UNAVAILABLE', `no node of cluster ${cluster.id} answered`);
+  }
+
+  /**
+   * switchCluster moves the client to `cluster`: every lease of the cluster it leaves ends first
+   * (reason `failover`), then renewals get a fresh stream and calls go to the new cluster's nodes.
+   */
+  private switchCluster(
+    cluster: ClusterEndpoints,
+    keepAliveOptions: ConstructorParameters<typeof KeepAlive>[1],
+  ): void {
+    if (this.closed) return;
+    for (const lease of [...this.leases.values()]) {
+      lease.end('failover', `this client now follows cluster ${cluster.id}, the active one`);
+    }
+    this.keepAlive.close();
+    this.keepAlive = new KeepAlive(this.router, keepAliveOptions);
+    this.router.retarget(cluster.endpoints);
+    for (const listener of [...this.switchListeners]) {
+      try {
+        listener(cluster.id);
+      } catch {
+        // A listener's failure must not stop the failover.
+      }
+    }
   }
 
   private assertOpen(): void {
@@ -677,7 +832,7 @@ export class OmniRelayClient {
       await this.keepAlive.renew(lease, this.callTimeoutMs);
       return lease;
     } catch (e) {
-      if (lease.endedReason === 'refused') return null;
+      if (lease.endedReason === 'refused' || lease.endedReason === 'failover') return null;
       lease.end('unconfirmed', 'its first renewal could not be confirmed');
       throw e;
     }
@@ -770,7 +925,21 @@ interface CampaignMessage {
   readonly elected?: { lease: WireLease | null; raftTerm?: string; alreadyHolder?: boolean } | null;
 }
 
-/** createClient makes a client of the cluster at `endpoints`; see ClientOptions. */
+/** clientEndpoints checks that exactly one of endpoints and clusters is given and returns where the router starts. */
+function clientEndpoints(options: ClientOptions): readonly string[] {
+  if ((options.endpoints === undefined) === (options.clusters === undefined)) {
+    throw new OmniRelayError(
+      'INVALID_ARGUMENT',
+      'createClient needs either endpoints (one cluster) or clusters (an active/passive group), not both',
+    );
+  }
+  if (options.clusters === undefined) return options.endpoints ?? [];
+  checkClusters(options.clusters);
+  // Until the first probe says which cluster is active, calls go to the first one listed.
+  return options.clusters[0]!.endpoints;
+}
+
+/** createClient makes a client of the cluster at `endpoints`, or of the active one of `clusters`; see ClientOptions. */
 export function createClient(options: ClientOptions): OmniRelayClient {
   return new OmniRelayClient(options);
 }

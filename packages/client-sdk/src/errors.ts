@@ -71,6 +71,10 @@ export interface ErrorDetails {
   readonly resumeRevision?: bigint;
   /** currentFenceToken is the scope's current fence (STALE_FENCE). */
   readonly currentFenceToken?: bigint;
+  /** activeClusterId names the active cluster, when a passive one refused a grant (CLUSTER_PASSIVE). */
+  readonly activeClusterId?: string;
+  /** activeEndpoints are the active cluster's endpoints as the refusing cluster knows them (CLUSTER_PASSIVE). */
+  readonly activeEndpoints?: readonly string[];
   /** grpcStatus is the gRPC status the error arrived with, when it came from a call. */
   readonly grpcStatus?: number;
 }
@@ -133,6 +137,8 @@ export function fromGrpcError(e: unknown, address: string): OmniRelayError {
     ...optional('oldestRevision', metadataBigint(metadata, 'omnirelay-oldest-revision')),
     ...optional('resumeRevision', metadataBigint(metadata, 'omnirelay-resume-revision')),
     ...optional('currentFenceToken', metadataBigint(metadata, 'omnirelay-current-fence-token')),
+    ...optional('activeClusterId', metadataText(metadata, 'omnirelay-active-cluster-id')),
+    ...optional('activeEndpoints', metadataText(metadata, 'omnirelay-active-endpoints')?.split(',')),
     ...optional('grpcStatus', status),
   };
   const text =

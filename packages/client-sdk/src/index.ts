@@ -15,6 +15,8 @@ export type {
   StepDownResult,
 } from './client';
 export type { ClusterDescriptorView, ClustersView, SetClusterOptions } from './clusters';
+export { chooseActive } from './cluster-follower';
+export type { ActiveChoice, ClusterEndpoints, ClusterEvent } from './cluster-follower';
 export { OmniRelayError, isOmniRelayError, SERVER_ERROR_CODES } from './errors';
 export type { ClientErrorCode, ErrorCode, ErrorDetails, ServerErrorCode } from './errors';
 export { FenceGuard } from './fence-guard';

@@ -4,7 +4,7 @@ import type { Lease } from './lease';
 import { backoffMs, sleep } from './router';
 
 /** StoppedReason says why onStoppedLeading was called: the lease's end reason, or `stopped` by stop(). */
-export type StoppedReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed' | 'stopped';
+export type StoppedReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed' | 'failover' | 'stopped';
 
 /** LeaderElectorOptions configures a LeaderElector. */
 export interface LeaderElectorOptions extends Omit<CampaignOptions, 'signal' | 'onQueued'> {
@@ -93,17 +93,28 @@ export class LeaderElector {
   private async watchLoop(): Promise<void> {
     const signal = this.controller.signal;
     while (!signal.aborted) {
+      // Revisions are per cluster: when a multi-cluster client moves to another cluster, the
+      // watch starts again there (resuming the old cluster's revision there would skip events).
+      const round = new AbortController();
+      const endRound = (): void => round.abort();
+      signal.addEventListener('abort', endRound, { once: true });
+      const unsubscribe = this.client.onClusterSwitch(endRound);
       try {
-        const current = await this.client.getLeader(this.options.scope);
+        const current = await this.client.getLeader(this.options.scope, { signal: round.signal });
         this.noteLeader(current?.candidateId ?? '');
-        for await (const event of this.client.watch(this.options.scope, { signal })) {
+        for await (const event of this.client.watch(this.options.scope, { signal: round.signal })) {
           if (event.scope !== this.options.scope) continue;
           this.noteLeader(event.holder?.candidateId ?? '');
         }
       } catch (e) {
         if (signal.aborted) return;
-        this.options.onError?.(e);
-        await sleep(500, signal).catch(() => undefined);
+        if (!round.signal.aborted) {
+          this.options.onError?.(e);
+          await sleep(500, signal).catch(() => undefined);
+        }
+      } finally {
+        unsubscribe();
+        signal.removeEventListener('abort', endRound);
       }
     }
   }

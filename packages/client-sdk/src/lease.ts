@@ -9,14 +9,16 @@ import type { LeaseView } from './wire';
  *   another candidate holds the scope);
  * - unconfirmed: no renewal was confirmed in time, so the lease may be about to lapse on the
  *   cluster (see Lease.signal);
- * - closed: the client was closed.
+ * - closed: the client was closed;
+ * - failover: the client moved to another cluster of an active/passive group (the lease's
+ *   cluster is no longer the active one, and the new active's fences dominate it).
  */
 /** leaseKey names one held lease within a client: its scope and fence. */
 export function leaseKey(scope: string, fence: bigint): string {
   return `${scope}\u0000${fence}`;
 }
 
-export type LeaseEndReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed';
+export type LeaseEndReason = 'resigned' | 'refused' | 'unconfirmed' | 'closed' | 'failover';
 
 /**
  * StreamProof is what a client knows of one KeepAlive stream's life on the Raft leader:

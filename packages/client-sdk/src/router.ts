@@ -104,21 +104,12 @@ export class Router {
   /** next is the round-robin cursor over endpoints when no leader is known. */
   private next = 0;
 
+  /** endpoints are the configured endpoints of the cluster the router talks to (see retarget). */
+  private endpoints: readonly string[];
+
   constructor(readonly options: RouterOptions) {
-    if (options.endpoints.length === 0) {
-      throw new OmniRelayError(
-        'INVALID_ARGUMENT',
-        'createClient needs at least one endpoint (host:port of a node gRPC API)',
-      );
-    }
-    for (const endpoint of options.endpoints) {
-      if (!/^[^\s:]+:\d{1,5}$/.test(endpoint)) {
-        throw new OmniRelayError(
-          'INVALID_ARGUMENT',
-          `endpoint ${JSON.stringify(endpoint)} must be host:port`,
-        );
-      }
-    }
+    checkEndpoints(options.endpoints);
+    this.endpoints = options.endpoints;
     this.credentials = channelCredentials(options.tls);
     this.token = options.token === undefined ? undefined : checkTokenSource(options.token);
   }
@@ -130,7 +121,21 @@ export class Router {
 
   /** endpoints are every address the router may use: the configured ones and learned ones. */
   get addresses(): string[] {
-    return [...new Set([...this.options.endpoints, ...this.addressOf.values()])];
+    return [...new Set([...this.endpoints, ...this.addressOf.values()])];
+  }
+
+  /**
+   * retarget points the router at another cluster's endpoints (a cross-cluster failover): what it
+   * learned of the old cluster's nodes and leader is forgotten, and answers that still arrive from
+   * the old cluster's nodes teach it nothing (learn ignores them). Open channels stay until close.
+   */
+  retarget(endpoints: readonly string[]): void {
+    checkEndpoints(endpoints);
+    this.endpoints = [...endpoints];
+    this.addressOf.clear();
+    this.leaderAddress = undefined;
+    this.relayAddress = undefined;
+    this.next = 0;
   }
 
   /** stub returns (creating once) the service client of `address`. */
@@ -191,6 +196,8 @@ export class Router {
 
   /** learn records what an answer or error says about the leader. */
   learn(from: string, fact: { nodeId?: string; leaderId?: string; leaderAddress?: string }): void {
+    // After a retarget, a late answer from the cluster the router left must not point it back there.
+    if (from !== '' && !this.addresses.includes(from)) return;
     if (fact.nodeId !== undefined && fact.nodeId !== '') this.addressOf.set(fact.nodeId, from);
     if (fact.leaderAddress !== undefined && fact.leaderAddress !== '') {
       this.leaderAddress = fact.leaderAddress;
@@ -242,7 +249,7 @@ export class Router {
         leader: string;
       };
       this.learn(address, { nodeId: s.nodeId });
-      if (s.leader !== '') {
+      if (s.leader !== '' && this.addresses.includes(address)) {
         if (s.leader === s.nodeId) this.leaderAddress = address;
         else this.learn(address, { leaderId: s.leader });
         if (this.leaderAddress === undefined) this.relayAddress = address;
@@ -366,6 +373,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** checkEndpoints refuses an empty endpoint list and any endpoint that is not host:port. */
+function checkEndpoints(endpoints: readonly string[]): void {
+  if (endpoints.length === 0) {
+    throw new OmniRelayError(
+      'INVALID_ARGUMENT',
+      'createClient needs at least one endpoint (host:port of a node gRPC API)',
+    );
+  }
+  for (const endpoint of endpoints) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(endpoint)) {
+      throw new OmniRelayError('INVALID_ARGUMENT', `endpoint ${JSON.stringify(endpoint)} must be host:port`);
+    }
+  }
 }
 
 function channelCredentials(tls: TlsOptions | undefined): grpc.ChannelCredentials {

@@ -8,7 +8,7 @@ export const ERROR_CODE_METADATA_KEY = 'omnirelay-error-code';
 /**
  * DETAIL_METADATA_KEYS maps the context fields a client can act on to trailing-metadata keys:
  * where the leader is (its public gRPC address: a gRPC client goes there, not to the HTTP
- * `leaderAddress`), where to resume a watch, which fence is current, which limit refused the call and its value. Other context stays in the
+ * `leaderAddress`), where to resume a watch, which fence is current, which limit refused the call and its value, which cluster is active (CLUSTER_PASSIVE). Other context stays in the
  * message; the list is fixed so the metadata is bounded.
  */
 export const DETAIL_METADATA_KEYS: Readonly<Record<string, string>> = {
@@ -19,6 +19,8 @@ export const DETAIL_METADATA_KEYS: Readonly<Record<string, string>> = {
   currentFenceToken: 'omnirelay-current-fence-token',
   limitName: 'omnirelay-limit-name',
   limitValue: 'omnirelay-limit-value',
+  activeClusterId: 'omnirelay-active-cluster-id',
+  activeEndpoints: 'omnirelay-active-endpoints',
 };
 
 /** GrpcServiceError is what grpc-js sends as a call's status: code, details, trailing metadata. */
