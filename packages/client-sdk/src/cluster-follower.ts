@@ -1,6 +1,6 @@
 import type { ClustersView } from './clusters';
 import { OmniRelayError, isOmniRelayError } from './errors';
-import { backoffMs } from './router';
+import { backoffMs, checkEndpoints } from './router';
 
 /** ClusterEndpoints names one cluster of an active/passive group and its nodes' gRPC addresses. */
 export interface ClusterEndpoints {
@@ -153,8 +153,8 @@ export class ClusterFollower {
       activeClusterId !== undefined &&
       activeClusterId !== '' &&
       !this.byId.has(activeClusterId) &&
-      activeEndpoints.length > 0 &&
-      this.byId.size < CLUSTERS_MAX
+      this.byId.size < CLUSTERS_MAX &&
+      endpointsValid(activeEndpoints)
     ) {
       this.byId.set(activeClusterId, { id: activeClusterId, endpoints: [...activeEndpoints] });
     }
@@ -263,5 +263,15 @@ export function checkClusters(clusters: readonly ClusterEndpoints[]): void {
         `clusters: cluster ${JSON.stringify(c.id)} needs at least one endpoint (host:port of a node gRPC API)`,
       );
     }
+    checkEndpoints(c.endpoints);
+  }
+}
+
+function endpointsValid(endpoints: readonly string[]): boolean {
+  try {
+    checkEndpoints(endpoints);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -375,8 +375,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** checkEndpoints refuses an empty endpoint list and any endpoint that is not host:port. */
-function checkEndpoints(endpoints: readonly string[]): void {
+/** checkEndpoints refuses an empty endpoint list and any endpoint that is not host:port (INVALID_ARGUMENT). */
+export function checkEndpoints(endpoints: readonly string[]): void {
   if (endpoints.length === 0) {
     throw new OmniRelayError(
       'INVALID_ARGUMENT',
