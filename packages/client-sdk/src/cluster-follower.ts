@@ -187,8 +187,9 @@ export class ClusterFollower {
         try {
           answers.set(cluster.id, await this.options.probe(cluster));
         } catch (e) {
-          const error =
-            isOmniRelayError(e) ? e : new OmniRelayError('UNAVAILABLE', String(e), {}, { cause: e });
+          const error = isOmniRelayError(e)
+            ? e
+            : new OmniRelayError('UNAVAILABLE', String(e), {}, { cause: e });
           this.emit({ type: 'probe-failed', clusterId: cluster.id, error });
         }
       }),
@@ -198,8 +199,7 @@ export class ClusterFollower {
     const currentView = this.currentId === undefined ? undefined : answers.get(this.currentId);
     // The followed cluster said it no longer grants (demoted, draining, superseded).
     const currentGaveUp =
-      currentView !== undefined &&
-      (currentView.state !== 'active' || choice?.clusterId !== this.currentId);
+      currentView !== undefined && (currentView.state !== 'active' || choice?.clusterId !== this.currentId);
     const move =
       choice !== undefined &&
       choice.clusterId !== this.currentId &&

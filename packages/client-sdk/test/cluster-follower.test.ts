@@ -10,7 +10,12 @@ function view(
   epoch: number,
   peers: readonly [string, string, number][] = [],
 ): ClustersView {
-  const descriptor = (id: string, s: string, e: number, local: boolean): ClustersView['clusters'][number] => ({
+  const descriptor = (
+    id: string,
+    s: string,
+    e: number,
+    local: boolean,
+  ): ClustersView['clusters'][number] => ({
     clusterId: id,
     region: '',
     priority: 0,
@@ -28,7 +33,10 @@ function view(
     failoverEpoch: epoch,
     lastEventRevision: 0,
     following: '',
-    clusters: [descriptor(clusterId, state, epoch, true), ...peers.map(([id, s, e]) => descriptor(id, s, e, false))],
+    clusters: [
+      descriptor(clusterId, state, epoch, true),
+      ...peers.map(([id, s, e]) => descriptor(id, s, e, false)),
+    ],
     replication: { status: 'idle', lagSeconds: 0, sourceClusterId: '', versionVector: {}, mirroredScopes: 0 },
   };
 }
