@@ -48,9 +48,20 @@ const EXCLUDED_FOLDERS: Readonly<Record<string, string>> = {
     'one page per Prometheus alert (linked from deploy/prometheus): symptoms and checks that point to the runbooks here, no procedure of their own',
 };
 
-/** NODES are the members a fixture allocates; n4 is allocated but not started. */
-const NODES = ['n1', 'n2', 'n3', 'n4'] as const;
-const STARTED = ['n1', 'n2', 'n3'] as const;
+/**
+ * FIXTURES are the clusters each fixture allocates: a Raft cluster id and its members; n4 is
+ * allocated but not started. `two-clusters` adds a second cluster (n5-n7) for the cross-cluster
+ * runbooks, whose addresses are in OMNIRELAY_B_ENDPOINTS and OMNIRELAY_B_HTTP_ENDPOINTS.
+ */
+const FIXTURES: Readonly<Record<string, readonly { clusterId: string; nodes: readonly string[] }[]>> = {
+  'three-nodes': [{ clusterId: 'omnirelay', nodes: ['n1', 'n2', 'n3', 'n4'] }],
+  'two-clusters': [
+    { clusterId: 'omnirelay', nodes: ['n1', 'n2', 'n3', 'n4'] },
+    { clusterId: 'omnirelay-b', nodes: ['n5', 'n6', 'n7'] },
+  ],
+};
+/** SPARE is the member a fixture allocates without starting it. */
+const SPARE = 'n4';
 /** Generous Raft timings: several engineers share two CPU cores. */
 const ELECTION_TIMEOUT_MS = 1500;
 const HEARTBEAT_MS = 100;
@@ -177,7 +188,9 @@ class Fixture {
 
   private constructor(readonly work: string) {}
 
-  static async create(work: string): Promise<Fixture> {
+  static async create(work: string, fixtureName: string): Promise<Fixture> {
+    const clusters = FIXTURES[fixtureName];
+    if (clusters === undefined) throw new Error(`unknown runbook fixture ${JSON.stringify(fixtureName)}`);
     const f = new Fixture(work);
     const bin = join(work, 'bin');
     mkdirSync(join(work, 'logs'), { recursive: true });
@@ -190,21 +203,24 @@ class Fixture {
       writeFileSync(join(bin, name), `#!/bin/sh\ncd ${REPO} && ${swc} ${main} "$@"\n`);
       chmodSync(join(bin, name), 0o755);
     }
-    const nodes = [];
-    for (const id of NODES) {
-      nodes.push({
-        id,
-        peer: `127.0.0.1:${await freePort()}`,
-        http: `127.0.0.1:${await freePort()}`,
-        grpc: `127.0.0.1:${await freePort()}`,
-      });
+    const nodes: { id: string; clusterId: string; peer: string; http: string; grpc: string }[] = [];
+    for (const { clusterId, nodes: ids } of clusters) {
+      for (const id of ids) {
+        nodes.push({
+          id,
+          clusterId,
+          peer: `127.0.0.1:${await freePort()}`,
+          http: `127.0.0.1:${await freePort()}`,
+          grpc: `127.0.0.1:${await freePort()}`,
+        });
+      }
     }
     for (const n of nodes) {
       const i = n.id.slice(1);
-      const others = nodes.filter((o) => o.id !== n.id && o.id !== 'n4');
+      const others = nodes.filter((o) => o.id !== n.id && o.id !== SPARE && o.clusterId === n.clusterId);
       const config = {
         id: n.id,
-        clusterId: 'omnirelay',
+        clusterId: n.clusterId,
         dataDir: join(work, 'data', n.id),
         peerAddress: n.peer,
         clientAddress: n.http,
@@ -227,16 +243,18 @@ class Fixture {
         [`NODE${i}_CONFIG`]: configFile,
       });
     }
-    const first = nodes.filter((n) => n.id !== 'n4');
-    Object.assign(f.env, {
-      WORK: work,
-      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
-      OMNIRELAY_ENDPOINTS: first.map((n) => n.grpc).join(','),
-      OMNIRELAY_HTTP_ENDPOINTS: first.map((n) => n.http).join(','),
+    const started = clusters.map((c) => nodes.filter((n) => n.clusterId === c.clusterId && n.id !== SPARE));
+    Object.assign(f.env, { WORK: work, PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+    started.forEach((members, k) => {
+      const prefix = k === 0 ? 'OMNIRELAY' : `OMNIRELAY_${String.fromCharCode(65 + k)}`;
+      f.env[`${prefix}_ENDPOINTS`] = members.map((n) => n.grpc).join(',');
+      f.env[`${prefix}_HTTP_ENDPOINTS`] = members.map((n) => n.http).join(',');
     });
-    for (const id of STARTED)
-      f.start(id, `omnirelay-server --config $NODE${id.slice(1)}_CONFIG --initial-cluster-state new`);
-    await f.waitForLeader();
+    for (const members of started) {
+      for (const { id } of members)
+        f.start(id, `omnirelay-server --config $NODE${id.slice(1)}_CONFIG --initial-cluster-state new`);
+    }
+    for (const members of started) await f.waitForLeader(members.map((n) => n.id));
     return f;
   }
 
@@ -285,11 +303,9 @@ class Fixture {
     this.processes.clear();
   }
 
-  private async waitForLeader(): Promise<void> {
+  private async waitForLeader(ids: readonly string[]): Promise<void> {
     for (const deadline = Date.now() + START_WAIT_MS; Date.now() < deadline;) {
-      const leaders = await Promise.all(
-        STARTED.map((id) => leaderSeenBy(this.env[`NODE${id.slice(1)}_HTTP`]!)),
-      );
+      const leaders = await Promise.all(ids.map((id) => leaderSeenBy(this.env[`NODE${id.slice(1)}_HTTP`]!)));
       if (leaders.every((l) => l !== '' && l === leaders[0])) return;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -414,7 +430,12 @@ describe('docs/runbooks', () => {
       const runbook = parseRunbook(text, file);
       const executable = runbook.blocks.some((b) => b.kind !== 'illustrative' && !b.simulate);
       expect({ file, executable }).toEqual({ file, executable: !Object.hasOwn(NOT_EXECUTED, file) });
-      if (executable) expect({ file, fixture: runbook.fixture }).toEqual({ file, fixture: 'three-nodes' });
+      if (executable) {
+        expect({ file, fixture: Object.hasOwn(FIXTURES, runbook.fixture ?? '') }).toEqual({
+          file,
+          fixture: true,
+        });
+      }
       for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
         if (/^[a-z]+:/.test(target!)) continue;
         expect({
@@ -475,7 +496,10 @@ describe('docs/runbooks', () => {
   for (const file of runbookFiles().filter((f) => !Object.hasOwn(NOT_EXECUTED, f))) {
     it(`executes ${file} against real local processes`, async () => {
       const runbook = parseRunbook(readFileSync(join(RUNBOOKS, file), 'utf8'), file);
-      const fixture = await Fixture.create(mkdtempSync(join(root, `${file.replace(/\.md$/, '')}-`)));
+      const fixture = await Fixture.create(
+        mkdtempSync(join(root, `${file.replace(/\.md$/, '')}-`)),
+        runbook.fixture ?? '',
+      );
       try {
         for (const block of runbook.blocks) {
           const where = `${file}:${block.lineNumber}`;
