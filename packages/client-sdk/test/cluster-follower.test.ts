@@ -50,6 +50,15 @@ class Fake {
   readonly probes: string[] = [];
   readonly switches: string[] = [];
   readonly events: ClusterEvent[] = [];
+  /** started sets the views of a and b and resolves to a follower after its first round. */
+  async started(a: ClustersView, b: ClustersView): Promise<ClusterFollower> {
+    this.views.set('a', a);
+    this.views.set('b', b);
+    const follower = this.follower();
+    await follower.ready();
+    return follower;
+  }
+
   follower(clusters: readonly ClusterEndpoints[] = [A, B]): ClusterFollower {
     return new ClusterFollower({
       clusters,
@@ -102,10 +111,10 @@ describe('chooseActive', () => {
 describe('ClusterFollower', () => {
   it('follows the active cluster found by the first probe round', async () => {
     const fake = new Fake();
-    fake.views.set('a', view('a', 'passive', 0, [['b', 'active', 0]]));
-    fake.views.set('b', view('b', 'active', 0));
-    const follower = fake.follower();
-    await follower.ready();
+    const follower = await fake.started(
+      view('a', 'passive', 0, [['b', 'active', 0]]),
+      view('b', 'active', 0),
+    );
     expect(follower.activeClusterId).toBe('b');
     expect(fake.switches).toEqual(['b']);
     expect(fake.events).toContainEqual(
@@ -116,10 +125,7 @@ describe('ClusterFollower', () => {
 
   it('moves when the followed cluster is demoted, and bumps the generation', async () => {
     const fake = new Fake();
-    fake.views.set('a', view('a', 'active', 0));
-    fake.views.set('b', view('b', 'passive', 0));
-    const follower = fake.follower();
-    await follower.ready();
+    const follower = await fake.started(view('a', 'active', 0), view('b', 'passive', 0));
     const before = follower.generation;
     expect(await follower.reprobe('nothing changed')).toBe(false);
     fake.views.set('a', view('a', 'passive', 0, [['b', 'active', 1]]));
@@ -133,10 +139,7 @@ describe('ClusterFollower', () => {
 
   it('keeps an unreachable cluster until another one is promoted above it', async () => {
     const fake = new Fake();
-    fake.views.set('a', view('a', 'active', 3));
-    fake.views.set('b', view('b', 'passive', 3));
-    const follower = fake.follower();
-    await follower.ready();
+    const follower = await fake.started(view('a', 'active', 3), view('b', 'passive', 3));
     fake.views.delete('a'); // kill -9 of every node of a
     expect(await follower.reprobe('UNAVAILABLE')).toBe(false);
     expect(follower.activeClusterId).toBe('a');
@@ -151,10 +154,7 @@ describe('ClusterFollower', () => {
 
   it('never moves to an active cluster at a lower epoch while the followed one is only unreachable', async () => {
     const fake = new Fake();
-    fake.views.set('a', view('a', 'active', 3));
-    fake.views.set('b', view('b', 'active', 2));
-    const follower = fake.follower();
-    await follower.ready();
+    const follower = await fake.started(view('a', 'active', 3), view('b', 'active', 2));
     expect(follower.activeClusterId).toBe('a');
     fake.views.delete('a');
     expect(await follower.reprobe('UNAVAILABLE')).toBe(false);
