@@ -149,6 +149,11 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       );
       expect(isOmniRelayError(error) && error.code).toBe('CLUSTER_PASSIVE');
       expect((error as Error).message).toContain(endpointsA[0]!);
+      // The gRPC refusal names the active cluster in its details (the SDK follows it from there).
+      expect(isOmniRelayError(error) && error.details).toMatchObject({
+        activeClusterId: 'a',
+        activeEndpoints: endpointsA,
+      });
     } finally {
       sdkB.close();
     }
