@@ -16,7 +16,7 @@ import type { EntryContext, FsmState } from './state';
 export function refuseUnlessGranting(state: FsmState, ctx: EntryContext, what: string): void {
   const topology = state.cluster;
   const active = topology.activePeer();
-  if (topology.state === 'active' && active !== undefined && active.failoverEpoch > topology.epoch) {
+  if (topology.state === 'active' && !grants(state) && active !== undefined) {
     // Superseded: a peer was promoted above this cluster's epoch (an old active that learns of
     // its successor). Its fences would be dominated anyway; granting them would only mislead.
     throw new LeadershipError(
@@ -61,8 +61,9 @@ function epochRegression(message: string, epoch: number): LeadershipError {
  * applySetCluster sets this cluster's descriptor or a peer's. The epoch of a descriptor never
  * goes down; this cluster becoming active from passive or draining must raise its epoch above
  * its own and above every epoch it knows of (peers and mirrored fences), so that every fence it
- * grants from then on is above every fence those clusters could have granted. Becoming passive
- * or draining drops every waiting candidate (they could never be promoted here).
+ * grants from then on is above every fence those clusters could have granted. A change after
+ * which this cluster no longer grants (passive, draining, or a peer promoted above it) drops every
+ * waiting candidate and ends every lease (see stopGrantingUnlessActive).
  */
 export function applySetCluster(
   state: FsmState,
@@ -106,7 +107,7 @@ export function applySetCluster(
       );
     }
     topology.peers.set(command.clusterId, descriptor);
-    return { type: 'setCluster', descriptor, waitersDropped: 0 };
+    return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
   }
   const current = topology.local;
   if (current !== null && current.clusterId !== command.clusterId) {
@@ -141,19 +142,46 @@ export function applySetCluster(
       );
     }
   }
-  let waitersDropped = 0;
-  if (command.state !== 'active') {
-    for (const name of state.sortedScopeNames()) {
-      const record = state.scopes.get(name)!;
-      if (record.queue.length === 0) continue;
-      for (const waiter of record.queue.toArray()) {
-        state.removeWaiter(record, waiter.candidateId);
-        waitersDropped++;
-      }
-    }
-  }
   topology.local = descriptor;
-  return { type: 'setCluster', descriptor, waitersDropped };
+  return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
+}
+
+/**
+ * grants tells whether this cluster grants: it is active and knows no active peer at a higher
+ * failover epoch (one that was promoted above it).
+ */
+function grants(state: FsmState): boolean {
+  const topology = state.cluster;
+  const active = topology.activePeer();
+  return topology.state === 'active' && (active === undefined || active.failoverEpoch <= topology.epoch);
+}
+
+/**
+ * stopGrantingUnlessActive, once this cluster no longer grants (draining, passive or superseded),
+ * drops every waiting candidate (none could ever be promoted here) and then ends every lease it
+ * granted, each with a `steppedDown` event of the descriptor change: a cluster that does not
+ * grant renews nothing either, so its holders' next renewal is refused and they stop acting
+ * (Lease.signal aborts). Every scope falls vacant. It runs after every check of the change, so a
+ * refused change drops and ends nothing.
+ */
+function stopGrantingUnlessActive(
+  state: FsmState,
+  ctx: EntryContext,
+): { waitersDropped: number; leasesEnded: number } {
+  if (grants(state)) return { waitersDropped: 0, leasesEnded: 0 };
+  let waitersDropped = 0;
+  let leasesEnded = 0;
+  for (const name of state.sortedScopeNames()) {
+    const record = state.scopes.get(name)!;
+    for (const waiter of record.queue.toArray()) {
+      state.removeWaiter(record, waiter.candidateId);
+      waitersDropped++;
+    }
+    if (record.holder === null) continue;
+    state.endLease(record, 'steppedDown', ctx);
+    leasesEnded++;
+  }
+  return { waitersDropped, leasesEnded };
 }
 
 /**

@@ -117,13 +117,15 @@ export interface GraceOutcome {
 }
 
 /**
- * SetClusterOutcome returns the descriptor as set, and how many waiting candidates a change to
- * passive or draining dropped.
+ * SetClusterOutcome returns the descriptor as set, how many waiting candidates a change to
+ * passive or draining dropped, and how many leases it ended because the cluster no longer grants
+ * (each with a `steppedDown` event carrying the change's correlation id).
  */
 export interface SetClusterOutcome {
   readonly type: 'setCluster';
   readonly descriptor: ClusterDescriptor;
   readonly waitersDropped: number;
+  readonly leasesEnded: number;
 }
 
 /** MirrorOutcome confirms a mirror batch: its source, the source revision now held, and its size. */

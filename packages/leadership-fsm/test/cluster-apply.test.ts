@@ -38,8 +38,12 @@ const activeA: Descriptor = {
   reason: 'primary',
 };
 
-function setCluster(d: Driver, descriptor: Descriptor): ApplyResult {
-  return d.apply({ type: 'setCluster', ...descriptor });
+function setCluster(d: Driver, descriptor: Descriptor, correlationId?: string): ApplyResult {
+  return d.apply({
+    type: 'setCluster',
+    ...descriptor,
+    ...(correlationId === undefined ? {} : { correlationId }),
+  });
 }
 
 function acquire(d: Driver, scope: string, candidateId = 'w1'): ApplyResult {
@@ -51,6 +55,12 @@ function grantedFence(result: ApplyResult): bigint {
     throw new Error(`not granted: ${JSON.stringify(result.ok ? result.outcome.type : result.error.code)}`);
   }
   return result.outcome.lease.fenceToken;
+}
+
+/** renewalOf renews `scope`'s lease with `fence` and returns the answer for it. */
+function renewalOf(d: Driver, scope: string, fenceToken: bigint): unknown {
+  const result = d.apply({ type: 'renew', leases: [{ scope, fenceToken }] });
+  return result.ok && result.outcome.type === 'renew' ? result.outcome.leases[0] : result;
 }
 
 function errorOf(result: ApplyResult): { code: string; message: string } & Record<string, unknown> {
@@ -214,27 +224,52 @@ describe('a passive cluster', () => {
     expect(error.message).toContain('no active cluster is known');
   });
 
-  it('drops the waiting candidates when it stops being active, and lets holders resign', () => {
+  it('drops the waiting candidates and ends every lease when it starts draining, so renewals are refused', () => {
     const d = new Driver();
     const fence = grantedFence(acquire(d, 'x', 'w1'));
+    const other = grantedFence(acquire(d, 'y', 'w3'));
     d.apply({ type: 'campaign', scope: 'x', candidateId: 'w2', metadata: '', leaseTtlMs: ttl, priority: 0 });
-    const result = setCluster(d, { ...passiveB, state: 'draining' });
-    expect(result.ok && result.outcome).toMatchObject({ type: 'setCluster', waitersDropped: 1 });
-    expect(d.fsm.stats().waitingCount).toBe(0);
-    const resigned = d.apply({ type: 'resign', scope: 'x', fenceToken: fence });
-    expect(resigned.ok && resigned.outcome).toMatchObject({ type: 'resign', successor: null });
+    const result = setCluster(d, { ...passiveB, state: 'draining' }, 'failover-1');
+    expect(result.ok && result.outcome).toMatchObject({
+      type: 'setCluster',
+      waitersDropped: 1,
+      leasesEnded: 2,
+    });
+    expect(
+      result.events.map((e) => [e.scope, e.reason, e.previousHolder?.fenceToken, e.holder, e.correlationId]),
+    ).toEqual([
+      ['x', 'steppedDown', fence, null, 'failover-1'],
+      ['y', 'steppedDown', other, null, 'failover-1'],
+    ]);
+    expect(d.fsm.stats()).toMatchObject({ waitingCount: 0, leaseCount: 0 });
+    expect(renewalOf(d, 'x', fence)).toMatchObject({ renewed: false, code: 'STALE_FENCE' });
+    const resigned = d.apply({ type: 'resign', scope: 'y', fenceToken: other });
+    expect(errorOf(resigned).code).toBe('STALE_FENCE');
   });
 
-  it('refuses an operator step-down to a successor', () => {
+  it('ends every lease when it learns of an active peer promoted above its epoch', () => {
     const d = new Driver();
-    acquire(d, 'x', 'w1');
-    setCluster(d, { ...passiveB, state: 'draining' });
-    const result = d.apply({
-      type: 'stepDown',
+    setCluster(d, { ...passiveB, clusterId: 'a', state: 'active' });
+    const fence = grantedFence(acquire(d, 'x', 'w1'));
+    const same = setCluster(d, { ...activeA, clusterId: 'b', failoverEpoch: 0 });
+    expect(same.ok && same.outcome).toMatchObject({ leasesEnded: 0 });
+    const result = setCluster(d, { ...activeA, clusterId: 'b', failoverEpoch: 1 });
+    expect(result.ok && result.outcome).toMatchObject({ leasesEnded: 1 });
+    expect(result.events[0]).toMatchObject({
       scope: 'x',
-      successor: { kind: 'explicit', candidateId: 'w9', metadata: '', leaseTtlMs: ttl },
+      reason: 'steppedDown',
+      previousHolder: { fenceToken: fence },
     });
-    expect(errorOf(result).code).toBe('CLUSTER_PASSIVE');
+    expect(renewalOf(d, 'x', fence)).toMatchObject({ renewed: false, code: 'STALE_FENCE' });
+  });
+
+  it('ends nothing when the descriptor change is refused', () => {
+    const d = new Driver();
+    setCluster(d, { ...passiveB, clusterId: 'a', state: 'active', failoverEpoch: 2 });
+    acquire(d, 'x', 'w1');
+    const refused = setCluster(d, { ...passiveB, clusterId: 'a', state: 'draining', failoverEpoch: 1 });
+    expect(errorOf(refused).code).toBe('EPOCH_REGRESSION');
+    expect(d.fsm.stats().leaseCount).toBe(1);
   });
 });
 

@@ -177,6 +177,7 @@ export async function startServer(
         correlationId: result.correlationId,
         revision: entry.index,
         waitersDropped: result.outcome.waitersDropped,
+        leasesEnded: result.outcome.leasesEnded,
       },
       'cluster descriptor changed',
     );

@@ -157,7 +157,7 @@ export class LeadershipService {
       const d = result.outcome.descriptor;
       const refusal = new ServerError(
         'CLUSTER_PASSIVE',
-        `cluster ${JSON.stringify(d.clusterId)} became ${d.state}: every waiting campaign was dropped; campaign on the active cluster`,
+        `this cluster no longer grants (descriptor of ${JSON.stringify(d.clusterId)} set ${d.state} at epoch ${d.failoverEpoch}): every waiting campaign was dropped; campaign on the active cluster`,
         { failoverEpoch: d.failoverEpoch },
       );
       for (const end of [...this.queuedCampaigns]) end(refusal);
