@@ -15,7 +15,8 @@ import { startHttpServer } from './http/http-server';
 import type { MetricsServer } from './http/metrics-server';
 import { startMetricsServer } from './http/metrics-server';
 import { registerReplicationMetrics } from './cross-cluster/replication-metrics';
-import { Replicator } from './cross-cluster/replicator';
+import { PEER_WATCH_DEFAULTS, PeerWatch } from './cross-cluster/peer-watch';
+import { REPLICATOR_DEFAULTS, Replicator } from './cross-cluster/replicator';
 import { ExpiryScheduler } from './leadership/expiry-scheduler';
 import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
@@ -160,8 +161,17 @@ export async function startServer(
   );
   stateMachine.onApplied(() => expiry.onApplied());
   // The passive cluster's replicator: it follows the active peer while this node leads.
-  const replicator = new Replicator(service, stateMachine, () => node.isLeader, logger);
+  const replicator = new Replicator(service, stateMachine, () => node.isLeader, logger, {
+    ...REPLICATOR_DEFAULTS,
+    ...(config.replicationCredentials === undefined ? {} : { credentials: config.replicationCredentials }),
+  });
   registerReplicationMetrics(metrics.registry, replicator);
+  // Every cluster's leader asks its peers for their own descriptors: an old active learns of its demotion.
+  const peerWatch = new PeerWatch(service, stateMachine, () => node.isLeader, logger, {
+    ...PEER_WATCH_DEFAULTS,
+    ...(config.replicationCredentials === undefined ? {} : { credentials: config.replicationCredentials }),
+  });
+  peerWatch.start();
   stateMachine.onApplied((result, entry) => {
     if (!result.ok || result.outcome.type !== 'setCluster') return;
     const d = result.outcome.descriptor;
@@ -229,6 +239,7 @@ export async function startServer(
     disk.stop();
     expiry.stop();
     replicator.stop();
+    peerWatch.stop();
     // Before the edges close: streams cancelled by the shutdown are not client resets.
     service.resetReleaser.stop();
     hub.closeAll();

@@ -6,21 +6,41 @@ import type { ExitCode } from '../exit-codes';
 import { EXIT } from '../exit-codes';
 import { jsonLine } from '../format/json';
 
-/** PromoteOptions bound a planned failover: the lag the preflight accepts and the catch-up wait. */
+/**
+ * PromoteOptions bound a planned failover: the lag the preflight accepts and the catch-up wait;
+ * `workflow` names it in every step line (`promote`, `failback`) and `correlationId` ties its
+ * steps together (default: a new `<workflow>-<uuid>`).
+ */
 export interface PromoteOptions {
   readonly lagSecondsMax: number;
   readonly catchUpMs: number;
+  readonly workflow?: string;
+  readonly correlationId?: string;
 }
 
 /** CATCH_UP_POLL_MS is how often a failover looks whether the mirror caught up. */
-const CATCH_UP_POLL_MS = 100;
+export const CATCH_UP_POLL_MS = 100;
 
-function refused(message: string, next: string): CliError {
+/** refused is the CLI error of a refused step (exit 5) with what to do next. */
+export function refused(message: string, next: string): CliError {
   return new CliError(EXIT.REJECTED, message, next);
 }
 
+/** Step prints one step of a failover workflow, with its correlation id. */
+export type Step = (name: string, detail: string) => void;
+
+/** stepPrinter prints the steps of workflow `workflow` on `id` as lines of text or JSON. */
+export function stepPrinter(ctx: CommandContext, workflow: string, id: string, correlationId: string): Step {
+  return (name, detail) =>
+    ctx.io.stdout(
+      ctx.output === 'json'
+        ? jsonLine({ step: name, detail, correlationId })
+        : `${workflow} ${id}: ${name}: ${detail} (correlation id ${correlationId})\n`,
+    );
+}
+
 /** descriptorOf is the descriptor change that keeps everything of `id`'s known descriptor but what is given. */
-function descriptorOf(
+export function descriptorOf(
   view: ClustersView,
   id: string,
   change: Pick<SetClusterOptions, 'state' | 'failoverEpoch' | 'peer'> & {
@@ -56,13 +76,9 @@ function descriptorOf(
  * error names the step.
  */
 export async function promote(ctx: CommandContext, id: string, options: PromoteOptions): Promise<ExitCode> {
-  const correlationId = `promote-${randomUUID()}`;
-  const step = (name: string, detail: string): void =>
-    ctx.io.stdout(
-      ctx.output === 'json'
-        ? jsonLine({ step: name, detail, correlationId })
-        : `promote ${id}: ${name}: ${detail} (correlation id ${correlationId})\n`,
-    );
+  const workflow = options.workflow ?? 'promote';
+  const correlationId = options.correlationId ?? `${workflow}-${randomUUID()}`;
+  const step = stepPrinter(ctx, workflow, id, correlationId);
   const reason = `planned failover to ${id} (${correlationId})`;
   return ctx.withClient(async (target) => {
     const before = await target.clusters();

@@ -4,6 +4,8 @@ import { usageError } from '../cli-error';
 import { EXIT } from '../exit-codes';
 import { clustersJson, clustersTable } from '../format/clusters';
 import { parseAddress, parseId, parsePositiveMs } from '../options';
+import { failback, forcePromote } from './cluster-emergency';
+import type { PromoteOptions } from './cluster-failover';
 import { promote } from './cluster-failover';
 import type { Bind } from './action';
 import { collectList, listOption, stringOption } from './action';
@@ -78,35 +80,67 @@ export function registerMeshClusters(program: Command, bind: Bind): void {
   registerPromote(clusters, bind);
 }
 
+/** withIdArgument makes the positional <id> reach the action as the option `id`. */
+function withIdArgument(command: Command): Command {
+  return command.hook('preAction', (self) => {
+    self.setOptionValue('id', self.args[0]);
+  });
+}
+
+/** failoverOptions reads --lag-max-seconds and --catch-up-ms. */
+function failoverOptions(options: Record<string, unknown>): PromoteOptions {
+  return {
+    lagSecondsMax: parseWhole(stringOption(options, 'lagMaxSeconds')!, '--lag-max-seconds'),
+    catchUpMs: parsePositiveMs(stringOption(options, 'catchUpMs')!, '--catch-up-ms'),
+  };
+}
+
 /**
- * registerPromote adds `omnirelay mesh clusters promote <id>`: a planned failover to
- * the passive cluster the endpoints reach (see cluster-failover.ts for the steps).
+ * registerPromote adds `omnirelay mesh clusters promote <id> [--force]`: a planned failover to
+ * the passive cluster the endpoints reach (see cluster-failover.ts for the steps), or with
+ * --force an emergency failover when its active cluster does not answer (cluster-emergency.ts);
+ * and `omnirelay mesh clusters failback <id>`, the planned failover back to an old active.
  */
 function registerPromote(clusters: Command, bind: Bind): void {
   bind(
-    clusters
-      .command('promote')
-      .argument('<id>', 'the passive cluster to promote')
-      .description(
-        'planned failover: drain the active cluster, wait for <id> to catch up, raise the epoch, flip both',
-      )
-      .option('--lag-max-seconds <s>', 'the replication lag the preflight accepts', '5')
-      .option('--catch-up-ms <ms>', 'how long to wait for <id> to catch up after the drain', '10000')
-      .addHelpText(
-        'after',
-        '\n--endpoints reach the passive cluster <id>; the active one is reached at the endpoints of its descriptor.\nExit 5 when a preflight check or the catch-up fails (the step is named).',
-      )
-      // The positional <id> reaches the action as the option `id`.
-      .hook('preAction', (self) => {
-        self.setOptionValue('id', self.args[0]);
-      }),
+    withIdArgument(
+      clusters
+        .command('promote')
+        .argument('<id>', 'the passive cluster to promote')
+        .description(
+          'planned failover: drain the active cluster, wait for <id> to catch up, raise the epoch, flip both',
+        )
+        .option('--force', 'emergency failover: promote <id> although its active cluster does not answer')
+        .option('--lag-max-seconds <s>', 'the replication lag the preflight accepts', '5')
+        .option('--catch-up-ms <ms>', 'how long to wait for <id> to catch up after the drain', '10000')
+        .addHelpText(
+          'after',
+          '\n--endpoints reach the passive cluster <id>; the active one is reached at the endpoints of its descriptor.\nExit 5 when a preflight check or the catch-up fails (the step is named).\nWith --force, exit 5 when the active cluster answers (run the planned failover); the warning names what may be lost.',
+        ),
+    ),
     async (ctx, options) => {
       const id = parseId(stringOption(options, 'id') ?? '', '<id>');
-      return promote(ctx, id, {
-        lagSecondsMax: parseWhole(stringOption(options, 'lagMaxSeconds')!, '--lag-max-seconds'),
-        catchUpMs: parsePositiveMs(stringOption(options, 'catchUpMs')!, '--catch-up-ms'),
-      });
+      if (options['force'] === true) return forcePromote(ctx, id);
+      return promote(ctx, id, failoverOptions(options));
     },
+  );
+  bind(
+    withIdArgument(
+      clusters
+        .command('failback')
+        .argument('<id>', 'the cluster to make active again (an old active, superseded or passive)')
+        .description(
+          'planned failover back to <id>: a superseded old active stands down and catches up first',
+        )
+        .option('--lag-max-seconds <s>', 'the replication lag the preflight accepts', '5')
+        .option('--catch-up-ms <ms>', 'how long to wait for <id> to replicate and to catch up', '10000')
+        .addHelpText(
+          'after',
+          '\n--endpoints reach <id>. Exit 5 when <id> is active and not superseded, draining, or its replication lags.',
+        ),
+    ),
+    async (ctx, options) =>
+      failback(ctx, parseId(stringOption(options, 'id') ?? '', '<id>'), failoverOptions(options)),
   );
 }
 

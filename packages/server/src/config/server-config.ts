@@ -7,6 +7,8 @@ import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limit
 import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
 import type { ClientTlsFiles } from '../tls/client-tls';
 import { resolveClientTls } from './client-tls-config';
+import { resolveReplicationCredentials } from './replication-credentials-config';
+import type { ReplicationCredentialFiles } from '../cross-cluster/replication-credentials';
 import { resolvePeerTls } from './peer-tls-config';
 import { refusePlaintextOffLoopback } from './plaintext-guard';
 
@@ -78,6 +80,17 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly authTokensFile?: string;
   /** clientTls is the validated client-port TLS files, absent when the client ports are plaintext. */
   readonly clientTls?: ClientTlsFiles;
+  /**
+   * replicationTlsCaFile, replicationTlsCertFile/replicationTlsKeyFile and replicationTokenFile
+   * are what the replication channel presents to the other clusters' public gRPC ports;
+   * replicationCredentials is built from them (see resolveReplicationCredentials).
+   */
+  readonly replicationTlsCaFile?: string;
+  readonly replicationTlsCertFile?: string;
+  readonly replicationTlsKeyFile?: string;
+  readonly replicationTokenFile?: string;
+  /** replicationCredentials is the validated replication channel files, absent when it is plaintext without credentials. */
+  readonly replicationCredentials?: ReplicationCredentialFiles;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
   /**
@@ -180,6 +193,34 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--auth-tokens-file',
     env: 'OMNIRELAY_AUTH_TOKENS_FILE',
     help: 'tokens file (YAML: name, sha256, roles, scopes) of bearer tokens clients may use; turns access control on',
+  },
+  {
+    key: 'replicationTlsCaFile',
+    kind: 'string',
+    flag: '--replication-tls-ca',
+    env: 'OMNIRELAY_REPLICATION_TLS_CA',
+    help: "CA bundle (PEM) of the other clusters' client-port certificates: replication dials them over TLS",
+  },
+  {
+    key: 'replicationTlsCertFile',
+    kind: 'string',
+    flag: '--replication-tls-cert',
+    env: 'OMNIRELAY_REPLICATION_TLS_CERT',
+    help: 'client certificate (PEM) replication presents to the other clusters (needs mesh.read there); with --replication-tls-key',
+  },
+  {
+    key: 'replicationTlsKeyFile',
+    kind: 'string',
+    flag: '--replication-tls-key',
+    env: 'OMNIRELAY_REPLICATION_TLS_KEY',
+    help: 'the private key (PEM) of --replication-tls-cert',
+  },
+  {
+    key: 'replicationTokenFile',
+    kind: 'string',
+    flag: '--replication-token-file',
+    env: 'OMNIRELAY_REPLICATION_TOKEN_FILE',
+    help: 'file holding the bearer token replication presents to the other clusters (needs mesh.read there); re-read on each connection',
   },
   {
     key: 'initialClusterState',
@@ -589,6 +630,9 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const clientTls = resolveClientTls(merged);
   if (clientTls !== undefined && 'refused' in clientTls) throw new ConfigError(clientTls.refused);
   if (clientTls !== undefined) merged['clientTls'] = clientTls;
+  const replication = resolveReplicationCredentials(merged);
+  if (replication !== undefined && 'refused' in replication) throw new ConfigError(replication.refused);
+  if (replication !== undefined) merged['replicationCredentials'] = replication;
   merged['bootstrapVoters'] ??=
     merged['join'] === true ? [] : [id, ...Object.keys(merged['peers'] as Record<string, string>)].sort();
   const config = merged as unknown as ServerConfig;

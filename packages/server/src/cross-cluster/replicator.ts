@@ -8,6 +8,8 @@ import { loadPublicApi } from '../grpc/proto';
 import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
 import { resynchronise } from './resync';
+import type { ReplicationChannel, ReplicationCredentialFiles } from './replication-credentials';
+import { replicationChannel, replicationFix } from './replication-credentials';
 import { revisionCut } from './revision-cut';
 import type { WireHolder } from './wire-holder';
 import { mirrorHolderOf } from './wire-holder';
@@ -18,9 +20,11 @@ import type { LeadershipStateMachine } from '../leadership/leadership-state-mach
  * ReplicationStatus is what the replicator is doing, the bounded label set of
  * mesh_replication_status: `idle` (this node does not replicate: not the Raft leader, or the
  * cluster is active, or no active peer is known), `connecting`, `streaming` (the watch is open),
- * `disconnected` (the last attempt failed; it retries), `stopped` (the node is shutting down).
+ * `disconnected` (the last attempt failed; it retries), `refused` (the last attempt failed on
+ * credentials: a refused TLS handshake, certificate or token; it retries, re-reading the files),
+ * `stopped` (the node is shutting down).
  */
-export type ReplicationStatus = 'idle' | 'connecting' | 'streaming' | 'disconnected' | 'stopped';
+export type ReplicationStatus = 'idle' | 'connecting' | 'streaming' | 'disconnected' | 'refused' | 'stopped';
 
 /** REPLICATION_STATUSES lists every ReplicationStatus (the label values, all exported at start). */
 export const REPLICATION_STATUSES: readonly ReplicationStatus[] = [
@@ -28,6 +32,7 @@ export const REPLICATION_STATUSES: readonly ReplicationStatus[] = [
   'connecting',
   'streaming',
   'disconnected',
+  'refused',
   'stopped',
 ];
 
@@ -39,6 +44,8 @@ export interface ReplicatorOptions {
   readonly flushMs: number;
   /** pendingEventsMax bounds events received and not yet proposed; past it the watch is paused. */
   readonly pendingEventsMax: number;
+  /** credentials are what the replication channel presents (absent: plaintext, none). */
+  readonly credentials?: ReplicationCredentialFiles;
 }
 
 /** REPLICATOR_DEFAULTS are the replicator's timings and bounds unless a test changes them. */
@@ -97,7 +104,11 @@ export class Replicator {
    */
   lagSeconds(nowMs: number = Date.now()): number {
     if (this.statusNow === 'idle' || this.statusNow === 'stopped') return 0;
-    if (this.statusNow === 'connecting' || this.statusNow === 'disconnected') {
+    if (
+      this.statusNow === 'connecting' ||
+      this.statusNow === 'disconnected' ||
+      this.statusNow === 'refused'
+    ) {
       return this.lastContactMs === 0 ? 0 : Math.max(0, nowMs - this.lastContactMs) / 1000;
     }
     const oldest = this.pending[0];
@@ -163,10 +174,25 @@ export class Replicator {
       this.statusNow = 'connecting';
       const fromRevision = (this.stateMachine.fsm.cluster().mirror.versionVector[peer.clusterId] ?? 0) + 1;
       const api = loadPublicApi();
-      // Plaintext for now: mTLS on the replication channel (DISC-012) is the next increment's.
-      client = new api.leadership.Client(endpoint, grpc.credentials.createInsecure());
+      let channel: ReplicationChannel;
+      try {
+        // Read at every attempt: rotated certificates and tokens are used from the next one on.
+        channel = replicationChannel(this.options.credentials);
+      } catch (e) {
+        this.statusNow = 'refused';
+        this.logger.warn(
+          { peer: peer.clusterId, endpoint, err: e instanceof Error ? e.message : String(e) },
+          'replication: the replication credentials cannot be read; fix the --replication-* files (retrying)',
+        );
+        retry = setTimeout(connect, this.options.retryMs);
+        return;
+      }
+      client = new api.leadership.Client(endpoint, channel.credentials);
       const watch = (
-        client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<WireEvent>>
+        client as unknown as Record<
+          string,
+          (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<WireEvent>
+        >
       )['Watch']!;
       const stream: grpc.ClientReadableStream<{ revision: string; events: WireEvent[] }> = watch.call(
         client,
@@ -174,6 +200,7 @@ export class Replicator {
           prefix: '',
           fromRevision: String(fromRevision),
         },
+        channel.metadata,
       ) as never;
       call = stream as never;
       this.logger.info(
@@ -192,17 +219,21 @@ export class Replicator {
       stream.on('error', (e: grpc.ServiceError) => {
         if (cancelled || e.code === grpc.status.CANCELLED) return;
         const code = e.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
-        this.statusNow = 'disconnected';
+        const fix = replicationFix(e.code, e.details ?? '');
+        this.statusNow = fix === undefined ? 'disconnected' : 'refused';
         this.logger.warn(
           {
             peer: peer.clusterId,
             endpoint,
             code: code === undefined ? e.code : String(code),
             err: e.details,
+            ...(fix === undefined ? {} : { fix }),
           },
           code === 'COMPACTED'
             ? 'replication: the active cluster no longer has the revisions the mirror needs; rebuilding the mirror from a listing of its holders'
-            : 'replication: the watch of the active cluster failed; retrying',
+            : fix === undefined
+              ? 'replication: the watch of the active cluster failed; retrying'
+              : `replication: the active cluster refused the replication channel; ${fix} (retrying)`,
         );
         close();
         if (code !== 'COMPACTED') {
@@ -210,7 +241,7 @@ export class Replicator {
           return;
         }
         this.pending = [];
-        void resynchronise(endpoint, peer.clusterId, this.logger)
+        void resynchronise(endpoint, peer.clusterId, this.logger, this.options.credentials)
           .then(async (commands) => {
             await this.proposeAll(commands);
             // Rebuilt: watch again at once, from the listing's revision.

@@ -4,6 +4,8 @@ import { LIST_PAGE_SIZE_MAX } from '@omnirelay/leadership-fsm';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadPublicApi } from '../grpc/proto';
+import type { ReplicationCredentialFiles } from './replication-credentials';
+import { replicationChannel } from './replication-credentials';
 import { revisionCut } from './revision-cut';
 import type { WireHolder } from './wire-holder';
 import { mirrorHolderOf } from './wire-holder';
@@ -20,15 +22,20 @@ interface WireLease extends WireHolder {
   readonly revision: string;
 }
 
-function unary<T>(client: grpc.Client, method: string, request: object): Promise<T> {
+function unary<T>(client: grpc.Client, method: string, request: object, metadata: grpc.Metadata): Promise<T> {
   const fn = (client as unknown as Record<string, unknown>)[method] as (
     request: object,
+    metadata: grpc.Metadata,
     options: grpc.CallOptions,
     callback: (error: grpc.ServiceError | null, response?: T) => void,
   ) => void;
   return new Promise((resolve, reject) =>
-    fn.call(client, request, { deadline: Date.now() + RESYNC_CALL_TIMEOUT_MS }, (error, response) =>
-      error === null ? resolve(response as T) : reject(error),
+    fn.call(
+      client,
+      request,
+      metadata,
+      { deadline: Date.now() + RESYNC_CALL_TIMEOUT_MS },
+      (error, response) => (error === null ? resolve(response as T) : reject(error)),
     ),
   );
 }
@@ -48,22 +55,29 @@ export async function resynchronise(
   endpoint: string,
   sourceClusterId: string,
   logger: Logger,
+  credentials?: ReplicationCredentialFiles,
 ): Promise<MirrorCommand[]> {
   const api = loadPublicApi();
-  const cluster = new api.cluster.Client(endpoint, grpc.credentials.createInsecure());
-  const leadership = new api.leadership.Client(endpoint, grpc.credentials.createInsecure());
+  const channel = replicationChannel(credentials);
+  const cluster = new api.cluster.Client(endpoint, channel.credentials);
+  const leadership = new api.leadership.Client(endpoint, channel.credentials);
   try {
-    const status = await unary<{ applied: string }>(cluster, 'Status', {});
+    const status = await unary<{ applied: string }>(cluster, 'Status', {}, channel.metadata);
     const applied = Number(status.applied);
     const leases: WireLease[] = [];
     let pageToken = '';
     for (let page = 0; page < RESYNC_PAGES_MAX; page++) {
-      const answer = await unary<{ leaders: WireLease[]; nextPageToken: string }>(leadership, 'ListLeaders', {
-        prefix: '',
-        pageToken,
-        limit: LIST_PAGE_SIZE_MAX,
-        serializable: true,
-      });
+      const answer = await unary<{ leaders: WireLease[]; nextPageToken: string }>(
+        leadership,
+        'ListLeaders',
+        {
+          prefix: '',
+          pageToken,
+          limit: LIST_PAGE_SIZE_MAX,
+          serializable: true,
+        },
+        channel.metadata,
+      );
       leases.push(...answer.leaders);
       pageToken = answer.nextPageToken;
       if (pageToken === '') break;

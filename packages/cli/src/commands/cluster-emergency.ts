@@ -1,0 +1,167 @@
+import type { ClustersView } from '@omnirelay/client-sdk';
+import { randomUUID } from 'node:crypto';
+import type { CommandContext } from '../context';
+import type { ExitCode } from '../exit-codes';
+import { EXIT } from '../exit-codes';
+import type { PromoteOptions } from './cluster-failover';
+import { CATCH_UP_POLL_MS, descriptorOf, promote, refused, stepPrinter } from './cluster-failover';
+
+/** knownEpochMax is the highest failover epoch `view` knows: its own and every descriptor's. */
+function knownEpochMax(view: ClustersView): number {
+  return Math.max(view.failoverEpoch, ...view.clusters.map((c) => c.failoverEpoch));
+}
+
+/** supersededBy is the active peer promoted above `view`'s cluster while it is still active, if any. */
+function supersededBy(view: ClustersView): string | undefined {
+  if (view.state !== 'active') return undefined;
+  const above = view.clusters
+    .filter((c) => !c.local && c.state === 'active' && c.failoverEpoch > view.failoverEpoch)
+    .sort((a, b) => b.failoverEpoch - a.failoverEpoch);
+  return above[0]?.clusterId;
+}
+
+/**
+ * forcePromote runs an emergency failover to the passive cluster `id` that `ctx`'s endpoints
+ * reach, whose active cluster does not answer:
+ *
+ * 1. preflight: `id` is passive or draining and knows its active peer; that peer does not answer
+ *    at its descriptor's endpoints (when it does, the promotion is refused: run the planned
+ *    failover without --force, which loses nothing);
+ * 2. warning (stderr and a step): what may be lost. Known: the mirror holds the active cluster up
+ *    to revision V of its version vector, and when the replicator last heard from it; not known:
+ *    how many holder changes the active made after V (it is unreachable), so every change after
+ *    V may be lost;
+ * 3. promote: `id` turns active with a failover epoch above every epoch it knows of (its own,
+ *    every descriptor's; the cluster also checks its mirror's fences), so its first fence
+ *    dominates every fence the old active could have granted;
+ * 4. record: `id` records the old active as passive at its epoch (the old active finds out by
+ *    itself when it comes back, from `id`'s descriptor, and grants nothing until a failback).
+ */
+export async function forcePromote(ctx: CommandContext, id: string): Promise<ExitCode> {
+  const correlationId = `promote-force-${randomUUID()}`;
+  const step = stepPrinter(ctx, 'promote --force', id, correlationId);
+  const reason = `emergency failover to ${id} (${correlationId})`;
+  return ctx.withClient(async (target) => {
+    const before = await target.clusters();
+    if (before.clusterId !== id) {
+      throw refused(
+        `the endpoints reach cluster ${JSON.stringify(before.clusterId)}, not ${JSON.stringify(id)}`,
+        'give --endpoints of the cluster to promote',
+      );
+    }
+    if (before.state === 'active') throw refused(`cluster ${id} is already active`, 'nothing to do');
+    const activeId = before.following;
+    const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
+    if (activeId === '' || active === undefined) {
+      throw refused(
+        `cluster ${id} follows no active cluster`,
+        "set it active with 'omnirelay mesh clusters set --id <id> --state active --epoch <n>' if no other cluster is active",
+      );
+    }
+    let unreachable = 'it has no endpoints';
+    if (active.endpoints.length > 0) {
+      const answer = await ctx
+        .withClient(async (old) => old.clusters(), active.endpoints)
+        .then(
+          (view) => view,
+          (e: unknown) => e,
+        );
+      if (!(answer instanceof Error)) {
+        throw refused(
+          `preflight: the active cluster ${activeId} answers at ${active.endpoints.join(',')}; an emergency failover would lose what it has not replicated`,
+          `run the planned failover without --force: 'omnirelay mesh clusters promote ${id}'`,
+        );
+      }
+      unreachable = answer.message;
+    }
+    step(
+      'preflight',
+      `${id} is ${before.state}; its active cluster ${activeId} does not answer (${unreachable})`,
+    );
+    const have = before.replication.versionVector[activeId] ?? 0;
+    const warning = `the mirror holds ${activeId} up to revision ${have}, last heard from ${before.replication.lagSeconds} s ago (replication ${before.replication.status}); every holder change ${activeId} made after revision ${have} is lost to ${id}, and how many there were is unknown while ${activeId} is unreachable`;
+    ctx.io.stderr(`warning: ${warning}\n`);
+    step('warning', warning);
+    const epoch = knownEpochMax(before) + 1;
+    const promoted = await target.setCluster(
+      descriptorOf(before, id, { state: 'active', failoverEpoch: epoch, reason, correlationId }),
+    );
+    step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
+    await target.setCluster(
+      descriptorOf(before, activeId, {
+        peer: true,
+        state: 'passive',
+        failoverEpoch: active.failoverEpoch,
+        reason,
+        correlationId,
+      }),
+    );
+    step(
+      'record',
+      `${id} records ${activeId} as passive; when ${activeId} comes back it learns of epoch ${promoted.failoverEpoch} and grants nothing until 'omnirelay mesh clusters failback ${activeId}'`,
+    );
+    return EXIT.OK;
+  });
+}
+
+/**
+ * failback returns the active role to `id` (the cluster `ctx`'s endpoints reach), the planned
+ * failover in reverse, with one correlation id for every step:
+ *
+ * - `id` is passive: the planned failover to it (promote's preflight refuses while its
+ *   replication is not streaming or lags more than `lagSecondsMax`);
+ * - `id` is an old active that was superseded (it knows an active peer at a higher epoch): it
+ *   first stands down to passive (it follows that peer), then waits at most `catchUpMs` until its
+ *   replication streams within `lagSecondsMax` (refused otherwise: the failback stops there,
+ *   `id` stays passive), then the planned failover to it;
+ * - `id` is active and not superseded, or draining: refused (nothing to fail back, or a failover
+ *   is under way).
+ */
+export async function failback(ctx: CommandContext, id: string, options: PromoteOptions): Promise<ExitCode> {
+  const correlationId = `failback-${randomUUID()}`;
+  const step = stepPrinter(ctx, 'failback', id, correlationId);
+  const view = await ctx.withClient(async (client) => client.clusters());
+  if (view.clusterId !== id) {
+    throw refused(
+      `the endpoints reach cluster ${JSON.stringify(view.clusterId)}, not ${JSON.stringify(id)}`,
+      'give --endpoints of the cluster to fail back to',
+    );
+  }
+  if (view.state === 'draining') {
+    throw refused(
+      `cluster ${id} is draining: a planned failover is under way or stopped midway`,
+      "look at both clusters with 'omnirelay mesh clusters list'",
+    );
+  }
+  if (view.state === 'active') {
+    const above = supersededBy(view);
+    if (above === undefined)
+      throw refused(`cluster ${id} is active and not superseded`, 'nothing to fail back');
+    await ctx.withClient(async (client) =>
+      client.setCluster(
+        descriptorOf(view, id, {
+          state: 'passive',
+          failoverEpoch: view.failoverEpoch,
+          reason: `failback to ${id}: stand down and follow ${above} first (${correlationId})`,
+          correlationId,
+        }),
+      ),
+    );
+    step('stand-down', `${id} was superseded by ${above}; it is passive and follows ${above}`);
+    let ready = false;
+    let last = view.replication;
+    for (let i = 0; !ready && i <= options.catchUpMs / CATCH_UP_POLL_MS; i++) {
+      last = (await ctx.withClient(async (client) => client.clusters())).replication;
+      ready = last.status === 'streaming' && last.lagSeconds <= options.lagSecondsMax;
+      if (!ready) await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
+    }
+    if (!ready) {
+      throw refused(
+        `failback: ${id}'s replication from ${above} is ${last.status} with a lag of ${last.lagSeconds} s after ${options.catchUpMs} ms; ${id} stays passive`,
+        `retry 'omnirelay mesh clusters failback ${id}' once replication streams (see 'omnirelay mesh clusters list')`,
+      );
+    }
+    step('replicating', `${id} streams from ${above} with a lag of ${last.lagSeconds} s`);
+  }
+  return promote(ctx, id, { ...options, workflow: 'failback', correlationId });
+}
