@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
+import { connect, isIP } from 'node:net';
+import * as tls from 'node:tls';
 import { AUTHORIZATION_HEADER } from '../auth/access-control';
 import { enforceTlsVersionMin } from '../tls/client-tls';
 
@@ -71,4 +73,68 @@ export function replicationFix(code: number, details: string): string | undefine
     return 'the TLS handshake with the active cluster failed: check --replication-tls-ca (the CA of its client-port certificates) and --replication-tls-cert/--replication-tls-key (signed by its --client-tls-ca)';
   }
   return undefined;
+}
+
+/** TLS_PROBE_MS bounds a TLS probe (connection, handshake, and the wait for a late alert). */
+export const TLS_PROBE_MS = 2_000;
+
+/** HTTP2_PREFACE is what an HTTP/2 client sends first: the probe sends it so that the server answers or refuses. */
+const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+
+/** TLS_ALERT_WAIT_MS is how long a probe waits after its handshake for the server's verdict on the client certificate (TLS 1.3 sends it late). */
+const TLS_ALERT_WAIT_MS = 300;
+
+/**
+ * tlsRefusal opens one TLS connection to `endpoint` (host:port) with `files`, as the replication
+ * channel would, and resolves to why the handshake was refused (the TLS error: an untrusted
+ * server certificate, a client certificate the server does not accept), or undefined when it
+ * succeeded or the endpoint could not be reached at all (a peer that is down is not a credential
+ * problem). Bounded by TLS_PROBE_MS; it never rejects.
+ */
+export function tlsRefusal(endpoint: string, files: ReplicationCredentialFiles): Promise<string | undefined> {
+  const colon = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(endpoint.slice(colon + 1));
+  return new Promise((resolve) => {
+    let done = false;
+    let socket: tls.TLSSocket | undefined;
+    const finish = (reason: string | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket?.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => finish(undefined), TLS_PROBE_MS);
+    // Plain TCP first: only an endpoint that accepts connections can refuse a handshake.
+    const tcp = connect({ host, port });
+    tcp.once('error', () => finish(undefined));
+    tcp.once('connect', () => {
+      try {
+        socket = tls.connect({
+          socket: tcp,
+          ALPNProtocols: ['h2'],
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ...(files.caFile === undefined ? {} : { ca: readFileSync(files.caFile) }),
+          ...(files.certFile === undefined ? {} : { cert: readFileSync(files.certFile) }),
+          ...(files.keyFile === undefined ? {} : { key: readFileSync(files.keyFile) }),
+        });
+      } catch (e) {
+        finish(e instanceof Error ? e.message : String(e));
+        return;
+      }
+      socket.once('error', (e) => finish(e.message));
+      socket.once('secureConnect', () => {
+        // Under TLS 1.3 the server judges the client certificate after the client's handshake
+        // ended: a refusal comes as an alert or as the connection closing right away.
+        socket?.write(HTTP2_PREFACE);
+        socket?.once('end', () =>
+          finish(
+            'the server closed the connection after the handshake (it did not accept the client certificate)',
+          ),
+        );
+        setTimeout(() => finish(undefined), TLS_ALERT_WAIT_MS);
+      });
+    });
+  });
 }

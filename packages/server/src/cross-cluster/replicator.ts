@@ -9,7 +9,7 @@ import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
 import { resynchronise } from './resync';
 import type { ReplicationChannel, ReplicationCredentialFiles } from './replication-credentials';
-import { replicationChannel, replicationFix } from './replication-credentials';
+import { replicationChannel, replicationFix, tlsRefusal } from './replication-credentials';
 import { revisionCut } from './revision-cut';
 import type { WireHolder } from './wire-holder';
 import { mirrorHolderOf } from './wire-holder';
@@ -82,6 +82,11 @@ export class Replicator {
   /** lastContactMs is when the active peer last answered (Date.now()), for the lag while disconnected. */
   private lastContactMs = 0;
   private stopped = false;
+  /**
+   * credentialRefusal is the last TLS probe's verdict after a failed attempt (see diagnose): while
+   * set, failed attempts count as `refused`; the next answer of the active cluster clears it.
+   */
+  private credentialRefusal: string | undefined;
 
   constructor(
     private readonly service: LeadershipService,
@@ -203,11 +208,20 @@ export class Replicator {
         channel.metadata,
       ) as never;
       call = stream as never;
+      // A failed call emits 'error' and then 'end': only the first of them may schedule the next
+      // attempt, or every failure would double the attempts in flight.
+      let settled = false;
+      const settle = (): boolean => {
+        const first = !settled;
+        settled = true;
+        return first;
+      };
       this.logger.info(
         { peer: peer.clusterId, endpoint, fromRevision },
         'replication: following the active cluster',
       );
       stream.on('metadata', () => {
+        this.credentialRefusal = undefined;
         this.statusNow = 'streaming';
         this.lastContactMs = Date.now();
       });
@@ -217,10 +231,11 @@ export class Replicator {
         this.receive(peer.clusterId, response.events);
       });
       stream.on('error', (e: grpc.ServiceError) => {
-        if (cancelled || e.code === grpc.status.CANCELLED) return;
+        if (cancelled || e.code === grpc.status.CANCELLED || !settle()) return;
         const code = e.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
         const fix = replicationFix(e.code, e.details ?? '');
-        this.statusNow = fix === undefined ? 'disconnected' : 'refused';
+        this.statusNow =
+          fix === undefined && this.credentialRefusal === undefined ? 'disconnected' : 'refused';
         this.logger.warn(
           {
             peer: peer.clusterId,
@@ -236,6 +251,7 @@ export class Replicator {
               : `replication: the active cluster refused the replication channel; ${fix} (retrying)`,
         );
         close();
+        if (fix === undefined && e.code === grpc.status.UNAVAILABLE) this.diagnose(peer.clusterId, endpoint);
         if (code !== 'COMPACTED') {
           retry = setTimeout(connect, this.options.retryMs);
           return;
@@ -259,7 +275,7 @@ export class Replicator {
           });
       });
       stream.on('end', () => {
-        if (cancelled) return;
+        if (cancelled || !settle()) return;
         this.statusNow = 'disconnected';
         close();
         retry = setTimeout(connect, this.options.retryMs);
@@ -275,6 +291,27 @@ export class Replicator {
       },
     };
     connect();
+  }
+
+  /**
+   * diagnose looks, after an UNAVAILABLE watch, whether `endpoint` refuses the replication
+   * channel's TLS (grpc-js reports a refused handshake as a bare "Failed to connect"): when it
+   * does, the status turns `refused` and a warn log names the TLS error and what to fix.
+   */
+  private diagnose(peerId: string, endpoint: string): void {
+    const credentials = this.options.credentials;
+    if (credentials?.caFile === undefined && credentials?.certFile === undefined) return;
+    void tlsRefusal(endpoint, credentials).then((reason) => {
+      if (this.statusNow === 'streaming' || this.statusNow === 'idle' || this.statusNow === 'stopped') return;
+      this.credentialRefusal = reason;
+      if (reason === undefined) return;
+      this.statusNow = 'refused';
+      const fix = replicationFix(grpc.status.UNAVAILABLE, `TLS: ${reason}`)!;
+      this.logger.warn(
+        { peer: peerId, endpoint, err: reason, fix },
+        `replication: the active cluster refused the replication channel; ${fix} (retrying)`,
+      );
+    });
   }
 
   /** proposeAll proposes mirror commands in order; it throws at the first failure. */
