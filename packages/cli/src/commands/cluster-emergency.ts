@@ -4,7 +4,15 @@ import type { CommandContext } from '../context';
 import type { ExitCode } from '../exit-codes';
 import { EXIT } from '../exit-codes';
 import type { PromoteOptions } from './cluster-failover';
-import { CATCH_UP_POLL_MS, descriptorOf, promote, refused, stepPrinter } from './cluster-failover';
+import {
+  CATCH_UP_POLL_MS,
+  descriptorOf,
+  passiveView,
+  promote,
+  refuseUnlessCluster,
+  refused,
+  stepPrinter,
+} from './cluster-failover';
 
 /** knownEpochMax is the highest failover epoch `view` knows: its own and every descriptor's. */
 function knownEpochMax(view: ClustersView): number {
@@ -42,14 +50,7 @@ export async function forcePromote(ctx: CommandContext, id: string): Promise<Exi
   const step = stepPrinter(ctx, 'promote --force', id, correlationId);
   const reason = `emergency failover to ${id} (${correlationId})`;
   return ctx.withClient(async (target) => {
-    const before = await target.clusters();
-    if (before.clusterId !== id) {
-      throw refused(
-        `the endpoints reach cluster ${JSON.stringify(before.clusterId)}, not ${JSON.stringify(id)}`,
-        'give --endpoints of the cluster to promote',
-      );
-    }
-    if (before.state === 'active') throw refused(`cluster ${id} is already active`, 'nothing to do');
+    const before = passiveView(await target.clusters(), id);
     const activeId = before.following;
     const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
     if (activeId === '' || active === undefined) {
@@ -121,12 +122,7 @@ export async function failback(ctx: CommandContext, id: string, options: Promote
   const correlationId = `failback-${randomUUID()}`;
   const step = stepPrinter(ctx, 'failback', id, correlationId);
   const view = await ctx.withClient(async (client) => client.clusters());
-  if (view.clusterId !== id) {
-    throw refused(
-      `the endpoints reach cluster ${JSON.stringify(view.clusterId)}, not ${JSON.stringify(id)}`,
-      'give --endpoints of the cluster to fail back to',
-    );
-  }
+  refuseUnlessCluster(view, id);
   if (view.state === 'draining') {
     throw refused(
       `cluster ${id} is draining: a planned failover is under way or stopped midway`,

@@ -39,6 +39,27 @@ export function stepPrinter(ctx: CommandContext, workflow: string, id: string, c
     );
 }
 
+/**
+ * passiveView returns `view` when it is cluster `id`'s and that cluster is not active: the
+ * target of a promotion. Refused (exit 5) when the endpoints reach another cluster (an unknown
+ * or mistyped id) or `id` is already active.
+ */
+export function passiveView(view: ClustersView, id: string): ClustersView {
+  refuseUnlessCluster(view, id);
+  if (view.state === 'active') throw refused(`cluster ${id} is already active`, 'nothing to do');
+  return view;
+}
+
+/** refuseUnlessCluster refuses (exit 5) unless the endpoints reached cluster `id` (its view is `view`). */
+export function refuseUnlessCluster(view: ClustersView, id: string): void {
+  if (view.clusterId !== id) {
+    throw refused(
+      `the endpoints reach cluster ${JSON.stringify(view.clusterId)}, not ${JSON.stringify(id)}`,
+      `give --endpoints of cluster ${id}`,
+    );
+  }
+}
+
 /** descriptorOf is the descriptor change that keeps everything of `id`'s known descriptor but what is given. */
 export function descriptorOf(
   view: ClustersView,
@@ -81,14 +102,7 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
   const step = stepPrinter(ctx, workflow, id, correlationId);
   const reason = `planned failover to ${id} (${correlationId})`;
   return ctx.withClient(async (target) => {
-    const before = await target.clusters();
-    if (before.clusterId !== id) {
-      throw refused(
-        `the endpoints reach cluster ${JSON.stringify(before.clusterId)}, not ${JSON.stringify(id)}`,
-        'give --endpoints of the cluster to promote',
-      );
-    }
-    if (before.state === 'active') throw refused(`cluster ${id} is already active`, 'nothing to do');
+    const before = passiveView(await target.clusters(), id);
     const activeId = before.following;
     const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
     if (activeId === '' || active === undefined || active.endpoints.length === 0) {

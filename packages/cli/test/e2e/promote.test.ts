@@ -82,7 +82,7 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
     try {
       await pollUntil(
         'the SDK lease to abort',
-        async () => (abortedAtMs > 0 ? true : undefined),
+        () => Promise.resolve(abortedAtMs > 0 ? true : undefined),
         ABORT_BOUND_MS,
       );
       expect(abortedAtMs - promotedAtMs).toBeLessThanOrEqual(ABORT_BOUND_MS);

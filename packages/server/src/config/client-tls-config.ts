@@ -1,5 +1,5 @@
-import { accessSync, constants } from 'node:fs';
 import type { ClientTlsFiles } from '../tls/client-tls';
+import { givenFile, unreadableFile } from './setting-files';
 
 /**
  * resolveClientTls reads the client-port TLS settings out of the merged configuration: none of
@@ -10,13 +10,9 @@ import type { ClientTlsFiles } from '../tls/client-tls';
 export function resolveClientTls(
   merged: Readonly<Record<string, unknown>>,
 ): ClientTlsFiles | undefined | { readonly refused: string } {
-  const given = (key: string): string | undefined => {
-    const value = merged[key];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const certFile = given('clientTlsCertFile');
-  const keyFile = given('clientTlsKeyFile');
-  const caFile = given('clientTlsCaFile');
+  const certFile = givenFile(merged, 'clientTlsCertFile');
+  const keyFile = givenFile(merged, 'clientTlsKeyFile');
+  const caFile = givenFile(merged, 'clientTlsCaFile');
   if (certFile === undefined && keyFile === undefined) {
     if (caFile !== undefined) {
       return {
@@ -32,18 +28,11 @@ export function resolveClientTls(
         'client TLS needs both --client-tls-cert and --client-tls-key (omnirelay cert issue node makes them)',
     };
   }
-  const files: Array<[string, string]> = [
+  const unreadable = unreadableFile([
     ['--client-tls-cert', certFile],
     ['--client-tls-key', keyFile],
-    ...(caFile === undefined ? [] : [['--client-tls-ca', caFile] as [string, string]]),
-  ];
-  for (const [flag, file] of files) {
-    try {
-      accessSync(file, constants.R_OK);
-    } catch (e) {
-      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
-      return { refused: `${flag} ${file}: ${reason}` };
-    }
-  }
+    ['--client-tls-ca', caFile],
+  ]);
+  if (unreadable !== undefined) return { refused: unreadable };
   return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }) };
 }

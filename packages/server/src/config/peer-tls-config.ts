@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { PeerTlsFiles } from '@omnirelay/raft';
+import { givenFile } from './setting-files';
 
 /**
  * resolvePeerTls reads the peer-port TLS settings out of the merged configuration: none of them
@@ -10,14 +11,10 @@ import type { PeerTlsFiles } from '@omnirelay/raft';
 export function resolvePeerTls(
   merged: Readonly<Record<string, unknown>>,
 ): PeerTlsFiles | undefined | { readonly refused: string } {
-  const given = (key: string): string | undefined => {
-    const value = merged[key];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
   const files: Array<[string, string | undefined]> = [
-    ['--peer-tls-ca', given('peerTlsCaFile')],
-    ['--peer-tls-cert', given('peerTlsCertFile')],
-    ['--peer-tls-key', given('peerTlsKeyFile')],
+    ['--peer-tls-ca', givenFile(merged, 'peerTlsCaFile')],
+    ['--peer-tls-cert', givenFile(merged, 'peerTlsCertFile')],
+    ['--peer-tls-key', givenFile(merged, 'peerTlsKeyFile')],
   ];
   const count = files.filter(([, file]) => file !== undefined).length;
   if (count === 0) return undefined;

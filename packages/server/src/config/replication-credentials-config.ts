@@ -1,5 +1,5 @@
-import { accessSync, constants } from 'node:fs';
 import type { ReplicationCredentialFiles } from '../cross-cluster/replication-credentials';
+import { givenFile, unreadableFile } from './setting-files';
 
 /**
  * resolveReplicationCredentials reads the settings of the replication channel (the passive
@@ -13,14 +13,10 @@ import type { ReplicationCredentialFiles } from '../cross-cluster/replication-cr
 export function resolveReplicationCredentials(
   merged: Readonly<Record<string, unknown>>,
 ): ReplicationCredentialFiles | undefined | { readonly refused: string } {
-  const given = (key: string): string | undefined => {
-    const value = merged[key];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const caFile = given('replicationTlsCaFile');
-  const certFile = given('replicationTlsCertFile');
-  const keyFile = given('replicationTlsKeyFile');
-  const tokenFile = given('replicationTokenFile');
+  const caFile = givenFile(merged, 'replicationTlsCaFile');
+  const certFile = givenFile(merged, 'replicationTlsCertFile');
+  const keyFile = givenFile(merged, 'replicationTlsKeyFile');
+  const tokenFile = givenFile(merged, 'replicationTokenFile');
   if ((certFile === undefined) !== (keyFile === undefined)) {
     return {
       refused:
@@ -34,15 +30,8 @@ export function resolveReplicationCredentials(
     ['--replication-token-file', tokenFile],
   ];
   if (files.every(([, file]) => file === undefined)) return undefined;
-  for (const [flag, file] of files) {
-    if (file === undefined) continue;
-    try {
-      accessSync(file, constants.R_OK);
-    } catch (e) {
-      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
-      return { refused: `${flag} ${file}: ${reason}` };
-    }
-  }
+  const unreadable = unreadableFile(files);
+  if (unreadable !== undefined) return { refused: unreadable };
   return {
     ...(caFile === undefined ? {} : { caFile }),
     ...(certFile === undefined || keyFile === undefined ? {} : { certFile, keyFile }),

@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { ClusterDescriptor } from '@omnirelay/leadership-fsm';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';

@@ -62,7 +62,7 @@ export function replicationChannel(files: ReplicationCredentialFiles | undefined
  * handshake failed, from the gRPC status and details: the warn log of the replicator names it.
  * Undefined when the failure does not look like a credential problem (a peer down, a timeout).
  */
-export function replicationFix(code: number, details: string): string | undefined {
+export function replicationFix(code: grpc.status, details: string): string | undefined {
   if (code === grpc.status.UNAUTHENTICATED) {
     return 'the active cluster did not accept the replication credentials: give --replication-tls-cert/--replication-tls-key (a client certificate its --client-tls-ca signed) or --replication-token-file (a token of its --auth-tokens-file)';
   }
@@ -123,7 +123,7 @@ export function tlsRefusal(endpoint: string, files: ReplicationCredentialFiles):
         finish(e instanceof Error ? e.message : String(e));
         return;
       }
-      socket.once('error', (e) => finish(e.message));
+      socket.once('error', (e: Error) => finish(e.message));
       socket.once('secureConnect', () => {
         // Under TLS 1.3 the server judges the client certificate after the client's handshake
         // ended: a refusal comes as an alert or as the connection closing right away.

@@ -20,7 +20,7 @@ export function registerReplicationMetrics(registry: Registry, replicator: Repli
   });
   new Gauge({
     name: 'mesh_replication_status',
-    help: 'The replicator status of this node: 1 for the current one of idle, connecting, streaming, disconnected, stopped; 0 for the others.',
+    help: 'The replicator status of this node: 1 for the current one of idle, connecting, streaming, disconnected, refused (the other cluster refused the replication credentials or TLS handshake), stopped; 0 for the others.',
     labelNames: ['status'],
     registers: [registry],
     collect() {

@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { MirrorChange, MirrorCommand } from '@omnirelay/leadership-fsm';
 import { LIST_PAGE_SIZE_MAX } from '@omnirelay/leadership-fsm';
 import { randomUUID } from 'node:crypto';
