@@ -116,8 +116,12 @@ describe('replication from a cluster with client TLS and access control on (2 ×
       const body = (await b().get(leaderB, '/control/clusters')).body as ClustersBody;
       return body.replication.status === 'refused' ? true : undefined;
     });
-    const metrics = await (await fetch(`http://${b().node(leaderB).clientAddress}/metrics`)).text();
-    expect(metrics).toContain('mesh_replication_status{status="refused"} 1');
+    // The replicator keeps retrying (status 'connecting' between attempts): ask the metric until
+    // it shows the refusal too, rather than once at a moment that may fall between two attempts.
+    await pollUntil('the metric to show the refused handshake', async () => {
+      const metrics = await (await fetch(`http://${b().node(leaderB).clientAddress}/metrics`)).text();
+      return metrics.includes('mesh_replication_status{status="refused"} 1') ? true : undefined;
+    });
     const log = readFileSync(b().node(leaderB).logFile, 'utf8');
     expect(log).toContain('refused the replication channel');
     expect(log).toContain('--replication-tls-ca');
