@@ -28,29 +28,35 @@ export function auditLines(batches: readonly unknown[]): string[] {
 }
 
 /**
- * readAudit reads the committed holder changes from revision 1 through the node's current
- * revision (GET /control/events/leadership?fromRevision=1, Server-Sent Events) from one running
- * member, writes them to `file`, and returns how many events it read.
+ * auditStreamComplete says whether an SSE text read from `fromRevision=1` holds every holder
+ * change up to revision `target`: it carries a message with id ≥ target, or a `: ping` comment.
+ * Revisions without a holder change (renewals, no-ops) send nothing, so the node's current
+ * revision may never appear as an id; but the server replays its history before anything else,
+ * so its first ping (every 10 s) comes after the whole replay.
  */
-export async function readAudit(cluster: ChaosCluster, file: string): Promise<number> {
-  const leader = await cluster.waitForLeader(20_000);
-  const status = await cluster.status(leader);
-  const target = status?.leadership?.revision ?? 0;
-  const n = cluster.topology.node(leader);
-  const text = await new Promise<string>((resolve, reject) => {
+export function auditStreamComplete(text: string, target: number): boolean {
+  if (target === 0 || /^: ping$/m.test(text)) return true;
+  const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  return ids.length > 0 && Math.max(...ids) >= target;
+}
+
+/**
+ * readEventStream reads `GET /control/events/leadership?fromRevision=1` at `at` (a host and port,
+ * or a unix socket) until auditStreamComplete says it holds revision `target`, within `timeoutMs`.
+ */
+export function readEventStream(
+  at: { host: string; port: number } | { socketPath: string },
+  target: number,
+  timeoutMs: number = AUDIT_READ_MS_MAX,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let buffer = '';
     const timer = setTimeout(() => {
       req.destroy();
-      reject(new Error(`the audit stream did not reach revision ${target} within ${AUDIT_READ_MS_MAX} ms`));
-    }, AUDIT_READ_MS_MAX);
+      reject(new Error(`the audit stream did not reach revision ${target} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const req = request(
-      {
-        ...(n.httpSocket === undefined
-          ? { host: n.client.host, port: n.client.port }
-          : { socketPath: n.httpSocket }),
-        method: 'GET',
-        path: '/control/events/leadership?fromRevision=1',
-      },
+      { ...at, method: 'GET', path: '/control/events/leadership?fromRevision=1' },
       (res) => {
         if (res.statusCode !== 200) {
           clearTimeout(timer);
@@ -60,8 +66,7 @@ export async function readAudit(cluster: ChaosCluster, file: string): Promise<nu
         }
         res.on('data', (c: Buffer) => {
           buffer += c.toString('utf8');
-          const ids = [...buffer.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-          if (target === 0 || (ids.length > 0 && Math.max(...ids) >= target)) {
+          if (auditStreamComplete(buffer, target)) {
             clearTimeout(timer);
             req.destroy();
             resolve(buffer);
@@ -70,10 +75,29 @@ export async function readAudit(cluster: ChaosCluster, file: string): Promise<nu
       },
     );
     req.on('error', (e) => {
-      if (buffer === '') reject(e);
+      if (buffer === '') {
+        clearTimeout(timer);
+        reject(e);
+      }
     });
     req.end();
   });
+}
+
+/**
+ * readAudit reads the committed holder changes from revision 1 through the node's current
+ * revision (GET /control/events/leadership?fromRevision=1, Server-Sent Events) from one running
+ * member, writes them to `file`, and returns how many events it read.
+ */
+export async function readAudit(cluster: ChaosCluster, file: string): Promise<number> {
+  const leader = await cluster.waitForLeader(20_000);
+  const status = await cluster.status(leader);
+  const target = status?.leadership?.revision ?? 0;
+  const n = cluster.topology.node(leader);
+  const text = await readEventStream(
+    n.httpSocket === undefined ? { host: n.client.host, port: n.client.port } : { socketPath: n.httpSocket },
+    target,
+  );
   const lines = auditLines(parseSseBatches(text.slice(0, text.lastIndexOf('\n\n') + 2)));
   writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
   return lines.length;
