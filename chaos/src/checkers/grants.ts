@@ -83,15 +83,20 @@ function checkAfterRestarts(
 ): void {
   for (const restartNs of restartsNs) {
     const highestBefore = new Map<string, AcknowledgedGrant>();
+    // A lease that survived the restart is returned to its holder's session with its own fence
+    // (a campaign or acquire by the holder): the same grant acknowledged again, not a new one.
+    const heldBefore = new Map<string, string>();
     for (const grant of acknowledged) {
       const top = highestBefore.get(grant.scope);
+      if (grant.ackNs < restartNs) heldBefore.set(grantKey(grant.scope, grant.fence), grant.candidate);
       if (grant.ackNs < restartNs && (top === undefined || grant.fence > top.fence)) {
         highestBefore.set(grant.scope, grant);
       }
     }
     for (const grant of acknowledged) {
       const top = highestBefore.get(grant.scope);
-      if (grant.invokeNs > restartNs && top !== undefined && grant.fence <= top.fence) {
+      const again = heldBefore.get(grantKey(grant.scope, grant.fence)) === grant.candidate;
+      if (grant.invokeNs > restartNs && top !== undefined && grant.fence <= top.fence && !again) {
         violations.push(
           `${grant.source}: after the restart at ${formatMs(restartNs)} ms, scope ${grant.scope} granted fence ${grant.fence} to ${grant.candidate}, not above fence ${top.fence} acknowledged before it (${top.source})`,
         );
@@ -108,7 +113,8 @@ function checkAfterRestarts(
  *    after a full-cluster kill and restart too — with the same candidate;
  * 3. no fence was acknowledged to two candidates;
  * 4. after each full restart, a grant asked for after it has a fence above every fence
- *    acknowledged before it in that scope.
+ *    acknowledged before it in that scope — unless it is one of those grants acknowledged again
+ *    to the same candidate (its lease survived the restart).
  */
 export function checkGrants(input: GrantsInput): CheckResult {
   const violations: string[] = [];

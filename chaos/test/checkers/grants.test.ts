@@ -46,6 +46,15 @@ describe('checkGrants', () => {
     ]);
   });
 
+  it('accepts a lease that survived a restart returned to its holder with its fence (full-restart, seed 17)', () => {
+    const result = checkGrants({
+      events: committed,
+      acknowledged: [acked('a', 3n, 0, 1), acked('a', 3n, 20, 21)],
+      restartsNs: [10_000_000n],
+    });
+    expect(result).toEqual({ checker: 'grants', verdict: 'valid', violations: [] });
+  });
+
   it('flags an acknowledged grant missing from the history read after a restart (a wiped node)', () => {
     const result = checkGrants({
       events: [event(2, 'granted', null, holder('b', 2n))],
