@@ -45,8 +45,13 @@ export function faketimeSpec(setting: ClockSetting): string {
 /**
  * FakeClock is one process's libfaketime clock, driven through a timestamp file that libfaketime
  * re-reads on every call (FAKETIME_NO_CACHE): `set` changes the process's wall clock while it runs
- * (a skew, a forward or backward jump). Only the wall clock is faked
+ * (a skew, a forward or backward jump). By default only the wall clock is faked
  * (FAKETIME_DONT_FAKE_MONOTONIC=1): Node's timers hang if the monotonic clock steps back.
+ *
+ * With `fakeMonotonic` (a client worker's clock) the monotonic clock is faked too — the SDK times
+ * leases with performance.now(), so only this makes a client's drift real — and `set` then
+ * refuses every change that would step it back: libfaketime applies a rate from the process's
+ * start, so a rate is fixed for the process's life, and an offset may only grow (a forward jump).
  */
 export class FakeClock {
   private setting: ClockSetting;
@@ -54,6 +59,7 @@ export class FakeClock {
   constructor(
     private readonly file: string,
     initial: ClockSetting = { offsetMs: 0, rate: 1 },
+    private readonly fakeMonotonic = false,
   ) {
     this.setting = initial;
     this.write();
@@ -67,7 +73,7 @@ export class FakeClock {
       LD_PRELOAD: lib,
       FAKETIME_TIMESTAMP_FILE: this.file,
       FAKETIME_NO_CACHE: '1',
-      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: this.fakeMonotonic ? '0' : '1',
     };
   }
 
@@ -78,6 +84,14 @@ export class FakeClock {
 
   /** set moves the process's wall clock to `setting` (absolute: an offset from the real clock). */
   set(setting: ClockSetting): void {
+    if (
+      this.fakeMonotonic &&
+      (setting.rate !== this.setting.rate || setting.offsetMs < this.setting.offsetMs)
+    ) {
+      throw new RangeError(
+        `a clock that fakes the monotonic clock only jumps forward at a fixed rate (x${this.setting.rate}, offset ≥ ${this.setting.offsetMs} ms), got ${faketimeSpec(setting)}`,
+      );
+    }
     this.setting = setting;
     this.write();
   }

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CleanupRegistry } from '../harness/cleanup';
 import type { FakeClock } from '../harness/clocks';
 import type { SmallDisk } from '../harness/disk';
 import type { NftPartitions, Cut } from '../harness/partitions';
 import { partitionCuts } from '../harness/partitions';
-import type { ManagedProcess } from '../harness/processes';
+import { ManagedProcess } from '../harness/processes';
 import { Prng } from '../harness/prng';
 import type { PlannedFault } from '../scenarios/schedule';
 import { stopBeforeWriteWorker } from '../scenarios/schedule';
 import type { ChaosCluster } from './cluster';
 import type { Timeline } from './timeline';
+import { CLIENT_HOST, REPO_ROOT, SWC_ENV, swcArgs } from './topology';
 
 /** FaultContext is what faults act on. */
 export interface FaultContext {
@@ -18,11 +21,22 @@ export interface FaultContext {
   readonly timeline: Timeline;
   readonly nft: NftPartitions | undefined;
   readonly clocks: ReadonlyMap<string, FakeClock>;
+  /** workerClocks are the clocks of the workers that run on their own (workload.clocks). */
+  readonly workerClocks: ReadonlyMap<string, FakeClock>;
   readonly disks: ReadonlyMap<string, SmallDisk>;
   /** joiners are node ids laid out for membership changes, not yet started. */
   readonly joiners: string[];
   readonly progress: (line: string) => void;
+  /** runDir is the run folder (the CLI's output goes to its logs/cli.log). */
+  readonly runDir: string;
+  readonly cleanup: CleanupRegistry;
 }
+
+/** CLI_TIMEOUT_MS is the CLI's --timeout for one membership change with --wait (catch-up included). */
+export const CLI_TIMEOUT_MS = 30_000;
+
+/** CLI_EXIT_GRACE_MS is how long past its --timeout a CLI process may run before it is stopped. */
+export const CLI_EXIT_GRACE_MS = 15_000;
 
 /** HOLDER_LOOKS_MAX bounds how often a holder fault looks for a worker that holds a lease. */
 export const HOLDER_LOOKS_MAX = 40;
@@ -124,14 +138,18 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
     case 'kill-holder':
     case 'pause-holder': {
       // Workers hold leases a moment at a time: look a few times (bounded) for one that holds now.
+      // A scenario that names the worker waits (bounded) until that one holds.
+      const named = f.worker === undefined ? undefined : `w${f.worker}`;
+      const wanted = (h: Map<string, string[]>): boolean => (named === undefined ? h.size > 0 : h.has(named));
       let held = await holders(ctx);
-      for (let i = 0; i < HOLDER_LOOKS_MAX && held.size === 0; i++) {
+      for (let i = 0; i < HOLDER_LOOKS_MAX && !wanted(held); i++) {
         await new Promise((r) => setTimeout(r, 50));
         held = await holders(ctx);
       }
       const alive = [...ctx.workers.keys()].filter((w) => ctx.workers.get(w)?.running === true).sort();
       if (alive.length === 0) throw new Error('no worker left to fault');
-      const candidates = [...held.keys()].sort();
+      if (named !== undefined && !alive.includes(named)) throw new Error(`${named} does not run`);
+      const candidates = named === undefined ? [...held.keys()].sort() : [named];
       const target = prng.pick(candidates.length > 0 ? candidates : alive);
       const worker = ctx.workers.get(target)!;
       timeline.fault(f.kind, target, held.get(target) ?? []);
@@ -183,6 +201,15 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
         for (const [from, to] of links) t.setLink(from, to, { latencyMs: 0, jitterMs: 0 });
       });
     }
+    case 'drop-connection': {
+      const l = await leaderOrThrow(ctx);
+      timeline.fault(f.kind, l);
+      for (const other of members().filter((m) => m !== l)) {
+        cluster.topology.resetLink(l, other);
+        cluster.topology.resetLink(other, l);
+      }
+      return undefined;
+    }
     case 'clock-skew':
     case 'clock-jump': {
       const target = prng.pick([...ctx.clocks.keys()].sort());
@@ -195,6 +222,17 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
       }
       clock.set({ offsetMs: before.offsetMs + f.offsetMs, rate: before.rate });
       return healWith(target, () => clock.set(before));
+    }
+    case 'client-clock-jump': {
+      const running = [...ctx.workerClocks.keys()].filter((w) => ctx.workers.get(w)?.running === true);
+      if (running.length === 0) throw new Error('no running worker has its own clock (workload.clocks)');
+      const target = f.worker === undefined ? prng.pick(running.sort()) : `w${f.worker}`;
+      if (!running.includes(target)) throw new Error(`${target} does not run on its own clock`);
+      const clock = ctx.workerClocks.get(target)!;
+      const before = clock.current();
+      timeline.fault(f.kind, target);
+      clock.set({ offsetMs: before.offsetMs + f.offsetMs, rate: before.rate });
+      return undefined;
     }
     case 'disk-full':
     case 'disk-readonly': {
@@ -232,7 +270,7 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
       timeline.fault(f.kind, target);
       await cluster.process(target).kill();
       cluster.wipe(target);
-      await changeMembership(ctx, '/cluster/remove', { id: target });
+      await omnirelay(ctx, ['remove', target]);
       cluster.members.splice(cluster.members.indexOf(target), 1);
       await addMember(ctx, target);
       timeline.heal(f.kind, target);
@@ -245,7 +283,7 @@ export async function applyFault(f: PlannedFault, ctx: FaultContext): Promise<He
       await addMember(ctx, joiner);
       const removed = await follower();
       if (removed !== joiner) {
-        await changeMembership(ctx, '/cluster/remove', { id: removed });
+        await omnirelay(ctx, ['remove', removed]);
         cluster.members.splice(cluster.members.indexOf(removed), 1);
         await cluster.process(removed).stop();
       }
@@ -292,19 +330,66 @@ async function changeMembership(ctx: FaultContext, path: string, body: unknown):
   }
 }
 
-/** addMember starts `id` waiting to join, adds it as a learner, and promotes it once it has caught up. */
+/**
+ * omnirelay runs `omnirelay cluster <args> --wait` (the CLI from packages/cli, through swc) in the
+ * client namespace against the current members, as an operator would, and throws unless it exits 0
+ * (its output is in logs/cli.log).
+ */
+async function omnirelay(ctx: FaultContext, args: readonly string[]): Promise<void> {
+  const { cluster } = ctx;
+  const t = cluster.topology;
+  const endpoints = cluster.members.map((id) => `${t.node(id).grpc.host}:${t.node(id).grpc.port}`);
+  const cli = new ManagedProcess(
+    {
+      name: `omnirelay-cluster-${args.join('-')}`,
+      argv: [
+        ...t.execPrefix(CLIENT_HOST),
+        ...swcArgs(join(REPO_ROOT, 'packages/cli/src/main.ts')),
+        '--endpoints',
+        endpoints.join(','),
+        '--timeout',
+        String(CLI_TIMEOUT_MS),
+        'cluster',
+        ...args,
+        '--wait',
+      ],
+      env: SWC_ENV,
+      logFile: join(ctx.runDir, 'logs', 'cli.log'),
+    },
+    ctx.cleanup,
+  );
+  cli.start();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    cli.exited(),
+    new Promise((r) => (timer = setTimeout(r, CLI_TIMEOUT_MS + CLI_EXIT_GRACE_MS))),
+  ]);
+  clearTimeout(timer);
+  await cli.stop();
+  const exit = cli.exits[cli.exits.length - 1];
+  if (exit !== 'code 0') {
+    throw new Error(
+      `omnirelay cluster ${args.join(' ')} --wait ended with ${exit ?? 'no exit'} (logs/cli.log)`,
+    );
+  }
+  ctx.progress(`omnirelay cluster ${args.join(' ')} --wait: done`);
+}
+
+/** addMember starts `id` waiting to join, adds it as a learner and promotes it, with the CLI (--wait: caught up). */
 async function addMember(ctx: FaultContext, id: string): Promise<void> {
   const { cluster } = ctx;
   const n = cluster.topology.node(id);
   const a = (x: { host: string; port: number }): string => `${x.host}:${x.port}`;
   cluster.start(id, { join: true });
-  await changeMembership(ctx, '/cluster/add-learner', {
+  await omnirelay(ctx, [
+    'add-learner',
     id,
-    peerAddress: a(n.peer),
-    clientAddress: a(n.client),
-    grpcAddress: a(n.grpc),
-  });
-  // A learner is promoted only once caught up: the leader refuses before; retry, bounded.
-  await changeMembership(ctx, '/cluster/promote', { id });
+    a(n.peer),
+    '--client-address',
+    a(n.client),
+    '--grpc-address',
+    a(n.grpc),
+  ]);
+  await omnirelay(ctx, ['promote', id]);
   cluster.members.push(id);
 }

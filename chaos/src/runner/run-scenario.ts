@@ -143,6 +143,15 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       .map((id) => `${topology.node(id).grpc.host}:${topology.node(id).grpc.port}`)
       .join(',');
     const workers = new Map<string, ManagedProcess>();
+    // A worker's own clock fakes its monotonic clock too (the SDK's lease timing), so its history
+    // times come from the kernel (KernelClock), comparable with everyone else's.
+    const workerClocks = new Map<string, FakeClock>();
+    for (const c of scenario.workload.clocks) {
+      if (libfaketimePath() === undefined)
+        throw new Error('worker clocks need libfaketime (apt-get install faketime)');
+      const id = `w${c.worker}`;
+      workerClocks.set(id, new FakeClock(join(runDir, `faketime-${id}`), c, true));
+    }
     const stopAt = new Map<string, number>();
     for (const f of schedule.filter((x) => x.kind === 'stop-before-write')) {
       const target = stopBeforeWriteWorker(f, scenario.workload.workers);
@@ -173,8 +182,9 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
             '--ttl-ms',
             String(scenario.workload.ttlMs),
             ...(stopAt.has(id) ? ['--stop-before-write-at-ms', String(stopAt.get(id))] : []),
+            ...(workerClocks.has(id) ? ['--history-clock', 'kernel'] : []),
           ],
-          env: SWC_ENV,
+          env: { ...SWC_ENV, ...(workerClocks.get(id)?.env() ?? {}) },
           logFile: join(runDir, 'logs', `${id}.log`),
           pipeStdout: true,
         },
@@ -187,6 +197,11 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       [...workers.values()].map((w) => w.waitForLine((l) => l.includes('"ready":true'), 60_000)),
     );
     say(`${workers.size} workers ready on ${scopes.length} scopes (store on port ${storePort})`);
+    for (const [id, clock] of workerClocks) {
+      const { offsetMs, rate } = clock.current();
+      timeline.fault('client-clock', id);
+      say(`${id} runs on its own clock: ${offsetMs} ms off, x${rate}`);
+    }
 
     const t0 = performance.now();
     const ctx: FaultContext = {
@@ -196,9 +211,12 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       timeline,
       nft,
       clocks,
+      workerClocks,
       disks,
       joiners: [...joiners],
       progress: say,
+      runDir,
+      cleanup,
     };
     const heals: Array<Promise<void>> = [];
     const pendingHeals = new Set<() => Promise<void>>();

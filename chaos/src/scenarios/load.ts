@@ -15,7 +15,7 @@ export const DEFAULT_SCENARIO = {
   nodes: 3,
   durationS: 30,
   electionTimeoutMs: 1500,
-  workload: { workers: 3, scopes: 2, ttlMs: 2000 },
+  workload: { workers: 3, scopes: 2, ttlMs: 2000, clocks: [] },
 } as const;
 
 const validate = new Ajv({
@@ -99,7 +99,30 @@ export function parseScenarios(text: string, file: string): Scenario[] {
         );
       }
     });
-    const workload = { ...DEFAULT_SCENARIO.workload, ...(s['workload'] as object | undefined) };
+    faults.forEach((f, i) => {
+      if (f.kind === 'client-clock-jump' && !((f.offsetMs ?? 0) > 0)) {
+        throw new ScenarioError(
+          `${lineOf(['scenarios', index, 'faults', i])}: a client-clock-jump needs offsetMs > 0 (a worker's monotonic clock never steps back)`,
+        );
+      }
+    });
+    const given = (s['workload'] ?? {}) as Partial<Scenario['workload']>;
+    const workload: Scenario['workload'] = {
+      ...DEFAULT_SCENARIO.workload,
+      ...given,
+      clocks: (given.clocks ?? []).map((c) => ({
+        worker: c.worker,
+        offsetMs: c.offsetMs ?? 0,
+        rate: c.rate ?? 1,
+      })),
+    };
+    workload.clocks.forEach((c, i) => {
+      if (c.worker > workload.workers) {
+        throw new ScenarioError(
+          `${lineOf(['scenarios', index, 'workload', 'clocks', i, 'worker'])}: worker ${c.worker} does not exist (workers: ${workload.workers})`,
+        );
+      }
+    });
     return {
       name,
       description: (s['description'] as string | undefined) ?? '',

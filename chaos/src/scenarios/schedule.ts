@@ -11,6 +11,8 @@ export interface PlannedFault {
   readonly jitterMs: number;
   readonly offsetMs: number;
   readonly rate: number;
+  /** worker is the worker (w<worker>) a holder or client-clock fault must pick, when the scenario names one. */
+  readonly worker: number | undefined;
   readonly choiceSeed: number;
 }
 
@@ -22,6 +24,8 @@ export const INSTANT_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'restart-all',
   'wipe-data',
   'clock-skew',
+  'client-clock-jump',
+  'drop-connection',
 ]);
 
 /** stopBeforeWriteWorker is the worker (w1..wN) a stop-before-write fault stops: chosen by its seed. */
@@ -66,6 +70,7 @@ export function planSchedule(scenario: Scenario, seed: number): PlannedFault[] {
         jitterMs: f.jitterMs ?? 0,
         offsetMs: f.offsetMs ?? 0,
         rate: f.rate ?? 1,
+        worker: f.worker,
         choiceSeed: prng.int(0, 0xffffffff),
       });
     }

@@ -7,9 +7,12 @@
  * - partition-leader / partition-minority / partition-one-way / partition-bridge: a network
  *   partition (leader isolated; a minority cut from the majority; the leader cannot reach one
  *   follower; the others split into two halves joined only by one node), healed after `durationS`;
+ * - drop-connection: every peer connection from and to the leader is reset (in the link proxies);
  * - latency: every peer link delayed by `latencyMs` ± `jitterMs` (reordering across links);
  * - clock-skew: a node's wall clock offset by `offsetMs` (≤ 250) and its rate drifted by `rate`;
  * - clock-jump: a node's wall clock jumps by `offsetMs` (forward or back), back after `durationS`;
+ * - client-clock-jump: a worker on its own clock (`workload.clocks`) jumps forward by `offsetMs`
+ *   (monotonic clock included, so never back: no heal);
  * - disk-full / disk-readonly: a node's data disk (a small tmpfs) fills up / turns read-only;
  * - wipe-data: a follower is killed, its data folder wiped, and it is removed and re-added
  *   (learner, then promoted) as an operator would;
@@ -31,8 +34,10 @@ export const FAULT_KINDS = [
   'partition-one-way',
   'partition-bridge',
   'latency',
+  'drop-connection',
   'clock-skew',
   'clock-jump',
+  'client-clock-jump',
   'disk-full',
   'disk-readonly',
   'wipe-data',
@@ -47,6 +52,9 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** BROKEN_BUILDS are the deliberately broken builds a scenario may run against (test-only). */
 export const BROKEN_BUILDS = ['server-reuses-fence', 'store-skips-fence'] as const;
+
+/** CLIENT_SKEW_MS_MAX bounds a worker clock's initial offset (DESIGN.md assumes skew < 250 ms). */
+export const CLIENT_SKEW_MS_MAX = 250;
 
 /** DURATION_S_MAX bounds a scenario's length; FAULTS_MAX its faults (random ones included). */
 export const DURATION_S_MAX = 3600;
@@ -77,6 +85,13 @@ const fault = {
     jitterMs: { type: 'integer', minimum: 0, maximum: 5000 },
     offsetMs: { type: 'integer', minimum: -3_600_000, maximum: 3_600_000 },
     rate: { type: 'number', minimum: 0.5, maximum: 2 },
+    worker: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 20,
+      description:
+        'the worker (w<worker>) a kill-holder, pause-holder or client-clock-jump picks: it waits until that one holds',
+    },
   },
   oneOf: [{ required: ['at'] }, { required: ['random'] }],
 } as const;
@@ -112,6 +127,21 @@ const scenario = {
         workers: { type: 'integer', minimum: 1, maximum: 20 },
         scopes: { type: 'integer', minimum: 1, maximum: 50 },
         ttlMs: { type: 'integer', minimum: 500, maximum: 60_000 },
+        clocks: {
+          type: 'array',
+          description:
+            'worker clocks (libfaketime, monotonic clock included): w<worker> starts skewed and drifting',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['worker'],
+            properties: {
+              worker: { type: 'integer', minimum: 1, maximum: 20 },
+              offsetMs: { type: 'integer', minimum: -CLIENT_SKEW_MS_MAX, maximum: CLIENT_SKEW_MS_MAX },
+              rate: { type: 'number', minimum: 0.5, maximum: 2 },
+            },
+          },
+        },
       },
     },
     faults: { type: 'array', maxItems: FAULTS_MAX, items: fault },
@@ -142,6 +172,7 @@ export interface FaultSpec {
   readonly jitterMs?: number;
   readonly offsetMs?: number;
   readonly rate?: number;
+  readonly worker?: number;
 }
 
 /** SloSpec is one expected SLO of a scenario (the slo.json entry the checkers read). */
@@ -153,6 +184,13 @@ export interface SloSpec {
   readonly recoveryMsMax?: number;
 }
 
+/** WorkerClock is one worker's clock for the whole run: `w<worker>` starts `offsetMs` off, drifting at `rate`. */
+export interface WorkerClock {
+  readonly worker: number;
+  readonly offsetMs: number;
+  readonly rate: number;
+}
+
 /** Scenario is one experiment of chaos-scenarios.yaml, with its defaults filled in. */
 export interface Scenario {
   readonly name: string;
@@ -161,7 +199,12 @@ export interface Scenario {
   readonly nodes: 3 | 5;
   readonly durationS: number;
   readonly electionTimeoutMs: number;
-  readonly workload: { readonly workers: number; readonly scopes: number; readonly ttlMs: number };
+  readonly workload: {
+    readonly workers: number;
+    readonly scopes: number;
+    readonly ttlMs: number;
+    readonly clocks: readonly WorkerClock[];
+  };
   readonly faults: readonly FaultSpec[];
   readonly slo: readonly SloSpec[];
   readonly broken: (typeof BROKEN_BUILDS)[number] | undefined;

@@ -11,15 +11,19 @@ export type Completion = 'ok' | 'fail' | 'info';
  * HistoryWriter appends a worker's client history (chaos/README.md, "Client history") to one
  * file, one record per line, each with a synchronous write: a `kill -9` of the worker loses
  * nothing written, and a call it was in the middle of stays open (which the checkers read as
- * info). Times are `process.hrtime.bigint()` taken as the record is written: an invoke before
- * the call starts, a completion after its answer arrived. A process runs one call at a time.
+ * info). Times are `now()` (default `process.hrtime.bigint()`; a worker on a faked monotonic
+ * clock passes KernelClock's) taken as the record is written: an invoke before the call starts, a
+ * completion after its answer arrived. A process runs one call at a time.
  */
 export class HistoryWriter {
   private readonly fd: number;
   /** open maps each process with a call in progress to that call's function and scope. */
   private readonly open = new Map<string, { f: OperationFunction; scope: string }>();
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly now: () => bigint = () => process.hrtime.bigint(),
+  ) {
     this.fd = openSync(file, 'a');
   }
 
@@ -54,6 +58,6 @@ export class HistoryWriter {
   }
 
   private append(record: Record<string, unknown>): void {
-    writeSync(this.fd, `${JSON.stringify({ ...record, time: process.hrtime.bigint().toString() })}\n`);
+    writeSync(this.fd, `${JSON.stringify({ ...record, time: this.now().toString() })}\n`);
   }
 }

@@ -32,11 +32,16 @@ export interface WorkerArgs {
    * paused holder of issue 17 at the worst moment (the harness or test resumes it with SIGCONT).
    */
   readonly stopBeforeWriteAtMs: number | undefined;
+  /**
+   * historyClock is where history times come from: `hrtime` (process.hrtime.bigint()), or
+   * `kernel` (KernelClock, /proc/timer_list) for a worker run on a faked monotonic clock.
+   */
+  readonly historyClock: 'hrtime' | 'kernel';
 }
 
 /** WORKER_USAGE is the worker's command line. */
 export const WORKER_USAGE =
-  'usage: worker.ts --id w1 --endpoints h:p,h:p --scopes a,b --store http://127.0.0.1:<port> --out <dir> --seed N --duration-ms N --ttl-ms N [--token-file F] [--mode mixed|campaign|acquire] [--stop-before-write-at-ms N]';
+  'usage: worker.ts --id w1 --endpoints h:p,h:p --scopes a,b --store http://127.0.0.1:<port> --out <dir> --seed N --duration-ms N --ttl-ms N [--token-file F] [--mode mixed|campaign|acquire] [--stop-before-write-at-ms N] [--history-clock hrtime|kernel]';
 
 function integer(text: string | undefined, name: string, min: number, max: number): number | string {
   if (text === undefined) return `--${name} is required`;
@@ -69,6 +74,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | string {
       'token-file': { type: 'string' },
       mode: { type: 'string', default: 'mixed' },
       'stop-before-write-at-ms': { type: 'string' },
+      'history-clock': { type: 'string', default: 'hrtime' },
     },
     WORKER_USAGE,
   );
@@ -99,6 +105,10 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | string {
   if (mode !== 'mixed' && mode !== 'campaign' && mode !== 'acquire') {
     return `--mode must be mixed, campaign or acquire, got ${mode}`;
   }
+  const historyClock = values['history-clock'];
+  if (historyClock !== 'hrtime' && historyClock !== 'kernel') {
+    return `--history-clock must be hrtime or kernel, got ${historyClock}`;
+  }
   return {
     id,
     endpoints,
@@ -111,5 +121,6 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | string {
     tokenFile: values['token-file'],
     mode,
     stopBeforeWriteAtMs: stopAt as number | undefined,
+    historyClock,
   };
 }

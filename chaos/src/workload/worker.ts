@@ -17,6 +17,7 @@ import { createClient } from '@omnirelay/client-sdk';
 import { Mulberry32 } from '@omnirelay/raft';
 import { argsOrExit, exitBadArguments } from './command-line';
 import { HistoryWriter } from './history-writer';
+import { KernelClock } from './kernel-clock';
 import { runScope } from './scope-worker';
 import { parseWorkerArgs } from './worker-args';
 
@@ -37,7 +38,20 @@ function readToken(file: string): string {
 
 const token = args.tokenFile === undefined ? undefined : readToken(args.tokenFile);
 mkdirSync(args.out, { recursive: true });
-const history = new HistoryWriter(join(args.out, `client-${args.id}.jsonl`));
+/** kernelClock opens /proc/timer_list, or exits EXIT_BAD_ARGUMENTS when it cannot (not root). */
+function kernelClock(): KernelClock {
+  try {
+    return new KernelClock();
+  } catch (e) {
+    return exitBadArguments('worker', `--history-clock kernel: ${(e as Error).message}`);
+  }
+}
+
+const clock = args.historyClock === 'kernel' ? kernelClock() : undefined;
+const history = new HistoryWriter(
+  join(args.out, `client-${args.id}.jsonl`),
+  clock === undefined ? undefined : () => clock.now(),
+);
 let historyOpen = true;
 
 /** onRenewal records each automatic renewal under `<id>/keepalive/<scope>/<fence>` (one lease, one call at a time). */

@@ -20,6 +20,20 @@ describe('faketimeSpec', () => {
     expect(faketimeSpec({ offsetMs: -250, rate: 1.1 })).toBe('-0.250000 x1.100000');
   });
 
+  it('refuses, on a clock that fakes the monotonic clock, a rate change or a step back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
+    try {
+      const clock = new FakeClock(join(dir, 'faketime'), { offsetMs: 0, rate: 0.9 }, true);
+      expect(clock.env()['FAKETIME_DONT_FAKE_MONOTONIC']).toBe('0');
+      expect(() => clock.set({ offsetMs: 0, rate: 1 })).toThrow('only jumps forward at a fixed rate');
+      expect(() => clock.set({ offsetMs: -1, rate: 0.9 })).toThrow('only jumps forward at a fixed rate');
+      clock.set({ offsetMs: 3000, rate: 0.9 });
+      expect(clock.current()).toEqual({ offsetMs: 3000, rate: 0.9 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a rate out of bounds', () => {
     expect(() => faketimeSpec({ offsetMs: 0, rate: 0 })).toThrow('a clock rate must be in 0.5..2, got 0');
   });

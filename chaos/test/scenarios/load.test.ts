@@ -28,7 +28,12 @@ describe('parseScenarios', () => {
       'membership-change',
     ]);
     expect(scenarios.find((s) => s.name === 'broken-store')?.expect).toBe('invalid');
-    expect(scenarios[0]?.workload).toEqual({ workers: 3, scopes: 2, ttlMs: 2000 });
+    expect(scenarios[0]?.workload).toEqual({ workers: 3, scopes: 2, ttlMs: 2000, clocks: [] });
+    expect(scenarios.find((s) => s.name === 'client-clocks')?.workload.clocks).toContainEqual({
+      worker: 3,
+      offsetMs: 0,
+      rate: 0.5,
+    });
   });
 
   it('names the line and column of an unknown field', () => {
@@ -64,5 +69,22 @@ describe('parseScenarios', () => {
       '  - { name: a, suite: long, faults: [] }',
     ].join('\n');
     expect(errorOf(twice)).toBe('x.yaml:4:13: scenario "a" is declared twice');
+  });
+
+  it('refuses a client clock jump that is not forward, naming its line', () => {
+    const text = oneScenario('    faults:', '      - { kind: client-clock-jump, at: 1, offsetMs: -10 }');
+    expect(errorOf(text)).toBe(
+      "x.yaml:6:9: a client-clock-jump needs offsetMs > 0 (a worker's monotonic clock never steps back)",
+    );
+  });
+
+  it('refuses a clock for a worker the workload does not have, and a client skew past 250 ms', () => {
+    const missing = oneScenario(
+      '    workload: { workers: 2, clocks: [{ worker: 3, rate: 0.9 }] }',
+      '    faults: []',
+    );
+    expect(errorOf(missing)).toBe('x.yaml:5:48: worker 3 does not exist (workers: 2)');
+    const skew = oneScenario('    workload: { clocks: [{ worker: 1, offsetMs: 400 }] }', '    faults: []');
+    expect(errorOf(skew)).toContain('/scenarios/0/workload/clocks/0/offsetMs must be <= 250');
   });
 });

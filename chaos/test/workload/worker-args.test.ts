@@ -21,10 +21,12 @@ describe('parseWorkerArgs', () => {
       tokenFile: undefined,
       mode: 'mixed',
       stopBeforeWriteAtMs: undefined,
+      historyClock: 'hrtime',
     });
     expect(
       parseWorkerArgs([...GOOD, '--mode', 'acquire', '--token-file', 't', '--stop-before-write-at-ms', '0']),
     ).toMatchObject({ mode: 'acquire', tokenFile: 't', stopBeforeWriteAtMs: 0 });
+    expect(parseWorkerArgs([...GOOD, '--history-clock', 'kernel'])).toMatchObject({ historyClock: 'kernel' });
   });
 
   it.each([
@@ -38,6 +40,7 @@ describe('parseWorkerArgs', () => {
     [['--ttl-ms', '100'], '--ttl-ms must be an integer from 500 to 3600000, got 100'],
     [['--mode', 'sometimes'], '--mode must be mixed, campaign or acquire, got sometimes'],
     [['--stop-before-write-at-ms', 'soon'], '--stop-before-write-at-ms must be an integer'],
+    [['--history-clock', 'wall'], '--history-clock must be hrtime or kernel, got wall'],
     [['--unknown', 'x'], "Unknown option '--unknown'"],
   ])('refuses %j naming the option', (override, message) => {
     const args = [...GOOD];
