@@ -11,6 +11,7 @@ import { checkRun } from '../run-checks';
 import type { Scenario } from '../scenarios/schema';
 import type { PlannedFault } from '../scenarios/schedule';
 import { planSchedule, stopBeforeWriteWorker } from '../scenarios/schedule';
+import { KernelClock, TIMER_LIST } from '../workload/kernel-clock';
 import { readAudit } from './audit';
 import { ChaosCluster } from './cluster';
 import type { FaultContext, Heal } from './faults';
@@ -49,6 +50,16 @@ export function workloadEntries(): { store: string; worker: string } {
 /** replayCommand is the command that replays a run: same scenario, same seed, same duration. */
 export function replayCommand(scenario: string, seed: number, durationS: number | undefined): string {
   return `npm run chaos -- --scenario ${scenario} --seed ${seed}${durationS === undefined ? '' : ` --duration ${durationS}`}`;
+}
+
+/** kernelClockReadable says whether this process (and so a worker it starts) can read KernelClock. */
+function kernelClockReadable(): boolean {
+  try {
+    new KernelClock().close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -149,6 +160,9 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     for (const c of scenario.workload.clocks) {
       if (libfaketimePath() === undefined)
         throw new Error('worker clocks need libfaketime (apt-get install faketime)');
+      if (!kernelClockReadable()) {
+        throw new Error(`worker clocks need ${TIMER_LIST} (root): their history times come from the kernel`);
+      }
       const id = `w${c.worker}`;
       workerClocks.set(id, new FakeClock(join(runDir, `faketime-${id}`), c, true));
     }
