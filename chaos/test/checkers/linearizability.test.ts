@@ -57,6 +57,18 @@ describe('checkLinearizability', () => {
     expect(result.verdict).toBe('valid');
   });
 
+  it('accepts a campaign whose first grant lapsed within the call before another grant (minority-partition, seed 17)', () => {
+    // b's campaign was granted 105 (which lapsed unconfirmed), a found the scope held, was granted
+    // 118 once 105 expired, and b's campaign, campaigning again inside the call, ended with 128.
+    const result = checkLinearizability([
+      grantOp('a', 97n, [0, 10]),
+      op('b', 'campaign', { candidate: 'b', session: 'session-b' }, [5, 100], { fence: 128n }),
+      op('a', 'acquire', { candidate: 'a', session: 'session-a' }, [50, 51], { granted: false }),
+      grantOp('a', 118n, [60, 61]),
+    ]);
+    expect(result).toEqual({ checker: 'linearizability', verdict: 'valid', violations: [] });
+  });
+
   it('accepts "held" after an acquire whose answer was lost, since it may have been granted', () => {
     const result = checkLinearizability([
       op('a', 'acquire', { candidate: 'a', session: 'session-a' }, [0, 5], {}, 'info'),
