@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CleanupRegistry } from './cleanup';
 import { run, tryRun } from './shell';
 
@@ -9,11 +9,12 @@ export const TMPFS_BYTES_MAX = 1 << 30;
 /** FILL_CHUNK_BYTES is how much `fill` writes per call. */
 export const FILL_CHUNK_BYTES = 1 << 16;
 
-/** isMounted says whether `dir` is a mount point (/proc/mounts). */
+/** isMounted says whether `dir` (relative to the working folder, or absolute) is a mount point (/proc/mounts, absolute). */
 export function isMounted(dir: string): boolean {
+  const absolute = resolve(dir);
   return readFileSync('/proc/mounts', 'utf8')
     .split('\n')
-    .some((line) => line.split(' ')[1] === dir);
+    .some((line) => line.split(' ')[1] === absolute);
 }
 
 /**

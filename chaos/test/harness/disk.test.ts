@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CleanupRegistry } from '../../src/harness/cleanup';
 import { isMounted, SmallDisk } from '../../src/harness/disk';
 import { describeAsRoot } from '../helpers/root';
@@ -32,6 +32,21 @@ describeAsRoot('SmallDisk', () => {
       disk.readOnly(false);
       expect(await cleanup.runAll()).toEqual([]);
       expect(isMounted(dir)).toBe(false);
+    } finally {
+      await cleanup.runAll();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("is unmounted by cleanup when made on a relative path (the runner's default --out, seed 17 long run)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'chaos-disk-'));
+    const dir = relative(process.cwd(), join(root, 'n1'));
+    const cleanup = new CleanupRegistry();
+    try {
+      new SmallDisk(dir, 1 << 20, cleanup);
+      expect(isMounted(dir)).toBe(true);
+      expect(await cleanup.runAll()).toEqual([]);
+      expect(isMounted(join(root, 'n1'))).toBe(false);
     } finally {
       await cleanup.runAll();
       rmSync(root, { recursive: true, force: true });
