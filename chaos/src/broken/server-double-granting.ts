@@ -18,9 +18,9 @@
  * ends the lease within a renewal interval). Scopes restored from a snapshot are not patched
  * (the tests' runs are too short to take one).
  */
-import { join } from 'node:path';
 import type { ApplyResult, LogEntry } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm, decodeCommand } from '@omnirelay/leadership-fsm';
+import { startServerEntry } from './server-entry';
 
 /** The parts of the state machine's private FsmState and ScopeRecord this patch touches. */
 interface PatchedHolder {
@@ -112,11 +112,4 @@ export function grantHeldScopes(): void {
 grantHeldScopes();
 
 // Run as the entry (not preloaded): start the real server, from source or from its build.
-if (require.main === module) {
-  const fromSource = __filename.endsWith('.ts');
-  void import(
-    fromSource
-      ? join(__dirname, '../../../packages/server/src/main.ts')
-      : join(__dirname, '../../../../packages/server/dist/main.js')
-  );
-}
+if (require.main === module) startServerEntry();

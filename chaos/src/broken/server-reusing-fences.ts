@@ -14,9 +14,9 @@
  * Everything else still works: the reused fence is the lease's fence everywhere (answers,
  * events, renewals, expiry), so clients hold, renew and resign as usual; only the fences repeat.
  */
-import { join } from 'node:path';
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
 import type { LeadershipEvent } from '@omnirelay/leadership-fsm';
+import { startServerEntry } from './server-entry';
 
 /** The parts of the state machine's private FsmState and ScopeRecord this patch touches. */
 interface PatchedRecord {
@@ -72,11 +72,4 @@ export function reuseFences(): void {
 reuseFences();
 
 // Run as the entry (not preloaded): start the real server, from source or from its build.
-if (require.main === module) {
-  const fromSource = __filename.endsWith('.ts');
-  void import(
-    fromSource
-      ? join(__dirname, '../../../packages/server/src/main.ts')
-      : join(__dirname, '../../../../packages/server/dist/main.js')
-  );
-}
+if (require.main === module) startServerEntry();

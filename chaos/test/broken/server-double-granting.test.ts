@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
-import { readRunFolder } from '../../src/read-run';
-import { checkRun } from '../../src/run-checks';
-import { collectAudit, runWorkload, useChaosCluster } from '../helpers/workload-run';
+import { checkedWorkload, useChaosCluster } from '../helpers/workload-run';
 
 const BROKEN = join(__dirname, '../../src/broken/server-double-granting.ts');
 
@@ -35,11 +32,10 @@ describe('chaos/src/broken/server-double-granting.ts on a real 3-node loopback c
 
   it('under the workload, the server-holders and linearizability checkers say invalid', async () => {
     const endpoints = cluster().nodes.map((n) => n.grpcAddress);
-    const dir = mkdtempSync(join(root, 'run-'));
-    await runWorkload(
+    const verdicts = await checkedWorkload(
+      root,
       {
         endpoints,
-        dir,
         scopes: ['broken/a'],
         workers: [
           { id: 'w1', seed: 31, mode: 'acquire' },
@@ -52,9 +48,8 @@ describe('chaos/src/broken/server-double-granting.ts on a real 3-node loopback c
         ttlMs: 3000,
       },
       started,
+      'broken/',
     );
-    await collectAudit(endpoints, dir, 'broken/');
-    const verdicts = checkRun(readRunFolder(dir)).checkers;
     const holders = verdicts.find((c) => c.checker === 'server-holders')!;
     expect(holders.verdict).toBe('invalid');
     expect(holders.violations.join('\n')).toMatch(/two holders overlap/);

@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
-import { readRunFolder } from '../../src/read-run';
-import { checkRun } from '../../src/run-checks';
 import { exited, startScript } from '../helpers/processes';
-import { collectAudit, runWorkload, useChaosCluster } from '../helpers/workload-run';
+import { checkedWorkload, useChaosCluster } from '../helpers/workload-run';
 
 const BROKEN = join(__dirname, '../../src/broken/server-reusing-fences.ts');
 
@@ -50,11 +47,10 @@ describe('chaos/src/broken/server-reusing-fences.ts on a real 3-node loopback cl
 
   it('under the workload, the grants checker says invalid: one fence acknowledged to two candidates', async () => {
     const endpoints = cluster().nodes.map((n) => n.grpcAddress);
-    const dir = mkdtempSync(join(root, 'run-'));
-    await runWorkload(
+    const verdicts = await checkedWorkload(
+      root,
       {
         endpoints,
-        dir,
         scopes: ['broken/a'],
         workers: [
           { id: 'w1', seed: 21, mode: 'campaign' },
@@ -64,9 +60,9 @@ describe('chaos/src/broken/server-reusing-fences.ts on a real 3-node loopback cl
         ttlMs: 1500,
       },
       started,
+      'broken/',
     );
-    await collectAudit(endpoints, dir, 'broken/');
-    const grants = checkRun(readRunFolder(dir)).checkers.find((c) => c.checker === 'grants')!;
+    const grants = verdicts.find((c) => c.checker === 'grants')!;
     expect(grants.verdict).toBe('invalid');
     expect(grants.violations.join('\n')).toMatch(/was acknowledged to w\d and to w\d .*: a fence was reused/);
   });

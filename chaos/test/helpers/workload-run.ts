@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import type { LocalCluster } from '@omnirelay/server';
 import { useLocalCluster } from '../../../packages/server/test/cluster/cluster-helpers';
+import { readRunFolder } from '../../src/read-run';
+import type { RunVerdict } from '../../src/run-checks';
+import { checkRun } from '../../src/run-checks';
 import type { Started } from './processes';
 import { exited, startScript, stopAll, waitForLine } from './processes';
 
@@ -147,4 +150,21 @@ export async function collectAudit(
   }
   writeFileSync(join(dir, 'audit.jsonl'), lines.map((l) => `${l}\n`).join(''));
   return lines.length;
+}
+
+/**
+ * checkedWorkload runs the workload (runWorkload) in a new run folder under `root`, reads the
+ * committed holder changes under `auditPrefix` back (collectAudit) and returns every checker's
+ * verdict on the folder.
+ */
+export async function checkedWorkload(
+  root: string,
+  run: Omit<WorkloadRun, 'dir'>,
+  started: Started[],
+  auditPrefix: string,
+): Promise<RunVerdict['checkers']> {
+  const dir = mkdtempSync(join(root, 'run-'));
+  await runWorkload({ ...run, dir }, started);
+  await collectAudit(run.endpoints, dir, auditPrefix);
+  return checkRun(readRunFolder(dir)).checkers;
 }
