@@ -72,7 +72,10 @@ export class WatchHub {
       this.historyEvents -= dropped.events.length;
       this.oldestRevision = dropped.revision + 1;
     }
-    for (const w of [...this.watchers]) this.offer(w, batch);
+    // Watchers of one prefix share one filtered batch: the filter runs once per distinct prefix,
+    // and sinks that encode per batch object encode it once for all of them.
+    const byPrefix = new Map<string, RevisionEvents>();
+    for (const w of [...this.watchers]) this.offer(w, batch, byPrefix);
   }
 
   /**
@@ -121,18 +124,22 @@ export class WatchHub {
     this.watchers.clear();
   }
 
-  /** offer delivers a batch (filtered) to one watcher; a watcher that cannot take it is cut off. */
-  private offer(watcher: Watcher, batch: RevisionEvents): boolean {
-    const events =
-      watcher.prefix === '' ? batch.events : batch.events.filter((e) => e.scope.startsWith(watcher.prefix));
-    if (events.length === 0) return true;
-    // All events kept: hand over the batch itself, so sinks can share its encoding.
-    if (
-      watcher.sink.deliver(
-        events.length === batch.events.length ? batch : { revision: batch.revision, events },
-      )
-    )
-      return true;
+  /**
+   * offer delivers a batch (filtered) to one watcher; a watcher that cannot take it is cut off.
+   * `byPrefix` caches the batch filtered for each prefix seen so far in this revision.
+   */
+  private offer(
+    watcher: Watcher,
+    batch: RevisionEvents,
+    byPrefix: Map<string, RevisionEvents> = new Map(),
+  ): boolean {
+    let filtered = byPrefix.get(watcher.prefix);
+    if (filtered === undefined) {
+      filtered = filterBatch(batch, watcher.prefix);
+      byPrefix.set(watcher.prefix, filtered);
+    }
+    if (filtered.events.length === 0) return true;
+    if (watcher.sink.deliver(filtered)) return true;
     this.watchers.delete(watcher);
     watcher.sink.close(
       new ServerError(
@@ -143,4 +150,14 @@ export class WatchHub {
     );
     return false;
   }
+}
+
+/**
+ * filterBatch is `batch` with only the events of scopes under `prefix`: the batch itself when it
+ * keeps them all, so sinks can share its encoding.
+ */
+function filterBatch(batch: RevisionEvents, prefix: string): RevisionEvents {
+  if (prefix === '') return batch;
+  const events = batch.events.filter((e) => e.scope.startsWith(prefix));
+  return events.length === batch.events.length ? batch : { revision: batch.revision, events };
 }
