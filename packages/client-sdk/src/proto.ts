@@ -29,10 +29,37 @@ export interface ServiceClients {
 
 let loaded: ServiceClients | undefined;
 
+/** LEADERSHIP_SERVICE is the Leadership service's full name in the package definition. */
+const LEADERSHIP_SERVICE = 'omnirelay.leadership.v1.Leadership';
+
+/**
+ * decodeRepeatsOnce wraps a response decoder so that bytes equal to the last ones it decoded
+ * return the same decoded object. A server encodes each watch revision once and writes those
+ * bytes to every watch stream of the prefix, so a process with many watchers on one node
+ * receives the same bytes many times in a row: it then decodes once and compares bytes for the
+ * rest. Callers only read decoded responses (the SDK converts them), so sharing one is safe.
+ */
+export function decodeRepeatsOnce<T>(decode: (bytes: Buffer) => T): (bytes: Buffer) => T {
+  let lastBytes: Buffer | undefined;
+  let last: T | undefined;
+  return (bytes: Buffer): T => {
+    if (lastBytes !== undefined && lastBytes.equals(bytes)) return last as T;
+    const decoded = decode(bytes);
+    // A copy: grpc-js may reuse the memory the message was read into.
+    lastBytes = Buffer.from(bytes);
+    last = decoded;
+    return decoded;
+  };
+}
+
 /** loadServiceClients loads proto/leadership.proto once per process. */
 export function loadServiceClients(): ServiceClients {
   if (loaded === undefined) {
     const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+    const watch = (
+      definition[LEADERSHIP_SERVICE] as Record<string, protoLoader.MethodDefinition<object, object>>
+    ).Watch!;
+    watch.responseDeserialize = decodeRepeatsOnce(watch.responseDeserialize);
     const root = grpc.loadPackageDefinition(definition) as unknown as {
       omnirelay: { leadership: { v1: ServiceClients } };
     };
