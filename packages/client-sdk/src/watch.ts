@@ -65,7 +65,7 @@ export async function* watchEvents(
         failures = 0;
         const revision = big(item.response.revision);
         if (revision < next) continue; // already delivered before a resume
-        for (const e of item.response.events) yield leadershipEvent(e);
+        for (const e of item.response.events) yield leadershipEventOnce(e);
         next = revision + 1n;
       }
       if (aborted(signal)) return;
@@ -94,6 +94,22 @@ export async function* watchEvents(
       return;
     }
   }
+}
+
+/** converted holds the event made from each decoded wire event still referenced. */
+const converted = new WeakMap<WireEvent, LeadershipEvent>();
+
+/**
+ * leadershipEventOnce converts a decoded wire event once: watchers of one prefix on one node
+ * share the decoded response (decodeRepeatsOnce), so they share its (read-only) events too.
+ */
+export function leadershipEventOnce(wire: WireEvent): LeadershipEvent {
+  let event = converted.get(wire);
+  if (event === undefined) {
+    event = leadershipEvent(wire);
+    converted.set(wire, event);
+  }
+  return event;
 }
 
 /**
