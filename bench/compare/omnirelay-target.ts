@@ -167,6 +167,16 @@ export class OmniRelayTarget implements Target {
     return this.started().nodes.map((n) => n.grpcAddress);
   }
 
+  /** pid is `member`'s node process id, or undefined while it is not running. */
+  pid(member: string): number | undefined {
+    return this.started().node(member).process?.pid;
+  }
+
+  /** clientAddress is `member`'s client HTTP address (host:port). */
+  clientAddress(member: string): string {
+    return this.started().node(member).clientAddress;
+  }
+
   /** httpGet sends a GET to `member`'s client HTTP port and answers the status and parsed body. */
   async httpGet(member: string, path: string): Promise<{ status: number; body: unknown }> {
     const reply = await this.started().get(member, path, 10_000);

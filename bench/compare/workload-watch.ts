@@ -60,6 +60,8 @@ export async function runWatch(
     readonly seenWaitMs: number;
     readonly ttlMs: number;
     readonly scopePrefix: string;
+    /** writeGapMs spaces the measured writes (the scale bench spreads them over its window). */
+    readonly writeGapMs?: number;
   },
 ): Promise<WatchResult> {
   const leader = await target.leader(30_000);
@@ -135,6 +137,7 @@ export async function runWatch(
       held.push(await target.acquire(`${prefix}${slot}`, options.ttlMs));
       ackAt.push(sharedNowMs());
       await waitSeen(slot, options.seenWaitMs);
+      if (options.writeGapMs !== undefined) await sleep(options.writeGapMs);
     }
     await sleep(Math.min(1000, options.seenWaitMs));
 

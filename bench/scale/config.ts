@@ -1,0 +1,97 @@
+/**
+ * ScaleConfig holds every count and duration of the scale bench, from the command line:
+ * `--leases N` (default 100,000), `--clients N` (100), `--lease-workers N` (worker threads the
+ * clients run in, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
+ * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
+ * OmniRelay node) and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
+ */
+import { resolve } from 'node:path';
+import { SetupError } from '../compare/etcd-install';
+
+/** ScaleConfig is the validated configuration of one invocation. */
+export interface ScaleConfig {
+  readonly leases: number;
+  readonly clients: number;
+  readonly leaseWorkers: number;
+  readonly watchers: number;
+  readonly watchWorkers: number;
+  readonly durationMs: number;
+  readonly ttlMs: number;
+  /** acquireConcurrency is how many acquires each client keeps in flight while filling up. */
+  readonly acquireConcurrency: number;
+  /** watchWriteGapMs spaces the watch probe writes over the sustained window. */
+  readonly watchWriteGapMs: number;
+  /** etcdRenewInflightMax bounds the etcd keep-alive requests in flight. */
+  readonly etcdRenewInflightMax: number;
+  /** etcdAcquireConcurrency is how many etcd grant + txn pairs are in flight while filling up. */
+  readonly etcdAcquireConcurrency: number;
+  readonly only: 'omnirelay' | 'etcd' | undefined;
+  readonly cpuProfDir: string | undefined;
+}
+
+/** USAGE is printed for a bad command line. */
+export const USAGE =
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--only omnirelay|etcd] [--cpu-prof DIR]';
+
+/** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
+const LEASES_MAX = 1_000_000;
+/** DURATION_S_MAX bounds --duration. */
+const DURATION_S_MAX = 3600;
+
+const BOUNDS: Record<string, readonly [number, number]> = {
+  '--leases': [1, LEASES_MAX],
+  '--clients': [1, 1000],
+  '--lease-workers': [1, 32],
+  '--watchers': [1, 10_000],
+  '--duration': [5, DURATION_S_MAX],
+  '--ttl-ms': [2000, 3_600_000],
+};
+
+/** parseScaleConfig reads the command line (the arguments after the bench name); it throws SetupError on a bad one. */
+export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
+  const n: Record<string, number> = {};
+  let smoke = false;
+  let only: ScaleConfig['only'];
+  let cpuProfDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string => {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new SetupError(`${name} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (name === '--smoke') smoke = true;
+    else if (name === '--only') {
+      const v = value();
+      if (v !== 'omnirelay' && v !== 'etcd') throw new SetupError(`--only takes omnirelay or etcd\n${USAGE}`);
+      only = v;
+    } else if (name === '--cpu-prof') cpuProfDir = resolve(value());
+    else if (name in BOUNDS) {
+      const [lo, hi] = BOUNDS[name]!;
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < lo || v > hi) {
+        throw new SetupError(`${name} must be an integer from ${lo} to ${hi}\n${USAGE}`);
+      }
+      n[name] = v;
+    } else throw new SetupError(`unknown option ${a}\n${USAGE}`);
+  }
+  const leases = n['--leases'] ?? (smoke ? 2000 : 100_000);
+  const clients = Math.min(n['--clients'] ?? (smoke ? 10 : 100), leases);
+  return {
+    leases,
+    clients,
+    leaseWorkers: Math.min(n['--lease-workers'] ?? 4, clients),
+    watchers: n['--watchers'] ?? (smoke ? 100 : 1000),
+    watchWorkers: 4,
+    durationMs: (n['--duration'] ?? (smoke ? 15 : 60)) * 1000,
+    ttlMs: n['--ttl-ms'] ?? 10_000,
+    acquireConcurrency: 4,
+    watchWriteGapMs: 250,
+    etcdRenewInflightMax: 512,
+    etcdAcquireConcurrency: 128,
+    only,
+    cpuProfDir,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The lease worker thread of the scale bench: it opens its share of the SDK clients (each its own
+ * client, so each renews over its own KeepAlive stream), acquires its share of the leases on
+ * distinct scopes, and from then on lets the SDK renew them. It times every renewal from the
+ * SDK's `sent` to `renewed` (ClientOptions.onRenewal) and counts the leases whose signal aborted
+ * (lost, by error code).
+ *
+ * Messages in: {type:'measure'} (forget the renewal samples so far), {type:'report'} (post the
+ * figures), {type:'stop'} (close every client and exit). Out: {type:'held', held, failed} once
+ * every acquire ended, {type:'report', ...ScaleWorkerReport}, {type:'error', message}.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createClient } from '@omnirelay/client-sdk';
+import type { RenewalEvent } from '@omnirelay/client-sdk';
+
+/** ACQUIRE_ATTEMPTS_MAX bounds the attempts at one scope (an overloaded leader refuses some). */
+const ACQUIRE_ATTEMPTS_MAX = 5;
+/** ACQUIRE_BACKOFF_MS is the pause before another attempt at a refused acquire. */
+const ACQUIRE_BACKOFF_MS = 200;
+/** RENEWAL_SAMPLES_MAX bounds the renewal latencies one worker keeps (a ring past it). */
+const RENEWAL_SAMPLES_MAX = 200_000;
+/** CALL_MS_MAX is each client's per-call deadline. */
+const CALL_MS_MAX = 10_000;
+
+/** LeaseWorkerData is what the bench hands each lease worker. */
+export interface LeaseWorkerData {
+  readonly endpoints: readonly string[];
+  /** firstClient is the global index of this worker's first client (it names the scopes). */
+  readonly firstClient: number;
+  /** leasesPerClient lists, for each client of this worker, how many leases it holds. */
+  readonly leasesPerClient: readonly number[];
+  readonly ttlMs: number;
+  /** acquireConcurrency is how many acquires each client keeps in flight while filling up. */
+  readonly acquireConcurrency: number;
+}
+
+/** ScaleWorkerReport is one worker's figures. */
+export interface ScaleWorkerReport {
+  readonly held: number;
+  /** renewalMs are the renewal latencies (sent → renewed) since the last `measure`. */
+  readonly renewalMs: readonly number[];
+  readonly renewed: number;
+  readonly refused: number;
+  readonly unanswered: number;
+  /** lost counts the leases whose signal aborted, by the reason's code. */
+  readonly lost: Readonly<Record<string, number>>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function codeOf(reason: unknown): string {
+  const code = (reason as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'UNKNOWN';
+}
+
+function main(data: LeaseWorkerData): void {
+  const port = parentPort;
+  if (port === null) throw new Error('lease-worker must run in a worker thread');
+  const samples = new Float64Array(RENEWAL_SAMPLES_MAX);
+  let sampleCount = 0;
+  let renewed = 0;
+  let refused = 0;
+  let unanswered = 0;
+  let held = 0;
+  const lost: Record<string, number> = {};
+  const sentAt = new Map<string, number>();
+  const onRenewal = (e: RenewalEvent): void => {
+    const key = `${e.scope}#${e.fence}`;
+    if (e.type === 'sent') {
+      sentAt.set(key, performance.now());
+      return;
+    }
+    const at = sentAt.get(key);
+    sentAt.delete(key);
+    if (e.type === 'refused') refused++;
+    else if (e.type === 'unanswered') unanswered++;
+    else {
+      renewed++;
+      if (at !== undefined) samples[sampleCount++ % RENEWAL_SAMPLES_MAX] = performance.now() - at;
+    }
+  };
+  const clients = data.leasesPerClient.map((_, k) =>
+    createClient({
+      endpoints: data.endpoints,
+      callTimeoutMs: CALL_MS_MAX,
+      candidateId: `scale-${data.firstClient + k}`,
+      onRenewal,
+    }),
+  );
+
+  const fill = async (k: number): Promise<number> => {
+    const client = clients[k]!;
+    const count = data.leasesPerClient[k]!;
+    let next = 0;
+    let failed = 0;
+    const one = async (): Promise<void> => {
+      while (next < count) {
+        const scope = `scale/c${data.firstClient + k}/${next++}`;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const lease = await client.acquire(scope, { ttlMs: data.ttlMs });
+            if (lease === null) throw new Error(`${scope} is already held`);
+            held++;
+            lease.signal.addEventListener('abort', () => {
+              const code = codeOf(lease.signal.reason);
+              lost[code] = (lost[code] ?? 0) + 1;
+            });
+            break;
+          } catch {
+            if (attempt >= ACQUIRE_ATTEMPTS_MAX) {
+              failed++;
+              break;
+            }
+            await sleep(ACQUIRE_BACKOFF_MS * attempt);
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: data.acquireConcurrency }, () => one()));
+    return failed;
+  };
+
+  Promise.all(clients.map((_, k) => fill(k))).then(
+    (failed) => port.postMessage({ type: 'held', held, failed: failed.reduce((a, b) => a + b, 0) }),
+    (e: unknown) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+  );
+
+  port.on('message', (m: { type: string }) => {
+    if (m.type === 'measure') {
+      sampleCount = 0;
+      renewed = 0;
+      refused = 0;
+      unanswered = 0;
+    } else if (m.type === 'report') {
+      const report: ScaleWorkerReport = {
+        held,
+        renewalMs: Array.from(samples.subarray(0, Math.min(sampleCount, RENEWAL_SAMPLES_MAX))),
+        renewed,
+        refused,
+        unanswered,
+        lost: { ...lost },
+      };
+      port.postMessage({ type: 'report', ...report });
+    } else if (m.type === 'stop') {
+      for (const c of clients) c.close();
+      port.close();
+    }
+  });
+}
+
+main(workerData as LeaseWorkerData);

@@ -1,0 +1,305 @@
+/**
+ * The OmniRelay side of the scale bench: a fresh 3-node cluster; `clients` SDK clients in
+ * `leaseWorkers` worker threads acquire `leases` leases (TTL `ttlMs`) and renew them through the
+ * SDK's KeepAlive streams; then, for the sustained window, `watchers` watchers on a follower see
+ * spaced probe writes (workload (e) of compare) while the nodes' CPU and RSS are sampled; then a
+ * planned transfer and a SIGKILL of the leader under that load; after one more TTL, every
+ * lease must still be held, on every node and by its client.
+ */
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { progress } from '../support/stats';
+import { trackPids } from '../compare/children';
+import { OmniRelayTarget } from '../compare/omnirelay-target';
+import { summarizeMs } from '../compare/summary';
+import type { SampleSummary } from '../compare/summary';
+import { sleep, withDeadline } from '../compare/time';
+import { runWatch } from '../compare/workload-watch';
+import type { WatchResult } from '../compare/workload-watch';
+import type { ScaleConfig } from './config';
+import type { LeaseWorkerData, ScaleWorkerReport } from './lease-worker';
+import { ProcSampler } from './proc-stats';
+import type { ProcWindow } from './proc-stats';
+
+/** FILL_MS_MAX bounds how long the workers may take to acquire every lease. */
+const FILL_MS_MAX = 600_000;
+/** REPORT_MS_MAX bounds a worker's answer to `report`. */
+const REPORT_MS_MAX = 30_000;
+/** WORKER_STOP_MS_MAX bounds a worker's orderly stop before it is terminated. */
+const WORKER_STOP_MS_MAX = 5000;
+/** LEADER_MS_MAX bounds every wait for a leader. */
+const LEADER_MS_MAX = 30_000;
+/** CATCH_UP_MS_MAX bounds the restarted member's catch-up. */
+const CATCH_UP_MS_MAX = 120_000;
+/** FAULT_SETTLE_MS is the pause between the transfer and the kill. */
+const FAULT_SETTLE_MS = 3000;
+/** HTTP_MS_MAX bounds each /status or /metrics read. */
+const HTTP_MS_MAX = 10_000;
+
+/** NodeFigures is one node after the run: what /status and /metrics say. */
+export interface NodeFigures {
+  readonly id: string;
+  readonly role: string;
+  /** leases is the number of live leases this node's state machine holds. */
+  readonly leases: number;
+  /** stallMsMax is the longest event-loop stall since the node (re)started (/status eventLoopStall). */
+  readonly stallMsMax: number;
+  /** lastCompaction is the last snapshot the node took (duration, capture, largest slice), if any. */
+  readonly lastCompaction: unknown;
+  /** expired counts holder changes with reason `expired` this process applied (mesh_leadership_transitions_total). */
+  readonly expired: number;
+  /** overlap counts the ledger's split-brain canary (must stay 0). */
+  readonly overlap: number;
+  /** restarted says the node was the one killed and started again (its counters restart). */
+  readonly restarted: boolean;
+}
+
+/** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
+export interface OmniRelayScaleResult {
+  readonly fillMs: number;
+  readonly held: number;
+  readonly acquireFailed: number;
+  readonly windowMs: number;
+  /** nodes are the per-node CPU and RSS over the sustained window, by member id. */
+  readonly nodes: Readonly<Record<string, ProcWindow>>;
+  readonly renewalMs: SampleSummary;
+  readonly renewalsPerS: number;
+  readonly renewalsRefused: number;
+  readonly renewalsUnanswered: number;
+  readonly watch: WatchResult;
+  readonly transfer: { readonly from: string; readonly to: string; readonly callMs: number };
+  readonly kill: {
+    readonly member: string;
+    readonly newLeader: string;
+    readonly leaderMs: number;
+    readonly catchUpMs: number;
+  };
+  /** lostByClients counts, by reason code, leases whose signal aborted at their client (by the end). */
+  readonly lostByClients: Readonly<Record<string, number>>;
+  readonly after: readonly NodeFigures[];
+}
+
+function startWorker(data: LeaseWorkerData): Worker {
+  const file = join(__dirname, 'lease-worker.ts');
+  return new Worker(`require('@swc-node/register'); require(${JSON.stringify(file)});`, {
+    eval: true,
+    workerData: data,
+  });
+}
+
+/** ask posts `{type}` to every worker and waits for each one's answer of type `answer`. */
+function ask<T>(workers: readonly Worker[], type: string, answer: string, ms: number): Promise<T[]> {
+  return withDeadline(
+    Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<T>((resolve, reject) => {
+            const onMessage = (m: { type: string; message?: string }): void => {
+              if (m.type === answer) {
+                w.off('message', onMessage);
+                resolve(m as T);
+              } else if (m.type === 'error') reject(new Error(m.message));
+            };
+            w.on('message', onMessage);
+            if (type !== '') w.postMessage({ type });
+          }),
+      ),
+    ),
+    ms,
+    `lease workers answering ${answer}`,
+  );
+}
+
+/** share splits `total` into `parts` near-equal counts. */
+function share(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, k) => Math.floor(total / parts) + (k < total % parts ? 1 : 0));
+}
+
+function metricsText(address: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(`http://${address}/metrics`, { timeout: HTTP_MS_MAX }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET /metrics from ${address} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** counterValue reads one Prometheus series' value (0 when absent). */
+function counterValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boolean): Promise<NodeFigures> {
+  const { body } = await target.httpGet(id, '/status');
+  const s = body as {
+    role: string;
+    eventLoopStall: { longestMs: number };
+    lastCompaction: unknown;
+    leadership: { leases: number };
+  };
+  const metrics = await metricsText(target.clientAddress(id));
+  return {
+    id,
+    role: s.role,
+    leases: s.leadership.leases,
+    stallMsMax: s.eventLoopStall.longestMs,
+    lastCompaction: s.lastCompaction,
+    expired: counterValue(metrics, 'mesh_leadership_transitions_total{reason="expired"}'),
+    overlap: counterValue(metrics, 'mesh_leadership_split_brain_total{kind="overlap"}'),
+    restarted,
+  };
+}
+
+/** runOmniRelayScale runs the OmniRelay half; the cluster is stopped whatever happens. */
+export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
+  const target = new OmniRelayTarget(config.cpuProfDir);
+  const workers: Worker[] = [];
+  const untrack = trackPids(() =>
+    target.members.flatMap((m) => {
+      try {
+        const pid = target.pid(m);
+        return pid === undefined ? [] : [pid];
+      } catch {
+        return [];
+      }
+    }),
+  );
+  try {
+    progress('omnirelay: starting a fresh 3-member cluster');
+    await target.start();
+    const endpoints = target.grpcEndpoints();
+    const perClient = share(config.leases, config.clients);
+    const clientsPerWorker = share(config.clients, config.leaseWorkers);
+    let first = 0;
+    for (const count of clientsPerWorker) {
+      workers.push(
+        startWorker({
+          endpoints,
+          firstClient: first,
+          leasesPerClient: perClient.slice(first, first + count),
+          ttlMs: config.ttlMs,
+          acquireConcurrency: config.acquireConcurrency,
+        }),
+      );
+      first += count;
+    }
+    progress(
+      `omnirelay: ${config.clients} clients in ${workers.length} worker threads acquire ${config.leases} leases (TTL ${config.ttlMs} ms)`,
+    );
+    const fillStarted = performance.now();
+    const filled = await ask<{ held: number; failed: number }>(workers, '', 'held', FILL_MS_MAX);
+    const fillMs = performance.now() - fillStarted;
+    const held = filled.reduce((a, f) => a + f.held, 0);
+    const acquireFailed = filled.reduce((a, f) => a + f.failed, 0);
+    progress(
+      `omnirelay: ${held} leases held in ${(fillMs / 1000).toFixed(1)} s (${acquireFailed} acquires failed)`,
+    );
+
+    // The sustained window: renewals go on by themselves; the watch probe writes pace it.
+    const leader = await target.leader(LEADER_MS_MAX);
+    const pids = target.members.map((m) => target.pid(m)!);
+    const sampler = new ProcSampler(pids);
+    for (const w of workers) w.postMessage({ type: 'measure' });
+    sampler.start();
+    const windowStarted = performance.now();
+    const watch = await runWatch(target, {
+      watchers: config.watchers,
+      workersMax: config.watchWorkers,
+      writes: Math.max(1, Math.floor(config.durationMs / config.watchWriteGapMs)),
+      seenWaitMs: 2000,
+      ttlMs: 60_000,
+      scopePrefix: 'scale-watch',
+      writeGapMs: config.watchWriteGapMs,
+    });
+    const windowMs = performance.now() - windowStarted;
+    const windows = sampler.stop();
+    const reports = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+    const renewalMs = summarizeMs(reports.flatMap((r) => r.renewalMs));
+    const renewed = reports.reduce((a, r) => a + r.renewed, 0);
+    const nodes: Record<string, ProcWindow> = {};
+    target.members.forEach((m, i) => {
+      const w = windows.find((x) => x.pid === pids[i]);
+      if (w !== undefined) nodes[m] = w;
+    });
+    progress(
+      `omnirelay: window ${(windowMs / 1000).toFixed(1)} s (leader ${leader}): renewals ${(renewed / (windowMs / 1000)).toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms; ` +
+        Object.entries(nodes)
+          .map(
+            ([m, w]) =>
+              `${m} CPU ${w.cpuPercent.toFixed(0)}% RSS max ${(w.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`,
+          )
+          .join(', '),
+    );
+
+    // A planned transfer, then a kill -9 of the leader, under the same load.
+    const from = await target.leader(LEADER_MS_MAX);
+    const to = target.members[(target.members.indexOf(from) + 1) % target.members.length]!;
+    const transferStarted = performance.now();
+    await target.transferLeadership(from, to);
+    const transferMs = performance.now() - transferStarted;
+    progress(`omnirelay: transfer ${from} → ${to} answered in ${transferMs.toFixed(0)} ms`);
+    await sleep(FAULT_SETTLE_MS);
+    const victim = await target.leader(LEADER_MS_MAX);
+    const killedAt = performance.now();
+    await target.kill(victim);
+    const newLeader = await target.leader(LEADER_MS_MAX);
+    const leaderMs = performance.now() - killedAt;
+    const restartAt = performance.now();
+    await target.restart(victim, CATCH_UP_MS_MAX);
+    const catchUpMs = performance.now() - restartAt;
+    progress(
+      `omnirelay: killed ${victim}; ${newLeader} leads after ${leaderMs.toFixed(0)} ms; ${victim} caught up ${(catchUpMs / 1000).toFixed(1)} s after its restart`,
+    );
+    // One more TTL: a lease whose renewals the faults cut off would have expired by now.
+    await sleep(config.ttlMs + 2000);
+    const final = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+    const lostByClients: Record<string, number> = {};
+    for (const r of final)
+      for (const [code, n] of Object.entries(r.lost)) lostByClients[code] = (lostByClients[code] ?? 0) + n;
+    const after: NodeFigures[] = [];
+    for (const m of target.members) after.push(await nodeFigures(target, m, m === victim));
+    progress(
+      `omnirelay: after the faults: ` +
+        after
+          .map(
+            (n) =>
+              `${n.id} ${n.leases} leases, ${n.expired} expired, stall max ${n.stallMsMax.toFixed(0)} ms`,
+          )
+          .join('; ') +
+        `; lost at the clients: ${JSON.stringify(lostByClients)}`,
+    );
+    return {
+      fillMs,
+      held,
+      acquireFailed,
+      windowMs,
+      nodes,
+      renewalMs,
+      renewalsPerS: renewed / (windowMs / 1000),
+      renewalsRefused: reports.reduce((a, r) => a + r.refused, 0),
+      renewalsUnanswered: reports.reduce((a, r) => a + r.unanswered, 0),
+      watch,
+      transfer: { from, to, callMs: transferMs },
+      kill: { member: victim, newLeader, leaderMs, catchUpMs },
+      lostByClients,
+      after,
+    };
+  } finally {
+    await Promise.all(
+      workers.map(async (w) => {
+        const exited = new Promise<void>((r) => w.once('exit', () => r()));
+        w.postMessage({ type: 'stop' });
+        await Promise.race([exited, sleep(WORKER_STOP_MS_MAX)]);
+        await w.terminate();
+      }),
+    );
+    await target.stop();
+    untrack();
+  }
+}
