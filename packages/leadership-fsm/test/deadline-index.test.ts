@@ -44,4 +44,23 @@ describe('DeadlineIndex', () => {
       { numRuns: 300 },
     );
   });
+
+  it('keeps one entry per scope however often its lease is renewed, so nothing stale piles up', () => {
+    const index = new DeadlineIndex();
+    for (let renewal = 0; renewal < 1000; renewal++) {
+      for (const scope of ['a', 'b', 'c']) index.push({ scope, fenceToken: 1n, deadlineMs: 10 + renewal });
+    }
+    expect(index.size).toBe(3);
+    const live = (e: DueLease): boolean => e.deadlineMs === 1009;
+    expect(index.due(2000, 10, live).map((e) => e.scope)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('moves an entry earlier when a new lease of its scope is due sooner', () => {
+    const index = new DeadlineIndex();
+    index.push({ scope: 'a', fenceToken: 1n, deadlineMs: 100 });
+    index.push({ scope: 'b', fenceToken: 2n, deadlineMs: 50 });
+    index.push({ scope: 'a', fenceToken: 3n, deadlineMs: 10 });
+    expect(index.peek(() => true)).toEqual({ scope: 'a', fenceToken: 3n, deadlineMs: 10 });
+    expect(index.size).toBe(2);
+  });
 });
