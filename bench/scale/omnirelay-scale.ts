@@ -45,6 +45,8 @@ export interface NodeFigures {
   readonly leases: number;
   /** stallMsMax is the longest event-loop stall since the node (re)started (/status eventLoopStall). */
   readonly stallMsMax: number;
+  /** stallAt is when that stall ended (ISO 8601), to place it among the phases. */
+  readonly stallAt: string | null;
   /** lastCompaction is the last snapshot the node took (duration, capture, largest slice), if any. */
   readonly lastCompaction: unknown;
   /** expired counts holder changes with reason `expired` this process applied (mesh_leadership_transitions_total). */
@@ -78,6 +80,8 @@ export interface OmniRelayScaleResult {
   /** lostByClients counts, by reason code, leases whose signal aborted at their client (by the end). */
   readonly lostByClients: Readonly<Record<string, number>>;
   readonly after: readonly NodeFigures[];
+  /** phases are when each phase began (ISO 8601), to place the stalls. */
+  readonly phases: Readonly<Record<string, string>>;
 }
 
 function startWorker(data: LeaseWorkerData): Worker {
@@ -139,7 +143,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   const { body } = await target.httpGet(id, '/status');
   const s = body as {
     role: string;
-    eventLoopStall: { longestMs: number };
+    eventLoopStall: { longestMs: number; at: string | null };
     lastCompaction: unknown;
     leadership: { leases: number };
   };
@@ -149,6 +153,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
     role: s.role,
     leases: s.leadership.leases,
     stallMsMax: s.eventLoopStall.longestMs,
+    stallAt: s.eventLoopStall.at,
     lastCompaction: s.lastCompaction,
     expired: counterValue(metrics, 'mesh_leadership_transitions_total{reason="expired"}'),
     overlap: counterValue(metrics, 'mesh_leadership_split_brain_total{kind="overlap"}'),
@@ -170,7 +175,12 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       }
     }),
   );
+  const phases: Record<string, string> = {};
+  const phase = (name: string): void => {
+    phases[name] = new Date().toISOString();
+  };
   try {
+    phase('start');
     progress('omnirelay: starting a fresh 3-member cluster');
     await target.start();
     const endpoints = target.grpcEndpoints();
@@ -192,6 +202,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     progress(
       `omnirelay: ${config.clients} clients in ${workers.length} worker threads acquire ${config.leases} leases (TTL ${config.ttlMs} ms)`,
     );
+    phase('fill');
     const fillStarted = performance.now();
     const filled = await ask<{ held: number; failed: number }>(workers, '', 'held', FILL_MS_MAX);
     const fillMs = performance.now() - fillStarted;
@@ -207,6 +218,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     const sampler = new ProcSampler(pids);
     for (const w of workers) w.postMessage({ type: 'measure' });
     sampler.start();
+    phase('window');
     const windowStarted = performance.now();
     const watch = await runWatch(target, {
       watchers: config.watchers,
@@ -240,12 +252,14 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     // A planned transfer, then a kill -9 of the leader, under the same load.
     const from = await target.leader(LEADER_MS_MAX);
     const to = target.members[(target.members.indexOf(from) + 1) % target.members.length]!;
+    phase('transfer');
     const transferStarted = performance.now();
     await target.transferLeadership(from, to);
     const transferMs = performance.now() - transferStarted;
     progress(`omnirelay: transfer ${from} → ${to} answered in ${transferMs.toFixed(0)} ms`);
     await sleep(FAULT_SETTLE_MS);
     const victim = await target.leader(LEADER_MS_MAX);
+    phase('kill');
     const killedAt = performance.now();
     await target.kill(victim);
     const newLeader = await target.leader(LEADER_MS_MAX);
@@ -257,7 +271,9 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       `omnirelay: killed ${victim}; ${newLeader} leads after ${leaderMs.toFixed(0)} ms; ${victim} caught up ${(catchUpMs / 1000).toFixed(1)} s after its restart`,
     );
     // One more TTL: a lease whose renewals the faults cut off would have expired by now.
+    phase('settle');
     await sleep(config.ttlMs + 2000);
+    phase('check');
     const final = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
     const lostByClients: Record<string, number> = {};
     for (const r of final)
@@ -289,6 +305,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       kill: { member: victim, newLeader, leaderMs, catchUpMs },
       lostByClients,
       after,
+      phases,
     };
   } finally {
     await Promise.all(
