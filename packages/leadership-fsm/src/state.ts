@@ -75,7 +75,10 @@ export class FsmState {
   readonly deadlines = new DeadlineIndex();
   /** cluster is the cross-cluster state: descriptors, failover epoch, the passive mirror. */
   cluster = new ClusterTopology();
-  private sortedNames: string[] | null = null;
+  /** sortedNames is every scope name in byte order as of the last sortedScopeNames call. */
+  private sortedNames: readonly string[] = [];
+  /** newNames are the scopes created since, unsorted: the next call sorts only them and merges. */
+  private newNames: string[] = [];
   /** observers hear of every record change before it happens (see beforeChange). */
   private readonly observers = new Set<ChangeObserver>();
 
@@ -112,7 +115,7 @@ export class FsmState {
       queue: new WaitQueue(),
     };
     this.scopes.set(name, record);
-    this.sortedNames = null;
+    this.newNames.push(name);
     return record;
   }
 
@@ -138,13 +141,20 @@ export class FsmState {
     }
     assert(this.scopes.size === records.length, () => `a snapshot scope appears twice`);
     this.sortedNames = records.map((record) => record.name);
+    this.newNames = [];
     this.deadlines.rebuild(live);
   }
 
-  /** sortedScopeNames returns every scope name in byte order (cached until a scope is created). */
+  /**
+   * sortedScopeNames returns every scope name in byte order. The array is cached and never
+   * changed: after scopes were created, a new one merges the sorted new names into it, in
+   * O(n + k log k) rather than a full O(n log n) sort (100,000 names took a snapshot capture
+   * 100 ms and more).
+   */
   sortedScopeNames(): readonly string[] {
-    if (this.sortedNames === null) {
-      this.sortedNames = Array.from(this.scopes.keys()).sort();
+    if (this.newNames.length > 0) {
+      this.sortedNames = mergeSorted(this.sortedNames, this.newNames.sort());
+      this.newNames = [];
     }
     return this.sortedNames;
   }
@@ -297,4 +307,16 @@ export class FsmState {
     this.changeHolder(record, next, reason, ctx);
     return next;
   }
+}
+
+/** mergeSorted merges two arrays sorted in byte order (with no name in both) into a new one. */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
