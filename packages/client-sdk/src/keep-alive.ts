@@ -284,17 +284,25 @@ export class KeepAlive {
     });
   }
 
-  /** flush sends those of `candidates` that are due (or soon due, or asked for) and not in flight. */
+  /**
+   * flush sends those of `candidates` that are not in flight, when one of them is due (or asked
+   * for): with it go the ones due before the next scan, so leases granted together share
+   * requests. (Sending every lease due within half an interval, as before, renewed each lease
+   * about twice per interval.)
+   */
   private flush(candidates: Iterable<Lease>): void {
     if (this.closed || this.reconnecting) return;
     const now = performance.now();
     const due: Lease[] = [];
+    let anyDue = false;
     for (const lease of candidates) {
       if (this.inFlight.has(lease.key)) continue;
-      // Leases due within half an interval go now, so leases granted together share requests.
-      if (this.dueAt(lease) - this.intervalOf(lease) / 2 <= now) due.push(lease);
+      const dueAt = this.dueAt(lease);
+      if (dueAt - this.scanEveryMs > now) continue;
+      due.push(lease);
+      if (dueAt <= now) anyDue = true;
     }
-    if (due.length > 0) {
+    if (anyDue) {
       if (this.stream === undefined && this.router.knownLeaderAddress === undefined && !this.discovered) {
         // Open the stream on the leader, not on a follower that would proxy every message.
         this.discovered = true;
