@@ -24,6 +24,7 @@ import { ETCD_ELECTION_TIMEOUT_MS, ETCD_HEARTBEAT_INTERVAL_MS } from './etcd-clu
 import { SetupError, ensureEtcd } from './etcd-install';
 import { EtcdTarget } from './etcd-target';
 import { OmniRelayTarget } from './omnirelay-target';
+import { resultsJson } from './results';
 import type { CompareResults, TargetRun, WorkloadKey } from './results';
 import { securityLabel } from './security';
 import type { SecurityMode } from './security';
@@ -259,15 +260,7 @@ async function main(): Promise<void> {
   mkdirSync(join(__dirname, '../results'), { recursive: true });
   const save = (): void => {
     results.durationMs = performance.now() - began;
-    const text = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
-    // Arrays of numbers (the samples) go on one line each: the file stays readable and several times smaller.
-    writeFileSync(
-      out,
-      text.replace(
-        /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
-        (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`,
-      ) + '\n',
-    );
+    writeFileSync(out, resultsJson(results));
   };
 
   for (let run = 1; run <= config.runs; run++) {

@@ -67,3 +67,17 @@ export interface CompareResults {
   tlsCost?: TlsCostRow[];
   table?: string;
 }
+
+/**
+ * resultsJson renders bench results as JSON: bigints as decimal strings, and arrays of numbers
+ * (the samples) on one line each, so the file stays readable and several times smaller.
+ */
+export function resultsJson(results: unknown): string {
+  const text = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  return (
+    text.replace(
+      /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
+      (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`,
+    ) + '\n'
+  );
+}

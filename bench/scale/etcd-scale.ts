@@ -14,8 +14,9 @@ import { summarizeMs } from '../compare/summary';
 import type { SampleSummary } from '../compare/summary';
 import type { HeldScope } from '../compare/target';
 import { sleep } from '../compare/time';
+import { withAttempts } from './attempts';
 import type { ScaleConfig } from './config';
-import { ProcSampler } from './proc-stats';
+import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 
 /** LEADER_MS_MAX bounds the wait for a leader. */
@@ -24,8 +25,6 @@ const LEADER_MS_MAX = 30_000;
 const FILL_MS_MAX = 600_000;
 /** RENEW_TICK_MS is how often the keep-alive loop looks for due leases. */
 const RENEW_TICK_MS = 5;
-/** ACQUIRE_ATTEMPTS_MAX bounds the attempts at one lease. */
-const ACQUIRE_ATTEMPTS_MAX = 5;
 
 /** EtcdScaleResult is the etcd half of bench/results/scale.json. */
 export interface EtcdScaleResult {
@@ -145,19 +144,9 @@ export async function runEtcdScale(config: ScaleConfig): Promise<EtcdScaleResult
     const one = async (): Promise<void> => {
       while (next < config.leases && performance.now() - fillStarted < FILL_MS_MAX) {
         const scope = `scale/e/${next++}`;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            loop.add(await target.acquire(scope, config.ttlMs));
-            held++;
-            break;
-          } catch {
-            if (attempt >= ACQUIRE_ATTEMPTS_MAX) {
-              acquireFailed++;
-              break;
-            }
-            await sleep(200 * attempt);
-          }
-        }
+        const ok = await withAttempts(async () => loop.add(await target.acquire(scope, config.ttlMs)));
+        if (ok) held++;
+        else acquireFailed++;
       }
     };
     await Promise.all(Array.from({ length: config.etcdAcquireConcurrency }, () => one()));
@@ -189,12 +178,7 @@ export async function runEtcdScale(config: ScaleConfig): Promise<EtcdScaleResult
     };
     progress(
       `etcd: window ${(windowMs / 1000).toFixed(1)} s: renewals ${result.renewalsPerS.toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms, ${loop.failed} failed, lag max ${loop.lagMsMax.toFixed(0)} ms; ` +
-        Object.entries(nodes)
-          .map(
-            ([m, w]) =>
-              `${m} CPU ${w.cpuPercent.toFixed(0)}% RSS max ${(w.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`,
-          )
-          .join(', '),
+        formatWindows(nodes),
     );
     return result;
   } finally {

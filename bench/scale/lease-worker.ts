@@ -12,11 +12,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from '@omnirelay/client-sdk';
 import type { RenewalEvent } from '@omnirelay/client-sdk';
+import { withAttempts } from './attempts';
 
-/** ACQUIRE_ATTEMPTS_MAX bounds the attempts at one scope (an overloaded leader refuses some). */
-const ACQUIRE_ATTEMPTS_MAX = 5;
-/** ACQUIRE_BACKOFF_MS is the pause before another attempt at a refused acquire. */
-const ACQUIRE_BACKOFF_MS = 200;
 /** RENEWAL_SAMPLES_MAX bounds the renewal latencies one worker keeps (a ring past it). */
 const RENEWAL_SAMPLES_MAX = 200_000;
 /** CALL_MS_MAX is each client's per-call deadline. */
@@ -44,10 +41,6 @@ export interface ScaleWorkerReport {
   readonly unanswered: number;
   /** lost counts the leases whose signal aborted, by the reason's code. */
   readonly lost: Readonly<Record<string, number>>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function codeOf(reason: unknown): string {
@@ -98,24 +91,16 @@ function main(data: LeaseWorkerData): void {
     const one = async (): Promise<void> => {
       while (next < count) {
         const scope = `scale/c${data.firstClient + k}/${next++}`;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const lease = await client.acquire(scope, { ttlMs: data.ttlMs });
-            if (lease === null) throw new Error(`${scope} is already held`);
-            held++;
-            lease.signal.addEventListener('abort', () => {
-              const code = codeOf(lease.signal.reason);
-              lost[code] = (lost[code] ?? 0) + 1;
-            });
-            break;
-          } catch {
-            if (attempt >= ACQUIRE_ATTEMPTS_MAX) {
-              failed++;
-              break;
-            }
-            await sleep(ACQUIRE_BACKOFF_MS * attempt);
-          }
-        }
+        const ok = await withAttempts(async () => {
+          const lease = await client.acquire(scope, { ttlMs: data.ttlMs });
+          if (lease === null) throw new Error(`${scope} is already held`);
+          held++;
+          lease.signal.addEventListener('abort', () => {
+            const code = codeOf(lease.signal.reason);
+            lost[code] = (lost[code] ?? 0) + 1;
+          });
+        });
+        if (!ok) failed++;
       }
     };
     await Promise.all(Array.from({ length: data.acquireConcurrency }, () => one()));

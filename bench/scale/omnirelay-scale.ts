@@ -19,7 +19,7 @@ import { runWatch } from '../compare/workload-watch';
 import type { WatchResult } from '../compare/workload-watch';
 import type { ScaleConfig } from './config';
 import type { LeaseWorkerData, ScaleWorkerReport } from './lease-worker';
-import { ProcSampler } from './proc-stats';
+import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 
 /** FILL_MS_MAX bounds how long the workers may take to acquire every lease. */
@@ -241,12 +241,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     });
     progress(
       `omnirelay: window ${(windowMs / 1000).toFixed(1)} s (leader ${leader}): renewals ${(renewed / (windowMs / 1000)).toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms; ` +
-        Object.entries(nodes)
-          .map(
-            ([m, w]) =>
-              `${m} CPU ${w.cpuPercent.toFixed(0)}% RSS max ${(w.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`,
-          )
-          .join(', '),
+        formatWindows(nodes),
     );
 
     // A planned transfer, then a kill -9 of the leader, under the same load.

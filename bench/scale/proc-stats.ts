@@ -106,3 +106,12 @@ export class ProcSampler {
     }
   }
 }
+
+/** formatWindows is one progress line's worth of each member's CPU and largest RSS. */
+export function formatWindows(nodes: Readonly<Record<string, ProcWindow>>): string {
+  return Object.entries(nodes)
+    .map(
+      ([m, w]) => `${m} CPU ${w.cpuPercent.toFixed(0)}% RSS max ${(w.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`,
+    )
+    .join(', ');
+}

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { progress } from '../support/stats';
 import { installExitHandler } from '../compare/children';
 import { SetupError } from '../compare/etcd-install';
+import { resultsJson } from '../compare/results';
 import { parseScaleConfig } from './config';
 import type { ScaleConfig } from './config';
 import { runEtcdScale } from './etcd-scale';
@@ -172,15 +173,7 @@ async function main(): Promise<void> {
   results.durationMs = performance.now() - began;
   const out = join(__dirname, '../results/scale.json');
   mkdirSync(join(__dirname, '../results'), { recursive: true });
-  const text = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
-  // Arrays of numbers (the samples) go on one line each.
-  writeFileSync(
-    out,
-    text.replace(
-      /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
-      (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`,
-    ) + '\n',
-  );
+  writeFileSync(out, resultsJson(results));
   process.stdout.write(
     `${renderTable(results)}\n\nwritten to ${out} in ${(results.durationMs / 1000).toFixed(0)} s\n`,
   );

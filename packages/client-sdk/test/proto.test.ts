@@ -37,7 +37,7 @@ describe('loadServiceClients', () => {
       events: [{ revision: '12', scope: 'orders/1', reason: 'HOLDER_CHANGE_REASON_RESIGNED' }],
     });
     const first = watch.responseDeserialize(Buffer.from(bytes)) as { revision: string };
-    const second = watch.responseDeserialize(Buffer.from(bytes));
+    const second = watch.responseDeserialize(Buffer.from(bytes)) as unknown;
     expect(first.revision).toBe('12');
     expect(second).toBe(first);
   });

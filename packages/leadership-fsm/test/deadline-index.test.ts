@@ -2,89 +2,56 @@ import fc from 'fast-check';
 import type { DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
 
-describe('DeadlineIndex', () => {
-  it('finds the same due leases as a full scan, whatever the pushes and stale entries', () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            scope: fc.constantFrom('a', 'b', 'c', 'd'),
-            deadlineMs: fc.integer({ min: 0, max: 50 }),
-          }),
-          {
-            maxLength: 60,
-          },
-        ),
-        fc.integer({ min: 0, max: 50 }),
-        (updates, nowMs) => {
-          const index = new DeadlineIndex();
-          const live = new Map<string, DueLease>();
-          updates.forEach(({ scope, deadlineMs }, i) => {
-            const entry = { scope, deadlineMs, fenceToken: BigInt(i + 1) };
-            live.set(scope, entry);
-            index.push(entry);
-          });
-          const isLive = (e: DueLease) => {
-            const current = live.get(e.scope);
-            return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
-          };
-          const expected = [...live.values()]
-            .filter((e) => e.deadlineMs <= nowMs)
-            .sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
-          expect(index.due(nowMs, 100, isLive)).toEqual(expected);
-          expect(index.due(nowMs, 100, isLive)).toEqual(expected);
-          const earliest = [...live.values()].sort(
-            (x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1),
-          )[0];
-          expect(index.peek(isLive)).toEqual(earliest);
-          index.rebuild([...live.values()]);
-          expect(index.due(nowMs, 1, isLive)).toEqual(expected.slice(0, 1));
+/** checkAgainstFullScan compares due() and peek() with a full scan over deadlines 0..deadlineMax. */
+function checkAgainstFullScan(deadlineMax: number): void {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          scope: fc.constantFrom('a', 'b', 'c', 'd'),
+          deadlineMs: fc.integer({ min: 0, max: deadlineMax }),
+        }),
+        {
+          maxLength: 60,
         },
       ),
-      { numRuns: 300 },
-    );
+      fc.integer({ min: 0, max: deadlineMax }),
+      (updates, nowMs) => {
+        const index = new DeadlineIndex();
+        const live = new Map<string, DueLease>();
+        updates.forEach(({ scope, deadlineMs }, i) => {
+          const entry = { scope, deadlineMs, fenceToken: BigInt(i + 1) };
+          live.set(scope, entry);
+          index.push(entry);
+        });
+        const isLive = (e: DueLease) => {
+          const current = live.get(e.scope);
+          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
+        };
+        const expected = [...live.values()]
+          .filter((e) => e.deadlineMs <= nowMs)
+          .sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
+        expect(index.due(nowMs, 100, isLive)).toEqual(expected);
+        expect(index.due(nowMs, 100, isLive)).toEqual(expected);
+        const earliest = [...live.values()].sort(
+          (x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1),
+        )[0];
+        expect(index.peek(isLive)).toEqual(earliest);
+        index.rebuild([...live.values()]);
+        expect(index.due(nowMs, 1, isLive)).toEqual(expected.slice(0, 1));
+      },
+    ),
+    { numRuns: 300 },
+  );
+}
+
+describe('DeadlineIndex', () => {
+  it('finds the same due leases as a full scan, whatever the pushes and stale entries', () => {
+    checkAgainstFullScan(50);
   });
 
   it('finds the same due leases as a full scan across many deadline buckets', () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            scope: fc.constantFrom('a', 'b', 'c', 'd'),
-            deadlineMs: fc.integer({ min: 0, max: 2000 }),
-          }),
-          {
-            maxLength: 60,
-          },
-        ),
-        fc.integer({ min: 0, max: 2000 }),
-        (updates, nowMs) => {
-          const index = new DeadlineIndex();
-          const live = new Map<string, DueLease>();
-          updates.forEach(({ scope, deadlineMs }, i) => {
-            const entry = { scope, deadlineMs, fenceToken: BigInt(i + 1) };
-            live.set(scope, entry);
-            index.push(entry);
-          });
-          const isLive = (e: DueLease) => {
-            const current = live.get(e.scope);
-            return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
-          };
-          const expected = [...live.values()]
-            .filter((e) => e.deadlineMs <= nowMs)
-            .sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
-          expect(index.due(nowMs, 100, isLive)).toEqual(expected);
-          expect(index.due(nowMs, 100, isLive)).toEqual(expected);
-          const earliest = [...live.values()].sort(
-            (x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1),
-          )[0];
-          expect(index.peek(isLive)).toEqual(earliest);
-          index.rebuild([...live.values()]);
-          expect(index.due(nowMs, 1, isLive)).toEqual(expected.slice(0, 1));
-        },
-      ),
-      { numRuns: 300 },
-    );
+    checkAgainstFullScan(2000);
   });
 
   it('keeps one entry per scope however often its lease is renewed, so nothing stale piles up', () => {
