@@ -89,10 +89,10 @@ function renderTable(r: ScaleResults): string {
     const stallMax = Math.max(...o.after.map((n) => n.stallMsMax));
     const expired = o.after.reduce((a, n) => a + n.expired, 0);
     const lost = Object.values(o.lostByClients).reduce((a, n) => a + n, 0);
-    const missing = Math.max(...o.after.map((n) => Math.max(0, o.held - n.leases)));
+    const missing = Math.max(...o.after.map((n) => Math.max(0, o.heldAtEnd - n.leases)));
     lines.push('| figure | OmniRelay | etcd | target | verdict |', '|---|---|---|---|---|');
     lines.push(
-      `| leases held | ${o.held} (${(o.fillMs / 1000).toFixed(0)} s to acquire) | ${e?.held ?? 'n/a'} | ${r.config.leases} | ${verdict(o.held === r.config.leases)} |`,
+      `| leases held | ${o.held}${o.fillComplete ? '' : ' (fill timed out)'}, ${o.heldAtEnd} at the end (${(o.fillMs / 1000).toFixed(0)} s to acquire) | ${e?.held ?? 'n/a'} | ${r.config.leases} | ${verdict(o.heldAtEnd === r.config.leases)} |`,
     );
     lines.push(
       `| RSS per node, peak | ${mib(rssMax)} | ${e === undefined ? 'n/a' : mib(Math.max(...Object.values(e.nodes).map((w) => w.peakRssBytes)))} | ≤ 1 GiB | ${verdict(rssMax <= RSS_TARGET_BYTES)} |`,
