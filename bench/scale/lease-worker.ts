@@ -33,6 +33,7 @@ export interface LeaseWorkerData {
 
 /** ScaleWorkerReport is one worker's figures. */
 export interface ScaleWorkerReport {
+  /** held counts the leases acquired and not lost since. */
   readonly held: number;
   /** renewalMs are the renewal latencies (sent → renewed) since the last `measure`. */
   readonly renewalMs: readonly number[];
@@ -96,6 +97,7 @@ function main(data: LeaseWorkerData): void {
           if (lease === null) throw new Error(`${scope} is already held`);
           held++;
           lease.signal.addEventListener('abort', () => {
+            held--;
             const code = codeOf(lease.signal.reason);
             lost[code] = (lost[code] ?? 0) + 1;
           });
