@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CleanupRegistry } from '../harness/cleanup';
 import { loadScenarios } from '../scenarios/load';
@@ -11,6 +11,9 @@ import { REPO_ROOT } from './topology';
 
 /** RUN_EXIT: 0 every scenario passed, 1 one did not, 3 bad arguments or scenarios file. */
 export const RUN_EXIT = { OK: 0, FAILED: 1, BAD_ARGUMENTS: 3 } as const;
+
+/** DEFAULT_SCENARIOS_FILE is the scenarios file used unless --scenarios names another. */
+export const DEFAULT_SCENARIOS_FILE = join(REPO_ROOT, 'chaos/chaos-scenarios.yaml');
 
 const USAGE =
   'usage: npm run chaos -- [--scenario NAME]... [--suite short|long|broken] [--seed N] [--duration S] ' +
@@ -37,7 +40,7 @@ export async function runChaosCommand(
         duration: { type: 'string' },
         out: { type: 'string' },
         netns: { type: 'string', default: 'auto' },
-        scenarios: { type: 'string', default: join(REPO_ROOT, 'chaos/chaos-scenarios.yaml') },
+        scenarios: { type: 'string', default: DEFAULT_SCENARIOS_FILE },
       },
     }).values;
   } catch (e) {
@@ -72,6 +75,9 @@ export async function runChaosCommand(
   if (suite !== undefined && !['short', 'long', 'broken'].includes(suite))
     return bad(`--suite must be short, long or broken, got ${suite}`);
   const chosen = scenarios.filter((s) => names.includes(s.name) || s.suite === suite);
+  // The replay command names the scenarios file only when it is not the default one.
+  const scenariosFile =
+    resolve(values.scenarios) === DEFAULT_SCENARIOS_FILE ? undefined : resolve(values.scenarios);
   const outDir = values.out ?? join(REPO_ROOT, 'chaos/runs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
   print(`chaos: ${chosen.length} scenario(s), seed ${seed}, reports in ${outDir}`);
@@ -90,6 +96,7 @@ export async function runChaosCommand(
         netns: values.netns as 'auto' | 'on' | 'off',
         cleanup,
         progress: print,
+        ...(scenariosFile === undefined ? {} : { scenariosFile }),
       }),
     );
   }

@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly netns: 'auto' | 'on' | 'off';
   readonly cleanup: CleanupRegistry;
   readonly progress: (line: string) => void;
+  /** scenariosFile is the scenarios file the scenario came from, when not the default (for the replay command). */
+  readonly scenariosFile?: string;
 }
 
 /** workloadEntries returns the store and worker entries (chaos/src/workload, task h17b). */
@@ -47,9 +49,21 @@ export function workloadEntries(): { store: string; worker: string } {
   };
 }
 
-/** replayCommand is the command that replays a run: same scenario, same seed, same duration. */
-export function replayCommand(scenario: string, seed: number, durationS: number | undefined): string {
-  return `npm run chaos -- --scenario ${scenario} --seed ${seed}${durationS === undefined ? '' : ` --duration ${durationS}`}`;
+/**
+ * replayCommand is the command that replays a run: same scenario, same seed, same duration, and
+ * the same scenarios file when it is not the default one.
+ */
+export function replayCommand(
+  scenario: string,
+  seed: number,
+  durationS: number | undefined,
+  scenariosFile?: string,
+): string {
+  return [
+    `npm run chaos -- --scenario ${scenario} --seed ${seed}`,
+    durationS === undefined ? '' : ` --duration ${durationS}`,
+    scenariosFile === undefined ? '' : ` --scenarios ${scenariosFile}`,
+  ].join('');
 }
 
 /** kernelClockReadable says whether this process (and so a worker it starts) can read KernelClock. */
@@ -297,7 +311,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     passed: verdict.verdict === expected && (expected === 'invalid' || errors.length === 0),
     durationMs: Math.round(performance.now() - started),
     runDir,
-    replay: replayCommand(scenario.name, seed, options.durationS),
+    replay: replayCommand(scenario.name, seed, options.durationS, options.scenariosFile),
     timeline: timeline.records,
     files: readdirSync(runDir)
       .filter((f) => f.endsWith('.jsonl') || f === 'slo.json')

@@ -31,6 +31,17 @@ describe('junitXml', () => {
   });
 });
 
+describe('replayCommand', () => {
+  it('names the duration and a scenarios file other than the default one when the run had them', () => {
+    expect(replayCommand('leader-kill', 7, undefined)).toBe(
+      'npm run chaos -- --scenario leader-kill --seed 7',
+    );
+    expect(replayCommand('x', 7, 20, '/tmp/s.yaml')).toBe(
+      'npm run chaos -- --scenario x --seed 7 --duration 20 --scenarios /tmp/s.yaml',
+    );
+  });
+});
+
 describe('parseSseBatches and auditLines', () => {
   it('keeps the leadership events of an SSE stream, one audit line per event with its revision', () => {
     const text =
