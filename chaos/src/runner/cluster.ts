@@ -14,14 +14,20 @@ export const HTTP_TIMEOUT_MS = 3000;
 /** LEADER_WAIT_MS_MAX bounds how long the harness waits for a leader. */
 export const LEADER_WAIT_MS_MAX = 60_000;
 
+/** BROKEN_SERVER_ENTRIES maps each deliberately broken server build to its entry (test-only files in chaos/). */
+export const BROKEN_SERVER_ENTRIES = {
+  'server-reuses-fence': 'chaos/src/broken/server-reusing-fences.ts',
+  'server-never-expires': 'chaos/src/broken/server-never-expiring.ts',
+} as const;
+
 /** ServerBuild says which server entry the nodes run: the real one or a deliberately broken one. */
-export type ServerBuild = 'real' | 'server-reuses-fence';
+export type ServerBuild = 'real' | keyof typeof BROKEN_SERVER_ENTRIES;
 
 /** serverArgv returns the argv of the server's main: dist/main.js when built, else the source through swc. */
 export function serverArgv(build: ServerBuild): string[] {
-  if (build === 'server-reuses-fence') {
-    const entry = join(REPO_ROOT, 'chaos/src/broken/server-reusing-fences.ts');
-    if (!TopologyClass.haveFile(entry)) throw new Error(`the broken build ${entry} is not there (task h17b)`);
+  if (build !== 'real') {
+    const entry = join(REPO_ROOT, BROKEN_SERVER_ENTRIES[build]);
+    if (!TopologyClass.haveFile(entry)) throw new Error(`the broken build ${entry} is not there`);
     return swcArgs(entry);
   }
   const built = join(REPO_ROOT, 'packages/server/dist/main.js');

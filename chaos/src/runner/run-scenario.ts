@@ -125,7 +125,8 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     const cluster = new ChaosCluster(topology, ids, {
       runDir,
       electionTimeoutMs: scenario.electionTimeoutMs,
-      build: scenario.broken === 'server-reuses-fence' ? 'server-reuses-fence' : 'real',
+      build:
+        scenario.broken === undefined || scenario.broken === 'store-skips-fence' ? 'real' : scenario.broken,
       clocks,
       disks,
       cleanup,

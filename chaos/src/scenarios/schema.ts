@@ -51,7 +51,7 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** BROKEN_BUILDS are the deliberately broken builds a scenario may run against (test-only). */
-export const BROKEN_BUILDS = ['server-reuses-fence', 'store-skips-fence'] as const;
+export const BROKEN_BUILDS = ['server-reuses-fence', 'server-never-expires', 'store-skips-fence'] as const;
 
 /** CLIENT_SKEW_MS_MAX bounds a worker clock's initial offset (DESIGN.md assumes skew < 250 ms). */
 export const CLIENT_SKEW_MS_MAX = 250;
