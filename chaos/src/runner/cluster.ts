@@ -13,6 +13,10 @@ import { REPO_ROOT, SWC_ENV, Topology as TopologyClass, swcArgs } from './topolo
 export const HTTP_TIMEOUT_MS = 3000;
 /** LEADER_WAIT_MS_MAX bounds how long the harness waits for a leader. */
 export const LEADER_WAIT_MS_MAX = 60_000;
+/** TRANSFER_ATTEMPTS_MAX bounds the leadership transfers the harness asks for to put a node in office. */
+export const TRANSFER_ATTEMPTS_MAX = 5;
+/** TRANSFER_WAIT_MS_MAX bounds how long the harness waits for one transfer to take effect. */
+export const TRANSFER_WAIT_MS_MAX = 5000;
 
 /** BROKEN_SERVER_ENTRIES maps each deliberately broken server build to its entry (test-only files in chaos/). */
 export const BROKEN_SERVER_ENTRIES = {
@@ -235,6 +239,26 @@ export class ChaosCluster {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`no leader within ${timeoutMs} ms; see the logs in ${join(this.options.runDir, 'logs')}`);
+  }
+
+  /**
+   * transferLeadership makes node `id` the leader unless it already leads: it asks the leader to
+   * transfer (POST /cluster/transfer-leader) and waits until `id` leads, at most
+   * TRANSFER_ATTEMPTS_MAX times TRANSFER_WAIT_MS_MAX.
+   */
+  async transferLeadership(id: string): Promise<void> {
+    for (let attempt = 0; attempt < TRANSFER_ATTEMPTS_MAX; attempt++) {
+      if ((await this.leader()) === id) return;
+      await this.leaderCall('/cluster/transfer-leader', { to: id }, 5);
+      const deadline = Date.now() + TRANSFER_WAIT_MS_MAX;
+      while (Date.now() < deadline) {
+        if ((await this.leader()) === id) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error(
+      `${id} did not become the leader after ${TRANSFER_ATTEMPTS_MAX} transfers; see the logs in ${join(this.options.runDir, 'logs')}`,
+    );
   }
 
   /**

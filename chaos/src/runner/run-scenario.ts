@@ -121,6 +121,14 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
         throw new Error('clock faults need libfaketime (apt-get install faketime)');
       for (const id of ids) clocks.set(id, new FakeClock(join(runDir, `faketime-${id}`)));
     }
+    // A node on its own clock fakes its monotonic clock too (lease time and every timer follow
+    // it), fixed for the process's life: libfaketime applies the rate from each process's start.
+    for (const c of scenario.nodeClocks) {
+      if (libfaketimePath() === undefined)
+        throw new Error('node clocks need libfaketime (apt-get install faketime)');
+      const id = `n${c.node}`;
+      clocks.set(id, new FakeClock(join(runDir, `faketime-${id}`), c, true));
+    }
     const disks = new Map<string, SmallDisk>();
     const cluster = new ChaosCluster(topology, ids, {
       runDir,
@@ -141,6 +149,11 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     await topology.startProxies(seed);
     for (const id of ids) cluster.start(id);
     say(`leader ${await cluster.waitForLeader()}`);
+    if (scenario.leader !== undefined) {
+      const wanted = `n${scenario.leader}`;
+      await cluster.transferLeadership(wanted);
+      say(`leader ${wanted} (as the scenario asks)`);
+    }
 
     const store = new ManagedProcess(
       {
@@ -226,6 +239,10 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       [...workers.values()].map((w) => w.waitForLine((l) => l.includes('"ready":true'), 60_000)),
     );
     say(`${workers.size} workers ready on ${scopes.length} scopes (store on port ${storePort})`);
+    for (const c of scenario.nodeClocks) {
+      timeline.fault('node-clock', `n${c.node}`);
+      say(`n${c.node} runs on its own clock: ${c.offsetMs} ms off, x${c.rate}`);
+    }
     for (const [id, clock] of workerClocks) {
       const { offsetMs, rate } = clock.current();
       timeline.fault('client-clock', id);

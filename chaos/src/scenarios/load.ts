@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { LineCounter, isNode, parseDocument } from 'yaml';
-import type { FaultSpec, Scenario, SloSpec } from './schema';
+import type { FaultSpec, NodeClock, Scenario, SloSpec } from './schema';
 import { SCENARIOS_SCHEMA } from './schema';
 
 /** ScenarioError is a chaos-scenarios.yaml that does not parse or validate; the message names file:line:column. */
@@ -123,14 +123,44 @@ export function parseScenarios(text: string, file: string): Scenario[] {
         );
       }
     });
+    const nodes = (s['nodes'] as 3 | 5 | undefined) ?? DEFAULT_SCENARIO.nodes;
+    const nodeClocks = ((s['nodeClocks'] ?? []) as Array<Partial<NodeClock> & { node: number }>).map((c) => ({
+      node: c.node,
+      offsetMs: c.offsetMs ?? 0,
+      rate: c.rate ?? 1,
+    }));
+    nodeClocks.forEach((c, i) => {
+      if (c.node > nodes) {
+        throw new ScenarioError(
+          `${lineOf(['scenarios', index, 'nodeClocks', i, 'node'])}: node ${c.node} does not exist (nodes: ${nodes})`,
+        );
+      }
+    });
+    const leader = s['leader'] as number | undefined;
+    if (leader !== undefined && leader > nodes) {
+      throw new ScenarioError(
+        `${lineOf(['scenarios', index, 'leader'])}: node ${leader} does not exist (nodes: ${nodes})`,
+      );
+    }
+    // A node on its own clock fakes its monotonic clock: its rate is fixed for the process's life,
+    // and a clock-skew or clock-jump fault would step it (libfaketime applies rates from the start).
+    faults.forEach((f, i) => {
+      if (nodeClocks.length > 0 && (f.kind === 'clock-skew' || f.kind === 'clock-jump')) {
+        throw new ScenarioError(
+          `${lineOf(['scenarios', index, 'faults', i])}: a ${f.kind} cannot run with nodeClocks (a node's own clock never steps or changes rate)`,
+        );
+      }
+    });
     return {
       name,
       description: (s['description'] as string | undefined) ?? '',
       suite: s['suite'] as Scenario['suite'],
-      nodes: (s['nodes'] as 3 | 5 | undefined) ?? DEFAULT_SCENARIO.nodes,
+      nodes,
       durationS: (s['durationS'] as number | undefined) ?? DEFAULT_SCENARIO.durationS,
       electionTimeoutMs: (s['electionTimeoutMs'] as number | undefined) ?? DEFAULT_SCENARIO.electionTimeoutMs,
       workload,
+      nodeClocks,
+      leader,
       faults,
       slo: (s['slo'] as SloSpec[] | undefined) ?? [],
       broken: s['broken'] as Scenario['broken'],

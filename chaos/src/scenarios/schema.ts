@@ -56,6 +56,12 @@ export const BROKEN_BUILDS = ['server-reuses-fence', 'server-never-expires', 'st
 /** CLIENT_SKEW_MS_MAX bounds a worker clock's initial offset (DESIGN.md assumes skew < 250 ms). */
 export const CLIENT_SKEW_MS_MAX = 250;
 
+/** NODE_SKEW_MS_MAX bounds a node clock's initial offset (DESIGN.md assumes skew < 250 ms). */
+export const NODE_SKEW_MS_MAX = 250;
+
+/** NODES_MAX is the largest node number a scenario may name (5 nodes, plus joiners). */
+export const NODES_MAX = 5;
+
 /** DURATION_S_MAX bounds a scenario's length; FAULTS_MAX its faults (random ones included). */
 export const DURATION_S_MAX = 3600;
 export const FAULTS_MAX = 100;
@@ -144,6 +150,27 @@ const scenario = {
         },
       },
     },
+    nodeClocks: {
+      type: 'array',
+      description:
+        'node clocks (libfaketime, monotonic clock included, so lease time drifts too): n<node> runs skewed and drifting for its whole life',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['node'],
+        properties: {
+          node: { type: 'integer', minimum: 1, maximum: NODES_MAX },
+          offsetMs: { type: 'integer', minimum: -NODE_SKEW_MS_MAX, maximum: NODE_SKEW_MS_MAX },
+          rate: { type: 'number', minimum: 0.5, maximum: 2 },
+        },
+      },
+    },
+    leader: {
+      type: 'integer',
+      minimum: 1,
+      maximum: NODES_MAX,
+      description: 'n<leader> is made the leader (a leadership transfer) before the workload starts',
+    },
     faults: { type: 'array', maxItems: FAULTS_MAX, items: fault },
     slo: { type: 'array', items: slo },
     broken: { enum: BROKEN_BUILDS },
@@ -191,6 +218,13 @@ export interface WorkerClock {
   readonly rate: number;
 }
 
+/** NodeClock is one node's clock for its whole life: `n<node>` runs `offsetMs` off, drifting at `rate`. */
+export interface NodeClock {
+  readonly node: number;
+  readonly offsetMs: number;
+  readonly rate: number;
+}
+
 /** Scenario is one experiment of chaos-scenarios.yaml, with its defaults filled in. */
 export interface Scenario {
   readonly name: string;
@@ -205,6 +239,10 @@ export interface Scenario {
     readonly ttlMs: number;
     readonly clocks: readonly WorkerClock[];
   };
+  /** nodeClocks are the nodes that run on their own clock (monotonic clock included). */
+  readonly nodeClocks: readonly NodeClock[];
+  /** leader: n<leader> is made the leader before the workload starts (undefined: whoever won). */
+  readonly leader: number | undefined;
   readonly faults: readonly FaultSpec[];
   readonly slo: readonly SloSpec[];
   readonly broken: (typeof BROKEN_BUILDS)[number] | undefined;

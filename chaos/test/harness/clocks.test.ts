@@ -39,19 +39,24 @@ describe('faketimeSpec', () => {
   });
 });
 
+/** TIMER prints "start", then "done <monotonic ms>" when a 1,000 ms timer fires. */
+const TIMER = "console.log('start');setTimeout(()=>console.log('done '+performance.now()),1000)";
+
 /**
- * withClockedChild starts `script` in a child on a FakeClock set to `initial`, hands both to
- * `body`, and stops the child (by PID) and removes its folder afterwards.
+ * withClockedChild starts `script` in a child on a FakeClock set to `initial` (faking the
+ * monotonic clock too with `fakeMonotonic`), hands both to `body`, and stops the child (by PID)
+ * and removes its folder afterwards.
  */
 async function withClockedChild(
   initial: { offsetMs: number; rate: number },
   script: string,
   body: (clock: FakeClock, child: ManagedProcess) => Promise<void>,
+  fakeMonotonic = false,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-clock-'));
   const cleanup = new CleanupRegistry();
   try {
-    const clock = new FakeClock(join(dir, 'faketime'), initial);
+    const clock = new FakeClock(join(dir, 'faketime'), initial, fakeMonotonic);
     const child = new ManagedProcess(
       {
         name: 'clocked',
@@ -78,6 +83,24 @@ describeWithFaketime('FakeClock', () => {
       expect(ratio).toBeGreaterThan(1.05);
       expect(ratio).toBeLessThan(1.15);
     });
+  });
+
+  it('runs the monotonic clock of a child at the given rate from its start, and its timers follow it (a node clock)', async () => {
+    await withClockedChild(
+      { offsetMs: 0, rate: 2 },
+      TIMER,
+      async (_clock, p) => {
+        await p.waitForLine((l) => l === 'start', 10_000);
+        const from = performance.now();
+        const done = await p.waitForLine((l) => l.startsWith('done '), 10_000);
+        const realMs = performance.now() - from;
+        // The child's 1,000 ms passed on its own clock; in real time about 500 ms (a timer
+        // that ignored the rate would take 1,000 ms or more).
+        expect(Number(done.split(' ')[1])).toBeGreaterThanOrEqual(1000);
+        expect(realMs).toBeLessThan(900);
+      },
+      true,
+    );
   });
 
   it('skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone', async () => {

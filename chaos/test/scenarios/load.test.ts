@@ -34,6 +34,14 @@ describe('parseScenarios', () => {
       offsetMs: 0,
       rate: 0.5,
     });
+    const drift = scenarios.find((s) => s.name === 'node-clock-drift');
+    expect(drift?.nodeClocks).toEqual([
+      { node: 1, offsetMs: 0, rate: 1.1 },
+      { node: 2, offsetMs: 0, rate: 0.9 },
+    ]);
+    expect(drift?.leader).toBe(1);
+    expect(scenarios[0]?.nodeClocks).toEqual([]);
+    expect(scenarios[0]?.leader).toBeUndefined();
   });
 
   it('names the line and column of an unknown field', () => {
@@ -86,5 +94,22 @@ describe('parseScenarios', () => {
     expect(errorOf(missing)).toBe('x.yaml:5:48: worker 3 does not exist (workers: 2)');
     const skew = oneScenario('    workload: { clocks: [{ worker: 1, offsetMs: 400 }] }', '    faults: []');
     expect(errorOf(skew)).toContain('/scenarios/0/workload/clocks/0/offsetMs must be <= 250');
+  });
+
+  it('refuses a node clock or a leader for a node the scenario does not have, and a node clock with clock faults', () => {
+    const missing = oneScenario('    nodeClocks: [{ node: 4, rate: 1.1 }]', '    faults: []');
+    expect(errorOf(missing)).toBe('x.yaml:5:26: node 4 does not exist (nodes: 3)');
+    const leader = oneScenario('    leader: 5', '    faults: []');
+    expect(errorOf(leader)).toBe('x.yaml:5:13: node 5 does not exist (nodes: 3)');
+    const skewed = oneScenario(
+      '    nodeClocks: [{ node: 1, rate: 1.1 }]',
+      '    faults:',
+      '      - { kind: clock-skew, at: 1, offsetMs: 100 }',
+    );
+    expect(errorOf(skewed)).toBe(
+      "x.yaml:7:9: a clock-skew cannot run with nodeClocks (a node's own clock never steps or changes rate)",
+    );
+    const fast = oneScenario('    nodeClocks: [{ node: 1, offsetMs: 300 }]', '    faults: []');
+    expect(errorOf(fast)).toContain('/scenarios/0/nodeClocks/0/offsetMs must be <= 250');
   });
 });
