@@ -86,4 +86,14 @@ describe('checkSlos', () => {
       'timeline:100: partition-leader on n1: availability was 0.5, expected at least 0.9',
     ]);
   });
+
+  it('says a holder fault that found no holder did not measure re-grant, instead of "never happened"', () => {
+    const nobody = faultWindows([at(100, 'fault', 'kill-holder', 'a', [])])[0]!;
+    const result = checkSlos(sloFigures([nobody], operations), [
+      { fault: 'kill-holder', regrantMsMax: 3500 },
+    ]);
+    expect(result.violations).toEqual([
+      'timeline:100: kill-holder on a: re-grant was not measured: the fault found no worker holding a lease (give the workload time to acquire before it), expected at most 3500 ms',
+    ]);
+  });
 });
