@@ -1,13 +1,11 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { ClusterDescriptor } from '@omnirelay/leadership-fsm';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { loadPublicApi } from '../grpc/proto';
 import type { LeadershipService } from '../leadership/leadership-service';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { ReplicationCredentialFiles } from './replication-credentials';
-import { replicationChannel } from './replication-credentials';
+import { callClusters } from './clusters-call';
 
 /** PeerWatchOptions are the timings of the peer-descriptor checks. */
 export interface PeerWatchOptions {
@@ -185,26 +183,6 @@ export class PeerWatch {
 
   /** clustersAt calls Clusters at one endpoint, bounded by callTimeoutMs. */
   private async clustersAt(endpoint: string): Promise<WireClusters> {
-    const channel = replicationChannel(this.options.credentials);
-    const client = new (loadPublicApi().cluster.Client)(endpoint, channel.credentials);
-    try {
-      return await new Promise<WireClusters>((resolve, reject) => {
-        const call = (client as unknown as Record<string, unknown>)['Clusters'] as (
-          request: object,
-          metadata: grpc.Metadata,
-          options: grpc.CallOptions,
-          callback: (error: grpc.ServiceError | null, response?: WireClusters) => void,
-        ) => void;
-        call.call(
-          client,
-          {},
-          channel.metadata,
-          { deadline: Date.now() + this.options.callTimeoutMs },
-          (error, response) => (error === null ? resolve(response!) : reject(error)),
-        );
-      });
-    } finally {
-      client.close();
-    }
+    return callClusters<WireClusters>(endpoint, this.options.credentials, this.options.callTimeoutMs);
   }
 }

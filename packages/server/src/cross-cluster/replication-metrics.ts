@@ -12,7 +12,7 @@ import { REPLICATION_STATUSES } from './replicator';
 export function registerReplicationMetrics(registry: Registry, replicator: Replicator): void {
   new Gauge({
     name: 'mesh_replication_lag_seconds',
-    help: 'How far the passive mirror on this node is behind the active cluster (seconds): 0 while streaming with nothing pending, now minus the oldest pending event stamp while events wait, the time since the active last answered while disconnected; 0 when this node does not replicate.',
+    help: 'How far the passive mirror on this node is behind the active cluster (seconds): now minus the commit stamp at the active of the oldest revision the mirror has not applied (for revisions not received yet, the stamp of the last event received, so it grows while disconnected), 0 when it has them all; 0 when this node does not replicate.',
     registers: [registry],
     collect() {
       this.set(replicator.lagSeconds());

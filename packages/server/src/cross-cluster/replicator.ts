@@ -13,6 +13,7 @@ import { replicationChannel, replicationFix, tlsRefusal } from './replication-cr
 import { revisionCut } from './revision-cut';
 import type { WireHolder } from './wire-holder';
 import { mirrorHolderOf } from './wire-holder';
+import { callClusters } from './clusters-call';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 
@@ -44,12 +45,33 @@ export interface ReplicatorOptions {
   readonly flushMs: number;
   /** pendingEventsMax bounds events received and not yet proposed; past it the watch is paused. */
   readonly pendingEventsMax: number;
+  /**
+   * headCheckMs is how often, while streaming, the replicator asks the active cluster for its last
+   * holder change (gRPC Clusters, each call bounded by it): the lag counts events the active
+   * committed and did not send yet, and reads 0 only while an answer of at most two periods ago
+   * said the mirror had everything. Between HEAD_CHECK_MS_MIN and HEAD_CHECK_MS_MAX.
+   */
+  readonly headCheckMs: number;
   /** credentials are what the replication channel presents (absent: plaintext, none). */
   readonly credentials?: ReplicationCredentialFiles;
 }
 
+/** HEAD_CHECK_MS_MIN and HEAD_CHECK_MS_MAX bound ReplicatorOptions.headCheckMs. */
+export const HEAD_CHECK_MS_MIN = 10;
+export const HEAD_CHECK_MS_MAX = 60_000;
+
 /** REPLICATOR_DEFAULTS are the replicator's timings and bounds unless a test changes them. */
-export const REPLICATOR_DEFAULTS: ReplicatorOptions = { retryMs: 500, flushMs: 5, pendingEventsMax: 65_536 };
+export const REPLICATOR_DEFAULTS: ReplicatorOptions = {
+  retryMs: 500,
+  flushMs: 5,
+  pendingEventsMax: 65_536,
+  headCheckMs: 1_000,
+};
+
+/** WireHead is the part of the active cluster's ClustersResponse the lag needs. */
+interface WireHead {
+  readonly lastEventRevision: string;
+}
 
 /** WireEvent is the part of a Watch event (proto-loader's object form, 64-bit numbers as strings) the mirror needs. */
 interface WireEvent {
@@ -79,8 +101,18 @@ export class Replicator {
   private pending: Pending[] = [];
   private flushing = false;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** lastContactMs is when the active peer last answered (Date.now()), for the lag while disconnected. */
+  /**
+   * lastContactMs is when the active peer last answered (Date.now()). seenUpToMs is the last
+   * moment (ms since the epoch) up to which this node has received everything the active cluster
+   * committed: the source stamp of the last event received, or when a head check that found
+   * nothing missing was sent. Anything the mirror lacks was committed after it.
+   */
   private lastContactMs = 0;
+  private seenUpToMs = 0;
+  /** receivedRevision is the highest source revision received on the current stream (0: none). */
+  private receivedRevision = 0;
+  /** head is the active's last holder change as its last answered head check said, and when it was asked. */
+  private head: { readonly revision: number; readonly askedMs: number } | undefined;
   private stopped = false;
   /**
    * credentialRefusal is the last TLS probe's verdict after a failed attempt (see diagnose): while
@@ -94,7 +126,17 @@ export class Replicator {
     private readonly isLeader: () => boolean,
     private readonly logger: Logger,
     private readonly options: ReplicatorOptions = REPLICATOR_DEFAULTS,
-  ) {}
+  ) {
+    if (
+      !Number.isInteger(options.headCheckMs) ||
+      options.headCheckMs < HEAD_CHECK_MS_MIN ||
+      options.headCheckMs > HEAD_CHECK_MS_MAX
+    ) {
+      throw new RangeError(
+        `headCheckMs must be an integer in [${HEAD_CHECK_MS_MIN}, ${HEAD_CHECK_MS_MAX}] ms (got ${options.headCheckMs})`,
+      );
+    }
+  }
 
   /** status is what the replicator is doing now. */
   get status(): ReplicationStatus {
@@ -102,22 +144,41 @@ export class Replicator {
   }
 
   /**
-   * lagSeconds is how far the mirror is behind the active cluster, as far as this node can
-   * tell: 0 while streaming with nothing pending; now − the oldest pending event's source stamp
-   * while events wait (clock skew between the clusters enters here); while disconnected, the time
-   * since the active last answered. 0 when not replicating.
+   * lagSeconds is how far the mirror is behind the active cluster: now − the commit stamp (at the
+   * active) of the oldest revision of the active that the mirror has not applied, 0 when it has
+   * them all. Events received and not applied yet give that stamp exactly (clock skew between the
+   * clusters enters here). Otherwise the oldest missing revision was committed after the last
+   * moment this node had everything (seenUpToMs: the stamp of the last event received, or a head
+   * check that found nothing missing; on a node that never heard from the active, the mirror's
+   * last applied source stamp), so the lag is now − that moment, unless a head check of at
+   * most two periods ago found nothing missing (0). So it counts events in transit, grows while
+   * disconnected, and reads 0 only when the mirror is known to be caught up. 0 when not replicating.
    */
   lagSeconds(nowMs: number = Date.now()): number {
     if (this.statusNow === 'idle' || this.statusNow === 'stopped') return 0;
-    if (
-      this.statusNow === 'connecting' ||
-      this.statusNow === 'disconnected' ||
-      this.statusNow === 'refused'
-    ) {
-      return this.lastContactMs === 0 ? 0 : Math.max(0, nowMs - this.lastContactMs) / 1000;
-    }
     const oldest = this.pending[0];
-    return oldest === undefined ? 0 : Math.max(0, nowMs - oldest.stampMs) / 1000;
+    if (oldest !== undefined) return Math.max(0, nowMs - oldest.stampMs) / 1000;
+    const peerId = this.running?.peerId;
+    const applied = peerId === undefined ? 0 : (this.mirror().versionVector[peerId] ?? 0);
+    const have = Math.max(applied, this.receivedRevision);
+    if (
+      this.statusNow === 'streaming' &&
+      this.head !== undefined &&
+      this.head.revision <= have &&
+      nowMs - this.head.askedMs <= 2 * this.options.headCheckMs
+    ) {
+      return 0;
+    }
+    const since = this.seenUpToMs !== 0 ? this.seenUpToMs : this.mirror().sourceStampMs;
+    return since === 0 ? 0 : Math.max(0, nowMs - since) / 1000;
+  }
+
+  /** mirror is the replicated mirror's version vector and last applied source stamp. */
+  private mirror(): {
+    readonly versionVector: Readonly<Record<string, number>>;
+    readonly sourceStampMs: number;
+  } {
+    return this.stateMachine.fsm.cluster().mirror;
   }
 
   /** view is the status and lag, as GET /control/clusters shows them. */
@@ -137,6 +198,8 @@ export class Replicator {
       this.running.cancel();
       this.running = undefined;
       this.pending = [];
+      this.receivedRevision = 0;
+      this.head = undefined;
       this.statusNow = 'idle';
     }
     if (this.running === undefined && target !== undefined) this.follow(target);
@@ -165,8 +228,11 @@ export class Replicator {
     let call: grpc.ClientReadableStream<WireEvent> | undefined;
     let client: grpc.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let headTimer: NodeJS.Timeout | undefined;
     let attempt = 0;
     const close = (): void => {
+      if (headTimer !== undefined) clearTimeout(headTimer);
+      headTimer = undefined;
       call?.cancel();
       call = undefined;
       client?.close();
@@ -220,14 +286,43 @@ export class Replicator {
         { peer: peer.clusterId, endpoint, fromRevision },
         'replication: following the active cluster',
       );
+      const checkHead = (): void => {
+        headTimer = setTimeout(() => {
+          const askedMs = Date.now();
+          void callClusters<WireHead>(endpoint, this.options.credentials, this.options.headCheckMs).then(
+            (answer) => {
+              if (cancelled || settled) return;
+              const revision = Number(answer.lastEventRevision);
+              this.head = { revision, askedMs };
+              this.lastContactMs = Date.now();
+              const applied = this.mirror().versionVector[peer.clusterId] ?? 0;
+              if (revision <= Math.max(applied, this.receivedRevision)) {
+                this.seenUpToMs = Math.max(this.seenUpToMs, askedMs);
+              }
+              checkHead();
+            },
+            () => {
+              // Unanswered: the last answer ages out, and the lag grows from seenUpToMs.
+              if (!cancelled && !settled) checkHead();
+            },
+          );
+        }, this.options.headCheckMs);
+      };
       stream.on('metadata', () => {
         this.credentialRefusal = undefined;
         this.statusNow = 'streaming';
         this.lastContactMs = Date.now();
+        this.receivedRevision = 0;
+        this.head = undefined;
+        checkHead();
       });
       stream.on('data', (response: { revision: string; events: WireEvent[] }) => {
         this.statusNow = 'streaming';
         this.lastContactMs = Date.now();
+        // Revision r committed at stamp s arrived: everything the active committed up to s is
+        // here (the stream is in revision order), so anything missing was committed after s.
+        for (const e of response.events) this.seenUpToMs = Math.max(this.seenUpToMs, Number(e.stampMs));
+        this.receivedRevision = Math.max(this.receivedRevision, Number(response.revision));
         this.receive(peer.clusterId, response.events);
       });
       stream.on('error', (e: grpc.ServiceError) => {

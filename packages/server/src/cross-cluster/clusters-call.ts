@@ -1,0 +1,33 @@
+import type * as grpc from '@grpc/grpc-js';
+import { loadPublicApi } from '../grpc/proto';
+import type { ReplicationCredentialFiles } from './replication-credentials';
+import { replicationChannel } from './replication-credentials';
+
+/**
+ * callClusters calls gRPC Cluster.Clusters at one endpoint of another cluster with the
+ * replication channel's credentials, bounded by `timeoutMs`, and answers its response in
+ * proto-loader's object form (64-bit numbers as decimal strings); it rejects with the call's error.
+ */
+export async function callClusters<T>(
+  endpoint: string,
+  credentials: ReplicationCredentialFiles | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  const channel = replicationChannel(credentials);
+  const client = new (loadPublicApi().cluster.Client)(endpoint, channel.credentials);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const call = (client as unknown as Record<string, unknown>)['Clusters'] as (
+        request: object,
+        metadata: grpc.Metadata,
+        options: grpc.CallOptions,
+        callback: (error: grpc.ServiceError | null, response?: T) => void,
+      ) => void;
+      call.call(client, {}, channel.metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
+        error === null ? resolve(response!) : reject(error),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
