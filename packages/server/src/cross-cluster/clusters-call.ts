@@ -7,11 +7,14 @@ import { replicationChannel } from './replication-credentials';
  * callClusters calls gRPC Cluster.Clusters at one endpoint of another cluster with the
  * replication channel's credentials, bounded by `timeoutMs`, and answers its response in
  * proto-loader's object form (64-bit numbers as decimal strings); it rejects with the call's error.
+ * `serializable` asks that node's own replica (any member answers) instead of a linearizable
+ * read (which only the other cluster's Raft leader answers).
  */
 export async function callClusters<T>(
   endpoint: string,
   credentials: ReplicationCredentialFiles | undefined,
   timeoutMs: number,
+  serializable = false,
 ): Promise<T> {
   const channel = replicationChannel(credentials);
   const client = new (loadPublicApi().cluster.Client)(endpoint, channel.credentials);
@@ -23,8 +26,12 @@ export async function callClusters<T>(
         options: grpc.CallOptions,
         callback: (error: grpc.ServiceError | null, response?: T) => void,
       ) => void;
-      call.call(client, {}, channel.metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error === null ? resolve(response!) : reject(error),
+      call.call(
+        client,
+        { serializable },
+        channel.metadata,
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => (error === null ? resolve(response!) : reject(error)),
       );
     });
   } finally {

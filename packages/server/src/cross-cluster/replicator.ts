@@ -289,7 +289,14 @@ export class Replicator {
       const checkHead = (): void => {
         headTimer = setTimeout(() => {
           const askedMs = Date.now();
-          void callClusters<WireHead>(endpoint, this.options.credentials, this.options.headCheckMs).then(
+          // Serializable: the node that serves the watch answers from its own replica, whatever
+          // its Raft role (a linearizable read fails on a follower).
+          void callClusters<WireHead>(
+            endpoint,
+            this.options.credentials,
+            this.options.headCheckMs,
+            true,
+          ).then(
             (answer) => {
               if (cancelled || settled) return;
               const revision = Number(answer.lastEventRevision);
