@@ -11,8 +11,8 @@ import {
   fromGrpcError,
   isOmniRelayError,
 } from './errors';
-import type { ClustersView, SetClusterOptions } from './clusters';
-import { clustersView } from './clusters';
+import type { ClustersView, FailoverRecordView, FailoverStepOptions, SetClusterOptions } from './clusters';
+import { clustersView, failoverRecordView } from './clusters';
 import type { ClusterEndpoints, ClusterEvent } from './cluster-follower';
 import { ClusterFollower, checkClusters } from './cluster-follower';
 import { KeepAlive } from './keep-alive';
@@ -558,6 +558,26 @@ export class OmniRelayClient {
    */
   async clusters(): Promise<ClustersView> {
     return clustersView(await this.router.call('Cluster', 'Clusters', {}, { leader: true }));
+  }
+
+  /**
+   * recordFailoverStep appends one step of a failover workflow to the failover history of the
+   * cluster it reaches (mesh.admin) and returns the record; a bad step is INVALID_ARGUMENT.
+   */
+  async recordFailoverStep(options: FailoverStepOptions): Promise<FailoverRecordView> {
+    return failoverRecordView(
+      await this.router.call(
+        'Cluster',
+        'RecordFailoverStep',
+        {
+          step: options.step,
+          detail: options.detail ?? '',
+          reason: options.reason ?? '',
+          correlationId: options.correlationId,
+        },
+        { leader: true, retry: ONLY_NOT_APPLIED },
+      ),
+    );
   }
 
   /**

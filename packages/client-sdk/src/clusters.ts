@@ -18,9 +18,35 @@ export interface ClusterDescriptorView {
 }
 
 /**
+ * FailoverRecordView is one record of a cluster's failover history (docs/cross-cluster.md): the
+ * entry that recorded it (`revision`, the order), its stamp, the workflow's correlation id, the
+ * actor (principal), the cluster, the step (`descriptor` for a descriptor change the cluster
+ * applied), what it did and why.
+ */
+export interface FailoverRecordView {
+  readonly revision: number;
+  readonly stampMs: number;
+  readonly correlationId: string;
+  readonly actor: string;
+  readonly clusterId: string;
+  readonly step: string;
+  readonly detail: string;
+  readonly reason: string;
+}
+
+/** FailoverStepOptions is one step of a failover workflow to record (see FailoverRecordView). */
+export interface FailoverStepOptions {
+  readonly step: string;
+  readonly detail?: string;
+  readonly reason?: string;
+  readonly correlationId: string;
+}
+
+/**
  * ClustersView is what Cluster.Clusters answers: the answering cluster's id ('' without a
  * descriptor), state and failover epoch, the peer it follows, every descriptor it knows, and its
- * mirror's replication (status, lag, version vector: cluster id → revision).
+ * mirror's replication (status, lag, version vector: cluster id → revision), and its failover
+ * history (the last 256 records, oldest first).
  */
 export interface ClustersView {
   readonly clusterId: string;
@@ -37,6 +63,7 @@ export interface ClustersView {
     readonly versionVector: Readonly<Record<string, number>>;
     readonly mirroredScopes: number;
   };
+  readonly history: readonly FailoverRecordView[];
 }
 
 /**
@@ -91,5 +118,20 @@ export function clustersView(wire: Wire): ClustersView {
       versionVector: Object.fromEntries(Object.entries(vector).map(([id, r]) => [id, Number(r)])),
       mirroredScopes: count(replication, 'mirroredScopes'),
     },
+    history: ((wire['history'] ?? []) as Wire[]).map(failoverRecordView),
+  };
+}
+
+/** failoverRecordView converts a FailoverRecord (proto-loader's object form) into a FailoverRecordView. */
+export function failoverRecordView(r: Wire): FailoverRecordView {
+  return {
+    revision: count(r, 'revision'),
+    stampMs: count(r, 'stampMs'),
+    correlationId: text(r, 'correlationId'),
+    actor: text(r, 'actor'),
+    clusterId: text(r, 'clusterId'),
+    step: text(r, 'step'),
+    detail: text(r, 'detail'),
+    reason: text(r, 'reason'),
   };
 }

@@ -14,7 +14,13 @@ export type {
   StepDownOptions,
   StepDownResult,
 } from './client';
-export type { ClusterDescriptorView, ClustersView, SetClusterOptions } from './clusters';
+export type {
+  ClusterDescriptorView,
+  ClustersView,
+  FailoverRecordView,
+  FailoverStepOptions,
+  SetClusterOptions,
+} from './clusters';
 export { chooseActive } from './cluster-follower';
 export type { ActiveChoice, ClusterEndpoints, ClusterEvent } from './cluster-follower';
 export { OmniRelayError, isOmniRelayError, SERVER_ERROR_CODES } from './errors';

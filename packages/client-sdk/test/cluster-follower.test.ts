@@ -38,6 +38,7 @@ function view(
       ...peers.map(([id, s, e]) => descriptor(id, s, e, false)),
     ],
     replication: { status: 'idle', lagSeconds: 0, sourceClusterId: '', versionVector: {}, mirroredScopes: 0 },
+    history: [],
   };
 }
 

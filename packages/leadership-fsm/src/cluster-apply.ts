@@ -1,5 +1,6 @@
 import type { MirrorCommand, SetClusterCommand } from './cluster-commands';
 import type { ClusterDescriptor, MirroredScope } from './cluster-topology';
+import { recordDescriptorChange } from './cluster-history';
 import { LeadershipError } from './errors';
 import { FAILOVER_EPOCH_MAX, FENCE_INDEX_MAX, epochOfFence } from './fence';
 import { PEER_CLUSTERS_MAX, SCOPE_COUNT_MAX } from './limits';
@@ -107,6 +108,7 @@ export function applySetCluster(
       );
     }
     topology.peers.set(command.clusterId, descriptor);
+    recordDescriptorChange(state, false, descriptor, command.correlationId, ctx);
     return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
   }
   const current = topology.local;
@@ -143,6 +145,7 @@ export function applySetCluster(
     }
   }
   topology.local = descriptor;
+  recordDescriptorChange(state, true, descriptor, command.correlationId, ctx);
   return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
 }
 

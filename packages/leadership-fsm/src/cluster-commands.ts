@@ -1,3 +1,5 @@
+import type { FailoverStep } from './cluster-history';
+import { FAILOVER_STEPS } from './cluster-history';
 import type { ClusterDescriptor, ClusterState, MirroredHolder } from './cluster-topology';
 import { CLUSTER_STATES } from './cluster-topology';
 import { LeadershipError } from './errors';
@@ -9,6 +11,7 @@ import {
   CLUSTER_ID_BYTES_MAX,
   CLUSTER_REASON_BYTES_MAX,
   ENDPOINT_BYTES_MAX,
+  FAILOVER_DETAIL_BYTES_MAX,
   LEASE_TTL_MS_MAX,
   MIRROR_CHANGES_MAX,
   PRIORITY_MAX,
@@ -62,6 +65,21 @@ export interface MirrorCommand {
   readonly reset?: boolean;
   readonly changes: readonly MirrorChange[];
 }
+
+/**
+ * FailoverStepCommand records one step of a failover workflow in this cluster's failover history
+ * (see FailoverRecord): its correlation id ties the steps of one workflow together.
+ */
+export interface FailoverStepCommand {
+  readonly type: 'failoverStep';
+  readonly correlationId: string;
+  readonly step: FailoverStep;
+  readonly detail: string;
+  readonly reason: string;
+}
+
+/** FAILOVER_STEP_FIELDS are the fields a FailoverStepCommand may have. */
+export const FAILOVER_STEP_FIELDS: readonly string[] = ['type', 'correlationId', 'step', 'detail', 'reason'];
 
 /** SET_CLUSTER_FIELDS are the fields a SetClusterCommand may have. */
 export const SET_CLUSTER_FIELDS: readonly string[] = [
@@ -128,13 +146,7 @@ export function parseSetCluster(record: Fields, correlationId: string): SetClust
       { field: 'state' },
     );
   }
-  const reason = stringField(record, 'reason');
-  if (utf8ByteLength(reason) > CLUSTER_REASON_BYTES_MAX) {
-    throw new LeadershipError('INVALID_ARGUMENT', `reason is over ${CLUSTER_REASON_BYTES_MAX} UTF-8 bytes`, {
-      field: 'reason',
-      limit: CLUSTER_REASON_BYTES_MAX,
-    });
-  }
+  const reason = boundedText(record, 'reason', CLUSTER_REASON_BYTES_MAX);
   return {
     type: 'setCluster',
     correlationId,
@@ -152,6 +164,37 @@ export function parseSetCluster(record: Fields, correlationId: string): SetClust
     failoverEpoch: rangeField(record, 'failoverEpoch', 0, FAILOVER_EPOCH_MAX),
     endpoints: endpointsField(record),
     reason,
+  };
+}
+
+/** boundedText reads a string field of at most `bytesMax` UTF-8 bytes (INVALID_ARGUMENT naming it otherwise). */
+function boundedText(record: Fields, field: string, bytesMax: number): string {
+  const value = stringField(record, field);
+  if (utf8ByteLength(value) > bytesMax) {
+    throw new LeadershipError('INVALID_ARGUMENT', `${field} is over ${bytesMax} UTF-8 bytes`, {
+      field,
+      limit: bytesMax,
+    });
+  }
+  return value;
+}
+
+/** parseFailoverStep reads the fields of a failoverStep command (parseCommand checked type and correlation id). */
+export function parseFailoverStep(record: Fields, correlationId: string): FailoverStepCommand {
+  const step = stringField(record, 'step');
+  if (!(FAILOVER_STEPS as readonly string[]).includes(step)) {
+    throw new LeadershipError(
+      'INVALID_ARGUMENT',
+      `step ${JSON.stringify(step.slice(0, 32))}; allowed: ${FAILOVER_STEPS.join(', ')}`,
+      { field: 'step' },
+    );
+  }
+  return {
+    type: 'failoverStep',
+    correlationId,
+    step: step as FailoverStep,
+    detail: boundedText(record, 'detail', FAILOVER_DETAIL_BYTES_MAX),
+    reason: boundedText(record, 'reason', CLUSTER_REASON_BYTES_MAX),
   };
 }
 

@@ -1,3 +1,5 @@
+import type { FailoverRecord, FailoverStep } from './cluster-history';
+import { FAILOVER_STEPS, recordFailover } from './cluster-history';
 import type { ClusterDescriptor, ClusterState, MirroredHolder } from './cluster-topology';
 import { CLUSTER_STATES, ClusterTopology } from './cluster-topology';
 import { LeadershipError } from './errors';
@@ -9,7 +11,9 @@ import { epochOfFence } from './fence';
  * changedRevision, changedStampMs]`, peers sorted by id, the mirror `[sourceClusterId,
  * versionVector, epochMax, sourceStampMs, scopes]` with the vector as `[[clusterId, revision]]`
  * sorted by id and scopes sorted by name, each `[scope, revision, lastFenceToken, holder | null]`,
- * a holder `[candidateId, metadata, fenceToken, scopeTerm, leaseTtlMs, grantedStampMs]`.
+ * a holder `[candidateId, metadata, fenceToken, scopeTerm, leaseTtlMs, grantedStampMs]`; then
+ * the failover history, oldest first, each `[revision, stampMs, correlationId, actor, clusterId,
+ * step, detail, reason]` (a section of 3, written before the history existed, has none).
  */
 
 function descriptorTuple(d: ClusterDescriptor): unknown[] {
@@ -55,7 +59,35 @@ export function clusterSection(topology: ClusterTopology): unknown[] {
               ],
         ]),
     ],
+    topology.history.map((r) => [
+      r.revision,
+      r.stampMs,
+      r.correlationId,
+      r.actor,
+      r.clusterId,
+      r.step,
+      r.detail,
+      r.reason,
+    ]),
   ];
+}
+
+function decodeRecord(value: unknown): FailoverRecord {
+  const r = arrayOf(value, 8, 'failover record');
+  const step = str(r[5], 'failover record step');
+  if (step !== 'descriptor' && !(FAILOVER_STEPS as readonly string[]).includes(step)) {
+    throw invalid('failover record step is unknown');
+  }
+  return {
+    revision: int(r[0], 'failover record revision'),
+    stampMs: int(r[1], 'failover record stampMs'),
+    correlationId: str(r[2], 'failover record correlationId'),
+    actor: str(r[3], 'failover record actor'),
+    clusterId: str(r[4], 'failover record clusterId'),
+    step: step as FailoverStep,
+    detail: str(r[6], 'failover record detail'),
+    reason: str(r[7], 'failover record reason'),
+  };
 }
 
 function invalid(message: string): LeadershipError {
@@ -118,7 +150,8 @@ function decodeHolder(value: unknown, what: string): MirroredHolder | null {
 
 /** decodeClusterSection rebuilds the cross-cluster state from `clusterSection`'s layout (INVALID_SNAPSHOT otherwise). */
 export function decodeClusterSection(value: unknown): ClusterTopology {
-  const section = arrayOf(value, 3, 'the section');
+  const section = arrayOf(value, undefined, 'the section');
+  if (section.length !== 3 && section.length !== 4) throw invalid('the section is not an array of 3 or 4');
   const topology = new ClusterTopology();
   topology.local = section[0] === null ? null : decodeDescriptor(section[0], 'local');
   for (const peer of arrayOf(section[1], undefined, 'peers')) {
@@ -145,6 +178,9 @@ export function decodeClusterSection(value: unknown): ClusterTopology {
       lastFenceToken,
       holder: decodeHolder(m[3], 'mirror holder'),
     });
+  }
+  for (const item of section.length === 4 ? arrayOf(section[3], undefined, 'history') : []) {
+    recordFailover(topology.history, decodeRecord(item));
   }
   return topology;
 }

@@ -1,3 +1,5 @@
+import type { FailoverRecord } from './cluster-history';
+
 /**
  * ClusterState is what a cluster does with leadership: an `active` cluster grants; a `passive`
  * one grants nothing and mirrors the active one; a `draining` one grants nothing new while its
@@ -73,6 +75,8 @@ export class ClusterTopology {
   mirrorEpochMax = 0;
   /** mirrorStampMs is the source stamp of the newest change the mirror holds (the source's clock). */
   mirrorStampMs = 0;
+  /** history holds the last FAILOVER_HISTORY_MAX failover records, oldest first (see recordFailover). */
+  readonly history: FailoverRecord[] = [];
 
   /** state is this cluster's state: `active` until a descriptor says otherwise. */
   get state(): ClusterState {
@@ -86,7 +90,9 @@ export class ClusterTopology {
 
   /** isUnused tells whether nothing cross-cluster was ever set (snapshots then keep format 2). */
   get isUnused(): boolean {
-    return this.local === null && this.peers.size === 0 && this.mirrorSourceId === '';
+    return (
+      this.local === null && this.peers.size === 0 && this.mirrorSourceId === '' && this.history.length === 0
+    );
   }
 
   /** activePeer is the active peer with the highest epoch (the one to follow and to name), if any. */

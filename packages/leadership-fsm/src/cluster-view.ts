@@ -1,3 +1,4 @@
+import type { FailoverRecord } from './cluster-history';
 import type { ClusterDescriptor, ClusterState, ClusterTopology, MirroredScope } from './cluster-topology';
 import { LeadershipError } from './errors';
 import { LIST_PAGE_SIZE_DEFAULT, LIST_PAGE_SIZE_MAX } from './limits';
@@ -11,7 +12,8 @@ export type ClusterVersionVector = Readonly<Record<string, number>>;
 /**
  * ClusterView is what `/control/clusters` shows of the state machine: this cluster's descriptor
  * (null when never set), its effective state and epoch, the peers, the active peer it follows
- * (if any), and the mirror's source, version vector, size and newest source stamp.
+ * (if any), the mirror's source, version vector, size and newest source stamp, and the failover
+ * history (the last FAILOVER_HISTORY_MAX records, oldest first).
  */
 export interface ClusterView {
   readonly local: ClusterDescriptor | null;
@@ -29,6 +31,7 @@ export interface ClusterView {
     readonly sourceStampMs: number;
     readonly epochMax: number;
   };
+  readonly history: readonly FailoverRecord[];
 }
 
 /** MirrorRequest pages the mirror: scopes under `prefix`, after `pageToken`, at most `limit`. */
@@ -71,6 +74,7 @@ export function clusterView(topology: ClusterTopology, lastEventRevision: number
       sourceStampMs: topology.mirrorStampMs,
       epochMax: topology.mirrorEpochMax,
     },
+    history: [...topology.history],
   };
 }
 

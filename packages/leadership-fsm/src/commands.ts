@@ -1,5 +1,12 @@
-import type { MirrorCommand, SetClusterCommand } from './cluster-commands';
-import { MIRROR_FIELDS, SET_CLUSTER_FIELDS, parseMirror, parseSetCluster } from './cluster-commands';
+import type { FailoverStepCommand, MirrorCommand, SetClusterCommand } from './cluster-commands';
+import {
+  FAILOVER_STEP_FIELDS,
+  MIRROR_FIELDS,
+  SET_CLUSTER_FIELDS,
+  parseFailoverStep,
+  parseMirror,
+  parseSetCluster,
+} from './cluster-commands';
 import { LeadershipError } from './errors';
 import type { Fields } from './fields';
 import { asRecord, integerField, malformed, onlyFields, rangeField, stringField } from './fields';
@@ -155,7 +162,8 @@ export type Command =
   | StepDownCommand
   | GraceCommand
   | SetClusterCommand
-  | MirrorCommand;
+  | MirrorCommand
+  | FailoverStepCommand;
 
 /** CommandType is the `type` tag of a Command. */
 export type CommandType = Command['type'];
@@ -172,6 +180,7 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'grace',
   'setCluster',
   'mirror',
+  'failoverStep',
 ];
 
 const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
@@ -194,6 +203,7 @@ const allowedFields: Readonly<Record<CommandType, readonly string[]>> = {
   grace: ['type', 'correlationId', 'tookOfficeStampMs', 'graceMs', 'capMs'],
   setCluster: SET_CLUSTER_FIELDS,
   mirror: MIRROR_FIELDS,
+  failoverStep: FAILOVER_STEP_FIELDS,
 };
 
 function leaseTtlField(record: Fields, field = 'leaseTtlMs'): number {
@@ -397,5 +407,7 @@ export function parseCommand(value: unknown): Command {
       return parseSetCluster(record, correlationId);
     case 'mirror':
       return parseMirror(record, correlationId);
+    case 'failoverStep':
+      return parseFailoverStep(record, correlationId);
   }
 }

@@ -1,5 +1,6 @@
 import { assert } from './assert';
 import { applyMirror, applySetCluster } from './cluster-apply';
+import { applyFailoverStep } from './cluster-history';
 import type { ClusterView, MirrorPage, MirrorRequest } from './cluster-view';
 import { clusterView, mirrorPage } from './cluster-view';
 import { decodeCommand } from './codec';
@@ -79,6 +80,8 @@ function dispatch(state: FsmState, command: Command, ctx: EntryContext): Command
       return applySetCluster(state, command, ctx);
     case 'mirror':
       return applyMirror(state, command);
+    case 'failoverStep':
+      return applyFailoverStep(state, command, ctx);
   }
 }
 

@@ -4,8 +4,10 @@
  * clock, no I/O; its only dependency is msgpackr.
  */
 export { InvariantViolation, assert, isInvariantViolation } from './assert';
-export type { MirrorChange, MirrorCommand, SetClusterCommand } from './cluster-commands';
-export { CLUSTER_ID_RULES, SET_CLUSTER_FIELDS } from './cluster-commands';
+export type { FailoverStepCommand, MirrorChange, MirrorCommand, SetClusterCommand } from './cluster-commands';
+export { CLUSTER_ID_RULES, FAILOVER_STEP_FIELDS, SET_CLUSTER_FIELDS } from './cluster-commands';
+export type { FailoverRecord, FailoverStep } from './cluster-history';
+export { FAILOVER_STEPS } from './cluster-history';
 export type { ClusterDescriptor, ClusterState, MirroredHolder, MirroredScope } from './cluster-topology';
 export { CLUSTER_STATES } from './cluster-topology';
 export type { ClusterVersionVector, ClusterView, MirrorPage, MirrorRequest } from './cluster-view';
@@ -54,6 +56,7 @@ export type {
   ExpireOutcome,
   GraceOutcome,
   MirrorOutcome,
+  FailoverStepOutcome,
   SetClusterOutcome,
   RenewItem,
   RenewOutcome,

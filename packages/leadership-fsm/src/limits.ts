@@ -118,3 +118,13 @@ export const PEER_CLUSTERS_MAX = 16;
  * 1,024 bytes of metadata and the numbers), so a full command stays under COMMAND_BYTES_MAX.
  */
 export const MIRROR_CHANGES_MAX = 512;
+
+/**
+ * FAILOVER_HISTORY_MAX is how many failover records (descriptor changes and the steps of a
+ * failover workflow) a cluster keeps, the last ones: an operator's record of recent failovers,
+ * replicated and in every snapshot, so bounded.
+ */
+export const FAILOVER_HISTORY_MAX = 256;
+
+/** FAILOVER_DETAIL_BYTES_MAX is the longest detail of one failover step, in UTF-8 bytes. */
+export const FAILOVER_DETAIL_BYTES_MAX = 1_024;

@@ -1,3 +1,4 @@
+import type { FailoverRecord } from './cluster-history';
 import type { ClusterDescriptor } from './cluster-topology';
 import type { CommandError } from './errors';
 import type { LeadershipEvent } from './events';
@@ -136,6 +137,12 @@ export interface MirrorOutcome {
   readonly appliedCount: number;
 }
 
+/** FailoverStepOutcome returns the failover record a failoverStep command added to the history. */
+export interface FailoverStepOutcome {
+  readonly type: 'failoverStep';
+  readonly record: FailoverRecord;
+}
+
 /** CommandOutcome is the answer to an applied command, tagged with the command's type. */
 export type CommandOutcome =
   | AcquireOutcome
@@ -147,7 +154,8 @@ export type CommandOutcome =
   | StepDownOutcome
   | GraceOutcome
   | SetClusterOutcome
-  | MirrorOutcome;
+  | MirrorOutcome
+  | FailoverStepOutcome;
 
 /**
  * ApplyResult is what `apply` returns for one entry: either the command's outcome with the

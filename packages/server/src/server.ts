@@ -173,6 +173,10 @@ export async function startServer(
   });
   peerWatch.start();
   stateMachine.onApplied((result, entry) => {
+    if (result.ok && result.outcome.type === 'failoverStep') {
+      logger.info({ ...result.outcome.record }, 'failover step recorded');
+      return;
+    }
     if (!result.ok || result.outcome.type !== 'setCluster') return;
     const d = result.outcome.descriptor;
     logger.info(

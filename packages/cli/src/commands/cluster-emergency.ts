@@ -1,4 +1,4 @@
-import type { ClustersView } from '@omnirelay/client-sdk';
+import type { ClustersView, OmniRelayClient } from '@omnirelay/client-sdk';
 import { randomUUID } from 'node:crypto';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../exit-codes';
@@ -6,12 +6,12 @@ import { EXIT } from '../exit-codes';
 import type { PromoteOptions } from './cluster-failover';
 import {
   CATCH_UP_POLL_MS,
+  FailoverAudit,
   descriptorOf,
   passiveView,
   promote,
   refuseUnlessCluster,
   refused,
-  stepPrinter,
 } from './cluster-failover';
 
 /** knownEpochMax is the highest failover epoch `view` knows: its own and every descriptor's. */
@@ -47,61 +47,66 @@ function supersededBy(view: ClustersView): string | undefined {
  */
 export async function forcePromote(ctx: CommandContext, id: string): Promise<ExitCode> {
   const correlationId = `promote-force-${randomUUID()}`;
-  const step = stepPrinter(ctx, 'promote --force', id, correlationId);
   const reason = `emergency failover to ${id} (${correlationId})`;
+  const audit = new FailoverAudit(ctx, 'promote --force', id, correlationId, reason);
+  const step = (name: string, detail: string): Promise<void> => audit.step(name, detail);
   return ctx.withClient(async (target) => {
-    const before = passiveView(await target.clusters(), id);
-    const activeId = before.following;
-    const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
-    if (activeId === '' || active === undefined) {
-      throw refused(
-        `cluster ${id} follows no active cluster`,
-        "set it active with 'omnirelay mesh clusters set --id <id> --state active --epoch <n>' if no other cluster is active",
-      );
-    }
-    let unreachable = 'it has no endpoints';
-    if (active.endpoints.length > 0) {
-      const answer = await ctx
-        .withClient(async (old) => old.clusters(), active.endpoints)
-        .then(
-          (view) => view,
-          (e: unknown) => e,
-        );
-      if (!(answer instanceof Error)) {
+    audit.reach(target);
+    return audit.run(async () => {
+      const before = passiveView(await target.clusters(), id);
+      const activeId = before.following;
+      const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
+      if (activeId === '' || active === undefined) {
         throw refused(
-          `preflight: the active cluster ${activeId} answers at ${active.endpoints.join(',')}; an emergency failover would lose what it has not replicated`,
-          `run the planned failover without --force: 'omnirelay mesh clusters promote ${id}'`,
+          `cluster ${id} follows no active cluster`,
+          "set it active with 'omnirelay mesh clusters set --id <id> --state active --epoch <n>' if no other cluster is active",
         );
       }
-      unreachable = answer.message;
-    }
-    step(
-      'preflight',
-      `${id} is ${before.state}; its active cluster ${activeId} does not answer (${unreachable})`,
-    );
-    const have = before.replication.versionVector[activeId] ?? 0;
-    const warning = `the mirror holds ${activeId} up to revision ${have}, last heard from ${before.replication.lagSeconds} s ago (replication ${before.replication.status}); every holder change ${activeId} made after revision ${have} is lost to ${id}, and how many there were is unknown while ${activeId} is unreachable`;
-    ctx.io.stderr(`warning: ${warning}\n`);
-    step('warning', warning);
-    const epoch = knownEpochMax(before) + 1;
-    const promoted = await target.setCluster(
-      descriptorOf(before, id, { state: 'active', failoverEpoch: epoch, reason, correlationId }),
-    );
-    step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
-    await target.setCluster(
-      descriptorOf(before, activeId, {
-        peer: true,
-        state: 'passive',
-        failoverEpoch: active.failoverEpoch,
-        reason,
-        correlationId,
-      }),
-    );
-    step(
-      'record',
-      `${id} records ${activeId} as passive; when ${activeId} comes back it learns of epoch ${promoted.failoverEpoch} and grants nothing until 'omnirelay mesh clusters failback ${activeId}'`,
-    );
-    return EXIT.OK;
+      let unreachable = 'it has no endpoints';
+      if (active.endpoints.length > 0) {
+        const answer = await ctx
+          .withClient(async (old) => old.clusters(), active.endpoints)
+          .then(
+            (view) => view,
+            (e: unknown) => e,
+          );
+        if (!(answer instanceof Error)) {
+          throw refused(
+            `preflight: the active cluster ${activeId} answers at ${active.endpoints.join(',')}; an emergency failover would lose what it has not replicated`,
+            `run the planned failover without --force: 'omnirelay mesh clusters promote ${id}'`,
+          );
+        }
+        unreachable = answer.message;
+      }
+      await step(
+        'preflight',
+        `${id} is ${before.state}; its active cluster ${activeId} does not answer (${unreachable})`,
+      );
+      const have = before.replication.versionVector[activeId] ?? 0;
+      const warning = `the mirror holds ${activeId} up to revision ${have}, last heard from ${before.replication.lagSeconds} s ago (replication ${before.replication.status}); every holder change ${activeId} made after revision ${have} is lost to ${id}, and how many there were is unknown while ${activeId} is unreachable`;
+      ctx.io.stderr(`warning: ${warning}\n`);
+      await step('warning', warning);
+      const epoch = knownEpochMax(before) + 1;
+      const promoted = await target.setCluster(
+        descriptorOf(before, id, { state: 'active', failoverEpoch: epoch, reason, correlationId }),
+      );
+      await step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
+      await target.setCluster(
+        descriptorOf(before, activeId, {
+          peer: true,
+          state: 'passive',
+          failoverEpoch: active.failoverEpoch,
+          reason,
+          correlationId,
+        }),
+      );
+      await step(
+        'record',
+        `${id} records ${activeId} as passive; when ${activeId} comes back it learns of epoch ${promoted.failoverEpoch} and grants nothing until 'omnirelay mesh clusters failback ${activeId}'`,
+      );
+      await step('done', `${id} is active in failover epoch ${promoted.failoverEpoch}`);
+      return EXIT.OK;
+    });
   });
 }
 
@@ -120,8 +125,26 @@ export async function forcePromote(ctx: CommandContext, id: string): Promise<Exi
  */
 export async function failback(ctx: CommandContext, id: string, options: PromoteOptions): Promise<ExitCode> {
   const correlationId = `failback-${randomUUID()}`;
-  const step = stepPrinter(ctx, 'failback', id, correlationId);
-  const view = await ctx.withClient(async (client) => client.clusters());
+  const audit = new FailoverAudit(ctx, 'failback', id, correlationId, `failback to ${id} (${correlationId})`);
+  await ctx.withClient(async (client) => {
+    audit.reach(client);
+    await audit.run(() => standDown(client, id, options, audit));
+  });
+  return promote(ctx, id, { ...options, workflow: 'failback', correlationId });
+}
+
+/**
+ * standDown is failback's first part on cluster `id` (`client` reaches it): refused unless it is
+ * passive, or active and superseded; a superseded `id` turns passive, following the peer above
+ * it, and waits until its replication streams within the lag bound.
+ */
+async function standDown(
+  client: OmniRelayClient,
+  id: string,
+  options: PromoteOptions,
+  audit: FailoverAudit,
+): Promise<void> {
+  const view = await client.clusters();
   refuseUnlessCluster(view, id);
   if (view.state === 'draining') {
     throw refused(
@@ -129,35 +152,31 @@ export async function failback(ctx: CommandContext, id: string, options: Promote
       "look at both clusters with 'omnirelay mesh clusters list'",
     );
   }
-  if (view.state === 'active') {
-    const above = supersededBy(view);
-    if (above === undefined)
-      throw refused(`cluster ${id} is active and not superseded`, 'nothing to fail back');
-    await ctx.withClient(async (client) =>
-      client.setCluster(
-        descriptorOf(view, id, {
-          state: 'passive',
-          failoverEpoch: view.failoverEpoch,
-          reason: `failback to ${id}: stand down and follow ${above} first (${correlationId})`,
-          correlationId,
-        }),
-      ),
-    );
-    step('stand-down', `${id} was superseded by ${above}; it is passive and follows ${above}`);
-    let ready = false;
-    let last = view.replication;
-    for (let i = 0; !ready && i <= options.catchUpMs / CATCH_UP_POLL_MS; i++) {
-      last = (await ctx.withClient(async (client) => client.clusters())).replication;
-      ready = last.status === 'streaming' && last.lagSeconds <= options.lagSecondsMax;
-      if (!ready) await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
-    }
-    if (!ready) {
-      throw refused(
-        `failback: ${id}'s replication from ${above} is ${last.status} with a lag of ${last.lagSeconds} s after ${options.catchUpMs} ms; ${id} stays passive`,
-        `retry 'omnirelay mesh clusters failback ${id}' once replication streams (see 'omnirelay mesh clusters list')`,
-      );
-    }
-    step('replicating', `${id} streams from ${above} with a lag of ${last.lagSeconds} s`);
+  if (view.state !== 'active') return;
+  const above = supersededBy(view);
+  if (above === undefined)
+    throw refused(`cluster ${id} is active and not superseded`, 'nothing to fail back');
+  await client.setCluster(
+    descriptorOf(view, id, {
+      state: 'passive',
+      failoverEpoch: view.failoverEpoch,
+      reason: `failback to ${id}: stand down and follow ${above} first (${audit.correlationId})`,
+      correlationId: audit.correlationId,
+    }),
+  );
+  await audit.step('stand-down', `${id} was superseded by ${above}; it is passive and follows ${above}`);
+  let ready = false;
+  let last = view.replication;
+  for (let i = 0; !ready && i <= options.catchUpMs / CATCH_UP_POLL_MS; i++) {
+    last = (await client.clusters()).replication;
+    ready = last.status === 'streaming' && last.lagSeconds <= options.lagSecondsMax;
+    if (!ready) await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
   }
-  return promote(ctx, id, { ...options, workflow: 'failback', correlationId });
+  if (!ready) {
+    throw refused(
+      `failback: ${id}'s replication from ${above} is ${last.status} with a lag of ${last.lagSeconds} s after ${options.catchUpMs} ms; ${id} stays passive`,
+      `retry 'omnirelay mesh clusters failback ${id}' once replication streams (see 'omnirelay mesh clusters list')`,
+    );
+  }
+  await audit.step('replicating', `${id} streams from ${above} with a lag of ${last.lagSeconds} s`);
 }

@@ -26,18 +26,73 @@ export function refused(message: string, next: string): CliError {
   return new CliError(EXIT.REJECTED, message, next);
 }
 
-/** Step prints one step of a failover workflow, with its correlation id. */
-export type Step = (name: string, detail: string) => void;
+/**
+ * FailoverAudit records the steps of one failover workflow: each step goes to the failover
+ * history of every cluster the workflow reached so far (replicated there, with the caller as its
+ * actor, the workflow's correlation id and reason), then is printed as a line of text or JSON. A
+ * workflow that fails records `failed` with the error's message in every cluster it reached that
+ * still answers, once.
+ */
+export class FailoverAudit {
+  private readonly reached: OmniRelayClient[] = [];
+  private failed = false;
 
-/** stepPrinter prints the steps of workflow `workflow` on `id` as lines of text or JSON. */
-export function stepPrinter(ctx: CommandContext, workflow: string, id: string, correlationId: string): Step {
-  return (name, detail) =>
-    ctx.io.stdout(
-      ctx.output === 'json'
-        ? jsonLine({ step: name, detail, correlationId })
-        : `${workflow} ${id}: ${name}: ${detail} (correlation id ${correlationId})\n`,
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly workflow: string,
+    private readonly id: string,
+    readonly correlationId: string,
+    readonly reason: string,
+  ) {}
+
+  /** reach adds a cluster whose history records the steps from now on. */
+  reach(client: OmniRelayClient): void {
+    if (!this.reached.includes(client)) this.reached.push(client);
+  }
+
+  /** step records step `name` with `detail` in every reached cluster, then prints it. */
+  async step(name: string, detail: string): Promise<void> {
+    for (const client of this.reached) {
+      await client.recordFailoverStep({
+        step: name,
+        detail,
+        reason: this.reason,
+        correlationId: this.correlationId,
+      });
+    }
+    this.ctx.io.stdout(
+      this.ctx.output === 'json'
+        ? jsonLine({ step: name, detail, correlationId: this.correlationId })
+        : `${this.workflow} ${this.id}: ${name}: ${detail} (correlation id ${this.correlationId})\n`,
     );
+  }
+
+  /** run runs `body`; when it throws, `failed` is recorded (as far as the clusters answer) and the error rethrown. */
+  async run<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (e) {
+      if (!this.failed) {
+        this.failed = true;
+        const detail = (e instanceof Error ? e.message : String(e)).slice(0, FAILED_DETAIL_CHARS_MAX);
+        for (const client of this.reached) {
+          await client
+            .recordFailoverStep({
+              step: 'failed',
+              detail,
+              reason: this.reason,
+              correlationId: this.correlationId,
+            })
+            .catch(() => undefined);
+        }
+      }
+      throw e;
+    }
+  }
 }
+
+/** FAILED_DETAIL_CHARS_MAX cuts a failure's message in its record (≤ 3 UTF-8 bytes a code unit: within the 1,024-byte detail). */
+const FAILED_DETAIL_CHARS_MAX = 320;
 
 /**
  * passiveView returns `view` when it is cluster `id`'s and that cluster is not active: the
@@ -91,34 +146,54 @@ export function descriptorOf(
  *    holder change;
  * 4. promote: `id` turns active with a failover epoch above every epoch either side knows;
  * 5. demote: the old active learns `id`'s descriptor (it is superseded: it grants nothing) and
- *    turns passive, following `id`; `id` records it as passive.
+ *    turns passive, following `id`; `id` records it as passive;
+ * 6. done.
  *
- * A failure before step 4 leaves the old active draining (run `mesh clusters set` to undo); the
+ * Every step is recorded in the failover history of both clusters (FailoverAudit; each
+ * descriptor change is recorded there by the cluster itself too), and a failure as `failed` with
+ * its message. A failure before step 4 leaves the old active draining (run `mesh clusters set` to undo); the
  * error names the step.
  */
 export async function promote(ctx: CommandContext, id: string, options: PromoteOptions): Promise<ExitCode> {
   const workflow = options.workflow ?? 'promote';
   const correlationId = options.correlationId ?? `${workflow}-${randomUUID()}`;
-  const step = stepPrinter(ctx, workflow, id, correlationId);
   const reason = `planned failover to ${id} (${correlationId})`;
+  const audit = new FailoverAudit(ctx, workflow, id, correlationId, reason);
   return ctx.withClient(async (target) => {
-    const before = passiveView(await target.clusters(), id);
-    const activeId = before.following;
-    const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
-    if (activeId === '' || active === undefined || active.endpoints.length === 0) {
-      throw refused(
-        `cluster ${id} follows no active cluster with known endpoints`,
-        "set the active peer first: 'omnirelay mesh clusters set --peer --id <active> --state active --endpoint <host:port>'",
-      );
-    }
-    const replication = before.replication;
-    if (replication.status !== 'streaming' || replication.lagSeconds > options.lagSecondsMax) {
-      throw refused(
-        `preflight: cluster ${id} is ${replication.status} with a lag of ${replication.lagSeconds} s (at most ${options.lagSecondsMax} s, streaming)`,
-        'wait for replication to catch up, or raise --lag-max-seconds',
-      );
-    }
-    return ctx.withClient(async (old: OmniRelayClient) => {
+    audit.reach(target);
+    return audit.run(() => promoteTo(ctx, target, id, options, audit));
+  });
+}
+
+/** promoteTo runs the planned failover of `promote` on the passive cluster `target` reaches. */
+async function promoteTo(
+  ctx: CommandContext,
+  target: OmniRelayClient,
+  id: string,
+  options: PromoteOptions,
+  audit: FailoverAudit,
+): Promise<ExitCode> {
+  const { correlationId, reason } = audit;
+  const step = (name: string, detail: string): Promise<void> => audit.step(name, detail);
+  const before = passiveView(await target.clusters(), id);
+  const activeId = before.following;
+  const active = before.clusters.find((c) => c.clusterId === activeId && !c.local);
+  if (activeId === '' || active === undefined || active.endpoints.length === 0) {
+    throw refused(
+      `cluster ${id} follows no active cluster with known endpoints`,
+      "set the active peer first: 'omnirelay mesh clusters set --peer --id <active> --state active --endpoint <host:port>'",
+    );
+  }
+  const replication = before.replication;
+  if (replication.status !== 'streaming' || replication.lagSeconds > options.lagSecondsMax) {
+    throw refused(
+      `preflight: cluster ${id} is ${replication.status} with a lag of ${replication.lagSeconds} s (at most ${options.lagSecondsMax} s, streaming)`,
+      'wait for replication to catch up, or raise --lag-max-seconds',
+    );
+  }
+  return ctx.withClient(async (old: OmniRelayClient) => {
+    audit.reach(old);
+    return audit.run(async () => {
       const activeView = await old.clusters();
       if (activeView.clusterId !== activeId || activeView.state !== 'active') {
         throw refused(
@@ -126,7 +201,7 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
           "check the descriptors with 'omnirelay mesh clusters list' on both clusters",
         );
       }
-      step('preflight', `${id} streams from ${activeId} with a lag of ${replication.lagSeconds} s`);
+      await step('preflight', `${id} streams from ${activeId} with a lag of ${replication.lagSeconds} s`);
       const drained = await old.setCluster(
         descriptorOf(activeView, activeId, {
           state: 'draining',
@@ -135,7 +210,7 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
           correlationId,
         }),
       );
-      step('drain', `${activeId} is ${drained.state}: it grants nothing more`);
+      await step('drain', `${activeId} is ${drained.state}: it grants nothing more`);
       const deadline = Date.now() + options.catchUpMs;
       let caughtUp: { have: number; need: number } | undefined;
       for (let i = 0; caughtUp === undefined && i <= options.catchUpMs / CATCH_UP_POLL_MS; i++) {
@@ -151,7 +226,7 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
           `retry the promotion, or undo with 'omnirelay mesh clusters set --id ${activeId} --state active --epoch ${activeView.failoverEpoch}' on ${activeId}`,
         );
       }
-      step(
+      await step(
         'catch-up',
         `${id} holds ${activeId} up to revision ${caughtUp.have} (last change ${caughtUp.need})`,
       );
@@ -160,7 +235,7 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
       const promoted = await target.setCluster(
         descriptorOf(before, id, { state: 'active', failoverEpoch: epoch, reason, correlationId }),
       );
-      step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
+      await step('promote', `${id} is ${promoted.state} in failover epoch ${promoted.failoverEpoch}`);
       await old.setCluster(
         descriptorOf(before, id, {
           peer: true,
@@ -187,8 +262,12 @@ export async function promote(ctx: CommandContext, id: string, options: PromoteO
           correlationId,
         }),
       );
-      step('demote', `${activeId} is ${demoted.state} and follows ${demoted.following || id}`);
+      await step('demote', `${activeId} is ${demoted.state} and follows ${demoted.following || id}`);
+      await step(
+        'done',
+        `${id} is active in failover epoch ${promoted.failoverEpoch}; ${activeId} is passive`,
+      );
       return EXIT.OK;
-    }, active.endpoints);
-  });
+    });
+  }, active.endpoints);
 }

@@ -2,7 +2,9 @@ import type { SetClusterOptions } from '@omnirelay/client-sdk';
 import type { Command } from 'commander';
 import { usageError } from '../cli-error';
 import { EXIT } from '../exit-codes';
-import { clustersJson, clustersTable } from '../format/clusters';
+import { clustersJson, clustersTable, historyTable } from '../format/clusters';
+import type { JsonValue } from '../format/json';
+import { jsonDocument } from '../format/json';
 import { parseAddress, parseId, parsePositiveMs } from '../options';
 import { failback, forcePromote } from './cluster-emergency';
 import type { PromoteOptions } from './cluster-failover';
@@ -14,7 +16,8 @@ import { collectList, listOption, stringOption } from './action';
  * registerMeshClusters adds `omnirelay mesh clusters list`: the cluster descriptors the cluster
  * knows (its own and its peers'), its state and failover epoch, and its passive mirror's
  * replication status, lag and version vector (docs/cross-cluster.md); and `omnirelay mesh
- * clusters set`, which replicates a descriptor (this cluster's, or a peer's with --peer).
+ * clusters set`, which replicates a descriptor (this cluster's, or a peer's with --peer); `history`,
+ * the cluster's failover history; `promote` and `failback`.
  */
 export function registerMeshClusters(program: Command, bind: Bind): void {
   const mesh = program.commands.find((c) => c.name() === 'mesh') ?? program.command('mesh');
@@ -27,6 +30,25 @@ export function registerMeshClusters(program: Command, bind: Bind): void {
       ctx.withClient(async (client) => {
         const view = await client.clusters();
         ctx.io.stdout(ctx.output === 'json' ? clustersJson(view) : clustersTable(view));
+        return EXIT.OK;
+      }),
+  );
+  bind(
+    clusters
+      .command('history')
+      .description(
+        "the cluster's failover history, oldest first: every descriptor change and every step of promote, promote --force and failback (the last 256)",
+      )
+      .option('--correlation-id <id>', 'only the records of this workflow'),
+    async (ctx, options) =>
+      ctx.withClient(async (client) => {
+        const only = stringOption(options, 'correlationId');
+        const history = (await client.clusters()).history.filter(
+          (r) => only === undefined || r.correlationId === only,
+        );
+        ctx.io.stdout(
+          ctx.output === 'json' ? jsonDocument(history as unknown as JsonValue) : historyTable(history),
+        );
         return EXIT.OK;
       }),
   );

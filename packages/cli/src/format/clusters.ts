@@ -54,3 +54,37 @@ export function clustersTable(view: ClustersView): string {
 export function clustersJson(view: ClustersView): string {
   return jsonDocument(view as unknown as JsonValue);
 }
+
+/** HISTORY_HEADERS are the columns of the failover history table. */
+export const HISTORY_HEADERS = [
+  'REVISION',
+  'TIME',
+  'CLUSTER',
+  'STEP',
+  'CORRELATION-ID',
+  'ACTOR',
+  'DETAIL',
+  'REASON',
+] as const;
+
+/**
+ * historyTable renders failover records, oldest first, one a row: the revision that recorded
+ * it, its time (UTC, ISO 8601), the cluster, the step, the correlation id, the actor, the detail
+ * and the reason.
+ */
+export function historyTable(records: ClustersView['history']): string {
+  if (records.length === 0) return 'no failover records\n';
+  return renderTable(
+    HISTORY_HEADERS,
+    records.map((r) => [
+      String(r.revision),
+      new Date(r.stampMs).toISOString(),
+      r.clusterId || '-',
+      r.step,
+      r.correlationId,
+      r.actor || '-',
+      r.detail || '-',
+      r.reason || '-',
+    ]),
+  );
+}

@@ -42,6 +42,7 @@ function viewOf(
     following: state === 'active' ? '' : 'a',
     clusters: [descriptor('b', state, epoch, true), descriptor('a', 'active', 2, false)],
     replication: { ...replication, sourceClusterId: 'a', versionVector: { a: 7 }, mirroredScopes: 0 },
+    history: [],
   };
 }
 
@@ -60,6 +61,7 @@ function contextAnswering(views: ClustersView[]): {
       changes.push(options);
       return Promise.resolve(views[Math.min(next, views.length - 1)]!);
     },
+    recordFailoverStep: () => Promise.resolve({}),
   } as unknown as OmniRelayClient;
   const ctx = {
     output: 'table',

@@ -22,6 +22,48 @@ const EPOCH_SHIFT = 48n;
 const cli = (cluster: LocalCluster, ...argv: string[]): ReturnType<typeof runCliInProcess> =>
   runCliInProcess(['--endpoints', grpcOf(cluster), '--timeout', '3000', ...argv]);
 
+/** historyOf is cluster `cluster`'s failover history of workflow `correlationId`, read with the CLI: [step, detail]. */
+async function historyOf(cluster: LocalCluster, correlationId: string): Promise<[string, string][]> {
+  const run = await cli(
+    cluster,
+    '--output',
+    'json',
+    'mesh',
+    'clusters',
+    'history',
+    '--correlation-id',
+    correlationId,
+  );
+  expect(run.code).toBe(0);
+  const records = JSON.parse(run.stdout) as {
+    step: string;
+    detail: string;
+    correlationId: string;
+    revision: number;
+  }[];
+  // Ordered by the revision that recorded each.
+  expect(records.map((r) => r.revision)).toEqual([...records.map((r) => r.revision)].sort((x, y) => x - y));
+  return records.map((r) => [r.step, r.detail]);
+}
+
+/**
+ * PLANNED_STEPS_ON_TARGET is the history a planned failover leaves in the promoted cluster: the
+ * CLI's steps, and the cluster's own records of its promotion and of the old active's demotion.
+ */
+const PLANNED_STEPS_ON_TARGET = [
+  'preflight',
+  'drain',
+  'catch-up',
+  'descriptor',
+  'promote',
+  'descriptor',
+  'demote',
+  'done',
+];
+
+/** stepsOf is the step names of `history`. */
+const stepsOf = (history: [string, string][]): string[] => history.map(([step]) => step);
+
 /** errorOf is the JSON error body of a refused HTTP request. */
 function errorOf(body: unknown): { code: string; message: string; activeClusterId?: string } {
   return (body as { error: { code: string; message: string; activeClusterId?: string } }).error;
@@ -97,9 +139,32 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
       'catch-up',
       'promote',
       'demote',
+      'done',
     ]);
     const correlationId = /correlation id (promote-[0-9a-f-]+)/.exec(steps[0]!)![1]!;
     expect(steps.every((line) => line.includes(correlationId))).toBe(true);
+    // Every step is a replicated record in both clusters, in order, with the one correlation id;
+    // each cluster also recorded its own descriptor changes.
+    const historyA = await historyOf(a(), correlationId);
+    expect(stepsOf(historyA)).toEqual([
+      'preflight',
+      'descriptor',
+      'drain',
+      'catch-up',
+      'promote',
+      'descriptor',
+      'descriptor',
+      'demote',
+      'done',
+    ]);
+    expect(historyA[1]![1]).toBe('this cluster a is draining in failover epoch 0');
+    expect(historyA[3]![1]).toMatch(/^b holds a up to revision \d+/);
+    expect(historyA[6]![1]).toBe('this cluster a is passive in failover epoch 0');
+    const historyB = await historyOf(b(), correlationId);
+    expect(stepsOf(historyB)).toEqual(PLANNED_STEPS_ON_TARGET);
+    expect(historyB[3]![1]).toBe('this cluster b is active in failover epoch 1');
+    const table = await cli(b(), 'mesh', 'clusters', 'history');
+    expect(table.stdout).toContain(correlationId);
 
     const viewB = (await b().get(leaderB, '/control/clusters')).body as {
       state: string;
@@ -167,7 +232,23 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
       'warning',
       'promote',
       'record',
+      'done',
     ]);
+    // The emergency's steps are records in A (B is down), the warning with its figure.
+    const forcedId = /correlation id (promote-force-[0-9a-f-]+)/.exec(steps[0]!)![1]!;
+    const forcedHistory = await historyOf(a(), forcedId);
+    expect(stepsOf(forcedHistory)).toEqual([
+      'preflight',
+      'warning',
+      'descriptor',
+      'promote',
+      'descriptor',
+      'record',
+      'done',
+    ]);
+    expect(forcedHistory[1]![1]).toMatch(
+      /^the mirror holds b up to revision \d+, .*after revision \d+ is lost to a/,
+    );
     const viewA = (await a().get(leaderA, '/control/clusters')).body as {
       state: string;
       failoverEpoch: number;
@@ -218,9 +299,16 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
       'catch-up',
       'promote',
       'demote',
+      'done',
     ]);
     const correlationId = /correlation id (failback-[0-9a-f-]+)/.exec(backSteps[0]!)![1]!;
     expect(backSteps.every((line) => line.includes(correlationId))).toBe(true);
+    expect(stepsOf(await historyOf(b(), correlationId))).toEqual([
+      'descriptor',
+      'stand-down',
+      'replicating',
+      ...PLANNED_STEPS_ON_TARGET,
+    ]);
     const viewB = (await b().get(restartedB, '/control/clusters')).body as {
       state: string;
       failoverEpoch: number;

@@ -1,5 +1,5 @@
 import type { ClustersView } from '@omnirelay/client-sdk';
-import { clustersJson, clustersTable } from '../../src/format/clusters';
+import { clustersJson, clustersTable, historyTable } from '../../src/format/clusters';
 import { expectGolden } from '../support/golden';
 
 const PASSIVE: ClustersView = {
@@ -41,6 +41,18 @@ const PASSIVE: ClustersView = {
     versionVector: { a: 4_211 },
     mirroredScopes: 37,
   },
+  history: [
+    {
+      revision: 12,
+      stampMs: Date.UTC(2026, 0, 2, 3, 4, 5),
+      correlationId: 'promote-1',
+      actor: 'token/ops',
+      clusterId: 'b',
+      step: 'catch-up',
+      detail: 'b holds a up to revision 7',
+      reason: 'planned failover to b',
+    },
+  ],
 };
 
 const UNSET: ClustersView = {
@@ -51,9 +63,21 @@ const UNSET: ClustersView = {
   following: '',
   clusters: [],
   replication: { status: 'idle', lagSeconds: 0, sourceClusterId: '', versionVector: {}, mirroredScopes: 0 },
+  history: [],
 };
 
 describe('the clusters renderers', () => {
+  it('renders the failover history one record a row, and says when there is none', () => {
+    const table = historyTable(PASSIVE.history);
+    expect(table.split('\n')[0]).toMatch(
+      /^REVISION +TIME +CLUSTER +STEP +CORRELATION-ID +ACTOR +DETAIL +REASON$/,
+    );
+    expect(table.split('\n')[1]).toMatch(
+      /^12 +2026-01-02T03:04:05.000Z +b +catch-up +promote-1 +token\/ops +b holds a up to revision 7 +planned failover to b$/,
+    );
+    expect(historyTable([])).toBe('no failover records\n');
+  });
+
   it('render every descriptor, its own first, and a line on the replication', () => {
     expectGolden('clusters-table', clustersTable(PASSIVE) + clustersTable(UNSET));
   });

@@ -48,6 +48,7 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   Snapshot: () => ADMIN,
   Clusters: () => READ,
   SetCluster: () => ADMIN,
+  RecordFailoverStep: () => ADMIN,
 };
 
 /** grpcRequirement is what gRPC method `method` needs for `request`. */
@@ -66,6 +67,7 @@ const HTTP_FIXED: Readonly<Record<string, Requirement>> = {
   'GET /control/clusters': READ,
   'GET /control/mirror': READ,
   'POST /control/clusters': ADMIN,
+  'POST /control/clusters/history': ADMIN,
   'GET /control/events/leadership': READ,
   'GET /cluster/members': READ,
   'POST /fence-token/validate': READ,

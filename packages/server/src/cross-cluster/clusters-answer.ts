@@ -1,4 +1,9 @@
-import type { ClusterDescriptor, ClusterView, ClusterVersionVector } from '@omnirelay/leadership-fsm';
+import type {
+  ClusterDescriptor,
+  ClusterView,
+  ClusterVersionVector,
+  FailoverRecord,
+} from '@omnirelay/leadership-fsm';
 import type { ReplicationStatus } from './replicator';
 
 /** ReplicationView is what a node's replicator reports: its status and lag (see Replicator). */
@@ -14,7 +19,8 @@ export type DescriptorAnswer = ClusterDescriptor & { readonly local: boolean };
  * ClustersAnswer is the body of GET /control/clusters and of the gRPC Cluster.Clusters answer:
  * this cluster's id, effective state and failover epoch (active and 0 without a descriptor), every
  * descriptor it knows (its own first), the peer it follows, and the replication of its mirror:
- * this node's replicator status and lag, the source, the version vector, the mirrored scope count.
+ * this node's replicator status and lag, the source, the version vector, the mirrored scope count;
+ * and the failover history (oldest first).
  */
 export interface ClustersAnswer {
   readonly clusterId: string;
@@ -30,6 +36,7 @@ export interface ClustersAnswer {
     readonly mirroredScopes: number;
     readonly sourceStampMs: number;
   };
+  readonly history: readonly FailoverRecord[];
 }
 
 /** clustersAnswer builds the ClustersAnswer of `view` and this node's replicator. */
@@ -52,6 +59,7 @@ export function clustersAnswer(view: ClusterView, replication: ReplicationView):
       mirroredScopes: view.mirror.scopeCount,
       sourceStampMs: view.mirror.sourceStampMs,
     },
+    history: view.history,
   };
 }
 
@@ -79,5 +87,11 @@ export function clustersToWire(answer: ClustersAnswer): object {
       mirroredScopes: String(answer.replication.mirroredScopes),
       sourceStampMs: String(answer.replication.sourceStampMs),
     },
+    history: answer.history.map(failoverRecordToWire),
   };
+}
+
+/** failoverRecordToWire is a FailoverRecord as a gRPC FailoverRecord (64-bit numbers as decimal strings). */
+export function failoverRecordToWire(record: FailoverRecord): object {
+  return { ...record, revision: String(record.revision), stampMs: String(record.stampMs) };
 }

@@ -6,8 +6,14 @@ import { chunksOf, takeBackup } from '../cluster/backup';
 import { changeMembership, members, transferLeadership } from '../cluster/cluster-ops';
 import type { MembershipChange } from '../cluster/cluster-ops';
 import type { ClustersAnswer, ReplicationView } from '../cross-cluster/clusters-answer';
-import { IDLE_REPLICATION, clustersAnswer, clustersToWire } from '../cross-cluster/clusters-answer';
+import {
+  IDLE_REPLICATION,
+  clustersAnswer,
+  clustersToWire,
+  failoverRecordToWire,
+} from '../cross-cluster/clusters-answer';
 import { setClusterRequest } from '../cross-cluster/set-cluster-request';
+import { failoverStepRequest } from '../cross-cluster/failover-step-request';
 import { ServerError } from '../errors/error-table';
 import type { LeadershipService, ReadConsistency } from '../leadership/leadership-service';
 import type { UnaryForwarding } from './call-log';
@@ -132,6 +138,17 @@ export function clusterServiceImpl(options: ClusterImplOptions): grpc.UntypedSer
         await clustersService().setCluster(setClusterRequest({ ...fields, local: peer !== true }));
         return clustersToWire(await clustersOf('serializable'));
       },
+      forwarding,
+    ),
+    RecordFailoverStep: unaryHandler(
+      logger,
+      'RecordFailoverStep',
+      async (request) =>
+        failoverRecordToWire(
+          await clustersService().recordFailoverStep(
+            failoverStepRequest(requestFields(request, 'RecordFailoverStep')),
+          ),
+        ),
       forwarding,
     ),
     Snapshot: (call: grpc.ServerWritableStream<unknown, object>) => {

@@ -25,6 +25,7 @@ import { STREAM_LIMITS_DEFAULT, StreamLimiter } from '../limits/stream-limiter';
 import type { ReplicationView } from '../cross-cluster/clusters-answer';
 import { IDLE_REPLICATION, clustersAnswer } from '../cross-cluster/clusters-answer';
 import { setClusterRequest } from '../cross-cluster/set-cluster-request';
+import { failoverStepRequest } from '../cross-cluster/failover-step-request';
 import { toJson } from './json';
 import { leadershipEventJson, leaseTokenJson, mirrorPageJson, withLeaseTokens } from './lease-token';
 import { bigintField, intField, optionalString, requireObject, stringField } from './request-fields';
@@ -160,6 +161,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
     [
       'POST /control/clusters',
       async ({ body }) => ({ descriptor: (await service.setCluster(setClusterRequest(body))).descriptor }),
+    ],
+    [
+      'POST /control/clusters/history',
+      async ({ body }) => ({ record: await service.recordFailoverStep(failoverStepRequest(body)) }),
     ],
     [
       'GET /control/mirror',

@@ -14,6 +14,8 @@ import type {
   MirrorRequest,
   RenewItem,
   ResignOutcome,
+  FailoverRecord,
+  FailoverStepCommand,
   SetClusterCommand,
   SetClusterOutcome,
   StepDownOutcome,
@@ -456,6 +458,20 @@ export class LeadershipService {
       await this.propose({ type: 'setCluster', correlationId: correlationId ?? randomUUID(), ...fields }),
       'setCluster',
     );
+  }
+
+  /**
+   * recordFailoverStep replicates one step of a failover workflow into this cluster's failover
+   * history (the caller's principal is its actor) and returns the record.
+   */
+  async recordFailoverStep(
+    req: Omit<FailoverStepCommand, 'type' | 'correlationId'> & { correlationId?: string },
+  ): Promise<FailoverRecord> {
+    const { correlationId, ...fields } = req;
+    return expectOutcome(
+      await this.propose({ type: 'failoverStep', correlationId: correlationId ?? randomUUID(), ...fields }),
+      'failoverStep',
+    ).record;
   }
 
   /** watch streams holder changes of scopes under `prefix`, resuming from `fromRevision` if given. */
