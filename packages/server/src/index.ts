@@ -32,6 +32,13 @@ export type { ClientHttpServer, HttpServerOptions } from './http/http-server';
 export { LocalCluster, freePort } from './local-cluster/local-cluster';
 export type { HttpReply } from './local-cluster/local-cluster';
 export type { LocalClusterOptions, LocalNode, NodeStatus } from './local-cluster/local-cluster';
+export {
+  CALM_ELECTION_FLAGS,
+  CALM_LEADER_WAIT_MS,
+  followActive,
+  grpcEndpoints,
+} from './local-cluster/active-passive';
+export type { ClusterRole } from './local-cluster/active-passive';
 export { startGrpcServer } from './grpc/grpc-server';
 export type { ClientGrpcServer, GrpcServerOptions } from './grpc/grpc-server';
 export { PUBLIC_PROTO_LOADER_OPTIONS, LEADERSHIP_PROTO_PATH, loadPublicApi } from './grpc/proto';

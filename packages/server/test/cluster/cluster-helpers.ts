@@ -169,21 +169,8 @@ export function view(s: NodeStatus | undefined): string {
   return s === undefined ? 'down' : `${s.role} term ${s.term} leader ${s.leader} commit ${s.commit}`;
 }
 
-/**
- * CALM_ELECTION_FLAGS are election flags for tests that run two 3-node clusters at once on a
- * shared machine: generous timeouts, so neither cluster churns while the other starts.
- */
-export const CALM_ELECTION_FLAGS: readonly string[] = [
-  '--election-timeout-ms',
-  '3000',
-  '--heartbeat-ms',
-  '300',
-  '--stall-threshold-ms',
-  '10000',
-];
-
-/** CALM_LEADER_WAIT_MS bounds the wait for a leader when six processes start at once. */
-export const CALM_LEADER_WAIT_MS = 45_000;
+// The calm election flags moved next to LocalCluster, so that the crosscluster bench uses them too.
+export { CALM_ELECTION_FLAGS, CALM_LEADER_WAIT_MS } from '../../src/index';
 
 /**
  * pollUntil reads `read` every `pollMs` until it answers something other than undefined (a
