@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- name... [--option...]]`: runs the named benchmarks (default: all but scale), each writing
- * JSON under bench/results/. Names: fsm, raft, compare, hops, scale. Everything from the first argument that
+ * `npm run bench [-- name... [--option...]]`: runs the named benchmarks (default: all but scale and crosscluster), each writing
+ * JSON under bench/results/. Names: fsm, raft, compare, hops, scale, crosscluster. Everything from the first argument that
  * starts with `--` on is passed to each bench (e.g. `npm run bench -- compare --runs 1`).
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   compare: 'compare/compare-bench.ts',
   hops: 'hops/hops-bench.ts',
   scale: 'scale/scale-bench.ts',
+  crosscluster: 'crosscluster/crosscluster-bench.ts',
 };
 
 const args = process.argv.slice(2);
@@ -25,8 +26,8 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
-// scale runs only when named: it holds 100,000 leases for minutes.
-const ON_REQUEST_ONLY = new Set(['scale']);
+// scale runs only when named: it holds 100,000 leases for minutes; crosscluster runs six nodes and fails them over.
+const ON_REQUEST_ONLY = new Set(['scale', 'crosscluster']);
 for (const name of asked.length > 0 ? asked : Object.keys(BENCHES).filter((n) => !ON_REQUEST_ONLY.has(n))) {
   process.stderr.write(`\n== bench ${name}\n`);
   const r = spawnSync(

@@ -5,8 +5,9 @@
  * last watcher per write, and missed events.
  */
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { progress } from '../support/stats';
+import { startTsWorker, stopTsWorker } from '../support/ts-worker';
 import { summarizeMs } from './summary';
 import type { SampleSummary } from './summary';
 import type { HeldScope, Target } from './target';
@@ -36,18 +37,11 @@ export interface WatchResult {
 
 /** startWorker runs watch-worker.ts in a worker thread (through the same TypeScript loader as this process). */
 function startWorker(data: WatchWorkerData): Worker {
-  const file = join(__dirname, 'watch-worker.ts');
-  return new Worker(`require('@swc-node/register'); require(${JSON.stringify(file)});`, {
-    eval: true,
-    workerData: data,
-  });
+  return startTsWorker(join(__dirname, 'watch-worker.ts'), data);
 }
 
-async function stopWorker(w: Worker): Promise<void> {
-  const exited = new Promise<void>((r) => w.once('exit', () => r()));
-  w.postMessage({ type: 'stop' });
-  await Promise.race([exited, sleep(WORKER_STOP_MS_MAX)]);
-  await w.terminate();
+function stopWorker(w: Worker): Promise<void> {
+  return stopTsWorker(w, WORKER_STOP_MS_MAX);
 }
 
 /** runWatch measures (e) for one watcher count on one follower. */
