@@ -1,7 +1,7 @@
 /**
  * CrossClusterConfig holds every count and duration of the crosscluster bench, from the command
  * line: `--runs N` (1), `--lag-window S` (each lag phase's window, 10), `--writes-per-s N` (the
- * loaded phase's target, 1,000), `--load-concurrency N` (32), `--poll-ms N` (the mirror poll
+ * loaded phase's target, 1,000), `--load-concurrency N` (128 loops in all), `--load-workers N` (the threads they run in, 2), `--poll-ms N` (the mirror poll
  * period, 10), `--worker-ttl-ms N` (the failover workers' lease TTL, 3,000).
  */
 import { SetupError } from '../compare/etcd-install';
@@ -13,7 +13,9 @@ export interface CrossClusterConfig {
   /** idleWritesPerS is the idle phase's probe rate: one acquire → release cycle every 200 ms. */
   readonly idleWritesPerS: number;
   readonly writesPerS: number;
+  /** loadConcurrency is the loaded phase's acquire → resign loops in all, spread over loadWorkers threads. */
   readonly loadConcurrency: number;
+  readonly loadWorkers: number;
   readonly pollMs: number;
   /** scrapeMs is the /metrics scrape period for mesh_replication_lag_seconds. */
   readonly scrapeMs: number;
@@ -22,13 +24,14 @@ export interface CrossClusterConfig {
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- crosscluster [--runs N] [--lag-window S] [--writes-per-s N] [--load-concurrency N] [--poll-ms N] [--worker-ttl-ms N]';
+  'usage: npm run bench -- crosscluster [--runs N] [--lag-window S] [--writes-per-s N] [--load-concurrency N] [--load-workers N] [--poll-ms N] [--worker-ttl-ms N]';
 
 const BOUNDS: Record<string, readonly [number, number]> = {
   '--runs': [1, 20],
   '--lag-window': [2, 600],
   '--writes-per-s': [10, 20_000],
-  '--load-concurrency': [1, 256],
+  '--load-concurrency': [1, 1024],
+  '--load-workers': [1, 16],
   '--poll-ms': [2, 1000],
   '--worker-ttl-ms': [1000, 60_000],
 };
@@ -37,7 +40,8 @@ const DEFAULTS: Record<string, number> = {
   '--runs': 1,
   '--lag-window': 10,
   '--writes-per-s': 1000,
-  '--load-concurrency': 32,
+  '--load-concurrency': 128,
+  '--load-workers': 2,
   '--poll-ms': 10,
   '--worker-ttl-ms': 3000,
 };
@@ -66,6 +70,7 @@ export function parseCrossClusterConfig(argv: readonly string[]): CrossClusterCo
     idleWritesPerS: 10,
     writesPerS: n['--writes-per-s']!,
     loadConcurrency: n['--load-concurrency']!,
+    loadWorkers: n['--load-workers']!,
     pollMs: n['--poll-ms']!,
     scrapeMs: 100,
     workerTtlMs: n['--worker-ttl-ms']!,

@@ -28,7 +28,7 @@ const SETUP: Readonly<Record<string, string>> = {
   clusters:
     'two fresh LocalClusters of 3 server processes each on 127.0.0.1 (separate data folders), --election-timeout-ms 3000 --heartbeat-ms 300 (CALM_ELECTION_FLAGS); A active, B passive following A',
   write:
-    'one holder change on A: an acquire (grant) or a release, through the SDK; the load runs acquire → release cycles on distinct scopes, paced at writesPerS / 2 cycles a second',
+    'one holder change on A: an acquire (a grant) or a resign (the release of the lease), through the SDK; the load runs acquire → resign cycles on distinct scopes in loadWorkers threads (one client each), paced at writesPerS / 2 cycles a second; achievedWritesPerS counts the writes answered within the window',
   measuredLag:
     "per grant: the answer time of the first poll of B leader's GET /control/clusters whose versionVector.a reached the grant's revision − the time the writer had the grant's answer",
   reportedLag: "mesh_replication_lag_seconds scraped from B leader's /metrics",

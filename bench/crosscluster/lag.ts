@@ -23,6 +23,8 @@ import type { ClusterPair } from './pair';
 
 /** LOAD_TTL_MS is the TTL of the load's leases (each is released at once). */
 const LOAD_TTL_MS = 10_000;
+/** READY_MS_MAX bounds a load worker's start (a fresh thread loads the SDK through the TypeScript loader). */
+const READY_MS_MAX = 60_000;
 /** REPORT_MS_MAX bounds the load worker's report after `stop`. */
 const REPORT_MS_MAX = 30_000;
 /** WORKER_STOP_MS_MAX bounds the load worker's orderly stop. */
@@ -34,7 +36,7 @@ const SETTLE_MS_MAX = 30_000;
 export interface LagResult {
   readonly phase: 'idle' | 'load';
   readonly targetWritesPerS: number;
-  /** achievedWritesPerS counts grants and releases answered over the window. */
+  /** achievedWritesPerS counts grants and resignations answered within the window. */
   readonly achievedWritesPerS: number;
   readonly grants: number;
   /** unseen counts grants whose revision the mirror had not reached when the phase ended. */
@@ -53,16 +55,17 @@ export interface LagResult {
   readonly statuses: Readonly<Record<string, number>>;
 }
 
-function waitReport(w: Worker): Promise<LoadReport> {
+/** answer waits for the worker's message of `type` (ready, report), or its error, for at most `ms`. */
+function answer<T>(w: Worker, type: string, ms: number): Promise<T> {
   return withDeadline(
-    new Promise<LoadReport>((resolve, reject) => {
-      w.on('message', (m: LoadReport) => {
-        if (m.type === 'report') resolve(m);
+    new Promise<T>((resolve, reject) => {
+      w.on('message', (m: { type: string }) => {
+        if (m.type === type) resolve(m as T);
       });
       w.once('error', reject);
     }),
-    REPORT_MS_MAX,
-    'the load worker report',
+    ms,
+    `the load worker's ${type}`,
   );
 }
 
@@ -75,23 +78,47 @@ export async function runLag(
 ): Promise<LagResult> {
   const writesPerS = phase === 'idle' ? config.idleWritesPerS : config.writesPerS;
   const poll = new MirrorPoll(pair.b, pair.bLeader, 'a', config.pollMs, config.scrapeMs);
-  const data: LoadWorkerData = {
-    endpoints: grpcEndpoints(pair.a),
-    writesPerS,
-    concurrency: phase === 'idle' ? 1 : config.loadConcurrency,
-    ttlMs: LOAD_TTL_MS,
-    scopePrefix: `lag-${run}-${phase}`,
-  };
-  const worker = startTsWorker(join(__dirname, 'load-worker.ts'), data);
-  let report: LoadReport;
+  // The idle phase is one loop in one thread; the loaded phase spreads its rate and loops over
+  // loadWorkers threads, each with its own client (one client's stream is one thread's CPU).
+  const threads = phase === 'idle' ? 1 : config.loadWorkers;
+  const workers = Array.from({ length: threads }, (_, k) => {
+    const data: LoadWorkerData = {
+      endpoints: grpcEndpoints(pair.a),
+      writesPerS: writesPerS / threads,
+      concurrency: phase === 'idle' ? 1 : Math.max(1, Math.round(config.loadConcurrency / threads)),
+      ttlMs: LOAD_TTL_MS,
+      scopePrefix: `lag-${run}-${phase}-${k}`,
+    };
+    const w = startTsWorker(join(__dirname, 'load-worker.ts'), data);
+    return { w, ready: answer<unknown>(w, 'ready', READY_MS_MAX) };
+  });
+  let reports: LoadReport[];
   try {
-    const reported = waitReport(worker);
+    await Promise.all(workers.map((x) => x.ready));
+    // Listening for the reports before `go`: none can come before `stop`.
+    const reported = Promise.all(
+      workers.map((x) => answer<LoadReport>(x.w, 'report', REPORT_MS_MAX + config.lagWindowMs)),
+    );
+    for (const x of workers) x.w.postMessage({ type: 'go' });
     await sleep(config.lagWindowMs);
-    worker.postMessage({ type: 'stop' });
-    report = await reported;
+    for (const x of workers) x.w.postMessage({ type: 'stop' });
+    reports = await reported;
+  } catch (e) {
+    await poll.stop();
+    throw e;
   } finally {
-    await stopTsWorker(worker, WORKER_STOP_MS_MAX);
+    // A worker that failed to start leaves its `ready` to time out: nobody waits for it any more.
+    for (const x of workers) x.ready.catch(() => undefined);
+    await Promise.all(workers.map((x) => stopTsWorker(x.w, WORKER_STOP_MS_MAX)));
   }
+  const report = {
+    grants: reports.flatMap((r) => r.grants),
+    writes: reports.reduce((sum, r) => sum + r.writes, 0),
+    fromMs: Math.min(...reports.map((r) => r.fromMs)),
+    toMs: Math.max(...reports.map((r) => r.toMs)),
+    errors: reports.reduce((sum, r) => sum + r.errors, 0),
+    firstError: reports.find((r) => r.firstError !== undefined)?.firstError,
+  };
   const last = report.grants.reduce((m, g) => Math.max(m, g[0]), 0);
   const settleFrom = performance.now();
   while (performance.now() - settleFrom < SETTLE_MS_MAX && (poll.polls.at(-1)?.revision ?? 0) < last) {

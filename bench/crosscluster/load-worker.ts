@@ -6,7 +6,8 @@
  * change, one event of the active cluster's watch stream, one change the passive mirror applies).
  * A loop that falls behind the pace runs back to back; it never bursts to catch up.
  * For every grant it records the lease's revision, when the acquire was sent and when its answer
- * came (sharedNowMs), and posts them when told to stop.
+ * came (sharedNowMs), and posts them when told to stop. It posts `ready` once loaded and starts on
+ * `go`, so that its (slow) start in a fresh thread is not part of the window.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from '@omnirelay/client-sdk';
@@ -47,7 +48,7 @@ const client = createClient({
 });
 const grants: [number, number, number][] = [];
 const cycleEveryMs = 2000 / data.writesPerS;
-const fromMs = sharedNowMs();
+let fromMs = 0;
 let next = 0;
 let writes = 0;
 let errors = 0;
@@ -65,10 +66,10 @@ async function loop(): Promise<void> {
       const lease = await client.acquire(`${data.scopePrefix}/${slot}`, { ttlMs: data.ttlMs });
       const answeredAtMs = sharedNowMs();
       if (lease === null) throw new Error(`${data.scopePrefix}/${slot} was held`);
-      writes++;
+      if (!stopping) writes++;
       grants.push([Number(lease.revision), sentAtMs, answeredAtMs]);
       await lease.resign();
-      writes++;
+      if (!stopping) writes++;
     } catch (e) {
       errors++;
       firstError ??= e instanceof Error ? e.message : String(e);
@@ -76,9 +77,14 @@ async function loop(): Promise<void> {
   }
 }
 
-const loops = Array.from({ length: data.concurrency }, () => loop());
+let loops: Promise<void>[] = [];
 parentPort!.on('message', (m: { type: string }) => {
-  if (m.type !== 'stop') return;
+  if (m.type === 'go') {
+    fromMs = sharedNowMs();
+    loops = Array.from({ length: data.concurrency }, () => loop());
+    return;
+  }
+  if (m.type !== 'stop' || stopping) return;
   stopping = true;
   const toMs = sharedNowMs();
   void Promise.allSettled(loops).then(() => {
@@ -96,3 +102,4 @@ parentPort!.on('message', (m: { type: string }) => {
     parentPort!.close();
   });
 });
+parentPort!.postMessage({ type: 'ready' });
