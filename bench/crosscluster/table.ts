@@ -70,7 +70,7 @@ function failoverRows(runs: readonly CrossClusterRun[], kind: FailoverResult['ki
   const afterNew = results.reduce((s, f) => s + (f.disruption?.oldAdmittedAfterNewAdmitted ?? 0), 0);
   const refused = results.reduce((s, f) => s + (f.disruption?.staleRefused ?? 0), 0);
   rows.push(
-    `| ${kind}: A fences admitted after B's first grant / after B's first admitted write (sum) | ${afterGrant} / ${afterNew} | — | — | 0 / 0 |`,
+    `| ${kind}: A fences admitted after B's first grant / after B's first admitted write (sum) | ${afterGrant} / ${afterNew} | — | — | 0 / 0: ${afterGrant + afterNew === 0 ? '**met**' : '**missed**'} |`,
     `| ${kind}: writes the guard refused (stale fence, sum) | ${refused} | — | — | |`,
   );
   if (missing > 0) rows.push(`| ${kind}: runs without a grant on B | ${missing} | — | — | 0 |`);
