@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { installExitHandler } from '../compare/children';
-import { SetupError } from '../compare/etcd-install';
 import { resultsJson } from '../compare/results';
+import { runBenchMain } from '../support/bench-main';
 import { progress } from '../support/stats';
 import type { CrossClusterConfig } from './config';
 import { parseCrossClusterConfig } from './config';
@@ -105,11 +105,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${table}\nwritten to ${out} in ${(results.durationMs / 1000).toFixed(0)} s\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (e instanceof SetupError) process.stderr.write(`${e.message}\n`);
-    else process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

@@ -12,9 +12,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { runBenchMain } from '../support/bench-main';
 import { progress } from '../support/stats';
 import { installExitHandler } from '../compare/children';
-import { SetupError } from '../compare/etcd-install';
 import { resultsJson } from '../compare/results';
 import { parseScaleConfig } from './config';
 import type { ScaleConfig } from './config';
@@ -179,11 +179,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (e instanceof SetupError) process.stderr.write(`${e.message}\n`);
-    else process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runBenchMain(main);
