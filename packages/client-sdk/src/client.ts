@@ -63,6 +63,15 @@ export interface ClientOptions {
   /** callTimeoutMs bounds every call, retries included (default 5,000). */
   readonly callTimeoutMs?: number;
   /**
+   * attemptTimeoutMs bounds one attempt of a call that is safe to send again (reads, acquire,
+   * resign), and is how long a renewal may go unanswered before the SDK asks its node whether
+   * it still runs (default 1,000, at most callTimeoutMs; about twice the cluster's
+   * --election-timeout-ms is right). A leader that is frozen (SIGSTOP, a long pause) is then
+   * left after this long: the call goes on to the other nodes, which name the new leader once
+   * one is elected, and the KeepAlive stream and campaigns move there too.
+   */
+  readonly attemptTimeoutMs?: number;
+  /**
    * maxClockSkewMs is the largest clock difference assumed between the nodes; it must match
    * the cluster's --skew-ms-max (default 250). A lease's signal aborts this long before the
    * lease could lapse on the cluster.
@@ -178,6 +187,7 @@ export interface StepDownResult {
 /** DEFAULTS of ClientOptions. */
 const DEFAULTS = {
   callTimeoutMs: 5000,
+  attemptTimeoutMs: 1000,
   maxClockSkewMs: 250,
   maxClockDriftPpm: 500,
   backoffBaseMs: 25,
@@ -236,6 +246,7 @@ export class OmniRelayClient {
 
   constructor(options: ClientOptions) {
     this.callTimeoutMs = positive(options.callTimeoutMs ?? DEFAULTS.callTimeoutMs, 'callTimeoutMs');
+    const attemptTimeoutMs = checkAttemptTimeout(options.attemptTimeoutMs, this.callTimeoutMs);
     this.skewMs = nonNegative(options.maxClockSkewMs ?? DEFAULTS.maxClockSkewMs, 'maxClockSkewMs');
     this.driftPpm = nonNegative(options.maxClockDriftPpm ?? DEFAULTS.maxClockDriftPpm, 'maxClockDriftPpm');
     this.backoff = {
@@ -249,6 +260,7 @@ export class OmniRelayClient {
     this.router = new Router({
       endpoints,
       callTimeoutMs: this.callTimeoutMs,
+      attemptTimeoutMs,
       keepaliveMs: positive(options.keepaliveMs ?? DEFAULTS.keepaliveMs, 'keepaliveMs'),
       ...this.backoff,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
@@ -320,7 +332,12 @@ export class OmniRelayClient {
         leaseTtlMs: options.ttlMs,
         ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
       },
-      { leader: true, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+      // A retry in this session gets the lease an abandoned attempt may have won (alreadyHolder).
+      {
+        leader: true,
+        retryUnanswered: true,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
     );
     if (!r.granted || r.lease === null) return null;
     if (generation !== this.follower?.generation) {
@@ -557,7 +574,9 @@ export class OmniRelayClient {
    * failover epoch and the passive mirror's replication (read on the Raft leader).
    */
   async clusters(): Promise<ClustersView> {
-    return clustersView(await this.router.call('Cluster', 'Clusters', {}, { leader: true }));
+    return clustersView(
+      await this.router.call('Cluster', 'Clusters', {}, { leader: true, retryUnanswered: true }),
+    );
   }
 
   /**
@@ -607,7 +626,9 @@ export class OmniRelayClient {
 
   /** members lists the configuration with link state and (from the leader) replication lag. */
   async members(): Promise<Members> {
-    return membersOf(await this.router.call('Cluster', 'Members', {}, { leader: true }));
+    return membersOf(
+      await this.router.call('Cluster', 'Members', {}, { leader: true, retryUnanswered: true }),
+    );
   }
 
   /** transferLeadership moves Raft leadership to `to` (or the most caught-up voter) and resolves with the new leader. */
@@ -875,8 +896,26 @@ export class OmniRelayClient {
         if (settled) return;
         settled = true;
         options.signal?.removeEventListener('abort', onAbort);
+        stopListening();
         f();
       };
+      // A node found not answering (a frozen leader) would hold the campaign until the
+      // connection's keepalive gives up: when it does not answer a Status either, campaign
+      // elsewhere. The retry is in the same session, so the cluster hands back this candidate's
+      // queue place or lease (one outcome), whichever the abandoned campaign got.
+      let checking = false;
+      const stopListening = this.router.onUnresponsive((from) => {
+        if (from !== address || checking || settled) return;
+        checking = true;
+        void this.router.stillRuns(address).then((runs) => {
+          checking = false;
+          if (runs || settled) return;
+          call.cancel();
+          settle(() =>
+            reject(new OmniRelayError('UNAVAILABLE', `${address} stopped answering during the campaign`)),
+          );
+        });
+      });
       const onAbort = (): void => {
         // Cancelling the call withdraws the candidate on the cluster.
         call.cancel();
@@ -918,7 +957,7 @@ export class OmniRelayClient {
         'Leadership',
         'Resign',
         { scope: lease.scope, fenceToken: lease.fence.toString() },
-        { leader: true, retry: RESIGN_RETRY },
+        { leader: true, retry: RESIGN_RETRY, retryUnanswered: true },
       );
       return true;
     } catch (e) {
@@ -1015,12 +1054,29 @@ function membersOf(r: unknown): Members {
   };
 }
 
-/** readSpec routes a read: linearizable ones to the leader, serializable ones anywhere. */
+/** readSpec routes a read: linearizable ones to the leader, serializable ones anywhere; any may go again. */
 function readSpec(options: ReadOptions): CallSpec {
   return {
     leader: options.serializable !== true,
+    retryUnanswered: true,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
+}
+
+/**
+ * checkAttemptTimeout returns the attemptTimeoutMs option: a positive number up to callTimeoutMs
+ * (INVALID_ARGUMENT otherwise); unset, the default capped at callTimeoutMs.
+ */
+function checkAttemptTimeout(value: number | undefined, callTimeoutMs: number): number {
+  if (value === undefined) return Math.min(DEFAULTS.attemptTimeoutMs, callTimeoutMs);
+  positive(value, 'attemptTimeoutMs');
+  if (value > callTimeoutMs) {
+    throw new OmniRelayError(
+      'INVALID_ARGUMENT',
+      `attemptTimeoutMs (${value}) must not exceed callTimeoutMs (${callTimeoutMs}): an attempt is part of a call`,
+    );
+  }
+  return value;
 }
 
 function positive(value: number, name: string): number {

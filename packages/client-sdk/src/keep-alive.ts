@@ -87,6 +87,10 @@ export class KeepAlive {
   private onStream = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** silenceTimer fires when the oldest unanswered request has waited attemptTimeoutMs (checkSilence). */
+  private silenceTimer: NodeJS.Timeout | undefined;
+  /** silenceChecked is the request whose node was asked whether it still runs (asked once per request). */
+  private silenceChecked: Sent | undefined;
   private failures = 0;
   private reconnecting = false;
   /** discovered: the leader was looked up for the stream being opened (once per stream). */
@@ -258,6 +262,57 @@ export class KeepAlive {
   }
 
   /**
+   * watchSilence arms the silence timer for the oldest unanswered request, if there is one and
+   * none is armed: attemptTimeoutMs after its send, checkSilence looks at it.
+   */
+  private watchSilence(): void {
+    const oldest = this.sent[0];
+    const stream = this.stream;
+    if (this.silenceTimer !== undefined || stream === undefined || oldest === undefined) return;
+    if (oldest === this.silenceChecked) return;
+    const delayMs = oldest.sentAtMs + this.router.options.attemptTimeoutMs - performance.now();
+    this.silenceTimer = setTimeout(
+      () => {
+        this.silenceTimer = undefined;
+        this.checkSilence(stream, oldest);
+      },
+      Math.max(0, Math.ceil(delayMs)),
+    );
+    this.silenceTimer.unref();
+  }
+
+  /**
+   * checkSilence handles a request left unanswered for attemptTimeoutMs: its node is asked for
+   * its Status, and when it does not answer that either (frozen: SIGSTOP, a long pause) the
+   * stream is cancelled at once and reopened on the leader the other nodes name, long before
+   * dropStuckStream's whole-interval bound. A node that answers is only slow, and keeps the
+   * stream. A node already found unresponsive (Router.unresponsive) is not asked again.
+   */
+  private checkSilence(stream: grpc.ClientDuplexStream<object, unknown>, request: Sent): void {
+    if (stream !== this.stream || this.sent[0] !== request) {
+      this.watchSilence();
+      return;
+    }
+    this.silenceChecked = request;
+    const address = this.streamAddress;
+    const alive = this.router.isUnresponsive(address)
+      ? Promise.resolve(false)
+      : this.router.stillRuns(address);
+    void alive.then((runs) => {
+      if (runs || stream !== this.stream || this.sent[0] !== request) return;
+      this.router.unresponsive(address);
+      stream.cancel();
+    });
+  }
+
+  /** stopWatchingSilence disarms the silence timer (the stream ended). */
+  private stopWatchingSilence(): void {
+    if (this.silenceTimer !== undefined) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    this.silenceChecked = undefined;
+  }
+
+  /**
    * probe sends an empty request when the stream carries release-on-reset leases and has sent
    * nothing for a probe interval: its answer proves the leader had not seen the stream reset
    * when the probe was sent (StreamProof), at the cost of a round trip and no Raft write.
@@ -337,6 +392,7 @@ export class KeepAlive {
       this.tell('sent', lease);
     }
     this.sent.push({ sentAtMs, leases: batch });
+    this.watchSilence();
     this.lastSentAtMs = sentAtMs;
     stream.write({
       leases: batch.map((l) => ({
@@ -415,6 +471,7 @@ export class KeepAlive {
         );
       }
     });
+    this.watchSilence();
     // Callers still waiting (their lease was in flight when they asked) get a fresh send.
     if (this.waiters.size > 0) this.sendAsked();
     this.schedule();
@@ -424,6 +481,7 @@ export class KeepAlive {
   private onStreamError(stream: grpc.ClientDuplexStream<object, unknown>, e: unknown): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
+    this.stopWatchingSilence();
     // The failed stream's proof stays frozen in its leases until each is renewed on the next one.
     this.proof = undefined;
     const error = e === undefined ? undefined : fromGrpcError(e, this.streamAddress);
@@ -457,6 +515,7 @@ export class KeepAlive {
   private endStream(): void {
     const stream = this.stream;
     this.stream = undefined;
+    this.stopWatchingSilence();
     this.proof = undefined;
     this.dropSent('CANCELLED');
     this.onStream = new Set();

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from './errors';
 import {
   OmniRelayError,
@@ -28,6 +29,12 @@ export interface RouterOptions {
   /** token is sent as `authorization: Bearer <token>` on every call and stream (see TokenSource). */
   readonly token?: TokenSource;
   readonly callTimeoutMs: number;
+  /**
+   * attemptTimeoutMs bounds one attempt of a call that may be repeated after an attempt got no
+   * answer (CallSpec.retryUnanswered), and how long a KeepAlive request may go unanswered before
+   * its node is asked whether it still runs (see Router.unresponsive).
+   */
+  readonly attemptTimeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   /** keepaliveMs is the HTTP/2 ping interval and timeout of every channel. */
@@ -60,6 +67,14 @@ export interface CallSpec {
    * that is not idempotent passes only codes that prove it was not applied (NOT_LEADER).
    */
   readonly retry?: ReadonlySet<ErrorCode>;
+  /**
+   * retryUnanswered: the request may be sent again after an attempt that got no answer (a read, or
+   * a write the cluster applies once however often it arrives: an acquire by session, a resign
+   * by fence). Each attempt then gets at most attemptTimeoutMs, so a call to a frozen leader
+   * goes on to the other nodes instead of waiting out the call's deadline; an attempt abandoned
+   * that way may still be applied, and the cluster's dedup makes the retry end in that outcome.
+   */
+  readonly retryUnanswered?: boolean;
   /** timeoutMs overrides the client's call timeout (the whole call, retries included). */
   readonly timeoutMs?: number;
   /** address sends the call to this node only (no routing, no retry elsewhere). */
@@ -103,6 +118,11 @@ export class Router {
   private closed = false;
   /** next is the round-robin cursor over endpoints when no leader is known. */
   private next = 0;
+  /** answeredAtMs is when each address last answered anything (monotonic): its process runs. */
+  private readonly answeredAtMs = new Map<string, number>();
+  /** unresponsiveAtMs is when each address was last found not answering (see unresponsive). */
+  private readonly unresponsiveAtMs = new Map<string, number>();
+  private readonly unresponsiveListeners = new Set<(address: string) => void>();
 
   /** endpoints are the configured endpoints of the cluster the router talks to (see retarget). */
   private endpoints: readonly string[];
@@ -136,6 +156,8 @@ export class Router {
     this.leaderAddress = undefined;
     this.relayAddress = undefined;
     this.next = 0;
+    this.answeredAtMs.clear();
+    this.unresponsiveAtMs.clear();
   }
 
   /** stub returns (creating once) the service client of `address`. */
@@ -180,13 +202,70 @@ export class Router {
     return metadata;
   }
 
-  /** pick chooses the node for an attempt: the leader if known, else the next endpoint in turn. */
+  /**
+   * pick chooses the node for an attempt: the leader if known, else the next endpoint in turn,
+   * passing over nodes found unresponsive (unless every node is).
+   */
   pick(): string {
     if (this.leaderAddress !== undefined) return this.leaderAddress;
     const all = this.addresses;
+    for (let i = 0; i < all.length; i++) {
+      const address = all[(this.next + i) % all.length]!;
+      if (!this.isUnresponsive(address)) {
+        this.next += i + 1;
+        return address;
+      }
+    }
     const address = all[this.next % all.length]!;
     this.next++;
     return address;
+  }
+
+  /**
+   * unresponsive records that `address` left a request unanswered past attemptTimeoutMs (a
+   * unary attempt, or a KeepAlive request whose node then did not answer a Status either): a
+   * frozen process (SIGSTOP, a long pause) or a dead path. It stops being taken for the leader or
+   * relay, round-robin passes it over until it answers again, and every listener (open streams
+   * to it, such as a campaign) hears it, so they move to another node instead of waiting for
+   * the connection's keepalive.
+   */
+  unresponsive(address: string): void {
+    this.unresponsiveAtMs.set(address, performance.now());
+    if (this.relayAddress === address) this.relayAddress = undefined;
+    this.forgetLeader(address);
+    for (const listener of [...this.unresponsiveListeners]) listener(address);
+  }
+
+  /** onUnresponsive registers `listener` for every unresponsive(address); it returns the function that unregisters it. */
+  onUnresponsive(listener: (address: string) => void): () => void {
+    this.unresponsiveListeners.add(listener);
+    return () => this.unresponsiveListeners.delete(listener);
+  }
+
+  /** answeredSince tells whether `address` answered anything after `sinceMs` (monotonic). */
+  answeredSince(address: string, sinceMs: number): boolean {
+    return (this.answeredAtMs.get(address) ?? Number.NEGATIVE_INFINITY) > sinceMs;
+  }
+
+  /**
+   * stillRuns asks `address` for its Status (bounded by attemptTimeoutMs) and resolves whether it
+   * answered anything since the question was sent: a node that is alive but slow at what it was
+   * asked still answers this, a frozen one does not. It never rejects.
+   */
+  async stillRuns(address: string): Promise<boolean> {
+    const askedAtMs = performance.now();
+    try {
+      await this.once('Cluster', 'Status', {}, address, this.options.attemptTimeoutMs);
+    } catch {
+      // Only whether it answered matters (a refusal of a Status is an answer too).
+    }
+    return this.answeredSince(address, askedAtMs);
+  }
+
+  /** isUnresponsive: `address` was found unresponsive and has not answered since. */
+  isUnresponsive(address: string): boolean {
+    const at = this.unresponsiveAtMs.get(address);
+    return at !== undefined && !this.answeredSince(address, at);
   }
 
   /** leaderRoute is where a leader-bound call goes: the leader, else a relay that knows it. */
@@ -239,24 +318,42 @@ export class Router {
 
   /**
    * discover asks every endpoint for its Status (in parallel, short deadline) and learns node
-   * ids and the leader. It resolves once it knows the leader's address or all have answered.
+   * ids and the leader. It resolves true once a node answers that it leads, or once every node
+   * not found unresponsive has settled (true when any answered). A frozen node is not waited for:
+   * its Status would only time out.
    */
   async discover(signal?: AbortSignal, timeoutMsMax = this.options.callTimeoutMs): Promise<boolean> {
     const timeoutMs = Math.min(1000, timeoutMsMax);
-    const asks = this.addresses.map(async (address) => {
-      const s = (await this.once('Cluster', 'Status', {}, address, timeoutMs, signal)) as {
-        nodeId: string;
-        leader: string;
-      };
-      this.learn(address, { nodeId: s.nodeId });
-      if (s.leader !== '' && this.addresses.includes(address)) {
-        if (s.leader === s.nodeId) this.leaderAddress = address;
-        else this.learn(address, { leaderId: s.leader });
-        if (this.leaderAddress === undefined) this.relayAddress = address;
+    const addresses = this.addresses;
+    const awaited = addresses.filter((a) => !this.isUnresponsive(a));
+    let pending = awaited.length === 0 ? addresses.length : awaited.length;
+    let answered = false;
+    return new Promise<boolean>((resolve) => {
+      for (const address of addresses) {
+        const counted = awaited.length === 0 || awaited.includes(address);
+        // once throws at once on a closed router: that counts as a node that did not answer.
+        Promise.resolve()
+          .then(() => this.once('Cluster', 'Status', {}, address, timeoutMs, signal))
+          .then(
+            (r) => {
+              const s = r as { nodeId: string; leader: string };
+              answered = true;
+              this.learn(address, { nodeId: s.nodeId });
+              if (s.leader !== '' && this.addresses.includes(address)) {
+                if (s.leader === s.nodeId) {
+                  this.leaderAddress = address;
+                  resolve(true);
+                } else this.learn(address, { leaderId: s.leader });
+                if (this.leaderAddress === undefined) this.relayAddress = address;
+              }
+              if (counted && --pending === 0) resolve(answered);
+            },
+            () => {
+              if (counted && --pending === 0) resolve(answered);
+            },
+          );
       }
     });
-    const answers = await Promise.allSettled(asks);
-    return answers.some((a) => a.status === 'fulfilled');
   }
 
   /**
@@ -267,6 +364,8 @@ export class Router {
     const timeoutMs = spec.timeoutMs ?? this.options.callTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const retry = spec.retry ?? RETRYABLE_CODES;
+    /** abandoned maps each node that left an attempt unanswered to that attempt's start. */
+    const abandoned = new Map<string, number>();
     let attempt = 0;
     let last: OmniRelayError | undefined;
     for (;;) {
@@ -295,11 +394,28 @@ export class Router {
         if (deadline - Date.now() <= 0) continue; // the top of the loop reports it
       }
       const address = spec.address ?? (spec.leader ? this.leaderRoute() : undefined) ?? this.pick();
+      // An attempt is bounded by attemptTimeoutMs when the call may go again unanswered, unless
+      // this node already left an attempt of this call unanswered and has answered since
+      // (alive, only slow: it gets the rest of the deadline rather than being abandoned again).
+      const startedAtMs = performance.now();
+      const abandonedAt = abandoned.get(address);
+      const bounded =
+        spec.retryUnanswered === true &&
+        spec.address === undefined &&
+        (abandonedAt === undefined || !this.answeredSince(address, abandonedAt));
+      const attemptMs = bounded ? Math.min(remaining, this.options.attemptTimeoutMs) : remaining;
       try {
-        return (await this.once(service, method, request, address, remaining, spec.signal)) as T;
+        return (await this.once(service, method, request, address, attemptMs, spec.signal)) as T;
       } catch (e) {
         if (!isOmniRelayError(e)) throw e;
         last = e;
+        if (e.code === 'DEADLINE_EXCEEDED' && attemptMs < remaining && !aborted(spec.signal)) {
+          // Abandoned, not failed: the node may be frozen with the request in its socket. Ask the
+          // others who leads now; the cluster dedups the request if this attempt still applies.
+          abandoned.set(address, startedAtMs);
+          this.unresponsive(address);
+          continue;
+        }
         this.noteFailure(address, e);
         if (spec.address !== undefined || !retry.has(e.code)) throw e;
         attempt++;
@@ -333,7 +449,11 @@ export class Router {
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           signal?.removeEventListener('abort', onAbort);
-          if (error !== null) reject(fromGrpcError(error, address));
+          const failure = error === null ? undefined : fromGrpcError(error, address);
+          // A status the server sent (not a transport failure) proves the node's process runs.
+          if (failure === undefined || !NODE_DID_NOT_SERVE.has(failure.code))
+            this.answeredAtMs.set(address, performance.now());
+          if (failure !== undefined) reject(failure);
           else resolve(response);
         },
       );

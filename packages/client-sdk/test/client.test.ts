@@ -251,6 +251,24 @@ describe('bad input gets a typed error and changes nothing', () => {
     expect(() => createClient({ endpoints: [] })).toThrow(/at least one endpoint/);
     expect(() => createClient({ endpoints: ['nope'] })).toThrow(/host:port/);
     expect(() => createClient({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 0 })).toThrow(/callTimeoutMs/);
+    expect(() => createClient({ endpoints: ['127.0.0.1:1'], attemptTimeoutMs: 0 })).toThrow(
+      /attemptTimeoutMs must be a positive number/,
+    );
+    expect(() => createClient({ endpoints: ['127.0.0.1:1'], attemptTimeoutMs: Number.NaN })).toThrow(
+      /attemptTimeoutMs/,
+    );
+    let tooLong: unknown;
+    try {
+      createClient({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 2000, attemptTimeoutMs: 2001 });
+    } catch (e) {
+      tooLong = e;
+    }
+    expect(isOmniRelayError(tooLong, 'INVALID_ARGUMENT')).toBe(true);
+    expect((tooLong as Error).message).toMatch(
+      /attemptTimeoutMs \(2001\) must not exceed callTimeoutMs \(2000\)/,
+    );
+    // Unset, it is capped by a shorter call timeout rather than refused.
+    createClient({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 300 }).close();
   });
 
   it('reports UNAVAILABLE, not DEADLINE_EXCEEDED, when looking for the leader used up the deadline', async () => {
