@@ -8,6 +8,7 @@ import { currentCredentials } from '../leadership/request-origin';
 import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
 import { rawBytesOf } from './malformed';
 import { loadPublicApi } from './proto';
+import type { ProxyHooks, StreamProxy } from './stream-proxy';
 import { proxyBidiStream, proxyServerStream } from './stream-proxy';
 
 /** FORWARDED_BY_METADATA_KEY marks a call a follower forwarded, so it is never forwarded twice. */
@@ -172,7 +173,13 @@ export class GrpcForwarder {
     return true;
   }
 
-  /** forwardServerStream proxies a server-streaming call (Campaign) to `target` for its whole life. */
+  /**
+   * forwardServerStream proxies a server-streaming call (Campaign) to `target` for its whole life.
+   * When another leader is elected, the client's stream ends with NOT_LEADER, as a KeepAlive's
+   * does: a campaign proxied to a frozen or deposed leader would otherwise wait for ever, while
+   * the client, told the new leader, campaigns there again in the same session (the cluster hands
+   * back its queue place or lease).
+   */
   forwardServerStream(
     method: string,
     call: grpc.ServerWritableStream<unknown, object>,
@@ -187,11 +194,31 @@ export class GrpcForwarder {
       this.outgoingMetadata(),
       streamOptions(call),
     );
-    proxyServerStream(call, upstream, {
+    this.untilLeaderChanges(method, target, (hooks) => proxyServerStream(call, upstream, hooks));
+  }
+
+  /**
+   * untilLeaderChanges starts a stream proxy to `target` with the forwarder's hooks and ends the
+   * client's call with NOT_LEADER once another leader is elected (the upstream is cancelled).
+   */
+  private untilLeaderChanges(
+    method: string,
+    target: ForwardTarget,
+    start: (hooks: ProxyHooks) => StreamProxy,
+  ): void {
+    const listener: LeaderChangeListener = (leaderId) => {
+      if (leaderId === '' || leaderId === target.leaderId) return;
+      proxy.abandon(this.leaderChangedStatus(target, leaderId));
+    };
+    const proxy = start({
       headers: (h) => this.forwardedHeaders(h, target),
       status: (s) => this.relayedStatus(s),
-      ended: (code) => this.end(method, target, code),
+      ended: (code) => {
+        this.leaderListeners.delete(listener);
+        this.end(method, target, code);
+      },
     });
+    this.leaderListeners.add(listener);
   }
 
   /**
@@ -212,20 +239,9 @@ export class GrpcForwarder {
       this.outgoingMetadata(),
       streamOptions(call),
     );
-    const listener: LeaderChangeListener = (leaderId) => {
-      if (leaderId === '' || leaderId === target.leaderId) return;
-      proxy.abandon(this.leaderChangedStatus(target, leaderId));
-    };
-    const proxy = proxyBidiStream(call, upstream, {
-      encode: (request) => this.bytesOf(method, request),
-      headers: (h) => this.forwardedHeaders(h, target),
-      status: (s) => this.relayedStatus(s),
-      ended: (code) => {
-        this.leaderListeners.delete(listener);
-        this.end(method, target, code);
-      },
-    });
-    this.leaderListeners.add(listener);
+    this.untilLeaderChanges(method, target, (hooks) =>
+      proxyBidiStream(call, upstream, { ...hooks, encode: (request) => this.bytesOf(method, request) }),
+    );
   }
 
   /** close closes every cached channel (server shutdown); calls still open on them are cancelled. */

@@ -375,6 +375,34 @@ describe('gRPC calls that land on a follower of a 3-process cluster', () => {
       BigInt(before.response['raftTerm'] as string),
     );
   });
+
+  it('ends a Campaign proxied to a leader that lost office with NOT_LEADER, naming the new one', async () => {
+    const { leader, followers } = await roles(cluster());
+    const [via, target] = followers as [string, string];
+    await call(clients.of(leader).leadership, 'Acquire', {
+      scope: 'fwd/term/campaign',
+      candidateId: 'holder',
+      leaseTtlMs: 30_000,
+    });
+    const reader = new StreamReader(
+      campaign(clients.of(via).leadership, {
+        scope: 'fwd/term/campaign',
+        candidateId: 'waiter',
+        leaseTtlMs: 30_000,
+      }),
+    );
+    expect(await reader.next()).toHaveProperty('queued');
+
+    await call(clients.of(leader).cluster, 'TransferLeadership', { to: target });
+
+    // Left open, the campaign would wait on the old leader until its deadline: a frozen or deposed
+    // leader elects nobody. It ends at once, so the client campaigns again on the new leader.
+    const { error } = await reader.end();
+    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error && errorCodeOf(error)).toBe('NOT_LEADER');
+    expect(error && metadataOf(error, 'omnirelay-leader-hint')).toBe(target);
+    expect(error && metadataOf(error, 'omnirelay-leader-address')).toBe(cluster().node(target).grpcAddress);
+  });
 });
 
 describe('a follower without --peer-grpc', () => {
