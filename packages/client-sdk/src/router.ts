@@ -203,11 +203,17 @@ export class Router {
   }
 
   /**
-   * pick chooses the node for an attempt: the leader if known, else the next endpoint in turn,
-   * passing over nodes found unresponsive (unless every node is).
+   * pick chooses the node for an attempt or a stream: the leader if known, else the next endpoint
+   * in turn, passing over nodes found unresponsive (unless every node is). A leader known only at
+   * an address that stopped answering (a dead path to a live leader, or a frozen leader the
+   * others still name) gives way to a relay that names it, which forwards to it while it can.
    */
   pick(): string {
-    if (this.leaderAddress !== undefined) return this.leaderAddress;
+    const leader = this.leaderAddress;
+    if (leader !== undefined && !this.isUnresponsive(leader)) return leader;
+    const relay = this.relayAddress;
+    if (leader !== undefined && relay !== undefined && !this.isUnresponsive(relay)) return relay;
+    if (leader !== undefined) return leader;
     const all = this.addresses;
     for (let i = 0; i < all.length; i++) {
       const address = all[(this.next + i) % all.length]!;
@@ -268,9 +274,21 @@ export class Router {
     return at !== undefined && !this.answeredSince(address, at);
   }
 
-  /** leaderRoute is where a leader-bound call goes: the leader, else a relay that knows it. */
+  /**
+   * leaderRoute is where a leader-bound call goes: the leader, else a relay that knows it (also
+   * when the leader's address stopped answering and the relay did not).
+   */
   private leaderRoute(): string | undefined {
-    return this.leaderAddress ?? this.relayAddress;
+    const leader = this.leaderAddress;
+    const relay = this.relayAddress;
+    if (
+      leader !== undefined &&
+      this.isUnresponsive(leader) &&
+      relay !== undefined &&
+      !this.isUnresponsive(relay)
+    )
+      return relay;
+    return leader ?? relay;
   }
 
   /** learn records what an answer or error says about the leader. */
@@ -344,7 +362,8 @@ export class Router {
                   this.leaderAddress = address;
                   resolve(true);
                 } else this.learn(address, { leaderId: s.leader });
-                if (this.leaderAddress === undefined) this.relayAddress = address;
+                if (this.leaderAddress === undefined || this.isUnresponsive(this.leaderAddress))
+                  this.relayAddress = address;
               }
               if (counted && --pending === 0) resolve(answered);
             },

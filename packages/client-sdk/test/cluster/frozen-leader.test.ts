@@ -1,8 +1,31 @@
 import { performance } from 'node:perf_hooks';
 import { useLocalCluster } from '../../../server/test/cluster/cluster-helpers';
-import type { LeadershipEvent, Lease } from '../../src/index';
+import type { LeadershipEvent, Lease, OmniRelayClient, RenewalEvent } from '../../src/index';
 import { createClient } from '../../src/index';
 import { sleep, waitFor } from '../support/solo';
+import { startTcpProxy } from '../support/tcp-proxy';
+
+/** historyOf collects the events under `prefix` from `fromRevision` until `done` holds (bounded by waitFor). */
+async function historyOf(
+  client: OmniRelayClient,
+  prefix: string,
+  fromRevision: bigint,
+  done: (events: readonly LeadershipEvent[]) => boolean,
+): Promise<LeadershipEvent[]> {
+  const controller = new AbortController();
+  const events: LeadershipEvent[] = [];
+  const watching = (async () => {
+    for await (const e of client.watch(prefix, { fromRevision, signal: controller.signal })) events.push(e);
+  })().catch(() => undefined);
+  try {
+    await waitFor(`the history under ${prefix}`, () => done(events));
+    await sleep(300); // a duplicate would arrive right behind
+  } finally {
+    controller.abort();
+    await watching;
+  }
+  return events;
+}
 
 /** ELECTION_TIMEOUT_MS is the nodes' --election-timeout-ms (generous for 2 loaded cores). */
 const ELECTION_TIMEOUT_MS = 1500;
@@ -31,6 +54,53 @@ describe('a Raft leader frozen with SIGSTOP (3 real processes)', () => {
     extraArgs: ['--election-timeout-ms', String(ELECTION_TIMEOUT_MS), '--heartbeat-ms', '150'],
   });
   jest.setTimeout(90_000);
+
+  it('gets back the lease an abandoned acquire won, with its fence, when the reply was lost after the cluster applied it', async () => {
+    const leaderId = await cluster().waitForLeader();
+    const leader = cluster().node(leaderId);
+    const followers = cluster().nodes.filter((n) => n.id !== leaderId);
+    // The client reaches the leader only through a proxy that will drop every reply.
+    const proxy = await startTcpProxy(leader.grpcAddress);
+    const renewals: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [proxy.address, ...followers.map((n) => n.grpcAddress)],
+      candidateId: 'worker',
+      callTimeoutMs: CALL_TIMEOUT_MS,
+      onRenewal: (e) => renewals.push(e),
+    });
+    const observer = createClient({ endpoints: cluster().nodes.map((n) => n.grpcAddress) });
+    try {
+      const before = (await client.acquire('lost/before', { ttlMs: TTL_MS }))!;
+      await before.resign();
+      proxy.muteReplies();
+      const lease = await client.acquire('lost/a', { ttlMs: TTL_MS });
+
+      // The first attempt was applied (the leader got it), its reply dropped: the retry through a
+      // follower found this session holding the scope (alreadyHolder), which the SDK confirms with
+      // a renewal before it hands the lease out. One grant, one fence.
+      expect(lease).not.toBeNull();
+      expect(renewals.some((e) => e.scope === 'lost/a' && e.type === 'renewed')).toBe(true);
+      const view = await observer.getLeader('lost/a');
+      expect(view?.fence).toBe(lease!.fence);
+      expect(view?.sessionId).toBe(client.sessionId);
+      const events = await historyOf(observer, 'lost/', before.revision, (es) =>
+        es.some((e) => e.scope === 'lost/a'),
+      );
+      expect(events.filter((e) => e.scope === 'lost/a').map((e) => [e.reason, e.holder?.fence])).toEqual([
+        ['granted', lease!.fence],
+      ]);
+
+      // Renewals and resign go on through the follower while the leader's address stays silent.
+      await client.renew(lease!);
+      expect(lease!.isValid()).toBe(true);
+      expect(await lease!.resign()).toBe(true);
+      expect(await observer.getLeader('lost/a')).toBeNull();
+    } finally {
+      client.close();
+      observer.close();
+      await proxy.close();
+    }
+  });
 
   it('serves acquire, campaign, renew, resign and reads through the new leader well before the call timeout, each with one outcome', async () => {
     const oldLeader = await cluster().waitForLeader();

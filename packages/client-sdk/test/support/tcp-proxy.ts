@@ -11,6 +11,12 @@ export interface TcpProxy {
    * client learns nothing until its own timers fire).
    */
   cut(): void;
+  /**
+   * muteReplies forwards what clients send but drops every byte the target sends back, on open
+   * and new connections: the target serves each request and the client never hears of it (an
+   * answer lost on its way back, or a path that died after the request crossed it).
+   */
+  muteReplies(): void;
   /** hold stops forwarding in both directions (bytes wait in the sockets) until release(). */
   hold(): void;
   /** release forwards everything held, in order, and goes on forwarding. */
@@ -42,6 +48,11 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let cut = false;
   let refusing = false;
+  let muted = false;
+  const mute = (upstream: Socket, client: Socket): void => {
+    upstream.unpipe(client);
+    upstream.on('data', () => undefined);
+  };
   const blackhole = (s: Socket): void => {
     s.unpipe();
     s.removeAllListeners('data');
@@ -74,7 +85,8 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     pairs.add(pair);
     client.on('close', () => pairs.delete(pair));
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (muted) mute(upstream, client);
+    else upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -84,6 +96,10 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     cut: () => {
       cut = true;
       for (const s of sockets) blackhole(s);
+    },
+    muteReplies: () => {
+      muted = true;
+      for (const [client, upstream] of pairs) mute(upstream, client);
     },
     hold: () => {
       for (const [client, upstream] of pairs) {
