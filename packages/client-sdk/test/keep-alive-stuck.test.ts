@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, statusOf } from './support/fake-node';
 import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
 import { sleep, waitFor } from './support/solo';
@@ -60,18 +60,7 @@ describe('KeepAlive on a stream that stops answering', () => {
         call.on('error', () => undefined);
       },
     });
-    server.addService(api.cluster.definition, {
-      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) =>
-        callback(null, {
-          nodeId: 'fake',
-          role: 'leader',
-          term: 1,
-          leader: 'fake',
-          commit: 7,
-          applied: 7,
-          members: [],
-        }),
-    });
+    server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
     address = await bindLoopback(server);
   });
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadPublicApi } from '@omnirelay/server';
 import { createClient } from '../src/index';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, statusOf } from './support/fake-node';
 
 /** ATTEMPT_TIMEOUT_MS is the clients' attemptTimeoutMs here; their call timeout is far longer. */
 const ATTEMPT_TIMEOUT_MS = 1000;
@@ -42,18 +42,7 @@ describe('an attempt to a node that never answers', () => {
         callback(null, { leader: null });
       },
     });
-    live.addService(api.cluster.definition, {
-      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) =>
-        callback(null, {
-          nodeId: 'live',
-          role: 'follower',
-          term: 1,
-          leader: '',
-          commit: 1,
-          applied: 1,
-          members: [],
-        }),
-    });
+    live.addService(api.cluster.definition, { Status: statusOf('live', '') });
     liveAddress = await bindLoopback(live);
   });
 

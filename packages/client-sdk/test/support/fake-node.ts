@@ -12,3 +12,16 @@ export async function bindLoopback(server: grpc.Server): Promise<string> {
   );
   return `127.0.0.1:${port}`;
 }
+
+/**
+ * statusOf is a fake node's Cluster.Status handler: it answers as node `nodeId`, naming `leader`
+ * ('' for none; the node itself makes it the leader).
+ */
+export function statusOf(
+  nodeId: string,
+  leader: string,
+): (call: unknown, callback: grpc.sendUnaryData<object>) => void {
+  const role = leader === nodeId ? 'leader' : 'follower';
+  return (_call, callback) =>
+    callback(null, { nodeId, role, term: 1, leader, commit: 7, applied: 7, members: [] });
+}

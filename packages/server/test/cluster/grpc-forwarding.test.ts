@@ -167,21 +167,27 @@ describe('gRPC calls that land on a follower of a 3-process cluster', () => {
     expect(error.details).toMatch(/fence/i);
   });
 
-  it('proxies a Campaign: queued through a follower, then elected when the holder resigns', async () => {
-    const { followers } = await roles(cluster());
-    const [first, second] = followers as [string, string];
-    const held = await call(clients.of(first).leadership, 'Acquire', {
-      scope: 'fwd/campaign',
+  /** waiterBehindHolder has `holder` acquire `scope` through node `holderVia`, then `waiter` campaign for it through `waiterVia`. */
+  async function waiterBehindHolder(
+    scope: string,
+    holderVia: string,
+    waiterVia: string,
+  ): Promise<{ held: Answer; reader: StreamReader }> {
+    const held = await call(clients.of(holderVia).leadership, 'Acquire', {
+      scope,
       candidateId: 'holder',
       leaseTtlMs: 30_000,
     });
     const reader = new StreamReader(
-      campaign(clients.of(second).leadership, {
-        scope: 'fwd/campaign',
-        candidateId: 'waiter',
-        leaseTtlMs: 30_000,
-      }),
+      campaign(clients.of(waiterVia).leadership, { scope, candidateId: 'waiter', leaseTtlMs: 30_000 }),
     );
+    return { held, reader };
+  }
+
+  it('proxies a Campaign: queued through a follower, then elected when the holder resigns', async () => {
+    const { followers } = await roles(cluster());
+    const [first, second] = followers as [string, string];
+    const { held, reader } = await waiterBehindHolder('fwd/campaign', first, second);
     expect(await reader.next()).toMatchObject({ queued: { position: 0, holder: { candidateId: 'holder' } } });
     await call(clients.of(first).leadership, 'Resign', {
       scope: 'fwd/campaign',
@@ -379,18 +385,7 @@ describe('gRPC calls that land on a follower of a 3-process cluster', () => {
   it('ends a Campaign proxied to a leader that lost office with NOT_LEADER, naming the new one', async () => {
     const { leader, followers } = await roles(cluster());
     const [via, target] = followers as [string, string];
-    await call(clients.of(leader).leadership, 'Acquire', {
-      scope: 'fwd/term/campaign',
-      candidateId: 'holder',
-      leaseTtlMs: 30_000,
-    });
-    const reader = new StreamReader(
-      campaign(clients.of(via).leadership, {
-        scope: 'fwd/term/campaign',
-        candidateId: 'waiter',
-        leaseTtlMs: 30_000,
-      }),
-    );
+    const { reader } = await waiterBehindHolder('fwd/term/campaign', leader, via);
     expect(await reader.next()).toHaveProperty('queued');
 
     await call(clients.of(leader).cluster, 'TransferLeadership', { to: target });
