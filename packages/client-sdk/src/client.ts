@@ -899,30 +899,15 @@ export class OmniRelayClient {
         stopListening();
         f();
       };
-      // A node found not answering (a frozen leader) would hold the campaign until the
-      // connection's keepalive gives up, or for ever when a new connection to it never gets past
-      // the handshake: when it does not answer a Status either, campaign elsewhere. The retry is
-      // in the same session, so the cluster hands back this candidate's queue place or lease
-      // (one outcome), whichever the abandoned campaign got.
-      let checking = false;
-      const check = (): void => {
-        if (checking || settled) return;
-        checking = true;
-        void this.router.stillRuns(address).then((runs) => {
-          checking = false;
-          if (runs || settled) return;
-          call.cancel();
-          settle(() =>
-            reject(new OmniRelayError('UNAVAILABLE', `${address} stopped answering during the campaign`)),
-          );
-        });
-      };
-      const stopListening = this.router.onUnresponsive((from) => {
-        if (from === address) check();
+      // A frozen node would hold the campaign: campaign elsewhere. The retry is in the same
+      // session, so the cluster hands back this candidate's queue place or lease (one outcome),
+      // whichever the abandoned campaign got.
+      const stopListening = this.router.whileStream(address, () => {
+        call.cancel();
+        settle(() =>
+          reject(new OmniRelayError('UNAVAILABLE', `${address} stopped answering during the campaign`)),
+        );
       });
-      // Sent to a node already found unresponsive (the other nodes still name it while they wait
-      // out their election timeout): ask it now rather than wait for the next sign.
-      if (this.router.isUnresponsive(address)) check();
       const onAbort = (): void => {
         // Cancelling the call withdraws the candidate on the cluster.
         call.cancel();

@@ -248,6 +248,35 @@ export class Router {
     return () => this.unresponsiveListeners.delete(listener);
   }
 
+  /**
+   * whileStream watches a stream open to `address` (a campaign, a watch): whenever the node is
+   * found unresponsive, and at once if it already is (the other nodes still name a frozen leader
+   * while they wait out their election timeout), it is asked for its Status, and `frozen` runs
+   * when it does not answer that either, so the caller cancels the stream and opens it elsewhere
+   * rather than wait for the connection's keepalive, or for ever when a fresh connection to a
+   * frozen process never gets past its handshake. It returns the function that stops watching.
+   */
+  whileStream(address: string, frozen: () => void): () => void {
+    let checking = false;
+    let stopped = false;
+    const check = (): void => {
+      if (checking || stopped) return;
+      checking = true;
+      void this.stillRuns(address).then((runs) => {
+        checking = false;
+        if (!runs && !stopped) frozen();
+      });
+    };
+    const stopListening = this.onUnresponsive((from) => {
+      if (from === address) check();
+    });
+    if (this.isUnresponsive(address)) check();
+    return () => {
+      stopped = true;
+      stopListening();
+    };
+  }
+
   /** answeredSince tells whether `address` answered anything after `sinceMs` (monotonic). */
   answeredSince(address: string, sinceMs: number): boolean {
     return (this.answeredAtMs.get(address) ?? Number.NEGATIVE_INFINITY) > sinceMs;
