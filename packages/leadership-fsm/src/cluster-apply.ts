@@ -1,5 +1,5 @@
 import type { MirrorCommand, SetClusterCommand } from './cluster-commands';
-import type { ClusterDescriptor, MirroredScope } from './cluster-topology';
+import type { ClusterDescriptor, MirroredHolder, MirroredScope } from './cluster-topology';
 import { recordDescriptorChange } from './cluster-history';
 import { LeadershipError } from './errors';
 import { FAILOVER_EPOCH_MAX, FENCE_INDEX_MAX, epochOfFence } from './fence';
@@ -64,7 +64,8 @@ function epochRegression(message: string, epoch: number): LeadershipError {
  * its own and above every epoch it knows of (peers and mirrored fences), so that every fence it
  * grants from then on is above every fence those clusters could have granted. A change after
  * which this cluster no longer grants (passive, draining, or a peer promoted above it) drops every
- * waiting candidate and ends every lease (see stopGrantingUnlessActive).
+ * waiting candidate and ends every lease (see stopGrantingUnlessActive); a promotion that makes
+ * it grant inherits the mirror's holders as leases ending one TTL later (inheritMirroredLeases).
  */
 export function applySetCluster(
   state: FsmState,
@@ -109,7 +110,7 @@ export function applySetCluster(
     }
     topology.peers.set(command.clusterId, descriptor);
     recordDescriptorChange(state, false, descriptor, command.correlationId, ctx);
-    return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
+    return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx), leasesInherited: 0 };
   }
   const current = topology.local;
   if (current !== null && current.clusterId !== command.clusterId) {
@@ -144,9 +145,81 @@ export function applySetCluster(
       );
     }
   }
+  const wasGranting = grants(state);
+  const inherits = !wasGranting && topology.state !== 'active' && command.state === 'active';
+  if (inherits) refuseUnlessRoomToInherit(state);
   topology.local = descriptor;
   recordDescriptorChange(state, true, descriptor, command.correlationId, ctx);
-  return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx) };
+  const leasesInherited = inherits && grants(state) ? inheritMirroredLeases(state, ctx) : 0;
+  return { type: 'setCluster', descriptor, ...stopGrantingUnlessActive(state, ctx), leasesInherited };
+}
+
+/** heldInMirror is the holder a promotion keeps a mirrored scope held for: the current one, else a stepped-down one. */
+function heldInMirror(mirrored: MirroredScope): MirroredHolder | null {
+  return mirrored.holder ?? mirrored.steppedDownHolder;
+}
+
+/**
+ * refuseUnlessRoomToInherit throws SCOPE_LIMIT_REACHED when the scopes a promotion would inherit
+ * (held in the mirror, unknown to this cluster) would take it past SCOPE_COUNT_MAX: such a
+ * promotion is refused as a whole rather than hand out a scope someone may still hold.
+ */
+function refuseUnlessRoomToInherit(state: FsmState): void {
+  let added = 0;
+  for (const mirrored of state.cluster.mirror.values()) {
+    if (heldInMirror(mirrored) !== null && !state.scopes.has(mirrored.scope)) added++;
+  }
+  if (state.scopes.size + added > SCOPE_COUNT_MAX) {
+    throw new LeadershipError(
+      'SCOPE_LIMIT_REACHED',
+      `a promotion would inherit ${added} held scopes this cluster does not keep yet; with its ${state.scopes.size} scopes that is more than ${SCOPE_COUNT_MAX}, so it is refused`,
+      { limit: SCOPE_COUNT_MAX },
+    );
+  }
+}
+
+/**
+ * inheritMirroredLeases runs in the entry that makes this cluster grant again (a promotion from
+ * passive or draining): every scope the mirror shows held (or whose holder the old active
+ * stepped down, as a drain does) gets that holder as an inherited lease, in scope order, so no
+ * one is granted the scope while the old holder may still trust its lease. That holder's own
+ * view ends before its last renewal at the old active + TTL, and its last renewal came before
+ * this entry (the drain, or the old active's death, came first), so the inherited lease runs
+ * from this entry's stamp for the mirrored TTL; then this cluster's expiry ends it (`expired`)
+ * and promotes a waiter with a fence of the new epoch. It keeps the old active's fence (its
+ * epoch is below this cluster's: `FsmState.isInherited`) and session '' (no acquire or campaign
+ * gets it back), and it is never renewed here. A mirrored fence not above the scope's last fence
+ * here (this cluster granted later, in an earlier term as active) is not inherited. It returns
+ * how many leases it installed.
+ */
+function inheritMirroredLeases(state: FsmState, ctx: EntryContext): number {
+  let inherited = 0;
+  for (const mirrored of state.cluster.sortedMirror()) {
+    const holder = heldInMirror(mirrored);
+    if (holder === null) continue;
+    const existing = state.scopes.get(mirrored.scope);
+    if (existing !== undefined && holder.fenceToken <= existing.lastFenceToken) continue;
+    const record = existing ?? state.createScope(mirrored.scope);
+    const lastFenceToken =
+      mirrored.lastFenceToken > holder.fenceToken ? mirrored.lastFenceToken : holder.fenceToken;
+    state.inheritLease(
+      record,
+      {
+        candidateId: holder.candidateId,
+        sessionId: '',
+        metadata: holder.metadata,
+        fenceToken: holder.fenceToken,
+        leaseTtlMs: holder.leaseTtlMs,
+        grantedStampMs: holder.grantedStampMs,
+        lastRenewalStampMs: ctx.stampMs,
+        deadlineMs: ctx.stampMs + holder.leaseTtlMs,
+      },
+      lastFenceToken,
+      ctx,
+    );
+    inherited++;
+  }
+  return inherited;
 }
 
 /**
@@ -170,7 +243,7 @@ function grants(state: FsmState): boolean {
 function stopGrantingUnlessActive(
   state: FsmState,
   ctx: EntryContext,
-): { waitersDropped: number; leasesEnded: number } {
+): { readonly waitersDropped: number; readonly leasesEnded: number } {
   if (grants(state)) return { waitersDropped: 0, leasesEnded: 0 };
   let waitersDropped = 0;
   let leasesEnded = 0;
@@ -245,11 +318,16 @@ export function applyMirror(state: FsmState, command: MirrorCommand): MirrorOutc
     const fence = change.holder?.fenceToken ?? 0n;
     const lastFenceToken =
       previous === undefined || fence > previous.lastFenceToken ? fence : previous.lastFenceToken;
+    // A step-down with no successor (a drain) ends a lease its holder still trusts until its next
+    // renewal: the mirror keeps that holder, so a promotion does not hand the scope on before then.
+    const steppedDownHolder =
+      change.holder === null && change.reason === 'steppedDown' ? (previous?.holder ?? null) : null;
     topology.mirror.set(change.scope, {
       scope: change.scope,
       revision: change.revision,
       lastFenceToken,
       holder: change.holder === null ? null : { ...change.holder },
+      steppedDownHolder,
     });
     topology.mirrorEpochMax = Math.max(topology.mirrorEpochMax, epochOfFence(lastFenceToken));
   }

@@ -3,6 +3,7 @@ import { FAILOVER_STEPS } from './cluster-history';
 import type { ClusterDescriptor, ClusterState, MirroredHolder } from './cluster-topology';
 import { CLUSTER_STATES } from './cluster-topology';
 import { LeadershipError } from './errors';
+import type { HolderChangeReason } from './events';
 import { FAILOVER_EPOCH_MAX, FENCE_INDEX_MAX } from './fence';
 import type { Fields } from './fields';
 import { asRecord, integerField, malformed, onlyFields, rangeField, stringField, textField } from './fields';
@@ -21,6 +22,15 @@ import {
 } from './limits';
 import { validateScopeName } from './scope-name';
 import { utf8ByteLength, validateCandidateId, validateMetadata } from './text';
+
+/** HOLDER_CHANGE_REASONS lists every HolderChangeReason a mirror change may carry, in a fixed order. */
+const HOLDER_CHANGE_REASONS: readonly HolderChangeReason[] = [
+  'granted',
+  'resigned',
+  'expired',
+  'steppedDown',
+  'preempted',
+];
 
 /** CLUSTER_ID_RULES is the human-readable rule a cluster id (and a region) must follow. */
 export const CLUSTER_ID_RULES = `a cluster id is 1..${CLUSTER_ID_BYTES_MAX} characters: a first character from [A-Za-z0-9], then [A-Za-z0-9._-]`;
@@ -43,11 +53,16 @@ export interface SetClusterCommand extends Pick<
   readonly local: boolean;
 }
 
-/** MirrorChange is one scope's holder (null: vacant) as of source revision `revision`. */
+/**
+ * MirrorChange is one scope's holder (null: vacant) as of source revision `revision`, and why the
+ * source's holder changed (its event's reason; absent in a reset's listing and in entries written
+ * before it existed).
+ */
 export interface MirrorChange {
   readonly scope: string;
   readonly revision: number;
   readonly holder: MirroredHolder | null;
+  readonly reason?: HolderChangeReason;
 }
 
 /**
@@ -243,7 +258,7 @@ export function parseMirror(record: Fields, correlationId: string): MirrorComman
   }
   const changes = value.map((item: unknown, i: number): MirrorChange => {
     const c = asRecord(item, `changes[${i}]`);
-    onlyFields(c, ['scope', 'revision', 'holder'], `changes[${i}]`);
+    onlyFields(c, ['scope', 'revision', 'holder', 'reason'], `changes[${i}]`);
     const scope = stringField(c, 'scope');
     validateScopeName(scope);
     const revision = integerField(c, 'revision');
@@ -254,7 +269,17 @@ export function parseMirror(record: Fields, correlationId: string): MirrorComman
         { field: 'revision' },
       );
     }
-    return { scope, revision, holder: mirrorHolder(c.holder, i) };
+    const holder = mirrorHolder(c.holder, i);
+    if (c.reason === undefined) return { scope, revision, holder };
+    const reason = stringField(c, 'reason');
+    if (!(HOLDER_CHANGE_REASONS as readonly string[]).includes(reason)) {
+      throw new LeadershipError(
+        'INVALID_ARGUMENT',
+        `changes[${i}].reason ${JSON.stringify(reason.slice(0, 32))}; allowed: ${HOLDER_CHANGE_REASONS.join(', ')}`,
+        { field: 'reason' },
+      );
+    }
+    return { scope, revision, holder, reason: reason as HolderChangeReason };
   });
   return {
     type: 'mirror',

@@ -10,7 +10,8 @@ import { epochOfFence } from './fence';
  * `[clusterId, region, priority, state, failoverEpoch, endpoints, changedBy, reason,
  * changedRevision, changedStampMs]`, peers sorted by id, the mirror `[sourceClusterId,
  * versionVector, epochMax, sourceStampMs, scopes]` with the vector as `[[clusterId, revision]]`
- * sorted by id and scopes sorted by name, each `[scope, revision, lastFenceToken, holder | null]`,
+ * sorted by id and scopes sorted by name, each `[scope, revision, lastFenceToken, holder | null]`
+ * followed by the stepped-down holder when there is one (`[…, holder | null, steppedDownHolder]`),
  * a holder `[candidateId, metadata, fenceToken, scopeTerm, leaseTtlMs, grantedStampMs]`; then
  * the failover history, oldest first, each `[revision, stampMs, correlationId, actor, clusterId,
  * step, detail, reason]` (a section of 3, written before the history existed, has none).
@@ -31,6 +32,12 @@ function descriptorTuple(d: ClusterDescriptor): unknown[] {
   ];
 }
 
+function holderTuple(h: MirroredHolder | null): unknown[] | null {
+  return h === null
+    ? null
+    : [h.candidateId, h.metadata, h.fenceToken, h.scopeTerm, h.leaseTtlMs, h.grantedStampMs];
+}
+
 /** clusterSection lays out the cross-cluster state as snapshot format 3 stores it (fresh arrays). */
 export function clusterSection(topology: ClusterTopology): unknown[] {
   return [
@@ -43,21 +50,17 @@ export function clusterSection(topology: ClusterTopology): unknown[] {
       topology.mirrorStampMs,
       topology
         .sortedMirror()
-        .map((m) => [
-          m.scope,
-          m.revision,
-          m.lastFenceToken,
-          m.holder === null
-            ? null
+        .map((m) =>
+          m.steppedDownHolder === null
+            ? [m.scope, m.revision, m.lastFenceToken, holderTuple(m.holder)]
             : [
-                m.holder.candidateId,
-                m.holder.metadata,
-                m.holder.fenceToken,
-                m.holder.scopeTerm,
-                m.holder.leaseTtlMs,
-                m.holder.grantedStampMs,
+                m.scope,
+                m.revision,
+                m.lastFenceToken,
+                holderTuple(m.holder),
+                holderTuple(m.steppedDownHolder),
               ],
-        ]),
+        ),
     ],
     topology.history.map((r) => [
       r.revision,
@@ -167,7 +170,8 @@ export function decodeClusterSection(value: unknown): ClusterTopology {
   topology.mirrorEpochMax = int(mirror[2], 'mirror.epochMax');
   topology.mirrorStampMs = int(mirror[3], 'mirror.sourceStampMs');
   for (const item of arrayOf(mirror[4], undefined, 'mirror.scopes')) {
-    const m = arrayOf(item, 4, 'mirror scope');
+    const m = arrayOf(item, undefined, 'mirror scope');
+    if (m.length !== 4 && m.length !== 5) throw invalid('mirror scope is not an array of 4 or 5');
     const scope = str(m[0], 'mirror scope name');
     const lastFenceToken = fence(m[2], 'mirror lastFenceToken');
     if (epochOfFence(lastFenceToken) > topology.mirrorEpochMax)
@@ -177,6 +181,7 @@ export function decodeClusterSection(value: unknown): ClusterTopology {
       revision: int(m[1], 'mirror revision'),
       lastFenceToken,
       holder: decodeHolder(m[3], 'mirror holder'),
+      steppedDownHolder: m.length === 5 ? decodeHolder(m[4], 'mirror steppedDownHolder') : null,
     });
   }
   for (const item of section.length === 4 ? arrayOf(section[3], undefined, 'history') : []) {

@@ -42,6 +42,13 @@ export interface MirroredScope {
   readonly revision: number;
   readonly lastFenceToken: bigint;
   readonly holder: MirroredHolder | null;
+  /**
+   * steppedDownHolder is the holder whose lease the source ended by a step-down with no successor
+   * in the scope's last change (a drain ends every lease so), or null. Such a holder learns it only
+   * at its next renewal, so a promotion keeps the scope held for it (see applySetCluster) just as
+   * for a current holder.
+   */
+  readonly steppedDownHolder: MirroredHolder | null;
 }
 
 /** MirroredHolder is the part of a source lease the mirror keeps (renewals are not replicated). */

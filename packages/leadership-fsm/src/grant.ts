@@ -85,7 +85,8 @@ export function applyAcquire(state: FsmState, command: AcquireCommand, ctx: Entr
  * applyCampaign (CLUSTER_PASSIVE on a passive or draining cluster) grants a vacant scope at once, or queues the candidate by priority (ties to the
  * earliest entry). A candidate already holding or waiting in the same client session is answered
  * with what it has, and nothing changes; in another session (or without one) it is
- * HELD_BY_OTHER_SESSION. The queue is bounded by QUEUE_LENGTH_MAX (QUEUE_FULL).
+ * HELD_BY_OTHER_SESSION. The candidate of a lease inherited from the old active at a promotion
+ * queues like any other. The queue is bounded by QUEUE_LENGTH_MAX (QUEUE_FULL).
  */
 export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: EntryContext): CampaignOutcome {
   refuseUnlessGranting(state, ctx, 'campaign');
@@ -100,7 +101,9 @@ export function applyCampaign(state: FsmState, command: CampaignCommand, ctx: En
     };
   }
   const holderView = leaseView(record.name, record.scopeTerm, holder);
-  if (holder.candidateId === command.candidateId) {
+  // A lease inherited from the old active belongs to a session that ended there: its own
+  // candidate queues like any other and is elected after the inherited lease's deadline.
+  if (holder.candidateId === command.candidateId && !state.isInherited(holder)) {
     if (!sameSession(holder.sessionId, command.sessionId)) {
       throw otherSession(record.name, command, 'holds');
     }

@@ -8,7 +8,8 @@ import type { EntryContext, FsmState } from './state';
 /**
  * applyRenew renews every listed lease whose fence is the holder's: its last renewal becomes the
  * entry's stamp and its deadline stamp + TTL. Other leases are reported one by one (STALE_FENCE
- * with the current fence, or a bad scope or fence) and do not fail the batch. A lease listed
+ * with the current fence, or a bad scope or fence) and do not fail the batch; so is a lease this
+ * cluster inherited from the old active at a promotion (it ends at its deadline, never renewed). A lease listed
  * twice is renewed twice to the same values.
  */
 export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryContext): RenewOutcome {
@@ -22,7 +23,14 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
     }
     const record = state.scopes.get(scope);
     const holder = record?.holder ?? null;
-    if (record === undefined || holder === null || holder.fenceToken !== fenceToken) {
+    // A lease inherited from the old active at a promotion is not renewed here: its holder's
+    // session ended with that cluster, and the lease ends at its deadline (STALE_FENCE, naming it).
+    if (
+      record === undefined ||
+      holder === null ||
+      holder.fenceToken !== fenceToken ||
+      state.isInherited(holder)
+    ) {
       return {
         scope,
         fenceToken,

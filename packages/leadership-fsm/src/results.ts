@@ -119,14 +119,21 @@ export interface GraceOutcome {
 
 /**
  * SetClusterOutcome returns the descriptor as set, how many waiting candidates a change to
- * passive or draining dropped, and how many leases it ended because the cluster no longer grants
- * (each with a `steppedDown` event carrying the change's correlation id).
+ * passive or draining dropped, how many leases it ended because the cluster no longer grants
+ * (each with a `steppedDown` event carrying the change's correlation id), and how many a
+ * promotion inherited.
  */
 export interface SetClusterOutcome {
   readonly type: 'setCluster';
   readonly descriptor: ClusterDescriptor;
   readonly waitersDropped: number;
   readonly leasesEnded: number;
+  /**
+   * leasesInherited counts the leases a promotion took over from the old active's mirrored
+   * holders (see applySetCluster): each holds its scope until its deadline, one TTL after the
+   * promotion, with a `granted` event.
+   */
+  readonly leasesInherited: number;
 }
 
 /** MirrorOutcome confirms a mirror batch: its source, the source revision now held, and its size. */

@@ -269,9 +269,12 @@ export function decodeSnapshot(bytes: Uint8Array): FsmState {
     ) {
       assert(false, () => `snapshot scope ${name}: vacant with waiters, or holder fence not the last fence`);
     }
+    // A fence of an earlier epoch may come from another cluster's log (a lease inherited at a
+    // promotion), whose indexes are not this log's: only this epoch's fences are bounded by it.
+    const epoch = epochOfFence(record.lastFenceToken);
     assert(
-      indexOfFence(record.lastFenceToken) <= state.lastAppliedIndex &&
-        epochOfFence(record.lastFenceToken) <= state.cluster.epoch,
+      (epoch < state.cluster.epoch || indexOfFence(record.lastFenceToken) <= state.lastAppliedIndex) &&
+        epoch <= state.cluster.epoch,
       () =>
         `snapshot scope ${name}: fence ${record.lastFenceToken} above applied ${state.lastAppliedIndex} in epoch ${state.cluster.epoch}`,
     );

@@ -1,6 +1,6 @@
 import { assert } from './assert';
 import { ClusterTopology } from './cluster-topology';
-import { fenceOf } from './fence';
+import { epochOfFence, fenceOf } from './fence';
 import type { DueLease } from './deadline-index';
 import { DeadlineIndex } from './deadline-index';
 import { LeadershipError } from './errors';
@@ -271,6 +271,52 @@ export class FsmState {
       );
     }
     this.leaseCount += (next === null ? 0 : 1) - (previous === null ? 0 : 1);
+    this.recordHolderChange(record, previous, next, reason, ctx);
+  }
+
+  /**
+   * inheritLease makes `lease`, a holder the old active cluster granted (mirrored before this
+   * cluster's promotion), the holder of the vacant `record` with reason `granted`: its fence is
+   * the old active's (an epoch below this cluster's, so it is recognised as inherited) and the
+   * record's last fence becomes at least `lastFenceToken`, the old active's last fence in the
+   * scope. Asserted: the scope is vacant with no waiters, and the fence is above every fence this
+   * cluster knew in the scope (fences per scope still strictly increase in the event stream).
+   */
+  inheritLease(record: ScopeRecord, lease: Lease, lastFenceToken: bigint, ctx: EntryContext): void {
+    assert(
+      record.holder === null && record.queue.length === 0,
+      () => `scope ${record.name}: inheriting a lease into a held scope or one with waiters`,
+    );
+    assert(
+      epochOfFence(lease.fenceToken) < this.cluster.epoch &&
+        lease.fenceToken > record.lastFenceToken &&
+        lastFenceToken >= lease.fenceToken,
+      () =>
+        `scope ${record.name}: inherited fence(${lease.fenceToken}) not below epoch ${this.cluster.epoch}, or not above last fence(${record.lastFenceToken}), or above the old active's last fence(${lastFenceToken})`,
+    );
+    this.beforeChange(record);
+    record.lastFenceToken = lastFenceToken;
+    this.leaseCount++;
+    this.recordHolderChange(record, null, lease, 'granted', ctx);
+    this.trackDeadline(record.name, lease);
+  }
+
+  /**
+   * isInherited tells whether `lease` was inherited from the old active cluster at a promotion
+   * (its fence's epoch is below this cluster's): it is not renewed here and ends at its deadline.
+   */
+  isInherited(lease: Lease): boolean {
+    return epochOfFence(lease.fenceToken) < this.cluster.epoch;
+  }
+
+  /** recordHolderChange sets the record's holder, counts the change and appends its event. */
+  private recordHolderChange(
+    record: ScopeRecord,
+    previous: Lease | null,
+    next: Lease | null,
+    reason: HolderChangeReason,
+    ctx: EntryContext,
+  ): void {
     record.holder = next;
     record.scopeTerm++;
     record.revision = ctx.index;

@@ -293,7 +293,9 @@ describe('the passive mirror', () => {
     expect(mirrorOf(d, 9, [{ scope: 'x', revision: 9, holder: null }]).ok).toBe(true);
     const page = d.fsm.mirror();
     expect(page.versionVector).toEqual({ a: 9 });
-    expect(page.scopes).toEqual([{ scope: 'x', revision: 9, lastFenceToken: 7n, holder: null }]);
+    expect(page.scopes).toEqual([
+      { scope: 'x', revision: 9, lastFenceToken: 7n, holder: null, steppedDownHolder: null },
+    ]);
     expect(d.fsm.cluster().mirror).toMatchObject({
       sourceClusterId: 'a',
       scopeCount: 1,
@@ -320,7 +322,7 @@ describe('the passive mirror', () => {
       'EPOCH_REGRESSION',
     );
     setCluster(d, { ...passiveB, state: 'active', failoverEpoch: 5 });
-    const fence = grantedFence(acquire(d, 'x'));
+    const fence = grantedFence(acquire(d, 'y'));
     expect(fence).toBeGreaterThan(fenceOf(4, 5));
     expect(epochOfHigh(fence)).toBe(5);
   });
@@ -382,6 +384,180 @@ describe('cluster snapshots', () => {
       }),
     });
     expect(grantedFence(result)).toBe(fenceOf(1, d.index + 1));
+  });
+});
+
+describe("a promotion inherits the old active's holders", () => {
+  const fenceA = fenceOf(1, 40);
+
+  /** promotedB is b, passive in epoch 1 mirroring a, promoted to epoch 2 at stamp 2_000 with `changes` in its mirror. */
+  function promotedB(changes: MirrorChange[], force = false): Driver {
+    const d = new Driver();
+    setCluster(d, { ...passiveB, failoverEpoch: 1 });
+    setCluster(d, { ...activeA, failoverEpoch: 1 });
+    mirrorOf(d, 50, changes);
+    d.nowMs = 2_000;
+    if (force) setCluster(d, { ...activeA, state: 'passive', failoverEpoch: 1 });
+    const promotion = setCluster(d, { ...passiveB, state: 'active', failoverEpoch: 2 }, 'promote-1');
+    expect(promotion.ok).toBe(true);
+    return d;
+  }
+
+  function campaign(d: Driver, candidateId: string, sessionId: string): ApplyResult {
+    return d.apply({
+      type: 'campaign',
+      scope: 'x',
+      candidateId,
+      sessionId,
+      metadata: '',
+      leaseTtlMs: ttl,
+      priority: 0,
+    });
+  }
+
+  it('installs each mirrored holder as a lease ending one TTL after the promotion, with a granted event', () => {
+    const d = promotedB([holderAt('y', 41, fenceOf(1, 41)), holderAt('x', 40, fenceA)]);
+    const promotion = d.log.length;
+    expect(d.fsm.getHolder('x')).toMatchObject({
+      candidateId: 'w1',
+      sessionId: '',
+      fenceToken: fenceA,
+      leaseTtlMs: ttl,
+      grantedStampMs: 5,
+      lastRenewalStampMs: 2_000,
+      deadlineMs: 2_000 + ttl,
+    });
+    const granted = d.events.filter((e) => e.revision === promotion);
+    expect(granted.map((e) => [e.scope, e.reason, e.holder?.fenceToken])).toEqual([
+      ['x', 'granted', fenceA],
+      ['y', 'granted', fenceOf(1, 41)],
+    ]);
+    expect(granted[0]!.correlationId).toBe('promote-1');
+    expect(d.fsm.stats().leaseCount).toBe(2);
+    expect(d.fsm.nextDeadline()).toEqual({ scope: 'x', fenceToken: fenceA, deadlineMs: 2_000 + ttl });
+    expect(d.fsm.validateFence('x', fenceA)).toBe(true);
+  });
+
+  it('inherits a holder the old active stepped down (a drain), which may still trust its lease', () => {
+    const d = promotedB([
+      holderAt('x', 40, fenceA),
+      { scope: 'x', revision: 45, holder: null, reason: 'steppedDown' },
+      holderAt('r', 41, fenceOf(1, 41)),
+      { scope: 'r', revision: 46, holder: null, reason: 'resigned' },
+    ]);
+    expect(d.fsm.getHolder('x')).toMatchObject({
+      candidateId: 'w1',
+      fenceToken: fenceA,
+      deadlineMs: 2_000 + ttl,
+    });
+    expect(d.fsm.getHolder('r')).toBeNull();
+    expect(grantedFence(acquire(d, 'r'))).toBe(fenceOf(2, d.index));
+  });
+
+  it('refuses to renew an inherited lease, so it ends at its deadline', () => {
+    const d = promotedB([holderAt('x', 40, fenceA)]);
+    expect(renewalOf(d, 'x', fenceA)).toEqual({
+      scope: 'x',
+      fenceToken: fenceA,
+      renewed: false,
+      code: 'STALE_FENCE',
+      currentFenceToken: fenceA,
+    });
+    expect(d.fsm.getHolder('x')?.deadlineMs).toBe(2_000 + ttl);
+  });
+
+  it('grants the scope to no acquire before the deadline, the old candidate included', () => {
+    const d = promotedB([holderAt('x', 40, fenceA)]);
+    const other = acquire(d, 'x', 'w2');
+    expect(other.ok && other.outcome.type === 'acquire' && other.outcome.granted).toBe(false);
+    expect(errorOf(d.acquireIn('x', 'w1', 's-new')).code).toBe('HELD_BY_OTHER_SESSION');
+    expect(d.fsm.getHolder('x')?.fenceToken).toBe(fenceA);
+  });
+
+  it('queues campaigns, the old candidate too, and elects one with a fence of the new epoch after Expire at the deadline', () => {
+    const d = promotedB([holderAt('x', 40, fenceA)]);
+    const same = campaign(d, 'w1', 's-w1');
+    expect(same.ok && same.outcome.type === 'campaign' && same.outcome.elected).toBe(false);
+    const other = campaign(d, 'w2', 's-w2');
+    expect(
+      other.ok && other.outcome.type === 'campaign' && !other.outcome.elected && other.outcome.position,
+    ).toBe(1);
+    d.nowMs = 2_000 + ttl - 1;
+    const early = d.apply({ type: 'expire', leases: [{ scope: 'x', fenceToken: fenceA }] });
+    expect(early.ok && early.outcome.type === 'expire' && early.outcome.expiredCount).toBe(0);
+    d.nowMs = 2_000 + ttl;
+    const expire = d.apply({ type: 'expire', leases: [{ scope: 'x', fenceToken: fenceA }] });
+    expect(expire.ok && expire.outcome.type === 'expire' && expire.outcome.expiredCount).toBe(1);
+    const holder = d.fsm.getHolder('x')!;
+    expect(holder).toMatchObject({ candidateId: 'w1', sessionId: 's-w1', fenceToken: fenceOf(2, d.index) });
+    expect(holder.fenceToken).toBeGreaterThan(fenceA);
+    expect(d.events[d.events.length - 1]).toMatchObject({
+      reason: 'expired',
+      previousHolder: { fenceToken: fenceA },
+    });
+    expect(renewalOf(d, 'x', holder.fenceToken)).toMatchObject({ renewed: true });
+    checkFenceMonotonic(d.events);
+  });
+
+  it('lets the old holder resign the inherited lease by its fence, freeing the scope early', () => {
+    const d = promotedB([holderAt('x', 40, fenceA)]);
+    campaign(d, 'w2', 's-w2');
+    const resign = d.apply({ type: 'resign', scope: 'x', fenceToken: fenceA });
+    expect(resign.ok).toBe(true);
+    expect(d.fsm.getHolder('x')).toMatchObject({ candidateId: 'w2', fenceToken: fenceOf(2, d.index) });
+  });
+
+  it('does the same for an emergency promotion of a cluster whose active is gone', () => {
+    const d = promotedB([holderAt('x', 40, fenceA)], true);
+    expect(d.fsm.getHolder('x')).toMatchObject({ fenceToken: fenceA, deadlineMs: 2_000 + ttl });
+    const other = acquire(d, 'x', 'w2');
+    expect(other.ok && other.outcome.type === 'acquire' && other.outcome.granted).toBe(false);
+  });
+
+  it('installs nothing when the promotion is refused', () => {
+    const d = new Driver();
+    setCluster(d, { ...passiveB, failoverEpoch: 1 });
+    mirrorOf(d, 50, [holderAt('x', 40, fenceA)]);
+    const before = d.fsm.snapshot();
+    expect(errorOf(setCluster(d, { ...passiveB, state: 'active', failoverEpoch: 1 })).code).toBe(
+      'EPOCH_REGRESSION',
+    );
+    expect(d.fsm.getHolder('x')).toBeNull();
+    expect(Buffer.from(d.fsm.snapshot())).toEqual(
+      Buffer.from(noopTwinSnapshot(before, { index: d.index, term: d.term, stampMs: d.nowMs })),
+    );
+  });
+
+  it('round-trips inherited leases and stepped-down holders through a snapshot, and replays to the same bytes', () => {
+    const d = new Driver();
+    setCluster(d, { ...passiveB, failoverEpoch: 1 });
+    mirrorOf(d, 50, [
+      holderAt('x', 40, fenceA),
+      { scope: 'x', revision: 45, holder: null, reason: 'steppedDown' },
+    ]);
+    const passive = d.fsm.snapshot();
+    expect(Buffer.from(LeadershipFsm.restore(passive).snapshot())).toEqual(Buffer.from(passive));
+    expect(LeadershipFsm.restore(passive).mirror()).toEqual(d.fsm.mirror());
+    setCluster(d, { ...passiveB, state: 'active', failoverEpoch: 2 });
+    const bytes = d.fsm.snapshot();
+    const restored = LeadershipFsm.restore(bytes);
+    expect(Buffer.from(restored.snapshot())).toEqual(Buffer.from(bytes));
+    expect(restored.getHolder('x')).toEqual(d.fsm.getHolder('x'));
+    expect(restored.nextDeadline()).toEqual(d.fsm.nextDeadline());
+    expect(Buffer.from(replay(d.log).fsm.snapshot())).toEqual(Buffer.from(bytes));
+  });
+
+  it('refuses a mirror change with an unknown reason before it is replicated', () => {
+    expect(() =>
+      encodeCommand({
+        type: 'mirror',
+        correlationId: 'c',
+        sourceClusterId: 'a',
+        toRevision: 2,
+        sourceStampMs: 0,
+        changes: [{ scope: 'x', revision: 1, holder: null, reason: 'gone' as 'expired' }],
+      }),
+    ).toThrow(/changes\[0\]\.reason "gone"; allowed: granted, resigned, expired, steppedDown, preempted/);
   });
 });
 

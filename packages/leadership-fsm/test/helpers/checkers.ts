@@ -86,7 +86,8 @@ export function checkSingleHolder(events: readonly LeadershipEvent[], holders?: 
 /**
  * checkFenceMonotonic checks invariant 2 on the event history: revisions never go back, each new
  * holder's fence carries the revision that granted it in its index bits (the fence itself in
- * failover epoch 0), and within a scope each fence is strictly above every earlier one.
+ * failover epoch 0; a lease inherited from the old active at a promotion keeps that cluster's
+ * fence), and within a scope each fence is strictly above every earlier one.
  */
 export function checkFenceMonotonic(events: readonly LeadershipEvent[]): void {
   const last = new Map<string, bigint>();
@@ -100,7 +101,10 @@ export function checkFenceMonotonic(events: readonly LeadershipEvent[]): void {
       continue;
     }
     const fence = event.holder.fenceToken;
-    if (indexOfFence(fence) !== event.revision) {
+    // A lease inherited at a promotion keeps the old active's fence (granted in that cluster's log).
+    const inherited =
+      event.reason === 'granted' && event.previousHolder === null && event.holder.sessionId === '';
+    if (indexOfFence(fence) !== event.revision && !inherited) {
       throw new Error(`checkFenceMonotonic: fence ${fence} granted at revision ${event.revision}`);
     }
     const previous = last.get(event.scope) ?? 0n;

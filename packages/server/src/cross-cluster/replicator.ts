@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { isServerError } from '../errors/error-table';
 import { ERROR_CODE_METADATA_KEY } from '../grpc/errors';
 import { loadPublicApi } from '../grpc/proto';
+import { REASON_TO_WIRE } from '../grpc/convert';
 import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
 import { resynchronise } from './resync';
@@ -79,6 +80,8 @@ interface WireEvent {
   readonly scope: string;
   readonly stampMs: string;
   readonly holder: WireHolder | null;
+  /** reason is the HolderChangeReason enum's name (proto-loader gives enums as names). */
+  readonly reason: string;
 }
 
 /** Pending is one received event waiting to be proposed, with when it arrived. */
@@ -435,6 +438,9 @@ export class Replicator {
           scope: e.scope,
           revision,
           holder: e.holder === null ? null : mirrorHolderOf(e.holder),
+          // Only a step-down is told apart: the mirror keeps the holder it ended (a drain's), who
+          // may trust its lease until its next renewal, and a promotion inherits it.
+          ...(e.reason === REASON_TO_WIRE.steppedDown ? { reason: 'steppedDown' as const } : {}),
         },
       });
     }
