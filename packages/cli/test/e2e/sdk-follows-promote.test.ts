@@ -15,6 +15,8 @@ const EPOCH_ONE_FENCE_MIN = 1n << 48n;
 const SCOPE = 'orders/1';
 /** WRITE_EVERY_MS is how often each worker writes through the guard while it believes it leads. */
 const WRITE_EVERY_MS = 20;
+/** TTL_MS is every worker's lease TTL: what a promoted cluster waits before it grants a scope held on A. */
+const TTL_MS = 5000;
 
 describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', () => {
   const a = useLocalCluster('follow-a', {
@@ -27,7 +29,7 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
   });
   jest.setTimeout(150_000);
 
-  it('keeps a leader, ends the old lease before the new grant, and the guard never admits A after B', async () => {
+  it("keeps a leader, grants on B only once the old holder's lease could have ended, and the guard never admits A after B", async () => {
     await a().waitForLeader(CALM_LEADER_WAIT_MS);
     const leaderB = await b().waitForLeader(CALM_LEADER_WAIT_MS);
     const cli = (cluster: LocalCluster, ...argv: string[]): ReturnType<typeof runCliInProcess> =>
@@ -47,7 +49,8 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
 
     // Two workers, each with its own client following {a, b}, write through one guard.
     const guard = new FenceGuard();
-    const admitted: bigint[] = [];
+    /** admitted lists each write the guard let through: its fence and when (this host's wall clock, as B's stamps). */
+    const admitted: { fence: bigint; atMs: number }[] = [];
     const log: string[] = [];
     const events: ClusterEvent[] = [];
     const timers: NodeJS.Timeout[] = [];
@@ -64,7 +67,7 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
       let lease: Lease | undefined;
       const elector = new LeaderElector(client, {
         scope: SCOPE,
-        ttlMs: 5000,
+        ttlMs: TTL_MS,
         onStartedLeading: (l) => {
           lease = l;
           log.push(`${id} started ${l.fence >= EPOCH_ONE_FENCE_MIN ? 'b' : 'a'}`);
@@ -76,7 +79,7 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
           if (lease === undefined || !lease.isValid()) return;
           try {
             guard.admit(SCOPE, lease.fence);
-            admitted.push(lease.fence);
+            admitted.push({ fence: lease.fence, atMs: Date.now() });
           } catch (e) {
             if (!isOmniRelayError(e, 'STALE_FENCE')) throw e;
             log.push(`${id} rejected ${lease.fence}`);
@@ -91,6 +94,8 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
       };
     };
     const workers = [worker('w1'), worker('w2')];
+    let promotedAtMs = 0;
+    let firstGrantOnBAtMs = 0;
     try {
       await pollUntil('a leader on A', () =>
         Promise.resolve(workers.some((w) => w.elector.isLeader) ? true : undefined),
@@ -113,6 +118,17 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
       expect(events).toContainEqual(
         expect.objectContaining({ type: 'following', clusterId: 'b', previous: 'a', failoverEpoch: 1 }),
       );
+      // B's first grant of the scope (the holder it still has: the elector keeps it) and the
+      // promotion, both stamped by B.
+      const clustersB = (await b().get(leaderB, '/control/clusters')).body as {
+        clusters: { local: boolean; changedStampMs: number }[];
+      };
+      promotedAtMs = clustersB.clusters.find((c) => c.local)!.changedStampMs;
+      const held = (await b().get(leaderB, `/control/leaders?scope=${encodeURIComponent(SCOPE)}`)).body as {
+        leader: { fenceToken: string; grantedAtMs: number } | null;
+      };
+      expect(BigInt(held.leader!.fenceToken)).toBeGreaterThanOrEqual(EPOCH_ONE_FENCE_MIN);
+      firstGrantOnBAtMs = held.leader!.grantedAtMs;
       // Let both workers write a while under B.
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
@@ -122,9 +138,15 @@ describe('SDK LeaderElector across a planned promote (2 × 3 real processes)', (
     }
 
     // The guard admitted A's fences, then B's, and never an A fence after the first B fence.
-    const firstB = admitted.findIndex((f) => f >= EPOCH_ONE_FENCE_MIN);
+    const firstB = admitted.findIndex((w) => w.fence >= EPOCH_ONE_FENCE_MIN);
     expect(firstB).toBeGreaterThan(0);
-    expect(admitted.slice(firstB).every((f) => f >= EPOCH_ONE_FENCE_MIN)).toBe(true);
+    expect(admitted.slice(firstB).every((w) => w.fence >= EPOCH_ONE_FENCE_MIN)).toBe(true);
+    // B inherited the drained holder of A: it granted the scope only once that holder's lease
+    // could have ended (one TTL after the promotion; the Expire entry is stamped at or after the
+    // deadline), and no write with an A fence was admitted after B's grant — not even one that the
+    // guard took before it saw B's fence.
+    expect(firstGrantOnBAtMs).toBeGreaterThanOrEqual(promotedAtMs + TTL_MS);
+    expect(admitted.filter((w) => w.fence < EPOCH_ONE_FENCE_MIN && w.atMs >= firstGrantOnBAtMs)).toEqual([]);
     // The worker that led on A stopped before its client campaigned on B: within one client, the
     // old cluster's lease ends before a new one is granted — by the drain (A ends the leases it
     // granted, so the renewal is refused) or by the client's own switch (failover), whichever
