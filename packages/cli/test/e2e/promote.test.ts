@@ -185,6 +185,22 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
       code: 'CLUSTER_PASSIVE',
       activeClusterId: 'b',
     });
+    // B inherited A's drained holder of orders/1 (it may still trust its lease for one TTL): no
+    // one gets the scope on B until then, unless that holder resigns it with A's fence.
+    const held = await b().post(leaderB, '/leadership/acquire', {
+      scope: 'orders/1',
+      candidateId: 'w2',
+      leaseTtlMs: 60_000,
+    });
+    expect(held.body).toMatchObject({
+      granted: false,
+      holder: { leaderId: 'w', fenceToken: String(fenceA) },
+    });
+    const resigned = await b().post(leaderB, '/leadership/resign', {
+      scope: 'orders/1',
+      fenceToken: String(fenceA),
+    });
+    expect(resigned.status).toBe(200);
     const onB = await b().post(leaderB, '/leadership/acquire', {
       scope: 'orders/1',
       candidateId: 'w',
@@ -220,6 +236,12 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
     expect(notSuperseded.code).toBe(5);
     expect(notSuperseded.stderr).toContain('not superseded');
 
+    await pollUntil("B's grant in A's mirror", async () => {
+      const body = (await a().get(leaderA, '/control/mirror?prefix=orders/3')).body as {
+        scopes: { holder: { fenceToken: string } | null }[];
+      };
+      return body.scopes[0]?.holder?.fenceToken === String(fenceB) ? true : undefined;
+    });
     for (const n of b().nodes) await b().kill(n.id, 'SIGKILL');
     const forced = await cli(a(), 'mesh', 'clusters', 'promote', 'a', '--force');
     expect(forced.code).toBe(0);
@@ -255,6 +277,21 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
     };
     expect(viewA).toMatchObject({ state: 'active', failoverEpoch: 2 });
 
+    // A inherited B's holder of orders/3 (a holder of the dead B may trust its lease until its last
+    // renewal + TTL): it is not granted until then, or until that holder resigns it.
+    const held = await a().post(leaderA, '/leadership/acquire', {
+      scope: 'orders/3',
+      candidateId: 'w2',
+      leaseTtlMs: 60_000,
+    });
+    expect(held.body).toMatchObject({
+      granted: false,
+      holder: { leaderId: 'w', fenceToken: String(fenceB) },
+    });
+    expect(
+      (await a().post(leaderA, '/leadership/resign', { scope: 'orders/3', fenceToken: String(fenceB) }))
+        .status,
+    ).toBe(200);
     // A's first fence dominates every fence B granted.
     const first = await a().post(leaderA, '/leadership/acquire', {
       scope: 'orders/3',
