@@ -193,6 +193,19 @@ describe('two clusters, B passive following A (2 × 3 real processes)', () => {
       reason: 'test promotion',
     });
     expect(promoted.status).toBe(200);
+    // B inherited A's holder of orders/1 (it may trust its lease for one more TTL): not granted on
+    // B, not even to the same candidate, until it ends or that holder resigns it with A's fence.
+    const inherited = await b().post(leaderB, '/leadership/acquire', {
+      scope: 'orders/1',
+      candidateId: 'worker',
+      leaseTtlMs: TTL_MS,
+    });
+    expect((inherited.body as { error: { code: string } }).error.code).toBe('HELD_BY_OTHER_SESSION');
+    const resigned = await b().post(leaderB, '/leadership/resign', {
+      scope: 'orders/1',
+      fenceToken: String(latestA.fence),
+    });
+    expect(resigned.status).toBe(200);
     const onB = await acquire(b(), leaderB, 'orders/1');
     expect(onB.fence).toBeGreaterThan(latestA.fence);
     expect(onB.fence >> 48n).toBe(1n);
