@@ -5,15 +5,14 @@ import type { Logger } from 'pino';
 import { isServerError } from '../errors/error-table';
 import { ERROR_CODE_METADATA_KEY } from '../grpc/errors';
 import { loadPublicApi } from '../grpc/proto';
-import { REASON_TO_WIRE } from '../grpc/convert';
 import type { LeadershipService } from '../leadership/leadership-service';
 import type { ReplicationView } from './clusters-answer';
 import { resynchronise } from './resync';
 import type { ReplicationChannel, ReplicationCredentialFiles } from './replication-credentials';
 import { replicationChannel, replicationFix, tlsRefusal } from './replication-credentials';
 import { revisionCut } from './revision-cut';
-import type { WireHolder } from './wire-holder';
-import { mirrorHolderOf } from './wire-holder';
+import type { WireEvent } from './wire-holder';
+import { mirrorChangeOf } from './wire-holder';
 import { callClusters } from './clusters-call';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
@@ -72,16 +71,6 @@ export const REPLICATOR_DEFAULTS: ReplicatorOptions = {
 /** WireHead is the part of the active cluster's ClustersResponse the lag needs. */
 interface WireHead {
   readonly lastEventRevision: string;
-}
-
-/** WireEvent is the part of a Watch event (proto-loader's object form, 64-bit numbers as strings) the mirror needs. */
-interface WireEvent {
-  readonly revision: string;
-  readonly scope: string;
-  readonly stampMs: string;
-  readonly holder: WireHolder | null;
-  /** reason is the HolderChangeReason enum's name (proto-loader gives enums as names). */
-  readonly reason: string;
 }
 
 /** Pending is one received event waiting to be proposed, with when it arrived. */
@@ -434,14 +423,7 @@ export class Replicator {
       this.pending.push({
         revision,
         stampMs: Number(e.stampMs),
-        change: {
-          scope: e.scope,
-          revision,
-          holder: e.holder === null ? null : mirrorHolderOf(e.holder),
-          // Only a step-down is told apart: the mirror keeps the holder it ended (a drain's), who
-          // may trust its lease until its next renewal, and a promotion inherits it.
-          ...(e.reason === REASON_TO_WIRE.steppedDown ? { reason: 'steppedDown' as const } : {}),
-        },
+        change: mirrorChangeOf(e),
       });
     }
     if (this.pending.length > this.options.pendingEventsMax) {
