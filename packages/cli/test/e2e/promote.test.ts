@@ -64,6 +64,27 @@ const PLANNED_STEPS_ON_TARGET = [
 /** stepsOf is the step names of `history`. */
 const stepsOf = (history: [string, string][]): string[] => history.map(([step]) => step);
 
+/**
+ * expectInheritedThenResign checks that `scope`, held by `w` with `fence` on the old active, is
+ * held by that inherited lease on the promoted `cluster` (another candidate's acquire is not
+ * granted), then resigns it with the old fence there, as the old holder may, to free it early.
+ */
+async function expectInheritedThenResign(
+  cluster: LocalCluster,
+  id: string,
+  scope: string,
+  fence: bigint,
+): Promise<void> {
+  const held = await cluster.post(id, '/leadership/acquire', {
+    scope,
+    candidateId: 'w2',
+    leaseTtlMs: 60_000,
+  });
+  expect(held.body).toMatchObject({ granted: false, holder: { leaderId: 'w', fenceToken: String(fence) } });
+  const resigned = await cluster.post(id, '/leadership/resign', { scope, fenceToken: String(fence) });
+  expect(resigned.status).toBe(200);
+}
+
 /** errorOf is the JSON error body of a refused HTTP request. */
 function errorOf(body: unknown): { code: string; message: string; activeClusterId?: string } {
   return (body as { error: { code: string; message: string; activeClusterId?: string } }).error;
@@ -187,20 +208,7 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
     });
     // B inherited A's drained holder of orders/1 (it may still trust its lease for one TTL): no
     // one gets the scope on B until then, unless that holder resigns it with A's fence.
-    const held = await b().post(leaderB, '/leadership/acquire', {
-      scope: 'orders/1',
-      candidateId: 'w2',
-      leaseTtlMs: 60_000,
-    });
-    expect(held.body).toMatchObject({
-      granted: false,
-      holder: { leaderId: 'w', fenceToken: String(fenceA) },
-    });
-    const resigned = await b().post(leaderB, '/leadership/resign', {
-      scope: 'orders/1',
-      fenceToken: String(fenceA),
-    });
-    expect(resigned.status).toBe(200);
+    await expectInheritedThenResign(b(), leaderB, 'orders/1', fenceA);
     const onB = await b().post(leaderB, '/leadership/acquire', {
       scope: 'orders/1',
       candidateId: 'w',
@@ -279,19 +287,7 @@ describe('omnirelay mesh clusters promote (2 × 3 real processes)', () => {
 
     // A inherited B's holder of orders/3 (a holder of the dead B may trust its lease until its last
     // renewal + TTL): it is not granted until then, or until that holder resigns it.
-    const held = await a().post(leaderA, '/leadership/acquire', {
-      scope: 'orders/3',
-      candidateId: 'w2',
-      leaseTtlMs: 60_000,
-    });
-    expect(held.body).toMatchObject({
-      granted: false,
-      holder: { leaderId: 'w', fenceToken: String(fenceB) },
-    });
-    expect(
-      (await a().post(leaderA, '/leadership/resign', { scope: 'orders/3', fenceToken: String(fenceB) }))
-        .status,
-    ).toBe(200);
+    await expectInheritedThenResign(a(), leaderA, 'orders/3', fenceB);
     // A's first fence dominates every fence B granted.
     const first = await a().post(leaderA, '/leadership/acquire', {
       scope: 'orders/3',
