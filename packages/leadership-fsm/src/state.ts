@@ -179,7 +179,11 @@ export class FsmState {
     for (const observer of this.observers) observer.beforeChange(record);
   }
 
-  /** trackDeadline records the lease's current deadline in the index, compacting it when mostly stale. */
+  /**
+   * trackDeadline records the lease's current deadline in the index, compacting it when mostly
+   * stale. The lease must already be its scope's holder: a compaction rebuilds the index from the
+   * holders, so a lease not yet installed would be dropped and never expire.
+   */
   trackDeadline(scope: string, lease: Lease): void {
     this.deadlines.push({ scope, fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });
     if (this.deadlines.size > 2 * this.leaseCount + 1024) {
@@ -263,7 +267,6 @@ export class FsmState {
           `scope ${record.name}: fence(${next.fenceToken}) not above last fence(${record.lastFenceToken}) at index ${ctx.index}`,
       );
       record.lastFenceToken = next.fenceToken;
-      this.trackDeadline(record.name, next);
     } else {
       assert(
         record.queue.length === 0,
@@ -272,6 +275,8 @@ export class FsmState {
     }
     this.leaseCount += (next === null ? 0 : 1) - (previous === null ? 0 : 1);
     this.recordHolderChange(record, previous, next, reason, ctx);
+    // Only now: a push that compacts the index rebuilds it from the holders, this one included.
+    if (next !== null) this.trackDeadline(record.name, next);
   }
 
   /**

@@ -194,6 +194,22 @@ describe('LeadershipFsm', () => {
     expect(d.fsm.nextDeadline()?.deadlineMs).toBe(d.nowMs + ttl);
   });
 
+  it('keeps the deadline of a grant that compacts an index of mostly ended leases', () => {
+    // 1,024 scopes held once and resigned leave their (stale) entries in the index; the next grant
+    // pushes it past 2 × live leases + 1,024 and compacts it, which must keep that grant's lease.
+    const d = new Driver();
+    for (let i = 0; i < 1_024; i++) {
+      d.apply({ type: 'acquire', scope: `old/${i}`, candidateId: 'a', metadata: '', leaseTtlMs: 100 * ttl });
+      d.apply({ type: 'resign', scope: `old/${i}`, fenceToken: BigInt(d.fsm.stats().lastAppliedIndex) });
+    }
+    d.apply({ type: 'acquire', scope: 'new', candidateId: 'a', metadata: '', leaseTtlMs: ttl });
+    const fenceToken = BigInt(d.fsm.stats().lastAppliedIndex);
+    expect(d.fsm.nextDeadline()).toEqual({ scope: 'new', fenceToken, deadlineMs: d.nowMs + ttl });
+    expect(d.fsm.expiredLeases(d.nowMs + ttl)).toEqual([
+      { scope: 'new', fenceToken, deadlineMs: d.nowMs + ttl },
+    ]);
+  });
+
   it('pages through holders by prefix with a bounded page size', () => {
     const d = new Driver();
     for (const scope of ['shard/a/1', 'shard/a/2', 'shard/a/3', 'shard/b/1', 'global-control']) {
