@@ -9,6 +9,7 @@ import {
   fromGrpcError,
   isOmniRelayError,
 } from './errors';
+import { answerOnMessage } from './early-answer';
 import { loadServiceClients } from './proto';
 import type { TokenSource } from './token';
 import { bearerHeader, checkTokenSource } from './token';
@@ -490,11 +491,19 @@ export class Router {
     const fn = client[method];
     if (fn === undefined) throw new OmniRelayError('INTERNAL', `unknown method ${service}.${method}`);
     return new Promise((resolve, reject) => {
+      // The response message is the answer; the status after it is not waited for (answerOnMessage).
+      // The callback still runs when the status comes: a promise settles once, so it changes nothing then.
+      const answer = (response: unknown): void => {
+        // A message proves the node's process runs, as a status does (see unresponsive).
+        this.answeredAtMs.set(address, performance.now());
+        signal?.removeEventListener('abort', onAbort);
+        resolve(response);
+      };
       const call = fn.call(
         client,
         request,
         this.metadata(),
-        { deadline: Date.now() + timeoutMs },
+        { deadline: Date.now() + timeoutMs, interceptors: [answerOnMessage(answer)] },
         (error, response) => {
           signal?.removeEventListener('abort', onAbort);
           const failure = error === null ? undefined : fromGrpcError(error, address);
