@@ -22,6 +22,8 @@ describe('an answer whose status comes later', () => {
   let releaseStatus: () => void = () => undefined;
   /** refuse makes the next Acquire answer NOT_LEADER with no message. */
   let refuse = false;
+  /** failAfterMessage makes the next Acquire end with UNAVAILABLE right after its message. */
+  let failAfterMessage = false;
 
   beforeAll(async () => {
     server = new grpc.Server();
@@ -62,6 +64,11 @@ describe('an answer whose status comes later', () => {
               revision: 7,
             },
           });
+          if (failAfterMessage) {
+            statusSent = true;
+            call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'gone after answering' });
+            return;
+          }
           const end = (): void => {
             clearTimeout(timer);
             if (statusSent) return;
@@ -101,6 +108,18 @@ describe('an answer whose status comes later', () => {
       expect(statusSentAtAnswer).toBe(false);
     } finally {
       releaseStatus();
+      client.close();
+    }
+  });
+
+  it('keeps an answer whose message came before an error status', async () => {
+    failAfterMessage = true;
+    const client = createClient({ endpoints: [address], callTimeoutMs: 10_000 });
+    try {
+      const lease = await client.acquire('early/then-failed', { ttlMs: 60_000 });
+      expect(lease?.fence).toBe(7n);
+    } finally {
+      failAfterMessage = false;
       client.close();
     }
   });
