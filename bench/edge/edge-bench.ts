@@ -23,11 +23,11 @@ import { basename, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type * as ServerPackage from '@omnirelay/server';
 import type * as SdkPackage from '@omnirelay/client-sdk';
-import type { HopRecord } from '@omnirelay/raft';
 import { installExitHandler, track, trackPids } from '../compare/children';
 import { sharedNowMs } from '../compare/time';
-import { Ledger, WRITE_STEPS, stepDurations, writePath } from '../hops/ledger-paths';
+import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
 import { round3 } from '../hops/floors';
+import { intOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CpuProfile, ProfileSummary } from './profile-summary';
 import { summarizeProfile } from './profile-summary';
@@ -59,16 +59,8 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const int = (flag: string, fallback: number, min: number, max: number): number => {
-    const i = argv.indexOf(flag);
-    if (i === -1) return fallback;
-    const v = Number(argv[i + 1]);
-    if (!Number.isInteger(v) || v < min || v > max) {
-      process.stderr.write(`${flag} must be an integer in [${min}, ${max}]\n`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const int = (flag: string, fallback: number, min: number, max: number): number =>
+    intOption(argv, flag, fallback, min, max);
   const builds = argv.flatMap((a, i) =>
     a === '--build' && argv[i + 1] !== undefined ? [resolve(argv[i + 1]!)] : [],
   );
@@ -247,17 +239,12 @@ async function runBuild(root: string, round: number, options: Options, profile: 
     });
     for (let i = 0; i < WARM_CALLS; i++)
       await (await client.acquire(`warm/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
-    const drain = async (ledger: Ledger): Promise<number> => {
-      let dropped = 0;
-      for (const n of cluster.nodes) {
-        const reply = await cluster.get(n.id, '/debug/hops', 10_000);
-        if (reply.status !== 200) throw new Error(`GET /debug/hops on ${n.id}: HTTP ${reply.status}`);
-        const body = reply.body as { records: HopRecord[]; dropped: number };
-        ledger.add(body.records);
-        dropped += body.dropped;
-      }
-      return dropped;
-    };
+    const drain = (ledger: Ledger): Promise<number> =>
+      drainHopLedgers(
+        cluster.nodes.map((n) => n.id),
+        (member, path) => cluster.get(member, path, 10_000),
+        ledger,
+      );
     const reads = await readEdge(
       root,
       cluster.node(await cluster.waitForLeader(30_000)).grpcAddress,

@@ -18,6 +18,7 @@ import { installExitHandler } from '../compare/children';
 import { firstAck } from '../compare/first-ack';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
+import { intOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { Floors } from './floors';
 import { measureFloors, round3 } from './floors';
@@ -27,6 +28,7 @@ import {
   Ledger,
   TRANSFER_STEPS,
   WRITE_STEPS,
+  drainHopLedgers,
   stepDurations,
   transferPath,
   writePath,
@@ -52,16 +54,8 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const int = (flag: string, fallback: number, min: number, max: number): number => {
-    const i = argv.indexOf(flag);
-    if (i === -1) return fallback;
-    const v = Number(argv[i + 1]);
-    if (!Number.isInteger(v) || v < min || v > max) {
-      process.stderr.write(`${flag} must be an integer in [${min}, ${max}]\n`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const int = (flag: string, fallback: number, min: number, max: number): number =>
+    intOption(argv, flag, fallback, min, max);
   return {
     writes: int('--writes', 40, 1, 10_000),
     transfers: int('--transfers', 5, 1, 100),
@@ -71,16 +65,8 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 /** drainLedgers reads and empties every member's hop ledger into `ledger`. */
-async function drainLedgers(target: OmniRelayTarget, ledger: Ledger): Promise<number> {
-  let dropped = 0;
-  for (const member of target.members) {
-    const reply = await target.httpGet(member, '/debug/hops');
-    if (reply.status !== 200) throw new Error(`GET /debug/hops on ${member}: HTTP ${reply.status}`);
-    const body = reply.body as { records: HopRecord[]; dropped: number };
-    ledger.add(body.records);
-    dropped += body.dropped;
-  }
-  return dropped;
+function drainLedgers(target: OmniRelayTarget, ledger: Ledger): Promise<number> {
+  return drainHopLedgers(target.members, (member, path) => target.httpGet(member, path), ledger);
 }
 
 /** Load is a background of acquire → release cycles at a fixed concurrency, until stopped. */

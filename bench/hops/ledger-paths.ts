@@ -33,6 +33,26 @@ export class Ledger {
   }
 }
 
+/**
+ * drainHopLedgers reads and empties every member's hop ledger (`GET /debug/hops` through `get`)
+ * into `ledger`, and answers how many records the members dropped since their last drain.
+ */
+export async function drainHopLedgers(
+  members: readonly string[],
+  get: (member: string, path: string) => Promise<{ status: number; body: unknown }>,
+  ledger: Ledger,
+): Promise<number> {
+  let dropped = 0;
+  for (const member of members) {
+    const reply = await get(member, '/debug/hops');
+    if (reply.status !== 200) throw new Error(`GET /debug/hops on ${member}: HTTP ${reply.status}`);
+    const body = reply.body as { records: HopRecord[]; dropped: number };
+    ledger.add(body.records);
+    dropped += body.dropped;
+  }
+  return dropped;
+}
+
 /** is matches a record by step and, where given, node, peer, tag, term and a least index. */
 function is(
   step: HopStep,

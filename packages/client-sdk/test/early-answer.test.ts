@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, grantedAnswer, statusAnswer } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /** TRAILERS_HELD_MS_MAX bounds how long the fake node holds a call's status back. */
@@ -46,24 +46,7 @@ describe('an answer whose status comes later', () => {
             return;
           }
           statusSent = false;
-          const now = Date.now();
-          call.write({
-            granted: true,
-            alreadyHolder: false,
-            raftTerm: 1,
-            lease: {
-              scope: call.request.scope,
-              candidateId: 'c',
-              metadata: '',
-              scopeTerm: 1,
-              fenceToken: '7',
-              leaseTtlMs: 60_000,
-              deadlineMs: now + 60_000,
-              lastRenewalStampMs: now,
-              grantedStampMs: now,
-              revision: 7,
-            },
-          });
+          call.write(grantedAnswer(call.request.scope, 7));
           if (failAfterMessage) {
             statusSent = true;
             call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'gone after answering' });
@@ -82,15 +65,7 @@ describe('an answer whose status comes later', () => {
     );
     server.addService(api.cluster.definition, {
       Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
-        callback(null, {
-          nodeId: 'n1',
-          role: 'leader',
-          term: 1,
-          leader: 'n1',
-          commit: 1,
-          applied: 1,
-          members: [],
-        });
+        callback(null, statusAnswer('n1', 'n1'));
       },
     });
     address = await bindLoopback(server);

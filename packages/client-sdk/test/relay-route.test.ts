@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, grantedAnswer, statusAnswer } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /**
@@ -38,38 +38,13 @@ describe('a client that knows only a follower', () => {
           });
           return;
         }
-        const now = Date.now();
-        callback(null, {
-          granted: true,
-          alreadyHolder: false,
-          raftTerm: 1,
-          lease: {
-            scope: call.request.scope,
-            candidateId: 'c',
-            metadata: '',
-            scopeTerm: 1,
-            fenceToken: String(acquireCalls),
-            leaseTtlMs: 60_000,
-            deadlineMs: now + 60_000,
-            lastRenewalStampMs: now,
-            grantedStampMs: now,
-            revision: acquireCalls,
-          },
-        });
+        callback(null, grantedAnswer(call.request.scope, acquireCalls));
       },
     });
     server.addService(api.cluster.definition, {
       Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
         statusCalls++;
-        callback(null, {
-          nodeId: 'n2',
-          role: 'follower',
-          term: 1,
-          leader: 'n1',
-          commit: 1,
-          applied: 1,
-          members: [],
-        });
+        callback(null, statusAnswer('n2', 'n1'));
       },
     });
     address = await bindLoopback(server);

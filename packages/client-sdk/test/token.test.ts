@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, fakeWireLease } from './support/fake-node';
 import { rejectionOf, waitFor } from './support/solo';
 import type { ClientOptions, OmniRelayClient } from '../src/index';
 import { createClient, isOmniRelayError } from '../src/index';
@@ -13,22 +13,6 @@ interface Seen {
   readonly node: string;
   readonly method: string;
   readonly authorization: string;
-}
-
-function wireLease(scope: string, fence: number): object {
-  const now = Date.now();
-  return {
-    scope,
-    candidateId: 'token-test',
-    metadata: '',
-    scopeTerm: 1,
-    fenceToken: String(fence),
-    leaseTtlMs: 60_000,
-    deadlineMs: now + 60_000,
-    lastRenewalStampMs: now,
-    grantedStampMs: now,
-    revision: fence,
-  };
 }
 
 /**
@@ -59,15 +43,20 @@ async function startFakeNode(
       granted: true,
       alreadyHolder: false,
       raftTerm: 1,
-      lease: wireLease(String(r['scope']), 7),
+      lease: fakeWireLease(String(r['scope']), 7, 'token-test'),
     })),
-    GetLeader: unary('GetLeader', (r) => ({ scope: r['scope'], leader: wireLease(String(r['scope']), 7) })),
+    GetLeader: unary('GetLeader', (r) => ({
+      scope: r['scope'],
+      leader: fakeWireLease(String(r['scope']), 7, 'token-test'),
+    })),
     ValidateFence: unary('ValidateFence', (r) => ({ scope: r['scope'], valid: true })),
     Resign: unary('Resign', (r) => ({ scope: r['scope'], raftTerm: 1 })),
     Campaign: (call: grpc.ServerWritableStream<Record<string, unknown>, object>) => {
       record('Campaign', call);
       call.write({ queued: { position: 0, alreadyWaiting: false } });
-      call.write({ elected: { lease: wireLease(String(call.request['scope']), 8), raftTerm: 1 } });
+      call.write({
+        elected: { lease: fakeWireLease(String(call.request['scope']), 8, 'token-test'), raftTerm: 1 },
+      });
     },
     KeepAlive: (
       call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
@@ -100,7 +89,7 @@ async function startFakeNode(
             scope: 'token/watched',
             scopeTerm: 1,
             reason: 'HOLDER_CHANGE_REASON_GRANTED',
-            holder: wireLease('token/watched', 9),
+            holder: fakeWireLease('token/watched', 9, 'token-test'),
             raftTerm: 1,
             proposerId: leaderId,
             stampMs: Date.now(),

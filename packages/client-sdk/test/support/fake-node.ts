@@ -25,3 +25,44 @@ export function statusOf(
   return (_call, callback) =>
     callback(null, { nodeId, role, term: 1, leader, commit: 7, applied: 7, members: [] });
 }
+
+/**
+ * statusAnswer is a fake node's Cluster.Status answer in term 1: node `nodeId`, naming `leader`
+ * (itself when it leads).
+ */
+export function statusAnswer(nodeId: string, leader: string): object {
+  return {
+    nodeId,
+    role: nodeId === leader ? 'leader' : 'follower',
+    term: 1,
+    leader,
+    commit: 1,
+    applied: 1,
+    members: [],
+  };
+}
+
+/**
+ * fakeWireLease is a Lease message of a fake node: `scope` held by `candidateId` with fence (and
+ * revision) `fence`, for 60 s from now.
+ */
+export function fakeWireLease(scope: string, fence: number, candidateId = 'c'): object {
+  const now = Date.now();
+  return {
+    scope,
+    candidateId,
+    metadata: '',
+    scopeTerm: 1,
+    fenceToken: String(fence),
+    leaseTtlMs: 60_000,
+    deadlineMs: now + 60_000,
+    lastRenewalStampMs: now,
+    grantedStampMs: now,
+    revision: fence,
+  };
+}
+
+/** grantedAnswer is a fake node's Acquire answer granting `scope` to candidate `c` (fakeWireLease). */
+export function grantedAnswer(scope: string, fence: number): object {
+  return { granted: true, alreadyHolder: false, raftTerm: 1, lease: fakeWireLease(scope, fence) };
+}
