@@ -89,3 +89,99 @@ describe('a follower whose leader cannot be reached', () => {
     expectNotLeader(keepAlive.error);
   });
 });
+
+/** LEADER_STATUS_HELD_MS_MAX bounds how long the stand-in leader holds a call's status back. */
+const LEADER_STATUS_HELD_MS_MAX = 5000;
+
+/**
+ * A follower relays the leader's answer to a unary call when its message arrives, not when the
+ * status that follows it does (a busy leader sends that a turn or more of its event loop later).
+ * The stand-in leader here sends an Acquire's message and holds its status back until the client
+ * of the follower has its answer (or LEADER_STATUS_HELD_MS_MAX passed): a follower that waits for
+ * the status answers only after the stand-in gave up holding it.
+ */
+describe('a follower relaying the leader answer', () => {
+  jest.setTimeout(30_000);
+  let solo: SingleNode;
+  let leader: grpc.Server;
+  let edge: ClientGrpcServer;
+  let client: grpc.Client;
+  /** statusSent is whether the stand-in leader has ended the current Acquire with its status. */
+  let statusSent = false;
+  let releaseStatus: () => void = () => undefined;
+
+  beforeAll(async () => {
+    solo = await startSingleNode();
+    leader = new grpc.Server();
+    const api = loadPublicApi();
+    // A unary answer on the wire is a server stream of one message: served as one, the stand-in
+    // decides when the status goes.
+    leader.addService(
+      {
+        ...api.leadership.definition,
+        Acquire: { ...api.leadership.definition['Acquire']!, responseStream: true },
+      },
+      {
+        Acquire: (call: grpc.ServerWritableStream<{ scope: string }, object>) => {
+          statusSent = false;
+          call.write({
+            granted: true,
+            alreadyHolder: false,
+            raftTerm: '1',
+            lease: { scope: call.request.scope, fenceToken: '9' },
+          });
+          const end = (): void => {
+            clearTimeout(timer);
+            if (statusSent) return;
+            statusSent = true;
+            call.end();
+          };
+          const timer = setTimeout(end, LEADER_STATUS_HELD_MS_MAX);
+          releaseStatus = end;
+        },
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    const node = standInFollower('f1', 'n1');
+    const directory = (id: string): string | undefined => (id === 'n1' ? `127.0.0.1:${port}` : undefined);
+    const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, (id) => ({
+      grpc: directory(id),
+    }));
+    edge = await startGrpcServer({
+      address: '127.0.0.1:0',
+      service,
+      node,
+      logger: pino({ level: 'silent' }),
+      leaderGrpcAddress: directory,
+    });
+    client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    releaseStatus();
+    client.close();
+    await edge.close();
+    leader.forceShutdown();
+    await solo.stop();
+  });
+
+  it('answers a forwarded unary write with the leader message before the leader status', async () => {
+    const answer = (await unary(client, 'Acquire', {
+      scope: 'relay/early',
+      candidateId: 'a',
+      leaseTtlMs: 5000,
+    })) as {
+      granted: boolean;
+      lease: { fenceToken: string };
+    };
+    const statusSentAtAnswer = statusSent;
+    releaseStatus();
+    expect(answer.granted).toBe(true);
+    expect(answer.lease.fenceToken).toBe('9');
+    expect(statusSentAtAnswer).toBe(false);
+  });
+});
