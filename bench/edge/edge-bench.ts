@@ -6,9 +6,11 @@
  * - the pieces, in this process: proto-loader's encode and decode of an Acquire request and
  *   response (what the SDK and the server each do once per call);
  * - for each build (`--build <repository root>`, repeatable; default this checkout), a fresh
- *   3-member cluster with the hop ledger on, and `--calls` acquire → resign cycles at c=1 through
+ *   3-member cluster with the hop ledger on; `--calls` serializable GetLeader reads of the leader,
+ *   alternating a bare grpc-js client and the SDK; `--calls` acquire → resign cycles at c=1 through
  *   the SDK client of that build: acquire and resign p50, and the ledger rows client send →
- *   leader receive, answer sent → client receive, and the total. With several builds it runs
+ *   leader receive, answer sent → client receive; then as many cycles through a client that
+ *   knows only a follower (each call forwarded to the leader). With several builds it runs
  *   them `--rounds` times, alternating, so a change of machine load falls on each alike.
  * With `--cpu-prof <dir>` every node of the last round writes a V8 CPU profile there and this
  * process profiles its own measured loop; the summary (self time by function and file) is printed.
@@ -195,6 +197,8 @@ interface BuildRun {
   readonly loadAverage: readonly number[];
   readonly acquire: Figure;
   readonly resign: Figure;
+  /** viaFollower is an acquire → resign cycle through a client that knows only a follower (forwarded to the leader). */
+  readonly viaFollower: Figure;
   readonly leaderReceive: Figure;
   readonly leaderSide: Figure;
   readonly clientReceive: Figure;
@@ -245,12 +249,8 @@ async function runBuild(root: string, round: number, options: Options, profile: 
         (member, path) => cluster.get(member, path, 10_000),
         ledger,
       );
-    const reads = await readEdge(
-      root,
-      cluster.node(await cluster.waitForLeader(30_000)).grpcAddress,
-      client,
-      options.calls,
-    );
+    const leaderId = await cluster.waitForLeader(30_000);
+    const reads = await readEdge(root, cluster.node(leaderId).grpcAddress, client, options.calls);
     await drain(new Ledger());
     const session = profile && options.cpuProfDir !== undefined ? new Session() : undefined;
     if (session !== undefined) {
@@ -280,6 +280,12 @@ async function runBuild(root: string, round: number, options: Options, profile: 
       writeFileSync(join(options.cpuProfDir!, `${basename(root)}-client.cpuprofile`), JSON.stringify(p));
       clientProfile = summarizeProfile(p as unknown as CpuProfile, PROFILE_TOP);
     }
+    const viaFollower = await followerCycles(
+      createClient,
+      cluster.nodes.filter((n) => n.id !== leaderId).map((n) => n.grpcAddress)[0]!,
+      round,
+      options.calls,
+    );
     const ledger = new Ledger();
     const dropped = await drain(ledger);
     const paths = sends.map((s) => writePath(ledger, s.tag, s.sentAt, s.receivedAt));
@@ -297,6 +303,7 @@ async function runBuild(root: string, round: number, options: Options, profile: 
       loadAverage: loadavg(),
       acquire: figure(acquireMs),
       resign: figure(resignMs),
+      viaFollower,
       leaderReceive: figure(pick('leader receive')),
       leaderSide: figure(leaderSide),
       clientReceive: figure(pick('client receive')),
@@ -324,6 +331,36 @@ async function runBuild(root: string, round: number, options: Options, profile: 
     await cluster.stopAll();
     untrack();
     rmSync(dataRoot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * followerCycles times `calls` acquire → resign cycles at c=1 through a client that knows only the
+ * follower at `address`, which forwards each call to the leader.
+ */
+async function followerCycles(
+  createClient: typeof SdkPackage.createClient,
+  address: string,
+  round: number,
+  calls: number,
+): Promise<Figure> {
+  const client = createClient({
+    endpoints: [address],
+    callTimeoutMs: CALL_MS_MAX,
+    candidateId: 'edge-relay',
+  });
+  try {
+    for (let i = 0; i < WARM_CALLS; i++)
+      await (await client.acquire(`relay-warm/${round}/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
+    const samples: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const started = performance.now();
+      await (await client.acquire(`relay/${round}/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
+      samples.push(performance.now() - started);
+    }
+    return figure(samples);
+  } finally {
+    client.close();
   }
 }
 
@@ -444,12 +481,12 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     '',
-    '| build | round | load | acquire p50 (p90) ms | client send → leader receive | leader receive → answer sent | answer sent → client receive | resign p50 (p90) ms | GetLeader bare grpc-js | GetLeader SDK |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| build | round | load | acquire p50 (p90) ms | client send → leader receive | leader receive → answer sent | answer sent → client receive | resign p50 (p90) ms | acquire → resign via a follower | GetLeader bare grpc-js | GetLeader SDK |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of runs) {
     lines.push(
-      `| ${r.build} | ${r.round + 1} | ${r.loadAverage[0]!.toFixed(1)} | ${ms(r.acquire)} | ${ms(r.leaderReceive)} | ${ms(r.leaderSide)} | ${ms(r.clientReceive)} | ${ms(r.resign)} | ${ms(r.rawRead)} | ${ms(r.sdkRead)} |`,
+      `| ${r.build} | ${r.round + 1} | ${r.loadAverage[0]!.toFixed(1)} | ${ms(r.acquire)} | ${ms(r.leaderReceive)} | ${ms(r.leaderSide)} | ${ms(r.clientReceive)} | ${ms(r.resign)} | ${ms(r.viaFollower)} | ${ms(r.rawRead)} | ${ms(r.sdkRead)} |`,
     );
   }
   for (const r of runs) {
