@@ -7,7 +7,8 @@
  *   response (what the SDK and the server each do once per call);
  * - for each build (`--build <repository root>`, repeatable; default this checkout), a fresh
  *   3-member cluster with the hop ledger on; `--calls` serializable GetLeader reads of the leader,
- *   alternating a bare grpc-js client and the SDK; `--calls` acquire → resign cycles at c=1 through
+ *   alternating a bare grpc-js client and the SDK; `--calls` acquire → resign cycles at c=1 (a
+ *   pause of `--gap-ms`, default 20 as in the hops bench, before each call) through
  *   the SDK client of that build: acquire and resign p50, and the ledger rows client send →
  *   leader receive, answer sent → client receive; then as many cycles through a client that
  *   knows only a follower (each call forwarded to the leader). With several builds it runs
@@ -26,7 +27,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as ServerPackage from '@omnirelay/server';
 import type * as SdkPackage from '@omnirelay/client-sdk';
 import { installExitHandler, track, trackPids } from '../compare/children';
-import { sharedNowMs } from '../compare/time';
+import { sharedNowMs, sleep } from '../compare/time';
 import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
 import { round3 } from '../hops/floors';
 import { intOption } from '../support/options';
@@ -55,6 +56,11 @@ const PROFILE_TOP = 25;
 
 interface Options {
   readonly calls: number;
+  /**
+   * gapMs is the pause before each measured acquire and resign (default 20, as the hops bench's),
+   * so each call finds the cluster idle of the one before; 0 sends them back to back.
+   */
+  readonly gapMs: number;
   readonly rounds: number;
   readonly builds: readonly string[];
   readonly cpuProfDir: string | undefined;
@@ -69,6 +75,7 @@ function parseOptions(argv: readonly string[]): Options {
   const prof = argv.indexOf('--cpu-prof');
   return {
     calls: int('--calls', 200, 1, 100_000),
+    gapMs: int('--gap-ms', 20, 0, 1000),
     rounds: int('--rounds', builds.length > 1 ? 2 : 1, 1, 20),
     builds: builds.length > 0 ? builds : [resolve(__dirname, '../..')],
     cpuProfDir: prof === -1 || argv[prof + 1] === undefined ? undefined : resolve(argv[prof + 1]!),
@@ -269,9 +276,11 @@ async function runBuild(root: string, round: number, options: Options, profile: 
       if (lease === null) throw new Error(`edge/${round}/${i} was not granted`);
       sends.push({ tag, sentAt, receivedAt });
       acquireMs.push(receivedAt - sentAt);
+      await sleep(options.gapMs);
       const resignAt = performance.now();
       await lease.resign();
       resignMs.push(performance.now() - resignAt);
+      await sleep(options.gapMs);
     }
     let clientProfile: ProfileSummary | undefined;
     if (session !== undefined) {
@@ -285,6 +294,7 @@ async function runBuild(root: string, round: number, options: Options, profile: 
       cluster.nodes.filter((n) => n.id !== leaderId).map((n) => n.grpcAddress)[0]!,
       round,
       options.calls,
+      options.gapMs,
     );
     const ledger = new Ledger();
     const dropped = await drain(ledger);
@@ -336,13 +346,14 @@ async function runBuild(root: string, round: number, options: Options, profile: 
 
 /**
  * followerCycles times `calls` acquire → resign cycles at c=1 through a client that knows only the
- * follower at `address`, which forwards each call to the leader.
+ * follower at `address`, which forwards each call to the leader, each after a pause of `gapMs`.
  */
 async function followerCycles(
   createClient: typeof SdkPackage.createClient,
   address: string,
   round: number,
   calls: number,
+  gapMs: number,
 ): Promise<Figure> {
   const client = createClient({
     endpoints: [address],
@@ -354,6 +365,7 @@ async function followerCycles(
       await (await client.acquire(`relay-warm/${round}/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
     const samples: number[] = [];
     for (let i = 0; i < calls; i++) {
+      await sleep(gapMs);
       const started = performance.now();
       await (await client.acquire(`relay/${round}/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
       samples.push(performance.now() - started);
