@@ -30,6 +30,7 @@ import { installExitHandler, track, trackPids } from '../compare/children';
 import { sharedNowMs, sleep } from '../compare/time';
 import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
 import { round3 } from '../hops/floors';
+import { runBenchMain } from '../support/bench-main';
 import { intOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CpuProfile, ProfileSummary } from './profile-summary';
@@ -511,7 +512,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`edge bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exitCode = 1;
-});
+runBenchMain(main);
