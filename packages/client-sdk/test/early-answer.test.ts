@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, grantedAnswer, statusAnswer } from './support/fake-node';
+import { bindLoopback, grantedAnswer, statusOf } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /** TRAILERS_HELD_MS_MAX bounds how long the fake node holds a call's status back. */
@@ -63,11 +63,7 @@ describe('an answer whose status comes later', () => {
         },
       },
     );
-    server.addService(api.cluster.definition, {
-      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
-        callback(null, statusAnswer('n1', 'n1'));
-      },
-    });
+    server.addService(api.cluster.definition, { Status: statusOf('n1', 'n1') });
     address = await bindLoopback(server);
   });
 

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, grantedAnswer, statusAnswer } from './support/fake-node';
+import { bindLoopback, grantedAnswer, statusOf } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /**
@@ -42,9 +42,9 @@ describe('a client that knows only a follower', () => {
       },
     });
     server.addService(api.cluster.definition, {
-      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) => {
         statusCalls++;
-        callback(null, statusAnswer('n2', 'n1'));
+        statusOf('n2', 'n1')(call, callback);
       },
     });
     address = await bindLoopback(server);

@@ -27,22 +27,6 @@ export function statusOf(
 }
 
 /**
- * statusAnswer is a fake node's Cluster.Status answer in term 1: node `nodeId`, naming `leader`
- * (itself when it leads).
- */
-export function statusAnswer(nodeId: string, leader: string): object {
-  return {
-    nodeId,
-    role: nodeId === leader ? 'leader' : 'follower',
-    term: 1,
-    leader,
-    commit: 1,
-    applied: 1,
-    members: [],
-  };
-}
-
-/**
  * fakeWireLease is a Lease message of a fake node: `scope` held by `candidateId` with fence (and
  * revision) `fence`, for 60 s from now.
  */
