@@ -205,11 +205,12 @@ export class OmniRelayTarget implements Target {
     };
   }
 
-  async write(member: string, key: string, deadlineMs: number): Promise<bigint> {
+  /** write is one probe write through `member`'s client; `correlationId` tags it in the hop ledger. */
+  async write(member: string, key: string, deadlineMs: number, correlationId?: string): Promise<bigint> {
     const c = this.memberClients.get(member);
     if (c === undefined) throw new Error(`no OmniRelay client for ${member}`);
     const lease = await withDeadline(
-      c.acquire(key, { ttlMs: PROBE_TTL_MS }),
+      c.acquire(key, { ttlMs: PROBE_TTL_MS, ...(correlationId === undefined ? {} : { correlationId }) }),
       deadlineMs,
       `write via ${member}`,
     );

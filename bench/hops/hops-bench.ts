@@ -7,7 +7,9 @@
  * and under a background load of acquire → release cycles. Figures go to bench/results/hops.json.
  *
  * Options: --writes N (per phase, default 40), --transfers N (per phase, default 5),
- * --load-concurrency N (default 16), --raw (keep each transfer's ledger records in the JSON).
+ * --load-concurrency N (default 16), --crashes N (kill -9 of the leader N times on the unloaded
+ * cluster after both phases, default 0; see crash-phase.ts), --raw (keep each transfer's and
+ * crash's ledger records in the JSON). With --writes 0 --transfers 0 only the crashes run.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -20,10 +22,13 @@ import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
 import { intOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
+import type { CrashRun } from './crash-phase';
+import { runCrashes } from './crash-phase';
 import type { Floors } from './floors';
 import { measureFloors, round3 } from './floors';
 import type { TransferPath, WritePath } from './ledger-paths';
 import {
+  CRASH_STEPS,
   LEADER_PERSIST,
   Ledger,
   TRANSFER_STEPS,
@@ -49,6 +54,8 @@ interface Options {
   readonly writes: number;
   readonly transfers: number;
   readonly loadConcurrency: number;
+  /** crashes is how many kill -9 failovers of the leader to trace (--crashes; 0: none). */
+  readonly crashes: number;
   /** raw keeps every ledger record of each transfer in the JSON (--raw). */
   readonly raw: boolean;
 }
@@ -57,16 +64,21 @@ function parseOptions(argv: readonly string[]): Options {
   const int = (flag: string, fallback: number, min: number, max: number): number =>
     intOption(argv, flag, fallback, min, max);
   return {
-    writes: int('--writes', 40, 1, 10_000),
-    transfers: int('--transfers', 5, 1, 100),
+    writes: int('--writes', 40, 0, 10_000),
+    transfers: int('--transfers', 5, 0, 100),
     loadConcurrency: int('--load-concurrency', 16, 1, 1024),
+    crashes: int('--crashes', 0, 0, 100),
     raw: argv.includes('--raw'),
   };
 }
 
-/** drainLedgers reads and empties every member's hop ledger into `ledger`. */
-function drainLedgers(target: OmniRelayTarget, ledger: Ledger): Promise<number> {
-  return drainHopLedgers(target.members, (member, path) => target.httpGet(member, path), ledger);
+/** drainLedgers reads and empties the hop ledger of every member (or of `members`) into `ledger`. */
+function drainLedgers(
+  target: OmniRelayTarget,
+  ledger: Ledger,
+  members: readonly string[] = target.members,
+): Promise<number> {
+  return drainHopLedgers(members, (member, path) => target.httpGet(member, path), ledger);
 }
 
 /** Load is a background of acquire → release cycles at a fixed concurrency, until stopped. */
@@ -194,6 +206,10 @@ async function runPhase(
   };
 }
 
+function emptyPhase(loaded: boolean): PhaseResult {
+  return { loaded, writes: [], transfers: [], ledgerRecordsDropped: 0 };
+}
+
 /** StepFigure is one step's median (and p90) over the samples that had it, in ms. */
 interface StepFigure {
   readonly step: string;
@@ -292,6 +308,120 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
   );
 }
 
+function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
+  const rtt = floors.rttMs.median;
+  const fsync = floors.fsync4KiBMs.median;
+  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
+  const floorOf = (step: (typeof CRASH_STEPS)[number]): { floor: string; floorMs: number | null } => {
+    switch (step) {
+      case 'leader connection lost (new leader)':
+        return { floor: 'a reset is seen at once', floorMs: 0 };
+      case 'pre-vote requests written':
+        return { floor: 'random delay (≤ unreachableCampaignDelayMsMax)', floorMs: null };
+      case 'pre-vote granted received':
+        return { floor: 'RTT', floorMs: rtt };
+      case 'vote request received':
+      case 'vote granted received':
+      case 'first write acknowledged':
+        return oneWay;
+      case 'vote requests written (term and vote persisted)':
+      case 'vote answer written (vote persisted)':
+        return { floor: 'fsync', floorMs: fsync };
+      case 'first commit':
+        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+      default:
+        return { floor: 'CPU only', floorMs: null };
+    }
+  };
+  const paths = runs.flatMap((r) => (r.path === undefined ? [] : [r.path]));
+  const probes = runs.flatMap((r) =>
+    r.acked === undefined || r.path?.['kill sent'] === undefined
+      ? []
+      : [{ ...r.acked, killedAt: r.path['kill sent'] }],
+  );
+  const span = (
+    from: (p: (typeof probes)[number]) => number | undefined,
+    to: (p: (typeof probes)[number]) => number | undefined,
+  ): number[] =>
+    probes.flatMap((p) => {
+      const a = from(p);
+      const b = to(p);
+      return a === undefined || b === undefined ? [] : [b - a];
+    });
+  const figs = figures(CRASH_STEPS, paths, floorOf, [
+    {
+      step: 'acked probe: sent (from the kill)',
+      values: span(
+        (p) => p.killedAt,
+        (p) => p.sentAt,
+      ),
+      floor: '',
+      floorMs: null,
+    },
+    {
+      step: 'acked probe: sent → first node receive',
+      values: span(
+        (p) => p.sentAt,
+        (p) => p.firstReceive,
+      ),
+      ...oneWay,
+    },
+    {
+      step: 'acked probe: first node → new leader receive',
+      values: span(
+        (p) => p.firstReceive,
+        (p) => p.leaderReceive,
+      ),
+      floor: '0 (direct) or ½ RTT (forwarded)',
+      floorMs: null,
+    },
+    {
+      step: 'acked probe: new leader receive → answer',
+      values: span(
+        (p) => p.leaderReceive,
+        (p) => p.answer,
+      ),
+      floor: 'RTT + fsync',
+      floorMs: rtt + fsync,
+    },
+    {
+      step: 'acked probe: answer → client receive',
+      values: span(
+        (p) => p.answer,
+        (p) => p.endAt,
+      ),
+      ...oneWay,
+    },
+  ]);
+  return figs.map((f) =>
+    f.step === 'total' ? { ...f, floor: 'delay + 3 RTT + 3 fsync', floorMs: 3 * rtt + 3 * fsync } : f,
+  );
+}
+
+/** crashTable is the crash figures' table (one phase: the unloaded cluster). */
+function crashTable(figs: readonly StepFigure[], runs: readonly CrashRun[]): string {
+  const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+  const failed: Record<string, number> = {};
+  for (const r of runs)
+    for (const [code, n] of Object.entries(r.failedBeforeAck)) failed[code] = (failed[code] ?? 0) + n;
+  const failures = Object.entries(failed)
+    .map(([code, n]) => `${code} ×${n}`)
+    .join(', ');
+  return [
+    `### Crash failover (kill -9 of the leader, ${runs.length} times, unloaded)`,
+    '',
+    '| step (from the one before) | floor | floor ms | p50 ms | p90 ms | samples |',
+    '|---|---|---:|---:|---:|---:|',
+    ...figs.map(
+      (f) =>
+        `| ${f.step} | ${f.floor} | ${ms(f.floorMs)} | ${ms(f.medianMs)} | ${ms(f.p90Ms)} | ${f.samples} |`,
+    ),
+    '',
+    `Probe writes that failed before the first acknowledgement: ${failures === '' ? 'none' : failures}` +
+      ` (of ${runs.reduce((n, r) => n + r.sent, 0)} sent up to it).`,
+  ].join('\n');
+}
+
 function table(title: string, unloaded: readonly StepFigure[], loaded: readonly StepFigure[]): string {
   const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
   const lines = [
@@ -327,8 +457,15 @@ async function main(): Promise<void> {
     });
     // A few unmeasured writes: the client learns the leader and every connection is warm.
     for (let i = 0; i < 20; i++) await (await client.acquire(`warm/${i}`, { ttlMs: LEASE_TTL_MS }))?.resign();
-    const unloaded = await runPhase(target, client, options, false, 'unloaded');
-    const loaded = await runPhase(target, client, options, true, 'loaded');
+    const phases = options.writes > 0 || options.transfers > 0;
+    const unloaded = phases ? await runPhase(target, client, options, false, 'unloaded') : emptyPhase(false);
+    const loaded = phases ? await runPhase(target, client, options, true, 'loaded') : emptyPhase(true);
+    const crashes =
+      options.crashes > 0
+        ? await runCrashes(target, options.crashes, options.raw, (ledger, members) =>
+            drainLedgers(target, ledger, members),
+          )
+        : { runs: [], dropped: 0 };
     const floors = floorsBefore;
     const result = {
       bench: 'hops',
@@ -345,7 +482,8 @@ async function main(): Promise<void> {
         unloaded: transferFigures(floors, unloaded.transfers),
         loaded: transferFigures(floors, loaded.transfers),
       },
-      phases: { unloaded, loaded },
+      crash: crashFigures(floors, crashes.runs),
+      phases: { unloaded, loaded, crashes },
     };
     mkdirSync(join(__dirname, '../results'), { recursive: true });
     const out = join(__dirname, '../results/hops.json');
@@ -356,10 +494,19 @@ async function main(): Promise<void> {
           ` (loaded phase: ${loaded.load?.cycles ?? 0} acquire → release cycles at concurrency ${options.loadConcurrency}` +
           ` in the background)`,
         '',
-        table('One write (acquire, c=1, through the leader)', result.write.unloaded, result.write.loaded),
-        '',
-        table('Planned transfer', result.transfer.unloaded, result.transfer.loaded),
-        '',
+        ...(phases
+          ? [
+              table(
+                'One write (acquire, c=1, through the leader)',
+                result.write.unloaded,
+                result.write.loaded,
+              ),
+              '',
+              table('Planned transfer', result.transfer.unloaded, result.transfer.loaded),
+              '',
+            ]
+          : []),
+        ...(crashes.runs.length > 0 ? [crashTable(result.crash, crashes.runs), ''] : []),
         `written ${out}`,
         '',
       ].join('\n'),

@@ -196,3 +196,91 @@ export function stepDurations<K extends string>(
   }
   return out;
 }
+
+/** CRASH_STEPS are the steps of one crash failover (kill -9 of the leader), in order; each is measured from the one before. */
+export const CRASH_STEPS = [
+  'kill sent',
+  'leader connection lost (new leader)',
+  'leader unreachable (fast failover)',
+  'pre-vote requests written',
+  'pre-vote granted received',
+  'vote requests written (term and vote persisted)',
+  'vote request received',
+  'vote answer written (vote persisted)',
+  'vote granted received',
+  'became leader',
+  'first append written',
+  'first commit',
+  'first probe write answered',
+  'first write acknowledged',
+] as const;
+
+/** CrashPath is the time of each step of one crash failover (undefined where the ledger had none). */
+export type CrashPath = Partial<Record<(typeof CRASH_STEPS)[number], number | undefined>> & {
+  /** winner is the member that became leader of `term`, when the ledger names one. */
+  readonly winner?: string;
+};
+
+/**
+ * crashPath rebuilds one crash failover from the ledger: `killed` (the old leader) was sent
+ * SIGKILL at `killedAt`, and the first acknowledged probe write, of Raft term `term`, came back at
+ * `ackAt`. The steps are those of the member that became leader of `term` (its pre-votes, its vote
+ * round with the voter whose grant came first, its first append and commit), then the first
+ * probe write it answered in that term.
+ */
+export function crashPath(
+  ledger: Ledger,
+  killed: string,
+  term: number,
+  killedAt: number,
+  ackAt: number,
+): CrashPath {
+  const base = { 'kill sent': killedAt, 'first write acknowledged': ackAt };
+  const winner = ledger.first(killedAt, is('leader', { term }))?.node;
+  if (winner === undefined) return base;
+  const path: Partial<Record<(typeof CRASH_STEPS)[number], number | undefined>> = { ...base };
+  const at = (step: HopStep, where: Parameters<typeof is>[1], after = killedAt): number | undefined =>
+    ledger.first(after, is(step, where))?.atMs;
+  path['leader connection lost (new leader)'] = at('peer.lost', { node: winner, peer: killed });
+  path['leader unreachable (fast failover)'] = at('leader.unreachable', { node: winner, peer: killed });
+  path['pre-vote requests written'] = at('preVote.written', { node: winner, term });
+  path['pre-vote granted received'] = at('preVote.granted', { node: winner, term });
+  path['vote requests written (term and vote persisted)'] = at('vote.written', { node: winner, term });
+  const granted = ledger.first(killedAt, is('vote.granted', { node: winner, term }));
+  if (granted !== undefined) {
+    const voter = granted.peer;
+    path['vote request received'] = at('vote.received', { node: voter, peer: winner, term });
+    path['vote answer written (vote persisted)'] = at('vote.answered', { node: voter, peer: winner, term });
+    path['vote granted received'] = granted.atMs;
+  }
+  const leaderAt = at('leader', { node: winner, term });
+  path['became leader'] = leaderAt;
+  if (leaderAt !== undefined) {
+    path['first append written'] = at('append.written', { node: winner, term }, leaderAt);
+    path['first commit'] = at('commit', { node: winner, term }, leaderAt);
+    path['first probe write answered'] = at('server.answer', { node: winner, term }, leaderAt);
+  }
+  return { ...path, winner };
+}
+
+/**
+ * ProbeTrace is where one tagged probe write went, from the ledger: when it first reached a
+ * node's leadership service, when it reached the member that answered it, and the answer.
+ */
+export interface ProbeTrace {
+  readonly firstReceive?: number;
+  readonly leaderReceive?: number;
+  readonly answer?: number;
+}
+
+/** probeTrace finds the records of the probe write tagged `tag`, sent at `sentAt`, answered by `leader`. */
+export function probeTrace(ledger: Ledger, tag: string, sentAt: number, leader: string): ProbeTrace {
+  const firstReceive = ledger.first(sentAt, is('server.receive', { tag }))?.atMs;
+  const leaderReceive = ledger.first(sentAt, is('server.receive', { tag, node: leader }))?.atMs;
+  const answer = ledger.first(sentAt, is('server.answer', { tag, node: leader }))?.atMs;
+  return {
+    ...(firstReceive === undefined ? {} : { firstReceive }),
+    ...(leaderReceive === undefined ? {} : { leaderReceive }),
+    ...(answer === undefined ? {} : { answer }),
+  };
+}

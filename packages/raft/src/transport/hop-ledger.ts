@@ -19,7 +19,13 @@ import type { WireMessage } from './wire';
  * - `vote.written`: a candidate wrote its vote request to `peer` (after persisting its term and vote);
  * - `vote.received` / `vote.answered`: a voter took the request from `peer` / wrote its answer;
  * - `vote.granted`: the candidate took a grant from `peer`;
- * - `leader`: the node became leader of `term`.
+ * - `leader`: the node became leader of `term`;
+ * - `peer.lost`: the transport saw the connection to or from `peer` fail (a reset, as when its
+ *   process dies; term: the node's);
+ * - `leader.unreachable`: that peer was the leader this follower followed, so it will campaign
+ *   after the fast-failover delay (term: the node's);
+ * - `preVote.written`: a node wrote its pre-vote request to `peer` (term: the would-be term);
+ * - `preVote.granted`: the node took a pre-vote grant from `peer`.
  */
 export const HOP_STEPS = [
   'server.receive',
@@ -40,6 +46,10 @@ export const HOP_STEPS = [
   'vote.answered',
   'vote.granted',
   'leader',
+  'peer.lost',
+  'leader.unreachable',
+  'preVote.written',
+  'preVote.granted',
 ] as const;
 
 /** HopStep is one of HOP_STEPS. */
@@ -109,7 +119,7 @@ export const hopLedger = new HopLedger();
 /**
  * recordWireHops records, for messages written to (`direction` 'written') or taken from
  * ('received') peer `peer`'s stream by `node`, the steps they mark: appends with entries, their
- * acknowledgements, TimeoutNow and votes. Call it only when `hopLedger.enabled`.
+ * acknowledgements, TimeoutNow, pre-votes and votes. Call it only when `hopLedger.enabled`.
  */
 export function recordWireHops(
   direction: 'written' | 'received',
@@ -140,6 +150,10 @@ function wireHopStep(direction: 'written' | 'received', w: WireMessage): HopStep
     case 'voteResponse':
       if (written) return 'vote.answered';
       return w.reject ? undefined : 'vote.granted';
+    case 'preVote':
+      return written ? 'preVote.written' : undefined;
+    case 'preVoteResponse':
+      return written || w.reject ? undefined : 'preVote.granted';
     default:
       return undefined;
   }
