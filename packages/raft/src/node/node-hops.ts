@@ -30,6 +30,16 @@ export class NodeHops {
     if (last !== undefined) hopLedger.record('persist', this.id, last.index, last.term);
   }
 
+  /**
+   * peerLost notes that the transport saw the connection to or from `peer` fail and, when
+   * `leaderLost` (`peer` is the leader this follower follows), that the node stops naming it and
+   * campaigns after its fast-failover delay.
+   */
+  peerLost(peer: NodeId, leaderLost: boolean, term: number): void {
+    hopLedger.record('peer.lost', this.id, 0, term, peer);
+    if (leaderLost) hopLedger.record('leader.unreachable', this.id, 0, term, peer);
+  }
+
   /** committed notes that the node was handed committed entries up to `last` to apply. */
   committed(last: Entry): void {
     if (last.index <= this.commitRecorded) return;

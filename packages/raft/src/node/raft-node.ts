@@ -121,6 +121,13 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private appliedMembership: Membership;
   private term = 0;
   private role: SoftState['role'] = 'follower';
+  /**
+   * lostLeader is the leader this follower follows whose connection the transport saw fail (its
+   * process died), until a message from it arrives or another leader is known; '' when none.
+   * While set, leaderId and status().leader name no leader, so writes wait here for the next
+   * leader and clients are not sent to a dead one.
+   */
+  private lostLeader: NodeId = '';
   private leader: NodeId = '';
   private knownMembership: Membership | undefined;
   private readonly messagesRefused = Object.fromEntries(
@@ -250,9 +257,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     return this.role === 'leader';
   }
 
-  /** leaderId is the leader this node knows of ('' when none). */
+  /**
+   * leaderId is the leader this node knows of ('' when none, or when the transport saw that
+   * leader's connection fail and it has not been heard from since).
+   */
   get leaderId(): NodeId {
-    return this.leader;
+    return this.leader === this.lostLeader ? '' : this.leader;
   }
 
   /** currentTerm is this node's Raft term. */
@@ -390,6 +400,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   status(): RaftNodeStatus {
     return {
       ...this.core.status(),
+      leader: this.leaderId,
       peerAddress: this.transport.address,
       peers: this.transport.peerStatus(),
       transport: this.transport.stats(),
@@ -648,6 +659,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private onMessage(m: Message): void {
     if (this.stopping) return;
+    if (m.from === this.lostLeader) this.lostLeader = '';
     const refused = this.core.step(m);
     if (refused !== undefined) this.onRefused(m, refused);
     this.wake();
@@ -677,7 +689,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private onPeerLost(peer: NodeId): void {
-    if (this.stopping || !this.config.fastFailover) return;
+    if (this.stopping) return;
+    const leaderLost = this.role === 'follower' && peer !== '' && peer === this.leader;
+    if (hopLedger.enabled) this.hops.peerLost(peer, leaderLost, this.term);
+    if (leaderLost) this.lostLeader = peer;
+    if (!this.config.fastFailover) return;
     // The core acts only if `peer` is the leader it follows; for anyone else this is a no-op.
     this.core.leaderUnreachable(peer);
     this.wake();
@@ -697,6 +713,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
     if (soft.leader !== this.leader) {
       this.leader = soft.leader;
+      this.lostLeader = '';
       this.logger.info({ node: this.config.id, leader: soft.leader, term: status.term }, 'leader changed');
       if (soft.leader !== '') this.transport.connectAll();
       this.emit('leader', soft.leader, status.term);

@@ -138,3 +138,58 @@ describe('RaftNode in one process on loopback', () => {
     await nodes.get(target)!.propose(Buffer.from('after-transfer'));
   });
 });
+
+describe('RaftNode after its leader’s connection fails', () => {
+  jest.setTimeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-lost-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = new Map<string, RaftNode<number>>();
+
+  beforeAll(async () => {
+    const ports = await Promise.all(ids.map(() => freePort()));
+    const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
+    for (const id of ids) {
+      const config: RaftNodeConfig = {
+        ...RAFT_NODE_DEFAULTS,
+        // No early campaign, and a generous election timeout: the followers keep following the
+        // stopped leader for at least two seconds, which is the window this test looks at.
+        electionTimeoutMs: 2000,
+        fastFailover: false,
+        clusterId: 'test',
+        id,
+        dataDir: join(root, id),
+        peerAddress: addresses[id]!,
+        peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
+        bootstrapVoters: ids,
+        initialClusterState: 'new',
+      };
+      nodes.set(id, await RaftNode.start(config, new LogMachine(), quiet));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('names no leader while following one whose connection failed, until a new leader is known', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader), 20_000);
+    const followers = [...nodes.values()].filter((n) => n !== leader);
+    await waitFor('the followers to know the leader', () =>
+      followers.every((f) => f.leaderId === leader.id) ? true : undefined,
+    );
+    await leader.stop();
+    // Well within the election timeout: the followers have not campaigned, yet they no longer send
+    // anyone (writes, clients) to the leader whose connection they saw fail.
+    await waitFor(
+      'the followers to stop naming the stopped leader',
+      () => (followers.every((f) => f.leaderId === '' && f.status().leader === '') ? true : undefined),
+      1000,
+    );
+    for (const f of followers) expect(f.status().role).toBe('follower');
+    const next = await waitFor('a new leader', () => followers.find((n) => n.isLeader), 20_000);
+    await waitFor('the other follower to name the new leader', () =>
+      followers.every((f) => f.leaderId === next.id) ? true : undefined,
+    );
+  });
+});
