@@ -447,6 +447,7 @@ export class Router {
       // this node already left an attempt of this call unanswered and has answered since
       // (alive, only slow: it gets the rest of the deadline rather than being abandoned again).
       const startedAtMs = performance.now();
+      const toLeader = address === this.leaderAddress;
       const abandonedAt = abandoned.get(address);
       const bounded =
         spec.retryUnanswered === true &&
@@ -468,8 +469,15 @@ export class Router {
         this.noteFailure(address, e);
         if (spec.address !== undefined || !retry.has(e.code)) throw e;
         attempt++;
-        // A NOT_LEADER that named the leader is retried at once; anything else backs off.
-        if (!(e.code === 'NOT_LEADER' && this.leaderAddress !== undefined && attempt <= 2)) {
+        // The node taken for the leader did not take the call (UNAVAILABLE: its process is gone,
+        // the connection refused or reset): it is unresponsive until it answers again, so the next
+        // attempt goes elsewhere (discover, then another node, which holds the write until the
+        // next leader is known), and backing off would only add to the failover.
+        const leaderGone = toLeader && e.code === 'UNAVAILABLE';
+        if (leaderGone) this.unresponsive(address);
+        // A NOT_LEADER that named the leader, or a leader gone, is retried at once; anything else backs off.
+        const atOnce = (e.code === 'NOT_LEADER' && this.leaderAddress !== undefined) || leaderGone;
+        if (!(atOnce && attempt <= 2)) {
           const left = deadline - Date.now();
           if (left <= 0) throw e;
           await sleep(Math.min(backoffMs(attempt, this.options), left), spec.signal);
