@@ -104,4 +104,31 @@ describe('recordWireHops', () => {
       ['vote.granted', 0, 3, 'n2'],
     ]);
   });
+
+  it('records pre-vote requests written and pre-vote grants received, and skips the rest of the pre-vote round', () => {
+    hopLedger.enable();
+    hopLedger.drain();
+    const preVote = wire({
+      type: 'preVote',
+      from: 'n1',
+      to: 'n2',
+      term: 4,
+      lastLogIndex: 9,
+      lastLogTerm: 3,
+      reason: 'leaderUnreachable',
+    });
+    recordWireHops('written', 'n1', 'n2', [
+      preVote,
+      wire({ type: 'preVoteResponse', from: 'n1', to: 'n2', term: 4, reject: false }),
+    ]);
+    recordWireHops('received', 'n1', 'n2', [
+      preVote,
+      wire({ type: 'preVoteResponse', from: 'n2', to: 'n1', term: 4, reject: false }),
+      wire({ type: 'preVoteResponse', from: 'n2', to: 'n1', term: 4, reject: true }),
+    ]);
+    expect(hopLedger.drain().records.map((r) => [r.step, r.term, r.peer])).toEqual([
+      ['preVote.written', 4, 'n2'],
+      ['preVote.granted', 4, 'n2'],
+    ]);
+  });
 });
