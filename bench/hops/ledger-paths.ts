@@ -125,12 +125,8 @@ export function writePath(ledger: Ledger, tag: string, sentAt: number, receivedA
   return path;
 }
 
-/** TRANSFER_STEPS are the steps of one planned transfer, in order; each is measured from the one before. */
-export const TRANSFER_STEPS = [
-  'request sent',
-  'leader takes the request',
-  'TimeoutNow written (after catch-up)',
-  'TimeoutNow received',
+/** ELECTION_STEPS are the steps of a vote round and a new leader's first commit, shared by transfers and crashes. */
+const ELECTION_STEPS = [
   'vote requests written (term and vote persisted)',
   'vote request received',
   'vote answer written (vote persisted)',
@@ -138,6 +134,49 @@ export const TRANSFER_STEPS = [
   'became leader',
   'first append written',
   'first commit',
+] as const;
+
+/** ElectionStep is one of ELECTION_STEPS. */
+type ElectionStep = (typeof ELECTION_STEPS)[number];
+
+/**
+ * electionSteps finds, after `after`, the vote round by which `candidate` became leader of `term`
+ * (with the voter whose grant came first) and its first append and commit in that term.
+ */
+function electionSteps(
+  ledger: Ledger,
+  candidate: string,
+  term: number,
+  after: number,
+): Partial<Record<ElectionStep, number | undefined>> {
+  const at = (step: HopStep, where: Parameters<typeof is>[1], from = after): number | undefined =>
+    ledger.first(from, is(step, where))?.atMs;
+  const out: Partial<Record<ElectionStep, number | undefined>> = {
+    'vote requests written (term and vote persisted)': at('vote.written', { node: candidate, term }),
+  };
+  const granted = ledger.first(after, is('vote.granted', { node: candidate, term }));
+  if (granted !== undefined) {
+    const voter = granted.peer;
+    out['vote request received'] = at('vote.received', { node: voter, peer: candidate, term });
+    out['vote answer written (vote persisted)'] = at('vote.answered', { node: voter, peer: candidate, term });
+    out['vote granted received'] = granted.atMs;
+  }
+  const leaderAt = at('leader', { node: candidate, term });
+  out['became leader'] = leaderAt;
+  if (leaderAt !== undefined) {
+    out['first append written'] = at('append.written', { node: candidate, term }, leaderAt);
+    out['first commit'] = at('commit', { node: candidate, term }, leaderAt);
+  }
+  return out;
+}
+
+/** TRANSFER_STEPS are the steps of one planned transfer, in order; each is measured from the one before. */
+export const TRANSFER_STEPS = [
+  'request sent',
+  'leader takes the request',
+  'TimeoutNow written (after catch-up)',
+  'TimeoutNow received',
+  ...ELECTION_STEPS,
   'first new-term write acknowledged',
 ] as const;
 
@@ -163,20 +202,7 @@ export function transferPath(
   path['leader takes the request'] = at('transfer.request', { node: from, peer: to });
   path['TimeoutNow written (after catch-up)'] = at('timeoutNow.written', { node: from, peer: to });
   path['TimeoutNow received'] = at('timeoutNow.received', { node: to, peer: from });
-  path['vote requests written (term and vote persisted)'] = at('vote.written', { node: to, term });
-  const granted = ledger.first(requestedAt, is('vote.granted', { node: to, term }));
-  if (granted !== undefined) {
-    const voter = granted.peer;
-    path['vote request received'] = at('vote.received', { node: voter, peer: to, term });
-    path['vote answer written (vote persisted)'] = at('vote.answered', { node: voter, peer: to, term });
-    path['vote granted received'] = granted.atMs;
-  }
-  const leaderAt = at('leader', { node: to, term });
-  path['became leader'] = leaderAt;
-  if (leaderAt !== undefined) {
-    path['first append written'] = at('append.written', { node: to, term }, leaderAt);
-    path['first commit'] = at('commit', { node: to, term }, leaderAt);
-  }
+  Object.assign(path, electionSteps(ledger, to, term, requestedAt));
   return path;
 }
 
@@ -204,13 +230,7 @@ export const CRASH_STEPS = [
   'leader unreachable (fast failover)',
   'pre-vote requests written',
   'pre-vote granted received',
-  'vote requests written (term and vote persisted)',
-  'vote request received',
-  'vote answer written (vote persisted)',
-  'vote granted received',
-  'became leader',
-  'first append written',
-  'first commit',
+  ...ELECTION_STEPS,
   'first probe write answered',
   'first write acknowledged',
 ] as const;
@@ -245,19 +265,10 @@ export function crashPath(
   path['leader unreachable (fast failover)'] = at('leader.unreachable', { node: winner, peer: killed });
   path['pre-vote requests written'] = at('preVote.written', { node: winner, term });
   path['pre-vote granted received'] = at('preVote.granted', { node: winner, term });
-  path['vote requests written (term and vote persisted)'] = at('vote.written', { node: winner, term });
-  const granted = ledger.first(killedAt, is('vote.granted', { node: winner, term }));
-  if (granted !== undefined) {
-    const voter = granted.peer;
-    path['vote request received'] = at('vote.received', { node: voter, peer: winner, term });
-    path['vote answer written (vote persisted)'] = at('vote.answered', { node: voter, peer: winner, term });
-    path['vote granted received'] = granted.atMs;
-  }
-  const leaderAt = at('leader', { node: winner, term });
-  path['became leader'] = leaderAt;
+  const election = electionSteps(ledger, winner, term, killedAt);
+  Object.assign(path, election);
+  const leaderAt = election['became leader'];
   if (leaderAt !== undefined) {
-    path['first append written'] = at('append.written', { node: winner, term }, leaderAt);
-    path['first commit'] = at('commit', { node: winner, term }, leaderAt);
     path['first probe write answered'] = at('server.answer', { node: winner, term }, leaderAt);
   }
   return { ...path, winner };

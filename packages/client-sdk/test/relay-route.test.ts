@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, grantedAnswer, statusOf } from './support/fake-node';
+import { bindLoopback, grantedAnswer, notLeaderStatus, statusOf } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /**
@@ -28,14 +28,7 @@ describe('a client that knows only a follower', () => {
         acquireCalls++;
         if (refuseNext) {
           refuseNext = false;
-          const metadata = new grpc.Metadata();
-          metadata.set('omnirelay-error-code', 'NOT_LEADER');
-          metadata.set('omnirelay-leader-hint', 'n1');
-          callback({
-            code: grpc.status.FAILED_PRECONDITION,
-            details: 'node n2 is not the leader; send it to n1',
-            metadata,
-          });
+          callback(notLeaderStatus('n1'));
           return;
         }
         callback(null, grantedAnswer(call.request.scope, acquireCalls));

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createServer } from 'node:net';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, grantedAnswer, notLeaderStatus, statusOf } from './support/fake-node';
 import { createClient, isOmniRelayError } from '../src/index';
 
 /** deadAddress is a loopback address where nothing listens (connections are refused). */
@@ -42,49 +42,14 @@ describe('a client whose leader is gone', () => {
         acquireCalls++;
         if (acquireCalls === 1) {
           // The follower names the leader it followed, at its address, where nothing listens now.
-          const metadata = new grpc.Metadata();
-          metadata.set('omnirelay-error-code', 'NOT_LEADER');
-          metadata.set('omnirelay-leader-hint', 'n1');
-          metadata.set('omnirelay-leader-address', dead);
-          callback({
-            code: grpc.status.FAILED_PRECONDITION,
-            details: 'node n2 is not the leader; send it to n1',
-            metadata,
-          });
+          callback(notLeaderStatus('n1', dead));
           return;
         }
-        const now = Date.now();
-        callback(null, {
-          granted: true,
-          alreadyHolder: false,
-          raftTerm: 2,
-          lease: {
-            scope: call.request.scope,
-            candidateId: 'c',
-            metadata: '',
-            scopeTerm: 1,
-            fenceToken: String(acquireCalls),
-            leaseTtlMs: 60_000,
-            deadlineMs: now + 60_000,
-            lastRenewalStampMs: now,
-            grantedStampMs: now,
-            revision: acquireCalls,
-          },
-        });
+        callback(null, grantedAnswer(call.request.scope, acquireCalls, 2));
       },
     });
     server.addService(api.cluster.definition, {
-      Status: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
-        callback(null, {
-          nodeId: 'n2',
-          role: 'follower',
-          term: 2,
-          leader: '',
-          commit: 1,
-          applied: 1,
-          members: [],
-        });
-      },
+      Status: statusOf('n2', '', 2),
     });
     address = await bindLoopback(server);
   });

@@ -14,16 +14,17 @@ export async function bindLoopback(server: grpc.Server): Promise<string> {
 }
 
 /**
- * statusOf is a fake node's Cluster.Status handler: it answers as node `nodeId`, naming `leader`
- * ('' for none; the node itself makes it the leader).
+ * statusOf is a fake node's Cluster.Status handler: it answers as node `nodeId` in Raft term
+ * `term`, naming `leader` ('' for none; the node itself makes it the leader).
  */
 export function statusOf(
   nodeId: string,
   leader: string,
+  term = 1,
 ): (call: unknown, callback: grpc.sendUnaryData<object>) => void {
   const role = leader === nodeId ? 'leader' : 'follower';
   return (_call, callback) =>
-    callback(null, { nodeId, role, term: 1, leader, commit: 7, applied: 7, members: [] });
+    callback(null, { nodeId, role, term, leader, commit: 7, applied: 7, members: [] });
 }
 
 /**
@@ -46,7 +47,20 @@ export function fakeWireLease(scope: string, fence: number, candidateId = 'c'): 
   };
 }
 
-/** grantedAnswer is a fake node's Acquire answer granting `scope` to candidate `c` (fakeWireLease). */
-export function grantedAnswer(scope: string, fence: number): object {
-  return { granted: true, alreadyHolder: false, raftTerm: 1, lease: fakeWireLease(scope, fence) };
+/** grantedAnswer is a fake node's Acquire answer in Raft term `raftTerm` granting `scope` to candidate `c` (fakeWireLease). */
+export function grantedAnswer(scope: string, fence: number, raftTerm = 1): object {
+  return { granted: true, alreadyHolder: false, raftTerm, lease: fakeWireLease(scope, fence) };
+}
+
+/** notLeaderStatus is the status a fake follower answers NOT_LEADER with, naming `leader` (and its `address`, if given). */
+export function notLeaderStatus(leader: string, address?: string): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set('omnirelay-error-code', 'NOT_LEADER');
+  metadata.set('omnirelay-leader-hint', leader);
+  if (address !== undefined) metadata.set('omnirelay-leader-address', address);
+  return {
+    code: grpc.status.FAILED_PRECONDITION,
+    details: `this node is not the leader; send it to ${leader}`,
+    metadata,
+  };
 }

@@ -52,6 +52,37 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 10_
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * startNodes starts a 3-member cluster `ids` on loopback in one process, each node's store under
+ * `root`, with the defaults and `settings`, and adds each node (and its machine) to the maps.
+ */
+async function startNodes(
+  root: string,
+  ids: readonly string[],
+  settings: Partial<RaftNodeConfig>,
+  nodes: Map<string, RaftNode<number>>,
+  machines = new Map<string, LogMachine>(),
+): Promise<void> {
+  const ports = await Promise.all(ids.map(() => freePort()));
+  const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
+  for (const id of ids) {
+    const config: RaftNodeConfig = {
+      ...RAFT_NODE_DEFAULTS,
+      ...settings,
+      clusterId: 'test',
+      id,
+      dataDir: join(root, id),
+      peerAddress: addresses[id]!,
+      peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
+      bootstrapVoters: [...ids],
+      initialClusterState: 'new',
+    };
+    const machine = new LogMachine();
+    machines.set(id, machine);
+    nodes.set(id, await RaftNode.start(config, machine, quiet));
+  }
+}
+
 describe('RaftNode in one process on loopback', () => {
   jest.setTimeout(60_000);
   const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-'));
@@ -59,25 +90,7 @@ describe('RaftNode in one process on loopback', () => {
   const nodes = new Map<string, RaftNode<number>>();
   const machines = new Map<string, LogMachine>();
 
-  beforeAll(async () => {
-    const ports = await Promise.all(ids.map(() => freePort()));
-    const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
-    for (const id of ids) {
-      const config: RaftNodeConfig = {
-        ...RAFT_NODE_DEFAULTS,
-        clusterId: 'test',
-        id,
-        dataDir: join(root, id),
-        peerAddress: addresses[id]!,
-        peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
-        bootstrapVoters: ids,
-        initialClusterState: 'new',
-      };
-      const machine = new LogMachine();
-      machines.set(id, machine);
-      nodes.set(id, await RaftNode.start(config, machine, quiet));
-    }
-  });
+  beforeAll(() => startNodes(root, ids, {}, nodes, machines));
 
   afterAll(async () => {
     await Promise.all([...nodes.values()].map((n) => n.stop()));
@@ -145,27 +158,9 @@ describe('RaftNode after its leader’s connection fails', () => {
   const ids = ['n1', 'n2', 'n3'];
   const nodes = new Map<string, RaftNode<number>>();
 
-  beforeAll(async () => {
-    const ports = await Promise.all(ids.map(() => freePort()));
-    const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
-    for (const id of ids) {
-      const config: RaftNodeConfig = {
-        ...RAFT_NODE_DEFAULTS,
-        // No early campaign, and a generous election timeout: the followers keep following the
-        // stopped leader for at least two seconds, which is the window this test looks at.
-        electionTimeoutMs: 2000,
-        fastFailover: false,
-        clusterId: 'test',
-        id,
-        dataDir: join(root, id),
-        peerAddress: addresses[id]!,
-        peers: Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, addresses[p]!])),
-        bootstrapVoters: ids,
-        initialClusterState: 'new',
-      };
-      nodes.set(id, await RaftNode.start(config, new LogMachine(), quiet));
-    }
-  });
+  // No early campaign, and a generous election timeout: the followers keep following the
+  // stopped leader for at least two seconds, which is the window this test looks at.
+  beforeAll(() => startNodes(root, ids, { electionTimeoutMs: 2000, fastFailover: false }, nodes));
 
   afterAll(async () => {
     await Promise.all([...nodes.values()].map((n) => n.stop()));
