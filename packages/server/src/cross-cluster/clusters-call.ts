@@ -19,22 +19,31 @@ export async function callClusters<T>(
   const channel = replicationChannel(credentials);
   const client = new (loadPublicApi().cluster.Client)(endpoint, channel.credentials);
   try {
-    return await new Promise<T>((resolve, reject) => {
-      const call = (client as unknown as Record<string, unknown>)['Clusters'] as (
-        request: object,
-        metadata: grpc.Metadata,
-        options: grpc.CallOptions,
-        callback: (error: grpc.ServiceError | null, response?: T) => void,
-      ) => void;
-      call.call(
-        client,
-        { serializable },
-        channel.metadata,
-        { deadline: Date.now() + timeoutMs },
-        (error, response) => (error === null ? resolve(response!) : reject(error)),
-      );
-    });
+    return await callClustersOn<T>(client, channel.metadata, timeoutMs, serializable);
   } finally {
     client.close();
   }
+}
+
+/**
+ * callClustersOn is callClusters on a Cluster client the caller keeps (for example one sharing a
+ * replication stream's connection, through `channelOverride`), with that stream's metadata.
+ */
+export function callClustersOn<T>(
+  client: grpc.Client,
+  metadata: grpc.Metadata,
+  timeoutMs: number,
+  serializable: boolean,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const call = (client as unknown as Record<string, unknown>)['Clusters'] as (
+      request: object,
+      metadata: grpc.Metadata,
+      options: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null, response?: T) => void,
+    ) => void;
+    call.call(client, { serializable }, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
+      error === null ? resolve(response!) : reject(error),
+    );
+  });
 }

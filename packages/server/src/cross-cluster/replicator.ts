@@ -13,7 +13,7 @@ import { replicationChannel, replicationFix, tlsRefusal } from './replication-cr
 import { revisionCut } from './revision-cut';
 import type { WireEvent } from './wire-holder';
 import { mirrorChangeOf } from './wire-holder';
-import { callClusters } from './clusters-call';
+import { callClustersOn } from './clusters-call';
 import { INTERNAL_TRANSPORT, withTransport } from '../leadership/request-origin';
 import type { LeadershipStateMachine } from '../leadership/leadership-state-machine';
 
@@ -219,6 +219,8 @@ export class Replicator {
     let cancelled = false;
     let call: grpc.ClientReadableStream<WireEvent> | undefined;
     let client: grpc.Client | undefined;
+    /** headClient asks the active's head (Clusters) over the watch stream's own connection. */
+    let headClient: grpc.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
     let headTimer: NodeJS.Timeout | undefined;
     let attempt = 0;
@@ -227,6 +229,8 @@ export class Replicator {
       headTimer = undefined;
       call?.cancel();
       call = undefined;
+      headClient?.close();
+      headClient = undefined;
       client?.close();
       client = undefined;
     };
@@ -251,6 +255,10 @@ export class Replicator {
         return;
       }
       client = new api.leadership.Client(endpoint, channel.credentials);
+      headClient = new api.cluster.Client(endpoint, channel.credentials, {
+        channelOverride: client.getChannel(),
+      });
+      const head = headClient;
       const watch = (
         client as unknown as Record<
           string,
@@ -283,12 +291,8 @@ export class Replicator {
           const askedMs = Date.now();
           // Serializable: the node that serves the watch answers from its own replica, whatever
           // its Raft role (a linearizable read fails on a follower).
-          void callClusters<WireHead>(
-            endpoint,
-            this.options.credentials,
-            this.options.headCheckMs,
-            true,
-          ).then(
+          // The watch stream's connection and credentials: no new channel, no re-read of the files.
+          void callClustersOn<WireHead>(head, channel.metadata, this.options.headCheckMs, true).then(
             (answer) => {
               if (cancelled || settled) return;
               const revision = Number(answer.lastEventRevision);
