@@ -75,58 +75,76 @@ async function withClockedChild(
   }
 }
 
+/**
+ * CHILD_TEST_MS bounds each test below: a child under libfaketime starts slowly on a busy
+ * machine (Jest's default 5 s timed one out in CI), and each test waits up to 10 s per line.
+ */
+const CHILD_TEST_MS = 30_000;
+
 describeWithFaketime('FakeClock', () => {
-  it('drifts the wall clock of a child at the given rate while its monotonic clock runs true', async () => {
-    await withClockedChild({ offsetMs: 0, rate: 1.1 }, DRIFT, async (_clock, p) => {
-      const line = await p.waitForLine((l) => l.startsWith('ratio '), 10_000);
-      const ratio = Number(line.split(' ')[1]);
-      expect(ratio).toBeGreaterThan(1.05);
-      expect(ratio).toBeLessThan(1.15);
-    });
-  });
+  it(
+    'drifts the wall clock of a child at the given rate while its monotonic clock runs true',
+    async () => {
+      await withClockedChild({ offsetMs: 0, rate: 1.1 }, DRIFT, async (_clock, p) => {
+        const line = await p.waitForLine((l) => l.startsWith('ratio '), 10_000);
+        const ratio = Number(line.split(' ')[1]);
+        expect(ratio).toBeGreaterThan(1.05);
+        expect(ratio).toBeLessThan(1.15);
+      });
+    },
+    CHILD_TEST_MS,
+  );
 
-  it('runs the monotonic clock of a child at the given rate from its start, and its timers follow it (a node clock)', async () => {
-    await withClockedChild(
-      { offsetMs: 0, rate: 2 },
-      TIMER,
-      async (_clock, p) => {
-        await p.waitForLine((l) => l === 'start', 10_000);
-        const from = performance.now();
-        const done = await p.waitForLine((l) => l.startsWith('done '), 10_000);
-        const realMs = performance.now() - from;
-        // The child's 1,000 ms passed on its own clock; in real time about 500 ms (a timer
-        // that ignored the rate would take 1,000 ms or more).
-        expect(Number(done.split(' ')[1])).toBeGreaterThanOrEqual(1000);
-        expect(realMs).toBeLessThan(900);
-      },
-      true,
-    );
-  });
+  it(
+    'runs the monotonic clock of a child at the given rate from its start, and its timers follow it (a node clock)',
+    async () => {
+      await withClockedChild(
+        { offsetMs: 0, rate: 2 },
+        TIMER,
+        async (_clock, p) => {
+          await p.waitForLine((l) => l === 'start', 10_000);
+          const from = performance.now();
+          const done = await p.waitForLine((l) => l.startsWith('done '), 10_000);
+          const realMs = performance.now() - from;
+          // The child's 1,000 ms passed on its own clock; in real time about 500 ms (a timer
+          // that ignored the rate would take 1,000 ms or more).
+          expect(Number(done.split(' ')[1])).toBeGreaterThanOrEqual(1000);
+          expect(realMs).toBeLessThan(900);
+        },
+        true,
+      );
+    },
+    CHILD_TEST_MS,
+  );
 
-  it('skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone', async () => {
-    await withClockedChild({ offsetMs: 250, rate: 1 }, PRINTER, async (clock, p) => {
-      const samples: Array<{ offset: number; monotonic: number }> = [];
-      const next = (): Promise<{ offset: number; monotonic: number }> =>
-        p
-          .waitForLine(() => true, 5000)
-          .then((line) => {
-            const [wall, monotonic] = line.split(' ').map(Number);
-            return { offset: (wall ?? 0) - Date.now(), monotonic: monotonic ?? 0 };
-          });
-      samples.push(await next());
-      expect(Math.abs((samples[0]?.offset ?? 0) - 250)).toBeLessThan(150);
-      clock.set({ offsetMs: -60_000, rate: 1 });
-      for (let i = 0; i < 40; i++) {
-        const s = await next();
-        samples.push(s);
-        if (s.offset < -30_000) break;
-      }
-      const last = samples[samples.length - 1];
-      expect(Math.abs((last?.offset ?? 0) + 60_000)).toBeLessThan(150);
-      // The monotonic clock never went back.
-      for (let i = 1; i < samples.length; i++) {
-        expect(samples[i]!.monotonic).toBeGreaterThanOrEqual(samples[i - 1]!.monotonic);
-      }
-    });
-  });
+  it(
+    'skews and then jumps the wall clock of a running child, and leaves its monotonic clock alone',
+    async () => {
+      await withClockedChild({ offsetMs: 250, rate: 1 }, PRINTER, async (clock, p) => {
+        const samples: Array<{ offset: number; monotonic: number }> = [];
+        const next = (): Promise<{ offset: number; monotonic: number }> =>
+          p
+            .waitForLine(() => true, 5000)
+            .then((line) => {
+              const [wall, monotonic] = line.split(' ').map(Number);
+              return { offset: (wall ?? 0) - Date.now(), monotonic: monotonic ?? 0 };
+            });
+        samples.push(await next());
+        expect(Math.abs((samples[0]?.offset ?? 0) - 250)).toBeLessThan(150);
+        clock.set({ offsetMs: -60_000, rate: 1 });
+        for (let i = 0; i < 40; i++) {
+          const s = await next();
+          samples.push(s);
+          if (s.offset < -30_000) break;
+        }
+        const last = samples[samples.length - 1];
+        expect(Math.abs((last?.offset ?? 0) + 60_000)).toBeLessThan(150);
+        // The monotonic clock never went back.
+        for (let i = 1; i < samples.length; i++) {
+          expect(samples[i]!.monotonic).toBeGreaterThanOrEqual(samples[i - 1]!.monotonic);
+        }
+      });
+    },
+    CHILD_TEST_MS,
+  );
 });
