@@ -31,7 +31,7 @@ import { sharedNowMs, sleep } from '../compare/time';
 import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
 import { round3 } from '../hops/floors';
 import { runBenchMain } from '../support/bench-main';
-import { intOption } from '../support/options';
+import { intOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CpuProfile, ProfileSummary } from './profile-summary';
 import { summarizeProfile } from './profile-summary';
@@ -73,13 +73,12 @@ function parseOptions(argv: readonly string[]): Options {
   const builds = argv.flatMap((a, i) =>
     a === '--build' && argv[i + 1] !== undefined ? [resolve(argv[i + 1]!)] : [],
   );
-  const prof = argv.indexOf('--cpu-prof');
   return {
     calls: int('--calls', 200, 1, 100_000),
     gapMs: int('--gap-ms', 20, 0, 1000),
     rounds: int('--rounds', builds.length > 1 ? 2 : 1, 1, 20),
     builds: builds.length > 0 ? builds : [resolve(__dirname, '../..')],
-    cpuProfDir: prof === -1 || argv[prof + 1] === undefined ? undefined : resolve(argv[prof + 1]!),
+    cpuProfDir: pathOption(argv, '--cpu-prof'),
   };
 }
 

@@ -20,7 +20,7 @@ import { installExitHandler } from '../compare/children';
 import { firstAck } from '../compare/first-ack';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
-import { intOption } from '../support/options';
+import { intOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CrashRun } from './crash-phase';
 import { runCrashes } from './crash-phase';
@@ -58,6 +58,8 @@ interface Options {
   readonly crashes: number;
   /** raw keeps every ledger record of each transfer in the JSON (--raw). */
   readonly raw: boolean;
+  /** cpuProfDir receives a V8 CPU profile of every node when it stops (--cpu-prof DIR), to find what a slow step waited behind. */
+  readonly cpuProfDir: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -69,6 +71,7 @@ function parseOptions(argv: readonly string[]): Options {
     loadConcurrency: int('--load-concurrency', 16, 1, 1024),
     crashes: int('--crashes', 0, 0, 100),
     raw: argv.includes('--raw'),
+    cpuProfDir: pathOption(argv, '--cpu-prof'),
   };
 }
 
@@ -443,7 +446,7 @@ async function main(): Promise<void> {
   installExitHandler();
   const options = parseOptions(process.argv.slice(2));
   const scratch = mkdtempSync(join(tmpdir(), 'hops-floor-'));
-  const target = new OmniRelayTarget(undefined, undefined, { OMNIRELAY_HOP_LEDGER: 'true' });
+  const target = new OmniRelayTarget(options.cpuProfDir, undefined, { OMNIRELAY_HOP_LEDGER: 'true' });
   let client: Client | undefined;
   try {
     progress('measuring the floors (loopback RTT, 4 KiB fdatasync)');

@@ -1,6 +1,7 @@
 /**
  * Reading a bench's command-line options.
  */
+import { resolve } from 'node:path';
 
 /**
  * intOption reads `flag`'s value from `argv` as an integer in [min, max], or `fallback` when the
@@ -21,4 +22,19 @@ export function intOption(
     process.exit(2);
   }
   return v;
+}
+
+/**
+ * pathOption reads `flag`'s value from `argv` as a path resolved against the working folder, or
+ * undefined when the flag is absent; a flag with no value ends the process with exit code 2.
+ */
+export function pathOption(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i === -1) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) {
+    process.stderr.write(`${flag} needs a folder\n`);
+    process.exit(2);
+  }
+  return resolve(v);
 }
