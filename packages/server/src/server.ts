@@ -163,6 +163,7 @@ export async function startServer(
   // The passive cluster's replicator: it follows the active peer while this node leads.
   const replicator = new Replicator(service, stateMachine, () => node.isLeader, logger, {
     ...REPLICATOR_DEFAULTS,
+    headCheckMs: config.replicationHeadCheckMs,
     ...(config.replicationCredentials === undefined ? {} : { credentials: config.replicationCredentials }),
   });
   registerReplicationMetrics(metrics.registry, replicator);

@@ -9,6 +9,7 @@ import type { ClientTlsFiles } from '../tls/client-tls';
 import { resolveClientTls } from './client-tls-config';
 import { resolveReplicationCredentials } from './replication-credentials-config';
 import type { ReplicationCredentialFiles } from '../cross-cluster/replication-credentials';
+import { HEAD_CHECK_MS_MAX, HEAD_CHECK_MS_MIN, REPLICATOR_DEFAULTS } from '../cross-cluster/replicator';
 import { resolvePeerTls } from './peer-tls-config';
 import { refusePlaintextOffLoopback } from './plaintext-guard';
 
@@ -91,6 +92,13 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly replicationTokenFile?: string;
   /** replicationCredentials is the validated replication channel files, absent when it is plaintext without credentials. */
   readonly replicationCredentials?: ReplicationCredentialFiles;
+  /**
+   * replicationHeadCheckMs is how often a passive cluster's replicator, while streaming, asks the
+   * active cluster for its head revision (ReplicatorOptions.headCheckMs: the lag figure reads 0
+   * only while an answer of at most two periods ago said the mirror had everything), in
+   * [HEAD_CHECK_MS_MIN, HEAD_CHECK_MS_MAX].
+   */
+  readonly replicationHeadCheckMs: number;
   /** otlpEndpoint is the OTLP/HTTP traces URL spans are exported to; absent or empty, tracing is off. */
   readonly otlpEndpoint?: string;
   /**
@@ -221,6 +229,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--replication-token-file',
     env: 'OMNIRELAY_REPLICATION_TOKEN_FILE',
     help: 'file holding the bearer token replication presents to the other clusters (needs mesh.read there); re-read on each connection',
+  },
+  {
+    key: 'replicationHeadCheckMs',
+    kind: 'int',
+    flag: '--replication-head-check-ms',
+    env: 'OMNIRELAY_REPLICATION_HEAD_CHECK_MS',
+    help: `how often a passive cluster's replicator asks the active cluster for its head revision, for the lag figure (${HEAD_CHECK_MS_MIN}..${HEAD_CHECK_MS_MAX})`,
   },
   {
     key: 'initialClusterState',
@@ -497,6 +512,7 @@ const DEFAULTS = {
   skewMsMax: 250,
   clockDriftPpmMax: CLOCK_DRIFT_PPM_MAX_DEFAULT,
   stallThresholdMs: 200,
+  replicationHeadCheckMs: REPLICATOR_DEFAULTS.headCheckMs,
   watchHistoryEventsMax: 100_000,
   join: false,
   insecure: false,
@@ -707,6 +723,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ['skewMsMax', config.skewMsMax, 0, 60_000],
     ['clockDriftPpmMax', config.clockDriftPpmMax, 0, 100_000],
     ['stallThresholdMs', config.stallThresholdMs, 50, 60_000],
+    ['replicationHeadCheckMs', config.replicationHeadCheckMs, HEAD_CHECK_MS_MIN, HEAD_CHECK_MS_MAX],
     ['watchHistoryEventsMax', config.watchHistoryEventsMax, 100, 10_000_000],
     ['diskFreeBytesMin', config.diskFreeBytesMin, 0, Number.MAX_SAFE_INTEGER],
     ['diskCheckIntervalMs', config.diskCheckIntervalMs, 100, 3_600_000],

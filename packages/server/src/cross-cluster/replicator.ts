@@ -49,7 +49,8 @@ export interface ReplicatorOptions {
    * headCheckMs is how often, while streaming, the replicator asks the active cluster for its last
    * holder change (gRPC Clusters, each call bounded by it): the lag counts events the active
    * committed and did not send yet, and reads 0 only while an answer of at most two periods ago
-   * said the mirror had everything. Between HEAD_CHECK_MS_MIN and HEAD_CHECK_MS_MAX.
+   * said the mirror had everything. Between HEAD_CHECK_MS_MIN and HEAD_CHECK_MS_MAX; the server
+   * sets it from --replication-head-check-ms (ServerConfig.replicationHeadCheckMs).
    */
   readonly headCheckMs: number;
   /** credentials are what the replication channel presents (absent: plaintext, none). */

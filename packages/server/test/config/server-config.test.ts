@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadServerConfig } from '../../src/index';
+import { HEAD_CHECK_MS_MAX, HEAD_CHECK_MS_MIN } from '../../src/cross-cluster/replicator';
 
 const peers = ['--peers', 'n2=127.0.0.1:7102,n3=127.0.0.1:7103'];
 
@@ -248,6 +249,33 @@ describe('loadServerConfig', () => {
     );
     expect(configError(['--id', 'n1', '--snapshot-buffer-bytes-max', '1024'])).toMatch(
       /snapshotBufferBytesMax must be an integer in \[1073741824, /,
+    );
+  });
+
+  it('reads the replication head check from --replication-head-check-ms, the environment or the file, 1 s by default', () => {
+    expect(loadServerConfig(['--id', 'n1'], {}).replicationHeadCheckMs).toBe(1_000);
+    expect(
+      loadServerConfig(['--id', 'n1', '--replication-head-check-ms', '250'], {}).replicationHeadCheckMs,
+    ).toBe(250);
+    expect(
+      loadServerConfig(['--id', 'n1'], { OMNIRELAY_REPLICATION_HEAD_CHECK_MS: String(HEAD_CHECK_MS_MAX) })
+        .replicationHeadCheckMs,
+    ).toBe(HEAD_CHECK_MS_MAX);
+    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ id: 'n1', replicationHeadCheckMs: HEAD_CHECK_MS_MIN }));
+    expect(loadServerConfig(['--config', file], {}).replicationHeadCheckMs).toBe(HEAD_CHECK_MS_MIN);
+  });
+
+  it('refuses a replication head check out of range or not a number, naming it and its bounds', () => {
+    expect(configError(['--id', 'n1', '--replication-head-check-ms', String(HEAD_CHECK_MS_MIN - 1)])).toBe(
+      `replicationHeadCheckMs must be an integer in [${HEAD_CHECK_MS_MIN}, ${HEAD_CHECK_MS_MAX}], got ${HEAD_CHECK_MS_MIN - 1}`,
+    );
+    expect(
+      configError(['--id', 'n1'], { OMNIRELAY_REPLICATION_HEAD_CHECK_MS: String(HEAD_CHECK_MS_MAX + 1) }),
+    ).toMatch(/^replicationHeadCheckMs must be an integer in \[/);
+    expect(configError(['--id', 'n1', '--replication-head-check-ms', '1s'])).toMatch(
+      /replicationHeadCheckMs \(from flag --replication-head-check-ms\) must be an integer, got "1s"/,
     );
   });
 
