@@ -38,6 +38,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors/error-table';
 import { ERROR_TABLE, ServerError, isServerError, toServerError } from '../errors/error-table';
 import { NOOP_TRACER } from '../tracing/tracing';
+import { CampaignClaims } from './campaign-claims';
 import { encodeEnvelope } from './envelope';
 import {
   INTERNAL_TRANSPORT,
@@ -127,6 +128,8 @@ export class LeadershipService {
    * stopped being active: the state machine then dropped every waiter, so the wait must end.
    */
   private readonly queuedCampaigns = new Set<(refusal: ServerError) => void>();
+  /** campaignClaims keeps a cancelled campaign's withdraw from taking a newer campaign's queue place. */
+  private readonly campaignClaims = new CampaignClaims();
   /** resetReleaser holds the leader's release-on-reset timers (see ResetReleaser). */
   readonly resetReleaser: ResetReleaser;
   private readonly logger: Logger;
@@ -276,7 +279,11 @@ export class LeadershipService {
       close: () => undefined,
     };
     const watch: Watch = this.hub.watch(req.scope, undefined, sink);
+    // Claimed before anything is awaited: a cancelled campaign of this session served after this
+    // point leaves the queue place to this call instead of withdrawing it (CampaignClaims).
+    const claim = this.campaignClaims.claim(req.scope, req.candidateId, req.sessionId);
     try {
+      await claim.ready();
       const applied = await this.proposeApplied({
         type: 'campaign',
         correlationId: req.correlationId ?? randomUUID(),
@@ -304,20 +311,27 @@ export class LeadershipService {
       } catch (e) {
         // Dropped with every waiter: there is nothing left to withdraw.
         if (isServerError(e, 'CLUSTER_PASSIVE')) throw e;
-        // Leave the queue, best effort: if this fails the waiter is promoted and expires after its TTL.
-        await this.propose({
-          type: 'withdraw',
-          correlationId: randomUUID(),
-          scope: req.scope,
-          candidateId: req.candidateId,
-          // Only this session's campaign: the same candidate id may wait in no other.
-          ...sessionOf(req),
-        }).catch(() => undefined);
+        // Leave the queue unless a newer campaign of this session waits for the same place, best
+        // effort: if this fails the waiter is promoted and expires after its TTL.
+        await claim.withdraw(() =>
+          this.propose({
+            type: 'withdraw',
+            correlationId: randomUUID(),
+            scope: req.scope,
+            candidateId: req.candidateId,
+            // Only this session's campaign: the same candidate id may wait in no other.
+            ...sessionOf(req),
+          }).then(
+            () => undefined,
+            () => undefined,
+          ),
+        );
         throw e;
       } finally {
         if (dropped !== undefined) this.queuedCampaigns.delete(dropped);
       }
     } finally {
+      claim.release();
       watch.cancel();
     }
   }

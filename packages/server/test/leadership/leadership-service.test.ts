@@ -134,4 +134,78 @@ describe('LeadershipService on one node', () => {
     const view = server.stateMachine.fsm.getScope('queue/x');
     expect(view?.waiting.map((w) => w.candidateId) ?? []).not.toContain('low');
   });
+
+  it("keeps a session's new campaign in the queue when its cancelled campaign's withdraw comes after it, and elects it", async () => {
+    const holder = await server.service.acquire({
+      scope: 'queue/again',
+      candidateId: 'h',
+      leaseTtlMs: 60_000,
+    });
+    if (!holder.granted) throw new Error('not granted');
+    const request = {
+      scope: 'queue/again',
+      candidateId: 'w',
+      sessionId: 'session-w',
+      leaseTtlMs: 60_000,
+      priority: 0,
+    };
+    // The interleaving: the first campaign is queued, the same session campaigns again (a retry
+    // elsewhere, or cancel then campaign) and is told it already waits, and only then does the
+    // first call's cancellation arrive and withdraw.
+    const first = new AbortController();
+    let queuedFirst: () => void = () => undefined;
+    const firstQueued = new Promise<void>((resolve) => (queuedFirst = resolve));
+    const firstCampaign = server.service.campaign(request, first.signal, () => queuedFirst());
+    await firstQueued;
+    const second = new AbortController();
+    let queuedSecond: (o: { alreadyWaiting: boolean }) => void = () => undefined;
+    const secondQueued = new Promise<{ alreadyWaiting: boolean }>((resolve) => (queuedSecond = resolve));
+    const secondCampaign = server.service.campaign(request, second.signal, (o) => queuedSecond(o));
+    expect((await secondQueued).alreadyWaiting).toBe(true);
+    first.abort();
+    // The first call rejects once its withdraw (if any) has been applied.
+    await expect(firstCampaign).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    const waiting = server.stateMachine.fsm.getScope('queue/again')?.waiting ?? [];
+    expect(waiting.map((w) => w.candidateId)).toEqual(['w']);
+
+    await server.service.resign('queue/again', holder.lease.fenceToken);
+    let bound: NodeJS.Timeout | undefined;
+    const elected = await Promise.race([
+      secondCampaign,
+      new Promise<undefined>((resolve) => (bound = setTimeout(() => resolve(undefined), 5_000))),
+    ]);
+    clearTimeout(bound);
+    second.abort();
+    expect(elected?.lease.candidateId).toBe('w');
+    expect(elected?.lease.fenceToken).toBeGreaterThan(holder.lease.fenceToken);
+  });
+
+  it('withdraws the candidate when the last of its campaigns in a session is cancelled', async () => {
+    const holder = await server.service.acquire({
+      scope: 'queue/both',
+      candidateId: 'h',
+      leaseTtlMs: 60_000,
+    });
+    if (!holder.granted) throw new Error('not granted');
+    const request = {
+      scope: 'queue/both',
+      candidateId: 'w',
+      sessionId: 'session-b',
+      leaseTtlMs: 60_000,
+      priority: 0,
+    };
+    const controllers = [new AbortController(), new AbortController()];
+    const queued: Promise<void>[] = [];
+    const campaigns = controllers.map((c) => {
+      let done: () => void = () => undefined;
+      queued.push(new Promise<void>((resolve) => (done = resolve)));
+      return server.service.campaign(request, c.signal, () => done());
+    });
+    await Promise.all(queued);
+    for (const c of controllers) c.abort();
+    for (const campaign of campaigns)
+      await expect(campaign).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(server.stateMachine.fsm.getScope('queue/both')?.waiting ?? []).toEqual([]);
+    await server.service.resign('queue/both', holder.lease.fenceToken);
+  });
 });
