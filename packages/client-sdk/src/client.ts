@@ -571,11 +571,30 @@ export class OmniRelayClient {
 
   /**
    * clusters returns the cross-cluster state of the cluster it reaches: descriptors, state,
-   * failover epoch and the passive mirror's replication (read on the Raft leader).
+   * failover epoch and the passive mirror's replication (read on the Raft leader). With
+   * `address`, it asks that node once, with no retry and no redirect, within `timeoutMs`
+   * (default: callTimeoutMs): a probe of whether the cluster answers there.
    */
-  async clusters(): Promise<ClustersView> {
+  async clusters(options: { address?: string; timeoutMs?: number } = {}): Promise<ClustersView> {
+    const timeoutMs =
+      options.timeoutMs === undefined ? {} : { timeoutMs: positive(options.timeoutMs, 'timeoutMs') };
+    if (options.address !== undefined) {
+      return clustersView(
+        await this.router.call(
+          'Cluster',
+          'Clusters',
+          {},
+          { leader: true, address: options.address, ...timeoutMs },
+        ),
+      );
+    }
     return clustersView(
-      await this.router.call('Cluster', 'Clusters', {}, { leader: true, retryUnanswered: true }),
+      await this.router.call(
+        'Cluster',
+        'Clusters',
+        {},
+        { leader: true, retryUnanswered: true, ...timeoutMs },
+      ),
     );
   }
 

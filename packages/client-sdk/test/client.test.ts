@@ -215,6 +215,21 @@ describe('watch', () => {
   });
 });
 
+describe('clusters', () => {
+  it('asks one node once at an address, and fails at once where nothing listens', async () => {
+    const view = await solo.client().clusters({ address: solo.server.grpcAddress, timeoutMs: 2_000 });
+    expect(view.state).toBe('active');
+    const client = createClient({ endpoints: [solo.server.grpcAddress], callTimeoutMs: 600_000 });
+    try {
+      // No retry until callTimeoutMs: the one attempt's refusal is the answer.
+      const e = await rejectionOf(client.clusters({ address: '127.0.0.1:1' }));
+      expect(e.code).toBe('UNAVAILABLE');
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('bad input gets a typed error and changes nothing', () => {
   it.each([
     ['an invalid scope', () => solo.client().acquire('Bad Scope!', { ttlMs: 5000 }), 'INVALID_SCOPE'],
@@ -240,6 +255,7 @@ describe('bad input gets a typed error and changes nothing', () => {
       'INVALID_ARGUMENT',
     ],
     ['fence 0', () => solo.client().validateFence('bad/fence', 0n), 'INVALID_ARGUMENT'],
+    ['a clusters timeout of 0', () => solo.client().clusters({ timeoutMs: 0 }), 'INVALID_ARGUMENT'],
   ])('%s', async (_what, run, code) => {
     const e = await rejectionOf(run());
     expect(e.code).toBe(code);

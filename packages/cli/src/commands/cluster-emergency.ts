@@ -1,4 +1,5 @@
 import type { ClustersView, OmniRelayClient } from '@omnirelay/client-sdk';
+import { isOmniRelayError } from '@omnirelay/client-sdk';
 import { randomUUID } from 'node:crypto';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../exit-codes';
@@ -6,6 +7,7 @@ import { EXIT } from '../exit-codes';
 import type { PromoteOptions } from './cluster-failover';
 import {
   CATCH_UP_POLL_MS,
+  FAILED_DETAIL_CHARS_MAX,
   FailoverAudit,
   descriptorOf,
   passiveView,
@@ -13,6 +15,58 @@ import {
   refuseUnlessCluster,
   refused,
 } from './cluster-failover';
+
+/**
+ * FORCE_PROBE_TIMEOUT_MS bounds promote --force's one probe of the active cluster it replaces
+ * (capped at --timeout): with --force the operator says that cluster is down, so each of its
+ * endpoints is asked once, all together, and an endpoint that neither answers nor refuses within
+ * this time counts as down, instead of retrying until --timeout.
+ */
+export const FORCE_PROBE_TIMEOUT_MS = 500;
+
+/**
+ * probeFailure is how one endpoint failed the probe, in a few words: its code and, for the two
+ * ways a dead cluster fails (nothing listens, or nothing answers), what that means.
+ */
+function probeFailure(e: unknown, timeoutMs: number): string {
+  if (!isOmniRelayError(e)) return 'INTERNAL';
+  if (e.code === 'DEADLINE_EXCEEDED') return `DEADLINE_EXCEEDED: no answer within ${timeoutMs} ms`;
+  if (e.code === 'UNAVAILABLE' && e.message.includes('ECONNREFUSED'))
+    return 'UNAVAILABLE: connection refused';
+  return e.code;
+}
+
+/** ProbeResult is what the one probe of the active cluster found: the first answer, or every endpoint's failure. */
+export type ProbeResult =
+  | { readonly answered: true; readonly endpoint: string; readonly view: ClustersView }
+  | { readonly answered: false; readonly failures: readonly string[] };
+
+/**
+ * probeActive asks each of `endpoints` once, in parallel, for its cluster's Clusters state (read on
+ * its Raft leader: a node of a cluster without a leader does not answer), within `timeoutMs`
+ * each, and reports whether any of them answered.
+ */
+export async function probeActive(
+  ctx: CommandContext,
+  endpoints: readonly string[],
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  return ctx.withClient(async (probe) => {
+    const outcomes = await Promise.all(
+      endpoints.map((endpoint) =>
+        probe.clusters({ address: endpoint, timeoutMs }).then(
+          (view) => ({ endpoint, view }),
+          (e: unknown) => ({ endpoint, error: probeFailure(e, timeoutMs) }),
+        ),
+      ),
+    );
+    for (const o of outcomes) if ('view' in o) return { answered: true, endpoint: o.endpoint, view: o.view };
+    return {
+      answered: false,
+      failures: outcomes.flatMap((o) => ('error' in o ? [`${o.endpoint} ${o.error}`] : [])),
+    };
+  }, endpoints);
+}
 
 /** knownEpochMax is the highest failover epoch `view` knows: its own and every descriptor's. */
 function knownEpochMax(view: ClustersView): number {
@@ -33,8 +87,9 @@ function supersededBy(view: ClustersView): string | undefined {
  * reach, whose active cluster does not answer:
  *
  * 1. preflight: `id` is passive or draining and knows its active peer; that peer does not answer
- *    at its descriptor's endpoints (when it does, the promotion is refused: run the planned
- *    failover without --force, which loses nothing);
+ *    at its descriptor's endpoints, each asked once, together, within FORCE_PROBE_TIMEOUT_MS (when
+ *    one answers, the promotion is refused: run the planned failover without --force, which loses
+ *    nothing); the step names what each endpoint said;
  * 2. warning (stderr and a step): what may be lost. Known: the mirror holds the active cluster up
  *    to revision V of its version vector, and when the replicator last heard from it; not known:
  *    how many holder changes the active made after V (it is unreachable), so every change after
@@ -62,25 +117,24 @@ export async function forcePromote(ctx: CommandContext, id: string): Promise<Exi
           "set it active with 'omnirelay mesh clusters set --id <id> --state active --epoch <n>' if no other cluster is active",
         );
       }
-      let unreachable = 'it has no endpoints';
+      let unreachable = 'it has no endpoints: nothing to probe';
       if (active.endpoints.length > 0) {
-        const answer = await ctx
-          .withClient(async (old) => old.clusters(), active.endpoints)
-          .then(
-            (view) => view,
-            (e: unknown) => e,
-          );
-        if (!(answer instanceof Error)) {
+        const probeMs = Math.min(FORCE_PROBE_TIMEOUT_MS, ctx.timeoutMs);
+        const probe = await probeActive(ctx, active.endpoints, probeMs);
+        if (probe.answered) {
           throw refused(
-            `preflight: the active cluster ${activeId} answers at ${active.endpoints.join(',')}; an emergency failover would lose what it has not replicated`,
+            `preflight: the active cluster ${activeId} answers at ${probe.endpoint} (${probe.view.clusterId} is ${probe.view.state} in failover epoch ${probe.view.failoverEpoch}); an emergency failover would lose what it has not replicated`,
             `run the planned failover without --force: 'omnirelay mesh clusters promote ${id}'`,
           );
         }
-        unreachable = answer.message;
+        unreachable = `probed once at its ${active.endpoints.length} endpoint(s) within ${probeMs} ms, none answered: ${probe.failures.join('; ')}`;
       }
       await step(
         'preflight',
-        `${id} is ${before.state}; its active cluster ${activeId} does not answer (${unreachable})`,
+        `${id} is ${before.state}; --force: its active cluster ${activeId} is expected down and does not answer (${unreachable})`.slice(
+          0,
+          FAILED_DETAIL_CHARS_MAX,
+        ),
       );
       const have = before.replication.versionVector[activeId] ?? 0;
       const warning = `the mirror holds ${activeId} up to revision ${have}, last heard from ${before.replication.lagSeconds} s ago (replication ${before.replication.status}); every holder change ${activeId} made after revision ${have} is lost to ${id}, and how many there were is unknown while ${activeId} is unreachable`;

@@ -92,7 +92,7 @@ export class FailoverAudit {
 }
 
 /** FAILED_DETAIL_CHARS_MAX cuts a failure's message in its record (≤ 3 UTF-8 bytes a code unit: within the 1,024-byte detail). */
-const FAILED_DETAIL_CHARS_MAX = 320;
+export const FAILED_DETAIL_CHARS_MAX = 320;
 
 /**
  * passiveView returns `view` when it is cluster `id`'s and that cluster is not active: the

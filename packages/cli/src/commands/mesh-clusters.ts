@@ -137,7 +137,7 @@ function registerPromote(clusters: Command, bind: Bind): void {
         .option('--catch-up-ms <ms>', 'how long to wait for <id> to catch up after the drain', '10000')
         .addHelpText(
           'after',
-          '\n--endpoints reach the passive cluster <id>; the active one is reached at the endpoints of its descriptor.\nExit 5 when a preflight check or the catch-up fails (the step is named).\nWith --force, exit 5 when the active cluster answers (run the planned failover); the warning names what may be lost.',
+          '\n--endpoints reach the passive cluster <id>; the active one is reached at the endpoints of its descriptor.\nExit 5 when a preflight check or the catch-up fails (the step is named).\nWith --force, the active cluster is expected down: each endpoint of its descriptor is asked once, all together, within 500 ms (or --timeout if shorter), and the preflight step says what each one did; exit 5 when one answers (run the planned failover); the warning names what may be lost.',
         ),
     ),
     async (ctx, options) => {

@@ -4,8 +4,13 @@ import type {
   OmniRelayClient,
   SetClusterOptions,
 } from '@omnirelay/client-sdk';
-import type { CommandContext } from '../../src/context';
-import { failback } from '../../src/commands/cluster-emergency';
+import * as grpc from '@grpc/grpc-js';
+import type { Server, Socket } from 'node:net';
+import { createServer } from 'node:net';
+import { loadPublicApi } from '@omnirelay/server';
+import type { CliIo } from '../../src/context';
+import { CommandContext } from '../../src/context';
+import { FORCE_PROBE_TIMEOUT_MS, failback, forcePromote } from '../../src/commands/cluster-emergency';
 
 /** descriptor is a descriptor of `clusterId` as Clusters answers it. */
 function descriptor(
@@ -112,5 +117,112 @@ describe('omnirelay mesh clusters failback', () => {
       exitCode: 5,
       message: 'the endpoints reach cluster "b", not "zz"',
     });
+  });
+});
+
+/** listening is a TCP server on 127.0.0.1:0 and its port. */
+async function listening(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/**
+ * ProbingContext is a real CommandContext (its --timeout, its SDK clients) whose own cluster is
+ * the fake `target`: only the probe of the active cluster's endpoints goes over the network.
+ */
+class ProbingContext extends CommandContext {
+  constructor(
+    io: CliIo,
+    private readonly target: OmniRelayClient,
+  ) {
+    // A --timeout far past Jest's 5 s: a probe that waited it out would fail the test.
+    super(io, { endpoints: '127.0.0.1:1', timeout: '600000' });
+  }
+
+  override withClient<T>(
+    use: (client: OmniRelayClient) => Promise<T>,
+    endpoints?: readonly string[],
+  ): Promise<T> {
+    return endpoints === undefined ? use(this.target) : super.withClient(use, endpoints);
+  }
+}
+
+/** forcedOn runs promote b --force with a's descriptor naming `endpoints`, and returns its output and changes. */
+async function forcedOn(
+  endpoints: string[],
+): Promise<{ outcome: unknown; out: string[]; changes: SetClusterOptions[] }> {
+  const view = viewOf('passive', 2, { status: 'disconnected', lagSeconds: 9 });
+  const withEndpoints = { ...view, clusters: view.clusters.map((c) => (c.local ? c : { ...c, endpoints })) };
+  const { ctx: fake, changes, out } = contextAnswering([withEndpoints]);
+  const target = await fake.withClient((c) => Promise.resolve(c));
+  const ctx = new ProbingContext(
+    {
+      stdout: (t) => out.push(t),
+      stderr: (t) => out.push(t),
+      env: {},
+      now: Date.now,
+      onStop: () => () => undefined,
+    },
+    target,
+  );
+  const outcome = await forcePromote(ctx, 'b').then(
+    (code) => code,
+    (e: unknown) => e,
+  );
+  return { outcome, out, changes };
+}
+
+describe('omnirelay mesh clusters promote --force', () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => sockets.push(socket));
+  let refusedEndpoint = '';
+  let silentEndpoint = '';
+  let answering: grpc.Server | undefined;
+
+  beforeAll(async () => {
+    const closed = createServer();
+    refusedEndpoint = `127.0.0.1:${await listening(closed)}`;
+    await new Promise((resolve) => closed.close(resolve));
+    // Accepts connections and never says a word: what a frozen or black-holed node looks like.
+    silentEndpoint = `127.0.0.1:${await listening(silent)}`;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    answering?.forceShutdown();
+  });
+
+  it('probes the dead active once at all its endpoints within the probe bound, says so, and promotes', async () => {
+    const { outcome, out, changes } = await forcedOn([refusedEndpoint, silentEndpoint]);
+    expect(outcome).toBe(0);
+    const preflight = out.find((line) => line.startsWith('promote --force b: preflight:'));
+    expect(preflight).toContain(
+      `b is passive; --force: its active cluster a is expected down and does not answer (probed once at its 2 endpoint(s) within ${FORCE_PROBE_TIMEOUT_MS} ms, none answered: ${refusedEndpoint} UNAVAILABLE: connection refused; ${silentEndpoint} DEADLINE_EXCEEDED: no answer within ${FORCE_PROBE_TIMEOUT_MS} ms)`,
+    );
+    expect(changes).toEqual([
+      expect.objectContaining({ clusterId: 'b', state: 'active', failoverEpoch: 3 }),
+      expect.objectContaining({ clusterId: 'a', state: 'passive', failoverEpoch: 2 }),
+    ]);
+    expect(out.join('')).toContain('promote --force b: done: b is active in failover epoch');
+  });
+
+  it('refuses when the active answers at one of its endpoints, naming it and its state', async () => {
+    answering = new grpc.Server();
+    answering.addService(loadPublicApi().cluster.definition, {
+      Clusters: (_call: grpc.ServerUnaryCall<unknown, object>, callback: grpc.sendUnaryData<object>) =>
+        callback(null, { clusterId: 'a', state: 'active', failoverEpoch: 2 }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      answering!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    const { outcome, changes } = await forcedOn([refusedEndpoint, `127.0.0.1:${port}`]);
+    expect(outcome).toMatchObject({
+      exitCode: 5,
+      message: `preflight: the active cluster a answers at 127.0.0.1:${port} (a is active in failover epoch 2); an emergency failover would lose what it has not replicated`,
+    });
+    expect(changes).toEqual([]);
   });
 });
