@@ -928,7 +928,8 @@ export class OmniRelayClient {
         );
       });
       const onAbort = (): void => {
-        // Cancelling the call withdraws the candidate on the cluster.
+        // Cancelling the call withdraws the candidate on the cluster, unless a newer campaign of this
+        // session (a retry elsewhere) waits for the same place: the leader keeps it for that one.
         call.cancel();
         settle(() => reject(abortError('the campaign')));
       };

@@ -1,6 +1,6 @@
 import type { LeadershipEvent, LeaseRef, LeaseView } from '@omnirelay/leadership-fsm';
 import { RENEW_BATCH_MAX, SCOPE_NAME_BYTES_MAX } from '@omnirelay/leadership-fsm';
-import type { OmniRelayServer } from '../../src/index';
+import type { CampaignRequest, OmniRelayServer } from '../../src/index';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
 
@@ -135,20 +135,21 @@ describe('LeadershipService on one node', () => {
     expect(view?.waiting.map((w) => w.candidateId) ?? []).not.toContain('low');
   });
 
-  it("keeps a session's new campaign in the queue when its cancelled campaign's withdraw comes after it, and elects it", async () => {
-    const holder = await server.service.acquire({
-      scope: 'queue/again',
-      candidateId: 'h',
-      leaseTtlMs: 60_000,
-    });
+  /** heldWithCampaign grants `scope` to candidate h and returns the lease and a campaign request of candidate w in `sessionId`. */
+  async function heldWithCampaign(
+    scope: string,
+    sessionId: string,
+  ): Promise<{ holder: LeaseView; request: CampaignRequest }> {
+    const holder = await server.service.acquire({ scope, candidateId: 'h', leaseTtlMs: 60_000 });
     if (!holder.granted) throw new Error('not granted');
-    const request = {
-      scope: 'queue/again',
-      candidateId: 'w',
-      sessionId: 'session-w',
-      leaseTtlMs: 60_000,
-      priority: 0,
+    return {
+      holder: holder.lease,
+      request: { scope, candidateId: 'w', sessionId, leaseTtlMs: 60_000, priority: 0 },
     };
+  }
+
+  it("keeps a session's new campaign in the queue when its cancelled campaign's withdraw comes after it, and elects it", async () => {
+    const { holder, request } = await heldWithCampaign('queue/again', 'session-w');
     // The interleaving: the first campaign is queued, the same session campaigns again (a retry
     // elsewhere, or cancel then campaign) and is told it already waits, and only then does the
     // first call's cancellation arrive and withdraw.
@@ -168,7 +169,7 @@ describe('LeadershipService on one node', () => {
     const waiting = server.stateMachine.fsm.getScope('queue/again')?.waiting ?? [];
     expect(waiting.map((w) => w.candidateId)).toEqual(['w']);
 
-    await server.service.resign('queue/again', holder.lease.fenceToken);
+    await server.service.resign('queue/again', holder.fenceToken);
     let bound: NodeJS.Timeout | undefined;
     const elected = await Promise.race([
       secondCampaign,
@@ -177,23 +178,11 @@ describe('LeadershipService on one node', () => {
     clearTimeout(bound);
     second.abort();
     expect(elected?.lease.candidateId).toBe('w');
-    expect(elected?.lease.fenceToken).toBeGreaterThan(holder.lease.fenceToken);
+    expect(elected?.lease.fenceToken).toBeGreaterThan(holder.fenceToken);
   });
 
   it('withdraws the candidate when the last of its campaigns in a session is cancelled', async () => {
-    const holder = await server.service.acquire({
-      scope: 'queue/both',
-      candidateId: 'h',
-      leaseTtlMs: 60_000,
-    });
-    if (!holder.granted) throw new Error('not granted');
-    const request = {
-      scope: 'queue/both',
-      candidateId: 'w',
-      sessionId: 'session-b',
-      leaseTtlMs: 60_000,
-      priority: 0,
-    };
+    const { holder, request } = await heldWithCampaign('queue/both', 'session-b');
     const controllers = [new AbortController(), new AbortController()];
     const queued: Promise<void>[] = [];
     const campaigns = controllers.map((c) => {
@@ -206,6 +195,6 @@ describe('LeadershipService on one node', () => {
     for (const campaign of campaigns)
       await expect(campaign).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(server.stateMachine.fsm.getScope('queue/both')?.waiting ?? []).toEqual([]);
-    await server.service.resign('queue/both', holder.lease.fenceToken);
+    await server.service.resign('queue/both', holder.fenceToken);
   });
 });
