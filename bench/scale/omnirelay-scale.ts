@@ -29,6 +29,8 @@ import type { ProcWindow } from './proc-stats';
 const FILL_MS_MAX = 900_000;
 /** REPORT_MS_MAX bounds a worker's answer to `report`. */
 const REPORT_MS_MAX = 30_000;
+/** FILL_PROGRESS_MS is how often the fill reports how many leases are held and lost so far. */
+const FILL_PROGRESS_MS = 10_000;
 /** WORKER_STOP_MS_MAX bounds a worker's orderly stop before it is terminated. */
 const WORKER_STOP_MS_MAX = 5000;
 /** LEADER_MS_MAX bounds every wait for a leader. */
@@ -213,6 +215,21 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     const fillStarted = performance.now();
     let filled: { held: number; failed: number }[];
     let fillComplete = true;
+    // A long fill (minutes at 100,000 leases) says every FILL_PROGRESS_MS how far it got, and
+    // whether leases already acquired are being lost (renewals not keeping up).
+    const ticker = setInterval(() => {
+      ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX).then(
+        (now) => {
+          const sum = (f: (r: ScaleWorkerReport) => number): number => now.reduce((a, r) => a + f(r), 0);
+          const lost = sum((r) => Object.values(r.lost).reduce((a, b) => a + b, 0));
+          progress(
+            `omnirelay: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${lost} lost, ${sum((r) => r.renewed)} renewals so far`,
+          );
+        },
+        () => undefined,
+      );
+    }, FILL_PROGRESS_MS);
+    ticker.unref();
     try {
       filled = await ask<{ held: number; failed: number }>(workers, '', 'held', FILL_MS_MAX);
     } catch (e) {
@@ -223,6 +240,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       const now = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
       filled = now.map((r) => ({ held: r.held, failed: 0 }));
     }
+    clearInterval(ticker);
     const fillMs = performance.now() - fillStarted;
     const held = filled.reduce((a, f) => a + f.held, 0);
     const acquireFailed = filled.reduce((a, f) => a + f.failed, 0);
