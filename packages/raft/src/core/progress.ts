@@ -8,6 +8,9 @@ import { Inflights } from './inflights';
  *   ▼                              │       │                              ▼
  * probe ──── ack ───────────▶ replicate    probe ◀── ack ≥ snapshot ── snapshot
  *   (one message at a time)   (a window of inflightMessagesMax, optimistic next)
+ *                                 ▲
+ *                                 └── a new leader's voter that granted its vote starts here
+ *                                     (replicateOptimistically), before any acknowledgement
  */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
@@ -30,23 +33,48 @@ export class Progress {
   /** readSeqAcked is the newest ReadIndex round this member acknowledged in the current term. */
   readSeqAcked = 0;
   readonly inflights: Inflights;
+  /**
+   * optimisticNext is the `next` an optimistic start assumed (replicateOptimistically) while the
+   * member has neither acknowledged nor rejected anything since; 0 otherwise. Falling back to probe
+   * without a rejection (unreachable) resumes there, where a probe would have started, not at
+   * `match + 1` (0 + 1: the whole log, or a snapshot).
+   */
+  private optimisticNext = 0;
 
   constructor(next: number, inflightMessagesMax: number) {
     this.next = next;
     this.inflights = new Inflights(inflightMessagesMax);
   }
 
-  /** becomeProbe resumes probing from the last known match (or past the snapshot just sent). */
+  /**
+   * becomeProbe resumes probing from the last known match (or past the snapshot just sent, or
+   * where an unanswered optimistic start began).
+   */
   becomeProbe(): void {
     const fromSnapshot = this.state === 'snapshot' ? this.pendingSnapshot : 0;
+    const unanswered = this.optimisticNext;
     this.resetState('probe');
-    this.next = Math.max(this.match + 1, fromSnapshot + 1);
+    this.next = Math.max(this.match + 1, fromSnapshot + 1, unanswered);
   }
 
   /** becomeReplicate streams optimistically from just after the match. */
   becomeReplicate(): void {
     this.resetState('replicate');
     this.next = this.match + 1;
+  }
+
+  /**
+   * replicateOptimistically streams from the current `next` before the member acknowledged
+   * anything: a new leader does this for each voter that granted it its vote, so entries proposed
+   * right after the no-op leave at once instead of waiting for a probe's answer. That voter's log is
+   * not ahead of the leader's in (term, index) order, so it most likely holds everything up to
+   * `next - 1`; if it does not (shorter or divergent), every append fails the log matching check
+   * (§5.3) and the first rejection falls back to probe with its hint (maybeDecrTo). Optimism is
+   * thus a question of speed only: `match` still moves only on acknowledgements.
+   */
+  replicateOptimistically(): void {
+    this.resetState('replicate');
+    this.optimisticNext = this.next;
   }
 
   /** becomeSnapshot pauses appends while the snapshot at `index` is sent. */
@@ -60,6 +88,7 @@ export class Progress {
     this.probeSent = false;
     this.pendingSnapshot = 0;
     this.snapshotTicks = 0;
+    this.optimisticNext = 0;
     this.inflights.reset();
   }
 
@@ -70,6 +99,7 @@ export class Progress {
       this.match = index;
       updated = true;
       this.probeSent = false;
+      this.optimisticNext = 0;
     }
     this.next = Math.max(this.next, index + 1);
     return updated;
@@ -77,18 +107,21 @@ export class Progress {
 
   /**
    * maybeDecrTo handles a rejection of the append at `rejected`, with `probeHint` the highest
-   * index at which the logs may still agree. It returns false for a stale rejection. `next`
-   * never goes below `match + 1`, whatever the hint says.
+   * index at which the logs may still agree. It returns false for a stale rejection. A replicating
+   * follower falls back to probe. Either way `next` moves to the hint plus one, at most `rejected`
+   * and never below `match + 1`, whatever the hint says: a follower that has answered nothing yet
+   * (an optimistic start, match 0) probes from where its log may agree, not from index 1.
    */
   maybeDecrTo(rejected: number, probeHint: number): boolean {
     if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
-      this.next = this.match + 1;
-      return true;
+      this.becomeProbe();
+    } else if (this.next - 1 !== rejected) {
+      return false;
     }
-    if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, probeHint + 1), this.match + 1);
     this.probeSent = false;
+    this.optimisticNext = 0;
     return true;
   }
 

@@ -43,6 +43,14 @@ interface Outstanding {
  * I/O: time enters through `tick()`, input through `step()` and the request methods, and all
  * output leaves through `ready()` (see the Ready contract). Bad input from peers is ignored;
  * impossible states throw InvariantViolation.
+ *
+ * A new leader replicates optimistically to the voters that elected it: they start in replicate
+ * state at its next index, so a proposal made right after the no-op leaves at once rather than
+ * after a probe's answer. This is a question of speed only. A vote says the voter's log is not
+ * ahead of ours, not that it matches; but every append carries (prevLogIndex, prevLogTerm) and a
+ * follower takes it only when its log holds that entry (log matching, §5.3), so a wrong guess is
+ * answered with a rejection, which falls back to probing with its hint, and `match`, the only thing
+ * commit counts, still moves on acknowledgements alone.
  */
 export class RaftCore {
   /** id is this node's id. */
@@ -546,6 +554,7 @@ export class RaftCore {
 
   private becomeLeader(): void {
     assert(this.role === 'candidate', () => `becomeLeader from ${this.role} at term ${this.term}`);
+    const granted = [...this.votes].filter(([, grant]) => grant).map(([id]) => id);
     this.reset(this.term);
     this.lead = this.id;
     this.role = 'leader';
@@ -554,6 +563,10 @@ export class RaftCore {
     );
     this.leader.sync(this.membershipNow);
     this.leader.get(this.id)?.becomeReplicate();
+    // Those that voted for us hold no log ahead of ours: stream to them from our next index at
+    // once, so what is proposed after the no-op does not wait for their first answer. Each append
+    // still passes the log matching check (§5.3), so a wrong guess costs a rejection, never safety.
+    this.leader.replicateOptimistically(granted);
     this.leader.selfPersisted(this.log.stableLastIndex());
     // Any config entry in our log may be uncommitted: no change until it and our no-op commit.
     this.pendingConfigIndex = this.log.lastIndex();

@@ -76,13 +76,63 @@ describe('Progress', () => {
     expect(pr.next).toBe(9);
   });
 
-  it('falls back to match plus one on a replicating rejection above match', () => {
+  it('falls back to probe at match plus one on a replicating rejection whose hint is below match', () => {
     const pr = new Progress(1, 4);
     pr.maybeUpdate(5);
     pr.becomeReplicate();
     pr.next = 9;
     expect(pr.maybeDecrTo(8, 2)).toBe(true);
+    expect(pr.state).toBe('probe');
     expect(pr.next).toBe(6);
+  });
+
+  it('falls back to probe at the hint plus one on a replicating rejection whose hint is above match', () => {
+    const pr = new Progress(1, 4);
+    pr.maybeUpdate(5);
+    pr.becomeReplicate();
+    pr.next = 12;
+    pr.inflights.add(11);
+    expect(pr.maybeDecrTo(10, 7)).toBe(true);
+    expect(pr.state).toBe('probe');
+    expect(pr.next).toBe(8);
+    expect(pr.inflights.count).toBe(0);
+    // The rejections of the other appends in flight before the fallback are stale now.
+    expect(pr.maybeDecrTo(11, 7)).toBe(false);
+    expect(pr.next).toBe(8);
+  });
+
+  it('streams from its next before any acknowledgement when started optimistically', () => {
+    const pr = new Progress(11, 4);
+    pr.replicateOptimistically();
+    expect(pr.state).toBe('replicate');
+    expect(pr.match).toBe(0);
+    expect(pr.next).toBe(11);
+    expect(pr.isPaused()).toBe(false);
+  });
+
+  it('probes from the hint, not from index 1, when an optimistic start is rejected', () => {
+    const pr = new Progress(11, 4);
+    pr.replicateOptimistically();
+    pr.next = 13;
+    expect(pr.maybeDecrTo(10, 6)).toBe(true);
+    expect(pr).toMatchObject({ state: 'probe', match: 0, next: 7 });
+  });
+
+  it('probes from where an unanswered optimistic start began when it falls back without a rejection', () => {
+    const pr = new Progress(11, 4);
+    pr.replicateOptimistically();
+    pr.next = 13;
+    pr.becomeProbe();
+    expect(pr).toMatchObject({ state: 'probe', match: 0, next: 11 });
+  });
+
+  it('forgets the optimistic start once the member acknowledged something', () => {
+    const pr = new Progress(11, 4);
+    pr.replicateOptimistically();
+    pr.maybeUpdate(11);
+    pr.next = 14;
+    pr.becomeProbe();
+    expect(pr).toMatchObject({ state: 'probe', match: 11, next: 12 });
   });
 
   it('pauses a replicating follower only when the window is full', () => {
