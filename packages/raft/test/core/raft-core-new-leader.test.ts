@@ -1,14 +1,8 @@
 import type { AppendRequest, AppendResponse, Entry, Message } from '../../src/core/index';
 import { MemoryStorage, Mulberry32, NONE, RAFT_CONFIG_DEFAULTS, RaftCore } from '../../src/core/index';
-import { persist, settle } from '../support/core-driver';
+import { cmd, persist, settle } from '../support/core-driver';
 
 const membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
-const cmd = (index: number, term: number): Entry => ({
-  kind: 'command',
-  index,
-  term,
-  data: Buffer.from(`${index}@${term}`),
-});
 
 interface Member {
   readonly core: RaftCore;
@@ -59,6 +53,24 @@ function follow(follower: Member, messages: readonly Message[]): AppendResponse[
   return answersOf(settle(follower.core, follower.storage));
 }
 
+/**
+ * electThenPropose starts n1 and n2 on `n1Log` and `n2Log` at `term`, elects n1 with n2's vote,
+ * proposes one command on n1, and returns both members and n1's appends to n2 so far (the no-op's
+ * and the proposal's), none of them delivered yet.
+ */
+function electThenPropose(
+  n1Log: readonly Entry[],
+  n2Log: readonly Entry[],
+  term: number,
+): { n1: Member; n2: Member; toN2: AppendRequest[] } {
+  const n1 = member('n1', n1Log, term);
+  const n2 = member('n2', n2Log, term);
+  const first = elect(n1);
+  n1.core.propose(Buffer.from('a'));
+  const second = settle(n1.core, n1.storage);
+  return { n1, n2, toN2: [...appendsTo(first, 'n2'), ...appendsTo(second, 'n2')] };
+}
+
 /** APPEND_ROUNDS_MAX bounds the leader ↔ follower rounds a convergence test relays. */
 const APPEND_ROUNDS_MAX = 10;
 
@@ -95,12 +107,8 @@ describe('RaftCore as a new leader (optimistic replication to the voters that el
   });
 
   it('commits the no-op and the proposal after it with one answer from the voter', () => {
-    const n1 = member('n1', [cmd(1, 1)], 1);
-    const n2 = member('n2', [cmd(1, 1)], 1);
-    const first = elect(n1);
-    n1.core.propose(Buffer.from('a'));
-    const second = settle(n1.core, n1.storage);
-    const answers = follow(n2, [...appendsTo(first, 'n2'), ...appendsTo(second, 'n2')]);
+    const { n1, n2, toN2 } = electThenPropose([cmd(1, 1)], [cmd(1, 1)], 1);
+    const answers = follow(n2, toN2);
     expect(answers.map((a) => [a.reject, a.index])).toEqual([
       [false, 2],
       [false, 3],
@@ -111,12 +119,7 @@ describe('RaftCore as a new leader (optimistic replication to the voters that el
 
   it('falls back to probe at the hint when the voter that elected it has a shorter log, and converges', () => {
     // n1 holds 1..3 of term 1; n2 has only 1. n2's log is behind, not ahead: it grants its vote.
-    const n1 = member('n1', [cmd(1, 1), cmd(2, 1), cmd(3, 1)], 1);
-    const n2 = member('n2', [cmd(1, 1)], 1);
-    const first = elect(n1);
-    n1.core.propose(Buffer.from('a'));
-    const second = settle(n1.core, n1.storage);
-    const optimistic = [...appendsTo(first, 'n2'), ...appendsTo(second, 'n2')];
+    const { n1, n2, toN2: optimistic } = electThenPropose([cmd(1, 1), cmd(2, 1), cmd(3, 1)], [cmd(1, 1)], 1);
     expect(optimistic.map((m) => m.prevLogIndex)).toEqual([3, 4]);
 
     // Both fail the log matching check: n2 lacks 3 and 4.
@@ -145,12 +148,12 @@ describe('RaftCore as a new leader (optimistic replication to the voters that el
 
   it('falls back to probe at the hint when the voter that elected it holds a divergent tail, which it replaces', () => {
     // 3/3 on n1 beats 3/2 on n2 (a later term), so n2 votes for n1 although their entries at 3 differ.
-    const n1 = member('n1', [cmd(1, 1), cmd(2, 1), cmd(3, 3)], 3);
-    const n2 = member('n2', [cmd(1, 1), cmd(2, 1), cmd(3, 2)], 3);
-    const first = elect(n1);
-    n1.core.propose(Buffer.from('a'));
-    const second = settle(n1.core, n1.storage);
-    const rejections = follow(n2, [...appendsTo(first, 'n2'), ...appendsTo(second, 'n2')]);
+    const { n1, n2, toN2 } = electThenPropose(
+      [cmd(1, 1), cmd(2, 1), cmd(3, 3)],
+      [cmd(1, 1), cmd(2, 1), cmd(3, 2)],
+      3,
+    );
+    const rejections = follow(n2, toN2);
     expect(rejections.every((a) => a.reject)).toBe(true);
     n1.core.step(rejections[0]!);
     // n2's entry at 3 is of term 2: the logs may agree up to 2, the last entry of a term ≤ 2.
@@ -167,12 +170,8 @@ describe('RaftCore as a new leader (optimistic replication to the voters that el
   });
 
   it('never moves match back on stale, duplicated or reordered answers', () => {
-    const n1 = member('n1', [cmd(1, 1)], 1);
-    const n2 = member('n2', [cmd(1, 1)], 1);
-    const first = elect(n1);
-    n1.core.propose(Buffer.from('a'));
-    const second = settle(n1.core, n1.storage);
-    const answers = follow(n2, [...appendsTo(first, 'n2'), ...appendsTo(second, 'n2')]);
+    const { n1, n2, toN2 } = electThenPropose([cmd(1, 1)], [cmd(1, 1)], 1);
+    const answers = follow(n2, toN2);
     // Reordered: the answer for 3 comes first, then the one for 2, then both again.
     n1.core.step(answers[1]!);
     n1.core.step(answers[0]!);

@@ -1,13 +1,8 @@
-import type { Entry, Message } from '../../src/core/index';
+import type { Message } from '../../src/core/index';
 import { MemoryStorage, Mulberry32, RAFT_CONFIG_DEFAULTS, RaftCore } from '../../src/core/index';
+import { cmd } from '../support/core-driver';
 
 const membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
-const cmd = (index: number, term: number): Entry => ({
-  kind: 'command',
-  index,
-  term,
-  data: Buffer.from(`${index}@${term}`),
-});
 
 describe('RaftCore.advance after a Ready whose entries were partly replaced in flight', () => {
   // Regression for sim seeds 21679 (5 nodes) and 500708 (7 nodes): the follower took a Ready with

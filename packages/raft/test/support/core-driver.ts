@@ -1,5 +1,13 @@
-import type { Message, Ready } from '../../src/core/index';
+import type { Entry, Message, Ready } from '../../src/core/index';
 import type { MemoryStorage, RaftCore } from '../../src/core/index';
+
+/** cmd is a command entry at (`index`, `term`) whose data names both. */
+export const cmd = (index: number, term: number): Entry => ({
+  kind: 'command',
+  index,
+  term,
+  data: Buffer.from(`${index}@${term}`),
+});
 
 /**
  * persist completes a Ready the way the runtime does: storage first (hard state, snapshot,
