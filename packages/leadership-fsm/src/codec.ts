@@ -25,6 +25,48 @@ export function unpackValue(bytes: Uint8Array): unknown {
 }
 
 /**
+ * unpackValues decodes up to `countMax` consecutive msgpack values of `bytes` starting at byte
+ * `start` (which must begin a value), and returns them with the byte offset just past the last:
+ * a large value laid out as consecutive parts (a snapshot's scopes) can be decoded a slice at a
+ * time. It throws whatever msgpackr throws on bad or truncated input.
+ */
+export function unpackValues(
+  bytes: Uint8Array,
+  start: number,
+  countMax: number,
+): { values: unknown[]; end: number } {
+  const values: unknown[] = [];
+  let end = start;
+  if (countMax < 1 || start >= bytes.length) return { values, end };
+  packr.unpackMultiple(bytes.subarray(start), (value: unknown, _from?: number, to?: number) => {
+    values.push(value);
+    end = start + (to ?? 0);
+    return values.length < countMax;
+  });
+  return { values, end };
+}
+
+/**
+ * arrayHeaderAt reads the msgpack array header at byte `at` of `bytes` (fixarray, array 16 or
+ * array 32): the array's length and the offset of its first element, or null when no array
+ * header starts there.
+ */
+export function arrayHeaderAt(bytes: Uint8Array, at: number): { length: number; first: number } | null {
+  const tag = bytes[at];
+  if (tag === undefined) return null;
+  if (tag >= 0x90 && tag <= 0x9f) return { length: tag & 0x0f, first: at + 1 };
+  if (tag === 0xdc && at + 3 <= bytes.length) {
+    return { length: (bytes[at + 1]! << 8) | bytes[at + 2]!, first: at + 3 };
+  }
+  if (tag === 0xdd && at + 5 <= bytes.length) {
+    const length =
+      bytes[at + 1]! * 0x1000000 + ((bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!);
+    return { length, first: at + 5 };
+  }
+  return null;
+}
+
+/**
  * encodeCommand validates `command` (as `parseCommand` does) and returns its canonical msgpack
  * bytes: fields in a fixed order, so one command has one encoding. It throws LeadershipError on
  * a bad command, which lets the server refuse bad input before it costs a log entry; a Renew or

@@ -17,8 +17,9 @@ import { listHolders, scopeView } from './queries';
 import { applyExpire, applyResign, applyStepDown } from './release';
 import { applyGrace, applyRenew } from './renewal';
 import type { ApplyResult, CommandOutcome } from './results';
-import { decodeSnapshot, encodeSnapshot } from './snapshot';
+import { encodeSnapshot } from './snapshot';
 import { SnapshotCapture } from './snapshot-capture';
+import { SnapshotRestore, decodeSnapshot } from './snapshot-restore';
 import { validateScopeName } from './scope-name';
 import type { EntryContext } from './state';
 import { FsmState } from './state';
@@ -86,6 +87,21 @@ function dispatch(state: FsmState, command: Command, ctx: EntryContext): Command
 }
 
 /**
+ * FsmRestore is a LeadershipFsm being restored from snapshot bytes a slice of scopes at a time
+ * (`LeadershipFsm.beginRestore`): nothing of it is usable until the last slice returns it whole.
+ */
+export interface FsmRestore {
+  /** index is the applied index of the snapshot being restored. */
+  readonly index: number;
+  /**
+   * restoreSlice decodes up to `scopesMax` more scopes (SNAPSHOT_SLICE_SCOPES by default). It
+   * returns undefined while scopes remain, and the restored state machine on the call that
+   * decodes the last one (the same one on every call after). It throws as `restore` does.
+   */
+  restoreSlice(scopesMax?: number): LeadershipFsm | undefined;
+}
+
+/**
  * LeadershipFsm is the deterministic state machine every Raft replica applies: it decides who
  * holds each scope and issues fence tokens. It has no clock and no I/O: its time is the stamp of
  * the entry it applies, so the same log gives byte-identical state, results and events on every
@@ -107,6 +123,27 @@ export class LeadershipFsm {
     const fsm = new LeadershipFsm();
     fsm.state = decodeSnapshot(bytes);
     return fsm;
+  }
+
+  /**
+   * beginRestore starts restoring a state machine from `snapshot()` bytes a slice at a time, so
+   * a runtime can yield between slices: the result equals `restore(bytes)`. It reads the header
+   * at once and throws INVALID_SNAPSHOT for a bad one; later slices throw for what they read.
+   */
+  static beginRestore(bytes: Uint8Array): FsmRestore {
+    const restore = new SnapshotRestore(bytes);
+    let restored: LeadershipFsm | undefined;
+    return {
+      index: restore.index,
+      restoreSlice: (scopesMax) => {
+        if (restored !== undefined) return restored;
+        const state = restore.restoreSlice(scopesMax);
+        if (state === undefined) return undefined;
+        restored = new LeadershipFsm();
+        restored.state = state;
+        return restored;
+      },
+    };
   }
 
   /** lastAppliedIndex is the index of the last entry applied (0 before any). */

@@ -40,7 +40,7 @@ export {
   fenceOf,
   indexOfFence,
 } from './fence';
-export type { FsmStats, LogEntry, NoopEntry } from './fsm';
+export type { FsmRestore, FsmStats, LogEntry, NoopEntry } from './fsm';
 export { LeadershipFsm } from './fsm';
 export { leaseListBytesMax, leaseRefBytesMax } from './lease-batch';
 export type { LeaseView } from './lease';

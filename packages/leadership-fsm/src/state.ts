@@ -120,29 +120,36 @@ export class FsmState {
   }
 
   /**
-   * restoreScopes puts the records read from a snapshot (in sorted name order) into an empty
-   * state, counts leases and waiters, and builds the deadline index in one O(n) pass.
+   * restoreScope puts one record read from a snapshot into a state being restored, after the
+   * records before it in sorted name order, counts its lease and waiters and indexes the lease's
+   * deadline. The state is not
+   * usable until `finishRestore`; a restore may put its records in over several event-loop turns.
    */
-  restoreScopes(records: readonly ScopeRecord[]): void {
-    assert(this.scopes.size === 0, () => `restoring into a state with ${this.scopes.size} scopes`);
-    const live: DueLease[] = [];
-    for (const record of records) {
-      this.scopes.set(record.name, record);
-      this.lastEventRevision = Math.max(this.lastEventRevision, record.revision);
-      this.waitingCount += record.queue.length;
-      if (record.holder !== null) {
-        this.leaseCount++;
-        live.push({
-          scope: record.name,
-          fenceToken: record.holder.fenceToken,
-          deadlineMs: record.holder.deadlineMs,
-        });
-      }
+  restoreScope(record: ScopeRecord): void {
+    this.scopes.set(record.name, record);
+    this.newNames.push(record.name);
+    this.lastEventRevision = Math.max(this.lastEventRevision, record.revision);
+    this.waitingCount += record.queue.length;
+    if (record.holder !== null) {
+      this.leaseCount++;
+      // Pushed one at a time, not heapified at the end: the index grows with each slice, so no
+      // single turn builds all of it (a rebuild of 100,000 took the last slice 100 ms and more).
+      this.deadlines.push({
+        scope: record.name,
+        fenceToken: record.holder.fenceToken,
+        deadlineMs: record.holder.deadlineMs,
+      });
     }
-    assert(this.scopes.size === records.length, () => `a snapshot scope appears twice`);
-    this.sortedNames = records.map((record) => record.name);
+  }
+
+  /**
+   * finishRestore ends a restore: the records put in by `restoreScope` (in sorted name order,
+   * each once: asserted by count) become the sorted name index.
+   */
+  finishRestore(): void {
+    assert(this.scopes.size === this.newNames.length, () => `a snapshot scope appears twice`);
+    this.sortedNames = this.newNames;
     this.newNames = [];
-    this.deadlines.rebuild(live);
   }
 
   /**

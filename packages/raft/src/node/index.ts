@@ -9,4 +9,4 @@ export type { RaftNodeConfig, RaftNodeLimits, RaftNodeTimings } from './node-con
 export { RaftNodeError, isRaftNodeError } from './node-error';
 export type { RaftNodeErrorCode } from './node-error';
 export { wholeSnapshot } from './state-machine';
-export type { AppliedCommand, SnapshotCapture, StateMachine } from './state-machine';
+export type { AppliedCommand, SnapshotCapture, SnapshotInstall, StateMachine } from './state-machine';

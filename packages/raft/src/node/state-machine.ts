@@ -22,6 +22,20 @@ export interface SnapshotCapture {
 }
 
 /**
+ * SnapshotInstall is a snapshot being installed into a state machine a bounded slice at a time,
+ * so the runtime's loop (and its heartbeats) never waits for the whole decoding. Until the last
+ * slice the state machine keeps its previous state, whole: reads never see a half-built one.
+ */
+export interface SnapshotInstall {
+  /**
+   * installSlice installs the next bounded part (a few milliseconds of work). It returns false
+   * while parts remain, and true on the call after which the state machine holds the
+   * snapshot's state. It throws as `restore` does for bad bytes.
+   */
+  installSlice(): boolean;
+}
+
+/**
  * StateMachine is what a RaftNode replicates. `apply` must be deterministic (same commands in the
  * same order ⇒ same state and results on every replica) and must not throw for bad input: it
  * returns an error result instead. A throw is treated as a broken invariant and stops the node.
@@ -36,6 +50,12 @@ export interface StateMachine<Result = unknown> {
   captureSnapshot(): SnapshotCapture;
   /** restore replaces the whole state with a snapshot's bytes. */
   restore(data: Uint8Array): void;
+  /**
+   * beginRestore, when a state machine has it, replaces the whole state with a snapshot's bytes
+   * a slice at a time (see SnapshotInstall); the node then installs a leader's snapshot one
+   * slice per event-loop turn. Without it, the node calls `restore`.
+   */
+  beginRestore?(data: Uint8Array): SnapshotInstall;
 }
 
 /**

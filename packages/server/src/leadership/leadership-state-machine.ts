@@ -1,6 +1,6 @@
 import type { ApplyResult, LeadershipEvent } from '@omnirelay/leadership-fsm';
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
-import type { AppliedCommand, SnapshotCapture, StateMachine } from '@omnirelay/raft';
+import type { AppliedCommand, SnapshotCapture, SnapshotInstall, StateMachine } from '@omnirelay/raft';
 import { decodeEnvelope } from './envelope';
 import { StampClock } from './stamp-clock';
 
@@ -77,8 +77,30 @@ export class LeadershipStateMachine implements StateMachine<ApplyResult> {
   }
 
   restore(data: Uint8Array): void {
-    this.fsmNow = LeadershipFsm.restore(data);
-    const index = this.fsmNow.stats().lastAppliedIndex;
+    this.install(LeadershipFsm.restore(data));
+  }
+
+  /**
+   * beginRestore restores a snapshot SNAPSHOT_SLICE_SCOPES scopes per slice: `fsm` stays the
+   * previous state machine, whole, until the last slice swaps in the restored one and tells the
+   * listeners.
+   */
+  beginRestore(data: Uint8Array): SnapshotInstall {
+    const restore = LeadershipFsm.beginRestore(data);
+    return {
+      installSlice: () => {
+        const fsm = restore.restoreSlice();
+        if (fsm === undefined) return false;
+        if (fsm !== this.fsmNow) this.install(fsm);
+        return true;
+      },
+    };
+  }
+
+  /** install makes `fsm` the current state and tells the restore listeners. */
+  private install(fsm: LeadershipFsm): void {
+    this.fsmNow = fsm;
+    const index = fsm.stats().lastAppliedIndex;
     for (const l of this.restoredListeners) l(index);
   }
 }
