@@ -28,6 +28,7 @@ import type { RaftNodeConfig } from './node-config';
 import { validateRaftNodeConfig } from './node-config';
 import { refuseBootstrapOfKnownMember } from './bootstrap-refusal';
 import { RaftNodeError } from './node-error';
+import { applyInTurns } from './apply-turns';
 import { encodeCapture } from './encode-capture';
 import { installSnapshot } from './install-snapshot';
 import { NodeHops } from './node-hops';
@@ -523,9 +524,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         : 0;
     let applied = 0;
     while (applied < rd.committedEntries.length && rd.committedEntries[applied]!.index <= durableTo) {
-      this.apply(rd.committedEntries[applied]!);
       applied++;
     }
+    // In turns of APPLY_TURN_MS_MAX: a Ready of a node catching up holds up to messageBytesMax of entries.
+    await applyInTurns(rd.committedEntries, 0, applied, (entry) => this.apply(entry));
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const started = performance.now();
       this.persisting = true;
@@ -556,7 +558,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         'restored state from a leader snapshot',
       );
     }
-    for (let i = applied; i < rd.committedEntries.length; i++) this.apply(rd.committedEntries[i]!);
+    await applyInTurns(rd.committedEntries, applied, rd.committedEntries.length, (entry) =>
+      this.apply(entry),
+    );
     for (const rs of rd.readStates) {
       const read = this.reads.get(rs.requestId);
       if (read !== undefined) read.index = rs.index;
