@@ -193,19 +193,25 @@ export class FsmState {
    */
   trackDeadline(scope: string, lease: Lease): void {
     this.deadlines.push({ scope, fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });
-    if (this.deadlines.size > 2 * this.leaseCount + 1024) {
-      const live: DueLease[] = [];
-      for (const record of this.scopes.values()) {
-        if (record.holder !== null) {
-          live.push({
-            scope: record.name,
-            fenceToken: record.holder.fenceToken,
-            deadlineMs: record.holder.deadlineMs,
-          });
-        }
+    if (this.deadlines.size > 2 * this.leaseCount + 1024) this.reindexDeadlines();
+  }
+
+  /**
+   * reindexDeadlines rebuilds the deadline index from the holders in one O(n) pass: cheaper than
+   * a push per lease when most deadlines moved at once (a grace that extends every lease).
+   */
+  reindexDeadlines(): void {
+    const live: DueLease[] = [];
+    for (const record of this.scopes.values()) {
+      if (record.holder !== null) {
+        live.push({
+          scope: record.name,
+          fenceToken: record.holder.fenceToken,
+          deadlineMs: record.holder.deadlineMs,
+        });
       }
-      this.deadlines.rebuild(live);
     }
+    this.deadlines.rebuild(live);
   }
 
   /**

@@ -1,0 +1,42 @@
+import { LeadershipFsm } from '@omnirelay/leadership-fsm';
+import { Driver } from './helpers/driver';
+
+/** heldScopes is a driver holding `count` scopes `s/<i>`, granted 10 ms apart with a 1 s TTL. */
+function heldScopes(count: number): Driver {
+  const d = new Driver();
+  for (let i = 0; i < count; i++) {
+    d.apply({ type: 'acquire', scope: `s/${i}`, candidateId: 'w', metadata: '', leaseTtlMs: 1000 });
+    d.nowMs += 10;
+  }
+  return d;
+}
+
+/** deadlineOrder is every live lease, earliest deadline first, as the leader's expiry sees it. */
+function deadlineOrder(fsm: LeadershipFsm): unknown[] {
+  return fsm.expiredLeases(Number.MAX_SAFE_INTEGER);
+}
+
+describe('applyGrace', () => {
+  // A state machine restored from the snapshot builds its deadline index from scratch: the
+  // reference for the index a grace left behind.
+  it.each([
+    ['most leases, rebuilding the deadline index at once', 700, 50],
+    ['a few leases, moving each in the deadline index', 300, 10],
+  ])('extends %s, with the deadline order of a fresh index', (_what, extendToMs, extendedCount) => {
+    const d = heldScopes(80);
+    const tookOfficeStampMs = d.nowMs;
+    // Deadlines run from 200 to 990 ms past the last grant: 700 extends 50 of 80 leases, 300 extends 10.
+    const result = d.apply({ type: 'grace', tookOfficeStampMs, graceMs: extendToMs });
+    expect(result).toMatchObject({ ok: true, outcome: { type: 'grace', extendedCount } });
+    const fresh = LeadershipFsm.restore(d.fsm.snapshot());
+    expect(deadlineOrder(d.fsm)).toEqual(deadlineOrder(fresh));
+    expect(d.fsm.nextDeadline()).toEqual(fresh.nextDeadline());
+    // Later renewals and expiries keep working on the index the grace left.
+    d.nowMs = tookOfficeStampMs + extendToMs;
+    const due = d.fsm.expiredLeases(d.nowMs);
+    expect(due.length).toBeGreaterThan(0);
+    d.apply({ type: 'expire', leases: due.map(({ scope, fenceToken }) => ({ scope, fenceToken })) });
+    expect(d.fsm.expiredLeases(d.nowMs)).toEqual([]);
+    expect(deadlineOrder(d.fsm)).toEqual(deadlineOrder(LeadershipFsm.restore(d.fsm.snapshot())));
+  });
+});
