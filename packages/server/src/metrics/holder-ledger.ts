@@ -95,6 +95,15 @@ export class HolderLedger {
   reset(holders: Iterable<LeaseView>): void {
     this.holders.clear();
     this.vacancies.clear();
+    this.track(holders);
+  }
+
+  /**
+   * track adds (or replaces) `holders`, as the state holds them now, to the mirror; leases past
+   * the bound are left untracked. A reseed can thus go a page at a time after `reset([])`: a
+   * scope whose event came before its page is read from the state that event left.
+   */
+  track(holders: Iterable<LeaseView>): void {
     for (const lease of holders) {
       if (this.holders.size >= this.leasesTrackedMax) break;
       this.holders.set(lease.scope, { fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });

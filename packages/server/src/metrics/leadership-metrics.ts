@@ -113,8 +113,26 @@ export function registerLeadershipMetrics(
   ledger.reset(heldLeases(stateMachine.fsm, LEASES_TRACKED_MAX));
   let active = true;
 
+  // After a restore the mirror is seeded a page per event-loop turn: 100,000 leases at once held
+  // the loop 60-90 ms, on top of the restore's last slice. Until a scope's page is read the
+  // scope is untracked, which the canary skips (never a false alarm); each page reads the state
+  // as it is then, so events applied in between are never undone. A newer restore starts over.
+  let seeding = 0;
   stateMachine.onRestored(() => {
-    if (active) ledger.reset(heldLeases(stateMachine.fsm, LEASES_TRACKED_MAX));
+    if (!active) return;
+    const generation = ++seeding;
+    ledger.reset([]);
+    let pageToken: string | null = null;
+    const seedPage = (): void => {
+      if (!active || generation !== seeding) return;
+      const page = stateMachine.fsm.listHolders(
+        pageToken === null ? { limit: LIST_PAGE_SIZE_MAX } : { limit: LIST_PAGE_SIZE_MAX, pageToken },
+      );
+      ledger.track(page.holders);
+      pageToken = page.nextPageToken;
+      if (pageToken !== null && ledger.trackedLeaseCount < LEASES_TRACKED_MAX) setImmediate(seedPage);
+    };
+    seedPage();
   });
   stateMachine.onApplied((result: ApplyResult) => {
     if (!active || !result.ok) return;
