@@ -6,6 +6,7 @@ import type {
   AppliedCommand,
   RaftNodeConfig,
   SnapshotCapture,
+  SnapshotInstall,
   StateMachine,
   TransportLogger,
 } from '../../src/index';
@@ -23,6 +24,30 @@ class LogMachine implements StateMachine<number> {
   }
   restore(data: Uint8Array): void {
     this.applied = JSON.parse(Buffer.from(data).toString()) as string[];
+  }
+}
+
+/**
+ * SlicedLogMachine is a LogMachine that installs a snapshot `slicedItemsMax` commands per slice,
+ * keeping its previous list until the last slice, and records how each install went.
+ */
+class SlicedLogMachine extends LogMachine {
+  static readonly slicedItemsMax = 50;
+  readonly installs: { slices: number; items: number }[] = [];
+  beginRestore(data: Uint8Array): SnapshotInstall {
+    const items = JSON.parse(Buffer.from(data).toString()) as string[];
+    const install = { slices: 0, items: items.length };
+    this.installs.push(install);
+    const built: string[] = [];
+    return {
+      installSlice: () => {
+        install.slices++;
+        built.push(...items.slice(built.length, built.length + SlicedLogMachine.slicedItemsMax));
+        if (built.length < items.length) return false;
+        this.applied = built;
+        return true;
+      },
+    };
   }
 }
 
@@ -62,7 +87,9 @@ async function startNodes(
   settings: Partial<RaftNodeConfig>,
   nodes: Map<string, RaftNode<number>>,
   machines = new Map<string, LogMachine>(),
-): Promise<void> {
+  makeMachine: () => LogMachine = () => new LogMachine(),
+): Promise<Map<string, RaftNodeConfig>> {
+  const configs = new Map<string, RaftNodeConfig>();
   const ports = await Promise.all(ids.map(() => freePort()));
   const addresses = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]!}`]));
   for (const id of ids) {
@@ -77,10 +104,12 @@ async function startNodes(
       bootstrapVoters: [...ids],
       initialClusterState: 'new',
     };
-    const machine = new LogMachine();
+    const machine = makeMachine();
     machines.set(id, machine);
+    configs.set(id, config);
     nodes.set(id, await RaftNode.start(config, machine, quiet));
   }
+  return configs;
 }
 
 describe('RaftNode in one process on loopback', () => {
@@ -186,5 +215,53 @@ describe('RaftNode after its leader’s connection fails', () => {
     await waitFor('the other follower to name the new leader', () =>
       followers.every((f) => f.leaderId === next.id) ? true : undefined,
     );
+  });
+});
+
+describe('RaftNode behind its leader’s compaction point', () => {
+  jest.setTimeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-install-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = new Map<string, RaftNode<number>>();
+  const machines = new Map<string, LogMachine>();
+  let configs = new Map<string, RaftNodeConfig>();
+
+  // Every 50 entries a snapshot, and no tail kept: a follower that missed them needs a snapshot.
+  beforeAll(async () => {
+    configs = await startNodes(
+      root,
+      ids,
+      { snapshotEntries: 50, snapshotTailEntries: 0 },
+      nodes,
+      machines,
+      () => new SlicedLogMachine(),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('installs the leader’s snapshot a slice per turn through the state machine’s beginRestore', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader), 20_000);
+    const behind = ids.find((id) => id !== leader.id)!;
+    await nodes.get(behind)!.stop();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => leader.propose(Buffer.from(`cmd-${i}`))));
+    await waitFor('the leader to compact', () => (leader.status().snapshotIndex > 0 ? true : undefined));
+    const machine = new SlicedLogMachine();
+    machines.set(behind, machine);
+    nodes.set(behind, await RaftNode.start(configs.get(behind)!, machine, quiet));
+    await waitFor(
+      'the restarted follower to catch up',
+      () => (machine.applied.length === machines.get(leader.id)!.applied.length ? true : undefined),
+      20_000,
+    );
+    expect(machine.applied).toEqual(machines.get(leader.id)!.applied);
+    expect(machine.installs.length).toBeGreaterThan(0);
+    for (const install of machine.installs) {
+      expect(install.slices).toBe(Math.max(1, Math.ceil(install.items / SlicedLogMachine.slicedItemsMax)));
+    }
+    expect(machine.installs.some((install) => install.slices > 1)).toBe(true);
   });
 });
