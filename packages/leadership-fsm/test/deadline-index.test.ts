@@ -46,6 +46,47 @@ function checkAgainstFullScan(deadlineMax: number): void {
 }
 
 describe('DeadlineIndex', () => {
+  it('answers as a full scan through pushes, due rounds and rebuilds interleaved', () => {
+    type Op =
+      { k: 'push'; scope: string; deadlineMs: number } | { k: 'due'; nowMs: number } | { k: 'rebuild' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        k: fc.constant('push' as const),
+        scope: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
+        deadlineMs: fc.integer({ min: 0, max: 50 }),
+      }),
+      fc.record({ k: fc.constant('due' as const), nowMs: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({ k: fc.constant('rebuild' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const index = new DeadlineIndex();
+        const live = new Map<string, DueLease>();
+        const isLive = (e: DueLease) => live.get(e.scope) === e;
+        const sorted = () =>
+          [...live.values()].sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
+        ops.forEach((o, i) => {
+          if (o.k === 'push') {
+            const entry = { scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) };
+            live.set(o.scope, entry);
+            index.push(entry);
+          } else if (o.k === 'due') {
+            expect(index.due(o.nowMs, 3, isLive)).toEqual(
+              sorted()
+                .filter((e) => e.deadlineMs <= o.nowMs)
+                .slice(0, 3),
+            );
+          } else {
+            index.rebuild([...live.values()]);
+          }
+          expect(index.peek(isLive)).toEqual(sorted()[0]);
+          expect(index.size).toBe(live.size);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('finds the same due leases as a full scan, whatever the pushes and stale entries', () => {
     checkAgainstFullScan(50);
   });
