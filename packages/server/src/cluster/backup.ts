@@ -1,5 +1,5 @@
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
-import type { ApplyResult } from '@omnirelay/leadership-fsm';
+import type { ApplyResult, FsmStats } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { encodeSnapshotFile } from '@omnirelay/snapshot-file';
 
@@ -14,7 +14,7 @@ export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
  */
 export async function takeBackup(node: RaftNode<ApplyResult>): Promise<Buffer[]> {
   const snapshot = await node.backup();
-  const stats = LeadershipFsm.restore(snapshot.data).stats();
+  const stats = await restoredStats(snapshot.data);
   return encodeSnapshotFile(
     {
       clusterId: node.clusterId,
@@ -29,6 +29,20 @@ export async function takeBackup(node: RaftNode<ApplyResult>): Promise<Buffer[]>
     },
     snapshot.data,
   );
+}
+
+/**
+ * restoredStats reads the counts of snapshot `data` by restoring it one slice per event-loop
+ * turn, so the leader taking a backup keeps serving meanwhile (100,000 leases restored at once
+ * held its loop 250 ms and more).
+ */
+async function restoredStats(data: Uint8Array): Promise<FsmStats> {
+  const restore = LeadershipFsm.beginRestore(data);
+  for (;;) {
+    const fsm = restore.restoreSlice();
+    if (fsm !== undefined) return fsm.stats();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** chunksOf cuts the parts of a backup file into pieces of at most `bytesMax` (views, no copies). */
