@@ -1,29 +1,13 @@
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
-import { LeadershipFsm, SNAPSHOT_SLICE_SCOPES, encodeCommand } from '@omnirelay/leadership-fsm';
+import { SNAPSHOT_SLICE_SCOPES } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { decodeSnapshotFile } from '@omnirelay/snapshot-file';
 import { takeBackup } from '../../src/cluster/backup';
+import { leasedFsm } from '../support/leased-fsm';
 
 /** leaderWith is a stand-in for the leader's RaftNode whose backup holds `count` leased scopes. */
 function leaderWith(count: number): RaftNode<ApplyResult> {
-  const fsm = new LeadershipFsm();
-  for (let i = 0; i < count; i++) {
-    fsm.apply({
-      index: i + 1,
-      term: 1,
-      stampMs: 1000,
-      proposerId: 'n1',
-      command: encodeCommand({
-        type: 'acquire',
-        correlationId: `c${i}`,
-        scope: `s/${i}`,
-        candidateId: 'w',
-        metadata: '',
-        leaseTtlMs: 10_000,
-      }),
-    });
-  }
-  const data = fsm.snapshot();
+  const data = leasedFsm(count).snapshot();
   const node = {
     id: 'n1',
     clusterId: 'test-cluster',
