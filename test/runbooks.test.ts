@@ -15,6 +15,7 @@ import {
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { CliIo } from '@omnirelay/cli';
 import { runCli } from '@omnirelay/cli';
 import { freePort } from '@omnirelay/server';
@@ -60,6 +61,27 @@ const FIXTURES: Readonly<Record<string, readonly { clusterId: string; nodes: rea
     { clusterId: 'omnirelay-b', nodes: ['n5', 'n6', 'n7'] },
   ],
 };
+/**
+ * SHARED_FIXTURE lists the runbooks that run, in this order, one after another on one
+ * three-nodes fixture instead of a fresh one each (a fixture costs three server starts from
+ * source and an election). Each starts from the fixture's initial state and must leave it so,
+ * which the test checks after each one (expectInitialState): n1-n3 running, the only voters, no
+ * learner, every member bound to its store and all agreeing on one leader; n4 stopped and not a
+ * member. What may differ, and none of them depends on: which member leads (leadership-transfer
+ * moves it, scale-down moves it to n1), the lease reading-the-dashboard takes, and n3's data
+ * folder (scale-down and replace-failed-node rebuild it). replace-failed-node (kill -9 and a
+ * wiped folder) runs last. The other runbooks get a fresh fixture: backup-and-restore and
+ * lost-quorum-recovery end with every member on another cluster id, and each cross-cluster
+ * runbook expects failover epochs that start from none. A runbook that fails leaves its
+ * fixture to be stopped; the next one gets a fresh one.
+ */
+const SHARED_FIXTURE: readonly string[] = [
+  'leadership-transfer-and-rolling-restart.md',
+  'reading-the-dashboard.md',
+  'scale-up.md',
+  'scale-down.md',
+  'replace-failed-node.md',
+];
 /** SPARE is the member a fixture allocates without starting it. */
 const SPARE = 'n4';
 /** Generous Raft timings: several engineers share two CPU cores. */
@@ -185,6 +207,8 @@ interface Outcome {
 class Fixture {
   readonly env: Record<string, string> = {};
   private readonly processes = new Map<string, ChildProcess>();
+  /** started are the members the fixture started, per cluster: its initial state. */
+  private started: readonly (readonly string[])[] = [];
 
   private constructor(readonly work: string) {}
 
@@ -244,6 +268,7 @@ class Fixture {
       });
     }
     const started = clusters.map((c) => nodes.filter((n) => n.clusterId === c.clusterId && n.id !== SPARE));
+    f.started = started.map((members) => members.map((n) => n.id));
     Object.assign(f.env, { WORK: work, PATH: `${bin}:${process.env['PATH'] ?? ''}` });
     started.forEach((members, k) => {
       const prefix = k === 0 ? 'OMNIRELAY' : `OMNIRELAY_${String.fromCharCode(65 + k)}`;
@@ -288,24 +313,69 @@ class Fixture {
     this.processes.delete(node);
   }
 
-  /** stopAll ends every process still running: SIGTERM, then SIGKILL after a grace, each by PID. */
+  /**
+   * stopAll ends every process still running with SIGKILL, each by PID, and waits for it to end.
+   * The fixture's data is thrown away: a SIGTERM would only make the leader wait
+   * SHUTDOWN_TRANSFER_TIMEOUT_MS (3 s) to hand leadership to members that are stopping too.
+   */
   async stopAll(): Promise<void> {
     await Promise.all(
       [...this.processes.values()].map(async (child) => {
         if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        process.kill(child.pid, 'SIGTERM');
-        const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 10_000);
+        process.kill(child.pid, 'SIGKILL');
         await exited;
-        clearTimeout(timer);
       }),
     );
     this.processes.clear();
   }
 
+  /**
+   * expectInitialState waits, bounded by START_WAIT_MS, until the fixture is as it started:
+   * exactly its started members running, and in each cluster every one of them answering /status
+   * with the same leader, those members as the only voters, no learner and no member bound to
+   * another store. It fails with what it last saw.
+   */
+  async expectInitialState(): Promise<void> {
+    const want = this.started.map((ids) =>
+      ids.map((id) => ({ id, voters: [...ids].sort(), learners: [], stale: [] })),
+    );
+    let seen: unknown;
+    for (const deadline = Date.now() + START_WAIT_MS; Date.now() < deadline;) {
+      const running = [...this.processes]
+        .filter(([, child]) => child.exitCode === null && child.signalCode === null)
+        .map(([node]) => node)
+        .sort();
+      const statuses = await Promise.all(
+        this.started.map((ids) =>
+          Promise.all(ids.map((id) => statusSeenBy(this.env[`NODE${id.slice(1)}_HTTP`]!))),
+        ),
+      );
+      seen = {
+        running,
+        clusters: statuses.map((cluster) =>
+          cluster.map((s) => ({
+            id: s?.id,
+            voters: [...(s?.membership?.voters ?? [])].sort(),
+            learners: s?.membership?.learners ?? [],
+            stale: Object.keys(s?.staleMembers ?? {}),
+          })),
+        ),
+      };
+      const agreed = statuses.every((cluster) =>
+        cluster.every((s) => s?.leader !== undefined && s.leader !== '' && s.leader === cluster[0]?.leader),
+      );
+      if (agreed && isDeepStrictEqual(seen, { running: this.started.flat().sort(), clusters: want })) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(seen).toEqual({ running: this.started.flat().sort(), clusters: want });
+    throw new Error(`the members agree on no leader; see ${join(this.work, 'logs')}`);
+  }
+
   private async waitForLeader(ids: readonly string[]): Promise<void> {
     for (const deadline = Date.now() + START_WAIT_MS; Date.now() < deadline;) {
-      const leaders = await Promise.all(ids.map((id) => leaderSeenBy(this.env[`NODE${id.slice(1)}_HTTP`]!)));
+      const statuses = await Promise.all(ids.map((id) => statusSeenBy(this.env[`NODE${id.slice(1)}_HTTP`]!)));
+      const leaders = statuses.map((s) => s?.leader ?? '');
       if (leaders.every((l) => l !== '' && l === leaders[0])) return;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -335,23 +405,30 @@ class Fixture {
   }
 }
 
-/** leaderSeenBy asks one member's GET /status which leader it knows ('' for none or no answer). */
-function leaderSeenBy(address: string): Promise<string> {
+/** SeenStatus is the part of a member's GET /status the fixture reads; any field may be missing. */
+interface SeenStatus {
+  readonly id?: string;
+  readonly leader?: string;
+  readonly membership?: { readonly voters?: readonly string[]; readonly learners?: readonly string[] };
+  readonly staleMembers?: Readonly<Record<string, string>>;
+}
+
+/** statusSeenBy asks one member's GET /status (undefined when it does not answer with JSON). */
+function statusSeenBy(address: string): Promise<SeenStatus | undefined> {
   return new Promise((done) => {
     const req = get(`http://${address}/status`, { timeout: 2000 }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (c: string) => (text += c));
       res.on('end', () => {
         try {
-          const leader = (JSON.parse(text) as { leader?: unknown }).leader;
-          done(typeof leader === 'string' ? leader : '');
+          done(JSON.parse(text) as SeenStatus);
         } catch {
-          done('');
+          done(undefined);
         }
       });
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => done(''));
+    req.on('error', () => done(undefined));
   });
 }
 
@@ -413,9 +490,20 @@ function runbookFiles(): string[] {
     .sort();
 }
 
+/** executionOrder is the executed runbooks as they run: those with a fresh fixture, then SHARED_FIXTURE. */
+function executionOrder(): string[] {
+  const fresh = runbookFiles().filter((f) => !Object.hasOwn(NOT_EXECUTED, f) && !SHARED_FIXTURE.includes(f));
+  return [...fresh, ...SHARED_FIXTURE];
+}
+
 describe('docs/runbooks', () => {
   const root = mkdtempSync(join(tmpdir(), 'omnirelay-runbooks-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  /** shared is the SHARED_FIXTURE runbooks' fixture, while the last one left it as it started. */
+  let shared: Fixture | undefined;
+  afterAll(async () => {
+    await shared?.stopAll();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('each runbook is executable by the convention, or listed with the reason it is not, and its links resolve', () => {
     for (const folder of readdirSync(RUNBOOKS, { withFileTypes: true }).filter((d) => d.isDirectory())) {
@@ -425,6 +513,18 @@ describe('docs/runbooks', () => {
       });
     }
     for (const listed of Object.keys(NOT_EXECUTED)) expect(existsSync(join(RUNBOOKS, listed))).toBe(true);
+    for (const file of SHARED_FIXTURE) {
+      const exists = existsSync(join(RUNBOOKS, file));
+      const fixture = exists
+        ? parseRunbook(readFileSync(join(RUNBOOKS, file), 'utf8'), file).fixture
+        : undefined;
+      expect({ file, exists, executed: !Object.hasOwn(NOT_EXECUTED, file), fixture }).toEqual({
+        file,
+        exists: true,
+        executed: true,
+        fixture: 'three-nodes',
+      });
+    }
     for (const file of runbookFiles()) {
       const text = readFileSync(join(RUNBOOKS, file), 'utf8');
       const runbook = parseRunbook(text, file);
@@ -493,13 +593,20 @@ describe('docs/runbooks', () => {
     expect(() => parseRunbook('```sh\nx\n# expct: y\n```', 't.md')).toThrow(/unknown directive/);
   });
 
-  for (const file of runbookFiles().filter((f) => !Object.hasOwn(NOT_EXECUTED, f))) {
-    it(`executes ${file} against real local processes`, async () => {
+  for (const file of executionOrder()) {
+    const sharing = SHARED_FIXTURE.includes(file);
+    it(`executes ${file} against real local processes${sharing ? ', on the fixture it shares' : ''}`, async () => {
       const runbook = parseRunbook(readFileSync(join(RUNBOOKS, file), 'utf8'), file);
-      const fixture = await Fixture.create(
-        mkdtempSync(join(root, `${file.replace(/\.md$/, '')}-`)),
-        runbook.fixture ?? '',
-      );
+      // The shared fixture passes from one runbook to the next only once the last one left it
+      // as it started (checked below); otherwise, and for every other runbook, a fresh one.
+      const fixture =
+        (sharing ? shared : undefined) ??
+        (await Fixture.create(
+          mkdtempSync(join(root, `${sharing ? 'shared' : file.replace(/\.md$/, '')}-`)),
+          runbook.fixture ?? '',
+        ));
+      shared = undefined;
+      let keep = false;
       try {
         for (const block of runbook.blocks) {
           const where = `${file}:${block.lineNumber}`;
@@ -512,8 +619,13 @@ describe('docs/runbooks', () => {
           for (const command of block.commands) await runCommand(fixture, command, where);
           if (block.kind === 'stop') await fixture.waitExit(block.node!);
         }
+        if (sharing) {
+          await fixture.expectInitialState();
+          keep = true;
+        }
       } finally {
-        await fixture.stopAll();
+        if (keep) shared = fixture;
+        else await fixture.stopAll();
       }
     });
   }
