@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import type { LocalCluster } from '../../src/index';
 import { issueCa, issueNode } from '@omnirelay/certs';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
-import { identicalStateOn, steadyViews, useLocalCluster, view, waitUntil } from './cluster-helpers';
+import {
+  identicalStateOn,
+  pollUntil,
+  steadyViews,
+  useLocalCluster,
+  view,
+  waitUntil,
+} from './cluster-helpers';
 import type { Handshake } from './tls-rotation-helpers';
 import { handshake, replaceAtomically } from './tls-rotation-helpers';
 
@@ -16,8 +23,14 @@ const IDS = ['n1', 'n2', 'n3'] as const;
 /** FLAGS keep elections rare on a busy machine: a rotation must not cost the leader its term. */
 const FLAGS = ['--election-timeout-ms', '2000', '--heartbeat-ms', '100', '--stall-threshold-ms', '20000'];
 
-/** PAST_REFRESH_MS is long enough for every node's file watcher to have re-read the files. */
-const PAST_REFRESH_MS = PEER_TLS_REFRESH_MS + 1500;
+/**
+ * REREAD_WAIT_MS bounds the wait for every node's file watcher to re-read rotated files (it looks
+ * every PEER_TLS_REFRESH_MS): two periods and then some for a busy machine.
+ */
+const REREAD_WAIT_MS = 2 * PEER_TLS_REFRESH_MS + 5000;
+
+/** REREAD_POLL_MS is how often a test looks whether the nodes re-read their files (a handshake with each). */
+const REREAD_POLL_MS = 250;
 
 /**
  * NodeFiles are the three files a node is started with (OMNIRELAY_PEER_TLS_*): they never move,
@@ -124,6 +137,24 @@ async function issueRefusalPki(): Promise<void> {
   }
 }
 
+/** VICTIM_WAIT_MS bounds each wait for a refused member: to campaign, or to be refused again. */
+const VICTIM_WAIT_MS = 30_000;
+
+/**
+ * REFUSALS_MIN is how many more refusals of a refused member the others must count after a step
+ * (it reconnects at least once a second per peer), so that its attempts since are on record.
+ */
+const REFUSALS_MIN = 3;
+
+/**
+ * REFUSAL_METRICS count a refused member's attempts on its peers: handshakes refused for a
+ * certificate out of its validity, calls refused for a certificate naming another cluster.
+ */
+const REFUSAL_METRICS = [
+  'omnirelay_raft_peer_handshakes_refused_total',
+  'omnirelay_raft_peer_calls_refused_unauthenticated_total',
+] as const;
+
 /**
  * Issue 16, peer port: a node whose certificate is expired, not valid yet, or names it in another
  * cluster cannot take part, and the cluster goes on as if it were not there.
@@ -182,8 +213,21 @@ describe('a member restarted with a certificate its peers must refuse', () => {
     const before = await steadyViews(cluster(), others);
     const refusedBefore = await refusedCalls(others);
     cluster().start(victim);
-    // Four election timeouts: the victim has long lost its leader and tried to be elected.
-    await new Promise((r) => setTimeout(r, 8000));
+    // The victim campaigns once it went an election timeout without hearing a leader, and its
+    // peers go on refusing it while it does: it tried to be elected, and its attempts arrived.
+    const campaigning = await pollUntil(
+      `${victim} to campaign or to hear a leader`,
+      async () => {
+        const s = await cluster().status(victim);
+        return s !== undefined && (s.role !== 'follower' || s.leader !== '') ? s : undefined;
+      },
+      VICTIM_WAIT_MS,
+    );
+    expect({ role: campaigning.role, leader: campaigning.leader }).toEqual({
+      role: expect.stringMatching(/^(preCandidate|candidate)$/) as unknown,
+      leader: '',
+    });
+    await refusedAgain(victim, others);
 
     const seen = await handshake(
       cluster().node(leader).peerAddress,
@@ -198,7 +242,8 @@ describe('a member restarted with a certificate its peers must refuse', () => {
     const write = await acquire(cluster(), leader, `refusal/${dir}`);
     expect({ granted: write.granted, term: write.term }).toEqual({ granted: true, term });
     const leaderStatus = await cluster().status(leader);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Had the victim a working link, the write would reach it with the next heartbeat.
+    await refusedAgain(victim, others);
     const refused = await cluster().status(victim);
     expect(refused).toBeDefined();
     expect(refused!.leader).not.toBe(leader);
@@ -211,6 +256,27 @@ describe('a member restarted with a certificate its peers must refuse', () => {
         .find((l) => l.includes(`refused a peer call claiming to come from ${victim}`));
       expect(warning).toContain(`spiffe://other/node/${victim}`);
     }
+  }
+
+  /**
+   * refusedAgain waits until `ids` refused `victim` REFUSALS_MIN more times than now (refused TLS
+   * handshakes and refused peer calls together): the victim kept trying to reach them since.
+   */
+  async function refusedAgain(victim: string, ids: readonly string[]): Promise<void> {
+    const total = async (): Promise<number> => {
+      const counts = await Promise.all(
+        ids.flatMap((id) =>
+          REFUSAL_METRICS.map((name) => metricSample(cluster().node(id).clientAddress, name)),
+        ),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
+    const mark = await total();
+    await waitUntil(
+      `${ids.join(',')} to refuse ${victim} ${REFUSALS_MIN} more times than ${mark}`,
+      async () => (await total()) >= mark + REFUSALS_MIN,
+      VICTIM_WAIT_MS,
+    );
   }
 
   /** refusedCalls reads each node's count of peer calls refused for their certificate. */
@@ -370,10 +436,34 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     await steadyLeader(leader, term);
   }
 
-  /** everyNode replaces each node's files with `install`, then waits until every node has re-read them. */
-  async function everyNode(install: (files: NodeFiles, id: string) => void): Promise<void> {
+  /**
+   * everyNode replaces each node's files with `install`, then waits until every node has re-read
+   * them: until `reread`, what the nodes show once they have, holds.
+   */
+  async function everyNode(
+    install: (files: NodeFiles, id: string) => void,
+    what: string,
+    reread: () => Promise<boolean>,
+  ): Promise<void> {
     for (const id of IDS) install(nodeFiles(root, id), id);
-    await new Promise((r) => setTimeout(r, PAST_REFRESH_MS));
+    await pollUntil(
+      `every node to re-read its files: ${what}`,
+      async () => ((await reread()) ? true : undefined),
+      REREAD_WAIT_MS,
+      REREAD_POLL_MS,
+    );
+  }
+
+  /** shows says whether presenting `generation`'s certificate now gets `expected` from every node. */
+  function shows(generation: string, expected: readonly string[]): () => Promise<boolean> {
+    return async () => JSON.stringify(await presented(generation)) === JSON.stringify(expected);
+  }
+
+  /** skipped returns the lines of node `id`'s log that say it skipped a key not matching its certificate. */
+  function skipped(id: string): string[] {
+    return readFileSync(cluster().node(id).logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('peer TLS files skipped: the key is not the key of the certificate'));
   }
 
   /** written checks every write of `report` succeeded and every node holds every lease granted. */
@@ -417,7 +507,11 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
   it('serves and presents new certificates from the same CA, and a restarted follower is accepted', async () => {
     await whileWriting('rotation/same-ca', async (leader, term) => {
       expect(await presented('gen1')).toEqual(serving('gen1'));
-      await everyNode((files, id) => installIdentity(files, join(root, 'gen2'), id));
+      await everyNode(
+        (files, id) => installIdentity(files, join(root, 'gen2'), id),
+        'gen2 served',
+        shows('gen2', serving('gen2')),
+      );
       expect(await presented('gen2')).toEqual(serving('gen2'));
       await keptThrough(leader, term);
     });
@@ -429,18 +523,30 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
     await whileWriting('rotation/new-ca', async (leader, term) => {
       // 1. Trust both CAs: a client with a certificate of the new CA is accepted, nothing else moves.
       expect((await presented('gen3')).map((s) => s.endsWith('accepted'))).toEqual([false, false, false]);
-      await everyNode((files) => replaceAtomically(files.ca, Buffer.concat([oldCa, newCa])));
+      await everyNode(
+        (files) => replaceAtomically(files.ca, Buffer.concat([oldCa, newCa])),
+        'the new CA trusted',
+        shows('gen3', serving('gen2')),
+      );
       expect(await presented('gen3')).toEqual(serving('gen2'));
       expect(await presented('gen2')).toEqual(serving('gen2'));
       await keptThrough(leader, term);
 
       // 2. Certificates from the new CA.
-      await everyNode((files, id) => installIdentity(files, join(root, 'gen3'), id));
+      await everyNode(
+        (files, id) => installIdentity(files, join(root, 'gen3'), id),
+        'gen3 served',
+        shows('gen3', serving('gen3')),
+      );
       expect(await presented('gen3')).toEqual(serving('gen3'));
       await keptThrough(leader, term);
 
       // 3. Drop the old CA: a certificate it signed is refused from now on.
-      await everyNode((files) => replaceAtomically(files.ca, newCa));
+      await everyNode(
+        (files) => replaceAtomically(files.ca, newCa),
+        'the old CA dropped',
+        async () => (await presented('gen2')).every((s) => s.endsWith('refused')),
+      );
       expect(await presented('gen3')).toEqual(serving('gen3'));
       expect((await presented('gen2')).map((s) => s.endsWith('refused'))).toEqual([true, true, true]);
       await keptThrough(leader, term);
@@ -450,26 +556,31 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
   it('keeps serving the last usable pair while a key is in place before its certificate', async () => {
     await whileWriting('rotation/half', async (leader, term) => {
       // Whatever ran before: the new CA's certificates in place, both CAs trusted.
-      await everyNode((files, id) => {
-        replaceAtomically(files.ca, bothCas());
-        installIdentity(files, join(root, 'gen3'), id);
-      });
+      await everyNode(
+        (files, id) => {
+          replaceAtomically(files.ca, bothCas());
+          installIdentity(files, join(root, 'gen3'), id);
+        },
+        'gen3 served, both CAs trusted',
+        async () =>
+          (await shows('gen3', serving('gen3'))()) &&
+          (await presented('gen2')).every((s) => s.endsWith('accepted')),
+      );
       expect(await presented('gen3')).toEqual(serving('gen3'));
       // Halfway through a rotation that replaces the two files one at a time: the new key is in
       // place, the certificate still the old one. A refresh reads a pair that does not match.
-      await everyNode((files, id) =>
-        replaceAtomically(files.key, readFileSync(join(root, 'gen4', `${id}.key`)), 0o600),
+      await everyNode(
+        (files, id) => replaceAtomically(files.key, readFileSync(join(root, 'gen4', `${id}.key`)), 0o600),
+        'the mismatched key skipped',
+        () => Promise.resolve(IDS.every((id) => skipped(id).length > 0)),
       );
       expect(await presented('gen3')).toEqual(serving('gen3'));
-      for (const id of IDS) {
-        const skipped = readFileSync(cluster().node(id).logFile, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes('peer TLS files skipped: the key is not the key of the certificate'));
-        expect(skipped).toHaveLength(1);
-      }
+      for (const id of IDS) expect(skipped(id)).toHaveLength(1);
       await steadyLeader(leader, term);
-      await everyNode((files, id) =>
-        replaceAtomically(files.cert, readFileSync(join(root, 'gen4', `${id}.crt`))),
+      await everyNode(
+        (files, id) => replaceAtomically(files.cert, readFileSync(join(root, 'gen4', `${id}.crt`))),
+        'gen4 served',
+        shows('gen3', serving('gen4')),
       );
       expect(await presented('gen3')).toEqual(serving('gen4'));
       await keptThrough(leader, term);
