@@ -282,6 +282,11 @@ export class ChaosCluster {
     return last;
   }
 
+  /** killAll kills every node (SIGKILL, side by side), by PID, and waits for the exits. */
+  async killAll(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((p) => p.kill()));
+  }
+
   /** stopAll stops every node (SIGTERM, then SIGKILL), by PID. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.processes.values()].map((p) => p.stop()));

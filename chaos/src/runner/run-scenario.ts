@@ -115,6 +115,7 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     );
     const topology = await Topology.create([...ids, ...joiners], useNetns, runDir, cleanup);
     mode = topology.mode;
+    say(`${mode === 'netns' ? 'namespaces' : 'loopback addresses'} ready`);
     const clocks = new Map<string, FakeClock>();
     if (kinds.has('clock-skew') || kinds.has('clock-jump')) {
       if (libfaketimePath() === undefined)
@@ -146,14 +147,13 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       topology.network === undefined
         ? undefined
         : new NftPartitions(topology.network.runId, (id) => topology.network!.host(id), cleanup);
-    await topology.startProxies(seed);
+    // The proxies, the nodes and the store boot side by side (each a Node.js process that compiles
+    // its sources first): a node dialling a proxy that does not listen yet retries, as after a
+    // crash, and nothing is counted before the workers start.
+    const proxiesReady = topology.startProxies(seed);
+    // Awaited below; settled at once so that a failure before then is not an unhandled rejection.
+    proxiesReady.catch(() => undefined);
     for (const id of ids) cluster.start(id);
-    say(`leader ${await cluster.waitForLeader()}`);
-    if (scenario.leader !== undefined) {
-      const wanted = `n${scenario.leader}`;
-      await cluster.transferLeadership(wanted);
-      say(`leader ${wanted} (as the scenario asks)`);
-    }
 
     const store = new ManagedProcess(
       {
@@ -174,9 +174,17 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
       cleanup,
     );
     store.start();
-    const storePort = (
-      JSON.parse(await store.waitForLine((l) => l.includes('"listening"'), 30_000)) as { listening: number }
-    ).listening;
+    const storeListening = store.waitForLine((l) => l.includes('"listening"'), 30_000);
+    storeListening.catch(() => undefined);
+    await proxiesReady;
+    say('link proxies ready');
+    say(`leader ${await cluster.waitForLeader()}`);
+    if (scenario.leader !== undefined) {
+      const wanted = `n${scenario.leader}`;
+      await cluster.transferLeadership(wanted);
+      say(`leader ${wanted} (as the scenario asks)`);
+    }
+    const storePort = (JSON.parse(await storeListening) as { listening: number }).listening;
     const scopes = Array.from({ length: scenario.workload.scopes }, (_, i) => `chaos-s${i + 1}`);
     const endpoints = ids
       .map((id) => `${topology.node(id).grpc.host}:${topology.node(id).grpc.port}`)
@@ -306,6 +314,10 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
     await store.stop();
     const events = await readAudit(cluster, join(runDir, 'audit.jsonl'));
     say(`audit: ${events} committed holder changes`);
+    // Nothing the nodes and proxies do from here on is checked: they are killed side by side
+    // rather than stopped one after the other by the cleanup registry, each with the planned
+    // stop's leadership hand-off and gRPC shutdown grace while its peers are stopping too.
+    await Promise.all([cluster.killAll(), topology.killProxies()]);
     writeFileSync(join(runDir, 'slo.json'), `${JSON.stringify(scenario.slo)}\n`);
   } catch (e) {
     errors.push(e instanceof Error ? e.message : String(e));
@@ -313,12 +325,14 @@ export async function runScenario(options: RunOptions): Promise<RunReport> {
   } finally {
     const failures = await cleanup.runAll();
     errors.push(...failures.map((f) => `cleanup: ${f}`));
+    say('every process stopped, namespaces, rules and mounts removed');
   }
   try {
     verdict = checkRun(readRunFolder(runDir));
   } catch (e) {
     verdict = { verdict: 'unknown', error: e instanceof Error ? e.message : String(e) };
   }
+  say('checkers done');
   const expected = scenario.expect;
   const report: RunReport = {
     scenario: scenario.name,

@@ -169,6 +169,11 @@ export class Topology {
     );
   }
 
+  /** killProxies kills every link proxy (SIGKILL, side by side), by PID, and waits for the exits. */
+  async killProxies(): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((p) => p.kill()));
+  }
+
   /** setLink sends a fault setting to the proxy of the link from → to. */
   setLink(from: string, to: string, faults: Partial<LinkFaults>): void {
     this.proxyOf(from).send(`${JSON.stringify({ link: to, set: faults })}\n`);
