@@ -8,7 +8,7 @@ import { KeepAlive } from '../../../client-sdk/src/keep-alive';
 import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 import { PEER_TLS_REFRESH_MS } from '../../../raft/src/transport/peer-tls';
 import { CLIENT_TLS_REFRESH_MS } from '../../src/tls/client-tls';
-import { steadyViews, useLocalCluster } from './cluster-helpers';
+import { pollUntil, steadyViews, useLocalCluster } from './cluster-helpers';
 import { handshake, replaceAtomically } from './tls-rotation-helpers';
 
 jest.setTimeout(300_000);
@@ -19,8 +19,15 @@ const IDS = ['n1', 'n2', 'n3'] as const;
 /** FLAGS keep elections rare on a busy machine: a rotation must not cost the leader its term. */
 const FLAGS = ['--election-timeout-ms', '2000', '--heartbeat-ms', '100', '--stall-threshold-ms', '20000'];
 
-/** PAST_REFRESH_MS is long enough for every node's file watchers (client and peer ports) to have re-read the files. */
-const PAST_REFRESH_MS = Math.max(CLIENT_TLS_REFRESH_MS, PEER_TLS_REFRESH_MS) + 1500;
+/**
+ * REREAD_WAIT_MS bounds the wait for every node's file watchers (client and peer ports, each
+ * looking every CLIENT_TLS_REFRESH_MS or PEER_TLS_REFRESH_MS) to re-read rotated files: two
+ * periods and then some for a busy machine.
+ */
+const REREAD_WAIT_MS = 2 * Math.max(CLIENT_TLS_REFRESH_MS, PEER_TLS_REFRESH_MS) + 5000;
+
+/** REREAD_POLL_MS is how often the test looks whether the nodes re-read their files (a handshake with each port). */
+const REREAD_POLL_MS = 250;
 
 /** LEASES is how many leases the holder keeps alive through every rotation. */
 const LEASES = 100;
@@ -337,10 +344,55 @@ describe('rotating the client-port certificates while a client holds 100 leases'
     );
   }
 
-  /** everyNode changes each node's files with `install`, then waits until every node has re-read them. */
-  async function everyNode(install: (files: NodeFiles, id: string) => void): Promise<void> {
+  /**
+   * peerServed handshakes with the peer port of every node, trusting both CAs and presenting
+   * `generation`'s node certificate of n1, and returns `<id> peer <serial> <outcome>`.
+   */
+  async function peerServed(generation: string): Promise<string[]> {
+    const seen = await Promise.all(
+      IDS.map((id) =>
+        handshake(
+          cluster().node(id).peerAddress,
+          bothCas(),
+          pem(generation, 'n1.crt'),
+          pem(generation, 'n1.key'),
+        ),
+      ),
+    );
+    return seen.map((s, i) => `${IDS[i]} peer ${s.serial} ${s.outcome}`);
+  }
+
+  /** peerServing is what `peerServed` returns when every peer port serves `generation` and accepts the client. */
+  function peerServing(generation: string): string[] {
+    return IDS.map((id) => `${id} peer ${serials.get(`${generation}/${id}`)!} accepted`);
+  }
+
+  /** refusedEverywhere says whether every row of `rows` ends in a refusal. */
+  function refusedEverywhere(rows: readonly string[]): boolean {
+    return rows.every((row) => row.endsWith(' refused'));
+  }
+
+  /** same says whether two lists of rows are equal. */
+  function same(a: readonly string[], b: readonly string[]): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+
+  /**
+   * everyNode changes each node's files with `install`, then waits until every node has re-read
+   * them on each port: until `reread`, what the client and peer ports show once they have, holds.
+   */
+  async function everyNode(
+    install: (files: NodeFiles, id: string) => void,
+    what: string,
+    reread: () => Promise<boolean>,
+  ): Promise<void> {
     for (const id of IDS) install(nodeFiles(id), id);
-    await new Promise((r) => setTimeout(r, PAST_REFRESH_MS));
+    await pollUntil(
+      `every node to re-read its files: ${what}`,
+      async () => ((await reread()) ? true : undefined),
+      REREAD_WAIT_MS,
+      REREAD_POLL_MS,
+    );
   }
 
   /** harnessUses points the harness's own calls at `ca` (and the harness certificate of `clientCa`). */
@@ -405,7 +457,12 @@ describe('rotating the client-port certificates while a client holds 100 leases'
 
   it('serves new node certificates of the same CA to every new connection (runbook part A)', async () => {
     expect(await served('ca-old')).toEqual(serving('gen1'));
-    await everyNode((files, id) => installPair(files, 'gen2', id));
+    await everyNode(
+      (files, id) => installPair(files, 'gen2', id),
+      'gen2 served on every port',
+      async () =>
+        same(await served('ca-old'), serving('gen2')) && same(await peerServed('gen2'), peerServing('gen2')),
+    );
     expect(await served('ca-old')).toEqual(serving('gen2'));
     // A client that connects after the rotation is served the new certificate and works.
     await acquiresAfterRotation(holderTls(oldCa(), 'ca-old'), 'rot-check/same-ca');
@@ -416,14 +473,24 @@ describe('rotating the client-port certificates while a client holds 100 leases'
   it('moves to a new CA through a bundle trusting both, then drops the old CA (runbook part B)', async () => {
     // 1. Trust both CAs: a client certificate of the new CA is accepted from now on.
     await refusedNow(holderTls(bothCas(), 'ca-new'));
-    await everyNode((files) => replaceAtomically(files.ca, bothCas()));
+    await everyNode(
+      (files) => replaceAtomically(files.ca, bothCas()),
+      'the new CA trusted on every port',
+      async () =>
+        same(await served('ca-new'), serving('gen2')) && same(await peerServed('gen3'), peerServing('gen2')),
+    );
     harnessUses(bothCas(), 'ca-old');
     expect(await served('ca-new')).toEqual(serving('gen2'));
     await acquiresAfterRotation(holderTls(bothCas(), 'ca-new'), 'rot-check/trust-both');
     nothingDropped();
 
     // 2. Node certificates of the new CA: a client that trusts only the old CA can no longer connect.
-    await everyNode((files, id) => installPair(files, 'gen3', id));
+    await everyNode(
+      (files, id) => installPair(files, 'gen3', id),
+      'gen3 served on every port',
+      async () =>
+        same(await served('ca-old'), serving('gen3')) && same(await peerServed('gen3'), peerServing('gen3')),
+    );
     expect(await served('ca-old')).toEqual(serving('gen3'));
     await refusedNow(holderTls(oldCa(), 'ca-old'));
     await acquiresAfterRotation(holderTls(bothCas(), 'ca-old'), 'rot-check/new-node-certs');
@@ -437,7 +504,11 @@ describe('rotating the client-port certificates while a client holds 100 leases'
 
     // 4. Drop the old CA: a client certificate it signed is refused on every new connection,
     // while the connection the holder opened before keeps renewing its leases.
-    await everyNode((files) => replaceAtomically(files.ca, newCa()));
+    await everyNode(
+      (files) => replaceAtomically(files.ca, newCa()),
+      'the old CA dropped on every port',
+      async () => refusedEverywhere(await served('ca-old')) && refusedEverywhere(await peerServed('gen2')),
+    );
     harnessUses(newCa(), 'ca-new');
     expect(await served('ca-new')).toEqual(serving('gen3'));
     expect((await served('ca-old')).map((row) => row.split(' ').pop())).toEqual(

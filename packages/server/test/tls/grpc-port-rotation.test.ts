@@ -3,7 +3,9 @@ import { copyFileSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { issueNode } from '@omnirelay/certs';
+import { pino } from 'pino';
 import { CLIENT_TLS_REFRESH_MS } from '../../src/tls/client-tls';
+import { pollUntil } from '../cluster/cluster-helpers';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
 import type { TestPki } from './tls-fixtures';
@@ -42,11 +44,17 @@ function replace(target: string, from: string): void {
   renameSync(`${target}.tmp`, target);
 }
 
-const pastRefresh = (): Promise<void> => new Promise((r) => setTimeout(r, CLIENT_TLS_REFRESH_MS + 1500));
+/** REREAD_WAIT_MS bounds the wait for the node to re-read rotated files: two refresh periods and then some. */
+const REREAD_WAIT_MS = 2 * CLIENT_TLS_REFRESH_MS + 5000;
+
+/** REREAD_POLL_MS is how often the test looks whether the node re-read its files. */
+const REREAD_POLL_MS = 100;
 
 describe('rotating the gRPC client port certificate', () => {
   let pki: TestPki;
   let node: SingleNode;
+  /** warnings are the node's log lines at warn and above. */
+  const warnings: string[] = [];
   const live = (name: string): string => join(pki.dir, `live.${name}`);
 
   beforeAll(async () => {
@@ -54,7 +62,10 @@ describe('rotating the gRPC client port certificate', () => {
     await issueNode({ caDir: pki.dir, outDir: join(pki.dir, 'next'), id: 'solo', clusterId: 'omnirelay' });
     copyFileSync(pki.cert('solo'), live('crt'));
     copyFileSync(pki.key('solo'), live('key'));
-    node = await startSingleNode(['--client-tls-cert', live('crt'), '--client-tls-key', live('key')]);
+    node = await startSingleNode(
+      ['--client-tls-cert', live('crt'), '--client-tls-key', live('key')],
+      pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
+    );
   });
 
   afterAll(async () => {
@@ -67,12 +78,31 @@ describe('rotating the gRPC client port certificate', () => {
     const address = node.server.grpcAddress;
     const before = await handshake(address, ca);
     // Halfway through a rotation: the new key is in place, its certificate is not yet.
+    const mark = warnings.length;
     replace(live('key'), join(pki.dir, 'next', 'solo.key'));
-    await pastRefresh();
+    // The node read the pair that does not match when it says it skipped it.
+    await pollUntil(
+      'the node to skip the key that is not its certificate’s',
+      () =>
+        Promise.resolve(
+          warnings
+            .slice(mark)
+            .find((l) => l.includes('client TLS files skipped, the last usable ones stay in use')),
+        ),
+      REREAD_WAIT_MS,
+      REREAD_POLL_MS,
+    );
     expect(await handshake(address, ca)).toBe(before);
     replace(live('crt'), join(pki.dir, 'next', 'solo.crt'));
-    await pastRefresh();
-    const after = await handshake(address, ca);
+    const after = await pollUntil(
+      'the node to serve the new certificate',
+      async () => {
+        const serial = await handshake(address, ca);
+        return serial === before ? undefined : serial;
+      },
+      REREAD_WAIT_MS,
+      REREAD_POLL_MS,
+    );
     expect(after).not.toBe(before);
     expect(after).toBe(new X509Certificate(readFileSync(join(pki.dir, 'next', 'solo.crt'))).serialNumber);
   });
