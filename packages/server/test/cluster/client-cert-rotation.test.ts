@@ -48,6 +48,9 @@ const RENEW_EVERY_MS = (LEASE_TTL_MS - SKEW_MS) / 3;
  */
 const REMAINING_MS_MIN = RENEW_EVERY_MS;
 
+/** RENEWALS_POLL_MS is how often the last test asks the cluster whether every lease was renewed again. */
+const RENEWALS_POLL_MS = 250;
+
 /** WATCH_EVERY_MS is how often the watchdog looks at every lease; WATCH_SAMPLES_MAX bounds it (about 25 min). */
 const WATCH_EVERY_MS = 500;
 const WATCH_SAMPLES_MAX = 3000;
@@ -522,17 +525,25 @@ describe('rotating the client-port certificates while a client holds 100 leases'
   });
 
   it('kept every one of the 100 leases with its fence: none lost, no renewal failed or late', async () => {
-    // One more renewal round after the last step.
-    await new Promise((r) => setTimeout(r, RENEW_EVERY_MS + 1000));
+    // One more renewal round after the last step: the cluster recorded a renewal of every lease since.
+    const lastStepAt = Date.now();
+    const reader = newClient(holderTls(newCa(), 'ca-new'));
+    const held = await pollUntil(
+      'a renewal of every lease after the last step',
+      async () => {
+        const all = await reader.allLeaders({ prefix: 'rot/' });
+        return all.length === LEASES && all.every((l) => l.lastRenewedAtMs > lastStepAt) ? all : undefined;
+      },
+      3 * RENEW_EVERY_MS,
+      RENEWALS_POLL_MS,
+    );
+    const now = Date.now();
     nothingDropped();
     expect(leases).toHaveLength(LEASES);
     expect(leases.filter((l) => !l.isValid()).map((l) => l.scope)).toEqual([]);
 
     // The cluster agrees: every scope is held by the holder's session with the fence of its grant,
     // and was renewed within the last two intervals.
-    const reader = newClient(holderTls(newCa(), 'ca-new'));
-    const held = await reader.allLeaders({ prefix: 'rot/' });
-    const now = Date.now();
     expect(held.map((l) => `${l.scope} ${l.fence} ${l.sessionId}`).sort()).toEqual(
       [...fences].map(([scope, fence]) => `${scope} ${fence} ${holder!.sessionId}`).sort(),
     );
