@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalCluster } from '../../src/index';
-import { useLocalCluster } from './cluster-helpers';
+import { useLocalCluster, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(120_000);
 
@@ -70,8 +70,14 @@ async function expiresAfterMs(c: LocalCluster, id: string, scope: string, boundM
       const c = cluster();
       const leader = await c.waitForLeader(20_000);
       const follower = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
-      // Let the take-office grace commit before the leases are granted.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Let the take-office grace commit before the leases are granted: the leader says when it has.
+      await waitUntil(`${leader} to commit its take-office grace`, () =>
+        Promise.resolve(
+          readFileSync(c.node(leader).logFile, 'utf8').includes(
+            'granted every live lease a grace; expiry is active',
+          ),
+        ),
+      );
 
       const ttlMs = 6000;
       // Two leases: when the shorter one expires, the expiry timer is armed again for the other
