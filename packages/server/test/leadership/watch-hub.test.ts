@@ -73,3 +73,38 @@ describe('WatchHub', () => {
     expect(w.got).toHaveLength(0);
   });
 });
+
+describe('WatchHub history', () => {
+  it('drops the oldest revisions past its bound without shifting the array (a 4,096-lease expiry on a full history)', () => {
+    // Each Array.shift moved every retained revision: at the default bound of 100,000 events, one
+    // expiry entry of 4,096 leases held the event loop for about a quarter of a second.
+    const hub = new WatchHub(100_000);
+    for (let r = 1; r <= 100_000; r++) hub.publish(r, [event(r, `s/${r}`)]);
+    const shift = jest.spyOn(Array.prototype, 'shift');
+    try {
+      const expiry = Array.from({ length: 4096 }, (_, i) => event(100_001, `s/${i + 1}`));
+      hub.publish(100_001, expiry);
+      expect(shift).not.toHaveBeenCalled();
+    } finally {
+      shift.mockRestore();
+    }
+    // 4,096 one-event revisions made room for the expiry: 95,904 + 4,096 events.
+    expect(hub.oldestAvailable).toBe(4097);
+    expect(hub.historyLength).toBe(100_000 - 4096 + 1);
+  });
+
+  it('replays exactly the retained revisions, in order, after the dropped ones were shed', () => {
+    const hub = new WatchHub(1000);
+    for (let r = 1; r <= 5000; r++) hub.publish(r, [event(r, `s/${r}`)]);
+    expect(hub.oldestAvailable).toBe(4001);
+    expect(hub.historyLength).toBe(1000);
+    const replay = recorder();
+    hub.watch('', 4500, replay.sink);
+    expect(replay.got.map((b) => b.revision)).toEqual(Array.from({ length: 501 }, (_, i) => 4500 + i));
+    expect(() => hub.watch('', 4000, recorder().sink)).toThrow('revision 4000 is compacted on this node');
+    const fromOldest = recorder();
+    hub.watch('', hub.oldestAvailable, fromOldest.sink);
+    expect(fromOldest.got).toHaveLength(1000);
+    expect(fromOldest.got[0]!.revision).toBe(4001);
+  });
+});
