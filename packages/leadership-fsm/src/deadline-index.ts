@@ -18,22 +18,36 @@ function before(a: DueLease, b: DueLease): boolean {
   return a.fenceToken < b.fenceToken;
 }
 
-/** Slot is one heap entry and its place in the heap (kept up to date by every move). */
+/**
+ * Slot is one scope's place in the heap. `key` is what the heap orders by; `entry` is the scope's
+ * latest push. Invariant (the safety property): `key` is never after `entry` in (deadline, scope,
+ * fence) order, so the heap never meets a lease later than its deadline (a key later than the
+ * lease's real deadline would make its expiry late). When `key !== entry` the slot is lazy: its
+ * entry moved later and the heap has not caught up yet.
+ */
 interface Slot {
+  key: DueLease;
   entry: DueLease;
   at: number;
 }
 
 /**
  * DeadlineIndex is a min-heap of lease deadlines ordered by (deadline, scope, fence), so the
- * leader finds the next deadline in O(1) and the due leases in O(k log n) at 100,000 leases.
- * It holds at most one entry per scope: a push for a scope already in it moves that entry in
- * place (O(log n)), so a renewal leaves nothing stale behind and no replica ever has a backlog of
- * stale entries to drop in one go (a follower never peeks; it used to pile up one entry per
- * renewal until a full rebuild). It is derived data, never part of a snapshot: an entry whose
- * lease ended (released, expired) goes stale; the caller's `isLive` says which entries still
- * match the state, stale ones are dropped when met, and `rebuild` compacts it. Its answers
- * depend only on the state.
+ * leader finds the next deadline in O(1) amortized and the due leases in O(k log n) at 100,000
+ * leases. It holds at most one slot per scope, so a renewal leaves nothing stale behind and no
+ * replica ever has a backlog of stale entries to drop in one go.
+ *
+ * A push that moves a scope's entry later (a renewal, a grace) is O(1): it only records the new
+ * entry and leaves the slot's heap key where it was, which stays at or before the lease's real
+ * deadline. A push that moves it earlier re-keys at once (O(log n)). `peek` and `due` meet the
+ * minimum key; when its slot is lazy they re-key it to its entry and look again, so every answer
+ * is exactly that of a heap re-keyed at every push. Only the leader asks the index anything, so a
+ * follower's renewal costs a map lookup, a comparison and a field write, and on the leader a
+ * lease renewed several times before its key comes up moves in the heap once.
+ *
+ * It is derived data, never part of a snapshot: an entry whose lease ended (released, expired)
+ * goes stale; the caller's `isLive` says which entries still match the state, stale ones are
+ * dropped when met, and `rebuild` compacts it. Its answers depend only on the state.
  */
 export class DeadlineIndex {
   private heap: Slot[] = [];
@@ -44,31 +58,35 @@ export class DeadlineIndex {
    */
   private slots = new Map<string, Slot>();
 
-  /** size is the number of entries, stale ones included. */
+  /** size is the number of slots (one per scope pushed since the last rebuild), stale ones included. */
   get size(): number {
     return this.heap.length;
   }
 
-  /** push records that lease (scope, fence) is now due at `deadlineMs`, replacing the scope's entry. */
+  /**
+   * push records that lease (scope, fence) is now due at `deadlineMs`, replacing the scope's entry:
+   * in O(1) when the entry is not before the slot's key, else moving the slot up at once.
+   */
   push(entry: DueLease): void {
     const slot = this.slots.get(entry.scope);
     if (slot === undefined) {
-      const added: Slot = { entry, at: this.heap.length };
+      const added: Slot = { key: entry, entry, at: this.heap.length };
       this.heap.push(added);
       this.slots.set(entry.scope, added);
       this.siftUp(added);
       return;
     }
-    const old = slot.entry;
     slot.entry = entry;
-    if (before(entry, old)) this.siftUp(slot);
-    else this.siftDown(slot);
+    if (before(entry, slot.key)) {
+      slot.key = entry;
+      this.siftUp(slot);
+    }
   }
 
-  private pop(): DueLease | undefined {
+  private pop(): void {
     const heap = this.heap;
     const top = heap[0];
-    if (top === undefined) return undefined;
+    if (top === undefined) return;
     this.slots.delete(top.entry.scope);
     const last = heap.pop()!;
     if (heap.length > 0) {
@@ -76,17 +94,22 @@ export class DeadlineIndex {
       last.at = 0;
       this.siftDown(last);
     }
-    return top.entry;
   }
 
-  /** siftUp moves `slot` from its place up to where its entry belongs. */
+  /** rekey makes a lazy slot's key its entry (never earlier than the key) and moves it down. */
+  private rekey(slot: Slot): void {
+    slot.key = slot.entry;
+    this.siftDown(slot);
+  }
+
+  /** siftUp moves `slot` from its place up to where its key belongs. */
   private siftUp(slot: Slot): void {
     const heap = this.heap;
     let at = slot.at;
     while (at > 0) {
       const parent = (at - 1) >> 1;
       const p = heap[parent]!;
-      if (!before(slot.entry, p.entry)) break;
+      if (!before(slot.key, p.key)) break;
       heap[at] = p;
       p.at = at;
       at = parent;
@@ -95,7 +118,7 @@ export class DeadlineIndex {
     slot.at = at;
   }
 
-  /** siftDown moves `slot` from its place down to where its entry belongs. */
+  /** siftDown moves `slot` from its place down to where its key belongs. */
   private siftDown(slot: Slot): void {
     const heap = this.heap;
     const n = heap.length;
@@ -105,9 +128,9 @@ export class DeadlineIndex {
       if (left >= n) break;
       const right = left + 1;
       let child = left;
-      if (right < n && before(heap[right]!.entry, heap[left]!.entry)) child = right;
+      if (right < n && before(heap[right]!.key, heap[left]!.key)) child = right;
       const c = heap[child]!;
-      if (!before(c.entry, slot.entry)) break;
+      if (!before(c.key, slot.key)) break;
       heap[at] = c;
       c.at = at;
       at = child;
@@ -116,29 +139,39 @@ export class DeadlineIndex {
     slot.at = at;
   }
 
-  /** peek returns the live entry with the earliest deadline, dropping stale entries on the way. */
+  /**
+   * peek returns the live entry with the earliest deadline, dropping stale entries and re-keying
+   * lazy slots on the way.
+   */
   peek(isLive: (entry: DueLease) => boolean): DueLease | undefined {
-    let top = this.heap[0];
-    while (top !== undefined && !isLive(top.entry)) {
-      this.pop();
-      top = this.heap[0];
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined) return undefined;
+      if (!isLive(top.entry)) this.pop();
+      else if (top.key !== top.entry) this.rekey(top);
+      else return top.entry;
     }
-    return top?.entry;
   }
 
   /**
    * due returns up to `limit` live leases with `deadlineMs <= nowMs`, earliest first (ties by
-   * scope), each once. Stale entries met on the way are dropped; live ones stay in the index.
+   * scope), each once. Stale entries met on the way are dropped and lazy slots re-keyed; live ones
+   * stay in the index.
    */
   due(nowMs: number, limit: number, isLive: (entry: DueLease) => boolean): DueLease[] {
     const found: DueLease[] = [];
     while (found.length < limit) {
       const top = this.heap[0];
-      if (top === undefined || top.entry.deadlineMs > nowMs) {
+      if (top === undefined || top.key.deadlineMs > nowMs) {
         break;
       }
+      const live = isLive(top.entry);
+      if (live && top.key !== top.entry) {
+        this.rekey(top);
+        continue;
+      }
       this.pop();
-      if (isLive(top.entry)) found.push(top.entry);
+      if (live) found.push(top.entry);
     }
     for (const entry of found) {
       this.push(entry);
@@ -148,7 +181,7 @@ export class DeadlineIndex {
 
   /** rebuild replaces the index with `entries` (the live leases, one per scope), in O(n). */
   rebuild(entries: DueLease[]): void {
-    this.heap = entries.map((entry, at) => ({ entry, at }));
+    this.heap = entries.map((entry, at) => ({ key: entry, entry, at }));
     this.slots = new Map();
     for (const slot of this.heap) this.slots.set(slot.entry.scope, slot);
     for (let at = (this.heap.length >> 1) - 1; at >= 0; at--) {

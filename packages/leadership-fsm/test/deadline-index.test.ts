@@ -2,6 +2,40 @@ import fc from 'fast-check';
 import type { DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
 
+/** SlotView is the part of the index's private heap slots that checkSlots reads. */
+interface SlotView {
+  key: DueLease;
+  entry: DueLease;
+  at: number;
+}
+
+/** heapOf reads the index's private heap (white box: the invariants live there). */
+function heapOf(index: DeadlineIndex): readonly SlotView[] {
+  return (index as unknown as { heap: SlotView[] }).heap;
+}
+
+/** order compares two entries in the index's (deadline, scope, fence) order. */
+function order(x: DueLease, y: DueLease): number {
+  if (x.deadlineMs !== y.deadlineMs) return x.deadlineMs - y.deadlineMs;
+  if (x.scope !== y.scope) return x.scope < y.scope ? -1 : 1;
+  return x.fenceToken === y.fenceToken ? 0 : x.fenceToken < y.fenceToken ? -1 : 1;
+}
+
+/**
+ * checkSlots asserts the index's invariants: every slot knows its place, no key is after its
+ * parent's, and (the safety property) no key is after its slot's entry, so no lease is met later
+ * than its deadline.
+ */
+function checkSlots(index: DeadlineIndex): void {
+  const heap = heapOf(index);
+  heap.forEach((slot, at) => {
+    expect(slot.at).toBe(at);
+    expect(slot.key.scope).toBe(slot.entry.scope);
+    expect(order(slot.key, slot.entry)).toBeLessThanOrEqual(0);
+    if (at > 0) expect(order(heap[(at - 1) >> 1]!.key, slot.key)).toBeLessThan(0);
+  });
+}
+
 /** checkAgainstFullScan compares due() and peek() with a full scan over deadlines 0..deadlineMax. */
 function checkAgainstFullScan(deadlineMax: number): void {
   fc.assert(
@@ -85,6 +119,123 @@ describe('DeadlineIndex', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('answers as a sorted model through renewals earlier and later, new holders, releases and graces', () => {
+    type Op =
+      | { k: 'grant'; scope: string; deadlineMs: number }
+      | { k: 'renew'; scope: string; deadlineMs: number }
+      | { k: 'release'; scope: string }
+      | { k: 'grace'; graceDeadlineMs: number; rebuild: boolean }
+      | { k: 'due'; nowMs: number; limit: number }
+      | { k: 'peek' }
+      | { k: 'rebuild' };
+    const scope = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
+    const deadlineMs = fc.integer({ min: 0, max: 60 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ k: fc.constant('grant' as const), scope, deadlineMs }),
+      { arbitrary: fc.record({ k: fc.constant('renew' as const), scope, deadlineMs }), weight: 4 },
+      fc.record({ k: fc.constant('release' as const), scope }),
+      fc.record({ k: fc.constant('grace' as const), graceDeadlineMs: deadlineMs, rebuild: fc.boolean() }),
+      fc.record({ k: fc.constant('due' as const), nowMs: deadlineMs, limit: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ k: fc.constant('peek' as const) }),
+      fc.record({ k: fc.constant('rebuild' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 100 }), (ops) => {
+        // The leader's index is asked after every step; a follower's only gets the pushes and
+        // rebuilds, so its lazy slots pile up until it is asked at the end (after a leader change).
+        const leader = new DeadlineIndex();
+        const follower = new DeadlineIndex();
+        const live = new Map<string, DueLease>();
+        // isLive matches by value, as FsmState.isLive does: fence and deadline equal the holder's.
+        const isLive = (e: DueLease) => {
+          const current = live.get(e.scope);
+          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
+        };
+        const sorted = () => [...live.values()].sort(order);
+        const pushBoth = (entry: DueLease) => {
+          live.set(entry.scope, entry);
+          leader.push(entry);
+          follower.push(entry);
+        };
+        const rebuildBoth = () => {
+          leader.rebuild([...live.values()]);
+          follower.rebuild([...live.values()]);
+        };
+        ops.forEach((o, i) => {
+          const current = 'scope' in o ? live.get(o.scope) : undefined;
+          if (o.k === 'grant') {
+            pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) });
+          } else if (o.k === 'renew' && current !== undefined) {
+            pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: current.fenceToken });
+          } else if (o.k === 'release') {
+            live.delete(o.scope);
+          } else if (o.k === 'grace') {
+            const extended = [...live.values()].filter((e) => e.deadlineMs < o.graceDeadlineMs);
+            for (const e of extended) live.set(e.scope, { ...e, deadlineMs: o.graceDeadlineMs });
+            if (o.rebuild) rebuildBoth();
+            else for (const e of extended) pushBoth(live.get(e.scope)!);
+          } else if (o.k === 'due') {
+            expect(leader.due(o.nowMs, o.limit, isLive)).toEqual(
+              sorted()
+                .filter((e) => e.deadlineMs <= o.nowMs)
+                .slice(0, o.limit),
+            );
+          } else if (o.k === 'rebuild') {
+            rebuildBoth();
+          }
+          expect(leader.peek(isLive)).toEqual(sorted()[0]);
+          checkSlots(leader);
+          checkSlots(follower);
+          expect(leader.size).toBeGreaterThanOrEqual(live.size);
+          expect(follower.size).toBeGreaterThanOrEqual(live.size);
+        });
+        expect(follower.due(Number.MAX_SAFE_INTEGER, 100, isLive)).toEqual(sorted());
+        expect(follower.size).toBe(live.size);
+        checkSlots(follower);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('moves nothing in the heap when a renewal makes a deadline later', () => {
+    const index = new DeadlineIndex();
+    for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 10 + i });
+    const heap = heapOf(index);
+    const placed = [...heap];
+    // Every lease renewed, the earliest first (at the root, it would sink to the bottom), and a
+    // grace that gives every lease one later deadline.
+    for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 2000 + i });
+    for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 5000 });
+    expect(heap).toHaveLength(placed.length);
+    expect(heap.every((slot, at) => slot === placed[at])).toBe(true);
+    checkSlots(index);
+    expect(index.peek(() => true)).toEqual({ scope: 's/0', fenceToken: 1n, deadlineMs: 5000 });
+  });
+
+  it('is due at a deadline a push moved back earlier after renewals had moved it later', () => {
+    const index = new DeadlineIndex();
+    const live = new Map<string, DueLease>();
+    const push = (entry: DueLease) => {
+      live.set(entry.scope, entry);
+      index.push(entry);
+    };
+    const isLive = (e: DueLease) => live.get(e.scope) === e;
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 100 });
+    push({ scope: 'b', fenceToken: 2n, deadlineMs: 150 });
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 300 });
+    // After a grace a renewal can move the deadline back (stamp + TTL), still after the key.
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 120 });
+    expect(index.due(119, 10, isLive)).toEqual([]);
+    expect(index.due(120, 10, isLive)).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 120 }]);
+    // A renewal before the key (here 120 since the due round) re-keys at once.
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 110 });
+    expect(index.due(110, 10, isLive)).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 110 }]);
+    // A new holder due before the key re-keys at once.
+    push({ scope: 'a', fenceToken: 3n, deadlineMs: 50 });
+    expect(index.peek(isLive)).toEqual({ scope: 'a', fenceToken: 3n, deadlineMs: 50 });
+    checkSlots(index);
   });
 
   it('finds the same due leases as a full scan, whatever the pushes and stale entries', () => {
