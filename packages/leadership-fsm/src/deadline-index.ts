@@ -147,8 +147,10 @@ export class DeadlineIndex {
     for (;;) {
       const top = this.heap[0];
       if (top === undefined) return undefined;
-      if (!isLive(top.entry)) this.pop();
-      else if (top.key !== top.entry) this.rekey(top);
+      // A lazy slot is re-keyed before its entry is checked: a renewed lease is live far more
+      // often than not, and its check costs a map lookup per re-key on the leader.
+      if (top.key !== top.entry) this.rekey(top);
+      else if (!isLive(top.entry)) this.pop();
       else return top.entry;
     }
   }
@@ -165,13 +167,12 @@ export class DeadlineIndex {
       if (top === undefined || top.key.deadlineMs > nowMs) {
         break;
       }
-      const live = isLive(top.entry);
-      if (live && top.key !== top.entry) {
+      if (top.key !== top.entry) {
         this.rekey(top);
         continue;
       }
       this.pop();
-      if (live) found.push(top.entry);
+      if (isLive(top.entry)) found.push(top.entry);
     }
     for (const entry of found) {
       this.push(entry);

@@ -51,7 +51,8 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
 
 /**
  * GRACE_REINDEX_SHARE_MIN is the share of live leases a grace must extend for it to rebuild the
- * deadline index at once (O(n)) instead of moving each extended lease in it (O(log n) each).
+ * deadline index at once (O(n)) instead of pushing each extended lease (O(1) each, but the
+ * leader's next peek then moves each of them in the heap, O(log n) each).
  */
 export const GRACE_REINDEX_SHARE_MIN = 0.25;
 
