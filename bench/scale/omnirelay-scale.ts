@@ -170,6 +170,22 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   };
 }
 
+/** fillStatus is one node's line during the fill: role, term, leader, longest stall and when (or why it did not answer). */
+async function fillStatus(target: OmniRelayTarget, id: string): Promise<string> {
+  try {
+    const { body } = await withDeadline(target.httpGet(id, '/status'), HTTP_MS_MAX, `GET /status from ${id}`);
+    const s = body as {
+      role: string;
+      term: number;
+      eventLoopStall: { longestMs: number; at: string | null };
+    };
+    const at = s.eventLoopStall.at === null ? '' : ` at ${s.eventLoopStall.at.slice(11, 23)}`;
+    return `${id} ${s.role} term ${s.term} stall ${s.eventLoopStall.longestMs} ms${at}`;
+  } catch (e) {
+    return `${id} no status (${e instanceof Error ? e.message : String(e)})`;
+  }
+}
+
 /** runOmniRelayScale runs the OmniRelay half; the cluster is stopped whatever happens. */
 export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
   const target = new OmniRelayTarget(config.cpuProfDir);
@@ -227,6 +243,11 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
           );
         },
         () => undefined,
+      );
+      // And each node's view: who leads at which term, and its longest stall so far (and when),
+      // so a collapse can be traced to the node and moment that started it.
+      void Promise.all(target.members.map((m) => fillStatus(target, m))).then((views) =>
+        progress(`omnirelay: fill nodes: ${views.join('; ')}`),
       );
     }, FILL_PROGRESS_MS);
     ticker.unref();
