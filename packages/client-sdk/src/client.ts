@@ -15,6 +15,7 @@ import type { ClustersView, FailoverRecordView, FailoverStepOptions, SetClusterO
 import { clustersView, failoverRecordView } from './clusters';
 import type { ClusterEndpoints, ClusterEvent } from './cluster-follower';
 import { ClusterFollower, checkClusters } from './cluster-follower';
+import { BestEffortQueue } from './best-effort-queue';
 import { KeepAlive } from './keep-alive';
 import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
@@ -243,6 +244,8 @@ export class OmniRelayClient {
   private readonly backoff: { backoffBaseMs: number; backoffMaxMs: number };
   private readonly hooks: LeaseHooks;
   private closed = false;
+  /** unconfirmedResigns runs the best-effort resigns of leases whose renewal was never confirmed, a few at a time. */
+  private readonly unconfirmedResigns = new BestEffortQueue();
 
   constructor(options: ClientOptions) {
     this.callTimeoutMs = positive(options.callTimeoutMs ?? DEFAULTS.callTimeoutMs, 'callTimeoutMs');
@@ -745,6 +748,7 @@ export class OmniRelayClient {
     for (const lease of [...this.leases.values()]) lease.end('closed', 'the client was closed');
     this.follower?.close();
     this.keepAlive.close();
+    this.unconfirmedResigns.close();
     this.router.close();
   }
 
@@ -986,7 +990,8 @@ export class OmniRelayClient {
     );
     // A lease that could not be confirmed may still be held on the cluster: give it up, so a
     // waiting candidate need not wait for the TTL (best effort; it fails harmlessly if gone).
-    if (reason === 'unconfirmed' && !this.closed) this.resignLease(lease).catch(() => undefined);
+    // A few at a time (BestEffortQueue): a blip may leave thousands unconfirmed together.
+    if (reason === 'unconfirmed' && !this.closed) this.unconfirmedResigns.push(() => this.resignLease(lease));
   }
 }
 
