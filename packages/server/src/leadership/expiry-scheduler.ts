@@ -59,10 +59,15 @@ export const EXPIRE_QUARANTINE_MAX = 1024;
  *   it never moves a deadline back, so no lease ends before its last renewal + TTL, which is
  *   after the moment its holder's SDK stops trusting it (send time + TTL − max skew).
  * - A stalled leader: a monitor notices event-loop pauses longer than stallThresholdMs. After
- *   one, the leader treats itself as newly in office (a new grace) before expiring anything,
- *   because renewals sent during the pause may still be waiting in its sockets. The timer's
- *   callback also defers the expiry with setImmediate, so the poll phase reads those sockets
- *   (and queues their renewals) first; leases with a renewal queued or in flight are left alone.
+ *   one, the leader gives every lease the same grace as on taking office, but locally: until
+ *   the stall's end + graceMs it proposes the expiry of no lease that is not also past its last
+ *   renewal + TTL + graceCapMs, because renewals sent during the pause may still be waiting in
+ *   its sockets. It changes no deadline: only the leader proposes expiries, so holding them
+ *   back has the same effect as a replicated grace, and it costs nothing per lease (a
+ *   replicated grace walked every lease on every replica: at 85,000 leases 0.3–1.3 s, itself a
+ *   stall past the threshold, so each grace brought the next). The timer's callback also
+ *   defers the expiry with setImmediate, so the poll phase reads those sockets (and queues
+ *   their renewals) first; leases with a renewal queued or in flight are left alone.
  * Why this is safe: expiry never changes who may act — fences do. A late expiry only delays a
  * successor; an early one is what these rules prevent.
  *
@@ -78,7 +83,11 @@ export class ExpiryScheduler {
   private timerDueMs = 0;
   private readonly monitor: NodeJS.Timeout;
   private lastBeatMs: number;
-  private stalledSinceGrace = false;
+  /**
+   * stallGraceUntilMs (stamp clock): after a stall, no lease is expired before this unless it is
+   * past its last renewal + TTL + graceCapMs (0: no stall since this node took office).
+   */
+  private stallGraceUntilMs = 0;
   private expiring = false;
   /** quarantine holds leaseKey of leases whose expiry could not be proposed even alone; cleared on a leadership change. */
   private readonly quarantine = new Set<string>();
@@ -129,18 +138,18 @@ export class ExpiryScheduler {
     const lagMs = now - this.lastBeatMs - MONITOR_INTERVAL_MS;
     this.lastBeatMs = now;
     if (lagMs > this.options.stallThresholdMs) {
+      this.stallGraceUntilMs = Math.max(this.stallGraceUntilMs, this.nowMs() + this.options.graceMs);
       this.logger.warn(
-        { stallMs: lagMs },
-        'the event loop stalled; no lease will be expired before a fresh grace (renewals may be waiting in sockets)',
+        { stallMs: lagMs, graceMs: this.options.graceMs, graceCapMs: this.options.graceCapMs },
+        'the event loop stalled; for graceMs no lease is expired unless it is also past its last renewal + TTL + graceCapMs (renewals may be waiting in sockets)',
       );
-      this.stalledSinceGrace = true;
     }
   }
 
   private async grantGrace(why: string): Promise<void> {
     this.state = 'granting';
     this.clearTimer();
-    this.stalledSinceGrace = false;
+    this.stallGraceUntilMs = 0;
     try {
       const tookOfficeStampMs = this.nowMs();
       await withTransport(INTERNAL_TRANSPORT, () =>
@@ -193,6 +202,21 @@ export class ExpiryScheduler {
     );
   }
 
+  /**
+   * stallGraceEndMs is when the stall grace lets lease (scope, fence) expire: the stall's end +
+   * graceMs, but never past its last renewal + TTL + graceCapMs (as a replicated grace caps it);
+   * 0 without a stall, or when the lease is no longer the holder's.
+   */
+  private stallGraceEndMs(scope: string, fenceToken: bigint): number {
+    if (this.stallGraceUntilMs === 0) return 0;
+    const holder = this.sm.fsm.getHolder(scope);
+    if (holder === null || holder.fenceToken !== fenceToken) return 0;
+    return Math.min(
+      this.stallGraceUntilMs,
+      holder.lastRenewalStampMs + holder.leaseTtlMs + this.options.graceCapMs,
+    );
+  }
+
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -202,20 +226,24 @@ export class ExpiryScheduler {
   private async expireDue(): Promise<void> {
     if (this.state !== 'active' || this.expiring) return;
     this.beat();
-    if (this.stalledSinceGrace) {
-      await this.grantGrace('recovered from a stall');
-      return;
-    }
+    const now = this.nowMs();
     const pending = this.service.pendingRenewals();
     const due: LeaseRef[] = [];
-    for (const l of this.sm.fsm.expiredLeases(this.nowMs(), DUE_LEASES_MAX)) {
+    let heldBackUntilMs = Infinity;
+    for (const l of this.sm.fsm.expiredLeases(now, DUE_LEASES_MAX)) {
       const key = leaseKey(l);
-      if (!pending.has(key) && !this.quarantine.has(key))
-        due.push({ scope: l.scope, fenceToken: l.fenceToken });
+      if (pending.has(key) || this.quarantine.has(key)) continue;
+      const graceEndMs = this.stallGraceEndMs(l.scope, l.fenceToken);
+      if (now < graceEndMs) {
+        heldBackUntilMs = Math.min(heldBackUntilMs, graceEndMs);
+        continue;
+      }
+      due.push({ scope: l.scope, fenceToken: l.fenceToken });
     }
     if (due.length === 0) {
-      // Everything due is being renewed or quarantined: look again shortly, not in a tight loop.
-      this.retryAtMs = this.nowMs() + EXPIRE_RETRY_MS;
+      // Everything due is being renewed, quarantined or held back after a stall: look again
+      // when the first held-back lease may go, or shortly, not in a tight loop.
+      this.retryAtMs = Math.max(now + EXPIRE_RETRY_MS, heldBackUntilMs === Infinity ? 0 : heldBackUntilMs);
       this.arm();
       return;
     }

@@ -33,7 +33,16 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-async function startStack(): Promise<Stack> {
+/** SchedulerTimes are the grace and stall settings a stack's scheduler runs with. */
+interface SchedulerTimes {
+  readonly graceMs: number;
+  readonly graceCapMs: number;
+  readonly stallThresholdMs: number;
+}
+
+async function startStack(
+  times: SchedulerTimes = { graceMs: 0, graceCapMs: 0, stallThresholdMs: 60_000 },
+): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'omnirelay-expiry-'));
   const config = loadServerConfig(
     [
@@ -70,7 +79,7 @@ async function startStack(): Promise<Stack> {
   const scheduler = new ExpiryScheduler(
     service,
     sm,
-    { graceMs: 0, graceCapMs: 0, stallThresholdMs: 60_000, nowMs: () => (frozen ? frozenAtMs : Date.now()) },
+    { ...times, nowMs: () => (frozen ? frozenAtMs : Date.now()) },
     logger,
   );
   sm.onApplied(() => scheduler.onApplied());
@@ -179,5 +188,63 @@ describe('ExpiryScheduler', () => {
     const isolatedLine = stack.logLines.find((l) => l.includes('cannot be proposed even alone'));
     expect(isolatedLine).toContain('"scope":"poison/0"');
     expect(isolatedLine).toContain('"code":"INVALID_ARGUMENT"');
+  });
+});
+
+/** stallFor holds this process's event loop for `ms` (the scheduler runs in it): a stall. */
+function stallFor(ms: number): number {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy: timers and sockets wait.
+  }
+  return Date.now();
+}
+
+describe('ExpiryScheduler after a stall', () => {
+  let stack: Stack | undefined;
+
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('holds expiries back for graceMs after the stall without proposing a grace (no work per lease)', async () => {
+    stack = await startStack({ graceMs: 3000, graceCapMs: 60_000, stallThresholdMs: 100 });
+    stack.release();
+    const leases = await acquireAll(
+      stack.service,
+      Array.from({ length: 10 }, (_, i) => `stall/${i}`),
+    );
+    expect(leases).toHaveLength(10);
+    const graces: Command[] = [];
+    const propose = stack.service.propose.bind(stack.service);
+    jest.spyOn(stack.service, 'propose').mockImplementation((command: Command) => {
+      if (command.type === 'grace') graces.push(command);
+      return propose(command);
+    });
+    const stallEnd = stallFor(400);
+    // The leases (TTL 500 ms, nobody renews) fell due about 500 ms after their grant; the stall's
+    // grace holds them until its end + 3 s.
+    await new Promise((r) => setTimeout(r, 1500));
+    const heldAt = Date.now() - stallEnd;
+    expect(leases.filter((l) => stack!.sm.fsm.getHolder(l.scope) === null)).toEqual([]);
+    expect(heldAt).toBeLessThan(3000);
+    const s = stack;
+    expect(await waitUntil(() => leases.every((l) => s.sm.fsm.getHolder(l.scope) === null))).toBe(true);
+    expect(Date.now() - stallEnd).toBeGreaterThanOrEqual(3000 - 50);
+    // No replicated grace: at 85,000 leases one walked every lease on every replica for 0.3-1.3 s.
+    expect(graces).toEqual([]);
+    expect(s.logLines.some((l) => l.includes('the event loop stalled'))).toBe(true);
+  });
+
+  it('still expires, during that grace, a lease past its last renewal + TTL + graceCapMs', async () => {
+    stack = await startStack({ graceMs: 60_000, graceCapMs: 0, stallThresholdMs: 100 });
+    stack.release();
+    const leases = await acquireAll(stack.service, ['capped/0', 'capped/1']);
+    expect(leases).toHaveLength(2);
+    stallFor(400);
+    const s = stack;
+    // A 60 s grace would keep them for a minute; the cap (TTL + 0) lets them go at once.
+    expect(await waitUntil(() => leases.every((l) => s.sm.fsm.getHolder(l.scope) === null))).toBe(true);
   });
 });
