@@ -1,3 +1,6 @@
+import { assert } from './assert';
+import { DEADLINE_INDEX_MOVES_MAX } from './limits';
+
 /**
  * DueLease names a live lease and its deadline: what the Raft leader needs to schedule an
  * Expire command with a timer at the exact deadline.
@@ -41,9 +44,13 @@ interface Slot {
  * entry and leaves the slot's heap key where it was, which stays at or before the lease's real
  * deadline. A push that moves it earlier re-keys at once (O(log n)). `peek` and `due` meet the
  * minimum key; when its slot is lazy they re-key it to its entry and look again, so every answer
- * is exactly that of a heap re-keyed at every push. Only the leader asks the index anything, so a
+ * is that of a heap re-keyed at every push, or, when a call's budget of moves
+ * (DEADLINE_INDEX_MOVES_MAX) runs out first, a safe partial one: a lower bound of the next
+ * deadline, the earliest due leases found so far. Only the leader asks the index anything, so a
  * follower's renewal costs a map lookup, a comparison and a field write, and on the leader a
- * lease renewed several times before its key comes up moves in the heap once.
+ * lease renewed several times before its key comes up moves in the heap once. A grace that moves
+ * 100,000 deadlines later leaves as many lazy slots, which the leader's calls catch up a budget
+ * at a time rather than in one long task.
  *
  * It is derived data, never part of a snapshot: an entry whose lease ended (released, expired)
  * goes stale; the caller's `isLive` says which entries still match the state, stale ones are
@@ -141,38 +148,63 @@ export class DeadlineIndex {
 
   /**
    * peek returns the live entry with the earliest deadline, dropping stale entries and re-keying
-   * lazy slots on the way.
+   * lazy slots on the way, at most `movesMax` of them. When that budget runs out with a lazy or
+   * stale slot still on top, it returns that slot's key instead: a lower bound, never after the
+   * earliest live deadline (so a timer armed at it fires early, never late), possibly naming an
+   * older lease of the scope. The next call goes on where this one stopped.
    */
-  peek(isLive: (entry: DueLease) => boolean): DueLease | undefined {
+  peek(
+    isLive: (entry: DueLease) => boolean,
+    movesMax: number = DEADLINE_INDEX_MOVES_MAX,
+  ): DueLease | undefined {
+    assertMovesMax(movesMax);
+    let moves = 0;
     for (;;) {
       const top = this.heap[0];
       if (top === undefined) return undefined;
       // A lazy slot is re-keyed before its entry is checked: a renewed lease is live far more
       // often than not, and its check costs a map lookup per re-key on the leader.
-      if (top.key !== top.entry) this.rekey(top);
-      else if (!isLive(top.entry)) this.pop();
-      else return top.entry;
+      const lazy = top.key !== top.entry;
+      if (!lazy && isLive(top.entry)) return top.entry;
+      if (moves === movesMax) return top.key;
+      moves++;
+      if (lazy) this.rekey(top);
+      else this.pop();
     }
   }
 
   /**
    * due returns up to `limit` live leases with `deadlineMs <= nowMs`, earliest first (ties by
-   * scope), each once. Stale entries met on the way are dropped and lazy slots re-keyed; live ones
-   * stay in the index.
+   * scope), each once. Stale entries met on the way are dropped and lazy slots re-keyed, at most
+   * `movesMax` of them; live ones stay in the index. When that budget runs out it returns the due
+   * leases found so far: the earliest ones (possibly none), each at or after its deadline, and the
+   * next call goes on. A lease is never returned before its deadline: only a slot whose key is its
+   * entry is taken.
    */
-  due(nowMs: number, limit: number, isLive: (entry: DueLease) => boolean): DueLease[] {
+  due(
+    nowMs: number,
+    limit: number,
+    isLive: (entry: DueLease) => boolean,
+    movesMax: number = DEADLINE_INDEX_MOVES_MAX,
+  ): DueLease[] {
+    assertMovesMax(movesMax);
     const found: DueLease[] = [];
+    let moves = 0;
     while (found.length < limit) {
       const top = this.heap[0];
       if (top === undefined || top.key.deadlineMs > nowMs) {
         break;
       }
-      if (top.key !== top.entry) {
-        this.rekey(top);
+      const lazy = top.key !== top.entry;
+      if (!lazy && isLive(top.entry)) {
+        this.pop();
+        found.push(top.entry);
         continue;
       }
-      this.pop();
-      if (isLive(top.entry)) found.push(top.entry);
+      if (moves === movesMax) break;
+      moves++;
+      if (lazy) this.rekey(top);
+      else this.pop();
     }
     for (const entry of found) {
       this.push(entry);
@@ -189,4 +221,12 @@ export class DeadlineIndex {
       this.siftDown(this.heap[at]!);
     }
   }
+}
+
+/** assertMovesMax asserts a work budget that lets every call make progress. */
+function assertMovesMax(movesMax: number): void {
+  assert(
+    Number.isSafeInteger(movesMax) && movesMax >= 1,
+    () => `deadline index moves budget ${movesMax} below 1`,
+  );
 }

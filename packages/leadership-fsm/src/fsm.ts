@@ -287,6 +287,10 @@ export class LeadershipFsm {
   /**
    * nextDeadline returns the live lease with the earliest deadline (ties by scope name), or null
    * when no scope is held: the leader sets one timer for it and proposes Expire when it fires.
+   * When the deadline index has more to catch up than DEADLINE_INDEX_MOVES_MAX (after a grace
+   * that extended most leases) it returns a lower bound instead: an entry whose deadline is never
+   * after the earliest live one, possibly an older lease of its scope. A timer armed at it fires
+   * early, finds nothing due yet, and the next call goes on catching up.
    */
   nextDeadline(): DueLease | null {
     return this.state.deadlines.peek(this.state.isLive) ?? null;
@@ -294,8 +298,10 @@ export class LeadershipFsm {
 
   /**
    * expiredLeases returns up to `limit` (1..DUE_LEASES_MAX) live leases whose deadline is at or
-   * before `nowMs`, earliest first: what the leader lists in one Expire batch. INVALID_ARGUMENT
-   * for a limit out of range.
+   * before `nowMs`, earliest first: what the leader lists in one Expire batch. A call catches the
+   * deadline index up by at most DEADLINE_INDEX_MOVES_MAX moves; when that runs out it returns
+   * the earliest due leases found so far (possibly none while some are due) and the next call goes
+   * on. INVALID_ARGUMENT for a limit out of range.
    */
   expiredLeases(nowMs: number, limit: number = DUE_LEASES_MAX): DueLease[] {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > DUE_LEASES_MAX) {

@@ -197,8 +197,8 @@ export class FsmState {
   }
 
   /**
-   * reindexDeadlines rebuilds the deadline index from the holders in one O(n) pass: cheaper than
-   * a push per lease when most deadlines moved at once (a grace that extends every lease).
+   * reindexDeadlines rebuilds the deadline index from the holders in one O(n) pass, dropping
+   * every stale slot: the compaction `trackDeadline` runs when most slots are stale.
    */
   reindexDeadlines(): void {
     const live: DueLease[] = [];

@@ -199,6 +199,112 @@ describe('DeadlineIndex', () => {
     );
   });
 
+  it('answers safely with a budget of moves: lower bounds for peek, due leases only at their deadline, all of them in the end', () => {
+    type Op =
+      | { k: 'grant'; scope: string; deadlineMs: number }
+      | { k: 'renew'; scope: string; deadlineMs: number }
+      | { k: 'release'; scope: string }
+      | { k: 'grace'; graceDeadlineMs: number }
+      | { k: 'due'; nowMs: number; limit: number }
+      | { k: 'peek' };
+    const scope = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j');
+    const deadlineMs = fc.integer({ min: 0, max: 60 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ k: fc.constant('grant' as const), scope, deadlineMs }),
+      { arbitrary: fc.record({ k: fc.constant('renew' as const), scope, deadlineMs }), weight: 4 },
+      fc.record({ k: fc.constant('release' as const), scope }),
+      fc.record({ k: fc.constant('grace' as const), graceDeadlineMs: deadlineMs }),
+      {
+        arbitrary: fc.record({
+          k: fc.constant('due' as const),
+          nowMs: deadlineMs,
+          limit: fc.integer({ min: 1, max: 4 }),
+        }),
+        weight: 2,
+      },
+      { arbitrary: fc.record({ k: fc.constant('peek' as const) }), weight: 2 },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 100 }), fc.integer({ min: 1, max: 3 }), (ops, movesMax) => {
+        const index = new DeadlineIndex();
+        const live = new Map<string, DueLease>();
+        const isLive = (e: DueLease) => {
+          const current = live.get(e.scope);
+          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
+        };
+        const sorted = () => [...live.values()].sort(order);
+        const push = (entry: DueLease) => {
+          live.set(entry.scope, entry);
+          index.push(entry);
+        };
+        ops.forEach((o, i) => {
+          const current = 'scope' in o ? live.get(o.scope) : undefined;
+          if (o.k === 'grant') {
+            push({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) });
+          } else if (o.k === 'renew' && current !== undefined) {
+            push({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: current.fenceToken });
+          } else if (o.k === 'release') {
+            live.delete(o.scope);
+          } else if (o.k === 'grace') {
+            // As applyGrace does now: a push per extended lease, no rebuild.
+            for (const e of [...live.values()]) {
+              if (e.deadlineMs < o.graceDeadlineMs) push({ ...e, deadlineMs: o.graceDeadlineMs });
+            }
+          } else if (o.k === 'due') {
+            // A prefix of the sorted model's due leases: only leases at or past their deadline,
+            // earliest first, none skipped.
+            const expected = sorted().filter((e) => e.deadlineMs <= o.nowMs);
+            const found = index.due(o.nowMs, o.limit, isLive, movesMax);
+            expect(found).toEqual(expected.slice(0, found.length));
+          }
+          const next = index.peek(isLive, movesMax);
+          const earliest = sorted()[0];
+          if (earliest === undefined) {
+            // Nothing live: at most a bound left by stale slots not yet dropped.
+            if (next !== undefined) expect(isLive(next)).toBe(false);
+          } else {
+            expect(next).toBeDefined();
+            expect(order(next!, earliest)).toBeLessThanOrEqual(0);
+            if (isLive(next!)) expect(next).toEqual(earliest);
+          }
+          checkSlots(index);
+        });
+        // Asked again and again (bounded), the index catches up: every due lease, then exact answers.
+        const all = sorted();
+        let found: DueLease[] = [];
+        for (let call = 0; call < 200 && found.length < all.length; call++) {
+          const more = index.due(Number.MAX_SAFE_INTEGER, 100, isLive, movesMax);
+          if (more.length > 0) found = more;
+        }
+        expect(found).toEqual(all);
+        for (let call = 0; call < 200 && index.size > live.size; call++) index.peek(isLive, movesMax);
+        expect(index.peek(isLive, movesMax)).toEqual(all[0]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('re-keys at most its budget of lazy slots in one call, then goes on in the next', () => {
+    const index = new DeadlineIndex();
+    for (let i = 0; i < 100; i++)
+      index.push({ scope: `s/${String(i).padStart(3, '0')}`, fenceToken: 1n, deadlineMs: i });
+    // A grace moved every lease to 1000: 100 lazy slots keyed 0..99.
+    for (let i = 0; i < 100; i++)
+      index.push({ scope: `s/${String(i).padStart(3, '0')}`, fenceToken: 1n, deadlineMs: 1000 });
+    const isLive = (e: DueLease) => e.deadlineMs === 1000;
+    const rekey = jest.spyOn(index as unknown as { rekey(slot: SlotView): void }, 'rekey');
+    expect(index.peek(isLive, 30)).toEqual({ scope: 's/030', fenceToken: 1n, deadlineMs: 30 });
+    expect(rekey).toHaveBeenCalledTimes(30);
+    expect(index.due(999, 10, isLive, 30)).toEqual([]);
+    expect(rekey).toHaveBeenCalledTimes(60);
+    expect(index.due(1000, 2, isLive, 30)).toEqual([]);
+    expect(rekey).toHaveBeenCalledTimes(90);
+    expect(index.due(1000, 2, isLive, 30).map((e) => e.scope)).toEqual(['s/000', 's/001']);
+    expect(rekey).toHaveBeenCalledTimes(100);
+    expect(index.peek(isLive, 30)).toEqual({ scope: 's/000', fenceToken: 1n, deadlineMs: 1000 });
+    checkSlots(index);
+  });
+
   it('moves nothing in the heap when a renewal makes a deadline later', () => {
     const index = new DeadlineIndex();
     for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 10 + i });

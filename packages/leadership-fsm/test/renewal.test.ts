@@ -1,4 +1,5 @@
 import { LeadershipFsm } from '@omnirelay/leadership-fsm';
+import { DeadlineIndex } from '../src/deadline-index';
 import { Driver } from './helpers/driver';
 
 /** heldScopes is a driver holding `count` scopes `s/<i>`, granted 10 ms apart with a 1 s TTL. */
@@ -20,8 +21,8 @@ describe('applyGrace', () => {
   // A state machine restored from the snapshot builds its deadline index from scratch: the
   // reference for the index a grace left behind.
   it.each([
-    ['most leases, rebuilding the deadline index at once', 700, 50],
-    ['a few leases, moving each in the deadline index', 300, 10],
+    ['most leases', 700, 50],
+    ['a few leases', 300, 10],
   ])('extends %s, with the deadline order of a fresh index', (_what, extendToMs, extendedCount) => {
     const d = heldScopes(80);
     const tookOfficeStampMs = d.nowMs;
@@ -37,6 +38,20 @@ describe('applyGrace', () => {
     expect(due.length).toBeGreaterThan(0);
     d.apply({ type: 'expire', leases: due.map(({ scope, fenceToken }) => ({ scope, fenceToken })) });
     expect(d.fsm.expiredLeases(d.nowMs)).toEqual([]);
+    expect(deadlineOrder(d.fsm)).toEqual(deadlineOrder(LeadershipFsm.restore(d.fsm.snapshot())));
+  });
+
+  it('extends every lease without rebuilding the deadline index, which only the leader catches up', () => {
+    const d = heldScopes(80);
+    const rebuild = jest.spyOn(DeadlineIndex.prototype, 'rebuild');
+    try {
+      // Every lease extended: a rebuild here ran on every replica (0.4–1.3 s at 100,000 leases).
+      const result = d.apply({ type: 'grace', tookOfficeStampMs: d.nowMs, graceMs: 5000 });
+      expect(result).toMatchObject({ ok: true, outcome: { type: 'grace', extendedCount: 80 } });
+      expect(rebuild).not.toHaveBeenCalled();
+    } finally {
+      rebuild.mockRestore();
+    }
     expect(deadlineOrder(d.fsm)).toEqual(deadlineOrder(LeadershipFsm.restore(d.fsm.snapshot())));
   });
 });
