@@ -71,6 +71,11 @@ export const EXPIRE_QUARANTINE_MAX = 1024;
  * Why this is safe: expiry never changes who may act — fences do. A late expiry only delays a
  * successor; an early one is what these rules prevent.
  *
+ * After a grace that extended most leases, the state machine's deadline index catches up a
+ * budget of moves per query (DEADLINE_INDEX_MOVES_MAX), so `nextDeadline` may answer a lower
+ * bound: the timer then fires early, `expiredLeases` finds nothing due (or only the earliest due
+ * leases), and the scheduler arms again, one budget per timer turn, instead of one long task.
+ *
  * One round proposes at most LEASE_BATCH_BYTES_MAX of due leases (the rest go in the next
  * round). A batch refused for its content is split, and a lease whose expiry cannot be proposed
  * even alone is quarantined (logged, counted, left to its holder or the next leader, at most
@@ -227,10 +232,19 @@ export class ExpiryScheduler {
     if (this.state !== 'active' || this.expiring) return;
     this.beat();
     const now = this.nowMs();
+    const found = this.sm.fsm.expiredLeases(now, DUE_LEASES_MAX);
+    if (found.length === 0) {
+      // Nothing due yet: the timer fired at a lower bound of the next deadline while the deadline
+      // index catches up after a grace (a budget of moves per call), or a renewal moved it. Arming
+      // again asks for the next deadline (catching up one more budget) and sets the timer: a bound
+      // still past fires on a later event-loop turn, so catching up never holds the loop.
+      this.arm();
+      return;
+    }
     const pending = this.service.pendingRenewals();
     const due: LeaseRef[] = [];
     let heldBackUntilMs = Infinity;
-    for (const l of this.sm.fsm.expiredLeases(now, DUE_LEASES_MAX)) {
+    for (const l of found) {
       const key = leaseKey(l);
       if (pending.has(key) || this.quarantine.has(key)) continue;
       const graceEndMs = this.stallGraceEndMs(l.scope, l.fenceToken);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplyResult, Command, LeaseRef } from '@omnirelay/leadership-fsm';
-import { DUE_LEASES_MAX, SCOPE_NAME_BYTES_MAX } from '@omnirelay/leadership-fsm';
+import { DEADLINE_INDEX_MOVES_MAX, DUE_LEASES_MAX, SCOPE_NAME_BYTES_MAX } from '@omnirelay/leadership-fsm';
 import { RaftNode } from '@omnirelay/raft';
 import { pino } from 'pino';
 import { ServerError, freePort, loadServerConfig } from '../../src/index';
@@ -188,6 +188,37 @@ describe('ExpiryScheduler', () => {
     const isolatedLine = stack.logLines.find((l) => l.includes('cannot be proposed even alone'));
     expect(isolatedLine).toContain('"scope":"poison/0"');
     expect(isolatedLine).toContain('"code":"INVALID_ARGUMENT"');
+  });
+
+  it('expires leases at their grace deadline while the deadline index answers a lower bound', async () => {
+    // More leases than one query catches up: after the grace below, nextDeadline answers bounds.
+    const count = 3 * DEADLINE_INDEX_MOVES_MAX;
+    const leases = await acquireAll(
+      stack.service,
+      Array.from({ length: count }, (_, i) => `g/${i}`),
+    );
+    expect(leases).toHaveLength(count);
+    const tookOfficeStampMs = stack.sm.clock.now();
+    const graceMs = 1500;
+    await stack.service.propose({ type: 'grace', correlationId: 'test-grace', tookOfficeStampMs, graceMs });
+    const graceDeadlineMs = tookOfficeStampMs + graceMs;
+    const next = stack.sm.fsm.nextDeadline();
+    expect(next!.deadlineMs).toBeLessThan(graceDeadlineMs);
+    expect(stack.sm.fsm.getHolder(next!.scope)!.deadlineMs).toBe(graceDeadlineMs);
+    const expireStampsMs: number[] = [];
+    let notDue = 0;
+    stack.sm.onApplied((r) => {
+      if (!r.ok || r.outcome.type !== 'expire') return;
+      expireStampsMs.push(stack.sm.fsm.stats().clockMs);
+      notDue += r.outcome.leases.filter((l) => !l.expired && l.reason === 'NOT_DUE').length;
+    });
+    stack.release();
+    const allExpired = await waitUntil(() => leases.every((l) => stack.sm.fsm.getHolder(l.scope) === null));
+    expect(allExpired).toBe(true);
+    expect(expireStampsMs.length).toBeGreaterThanOrEqual(1);
+    expect(Math.min(...expireStampsMs)).toBeGreaterThanOrEqual(graceDeadlineMs);
+    expect(notDue).toBe(0);
+    expect(stack.logLines.filter((l) => l.includes('did not commit'))).toEqual([]);
   });
 });
 
