@@ -241,12 +241,11 @@ export class ExpiryScheduler {
       this.arm();
       return;
     }
-    const pending = this.service.pendingRenewals();
     const due: LeaseRef[] = [];
     let heldBackUntilMs = Infinity;
     for (const l of found) {
       const key = leaseKey(l);
-      if (pending.has(key) || this.quarantine.has(key)) continue;
+      if (this.service.renewalPending(key) || this.quarantine.has(key)) continue;
       const graceEndMs = this.stallGraceEndMs(l.scope, l.fenceToken);
       if (now < graceEndMs) {
         heldBackUntilMs = Math.min(heldBackUntilMs, graceEndMs);

@@ -230,9 +230,9 @@ export class LeadershipService {
     );
   }
 
-  /** pendingRenewals is the set of leases whose renewal is queued or in flight (the expiry scheduler leaves them alone). */
-  pendingRenewals(): ReadonlySet<string> {
-    return this.batcher.pendingKeys();
+  /** renewalPending says whether a renewal of the lease with this leaseKey is queued or in flight (the expiry scheduler leaves it alone). */
+  renewalPending(key: string): boolean {
+    return this.batcher.isPending(key);
   }
 
   /** acquire grants `scope` to the candidate if it is vacant, else names the holder. */

@@ -5,6 +5,8 @@ import { chunkLeases } from './lease-batches';
 /** Waiting is one caller's leases (a whole KeepAlive request) waiting for a batch. */
 interface Waiting {
   readonly leases: readonly LeaseRef[];
+  /** keys are the leases' leaseKey, in order, computed once. */
+  readonly keys: readonly string[];
   /** bytes is leaseListBytesMax of `leases`, counted once. */
   readonly bytes: number;
   readonly resolve: (items: RenewItem[]) => void;
@@ -30,6 +32,13 @@ export class RenewalBatcher {
   private queue: Waiting[] = [];
   private inFlight: Waiting[] = [];
   private busy = false;
+  /**
+   * pending counts, per leaseKey, the callers whose renewal of that lease is queued or in
+   * flight. The expiry scheduler asks it about every due lease each round; building a set of
+   * every queued lease per round (tens of thousands when renewals queue up under load, every
+   * 50 ms while due leases wait for them) was most of a loaded leader's time in the scale run.
+   */
+  private readonly pending = new Map<string, number>();
 
   constructor(
     private readonly batchMax: number,
@@ -54,18 +63,31 @@ export class RenewalBatcher {
         return Promise.all(parts.map((part) => this.renewMany(part))).then((answers) => answers.flat());
       }
     }
+    const keys = leases.map(leaseKey);
+    for (const key of keys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     return new Promise<RenewItem[]>((resolve, reject) => {
-      this.queue.push({ leases, bytes, resolve, reject });
+      this.queue.push({ leases, keys, bytes, resolve, reject });
       if (!this.busy) queueMicrotask(() => void this.flush());
     });
   }
 
-  /** pendingKeys lists the leases queued or in flight (see leaseKey). */
-  pendingKeys(): ReadonlySet<string> {
-    const keys = new Set<string>();
-    for (const w of this.queue) for (const lease of w.leases) keys.add(leaseKey(lease));
-    for (const w of this.inFlight) for (const lease of w.leases) keys.add(leaseKey(lease));
-    return keys;
+  /** isPending says whether a renewal of the lease with this leaseKey is queued or in flight. */
+  isPending(key: string): boolean {
+    return this.pending.has(key);
+  }
+
+  /** pendingCount is the number of distinct leases whose renewal is queued or in flight. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** settled forgets `w`'s leases as pending (its batch was answered or failed). */
+  private settled(w: Waiting): void {
+    for (const key of w.keys) {
+      const left = (this.pending.get(key) ?? 1) - 1;
+      if (left === 0) this.pending.delete(key);
+      else this.pending.set(key, left);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -75,7 +97,7 @@ export class RenewalBatcher {
       this.inFlight = batch;
       // A lease listed twice in one batch is renewed once; every caller gets its answer.
       const unique = new Map<string, LeaseRef>();
-      for (const w of batch) for (const lease of w.leases) unique.set(leaseKey(lease), lease);
+      for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.keys[i]!, lease));
       try {
         const items = await this.proposeBatch([...unique.values()]);
         const byKey = new Map<string, RenewItem>();
@@ -83,17 +105,18 @@ export class RenewalBatcher {
         for (const w of batch) {
           const answers: RenewItem[] = [];
           let missing: LeaseRef | undefined;
-          for (const lease of w.leases) {
-            const item = byKey.get(leaseKey(lease));
+          w.leases.forEach((lease, i) => {
+            const item = byKey.get(w.keys[i]!);
             if (item === undefined) missing ??= lease;
             else answers.push(item);
-          }
+          });
           if (missing === undefined) w.resolve(answers);
           else w.reject(new Error(`renew batch did not answer for ${missing.scope}`));
         }
       } catch (e) {
         for (const w of batch) w.reject(e);
       } finally {
+        for (const w of batch) this.settled(w);
         this.inFlight = [];
         this.busy = false;
       }
