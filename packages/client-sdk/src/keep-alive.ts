@@ -82,6 +82,8 @@ export class KeepAlive {
   private proof: StreamProof | undefined;
   /** lastSentAtMs is when the current stream last carried a request (monotonic). */
   private lastSentAtMs = Number.NEGATIVE_INFINITY;
+  /** lastAnswerAtMs is when the current stream last brought an answer (monotonic; −∞ before its first). */
+  private lastAnswerAtMs = Number.NEGATIVE_INFINITY;
   private sent: Sent[] = [];
   /** onStream holds the key of each lease sent on the current stream (the server counts them). */
   private onStream = new Set<string>();
@@ -248,16 +250,23 @@ export class KeepAlive {
 
   /**
    * dropStuckStream cancels a stream whose oldest request has gone unanswered for a whole renewal
-   * interval (or two probe intervals with release-on-reset leases): the connection may be alive
-   * while the path behind it is not (a proxy, a node that lost its leader), and waiting longer
-   * would let leases lapse. The cancel is a reset like any other (the leader may arm release
+   * interval (or two probe intervals with release-on-reset leases) and that brought no answer for
+   * as long: the connection may be alive while the path behind it is not (a proxy, a node that
+   * lost its leader), and waiting longer would let leases lapse. A stream that still answers,
+   * only late (an answer within two such bounds), is left alone. The cancel is a reset like any other (the leader may arm release
    * timers): the stream's error reconnects, to the leader, and renews what was in flight and
    * every release-on-reset lease.
    */
   private dropStuckStream(): void {
     const oldest = this.sent[0];
     if (this.stream === undefined || oldest === undefined) return;
-    if (performance.now() - oldest.sentAtMs < this.stuckAfterMs) return;
+    const now = performance.now();
+    if (now - oldest.sentAtMs < this.stuckAfterMs) return;
+    // Answers still coming (in order, if late) mean a slow leader, not a dead path: a cancel
+    // would drop what it is working on and send it all again, more load on a leader already
+    // behind (at 80,000 leases every client did this at once and the leader never caught up).
+    // A stream that answered within two stuck bounds gets that long; one that never answered, one.
+    if (now - this.lastAnswerAtMs < 2 * this.stuckAfterMs) return;
     this.stream.cancel();
   }
 
@@ -425,6 +434,7 @@ export class KeepAlive {
     // The leader cannot see this stream reset before it receives a request, sent after now.
     this.proof = { provenAtMs: performance.now() };
     this.lastSentAtMs = Number.NEGATIVE_INFINITY;
+    this.lastAnswerAtMs = Number.NEGATIVE_INFINITY;
     this.discovered = false;
     this.streamAddress = address;
     this.sent = [];
@@ -442,6 +452,7 @@ export class KeepAlive {
     if (stream !== this.stream) return;
     const request = this.sent.shift();
     if (request === undefined) return;
+    this.lastAnswerAtMs = performance.now();
     this.failures = 0;
     // Answers come in request order and stop when the leader sees the reset: it saw none before this send.
     const proof = this.proof!;

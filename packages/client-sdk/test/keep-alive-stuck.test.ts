@@ -113,3 +113,90 @@ describe('KeepAlive on a stream that stops answering', () => {
     }
   });
 });
+
+/**
+ * A leader that falls behind answers every renewal, in order, but later than a renewal interval.
+ * The stream is slow, not stuck: cancelling it would drop what the leader is working on and send it
+ * all again, more load on a leader already behind.
+ */
+describe('KeepAlive on a stream that answers late', () => {
+  let server: grpc.Server;
+  let address = '';
+  let streams = 0;
+  let fence = 0;
+  let answered = 0;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    const api = loadPublicApi();
+    server.addService(api.leadership.definition, {
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) => {
+        const now = Date.now();
+        fence++;
+        callback(null, {
+          granted: true,
+          alreadyHolder: false,
+          lease: {
+            scope: call.request.scope,
+            candidateId: 'c',
+            metadata: '',
+            scopeTerm: 1,
+            fenceToken: String(fence),
+            leaseTtlMs: 1200,
+            deadlineMs: now + 1200,
+            lastRenewalStampMs: now,
+            grantedStampMs: now,
+            revision: fence,
+          },
+          raftTerm: 1,
+        });
+      },
+      KeepAlive: (
+        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
+      ) => {
+        streams++;
+        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
+          // The first answers come at once; then the leader falls behind: each answer, on any
+          // stream, 450 ms after its request (the renewal interval is 367 ms), still in order.
+          setTimeout(
+            () => {
+              call.write({
+                results: request.leases.map((l) => ({
+                  scope: l.scope,
+                  fenceToken: l.fenceToken,
+                  renewed: true,
+                  deadlineMs: 0,
+                  errorCode: '',
+                })),
+              });
+            },
+            answered++ < 8 ? 0 : 450,
+          );
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
+    server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
+    address = await bindLoopback(server);
+  });
+
+  afterAll(() => server.forceShutdown());
+
+  it('keeps the stream while answers still come, and every lease with it', async () => {
+    const client = createClient({ endpoints: [address], maxClockSkewMs: 100, backoffMaxMs: 50 });
+    try {
+      // Eight leases granted 40 ms apart: their renewals, and so the answers, come every ~40 ms.
+      const leases = [];
+      for (let i = 0; i < 8; i++) {
+        leases.push((await client.acquire(`slow/${i}`, { ttlMs: 1200 }))!);
+        await sleep(40);
+      }
+      await sleep(2500);
+      expect(streams).toBe(1);
+      expect(leases.every((l) => l.endedReason === undefined && l.isValid())).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
