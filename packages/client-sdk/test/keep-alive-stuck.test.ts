@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, statusOf } from './support/fake-node';
+import { bindLoopback, fakeWireLease, statusOf } from './support/fake-node';
 import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
 import { sleep, waitFor } from './support/solo';
@@ -130,27 +130,13 @@ describe('KeepAlive on a stream that answers late', () => {
     server = new grpc.Server();
     const api = loadPublicApi();
     server.addService(api.leadership.definition, {
-      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) => {
-        const now = Date.now();
-        fence++;
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
         callback(null, {
           granted: true,
           alreadyHolder: false,
-          lease: {
-            scope: call.request.scope,
-            candidateId: 'c',
-            metadata: '',
-            scopeTerm: 1,
-            fenceToken: String(fence),
-            leaseTtlMs: 1200,
-            deadlineMs: now + 1200,
-            lastRenewalStampMs: now,
-            grantedStampMs: now,
-            revision: fence,
-          },
+          lease: fakeWireLease(call.request.scope, ++fence, 'c', 1200),
           raftTerm: 1,
-        });
-      },
+        }),
       KeepAlive: (
         call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
       ) => {

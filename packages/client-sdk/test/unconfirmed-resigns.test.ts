@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
 import { BEST_EFFORT_IN_FLIGHT_MAX, BestEffortQueue } from '../src/best-effort-queue';
-import { bindLoopback } from './support/fake-node';
+import { bindLoopback, fakeWireLease } from './support/fake-node';
 import { waitFor } from './support/solo';
 import type { Lease } from '../src/index';
 import { createClient } from '../src/index';
@@ -24,30 +24,13 @@ async function startSilentKeepAliveNode(): Promise<{
   let fence = 0;
   const server = new grpc.Server();
   server.addService(api.leadership.definition, {
-    Acquire: (
-      call: grpc.ServerUnaryCall<{ scope: string }, object>,
-      callback: grpc.sendUnaryData<object>,
-    ) => {
-      const now = Date.now();
-      fence++;
+    Acquire: (call: grpc.ServerUnaryCall<{ scope: string }, object>, callback: grpc.sendUnaryData<object>) =>
       callback(null, {
         granted: true,
         alreadyHolder: false,
         raftTerm: 1,
-        lease: {
-          scope: call.request.scope,
-          candidateId: 'c',
-          metadata: '',
-          scopeTerm: 1,
-          fenceToken: String(fence),
-          leaseTtlMs: LEASE_TTL_MS,
-          deadlineMs: now + LEASE_TTL_MS,
-          lastRenewalStampMs: now,
-          grantedStampMs: now,
-          revision: fence,
-        },
-      });
-    },
+        lease: fakeWireLease(call.request.scope, ++fence, 'c', LEASE_TTL_MS),
+      }),
     Resign: (call: grpc.ServerUnaryCall<{ scope: string }, object>, callback: grpc.sendUnaryData<object>) => {
       resigns.total++;
       resigns.inFlight++;

@@ -29,9 +29,9 @@ export function statusOf(
 
 /**
  * fakeWireLease is a Lease message of a fake node: `scope` held by `candidateId` with fence (and
- * revision) `fence`, for 60 s from now.
+ * revision) `fence`, for `ttlMs` (60 s by default) from now.
  */
-export function fakeWireLease(scope: string, fence: number, candidateId = 'c'): object {
+export function fakeWireLease(scope: string, fence: number, candidateId = 'c', ttlMs = 60_000): object {
   const now = Date.now();
   return {
     scope,
@@ -39,8 +39,8 @@ export function fakeWireLease(scope: string, fence: number, candidateId = 'c'): 
     metadata: '',
     scopeTerm: 1,
     fenceToken: String(fence),
-    leaseTtlMs: 60_000,
-    deadlineMs: now + 60_000,
+    leaseTtlMs: ttlMs,
+    deadlineMs: now + ttlMs,
     lastRenewalStampMs: now,
     grantedStampMs: now,
     revision: fence,
