@@ -22,6 +22,7 @@ import { LeadershipService } from './leadership/leadership-service';
 import { LeadershipStateMachine, eventsOf } from './leadership/leadership-state-machine';
 import { WatchHub } from './leadership/watch-hub';
 import { watchClocks } from './metrics/clock-watch';
+import { registerAdmissionMetrics } from './metrics/admission-metrics';
 import { registerDiskMetrics } from './metrics/disk-metrics';
 import { StreamLimiter } from './limits/stream-limiter';
 import { createServerMetrics } from './metrics/server-metrics';
@@ -138,6 +139,8 @@ export async function startServer(
   const metrics = createServerMetrics({ node, stateMachine, hub, nodeId: config.id });
   const stopClockWatch = watchClocks(node, config.skewMsMax, logger);
   registerDiskMetrics(metrics.registry, () => disk.status());
+  // Read at scrape time, once `service` exists; the counter is handed to the service below.
+  const admissionRefused = registerAdmissionMetrics(metrics.registry, () => service.admission.status());
   const service = new LeadershipService(
     node,
     stateMachine,
@@ -148,6 +151,7 @@ export async function startServer(
     logger,
     (command, refusal) => metrics.leaseBatchRefused(command, refusal),
     (result, seconds) => metrics.proposalFinished(result, seconds),
+    { renewalLagMsMax: config.admissionRenewalLagMs, onRefused: admissionRefused },
   );
   const expiry = new ExpiryScheduler(
     service,

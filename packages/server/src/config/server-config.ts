@@ -2,6 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RaftNodeConfig } from '@omnirelay/raft';
 import { RAFT_NODE_DEFAULTS, validateRaftNodeConfig } from '@omnirelay/raft';
+import {
+  ADMISSION_RENEWAL_LAG_MS_DEFAULT,
+  ADMISSION_RENEWAL_LAG_MS_MAX,
+  ADMISSION_RENEWAL_LAG_MS_MIN,
+} from '../leadership/renewal-admission';
 import { CLOCK_DRIFT_PPM_MAX_DEFAULT } from '../leadership/stamp-clock';
 import { GRPC_KEEPALIVE_TIMEOUT_MS, GRPC_KEEPALIVE_TIME_MS } from '../grpc/limits';
 import { STREAM_LIMITS_DEFAULT } from '../limits/stream-limiter';
@@ -48,6 +53,12 @@ export interface ServerConfig extends RaftNodeConfig {
   readonly clockDriftPpmMax: number;
   /** stallThresholdMs: an event-loop pause longer than this makes the leader grant a fresh grace before expiring leases. */
   readonly stallThresholdMs: number;
+  /**
+   * admissionRenewalLagMs: while the leader's oldest unanswered renewal has waited longer than
+   * this, it refuses new leases with BACKPRESSURE (RenewalAdmission); 0 turns that off, else in
+   * [ADMISSION_RENEWAL_LAG_MS_MIN, ADMISSION_RENEWAL_LAG_MS_MAX].
+   */
+  readonly admissionRenewalLagMs: number;
   /** watchHistoryEventsMax bounds the holder-change events kept for watches to resume from. */
   readonly watchHistoryEventsMax: number;
   /** join starts a node that is not in the first configuration: it waits to be added as a learner. */
@@ -295,6 +306,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'event-loop pause that counts as a stall',
   },
   {
+    key: 'admissionRenewalLagMs',
+    kind: 'int',
+    flag: '--admission-renewal-lag-ms',
+    env: 'OMNIRELAY_ADMISSION_RENEWAL_LAG_MS',
+    help: `refuse new leases (BACKPRESSURE) while the leader's oldest renewal has waited longer than this; 0 = never (${ADMISSION_RENEWAL_LAG_MS_MIN}..${ADMISSION_RENEWAL_LAG_MS_MAX})`,
+  },
+  {
     key: 'watchHistoryEventsMax',
     kind: 'int',
     flag: '--watch-history-events-max',
@@ -513,6 +531,7 @@ const DEFAULTS = {
   clockDriftPpmMax: CLOCK_DRIFT_PPM_MAX_DEFAULT,
   stallThresholdMs: 200,
   replicationHeadCheckMs: REPLICATOR_DEFAULTS.headCheckMs,
+  admissionRenewalLagMs: ADMISSION_RENEWAL_LAG_MS_DEFAULT,
   watchHistoryEventsMax: 100_000,
   join: false,
   insecure: false,
@@ -737,6 +756,15 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   for (const [name, v, min, max] of bounded) {
     if (!Number.isSafeInteger(v) || v < min || v > max)
       throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  const lag = config.admissionRenewalLagMs;
+  if (
+    lag !== 0 &&
+    !(Number.isSafeInteger(lag) && lag >= ADMISSION_RENEWAL_LAG_MS_MIN && lag <= ADMISSION_RENEWAL_LAG_MS_MAX)
+  ) {
+    throw new ConfigError(
+      `admissionRenewalLagMs must be 0 (never refuse) or an integer in [${ADMISSION_RENEWAL_LAG_MS_MIN}, ${ADMISSION_RENEWAL_LAG_MS_MAX}], got ${String(lag)}`,
+    );
   }
   if (config.otlpEndpoint !== undefined && config.otlpEndpoint !== '') {
     let protocol = '';

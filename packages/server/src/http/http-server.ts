@@ -693,6 +693,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
       clientCertificates: options.tls?.caFile === undefined ? 'none' : 'required',
     },
     eventLoopStall: s.eventLoopStall,
+    admission: options.service.admission.status(),
     lastCompaction: s.lastCompaction ?? null,
     leadership: {
       scopes: stats.scopeCount,

@@ -50,6 +50,8 @@ import {
 import type { LeadershipStateMachine } from './leadership-state-machine';
 import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
 import { chunkLeases, proposeSplitting } from './lease-batches';
+import type { AdmittedCall } from './renewal-admission';
+import { ADMISSION_RENEWAL_LAG_MS_DEFAULT, RenewalAdmission } from './renewal-admission';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
 import type { Watch, WatchHub, WatchSink } from './watch-hub';
@@ -121,6 +123,8 @@ export interface CampaignRequest extends AcquireRequest {
  */
 export class LeadershipService {
   private readonly batcher: RenewalBatcher;
+  /** admission refuses new leases while renewals wait too long on this leader (RenewalAdmission). */
+  readonly admission: RenewalAdmission;
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
   /**
@@ -152,6 +156,10 @@ export class LeadershipService {
      * took from the hand-off to Raft to that end, in seconds (metrics).
      */
     private readonly onProposal: (result: ProposalResult, seconds: number) => void = () => undefined,
+    /** admission bounds the renewal backlog above which new leases are refused (RenewalAdmission; 0: off). */
+    admission: { readonly renewalLagMsMax: number; readonly onRefused?: (call: AdmittedCall) => void } = {
+      renewalLagMsMax: ADMISSION_RENEWAL_LAG_MS_DEFAULT,
+    },
   ) {
     this.logger = logger;
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
@@ -188,6 +196,11 @@ export class LeadershipService {
         })),
       );
     });
+    this.admission = new RenewalAdmission(
+      admission.renewalLagMsMax,
+      () => this.batcher.oldestWaitMs(),
+      admission.onRefused,
+    );
   }
 
   /**
@@ -230,6 +243,15 @@ export class LeadershipService {
     );
   }
 
+  /**
+   * admitNewLease refuses a call asking for a new lease with BACKPRESSURE while this leader's
+   * renewals are backed up (RenewalAdmission). On a follower it does nothing: the call fails with
+   * NOT_LEADER when it proposes, and is forwarded to the leader, which decides.
+   */
+  private admitNewLease(call: AdmittedCall): void {
+    if (this.node.isLeader) this.admission.admit(call);
+  }
+
   /** renewalPending says whether a renewal of the lease with this leaseKey is queued or in flight (the expiry scheduler leaves it alone). */
   renewalPending(key: string): boolean {
     return this.batcher.isPending(key);
@@ -237,6 +259,7 @@ export class LeadershipService {
 
   /** acquire grants `scope` to the candidate if it is vacant, else names the holder. */
   async acquire(req: AcquireRequest): Promise<AcquireOutcome & AppliedTerm> {
+    this.admitNewLease('acquire');
     const { outcome, raftTerm } = await this.proposeApplied({
       type: 'acquire',
       correlationId: req.correlationId ?? randomUUID(),
@@ -260,6 +283,7 @@ export class LeadershipService {
     signal: AbortSignal,
     onQueued: (queued: Extract<CampaignOutcome, { elected: false }>) => void = () => undefined,
   ): Promise<CampaignElected> {
+    this.admitNewLease('campaign');
     // Listen before proposing, so an election right after the campaign entry is not missed.
     let elected: ((won: CampaignElected) => void) | undefined;
     const electedPromise = new Promise<CampaignElected>((resolve) => (elected = resolve));

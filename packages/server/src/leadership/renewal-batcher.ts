@@ -9,6 +9,8 @@ interface Waiting {
   readonly keys: readonly string[];
   /** bytes is leaseListBytesMax of `leases`, counted once. */
   readonly bytes: number;
+  /** sinceMs is when the caller handed its leases over (the batcher's clock). */
+  readonly sinceMs: number;
   readonly resolve: (items: RenewItem[]) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -44,6 +46,8 @@ export class RenewalBatcher {
     private readonly batchMax: number,
     private readonly batchBytesMax: number,
     private readonly proposeBatch: (leases: readonly LeaseRef[]) => Promise<readonly RenewItem[]>,
+    /** now is the clock `oldestWaitMs` measures with (monotonic milliseconds). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** renew queues one lease for the next batch. */
@@ -66,7 +70,7 @@ export class RenewalBatcher {
     const keys = leases.map(leaseKey);
     for (const key of keys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     return new Promise<RenewItem[]>((resolve, reject) => {
-      this.queue.push({ leases, keys, bytes, resolve, reject });
+      this.queue.push({ leases, keys, bytes, sinceMs: this.now(), resolve, reject });
       if (!this.busy) queueMicrotask(() => void this.flush());
     });
   }
@@ -74,6 +78,16 @@ export class RenewalBatcher {
   /** isPending says whether a renewal of the lease with this leaseKey is queued or in flight. */
   isPending(key: string): boolean {
     return this.pending.has(key);
+  }
+
+  /**
+   * oldestWaitMs is how long the oldest renewal not answered yet has waited, 0 when none waits:
+   * callers are taken and answered in arrival order, so it is the first of the batch in flight,
+   * else the head of the queue. It is the leader's renewal backlog (RenewalAdmission).
+   */
+  oldestWaitMs(): number {
+    const oldest = this.inFlight[0] ?? this.queue[0];
+    return oldest === undefined ? 0 : Math.max(0, this.now() - oldest.sinceMs);
   }
 
   /** pendingCount is the number of distinct leases whose renewal is queued or in flight. */

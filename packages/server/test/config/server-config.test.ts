@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadServerConfig } from '../../src/index';
 import { HEAD_CHECK_MS_MAX, HEAD_CHECK_MS_MIN } from '../../src/cross-cluster/replicator';
+import {
+  ADMISSION_RENEWAL_LAG_MS_MAX,
+  ADMISSION_RENEWAL_LAG_MS_MIN,
+} from '../../src/leadership/renewal-admission';
 
 const peers = ['--peers', 'n2=127.0.0.1:7102,n3=127.0.0.1:7103'];
 
@@ -276,6 +280,40 @@ describe('loadServerConfig', () => {
     ).toMatch(/^replicationHeadCheckMs must be an integer in \[/);
     expect(configError(['--id', 'n1', '--replication-head-check-ms', '1s'])).toMatch(
       /replicationHeadCheckMs \(from flag --replication-head-check-ms\) must be an integer, got "1s"/,
+    );
+  });
+
+  it('reads the renewal backlog that closes a leader to new leases from --admission-renewal-lag-ms, the environment or the file: 1 s by default, 0 for never', () => {
+    expect(loadServerConfig(['--id', 'n1'], {}).admissionRenewalLagMs).toBe(1_000);
+    expect(
+      loadServerConfig(['--id', 'n1', '--admission-renewal-lag-ms', '0'], {}).admissionRenewalLagMs,
+    ).toBe(0);
+    expect(
+      loadServerConfig(['--id', 'n1'], {
+        OMNIRELAY_ADMISSION_RENEWAL_LAG_MS: String(ADMISSION_RENEWAL_LAG_MS_MAX),
+      }).admissionRenewalLagMs,
+    ).toBe(ADMISSION_RENEWAL_LAG_MS_MAX);
+    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ id: 'n1', admissionRenewalLagMs: ADMISSION_RENEWAL_LAG_MS_MIN }));
+    expect(loadServerConfig(['--config', file], {}).admissionRenewalLagMs).toBe(ADMISSION_RENEWAL_LAG_MS_MIN);
+  });
+
+  it('refuses a renewal backlog bound that is neither 0 nor in range, saying so', () => {
+    const bounds = `must be 0 (never refuse) or an integer in [${ADMISSION_RENEWAL_LAG_MS_MIN}, ${ADMISSION_RENEWAL_LAG_MS_MAX}]`;
+    expect(
+      configError(['--id', 'n1', '--admission-renewal-lag-ms', String(ADMISSION_RENEWAL_LAG_MS_MIN - 1)]),
+    ).toBe(`admissionRenewalLagMs ${bounds}, got ${ADMISSION_RENEWAL_LAG_MS_MIN - 1}`);
+    expect(
+      configError(['--id', 'n1'], {
+        OMNIRELAY_ADMISSION_RENEWAL_LAG_MS: String(ADMISSION_RENEWAL_LAG_MS_MAX + 1),
+      }),
+    ).toBe(`admissionRenewalLagMs ${bounds}, got ${ADMISSION_RENEWAL_LAG_MS_MAX + 1}`);
+    expect(configError(['--id', 'n1', '--admission-renewal-lag-ms', '-5'])).toMatch(
+      /^admissionRenewalLagMs /,
+    );
+    expect(configError(['--id', 'n1', '--admission-renewal-lag-ms', '1s'])).toMatch(
+      /admissionRenewalLagMs \(from flag --admission-renewal-lag-ms\) must be an integer, got "1s"/,
     );
   });
 

@@ -198,3 +198,79 @@ describe('LeadershipService on one node', () => {
     await server.service.resign('queue/both', holder.fenceToken);
   });
 });
+
+describe('LeadershipService admission control of new leases', () => {
+  const LAG_MAX_MS = 50;
+  let node: SingleNode;
+  let server: OmniRelayServer;
+
+  beforeAll(async () => {
+    node = await startSingleNode([
+      '--stall-threshold-ms',
+      '5000',
+      '--admission-renewal-lag-ms',
+      String(LAG_MAX_MS),
+    ]);
+    server = node.server;
+  });
+
+  afterAll(async () => {
+    await node.stop();
+  });
+
+  /** busyFor holds the event loop `ms`, as a saturated leader does: a renewal in flight cannot be answered meanwhile. */
+  const busyFor = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // Spin: nothing else runs on this loop until the bound.
+    }
+  };
+
+  const status = async (): Promise<Record<string, unknown>> => {
+    const res = await fetch(`http://${server.config.clientAddress}/status`);
+    return ((await res.json()) as { admission: Record<string, unknown> }).admission;
+  };
+
+  it('refuses Acquire and Campaign with BACKPRESSURE while a renewal waits past the bound, never renewals or resigns, and admits again after', async () => {
+    const held = await server.service.acquire({ scope: 'admit/held', candidateId: 'c', leaseTtlMs: 60_000 });
+    if (!held.granted) throw new Error('admit/held was not granted');
+    const ref = { scope: held.lease.scope, fenceToken: held.lease.fenceToken };
+    const renewal = server.service.renew(ref);
+    // Let the batcher hand the renewal to Raft, then keep the loop busy past the bound.
+    await Promise.resolve();
+    busyFor(LAG_MAX_MS * 3);
+    const refused = await server.service
+      .acquire({ scope: 'admit/new', candidateId: 'c', leaseTtlMs: 60_000 })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+    expect(refused?.code).toBe('BACKPRESSURE');
+    expect(refused?.message).toMatch(/--admission-renewal-lag-ms/);
+    await expect(
+      server.service.campaign(
+        { scope: 'admit/new', candidateId: 'c', leaseTtlMs: 60_000, priority: 0 },
+        new AbortController().signal,
+      ),
+    ).rejects.toMatchObject({ code: 'BACKPRESSURE' });
+    // The held lease still renews while new ones are refused.
+    expect((await renewal).renewed).toBe(true);
+    expect((await server.service.renew(ref)).renewed).toBe(true);
+    const refusing = await status();
+    expect(refusing).toMatchObject({ renewalLagMsMax: LAG_MAX_MS, refusedTotal: 2 });
+    // After the bound without a backlog, new leases are admitted again.
+    await new Promise((resolve) => setTimeout(resolve, LAG_MAX_MS * 2));
+    const granted = await server.service.acquire({
+      scope: 'admit/new',
+      candidateId: 'c',
+      leaseTtlMs: 60_000,
+    });
+    expect(granted.granted).toBe(true);
+    expect(await status()).toMatchObject({ refusing: false, renewalLagMs: 0, refusedTotal: 2 });
+    await server.service.resign(ref.scope, ref.fenceToken);
+    const metrics = await (await fetch(`http://${server.config.clientAddress}/metrics`)).text();
+    expect(metrics).toMatch(/^omnirelay_admission_refusals_total\{call="acquire"\} 1$/m);
+    expect(metrics).toMatch(/^omnirelay_admission_refusals_total\{call="campaign"\} 1$/m);
+    expect(metrics).toMatch(/^omnirelay_admission_refusing 0$/m);
+  });
+});

@@ -158,3 +158,27 @@ describe('RenewalBatcher', () => {
     );
   });
 });
+
+describe('RenewalBatcher.oldestWaitMs', () => {
+  it('is how long the oldest unanswered renewal has waited: the batch in flight, then the queue, 0 when none waits', async () => {
+    let nowMs = 100;
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose, () => nowMs);
+    expect(batcher.oldestWaitMs()).toBe(0);
+    const first = batcher.renewMany([lease(1)]);
+    await settle();
+    nowMs = 150;
+    // The second caller waits for the next batch while the first is in flight.
+    const second = batcher.renewMany([lease(2)]);
+    nowMs = 400;
+    expect(batcher.oldestWaitMs()).toBe(300);
+    r.release();
+    await first;
+    await settle();
+    // The first batch was answered; the second is in flight since it was handed over at 150.
+    expect(batcher.oldestWaitMs()).toBe(250);
+    r.release();
+    await second;
+    expect(batcher.oldestWaitMs()).toBe(0);
+  });
+});

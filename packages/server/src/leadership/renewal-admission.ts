@@ -1,0 +1,80 @@
+import { ServerError } from '../errors/error-table';
+
+/** ADMISSION_RENEWAL_LAG_MS_DEFAULT is the renewal backlog above which a leader refuses new leases. */
+export const ADMISSION_RENEWAL_LAG_MS_DEFAULT = 1_000;
+/** ADMISSION_RENEWAL_LAG_MS_MIN and ADMISSION_RENEWAL_LAG_MS_MAX bound it when it is on (0 turns it off). */
+export const ADMISSION_RENEWAL_LAG_MS_MIN = 50;
+export const ADMISSION_RENEWAL_LAG_MS_MAX = 60_000;
+
+/** AdmittedCall names the calls that ask for a new lease, the ones RenewalAdmission may refuse. */
+export type AdmittedCall = 'acquire' | 'campaign';
+
+/** AdmissionStatus is what /status shows of RenewalAdmission. */
+export interface AdmissionStatus {
+  /** renewalLagMsMax is the configured bound (--admission-renewal-lag-ms); 0: admission control is off. */
+  readonly renewalLagMsMax: number;
+  /** renewalLagMs is how long the oldest unanswered renewal on this node has waited (0 on a follower). */
+  readonly renewalLagMs: number;
+  /** refusing says whether a new lease asked now would be refused. */
+  readonly refusing: boolean;
+  /** refusedTotal counts the calls refused since this process started. */
+  readonly refusedTotal: number;
+}
+
+/**
+ * RenewalAdmission keeps the leases a leader already holds ahead of new ones. Every renewal
+ * waits in the RenewalBatcher until the renew entry that carries it is applied; when the leader
+ * cannot keep up (its cores saturated by renewals and new leases together), that wait grows
+ * until clients' leases lapse — at 100,000 leases on two cores, most of them at once. So while
+ * the oldest unanswered renewal has waited longer than `lagMaxMs`, and for `lagMaxMs` after it
+ * last did (so the state does not flap with every batch), a call asking for a new lease (Acquire,
+ * Campaign) is refused with BACKPRESSURE before it costs a log entry. BACKPRESSURE is retryable:
+ * the SDK retries with backoff, so new leases slow down instead of the held ones expiring.
+ * Renewals, resigns and step-downs are never refused here: they keep or free what is held.
+ *
+ * Only the leader has renewals waiting, so a follower never refuses (and forwards as before).
+ * `lagMaxMs` 0 turns it off.
+ */
+export class RenewalAdmission {
+  private refusingUntilMs = Number.NEGATIVE_INFINITY;
+  private refused = 0;
+
+  constructor(
+    private readonly lagMaxMs: number,
+    /** renewalLagMs is the renewal backlog now (RenewalBatcher.oldestWaitMs). */
+    private readonly renewalLagMs: () => number,
+    /** onRefused hears each refused call (metrics). */
+    private readonly onRefused: (call: AdmittedCall) => void = () => undefined,
+    /** now is a monotonic clock in milliseconds. */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** admit throws BACKPRESSURE when a new lease must wait for the renewal backlog to clear. */
+  admit(call: AdmittedCall): void {
+    if (this.lagMaxMs === 0) return;
+    const lagMs = this.renewalLagMs();
+    const nowMs = this.now();
+    if (lagMs > this.lagMaxMs) this.refusingUntilMs = nowMs + this.lagMaxMs;
+    if (nowMs >= this.refusingUntilMs) return;
+    this.refused++;
+    this.onRefused(call);
+    throw new ServerError(
+      'BACKPRESSURE',
+      `new leases are refused while this leader catches up with renewals (the oldest has waited ${Math.round(lagMs)} ms; ` +
+        `the bound is ${this.lagMaxMs} ms, --admission-renewal-lag-ms): retry with backoff (the SDK does); ` +
+        `if this lasts, the cluster holds more leases than it can renew: spread them over more clusters or give them longer TTLs`,
+      { renewalLagMs: Math.round(lagMs), renewalLagMsMax: this.lagMaxMs },
+    );
+  }
+
+  /** status is what /status shows. */
+  status(): AdmissionStatus {
+    const renewalLagMs = Math.round(this.renewalLagMs());
+    return {
+      renewalLagMsMax: this.lagMaxMs,
+      renewalLagMs,
+      refusing: this.lagMaxMs > 0 && (renewalLagMs > this.lagMaxMs || this.now() < this.refusingUntilMs),
+      refusedTotal: this.refused,
+    };
+  }
+}

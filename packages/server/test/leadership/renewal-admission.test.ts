@@ -1,0 +1,115 @@
+import { isServerError } from '../../src/errors/error-table';
+import type { AdmittedCall } from '../../src/leadership/renewal-admission';
+import { RenewalAdmission } from '../../src/leadership/renewal-admission';
+
+/** admission builds a RenewalAdmission on a hand-moved clock and renewal backlog. */
+function admission(lagMaxMs: number): {
+  subject: RenewalAdmission;
+  set: (state: { nowMs?: number; lagMs?: number }) => void;
+  refused: AdmittedCall[];
+} {
+  let nowMs = 1_000;
+  let lagMs = 0;
+  const refused: AdmittedCall[] = [];
+  return {
+    subject: new RenewalAdmission(
+      lagMaxMs,
+      () => lagMs,
+      (call) => refused.push(call),
+      () => nowMs,
+    ),
+    set: (state) => {
+      nowMs = state.nowMs ?? nowMs;
+      lagMs = state.lagMs ?? lagMs;
+    },
+    refused,
+  };
+}
+
+function refusal(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('RenewalAdmission', () => {
+  it('admits new leases while the renewal backlog is at or under the bound', () => {
+    const { subject, set, refused } = admission(1_000);
+    subject.admit('acquire');
+    set({ lagMs: 1_000 });
+    subject.admit('campaign');
+    expect(refused).toEqual([]);
+    expect(subject.status()).toEqual({
+      renewalLagMsMax: 1_000,
+      renewalLagMs: 1_000,
+      refusing: false,
+      refusedTotal: 0,
+    });
+  });
+
+  it('refuses with BACKPRESSURE, naming the backlog, the bound and what to do, once the backlog is over the bound', () => {
+    const { subject, set, refused } = admission(1_000);
+    set({ lagMs: 1_250.4 });
+    const e = refusal(() => subject.admit('acquire'));
+    expect(isServerError(e, 'BACKPRESSURE')).toBe(true);
+    expect((e as Error).message).toMatch(
+      /the oldest has waited 1250 ms; the bound is 1000 ms, --admission-renewal-lag-ms\): retry/,
+    );
+    expect((e as { details: unknown }).details).toEqual({ renewalLagMs: 1250, renewalLagMsMax: 1_000 });
+    expect(
+      isServerError(
+        refusal(() => subject.admit('campaign')),
+        'BACKPRESSURE',
+      ),
+    ).toBe(true);
+    expect(refused).toEqual(['acquire', 'campaign']);
+    expect(subject.status()).toEqual({
+      renewalLagMsMax: 1_000,
+      renewalLagMs: 1250,
+      refusing: true,
+      refusedTotal: 2,
+    });
+  });
+
+  it('keeps refusing for the bound after the backlog last exceeded it, then admits again', () => {
+    const { subject, set } = admission(1_000);
+    set({ lagMs: 1_500 });
+    expect(refusal(() => subject.admit('acquire'))).toBeDefined();
+    // The backlog cleared at once, but the leader stays closed to new leases for one bound more.
+    set({ nowMs: 1_999, lagMs: 0 });
+    expect(
+      isServerError(
+        refusal(() => subject.admit('acquire')),
+        'BACKPRESSURE',
+      ),
+    ).toBe(true);
+    expect(subject.status().refusing).toBe(true);
+    set({ nowMs: 2_000 });
+    expect(refusal(() => subject.admit('acquire'))).toBeUndefined();
+    expect(subject.status().refusing).toBe(false);
+    // A backlog over the bound again, seen later, starts a new period from then.
+    set({ nowMs: 5_000, lagMs: 1_001 });
+    expect(refusal(() => subject.admit('campaign'))).toBeDefined();
+    set({ nowMs: 5_999, lagMs: 10 });
+    expect(refusal(() => subject.admit('campaign'))).toBeDefined();
+    set({ nowMs: 6_000 });
+    expect(refusal(() => subject.admit('campaign'))).toBeUndefined();
+  });
+
+  it('never refuses when the bound is 0 (off)', () => {
+    const { subject, set, refused } = admission(0);
+    set({ lagMs: 60_000 });
+    subject.admit('acquire');
+    subject.admit('campaign');
+    expect(refused).toEqual([]);
+    expect(subject.status()).toEqual({
+      renewalLagMsMax: 0,
+      renewalLagMs: 60_000,
+      refusing: false,
+      refusedTotal: 0,
+    });
+  });
+});
