@@ -170,7 +170,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   };
 }
 
-/** fillStatus is one node's line during the fill: role, term, leader, longest stall and when (or why it did not answer). */
+/** fillStatus is one node's line during the fill: role, term, longest stall and when, its renewal backlog and new leases refused (or why it did not answer). */
 async function fillStatus(target: OmniRelayTarget, id: string): Promise<string> {
   try {
     const { body } = await withDeadline(target.httpGet(id, '/status'), HTTP_MS_MAX, `GET /status from ${id}`);
@@ -178,9 +178,15 @@ async function fillStatus(target: OmniRelayTarget, id: string): Promise<string> 
       role: string;
       term: number;
       eventLoopStall: { longestMs: number; at: string | null };
+      admission?: { renewalLagMs: number; refusing: boolean; refusedTotal: number };
     };
     const at = s.eventLoopStall.at === null ? '' : ` at ${s.eventLoopStall.at.slice(11, 23)}`;
-    return `${id} ${s.role} term ${s.term} stall ${s.eventLoopStall.longestMs} ms${at}`;
+    const a = s.admission;
+    const admission =
+      a === undefined || (a.refusedTotal === 0 && a.renewalLagMs === 0)
+        ? ''
+        : ` renewal backlog ${a.renewalLagMs} ms${a.refusing ? ' (refusing new leases)' : ''}, ${a.refusedTotal} refused`;
+    return `${id} ${s.role} term ${s.term} stall ${s.eventLoopStall.longestMs} ms${at}${admission}`;
   } catch (e) {
     return `${id} no status (${e instanceof Error ? e.message : String(e)})`;
   }
