@@ -21,10 +21,19 @@ export function leaseKey(lease: LeaseRef): string {
 }
 
 /**
- * RenewalBatcher folds renewals into as few replicated entries as possible: one batch is in
- * flight at a time, and every renewal that arrives meanwhile waits for the next one. So under
- * load, each group commit carries one renew entry listing many leases, and a renewal never costs
- * a disk write of its own. A caller hands over all the leases of one request at once and gets
+ * RENEW_BATCHES_IN_FLIGHT_MAX is how many renew entries a leader keeps in flight at once. With
+ * one, renewal throughput was capped at RENEW_BATCH_MAX leases per commit round trip: at 45,000
+ * leases on a loaded machine the round trip reached ~0.3 s, renewals queued for seconds while the
+ * leader's CPU sat at 29%, and clients' leases lapsed (bench/README.md "scale").
+ */
+export const RENEW_BATCHES_IN_FLIGHT_MAX = 4;
+
+/**
+ * RenewalBatcher folds renewals into as few replicated entries as possible: at most
+ * `inFlightMax` batches are in flight at a time, and every renewal that arrives meanwhile waits
+ * for the next free one. So under load, each renew entry lists many leases and a renewal never
+ * costs a disk write of its own, while several entries in flight keep the pipeline full when the
+ * commit round trip is long. A caller hands over all the leases of one request at once and gets
  * one answer per lease, in its order: the cost per renewal is an array slot, not a promise.
  *
  * A batch is bounded by count (`batchMax`) and by bytes (`batchBytesMax`, summing
@@ -32,8 +41,8 @@ export function leaseKey(lease: LeaseRef): string {
  */
 export class RenewalBatcher {
   private queue: Waiting[] = [];
-  private inFlight: Waiting[] = [];
-  private busy = false;
+  /** inFlight holds the batches proposed and not answered yet, oldest first. */
+  private readonly inFlight = new Set<Waiting[]>();
   /**
    * pending counts, per leaseKey, the callers whose renewal of that lease is queued or in
    * flight. The expiry scheduler asks it about every due lease each round; building a set of
@@ -48,6 +57,8 @@ export class RenewalBatcher {
     private readonly proposeBatch: (leases: readonly LeaseRef[]) => Promise<readonly RenewItem[]>,
     /** now is the clock `oldestWaitMs` measures with (monotonic milliseconds). */
     private readonly now: () => number = () => performance.now(),
+    /** inFlightMax bounds the batches proposed and not answered yet. */
+    private readonly inFlightMax: number = RENEW_BATCHES_IN_FLIGHT_MAX,
   ) {}
 
   /** renew queues one lease for the next batch. */
@@ -71,7 +82,7 @@ export class RenewalBatcher {
     for (const key of keys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     return new Promise<RenewItem[]>((resolve, reject) => {
       this.queue.push({ leases, keys, bytes, sinceMs: this.now(), resolve, reject });
-      if (!this.busy) queueMicrotask(() => void this.flush());
+      if (this.inFlight.size < this.inFlightMax) queueMicrotask(() => this.flush());
     });
   }
 
@@ -82,12 +93,13 @@ export class RenewalBatcher {
 
   /**
    * oldestWaitMs is how long the oldest renewal not answered yet has waited, 0 when none waits:
-   * callers are taken and answered in arrival order, so it is the first of the batch in flight,
-   * else the head of the queue. It is the leader's renewal backlog (RenewalAdmission).
+   * callers are taken in arrival order, so it is the first caller of a batch in flight or the
+   * head of the queue. It is the leader's renewal backlog (RenewalAdmission).
    */
   oldestWaitMs(): number {
-    const oldest = this.inFlight[0] ?? this.queue[0];
-    return oldest === undefined ? 0 : Math.max(0, this.now() - oldest.sinceMs);
+    let oldestMs = this.queue[0]?.sinceMs ?? Number.POSITIVE_INFINITY;
+    for (const batch of this.inFlight) oldestMs = Math.min(oldestMs, batch[0]!.sinceMs);
+    return oldestMs === Number.POSITIVE_INFINITY ? 0 : Math.max(0, this.now() - oldestMs);
   }
 
   /** pendingCount is the number of distinct leases whose renewal is queued or in flight. */
@@ -104,36 +116,41 @@ export class RenewalBatcher {
     }
   }
 
-  private async flush(): Promise<void> {
-    while (!this.busy && this.queue.length > 0) {
-      this.busy = true;
+  /** flush proposes queued batches while fewer than `inFlightMax` are in flight. */
+  private flush(): void {
+    while (this.inFlight.size < this.inFlightMax && this.queue.length > 0) {
       const batch = this.take();
-      this.inFlight = batch;
-      // A lease listed twice in one batch is renewed once; every caller gets its answer.
-      const unique = new Map<string, LeaseRef>();
-      for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.keys[i]!, lease));
-      try {
-        const items = await this.proposeBatch([...unique.values()]);
-        const byKey = new Map<string, RenewItem>();
-        for (const item of items) byKey.set(leaseKey(item), item);
-        for (const w of batch) {
-          const answers: RenewItem[] = [];
-          let missing: LeaseRef | undefined;
-          w.leases.forEach((lease, i) => {
-            const item = byKey.get(w.keys[i]!);
-            if (item === undefined) missing ??= lease;
-            else answers.push(item);
-          });
-          if (missing === undefined) w.resolve(answers);
-          else w.reject(new Error(`renew batch did not answer for ${missing.scope}`));
-        }
-      } catch (e) {
-        for (const w of batch) w.reject(e);
-      } finally {
-        for (const w of batch) this.settled(w);
-        this.inFlight = [];
-        this.busy = false;
+      this.inFlight.add(batch);
+      void this.send(batch);
+    }
+  }
+
+  /** send proposes one batch and answers each of its callers; a free slot takes the next batch. */
+  private async send(batch: Waiting[]): Promise<void> {
+    // A lease listed twice in one batch is renewed once; every caller gets its answer.
+    const unique = new Map<string, LeaseRef>();
+    for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.keys[i]!, lease));
+    try {
+      const items = await this.proposeBatch([...unique.values()]);
+      const byKey = new Map<string, RenewItem>();
+      for (const item of items) byKey.set(leaseKey(item), item);
+      for (const w of batch) {
+        const answers: RenewItem[] = [];
+        let missing: LeaseRef | undefined;
+        w.leases.forEach((lease, i) => {
+          const item = byKey.get(w.keys[i]!);
+          if (item === undefined) missing ??= lease;
+          else answers.push(item);
+        });
+        if (missing === undefined) w.resolve(answers);
+        else w.reject(new Error(`renew batch did not answer for ${missing.scope}`));
       }
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+    } finally {
+      for (const w of batch) this.settled(w);
+      this.inFlight.delete(batch);
+      this.flush();
     }
   }
 

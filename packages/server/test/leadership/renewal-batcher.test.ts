@@ -58,9 +58,9 @@ describe('RenewalBatcher', () => {
     ]);
   });
 
-  it('puts requests that arrive together in one batch and those arriving during it in the next', async () => {
+  it('puts requests that arrive together in one batch and, with one batch in flight, those arriving during it in the next', async () => {
     const r = recorder();
-    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose);
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose, () => 0, 1);
     const first = batcher.renewMany([lease(1), lease(2)]);
     const second = batcher.renew(lease(3));
     await settle();
@@ -80,6 +80,32 @@ describe('RenewalBatcher', () => {
     expect((await third).map((i) => i.scope)).toEqual(['b/4']);
     expect(batcher.pendingCount).toBe(0);
     expect(batcher.isPending(leaseKey(lease(4)))).toBe(false);
+  });
+
+  it('keeps up to inFlightMax batches in flight, so a long commit round trip does not cap renewals at one batch per round', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose, () => 0, 2);
+    const first = batcher.renewMany([lease(1), lease(2)]);
+    await settle();
+    // A second request while the first batch is in flight goes at once, in a batch of its own.
+    const second = batcher.renew(lease(3));
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/1', 'b/2'], ['b/3']]);
+    // With both slots taken, later requests wait together for the next free one.
+    const third = batcher.renew(lease(4));
+    const fourth = batcher.renew(lease(5));
+    await settle();
+    expect(r.batches).toHaveLength(2);
+    expect(batcher.pendingCount).toBe(5);
+    r.release();
+    expect((await first).map((i) => i.scope)).toEqual(['b/1', 'b/2']);
+    expect((await second).scope).toBe('b/3');
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/1', 'b/2'], ['b/3'], ['b/4', 'b/5']]);
+    r.release();
+    expect((await third).scope).toBe('b/4');
+    expect((await fourth).scope).toBe('b/5');
+    expect(batcher.pendingCount).toBe(0);
   });
 
   it('never proposes more than batchMax leases in one entry, and answers a longer list in order', async () => {
