@@ -1,4 +1,4 @@
-import type { ApplyResult, HolderChangeReason, LeadershipFsm, LeaseView } from '@omnirelay/leadership-fsm';
+import type { ApplyResult, HolderChangeReason, LeaseView } from '@omnirelay/leadership-fsm';
 import { LIST_PAGE_SIZE_MAX } from '@omnirelay/leadership-fsm';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -110,7 +110,7 @@ export function registerLeadershipMetrics(
   for (const kind of SPLIT_BRAIN_KINDS) splitBrain.inc({ kind }, 0);
 
   const ledger = new HolderLedger();
-  ledger.reset(heldLeases(stateMachine.fsm, LEASES_TRACKED_MAX));
+  for (const page of holderPages(stateMachine, LEASES_TRACKED_MAX)) ledger.track(page);
   let active = true;
 
   // After a restore the mirror is seeded a page per event-loop turn: 100,000 leases at once held
@@ -122,15 +122,13 @@ export function registerLeadershipMetrics(
     if (!active) return;
     const generation = ++seeding;
     ledger.reset([]);
-    let pageToken: string | null = null;
+    const pages = holderPages(stateMachine, LEASES_TRACKED_MAX);
     const seedPage = (): void => {
       if (!active || generation !== seeding) return;
-      const page = stateMachine.fsm.listHolders(
-        pageToken === null ? { limit: LIST_PAGE_SIZE_MAX } : { limit: LIST_PAGE_SIZE_MAX, pageToken },
-      );
-      ledger.track(page.holders);
-      pageToken = page.nextPageToken;
-      if (pageToken !== null && ledger.trackedLeaseCount < LEASES_TRACKED_MAX) setImmediate(seedPage);
+      const page = pages.next();
+      if (page.done === true) return;
+      ledger.track(page.value);
+      if (ledger.trackedLeaseCount < LEASES_TRACKED_MAX) setImmediate(seedPage);
     };
     seedPage();
   });
@@ -164,19 +162,26 @@ export function registerLeadershipMetrics(
   };
 }
 
-/** heldLeases lists up to `limit` held leases page by page; the loop is bounded by the pages `limit` needs, plus one. */
-function* heldLeases(fsm: LeadershipFsm, limit: number): Generator<LeaseView> {
+/**
+ * holderPages lists up to `limit` held leases of `stateMachine`, one page of the FSM per step:
+ * each page is read from the state as it is when the step is taken (never a kept reference to
+ * an FSM a restore replaced), so start-up can drain it at once and a reseed can take a page per
+ * event-loop turn. The loop is bounded by the pages `limit` needs, plus one.
+ */
+function* holderPages(
+  stateMachine: Pick<LeadershipStateMachine, 'fsm'>,
+  limit: number,
+): Generator<readonly LeaseView[]> {
   const pagesMax = Math.ceil(limit / LIST_PAGE_SIZE_MAX) + 1;
   let pageToken: string | null = null;
   let listed = 0;
-  for (let pages = 0; pages < pagesMax; pages++) {
-    const page = fsm.listHolders(
+  for (let pages = 0; pages < pagesMax && listed < limit; pages++) {
+    const page = stateMachine.fsm.listHolders(
       pageToken === null ? { limit: LIST_PAGE_SIZE_MAX } : { limit: LIST_PAGE_SIZE_MAX, pageToken },
     );
-    for (const lease of page.holders) {
-      if (listed++ >= limit) return;
-      yield lease;
-    }
+    const holders = page.holders.slice(0, limit - listed);
+    listed += holders.length;
+    yield holders;
     pageToken = page.nextPageToken;
     if (pageToken === null) return;
   }
