@@ -232,6 +232,19 @@ export class LeadershipFsm {
     return record?.holder ? leaseView(scope, record.scopeTerm, record.holder) : null;
   }
 
+  /**
+   * heldLease returns the lease of `scope`'s holder when its fence is `fenceToken`, else null,
+   * without validating the name: it is for scopes this FSM listed itself (`expiredLeases`,
+   * `nextDeadline`, `leases`), whose names were validated when they were stored, on paths that
+   * look up many of them. A name never stored (valid or not) answers null; callers with a name
+   * from outside use `getHolder`.
+   */
+  heldLease(scope: string, fenceToken: bigint): LeaseView | null {
+    const record = this.state.scopes.get(scope);
+    if (!record?.holder || record.holder.fenceToken !== fenceToken) return null;
+    return leaseView(scope, record.scopeTerm, record.holder);
+  }
+
   /** getScope returns `scope`'s holder, term, revision and queue, or null if never used; INVALID_SCOPE for a bad name. */
   getScope(scope: string): ScopeView | null {
     return scopeView(this.state, scope);

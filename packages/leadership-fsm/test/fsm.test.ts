@@ -181,6 +181,20 @@ describe('LeadershipFsm', () => {
     expect([...d.fsm.leases()].map((l) => l.scope)).toEqual(['a', 'b']);
   });
 
+  it('looks up a listed lease by scope and fence without validating the name', () => {
+    const d = new Driver();
+    d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl });
+    const [due] = d.fsm.expiredLeases(d.nowMs + ttl);
+    expect(d.fsm.heldLease(due!.scope, due!.fenceToken)).toEqual(d.fsm.getHolder('x'));
+    expect(d.fsm.heldLease('x', 2n)).toBeNull();
+    expect(d.fsm.heldLease('never-held', 1n)).toBeNull();
+    // A name getHolder refuses answers null here: this FSM never stored it.
+    expect(() => d.fsm.getHolder('')).toThrow();
+    expect(d.fsm.heldLease('', 1n)).toBeNull();
+    d.apply({ type: 'resign', scope: 'x', fenceToken: 1n });
+    expect(d.fsm.heldLease('x', 1n)).toBeNull();
+  });
+
   it('finds the right deadline after thousands of renewals of one lease', () => {
     const d = new Driver();
     d.apply({ type: 'acquire', scope: 'x', candidateId: 'a', metadata: '', leaseTtlMs: ttl });

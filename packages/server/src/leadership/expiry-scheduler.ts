@@ -208,14 +208,20 @@ export class ExpiryScheduler {
   }
 
   /**
-   * stallGraceEndMs is when the stall grace lets lease (scope, fence) expire: the stall's end +
-   * graceMs, but never past its last renewal + TTL + graceCapMs (as a replicated grace caps it);
-   * 0 without a stall, or when the lease is no longer the holder's.
+   * stallGraceEndMs is when the stall grace lets lease (scope, fence), due at `nowMs`, expire:
+   * the stall's end + graceMs, but never past its last renewal + TTL + graceCapMs (as a
+   * replicated grace caps it); 0 without a stall, once the stall's grace has passed (which then
+   * forgets it, so later rounds look up no lease), or when the lease is no longer the holder's.
+   * The scope comes from the FSM's own deadline index, so its name is not validated again.
    */
-  private stallGraceEndMs(scope: string, fenceToken: bigint): number {
+  private stallGraceEndMs(scope: string, fenceToken: bigint, nowMs: number): number {
     if (this.stallGraceUntilMs === 0) return 0;
-    const holder = this.sm.fsm.getHolder(scope);
-    if (holder === null || holder.fenceToken !== fenceToken) return 0;
+    if (nowMs >= this.stallGraceUntilMs) {
+      this.stallGraceUntilMs = 0;
+      return 0;
+    }
+    const holder = this.sm.fsm.heldLease(scope, fenceToken);
+    if (holder === null) return 0;
     return Math.min(
       this.stallGraceUntilMs,
       holder.lastRenewalStampMs + holder.leaseTtlMs + this.options.graceCapMs,
@@ -246,7 +252,7 @@ export class ExpiryScheduler {
     for (const l of found) {
       const key = leaseKey(l);
       if (this.service.renewalPending(key) || this.quarantine.has(key)) continue;
-      const graceEndMs = this.stallGraceEndMs(l.scope, l.fenceToken);
+      const graceEndMs = this.stallGraceEndMs(l.scope, l.fenceToken, now);
       if (now < graceEndMs) {
         heldBackUntilMs = Math.min(heldBackUntilMs, graceEndMs);
         continue;

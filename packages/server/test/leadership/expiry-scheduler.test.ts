@@ -268,6 +268,31 @@ describe('ExpiryScheduler after a stall', () => {
     expect(s.logLines.some((l) => l.includes('the event loop stalled'))).toBe(true);
   });
 
+  it('looks up no holder for a due lease once the stall grace has passed', async () => {
+    stack = await startStack({ graceMs: 200, graceCapMs: 60_000, stallThresholdMs: 400 });
+    stack.release();
+    const s = stack;
+    stallFor(700);
+    expect(await waitUntil(() => s.logLines.some((l) => l.includes('the event loop stalled')))).toBe(true);
+    // Past the stall's end + graceMs (by the scheduler's clock, the wall clock here).
+    await new Promise((r) => setTimeout(r, 400));
+    const fsm = s.sm.fsm;
+    const getHolder = jest.spyOn(fsm, 'getHolder');
+    const heldLease = jest.spyOn(fsm, 'heldLease');
+    const leases = await acquireAll(
+      s.service,
+      Array.from({ length: 10 }, (_, i) => `after-stall/${i}`),
+    );
+    expect(leases).toHaveLength(10);
+    // The test reads leaseCount, not getHolder, so every counted lookup is the scheduler's.
+    expect(await waitUntil(() => fsm.stats().leaseCount === 0)).toBe(true);
+    expect(s.sm.fsm).toBe(fsm);
+    // A second stall would open a new grace, in which lookups are due: that would be no regression.
+    expect(s.logLines.filter((l) => l.includes('the event loop stalled'))).toHaveLength(1);
+    expect(getHolder).not.toHaveBeenCalled();
+    expect(heldLease).not.toHaveBeenCalled();
+  });
+
   it('still expires, during that grace, a lease past its last renewal + TTL + graceCapMs', async () => {
     stack = await startStack({ graceMs: 60_000, graceCapMs: 0, stallThresholdMs: 100 });
     stack.release();
