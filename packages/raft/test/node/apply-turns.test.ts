@@ -49,6 +49,15 @@ describe('applyInTurns', () => {
     expect(turns).toBe(1);
   });
 
+  it('applies what fits one turn before it returns, and hands back no promise to await', () => {
+    const applied: string[] = [];
+    const push = (item: string): void => void applied.push(item);
+    // A Ready with nothing to apply, or no slicing needed, must cost its caller no microtask hop.
+    expect(applyInTurns(['a', 'b'], 1, 1, push, APPLY_TURN_MS_MAX, () => 0)).toBe(1);
+    expect(applyInTurns(['a', 'b', 'c'], 0, 3, push, APPLY_TURN_MS_MAX, () => 0)).toBe(1);
+    expect(applied).toEqual(['a', 'b', 'c']);
+  });
+
   it('never splits one slow entry and applies nothing after one that throws', async () => {
     const clock = fakeClock();
     const applied: number[] = [];
