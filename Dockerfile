@@ -40,4 +40,5 @@ RUN groupadd --system --gid 10001 omnirelay \
   && ln -s /app/packages/cli/bin/omnirelay.js /usr/local/bin/omnirelay
 USER 10001:10001
 EXPOSE 7101 7201 7301
-CMD ["node", "/app/packages/server/dist/main.js"]
+# --max-semi-space-size: SERVER_NODE_FLAGS (packages/server/src/runtime-flags.ts).
+CMD ["node", "--max-semi-space-size=64", "/app/packages/server/dist/main.js"]

@@ -8,6 +8,7 @@ import type { ProcessSpec } from '../harness/processes';
 import type { SmallDisk } from '../harness/disk';
 import type { Address, Topology } from './topology';
 import { REPO_ROOT, SWC_ENV, Topology as TopologyClass, swcArgs } from './topology';
+import { SERVER_NODE_FLAGS } from '@omnirelay/server';
 
 /** HTTP_TIMEOUT_MS bounds each harness call to a node's client port. */
 export const HTTP_TIMEOUT_MS = 3000;
@@ -27,7 +28,7 @@ export const BROKEN_SERVER_ENTRIES = {
 /** ServerBuild says which server entry the nodes run: the real one or a deliberately broken one. */
 export type ServerBuild = 'real' | keyof typeof BROKEN_SERVER_ENTRIES;
 
-/** serverArgv returns the argv of the server's main: dist/main.js when built, else the source through swc. */
+/** serverArgv returns the argv of the server's main, with SERVER_NODE_FLAGS: dist/main.js when built, else the source through swc. */
 export function serverArgv(build: ServerBuild): string[] {
   if (build !== 'real') {
     const entry = join(REPO_ROOT, BROKEN_SERVER_ENTRIES[build]);
@@ -35,9 +36,10 @@ export function serverArgv(build: ServerBuild): string[] {
     return swcArgs(entry);
   }
   const built = join(REPO_ROOT, 'packages/server/dist/main.js');
-  return TopologyClass.haveFile(built)
+  const [node, ...rest] = TopologyClass.haveFile(built)
     ? [process.execPath, built]
     : swcArgs(join(REPO_ROOT, 'packages/server/src/main.ts'));
+  return [node!, ...SERVER_NODE_FLAGS, ...rest];
 }
 
 /** NodeStatusView is the part of GET /status the harness reads. */

@@ -5,7 +5,7 @@ import { only } from './chart-invariants';
 import type { Instruction, Stage } from './dockerfile-steps';
 import { REPO, parseDockerfile } from './dockerfile-steps';
 import { renderChart } from './helm';
-import { IMAGE_ENTRY } from './rendered-pod';
+import { IMAGE_ENTRY, IMAGE_SERVER_MAIN } from './rendered-pod';
 
 describe('the Dockerfile', () => {
   const stages = parseDockerfile(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
@@ -67,7 +67,7 @@ describe('the Dockerfile', () => {
     expect(workdir).toEqual(['/app']);
     // The entry is the server's compiled main (tsconfig: src -> dist), and the .proto files it
     // loads at run time (four folders up from dist/grpc and dist/transport) land in /app/proto.
-    const entry = IMAGE_ENTRY[1];
+    const entry = IMAGE_SERVER_MAIN;
     expect(existsSync(join(REPO, entry.replace('/app/', '').replace('/dist/main.js', '/src/main.ts')))).toBe(
       true,
     );

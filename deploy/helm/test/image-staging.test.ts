@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@omnirelay/server';
+import { SERVER_NODE_FLAGS, freePort } from '@omnirelay/server';
 import { stageImage } from './dockerfile-steps';
-import { IMAGE_ENTRY } from './rendered-pod';
+import { IMAGE_SERVER_MAIN } from './rendered-pod';
 
 /**
  * STAGE_IMAGE runs this test: the Dockerfile's steps take two to four minutes here (npm ci,
@@ -49,20 +49,24 @@ function httpStatus(port: number, path: string): Promise<number> {
     const { app, skipped } = stageImage(staging);
     expect(skipped.join('\n')).toContain('useradd');
     const http = await freePort();
-    child = spawn(process.execPath, [join(app, IMAGE_ENTRY[1].replace('/app/', ''))], {
-      cwd: app,
-      stdio: 'ignore',
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        NODE_ENV: 'production',
-        OMNIRELAY_ID: 'n1',
-        OMNIRELAY_DATA_DIR: join(staging, 'data'),
-        OMNIRELAY_PEER_ADDRESS: `127.0.0.1:${await freePort()}`,
-        OMNIRELAY_CLIENT_ADDRESS: `127.0.0.1:${http}`,
-        OMNIRELAY_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-        OMNIRELAY_INITIAL_CLUSTER_STATE: 'new',
+    child = spawn(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, join(app, IMAGE_SERVER_MAIN.replace('/app/', ''))],
+      {
+        cwd: app,
+        stdio: 'ignore',
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          NODE_ENV: 'production',
+          OMNIRELAY_ID: 'n1',
+          OMNIRELAY_DATA_DIR: join(staging, 'data'),
+          OMNIRELAY_PEER_ADDRESS: `127.0.0.1:${await freePort()}`,
+          OMNIRELAY_CLIENT_ADDRESS: `127.0.0.1:${http}`,
+          OMNIRELAY_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
+          OMNIRELAY_INITIAL_CLUSTER_STATE: 'new',
+        },
       },
-    });
+    );
     const deadline = Date.now() + READY_MS;
     while ((await httpStatus(http, '/readyz')) !== 200) {
       if (Date.now() > deadline || child.exitCode !== null)

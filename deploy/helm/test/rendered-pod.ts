@@ -5,14 +5,19 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '@omnirelay/server';
 import type { RenderedContainer, RenderedStatefulSet } from './chart-invariants';
 
-/** IMAGE_ENTRY is the process the image runs (the Dockerfile's layout): the container's args. */
-export const IMAGE_ENTRY = ['node', '/app/packages/server/dist/main.js'] as const;
+/** IMAGE_SERVER_MAIN is the server's compiled main in the image (the Dockerfile's layout). */
+export const IMAGE_SERVER_MAIN = '/app/packages/server/dist/main.js';
+
+/** IMAGE_ENTRY is the process the image runs, with the server's Node.js flags: the container's args. */
+export const IMAGE_ENTRY: readonly string[] = ['node', ...SERVER_NODE_FLAGS, IMAGE_SERVER_MAIN];
 
 /** SOURCE_ENTRY runs the same server from source, as every multi-process test here does. */
 const SOURCE_ENTRY = [
   process.execPath,
+  ...SERVER_NODE_FLAGS,
   '-r',
   '@swc-node/register',
   resolve(__dirname, '../../../packages/server/src/main.ts'),

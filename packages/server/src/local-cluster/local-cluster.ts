@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../runtime-flags';
 
 /** LocalClusterOptions configures a cluster of server processes on 127.0.0.1. */
 export interface LocalClusterOptions {
@@ -21,7 +22,7 @@ export interface LocalClusterOptions {
    */
   readonly extraArgs?: readonly string[];
   /**
-   * nodeArgs are Node.js flags for every node process, before its entry script (e.g.
+   * nodeArgs are Node.js flags for every node process, after SERVER_NODE_FLAGS and before its entry script (e.g.
    * `['--cpu-prof', '--cpu-prof-dir', dir]`: a node writes its profile when it exits cleanly).
    */
   readonly nodeArgs?: readonly string[];
@@ -287,6 +288,7 @@ export class LocalCluster {
       .map((p) => `${p.id}=${p.grpcAddress}`)
       .join(',');
     const args = [
+      ...SERVER_NODE_FLAGS,
       ...(this.options.nodeArgs ?? []),
       ...serverEntry(),
       '--id',
