@@ -1,5 +1,9 @@
 import { assert } from './assert';
-import { DEADLINE_INDEX_MOVES_MAX } from './limits';
+import {
+  DEADLINE_INDEX_MOVES_MAX,
+  DEADLINE_INDEX_RANK_SLOTS_MAX,
+  DEADLINE_INDEX_UNRANKED_SHARE_MAX,
+} from './limits';
 
 /**
  * DueLease names a live lease and its deadline: what the Raft leader needs to schedule an
@@ -21,6 +25,9 @@ function before(a: DueLease, b: DueLease): boolean {
   return a.fenceToken < b.fenceToken;
 }
 
+/** UNRANKED is the rank of a slot whose scope has no place in the ranked order yet. */
+const UNRANKED = -1;
+
 /**
  * Slot is one scope's place in the heap. `key` is what the heap orders by; `entry` is the scope's
  * latest push. Invariant (the safety property): `key` is never after `entry` in (deadline, scope,
@@ -30,8 +37,35 @@ function before(a: DueLease, b: DueLease): boolean {
  */
 interface Slot {
   key: DueLease;
+  /** keyMs is `key.deadlineMs`, kept on the slot so a heap comparison reads no other object. */
+  keyMs: number;
   entry: DueLease;
+  /** at is the slot's place in the heap, -1 once it left the heap. */
   at: number;
+  /**
+   * rank is the scope's place in byte order among the ranked slots (UNRANKED for a slot added
+   * since the last ranking). Invariant: for two ranked slots, rank order is scope order, so
+   * comparing ranks answers exactly what comparing the scopes would.
+   */
+  rank: number;
+}
+
+/**
+ * slotBefore tells whether slot `x`'s key comes before slot `y`'s, for two slots of different
+ * scopes (the heap holds one per scope). Equal deadlines are common (every lease of one renew entry
+ * gets the same one), and there ranks, when both slots have one, answer as the scopes would
+ * without comparing strings: at 100,000 leases a re-key sinks about 17 levels, and string
+ * comparisons of names with a long common prefix were most of its cost.
+ */
+function slotBefore(x: Slot, y: Slot): boolean {
+  if (x.keyMs !== y.keyMs) return x.keyMs < y.keyMs;
+  if (x.rank !== UNRANKED && y.rank !== UNRANKED) return x.rank < y.rank;
+  return before(x.key, y.key);
+}
+
+/** byScope orders slots by scope name (code-unit order, as `before` compares them). */
+function byScope(x: Slot, y: Slot): number {
+  return x.entry.scope < y.entry.scope ? -1 : 1;
 }
 
 /**
@@ -52,6 +86,14 @@ interface Slot {
  * 100,000 deadlines later leaves as many lazy slots, which the leader's calls catch up a budget
  * at a time rather than in one long task.
  *
+ * Ties on the deadline go by scope, then fence. To keep those comparisons off strings, the leader's
+ * calls rank the scopes (their byte order, as numbers) once the unranked slots reach
+ * DEADLINE_INDEX_UNRANKED_SHARE_MAX of the heap, or once the heap made as many moves as it has
+ * slots with some unranked: a merge of the ranked slots with the new ones, sorted alone, at most
+ * DEADLINE_INDEX_RANK_SLOTS_MAX of them a call. A ranking never changes the result of a
+ * comparison, only its cost, so the heap needs no move; slots not ranked yet compare by scope as
+ * before.
+ *
  * It is derived data, never part of a snapshot: an entry whose lease ended (released, expired)
  * goes stale; the caller's `isLive` says which entries still match the state, stale ones are
  * dropped when met, and `rebuild` compacts it. Its answers depend only on the state.
@@ -64,6 +106,12 @@ export class DeadlineIndex {
    * 17 levels, and a map write per level took most of a renew entry's apply).
    */
   private slots = new Map<string, Slot>();
+  /** ranked holds the ranked slots in rank order, with slots that left the heap since (at -1). */
+  private ranked: Slot[] = [];
+  /** unranked holds the slots added since the last ranking (some may have left the heap since). */
+  private unranked: Slot[] = [];
+  /** movesSinceRanking counts re-keys and drops since the last ranking (see rankIfDue). */
+  private movesSinceRanking = 0;
 
   /** size is the number of slots (one per scope pushed since the last rebuild), stale ones included. */
   get size(): number {
@@ -77,15 +125,24 @@ export class DeadlineIndex {
   push(entry: DueLease): void {
     const slot = this.slots.get(entry.scope);
     if (slot === undefined) {
-      const added: Slot = { key: entry, entry, at: this.heap.length };
+      const added: Slot = {
+        key: entry,
+        keyMs: entry.deadlineMs,
+        entry,
+        at: this.heap.length,
+        rank: UNRANKED,
+      };
       this.heap.push(added);
       this.slots.set(entry.scope, added);
+      this.unranked.push(added);
       this.siftUp(added);
       return;
     }
     slot.entry = entry;
-    if (before(entry, slot.key)) {
+    // A renewal moves the deadline later: decided by the numbers alone, with no call.
+    if (entry.deadlineMs < slot.keyMs || (entry.deadlineMs === slot.keyMs && before(entry, slot.key))) {
       slot.key = entry;
+      slot.keyMs = entry.deadlineMs;
       this.siftUp(slot);
     }
   }
@@ -95,6 +152,8 @@ export class DeadlineIndex {
     const top = heap[0];
     if (top === undefined) return;
     this.slots.delete(top.entry.scope);
+    top.at = -1;
+    this.movesSinceRanking++;
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
@@ -106,6 +165,8 @@ export class DeadlineIndex {
   /** rekey makes a lazy slot's key its entry (never earlier than the key) and moves it down. */
   private rekey(slot: Slot): void {
     slot.key = slot.entry;
+    slot.keyMs = slot.entry.deadlineMs;
+    this.movesSinceRanking++;
     this.siftDown(slot);
   }
 
@@ -116,7 +177,7 @@ export class DeadlineIndex {
     while (at > 0) {
       const parent = (at - 1) >> 1;
       const p = heap[parent]!;
-      if (!before(slot.key, p.key)) break;
+      if (!slotBefore(slot, p)) break;
       heap[at] = p;
       p.at = at;
       at = parent;
@@ -135,9 +196,9 @@ export class DeadlineIndex {
       if (left >= n) break;
       const right = left + 1;
       let child = left;
-      if (right < n && before(heap[right]!.key, heap[left]!.key)) child = right;
+      if (right < n && slotBefore(heap[right]!, heap[left]!)) child = right;
       const c = heap[child]!;
-      if (!before(c.key, slot.key)) break;
+      if (!slotBefore(c, slot)) break;
       heap[at] = c;
       c.at = at;
       at = child;
@@ -158,6 +219,7 @@ export class DeadlineIndex {
     movesMax: number = DEADLINE_INDEX_MOVES_MAX,
   ): DueLease | undefined {
     assertMovesMax(movesMax);
+    this.rankIfDue();
     let moves = 0;
     for (;;) {
       const top = this.heap[0];
@@ -188,11 +250,12 @@ export class DeadlineIndex {
     movesMax: number = DEADLINE_INDEX_MOVES_MAX,
   ): DueLease[] {
     assertMovesMax(movesMax);
+    this.rankIfDue();
     const found: DueLease[] = [];
     let moves = 0;
     while (found.length < limit) {
       const top = this.heap[0];
-      if (top === undefined || top.key.deadlineMs > nowMs) {
+      if (top === undefined || top.keyMs > nowMs) {
         break;
       }
       const lazy = top.key !== top.entry;
@@ -212,14 +275,80 @@ export class DeadlineIndex {
     return found;
   }
 
-  /** rebuild replaces the index with `entries` (the live leases, one per scope), in O(n). */
+  /**
+   * rebuild replaces the index with `entries` (the live leases, one per scope), in O(n). A scope
+   * that had a ranked slot keeps its rank (ranks of a subset still follow scope order).
+   */
   rebuild(entries: DueLease[]): void {
-    this.heap = entries.map((entry, at) => ({ key: entry, entry, at }));
+    const previous = this.slots;
+    this.heap = entries.map((entry, at) => ({
+      key: entry,
+      keyMs: entry.deadlineMs,
+      entry,
+      at,
+      rank: previous.get(entry.scope)?.rank ?? UNRANKED,
+    }));
     this.slots = new Map();
     for (const slot of this.heap) this.slots.set(slot.entry.scope, slot);
+    const ranked: Slot[] = [];
+    for (const old of this.ranked) {
+      const slot = old.at >= 0 ? this.slots.get(old.entry.scope) : undefined;
+      if (slot !== undefined && slot.rank === old.rank) ranked.push(slot);
+    }
+    this.ranked = ranked;
+    this.unranked = this.heap.filter((slot) => slot.rank === UNRANKED);
     for (let at = (this.heap.length >> 1) - 1; at >= 0; at--) {
       this.siftDown(this.heap[at]!);
     }
+  }
+
+  /**
+   * rankIfDue ranks unranked slots by scope once they reach DEADLINE_INDEX_UNRANKED_SHARE_MAX of
+   * the heap, or once the heap made as many moves as it has slots since all were last ranked (so
+   * the few slots added after a fill do not compare by name for good): up to
+   * DEADLINE_INDEX_RANK_SLOTS_MAX new slots are sorted alone (O(k log k)) and merged with the
+   * ranked ones (O(n)), so ranking costs O(n log n) over n pushes and O(1) per move, and no call
+   * sorts more than the bound (a new leader's index, never ranked as a follower's, is ranked over
+   * its first calls). Only the leader's calls rank, so a follower never pays for it.
+   */
+  private rankIfDue(): void {
+    const unranked = this.unranked;
+    if (
+      unranked.length === 0 ||
+      (unranked.length < this.heap.length * DEADLINE_INDEX_UNRANKED_SHARE_MAX &&
+        this.movesSinceRanking < this.heap.length)
+    ) {
+      return;
+    }
+    let taken = unranked;
+    if (unranked.length > DEADLINE_INDEX_RANK_SLOTS_MAX) {
+      taken = unranked.splice(unranked.length - DEADLINE_INDEX_RANK_SLOTS_MAX);
+    } else {
+      this.unranked = [];
+      this.movesSinceRanking = 0;
+    }
+    const added = taken.filter((slot) => slot.at >= 0).sort(byScope);
+    const ranked = this.ranked;
+    const merged: Slot[] = [];
+    let i = 0;
+    let j = 0;
+    for (;;) {
+      while (i < ranked.length && ranked[i]!.at < 0) i++;
+      const old = ranked[i];
+      const next = added[j];
+      if (old === undefined && next === undefined) break;
+      if (next === undefined || (old !== undefined && old.entry.scope < next.entry.scope)) {
+        merged.push(old!);
+        i++;
+      } else {
+        merged.push(next);
+        j++;
+      }
+    }
+    merged.forEach((slot, rank) => {
+      slot.rank = rank;
+    });
+    this.ranked = merged;
   }
 }
 

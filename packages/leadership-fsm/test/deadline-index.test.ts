@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
+import { DEADLINE_INDEX_RANK_SLOTS_MAX } from '../src/limits';
 
 /** SlotView is the part of the index's private heap slots that checkSlots reads. */
 interface SlotView {
@@ -79,7 +80,139 @@ function checkAgainstFullScan(deadlineMax: number): void {
   );
 }
 
+/**
+ * checkRanks asserts the ranking invariant: ranked slots' ranks follow their scopes' order, so a
+ * comparison by rank answers as one by scope. It returns how many slots are ranked.
+ */
+function checkRanks(index: DeadlineIndex): number {
+  const ranked = heapOf(index)
+    .map((slot) => slot as SlotView & { rank: number })
+    .filter((slot) => slot.rank >= 0)
+    .sort((x, y) => x.rank - y.rank);
+  ranked.forEach((slot, i) => {
+    if (i > 0) expect(ranked[i - 1]!.entry.scope < slot.entry.scope).toBe(true);
+  });
+  return ranked.length;
+}
+
 describe('DeadlineIndex', () => {
+  it('answers as a sorted model when renew entries give many leases one deadline, while new scopes are ranked', () => {
+    // Scopes with a long common prefix, added over time, renewed in groups that share a deadline
+    // (as one renew entry does): ties go by scope whether a slot is ranked yet or not.
+    type Op =
+      | { k: 'grant'; scope: number; deadlineMs: number }
+      | { k: 'renew'; scopes: number[]; deadlineMs: number }
+      | { k: 'release'; scope: number }
+      | { k: 'due'; nowMs: number; limit: number }
+      | { k: 'rebuild' };
+    const scope = fc.integer({ min: 0, max: 40 });
+    const deadlineMs = fc.integer({ min: 0, max: 8 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { arbitrary: fc.record({ k: fc.constant('grant' as const), scope, deadlineMs }), weight: 3 },
+      {
+        arbitrary: fc.record({
+          k: fc.constant('renew' as const),
+          scopes: fc.array(scope, { minLength: 1, maxLength: 12 }),
+          deadlineMs,
+        }),
+        weight: 4,
+      },
+      fc.record({ k: fc.constant('release' as const), scope }),
+      fc.record({ k: fc.constant('due' as const), nowMs: deadlineMs, limit: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ k: fc.constant('rebuild' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const index = new DeadlineIndex();
+        const live = new Map<string, DueLease>();
+        const isLive = (e: DueLease) => {
+          const current = live.get(e.scope);
+          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
+        };
+        const name = (n: number) => `scale/client-with-a-long-name/${n}`;
+        const sorted = () => [...live.values()].sort(order);
+        ops.forEach((o, i) => {
+          if (o.k === 'grant') {
+            const entry = { scope: name(o.scope), deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) };
+            live.set(entry.scope, entry);
+            index.push(entry);
+          } else if (o.k === 'renew') {
+            for (const n of o.scopes) {
+              const current = live.get(name(n));
+              if (current === undefined) continue;
+              const entry = { ...current, deadlineMs: o.deadlineMs };
+              live.set(entry.scope, entry);
+              index.push(entry);
+            }
+          } else if (o.k === 'release') {
+            live.delete(name(o.scope));
+          } else if (o.k === 'due') {
+            expect(index.due(o.nowMs, o.limit, isLive)).toEqual(
+              sorted()
+                .filter((e) => e.deadlineMs <= o.nowMs)
+                .slice(0, o.limit),
+            );
+          } else {
+            index.rebuild([...live.values()]);
+          }
+          expect(index.peek(isLive)).toEqual(sorted()[0]);
+          checkSlots(index);
+          checkRanks(index);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ranks every scope once the leader has asked enough, and keeps the ranks through a rebuild', () => {
+    const index = new DeadlineIndex();
+    const live = new Map<string, DueLease>();
+    const push = (entry: DueLease) => {
+      live.set(entry.scope, entry);
+      index.push(entry);
+    };
+    const isLive = (e: DueLease) => live.get(e.scope) === e;
+    // Added in an order unlike the names' (so ranks are not insertion order), all with one deadline.
+    for (let i = 0; i < 1000; i++) push({ scope: `s/${(i * 7919) % 1000}`, fenceToken: 1n, deadlineMs: 10 });
+    expect(checkRanks(index)).toBe(0);
+    index.peek(isLive);
+    expect(checkRanks(index)).toBe(1000);
+    // A few scopes added after a fill: too few for the share, ranked after a heap's worth of moves.
+    for (let i = 1000; i < 1010; i++) push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 20 });
+    index.peek(isLive);
+    expect(checkRanks(index)).toBe(1000);
+    // Every lease renewed: the next call re-keys all 1,010 lazy slots, and the one after ranks.
+    for (const entry of [...live.values()]) push({ ...entry, deadlineMs: entry.deadlineMs + 100 });
+    index.peek(isLive);
+    expect(checkRanks(index)).toBe(1000);
+    index.due(0, 1, isLive);
+    expect(checkRanks(index)).toBe(1010);
+    index.rebuild([...live.values()].filter((e) => e.scope !== 's/500'));
+    expect(checkRanks(index)).toBe(1009);
+    expect(index.due(Number.MAX_SAFE_INTEGER, 2000, () => true)).toEqual(
+      [...live.values()].filter((e) => e.scope !== 's/500').sort(order),
+    );
+    checkSlots(index);
+  });
+
+  it('ranks at most its bound of slots in one call, then goes on in the next', () => {
+    const index = new DeadlineIndex();
+    const count = 3 * DEADLINE_INDEX_RANK_SLOTS_MAX;
+    for (let i = 0; i < count; i++)
+      index.push({ scope: `s/${(i * 7919) % count}`, fenceToken: 1n, deadlineMs: 5 });
+    const answers = [0, 1, 2].map(() => {
+      const first = index.peek(() => true);
+      return { first, ranked: checkRanks(index) };
+    });
+    expect(answers.map((a) => a.ranked)).toEqual([
+      DEADLINE_INDEX_RANK_SLOTS_MAX,
+      2 * DEADLINE_INDEX_RANK_SLOTS_MAX,
+      count,
+    ]);
+    expect(answers.every((a) => a.first?.scope === 's/0')).toBe(true);
+    checkSlots(index);
+  });
+
   it('answers as a full scan through pushes, due rounds and rebuilds interleaved', () => {
     type Op =
       { k: 'push'; scope: string; deadlineMs: number } | { k: 'due'; nowMs: number } | { k: 'rebuild' };
