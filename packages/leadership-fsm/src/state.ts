@@ -324,7 +324,9 @@ export class FsmState {
    * (its fence's epoch is below this cluster's): it is not renewed here and ends at its deadline.
    */
   isInherited(lease: Lease): boolean {
-    return epochOfFence(lease.fenceToken) < this.cluster.epoch;
+    // Epoch 0 (every cluster that never failed over) inherits nothing: no BigInt shift per renewal.
+    const epoch = this.cluster.epoch;
+    return epoch > 0 && epochOfFence(lease.fenceToken) < epoch;
   }
 
   /** recordHolderChange sets the record's holder, counts the change and appends its event. */
