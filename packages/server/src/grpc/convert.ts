@@ -14,9 +14,26 @@ import type { RevisionEvents } from '../leadership/watch-hub';
 
 /**
  * The wire shapes below are what the edge hands grpc-js to encode (proto-loader's object form of
- * proto/leadership.proto). Fence tokens leave as decimal strings (uint64 keeps all 64 bits);
- * other 64-bit fields leave as numbers, which are safe integers here.
+ * proto/leadership.proto). Fence tokens leave as decimal strings (uint64 keeps all 64 bits), or
+ * in KeepAlive answers as WireUint64; other 64-bit fields leave as numbers, which are safe
+ * integers here.
  */
+
+/**
+ * WireUint64 is a uint64 as protobufjs encodes it: its low and high 32 bits. The encoder turns
+ * every uint64 into a Long first; from a decimal string that is Long.fromString, about 0.9 µs,
+ * which at thousands of KeepAlive answers per second was a visible share of the leader's CPU.
+ */
+export interface WireUint64 {
+  readonly low: number;
+  readonly high: number;
+  readonly unsigned: true;
+}
+
+/** uint64ToWire converts a uint64 (a fence token, 0..2^64-1) into its WireUint64 bits. */
+export function uint64ToWire(value: bigint): WireUint64 {
+  return { low: Number(value & 0xffffffffn) | 0, high: Number(value >> 32n) | 0, unsigned: true };
+}
 
 /** WireLease is a Lease message. */
 export interface WireLease {
@@ -54,14 +71,17 @@ export interface WireEvent {
   readonly principal: string;
 }
 
-/** WireKeepAliveResult is a KeepAliveResult message. */
+/**
+ * WireKeepAliveResult is a KeepAliveResult message. Its fence tokens are decimal strings or, as
+ * renewItemToWire builds them, WireUint64: both encode to the same bytes.
+ */
 export interface WireKeepAliveResult {
   readonly scope: string;
-  readonly fenceToken: string;
+  readonly fenceToken: string | WireUint64;
   readonly renewed: boolean;
   readonly deadlineMs: number;
   readonly errorCode: string;
-  readonly currentFenceToken?: string;
+  readonly currentFenceToken?: string | WireUint64;
 }
 
 /** REASON_TO_WIRE names each HolderChangeReason as the HolderChangeReason enum spells it. */
@@ -175,13 +195,16 @@ export function listToWire(page: ListHoldersPage): { leaders: WireLease[]; nextP
   return { leaders: page.holders.map(leaseToWire), nextPageToken: page.nextPageToken ?? '' };
 }
 
-/** renewItemToWire converts one lease's renewal answer into a KeepAliveResult. */
+/**
+ * renewItemToWire converts one lease's renewal answer into a KeepAliveResult, its fence tokens as
+ * WireUint64 (no decimal string made and parsed back per lease).
+ */
 export function renewItemToWire(item: RenewItem): WireKeepAliveResult {
   // Built field by field, without spreads: a KeepAlive answer converts thousands of these per second.
   if (item.renewed) {
     return {
       scope: item.scope,
-      fenceToken: item.fenceToken.toString(),
+      fenceToken: uint64ToWire(item.fenceToken),
       renewed: true,
       deadlineMs: item.deadlineMs,
       errorCode: '',
@@ -189,12 +212,12 @@ export function renewItemToWire(item: RenewItem): WireKeepAliveResult {
   }
   const refused = {
     scope: item.scope,
-    fenceToken: item.fenceToken.toString(),
+    fenceToken: uint64ToWire(item.fenceToken),
     renewed: false,
     deadlineMs: 0,
     errorCode: item.code,
   };
   return item.currentFenceToken === null
     ? refused
-    : { ...refused, currentFenceToken: item.currentFenceToken.toString() };
+    : { ...refused, currentFenceToken: uint64ToWire(item.currentFenceToken) };
 }
