@@ -21,6 +21,26 @@ export function leaseKey(lease: LeaseRef): string {
 }
 
 /**
+ * answersByKey maps each answer of a batch to its lease's key. The answers normally come in the
+ * order the leases were listed, so a listed lease's key (computed once, when it was queued) is
+ * reused; an answer out of that order (a batch that was split, a lease refused alone) gets its key
+ * computed. A renew entry answers thousands of leases, and a key costs a decimal fence string.
+ */
+function answersByKey(
+  keys: readonly string[],
+  listed: readonly LeaseRef[],
+  items: readonly RenewItem[],
+): Map<string, RenewItem> {
+  const byKey = new Map<string, RenewItem>();
+  items.forEach((item, i) => {
+    const lease = listed[i];
+    const inOrder = lease !== undefined && lease.scope === item.scope && lease.fenceToken === item.fenceToken;
+    byKey.set(inOrder ? keys[i]! : leaseKey(item), item);
+  });
+  return byKey;
+}
+
+/**
  * RENEW_BATCHES_IN_FLIGHT_MAX is how many renew entries a leader keeps in flight at once. With
  * one, renewal throughput was capped at RENEW_BATCH_MAX leases per commit round trip: at 45,000
  * leases on a loaded machine the round trip reached ~0.3 s, renewals queued for seconds while the
@@ -131,9 +151,9 @@ export class RenewalBatcher {
     const unique = new Map<string, LeaseRef>();
     for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.keys[i]!, lease));
     try {
-      const items = await this.proposeBatch([...unique.values()]);
-      const byKey = new Map<string, RenewItem>();
-      for (const item of items) byKey.set(leaseKey(item), item);
+      const listed = [...unique.values()];
+      const items = await this.proposeBatch(listed);
+      const byKey = answersByKey([...unique.keys()], listed, items);
       for (const w of batch) {
         const answers: RenewItem[] = [];
         let missing: LeaseRef | undefined;

@@ -175,6 +175,23 @@ describe('RenewalBatcher', () => {
     expect((await batcher.renewMany([lease(4)])).map((i) => i.renewed)).toEqual([true]);
   });
 
+  it('answers each lease with its own answer when the proposal answers out of the listed order', async () => {
+    // A batch split in parts, or a lease refused alone, comes back in another order than listed.
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) =>
+      Promise.resolve([...leases].reverse().map(answer)),
+    );
+    const first = batcher.renewMany([lease(1), lease(13), lease(2)]);
+    const second = batcher.renewMany([lease(2), lease(4)]);
+    const answered = [...(await first), ...(await second)];
+    expect(answered.map((i) => [i.scope, i.fenceToken, i.renewed])).toEqual([
+      ['b/1', 11n, true],
+      ['b/13', 23n, false],
+      ['b/2', 12n, true],
+      ['b/2', 12n, true],
+      ['b/4', 14n, true],
+    ]);
+  });
+
   it('rejects a caller whose lease the entry did not answer', async () => {
     const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) =>
       Promise.resolve(leases.slice(1).map(answer)),
