@@ -74,12 +74,36 @@ export function revisionField(o: Fields, field: string): number {
   return n;
 }
 
+/** SAFE_DECIMAL_DIGITS_MAX is the most decimal digits whose every value is a safe integer. */
+const SAFE_DECIMAL_DIGITS_MAX = 15;
+
+/**
+ * safeDecimal reads a canonical decimal of at most SAFE_DECIMAL_DIGITS_MAX digits (no sign, no
+ * leading zero but in "0"), as UINT64_DECIMAL accepts them; -1 for anything else, "" included.
+ */
+function safeDecimal(text: string): number {
+  const length = text.length;
+  if (length === 0 || (length > 1 && text.charCodeAt(0) === 0x30)) return -1;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 /**
  * parseFenceToken reads a fence token: a uint64 as a decimal string, in 1..2^64-1 (0 is never a
  * fence; an unset field decodes as "0" and is refused here). Anything else is INVALID_ARGUMENT.
  */
 export function parseFenceToken(value: unknown, field = 'fenceToken'): bigint {
-  if (typeof value === 'string' && UINT64_DECIMAL.test(value)) {
+  if (typeof value === 'string' && value.length <= SAFE_DECIMAL_DIGITS_MAX) {
+    // Every KeepAlive lease comes through here: a short token (any Raft index below 10^15) is read
+    // digit by digit as a number, with no regular expression and no BigInt parse of the string.
+    const n = safeDecimal(value);
+    if (n >= 1) return BigInt(n);
+  } else if (typeof value === 'string' && UINT64_DECIMAL.test(value)) {
     const n = BigInt(value);
     if (n >= 1n && n <= FENCE_TOKEN_MAX) return n;
   }

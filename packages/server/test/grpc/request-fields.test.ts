@@ -2,9 +2,12 @@ import { isServerError } from '../../src/index';
 import { parseFenceToken, requestFields, revisionField } from '../../src/grpc/request-fields';
 
 describe('the gRPC request field readers', () => {
-  it.each(['1', '42', '18446744073709551615'])('reads fence token %s as a bigint', (text) => {
-    expect(parseFenceToken(text)).toBe(BigInt(text));
-  });
+  it.each(['1', '42', '999999999999999', '1000000000000000', '9007199254740993', '18446744073709551615'])(
+    'reads fence token %s as a bigint',
+    (text) => {
+      expect(parseFenceToken(text)).toBe(BigInt(text));
+    },
+  );
 
   it.each([
     ['zero', '0'],
@@ -12,6 +15,12 @@ describe('the gRPC request field readers', () => {
     ['negative', '-1'],
     ['not decimal', '0x10'],
     ['a leading zero', '007'],
+    ['zero with a leading zero', '00'],
+    ['a leading zero at 16 digits', '0123456789012345'],
+    ['a sign', '+5'],
+    ['a space', ' 5'],
+    ['a fraction', '1.5'],
+    ['an exponent', '1e5'],
     ['empty', ''],
     ['a number, not a string', 5],
     ['absent', undefined],
