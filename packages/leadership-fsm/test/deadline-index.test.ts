@@ -81,6 +81,25 @@ function checkAgainstFullScan(deadlineMax: number): void {
 }
 
 /**
+ * trackedIndex is an empty index with the model of its live leases: `push` records a lease in both,
+ * and `isLive` knows an entry by identity, as the latest push of its scope.
+ */
+function trackedIndex(): {
+  index: DeadlineIndex;
+  live: Map<string, DueLease>;
+  push: (entry: DueLease) => void;
+  isLive: (entry: DueLease) => boolean;
+} {
+  const index = new DeadlineIndex();
+  const live = new Map<string, DueLease>();
+  const push = (entry: DueLease) => {
+    live.set(entry.scope, entry);
+    index.push(entry);
+  };
+  return { index, live, push, isLive: (e) => live.get(e.scope) === e };
+}
+
+/**
  * checkRanks asserts the ranking invariant: ranked slots' ranks follow their scopes' order, so a
  * comparison by rank answers as one by scope. It returns how many slots are ranked.
  */
@@ -165,13 +184,7 @@ describe('DeadlineIndex', () => {
   });
 
   it('ranks every scope once the leader has asked enough, and keeps the ranks through a rebuild', () => {
-    const index = new DeadlineIndex();
-    const live = new Map<string, DueLease>();
-    const push = (entry: DueLease) => {
-      live.set(entry.scope, entry);
-      index.push(entry);
-    };
-    const isLive = (e: DueLease) => live.get(e.scope) === e;
+    const { index, live, push, isLive } = trackedIndex();
     // Added in an order unlike the names' (so ranks are not insertion order), all with one deadline.
     for (let i = 0; i < 1000; i++) push({ scope: `s/${(i * 7919) % 1000}`, fenceToken: 1n, deadlineMs: 10 });
     expect(checkRanks(index)).toBe(0);
@@ -415,13 +428,7 @@ describe('DeadlineIndex', () => {
   });
 
   it('is due at a deadline a push moved back earlier after renewals had moved it later', () => {
-    const index = new DeadlineIndex();
-    const live = new Map<string, DueLease>();
-    const push = (entry: DueLease) => {
-      live.set(entry.scope, entry);
-      index.push(entry);
-    };
-    const isLive = (e: DueLease) => live.get(e.scope) === e;
+    const { index, push, isLive } = trackedIndex();
     push({ scope: 'a', fenceToken: 1n, deadlineMs: 100 });
     push({ scope: 'b', fenceToken: 2n, deadlineMs: 150 });
     push({ scope: 'a', fenceToken: 1n, deadlineMs: 300 });
