@@ -200,6 +200,19 @@ export class LeadershipService {
       admission.renewalLagMsMax,
       () => this.batcher.oldestWaitMs(),
       admission.onRefused,
+      (change) => {
+        if (change.refusing) {
+          this.logger.warn(
+            { renewalLagMs: change.renewalLagMs, renewalLagMsMax: admission.renewalLagMsMax },
+            'refusing new leases (BACKPRESSURE) while this leader catches up with renewals: if this repeats, the cluster holds more leases than it can renew (omnirelay_renewal_backlog_seconds)',
+          );
+        } else {
+          this.logger.info(
+            { renewalLagMs: change.renewalLagMs, refused: change.refused },
+            'admitting new leases again: renewals caught up',
+          );
+        }
+      },
     );
   }
 

@@ -21,6 +21,15 @@ export interface AdmissionStatus {
   readonly refusedTotal: number;
 }
 
+/** AdmissionChange is a start or an end of refusing new leases, as RenewalAdmission reports it. */
+export interface AdmissionChange {
+  readonly refusing: boolean;
+  /** renewalLagMs is the renewal backlog when the change was seen. */
+  readonly renewalLagMs: number;
+  /** refused counts the calls refused in the period that ended (0 when one begins). */
+  readonly refused: number;
+}
+
 /**
  * RenewalAdmission keeps the leases a leader already holds ahead of new ones. Every renewal
  * waits in the RenewalBatcher until the renew entry that carries it is applied; when the leader
@@ -38,6 +47,8 @@ export interface AdmissionStatus {
 export class RenewalAdmission {
   private refusingUntilMs = Number.NEGATIVE_INFINITY;
   private refused = 0;
+  /** refusedThisPeriod counts the calls refused since refusing last began (for the log line that ends it). */
+  private refusedThisPeriod = 0;
 
   constructor(
     private readonly lagMaxMs: number,
@@ -45,6 +56,11 @@ export class RenewalAdmission {
     private readonly renewalLagMs: () => number,
     /** onRefused hears each refused call (metrics). */
     private readonly onRefused: (call: AdmittedCall) => void = () => undefined,
+    /**
+     * onChange hears when refusing begins (with the backlog that began it) and when the first call
+     * after it is admitted again (with how many were refused meanwhile): one log line each.
+     */
+    private readonly onChange: (change: AdmissionChange) => void = () => undefined,
     /** now is a monotonic clock in milliseconds. */
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -54,9 +70,22 @@ export class RenewalAdmission {
     if (this.lagMaxMs === 0) return;
     const lagMs = this.renewalLagMs();
     const nowMs = this.now();
-    if (lagMs > this.lagMaxMs) this.refusingUntilMs = nowMs + this.lagMaxMs;
-    if (nowMs >= this.refusingUntilMs) return;
+    if (lagMs > this.lagMaxMs) {
+      if (nowMs >= this.refusingUntilMs) {
+        this.refusedThisPeriod = 0;
+        this.onChange({ refusing: true, renewalLagMs: Math.round(lagMs), refused: 0 });
+      }
+      this.refusingUntilMs = nowMs + this.lagMaxMs;
+    }
+    if (nowMs >= this.refusingUntilMs) {
+      if (this.refusedThisPeriod > 0) {
+        this.onChange({ refusing: false, renewalLagMs: Math.round(lagMs), refused: this.refusedThisPeriod });
+        this.refusedThisPeriod = 0;
+      }
+      return;
+    }
     this.refused++;
+    this.refusedThisPeriod++;
     this.onRefused(call);
     throw new ServerError(
       'BACKPRESSURE',

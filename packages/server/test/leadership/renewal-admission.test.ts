@@ -1,5 +1,5 @@
 import { isServerError } from '../../src/errors/error-table';
-import type { AdmittedCall } from '../../src/leadership/renewal-admission';
+import type { AdmissionChange, AdmittedCall } from '../../src/leadership/renewal-admission';
 import { RenewalAdmission } from '../../src/leadership/renewal-admission';
 
 /** admission builds a RenewalAdmission on a hand-moved clock and renewal backlog. */
@@ -7,15 +7,18 @@ function admission(lagMaxMs: number): {
   subject: RenewalAdmission;
   set: (state: { nowMs?: number; lagMs?: number }) => void;
   refused: AdmittedCall[];
+  changes: AdmissionChange[];
 } {
   let nowMs = 1_000;
   let lagMs = 0;
   const refused: AdmittedCall[] = [];
+  const changes: AdmissionChange[] = [];
   return {
     subject: new RenewalAdmission(
       lagMaxMs,
       () => lagMs,
       (call) => refused.push(call),
+      (change) => changes.push(change),
       () => nowMs,
     ),
     set: (state) => {
@@ -23,6 +26,7 @@ function admission(lagMaxMs: number): {
       lagMs = state.lagMs ?? lagMs;
     },
     refused,
+    changes,
   };
 }
 
@@ -97,6 +101,22 @@ describe('RenewalAdmission', () => {
     expect(refusal(() => subject.admit('campaign'))).toBeDefined();
     set({ nowMs: 6_000 });
     expect(refusal(() => subject.admit('campaign'))).toBeUndefined();
+  });
+
+  it('reports each period of refusals once, when it begins and when the first call after it is admitted', () => {
+    const { subject, set, changes } = admission(1_000);
+    set({ lagMs: 1_500 });
+    for (let i = 0; i < 3; i++) expect(refusal(() => subject.admit('acquire'))).toBeDefined();
+    set({ nowMs: 1_500, lagMs: 1_800 });
+    expect(refusal(() => subject.admit('campaign'))).toBeDefined();
+    expect(changes).toEqual([{ refusing: true, renewalLagMs: 1_500, refused: 0 }]);
+    set({ nowMs: 2_600, lagMs: 20 });
+    subject.admit('acquire');
+    subject.admit('acquire');
+    expect(changes).toEqual([
+      { refusing: true, renewalLagMs: 1_500, refused: 0 },
+      { refusing: false, renewalLagMs: 20, refused: 4 },
+    ]);
   });
 
   it('never refuses when the bound is 0 (off)', () => {
