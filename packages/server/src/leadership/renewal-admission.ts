@@ -70,20 +70,15 @@ export class RenewalAdmission {
     if (this.lagMaxMs === 0) return;
     const lagMs = this.renewalLagMs();
     const nowMs = this.now();
+    // A period that ended with no call admitted since is reported ended before anything else.
+    if (nowMs >= this.refusingUntilMs) this.endPeriod(lagMs);
     if (lagMs > this.lagMaxMs) {
       if (nowMs >= this.refusingUntilMs) {
-        this.refusedThisPeriod = 0;
         this.onChange({ refusing: true, renewalLagMs: Math.round(lagMs), refused: 0 });
       }
       this.refusingUntilMs = nowMs + this.lagMaxMs;
     }
-    if (nowMs >= this.refusingUntilMs) {
-      if (this.refusedThisPeriod > 0) {
-        this.onChange({ refusing: false, renewalLagMs: Math.round(lagMs), refused: this.refusedThisPeriod });
-        this.refusedThisPeriod = 0;
-      }
-      return;
-    }
+    if (nowMs >= this.refusingUntilMs) return;
     this.refused++;
     this.refusedThisPeriod++;
     this.onRefused(call);
@@ -94,6 +89,13 @@ export class RenewalAdmission {
         `if this lasts, the cluster holds more leases than it can renew: spread them over more clusters or give them longer TTLs`,
       { renewalLagMs: Math.round(lagMs), renewalLagMsMax: this.lagMaxMs },
     );
+  }
+
+  /** endPeriod reports the end of a period of refusals, if one had refused anything. */
+  private endPeriod(lagMs: number): void {
+    if (this.refusedThisPeriod === 0) return;
+    this.onChange({ refusing: false, renewalLagMs: Math.round(lagMs), refused: this.refusedThisPeriod });
+    this.refusedThisPeriod = 0;
   }
 
   /** status is what /status shows. */

@@ -119,6 +119,19 @@ describe('RenewalAdmission', () => {
     ]);
   });
 
+  it('reports a period ended when the next one begins with no call admitted between them', () => {
+    const { subject, set, changes } = admission(1_000);
+    set({ lagMs: 1_200 });
+    expect(refusal(() => subject.admit('acquire'))).toBeDefined();
+    set({ nowMs: 5_000, lagMs: 1_300 });
+    expect(refusal(() => subject.admit('acquire'))).toBeDefined();
+    expect(changes).toEqual([
+      { refusing: true, renewalLagMs: 1_200, refused: 0 },
+      { refusing: false, renewalLagMs: 1_300, refused: 1 },
+      { refusing: true, renewalLagMs: 1_300, refused: 0 },
+    ]);
+  });
+
   it('never refuses when the bound is 0 (off)', () => {
     const { subject, set, refused } = admission(0);
     set({ lagMs: 60_000 });
