@@ -60,6 +60,12 @@ export interface NodeFigures {
   readonly overlap: number;
   /** restarted says the node was the one killed and started again (its counters restart). */
   readonly restarted: boolean;
+  /**
+   * heapUsedBytes and rssBytes are the node's V8 heap in use and its resident set at the end
+   * (nodejs_heap_size_used_bytes, process_resident_memory_bytes): how much of the RSS is live data.
+   */
+  readonly heapUsedBytes: number;
+  readonly rssBytes: number;
 }
 
 /** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
@@ -167,6 +173,8 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
     expired: counterValue(metrics, 'mesh_leadership_transitions_total{reason="expired"}'),
     overlap: counterValue(metrics, 'mesh_leadership_split_brain_total{kind="overlap"}'),
     restarted,
+    heapUsedBytes: counterValue(metrics, 'nodejs_heap_size_used_bytes'),
+    rssBytes: counterValue(metrics, 'process_resident_memory_bytes'),
   };
 }
 
@@ -343,7 +351,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
         after
           .map(
             (n) =>
-              `${n.id} ${n.leases} leases, ${n.expired} expired, stall max ${n.stallMsMax.toFixed(0)} ms`,
+              `${n.id} ${n.leases} leases, ${n.expired} expired, stall max ${n.stallMsMax.toFixed(0)} ms, ` +
+              `heap used ${(n.heapUsedBytes / 2 ** 20).toFixed(0)} of RSS ${(n.rssBytes / 2 ** 20).toFixed(0)} MiB`,
           )
           .join('; ') +
         `; lost at the clients: ${JSON.stringify(lostByClients)}`,
