@@ -25,8 +25,8 @@ import { sleep, withDeadline } from './time';
 import type { TlsPem } from './tls-files';
 import { readTls } from './tls-files';
 
-/** ETCD_CALL_MS_MAX is the deadline of every unary call the bench makes to etcd. */
-const ETCD_CALL_MS_MAX = 5000;
+/** ETCD_CALL_MS_MAX is the deadline of every unary call the bench makes to etcd (and of each keep-alive). */
+export const ETCD_CALL_MS_MAX = 5000;
 /** ETCD_SESSION_TTL_MS is etcd's smallest lease TTL with a 1 s election timeout (1.5 × election timeout, rounded up to whole seconds). */
 const ETCD_SESSION_TTL_MS = 2000;
 /** STATUS_POLL_MS is how often leader and catch-up checks poll. */
@@ -60,6 +60,35 @@ function leaseTtlSeconds(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs / 1000));
 }
 
+/**
+ * grantLeaseOnKey is compare's acquire on one client: LeaseGrant (`ttlMs` in whole seconds), then
+ * Txn(if create_revision(key) == 0 then put(key, value, lease)). When the key is already taken it
+ * revokes the lease and throws; otherwise it returns the lease id and the Txn's revision (the fence).
+ */
+export async function grantLeaseOnKey(
+  c: Etcd3,
+  scope: string,
+  ttlMs: number,
+  value: string,
+): Promise<{ readonly id: string; readonly revision: bigint }> {
+  const grant = await c.leaseClient.leaseGrant({ TTL: leaseTtlSeconds(ttlMs) });
+  const key = Buffer.from(scope);
+  const txn = await c.kv.txn({
+    compare: [{ key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }],
+    success: [{ request_put: { key, value: Buffer.from(value), lease: grant.ID } }],
+  });
+  if (!txn.succeeded) {
+    await c.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
+    throw new Error(`etcd: scope ${scope} is already held`);
+  }
+  return { id: grant.ID, revision: BigInt(txn.header.revision) };
+}
+
+/** EtcdLeaseGoneError is how a keep-alive fails when etcd no longer has the lease (it answered TTL ≤ 0). */
+export class EtcdLeaseGoneError extends Error {
+  override readonly name = 'EtcdLeaseGoneError';
+}
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
@@ -68,9 +97,10 @@ interface Waiter {
 
 /**
  * KeepAliveStream is one long-lived LeaseKeepAlive stream. etcd answers each request in order, so
- * each response is matched with the oldest pending request for its lease id.
+ * each response is matched with the oldest pending request for its lease id. A renew rejects with
+ * EtcdLeaseGoneError when the lease is gone; once the stream failed, every renew rejects.
  */
-class KeepAliveStream {
+export class KeepAliveStream {
   private readonly waiters = new Map<string, Waiter[]>();
   private failure: Error | undefined;
 
@@ -81,7 +111,8 @@ class KeepAliveStream {
       if (queue?.length === 0) this.waiters.delete(res.ID);
       if (w === undefined) return;
       clearTimeout(w.timer);
-      if (Number(res.TTL) <= 0) w.reject(new Error(`etcd lease ${res.ID} is gone (TTL ${res.TTL})`));
+      if (Number(res.TTL) <= 0)
+        w.reject(new EtcdLeaseGoneError(`etcd lease ${res.ID} is gone (TTL ${res.TTL})`));
       else w.resolve();
     });
     stream.on('error', (e) => this.failAll(e));
@@ -241,20 +272,10 @@ export class EtcdTarget implements Target {
   async acquire(scope: string, ttlMs: number): Promise<HeldScope> {
     const leader = await this.cachedLeader();
     const c = this.client(leader);
-    const grant = await c.leaseClient.leaseGrant({ TTL: leaseTtlSeconds(ttlMs) });
-    const key = Buffer.from(scope);
-    const txn = await c.kv.txn({
-      compare: [{ key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }],
-      success: [{ request_put: { key, value: Buffer.from(leader), lease: grant.ID } }],
-    });
-    if (!txn.succeeded) {
-      await c.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
-      throw new Error(`etcd: scope ${scope} is already held`);
-    }
-    const id = grant.ID;
+    const { id, revision } = await grantLeaseOnKey(c, scope, ttlMs, leader);
     return {
       scope,
-      fence: BigInt(txn.header.revision),
+      fence: revision,
       renew: async () => (await this.keepAlive(leader)).renew(id, ETCD_CALL_MS_MAX),
       release: async () => {
         await c.leaseClient.leaseRevoke({ ID: id });
@@ -324,11 +345,16 @@ export class EtcdTarget implements Target {
     );
   }
 
-  watchSpec(member: string): WatchWorkerSpec {
+  /** clientUrl is the client URL of `member` (for clients of the bench's worker threads). */
+  clientUrl(member: string): string {
     if (this.cluster === undefined) throw new Error('etcd cluster is not started');
+    return this.cluster.member(member).clientUrl;
+  }
+
+  watchSpec(member: string): WatchWorkerSpec {
     return {
       target: 'etcd',
-      endpoint: this.cluster.member(member).clientUrl,
+      endpoint: this.clientUrl(member),
       ...(this.pki === undefined ? {} : { tls: this.pki.client }),
     };
   }

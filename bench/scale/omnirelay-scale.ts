@@ -21,6 +21,7 @@ import type { ScaleConfig } from './config';
 import type { LeaseWorkerData, ScaleWorkerReport } from './lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
+import { ask, share } from './worker-messages';
 
 /**
  * FILL_MS_MAX bounds how long the bench waits for the workers to acquire every lease; past it the
@@ -105,34 +106,6 @@ function startWorker(data: LeaseWorkerData): Worker {
     eval: true,
     workerData: data,
   });
-}
-
-/** ask posts `{type}` to every worker and waits for each one's answer of type `answer`. */
-function ask<T>(workers: readonly Worker[], type: string, answer: string, ms: number): Promise<T[]> {
-  return withDeadline(
-    Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<T>((resolve, reject) => {
-            const onMessage = (m: { type: string; message?: string }): void => {
-              if (m.type === answer) {
-                w.off('message', onMessage);
-                resolve(m as T);
-              } else if (m.type === 'error') reject(new Error(m.message));
-            };
-            w.on('message', onMessage);
-            if (type !== '') w.postMessage({ type });
-          }),
-      ),
-    ),
-    ms,
-    `lease workers answering ${answer}`,
-  );
-}
-
-/** share splits `total` into `parts` near-equal counts. */
-function share(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, k) => Math.floor(total / parts) + (k < total % parts ? 1 : 0));
 }
 
 function metricsText(address: string): Promise<string> {
