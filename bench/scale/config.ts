@@ -1,7 +1,7 @@
 /**
  * ScaleConfig holds every count and duration of the scale bench, from the command line:
  * `--leases N` (default 100,000), `--clients N` (100), `--lease-workers N` (worker threads the
- * clients run in, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
+ * clients run in, and etcd's leases, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
  * OmniRelay node) and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
  */
@@ -21,9 +21,11 @@ export interface ScaleConfig {
   readonly acquireConcurrency: number;
   /** watchWriteGapMs spaces the watch probe writes over the sustained window. */
   readonly watchWriteGapMs: number;
-  /** etcdRenewInflightMax bounds the etcd keep-alive requests in flight. */
+  /** etcdRenewInflightMax bounds the etcd keep-alive requests in flight, per lease worker. */
   readonly etcdRenewInflightMax: number;
-  /** etcdAcquireConcurrency is how many etcd grant + txn pairs are in flight while filling up. */
+  /** etcdKeepAliveStreams is how many etcd clients, each with one keep-alive stream, each lease worker opens. */
+  readonly etcdKeepAliveStreams: number;
+  /** etcdAcquireConcurrency is how many etcd grant + txn pairs are in flight while filling up (all workers). */
   readonly etcdAcquireConcurrency: number;
   readonly only: 'omnirelay' | 'etcd' | undefined;
   readonly cpuProfDir: string | undefined;
@@ -90,6 +92,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     acquireConcurrency: 4,
     watchWriteGapMs: 250,
     etcdRenewInflightMax: 512,
+    etcdKeepAliveStreams: 4,
     etcdAcquireConcurrency: 128,
     only,
     cpuProfDir,

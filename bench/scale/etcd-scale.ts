@@ -1,34 +1,46 @@
 /**
  * The etcd side of the scale bench: a fresh 3-member etcd cluster; `leases` leases granted
  * (TTL `ttlMs` in whole seconds), each attached to its own key as compare's acquire does
- * (LeaseGrant + Txn), and kept alive through etcd's own LeaseKeepAlive stream the way etcd's
+ * (LeaseGrant + Txn), and kept alive through etcd's own LeaseKeepAlive streams the way etcd's
  * clients do: every lease once per TTL / 3 (clientv3's keep-alive period), starting as soon as it is
- * granted. Over a sustained window of the same length as OmniRelay's, the members' CPU and RSS are
- * sampled, so the bench can report CPU per lease per second as a ratio.
+ * granted. As on OmniRelay's side, the leases are driven from `leaseWorkers` worker threads
+ * (etcd-lease-worker.ts), each with its share of the leases, its own clients to the leader member
+ * and its own keep-alive streams. Over a sustained window of the same length as OmniRelay's, the
+ * members' CPU and RSS are sampled, so the bench can report CPU per lease per second as a ratio.
  */
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { progress } from '../support/stats';
+import { startTsWorker, stopTsWorker } from '../support/ts-worker';
 import { trackPids } from '../compare/children';
 import { ensureEtcd } from '../compare/etcd-install';
 import { EtcdTarget } from '../compare/etcd-target';
 import { summarizeMs } from '../compare/summary';
 import type { SampleSummary } from '../compare/summary';
-import type { HeldScope } from '../compare/target';
 import { sleep } from '../compare/time';
-import { withAttempts } from './attempts';
 import type { ScaleConfig } from './config';
+import type { EtcdLeaseWorkerData, EtcdWorkerReport } from './etcd-lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
+import { ask, share } from './worker-messages';
 
 /** LEADER_MS_MAX bounds the wait for a leader. */
 const LEADER_MS_MAX = 30_000;
-/** FILL_MS_MAX bounds the grants of every lease. */
+/** FILL_MS_MAX bounds each worker's grants; past it the leases granted by then are kept alive. */
 const FILL_MS_MAX = 600_000;
-/** RENEW_TICK_MS is how often the keep-alive loop looks for due leases. */
-const RENEW_TICK_MS = 5;
+/** REPORT_MS_MAX bounds a worker's answer to `report` (and its `held` past FILL_MS_MAX). */
+const REPORT_MS_MAX = 30_000;
+/** FILL_PROGRESS_MS is how often the fill reports how many leases are held and lost so far. */
+const FILL_PROGRESS_MS = 10_000;
+/** WORKER_STOP_MS_MAX bounds a worker's orderly stop before it is terminated. */
+const WORKER_STOP_MS_MAX = 5000;
 
 /** EtcdScaleResult is the etcd half of bench/results/scale.json. */
 export interface EtcdScaleResult {
   readonly version: string;
+  /** leaseWorkers is how many threads drove the leases; keepAliveStreams how many streams they opened in all. */
+  readonly leaseWorkers: number;
+  readonly keepAliveStreams: number;
   readonly fillMs: number;
   readonly held: number;
   readonly acquireFailed: number;
@@ -36,153 +48,116 @@ export interface EtcdScaleResult {
   readonly nodes: Readonly<Record<string, ProcWindow>>;
   readonly renewalMs: SampleSummary;
   readonly renewalsPerS: number;
-  /** renewalsFailed counts keep-alives that failed or found the lease gone (over the whole run). */
+  /** renewalsFailed counts keep-alives that failed (deadline, broken stream) over the whole run; each is tried again. */
   readonly renewalsFailed: number;
+  /** renewalsFailedInWindow counts those of the window. */
+  readonly renewalsFailedInWindow: number;
+  /** leasesLost counts leases a keep-alive found gone (over the whole run); heldAtEnd is what was held after the window. */
+  readonly leasesLost: number;
+  readonly heldAtEnd: number;
   /** renewLagMsMax is how late, at worst, a lease's keep-alive went out after it was due (in the window). */
   readonly renewLagMsMax: number;
 }
 
-interface Due {
-  readonly lease: HeldScope;
-  readonly dueAt: number;
-}
-
-/**
- * KeepAliveLoop renews every lease it is given once per `intervalMs`, with at most `inflightMax`
- * keep-alives in flight; leases come due in the order they were added (one interval for all).
- */
-class KeepAliveLoop {
-  private queue: Due[] = [];
-  private head = 0;
-  private inflight = 0;
-  private stopped = false;
-  private measuring = false;
-  samples: number[] = [];
-  renewed = 0;
-  failed = 0;
-  lagMsMax = 0;
-  private readonly done: Promise<void>;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly inflightMax: number,
-  ) {
-    this.done = this.run();
-  }
-
-  add(lease: HeldScope): void {
-    this.queue.push({ lease, dueAt: performance.now() + this.intervalMs });
-  }
-
-  measure(): void {
-    this.measuring = true;
-    this.samples = [];
-    this.renewed = 0;
-    this.lagMsMax = 0;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const now = performance.now();
-      while (this.head < this.queue.length && this.inflight < this.inflightMax) {
-        const next = this.queue[this.head]!;
-        if (next.dueAt > now) break;
-        this.head++;
-        if (this.measuring) this.lagMsMax = Math.max(this.lagMsMax, now - next.dueAt);
-        this.renew(next.lease);
-      }
-      if (this.head > 100_000) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      await sleep(RENEW_TICK_MS);
-    }
-  }
-
-  private renew(lease: HeldScope): void {
-    this.inflight++;
-    const sentAt = performance.now();
-    lease.renew().then(
-      () => {
-        this.inflight--;
-        const at = performance.now();
-        this.renewed++;
-        if (this.measuring) this.samples.push(at - sentAt);
-        this.queue.push({ lease, dueAt: sentAt + this.intervalMs });
-      },
-      () => {
-        this.inflight--;
-        this.failed++;
-      },
-    );
-  }
-}
-
-/** runEtcdScale runs the etcd half; the cluster is stopped whatever happens. */
+/** runEtcdScale runs the etcd half; the workers and the cluster are stopped whatever happens. */
 export async function runEtcdScale(config: ScaleConfig): Promise<EtcdScaleResult> {
   const etcd = await ensureEtcd();
   const target = new EtcdTarget(etcd.path, etcd.version);
   const untrack = trackPids(() => target.pids());
-  // etcd's clients keep a lease alive every TTL / 3 (clientv3: ttl / 3).
-  const loop = new KeepAliveLoop(Math.ceil(config.ttlMs / 1000) * (1000 / 3), config.etcdRenewInflightMax);
+  const workers: Worker[] = [];
   try {
     progress(`etcd ${etcd.version}: starting a fresh 3-member cluster`);
     await target.start();
-    await target.leader(LEADER_MS_MAX);
+    const leader = await target.leader(LEADER_MS_MAX);
+    const leasesPerWorker = share(config.leases, config.leaseWorkers);
+    const acquiresPerWorker = share(config.etcdAcquireConcurrency, config.leaseWorkers);
+    let first = 0;
+    leasesPerWorker.forEach((leases, k) => {
+      const data: EtcdLeaseWorkerData = {
+        endpoint: target.clientUrl(leader),
+        leader,
+        firstLease: first,
+        leases,
+        ttlMs: config.ttlMs,
+        acquireConcurrency: Math.max(1, acquiresPerWorker[k]!),
+        streams: config.etcdKeepAliveStreams,
+        inflightMax: config.etcdRenewInflightMax,
+        fillMsMax: FILL_MS_MAX,
+      };
+      const w = startTsWorker(join(__dirname, 'etcd-lease-worker.ts'), data);
+      // A worker that throws answers every pending ask with an error, rather than leaving it to its deadline.
+      w.on('error', (e) =>
+        w.emit('message', { type: 'error', message: `etcd lease worker ${k}: ${e.message}` }),
+      );
+      workers.push(w);
+      first += leases;
+    });
     progress(
-      `etcd: granting ${config.leases} leases (TTL ${config.ttlMs} ms), each kept alive from its grant`,
+      `etcd: ${workers.length} worker threads (${config.etcdKeepAliveStreams} clients and keep-alive streams each, to ${leader}) grant ${config.leases} leases (TTL ${config.ttlMs} ms), each kept alive from its grant`,
     );
     const fillStarted = performance.now();
-    let next = 0;
-    let held = 0;
-    let acquireFailed = 0;
-    const one = async (): Promise<void> => {
-      while (next < config.leases && performance.now() - fillStarted < FILL_MS_MAX) {
-        const scope = `scale/e/${next++}`;
-        const ok = await withAttempts(async () => loop.add(await target.acquire(scope, config.ttlMs)));
-        if (ok) held++;
-        else acquireFailed++;
-      }
-    };
-    await Promise.all(Array.from({ length: config.etcdAcquireConcurrency }, () => one()));
+    // Like OmniRelay's fill: every FILL_PROGRESS_MS, how far it got and whether leases granted
+    // already are being lost (keep-alives not keeping up).
+    const ticker = setInterval(() => {
+      ask<EtcdWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX).then(
+        (now) => {
+          const sum = (f: (r: EtcdWorkerReport) => number): number => now.reduce((a, r) => a + f(r), 0);
+          progress(
+            `etcd: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${sum((r) => r.acquireFailed)} failed, ${sum((r) => r.lost)} lost, ${sum((r) => r.renewed)} keep-alives so far (${sum((r) => r.failed)} failed)`,
+          );
+        },
+        () => undefined,
+      );
+    }, FILL_PROGRESS_MS);
+    ticker.unref();
+    let filled: { held: number; failed: number }[];
+    try {
+      filled = await ask<{ held: number; failed: number }>(workers, '', 'held', FILL_MS_MAX + REPORT_MS_MAX);
+    } finally {
+      clearInterval(ticker);
+    }
     const fillMs = performance.now() - fillStarted;
+    const held = filled.reduce((a, f) => a + f.held, 0);
+    const acquireFailed = filled.reduce((a, f) => a + f.failed, 0);
     progress(`etcd: ${held} leases held in ${(fillMs / 1000).toFixed(1)} s (${acquireFailed} failed)`);
 
     const pids = target.pids();
     const sampler = new ProcSampler(pids);
-    loop.measure();
+    for (const w of workers) w.postMessage({ type: 'measure' });
     sampler.start();
     const windowStarted = performance.now();
     await sleep(config.durationMs);
     const windowMs = performance.now() - windowStarted;
     const windows = sampler.stop();
-    const renewalMs = summarizeMs(loop.samples);
+    const reports = await ask<EtcdWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+    const sum = (f: (r: EtcdWorkerReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
+    const renewalMs = summarizeMs(reports.flatMap((r) => r.renewalMs));
     const nodes: Record<string, ProcWindow> = {};
     windows.forEach((w, i) => (nodes[target.members[i] ?? String(w.pid)] = w));
     const result: EtcdScaleResult = {
       version: etcd.version,
+      leaseWorkers: workers.length,
+      keepAliveStreams: sum((r) => r.streamsOpened),
       fillMs,
       held,
       acquireFailed,
       windowMs,
       nodes,
       renewalMs,
-      renewalsPerS: loop.renewed / (windowMs / 1000),
-      renewalsFailed: loop.failed,
-      renewLagMsMax: loop.lagMsMax,
+      renewalsPerS: sum((r) => r.renewed) / (windowMs / 1000),
+      renewalsFailed: sum((r) => r.failed),
+      renewalsFailedInWindow: sum((r) => r.failedInWindow),
+      leasesLost: sum((r) => r.lost),
+      heldAtEnd: sum((r) => r.held),
+      renewLagMsMax: Math.max(...reports.map((r) => r.lagMsMax)),
     };
     progress(
-      `etcd: window ${(windowMs / 1000).toFixed(1)} s: renewals ${result.renewalsPerS.toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms, ${loop.failed} failed, lag max ${loop.lagMsMax.toFixed(0)} ms; ` +
+      `etcd: window ${(windowMs / 1000).toFixed(1)} s: renewals ${result.renewalsPerS.toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms, ${result.renewalsFailedInWindow} failed (${result.renewalsFailed} in all), ${result.leasesLost} leases lost (${result.heldAtEnd} held), lag max ${result.renewLagMsMax.toFixed(0)} ms; ` +
         formatWindows(nodes),
     );
     return result;
   } finally {
-    await loop.stop();
+    await Promise.all(workers.map((w) => stopTsWorker(w, WORKER_STOP_MS_MAX)));
     await target.stop();
     untrack();
   }

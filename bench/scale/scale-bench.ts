@@ -64,6 +64,11 @@ function verdict(ok: boolean): string {
   return ok ? 'met' : '**missed**';
 }
 
+/** etcdHeld is etcd's leases held after the grants and after the window, and how long the grants took. */
+function etcdHeld(e: EtcdScaleResult): string {
+  return `${e.held}, ${e.heldAtEnd} at the end (${(e.fillMs / 1000).toFixed(0)} s to grant)`;
+}
+
 function renderTable(r: ScaleResults): string {
   const lines: string[] = [];
   const o = r.omnirelay;
@@ -92,7 +97,7 @@ function renderTable(r: ScaleResults): string {
     const missing = Math.max(...o.after.map((n) => Math.max(0, o.heldAtEnd - n.leases)));
     lines.push('| figure | OmniRelay | etcd | target | verdict |', '|---|---|---|---|---|');
     lines.push(
-      `| leases held | ${o.held}${o.fillComplete ? '' : ' (fill timed out)'}, ${o.heldAtEnd} at the end (${(o.fillMs / 1000).toFixed(0)} s to acquire) | ${e?.held ?? 'n/a'} | ${r.config.leases} | ${verdict(o.heldAtEnd === r.config.leases)} |`,
+      `| leases held | ${o.held}${o.fillComplete ? '' : ' (fill timed out)'}, ${o.heldAtEnd} at the end (${(o.fillMs / 1000).toFixed(0)} s to acquire) | ${e === undefined ? 'n/a' : etcdHeld(e)} | ${r.config.leases} | ${verdict(o.heldAtEnd === r.config.leases)} |`,
     );
     lines.push(
       `| RSS per node, peak | ${mib(rssMax)} | ${e === undefined ? 'n/a' : mib(Math.max(...Object.values(e.nodes).map((w) => w.peakRssBytes)))} | ≤ 1 GiB | ${verdict(rssMax <= RSS_TARGET_BYTES)} |`,
@@ -101,7 +106,7 @@ function renderTable(r: ScaleResults): string {
       `| longest event-loop stall, any node | ${ms(stallMax)} | — | ≤ ${STALL_TARGET_MS} ms | ${verdict(stallMax <= STALL_TARGET_MS)} |`,
     );
     lines.push(
-      `| leases expired early (expired on any node + lost at the clients + missing on a node) | ${expired} + ${lost} + ${missing} | — | 0 | ${verdict(expired + lost + missing === 0)} |`,
+      `| leases expired early (expired on any node + lost at the clients + missing on a node) | ${expired} + ${lost} + ${missing} | ${e === undefined ? '—' : `${e.leasesLost} lost`} | 0 | ${verdict(expired + lost + missing === 0)} |`,
     );
     lines.push(
       `| renewals/s in the window | ${o.renewalsPerS.toFixed(0)} | ${e?.renewalsPerS.toFixed(0) ?? 'n/a'} | | |`,
@@ -118,6 +123,24 @@ function renderTable(r: ScaleResults): string {
     lines.push(
       `| kill -9 ${o.kill.member} → ${o.kill.newLeader} leads / restarted member caught up | ${ms(o.kill.leaderMs)} / ${(o.kill.catchUpMs / 1000).toFixed(1)} s | — | | |`,
     );
+  }
+  if (o === undefined && e !== undefined) {
+    lines.push('| etcd figure | value |', '|---|---|');
+    lines.push(`| leases held | ${etcdHeld(e)} |`);
+    lines.push(`| leases lost (a keep-alive found the lease gone) | ${e.leasesLost} |`);
+    lines.push(
+      `| renewals/s in the window (${e.leaseWorkers} threads, ${e.keepAliveStreams} streams) | ${e.renewalsPerS.toFixed(0)} |`,
+    );
+    lines.push(`| renewal p50 / p99 | ${ms(e.renewalMs.p50)} / ${ms(e.renewalMs.p99)} |`);
+    lines.push(
+      `| keep-alives failed, in the window / in all | ${e.renewalsFailedInWindow} / ${e.renewalsFailed} |`,
+    );
+    lines.push(`| latest keep-alive in the window, after it was due | ${ms(e.renewLagMsMax)} |`);
+    for (const [id, w] of Object.entries(e.nodes)) {
+      lines.push(
+        `| ${id}: CPU % (window) / peak RSS | ${w.cpuPercent.toFixed(0)} / ${mib(w.peakRssBytes)} |`,
+      );
+    }
   }
   if (r.cpuPerLeaseSecond !== undefined) {
     const c = r.cpuPerLeaseSecond;
