@@ -39,7 +39,7 @@ interface ScaleResults {
   omnirelayError?: string;
   etcd?: EtcdScaleResult;
   etcdError?: string;
-  /** cpuPerLeaseSecond: node CPU ms per lease per second of the window, each system, and the ratio. */
+  /** cpuPerLeaseSecond: node CPU ms per lease held at the end per second of the window, each system, and the ratio. */
   cpuPerLeaseSecond?: { omnirelayMs: number; etcdMs: number; ratio: number };
 }
 
@@ -188,8 +188,9 @@ async function main(): Promise<void> {
   const o = results.omnirelay;
   const e = results.etcd;
   if (o !== undefined && e !== undefined) {
-    const omnirelayMs = cpuMsPerLeaseSecond(o.nodes, o.held, o.windowMs);
-    const etcdMs = cpuMsPerLeaseSecond(e.nodes, e.held, e.windowMs);
+    // Per lease still held at the end, not per lease granted: leases lost on the way cost no renewals.
+    const omnirelayMs = cpuMsPerLeaseSecond(o.nodes, o.heldAtEnd, o.windowMs);
+    const etcdMs = cpuMsPerLeaseSecond(e.nodes, e.heldAtEnd, e.windowMs);
     results.cpuPerLeaseSecond = { omnirelayMs, etcdMs, ratio: omnirelayMs / etcdMs };
   }
   results.machine.loadAverageEnd = loadavg();
