@@ -232,7 +232,10 @@ class KeepAliveStream {
       renewing.push(item);
       slots.push(i);
     });
-    const renewed = await this.service.renewMany(renewing.map((item) => item.renew));
+    const renewed = await this.service.renewMany(
+      renewing.map((item) => item.renew),
+      renewing.map((item) => item.key),
+    );
     renewed.forEach((result, j) => {
       // A lease that did not renew will never renew again (fences are not reused): stop counting it.
       if (!result.renewed) {

@@ -399,13 +399,14 @@ export class LeadershipService {
 
   /**
    * renewMany renews the leases of one request together (a KeepAlive message) and answers each,
-   * in order: one wait for the whole list, however long it is.
+   * in order: one wait for the whole list, however long it is. `keys` are their leaseKeys when the
+   * caller computed them already.
    */
-  async renewMany(leases: readonly LeaseRef[]): Promise<RenewItem[]> {
+  async renewMany(leases: readonly LeaseRef[], keys?: readonly string[]): Promise<RenewItem[]> {
     if (leases.length === 0) return [];
     if (!this.node.isLeader) throw this.notLeader();
     for (const lease of leases) this.resetReleaser.cancel(lease);
-    const items = await this.batcher.renewMany(leases);
+    const items = await this.batcher.renewMany(leases, keys);
     for (const item of items) if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
     return items;
   }

@@ -87,8 +87,11 @@ export class RenewalBatcher {
     return item!;
   }
 
-  /** renewMany queues `leases` for the next batch and answers each, in order. */
-  renewMany(leases: readonly LeaseRef[]): Promise<RenewItem[]> {
+  /**
+   * renewMany queues `leases` for the next batch and answers each, in order. `keys` are their
+   * leaseKeys when the caller has them already (a KeepAlive request computes each once).
+   */
+  renewMany(leases: readonly LeaseRef[], keys?: readonly string[]): Promise<RenewItem[]> {
     if (leases.length === 0) return Promise.resolve([]);
     const bytes = leaseListBytesMax(leases);
     if (leases.length > this.batchMax || bytes > this.batchBytesMax) {
@@ -98,10 +101,10 @@ export class RenewalBatcher {
         return Promise.all(parts.map((part) => this.renewMany(part))).then((answers) => answers.flat());
       }
     }
-    const keys = leases.map(leaseKey);
-    for (const key of keys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    const listed = keys ?? leases.map(leaseKey);
+    for (const key of listed) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     return new Promise<RenewItem[]>((resolve, reject) => {
-      this.queue.push({ leases, keys, bytes, sinceMs: this.now(), resolve, reject });
+      this.queue.push({ leases, keys: listed, bytes, sinceMs: this.now(), resolve, reject });
       if (this.inFlight.size < this.inFlightMax) queueMicrotask(() => this.flush());
     });
   }
