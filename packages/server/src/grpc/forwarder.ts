@@ -170,7 +170,18 @@ export class GrpcForwarder {
     });
     // A failure also arrives as the status, which answers it; 'error' only needs a listener.
     upstream.on('error', () => undefined);
+    // A leader deposed while the call waits for it (frozen, cut off) would hold the call until its
+    // deadline; once this node knows another leader, the call ends with an unknown outcome, which
+    // the SDK retries (the cluster dedups a repeated write by its correlation id).
+    const deposed: LeaderChangeListener = (leaderId) => {
+      if (leaderId === '' || leaderId === target.leaderId || answered) return;
+      answered = true;
+      callback(this.deposedStatus(target, leaderId));
+      upstream.cancel();
+    };
+    this.leaderListeners.add(deposed);
     upstream.on('status', (status: grpc.StatusObject) => {
+      this.leaderListeners.delete(deposed);
       this.end(method, target, status.code);
       if (!answered) callback(this.relayedStatus(status, 'unary'));
     });
@@ -345,6 +356,20 @@ export class GrpcForwarder {
       };
     }
     return { code: status.code, details: status.details, metadata: relayableMetadata(status.metadata) };
+  }
+
+  /**
+   * deposedStatus answers a unary call forwarded to a leader that lost office before it answered:
+   * UNAVAILABLE, as for a connection that broke mid-call, since the old leader may have applied it.
+   */
+  private deposedStatus(target: ForwardTarget, leaderId: string): grpc.StatusObject {
+    return {
+      code: grpc.status.UNAVAILABLE,
+      details:
+        `the leader this request was forwarded to (${target.leaderId}) lost office to ${leaderId} before it answered; ` +
+        'it may or may not have been applied: check before repeating a write that must not run twice',
+      metadata: new grpc.Metadata(),
+    };
   }
 
   private leaderChangedStatus(target: ForwardTarget, leaderId: string): grpc.StatusObject {

@@ -185,3 +185,70 @@ describe('a follower relaying the leader answer', () => {
     expect(statusSentAtAnswer).toBe(false);
   });
 });
+
+describe('a follower whose leader is deposed while a forwarded call waits for it', () => {
+  jest.setTimeout(30_000);
+  let solo: SingleNode;
+  let leader: grpc.Server;
+  let edge: ClientGrpcServer;
+  let client: grpc.Client;
+  let node: RaftNode<ApplyResult>;
+  /** arrived resolves once the stand-in leader holds the forwarded Acquire (it never answers it). */
+  let arrived: () => void = () => undefined;
+  const held: Array<grpc.ServerUnaryCall<unknown, object>> = [];
+
+  beforeAll(async () => {
+    solo = await startSingleNode();
+    leader = new grpc.Server();
+    const api = loadPublicApi();
+    // A frozen leader: it takes the call and never answers.
+    leader.addService(api.leadership.definition, {
+      Acquire: (call: grpc.ServerUnaryCall<unknown, object>) => {
+        held.push(call);
+        arrived();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    node = standInFollower('f1', 'n1');
+    const directory = (id: string): string | undefined => (id === 'n1' ? `127.0.0.1:${port}` : undefined);
+    const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, (id) => ({
+      grpc: directory(id),
+    }));
+    edge = await startGrpcServer({
+      address: '127.0.0.1:0',
+      service,
+      node,
+      logger: pino({ level: 'silent' }),
+      leaderGrpcAddress: directory,
+    });
+    client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    client.close();
+    await edge.close();
+    leader.forceShutdown();
+    await solo.stop();
+  });
+
+  it('answers UNAVAILABLE (outcome unknown) once another leader is known, not at the call deadline', async () => {
+    const reachedLeader = new Promise<void>((resolve) => (arrived = resolve));
+    const call = failureOf(
+      unary(client, 'Acquire', { scope: 'deposed/a', candidateId: 'a', leaseTtlMs: 5000 }),
+    );
+    await reachedLeader;
+    // The follower learns of the next leader (as after an election while n1 is frozen).
+    Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
+    node.emit('leader', 'n2');
+    const error = await call;
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toMatch(
+      /n1\) lost office to n2 before it answered; it may or may not have been applied/,
+    );
+    expect(held).toHaveLength(1);
+  });
+});
