@@ -20,6 +20,13 @@ export const FORWARDED_TO_METADATA_KEY = 'x-omnirelay-forwarded-to';
  * deadline (above the default 5 s proposal deadline and the 3 s leadership transfer).
  */
 export const GRPC_FORWARD_UNARY_TIMEOUT_MS = 10_000;
+/**
+ * DEPOSED_LEADER_ANSWER_GRACE_MS is how long a unary call forwarded to a leader that has since lost
+ * office may still wait for its answer once this node knows the next leader. A live old leader
+ * answers within a few milliseconds of the change (a forwarded TransferLeadership is answered only
+ * after it, by design); a frozen or cut-off one never does, and the call then ends UNAVAILABLE.
+ */
+export const DEPOSED_LEADER_ANSWER_GRACE_MS = 1000;
 
 /** FORWARD_RECONNECT_MS_MIN and FORWARD_RECONNECT_MS_MAX bound a forwarding channel's reconnect backoff (as the peer links'). */
 const FORWARD_RECONNECT_MS_MIN = 20;
@@ -171,17 +178,23 @@ export class GrpcForwarder {
     // A failure also arrives as the status, which answers it; 'error' only needs a listener.
     upstream.on('error', () => undefined);
     // A leader deposed while the call waits for it (frozen, cut off) would hold the call until its
-    // deadline; once this node knows another leader, the call ends with an unknown outcome, which
-    // the SDK retries (the cluster dedups a repeated write by its correlation id).
+    // deadline; once this node knows another leader and the grace has passed, the call ends with an
+    // unknown outcome, which the SDK retries (the cluster dedups a repeated write by its correlation id).
+    // A call whose answer follows the change itself (TransferLeadership) gets it within the grace.
+    let grace: NodeJS.Timeout | undefined;
     const deposed: LeaderChangeListener = (leaderId) => {
-      if (leaderId === '' || leaderId === target.leaderId || answered) return;
-      answered = true;
-      callback(this.deposedStatus(target, leaderId));
-      upstream.cancel();
+      if (leaderId === '' || leaderId === target.leaderId || answered || grace !== undefined) return;
+      grace = setTimeout(() => {
+        if (answered) return;
+        answered = true;
+        callback(this.deposedStatus(target, leaderId));
+        upstream.cancel();
+      }, DEPOSED_LEADER_ANSWER_GRACE_MS);
     };
     this.leaderListeners.add(deposed);
     upstream.on('status', (status: grpc.StatusObject) => {
       this.leaderListeners.delete(deposed);
+      clearTimeout(grace);
       this.end(method, target, status.code);
       if (!answered) callback(this.relayedStatus(status, 'unary'));
     });

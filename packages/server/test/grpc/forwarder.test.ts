@@ -5,6 +5,7 @@ import type { RaftNode } from '@omnirelay/raft';
 import { pino } from 'pino';
 import type { ClientGrpcServer } from '../../src/index';
 import { LeadershipService, freePort, loadPublicApi, startGrpcServer } from '../../src/index';
+import { DEPOSED_LEADER_ANSWER_GRACE_MS } from '../../src/grpc/forwarder';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
 import {
@@ -195,7 +196,7 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
   let node: RaftNode<ApplyResult>;
   /** arrived resolves once the stand-in leader holds the forwarded Acquire (it never answers it). */
   let arrived: () => void = () => undefined;
-  const held: Array<grpc.ServerUnaryCall<unknown, object>> = [];
+  const held: Array<grpc.sendUnaryData<object>> = [];
 
   beforeAll(async () => {
     solo = await startSingleNode();
@@ -203,8 +204,8 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
     const api = loadPublicApi();
     // A frozen leader: it takes the call and never answers.
     leader.addService(api.leadership.definition, {
-      Acquire: (call: grpc.ServerUnaryCall<unknown, object>) => {
-        held.push(call);
+      Acquire: (_call: grpc.ServerUnaryCall<unknown, object>, callback: grpc.sendUnaryData<object>) => {
+        held.push(callback);
         arrived();
       },
     });
@@ -235,7 +236,13 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
     await solo.stop();
   });
 
-  it('answers UNAVAILABLE (outcome unknown) once another leader is known, not at the call deadline', async () => {
+  beforeEach(() => {
+    held.length = 0;
+    Object.assign(node, { leaderId: 'n1' });
+  });
+
+  it('answers UNAVAILABLE (outcome unknown) once another leader is known and the grace passed, not at the call deadline', async () => {
+    const started = Date.now();
     const reachedLeader = new Promise<void>((resolve) => (arrived = resolve));
     const call = failureOf(
       unary(client, 'Acquire', { scope: 'deposed/a', candidateId: 'a', leaseTtlMs: 5000 }),
@@ -250,5 +257,17 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
       /n1\) lost office to n2 before it answered; it may or may not have been applied/,
     );
     expect(held).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(DEPOSED_LEADER_ANSWER_GRACE_MS + 5000);
+  });
+
+  it('still relays an answer the old leader sends just after the change (a forwarded TransferLeadership is answered so)', async () => {
+    const reachedLeader = new Promise<void>((resolve) => (arrived = resolve));
+    const call = unary(client, 'Acquire', { scope: 'deposed/b', candidateId: 'b', leaseTtlMs: 5000 });
+    await reachedLeader;
+    Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
+    node.emit('leader', 'n2');
+    await new Promise((resolve) => setTimeout(resolve, DEPOSED_LEADER_ANSWER_GRACE_MS / 5));
+    held[0]!(null, { granted: true, alreadyHolder: true });
+    await expect(call).resolves.toMatchObject({ granted: true, alreadyHolder: true });
   });
 });
