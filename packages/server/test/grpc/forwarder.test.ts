@@ -250,7 +250,7 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
     await reachedLeader;
     // The follower learns of the next leader (as after an election while n1 is frozen).
     Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
-    node.emit('leader', 'n2');
+    node.emit('leader', 'n2', 2);
     const error = await call;
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
     expect(error.details).toMatch(
@@ -265,7 +265,7 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
     const call = unary(client, 'Acquire', { scope: 'deposed/b', candidateId: 'b', leaseTtlMs: 5000 });
     await reachedLeader;
     Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
-    node.emit('leader', 'n2');
+    node.emit('leader', 'n2', 2);
     await new Promise((resolve) => setTimeout(resolve, DEPOSED_LEADER_ANSWER_GRACE_MS / 5));
     held[0]!(null, { granted: true, alreadyHolder: true });
     await expect(call).resolves.toMatchObject({ granted: true, alreadyHolder: true });
