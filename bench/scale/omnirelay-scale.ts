@@ -67,6 +67,10 @@ export interface NodeFigures {
    */
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
+  /** externalBytes is memory outside the V8 heap held by JS objects, Buffers mostly (nodejs_external_memory_bytes). */
+  readonly externalBytes: number;
+  /** logBytes is the Raft log the node holds in memory (/status logBytes). */
+  readonly logBytes: number;
 }
 
 /** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
@@ -122,6 +126,10 @@ function metricsText(address: string): Promise<string> {
 }
 
 /** counterValue reads one Prometheus series' value (0 when absent). */
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}
+
 function counterValue(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
@@ -133,6 +141,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
     role: string;
     eventLoopStall: { longestMs: number; at: string | null };
     lastCompaction: unknown;
+    logBytes: number;
     leadership: { leases: number };
   };
   const metrics = await metricsText(target.clientAddress(id));
@@ -148,6 +157,8 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
     restarted,
     heapUsedBytes: counterValue(metrics, 'nodejs_heap_size_used_bytes'),
     rssBytes: counterValue(metrics, 'process_resident_memory_bytes'),
+    externalBytes: counterValue(metrics, 'nodejs_external_memory_bytes'),
+    logBytes: s.logBytes,
   };
 }
 
@@ -325,7 +336,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
           .map(
             (n) =>
               `${n.id} ${n.leases} leases, ${n.expired} expired, stall max ${n.stallMsMax.toFixed(0)} ms, ` +
-              `heap used ${(n.heapUsedBytes / 2 ** 20).toFixed(0)} of RSS ${(n.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+              `heap used ${mib(n.heapUsedBytes)}, external ${mib(n.externalBytes)} (Raft log ${mib(n.logBytes)}) ` +
+              `of RSS ${mib(n.rssBytes)} MiB`,
           )
           .join('; ') +
         `; lost at the clients: ${JSON.stringify(lostByClients)}`,

@@ -41,6 +41,8 @@ export class MemoryStorage implements RaftStorage {
    */
   private offset: number;
   private log: Entry[] = [];
+  /** logBytes is the entrySizeBytes total of `log` (tail included). */
+  private logBytes = 0;
 
   /** constructor starts from a snapshot: for a new cluster, index 0 and term 0 with the bootstrap membership. */
   constructor(snapshot: Snapshot) {
@@ -90,6 +92,11 @@ export class MemoryStorage implements RaftStorage {
     return this.snap;
   }
 
+  /** bytes is the entrySizeBytes total of every entry still in the log, the tail included (for /status). */
+  bytes(): number {
+    return this.logBytes;
+  }
+
   /** allEntries returns every entry still in the log, the tail before the snapshot index included (for tests, restarts and the simulator's checkers). */
   allEntries(): readonly Entry[] {
     return this.log;
@@ -117,8 +124,11 @@ export class MemoryStorage implements RaftStorage {
         () => `append not contiguous at ${entries[i]!.index}, want ${first + i}`,
       );
     }
-    this.log.length = first - this.offset - 1;
+    const keep = first - this.offset - 1;
+    this.logBytes -= bytesOf(this.log, keep, this.log.length);
+    this.log.length = keep;
     this.log.push(...entries);
+    this.logBytes += bytesOf(entries, 0, entries.length);
   }
 
   /**
@@ -136,16 +146,18 @@ export class MemoryStorage implements RaftStorage {
     } else {
       this.log = [];
     }
+    this.logBytes = bytesOf(this.log, 0, this.log.length);
     this.offset = index;
     this.snap = snapshot;
   }
 
   /**
    * createSnapshot records a snapshot the local state machine took at `meta.index` (which must
-   * be in the log) and drops the log entries it covers, keeping the rest and the last
-   * `tailEntries` entries up to the snapshot index (those already dropped stay dropped).
+   * be in the log) and drops the log entries it covers, keeping the rest and the last entries up
+   * to the snapshot index: at most `tailEntries` of them, together at most `tailBytesMax` bytes
+   * (those already dropped stay dropped).
    */
-  createSnapshot(meta: SnapshotMeta, data: Uint8Array, tailEntries = 0): void {
+  createSnapshot(meta: SnapshotMeta, data: Uint8Array, tailEntries = 0, tailBytesMax = Infinity): void {
     assert(meta.index >= this.snap.meta.index && meta.index <= this.lastIndex(), () => {
       return `createSnapshot(${meta.index}) out of range [${this.snap.meta.index}, ${this.lastIndex()}]`;
     });
@@ -156,9 +168,21 @@ export class MemoryStorage implements RaftStorage {
       Number.isSafeInteger(tailEntries) && tailEntries >= 0,
       () => `tailEntries(${tailEntries}) negative`,
     );
-    const offset = Math.max(this.offset, meta.index - tailEntries);
+    let offset = meta.index;
+    for (let tailBytes = 0; offset > this.offset && meta.index - offset < tailEntries; offset--) {
+      tailBytes += entrySizeBytes(this.log[offset - this.offset - 1]!);
+      if (tailBytes > tailBytesMax) break;
+    }
+    this.logBytes -= bytesOf(this.log, 0, offset - this.offset);
     this.log = this.log.slice(offset - this.offset);
     this.offset = offset;
     this.snap = { meta, data };
   }
+}
+
+/** bytesOf is the entrySizeBytes total of entries[from, to). */
+function bytesOf(entries: readonly Entry[], from: number, to: number): number {
+  let bytes = 0;
+  for (let i = from; i < to; i++) bytes += entrySizeBytes(entries[i]!);
+  return bytes;
 }

@@ -41,6 +41,13 @@ export interface RaftNodeLimits {
    * so a follower at most that far behind gets entries instead of a whole snapshot.
    */
   readonly snapshotTailEntries: number;
+  /**
+   * snapshotLogBytes: after this many bytes of entries (entrySizeBytes) were applied past the last
+   * snapshot, take one even before `snapshotEntries`; the tail kept is at most half of it. So the
+   * log a node holds in memory and on disk stays under about 1.5 × snapshotLogBytes however large
+   * its entries (a renewal batch of thousands of leases is one entry).
+   */
+  readonly snapshotLogBytes: number;
   /** entryBytesMax bounds one proposed command. */
   readonly entryBytesMax: number;
 }
@@ -58,6 +65,7 @@ export const RAFT_NODE_DEFAULTS: RaftNodeTimings & RaftNodeLimits & Omit<Transpo
   readsPendingMax: 10_000,
   snapshotEntries: 10_000,
   snapshotTailEntries: 5_000,
+  snapshotLogBytes: 64 * 1024 * 1024,
   entryBytesMax: 1024 * 1024,
   ...TRANSPORT_DEFAULTS,
 };
@@ -120,6 +128,8 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   int('snapshotEntries', c.snapshotEntries, 1, 100_000_000);
   int('snapshotTailEntries', c.snapshotTailEntries, 0, 100_000_000);
   int('entryBytesMax', c.entryBytesMax, 1, c.batchBytesMax);
+  // At least two of the largest entries, so one entry alone never triggers a snapshot per apply.
+  int('snapshotLogBytes', c.snapshotLogBytes, 2 * c.entryBytesMax, 64 * 1024 * 1024 * 1024);
   // The transport's bounds (snapshot sizes and transfers among them) are refused here too, at start.
   try {
     validateTransportSettings(c);

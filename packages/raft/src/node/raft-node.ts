@@ -17,6 +17,7 @@ import {
   RAFT_CONFIG_DEFAULTS,
   RaftCore,
   assert,
+  entrySizeBytes,
   isInvariantViolation,
 } from '../core/index';
 import type { MessageRefusal, MessageRefusalReason, RaftStatus, RaftRefusal } from '../core/index';
@@ -53,6 +54,8 @@ export interface RaftNodeStatus extends RaftStatus {
   /** messagesRefused counts, per reason, the peer messages Raft refused on sight since start. */
   readonly messagesRefused: Readonly<Record<MessageRefusalReason, number>>;
   readonly snapshotIndex: number;
+  /** logBytes is the entrySizeBytes total of the log this node holds (the tail before the snapshot included). */
+  readonly logBytes: number;
   readonly proposalsPending: number;
   readonly fatalError: string | undefined;
   /** eventLoopStall is the longest the event loop held up this node's timers since start. */
@@ -107,6 +110,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   /** compaction is the snapshot being encoded and written beside the loop (one at a time). */
   private compaction: Promise<void> | undefined;
   private lastCompaction: CompactionReport | undefined;
+  /** appliedBytes is the entrySizeBytes total of the entries applied since start. */
+  private appliedBytes = 0;
+  /** snapshotAppliedBytes is appliedBytes when the last snapshot was captured or restored. */
+  private snapshotAppliedBytes = 0;
   /** staleReported holds the `member incarnation` pairs already logged as stale (once each). */
   private readonly staleReported = new Set<string>();
   private wakeUp: (() => void) | undefined;
@@ -408,6 +415,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       transport: this.transport.stats(),
       messagesRefused: { ...this.messagesRefused },
       snapshotIndex: this.storage.mirror.snapshot().meta.index,
+      logBytes: this.storage.mirror.bytes(),
       proposalsPending: this.proposals.size,
       fatalError: this.fatalError?.message,
       eventLoopStall: this.stallProbe.stall(),
@@ -551,6 +559,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       // until the last slice.
       const { slices, sliceMsMax } = await installSnapshot(this.stateMachine, rd.snapshot.data);
       this.appliedIndex = rd.snapshot.meta.index;
+      this.snapshotAppliedBytes = this.appliedBytes;
       this.appliedMembership = rd.snapshot.meta.membership;
       this.logger.info(
         {
@@ -586,6 +595,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       );
     }
     this.appliedIndex = entry.index;
+    this.appliedBytes += entrySizeBytes(entry);
     if (hopLedger.enabled) hopLedger.record('apply', this.config.id, entry.index, entry.term);
     this.proposals.applied(entry.index, entry.term, result, this.leader);
   }
@@ -601,7 +611,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   /**
-   * maybeCompact starts a snapshot once `snapshotEntries` were applied past the last one. The
+   * maybeCompact starts a snapshot once `snapshotEntries` entries, or `snapshotLogBytes` bytes of
+   * entries, were applied past the last one. The
    * state is captured now, at the applied index (cheap), and encoded and written beside the loop,
    * so a large state never stops heartbeats: the loop goes on while the capture stays the state
    * at its index.
@@ -609,9 +620,15 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private maybeCompact(): void {
     if (this.compaction !== undefined || this.stopping) return;
     const snapshotIndex = this.storage.mirror.snapshot().meta.index;
-    if (this.appliedIndex - snapshotIndex < this.config.snapshotEntries) return;
+    if (
+      this.appliedIndex - snapshotIndex < this.config.snapshotEntries &&
+      this.appliedBytes - this.snapshotAppliedBytes < this.config.snapshotLogBytes
+    ) {
+      return;
+    }
     const term = this.storage.mirror.term(this.appliedIndex);
     if (term === undefined) return;
+    this.snapshotAppliedBytes = this.appliedBytes;
     const meta: SnapshotMeta = { index: this.appliedIndex, term, membership: this.appliedMembership };
     const started = performance.now();
     const capture = this.stateMachine.captureSnapshot();
@@ -626,7 +643,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   /**
    * compact encodes `capture` one slice per event-loop turn (setImmediate lets timers and I/O
    * run between slices), then makes it the stored snapshot at `meta` and compacts the log,
-   * keeping `snapshotTailEntries` entries. A snapshot received from the leader meanwhile wins:
+   * keeping at most `snapshotTailEntries` entries and half of `snapshotLogBytes` bytes before its
+   * index. A snapshot received from the leader meanwhile wins:
    * the store then keeps it and this one is dropped.
    */
   private async compact(meta: SnapshotMeta, capture: SnapshotCapture, started: number): Promise<void> {
@@ -634,7 +652,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const encoded = await encodeCapture(capture, () => this.stopping);
     if (encoded === undefined) return;
     const { data, slices, sliceMsMax } = encoded;
-    const stored = await this.storage.compact(meta, data, this.config.snapshotTailEntries);
+    const stored = await this.storage.compact(
+      meta,
+      data,
+      this.config.snapshotTailEntries,
+      this.config.snapshotLogBytes / 2,
+    );
     const report: CompactionReport = {
       index: meta.index,
       bytes: data.byteLength,

@@ -343,13 +343,19 @@ export class LevelStorage {
 
   /**
    * compact records a snapshot the local state machine took at `meta.index` and deletes the log
-   * entries it covers, except the last `tailEntries` up to its index (kept so that a follower a
-   * little behind gets entries, not a snapshot; a restart drops the tail). The snapshot is
+   * entries it covers, except the last ones up to its index: at most `tailEntries`, together at
+   * most `tailBytesMax` bytes (kept so that a follower a little behind gets entries, not a
+   * snapshot; a restart drops the tail). The snapshot is
    * durable before any entry is deleted. It may run beside `save`: it returns false, writing
    * nothing, when a snapshot at or past `meta.index` is already stored (one received from the
    * leader while this one was being encoded).
    */
-  async compact(meta: SnapshotMeta, data: Uint8Array, tailEntries = 0): Promise<boolean> {
+  async compact(
+    meta: SnapshotMeta,
+    data: Uint8Array,
+    tailEntries = 0,
+    tailBytesMax = Infinity,
+  ): Promise<boolean> {
     return this.inSnapshotOrder(async () => {
       const mirror = this.mirror;
       if (meta.index <= mirror.snapshot().meta.index) return false;
@@ -361,7 +367,7 @@ export class LevelStorage {
         { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
       ]);
       const firstBefore = mirror.firstIndex();
-      mirror.createSnapshot(meta, data, tailEntries);
+      mirror.createSnapshot(meta, data, tailEntries, tailBytesMax);
       if (mirror.firstIndex() > firstBefore) await this.clearEntriesThrough(mirror.firstIndex() - 1);
       return true;
     });

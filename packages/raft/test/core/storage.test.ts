@@ -1,8 +1,14 @@
 import type { Entry } from '../../src/core/index';
-import { MemoryStorage, isInvariantViolation } from '../../src/core/index';
+import { MemoryStorage, entrySizeBytes, isInvariantViolation } from '../../src/core/index';
 
 const MEMBERSHIP = { voters: ['n1'], learners: [] };
 const noop = (index: number, term: number): Entry => ({ kind: 'noop', index, term });
+const cmd = (index: number, term: number, bytes: number): Entry => ({
+  kind: 'command',
+  index,
+  term,
+  data: new Uint8Array(bytes),
+});
 
 function thrown(fn: () => void): unknown {
   try {
@@ -65,6 +71,36 @@ describe('MemoryStorage', () => {
     expect([s.firstIndex(), s.lastIndex()]).toEqual([3, 5]);
     s.append([noop(6, 3)]);
     expect(s.allEntries().map((e) => e.index)).toEqual([3, 4, 5, 6]);
+  });
+
+  it('bounds the tail kept before the snapshot index by bytes as well as by count', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    // Each command entry is 24 bytes of overhead plus its data: 124 bytes here.
+    s.append([1, 2, 3, 4, 5, 6].map((index) => cmd(index, 1, 100)));
+    s.createSnapshot({ index: 5, term: 1, membership: MEMBERSHIP }, new Uint8Array(0), 4, 300);
+    // Four entries were allowed by count; two (248 bytes) fit in 300 bytes, a third would not.
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([4, 6]);
+    expect(s.bytes()).toBe(3 * 124);
+    // Below one entry's size, no tail at all.
+    s.createSnapshot({ index: 6, term: 1, membership: MEMBERSHIP }, new Uint8Array(0), 4, 100);
+    expect([s.firstIndex(), s.lastIndex(), s.bytes()]).toEqual([7, 6, 0]);
+  });
+
+  it('keeps the byte size of its log across appends, replaced tails, snapshots and installs', () => {
+    const s = MemoryStorage.bootstrap(MEMBERSHIP);
+    const total = (): number => s.allEntries().reduce((sum, e) => sum + entrySizeBytes(e), 0);
+    s.append([cmd(1, 1, 10), cmd(2, 1, 20), cmd(3, 1, 30), noop(4, 1)]);
+    expect(s.bytes()).toBe(total());
+    s.append([cmd(3, 2, 5)]); // replaces 3 and 4
+    expect(s.bytes()).toBe(total());
+    s.append([cmd(4, 2, 50), cmd(5, 2, 60)]);
+    s.createSnapshot({ index: 4, term: 2, membership: MEMBERSHIP }, new Uint8Array(0), 1);
+    expect(s.allEntries().map((e) => e.index)).toEqual([4, 5]);
+    expect(s.bytes()).toBe(total());
+    s.installSnapshot({ meta: { index: 4, term: 2, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect([s.bytes(), total()]).toEqual([84, 84]);
+    s.installSnapshot({ meta: { index: 9, term: 3, membership: MEMBERSHIP }, data: new Uint8Array(0) });
+    expect(s.bytes()).toBe(0);
   });
 
   it('refuses an append into the tail kept before the snapshot index', () => {

@@ -285,6 +285,55 @@ describe('RaftNode behind its leader’s compaction point', () => {
   });
 });
 
+describe('RaftNode compacting by log bytes', () => {
+  jest.setTimeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-log-bytes-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = new Map<string, RaftNode<number>>();
+  const LOG_BYTES = 16_384;
+  const ENTRY_BYTES = 1000;
+  const CHUNK = 5;
+
+  // Far too many entries between snapshots for the count to trigger one: only the bytes can.
+  beforeAll(async () => {
+    await startNodes(
+      root,
+      ids,
+      { snapshotEntries: 100_000_000, entryBytesMax: 4096, snapshotLogBytes: LOG_BYTES },
+      nodes,
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('takes a snapshot once snapshotLogBytes of entries were applied, keeping the log near 1.5 × that on every node', async () => {
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader), 20_000);
+    const entryBytes = ENTRY_BYTES + 24; // entrySizeBytes: the data plus 24 bytes of overhead
+    for (let i = 0; i < 200; i += CHUNK) {
+      await Promise.all(
+        Array.from({ length: CHUNK }, (_, j) => leader.propose(Buffer.alloc(ENTRY_BYTES, i + j))),
+      );
+    }
+    const last = leader.status().lastIndex;
+    for (const node of nodes.values()) {
+      await waitFor(`${node.id} to apply and compact`, () =>
+        node.status().applied >= last && node.status().snapshotIndex > 0 && node.status().lastCompaction
+          ? true
+          : undefined,
+      );
+      const status = node.status();
+      // Not one snapshot at the end: one every ~16 entries of ~1 KiB.
+      expect(status.snapshotIndex).toBeGreaterThan(last - 2 * Math.ceil(LOG_BYTES / entryBytes) - CHUNK);
+      // The tail (at most half) plus what was applied since the last capture (under the bound plus one chunk).
+      expect(status.logBytes).toBeLessThanOrEqual(1.5 * LOG_BYTES + CHUNK * entryBytes);
+      expect(status.lastIndex - status.firstIndex + 1).toBeLessThan(200);
+    }
+  });
+});
+
 describe('RaftNode catching up on a long log', () => {
   jest.setTimeout(60_000);
   const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-catch-up-'));

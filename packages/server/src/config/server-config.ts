@@ -503,6 +503,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'entries kept before a snapshot index, so a follower that far behind gets entries, not a snapshot',
   },
   {
+    key: 'snapshotLogBytes',
+    kind: 'int',
+    flag: '--snapshot-log-bytes',
+    env: 'OMNIRELAY_SNAPSHOT_LOG_BYTES',
+    help: 'bytes of log entries between snapshots (whichever of this and --snapshot-entries comes first); the tail kept is at most half of it',
+  },
+  {
     key: 'logLevel',
     kind: 'string',
     flag: '--log-level',

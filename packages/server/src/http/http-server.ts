@@ -674,6 +674,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     firstIndex: s.firstIndex,
     lastIndex: s.lastIndex,
     snapshotIndex: s.snapshotIndex,
+    logBytes: s.logBytes,
     membership: s.membership,
     incarnation: s.incarnation,
     staleMembers: s.staleMembers,

@@ -149,6 +149,11 @@ export function registerRaftMetrics(
     'Raft log index covered by this node’s latest snapshot (log index; 0 before the first).',
     (s) => s.snapshotIndex,
   );
+  statusGauge(
+    'omnirelay_raft_log_bytes',
+    'Size of the Raft log this node holds, the tail kept before the snapshot included (bytes; bounded near 1.5 × --snapshot-log-bytes).',
+    (s) => s.logBytes,
+  );
   statusGauge('omnirelay_raft_is_leader', 'Whether this node is the Raft leader (1) or not (0).', (s) =>
     s.role === 'leader' ? 1 : 0,
   );

@@ -76,6 +76,20 @@ describe('loadServerConfig', () => {
     );
   });
 
+  it('reads the snapshot log bytes from --snapshot-log-bytes or its env, and refuses one below two of the largest entries', () => {
+    expect(loadServerConfig(['--id', 'n1'], {}).snapshotLogBytes).toBe(64 * 1024 * 1024);
+    expect(loadServerConfig(['--id', 'n1', '--snapshot-log-bytes', '8388608'], {}).snapshotLogBytes).toBe(
+      8388608,
+    );
+    expect(
+      loadServerConfig(['--id', 'n1'], { OMNIRELAY_SNAPSHOT_LOG_BYTES: '4194304' }).snapshotLogBytes,
+    ).toBe(4194304);
+    expect(configError(['--id', 'n1', '--snapshot-log-bytes', '1000'])).toMatch(
+      /snapshotLogBytes must be an integer in \[2097152, 68719476736\], got 1000/,
+    );
+    expect(configError(['--id', 'n1', '--snapshot-log-bytes', 'lots'])).toMatch(/--snapshot-log-bytes/);
+  });
+
   it('refuses a peer list that names this node', () => {
     expect(configError(['--id', 'n1', '--peers', 'n1=127.0.0.1:7101'])).toMatch(
       /must not list this node itself/,
