@@ -38,6 +38,7 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   GetLeader: () => READ,
   ListLeaders: () => READ,
   Watch: () => READ,
+  WatchStream: () => READ,
   ValidateFence: () => READ,
   Status: () => READ,
   Members: () => READ,

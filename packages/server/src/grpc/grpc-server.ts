@@ -100,6 +100,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   const logger = callLogger(options.logger, transport);
   const forwardingTls = options.forwardingTls;
   const watch = acceptEncodedResponses(api.leadership.definition['Watch']!);
+  const watchStream = acceptEncodedResponses(api.leadership.definition['WatchStream']!);
   const notLeader = (): ServerError => options.service.notLeader();
   const forwarder = new GrpcForwarder({
     node: options.node,
@@ -127,7 +128,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   });
   // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
   server.addService(
-    passEncodedResponses(guardDeserializers({ ...api.leadership.definition, Watch: watch.method })),
+    passEncodedResponses(
+      guardDeserializers({
+        ...api.leadership.definition,
+        Watch: watch.method,
+        WatchStream: watchStream.method,
+      }),
+    ),
     servingRequest(
       transport,
       access,
@@ -138,6 +145,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
           logger,
           limits,
           encodeWatchResponse: watch.encode,
+          encodeWatchStreamResponse: watchStream.encode,
+          streamLimiter,
           forwarder,
           access,
         }),

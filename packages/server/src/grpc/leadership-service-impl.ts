@@ -31,8 +31,10 @@ import {
   requestFields,
   stringField,
 } from './request-fields';
+import type { StreamLimiter } from '../limits/stream-limiter';
+import { watchMuxHandler } from './watch-mux-stream';
 import type { WatchEncoder } from './watch-stream';
-import { watchHandler } from './watch-stream';
+import { revisionEncoder, watchHandler } from './watch-stream';
 
 /** LeadershipImplOptions is what the Leadership service implementation needs. */
 export interface LeadershipImplOptions {
@@ -41,6 +43,10 @@ export interface LeadershipImplOptions {
   readonly limits: GrpcLimits;
   /** encodeWatchResponse serializes a WatchResponse (the Watch stream counts its bytes). */
   readonly encodeWatchResponse: WatchEncoder;
+  /** encodeWatchStreamResponse serializes a WatchStreamResponse (the WatchStream call counts its bytes). */
+  readonly encodeWatchStreamResponse: WatchEncoder;
+  /** streamLimiter counts each watch of a WatchStream call as a watcher (the call itself is admitted as a stream). */
+  readonly streamLimiter: StreamLimiter;
   /** forwarder sends what needs the leader and landed here to the leader. */
   readonly forwarder: GrpcForwarder;
   /** access checks each lease a KeepAlive stream lists against its caller's scope prefixes. */
@@ -56,6 +62,8 @@ export interface LeadershipImplOptions {
  */
 export function leadershipServiceImpl(options: LeadershipImplOptions): grpc.UntypedServiceImplementation {
   const { service, logger, forwarder } = options;
+  // One encoding per revision batch for the node's Watch and WatchStream calls together.
+  const encodeRevision = revisionEncoder(options.encodeWatchResponse);
   return {
     Acquire: unaryHandler(
       logger,
@@ -132,7 +140,15 @@ export function leadershipServiceImpl(options: LeadershipImplOptions): grpc.Unty
       },
       forwarder,
     ),
-    Watch: watchHandler(service, logger, options.limits, options.encodeWatchResponse),
+    Watch: watchHandler(service, logger, options.limits, encodeRevision),
+    WatchStream: watchMuxHandler({
+      service,
+      logger,
+      limits: options.limits,
+      encodeRevision,
+      encode: options.encodeWatchStreamResponse,
+      streamLimiter: options.streamLimiter,
+    }),
     ValidateFence: unaryHandler(
       logger,
       'ValidateFence',

@@ -11,6 +11,8 @@ export const LIMITED_STREAMS: Readonly<Record<string, { readonly watcher: boolea
   Campaign: { watcher: false },
   KeepAlive: { watcher: false },
   Watch: { watcher: true },
+  // A WatchStream call is one stream; each watch on it counts as a watcher (watch-mux-stream.ts).
+  WatchStream: { watcher: false },
 };
 
 type StreamCall = grpc.ServerWritableStream<unknown, object> | grpc.ServerDuplexStream<unknown, object>;

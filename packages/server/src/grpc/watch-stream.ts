@@ -11,8 +11,29 @@ import type { GrpcLimits } from './limits';
 import type { Fields } from './request-fields';
 import { requestFields, revisionField, stringField } from './request-fields';
 
-/** WatchEncoder serializes a WatchResponse to its protobuf bytes. */
+/** WatchEncoder serializes a response message (WatchResponse, WatchStreamResponse) to its protobuf bytes. */
 export type WatchEncoder = (response: object) => Buffer;
+
+/** RevisionEncoder returns the WatchResponse bytes of a hub batch, the same Buffer every time. */
+export type RevisionEncoder = (batch: RevisionEvents) => Buffer;
+
+/**
+ * revisionEncoder encodes each hub batch once for every stream of the node: the hub hands every
+ * watcher whose prefix matches all of a revision's events the same batch object, so 1,000
+ * watchers of one event, on Watch and WatchStream calls alike, cost one encode. WatchStream
+ * responses reuse the bytes (their fields 1 and 2 are WatchResponse's).
+ */
+export function revisionEncoder(encode: WatchEncoder): RevisionEncoder {
+  const encoded = new WeakMap<RevisionEvents, Buffer>();
+  return (batch: RevisionEvents): Buffer => {
+    let bytes = encoded.get(batch);
+    if (bytes === undefined) {
+      bytes = encode(revisionEventsToWire(batch));
+      encoded.set(batch, bytes);
+    }
+    return bytes;
+  };
+}
 
 /**
  * acceptEncodedResponses returns Watch's method definition changed to pass already-serialized
@@ -46,19 +67,8 @@ export function watchHandler(
   service: LeadershipService,
   logger: Logger,
   limits: GrpcLimits,
-  encode: WatchEncoder,
+  encodeOnce: RevisionEncoder,
 ): grpc.handleServerStreamingCall<unknown, object> {
-  // The hub hands every watcher whose prefix matches all of a revision's events the same batch
-  // object: encode it once for all of them (1,000 watchers of one event cost one encode).
-  const encoded = new WeakMap<RevisionEvents, Buffer>();
-  const encodeOnce = (batch: RevisionEvents): Buffer => {
-    let bytes = encoded.get(batch);
-    if (bytes === undefined) {
-      bytes = encode(revisionEventsToWire(batch));
-      encoded.set(batch, bytes);
-    }
-    return bytes;
-  };
   return (call) => {
     let open = true;
     let queuedBytes = 0;
@@ -114,7 +124,7 @@ const PREFIX_PATTERN = /^[a-z0-9._/-]*$/;
  * characters, at most SCOPE_NAME_BYTES_MAX), as ListLeaders takes it. A prefix no scope can
  * have would watch nothing forever; it is refused instead.
  */
-function prefixField(o: Fields): string {
+export function prefixField(o: Fields): string {
   const prefix = stringField(o, 'prefix');
   if (prefix.length > SCOPE_NAME_BYTES_MAX || !PREFIX_PATTERN.test(prefix)) {
     throw new ServerError(
@@ -126,7 +136,8 @@ function prefixField(o: Fields): string {
   return prefix;
 }
 
-function shutdownError(nextRevision: number | undefined): ServerError {
+/** shutdownError ends a watch at server shutdown, with where to resume it when that is known. */
+export function shutdownError(nextRevision: number | undefined): ServerError {
   const resume =
     nextRevision === undefined
       ? 'watch again from now, or list the current leaders first'

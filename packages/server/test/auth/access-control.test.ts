@@ -79,6 +79,7 @@ describe('roles and scope prefixes', () => {
     ]);
     expect(grpcRequirement('StepDown', {})).toEqual({ kind: 'role', role: 'mesh.operate' });
     expect(grpcRequirement('Watch', {})).toEqual({ kind: 'role', role: 'mesh.read' });
+    expect(grpcRequirement('WatchStream', undefined)).toEqual({ kind: 'role', role: 'mesh.read' });
     expect(grpcRequirement('Unknown', {})).toEqual({ kind: 'role', role: 'mesh.admin' });
     expect(httpRequirements('POST /not-listed', undefined)).toEqual([{ kind: 'role', role: 'mesh.admin' }]);
     expect(httpRequirements('GET /healthz', undefined)).toEqual([{ kind: 'open' }]);
