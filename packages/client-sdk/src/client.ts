@@ -25,6 +25,7 @@ import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
 import type { TokenSource } from './token';
 import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
+import { WatchMuxes } from './watch-mux';
 import type { SnapshotOptions } from './snapshot';
 import { downloadSnapshot } from './snapshot';
 import type { HolderRef, LeadershipEvent, LeaseView, WireLease } from './wire';
@@ -225,6 +226,8 @@ export class OmniRelayClient {
    */
   readonly sessionId: string;
   private readonly router: Router;
+  /** watchMuxes carry every watch of this client on one WatchStream call per node. */
+  private readonly watchMuxes: WatchMuxes;
   /** keepAlive renews the leases of the followed cluster; a failover replaces it (one stream per cluster). */
   private keepAlive: KeepAlive;
   /** follower picks the active cluster of a multi-cluster client (undefined with plain endpoints). */
@@ -275,6 +278,7 @@ export class OmniRelayClient {
       ...(options.onRenewal === undefined ? {} : { onRenewal: options.onRenewal }),
     };
     this.keepAlive = new KeepAlive(this.router, keepAliveOptions);
+    this.watchMuxes = new WatchMuxes(this.router);
     this.follower =
       options.clusters === undefined
         ? undefined
@@ -537,7 +541,10 @@ export class OmniRelayClient {
    */
   watch(prefix: string, options: WatchOptions = {}): AsyncIterable<LeadershipEvent> {
     this.assertOpen();
-    return watchEvents(this.router, prefix, options, { callTimeoutMs: this.callTimeoutMs, ...this.backoff });
+    return watchEvents(this.router, this.watchMuxes, prefix, options, {
+      callTimeoutMs: this.callTimeoutMs,
+      ...this.backoff,
+    });
   }
 
   /** status returns one node's status (`address`, or whichever node answers first in turn). */
@@ -749,6 +756,7 @@ export class OmniRelayClient {
     this.follower?.close();
     this.keepAlive.close();
     this.unconfirmedResigns.close();
+    this.watchMuxes.close();
     this.router.close();
   }
 

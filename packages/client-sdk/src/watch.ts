@@ -2,6 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { GRPC_STATUS, OmniRelayError, abortError, aborted, fromGrpcError } from './errors';
 import type { Router } from './router';
 import { backoffMs, sleep } from './router';
+import type { WatchItem, WatchItemSink, WatchMuxes, WatchResponse } from './watch-mux';
+import { QUEUE_HIGH_WATER, isUnimplemented } from './watch-mux';
 import type { LeadershipEvent, WireEvent } from './wire';
 import { big, leadershipEvent } from './wire';
 
@@ -19,22 +21,18 @@ export interface WatchOptions {
   readonly onResume?: (info: { address: string; fromRevision: bigint; error: OmniRelayError }) => void;
 }
 
-/** QUEUE_HIGH_WATER: past this many undelivered responses the stream is paused until the consumer catches up. */
-const QUEUE_HIGH_WATER = 256;
-
-/** Item is what the stream hands the iterator: a response, or how the stream ended. */
-type Item = { readonly response: { revision: string; events: WireEvent[] } } | { readonly end: unknown };
-
 /**
  * watchEvents yields every holder change of scopes under `prefix`, in revision order, and keeps
  * going across disconnects, leader changes and node restarts: it remembers the next revision it
  * needs and resumes from exactly there on any node (revisions are Raft indexes, the same on every
  * node), so there is no gap and no duplicate. It ends with COMPACTED when the revision it needs
  * is no longer kept by any node it reaches (events were lost to this watcher; list the current
- * leaders and watch again).
+ * leaders and watch again). Each node's watches of one client share one WatchStream call
+ * (`muxes`); a node without it (UNIMPLEMENTED) gets one Watch call per watch.
  */
 export async function* watchEvents(
   router: Router,
+  muxes: WatchMuxes,
   prefix: string,
   options: WatchOptions,
   limits: { callTimeoutMs: number; backoffBaseMs: number; backoffMaxMs: number },
@@ -60,7 +58,7 @@ export async function* watchEvents(
         next = big(s.applied) + 1n;
       }
       const from = next;
-      for await (const item of openWatch(router, address, prefix, from, signal)) {
+      for await (const item of openAnyWatch(router, muxes, address, prefix, from, signal)) {
         if ('end' in item) throw item.end;
         failures = 0;
         const revision = big(item.response.revision);
@@ -113,6 +111,82 @@ export function leadershipEventOnce(wire: WireEvent): LeadershipEvent {
 }
 
 /**
+ * openAnyWatch runs one watch at `address` over the client's shared WatchStream call there, or
+ * over a Watch call of its own when the node does not know WatchStream (it answered UNIMPLEMENTED,
+ * now or before: the node is remembered, and the watch goes on at once over Watch from the same
+ * revision; a revision delivered twice is skipped by watchEvents).
+ */
+async function* openAnyWatch(
+  router: Router,
+  muxes: WatchMuxes,
+  address: string,
+  prefix: string,
+  fromRevision: bigint,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<WatchItem, void, undefined> {
+  if (muxes.supports(address)) {
+    for await (const item of openMuxWatch(muxes, address, prefix, fromRevision, signal)) {
+      if ('end' in item && isUnimplemented(item.end)) {
+        muxes.markUnsupported(address);
+        break;
+      }
+      yield item;
+      if ('end' in item) return;
+    }
+    if (muxes.supports(address)) return;
+  }
+  yield* openWatch(router, address, prefix, fromRevision, signal);
+}
+
+/**
+ * openMuxWatch runs one watch over the shared WatchStream call of `address` and yields its
+ * responses, then one `end` item (the error it was canceled or failed with). The shared call is
+ * paused while this watch's consumer is behind (see WatchMux).
+ */
+async function* openMuxWatch(
+  muxes: WatchMuxes,
+  address: string,
+  prefix: string,
+  fromRevision: bigint,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<WatchItem, void, undefined> {
+  const queue: WatchItem[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const sink: WatchItemSink = {
+    push: (item: WatchItem): number => {
+      if (ended) return queue.length;
+      if ('end' in item) ended = true;
+      queue.push(item);
+      wake?.();
+      return queue.length;
+    },
+  };
+  const watch = muxes.of(address).add(prefix, fromRevision, sink);
+  const onAbort = (): void => {
+    watch.cancel();
+    sink.push({ end: abortError('the watch') });
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const item = queue.shift();
+      if (item === undefined) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      if (queue.length < QUEUE_HIGH_WATER / 2) watch.drained();
+      yield item;
+      if ('end' in item) return;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    watch.cancel();
+  }
+}
+
+/**
  * openWatch runs one Watch call and yields its responses, then one `end` item (the error, or
  * undefined when the server ended the stream). It pauses the stream while the consumer is behind.
  */
@@ -122,18 +196,15 @@ async function* openWatch(
   prefix: string,
   fromRevision: bigint,
   signal: AbortSignal | undefined,
-): AsyncGenerator<Item, void, undefined> {
+): AsyncGenerator<WatchItem, void, undefined> {
   const client = router.stub(address, 'Leadership') as unknown as {
-    Watch(
-      request: object,
-      metadata: grpc.Metadata,
-    ): grpc.ClientReadableStream<{ revision: string; events: WireEvent[] }>;
+    Watch(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<WatchResponse>;
   };
   const call = client.Watch({ prefix, fromRevision: fromRevision.toString() }, router.metadata());
-  const queue: Item[] = [];
+  const queue: WatchItem[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
-  const push = (item: Item): void => {
+  const push = (item: WatchItem): void => {
     queue.push(item);
     if (queue.length >= QUEUE_HIGH_WATER) call.pause();
     wake?.();
@@ -143,7 +214,7 @@ async function* openWatch(
     ended = true;
     push({ end });
   };
-  call.on('data', (response: { revision: string; events: WireEvent[] }) => push({ response }));
+  call.on('data', (response: WatchResponse) => push({ response }));
   call.on('error', (e: unknown) => finish(fromGrpcError(e, address)));
   call.on('end', () => finish(new OmniRelayError('UNAVAILABLE', `${address} ended the watch`)));
   const onAbort = (): void => {
