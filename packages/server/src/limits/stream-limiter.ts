@@ -3,8 +3,10 @@ import { ServerError } from '../errors/error-table';
 
 /**
  * StreamLimits bound the long-lived calls one node serves. A *stream* is a streaming gRPC call
- * (Campaign, KeepAlive, Watch); a *watcher* is a Watch call or a Server-Sent Events request on
- * /control/events/leadership. A Watch is both, and must pass both bounds.
+ * (Campaign, KeepAlive, Watch, WatchStream); a *watcher* is a Watch call, one watch of a
+ * WatchStream call, or a Server-Sent Events request on /control/events/leadership. A Watch is
+ * both, and must pass both bounds; a WatchStream call is one stream and each of its watches a
+ * watcher (grpc/watch-mux-stream.ts admits them one by one).
  *
  * A *connection* is one HTTP/2 session, that is one TCP connection, named by the remote
  * `address:port` grpc-js reports (`call.getPeer()`): unique while the connection is open, and
@@ -16,7 +18,7 @@ export interface StreamLimits {
   readonly grpcStreamsPerConnectionMax: number;
   /** grpcStreamsMax bounds the open streaming gRPC calls of this node, over every connection. */
   readonly grpcStreamsMax: number;
-  /** watchersPerConnectionMax bounds the Watch calls of one client connection. */
+  /** watchersPerConnectionMax bounds the watchers (Watch calls, WatchStream watches) of one client connection. */
   readonly watchersPerConnectionMax: number;
   /** watchersMax bounds the watchers of this node: Watch calls and SSE requests together. */
   readonly watchersMax: number;
