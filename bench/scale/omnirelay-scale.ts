@@ -36,6 +36,10 @@ const FILL_PROGRESS_MS = 10_000;
 const WORKER_STOP_MS_MAX = 5000;
 /** LEADER_MS_MAX bounds every wait for a leader. */
 const LEADER_MS_MAX = 30_000;
+/** ADMISSION_SETTLE_MS_MAX bounds the wait, after the fill, for the leader to admit new leases again. */
+const ADMISSION_SETTLE_MS_MAX = 60_000;
+/** ADMISSION_POLL_MS is how often that wait asks the leader. */
+const ADMISSION_POLL_MS = 500;
 /** CATCH_UP_MS_MAX bounds the restarted member's catch-up. */
 const CATCH_UP_MS_MAX = 120_000;
 /** FAULT_SETTLE_MS is the pause between the transfer and the kill. */
@@ -184,6 +188,31 @@ async function fillStatus(target: OmniRelayTarget, id: string): Promise<string> 
   }
 }
 
+/**
+ * untilAdmitting waits (bounded) until `leader` no longer refuses new leases for its renewal
+ * backlog (/status admission.refusing), saying so when it had to wait.
+ */
+async function untilAdmitting(target: OmniRelayTarget, leader: string): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const { body } = await target.httpGet(leader, '/status');
+    const admission = (body as { admission?: { refusing: boolean; renewalLagMs: number } }).admission;
+    const waitedMs = performance.now() - started;
+    if (admission?.refusing !== true) {
+      if (waitedMs > ADMISSION_POLL_MS) {
+        progress(`omnirelay: ${leader} admits new leases again after ${(waitedMs / 1000).toFixed(1)} s`);
+      }
+      return;
+    }
+    if (waitedMs > ADMISSION_SETTLE_MS_MAX) {
+      throw new Error(
+        `${leader} still refuses new leases ${ADMISSION_SETTLE_MS_MAX / 1000} s after the fill (renewal backlog ${admission.renewalLagMs} ms)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, ADMISSION_POLL_MS));
+  }
+}
+
 /** runOmniRelayScale runs the OmniRelay half; the cluster is stopped whatever happens. */
 export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
   const target = new OmniRelayTarget(config.cpuProfDir);
@@ -267,8 +296,11 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       `omnirelay: ${held} leases held in ${(fillMs / 1000).toFixed(1)} s (${acquireFailed} acquires failed)`,
     );
 
-    // The sustained window: renewals go on by themselves; the watch probe writes pace it.
+    // The sustained window: renewals go on by themselves; the watch probe writes pace it. A leader
+    // that was refusing new leases at the end of the fill (admission control) would refuse the
+    // watch workload's writes too: the window starts once it admits them again.
     const leader = await target.leader(LEADER_MS_MAX);
+    await untilAdmitting(target, leader);
     const pids = target.members.map((m) => target.pid(m)!);
     const sampler = new ProcSampler(pids);
     for (const w of workers) w.postMessage({ type: 'measure' });
