@@ -150,16 +150,13 @@ async function* openMuxWatch(
   fromRevision: bigint,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<WatchItem, void, undefined> {
-  const queue: WatchItem[] = [];
-  let wake: (() => void) | undefined;
+  const items = new ItemQueue();
   let ended = false;
   const sink: WatchItemSink = {
     push: (item: WatchItem): number => {
-      if (ended) return queue.length;
+      if (ended) return items.length;
       if ('end' in item) ended = true;
-      queue.push(item);
-      wake?.();
-      return queue.length;
+      return items.push(item);
     },
   };
   const watch = muxes.of(address).add(prefix, fromRevision, sink);
@@ -169,17 +166,7 @@ async function* openMuxWatch(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      const item = queue.shift();
-      if (item === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      if (queue.length < QUEUE_HIGH_WATER / 2) watch.drained();
-      yield item;
-      if ('end' in item) return;
-    }
+    yield* items.drain(() => watch.drained());
   } finally {
     signal?.removeEventListener('abort', onAbort);
     watch.cancel();
@@ -201,13 +188,10 @@ async function* openWatch(
     Watch(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<WatchResponse>;
   };
   const call = client.Watch({ prefix, fromRevision: fromRevision.toString() }, router.metadata());
-  const queue: WatchItem[] = [];
-  let wake: (() => void) | undefined;
+  const items = new ItemQueue();
   let ended = false;
   const push = (item: WatchItem): void => {
-    queue.push(item);
-    if (queue.length >= QUEUE_HIGH_WATER) call.pause();
-    wake?.();
+    if (items.push(item) >= QUEUE_HIGH_WATER) call.pause();
   };
   const finish = (end: unknown): void => {
     if (ended) return;
@@ -223,19 +207,44 @@ async function* openWatch(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      const item = queue.shift();
-      if (item === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      if (queue.length < QUEUE_HIGH_WATER / 2) call.resume();
-      yield item;
-      if ('end' in item) return;
-    }
+    yield* items.drain(() => call.resume());
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (!ended) call.cancel();
+  }
+}
+
+/**
+ * ItemQueue holds one watch's items until its iterator takes them. `drain` yields them in order
+ * up to and including an `end` item, waiting when there are none, and calls `drained` each time
+ * the backlog is below half of QUEUE_HIGH_WATER (the producer paused itself at the mark).
+ */
+class ItemQueue {
+  private readonly items: WatchItem[] = [];
+  private wake: (() => void) | undefined;
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** push queues `item` and returns the backlog. */
+  push(item: WatchItem): number {
+    this.items.push(item);
+    this.wake?.();
+    return this.items.length;
+  }
+
+  async *drain(drained: () => void): AsyncGenerator<WatchItem, void, undefined> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item === undefined) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      if (this.items.length < QUEUE_HIGH_WATER / 2) drained();
+      yield item;
+      if ('end' in item) return;
+    }
   }
 }
