@@ -6,7 +6,7 @@ export type { ServerConfig } from './config/server-config';
 export { ERROR_TABLE, ServerError, isServerError, toServerError } from './errors/error-table';
 export type { ErrorCode, ErrorMapping } from './errors/error-table';
 export { startServer } from './server';
-export { SERVER_NODE_FLAGS } from './runtime-flags';
+export { SERVER_NODE_ENV, SERVER_NODE_FLAGS } from './runtime-flags';
 export type { OmniRelayServer } from './server';
 export { LeadershipService, fromLeadershipError } from './leadership/leadership-service';
 export type {

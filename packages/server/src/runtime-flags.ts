@@ -13,3 +13,23 @@
  * 699 → 288 ms, for 40–80 MiB more RSS per node.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
+/**
+ * SERVER_NODE_ENV is the environment a server process starts with, next to SERVER_NODE_FLAGS:
+ * LocalCluster, the chaos harness, the image (`ENV`) and the Helm chart (`env`) set it, and
+ * README.md tells operators of plain processes to. It must be in the environment before the
+ * process starts: glibc reads it once at start-up, so it cannot be set from inside. Where an
+ * explicit value is already in the environment (an operator's, an experiment's), LocalCluster and
+ * the chaos harness keep it.
+ *
+ * `MALLOC_ARENA_MAX=2` (glibc's default is 8 arenas per core): native memory outside the V8 heap
+ * and Buffers — LevelDB's writes and fs work on libuv's thread pool, V8's GC helper threads — was
+ * spread over per-thread malloc arenas, each keeping its freed memory. Measured in the scale bench
+ * (`npm run bench -- scale --only omnirelay`: 100,000 leases, 3 nodes, 2 cores), the leader's peak
+ * RSS with the default arenas was 1,102 / 1,125 / 1,142 MiB (three runs, 2026-12-04) and 1,092 MiB
+ * (2026-12-05); with `MALLOC_ARENA_MAX=2` it was 1,056 MiB (2026-12-05; window max 1,013) and 989
+ * MiB window max (2026-12-04), against the target of at most 1 GiB per node (issue 20). Of that RSS
+ * the V8 heap in use is only ~230–350 MiB; ~230 MiB is native memory outside the heap and Buffers.
+ * The leader's CPU was unchanged (44% both ways).
+ */
+export const SERVER_NODE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };

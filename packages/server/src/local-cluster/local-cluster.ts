@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { SERVER_NODE_FLAGS } from '../runtime-flags';
+import { SERVER_NODE_ENV, SERVER_NODE_FLAGS } from '../runtime-flags';
 
 /** LocalClusterOptions configures a cluster of server processes on 127.0.0.1. */
 export interface LocalClusterOptions {
@@ -28,7 +28,9 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /**
    * nodeEnv adds environment variables to one node's process (e.g. libfaketime's LD_PRELOAD and
-   * FAKETIME_* for a node whose wall clock a test steps).
+   * FAKETIME_* for a node whose wall clock a test steps). A node's environment is SERVER_NODE_ENV,
+   * then this process's environment, then nodeEnv: later sources win, so an explicit
+   * MALLOC_ARENA_MAX in the environment replaces the default and nodeEnv replaces both.
    */
   readonly nodeEnv?: (id: string) => Readonly<Record<string, string>>;
   /** logLevel of the nodes (their logs go to dataRoot/logs/<id>.log). */
@@ -321,7 +323,7 @@ export class LocalCluster {
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', log, log],
       cwd: process.cwd(),
-      env: { ...process.env, ...(this.options.nodeEnv?.(id) ?? {}) },
+      env: { ...SERVER_NODE_ENV, ...process.env, ...(this.options.nodeEnv?.(id) ?? {}) },
     });
     closeSync(log);
     n.process = child;

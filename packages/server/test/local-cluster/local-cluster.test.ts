@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster, freePort } from '../../src/index';
+import { LocalCluster, SERVER_NODE_ENV, freePort } from '../../src/index';
 
 jest.setTimeout(30_000);
 
@@ -57,5 +57,49 @@ describe('LocalCluster.waitForLeader', () => {
     );
     // It did not sit out the timeout: the node's start (a few seconds under load) is all it waited.
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+/** environOf is the environment process `pid` started with, as glibc saw it (Linux /proc). */
+function environOf(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e !== '');
+  return new Map(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+(existsSync('/proc/self/environ') ? describe : describe.skip)("a LocalCluster node's environment", () => {
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-lc-env-'));
+  const inherited = process.env['MALLOC_ARENA_MAX'];
+  let nodeEnv: Readonly<Record<string, string>> = {};
+  let cluster: LocalCluster | undefined;
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+    if (inherited === undefined) delete process.env['MALLOC_ARENA_MAX'];
+    else process.env['MALLOC_ARENA_MAX'] = inherited;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** startedWith starts node n1, reads the MALLOC_ARENA_MAX it started with, and kills it by PID. */
+  async function startedWith(): Promise<string | undefined> {
+    cluster!.start('n1');
+    // spawn returns once the child has exec'd the node binary, so /proc shows its own environment.
+    const pid = cluster!.node('n1').process?.pid;
+    expect(pid).toBeDefined();
+    const value = environOf(pid!).get('MALLOC_ARENA_MAX');
+    await cluster!.kill('n1');
+    return value;
+  }
+
+  it('has SERVER_NODE_ENV (MALLOC_ARENA_MAX=2), unless this process or nodeEnv sets the variable, nodeEnv winning', async () => {
+    expect(SERVER_NODE_ENV).toEqual({ MALLOC_ARENA_MAX: '2' });
+    cluster = await LocalCluster.create({ size: 1, dataRoot: root, basePort: 0, nodeEnv: () => nodeEnv });
+    delete process.env['MALLOC_ARENA_MAX'];
+    expect(await startedWith()).toBe('2');
+    // An operator's explicit value (here a different arena count) replaces the default.
+    process.env['MALLOC_ARENA_MAX'] = '4';
+    expect(await startedWith()).toBe('4');
+    // A test's own nodeEnv replaces both.
+    nodeEnv = { MALLOC_ARENA_MAX: '1' };
+    expect(await startedWith()).toBe('1');
   });
 });
