@@ -8,7 +8,7 @@ import type { ProcessSpec } from '../harness/processes';
 import type { SmallDisk } from '../harness/disk';
 import type { Address, Topology } from './topology';
 import { REPO_ROOT, SWC_ENV, Topology as TopologyClass, swcArgs } from './topology';
-import { SERVER_NODE_FLAGS } from '@omnirelay/server';
+import { SERVER_NODE_ENV, SERVER_NODE_FLAGS } from '@omnirelay/server';
 
 /** HTTP_TIMEOUT_MS bounds each harness call to a node's client port. */
 export const HTTP_TIMEOUT_MS = 3000;
@@ -40,6 +40,17 @@ export function serverArgv(build: ServerBuild): string[] {
     ? [process.execPath, built]
     : swcArgs(join(REPO_ROOT, 'packages/server/src/main.ts'));
   return [node!, ...SERVER_NODE_FLAGS, ...rest];
+}
+
+/**
+ * serverEnv is the environment a server process adds to the harness's own (SERVER_NODE_ENV): each
+ * variable's value in `environment` when set there (an explicit MALLOC_ARENA_MAX for an
+ * experiment), else the default, so an operator's value wins as in LocalCluster.
+ */
+export function serverEnv(environment: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(SERVER_NODE_ENV).map(([name, value]) => [name, environment[name] ?? value]),
+  );
 }
 
 /** NodeStatusView is the part of GET /status the harness reads. */
@@ -130,7 +141,7 @@ export class ChaosCluster {
     const spec: ProcessSpec = {
       name: id,
       argv,
-      env: { ...SWC_ENV, ...(this.options.clocks.get(id)?.env() ?? {}) },
+      env: { ...serverEnv(), ...SWC_ENV, ...(this.options.clocks.get(id)?.env() ?? {}) },
       logFile: join(this.options.runDir, 'logs', `${id}.log`),
     };
     this.specs.set(id, spec);

@@ -62,7 +62,9 @@ describe('LocalCluster.waitForLeader', () => {
 
 /** environOf is the environment process `pid` started with, as glibc saw it (Linux /proc). */
 function environOf(pid: number): Map<string, string> {
-  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e !== '');
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .filter((e) => e !== '');
   return new Map(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 }
 
