@@ -40,5 +40,7 @@ RUN groupadd --system --gid 10001 omnirelay \
   && ln -s /app/packages/cli/bin/omnirelay.js /usr/local/bin/omnirelay
 USER 10001:10001
 EXPOSE 7101 7201 7301
+# MALLOC_ARENA_MAX: SERVER_NODE_ENV (packages/server/src/runtime-flags.ts); glibc reads it at start-up.
+ENV MALLOC_ARENA_MAX=2
 # --max-semi-space-size: SERVER_NODE_FLAGS (packages/server/src/runtime-flags.ts).
 CMD ["node", "--max-semi-space-size=64", "/app/packages/server/dist/main.js"]

@@ -1,3 +1,4 @@
+import { SERVER_NODE_ENV } from '@omnirelay/server';
 import type { KubeObject } from './helm';
 
 /** Labels is a label map. */
@@ -67,7 +68,8 @@ export function selects(selector: Labels | undefined, labels: Labels | undefined
 
 /**
  * chartInvariantErrors checks what must hold in every rendering, whatever the values: selectors
- * match the pods, named ports exist, the member lists name every replica, the hardening is on.
+ * match the pods, named ports exist, the member lists name every replica, the server's
+ * environment has SERVER_NODE_ENV, the hardening is on.
  * It returns one message per broken invariant.
  */
 export function chartInvariantErrors(objects: readonly KubeObject[], namespace: string): string[] {
@@ -161,6 +163,14 @@ export function chartInvariantErrors(objects: readonly KubeObject[], namespace: 
     check(
       env.get(variable) === expected,
       `${variable} is ${String(env.get(variable))}, expected ${expected}`,
+    );
+  }
+
+  // glibc reads MALLOC_ARENA_MAX at start-up: only the container's environment can set it.
+  for (const [variable, expected] of Object.entries(SERVER_NODE_ENV)) {
+    check(
+      env.get(variable) === expected,
+      `${variable} is ${String(env.get(variable))}, expected ${expected} (SERVER_NODE_ENV)`,
     );
   }
 

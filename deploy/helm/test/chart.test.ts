@@ -386,7 +386,7 @@ describe('the Helm chart', () => {
     expect(schemaErrors([badPort]).join('\n')).toContain('containerPort must be integer');
   });
 
-  it('reports a selector that misses the pods, a probe on a missing port and a short member list', async () => {
+  it('reports a selector that misses the pods, a probe on a missing port, a short member list and a missing SERVER_NODE_ENV', async () => {
     const objects = await renderChart({ set: DEFAULT_TLS });
     const sts = only<RenderedStatefulSet>(objects, 'StatefulSet');
     const container = sts.spec.template.spec.containers[0]!;
@@ -400,7 +400,13 @@ describe('the Helm chart', () => {
           ...sts.spec.template,
           spec: {
             ...sts.spec.template.spec,
-            containers: [{ ...container, livenessProbe: { httpGet: { path: '/healthz', port: 'admin' } } }],
+            containers: [
+              {
+                ...container,
+                livenessProbe: { httpGet: { path: '/healthz', port: 'admin' } },
+                env: container.env?.filter((e) => e.name !== 'MALLOC_ARENA_MAX'),
+              },
+            ],
           },
         },
       },
@@ -416,6 +422,7 @@ describe('the Helm chart', () => {
         expect.stringMatching(
           /^OMNIRELAY_CHART_MEMBERS_PEER is .*r1-omnirelay-2.*, expected .*r1-omnirelay-4/,
         ),
+        'MALLOC_ARENA_MAX is undefined, expected 2 (SERVER_NODE_ENV)',
       ]),
     );
   });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { SERVER_NODE_ENV } from '@omnirelay/server';
 import type { RenderedStatefulSet } from './chart-invariants';
 import { only } from './chart-invariants';
 import type { Instruction, Stage } from './dockerfile-steps';
@@ -50,6 +51,24 @@ describe('the Dockerfile', () => {
     const compile = runs.find((r) => r.includes('npx tsc --build'));
     expect(compile).toMatch(/npx tsc --build .*npm prune --omit=dev/);
     expect(of(runtime, 'RUN').some((r) => r.rest.includes('npm'))).toBe(false);
+  });
+
+  it('runs the server with SERVER_NODE_ENV, as ENV lines of the runtime stage that the chart sets too', async () => {
+    const sts = only<RenderedStatefulSet>(
+      await renderChart({
+        set: { 'tls.existingSecret': 'omnirelay-tls', 'auth.existingSecret': 'omnirelay-tokens' },
+      }),
+      'StatefulSet',
+    );
+    const chartEnv = new Map((sts.spec.template.spec.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
+    const envLines = of(runtime, 'ENV').map((e) => e.rest);
+    for (const [variable, value] of Object.entries(SERVER_NODE_ENV)) {
+      expect({ variable, inImage: envLines.includes(`${variable}=${value}`) }).toEqual({
+        variable,
+        inImage: true,
+      });
+      expect({ variable, inChart: chartEnv.get(variable) }).toEqual({ variable, inChart: value });
+    }
   });
 
   it('runs as the non-root user and the entry the chart expects', async () => {

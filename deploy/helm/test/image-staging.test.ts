@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVER_NODE_FLAGS, freePort } from '@omnirelay/server';
+import { SERVER_NODE_ENV, SERVER_NODE_FLAGS, freePort } from '@omnirelay/server';
 import { stageImage } from './dockerfile-steps';
 import { IMAGE_SERVER_MAIN } from './rendered-pod';
 
@@ -57,7 +57,9 @@ function httpStatus(port: number, path: string): Promise<number> {
         stdio: 'ignore',
         env: {
           PATH: process.env['PATH'] ?? '',
+          // The runtime stage's ENV lines (dockerfile.test.ts checks them against SERVER_NODE_ENV).
           NODE_ENV: 'production',
+          ...SERVER_NODE_ENV,
           OMNIRELAY_ID: 'n1',
           OMNIRELAY_DATA_DIR: join(staging, 'data'),
           OMNIRELAY_PEER_ADDRESS: `127.0.0.1:${await freePort()}`,
