@@ -413,7 +413,7 @@ export class Router {
     const timeoutMs = spec.timeoutMs ?? this.options.callTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const retry = spec.retry ?? RETRYABLE_CODES;
-    /** abandoned maps each node that left an attempt unanswered to that attempt's start. */
+    /** abandoned maps each node that left an attempt unanswered to when the attempt was given up. */
     const abandoned = new Map<string, number>();
     let attempt = 0;
     let last: OmniRelayError | undefined;
@@ -444,9 +444,8 @@ export class Router {
       }
       const address = spec.address ?? (spec.leader ? this.leaderRoute() : undefined) ?? this.pick();
       // An attempt is bounded by attemptTimeoutMs when the call may go again unanswered, unless
-      // this node already left an attempt of this call unanswered and has answered since
-      // (alive, only slow: it gets the rest of the deadline rather than being abandoned again).
-      const startedAtMs = performance.now();
+      // this node already left an attempt of this call unanswered and has answered since it was
+      // given up (alive, only slow: it gets the rest of the deadline rather than being abandoned again).
       const toLeader = address === this.leaderAddress;
       const abandonedAt = abandoned.get(address);
       const bounded =
@@ -462,7 +461,9 @@ export class Router {
         if (e.code === 'DEADLINE_EXCEEDED' && attemptMs < remaining && !aborted(spec.signal)) {
           // Abandoned, not failed: the node may be frozen with the request in its socket. Ask the
           // others who leads now; the cluster dedups the request if this attempt still applies.
-          abandoned.set(address, startedAtMs);
+          // Only an answer from now on proves the node still runs: one that came while the attempt
+          // waited may have been its last before it froze.
+          abandoned.set(address, performance.now());
           this.unresponsive(address);
           continue;
         }
