@@ -30,6 +30,34 @@ function standInFollower(id: string, leaderId: string): RaftNode<ApplyResult> {
   }) as unknown as RaftNode<ApplyResult>;
 }
 
+/**
+ * followerEdgeFor binds `leader` (a stand-in leader's gRPC server, services added) on loopback and
+ * starts the gRPC edge of a stand-in follower f1 that names it (n1) as the leader.
+ */
+async function followerEdgeFor(
+  leader: grpc.Server,
+  solo: SingleNode,
+): Promise<{ node: RaftNode<ApplyResult>; edge: ClientGrpcServer }> {
+  const port = await new Promise<number>((resolve, reject) =>
+    leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e === null ? resolve(p) : reject(e),
+    ),
+  );
+  const node = standInFollower('f1', 'n1');
+  const directory = (id: string): string | undefined => (id === 'n1' ? `127.0.0.1:${port}` : undefined);
+  const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, (id) => ({
+    grpc: directory(id),
+  }));
+  const edge = await startGrpcServer({
+    address: '127.0.0.1:0',
+    service,
+    node,
+    logger: pino({ level: 'silent' }),
+    leaderGrpcAddress: directory,
+  });
+  return { node, edge };
+}
+
 describe('a follower whose leader cannot be reached', () => {
   jest.setTimeout(30_000);
   let solo: SingleNode;
@@ -142,23 +170,7 @@ describe('a follower relaying the leader answer', () => {
         },
       },
     );
-    const port = await new Promise<number>((resolve, reject) =>
-      leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e === null ? resolve(p) : reject(e),
-      ),
-    );
-    const node = standInFollower('f1', 'n1');
-    const directory = (id: string): string | undefined => (id === 'n1' ? `127.0.0.1:${port}` : undefined);
-    const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, (id) => ({
-      grpc: directory(id),
-    }));
-    edge = await startGrpcServer({
-      address: '127.0.0.1:0',
-      service,
-      node,
-      logger: pino({ level: 'silent' }),
-      leaderGrpcAddress: directory,
-    });
+    ({ edge } = await followerEdgeFor(leader, solo));
     client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
   });
 
@@ -209,23 +221,7 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
         arrived();
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e === null ? resolve(p) : reject(e),
-      ),
-    );
-    node = standInFollower('f1', 'n1');
-    const directory = (id: string): string | undefined => (id === 'n1' ? `127.0.0.1:${port}` : undefined);
-    const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, (id) => ({
-      grpc: directory(id),
-    }));
-    edge = await startGrpcServer({
-      address: '127.0.0.1:0',
-      service,
-      node,
-      logger: pino({ level: 'silent' }),
-      leaderGrpcAddress: directory,
-    });
+    ({ node, edge } = await followerEdgeFor(leader, solo));
     client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
   });
 
