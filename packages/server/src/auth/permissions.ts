@@ -50,6 +50,8 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   Clusters: () => READ,
   SetCluster: () => ADMIN,
   RecordFailoverStep: () => ADMIN,
+  // Each call a member forwards over it is checked as the caller it carries (grpc/forward-stream.ts).
+  Forward: () => OPEN,
 };
 
 /** grpcRequirement is what gRPC method `method` needs for `request`. */

@@ -6,6 +6,7 @@ import { forwardedCredentials } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
 import { currentCredentials } from '../leadership/request-origin';
 import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
+import { ForwardMux } from './forward-mux';
 import { rawBytesOf } from './malformed';
 import { loadPublicApi } from './proto';
 import type { ProxyHooks, StreamProxy } from './stream-proxy';
@@ -96,6 +97,7 @@ export function relayableMetadata(from: grpc.Metadata | undefined): grpc.Metadat
  */
 export class GrpcForwarder {
   private readonly clients = new Map<string, grpc.Client>();
+  private readonly muxes = new Map<string, ForwardMux>();
   private readonly methods = new Map<string, grpc.MethodDefinition<unknown, unknown>>();
   private readonly leaderListeners = new Set<LeaderChangeListener>();
   private readonly onLeader = (leaderId: string): void => {
@@ -153,6 +155,73 @@ export class GrpcForwarder {
     if (target === undefined || call.cancelled) return false;
     const request = this.bytesOf(method, call.request);
     this.begin(method, target);
+    const mux = this.muxFor(target);
+    if (!mux.available) {
+      this.forwardUnaryCall(method, call, callback, target, request);
+      return true;
+    }
+    let answered = false;
+    const settle = (): boolean => {
+      if (answered) return false;
+      answered = true;
+      mux.forget(id);
+      clearTimeout(deadline);
+      stopWatching();
+      return true;
+    };
+    const id = mux.send(method, request, forwardedCredentials(currentCredentials()), (outcome) => {
+      if (!settle()) return;
+      if (outcome.kind === 'unimplemented') {
+        // The leader runs a build without Forward: this call was not served; it goes on its own.
+        this.forwardUnaryCall(method, call, callback, target, request);
+        return;
+      }
+      const status =
+        outcome.kind === 'broken'
+          ? this.relayedStatus(outcome.status, 'unary')
+          : answerStatus(outcome.answer.code, outcome.answer.details, outcome.answer.trailers);
+      this.end(method, target, status.code);
+      call.sendMetadata(this.forwardedHeaders(undefined, target));
+      if (outcome.kind === 'answer' && status.code === grpc.status.OK) {
+        callback(null, outcome.answer.response ?? Buffer.alloc(0));
+      } else {
+        callback(status);
+      }
+    });
+    const deadline = setTimeout(
+      () => {
+        if (!settle()) return;
+        this.end(method, target, grpc.status.DEADLINE_EXCEEDED);
+        callback({
+          code: grpc.status.DEADLINE_EXCEEDED,
+          details: `the leader (${target.leaderId}) did not answer this forwarded call in time; it may or may not have been applied: check before repeating a write that must not run twice`,
+          metadata: new grpc.Metadata(),
+        });
+      },
+      deadlineOf(call, GRPC_FORWARD_UNARY_TIMEOUT_MS) - Date.now(),
+    );
+    const stopWatching = this.whenDeposed(target, (leaderId) => {
+      if (!settle()) return;
+      this.end(method, target, grpc.status.UNAVAILABLE);
+      callback(this.deposedStatus(target, leaderId));
+    });
+    call.on('cancelled', () => {
+      if (settle()) this.end(method, target, grpc.status.CANCELLED);
+    });
+    return true;
+  }
+
+  /**
+   * forwardUnaryCall forwards a unary call as a gRPC call of its own: to a leader without Forward
+   * (an older build during a rolling upgrade).
+   */
+  private forwardUnaryCall(
+    method: string,
+    call: grpc.ServerUnaryCall<unknown, object>,
+    callback: grpc.sendUnaryData<object>,
+    target: ForwardTarget,
+    request: Buffer,
+  ): void {
     // The leader's answer is relayed the moment its message arrives, not after the status: a
     // leader sends a unary message only for a call that succeeded (with no trailing metadata of
     // ours), and grpc-js sends the status at least one turn of the leader's event loop later,
@@ -181,25 +250,36 @@ export class GrpcForwarder {
     // deadline; once this node knows another leader and the grace has passed, the call ends with an
     // unknown outcome, which the SDK retries (the cluster dedups a repeated write by its correlation id).
     // A call whose answer follows the change itself (TransferLeadership) gets it within the grace.
-    let grace: NodeJS.Timeout | undefined;
-    const deposed: LeaderChangeListener = (leaderId) => {
-      if (leaderId === '' || leaderId === target.leaderId || answered || grace !== undefined) return;
-      grace = setTimeout(() => {
-        if (answered) return;
-        answered = true;
-        callback(this.deposedStatus(target, leaderId));
-        upstream.cancel();
-      }, DEPOSED_LEADER_ANSWER_GRACE_MS);
-    };
-    this.leaderListeners.add(deposed);
+    const stopWatching = this.whenDeposed(target, (leaderId) => {
+      if (answered) return;
+      answered = true;
+      callback(this.deposedStatus(target, leaderId));
+      upstream.cancel();
+    });
     upstream.on('status', (status: grpc.StatusObject) => {
-      this.leaderListeners.delete(deposed);
-      clearTimeout(grace);
+      stopWatching();
       this.end(method, target, status.code);
       if (!answered) callback(this.relayedStatus(status, 'unary'));
     });
     call.on('cancelled', () => upstream.cancel());
-    return true;
+  }
+
+  /**
+   * whenDeposed calls `expire` DEPOSED_LEADER_ANSWER_GRACE_MS after this node first learns of a
+   * leader other than `target` while a call forwarded there still waits; the returned function
+   * stops watching (call it once the call ended).
+   */
+  private whenDeposed(target: ForwardTarget, expire: (leaderId: string) => void): () => void {
+    let grace: NodeJS.Timeout | undefined;
+    const listener: LeaderChangeListener = (leaderId) => {
+      if (leaderId === '' || leaderId === target.leaderId || grace !== undefined) return;
+      grace = setTimeout(() => expire(leaderId), DEPOSED_LEADER_ANSWER_GRACE_MS);
+    };
+    this.leaderListeners.add(listener);
+    return () => {
+      this.leaderListeners.delete(listener);
+      clearTimeout(grace);
+    };
   }
 
   /**
@@ -277,6 +357,8 @@ export class GrpcForwarder {
   close(): void {
     this.closed = true;
     this.options.node.off('leader', this.onLeader);
+    for (const mux of this.muxes.values()) mux.close();
+    this.muxes.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
@@ -296,6 +378,24 @@ export class GrpcForwarder {
       if (address !== undefined && address !== '')
         this.clientFor(address, id).getChannel().getConnectivityState(true);
     }
+  }
+
+  /** muxFor is the Forward call (one per leader address) that carries the unary calls forwarded to `target`. */
+  private muxFor(target: ForwardTarget): ForwardMux {
+    let mux = this.muxes.get(target.address);
+    if (mux === undefined) {
+      mux = new ForwardMux({
+        client: this.clientFor(target.address, target.leaderId),
+        method: this.definitionOf('Forward'),
+        metadata: () => {
+          const metadata = new grpc.Metadata();
+          metadata.set(FORWARDED_BY_METADATA_KEY, this.options.node.id);
+          return metadata;
+        },
+      });
+      this.muxes.set(target.address, mux);
+    }
+    return mux;
   }
 
   private clientFor(address: string, leaderId: string): grpc.Client {
@@ -341,7 +441,7 @@ export class GrpcForwarder {
     return metadata;
   }
 
-  private forwardedHeaders(headers: grpc.Metadata, target: ForwardTarget): grpc.Metadata {
+  private forwardedHeaders(headers: grpc.Metadata | undefined, target: ForwardTarget): grpc.Metadata {
     const out = relayableMetadata(headers);
     out.set(FORWARDED_TO_METADATA_KEY, target.leaderId);
     return out;
@@ -410,6 +510,17 @@ export class GrpcForwarder {
       'forwarded gRPC call ended',
     );
   }
+}
+
+/** answerStatus is the status of a call the leader answered over Forward, its trailers relayed. */
+function answerStatus(
+  code: grpc.status,
+  details: string | undefined,
+  trailers: Readonly<Record<string, string>> | undefined,
+): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(trailers ?? {})) if (!isReserved(key)) metadata.set(key, value);
+  return { code, details: details ?? '', metadata };
 }
 
 /** deadlineOf is the client's deadline, capped at `capMs` from now. */

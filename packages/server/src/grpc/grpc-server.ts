@@ -20,6 +20,8 @@ import type { ReplicationView } from '../cross-cluster/clusters-answer';
 import { IDLE_REPLICATION } from '../cross-cluster/clusters-answer';
 import { passEncodedResponses } from './encoded-responses';
 import { GrpcForwarder } from './forwarder';
+import type { LocalUnary } from './forward-stream';
+import { ForwardStreams, localUnaries } from './forward-stream';
 import { leadershipServiceImpl } from './leadership-service-impl';
 import type { GrpcKeepalive, GrpcLimits } from './limits';
 import {
@@ -127,50 +129,59 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
     'grpc.keepalive_timeout_ms': options.keepalive?.timeoutMs ?? GRPC_KEEPALIVE_TIMEOUT_MS,
   });
   // Every response encoder passes already-encoded bytes through: a follower relays the leader's answers as they came.
-  server.addService(
-    passEncodedResponses(
-      guardDeserializers({
-        ...api.leadership.definition,
-        Watch: watch.method,
-        WatchStream: watchStream.method,
-      }),
-    ),
-    servingRequest(
-      transport,
-      access,
-      logger,
-      admitStreams(
-        leadershipServiceImpl({
-          service: options.service,
-          logger,
-          limits,
-          encodeWatchResponse: watch.encode,
-          encodeWatchStreamResponse: watchStream.encode,
-          streamLimiter,
-          forwarder,
-          access,
-        }),
+  const leadershipDefinition = passEncodedResponses(
+    guardDeserializers({
+      ...api.leadership.definition,
+      Watch: watch.method,
+      WatchStream: watchStream.method,
+    }),
+  );
+  const leadershipImpl = servingRequest(
+    transport,
+    access,
+    logger,
+    admitStreams(
+      leadershipServiceImpl({
+        service: options.service,
+        logger,
+        limits,
+        encodeWatchResponse: watch.encode,
+        encodeWatchStreamResponse: watchStream.encode,
         streamLimiter,
-        logger,
-      ),
-    ),
-  );
-  server.addService(
-    passEncodedResponses(guardDeserializers(api.cluster.definition)),
-    servingRequest(
-      transport,
-      access,
-      logger,
-      clusterServiceImpl({
-        node: options.node,
-        logger,
-        transferTimeoutMs: options.transferTimeoutMs ?? 3000,
-        notLeader,
-        forwarding: forwarder,
-        clusters: { service: options.service, replication: options.replication ?? (() => IDLE_REPLICATION) },
+        forwarder,
+        access,
       }),
+      streamLimiter,
+      logger,
     ),
   );
+  const clusterDefinition = passEncodedResponses(guardDeserializers(api.cluster.definition));
+  // The calls a member forwards over Forward run through the same handlers as direct calls.
+  const unaries = new Map<string, LocalUnary>();
+  const forwardStreams = new ForwardStreams({
+    unaries,
+    logger,
+    ...(onCallFinished === undefined ? {} : { onCallFinished }),
+  });
+  const clusterImpl = servingRequest(transport, access, logger, {
+    ...clusterServiceImpl({
+      node: options.node,
+      logger,
+      transferTimeoutMs: options.transferTimeoutMs ?? 3000,
+      notLeader,
+      forwarding: forwarder,
+      clusters: { service: options.service, replication: options.replication ?? (() => IDLE_REPLICATION) },
+    }),
+    Forward: forwardStreams.handler as grpc.UntypedHandleCall,
+  });
+  for (const [name, unary] of [
+    ...localUnaries(leadershipDefinition, leadershipImpl),
+    ...localUnaries(clusterDefinition, clusterImpl),
+  ]) {
+    unaries.set(name, unary);
+  }
+  server.addService(leadershipDefinition, leadershipImpl);
+  server.addService(clusterDefinition, clusterImpl);
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const credentials =
     options.tls === undefined
@@ -208,6 +219,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
           resolve();
         }, GRPC_SHUTDOWN_GRACE_MS);
         timer.unref();
+        forwardStreams.drain();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { ClientGrpcServer } from '../../src/index';
 import { LeadershipService, freePort, loadPublicApi, startGrpcServer } from '../../src/index';
 import { DEPOSED_LEADER_ANSWER_GRACE_MS } from '../../src/grpc/forwarder';
+import type { ForwardedAnswer, ForwardedCall } from '../../src/grpc/forward-stream';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
 import {
@@ -265,5 +266,209 @@ describe('a follower whose leader is deposed while a forwarded call waits for it
     await new Promise((resolve) => setTimeout(resolve, DEPOSED_LEADER_ANSWER_GRACE_MS / 5));
     held[0]!(null, { granted: true, alreadyHolder: true });
     await expect(call).resolves.toMatchObject({ granted: true, alreadyHolder: true });
+  });
+});
+
+/** HeldAnswer answers one call a stand-in leader took over Forward. */
+type HeldAnswer = (answer: Omit<ForwardedAnswer, 'id'>) => void;
+
+/**
+ * addForwardStandIn serves Cluster.Forward on `leader` as a stand-in leader: `onCall` gets each
+ * forwarded call and a function that answers it. `opened` counts the Forward calls.
+ */
+function addForwardStandIn(
+  leader: grpc.Server,
+  onCall: (
+    call: ForwardedCall,
+    answer: HeldAnswer,
+    stream: grpc.ServerDuplexStream<unknown, unknown>,
+  ) => void,
+): { opened: () => number; messages: () => number } {
+  const api = loadPublicApi();
+  let opened = 0;
+  let messages = 0;
+  leader.addService(api.cluster.definition, {
+    Forward: (stream: grpc.ServerDuplexStream<{ calls: ForwardedCall[] }, object>) => {
+      opened++;
+      stream.on('data', (message: { calls: ForwardedCall[] }) => {
+        messages++;
+        for (const call of message.calls) {
+          onCall(call, (a) => stream.write({ answers: [{ ...a, id: call.id }] }), stream);
+        }
+      });
+      stream.on('error', () => undefined);
+    },
+  });
+  return { opened: () => opened, messages: () => messages };
+}
+
+/** acquireAnswer is the bytes of an AcquireResponse granting `scope` under `fence`. */
+function acquireAnswer(scope: string, fence: string): Buffer {
+  return loadPublicApi().leadership.definition['Acquire']!.responseSerialize({
+    granted: true,
+    alreadyHolder: false,
+    raftTerm: '3',
+    lease: { scope, fenceToken: fence },
+  });
+}
+
+describe('a follower forwarding unary calls over one Forward call', () => {
+  jest.setTimeout(30_000);
+  let solo: SingleNode;
+  let leader: grpc.Server;
+  let edge: ClientGrpcServer;
+  let client: grpc.Client;
+  let node: RaftNode<ApplyResult>;
+  let direct = 0;
+  let standIn: { opened: () => number; messages: () => number };
+  /** behaviour decides how the stand-in answers each forwarded call. */
+  let behaviour: (
+    call: ForwardedCall,
+    answer: HeldAnswer,
+    stream: grpc.ServerDuplexStream<unknown, unknown>,
+  ) => void;
+  const decodeAcquire = (bytes: Buffer): { scope: string } =>
+    loadPublicApi().leadership.definition['Acquire']!.requestDeserialize(bytes) as { scope: string };
+
+  beforeAll(async () => {
+    solo = await startSingleNode();
+    leader = new grpc.Server();
+    const api = loadPublicApi();
+    // A direct call would mean the follower did not use Forward.
+    leader.addService(api.leadership.definition, {
+      Acquire: (_call: grpc.ServerUnaryCall<unknown, object>, callback: grpc.sendUnaryData<object>) => {
+        direct++;
+        callback({ code: grpc.status.INTERNAL, details: 'forwarded as a call of its own' });
+      },
+    });
+    standIn = addForwardStandIn(leader, (call, answer, stream) => behaviour(call, answer, stream));
+    ({ node, edge } = await followerEdgeFor(leader, solo));
+    client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    client.close();
+    await edge.close();
+    leader.forceShutdown();
+    await solo.stop();
+  });
+
+  it('carries 20 concurrent calls on one Forward call and relays each answer with the leader named', async () => {
+    behaviour = (call, answer) => {
+      const { scope } = decodeAcquire(call.request);
+      expect(call.method).toBe('Acquire');
+      answer({ code: grpc.status.OK, response: acquireAnswer(scope, scope.split('/')[1]!) });
+    };
+    const headers: string[] = [];
+    const answers = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          new Promise<{ lease: { scope: string; fenceToken: string } }>((resolve, reject) => {
+            const call = (
+              client as unknown as {
+                Acquire: (
+                  r: object,
+                  m: grpc.Metadata,
+                  o: grpc.CallOptions,
+                  cb: (e: grpc.ServiceError | null, v?: unknown) => void,
+                ) => grpc.ClientUnaryCall;
+              }
+            ).Acquire(
+              { scope: `mux/${i + 1}`, candidateId: 'a', leaseTtlMs: 5000 },
+              new grpc.Metadata(),
+              { deadline: Date.now() + 10_000 },
+              (e, v) =>
+                e === null ? resolve(v as { lease: { scope: string; fenceToken: string } }) : reject(e),
+            );
+            call.on('metadata', (m: grpc.Metadata) =>
+              headers.push(String(m.get('x-omnirelay-forwarded-to')[0])),
+            );
+          }),
+      ),
+    );
+    expect(answers.map((a) => [a.lease.scope, a.lease.fenceToken])).toEqual(
+      Array.from({ length: 20 }, (_, i) => [`mux/${i + 1}`, String(i + 1)]),
+    );
+    expect(headers).toEqual(Array.from({ length: 20 }, () => 'n1'));
+    expect(standIn.opened()).toBe(1);
+    expect(standIn.messages()).toBeLessThanOrEqual(20);
+    expect(direct).toBe(0);
+  });
+
+  it("relays the leader's failure with its status, details and trailers", async () => {
+    behaviour = (_call, answer) =>
+      answer({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: 'the fence is stale',
+        trailers: { 'omnirelay-error-code': 'STALE_FENCE', 'omnirelay-current-fence-token': '12' },
+      });
+    const error = await failureOf(
+      unary(client, 'Acquire', { scope: 'mux/fail', candidateId: 'a', leaseTtlMs: 5000 }),
+    );
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error.details).toBe('the fence is stale');
+    expect(errorCodeOf(error)).toBe('STALE_FENCE');
+    expect(metadataOf(error, 'omnirelay-current-fence-token')).toBe('12');
+  });
+
+  it('answers UNAVAILABLE (outcome unknown) when the Forward call breaks after the call reached the leader', async () => {
+    behaviour = (_call, _answer, stream) =>
+      stream.emit('error', {
+        code: grpc.status.UNAVAILABLE,
+        details: 'stand-in broke',
+        metadata: new grpc.Metadata(),
+      });
+    const error = await failureOf(
+      unary(client, 'Acquire', { scope: 'mux/broken', candidateId: 'a', leaseTtlMs: 5000 }),
+    );
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toMatch(/forwarded \(stand-in broke\); it may or may not have been applied/);
+    // The next call opens a new Forward call.
+    behaviour = (call, answer) =>
+      answer({ code: grpc.status.OK, response: acquireAnswer(decodeAcquire(call.request).scope, '5') });
+    const opened = standIn.opened();
+    await expect(
+      unary(client, 'Acquire', { scope: 'mux/again', candidateId: 'a', leaseTtlMs: 5000 }),
+    ).resolves.toMatchObject({ lease: { fenceToken: '5' } });
+    expect(standIn.opened()).toBe(opened + 1);
+  });
+
+  it('answers UNAVAILABLE (outcome unknown) once another leader is known and the grace passed, not at the call deadline', async () => {
+    let arrived: () => void = () => undefined;
+    const reachedLeader = new Promise<void>((resolve) => (arrived = resolve));
+    behaviour = () => arrived(); // a frozen leader: it takes the call and never answers
+    const started = Date.now();
+    const call = failureOf(
+      unary(client, 'Acquire', { scope: 'mux/deposed', candidateId: 'a', leaseTtlMs: 5000 }),
+    );
+    await reachedLeader;
+    Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
+    node.emit('leader', 'n2', 2);
+    const error = await call;
+    Object.assign(node, { leaderId: 'n1' });
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toMatch(
+      /n1\) lost office to n2 before it answered; it may or may not have been applied/,
+    );
+    expect(Date.now() - started).toBeLessThan(DEPOSED_LEADER_ANSWER_GRACE_MS + 5000);
+  });
+
+  it('still relays an answer the old leader sends just after the change', async () => {
+    let held: HeldAnswer = () => undefined;
+    let arrived: () => void = () => undefined;
+    const reachedLeader = new Promise<void>((resolve) => (arrived = resolve));
+    behaviour = (_call, answer) => {
+      held = answer;
+      arrived();
+    };
+    const call = unary(client, 'Acquire', { scope: 'mux/late', candidateId: 'a', leaseTtlMs: 5000 });
+    await reachedLeader;
+    Object.assign(node, { leaderId: 'n2', membership: { voters: ['f1', 'n1', 'n2'], learners: [] } });
+    node.emit('leader', 'n2', 2);
+    await new Promise((resolve) => setTimeout(resolve, DEPOSED_LEADER_ANSWER_GRACE_MS / 5));
+    held({ code: grpc.status.OK, response: acquireAnswer('mux/late', '8') });
+    await expect(call).resolves.toMatchObject({ lease: { fenceToken: '8' } });
+    Object.assign(node, { leaderId: 'n1' });
   });
 });
