@@ -33,6 +33,40 @@ export interface ProbeOutcome {
   readonly error?: string;
 }
 
+/**
+ * taggedProbe is `target`'s probe write with its key as correlation id (so the hop ledger shows
+ * where each went), recording every write's outcome in `probes`.
+ */
+export function taggedProbe(target: OmniRelayTarget, probes: ProbeOutcome[]): Pick<OmniRelayTarget, 'write'> {
+  return {
+    write: async (member: string, key: string, deadlineMs: number): Promise<bigint> => {
+      const sentAt = sharedNowMs();
+      try {
+        const term = await target.write(member, key, deadlineMs, key);
+        probes.push({ member, tag: key, sentAt, endAt: sharedNowMs() });
+        return term;
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        const error = typeof code === 'string' ? code : e instanceof Error ? e.message : String(e);
+        probes.push({ member, tag: key, sentAt, endAt: sharedNowMs(), error });
+        throw e;
+      }
+    },
+  };
+}
+
+/** ackedProbe is the first acknowledged of `probes` and its path in `ledger` to `leader`, which answered it. */
+export function ackedProbe(
+  probes: readonly ProbeOutcome[],
+  ledger: Ledger,
+  leader: string,
+): (ProbeOutcome & ProbeTrace) | undefined {
+  const first = probes.filter((p) => p.error === undefined).sort((a, b) => a.endAt - b.endAt)[0];
+  return first === undefined
+    ? undefined
+    : { ...first, ...probeTrace(ledger, first.tag, first.sentAt, leader) };
+}
+
 /** CrashRun is one kill → first acknowledged write, with the path the ledger gave. */
 export interface CrashRun {
   readonly killed: string;
@@ -61,21 +95,7 @@ export async function runCrashes(
     const survivors = target.members.filter((m) => m !== killed);
     await drainLedgers(new Ledger(), target.members);
     const probes: ProbeOutcome[] = [];
-    const probe = {
-      write: async (member: string, key: string, deadlineMs: number): Promise<bigint> => {
-        const sentAt = sharedNowMs();
-        try {
-          const term = await target.write(member, key, deadlineMs, key);
-          probes.push({ member, tag: key, sentAt, endAt: sharedNowMs() });
-          return term;
-        } catch (e) {
-          const code = (e as { code?: unknown }).code;
-          const error = typeof code === 'string' ? code : e instanceof Error ? e.message : String(e);
-          probes.push({ member, tag: key, sentAt, endAt: sharedNowMs(), error });
-          throw e;
-        }
-      },
-    };
+    const probe = taggedProbe(target, probes);
     const killedAt = sharedNowMs();
     await target.kill(killed);
     try {
@@ -91,11 +111,7 @@ export async function runCrashes(
       const ledger = new Ledger();
       dropped += await drainLedgers(ledger, survivors);
       const path = crashPath(ledger, killed, Number(ack.term), killedAt, ackAt);
-      const first = probes.filter((p) => p.error === undefined).sort((a, b) => a.endAt - b.endAt)[0];
-      const acked =
-        first === undefined || path.winner === undefined
-          ? undefined
-          : { ...first, ...probeTrace(ledger, first.tag, first.sentAt, path.winner) };
+      const acked = path.winner === undefined ? undefined : ackedProbe(probes, ledger, path.winner);
       const failedBeforeAck: Record<string, number> = {};
       for (const p of probes) {
         if (p.error !== undefined && p.endAt <= ackAt)

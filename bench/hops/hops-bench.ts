@@ -22,11 +22,11 @@ import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
 import { intOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
-import type { CrashRun } from './crash-phase';
-import { runCrashes } from './crash-phase';
+import type { CrashRun, ProbeOutcome } from './crash-phase';
+import { ackedProbe, runCrashes, taggedProbe } from './crash-phase';
 import type { Floors } from './floors';
 import { measureFloors, round3 } from './floors';
-import type { TransferPath, WritePath } from './ledger-paths';
+import type { ProbeTrace, TransferPath, WritePath } from './ledger-paths';
 import {
   CRASH_STEPS,
   LEADER_PERSIST,
@@ -123,6 +123,8 @@ interface PhaseResult {
     from: string;
     to: string;
     path?: TransferPath;
+    /** acked is the first acknowledged probe write and where the ledger saw it. */
+    acked?: ProbeOutcome & ProbeTrace;
     error?: string;
     /** records are the ledger's records of the transfer, with --raw. */
     records?: readonly HopRecord[];
@@ -168,8 +170,9 @@ async function runPhase(
       await drainLedgers(target, new Ledger());
       const requestedAt = sharedNowMs();
       const transfer = target.transferLeadership(from, to).catch((e: unknown) => e);
+      const probes: ProbeOutcome[] = [];
       try {
-        const ack = await firstAck(target, {
+        const ack = await firstAck(taggedProbe(target, probes), {
           members: target.members,
           keyPrefix: `${phase}/transfer/${rep}`,
           intervalMs: 5,
@@ -182,7 +185,14 @@ async function runPhase(
         const ledger = new Ledger();
         dropped += await drainLedgers(target, ledger);
         const path = transferPath(ledger, from, to, Number(ack.term), requestedAt, ackAt);
-        transfers.push({ from, to, path, ...(options.raw ? { records: ledger.all() } : {}) });
+        const acked = ackedProbe(probes, ledger, to);
+        transfers.push({
+          from,
+          to,
+          path,
+          ...(acked === undefined ? {} : { acked }),
+          ...(options.raw ? { records: ledger.all() } : {}),
+        });
         progress(
           `${phase}: transfer ${rep + 1}/${options.transfers} ${from} → ${to}: first term-${ack.term} write after ${(ackAt - requestedAt).toFixed(1)} ms`,
         );
@@ -305,7 +315,12 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
     }
   };
   const paths = transfers.flatMap((t) => (t.path === undefined ? [] : [t.path]));
-  const figs = figures(TRANSFER_STEPS, paths, floorOf, []);
+  const probes = transfers.flatMap((t) =>
+    t.acked === undefined || t.path?.['request sent'] === undefined
+      ? []
+      : [{ ...t.acked, startAt: t.path['request sent'] }],
+  );
+  const figs = figures(TRANSFER_STEPS, paths, floorOf, probeRows(probes, 'the request', floors));
   return figs.map((f) =>
     f.step === 'total' ? { ...f, floor: '4 RTT + 3 fsync', floorMs: 4 * rtt + 3 * fsync } : f,
   );
@@ -340,8 +355,28 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
   const probes = runs.flatMap((r) =>
     r.acked === undefined || r.path?.['kill sent'] === undefined
       ? []
-      : [{ ...r.acked, killedAt: r.path['kill sent'] }],
+      : [{ ...r.acked, startAt: r.path['kill sent'] }],
   );
+  const figs = figures(CRASH_STEPS, paths, floorOf, probeRows(probes, 'the kill', floors));
+  return figs.map((f) =>
+    f.step === 'total' ? { ...f, floor: 'delay + 3 RTT + 3 fsync', floorMs: 3 * rtt + 3 * fsync } : f,
+  );
+}
+
+/**
+ * probeRows are the rows of the acknowledged probe writes' own path (one per repetition, `startAt`
+ * being the kill or the transfer request): when it was sent, its way to the node that first took
+ * it, the hand-off to the leader when that node forwarded it, the leader's answer, the forwarding
+ * node's relay of it, and the client's receipt.
+ */
+function probeRows(
+  probes: ReadonlyArray<ProbeOutcome & ProbeTrace & { readonly startAt: number }>,
+  start: string,
+  floors: Floors,
+): Array<{ step: string; values: number[]; floor: string; floorMs: number | null }> {
+  const rtt = floors.rttMs.median;
+  const fsync = floors.fsync4KiBMs.median;
+  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
   const span = (
     from: (p: (typeof probes)[number]) => number | undefined,
     to: (p: (typeof probes)[number]) => number | undefined,
@@ -351,11 +386,11 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
       const b = to(p);
       return a === undefined || b === undefined ? [] : [b - a];
     });
-  const figs = figures(CRASH_STEPS, paths, floorOf, [
+  return [
     {
-      step: 'acked probe: sent (from the kill)',
+      step: `acked probe: sent (from ${start})`,
       values: span(
-        (p) => p.killedAt,
+        (p) => p.startAt,
         (p) => p.sentAt,
       ),
       floor: '',
@@ -370,9 +405,18 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
       ...oneWay,
     },
     {
-      step: 'acked probe: first node → new leader receive',
+      step: 'acked probe: first node receive → handed to the leader (forwarded ones)',
       values: span(
         (p) => p.firstReceive,
+        (p) => p.forwardSent,
+      ),
+      floor: 'CPU only (once a leader is known)',
+      floorMs: null,
+    },
+    {
+      step: 'acked probe: → new leader receive',
+      values: span(
+        (p) => p.forwardSent ?? p.firstReceive,
         (p) => p.leaderReceive,
       ),
       floor: '0 (direct) or ½ RTT (forwarded)',
@@ -388,17 +432,22 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
       floorMs: rtt + fsync,
     },
     {
-      step: 'acked probe: answer → client receive',
+      step: 'acked probe: answer → relayed by the forwarding node (forwarded ones)',
       values: span(
         (p) => p.answer,
+        (p) => p.relayed,
+      ),
+      ...oneWay,
+    },
+    {
+      step: 'acked probe: → client receive',
+      values: span(
+        (p) => p.relayed ?? p.answer,
         (p) => p.endAt,
       ),
       ...oneWay,
     },
-  ]);
-  return figs.map((f) =>
-    f.step === 'total' ? { ...f, floor: 'delay + 3 RTT + 3 fsync', floorMs: 3 * rtt + 3 * fsync } : f,
-  );
+  ];
 }
 
 /** crashTable is the crash figures' table (one phase: the unloaded cluster). */

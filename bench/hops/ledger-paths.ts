@@ -280,8 +280,12 @@ export function crashPath(
  */
 export interface ProbeTrace {
   readonly firstReceive?: number;
+  /** forwardSent is when the first node handed it to the leader (absent when it was sent there directly). */
+  readonly forwardSent?: number;
   readonly leaderReceive?: number;
   readonly answer?: number;
+  /** relayed is when the forwarding node relayed the leader's answer to the client. */
+  readonly relayed?: number;
 }
 
 /** probeTrace finds the records of the probe write tagged `tag`, sent at `sentAt`, answered by `leader`. */
@@ -289,9 +293,13 @@ export function probeTrace(ledger: Ledger, tag: string, sentAt: number, leader: 
   const firstReceive = ledger.first(sentAt, is('server.receive', { tag }))?.atMs;
   const leaderReceive = ledger.first(sentAt, is('server.receive', { tag, node: leader }))?.atMs;
   const answer = ledger.first(sentAt, is('server.answer', { tag, node: leader }))?.atMs;
+  const forwardSent = ledger.first(sentAt, is('forward.sent', { tag, peer: leader }))?.atMs;
+  const relayed = ledger.first(sentAt, is('forward.relayed', { tag, peer: leader }))?.atMs;
   return {
     ...(firstReceive === undefined ? {} : { firstReceive }),
+    ...(forwardSent === undefined ? {} : { forwardSent }),
     ...(leaderReceive === undefined ? {} : { leaderReceive }),
     ...(answer === undefined ? {} : { answer }),
+    ...(relayed === undefined ? {} : { relayed }),
   };
 }

@@ -6,6 +6,8 @@ import type { WireMessage } from './wire';
  * record, in path order:
  * - `server.receive` / `server.answer`: the leadership service took the command / answered it
  *   (tag: the command's correlation id; `server.answer` carries the applied index);
+ * - `forward.sent` / `forward.relayed`: a follower handed the call to the leader `peer` / relayed
+ *   the leader's answer to its client (tag: the call's correlation id, if it has one);
  * - `propose`: the entry was appended to the leader's core (index, term);
  * - `persist`: a node's synced write of its log ended (index: the last entry written);
  * - `append.queued` / `append.written`: an append to `peer` was handed to the transport / written
@@ -29,6 +31,8 @@ import type { WireMessage } from './wire';
  */
 export const HOP_STEPS = [
   'server.receive',
+  'forward.sent',
+  'forward.relayed',
   'propose',
   'persist',
   'append.queued',

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
+import { hopLedger } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { forwardedCredentials } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
@@ -171,6 +172,7 @@ export class GrpcForwarder {
     };
     const id = mux.send(method, request, forwardedCredentials(currentCredentials()), (outcome) => {
       if (!settle()) return;
+      if (hopLedger.enabled) this.hop('forward.relayed', target, call.request);
       if (outcome.kind === 'unimplemented') {
         // The leader runs a build without Forward: this call was not served; it goes on its own.
         this.forwardUnaryCall(method, call, callback, target, request);
@@ -188,6 +190,7 @@ export class GrpcForwarder {
         callback(status);
       }
     });
+    if (hopLedger.enabled) this.hop('forward.sent', target, call.request);
     const deadline = setTimeout(
       () => {
         if (!settle()) return;
@@ -494,6 +497,12 @@ export class GrpcForwarder {
         { leaderHint: leaderId },
       ),
     );
+  }
+
+  /** hop records a step of a forwarded call in the hop ledger, tagged with its correlation id. */
+  private hop(step: 'forward.sent' | 'forward.relayed', target: ForwardTarget, request: unknown): void {
+    const tag = (request as { correlationId?: unknown } | null)?.correlationId;
+    hopLedger.record(step, this.options.node.id, 0, 0, target.leaderId, typeof tag === 'string' ? tag : '');
   }
 
   private begin(method: string, target: ForwardTarget): void {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
+import { hopLedger } from '@omnirelay/raft';
 import { pino } from 'pino';
 import type { ClientGrpcServer } from '../../src/index';
 import { LeadershipService, freePort, loadPublicApi, startGrpcServer } from '../../src/index';
@@ -394,6 +395,27 @@ describe('a follower forwarding unary calls over one Forward call', () => {
     expect(standIn.opened()).toBe(1);
     expect(standIn.messages()).toBeLessThanOrEqual(20);
     expect(direct).toBe(0);
+  });
+
+  it('records the hand-off and the relay of a forwarded call in the hop ledger, under its correlation id', async () => {
+    hopLedger.enable();
+    hopLedger.drain();
+    behaviour = (call, answer) =>
+      answer({ code: grpc.status.OK, response: acquireAnswer(decodeAcquire(call.request).scope, '4') });
+    await unary(client, 'Acquire', {
+      scope: 'mux/hops',
+      candidateId: 'a',
+      leaseTtlMs: 5000,
+      correlationId: 'tag-1',
+    });
+    const steps = hopLedger
+      .drain()
+      .records.filter((r) => r.tag === 'tag-1' && r.step.startsWith('forward.'))
+      .map((r) => [r.step, r.node, r.peer]);
+    expect(steps).toEqual([
+      ['forward.sent', 'f1', 'n1'],
+      ['forward.relayed', 'f1', 'n1'],
+    ]);
   });
 
   it("relays the leader's failure with its status, details and trailers", async () => {
