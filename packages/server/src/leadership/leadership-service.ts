@@ -125,6 +125,8 @@ export class LeadershipService {
   private readonly batcher: RenewalBatcher;
   /** admission refuses new leases while renewals wait too long on this leader (RenewalAdmission). */
   readonly admission: RenewalAdmission;
+  /** leaderWaiters are the writes waiting for the next leader change (leaderChangeOr), woken by one node listener. */
+  private readonly leaderWaiters = new Set<() => void>();
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
   /**
@@ -162,6 +164,9 @@ export class LeadershipService {
     },
   ) {
     this.logger = logger;
+    node.on('leader', () => {
+      for (const wake of [...this.leaderWaiters]) wake();
+    });
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
     // persisted one, which lags a new leader's for a moment); the applied entry carries both.
     sm.onApplied((result, entry) => this.appliedTerms.set(result, entry.term));
@@ -640,16 +645,20 @@ export class LeadershipService {
     }
   }
 
-  /** leaderChangeOr resolves when the node reports a leader change, or after `ms`. */
+  /**
+   * leaderChangeOr resolves when the node reports a leader change, or after `ms`. Every waiting
+   * write shares the service's one listener (leaderWaiters): thousands of writes held through an
+   * election do not add a node listener each.
+   */
   private leaderChangeOr(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.node.off('leader', done);
+        this.leaderWaiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.node.on('leader', done);
+      this.leaderWaiters.add(done);
     });
   }
 

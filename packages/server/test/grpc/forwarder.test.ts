@@ -494,3 +494,35 @@ describe('a follower forwarding unary calls over one Forward call', () => {
     Object.assign(node, { leaderId: 'n1' });
   });
 });
+
+describe('writes held on a follower that knows no leader yet', () => {
+  jest.setTimeout(30_000);
+  let solo: SingleNode;
+
+  beforeAll(async () => {
+    solo = await startSingleNode();
+  });
+  afterAll(async () => {
+    await solo.stop();
+  });
+
+  it('wait on the service’s one leader listener, not one each, and all go on at the next leader', async () => {
+    const node = standInFollower('f1', '');
+    const service = new LeadershipService(node, solo.server.stateMachine, solo.server.hub, () => ({}));
+    const listeners = node.listenerCount('leader');
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      service.acquire({ scope: `held/${i}`, candidateId: 'a', leaseTtlMs: 5000 }).then(
+        () => 'applied',
+        (e: unknown) => (e as { code?: string }).code,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(node.listenerCount('leader')).toBe(listeners);
+    const changed = Date.now();
+    Object.assign(node, { leaderId: 'n1' });
+    node.emit('leader', 'n1', 2);
+    expect(await Promise.all(writes)).toEqual(Array.from({ length: 20 }, () => 'NOT_LEADER'));
+    // Woken by the change, not by the wait's bound (TRANSFER_WAIT_MS, 1 s).
+    expect(Date.now() - changed).toBeLessThan(500);
+  });
+});
