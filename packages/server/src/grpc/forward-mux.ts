@@ -26,6 +26,8 @@ export interface ForwardMuxOptions {
   readonly method: grpc.MethodDefinition<unknown, unknown>;
   /** metadata is sent when a Forward call opens (who forwards). */
   readonly metadata: () => grpc.Metadata;
+  /** onUnimplemented hears that the leader has no Forward, so calls go on their own until `retryAtMs`. */
+  readonly onUnimplemented?: (retryAtMs: number) => void;
 }
 
 /**
@@ -115,7 +117,10 @@ export class ForwardMux {
     call.on('status', (status: grpc.StatusObject) => {
       if (this.call === call) this.call = undefined;
       const unimplemented = status.code === grpc.status.UNIMPLEMENTED && !answeredAny;
-      if (unimplemented) this.unimplementedUntilMs = Date.now() + FORWARD_UNIMPLEMENTED_RETRY_MS;
+      if (unimplemented) {
+        this.unimplementedUntilMs = Date.now() + FORWARD_UNIMPLEMENTED_RETRY_MS;
+        this.options.onUnimplemented?.(this.unimplementedUntilMs);
+      }
       const ended: MuxOutcome = unimplemented
         ? { kind: 'unimplemented' }
         : {

@@ -395,6 +395,11 @@ export class GrpcForwarder {
           metadata.set(FORWARDED_BY_METADATA_KEY, this.options.node.id);
           return metadata;
         },
+        onUnimplemented: (retryAtMs) =>
+          this.options.logger.info(
+            { leader: target.leaderId, address: target.address, retryAt: new Date(retryAtMs).toISOString() },
+            'the leader has no Cluster.Forward (an older build, as during a rolling upgrade): each call is forwarded on its own until retryAt, then Forward is tried again',
+          ),
       });
       this.muxes.set(target.address, mux);
     }

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ApplyResult } from '@omnirelay/leadership-fsm';
 import type { RaftNode } from '@omnirelay/raft';
 import { hopLedger } from '@omnirelay/raft';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { ClientGrpcServer } from '../../src/index';
 import { LeadershipService, freePort, loadPublicApi, startGrpcServer } from '../../src/index';
@@ -39,6 +40,7 @@ function standInFollower(id: string, leaderId: string): RaftNode<ApplyResult> {
 async function followerEdgeFor(
   leader: grpc.Server,
   solo: SingleNode,
+  logger: Logger = pino({ level: 'silent' }),
 ): Promise<{ node: RaftNode<ApplyResult>; edge: ClientGrpcServer }> {
   const port = await new Promise<number>((resolve, reject) =>
     leader.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
@@ -54,7 +56,7 @@ async function followerEdgeFor(
     address: '127.0.0.1:0',
     service,
     node,
-    logger: pino({ level: 'silent' }),
+    logger,
     leaderGrpcAddress: directory,
   });
   return { node, edge };
@@ -140,6 +142,7 @@ describe('a follower relaying the leader answer', () => {
   /** statusSent is whether the stand-in leader has ended the current Acquire with its status. */
   let statusSent = false;
   let releaseStatus: () => void = () => undefined;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     solo = await startSingleNode();
@@ -172,7 +175,11 @@ describe('a follower relaying the leader answer', () => {
         },
       },
     );
-    ({ edge } = await followerEdgeFor(leader, solo));
+    ({ edge } = await followerEdgeFor(
+      leader,
+      solo,
+      pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
+    ));
     client = new api.leadership.Client(edge.address, grpc.credentials.createInsecure());
   });
 
@@ -198,6 +205,17 @@ describe('a follower relaying the leader answer', () => {
     expect(answer.granted).toBe(true);
     expect(answer.lease.fenceToken).toBe('9');
     expect(statusSentAtAnswer).toBe(false);
+  });
+
+  it('says once that this leader has no Forward and forwards each call on its own meanwhile', async () => {
+    releaseStatus();
+    await unary(client, 'Acquire', { scope: 'relay/second', candidateId: 'a', leaseTtlMs: 5000 });
+    releaseStatus();
+    const said = logLines
+      .map((l) => JSON.parse(l) as { msg: string; leader?: string })
+      .filter((l) => l.msg.startsWith('the leader has no Cluster.Forward'));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.leader).toBe('n1');
   });
 });
 
