@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadServerConfig } from '../../src/index';
@@ -9,6 +9,19 @@ import {
 } from '../../src/leadership/renewal-admission';
 
 const peers = ['--peers', 'n2=127.0.0.1:7102,n3=127.0.0.1:7103'];
+
+/** tempDirs are the folders configDir made; every one is removed after the file's tests. */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** configDir makes a fresh folder for a test's config files (removed after the file's tests). */
+function configDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+  tempDirs.push(dir);
+  return dir;
+}
 
 function configError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
   try {
@@ -31,7 +44,7 @@ describe('loadServerConfig', () => {
   });
 
   it('lets flags override the environment, which overrides the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const dir = configDir();
     const file = join(dir, 'c.json');
     writeFileSync(
       file,
@@ -107,14 +120,14 @@ describe('loadServerConfig', () => {
   });
 
   it('refuses an unknown setting in the file, naming it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const dir = configDir();
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ id: 'n1', electionTimout: 5 }));
     expect(configError(['--config', file])).toMatch(/unknown setting "electionTimout"/);
   });
 
   it('refuses a file that is not JSON', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const dir = configDir();
     const file = join(dir, 'c.json');
     writeFileSync(file, '{ id: n1');
     expect(configError(['--config', file])).toMatch(/cannot be read as JSON/);
@@ -279,7 +292,7 @@ describe('loadServerConfig', () => {
       loadServerConfig(['--id', 'n1'], { OMNIRELAY_REPLICATION_HEAD_CHECK_MS: String(HEAD_CHECK_MS_MAX) })
         .replicationHeadCheckMs,
     ).toBe(HEAD_CHECK_MS_MAX);
-    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const dir = configDir();
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ id: 'n1', replicationHeadCheckMs: HEAD_CHECK_MS_MIN }));
     expect(loadServerConfig(['--config', file], {}).replicationHeadCheckMs).toBe(HEAD_CHECK_MS_MIN);
@@ -307,7 +320,7 @@ describe('loadServerConfig', () => {
         OMNIRELAY_ADMISSION_RENEWAL_LAG_MS: String(ADMISSION_RENEWAL_LAG_MS_MAX),
       }).admissionRenewalLagMs,
     ).toBe(ADMISSION_RENEWAL_LAG_MS_MAX);
-    const dir = mkdtempSync(join(tmpdir(), 'omnirelay-config-'));
+    const dir = configDir();
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ id: 'n1', admissionRenewalLagMs: ADMISSION_RENEWAL_LAG_MS_MIN }));
     expect(loadServerConfig(['--config', file], {}).admissionRenewalLagMs).toBe(ADMISSION_RENEWAL_LAG_MS_MIN);
