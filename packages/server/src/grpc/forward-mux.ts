@@ -51,11 +51,6 @@ export class ForwardMux {
     return !this.closed && Date.now() >= this.unimplementedUntilMs;
   }
 
-  /** inFlight is how many calls wait for their outcome. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   /**
    * send queues a call for the leader (sent at the end of this turn) and returns its id;
    * `onOutcome` hears how it ended, once, unless it is forgotten first.
