@@ -221,7 +221,9 @@ async function main(): Promise<void> {
 
   if (config.only !== 'etcd') {
     for (const [mode, list] of targets) {
-      list.push(new OmniRelayTarget(config.cpuProfDir, mode === 'tls' ? pki : undefined));
+      list.push(
+        new OmniRelayTarget({ cpuProfDir: config.cpuProfDir, pki: mode === 'tls' ? pki : undefined }),
+      );
     }
     if (config.cpuProfDir !== undefined)
       progress(`OmniRelay nodes write CPU profiles to ${config.cpuProfDir}`);

@@ -50,6 +50,21 @@ function omniRelayVersion(): string {
   }
 }
 
+/** OmniRelayTargetOptions configures an OmniRelayTarget; every field is optional. */
+export interface OmniRelayTargetOptions {
+  /** cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops. */
+  readonly cpuProfDir?: string | undefined;
+  /** pki, when set, runs the cluster with TLS and client certificates from it (security `tls`). */
+  readonly pki?: BenchPki | undefined;
+  /** nodeEnv adds environment variables to every node (e.g. the hops bench's OMNIRELAY_HOP_LEDGER). */
+  readonly nodeEnv?: Readonly<Record<string, string>>;
+  /**
+   * callMsMax is the leader-routed client's whole-call deadline, retries included (default
+   * OMNIRELAY_CALL_MS_MAX). The SDK retries a BACKPRESSURE refusal with backoff until it.
+   */
+  readonly callMsMax?: number;
+}
+
 /** OmniRelayTarget is OmniRelay on 127.0.0.1, 3 nodes, started fresh by start(). */
 export class OmniRelayTarget implements Target {
   readonly name = 'omnirelay' as const;
@@ -69,18 +84,18 @@ export class OmniRelayTarget implements Target {
   /** tls is the bench client's certificate, key and CA, read once (TLS runs only). */
   private readonly tls: TlsPem | undefined;
 
-  /**
-   * cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops; pki, when
-   * set, runs the cluster with TLS and client certificates from it (security `tls`); nodeEnv adds
-   * environment variables to every node (e.g. the hops bench's OMNIRELAY_HOP_LEDGER).
-   */
-  constructor(
-    private readonly cpuProfDir?: string,
-    private readonly pki?: BenchPki,
-    private readonly nodeEnv: Readonly<Record<string, string>> = {},
-  ) {
-    this.security = pki === undefined ? 'off' : 'tls';
-    this.tls = pki === undefined ? undefined : readTls(pki.client);
+  private readonly cpuProfDir: string | undefined;
+  private readonly pki: BenchPki | undefined;
+  private readonly nodeEnv: Readonly<Record<string, string>>;
+  private readonly callMsMax: number;
+
+  constructor(options: OmniRelayTargetOptions = {}) {
+    this.cpuProfDir = options.cpuProfDir;
+    this.pki = options.pki;
+    this.nodeEnv = options.nodeEnv ?? {};
+    this.callMsMax = options.callMsMax ?? OMNIRELAY_CALL_MS_MAX;
+    this.security = this.pki === undefined ? 'off' : 'tls';
+    this.tls = this.pki === undefined ? undefined : readTls(this.pki.client);
   }
 
   /** nodeTlsEnv is node `id`'s TLS settings (the server's OMNIRELAY_* environment equivalents of its flags). */
@@ -118,7 +133,7 @@ export class OmniRelayTarget implements Target {
     await cluster.waitForLeader(30_000);
     this.main = createClient({
       endpoints: cluster.nodes.map((n) => n.grpcAddress),
-      callTimeoutMs: OMNIRELAY_CALL_MS_MAX,
+      callTimeoutMs: this.callMsMax,
       candidateId: 'bench',
       ...this.tlsOption(),
     });

@@ -495,7 +495,10 @@ async function main(): Promise<void> {
   installExitHandler();
   const options = parseOptions(process.argv.slice(2));
   const scratch = mkdtempSync(join(tmpdir(), 'hops-floor-'));
-  const target = new OmniRelayTarget(options.cpuProfDir, undefined, { OMNIRELAY_HOP_LEDGER: 'true' });
+  const target = new OmniRelayTarget({
+    cpuProfDir: options.cpuProfDir,
+    nodeEnv: { OMNIRELAY_HOP_LEDGER: 'true' },
+  });
   let client: Client | undefined;
   try {
     progress('measuring the floors (loopback RTT, 4 KiB fdatasync)');

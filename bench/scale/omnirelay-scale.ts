@@ -44,6 +44,14 @@ const ADMISSION_POLL_MS = 500;
 const CATCH_UP_MS_MAX = 120_000;
 /** FAULT_SETTLE_MS is the pause between the transfer and the kill. */
 const FAULT_SETTLE_MS = 3000;
+/**
+ * WRITE_MS_MAX bounds each of the bench's own writes (the watch probe's acquires), retries
+ * included. At 100,000 leases a leader may refuse new leases for seconds at a time while it
+ * catches up with renewals (admission control, BACKPRESSURE), also after `untilAdmitting` let the
+ * window start; the SDK retries with backoff, and the run waits that out instead of ending
+ * without its figures (the compare bench's 5 s did end two runs that had held the fill).
+ */
+const WRITE_MS_MAX = 30_000;
 /** HTTP_MS_MAX bounds each /status or /metrics read. */
 const HTTP_MS_MAX = 10_000;
 
@@ -215,7 +223,7 @@ async function untilAdmitting(target: OmniRelayTarget, leader: string): Promise<
 
 /** runOmniRelayScale runs the OmniRelay half; the cluster is stopped whatever happens. */
 export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
-  const target = new OmniRelayTarget(config.cpuProfDir);
+  const target = new OmniRelayTarget({ cpuProfDir: config.cpuProfDir, callMsMax: WRITE_MS_MAX });
   const workers: Worker[] = [];
   const untrack = trackPids(() =>
     target.members.flatMap((m) => {
