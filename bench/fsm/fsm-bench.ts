@@ -2,14 +2,17 @@
  * fsm-bench measures the leadership state machine: commands applied per second (a mix of
  * acquire, renew and resign, decoded from bytes as a replica does), renewals per second in
  * batches, snapshot size and time to snapshot and restore with 100,000 live leases, and memory
- * per lease. Timings of snapshot, restore and queries are the median of 5 runs (and the first,
+ * per lease, and what sustained renewals cost the garbage collector (every lease renewed
+ * RENEW_ROUNDS times: scavenges, their time, and how much the old generation grew per renewal:
+ * what survived young collections). Timings of snapshot, restore and queries are the median of 5 runs (and the first,
  * cold one). Figures go to bench/results/fsm.json; nothing here is a pass/fail timing.
  *
  *   node --expose-gc -r @swc-node/register bench/fsm/fsm-bench.ts
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 // The bench runs the package from source (no build step), through its one public entry point.
 import type { Command, LogEntry } from '../../packages/leadership-fsm/src/index';
 import { LeadershipFsm, encodeCommand } from '../../packages/leadership-fsm/src/index';
@@ -18,6 +21,8 @@ const LIVE_LEASES = 100_000;
 const MIX_CYCLES = 60_000;
 const RENEW_BATCH = 1_000;
 const TTL_MS = 10_000;
+/** RENEW_ROUNDS is how often the sustained phase renews every live lease (a lease renews ~3 times a TTL). */
+const RENEW_ROUNDS = 10;
 const RUNS = 5;
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -104,7 +109,64 @@ function benchMix(): { commandsPerSecond: number; commands: number; elapsedMs: n
   };
 }
 
-function main(): void {
+/** oldSpaceUsedBytes is the old generation's size in use: what young collections promoted grows it. */
+function oldSpaceUsedBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
+}
+
+/**
+ * sustainedRenewals renews every lease in `fences` RENEW_ROUNDS times, in entries of
+ * RENEW_BATCH leases, and reports the collections that ran meanwhile (entries are encoded before
+ * the clock starts). A renewal that leaves objects behind (anything the state keeps until the
+ * lease's next renewal) makes every scavenge copy and promote them: at 100,000 leases those were
+ * the nodes' longest event-loop stalls.
+ */
+async function sustainedRenewals(
+  fsm: LeadershipFsm,
+  log: LogBuilder,
+  fences: readonly { scope: string; fenceToken: bigint }[],
+): Promise<Record<string, number>> {
+  for (let round = 0; round < RENEW_ROUNDS; round++) {
+    log.stampMs += 3_000;
+    for (let at = 0; at < fences.length; at += RENEW_BATCH) {
+      log.add({
+        type: 'renew',
+        correlationId: `s${round}.${at}`,
+        leases: fences.slice(at, at + RENEW_BATCH),
+      });
+    }
+  }
+  const entries = log.entries.splice(0);
+  gc?.();
+  const scavengesMs: number[] = [];
+  let fullGcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === 1) scavengesMs.push(e.duration);
+      else fullGcMs += e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const oldBefore = oldSpaceUsedBytes();
+  const ms = timeApply(fsm, entries);
+  const oldGrowth = oldSpaceUsedBytes() - oldBefore;
+  // GC entries are delivered after the turn that ran the collections.
+  await new Promise((r) => setTimeout(r, 50));
+  observer.disconnect();
+  const renewals = fences.length * RENEW_ROUNDS;
+  return {
+    renewals,
+    renewalsPerSecond: Math.round(renewals / (ms / 1000)),
+    scavenges: scavengesMs.length,
+    scavengeMsTotal: round(scavengesMs.reduce((a, b) => a + b, 0)),
+    scavengeMsMax: round(Math.max(0, ...scavengesMs)),
+    fullGcMsTotal: round(fullGcMs),
+    oldSpaceGrowthBytesPerRenewal: Math.round(oldGrowth / renewals),
+  };
+}
+
+async function main(): Promise<void> {
   const mix = benchMix();
 
   // 100,000 live leases, granted one per entry.
@@ -136,6 +198,7 @@ function main(): void {
     log.add({ type: 'renew', correlationId: `kb${at}`, leases: fences.slice(at, at + RENEW_BATCH) });
   }
   const renewMs = timeApply(fsm, log.entries.splice(0));
+  const sustained = await sustainedRenewals(fsm, log, fences);
 
   const snapshot = fsm.snapshot();
   const restored = LeadershipFsm.restore(snapshot);
@@ -155,6 +218,7 @@ function main(): void {
     grantsPerSecond: Math.round(LIVE_LEASES / (grantMs / 1000)),
     renewBatch: RENEW_BATCH,
     leaseRenewalsPerSecond: Math.round(LIVE_LEASES / (renewMs / 1000)),
+    sustainedRenewals: { rounds: RENEW_ROUNDS, ...sustained },
     snapshotBytes: snapshot.length,
     snapshotBytesPerLease: Math.round(snapshot.length / LIVE_LEASES),
     snapshotMs: snapshotTimes,
@@ -173,10 +237,11 @@ function main(): void {
       `  mix (acquire/renew/resign): ${results.mix.commandsPerSecond.toLocaleString('en-US')} commands/s over ${mix.commands.toLocaleString('en-US')}`,
       `  grants: ${results.grantsPerSecond.toLocaleString('en-US')}/s; renewals in batches of ${RENEW_BATCH}: ${results.leaseRenewalsPerSecond.toLocaleString('en-US')} leases/s`,
       `  ${LIVE_LEASES.toLocaleString('en-US')} live leases: snapshot ${(snapshot.length / 2 ** 20).toFixed(1)} MiB (${results.snapshotBytesPerLease} B/lease) in ${snapshotTimes.medianMs} ms (first ${snapshotTimes.firstMs}), restore ${restoreTimes.medianMs} ms (first ${restoreTimes.firstMs})`,
+      `  sustained: every lease renewed ${RENEW_ROUNDS} times, ${sustained['renewalsPerSecond']!.toLocaleString('en-US')} renewals/s; ${sustained['scavenges']} scavenges, ${sustained['scavengeMsTotal']} ms (max ${sustained['scavengeMsMax']}), full GCs ${sustained['fullGcMsTotal']} ms; old generation +${sustained['oldSpaceGrowthBytesPerRenewal']} B/renewal`,
       `  heap per lease: ${bytesPerLease} B; expiredLeases(4096) ${dueTimes.medianMs} ms (first ${dueTimes.firstMs})`,
       `  written to bench/results/fsm.json`,
     ].join('\n'),
   );
 }
 
-main();
+void main();

@@ -35,11 +35,18 @@ const UNRANKED = -1;
  * lease's real deadline would make its expiry late). When `key !== entry` the slot is lazy: its
  * entry moved later and the heap has not caught up yet.
  */
+/** MutableDueLease is the index's own copy of an entry: only a lazy slot's entry is ever changed. */
+interface MutableDueLease {
+  readonly scope: string;
+  fenceToken: bigint;
+  deadlineMs: number;
+}
+
 interface Slot {
   key: DueLease;
   /** keyMs is `key.deadlineMs`, kept on the slot so a heap comparison reads no other object. */
   keyMs: number;
-  entry: DueLease;
+  entry: MutableDueLease;
   /** at is the slot's place in the heap, -1 once it left the heap. */
   at: number;
   /**
@@ -120,29 +127,49 @@ export class DeadlineIndex {
 
   /**
    * push records that lease (scope, fence) is now due at `deadlineMs`, replacing the scope's entry:
-   * in O(1) when the entry is not before the slot's key, else moving the slot up at once.
+   * in O(1) when the entry is not before the slot's key, else moving the slot up at once. The
+   * index keeps copies, never `entry` itself, and a lazy slot's entry (one that is not its key,
+   * so nothing outside the index holds it: `peek` and `due` hand out keys only) is updated in
+   * place. So a renewal allocates nothing that outlives it on a follower, and on the leader one
+   * entry per re-key: at 100,000 leases a fresh entry (and the decoded scope string it named) per
+   * renewal survived young-generation collections and was promoted, most of what each scavenge
+   * copied.
    */
   push(entry: DueLease): void {
-    const slot = this.slots.get(entry.scope);
+    this.pushAt(entry.scope, entry.fenceToken, entry.deadlineMs);
+  }
+
+  /** pushAt is `push` with the entry's fields as arguments (the state machine's calls: no object to build). */
+  pushAt(scope: string, fenceToken: bigint, deadlineMs: number): void {
+    const slot = this.slots.get(scope);
     if (slot === undefined) {
+      const own: MutableDueLease = { scope, fenceToken, deadlineMs };
       const added: Slot = {
-        key: entry,
-        keyMs: entry.deadlineMs,
-        entry,
+        key: own,
+        keyMs: own.deadlineMs,
+        entry: own,
         at: this.heap.length,
         rank: UNRANKED,
       };
       this.heap.push(added);
-      this.slots.set(entry.scope, added);
+      this.slots.set(own.scope, added);
       this.unranked.push(added);
       this.siftUp(added);
       return;
     }
-    slot.entry = entry;
+    let own = slot.entry;
+    if (own === slot.key) {
+      // The key stays as it is (a heap position and possibly a caller's answer rest on it).
+      own = { scope: own.scope, fenceToken, deadlineMs };
+      slot.entry = own;
+    } else {
+      own.fenceToken = fenceToken;
+      own.deadlineMs = deadlineMs;
+    }
     // A renewal moves the deadline later: decided by the numbers alone, with no call.
-    if (entry.deadlineMs < slot.keyMs || (entry.deadlineMs === slot.keyMs && before(entry, slot.key))) {
-      slot.key = entry;
-      slot.keyMs = entry.deadlineMs;
+    if (own.deadlineMs < slot.keyMs || (own.deadlineMs === slot.keyMs && before(own, slot.key))) {
+      slot.key = own;
+      slot.keyMs = own.deadlineMs;
       this.siftUp(slot);
     }
   }

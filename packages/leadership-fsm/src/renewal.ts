@@ -42,7 +42,7 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
     state.beforeChange(record);
     holder.lastRenewalStampMs = ctx.stampMs;
     holder.deadlineMs = ctx.stampMs + holder.leaseTtlMs;
-    state.trackDeadline(scope, holder);
+    state.trackDeadline(record.name, holder);
     renewedCount++;
     return { scope, fenceToken, renewed: true, deadlineMs: holder.deadlineMs };
   });

@@ -134,11 +134,7 @@ export class FsmState {
       this.leaseCount++;
       // Pushed one at a time, not heapified at the end: the index grows with each slice, so no
       // single turn builds all of it (a rebuild of 100,000 took the last slice 100 ms and more).
-      this.deadlines.push({
-        scope: record.name,
-        fenceToken: record.holder.fenceToken,
-        deadlineMs: record.holder.deadlineMs,
-      });
+      this.deadlines.pushAt(record.name, record.holder.fenceToken, record.holder.deadlineMs);
     }
   }
 
@@ -192,7 +188,7 @@ export class FsmState {
    * holders, so a lease not yet installed would be dropped and never expire.
    */
   trackDeadline(scope: string, lease: Lease): void {
-    this.deadlines.push({ scope, fenceToken: lease.fenceToken, deadlineMs: lease.deadlineMs });
+    this.deadlines.pushAt(scope, lease.fenceToken, lease.deadlineMs);
     if (this.deadlines.size > 2 * this.leaseCount + 1024) this.reindexDeadlines();
   }
 

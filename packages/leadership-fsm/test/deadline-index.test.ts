@@ -59,10 +59,7 @@ function checkAgainstFullScan(deadlineMax: number): void {
           live.set(scope, entry);
           index.push(entry);
         });
-        const isLive = (e: DueLease) => {
-          const current = live.get(e.scope);
-          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
-        };
+        const isLive = liveIn(live);
         const expected = [...live.values()]
           .filter((e) => e.deadlineMs <= nowMs)
           .sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
@@ -84,6 +81,17 @@ function checkAgainstFullScan(deadlineMax: number): void {
  * trackedIndex is an empty index with the model of its live leases: `push` records a lease in both,
  * and `isLive` knows an entry by identity, as the latest push of its scope.
  */
+/**
+ * liveIn is an isLive over `live` (scope → its lease's current entry) that matches by value, as
+ * FsmState.isLive does: the index keeps copies of what it is given, never the objects themselves.
+ */
+function liveIn(live: ReadonlyMap<string, DueLease>): (entry: DueLease) => boolean {
+  return (e) => {
+    const current = live.get(e.scope);
+    return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
+  };
+}
+
 function trackedIndex(): {
   index: DeadlineIndex;
   live: Map<string, DueLease>;
@@ -96,7 +104,7 @@ function trackedIndex(): {
     live.set(entry.scope, entry);
     index.push(entry);
   };
-  return { index, live, push, isLive: (e) => live.get(e.scope) === e };
+  return { index, live, push, isLive: liveIn(live) };
 }
 
 /**
@@ -144,10 +152,7 @@ describe('DeadlineIndex', () => {
       fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
         const index = new DeadlineIndex();
         const live = new Map<string, DueLease>();
-        const isLive = (e: DueLease) => {
-          const current = live.get(e.scope);
-          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
-        };
+        const isLive = liveIn(live);
         const name = (n: number) => `scale/client-with-a-long-name/${n}`;
         const sorted = () => [...live.values()].sort(order);
         ops.forEach((o, i) => {
@@ -242,7 +247,7 @@ describe('DeadlineIndex', () => {
       fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
         const index = new DeadlineIndex();
         const live = new Map<string, DueLease>();
-        const isLive = (e: DueLease) => live.get(e.scope) === e;
+        const isLive = liveIn(live);
         const sorted = () =>
           [...live.values()].sort((x, y) => x.deadlineMs - y.deadlineMs || (x.scope < y.scope ? -1 : 1));
         ops.forEach((o, i) => {
@@ -304,11 +309,7 @@ describe('DeadlineIndex', () => {
         const follower = new DeadlineIndex();
         const bounded = new DeadlineIndex();
         const live = new Map<string, DueLease>();
-        // isLive matches by value, as FsmState.isLive does: fence and deadline equal the holder's.
-        const isLive = (e: DueLease) => {
-          const current = live.get(e.scope);
-          return current?.fenceToken === e.fenceToken && current.deadlineMs === e.deadlineMs;
-        };
+        const isLive = liveIn(live);
         const sorted = () => [...live.values()].sort(order);
         const pushBoth = (entry: DueLease) => {
           live.set(entry.scope, entry);
@@ -482,5 +483,30 @@ describe('DeadlineIndex', () => {
     for (let i = 0; i < 10_000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 5000 });
     for (let apply = 0; apply < 100; apply++) index.peek(live);
     expect(checks).toBe(100);
+  });
+
+  it('keeps copies: renewals of a lazy slot update one entry in place, and no answer handed out changes', () => {
+    const { index, push, isLive } = trackedIndex();
+    const granted = { scope: 'a', fenceToken: 1n, deadlineMs: 100 };
+    push(granted);
+    const answer = index.peek(isLive)!;
+    expect(answer).not.toBe(granted);
+    // The first renewal gives the slot an entry of its own (the key stays); later ones update it.
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 300 });
+    const slot = heapOf(index)[0]!;
+    const entry = slot.entry;
+    expect(entry).not.toBe(slot.key);
+    for (let renewal = 1; renewal <= 100; renewal++)
+      push({ scope: 'a', fenceToken: 1n, deadlineMs: 300 + renewal });
+    expect(heapOf(index)[0]!.entry).toBe(entry);
+    checkSlots(index);
+    // What was handed out, and what was pushed, are as they were.
+    expect(answer).toEqual({ scope: 'a', fenceToken: 1n, deadlineMs: 100 });
+    expect(granted).toEqual({ scope: 'a', fenceToken: 1n, deadlineMs: 100 });
+    expect(index.due(399, 10, isLive)).toEqual([]);
+    const due = index.due(400, 10, isLive);
+    expect(due).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 400 }]);
+    push({ scope: 'a', fenceToken: 1n, deadlineMs: 900 });
+    expect(due).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 400 }]);
   });
 });
