@@ -15,38 +15,25 @@ export interface DueLease {
   readonly deadlineMs: number;
 }
 
-function before(a: DueLease, b: DueLease): boolean {
-  if (a.deadlineMs !== b.deadlineMs) {
-    return a.deadlineMs < b.deadlineMs;
-  }
-  if (a.scope !== b.scope) {
-    return a.scope < b.scope;
-  }
-  return a.fenceToken < b.fenceToken;
-}
-
 /** UNRANKED is the rank of a slot whose scope has no place in the ranked order yet. */
 const UNRANKED = -1;
 
 /**
- * Slot is one scope's place in the heap. `key` is what the heap orders by; `entry` is the scope's
- * latest push. Invariant (the safety property): `key` is never after `entry` in (deadline, scope,
- * fence) order, so the heap never meets a lease later than its deadline (a key later than the
- * lease's real deadline would make its expiry late). When `key !== entry` the slot is lazy: its
- * entry moved later and the heap has not caught up yet.
+ * Slot is one scope's place in the heap, holding two (deadline, fence) pairs as its own fields:
+ * the key, what the heap orders by, and the entry, the scope's latest push. Invariant (the safety
+ * property): the key is never after the entry in (deadline, fence) order, so the heap never meets
+ * a lease later than its deadline (a key later than the lease's real deadline would make its
+ * expiry late). When they differ the slot is lazy: its entry moved later and the heap has not
+ * caught up yet. The pairs are fields, not objects, so a renewal or a re-key allocates nothing: at
+ * 100,000 leases an object per renewal, kept until the lease's next one, survived young-generation
+ * collections and was promoted, most of what each scavenge copied.
  */
-/** MutableDueLease is the index's own copy of an entry: only a lazy slot's entry is ever changed. */
-interface MutableDueLease {
-  readonly scope: string;
-  fenceToken: bigint;
-  deadlineMs: number;
-}
-
 interface Slot {
-  key: DueLease;
-  /** keyMs is `key.deadlineMs`, kept on the slot so a heap comparison reads no other object. */
+  readonly scope: string;
   keyMs: number;
-  entry: MutableDueLease;
+  keyFence: bigint;
+  entryMs: number;
+  entryFence: bigint;
   /** at is the slot's place in the heap, -1 once it left the heap. */
   at: number;
   /**
@@ -55,6 +42,16 @@ interface Slot {
    * comparing ranks answers exactly what comparing the scopes would.
    */
   rank: number;
+}
+
+/** isLazy tells whether the slot's entry moved since its key was set (see Slot). */
+function isLazy(slot: Slot): boolean {
+  return slot.keyMs !== slot.entryMs || slot.keyFence !== slot.entryFence;
+}
+
+/** keyOf is the slot's key as a DueLease (a new object: the index hands out no object it keeps). */
+function keyOf(slot: Slot): DueLease {
+  return { scope: slot.scope, fenceToken: slot.keyFence, deadlineMs: slot.keyMs };
 }
 
 /**
@@ -67,12 +64,13 @@ interface Slot {
 function slotBefore(x: Slot, y: Slot): boolean {
   if (x.keyMs !== y.keyMs) return x.keyMs < y.keyMs;
   if (x.rank !== UNRANKED && y.rank !== UNRANKED) return x.rank < y.rank;
-  return before(x.key, y.key);
+  if (x.scope !== y.scope) return x.scope < y.scope;
+  return x.keyFence < y.keyFence;
 }
 
-/** byScope orders slots by scope name (code-unit order, as `before` compares them). */
+/** byScope orders slots by scope name (code-unit order, as `slotBefore` compares them). */
 function byScope(x: Slot, y: Slot): number {
-  return x.entry.scope < y.entry.scope ? -1 : 1;
+  return x.scope < y.scope ? -1 : 1;
 }
 
 /**
@@ -128,12 +126,7 @@ export class DeadlineIndex {
   /**
    * push records that lease (scope, fence) is now due at `deadlineMs`, replacing the scope's entry:
    * in O(1) when the entry is not before the slot's key, else moving the slot up at once. The
-   * index keeps copies, never `entry` itself, and a lazy slot's entry (one that is not its key,
-   * so nothing outside the index holds it: `peek` and `due` hand out keys only) is updated in
-   * place. So a renewal allocates nothing that outlives it on a follower, and on the leader one
-   * entry per re-key: at 100,000 leases a fresh entry (and the decoded scope string it named) per
-   * renewal survived young-generation collections and was promoted, most of what each scavenge
-   * copied.
+   * index copies the fields; it keeps no object it is given.
    */
   push(entry: DueLease): void {
     this.pushAt(entry.scope, entry.fenceToken, entry.deadlineMs);
@@ -143,33 +136,27 @@ export class DeadlineIndex {
   pushAt(scope: string, fenceToken: bigint, deadlineMs: number): void {
     const slot = this.slots.get(scope);
     if (slot === undefined) {
-      const own: MutableDueLease = { scope, fenceToken, deadlineMs };
       const added: Slot = {
-        key: own,
-        keyMs: own.deadlineMs,
-        entry: own,
+        scope,
+        keyMs: deadlineMs,
+        keyFence: fenceToken,
+        entryMs: deadlineMs,
+        entryFence: fenceToken,
         at: this.heap.length,
         rank: UNRANKED,
       };
       this.heap.push(added);
-      this.slots.set(own.scope, added);
+      this.slots.set(scope, added);
       this.unranked.push(added);
       this.siftUp(added);
       return;
     }
-    let own = slot.entry;
-    if (own === slot.key) {
-      // The key stays as it is (a heap position and possibly a caller's answer rest on it).
-      own = { scope: own.scope, fenceToken, deadlineMs };
-      slot.entry = own;
-    } else {
-      own.fenceToken = fenceToken;
-      own.deadlineMs = deadlineMs;
-    }
+    slot.entryMs = deadlineMs;
+    slot.entryFence = fenceToken;
     // A renewal moves the deadline later: decided by the numbers alone, with no call.
-    if (own.deadlineMs < slot.keyMs || (own.deadlineMs === slot.keyMs && before(own, slot.key))) {
-      slot.key = own;
-      slot.keyMs = own.deadlineMs;
+    if (deadlineMs < slot.keyMs || (deadlineMs === slot.keyMs && fenceToken < slot.keyFence)) {
+      slot.keyMs = deadlineMs;
+      slot.keyFence = fenceToken;
       this.siftUp(slot);
     }
   }
@@ -178,7 +165,7 @@ export class DeadlineIndex {
     const heap = this.heap;
     const top = heap[0];
     if (top === undefined) return;
-    this.slots.delete(top.entry.scope);
+    this.slots.delete(top.scope);
     top.at = -1;
     this.movesSinceRanking++;
     const last = heap.pop()!;
@@ -191,8 +178,8 @@ export class DeadlineIndex {
 
   /** rekey makes a lazy slot's key its entry (never earlier than the key) and moves it down. */
   private rekey(slot: Slot): void {
-    slot.key = slot.entry;
-    slot.keyMs = slot.entry.deadlineMs;
+    slot.keyMs = slot.entryMs;
+    slot.keyFence = slot.entryFence;
     this.movesSinceRanking++;
     this.siftDown(slot);
   }
@@ -253,9 +240,12 @@ export class DeadlineIndex {
       if (top === undefined) return undefined;
       // A lazy slot is re-keyed before its entry is checked: a renewed lease is live far more
       // often than not, and its check costs a map lookup per re-key on the leader.
-      const lazy = top.key !== top.entry;
-      if (!lazy && isLive(top.entry)) return top.entry;
-      if (moves === movesMax) return top.key;
+      const lazy = isLazy(top);
+      if (!lazy) {
+        const entry = keyOf(top);
+        if (isLive(entry)) return entry;
+      }
+      if (moves === movesMax) return keyOf(top);
       moves++;
       if (lazy) this.rekey(top);
       else this.pop();
@@ -285,11 +275,14 @@ export class DeadlineIndex {
       if (top === undefined || top.keyMs > nowMs) {
         break;
       }
-      const lazy = top.key !== top.entry;
-      if (!lazy && isLive(top.entry)) {
-        this.pop();
-        found.push(top.entry);
-        continue;
+      const lazy = isLazy(top);
+      if (!lazy) {
+        const entry = keyOf(top);
+        if (isLive(entry)) {
+          this.pop();
+          found.push(entry);
+          continue;
+        }
       }
       if (moves === movesMax) break;
       moves++;
@@ -297,7 +290,7 @@ export class DeadlineIndex {
       else this.pop();
     }
     for (const entry of found) {
-      this.push(entry);
+      this.pushAt(entry.scope, entry.fenceToken, entry.deadlineMs);
     }
     return found;
   }
@@ -308,18 +301,20 @@ export class DeadlineIndex {
    */
   rebuild(entries: DueLease[]): void {
     const previous = this.slots;
-    this.heap = entries.map((entry, at) => ({
-      key: entry,
+    this.heap = entries.map((entry, at): Slot => ({
+      scope: entry.scope,
       keyMs: entry.deadlineMs,
-      entry,
+      keyFence: entry.fenceToken,
+      entryMs: entry.deadlineMs,
+      entryFence: entry.fenceToken,
       at,
       rank: previous.get(entry.scope)?.rank ?? UNRANKED,
     }));
     this.slots = new Map();
-    for (const slot of this.heap) this.slots.set(slot.entry.scope, slot);
+    for (const slot of this.heap) this.slots.set(slot.scope, slot);
     const ranked: Slot[] = [];
     for (const old of this.ranked) {
-      const slot = old.at >= 0 ? this.slots.get(old.entry.scope) : undefined;
+      const slot = old.at >= 0 ? this.slots.get(old.scope) : undefined;
       if (slot !== undefined && slot.rank === old.rank) ranked.push(slot);
     }
     this.ranked = ranked;
@@ -364,7 +359,7 @@ export class DeadlineIndex {
       const old = ranked[i];
       const next = added[j];
       if (old === undefined && next === undefined) break;
-      if (next === undefined || (old !== undefined && old.entry.scope < next.entry.scope)) {
+      if (next === undefined || (old !== undefined && old.scope < next.scope)) {
         merged.push(old!);
         i++;
       } else {
