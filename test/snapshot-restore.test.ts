@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FenceGuard } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
 import { runRestoreCommand } from '../packages/server/src/restore/restore-command';
+import { discardCluster } from '../packages/server/test/cluster/cluster-helpers';
 import { acquire as acquireWithTtl, cli } from '../packages/server/test/support/recovery';
 
 jest.setTimeout(300_000);
@@ -44,8 +45,8 @@ describe('backup and restore between real 3-node clusters', () => {
   const backup = join(root, 'backup.snap');
 
   afterAll(async () => {
-    await old?.stopAll();
-    await restored?.stopAll();
+    if (old !== undefined) await discardCluster(old);
+    if (restored !== undefined) await discardCluster(restored);
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { LocalCluster } from '@omnirelay/server';
+import { discardCluster } from '../../packages/server/test/cluster/cluster-helpers';
 import { infinityTargets, prometheusTargets } from '../../deploy/grafana/omnirelay-dashboard';
 import { RULES_FILE } from './prometheus-tools';
 import type { PromAlert } from './prometheus-server';
@@ -94,7 +95,7 @@ describe('a real Prometheus with the alert rules, scraping a real 3-node cluster
 
   afterAll(async () => {
     await prometheus?.stop();
-    await cluster?.stopAll();
+    if (cluster !== undefined) await discardCluster(cluster);
     rmSync(folder, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LocalCluster } from '@omnirelay/server';
 import { EXIT } from '../../src/exit-codes';
 import { runCliInProcess } from '../support/run-cli';
+import { discardCluster } from '../../../server/test/cluster/cluster-helpers';
 
 jest.setTimeout(180_000);
 
@@ -33,7 +34,7 @@ describe('omnirelay cluster remove <leader> --wait, the leader removing itself',
   let cluster: LocalCluster | undefined;
 
   afterEach(async () => {
-    await cluster?.stopAll();
+    if (cluster !== undefined) await discardCluster(cluster);
     cluster = undefined;
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -2,11 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '@omnirelay/server';
+import { discardCluster } from '../../../server/test/cluster/cluster-helpers';
 
 /**
  * useLocalCluster gives a describe block a 3-node cluster of real server processes on free
- * loopback ports (basePort 0): started before its tests, every process stopped by PID and the
- * data folder removed after them. The getter is valid inside the tests.
+ * loopback ports (basePort 0): started before its tests, every process stopped by PID
+ * (discardCluster: SIGKILL, the data is thrown away) and the data folder removed after them. The
+ * getter is valid inside the tests.
  */
 export function useLocalCluster(name: string): () => LocalCluster {
   const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-cli-${name}-`));
@@ -17,7 +19,7 @@ export function useLocalCluster(name: string): () => LocalCluster {
     await cluster.waitForLeader(30_000);
   }, 60_000);
   afterAll(async () => {
-    await cluster?.stopAll();
+    if (cluster !== undefined) await discardCluster(cluster);
     rmSync(dataRoot, { recursive: true, force: true });
   }, 30_000);
   return () => {

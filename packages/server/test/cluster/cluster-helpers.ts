@@ -6,8 +6,8 @@ import { LocalCluster } from '../../src/index';
 
 /**
  * useLocalCluster gives a describe block a cluster of real server processes on free loopback
- * ports: created and started before its tests, every process stopped by PID and the data folder
- * removed after them. It returns a getter, valid inside the tests.
+ * ports: created and started before its tests, every process stopped by PID (discardCluster) and
+ * the data folder removed after them. It returns a getter, valid inside the tests.
  */
 export function useLocalCluster(
   name: string,
@@ -24,13 +24,25 @@ export function useLocalCluster(
     cluster.startAll();
   });
   afterAll(async () => {
-    await cluster?.stopAll();
+    if (cluster !== undefined) await discardCluster(cluster);
     rmSync(dataRoot, { recursive: true, force: true });
   });
   return () => {
     if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
     return cluster;
   };
+}
+
+/**
+ * discardCluster ends a cluster whose data is thrown away next: each node still running is killed
+ * by PID with SIGKILL and waited for, then stopAll closes the cluster's connections. A SIGTERM to
+ * every member at once (stopAll alone) would only make the leader wait SHUTDOWN_TRANSFER_TIMEOUT_MS
+ * (3 s) to hand leadership to members that are stopping too; the planned stop itself is what
+ * graceful-stop.test.ts tests.
+ */
+export async function discardCluster(cluster: LocalCluster): Promise<void> {
+  await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id, 'SIGKILL')));
+  await cluster.stopAll();
 }
 
 /** StateDigest is what GET /debug/state reports: the FSM's counts and a hash of its snapshot bytes. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { FenceGuard } from '@omnirelay/client-sdk';
 import { LocalCluster } from '../../src/local-cluster/local-cluster';
+import { discardCluster } from '../cluster/cluster-helpers';
 import { runForceNewClusterCommand } from '../../src/restore/restore-command';
 import type { Run } from '../support/recovery';
 import { acquire as acquireWithTtl, cli } from '../support/recovery';
@@ -67,7 +68,7 @@ describe('omnirelay-server force-new-cluster on a real 3-node cluster', () => {
   let cluster: LocalCluster | undefined;
 
   afterAll(async () => {
-    await cluster?.stopAll();
+    if (cluster !== undefined) await discardCluster(cluster);
     rmSync(root, { recursive: true, force: true });
   });
 
