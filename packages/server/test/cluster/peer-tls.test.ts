@@ -137,6 +137,13 @@ async function issueRefusalPki(): Promise<void> {
   }
 }
 
+/**
+ * VICTIM_FLAGS start a member with a certificate its peers must refuse: it waits a shorter
+ * election timeout than its peers (FLAGS) before it campaigns, so that its attempts, which the
+ * test waits for twice, come sooner. Its peers keep FLAGS; nothing it sends gets through to them.
+ */
+const VICTIM_FLAGS = ['--election-timeout-ms', '500'];
+
 /** VICTIM_WAIT_MS bounds each wait for a refused member: to campaign, or to be refused again. */
 const VICTIM_WAIT_MS = 30_000;
 
@@ -213,7 +220,7 @@ describe('a member restarted with a certificate its peers must refuse', () => {
     const before = await steadyViews(cluster(), others);
     const refusedBefore = await refusedCalls(others);
     const attemptsBefore = await refusals(others);
-    cluster().start(victim);
+    cluster().start(victim, VICTIM_FLAGS);
     // The victim campaigns once it went an election timeout without hearing a leader, and its
     // peers refuse what it sends: it tried to be elected, and its attempts arrived. (Should it
     // hear a leader instead, it joined: the expectation below says so at once.)
