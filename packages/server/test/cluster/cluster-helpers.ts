@@ -86,10 +86,18 @@ export async function acquireMany(
   return fences;
 }
 
+/**
+ * STATE_READ_MS_MAX bounds one GET /debug/state. The node encodes its whole state to answer: at
+ * 100,600 leases (compaction.test.ts) on a busy 2-core machine that took longer than the 1 s this
+ * used to allow, and every poll then timed out and asked again, so identicalStateOn never saw
+ * the node's answer.
+ */
+const STATE_READ_MS_MAX = 10_000;
+
 /** stateOf reads what a node applied, or undefined when it does not answer. */
 export async function stateOf(cluster: LocalCluster, id: string): Promise<StateDigest | undefined> {
   try {
-    const res = await cluster.get(id, '/debug/state', 1000);
+    const res = await cluster.get(id, '/debug/state', STATE_READ_MS_MAX);
     return res.status === 200 ? (res.body as StateDigest) : undefined;
   } catch {
     return undefined;
