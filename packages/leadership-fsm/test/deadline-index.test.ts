@@ -89,10 +89,6 @@ function checkAgainstFullScan(deadlineMax: number): void {
 }
 
 /**
- * trackedIndex is an empty index with the model of its live leases: `push` records a lease in both,
- * and `isLive` knows an entry by identity, as the latest push of its scope.
- */
-/**
  * liveIn is an isLive over `live` (scope → its lease's current entry) that matches by value, as
  * FsmState.isLive does: the index keeps copies of what it is given, never the objects themselves.
  */
@@ -103,6 +99,10 @@ function liveIn(live: ReadonlyMap<string, DueLease>): (entry: DueLease) => boole
   };
 }
 
+/**
+ * trackedIndex is an empty index with the model of its live leases: `push` records a lease in both,
+ * and `isLive` knows an entry by value, as the latest push of its scope.
+ */
 function trackedIndex(): {
   index: DeadlineIndex;
   live: Map<string, DueLease>;
