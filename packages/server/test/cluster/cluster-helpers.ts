@@ -16,16 +16,19 @@ export function useLocalCluster(
     readonly beforeStart?: () => Promise<void>;
   },
 ): () => LocalCluster {
-  const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
+  // The folder is made in beforeAll, not when the describe is collected: a run that filters out
+  // every test of the block (jest -t) runs neither hook, and would leave the folder behind.
+  let dataRoot: string | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
+    dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
     await options.beforeStart?.();
     cluster = await LocalCluster.create({ logLevel: 'info', ...options, dataRoot, basePort: 0 });
     cluster.startAll();
   });
   afterAll(async () => {
     if (cluster !== undefined) await discardCluster(cluster);
-    rmSync(dataRoot, { recursive: true, force: true });
+    if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true });
   });
   return () => {
     if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
