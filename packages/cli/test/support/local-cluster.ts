@@ -11,16 +11,19 @@ import { discardCluster } from '../../../server/test/cluster/cluster-helpers';
  * getter is valid inside the tests.
  */
 export function useLocalCluster(name: string): () => LocalCluster {
-  const dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-cli-${name}-`));
+  // Made in beforeAll, as the server's useLocalCluster does: a `jest -t` run that filters out the
+  // whole block runs neither hook.
+  let dataRoot: string | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
+    dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-cli-${name}-`));
     cluster = await LocalCluster.create({ size: 3, dataRoot, basePort: 0, logLevel: 'info' });
     cluster.startAll();
     await cluster.waitForLeader(30_000);
   }, 60_000);
   afterAll(async () => {
     if (cluster !== undefined) await discardCluster(cluster);
-    rmSync(dataRoot, { recursive: true, force: true });
+    if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true });
   }, 30_000);
   return () => {
     if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
