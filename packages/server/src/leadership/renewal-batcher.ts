@@ -48,6 +48,13 @@ function answersByKey(
  */
 export const RENEW_BATCHES_IN_FLIGHT_MAX = 4;
 
+/** PENDING_SWEEP_MS is how often RenewalBatcher drops the idle entries of its pending map (see `sweep`). */
+export const PENDING_SWEEP_MS = 30_000;
+
+/** IDLE is the pending count of a lease with no renewal queued or in flight; SWEPT, of one idle at the last sweep too. */
+const IDLE = 0;
+const SWEPT = -1;
+
 /**
  * RenewalBatcher folds renewals into as few replicated entries as possible: at most
  * `inFlightMax` batches are in flight at a time, and every renewal that arrives meanwhile waits
@@ -68,8 +75,18 @@ export class RenewalBatcher {
    * flight. The expiry scheduler asks it about every due lease each round; building a set of
    * every queued lease per round (tens of thousands when renewals queue up under load, every
    * 50 ms while due leases wait for them) was most of a loaded leader's time in the scale run.
+   *
+   * A count that falls to 0 stays in the map (IDLE) until two sweeps in a row find it idle
+   * (see `sweep`): a lease renewed every few seconds then keeps its one entry, and its key, for
+   * as long as it lives. Deleting on every answer re-inserted every renewal's key, and the table
+   * was rebuilt every few thousand renewals (17% of what a loaded leader promoted in a 60,000-lease
+   * scale run, bench/README.md "What survives a scavenge").
    */
   private readonly pending = new Map<string, number>();
+  /** pendingLeases is how many entries of `pending` count at least one caller. */
+  private pendingLeases = 0;
+  /** lastSweepMs is when `sweep` last ran (the batcher's clock). */
+  private lastSweepMs: number;
 
   constructor(
     private readonly batchMax: number,
@@ -79,7 +96,9 @@ export class RenewalBatcher {
     private readonly now: () => number = () => performance.now(),
     /** inFlightMax bounds the batches proposed and not answered yet. */
     private readonly inFlightMax: number = RENEW_BATCHES_IN_FLIGHT_MAX,
-  ) {}
+  ) {
+    this.lastSweepMs = now();
+  }
 
   /** renew queues one lease for the next batch. */
   async renew(lease: LeaseRef): Promise<RenewItem> {
@@ -102,7 +121,11 @@ export class RenewalBatcher {
       }
     }
     const listed = keys ?? leases.map(leaseKey);
-    for (const key of listed) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    for (const key of listed) {
+      const count = this.pending.get(key) ?? IDLE;
+      if (count <= IDLE) this.pendingLeases++;
+      this.pending.set(key, Math.max(count, IDLE) + 1);
+    }
     return new Promise<RenewItem[]>((resolve, reject) => {
       this.queue.push({ leases, keys: listed, bytes, sinceMs: this.now(), resolve, reject });
       if (this.inFlight.size < this.inFlightMax) queueMicrotask(() => this.flush());
@@ -111,7 +134,7 @@ export class RenewalBatcher {
 
   /** isPending says whether a renewal of the lease with this leaseKey is queued or in flight. */
   isPending(key: string): boolean {
-    return this.pending.has(key);
+    return (this.pending.get(key) ?? IDLE) > IDLE;
   }
 
   /**
@@ -127,15 +150,30 @@ export class RenewalBatcher {
 
   /** pendingCount is the number of distinct leases whose renewal is queued or in flight. */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pendingLeases;
   }
 
   /** settled forgets `w`'s leases as pending (its batch was answered or failed). */
   private settled(w: Waiting): void {
     for (const key of w.keys) {
-      const left = (this.pending.get(key) ?? 1) - 1;
-      if (left === 0) this.pending.delete(key);
-      else this.pending.set(key, left);
+      const count = this.pending.get(key);
+      if (count === undefined || count <= IDLE) continue; // never so: a lease in flight is counted and not swept
+      if (count - 1 === IDLE) this.pendingLeases--;
+      this.pending.set(key, count - 1);
+    }
+    if (this.now() - this.lastSweepMs >= PENDING_SWEEP_MS) this.sweep();
+  }
+
+  /**
+   * sweep runs every PENDING_SWEEP_MS, from `settled`: it deletes the entries idle since the sweep
+   * before (no renewal of that lease for at least one sweep interval) and marks those idle now.
+   * So the map holds the leases renewed within the last two intervals, not every lease ever renewed.
+   */
+  private sweep(): void {
+    this.lastSweepMs = this.now();
+    for (const [key, count] of this.pending) {
+      if (count === SWEPT) this.pending.delete(key);
+      else if (count === IDLE) this.pending.set(key, SWEPT);
     }
   }
 

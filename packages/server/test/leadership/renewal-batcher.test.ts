@@ -1,6 +1,6 @@
 import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
 import { LEASE_BATCH_BYTES_MAX, leaseListBytesMax, leaseRefBytesMax } from '@omnirelay/leadership-fsm';
-import { RenewalBatcher, leaseKey } from '../../src/leadership/renewal-batcher';
+import { PENDING_SWEEP_MS, RenewalBatcher, leaseKey } from '../../src/leadership/renewal-batcher';
 
 function lease(i: number): LeaseRef {
   return { scope: `b/${i}`, fenceToken: BigInt(10 + i) };
@@ -199,6 +199,64 @@ describe('RenewalBatcher', () => {
     await expect(batcher.renewMany([lease(1), lease(2)])).rejects.toThrow(
       'renew batch did not answer for b/1',
     );
+  });
+
+  it('keeps an answered lease as one idle entry, so a renewal every few seconds does not re-insert its key, and drops it after two idle sweeps', async () => {
+    const r = recorder();
+    // Lease 2's batch waits for `letGo`, the others for r.release.
+    let letGo = (): void => undefined;
+    const propose = (leases: readonly LeaseRef[]): Promise<readonly RenewItem[]> =>
+      leases[0]!.scope === 'b/2'
+        ? new Promise((resolve) => (letGo = () => resolve(leases.map(answer))))
+        : r.propose(leases);
+    let nowMs = 0;
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, propose, () => nowMs);
+    // White-box: the map the expiry scheduler's isPending reads.
+    const entries = (): string[] => [
+      ...(batcher as unknown as { pending: Map<string, number> }).pending.keys(),
+    ];
+    const renewed = async (l: LeaseRef): Promise<void> => {
+      const answered = batcher.renew(l);
+      await settle();
+      r.release();
+      await answered;
+    };
+    await renewed(lease(1));
+    const [key] = entries();
+    expect(key).toBe(leaseKey(lease(1)));
+    expect(batcher.isPending(leaseKey(lease(1)))).toBe(false);
+    expect(batcher.pendingCount).toBe(0);
+    // The next renewal reuses the entry: the key string kept is the first one.
+    await renewed(lease(1));
+    expect(entries()).toHaveLength(1);
+    expect(entries()[0]).toBe(key);
+
+    // A sweep marks idle entries; one in flight is untouched and stays pending.
+    nowMs = PENDING_SWEEP_MS;
+    const inFlight = batcher.renew(lease(2));
+    await settle();
+    await renewed(lease(3)); // its answer runs the sweep
+    expect(batcher.isPending(leaseKey(lease(2)))).toBe(true);
+    expect(batcher.pendingCount).toBe(1);
+    // Lease 3 renews again before the next sweep; lease 1 does not.
+    await renewed(lease(3));
+    nowMs = 2 * PENDING_SWEEP_MS;
+    letGo();
+    await inFlight;
+    expect(entries().sort()).toEqual([leaseKey(lease(2)), leaseKey(lease(3))].sort());
+    expect(batcher.pendingCount).toBe(0);
+    // Leases idle at two sweeps in a row are gone (2 and 3); one renewed since either stays.
+    nowMs = 3 * PENDING_SWEEP_MS;
+    await renewed(lease(4));
+    expect(entries()).toEqual([leaseKey(lease(4))]);
+    nowMs = 4 * PENDING_SWEEP_MS;
+    await renewed(lease(4));
+    expect(entries()).toEqual([leaseKey(lease(4))]);
+    expect(batcher.pendingCount).toBe(0);
+    // A lease renewed again after it was dropped is counted afresh.
+    await renewed(lease(1));
+    expect(batcher.pendingCount).toBe(0);
+    expect(entries().sort()).toEqual([leaseKey(lease(1)), leaseKey(lease(4))].sort());
   });
 });
 
