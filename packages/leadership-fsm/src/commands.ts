@@ -288,16 +288,37 @@ function leaseRefs(record: Fields, max: number): LeaseRef[] {
   }
   // Scope names and fence values are checked per lease at apply, so that one bad lease in a
   // folded batch is reported on its own and does not fail everyone else's renewal.
-  return value.map((item: unknown, i: number): LeaseRef => {
-    const ref = asRecord(item, `leases[${i}]`);
-    onlyFields(ref, ['scope', 'fenceToken'], `leases[${i}]`);
-    const scope = ref.scope;
-    const fenceToken = ref.fenceToken;
-    if (typeof scope !== 'string' || typeof fenceToken !== 'bigint') {
-      throw malformed(`leases[${i}] must be {scope: string, fenceToken: bigint}`, 'leases');
-    }
-    return { scope, fenceToken };
-  });
+  return value.map((item: unknown, i: number): LeaseRef => (isLeaseRef(item) ? item : leaseRefOf(item, i)));
+}
+
+/**
+ * isLeaseRef says whether `item` is a plain object with exactly the fields `scope` (a string) and
+ * `fenceToken` (a bigint): a lease as msgpack decodes it, taken as it is. A renew entry lists
+ * thousands of leases and every replica decodes each; a copy and a key array per lease were
+ * garbage made in one burst per entry.
+ */
+function isLeaseRef(item: unknown): item is LeaseRef {
+  if (typeof item !== 'object' || item === null || Object.getPrototypeOf(item) !== Object.prototype)
+    return false;
+  let fields = 0;
+  for (const key in item) {
+    if (key !== 'scope' && key !== 'fenceToken') return false;
+    fields++;
+  }
+  const ref = item as Fields;
+  return fields === 2 && typeof ref.scope === 'string' && typeof ref.fenceToken === 'bigint';
+}
+
+/** leaseRefOf checks a listed lease that is not a plain LeaseRef, and throws MALFORMED_COMMAND saying why, or copies it. */
+function leaseRefOf(item: unknown, i: number): LeaseRef {
+  const ref = asRecord(item, `leases[${i}]`);
+  onlyFields(ref, ['scope', 'fenceToken'], `leases[${i}]`);
+  const scope = ref.scope;
+  const fenceToken = ref.fenceToken;
+  if (typeof scope !== 'string' || typeof fenceToken !== 'bigint') {
+    throw malformed(`leases[${i}] must be {scope: string, fenceToken: bigint}`, 'leases');
+  }
+  return { scope, fenceToken };
 }
 
 function parseSuccessor(value: unknown): Successor {

@@ -44,7 +44,15 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
     holder.deadlineMs = ctx.stampMs + holder.leaseTtlMs;
     state.trackDeadline(record.name, holder);
     renewedCount++;
-    return { scope, fenceToken, renewed: true, deadlineMs: holder.deadlineMs };
+    // The answer names the record's own scope and fence (equal to the listed ones), so the decoded
+    // lease dies with the entry while its answer waits to be sent: on a loaded leader that wait
+    // outlasts a young collection, and every object it holds is copied.
+    return {
+      scope: record.name,
+      fenceToken: holder.fenceToken,
+      renewed: true,
+      deadlineMs: holder.deadlineMs,
+    };
   });
   return { type: 'renew', renewedCount, leases };
 }

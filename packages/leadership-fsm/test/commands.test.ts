@@ -133,6 +133,23 @@ const badInputs: ReadonlyArray<readonly [string, Uint8Array | Record<string, unk
       { ...base, type: 'renew', leases: [{ scope: 'x' }] },
       'MALFORMED_COMMAND',
     ],
+    [
+      'a renewed lease with a field more',
+      { ...base, type: 'renew', leases: [{ scope: 'x', fenceToken: 1n, holder: 'a' }] },
+      'MALFORMED_COMMAND',
+    ],
+    [
+      'a renewed lease with a number fence',
+      { ...base, type: 'renew', leases: [{ scope: 'x', fenceToken: 1 }] },
+      'MALFORMED_COMMAND',
+    ],
+    [
+      'a renewed lease with a fence in place of its scope',
+      { ...base, type: 'renew', leases: [{ fenceToken: 1n, scope: 1n }] },
+      'MALFORMED_COMMAND',
+    ],
+    ['a renewed lease that is a list', { ...base, type: 'renew', leases: [['x', 1n]] }, 'MALFORMED_COMMAND'],
+    ['an expired lease that is not a map', { ...base, type: 'expire', leases: ['x'] }, 'MALFORMED_COMMAND'],
     ['a step-down of a vacant scope', { ...base, type: 'stepDown', scope: 'y' }, 'NOT_HOLDER'],
     [
       'a step-down with a wrong fence',
