@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** STEP_MS_MAX bounds each wait of this test (the smoke bench starting its nodes, everything stopping). */
@@ -37,6 +39,8 @@ describe('npm run bench, stopped with SIGTERM', () => {
   let runner: ChildProcess | undefined;
   /** bench is the bench process the runner started (0 until seen). */
   let bench = 0;
+  /** scratch is the temp folder the bench is given (TMPDIR): where it makes its cluster's data folder. */
+  let scratch: string | undefined;
 
   // Whatever is left (the runner, the bench, the nodes it runs, also one it restarted since) is
   // killed by PID: the bench is frozen first, so it starts no node while its children are listed.
@@ -53,15 +57,17 @@ describe('npm run bench, stopped with SIGTERM', () => {
     for (const pid of bench === 0 ? [] : childrenOf(bench)) kill(pid, 'SIGKILL');
     kill(bench, 'SIGKILL');
     kill(runner?.pid, 'SIGKILL');
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   });
 
   it(
-    'stops the bench it runs and the cluster that bench started, not only itself',
+    'stops the bench it runs and the cluster that bench started, not only itself, and removes its data folder',
     async () => {
+      scratch = mkdtempSync(join(tmpdir(), 'bench-runner-'));
       runner = spawn(
         process.execPath,
         ['-r', '@swc-node/register', join(ROOT, 'bench/run.ts'), 'scale', '--smoke', '--only', 'omnirelay'],
-        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: scratch } },
       );
       let stderr = '';
       runner.stderr!.on('data', (c: Buffer) => {
@@ -85,10 +91,11 @@ describe('npm run bench, stopped with SIGTERM', () => {
       process.kill(runnerPid, 'SIGTERM');
       const code = await runnerExit;
       await waitFor('the bench and its nodes to exit', () => [bench, ...nodes].every((pid) => !alive(pid)));
-      expect({ code, stderr: stderr.includes('SIGTERM: killing every child by PID') }).toEqual({
-        code: 130,
-        stderr: true,
-      });
+      expect({
+        code,
+        stderr: stderr.includes('SIGTERM: killing every child by PID'),
+        left: readdirSync(scratch).filter((name) => name.startsWith('compare-')),
+      }).toEqual({ code: 130, stderr: true, left: [] });
     },
     3 * STEP_MS_MAX,
   );

@@ -5,11 +5,10 @@
  * DNS localhost and IP 127.0.0.1, which is what OmniRelay's peer check and etcd's peer and client
  * authentication both need), and one client certificate for the bench's own clients.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCa, issueClient, issueNode } from '@omnirelay/certs';
 import type { TlsFiles } from './tls-files';
+import { makeScratchDir } from './children';
 
 /** BENCH_CLUSTER_ID is the cluster id in every certificate: OmniRelay's default --cluster-id. */
 export const BENCH_CLUSTER_ID = 'omnirelay';
@@ -41,7 +40,8 @@ export interface BenchPki {
 
 /** mintBenchPki issues the CA, a node certificate for each of `members` and the bench client's certificate. */
 export async function mintBenchPki(members: readonly string[]): Promise<BenchPki> {
-  const dir = mkdtempSync(join(tmpdir(), 'compare-pki-'));
+  const scratch = makeScratchDir('compare-pki-');
+  const dir = scratch.path;
   try {
     await issueCa({ outDir: dir, clusterId: BENCH_CLUSTER_ID });
     for (const id of members) await issueNode({ caDir: dir, outDir: dir, id, clusterId: BENCH_CLUSTER_ID });
@@ -54,7 +54,7 @@ export async function mintBenchPki(members: readonly string[]): Promise<BenchPki
       scopePrefixes: BENCH_CLIENT_SCOPE_PREFIXES,
     });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.remove();
     throw e;
   }
   const caFile = join(dir, 'ca.crt');
@@ -71,6 +71,6 @@ export async function mintBenchPki(members: readonly string[]): Promise<BenchPki
       return files(id);
     },
     client: files(BENCH_CLIENT_NAME),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => scratch.remove(),
   };
 }

@@ -4,15 +4,23 @@
  * even when the bench fails or is interrupted.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** STOP_GRACE_MS_MAX bounds how long a stop waits after SIGTERM before it sends SIGKILL. */
 export const STOP_GRACE_MS_MAX = 5000;
 
 const live = new Set<ChildProcess>();
 const pidSources = new Set<() => readonly number[]>();
+/** scratchDirs are the folders made by makeScratchDir and not removed yet. */
+const scratchDirs = new Set<string>();
 let installed = false;
 
-/** installExitHandler kills (SIGKILL, by PID) every registered child when this process exits for any reason. */
+/**
+ * installExitHandler kills (SIGKILL, by PID) every registered child when this process exits for
+ * any reason, then removes every scratch folder not removed yet.
+ */
 export function installExitHandler(): void {
   if (installed) return;
   installed = true;
@@ -24,6 +32,8 @@ export function installExitHandler(): void {
         // Already gone.
       }
     }
+    // After the kills: a node's store is in its folder. Retries cover a process still dying.
+    for (const dir of scratchDirs) removeDir(dir);
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
@@ -51,6 +61,38 @@ export function track(child: ChildProcess): void {
 export function trackPids(source: () => readonly number[]): () => void {
   pidSources.add(source);
   return () => pidSources.delete(source);
+}
+
+/** ScratchDir is a folder a bench made for one cluster or run. */
+export interface ScratchDir {
+  readonly path: string;
+  /** remove deletes the folder now (idempotent); the exit handler no longer has to. */
+  remove(): void;
+}
+
+/**
+ * makeScratchDir makes a fresh folder under the system's temp folder, named `prefix` + a random
+ * tail, that is removed when the bench is done with it or, at the latest, when it exits: an
+ * interrupted or failed bench leaves no cluster data behind (installExitHandler).
+ */
+export function makeScratchDir(prefix: string): ScratchDir {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.add(path);
+  return {
+    path,
+    remove: () => {
+      scratchDirs.delete(path);
+      removeDir(path);
+    },
+  };
+}
+
+function removeDir(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true, maxRetries: 3 });
+  } catch (e) {
+    process.stderr.write(`[bench] could not remove ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
 }
 
 /** hasExited tells whether a child has already exited. */

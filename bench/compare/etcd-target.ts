@@ -11,13 +11,12 @@
  * With TLS (security `tls`) the members run with client and peer certificate authentication and
  * every client presents the bench client certificate.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CompareResult, CompareTarget, Etcd3 } from 'etcd3';
 import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
 import { noop } from 'cockatiel';
 import type { BenchPki } from './bench-pki';
+import type { ScratchDir } from './children';
+import { makeScratchDir } from './children';
 import { EtcdCluster } from './etcd-cluster';
 import type { SecurityMode } from './security';
 import type { Campaign, HeldScope, HolderSpec, Target, WatchWorkerSpec } from './target';
@@ -162,7 +161,7 @@ export class EtcdTarget implements Target {
   readonly security: SecurityMode;
 
   private cluster: EtcdCluster | undefined;
-  private dataRoot: string | undefined;
+  private dataRoot: ScratchDir | undefined;
   private readonly clients = new Map<string, Etcd3>();
   private readonly names = new Map<string, string>();
   private readonly keepAlives = new Map<string, Promise<KeepAliveStream>>();
@@ -185,11 +184,11 @@ export class EtcdTarget implements Target {
 
   async start(): Promise<void> {
     this.generation++;
-    this.dataRoot = mkdtempSync(join(tmpdir(), 'compare-etcd-'));
+    this.dataRoot = makeScratchDir('compare-etcd-');
     this.cluster = await EtcdCluster.create({
       binary: this.binary,
       size: this.members.length,
-      dataRoot: this.dataRoot,
+      dataRoot: this.dataRoot.path,
       token: `compare-${process.pid}-${this.security}-${this.generation}`,
       ...(this.pki === undefined ? {} : { tls: this.pki.node.bind(this.pki) }),
     });
@@ -208,7 +207,7 @@ export class EtcdTarget implements Target {
     this.names.clear();
     await this.cluster?.stopAll();
     this.cluster = undefined;
-    if (this.dataRoot !== undefined) rmSync(this.dataRoot, { recursive: true, force: true });
+    this.dataRoot?.remove();
     this.dataRoot = undefined;
   }
 
@@ -257,7 +256,9 @@ export class EtcdTarget implements Target {
       }
       await sleep(STATUS_POLL_MS);
     }
-    throw new Error(`etcd: no agreed leader within ${timeoutMs} ms; logs in ${this.dataRoot ?? '?'}/logs`);
+    throw new Error(
+      `etcd: no agreed leader within ${timeoutMs} ms; logs in ${this.dataRoot?.path ?? '?'}/logs`,
+    );
   }
 
   async raftTerm(member: string): Promise<bigint> {

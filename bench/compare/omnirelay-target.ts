@@ -9,13 +9,13 @@
  * client ports with required client certificates (--client-tls-cert/-key/-ca); every client the
  * bench makes presents the bench client certificate through the SDK's `tls` option.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
 import type { BenchPki } from './bench-pki';
-import { trackPids } from './children';
+import type { ScratchDir } from './children';
+import { makeScratchDir, trackPids } from './children';
 import type { SecurityMode } from './security';
 import type { Campaign, HeldScope, HolderSpec, Target, WatchWorkerSpec } from './target';
 import { sleep, withDeadline } from './time';
@@ -76,7 +76,7 @@ export class OmniRelayTarget implements Target {
   readonly security: SecurityMode;
 
   private cluster: LocalCluster | undefined;
-  private dataRoot: string | undefined;
+  private dataRoot: ScratchDir | undefined;
   private untrack: (() => void) | undefined;
   private main: Client | undefined;
   private readonly memberClients = new Map<string, Client>();
@@ -113,10 +113,10 @@ export class OmniRelayTarget implements Target {
   }
 
   async start(): Promise<void> {
-    this.dataRoot = mkdtempSync(join(tmpdir(), 'compare-omnirelay-'));
+    this.dataRoot = makeScratchDir('compare-omnirelay-');
     const cluster = await LocalCluster.create({
       size: this.members.length,
-      dataRoot: this.dataRoot,
+      dataRoot: this.dataRoot.path,
       basePort: 0,
       logLevel: 'warn',
       nodeEnv: (id: string) => ({ ...this.nodeEnv, ...this.nodeTlsEnv(id) }),
@@ -163,7 +163,7 @@ export class OmniRelayTarget implements Target {
     await this.cluster?.stopAll();
     this.untrack?.();
     this.cluster = undefined;
-    if (this.dataRoot !== undefined) rmSync(this.dataRoot, { recursive: true, force: true });
+    this.dataRoot?.remove();
     this.dataRoot = undefined;
   }
 

@@ -18,15 +18,14 @@
  * dist/), TLS as in the compare bench (peer mTLS and client TLS with required client certificates,
  * minted once by mintBenchPki). Every node process is started and stopped by PID (LocalCluster).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import type { LocalCluster } from '@omnirelay/server';
 import { percentile, progress } from '../support/stats';
 import type { BenchPki } from './bench-pki';
 import { BENCH_CLUSTER_ID, mintBenchPki } from './bench-pki';
-import { installExitHandler, trackPids } from './children';
+import { installExitHandler, makeScratchDir, trackPids } from './children';
 import { sleep, withDeadline } from './time';
 import { readTls } from './tls-files';
 
@@ -147,7 +146,8 @@ async function measure(
   options: Options,
   tag: string,
 ): Promise<Figures> {
-  const dataRoot = mkdtempSync(join(tmpdir(), 'tls-ab-'));
+  const scratch = makeScratchDir('tls-ab-');
+  const dataRoot = scratch.path;
   const tls = pki === undefined ? {} : { tls: readTls(pki.client) };
   const cluster = await LocalClusterOf.create({
     size: MEMBERS.length,
@@ -242,7 +242,7 @@ async function measure(
     untrack();
     if (options.keepLogs !== undefined)
       cpSync(join(dataRoot, 'logs'), join(options.keepLogs, tag), { recursive: true });
-    rmSync(dataRoot, { recursive: true, force: true });
+    scratch.remove();
   }
   return figures;
 }

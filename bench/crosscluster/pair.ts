@@ -4,11 +4,8 @@
  * following A (followActive), every node registered with the bench's PID registry so that it is
  * killed by PID even when the bench fails.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CALM_ELECTION_FLAGS, LocalCluster, followActive } from '@omnirelay/server';
-import { trackPids } from '../compare/children';
+import { makeScratchDir, trackPids } from '../compare/children';
 
 /** ClusterPair is the running pair; stop() ends every process by PID and removes the data. */
 export interface ClusterPair {
@@ -23,7 +20,8 @@ async function startCluster(
   name: string,
   clusterId: string,
 ): Promise<{ cluster: LocalCluster; stop(): Promise<void> }> {
-  const dataRoot = mkdtempSync(join(tmpdir(), `crosscluster-${name}-`));
+  const scratch = makeScratchDir(`crosscluster-${name}-`);
+  const dataRoot = scratch.path;
   const cluster = await LocalCluster.create({
     size: 3,
     dataRoot,
@@ -40,7 +38,7 @@ async function startCluster(
     stop: async () => {
       await cluster.stopAll();
       untrack();
-      rmSync(dataRoot, { recursive: true, force: true });
+      scratch.remove();
     },
   };
 }

@@ -18,15 +18,15 @@
  * Figures go to bench/results/edge.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type * as ServerPackage from '@omnirelay/server';
 import type * as SdkPackage from '@omnirelay/client-sdk';
-import { installExitHandler, track, trackPids } from '../compare/children';
+import { installExitHandler, makeScratchDir, track, trackPids } from '../compare/children';
 import { sharedNowMs, sleep } from '../compare/time';
 import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
 import { round3 } from '../hops/floors';
@@ -222,7 +222,8 @@ interface BuildRun {
 async function runBuild(root: string, round: number, options: Options, profile: boolean): Promise<BuildRun> {
   const { LocalCluster } = loadBuilt(join(root, 'packages/server/dist/index.js')) as typeof ServerPackage;
   const { createClient } = loadBuilt(join(root, 'packages/client-sdk/dist/index.js')) as typeof SdkPackage;
-  const dataRoot = mkdtempSync(join(tmpdir(), 'edge-bench-'));
+  const scratch = makeScratchDir('edge-bench-');
+  const dataRoot = scratch.path;
   const nodeProfDir =
     profile && options.cpuProfDir !== undefined
       ? join(options.cpuProfDir, `${basename(root)}-nodes`)
@@ -340,7 +341,7 @@ async function runBuild(root: string, round: number, options: Options, profile: 
     client?.close();
     await cluster.stopAll();
     untrack();
-    rmSync(dataRoot, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

@@ -11,12 +11,12 @@
  * cluster after both phases, default 0; see crash-phase.ts), --raw (keep each transfer's and
  * crash's ledger records in the JSON). With --writes 0 --transfers 0 only the crashes run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import type { HopRecord } from '@omnirelay/raft';
-import { installExitHandler } from '../compare/children';
+import { installExitHandler, makeScratchDir } from '../compare/children';
 import { firstAck } from '../compare/first-ack';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
@@ -494,7 +494,8 @@ function table(title: string, unloaded: readonly StepFigure[], loaded: readonly 
 async function main(): Promise<void> {
   installExitHandler();
   const options = parseOptions(process.argv.slice(2));
-  const scratch = mkdtempSync(join(tmpdir(), 'hops-floor-'));
+  const scratchDir = makeScratchDir('hops-floor-');
+  const scratch = scratchDir.path;
   const target = new OmniRelayTarget({
     cpuProfDir: options.cpuProfDir,
     nodeEnv: { OMNIRELAY_HOP_LEDGER: 'true' },
@@ -569,7 +570,7 @@ async function main(): Promise<void> {
   } finally {
     client?.close();
     await target.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    scratchDir.remove();
   }
 }
 
