@@ -241,43 +241,56 @@ class KeepAliveStream {
   /**
    * answer renews the request's leases together (one wait, however many are listed) and answers
    * each in the request's order. Leases refused at the edge or for their release-on-reset grace
-   * are answered without a renewal.
+   * are answered without a renewal. The lists of `listed` are reused in place: a renewal in flight
+   * holds one slot per lease in each, and no list of its own.
    */
   private async answer({ results, renewing, slots, graces }: Listed): Promise<WireKeepAliveResult[]> {
-    const leases: LeaseRef[] = [];
-    const keys: string[] = [];
-    const renewed: StreamLease[] = [];
-    const renewedSlots: number[] = [];
+    let kept = 0;
     renewing.forEach((held, j) => {
-      const graceMs = graces[j]!;
-      if (graceMs > 0) {
-        // The range is checked against the lease's own TTL, as this replica (the leader) has it;
-        // a lease that is not current goes on to be renewed, which answers why (STALE_FENCE).
-        const ttlMs = this.service.currentLeaseTtlMs(held.lease);
-        if (ttlMs !== undefined && graceMs > ttlMs) {
-          results[slots[j]!] = refusedResult(held.lease, 'INVALID_ARGUMENT');
-          return;
-        }
-        held.graceMs = graceMs;
-        this.releaseOnReset.add(held);
-        this.service.resetReleaser.claim(this, held.key);
-      } else {
-        held.graceMs = 0;
-        this.releaseOnReset.delete(held);
-        this.service.resetReleaser.disown(this, held.key);
+      if (!this.takeGrace(held, graces[j]!)) {
+        results[slots[j]!] = refusedResult(held.lease, 'INVALID_ARGUMENT');
+        return;
       }
-      leases.push(held.lease);
-      keys.push(held.key);
-      renewed.push(held);
-      renewedSlots.push(slots[j]!);
+      renewing[kept] = held;
+      slots[kept] = slots[j]!;
+      kept++;
+    });
+    renewing.length = kept;
+    slots.length = kept;
+    const leases = new Array<LeaseRef>(kept);
+    const keys = new Array<string>(kept);
+    renewing.forEach((held, j) => {
+      leases[j] = held.lease;
+      keys[j] = held.key;
     });
     const answers = await this.service.renewMany(leases, keys);
     answers.forEach((result, j) => {
       // A lease that did not renew will never renew again (fences are not reused): stop counting it.
-      if (!result.renewed) this.forget(renewed[j]!);
-      results[renewedSlots[j]!] = renewItemToWire(result);
+      if (!result.renewed) this.forget(renewing[j]!);
+      results[slots[j]!] = renewItemToWire(result);
     });
     return results;
+  }
+
+  /**
+   * takeGrace records the release-on-reset grace a lease is listed with now (0: off), or answers
+   * false when it is longer than the lease's TTL. The range is checked against the TTL as this
+   * replica (the leader) has it; a lease that is not current goes on to be renewed, which answers
+   * why (STALE_FENCE).
+   */
+  private takeGrace(held: StreamLease, graceMs: number): boolean {
+    if (graceMs > 0) {
+      const ttlMs = this.service.currentLeaseTtlMs(held.lease);
+      if (ttlMs !== undefined && graceMs > ttlMs) return false;
+      held.graceMs = graceMs;
+      this.releaseOnReset.add(held);
+      this.service.resetReleaser.claim(this, held.key);
+    } else {
+      held.graceMs = 0;
+      this.releaseOnReset.delete(held);
+      this.service.resetReleaser.disown(this, held.key);
+    }
+    return true;
   }
 
   /** forget drops a lease that will never renew again from this stream. */
