@@ -33,6 +33,10 @@ interface StreamLease extends ResetRelease {
   graceMs: number;
 }
 
+/** ListedLease is one lease of a request: already answered (refused at the edge), or to renew with the grace it lists. */
+type ListedLease =
+  { readonly answer: WireKeepAliveResult } | { readonly renew: LeaseRef; readonly releaseOnResetMs: number };
+
 /**
  * Listed is one request, parsed: `results` already holds the answers of leases refused at the
  * edge; `renewing[j]` is to be renewed and answered in `results[slots[j]]`, with the grace
@@ -332,18 +336,13 @@ function refusedResult(lease: LeaseRef, errorCode: string): WireKeepAliveResult 
  * renewal batch, so one client's mistake cannot fail anyone else's renewal; so is a lease whose
  * scope the caller may not campaign for (PERMISSION_DENIED, per `mayRenew`).
  */
-function itemOf(
-  value: unknown,
-  i: number,
-  mayRenew: (scope: string) => boolean,
-):
-  { readonly answer: WireKeepAliveResult } | { readonly renew: LeaseRef; readonly releaseOnResetMs: number } {
+function itemOf(value: unknown, i: number, mayRenew: (scope: string) => boolean): ListedLease {
   if (typeof value !== 'object' || value === null) {
     throw new ServerError('INVALID_ARGUMENT', `leases[${i}] must be a LeaseRef`, { field: 'leases' });
   }
   const ref = value as Record<string, unknown>;
   const scope = stringField(ref, 'scope');
-  const refused = (errorCode: string): { answer: WireKeepAliveResult } => ({
+  const refused = (errorCode: string): ListedLease => ({
     answer: {
       scope,
       fenceToken: typeof ref['fenceToken'] === 'string' ? ref['fenceToken'] : '0',
