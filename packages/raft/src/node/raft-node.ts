@@ -80,13 +80,15 @@ export interface CompactionReport {
 
 /**
  * RaftNodeEvents are what a RaftNode emits: `leader` (leader id or '' and term) when the known
- * leader changes, `role`, `fatal` (the node stopped on an error it cannot survive), and
- * `ready` timings for metrics.
+ * leader changes, `role`, `fatal` (the node stopped on an error it cannot survive), `peerLost`
+ * (an established connection to or from that peer failed, as when its process stops), and
+ * `persisted` timings for metrics.
  */
 export interface RaftNodeEvents {
   leader: [leader: NodeId, term: number];
   role: [role: SoftState['role'], term: number];
   fatal: [error: Error];
+  peerLost: [peer: NodeId];
   persisted: [entries: number, durationMs: number];
 }
 
@@ -732,6 +734,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const leaderLost = this.role === 'follower' && peer !== '' && peer === this.leader;
     if (hopLedger.enabled) this.hops.peerLost(peer, leaderLost, this.term);
     if (leaderLost) this.lostLeader = peer;
+    this.emit('peerLost', peer);
     if (!this.config.fastFailover) return;
     // The core acts only if `peer` is the leader it follows; for anyone else this is a no-op.
     this.core.leaderUnreachable(peer);

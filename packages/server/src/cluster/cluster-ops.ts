@@ -42,9 +42,13 @@ export function members(node: RaftNode<ApplyResult>): MemberView[] {
 
 /**
  * transferLeadership hands leadership from this node (which must lead, else `notLeader()` is
- * thrown) to `to`, or, when `to` is empty, to the most caught-up other voter; it resolves once a
- * new leader is known, or fails with DEADLINE_EXCEEDED after `timeoutMs` (the old leader keeps
- * leading when a transfer times out). A transfer to this node itself resolves at once.
+ * thrown) to `to`, or, when `to` is empty, to the most caught-up other voter this node is
+ * connected to; it resolves once a new leader is known, or fails with DEADLINE_EXCEEDED after
+ * `timeoutMs` (the old leader keeps leading when a transfer times out). It fails at once with
+ * INVALID_TRANSFER_TARGET when `to` is empty and no other voter is connected, or when the
+ * target's connection drops while it waits (its process stopped): nobody is left to take over,
+ * and waiting out `timeoutMs` only delays a planned stop (every member stopped at once). A
+ * transfer to this node itself resolves at once.
  */
 export async function transferLeadership(
   node: RaftNode<ApplyResult>,
@@ -56,11 +60,18 @@ export async function transferLeadership(
   if (s.role !== 'leader') throw notLeader();
   let target = to;
   if (target === '') {
-    const candidates = s.membership.voters.filter((v) => v !== s.id);
-    if (candidates.length === 0) {
+    const others = s.membership.voters.filter((v) => v !== s.id);
+    if (others.length === 0) {
       throw new ServerError(
         'INVALID_TRANSFER_TARGET',
         'this is the only voter: there is nobody to hand leadership to',
+      );
+    }
+    const candidates = others.filter((v) => s.peers[v]?.connected === true);
+    if (candidates.length === 0) {
+      throw new ServerError(
+        'INVALID_TRANSFER_TARGET',
+        `no other voter is connected to ${s.id} (${others.join(', ')}): there is nobody to hand leadership to now; check the members' links (GET /cluster/members)`,
       );
     }
     target = candidates.reduce((best, v) =>
@@ -70,8 +81,13 @@ export async function transferLeadership(
   // Leadership is already where it was asked to go: done (a runbook may name the member that stays).
   if (target === s.id) return { leader: s.id, term: s.term };
   const changed = new Promise<{ leader: string; term: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const settle = (): void => {
+      clearTimeout(timer);
       node.off('leader', onLeader);
+      node.off('peerLost', onPeerLost);
+    };
+    const timer = setTimeout(() => {
+      settle();
       reject(
         new ServerError(
           'DEADLINE_EXCEEDED',
@@ -81,11 +97,21 @@ export async function transferLeadership(
     }, timeoutMs);
     const onLeader = (leader: string, term: number): void => {
       if (leader === '' || leader === s.id) return;
-      clearTimeout(timer);
-      node.off('leader', onLeader);
+      settle();
       resolve({ leader, term });
     };
+    const onPeerLost = (peer: string): void => {
+      if (peer !== target) return;
+      settle();
+      reject(
+        new ServerError(
+          'INVALID_TRANSFER_TARGET',
+          `${target} dropped its connection while leadership was moving to it (it stopped or went down); ${s.id} may keep leading: check GET /cluster/members, then name another target or retry once ${target} is back`,
+        ),
+      );
+    };
     node.on('leader', onLeader);
+    node.on('peerLost', onPeerLost);
   });
   try {
     node.transferLeadership(target);

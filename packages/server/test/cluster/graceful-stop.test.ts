@@ -40,3 +40,36 @@ describe('SIGTERM to the Raft leader', () => {
     expect(exitedMs).toBeLessThan(10_000);
   });
 });
+
+/**
+ * When every member stops at once (a Ctrl-C of `npm start`, a StatefulSet deleted), the leader's
+ * hand-off has nobody to hand to. It gives up as soon as it sees that, instead of waiting out the
+ * hand-off's 3 s bound: here the followers are gone before the leader is told to stop.
+ */
+describe('SIGTERM to a Raft leader whose voters are all gone', () => {
+  const cluster = useLocalCluster('graceful-stop-alone', {
+    size: 3,
+    // Long enough that the leader still leads (check-quorum) when it is stopped.
+    extraArgs: ['--election-timeout-ms', '5000', '--heartbeat-ms', '100'],
+  });
+
+  it('stops without waiting for a hand-off, and says why in its log', async () => {
+    const leader = await cluster().waitForLeader(30_000);
+    const others = ['n1', 'n2', 'n3'].filter((id) => id !== leader);
+    for (const id of others) await cluster().kill(id, 'SIGKILL');
+    await waitUntil('the leader to see both links down', async () => {
+      const res = await cluster().get(leader, '/cluster/members');
+      const members = (res.body as { members?: Array<{ id: string; connected: boolean }> }).members ?? [];
+      return members.filter((m) => others.includes(m.id)).every((m) => !m.connected);
+    });
+    await cluster().kill(leader, 'SIGTERM');
+    const log = readFileSync(cluster().node(leader).logFile, 'utf8');
+    const gaveUp = log
+      .split('\n')
+      .filter((l) => l.includes('could not hand Raft leadership over'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(gaveUp).toEqual([
+      expect.objectContaining({ err: expect.stringContaining('no other voter is connected') as unknown }),
+    ]);
+  });
+});
