@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
+import type { LocalCluster } from '../../src/index';
 import { useLocalCluster, waitUntil } from './cluster-helpers';
 
 jest.setTimeout(60_000);
+
+/** logRecords are the JSON log records of node `id` whose line contains `text`. */
+function logRecords(cluster: LocalCluster, id: string, text: string): Array<Record<string, unknown>> {
+  return readFileSync(cluster.node(id).logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(text))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
 
 /**
  * A planned stop (SIGTERM, as a rolling restart or a Kubernetes pod deletion sends) of the Raft
@@ -21,11 +30,7 @@ describe('SIGTERM to the Raft leader', () => {
     const started = performance.now();
     await cluster().kill(leader, 'SIGTERM');
     const exitedMs = performance.now() - started;
-    const log = readFileSync(cluster().node(leader).logFile, 'utf8');
-    const handed = log
-      .split('\n')
-      .filter((l) => l.includes('before stopping'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const handed = logRecords(cluster(), leader, 'before stopping');
     expect(handed).toEqual([expect.objectContaining({ term: before!.term + 1 })]);
     const successor = handed[0]!['leader'] as string;
     expect(others).toContain(successor);
@@ -63,11 +68,7 @@ describe('SIGTERM to a Raft leader whose voters are all gone', () => {
       return members.filter((m) => others.includes(m.id)).every((m) => !m.connected);
     });
     await cluster().kill(leader, 'SIGTERM');
-    const log = readFileSync(cluster().node(leader).logFile, 'utf8');
-    const gaveUp = log
-      .split('\n')
-      .filter((l) => l.includes('could not hand Raft leadership over'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const gaveUp = logRecords(cluster(), leader, 'could not hand Raft leadership over');
     expect(gaveUp).toEqual([
       expect.objectContaining({ err: expect.stringContaining('no other voter is connected') as unknown }),
     ]);
