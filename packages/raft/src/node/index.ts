@@ -3,7 +3,8 @@
  */
 export { RaftNode } from './raft-node';
 export type { CompactionReport, RaftNodeEvents, RaftNodeStatus } from './raft-node';
-export type { EventLoopStall } from './stall-probe';
+export type { EventLoopStall, Stall } from './stall-probe';
+export { RECENT_STALL_MS, RECENT_STALLS_MAX } from './stall-probe';
 export { RAFT_NODE_DEFAULTS, RaftNodeConfigError, validateRaftNodeConfig } from './node-config';
 export type { RaftNodeConfig, RaftNodeLimits, RaftNodeTimings } from './node-config';
 export { RaftNodeError, isRaftNodeError } from './node-error';

@@ -58,7 +58,7 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly logBytes: number;
   readonly proposalsPending: number;
   readonly fatalError: string | undefined;
-  /** eventLoopStall is the longest the event loop held up this node's timers since start. */
+  /** eventLoopStall is the longest the event loop held up this node's timers since start, and the latest stalls. */
   readonly eventLoopStall: EventLoopStall;
   /** lastCompaction describes the last snapshot this node took, if any since start. */
   readonly lastCompaction: CompactionReport | undefined;

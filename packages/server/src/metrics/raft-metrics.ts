@@ -1,5 +1,11 @@
 import type { NodeId, RaftNode, RaftNodeStatus, TransportStats } from '@omnirelay/raft';
-import { LEARNERS_MAX, MESSAGE_REFUSAL_REASONS, VOTERS_MAX } from '@omnirelay/raft';
+import {
+  LEARNERS_MAX,
+  MESSAGE_REFUSAL_REASONS,
+  RECENT_STALLS_MAX,
+  RECENT_STALL_MS,
+  VOTERS_MAX,
+} from '@omnirelay/raft';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { StatusSampler } from './status-sampler';
@@ -167,6 +173,17 @@ export function registerRaftMetrics(
     'Longest this node’s event loop held up its Raft timers since start (seconds; above the election timeout, followers may have started an election).',
     (s) => s.eventLoopStall.longestMs / MS_PER_SECOND,
   );
+  new Counter({
+    name: 'omnirelay_event_loop_stalls_total',
+    help: `Times this node’s event loop held up its Raft timers by ${RECENT_STALL_MS} ms or more (count; /status eventLoopStall.recent lists the latest ${RECENT_STALLS_MAX} with their length and time).`,
+    registers: [registry],
+    collect() {
+      const status = sampler.sample();
+      if (status === undefined) return;
+      this.reset();
+      this.inc(status.eventLoopStall.count);
+    },
+  });
   statusGauge(
     'omnirelay_raft_snapshot_slice_max_seconds',
     'Longest single slice of the last snapshot encoding on this node (seconds; 0 before the first snapshot).',

@@ -103,6 +103,21 @@ describe('createServerMetrics on a single-node server', () => {
     if (process.env['PRINT_METRICS'] === '1') process.stdout.write(text);
   });
 
+  it('counts event-loop stalls and lists the latest with their length on /status', async () => {
+    const before = server.node.status().eventLoopStall.count;
+    // Hold the event loop for 120 ms, as a long synchronous task or a GC pause would.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120);
+    await waitFor('the tick after the stall', () => server.node.status().eventLoopStall.count > before);
+    const stall = server.node.status().eventLoopStall;
+    const latest = stall.recent.at(-1)!;
+    expect(latest.ms).toBeGreaterThanOrEqual(60);
+    expect(Date.now() - Date.parse(latest.at)).toBeLessThan(10_000);
+    expect(stall.longestMs).toBeGreaterThanOrEqual(latest.ms);
+    expect(sampleOf(await metrics.render(), 'omnirelay_event_loop_stalls_total')).toBeGreaterThanOrEqual(
+      before + 1,
+    );
+  });
+
   it('counts a rejected stale fence as split-brain evidence', async () => {
     metrics.fenceRejected('validate');
     metrics.fenceRejected('validate');
