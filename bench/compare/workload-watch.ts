@@ -56,6 +56,12 @@ export async function runWatch(
     readonly scopePrefix: string;
     /** writeGapMs spaces the measured writes (the scale bench spreads them over its window). */
     readonly writeGapMs?: number;
+    /**
+     * window, when given, is told when the measured writes begin (every watcher is open and live)
+     * and when they are all seen, so a caller can measure the nodes over that stretch alone,
+     * without the watch workers' start-up and the streams' opening and closing.
+     */
+    readonly window?: { begin(): void | Promise<void>; end(): void | Promise<void> };
   },
 ): Promise<WatchResult> {
   const leader = await target.leader(30_000);
@@ -125,6 +131,7 @@ export async function runWatch(
       );
     }
 
+    await options.window?.begin();
     const ackAt: number[] = [];
     for (let j = 0; j < options.writes; j++) {
       const slot = WARM_WRITES_MAX + j;
@@ -134,6 +141,7 @@ export async function runWatch(
       if (options.writeGapMs !== undefined) await sleep(options.writeGapMs);
     }
     await sleep(Math.min(1000, options.seenWaitMs));
+    await options.window?.end();
 
     const ackToSeen: number[] = [];
     const ackToLast: number[] = [];

@@ -85,6 +85,52 @@ export interface NodeFigures {
   readonly logBytes: number;
 }
 
+/**
+ * WindowStalls is one node's event-loop stalls within the sustained window, from its /status
+ * `eventLoopStall` read as the window began and as it ended: the node counts every stall of 20 ms
+ * or more and keeps the latest 64 with their length and end time.
+ */
+export interface WindowStalls {
+  /** longestMs is the longest of them (0 when there was none). */
+  readonly longestMs: number;
+  /** at is when that one ended (ISO 8601), or null. */
+  readonly at: string | null;
+  /** count is how many stalls of 20 ms or more the node saw between the two reads. */
+  readonly count: number;
+  /** complete is false when there were more of them than the node keeps, so `longestMs` is of the latest only. */
+  readonly complete: boolean;
+}
+
+/** StallView is what the bench reads of a node's /status eventLoopStall. */
+interface StallView {
+  readonly count: number;
+  readonly recent: ReadonlyArray<{ readonly ms: number; readonly at: string }>;
+}
+
+async function stallViews(target: OmniRelayTarget): Promise<StallView[]> {
+  return Promise.all(
+    target.members.map(async (m) => {
+      const { body } = await withDeadline(target.httpGet(m, '/status'), HTTP_MS_MAX, `GET /status from ${m}`);
+      return (body as { eventLoopStall: StallView }).eventLoopStall;
+    }),
+  );
+}
+
+/**
+ * windowStalls is the stalls a node saw between two reads of its /status: the last
+ * `after.count − before.count` of the recent ones, as far as the node still keeps them.
+ */
+function windowStalls(before: StallView, after: StallView): WindowStalls {
+  const count = after.count - before.count;
+  const kept = Math.min(count, after.recent.length);
+  const inside = kept === 0 ? [] : after.recent.slice(-kept);
+  const longest = inside.reduce<{ ms: number; at: string } | undefined>(
+    (a, s) => (a === undefined || s.ms > a.ms ? s : a),
+    undefined,
+  );
+  return { longestMs: longest?.ms ?? 0, at: longest?.at ?? null, count, complete: kept === count };
+}
+
 /** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
 export interface OmniRelayScaleResult {
   readonly fillMs: number;
@@ -97,6 +143,8 @@ export interface OmniRelayScaleResult {
   readonly windowMs: number;
   /** nodes are the per-node CPU and RSS over the sustained window, by member id. */
   readonly nodes: Readonly<Record<string, ProcWindow>>;
+  /** windowStalls are the per-node event-loop stalls within the sustained window, by member id. */
+  readonly windowStalls: Readonly<Record<string, WindowStalls>>;
   readonly renewalMs: SampleSummary;
   readonly renewalsPerS: number;
   readonly renewalsRefused: number;
@@ -311,10 +359,15 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     await untilAdmitting(target, leader);
     const pids = target.members.map((m) => target.pid(m)!);
     const sampler = new ProcSampler(pids);
-    for (const w of workers) w.postMessage({ type: 'measure' });
-    sampler.start();
-    phase('window');
-    const windowStarted = performance.now();
+    // The window is the watch workload's measured writes: its 1,000 watchers are open and live
+    // before it begins (their worker threads' start-up and the streams' opening would otherwise
+    // land in it, on the same two cores), and are closed after it ends.
+    let windowStarted = Number.NaN;
+    let windowMs = Number.NaN;
+    let windows: ProcWindow[] = [];
+    let reports: ScaleWorkerReport[] = [];
+    let stallsBefore: StallView[] = [];
+    const stalls: Record<string, WindowStalls> = {};
     const watch = await runWatch(target, {
       watchers: config.watchers,
       workersMax: config.watchWorkers,
@@ -323,10 +376,25 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       ttlMs: 60_000,
       scopePrefix: 'scale-watch',
       writeGapMs: config.watchWriteGapMs,
+      window: {
+        begin: async () => {
+          stallsBefore = await stallViews(target);
+          for (const w of workers) w.postMessage({ type: 'measure' });
+          sampler.start();
+          phase('window');
+          windowStarted = performance.now();
+        },
+        end: async () => {
+          windowMs = performance.now() - windowStarted;
+          windows = sampler.stop();
+          const after = await stallViews(target);
+          target.members.forEach((m, i) => {
+            stalls[m] = windowStalls(stallsBefore[i]!, after[i]!);
+          });
+          reports = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+        },
+      },
     });
-    const windowMs = performance.now() - windowStarted;
-    const windows = sampler.stop();
-    const reports = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
     const renewalMs = summarizeMs(reports.flatMap((r) => r.renewalMs));
     const renewed = reports.reduce((a, r) => a + r.renewed, 0);
     const nodes: Record<string, ProcWindow> = {};
@@ -336,7 +404,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     });
     progress(
       `omnirelay: window ${(windowMs / 1000).toFixed(1)} s (leader ${leader}): renewals ${(renewed / (windowMs / 1000)).toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms; ` +
-        formatWindows(nodes),
+        formatWindows(nodes) +
+        `; stalls in the window: ${target.members.map((m) => `${m} ${stalls[m]!.count} of 20 ms or more, longest ${stalls[m]!.longestMs} ms${stalls[m]!.complete ? '' : ' (of the latest kept)'}`).join(', ')}`,
     );
 
     // A planned transfer, then a kill -9 of the leader, under the same load.
@@ -390,6 +459,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       acquireFailed,
       windowMs,
       nodes,
+      windowStalls: stalls,
       renewalMs,
       renewalsPerS: renewed / (windowMs / 1000),
       renewalsRefused: reports.reduce((a, r) => a + r.refused, 0),
