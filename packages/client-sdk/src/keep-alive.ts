@@ -4,8 +4,8 @@ import { OmniRelayError, fromGrpcError } from './errors';
 import type { Lease, StreamProof } from './lease';
 import type { Router } from './router';
 import { backoffMs } from './router';
-import type { WireKeepAliveResult } from './wire';
-import { big } from './wire';
+import type { WireKeepAliveResult, WireLeaseRef } from './wire';
+import { uint64ToWire } from './wire';
 
 /** LEASES_PER_MESSAGE is the most leases one KeepAlive request lists (the server allows 1,000). */
 const LEASES_PER_MESSAGE = 1000;
@@ -43,6 +43,15 @@ export interface KeepAliveOptions {
   readonly onRenewal?: (event: RenewalEvent) => void;
 }
 
+/** wireLeaseRef is `lease` as a KeepAlive request lists it, its fence as 32-bit halves (no decimal string parsed back per send). */
+function wireLeaseRef(lease: Lease): WireLeaseRef {
+  return {
+    scope: lease.scope,
+    fenceToken: uint64ToWire(lease.fence),
+    releaseOnResetMs: lease.releaseOnResetMs,
+  };
+}
+
 /** Sent is one request awaiting its response (responses come in request order). */
 interface Sent {
   readonly sentAtMs: number;
@@ -74,6 +83,8 @@ interface Waiter {
  */
 export class KeepAlive {
   private readonly leases = new Map<string, Lease>();
+  /** refs holds each renewed lease's LeaseRef as requests carry it, made once per lease. */
+  private readonly refs = new Map<string, WireLeaseRef>();
   private readonly inFlight = new Set<string>();
   private readonly waiters = new Map<string, Waiter[]>();
   private stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }> | undefined;
@@ -123,6 +134,7 @@ export class KeepAlive {
     if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
     if ((this.leases.get(lease.key)?.releaseOnResetMs ?? 0) > 0) this.resettable--;
     this.leases.set(lease.key, lease);
+    this.refs.set(lease.key, wireLeaseRef(lease));
     if (lease.releaseOnResetMs > 0) this.resettable++;
     const intervalMs = this.intervalOf(lease);
     const proveEveryMs = this.proveEveryOf(lease);
@@ -137,6 +149,7 @@ export class KeepAlive {
   remove(lease: Lease, reason: unknown): void {
     if (this.leases.get(lease.key) === lease && lease.releaseOnResetMs > 0) this.resettable--;
     this.leases.delete(lease.key);
+    this.refs.delete(lease.key);
     this.inFlight.delete(lease.key);
     for (const w of this.waiters.get(lease.key) ?? []) w.reject(reason);
     this.waiters.delete(lease.key);
@@ -403,13 +416,8 @@ export class KeepAlive {
     this.sent.push({ sentAtMs, leases: batch });
     this.watchSilence();
     this.lastSentAtMs = sentAtMs;
-    stream.write({
-      leases: batch.map((l) => ({
-        scope: l.scope,
-        fenceToken: l.fence.toString(),
-        releaseOnResetMs: l.releaseOnResetMs,
-      })),
-    });
+    // Every lease sent is one being renewed, so its LeaseRef was made when it was added.
+    stream.write({ leases: batch.map((l) => this.refs.get(l.key) ?? wireLeaseRef(l)) });
   }
 
   /** open returns the stream to the leader, opening it when there is none. */
@@ -477,8 +485,8 @@ export class KeepAlive {
         const current = result.currentFenceToken;
         lease.end(
           'refused',
-          `the cluster refused its renewal (${result.errorCode || 'not renewed'}${current === undefined || current === null ? '' : `; the current fence is ${current}`}); campaign again`,
-          current === undefined || current === null ? {} : { currentFenceToken: big(current) },
+          `the cluster refused its renewal (${result.errorCode || 'not renewed'}${current === undefined ? '' : `; the current fence is ${current}`}); campaign again`,
+          current === undefined ? {} : { currentFenceToken: current },
         );
       }
     });

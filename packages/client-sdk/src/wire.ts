@@ -43,14 +43,44 @@ export interface WireEvent {
   readonly principal?: string;
 }
 
-/** WireKeepAliveResult is a KeepAliveResult message. */
+/**
+ * WireKeepAliveResult is what the SDK reads of a KeepAliveResult message: the KeepAlive decoder
+ * (proto.ts) leaves the echoed scope, fence and deadline undecoded into strings, since a renewal
+ * is matched to its lease by position and confirmed from its request's send time.
+ */
 export interface WireKeepAliveResult {
-  readonly scope: string;
-  readonly fenceToken: string;
   readonly renewed: boolean;
-  readonly deadlineMs: string;
   readonly errorCode: string;
-  readonly currentFenceToken?: string | null;
+  /** currentFenceToken is the scope's current fence when not renewed (absent when vacant). */
+  readonly currentFenceToken?: bigint;
+}
+
+/**
+ * WireUint64 is a uint64 as protobufjs encodes it: its low and high 32 bits. Given a decimal
+ * string instead, the encoder parses it with Long.fromString for every message it encodes.
+ */
+export interface WireUint64 {
+  readonly low: number;
+  readonly high: number;
+  readonly unsigned: true;
+}
+
+/** uint64ToWire converts a uint64 (a fence token, 0..2^64-1) into its WireUint64 bits. */
+export function uint64ToWire(value: bigint): WireUint64 {
+  return { low: Number(value & 0xffffffffn) | 0, high: Number(value >> 32n) | 0, unsigned: true };
+}
+
+/** uint64FromWire reads a decoded uint64: a Long (low and high bits), or a number where protobufjs has no Long. */
+export function uint64FromWire(value: { readonly low: number; readonly high: number } | number): bigint {
+  if (typeof value === 'number') return BigInt(value);
+  return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+}
+
+/** WireLeaseRef is a LeaseRef message as the SDK writes it in KeepAlive requests. */
+export interface WireLeaseRef {
+  readonly scope: string;
+  readonly fenceToken: WireUint64;
+  readonly releaseOnResetMs: number;
 }
 
 /** big reads a uint64 field (a decimal string; absent reads as 0). */
