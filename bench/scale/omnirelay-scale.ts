@@ -93,8 +93,13 @@ export interface NodeFigures {
 export interface WindowStalls {
   /** longestMs is the longest of them (0 when there was none). */
   readonly longestMs: number;
+  /** longestGcMs is how much of that one garbage-collection pauses took. */
+  readonly longestGcMs: number;
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
+  /** totalMs and gcMs add up the stalls kept and the GC pauses within them. */
+  readonly totalMs: number;
+  readonly gcMs: number;
   /** count is how many stalls of 20 ms or more the node saw between the two reads. */
   readonly count: number;
   /** complete is false when there were more of them than the node keeps, so `longestMs` is of the latest only. */
@@ -104,7 +109,7 @@ export interface WindowStalls {
 /** StallView is what the bench reads of a node's /status eventLoopStall. */
 interface StallView {
   readonly count: number;
-  readonly recent: ReadonlyArray<{ readonly ms: number; readonly at: string }>;
+  readonly recent: ReadonlyArray<{ readonly ms: number; readonly at: string; readonly gcMs: number }>;
 }
 
 async function stallViews(target: OmniRelayTarget): Promise<StallView[]> {
@@ -124,12 +129,33 @@ function windowStalls(before: StallView, after: StallView): WindowStalls {
   const count = after.count - before.count;
   const kept = Math.min(count, after.recent.length);
   const inside = kept === 0 ? [] : after.recent.slice(-kept);
-  const longest = inside.reduce<{ ms: number; at: string } | undefined>(
+  const longest = inside.reduce<StallView['recent'][number] | undefined>(
     (a, s) => (a === undefined || s.ms > a.ms ? s : a),
     undefined,
   );
-  return { longestMs: longest?.ms ?? 0, at: longest?.at ?? null, count, complete: kept === count };
+  return {
+    longestMs: longest?.ms ?? 0,
+    longestGcMs: longest?.gcMs ?? 0,
+    at: longest?.at ?? null,
+    totalMs: inside.reduce((a, s) => a + s.ms, 0),
+    gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
+    count,
+    complete: kept === count,
+  };
 }
+
+/** describeStalls says a node's window stalls in a few words, GC's part included. */
+export function describeStalls(w: WindowStalls): string {
+  if (w.count === 0) return 'none';
+  const of = w.complete ? '' : ` (the latest ${RECENT_STALLS_KEPT} of them)`;
+  return (
+    `${w.count}, ${w.totalMs} ms in all, ${w.gcMs} ms of it GC${of}; ` +
+    `longest ${w.longestMs} ms (${w.longestGcMs} ms GC)`
+  );
+}
+
+/** RECENT_STALLS_KEPT is how many recent stalls a node keeps (/status eventLoopStall.recent). */
+const RECENT_STALLS_KEPT = 64;
 
 /** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
 export interface OmniRelayScaleResult {
@@ -405,7 +431,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     progress(
       `omnirelay: window ${(windowMs / 1000).toFixed(1)} s (leader ${leader}): renewals ${(renewed / (windowMs / 1000)).toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms; ` +
         formatWindows(nodes) +
-        `; stalls in the window: ${target.members.map((m) => `${m} ${stalls[m]!.count} of 20 ms or more, longest ${stalls[m]!.longestMs} ms${stalls[m]!.complete ? '' : ' (of the latest kept)'}`).join(', ')}`,
+        `; stalls of 20 ms or more in the window: ${target.members.map((m) => `${m} ${describeStalls(stalls[m]!)}`).join(', ')}`,
     );
 
     // A planned transfer, then a kill -9 of the leader, under the same load.

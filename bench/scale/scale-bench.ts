@@ -20,8 +20,8 @@ import { parseScaleConfig } from './config';
 import type { ScaleConfig } from './config';
 import { runEtcdScale } from './etcd-scale';
 import type { EtcdScaleResult } from './etcd-scale';
-import { runOmniRelayScale } from './omnirelay-scale';
-import type { OmniRelayScaleResult, WindowStalls } from './omnirelay-scale';
+import { describeStalls, runOmniRelayScale } from './omnirelay-scale';
+import type { OmniRelayScaleResult } from './omnirelay-scale';
 import type { ProcWindow } from './proc-stats';
 
 /** RSS_TARGET_BYTES is the issue's bound on each node's RSS at 100,000 leases. */
@@ -69,13 +69,6 @@ function etcdHeld(e: EtcdScaleResult): string {
   return `${e.held}, ${e.heldAtEnd} at the end (${(e.fillMs / 1000).toFixed(0)} s to grant)`;
 }
 
-/** windowStall is one node's stalls in the window: how many of 20 ms or more, and the longest. */
-function windowStall(w: WindowStalls | undefined): string {
-  if (w === undefined) return 'n/a';
-  if (w.count === 0) return '0';
-  return `${w.count}, ${ms(w.longestMs)}${w.complete ? '' : ' (of the latest 64)'}`;
-}
-
 function renderTable(r: ScaleResults): string {
   const lines: string[] = [];
   const o = r.omnirelay;
@@ -86,14 +79,14 @@ function renderTable(r: ScaleResults): string {
   );
   if (o !== undefined) {
     lines.push(
-      '| node | CPU % (window) | RSS max (window) | peak RSS | stalls ≥ 20 ms in the window: count, longest | longest stall since start | last snapshot (duration / capture / largest slice) |',
+      '| node | CPU % (window) | RSS max (window) | peak RSS | stalls ≥ 20 ms in the window | longest stall since start | last snapshot (duration / capture / largest slice) |',
     );
     lines.push('|---|---:|---:|---:|---:|---:|---|');
     for (const n of o.after) {
       const w = o.nodes[n.id];
       const c = n.lastCompaction as { durationMs?: number; captureMs?: number; sliceMsMax?: number } | null;
       lines.push(
-        `| ${n.id}${n.restarted ? ' (killed, restarted)' : ''} | ${w === undefined ? 'n/a' : w.cpuPercent.toFixed(0)} | ${w === undefined ? 'n/a' : mib(w.rssMaxBytes)} | ${w === undefined ? 'n/a' : mib(w.peakRssBytes)} | ${windowStall(o.windowStalls[n.id])} | ${ms(n.stallMsMax)} | ${c === null || c === undefined ? 'none' : `${ms(c.durationMs ?? NaN)} / ${ms(c.captureMs ?? NaN)} / ${ms(c.sliceMsMax ?? NaN)}`} |`,
+        `| ${n.id}${n.restarted ? ' (killed, restarted)' : ''} | ${w === undefined ? 'n/a' : w.cpuPercent.toFixed(0)} | ${w === undefined ? 'n/a' : mib(w.rssMaxBytes)} | ${w === undefined ? 'n/a' : mib(w.peakRssBytes)} | ${o.windowStalls[n.id] === undefined ? 'n/a' : describeStalls(o.windowStalls[n.id]!)} | ${ms(n.stallMsMax)} | ${c === null || c === undefined ? 'none' : `${ms(c.durationMs ?? NaN)} / ${ms(c.captureMs ?? NaN)} / ${ms(c.sliceMsMax ?? NaN)}`} |`,
       );
     }
     lines.push('');

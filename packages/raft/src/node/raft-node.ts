@@ -434,6 +434,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (this.stopping) return this.loopDone;
     this.stopping = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.stallProbe.stop();
     this.wake();
     await this.loopDone;
     await this.compaction;
@@ -445,6 +446,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   // ──────────────────────────────── the loop ────────────────────────────────
 
   private begin(): void {
+    this.stallProbe.start();
     this.tickTimer = setInterval(() => {
       this.stallProbe.observe(performance.now(), Date.now());
       this.core.tick();
@@ -836,6 +838,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.fatalError = error;
     this.stopping = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.stallProbe.stop();
     this.logger.error(
       { node: this.config.id, err: error.message, invariant: isInvariantViolation(e) },
       'the Raft node stopped on a fatal error; the process must restart (see the message for what to check)',

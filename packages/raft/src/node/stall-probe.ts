@@ -1,8 +1,13 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+
 /** RECENT_STALL_MS is the shortest stall the probe counts and keeps among the recent ones. */
 export const RECENT_STALL_MS = 20;
 
 /** RECENT_STALLS_MAX bounds how many recent stalls the probe keeps (the oldest go first). */
 export const RECENT_STALLS_MAX = 64;
+
+/** GC_PAUSES_KEPT is how many of the latest garbage-collection pauses the probe keeps to match with stalls. */
+const GC_PAUSES_KEPT = 16;
 
 /** Stall is one stall of at least RECENT_STALL_MS. */
 export interface Stall {
@@ -10,6 +15,11 @@ export interface Stall {
   readonly ms: number;
   /** at is when the stall ended (ISO 8601). */
   readonly at: string;
+  /**
+   * gcMs is how much of it garbage-collection pauses took, in whole milliseconds: near `ms`, a
+   * GC pause (heap too full or too busy); near 0, synchronous work or a process that got no CPU.
+   */
+  readonly gcMs: number;
 }
 
 /** EventLoopStall is the longest the event loop was late since the node started, and the latest stalls. */
@@ -34,7 +44,12 @@ export interface EventLoopStall {
  * stopped process). The node feeds it its Raft tick timer, so what it reports is exactly how
  * late heartbeats and election timers ran.
  *
- * The recent stalls are a ring of two number arrays, so observing allocates nothing; `stall()`
+ * It also hears the process's garbage-collection pauses (`start()`: a PerformanceObserver of
+ * `gc` entries, on the same clock as performance.now()) and tells, for each recent stall, how
+ * much of it they took. A pause can be reported before or after the late tick that shows the
+ * stall, so each (pause, stall) overlap is added by whichever of the two comes second.
+ *
+ * The recent stalls and pauses are rings of numbers, so observing allocates nothing; `stall()`
  * builds the objects when someone asks.
  */
 export class StallProbe {
@@ -43,10 +58,31 @@ export class StallProbe {
   private at: string | null = null;
   private count = 0;
   private readonly recentMs: number[] = [];
+  private readonly recentEndMs: number[] = [];
   private readonly recentWallMs: number[] = [];
+  private readonly recentGcMs: number[] = [];
+  private gcPauses = 0;
+  private readonly gcStartMs: number[] = [];
+  private readonly gcEndMs: number[] = [];
+  private observer: PerformanceObserver | undefined;
 
   /** constructor takes the timer's period. */
   constructor(private readonly periodMs: number) {}
+
+  /** start begins hearing the process's garbage-collection pauses. */
+  start(): void {
+    if (this.observer !== undefined) return;
+    this.observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.noteGc(entry.startTime, entry.duration);
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** stop stops hearing them. */
+  stop(): void {
+    this.observer?.disconnect();
+    this.observer = undefined;
+  }
 
   /** observe records one timer run at monotonic time `nowMs`, and `wallMs` (Date.now()) for the report. */
   observe(nowMs: number, wallMs: number): void {
@@ -61,8 +97,30 @@ export class StallProbe {
     if (lateMs >= RECENT_STALL_MS) {
       const slot = this.count % RECENT_STALLS_MAX;
       this.recentMs[slot] = lateMs;
+      this.recentEndMs[slot] = nowMs;
       this.recentWallMs[slot] = wallMs;
+      let gcMs = 0;
+      for (let k = Math.max(0, this.gcPauses - GC_PAUSES_KEPT); k < this.gcPauses; k++) {
+        const g = k % GC_PAUSES_KEPT;
+        gcMs += overlapMs(nowMs - lateMs, nowMs, this.gcStartMs[g]!, this.gcEndMs[g]!);
+      }
+      this.recentGcMs[slot] = gcMs;
       this.count++;
+    }
+  }
+
+  /** noteGc records one garbage-collection pause (performance.now() clock) and adds it to the recent stalls it overlaps. */
+  noteGc(startMs: number, durationMs: number): void {
+    const endMs = startMs + durationMs;
+    const g = this.gcPauses % GC_PAUSES_KEPT;
+    this.gcStartMs[g] = startMs;
+    this.gcEndMs[g] = endMs;
+    this.gcPauses++;
+    for (let k = this.count - 1; k >= Math.max(0, this.count - RECENT_STALLS_MAX); k--) {
+      const slot = k % RECENT_STALLS_MAX;
+      const stallEndMs = this.recentEndMs[slot]!;
+      if (stallEndMs <= startMs) break;
+      this.recentGcMs[slot]! += overlapMs(stallEndMs - this.recentMs[slot]!, stallEndMs, startMs, endMs);
     }
   }
 
@@ -75,8 +133,14 @@ export class StallProbe {
       recent.push({
         ms: Math.round(this.recentMs[slot]!),
         at: new Date(this.recentWallMs[slot]!).toISOString(),
+        gcMs: Math.round(Math.min(this.recentGcMs[slot]!, this.recentMs[slot]!)),
       });
     }
     return { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, recent };
   }
+}
+
+/** overlapMs is how long the intervals [a0, a1] and [b0, b1] share. */
+function overlapMs(a0: number, a1: number, b0: number, b1: number): number {
+  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }

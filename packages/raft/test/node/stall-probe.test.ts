@@ -14,8 +14,8 @@ describe('StallProbe', () => {
       at: new Date(1_321).toISOString(),
       count: 2,
       recent: [
-        { ms: 300, at: new Date(1_321).toISOString() },
-        { ms: 59, at: new Date(1_400).toISOString() },
+        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0 },
+        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0 },
       ],
     });
   });
@@ -36,7 +36,7 @@ describe('StallProbe', () => {
     const s = probe.stall();
     expect(s.longestMs).toBe(RECENT_STALL_MS);
     expect(s.count).toBe(1);
-    expect(s.recent).toEqual([{ ms: RECENT_STALL_MS, at: new Date(6_000).toISOString() }]);
+    expect(s.recent).toEqual([{ ms: RECENT_STALL_MS, at: new Date(6_000).toISOString(), gcMs: 0 }]);
   });
 
   it('keeps only the latest RECENT_STALLS_MAX stalls, oldest first, and counts them all', () => {
@@ -51,11 +51,54 @@ describe('StallProbe', () => {
     const s = probe.stall();
     expect(s.count).toBe(total);
     expect(s.recent).toHaveLength(RECENT_STALLS_MAX);
-    expect(s.recent[0]).toEqual({ ms: RECENT_STALL_MS + 5, at: new Date(5_000).toISOString() });
+    expect(s.recent[0]).toEqual({ ms: RECENT_STALL_MS + 5, at: new Date(5_000).toISOString(), gcMs: 0 });
     expect(s.recent.at(-1)).toEqual({
       ms: RECENT_STALL_MS + total - 1,
       at: new Date((total - 1) * 1_000).toISOString(),
+      gcMs: 0,
     });
     expect(s.longestMs).toBe(RECENT_STALL_MS + total - 1);
+  });
+
+  it('tells how much of a stall GC pauses took, whether a pause is heard before or after the late tick', () => {
+    const probe = new StallProbe(10);
+    probe.observe(1_000, 0);
+    // The loop was held from 1,010 (when the tick was due) to 1,110: a pause of 30 ms within it
+    // is heard first, another of 20 ms (half of it inside) after the tick that shows the stall.
+    probe.noteGc(1_050, 30);
+    probe.noteGc(900, 20); // before the stall: not part of it
+    probe.observe(1_110, 5_000);
+    probe.noteGc(1_100, 20);
+    // A later stall with no pause in it.
+    probe.observe(1_120, 5_010);
+    probe.observe(1_180, 5_070);
+    expect(probe.stall().recent).toEqual([
+      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40 },
+      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0 },
+    ]);
+  });
+
+  it('hears real GC pauses once started', async () => {
+    const probe = new StallProbe(10);
+    probe.start();
+    try {
+      const began = performance.now();
+      probe.observe(began - 10, Date.now());
+      // Hold the loop with allocation: 3 million short-lived objects (~100 MB) are more than a
+      // young generation, so the collector runs inside the stall at least once.
+      let kept: { k: number } | undefined;
+      for (let k = 0; k < 3_000_000; k++) kept = { k };
+      expect(kept?.k).toBe(2_999_999);
+      const ended = performance.now();
+      // The pauses are reported after the task that had them; the late tick is recorded here first.
+      probe.observe(ended, Date.now());
+      await new Promise((r) => setTimeout(r, 50));
+      const stall = probe.stall().recent.at(-1);
+      expect(stall).toBeDefined();
+      expect(stall!.gcMs).toBeGreaterThan(0);
+      expect(stall!.gcMs).toBeLessThanOrEqual(stall!.ms);
+    } finally {
+      probe.stop();
+    }
   });
 });
