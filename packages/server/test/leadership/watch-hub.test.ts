@@ -107,4 +107,20 @@ describe('WatchHub history', () => {
     expect(fromOldest.got).toHaveLength(1000);
     expect(fromOldest.got[0]!.revision).toBe(4001);
   });
+
+  it('replays from the first retained revision at or after the one asked for, where revisions skip numbers', () => {
+    const hub = new WatchHub(1000);
+    // Entries with no holder change publish nothing: the retained revisions are the even ones.
+    for (let r = 2; r <= 200; r += 2) hub.publish(r, [event(r, `s/${r}`)]);
+    const replayed = (from: number): number[] => {
+      const r = recorder();
+      hub.watch('', from, r.sink);
+      return r.got.map((b) => b.revision);
+    };
+    expect(replayed(101)).toEqual(Array.from({ length: 50 }, (_, i) => 102 + 2 * i));
+    expect(replayed(102)).toEqual(Array.from({ length: 50 }, (_, i) => 102 + 2 * i));
+    expect(replayed(200)).toEqual([200]);
+    expect(replayed(201)).toEqual([]);
+    expect(replayed(1)).toHaveLength(100);
+  });
 });
