@@ -65,6 +65,8 @@ export class StallProbe {
   private readonly gcStartMs: number[] = [];
   private readonly gcEndMs: number[] = [];
   private observer: PerformanceObserver | undefined;
+  /** built is the last answer of `stall()`, until a stall or a pause changes it (status() asks often). */
+  private built: EventLoopStall | undefined;
 
   /** constructor takes the timer's period. */
   constructor(private readonly periodMs: number) {}
@@ -93,8 +95,10 @@ export class StallProbe {
     if (lateMs > this.longestMs) {
       this.longestMs = lateMs;
       this.at = new Date(wallMs).toISOString();
+      this.built = undefined;
     }
     if (lateMs >= RECENT_STALL_MS) {
+      this.built = undefined;
       const slot = this.count % RECENT_STALLS_MAX;
       this.recentMs[slot] = lateMs;
       this.recentEndMs[slot] = nowMs;
@@ -120,12 +124,16 @@ export class StallProbe {
       const slot = k % RECENT_STALLS_MAX;
       const stallEndMs = this.recentEndMs[slot]!;
       if (stallEndMs <= startMs) break;
-      this.recentGcMs[slot]! += overlapMs(stallEndMs - this.recentMs[slot]!, stallEndMs, startMs, endMs);
+      const shared = overlapMs(stallEndMs - this.recentMs[slot]!, stallEndMs, startMs, endMs);
+      if (shared === 0) continue;
+      this.recentGcMs[slot]! += shared;
+      this.built = undefined;
     }
   }
 
   /** stall is the longest stall seen so far and the recent ones, in whole milliseconds. */
   stall(): EventLoopStall {
+    if (this.built !== undefined) return this.built;
     const kept = Math.min(this.count, RECENT_STALLS_MAX);
     const recent: Stall[] = [];
     for (let k = this.count - kept; k < this.count; k++) {
@@ -136,7 +144,8 @@ export class StallProbe {
         gcMs: Math.round(Math.min(this.recentGcMs[slot]!, this.recentMs[slot]!)),
       });
     }
-    return { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, recent };
+    this.built = { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, recent };
+    return this.built;
   }
 }
 

@@ -72,10 +72,16 @@ describe('StallProbe', () => {
     // A later stall with no pause in it.
     probe.observe(1_120, 5_010);
     probe.observe(1_180, 5_070);
-    expect(probe.stall().recent).toEqual([
+    const first = probe.stall();
+    expect(first.recent).toEqual([
       { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40 },
       { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0 },
     ]);
+    // Asked again with nothing new, the same answer; a pause inside a kept stall changes it.
+    probe.observe(1_190, 5_080);
+    expect(probe.stall()).toBe(first);
+    probe.noteGc(1_140, 10);
+    expect(probe.stall().recent[1]).toEqual({ ms: 50, at: new Date(5_070).toISOString(), gcMs: 10 });
   });
 
   it('hears real GC pauses once started', async () => {
