@@ -87,8 +87,9 @@ export interface NodeFigures {
 
 /**
  * WindowStalls is one node's event-loop stalls within the sustained window, from its /status
- * `eventLoopStall` read as the window began and as it ended: the node counts every stall of 20 ms
- * or more and keeps the latest 64 with their length and end time.
+ * `eventLoopStall` read as the window begins, every STALL_POLL_MS through it and as it ends: the
+ * node counts every stall of 20 ms or more and keeps the latest 64 with their length, end time
+ * and GC share, so reads that close together miss none.
  */
 export interface WindowStalls {
   /** longestMs is the longest of them (0 when there was none). */
@@ -97,65 +98,124 @@ export interface WindowStalls {
   readonly longestGcMs: number;
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
-  /** totalMs and gcMs add up the stalls kept and the GC pauses within them. */
+  /** totalMs and gcMs add up the stalls read and the GC pauses within them. */
   readonly totalMs: number;
   readonly gcMs: number;
-  /** count is how many stalls of 20 ms or more the node saw between the two reads. */
+  /** count is how many stalls of 20 ms or more the node saw in the window. */
   readonly count: number;
-  /** complete is false when there were more of them than the node keeps, so `longestMs` is of the latest only. */
+  /** complete is false when more came between two reads than the node keeps, so some were not read. */
   readonly complete: boolean;
+}
+
+/** STALL_POLL_MS is how often the bench reads the nodes' stalls during the window. */
+const STALL_POLL_MS = 5000;
+
+/** Stall is one stall as /status lists it. */
+interface Stall {
+  readonly ms: number;
+  readonly at: string;
+  readonly gcMs: number;
 }
 
 /** StallView is what the bench reads of a node's /status eventLoopStall. */
 interface StallView {
   readonly count: number;
-  readonly recent: ReadonlyArray<{ readonly ms: number; readonly at: string; readonly gcMs: number }>;
-}
-
-async function stallViews(target: OmniRelayTarget): Promise<StallView[]> {
-  return Promise.all(
-    target.members.map(async (m) => {
-      const { body } = await withDeadline(target.httpGet(m, '/status'), HTTP_MS_MAX, `GET /status from ${m}`);
-      return (body as { eventLoopStall: StallView }).eventLoopStall;
-    }),
-  );
+  readonly recent: readonly Stall[];
 }
 
 /**
- * windowStalls is the stalls a node saw between two reads of its /status: the last
- * `after.count − before.count` of the recent ones, as far as the node still keeps them.
+ * StallCollector gathers each node's stalls over the window from repeated reads. A node numbers
+ * its stalls implicitly: its `recent` list holds those numbered count − length … count − 1, so
+ * the reads join without overlap or guesswork (a later read's copy wins: its GC share is final).
  */
-function windowStalls(before: StallView, after: StallView): WindowStalls {
-  const count = after.count - before.count;
-  const kept = Math.min(count, after.recent.length);
-  const inside = kept === 0 ? [] : after.recent.slice(-kept);
-  const longest = inside.reduce<StallView['recent'][number] | undefined>(
-    (a, s) => (a === undefined || s.ms > a.ms ? s : a),
-    undefined,
-  );
-  return {
-    longestMs: longest?.ms ?? 0,
-    longestGcMs: longest?.gcMs ?? 0,
-    at: longest?.at ?? null,
-    totalMs: inside.reduce((a, s) => a + s.ms, 0),
-    gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
-    count,
-    complete: kept === count,
-  };
+class StallCollector {
+  private readonly first: number[] = [];
+  private readonly last: number[] = [];
+  private readonly seen: Array<Map<number, Stall>>;
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly target: OmniRelayTarget) {
+    this.seen = target.members.map(() => new Map<number, Stall>());
+  }
+
+  /** begin takes the first read and polls from then on. */
+  async begin(): Promise<void> {
+    const views = await this.read();
+    views.forEach((v, i) => {
+      this.first[i] = v.count;
+      this.last[i] = v.count;
+    });
+    this.timer = setInterval(() => {
+      this.reading = this.reading.then(async () => {
+        this.note(await this.read().catch(() => []));
+      });
+    }, STALL_POLL_MS);
+  }
+
+  /** end takes the last read and says each node's stalls in the window, by member id. */
+  async end(): Promise<Record<string, WindowStalls>> {
+    clearInterval(this.timer);
+    await this.reading;
+    this.note(await this.read());
+    const out: Record<string, WindowStalls> = {};
+    this.target.members.forEach((m, i) => {
+      const inside: Stall[] = [];
+      for (let k = this.first[i]!; k < this.last[i]!; k++) {
+        const s = this.seen[i]!.get(k);
+        if (s !== undefined) inside.push(s);
+      }
+      const longest = inside.reduce<Stall | undefined>(
+        (a, s) => (a === undefined || s.ms > a.ms ? s : a),
+        undefined,
+      );
+      const count = this.last[i]! - this.first[i]!;
+      out[m] = {
+        longestMs: longest?.ms ?? 0,
+        longestGcMs: longest?.gcMs ?? 0,
+        at: longest?.at ?? null,
+        totalMs: inside.reduce((a, s) => a + s.ms, 0),
+        gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
+        count,
+        complete: inside.length === count,
+      };
+    });
+    return out;
+  }
+
+  private note(views: readonly StallView[]): void {
+    views.forEach((v, i) => {
+      const firstListed = v.count - v.recent.length;
+      v.recent.forEach((s, j) => {
+        if (firstListed + j >= this.first[i]!) this.seen[i]!.set(firstListed + j, s);
+      });
+      this.last[i] = Math.max(this.last[i]!, v.count);
+    });
+  }
+
+  private read(): Promise<StallView[]> {
+    return Promise.all(
+      this.target.members.map(async (m) => {
+        const { body } = await withDeadline(
+          this.target.httpGet(m, '/status'),
+          HTTP_MS_MAX,
+          `GET /status from ${m}`,
+        );
+        return (body as { eventLoopStall: StallView }).eventLoopStall;
+      }),
+    );
+  }
 }
 
 /** describeStalls says a node's window stalls in a few words, GC's part included. */
 export function describeStalls(w: WindowStalls): string {
   if (w.count === 0) return 'none';
-  const of = w.complete ? '' : ` (the latest ${RECENT_STALLS_KEPT} of them)`;
+  const of = w.complete ? '' : ' (some not read: more than the node keeps came between two reads)';
   return (
     `${w.count}, ${w.totalMs} ms in all, ${w.gcMs} ms of it GC${of}; ` +
     `longest ${w.longestMs} ms (${w.longestGcMs} ms GC)`
   );
 }
-
-/** RECENT_STALLS_KEPT is how many recent stalls a node keeps (/status eventLoopStall.recent). */
-const RECENT_STALLS_KEPT = 64;
 
 /** OmniRelayScaleResult is the OmniRelay half of bench/results/scale.json. */
 export interface OmniRelayScaleResult {
@@ -392,8 +452,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     let windowMs = Number.NaN;
     let windows: ProcWindow[] = [];
     let reports: ScaleWorkerReport[] = [];
-    let stallsBefore: StallView[] = [];
-    const stalls: Record<string, WindowStalls> = {};
+    const stallCollector = new StallCollector(target);
+    let stalls: Record<string, WindowStalls> = {};
     const watch = await runWatch(target, {
       watchers: config.watchers,
       workersMax: config.watchWorkers,
@@ -404,7 +464,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       writeGapMs: config.watchWriteGapMs,
       window: {
         begin: async () => {
-          stallsBefore = await stallViews(target);
+          await stallCollector.begin();
           for (const w of workers) w.postMessage({ type: 'measure' });
           sampler.start();
           phase('window');
@@ -413,10 +473,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
         end: async () => {
           windowMs = performance.now() - windowStarted;
           windows = sampler.stop();
-          const after = await stallViews(target);
-          target.members.forEach((m, i) => {
-            stalls[m] = windowStalls(stallsBefore[i]!, after[i]!);
-          });
+          stalls = await stallCollector.end();
           reports = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
         },
       },
