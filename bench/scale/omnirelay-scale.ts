@@ -52,6 +52,10 @@ const FAULT_SETTLE_MS = 3000;
  * without its figures (the compare bench's 5 s did end two runs that had held the fill).
  */
 const WRITE_MS_MAX = 30_000;
+/** WATCH_SEEN_WAIT_MS is how long each probe write of the window waits for every watcher to see it. */
+const WATCH_SEEN_WAIT_MS = 2000;
+/** LEASE_TTL_MS_MAX is the longest lease the cluster grants (one hour). */
+const LEASE_TTL_MS_MAX = 3_600_000;
 /** HTTP_MS_MAX bounds each /status or /metrics read. */
 const HTTP_MS_MAX = 10_000;
 
@@ -454,12 +458,15 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     let reports: ScaleWorkerReport[] = [];
     const stallCollector = new StallCollector(target);
     let stalls: Record<string, WindowStalls> = {};
+    const writes = Math.max(1, Math.floor(config.durationMs / config.watchWriteGapMs));
     const watch = await runWatch(target, {
       watchers: config.watchers,
       workersMax: config.watchWorkers,
-      writes: Math.max(1, Math.floor(config.durationMs / config.watchWriteGapMs)),
-      seenWaitMs: 2000,
-      ttlMs: 60_000,
+      writes,
+      seenWaitMs: WATCH_SEEN_WAIT_MS,
+      // The probe leases are released after the window, which lasts longer than --duration when
+      // writes wait to be seen: none may expire before (each expiry counts against the run).
+      ttlMs: Math.min(LEASE_TTL_MS_MAX, writes * (config.watchWriteGapMs + WATCH_SEEN_WAIT_MS) + 60_000),
       scopePrefix: 'scale-watch',
       writeGapMs: config.watchWriteGapMs,
       window: {
