@@ -100,11 +100,14 @@ export interface WindowStalls {
   readonly longestMs: number;
   /** longestGcMs is how much of that one garbage-collection pauses took. */
   readonly longestGcMs: number;
+  /** longestCpuMs is the CPU the node used across that one (well below it: the node waited for a core). */
+  readonly longestCpuMs: number;
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
-  /** totalMs and gcMs add up the stalls read and the GC pauses within them. */
+  /** totalMs, gcMs and cpuMs add up the stalls read, the GC pauses within them and the node's CPU across them. */
   readonly totalMs: number;
   readonly gcMs: number;
+  readonly cpuMs: number;
   /** count is how many stalls of 20 ms or more the node saw in the window. */
   readonly count: number;
   /** complete is false when more came between two reads than the node keeps, so some were not read. */
@@ -119,6 +122,7 @@ interface Stall {
   readonly ms: number;
   readonly at: string;
   readonly gcMs: number;
+  readonly cpuMs: number;
 }
 
 /** StallView is what the bench reads of a node's /status eventLoopStall. */
@@ -177,9 +181,11 @@ class StallCollector {
       out[m] = {
         longestMs: longest?.ms ?? 0,
         longestGcMs: longest?.gcMs ?? 0,
+        longestCpuMs: longest?.cpuMs ?? 0,
         at: longest?.at ?? null,
         totalMs: inside.reduce((a, s) => a + s.ms, 0),
         gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
+        cpuMs: inside.reduce((a, s) => a + s.cpuMs, 0),
         count,
         complete: inside.length === count,
       };
@@ -211,13 +217,17 @@ class StallCollector {
   }
 }
 
-/** describeStalls says a node's window stalls in a few words, GC's part included. */
+/**
+ * describeStalls says a node's window stalls in a few words: GC's part, and the node's CPU across
+ * them (each stall's CPU runs from the tick before it, so a busy stall shows about its length
+ * plus a tick; far less means the node waited for a core).
+ */
 export function describeStalls(w: WindowStalls): string {
   if (w.count === 0) return 'none';
   const of = w.complete ? '' : ' (some not read: more than the node keeps came between two reads)';
   return (
-    `${w.count}, ${w.totalMs} ms in all, ${w.gcMs} ms of it GC${of}; ` +
-    `longest ${w.longestMs} ms (${w.longestGcMs} ms GC)`
+    `${w.count}, ${w.totalMs} ms in all (GC ${w.gcMs} ms, node CPU ${w.cpuMs} ms)${of}; ` +
+    `longest ${w.longestMs} ms (GC ${w.longestGcMs} ms, node CPU ${w.longestCpuMs} ms)`
   );
 }
 

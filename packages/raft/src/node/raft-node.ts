@@ -448,7 +448,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private begin(): void {
     this.stallProbe.start();
     this.tickTimer = setInterval(() => {
-      this.stallProbe.observe(performance.now(), Date.now());
+      const cpu = process.cpuUsage();
+      this.stallProbe.observe(performance.now(), Date.now(), (cpu.user + cpu.system) / 1000);
       this.core.tick();
       if (++this.ticks % Math.ceil(STALE_CHECK_MS / this.config.tickMs) === 0) this.reportStaleMembers();
       this.wake();

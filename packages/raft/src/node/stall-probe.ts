@@ -20,6 +20,13 @@ export interface Stall {
    * GC pause (heap too full or too busy); near 0, synchronous work or a process that got no CPU.
    */
   readonly gcMs: number;
+  /**
+   * cpuMs is the CPU time the process used (all its threads) from the tick before the stall to
+   * the one after it, in whole milliseconds: about `ms` or more, the process was running
+   * (synchronous work, GC); well below `ms`, it was waiting for a CPU (a CPU limit's throttling, a
+   * busy host) or stopped.
+   */
+  readonly cpuMs: number;
 }
 
 /** EventLoopStall is the longest the event loop was late since the node started, and the latest stalls. */
@@ -54,6 +61,7 @@ export interface EventLoopStall {
  */
 export class StallProbe {
   private previousMs: number | undefined;
+  private previousCpuMs = 0;
   private longestMs = 0;
   private at: string | null = null;
   private count = 0;
@@ -61,6 +69,7 @@ export class StallProbe {
   private readonly recentEndMs: number[] = [];
   private readonly recentWallMs: number[] = [];
   private readonly recentGcMs: number[] = [];
+  private readonly recentCpuMs: number[] = [];
   private gcPauses = 0;
   private readonly gcStartMs: number[] = [];
   private readonly gcEndMs: number[] = [];
@@ -86,10 +95,15 @@ export class StallProbe {
     this.observer = undefined;
   }
 
-  /** observe records one timer run at monotonic time `nowMs`, and `wallMs` (Date.now()) for the report. */
-  observe(nowMs: number, wallMs: number): void {
+  /**
+   * observe records one timer run at monotonic time `nowMs`, with `wallMs` (Date.now()) for the
+   * report and `cpuMs`, the process's CPU time so far (process.cpuUsage(), user + system).
+   */
+  observe(nowMs: number, wallMs: number, cpuMs: number): void {
     const previous = this.previousMs;
+    const previousCpuMs = this.previousCpuMs;
     this.previousMs = nowMs;
+    this.previousCpuMs = cpuMs;
     if (previous === undefined) return;
     const lateMs = nowMs - previous - this.periodMs;
     if (lateMs > this.longestMs) {
@@ -103,6 +117,7 @@ export class StallProbe {
       this.recentMs[slot] = lateMs;
       this.recentEndMs[slot] = nowMs;
       this.recentWallMs[slot] = wallMs;
+      this.recentCpuMs[slot] = cpuMs - previousCpuMs;
       let gcMs = 0;
       for (let k = Math.max(0, this.gcPauses - GC_PAUSES_KEPT); k < this.gcPauses; k++) {
         const g = k % GC_PAUSES_KEPT;
@@ -142,6 +157,7 @@ export class StallProbe {
         ms: Math.round(this.recentMs[slot]!),
         at: new Date(this.recentWallMs[slot]!).toISOString(),
         gcMs: Math.round(Math.min(this.recentGcMs[slot]!, this.recentMs[slot]!)),
+        cpuMs: Math.round(this.recentCpuMs[slot]!),
       });
     }
     this.built = { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, recent };

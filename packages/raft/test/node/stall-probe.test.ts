@@ -1,87 +1,113 @@
 import { RECENT_STALLS_MAX, RECENT_STALL_MS, StallProbe } from '../../src/node/stall-probe';
 
+/** cpuMs is this process's CPU time so far, as RaftNode hands it to the probe. */
+function cpuMs(): number {
+  const cpu = process.cpuUsage();
+  return (cpu.user + cpu.system) / 1000;
+}
+
 describe('StallProbe', () => {
   it('reports the longest delay past the period, and when it ended', () => {
     const probe = new StallProbe(10);
     expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, recent: [] });
-    probe.observe(0, 1_000);
-    probe.observe(11, 1_011);
-    probe.observe(321, 1_321);
-    probe.observe(331, 1_331);
-    probe.observe(400, 1_400);
+    probe.observe(0, 1_000, 0);
+    probe.observe(11, 1_011, 11);
+    probe.observe(321, 1_321, 321);
+    probe.observe(331, 1_331, 331);
+    probe.observe(400, 1_400, 400);
     expect(probe.stall()).toEqual({
       longestMs: 300,
       at: new Date(1_321).toISOString(),
       count: 2,
       recent: [
-        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0 },
-        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0 },
+        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0, cpuMs: 310 },
+        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0, cpuMs: 69 },
       ],
     });
   });
 
   it('counts a timer that ran early or on time as no stall', () => {
     const probe = new StallProbe(10);
-    probe.observe(100, 0);
-    probe.observe(108, 0);
-    probe.observe(118, 0);
+    probe.observe(100, 0, 100);
+    probe.observe(108, 0, 108);
+    probe.observe(118, 0, 118);
     expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, recent: [] });
   });
 
   it('keeps stalls of at least RECENT_STALL_MS among the recent ones, and not shorter ones', () => {
     const probe = new StallProbe(10);
-    probe.observe(0, 0);
-    probe.observe(10 + RECENT_STALL_MS - 1, 5_000);
-    probe.observe(20 + 2 * RECENT_STALL_MS - 1, 6_000);
+    probe.observe(0, 0, 0);
+    probe.observe(10 + RECENT_STALL_MS - 1, 5_000, 10 + RECENT_STALL_MS - 1);
+    probe.observe(20 + 2 * RECENT_STALL_MS - 1, 6_000, 20 + 2 * RECENT_STALL_MS - 1);
     const s = probe.stall();
     expect(s.longestMs).toBe(RECENT_STALL_MS);
     expect(s.count).toBe(1);
-    expect(s.recent).toEqual([{ ms: RECENT_STALL_MS, at: new Date(6_000).toISOString(), gcMs: 0 }]);
+    expect(s.recent).toEqual([
+      { ms: RECENT_STALL_MS, at: new Date(6_000).toISOString(), gcMs: 0, cpuMs: 10 + RECENT_STALL_MS },
+    ]);
   });
 
   it('keeps only the latest RECENT_STALLS_MAX stalls, oldest first, and counts them all', () => {
     const probe = new StallProbe(10);
     let now = 0;
-    probe.observe(now, 0);
+    probe.observe(now, 0, now);
     const total = RECENT_STALLS_MAX + 5;
     for (let k = 0; k < total; k++) {
       now += 10 + RECENT_STALL_MS + k;
-      probe.observe(now, k * 1_000);
+      probe.observe(now, k * 1_000, now);
     }
     const s = probe.stall();
     expect(s.count).toBe(total);
     expect(s.recent).toHaveLength(RECENT_STALLS_MAX);
-    expect(s.recent[0]).toEqual({ ms: RECENT_STALL_MS + 5, at: new Date(5_000).toISOString(), gcMs: 0 });
+    expect(s.recent[0]).toEqual({
+      ms: RECENT_STALL_MS + 5,
+      at: new Date(5_000).toISOString(),
+      gcMs: 0,
+      cpuMs: 10 + RECENT_STALL_MS + 5,
+    });
     expect(s.recent.at(-1)).toEqual({
       ms: RECENT_STALL_MS + total - 1,
       at: new Date((total - 1) * 1_000).toISOString(),
       gcMs: 0,
+      cpuMs: 10 + RECENT_STALL_MS + total - 1,
     });
     expect(s.longestMs).toBe(RECENT_STALL_MS + total - 1);
   });
 
   it('tells how much of a stall GC pauses took, whether a pause is heard before or after the late tick', () => {
     const probe = new StallProbe(10);
-    probe.observe(1_000, 0);
+    probe.observe(1_000, 0, 1_000);
     // The loop was held from 1,010 (when the tick was due) to 1,110: a pause of 30 ms within it
     // is heard first, another of 20 ms (half of it inside) after the tick that shows the stall.
     probe.noteGc(1_050, 30);
     probe.noteGc(900, 20); // before the stall: not part of it
-    probe.observe(1_110, 5_000);
+    probe.observe(1_110, 5_000, 1_110);
     probe.noteGc(1_100, 20);
     // A later stall with no pause in it.
-    probe.observe(1_120, 5_010);
-    probe.observe(1_180, 5_070);
+    probe.observe(1_120, 5_010, 1_120);
+    probe.observe(1_180, 5_070, 1_180);
     const first = probe.stall();
     expect(first.recent).toEqual([
-      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40 },
-      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0 },
+      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40, cpuMs: 110 },
+      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0, cpuMs: 60 },
     ]);
     // Asked again with nothing new, the same answer; a pause inside a kept stall changes it.
-    probe.observe(1_190, 5_080);
+    probe.observe(1_190, 5_080, 1_190);
     expect(probe.stall()).toBe(first);
     probe.noteGc(1_140, 10);
-    expect(probe.stall().recent[1]).toEqual({ ms: 50, at: new Date(5_070).toISOString(), gcMs: 10 });
+    expect(probe.stall().recent[1]).toEqual({
+      ms: 50,
+      at: new Date(5_070).toISOString(),
+      gcMs: 10,
+      cpuMs: 60,
+    });
+  });
+
+  it('tells how much CPU the process used across a stall: little when it waited for a core', () => {
+    const probe = new StallProbe(10);
+    probe.observe(0, 0, 1_000);
+    probe.observe(210, 1_000, 1_004);
+    expect(probe.stall().recent).toEqual([{ ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 4 }]);
   });
 
   it('hears real GC pauses once started', async () => {
@@ -89,7 +115,7 @@ describe('StallProbe', () => {
     probe.start();
     try {
       const began = performance.now();
-      probe.observe(began - 10, Date.now());
+      probe.observe(began - 10, Date.now(), cpuMs());
       // Hold the loop with allocation: 3 million short-lived objects (~100 MB) are more than a
       // young generation, so the collector runs inside the stall at least once.
       let kept: { k: number } | undefined;
@@ -97,12 +123,13 @@ describe('StallProbe', () => {
       expect(kept?.k).toBe(2_999_999);
       const ended = performance.now();
       // The pauses are reported after the task that had them; the late tick is recorded here first.
-      probe.observe(ended, Date.now());
+      probe.observe(ended, Date.now(), cpuMs());
       await new Promise((r) => setTimeout(r, 50));
       const stall = probe.stall().recent.at(-1);
       expect(stall).toBeDefined();
       expect(stall!.gcMs).toBeGreaterThan(0);
       expect(stall!.gcMs).toBeLessThanOrEqual(stall!.ms);
+      expect(stall!.cpuMs).toBeGreaterThan(0);
     } finally {
       probe.stop();
     }
