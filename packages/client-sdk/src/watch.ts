@@ -51,12 +51,7 @@ export async function* watchEvents(
     const address = addresses[turn % addresses.length]!;
     let error: OmniRelayError;
     try {
-      if (next === undefined) {
-        const s = (await router.once('Cluster', 'Status', {}, address, limits.callTimeoutMs, signal)) as {
-          applied: string;
-        };
-        next = big(s.applied) + 1n;
-      }
+      if (next === undefined) next = (await appliedAt(router, address, limits.callTimeoutMs, signal)) + 1n;
       const from = next;
       for await (const item of openAnyWatch(router, muxes, address, prefix, from, signal)) {
         if ('end' in item) throw item.end;
@@ -92,6 +87,61 @@ export async function* watchEvents(
       return;
     }
   }
+}
+
+/** appliedBatches holds, per client and node, the Status call that the watches beginning in this turn will share. */
+const appliedBatches = new WeakMap<Router, Map<string, Promise<bigint>>>();
+
+/**
+ * appliedAt asks the node at `address` which revision it has applied, for a watch that starts
+ * there. The watches that begin in one event-loop turn share one Status call, sent on the next
+ * turn: after each of them began, so each still starts at a revision the node had applied when
+ * (or after) it began. A service opening 1,000 watches at once sends one call, not 1,000.
+ */
+function appliedAt(
+  router: Router,
+  address: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<bigint> {
+  let batches = appliedBatches.get(router);
+  if (batches === undefined) {
+    batches = new Map();
+    appliedBatches.set(router, batches);
+  }
+  let batch = batches.get(address);
+  if (batch === undefined) {
+    const open = batches;
+    batch = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        // Watches that begin from now on need a call sent after them: a new batch.
+        open.delete(address);
+        return router.once('Cluster', 'Status', {}, address, timeoutMs);
+      })
+      .then((s) => big((s as { applied: string }).applied));
+    batches.set(address, batch);
+  }
+  return untilAborted(batch, signal, 'the watch');
+}
+
+/** untilAborted is `promise`, or its rejection with CANCELLED once `signal` aborts (the shared work goes on for the others). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortError(what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 /** converted holds the event made from each decoded wire event still referenced. */

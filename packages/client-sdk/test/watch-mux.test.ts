@@ -127,7 +127,9 @@ describe('client watches against a node without WatchStream', () => {
    * startOldNode is a stand-in for a server that predates WatchStream (it answers it
    * UNIMPLEMENTED): its Watch sends revisions 8, 9 and 10 of `old/<revision>` and stays open.
    */
-  async function startOldNode(): Promise<{ server: grpc.Server; address: string; watchCalls: string[] }> {
+  async function startOldNode(
+    status: (call: unknown, callback: grpc.sendUnaryData<object>) => void = statusOf('n1', 'n1'),
+  ): Promise<{ server: grpc.Server; address: string; watchCalls: string[] }> {
     const api = loadPublicApi();
     const watchCalls: string[] = [];
     const server = new grpc.Server();
@@ -153,7 +155,7 @@ describe('client watches against a node without WatchStream', () => {
         }
       },
     });
-    server.addService(api.cluster.definition, { Status: statusOf('n1', 'n1') });
+    server.addService(api.cluster.definition, { Status: status });
     return { server, address: await bindLoopback(server), watchCalls };
   }
 
@@ -191,6 +193,43 @@ describe('client watches against a node without WatchStream', () => {
       controller.abort();
       await done;
       await stopAll([second]);
+      client.close();
+      node.server.forceShutdown();
+    }
+  });
+
+  it('asks the node its applied revision once for all the watches that begin in one turn, and again for a later one', async () => {
+    let statusCalls = 0;
+    let applied = 7;
+    const node = await startOldNode((_call, callback) => {
+      statusCalls++;
+      callback(null, {
+        nodeId: 'n1',
+        role: 'leader',
+        term: 1,
+        leader: 'n1',
+        commit: applied,
+        applied,
+        members: [],
+      });
+    });
+    const client = createClient({ endpoints: [node.address], callTimeoutMs: 3000 });
+    const together = Array.from({ length: 20 }, () => watchInto(client, 'old/'));
+    try {
+      await waitFor('20 watches to get revisions 8 to 10', () => together.every((w) => w.events.length >= 3));
+      expect(together.map((w) => w.events.map((e) => e.scope))).toEqual(
+        together.map(() => ['old/8', 'old/9', 'old/10']),
+      );
+      expect(statusCalls).toBe(1);
+      // A watch that begins later gets a Status call of its own, sent after it began.
+      applied = 9;
+      const later = watchInto(client, 'old/');
+      await waitFor('the later watch to get revision 10', () => later.events.length >= 1);
+      expect(later.events.map((e) => e.scope)).toEqual(['old/10']);
+      expect(statusCalls).toBe(2);
+      await stopAll([later]);
+    } finally {
+      await stopAll(together);
       client.close();
       node.server.forceShutdown();
     }
