@@ -43,13 +43,21 @@ export interface KeepAliveOptions {
   readonly onRenewal?: (event: RenewalEvent) => void;
 }
 
+/** wireRefs holds each lease's LeaseRef as requests carry it, made on its first send. */
+const wireRefs = new WeakMap<Lease, WireLeaseRef>();
+
 /** wireLeaseRef is `lease` as a KeepAlive request lists it, its fence as 32-bit halves (no decimal string parsed back per send). */
 function wireLeaseRef(lease: Lease): WireLeaseRef {
-  return {
-    scope: lease.scope,
-    fenceToken: uint64ToWire(lease.fence),
-    releaseOnResetMs: lease.releaseOnResetMs,
-  };
+  let ref = wireRefs.get(lease);
+  if (ref === undefined) {
+    ref = {
+      scope: lease.scope,
+      fenceToken: uint64ToWire(lease.fence),
+      releaseOnResetMs: lease.releaseOnResetMs,
+    };
+    wireRefs.set(lease, ref);
+  }
+  return ref;
 }
 
 /** Sent is one request awaiting its response (responses come in request order). */
@@ -83,8 +91,6 @@ interface Waiter {
  */
 export class KeepAlive {
   private readonly leases = new Map<string, Lease>();
-  /** refs holds each renewed lease's LeaseRef as requests carry it, made once per lease. */
-  private readonly refs = new Map<string, WireLeaseRef>();
   private readonly inFlight = new Set<string>();
   private readonly waiters = new Map<string, Waiter[]>();
   private stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }> | undefined;
@@ -134,7 +140,6 @@ export class KeepAlive {
     if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
     if ((this.leases.get(lease.key)?.releaseOnResetMs ?? 0) > 0) this.resettable--;
     this.leases.set(lease.key, lease);
-    this.refs.set(lease.key, wireLeaseRef(lease));
     if (lease.releaseOnResetMs > 0) this.resettable++;
     const intervalMs = this.intervalOf(lease);
     const proveEveryMs = this.proveEveryOf(lease);
@@ -149,7 +154,6 @@ export class KeepAlive {
   remove(lease: Lease, reason: unknown): void {
     if (this.leases.get(lease.key) === lease && lease.releaseOnResetMs > 0) this.resettable--;
     this.leases.delete(lease.key);
-    this.refs.delete(lease.key);
     this.inFlight.delete(lease.key);
     for (const w of this.waiters.get(lease.key) ?? []) w.reject(reason);
     this.waiters.delete(lease.key);
@@ -416,8 +420,7 @@ export class KeepAlive {
     this.sent.push({ sentAtMs, leases: batch });
     this.watchSilence();
     this.lastSentAtMs = sentAtMs;
-    // Every lease sent is one being renewed, so its LeaseRef was made when it was added.
-    stream.write({ leases: batch.map((l) => this.refs.get(l.key) ?? wireLeaseRef(l)) });
+    stream.write({ leases: batch.map(wireLeaseRef) });
   }
 
   /** open returns the stream to the leader, opening it when there is none. */
