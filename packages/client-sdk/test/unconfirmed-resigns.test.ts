@@ -6,8 +6,13 @@ import { waitFor } from './support/solo';
 import type { Lease } from '../src/index';
 import { createClient } from '../src/index';
 
-/** LEASE_TTL_MS is the fake node's lease TTL: short, so the unanswered leases end soon. */
-const LEASE_TTL_MS = 1000;
+/**
+ * LEASE_TTL_MS is the fake node's lease TTL: short, so the unanswered leases end soon, but long
+ * enough that an Acquire answered slowly on a loaded machine is not stale. A stale answer (late by
+ * half the lease's validity, ~400 ms at a 1 s TTL) makes acquire wait for a KeepAlive renewal,
+ * which this node never answers, and one CI run failed that way.
+ */
+const LEASE_TTL_MS = 3000;
 
 /**
  * startSilentKeepAliveNode is a fake leader that grants every Acquire (TTL LEASE_TTL_MS), never
