@@ -289,14 +289,16 @@ export class KeepAlive {
 
   /**
    * watchSilence arms the silence timer for the oldest unanswered request, if there is one and
-   * none is armed: attemptTimeoutMs after its send, checkSilence looks at it.
+   * none is armed: checkSilence looks at it once the stream's node has been silent for
+   * attemptTimeoutMs since that request was sent (it answered nothing since, on any call or stream).
    */
   private watchSilence(): void {
     const oldest = this.sent[0];
     const stream = this.stream;
     if (this.silenceTimer !== undefined || stream === undefined || oldest === undefined) return;
     if (oldest === this.silenceChecked) return;
-    const delayMs = oldest.sentAtMs + this.router.options.attemptTimeoutMs - performance.now();
+    const silentSinceMs = Math.max(oldest.sentAtMs, this.router.lastAnsweredAtMs(this.streamAddress));
+    const delayMs = silentSinceMs + this.router.options.attemptTimeoutMs - performance.now();
     this.silenceTimer = setTimeout(
       () => {
         this.silenceTimer = undefined;
@@ -308,19 +310,27 @@ export class KeepAlive {
   }
 
   /**
-   * checkSilence handles a request left unanswered for attemptTimeoutMs: its node is asked for
-   * its Status, and when it does not answer that either (frozen: SIGSTOP, a long pause) the
-   * stream is cancelled at once and reopened on the leader the other nodes name, long before
-   * dropStuckStream's whole-interval bound. A node that answers is only slow, and keeps the
-   * stream. A node already found unresponsive (Router.unresponsive) is not asked again.
+   * checkSilence handles a request left unanswered while its node answered nothing for
+   * attemptTimeoutMs: the node is asked for its Status, and when it answers nothing in the
+   * meantime either (frozen: SIGSTOP, a long pause) the stream is cancelled at once and reopened
+   * on the leader the other nodes name, long before dropStuckStream's whole-interval bound. A node
+   * that still answers — the Status, this stream's earlier requests, any other call — is only
+   * slow, and keeps the stream: a leader behind on renewals answers them late but in order, and
+   * cancelling would drop its work and send it all again (at 100,000 leases every client did so
+   * within seconds and the leader collapsed, bench/README.md "scale"). A node already found
+   * unresponsive (Router.unresponsive) is not asked again.
    */
   private checkSilence(stream: grpc.ClientDuplexStream<object, unknown>, request: Sent): void {
-    if (stream !== this.stream || this.sent[0] !== request) {
+    const address = this.streamAddress;
+    const heardRecently = this.router.answeredSince(
+      address,
+      performance.now() - this.router.options.attemptTimeoutMs,
+    );
+    if (stream !== this.stream || this.sent[0] !== request || heardRecently) {
       this.watchSilence();
       return;
     }
     this.silenceChecked = request;
-    const address = this.streamAddress;
     const alive = this.router.isUnresponsive(address)
       ? Promise.resolve(false)
       : this.router.stillRuns(address);
@@ -464,6 +474,7 @@ export class KeepAlive {
     const request = this.sent.shift();
     if (request === undefined) return;
     this.lastAnswerAtMs = performance.now();
+    this.router.heard(this.streamAddress);
     this.failures = 0;
     // Answers come in request order and stop when the leader sees the reset: it saw none before this send.
     const proof = this.proof!;

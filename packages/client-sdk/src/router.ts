@@ -280,7 +280,21 @@ export class Router {
 
   /** answeredSince tells whether `address` answered anything after `sinceMs` (monotonic). */
   answeredSince(address: string, sinceMs: number): boolean {
-    return (this.answeredAtMs.get(address) ?? Number.NEGATIVE_INFINITY) > sinceMs;
+    return this.lastAnsweredAtMs(address) > sinceMs;
+  }
+
+  /** lastAnsweredAtMs is when `address` last answered anything (monotonic; −∞ if never). */
+  lastAnsweredAtMs(address: string): number {
+    return this.answeredAtMs.get(address) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * heard records a message `address` sent on a stream (a KeepAlive answer): like the answer of a
+   * unary call, it proves the node's process runs, so a node that answers its streams, however
+   * late, is not taken for frozen.
+   */
+  heard(address: string): void {
+    this.answeredAtMs.set(address, performance.now());
   }
 
   /**
@@ -453,18 +467,23 @@ export class Router {
         spec.address === undefined &&
         (abandonedAt === undefined || !this.answeredSince(address, abandonedAt));
       const attemptMs = bounded ? Math.min(remaining, this.options.attemptTimeoutMs) : remaining;
+      const sentAtMs = performance.now();
       try {
         return (await this.once(service, method, request, address, attemptMs, spec.signal)) as T;
       } catch (e) {
         if (!isOmniRelayError(e)) throw e;
         last = e;
         if (e.code === 'DEADLINE_EXCEEDED' && attemptMs < remaining && !aborted(spec.signal)) {
-          // Abandoned, not failed: the node may be frozen with the request in its socket. Ask the
-          // others who leads now; the cluster dedups the request if this attempt still applies.
-          // Only an answer from now on proves the node still runs: one that came while the attempt
-          // waited may have been its last before it froze.
+          // Abandoned, not failed: the node may be frozen with the request in its socket. The call
+          // goes again (the cluster dedups it if this attempt still applies), bounded again there:
+          // an answer that came while this attempt waited may have been the node's last before it
+          // froze. A node that answered nothing at all meanwhile (no call, no stream message) is
+          // taken for frozen now: the others are asked who leads, and its streams are checked
+          // (KeepAlive.checkSilence). One that answered something is slow, not known frozen:
+          // taking it for frozen cancelled every KeepAlive stream of the client to a leader only
+          // behind, sending all their renewals to it again (bench/README.md "scale").
           abandoned.set(address, performance.now());
-          this.unresponsive(address);
+          if (!this.answeredSince(address, sentAtMs)) this.unresponsive(address);
           continue;
         }
         this.noteFailure(address, e);

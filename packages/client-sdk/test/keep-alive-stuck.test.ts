@@ -186,3 +186,210 @@ describe('KeepAlive on a stream that answers late', () => {
     }
   });
 });
+
+/**
+ * A loaded leader answers KeepAlive late (past attemptTimeoutMs) and its Status later still. It
+ * runs: the late renewal answers prove it. Taking it for frozen would cancel every client's
+ * stream at once and send all their renewals again, to the same leader (a 100,000-lease scale run
+ * collapsed that way). The stream must stay, and every renewal on it be answered.
+ */
+describe('KeepAlive to a leader that answers late and its Status later still', () => {
+  let server: grpc.Server;
+  let address = '';
+  let streams = 0;
+  let statusCalls = 0;
+  let fence = 0;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    const api = loadPublicApi();
+    const status = statusOf('fake', 'fake');
+    server.addService(api.leadership.definition, {
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
+        callback(null, {
+          granted: true,
+          alreadyHolder: false,
+          lease: fakeWireLease(call.request.scope, ++fence, 'c', 3000),
+          raftTerm: 1,
+        }),
+      KeepAlive: (
+        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
+      ) => {
+        streams++;
+        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
+          // Each answer 450 ms after its request: past the client's 300 ms attempt timeout, within
+          // its renewal interval (967 ms), in order.
+          setTimeout(() => {
+            call.write({
+              results: request.leases.map((l) => ({
+                scope: l.scope,
+                fenceToken: l.fenceToken,
+                renewed: true,
+                deadlineMs: 0,
+                errorCode: '',
+              })),
+            });
+          }, 450);
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
+    server.addService(api.cluster.definition, {
+      // Status answered 900 ms late: three times the client's attempt timeout, so the silence
+      // check's question times out (at 600 ms) after the renewal's answer came (at 450 ms).
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) => {
+        statusCalls++;
+        setTimeout(() => status(call, callback), 900);
+      },
+    });
+    address = await bindLoopback(server);
+  });
+
+  afterAll(() => server.forceShutdown());
+
+  it('keeps the stream: the late answers prove the leader runs', async () => {
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [address],
+      maxClockSkewMs: 100,
+      attemptTimeoutMs: 300,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
+    try {
+      const lease = (await client.acquire('late/1', { ttlMs: 3000 }))!;
+      const statusBefore = statusCalls;
+      // ttl 3000 − skew 100: renewed every 967 ms; four renewals.
+      await sleep(3600);
+      // The silence check ran (the node was asked), and found the node alive.
+      expect(statusCalls).toBeGreaterThan(statusBefore);
+      expect(streams).toBe(1);
+      expect(events.filter((e) => e.type === 'unanswered')).toEqual([]);
+      expect(events.filter((e) => e.type === 'renewed').length).toBeGreaterThanOrEqual(3);
+      expect(lease.endedReason).toBeUndefined();
+      expect(lease.isValid()).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/**
+ * The scale run's collapse (bench/README.md "scale"): a loaded leader left an acquire's attempt
+ * unanswered past attemptTimeoutMs, the router took it for frozen, and every KeepAlive silence
+ * check of that client then cancelled its stream at once, without asking, dropping a thousand
+ * renewals in flight to send them again to the same leader. A node that answered something while
+ * the attempt waited runs: it is slow, not frozen, and its streams stay.
+ */
+describe('an acquire abandoned on a leader that answers other calls meanwhile', () => {
+  let leader: grpc.Server;
+  let follower: grpc.Server;
+  let leaderAddress = '';
+  let followerAddress = '';
+  let streams = 0;
+  let fence = 0;
+  const acquires = new Map<string, number>();
+  const fences = new Map<string, number>();
+  const ATTEMPT_MS = 400;
+  let loaded = false;
+
+  beforeAll(async () => {
+    const api = loadPublicApi();
+    // The follower serves what it is sent as if it forwarded it to the leader.
+    const leadership = {
+      // The first attempt at a scope under slow/ is answered 2 attempt timeouts late (it is
+      // abandoned), a retry half an attempt timeout late; others at once.
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) => {
+        const scope = call.request.scope;
+        const n = (acquires.get(scope) ?? 0) + 1;
+        acquires.set(scope, n);
+        // The scope is granted when first asked (one fence); a retry finds the candidate holding it.
+        if (n === 1) fences.set(scope, ++fence);
+        const answer = (): void =>
+          callback(null, {
+            granted: true,
+            alreadyHolder: n > 1,
+            lease: fakeWireLease(scope, fences.get(scope)!, 'c', 6000),
+            raftTerm: 1,
+          });
+        if (!scope.startsWith('slow/')) answer();
+        else setTimeout(answer, n === 1 ? 2 * ATTEMPT_MS : ATTEMPT_MS / 2);
+      },
+      GetLeader: (_call: unknown, callback: grpc.sendUnaryData<object>) => callback(null, { leader: null }),
+      KeepAlive: (
+        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
+      ) => {
+        streams++;
+        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
+          // Renewals answered 1.5 attempt timeouts late (a leader behind on renewals), in order.
+          setTimeout(() => {
+            call.write({
+              results: request.leases.map((l) => ({
+                scope: l.scope,
+                fenceToken: l.fenceToken,
+                renewed: true,
+                deadlineMs: 0,
+                errorCode: '',
+              })),
+            });
+          }, 1.5 * ATTEMPT_MS);
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    };
+    leader = new grpc.Server();
+    leader.addService(api.leadership.definition, leadership);
+    // Once loaded, the leader answers Status slower still (behind its queue of work): 3 attempt timeouts.
+    const leaderStatus = statusOf('fake', 'fake');
+    leader.addService(api.cluster.definition, {
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) =>
+        setTimeout(() => leaderStatus(call, callback), loaded ? 3 * ATTEMPT_MS : 0),
+    });
+    leaderAddress = await bindLoopback(leader);
+    follower = new grpc.Server();
+    follower.addService(api.leadership.definition, leadership);
+    follower.addService(api.cluster.definition, { Status: statusOf('f', 'fake') });
+    followerAddress = await bindLoopback(follower);
+  });
+
+  afterAll(() => {
+    leader.forceShutdown();
+    follower.forceShutdown();
+  });
+
+  it('does not take the leader for frozen, and keeps the KeepAlive stream and its renewals', async () => {
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [leaderAddress, followerAddress],
+      maxClockSkewMs: 100,
+      attemptTimeoutMs: ATTEMPT_MS,
+      callTimeoutMs: 10 * ATTEMPT_MS,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
+    try {
+      // Renewed every (6000 − 100) / 3 ≈ 1967 ms: no periodic renewal in the next second.
+      const held = (await client.acquire('held/1', { ttlMs: 6000 }))!;
+      const eventsBefore = events.length;
+      // t=0 the slow acquire; t≈100 the leader answers a read; t≈150 a renewal is sent (answered
+      // at ≈750); t≈400 the acquire's attempt is abandoned; t≈550 the renewal's silence check.
+      loaded = true;
+      const acquire = client.acquire('slow/1', { ttlMs: 6000 });
+      await sleep(100);
+      await client.getLeader('other/1');
+      await sleep(50);
+      await client.renew(held);
+      expect((await acquire)?.fence).toBe(BigInt(fences.get('slow/1')!));
+      const after = events
+        .slice(eventsBefore)
+        .map((e) => `${e.type}${e.code === undefined ? '' : `:${e.code}`}`);
+      expect(after.filter((e) => e.startsWith('unanswered'))).toEqual([]);
+      expect(streams).toBe(1);
+      expect(held.isValid()).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
