@@ -42,11 +42,39 @@ export interface ScaleWorkerReport {
   readonly unanswered: number;
   /** lost counts the leases whose signal aborted, by the reason's code. */
   readonly lost: Readonly<Record<string, number>>;
+  /** recent is what happened since the previous report (the fill prints it every few seconds). */
+  readonly recent: RecentRenewals;
+}
+
+/**
+ * RecentRenewals says, for the time since the previous report, how slow renewals got and what
+ * the lost leases' renewals last did: a lease lost with its last renewal `sent` long ago waited on
+ * an answer, one whose last was `unanswered CANCELLED` was on a stream the SDK gave up, one whose
+ * last was `renewed` long ago was never sent again (its client did not run).
+ */
+export interface RecentRenewals {
+  readonly renewed: number;
+  readonly maxRenewalMs: number;
+  /** unanswered counts the renewals whose stream ended before their answer, by code. */
+  readonly unanswered: Readonly<Record<string, number>>;
+  /** lostAfter groups the leases lost by their last renewal event, with how long before the loss its last send was. */
+  readonly lostAfter: Readonly<Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }>>;
 }
 
 function codeOf(reason: unknown): string {
   const code = (reason as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : 'UNKNOWN';
+}
+
+interface MutableRecent {
+  renewed: number;
+  maxRenewalMs: number;
+  unanswered: Record<string, number>;
+  lostAfter: Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }>;
+}
+
+function freshRecent(): MutableRecent {
+  return { renewed: 0, maxRenewalMs: 0, unanswered: {}, lostAfter: {} };
 }
 
 function main(data: LeaseWorkerData): void {
@@ -63,18 +91,47 @@ function main(data: LeaseWorkerData): void {
   // acquired again. (A key built from scope and fence per event was a fifth of the worker's CPU
   // in the window, on the cores the nodes need.) The entry stays for the next send.
   const sentAt = new Map<string, number>();
+  // lastEvent keeps each scope's last renewal event (interned strings: no allocation per event).
+  const lastEvent = new Map<string, string>();
+  const eventNames = new Map<string, string>();
+  const eventName = (e: RenewalEvent): string => {
+    if (e.code === undefined) return e.type;
+    const key = `${e.type} ${e.code}`;
+    const known = eventNames.get(key);
+    if (known !== undefined) return known;
+    eventNames.set(key, key);
+    return key;
+  };
+  let recent = freshRecent();
   const onRenewal = (e: RenewalEvent): void => {
+    lastEvent.set(e.scope, eventName(e));
     if (e.type === 'sent') {
       sentAt.set(e.scope, performance.now());
       return;
     }
     const at = sentAt.get(e.scope);
     if (e.type === 'refused') refused++;
-    else if (e.type === 'unanswered') unanswered++;
-    else {
+    else if (e.type === 'unanswered') {
+      unanswered++;
+      const code = e.code ?? 'UNKNOWN';
+      recent.unanswered[code] = (recent.unanswered[code] ?? 0) + 1;
+    } else {
       renewed++;
-      if (at !== undefined) samples[sampleCount++ % RENEWAL_SAMPLES_MAX] = performance.now() - at;
+      recent.renewed++;
+      if (at !== undefined) {
+        const ms = performance.now() - at;
+        samples[sampleCount++ % RENEWAL_SAMPLES_MAX] = ms;
+        if (ms > recent.maxRenewalMs) recent.maxRenewalMs = ms;
+      }
     }
+  };
+  const noteLost = (scope: string): void => {
+    const last = lastEvent.get(scope) ?? 'none';
+    const sentAgoMs = performance.now() - (sentAt.get(scope) ?? Number.NaN);
+    const group = (recent.lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0 });
+    group.count++;
+    group.sentAgoMinMs = Math.min(group.sentAgoMinMs, Math.round(sentAgoMs));
+    group.sentAgoMaxMs = Math.max(group.sentAgoMaxMs, Math.round(sentAgoMs));
   };
   const clients = data.leasesPerClient.map((_, k) =>
     createClient({
@@ -99,6 +156,7 @@ function main(data: LeaseWorkerData): void {
           held++;
           lease.signal.addEventListener('abort', () => {
             held--;
+            noteLost(scope);
             const code = codeOf(lease.signal.reason);
             lost[code] = (lost[code] ?? 0) + 1;
           });
@@ -130,6 +188,7 @@ function main(data: LeaseWorkerData): void {
         unanswered,
         lost: { ...lost },
       };
+      recent = freshRecent();
       port.postMessage({ type: 'report', ...report });
     } else if (m.type === 'stop') {
       for (const c of clients) c.close();

@@ -18,7 +18,7 @@ import { sleep, withDeadline } from '../compare/time';
 import { runWatch } from '../compare/workload-watch';
 import type { WatchResult } from '../compare/workload-watch';
 import type { ScaleConfig } from './config';
-import type { LeaseWorkerData, ScaleWorkerReport } from './lease-worker';
+import type { LeaseWorkerData, RecentRenewals, ScaleWorkerReport } from './lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 import { ask, share } from './worker-messages';
@@ -322,6 +322,39 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   };
 }
 
+/**
+ * describeRecent merges the workers' RecentRenewals into one phrase: renewals since the previous
+ * report and the slowest, the renewals left unanswered by a stream's end (by code), and the leases
+ * lost grouped by their last renewal event with how long before the loss it was sent.
+ */
+export function describeRecent(recents: readonly RecentRenewals[]): string {
+  let renewed = 0;
+  let maxMs = 0;
+  const unanswered: Record<string, number> = {};
+  const lostAfter: Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }> = {};
+  for (const r of recents) {
+    renewed += r.renewed;
+    maxMs = Math.max(maxMs, r.maxRenewalMs);
+    for (const [code, n] of Object.entries(r.unanswered)) unanswered[code] = (unanswered[code] ?? 0) + n;
+    for (const [last, g] of Object.entries(r.lostAfter)) {
+      const into = (lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0 });
+      into.count += g.count;
+      into.sentAgoMinMs = Math.min(into.sentAgoMinMs, g.sentAgoMinMs);
+      into.sentAgoMaxMs = Math.max(into.sentAgoMaxMs, g.sentAgoMaxMs);
+    }
+  }
+  const parts = [`since the last line ${renewed} renewed, slowest ${maxMs.toFixed(0)} ms`];
+  const codes = Object.entries(unanswered);
+  if (codes.length > 0) parts.push(`unanswered ${codes.map(([c, n]) => `${n} ${c}`).join(', ')}`);
+  const groups = Object.entries(lostAfter);
+  if (groups.length > 0) {
+    parts.push(
+      `lost after their last ${groups.map(([last, g]) => `${last} (${g.count}, sent ${g.sentAgoMinMs}–${g.sentAgoMaxMs} ms before)`).join(', ')}`,
+    );
+  }
+  return parts.join('; ');
+}
+
 /** fillStatus is one node's line during the fill: role, term, longest stall and when, its renewal backlog and new leases refused (or why it did not answer). */
 async function fillStatus(target: OmniRelayTarget, id: string): Promise<string> {
   try {
@@ -422,7 +455,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
           const sum = (f: (r: ScaleWorkerReport) => number): number => now.reduce((a, r) => a + f(r), 0);
           const lost = sum((r) => Object.values(r.lost).reduce((a, b) => a + b, 0));
           progress(
-            `omnirelay: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${lost} lost, ${sum((r) => r.renewed)} renewals so far`,
+            `omnirelay: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${lost} lost, ${sum((r) => r.renewed)} renewals so far; ${describeRecent(now.map((r) => r.recent))}`,
           );
         },
         () => undefined,
@@ -534,6 +567,9 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     await sleep(config.ttlMs + 2000);
     phase('check');
     const final = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+    progress(
+      `omnirelay: renewals from the window's end to now: ${describeRecent(final.map((r) => r.recent))}`,
+    );
     const lostByClients: Record<string, number> = {};
     for (const r of final)
       for (const [code, n] of Object.entries(r.lost)) lostByClients[code] = (lostByClients[code] ?? 0) + n;
