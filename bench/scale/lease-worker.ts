@@ -187,6 +187,7 @@ function main(data: LeaseWorkerData): void {
         refused,
         unanswered,
         lost: { ...lost },
+        recent,
       };
       recent = freshRecent();
       port.postMessage({ type: 'report', ...report });
