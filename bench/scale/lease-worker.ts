@@ -96,7 +96,7 @@ function main(data: LeaseWorkerData): void {
   const eventNames = new Map<string, string>();
   const eventName = (e: RenewalEvent): string => {
     if (e.code === undefined) return e.type;
-    const key = `${e.type} ${e.code}`;
+    const key = e.reason === undefined ? `${e.type} ${e.code}` : `${e.type} ${e.code} (${e.reason})`;
     const known = eventNames.get(key);
     if (known !== undefined) return known;
     eventNames.set(key, key);
@@ -113,8 +113,8 @@ function main(data: LeaseWorkerData): void {
     if (e.type === 'refused') refused++;
     else if (e.type === 'unanswered') {
       unanswered++;
-      const code = e.code ?? 'UNKNOWN';
-      recent.unanswered[code] = (recent.unanswered[code] ?? 0) + 1;
+      const why = e.reason === undefined ? (e.code ?? 'UNKNOWN') : `${e.code} (${e.reason})`;
+      recent.unanswered[why] = (recent.unanswered[why] ?? 0) + 1;
     } else {
       renewed++;
       recent.renewed++;

@@ -31,7 +31,7 @@ export { LeaderElector } from './leader-elector';
 export type { LeaderElectorOptions, StoppedReason } from './leader-elector';
 export { Lease } from './lease';
 export type { LeaseEndReason } from './lease';
-export type { RenewalEvent } from './keep-alive';
+export type { CancelReason, RenewalEvent } from './keep-alive';
 export type { TlsOptions } from './router';
 export { TOKEN_CHARSET, TOKEN_LENGTH_MAX, TOKEN_LENGTH_MIN, tokenProblem } from './token';
 export type { TokenSource } from './token';

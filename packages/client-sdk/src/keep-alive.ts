@@ -23,7 +23,8 @@ const LEASES_PER_STREAM = 9000;
  * - renewed: the leader answered that it renewed the lease;
  * - refused: the leader answered that it did not (`code`, e.g. NOT_HOLDER): certainly not renewed;
  * - unanswered: the stream failed or was closed before the answer (`code` when the failure had
- *   one): the renewal may or may not have been applied.
+ *   one; `reason` when the SDK cancelled the stream itself): the renewal may or may not have been
+ *   applied.
  * Each `sent` is followed by exactly one of the others before the lease is sent again (closing
  * the client ends the stream: what was in flight is `unanswered`).
  */
@@ -32,7 +33,16 @@ export interface RenewalEvent {
   readonly scope: string;
   readonly fence: bigint;
   readonly code?: string;
+  readonly reason?: CancelReason;
 }
+
+/**
+ * CancelReason says why the SDK cancelled a KeepAlive stream itself (RenewalEvent.reason, with
+ * code CANCELLED): `node-silent`, its node answered nothing, not even a Status (frozen, or a dead
+ * path); `stream-stuck`, the stream answered nothing for a renewal interval while its node ran (a
+ * relay whose leader is gone).
+ */
+export type CancelReason = 'node-silent' | 'stream-stuck';
 
 /** KeepAliveOptions bound the renewal loop. */
 export interface KeepAliveOptions {
@@ -124,6 +134,8 @@ export class KeepAlive {
   private resettable = 0;
   private askedPending = false;
   private closed = false;
+  /** cancelReasons holds why the SDK cancelled a stream, until its error arrives. */
+  private readonly cancelReasons = new WeakMap<object, CancelReason>();
 
   constructor(
     private readonly router: Router,
@@ -284,7 +296,7 @@ export class KeepAlive {
     // behind (at 80,000 leases every client did this at once and the leader never caught up).
     // A stream that answered within two stuck bounds gets that long; one that never answered, one.
     if (now - this.lastAnswerAtMs < 2 * this.stuckAfterMs) return;
-    this.stream.cancel();
+    this.cancel(this.stream, 'stream-stuck');
   }
 
   /**
@@ -337,7 +349,7 @@ export class KeepAlive {
     void alive.then((runs) => {
       if (runs || stream !== this.stream || this.sent[0] !== request) return;
       this.router.unresponsive(address);
-      stream.cancel();
+      this.cancel(stream, 'node-silent');
     });
   }
 
@@ -510,6 +522,12 @@ export class KeepAlive {
     this.schedule();
   }
 
+  /** cancel cancels the current `stream` for `reason`: its error, when it comes, carries the reason to what was in flight. */
+  private cancel(stream: grpc.ClientDuplexStream<object, unknown>, reason: CancelReason): void {
+    this.cancelReasons.set(stream, reason);
+    stream.cancel();
+  }
+
   /** onStreamError retires a failed stream and reconnects (its unanswered leases go again at once). */
   private onStreamError(stream: grpc.ClientDuplexStream<object, unknown>, e: unknown): void {
     if (stream !== this.stream) return;
@@ -518,7 +536,7 @@ export class KeepAlive {
     // The failed stream's proof stays frozen in its leases until each is renewed on the next one.
     this.proof = undefined;
     const error = e === undefined ? undefined : fromGrpcError(e, this.streamAddress);
-    this.dropSent(error?.code ?? 'UNAVAILABLE');
+    this.dropSent(error?.code ?? 'UNAVAILABLE', this.cancelReasons.get(stream));
     if (this.closed || this.leases.size === 0) return;
     this.failures++;
     this.router.noteFailure(this.streamAddress, error);
@@ -555,23 +573,29 @@ export class KeepAlive {
     stream?.end();
   }
 
-  /** dropSent forgets the requests still unanswered on a stream that ended (`code`: why). */
-  private dropSent(code: string): void {
+  /** dropSent forgets the requests still unanswered on a stream that ended (`code`, and `reason` when the SDK cancelled it: why). */
+  private dropSent(code: string, reason?: CancelReason): void {
     for (const request of this.sent) {
       for (const lease of request.leases) {
         this.inFlight.delete(lease.key);
-        this.tell('unanswered', lease, code);
+        this.tell('unanswered', lease, code, reason);
       }
     }
     this.sent = [];
   }
 
   /** tell hands a RenewalEvent to onRenewal, if any; an observer's failure never stops renewals. */
-  private tell(type: RenewalEvent['type'], lease: Lease, code?: string): void {
+  private tell(type: RenewalEvent['type'], lease: Lease, code?: string, reason?: CancelReason): void {
     const onRenewal = this.options.onRenewal;
     if (onRenewal === undefined) return;
     try {
-      onRenewal({ type, scope: lease.scope, fence: lease.fence, ...(code === undefined ? {} : { code }) });
+      onRenewal({
+        type,
+        scope: lease.scope,
+        fence: lease.fence,
+        ...(code === undefined ? {} : { code }),
+        ...(reason === undefined ? {} : { reason }),
+      });
     } catch {
       // An observer is told, not consulted.
     }

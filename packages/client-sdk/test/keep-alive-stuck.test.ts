@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, fakeWireLease, statusOf } from './support/fake-node';
+import { bindLoopback, fakeWireLease, grantedAnswer, statusOf } from './support/fake-node';
 import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
 import { sleep, waitFor } from './support/solo';
@@ -82,8 +82,11 @@ describe('KeepAlive on a stream that stops answering', () => {
       expect(lease.endedReason).toBeUndefined();
       expect(lease.isValid()).toBe(true);
       // onRenewal heard the renewal lost with the silent stream, then the confirmed ones.
-      const steps = events.map((e) => `${e.type}${e.code === undefined ? '' : `:${e.code}`}`);
-      expect(steps.slice(0, 4)).toEqual(['sent', 'unanswered:CANCELLED', 'sent', 'renewed']);
+      const steps = events.map(
+        (e) =>
+          `${e.type}${e.code === undefined ? '' : `:${e.code}`}${e.reason === undefined ? '' : `:${e.reason}`}`,
+      );
+      expect(steps.slice(0, 4)).toEqual(['sent', 'unanswered:CANCELLED:stream-stuck', 'sent', 'renewed']);
       expect(events.every((e) => e.scope === 'stuck/1' && e.fence === 7n)).toBe(true);
     } finally {
       client.close();
@@ -388,6 +391,66 @@ describe('an acquire abandoned on a leader that answers other calls meanwhile', 
       expect(after.filter((e) => e.startsWith('unanswered'))).toEqual([]);
       expect(streams).toBe(1);
       expect(held.isValid()).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/**
+ * A node that stops answering anything (frozen): the silence check asks its Status, gets nothing,
+ * and cancels the stream, telling onRenewal why (reason node-silent), long before the renewal
+ * interval's stuck bound.
+ */
+describe('KeepAlive to a node that answers nothing any more', () => {
+  let server: grpc.Server;
+  let address = '';
+  let frozen = false;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    const api = loadPublicApi();
+    const status = statusOf('fake', 'fake');
+    server.addService(api.leadership.definition, {
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
+        callback(null, grantedAnswer(call.request.scope, 3)),
+      KeepAlive: (
+        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
+      ) => {
+        call.on('data', () => undefined); // frozen or not, it never answers a renewal here
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
+    server.addService(api.cluster.definition, {
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) => {
+        if (!frozen) status(call, callback);
+      },
+    });
+    address = await bindLoopback(server);
+  });
+
+  afterAll(() => server.forceShutdown());
+
+  it('cancels the stream after its Status goes unanswered too, with reason node-silent', async () => {
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [address],
+      maxClockSkewMs: 100,
+      attemptTimeoutMs: 200,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
+    try {
+      // A 60 s lease (renewed every ~20 s): only the silence check can end the stream in time.
+      const lease = (await client.acquire('silent/1', { ttlMs: 60_000 }))!;
+      frozen = true;
+      void client.renew(lease).catch(() => undefined);
+      await waitFor('the silent stream cancelled', () => events.some((e) => e.type === 'unanswered'), 3000);
+      expect(events.find((e) => e.type === 'unanswered')).toMatchObject({
+        code: 'CANCELLED',
+        reason: 'node-silent',
+      });
     } finally {
       client.close();
     }
