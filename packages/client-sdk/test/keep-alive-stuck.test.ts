@@ -7,9 +7,10 @@ import { sleep, waitFor } from './support/solo';
 
 /**
  * A KeepAlive stream can stay open while nothing comes back on it (a proxy or a follower whose
- * path to the leader died). A fake node answers Acquire and Status, and leaves the first
- * KeepAlive stream unanswered while it answers later ones: the SDK must give the silent stream
- * up after one renewal interval and renew on a new one, before the lease could lapse.
+ * path to the leader died). A fake follower, naming a leader the client cannot reach, answers
+ * Acquire and Status as if it forwarded them, and leaves the first KeepAlive stream unanswered
+ * while it answers later ones: the SDK must give the silent stream up after one renewal interval
+ * and renew on a new one, before the lease could lapse.
  */
 describe('KeepAlive on a stream that stops answering', () => {
   let server: grpc.Server;
@@ -60,7 +61,7 @@ describe('KeepAlive on a stream that stops answering', () => {
         call.on('error', () => undefined);
       },
     });
-    server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
+    server.addService(api.cluster.definition, { Status: statusOf('fake', 'elsewhere') });
     address = await bindLoopback(server);
   });
 
@@ -451,6 +452,80 @@ describe('KeepAlive to a node that answers nothing any more', () => {
         code: 'CANCELLED',
         reason: 'node-silent',
       });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/**
+ * After a failover every client opens a stream to the new leader and sends its renewals again at
+ * once: the first answer on a fresh stream can take longer than a renewal interval. The leader
+ * still answers (its Status), so the stream waits for it rather than being cancelled and its
+ * renewals sent a second time to the same backlog.
+ */
+describe('KeepAlive on a fresh stream to a leader whose first answer comes after a renewal interval', () => {
+  let server: grpc.Server;
+  let address = '';
+  let streams = 0;
+  let fence = 0;
+  let delayMs = 0;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    const api = loadPublicApi();
+    server.addService(api.leadership.definition, {
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
+        callback(null, {
+          granted: true,
+          alreadyHolder: false,
+          lease: fakeWireLease(call.request.scope, ++fence, 'c', 3000),
+          raftTerm: 1,
+        }),
+      KeepAlive: (
+        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
+      ) => {
+        streams++;
+        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
+          setTimeout(() => {
+            call.write({
+              results: request.leases.map((l) => ({
+                scope: l.scope,
+                fenceToken: l.fenceToken,
+                renewed: true,
+                deadlineMs: 0,
+                errorCode: '',
+              })),
+            });
+          }, delayMs);
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
+    server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
+    address = await bindLoopback(server);
+  });
+
+  afterAll(() => server.forceShutdown());
+
+  it('keeps the stream while the leader answers, and the lease', async () => {
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [address],
+      maxClockSkewMs: 100,
+      attemptTimeoutMs: 300,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
+    try {
+      // ttl 3000 − skew 100: renewed every 967 ms; the first answer comes 1.5 intervals late.
+      delayMs = 1450;
+      const lease = (await client.acquire('backlog/1', { ttlMs: 3000 }))!;
+      await waitFor('the first renewal answered', () => events.some((e) => e.type !== 'sent'), 5000);
+      expect(events.filter((e) => e.type !== 'sent').map((e) => e.type)).toEqual(['renewed']);
+      expect(streams).toBe(1);
+      expect(lease.isValid()).toBe(true);
     } finally {
       client.close();
     }
