@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
-import { bindLoopback, fakeWireLease, grantedAnswer, statusOf } from './support/fake-node';
+import { bindLoopback, fakeWireLease, grantedAnswer, renewingKeepAlive, statusOf } from './support/fake-node';
 import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
 import { sleep, waitFor } from './support/solo';
@@ -135,37 +135,13 @@ describe('KeepAlive on a stream that answers late', () => {
     const api = loadPublicApi();
     server.addService(api.leadership.definition, {
       Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
-        callback(null, {
-          granted: true,
-          alreadyHolder: false,
-          lease: fakeWireLease(call.request.scope, ++fence, 'c', 1200),
-          raftTerm: 1,
-        }),
-      KeepAlive: (
-        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
-      ) => {
-        streams++;
-        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
-          // The first answers come at once; then the leader falls behind: each answer, on any
-          // stream, 450 ms after its request (the renewal interval is 367 ms), still in order.
-          setTimeout(
-            () => {
-              call.write({
-                results: request.leases.map((l) => ({
-                  scope: l.scope,
-                  fenceToken: l.fenceToken,
-                  renewed: true,
-                  deadlineMs: 0,
-                  errorCode: '',
-                })),
-              });
-            },
-            answered++ < 8 ? 0 : 450,
-          );
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
+        callback(null, grantedAnswer(call.request.scope, ++fence, 1, 1200)),
+      // The first answers come at once; then the leader falls behind: each answer, on any
+      // stream, 450 ms after its request (the renewal interval is 367 ms), still in order.
+      KeepAlive: renewingKeepAlive(
+        () => (answered++ < 8 ? 0 : 450),
+        () => streams++,
+      ),
     });
     server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
     address = await bindLoopback(server);
@@ -210,34 +186,13 @@ describe('KeepAlive to a leader that answers late and its Status later still', (
     const status = statusOf('fake', 'fake');
     server.addService(api.leadership.definition, {
       Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
-        callback(null, {
-          granted: true,
-          alreadyHolder: false,
-          lease: fakeWireLease(call.request.scope, ++fence, 'c', 3000),
-          raftTerm: 1,
-        }),
-      KeepAlive: (
-        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
-      ) => {
-        streams++;
-        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
-          // Each answer 450 ms after its request: past the client's 300 ms attempt timeout, within
-          // its renewal interval (967 ms), in order.
-          setTimeout(() => {
-            call.write({
-              results: request.leases.map((l) => ({
-                scope: l.scope,
-                fenceToken: l.fenceToken,
-                renewed: true,
-                deadlineMs: 0,
-                errorCode: '',
-              })),
-            });
-          }, 450);
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
+        callback(null, grantedAnswer(call.request.scope, ++fence, 1, 3000)),
+      // Each answer 450 ms after its request: past the client's 300 ms attempt timeout, within
+      // its renewal interval (967 ms), in order.
+      KeepAlive: renewingKeepAlive(
+        () => 450,
+        () => streams++,
+      ),
     });
     server.addService(api.cluster.definition, {
       // Status answered 900 ms late: three times the client's attempt timeout, so the silence
@@ -321,27 +276,11 @@ describe('an acquire abandoned on a leader that answers other calls meanwhile', 
         else setTimeout(answer, n === 1 ? 2 * ATTEMPT_MS : ATTEMPT_MS / 2);
       },
       GetLeader: (_call: unknown, callback: grpc.sendUnaryData<object>) => callback(null, { leader: null }),
-      KeepAlive: (
-        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
-      ) => {
-        streams++;
-        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
-          // Renewals answered 1.5 attempt timeouts late (a leader behind on renewals), in order.
-          setTimeout(() => {
-            call.write({
-              results: request.leases.map((l) => ({
-                scope: l.scope,
-                fenceToken: l.fenceToken,
-                renewed: true,
-                deadlineMs: 0,
-                errorCode: '',
-              })),
-            });
-          }, 1.5 * ATTEMPT_MS);
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
+      // Renewals answered 1.5 attempt timeouts late (a leader behind on renewals), in order.
+      KeepAlive: renewingKeepAlive(
+        () => 1.5 * ATTEMPT_MS,
+        () => streams++,
+      ),
     };
     leader = new grpc.Server();
     leader.addService(api.leadership.definition, leadership);
@@ -476,32 +415,11 @@ describe('KeepAlive on a fresh stream to a leader whose first answer comes after
     const api = loadPublicApi();
     server.addService(api.leadership.definition, {
       Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
-        callback(null, {
-          granted: true,
-          alreadyHolder: false,
-          lease: fakeWireLease(call.request.scope, ++fence, 'c', 3000),
-          raftTerm: 1,
-        }),
-      KeepAlive: (
-        call: grpc.ServerDuplexStream<{ leases: { scope: string; fenceToken: string }[] }, object>,
-      ) => {
-        streams++;
-        call.on('data', (request: { leases: { scope: string; fenceToken: string }[] }) => {
-          setTimeout(() => {
-            call.write({
-              results: request.leases.map((l) => ({
-                scope: l.scope,
-                fenceToken: l.fenceToken,
-                renewed: true,
-                deadlineMs: 0,
-                errorCode: '',
-              })),
-            });
-          }, delayMs);
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
+        callback(null, grantedAnswer(call.request.scope, ++fence, 1, 3000)),
+      KeepAlive: renewingKeepAlive(
+        () => delayMs,
+        () => streams++,
+      ),
     });
     server.addService(api.cluster.definition, { Status: statusOf('fake', 'fake') });
     address = await bindLoopback(server);

@@ -47,9 +47,9 @@ export function fakeWireLease(scope: string, fence: number, candidateId = 'c', t
   };
 }
 
-/** grantedAnswer is a fake node's Acquire answer in Raft term `raftTerm` granting `scope` to candidate `c` (fakeWireLease). */
-export function grantedAnswer(scope: string, fence: number, raftTerm = 1): object {
-  return { granted: true, alreadyHolder: false, raftTerm, lease: fakeWireLease(scope, fence) };
+/** grantedAnswer is a fake node's Acquire answer in Raft term `raftTerm` granting `scope` to candidate `c` for `ttlMs` (fakeWireLease). */
+export function grantedAnswer(scope: string, fence: number, raftTerm = 1, ttlMs = 60_000): object {
+  return { granted: true, alreadyHolder: false, raftTerm, lease: fakeWireLease(scope, fence, 'c', ttlMs) };
 }
 
 /** notLeaderStatus is the status a fake follower answers NOT_LEADER with, naming `leader` (and its `address`, if given). */
@@ -62,5 +62,35 @@ export function notLeaderStatus(leader: string, address?: string): Partial<grpc.
     code: grpc.status.FAILED_PRECONDITION,
     details: `this node is not the leader; send it to ${leader}`,
     metadata,
+  };
+}
+
+/** KeepAliveRequest is a KeepAlive request as a fake node's handler reads it. */
+export interface KeepAliveRequest {
+  readonly leases: readonly { scope: string; fenceToken: string }[];
+}
+
+/**
+ * renewingKeepAlive is a fake node's KeepAlive handler that answers every request, in order, with
+ * each lease renewed, `delayMs()` after it came (asked per request); `onStream` hears each stream opened.
+ */
+export function renewingKeepAlive(
+  delayMs: () => number,
+  onStream: () => void = () => undefined,
+): (call: grpc.ServerDuplexStream<KeepAliveRequest, object>) => void {
+  return (call) => {
+    onStream();
+    call.on('data', (request: KeepAliveRequest) => {
+      const results = request.leases.map((l) => ({
+        scope: l.scope,
+        fenceToken: l.fenceToken,
+        renewed: true,
+        deadlineMs: 0,
+        errorCode: '',
+      }));
+      setTimeout(() => call.write({ results }), delayMs());
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
   };
 }
