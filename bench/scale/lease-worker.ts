@@ -58,7 +58,14 @@ export interface RecentRenewals {
   /** unanswered counts the renewals whose stream ended before their answer, by code. */
   readonly unanswered: Readonly<Record<string, number>>;
   /** lostAfter groups the leases lost by their last renewal event, with how long before the loss its last send was. */
-  readonly lostAfter: Readonly<Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }>>;
+  readonly lostAfter: Readonly<Record<string, LostGroup>>;
+}
+
+/** LostGroup counts lost leases with one last renewal event, and the range of how long before the loss each was last sent. */
+export interface LostGroup {
+  count: number;
+  sentAgoMinMs: number;
+  sentAgoMaxMs: number;
 }
 
 function codeOf(reason: unknown): string {
@@ -70,7 +77,13 @@ interface MutableRecent {
   renewed: number;
   maxRenewalMs: number;
   unanswered: Record<string, number>;
-  lostAfter: Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }>;
+  lostAfter: Record<string, LostGroup>;
+}
+
+/** causeOf is an event's code, with the SDK's reason when it cancelled the stream itself. */
+function causeOf(e: RenewalEvent): string {
+  const code = e.code ?? 'UNKNOWN';
+  return e.reason === undefined ? code : `${code} (${e.reason})`;
 }
 
 function freshRecent(): MutableRecent {
@@ -96,7 +109,7 @@ function main(data: LeaseWorkerData): void {
   const eventNames = new Map<string, string>();
   const eventName = (e: RenewalEvent): string => {
     if (e.code === undefined) return e.type;
-    const key = e.reason === undefined ? `${e.type} ${e.code}` : `${e.type} ${e.code} (${e.reason})`;
+    const key = `${e.type} ${causeOf(e)}`;
     const known = eventNames.get(key);
     if (known !== undefined) return known;
     eventNames.set(key, key);
@@ -113,7 +126,7 @@ function main(data: LeaseWorkerData): void {
     if (e.type === 'refused') refused++;
     else if (e.type === 'unanswered') {
       unanswered++;
-      const why = e.reason === undefined ? (e.code ?? 'UNKNOWN') : `${e.code} (${e.reason})`;
+      const why = causeOf(e);
       recent.unanswered[why] = (recent.unanswered[why] ?? 0) + 1;
     } else {
       renewed++;

@@ -18,7 +18,7 @@ import { sleep, withDeadline } from '../compare/time';
 import { runWatch } from '../compare/workload-watch';
 import type { WatchResult } from '../compare/workload-watch';
 import type { ScaleConfig } from './config';
-import type { LeaseWorkerData, RecentRenewals, ScaleWorkerReport } from './lease-worker';
+import type { LeaseWorkerData, LostGroup, RecentRenewals, ScaleWorkerReport } from './lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 import { ask, share } from './worker-messages';
@@ -327,11 +327,11 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
  * report and the slowest, the renewals left unanswered by a stream's end (by code), and the leases
  * lost grouped by their last renewal event with how long before the loss it was sent.
  */
-export function describeRecent(recents: readonly RecentRenewals[]): string {
+function describeRecent(recents: readonly RecentRenewals[]): string {
   let renewed = 0;
   let maxMs = 0;
   const unanswered: Record<string, number> = {};
-  const lostAfter: Record<string, { count: number; sentAgoMinMs: number; sentAgoMaxMs: number }> = {};
+  const lostAfter: Record<string, LostGroup> = {};
   for (const r of recents) {
     renewed += r.renewed;
     maxMs = Math.max(maxMs, r.maxRenewalMs);

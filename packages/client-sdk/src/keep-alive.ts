@@ -287,9 +287,9 @@ export class KeepAlive {
    * only late (an answer within two such bounds), is left alone; so is a stream straight to the
    * leader while that node answers anything (unlessLeaderRuns): its renewals wait in the leader's
    * backlog, where a new stream would send them again. A leader cut off from its followers steps
-   * down (check-quorum), which ends the stream. The cancel is a reset like any
-   * other (the leader may arm release timers): the stream's error reconnects, to the leader, and
-   * renews what was in flight and every release-on-reset lease.
+   * down (check-quorum), which ends the stream. The cancel is a reset like any other (the leader
+   * may arm release timers): the stream's error reconnects, to the leader, and renews what was in
+   * flight and every release-on-reset lease.
    */
   private dropStuckStream(): void {
     const oldest = this.sent[0];
