@@ -321,15 +321,27 @@ export class KeepAlive {
     oldest: Sent,
     now: number,
   ): void {
-    const address = this.streamAddress;
-    if (this.router.answeredSince(address, now - this.stuckAfterMs) || this.askingLeader) return;
+    if (this.router.answeredSince(this.streamAddress, now - this.stuckAfterMs) || this.askingLeader) return;
     this.askingLeader = true;
-    void this.router.stillRuns(address).then((runs) => {
+    void this.cancelIfFrozen(stream, oldest).finally(() => {
       this.askingLeader = false;
-      if (runs || stream !== this.stream || this.sent[0] !== oldest) return;
-      this.router.unresponsive(address);
-      this.cancel(stream, 'node-silent');
     });
+  }
+
+  /**
+   * cancelIfFrozen asks the stream's node whether it still runs (not again when it was already
+   * found unresponsive) and, when it answered nothing while `stream` still waits on `oldest`,
+   * takes the node for frozen and cancels the stream (node-silent).
+   */
+  private async cancelIfFrozen(
+    stream: grpc.ClientDuplexStream<object, unknown>,
+    oldest: Sent,
+  ): Promise<void> {
+    const address = this.streamAddress;
+    const runs = this.router.isUnresponsive(address) ? false : await this.router.stillRuns(address);
+    if (runs || stream !== this.stream || this.sent[0] !== oldest) return;
+    this.router.unresponsive(address);
+    this.cancel(stream, 'node-silent');
   }
 
   /**
@@ -376,14 +388,7 @@ export class KeepAlive {
       return;
     }
     this.silenceChecked = request;
-    const alive = this.router.isUnresponsive(address)
-      ? Promise.resolve(false)
-      : this.router.stillRuns(address);
-    void alive.then((runs) => {
-      if (runs || stream !== this.stream || this.sent[0] !== request) return;
-      this.router.unresponsive(address);
-      this.cancel(stream, 'node-silent');
-    });
+    void this.cancelIfFrozen(stream, request);
   }
 
   /** stopWatchingSilence disarms the silence timer (the stream ended). */

@@ -289,9 +289,9 @@ export class Router {
   }
 
   /**
-   * heard records a message `address` sent on a stream (a KeepAlive answer): like the answer of a
-   * unary call, it proves the node's process runs, so a node that answers its streams, however
-   * late, is not taken for frozen.
+   * heard records that `address` answered: a unary call's message or status, or a message on a
+   * stream (a KeepAlive answer). Any of them proves the node's process runs, so a node that
+   * answers, however late, is not taken for frozen.
    */
   heard(address: string): void {
     this.answeredAtMs.set(address, performance.now());
@@ -523,7 +523,7 @@ export class Router {
       // The callback still runs when the status comes: a promise settles once, so it changes nothing then.
       const answer = (response: unknown): void => {
         // A message proves the node's process runs, as a status does (see unresponsive).
-        this.answeredAtMs.set(address, performance.now());
+        this.heard(address);
         signal?.removeEventListener('abort', onAbort);
         resolve(response);
       };
@@ -536,8 +536,7 @@ export class Router {
           signal?.removeEventListener('abort', onAbort);
           const failure = error === null ? undefined : fromGrpcError(error, address);
           // A status the server sent (not a transport failure) proves the node's process runs.
-          if (failure === undefined || !NODE_DID_NOT_SERVE.has(failure.code))
-            this.answeredAtMs.set(address, performance.now());
+          if (failure === undefined || !NODE_DID_NOT_SERVE.has(failure.code)) this.heard(address);
           if (failure !== undefined) reject(failure);
           else resolve(response);
         },
