@@ -222,6 +222,18 @@ export class DeadlineIndex {
   }
 
   /**
+   * earliestKeyMs is the smallest key in the heap, in O(1) and with no move (undefined when the
+   * heap is empty): never after the earliest live deadline, since a slot's key is never after its
+   * entry's deadline. It may be a lazy slot's older deadline or a stale slot's, so a timer armed at
+   * it can fire early (`due` then finds nothing and catches those slots up), never late. Unlike
+   * `peek`, it re-keys nothing: a lazy slot moves when its old key comes due, once for all the
+   * renewals made since, not soon after each renewal.
+   */
+  earliestKeyMs(): number | undefined {
+    return this.heap[0]?.keyMs;
+  }
+
+  /**
    * peek returns the live entry with the earliest deadline, dropping stale entries and re-keying
    * lazy slots on the way, at most `movesMax` of them. When that budget runs out with a lazy or
    * stale slot still on top, it returns that slot's key instead: a lower bound, never after the

@@ -369,6 +369,12 @@ describe('DeadlineIndex', () => {
           for (const index of [leader, follower, bounded]) {
             checkSlots(index);
             expect(index.size).toBeGreaterThanOrEqual(live.size);
+            // The expiry timer's bound: never after the earliest live deadline, and it moves nothing.
+            const placed = [...heapOf(index)];
+            const boundMs = index.earliestKeyMs();
+            if (live.size > 0) expect(boundMs!).toBeLessThanOrEqual(sorted()[0]!.deadlineMs);
+            if (index.size === 0) expect(boundMs).toBeUndefined();
+            expect(heapOf(index).every((slot, at) => slot === placed[at] && slot.at === at)).toBe(true);
           }
         });
         expect(follower.due(Number.MAX_SAFE_INTEGER, 100, isLive)).toEqual(sorted());

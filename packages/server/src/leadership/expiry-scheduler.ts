@@ -71,10 +71,11 @@ export const EXPIRE_QUARANTINE_MAX = 1024;
  * Why this is safe: expiry never changes who may act — fences do. A late expiry only delays a
  * successor; an early one is what these rules prevent.
  *
- * After a grace that extended most leases, the state machine's deadline index catches up a
- * budget of moves per query (DEADLINE_INDEX_MOVES_MAX), so `nextDeadline` may answer a lower
- * bound: the timer then fires early, `expiredLeases` finds nothing due (or only the earliest due
- * leases), and the scheduler arms again, one budget per timer turn, instead of one long task.
+ * The timer is armed at the state machine's `deadlineLowerBoundMs`, which costs nothing to ask
+ * after every apply: often a renewed lease's previous deadline, so it fires early, `expiredLeases`
+ * finds nothing due (it re-keys the leases whose previous deadline passed, a budget of moves per
+ * call, DEADLINE_INDEX_MOVES_MAX), and the scheduler arms again, one budget per timer turn,
+ * instead of one long task (after a grace that extended most leases too).
  *
  * One round proposes at most LEASE_BATCH_BYTES_MAX of due leases (the rest go in the next
  * round). A batch refused for its content is split, and a lease whose expiry cannot be proposed
@@ -187,12 +188,12 @@ export class ExpiryScheduler {
   }
 
   private arm(): void {
-    const next = this.sm.fsm.nextDeadline();
-    if (next === null) {
+    const nextMs = this.sm.fsm.deadlineLowerBoundMs();
+    if (nextMs === null) {
       this.clearTimer();
       return;
     }
-    const dueMs = Math.max(next.deadlineMs, this.retryAtMs);
+    const dueMs = Math.max(nextMs, this.retryAtMs);
     if (this.timer !== undefined && this.timerDueMs === dueMs) return;
     this.clearTimer();
     this.timerDueMs = dueMs;
@@ -240,10 +241,10 @@ export class ExpiryScheduler {
     const now = this.nowMs();
     const found = this.sm.fsm.expiredLeases(now, DUE_LEASES_MAX);
     if (found.length === 0) {
-      // Nothing due yet: the timer fired at a lower bound of the next deadline while the deadline
-      // index catches up after a grace (a budget of moves per call), or a renewal moved it. Arming
-      // again asks for the next deadline (catching up one more budget) and sets the timer: a bound
-      // still past fires on a later event-loop turn, so catching up never holds the loop.
+      // Nothing due yet: the timer fired at a lower bound of the next deadline (a renewed
+      // lease's previous one) and the deadline index caught up a budget of moves. Arming again
+      // sets the timer at the new bound: one still past fires on a later event-loop turn, so
+      // catching up never holds the loop.
       this.arm();
       return;
     }

@@ -220,6 +220,47 @@ describe('ExpiryScheduler', () => {
     expect(notDue).toBe(0);
     expect(stack.logLines.filter((l) => l.includes('did not commit'))).toEqual([]);
   });
+
+  it('re-keys a renewed lease once its previous deadline passes, not after every renewal, and expires it at its last renewal + TTL', async () => {
+    const ttlMs = 3000;
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        stack.service.acquire({ scope: `r/${i}`, candidateId: 'c', leaseTtlMs: ttlMs }),
+      ),
+    );
+    const leases = outcomes.flatMap((o) =>
+      o.granted ? [{ scope: o.lease.scope, fenceToken: o.lease.fenceToken }] : [],
+    );
+    expect(leases).toHaveLength(200);
+    const grantedBeforeMs = Date.now();
+    stack.release();
+    const index = (stack.sm.fsm as unknown as { state: { deadlines: object } }).state.deadlines;
+    const rekey = jest.spyOn(index as { rekey(slot: unknown): void }, 'rekey');
+    // Three renew entries, each naming every lease: each leaves every slot lazy (keyed at the
+    // deadline before). Asking for the exact next deadline after each apply re-keyed all 200 each
+    // time (600 moves); the timer's lower bound moves none until a previous deadline passes.
+    for (let round = 0; round < 3; round++) {
+      const items = await stack.service.renewMany(leases);
+      expect(items.every((item) => item.renewed)).toBe(true);
+    }
+    expect(Date.now() - grantedBeforeMs).toBeLessThan(ttlMs);
+    expect(rekey).toHaveBeenCalledTimes(0);
+    const lastRenewalMs = new Map(
+      leases.map((l) => [l.scope, stack.sm.fsm.getHolder(l.scope)!.deadlineMs - ttlMs] as const),
+    );
+    let early = 0;
+    stack.sm.onApplied((r) => {
+      if (!r.ok || r.outcome.type !== 'expire') return;
+      const stampMs = stack.sm.fsm.stats().clockMs;
+      for (const l of r.outcome.leases)
+        if (l.expired && stampMs < lastRenewalMs.get(l.scope)! + ttlMs) early++;
+    });
+    const allExpired = await waitUntil(() => leases.every((l) => stack.sm.fsm.getHolder(l.scope) === null));
+    expect(allExpired).toBe(true);
+    expect(early).toBe(0);
+    // Each slot moved once its deadline before the renewals passed (then it was due at its last).
+    expect(rekey.mock.calls.length).toBeLessThanOrEqual(200);
+  });
 });
 
 /** stallFor holds this process's event loop for `ms` (the scheduler runs in it): a stall. */
