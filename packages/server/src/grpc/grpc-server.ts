@@ -30,6 +30,7 @@ import {
   GRPC_SHUTDOWN_GRACE_MS,
   resolveGrpcLimits,
 } from './limits';
+import { keepAliveCodec } from './keep-alive-codec';
 import { guardDeserializers } from './malformed';
 import { loadPublicApi } from './proto';
 import { admitStreams } from './stream-admission';
@@ -132,6 +133,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
   const leadershipDefinition = passEncodedResponses(
     guardDeserializers({
       ...api.leadership.definition,
+      KeepAlive: keepAliveCodec(api.leadership.definition['KeepAlive']!),
       Watch: watch.method,
       WatchStream: watchStream.method,
     }),

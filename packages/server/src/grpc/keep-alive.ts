@@ -345,7 +345,7 @@ function itemOf(value: unknown, i: number, mayRenew: (scope: string) => boolean)
   const refused = (errorCode: string): ListedLease => ({
     answer: {
       scope,
-      fenceToken: typeof ref['fenceToken'] === 'string' ? ref['fenceToken'] : '0',
+      fenceToken: fenceEcho(ref['fenceToken']),
       renewed: false,
       deadlineMs: 0,
       errorCode,
@@ -370,4 +370,10 @@ function itemOf(value: unknown, i: number, mayRenew: (scope: string) => boolean)
     if (isServerError(e, 'INVALID_ARGUMENT')) return refused('INVALID_ARGUMENT');
     throw e;
   }
+}
+
+/** fenceEcho is a refused lease's fence as its answer echoes it: as listed (a decimal string or a decoded bigint), else 0. */
+function fenceEcho(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'bigint' ? value.toString() : '0';
 }

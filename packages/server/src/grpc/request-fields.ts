@@ -94,11 +94,15 @@ function safeDecimal(text: string): number {
 }
 
 /**
- * parseFenceToken reads a fence token: a uint64 as a decimal string, in 1..2^64-1 (0 is never a
- * fence; an unset field decodes as "0" and is refused here). Anything else is INVALID_ARGUMENT.
+ * parseFenceToken reads a fence token: a uint64 as a decimal string (or a bigint, as KeepAlive's
+ * decoder reads it), in 1..2^64-1 (0 is never a fence; an unset field decodes as "0", or 0n, and
+ * is refused here). Anything else is INVALID_ARGUMENT.
  */
 export function parseFenceToken(value: unknown, field = 'fenceToken'): bigint {
-  if (typeof value === 'string' && value.length <= SAFE_DECIMAL_DIGITS_MAX) {
+  if (typeof value === 'bigint') {
+    // KeepAlive's own decoder reads fences as bigints (keep-alive-codec.ts).
+    if (value >= 1n && value <= FENCE_TOKEN_MAX) return value;
+  } else if (typeof value === 'string' && value.length <= SAFE_DECIMAL_DIGITS_MAX) {
     // Every KeepAlive lease comes through here: a short token (any Raft index below 10^15) is read
     // digit by digit as a number, with no regular expression and no BigInt parse of the string.
     const n = safeDecimal(value);

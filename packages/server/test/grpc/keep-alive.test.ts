@@ -75,6 +75,29 @@ describe('the KeepAlive stream', () => {
     expect((await reader.end()).error).toBeNull();
   });
 
+  it('reads fences past 2^32 exactly and echoes them in refusals', async () => {
+    const [lease] = await acquireMany('ka/wide', 1);
+    const stream = duplex(solo.leadership, 'KeepAlive');
+    const reader = new StreamReader(stream);
+    const wide = ['4294967301', '18446744073709551615'];
+    stream.write({
+      leases: [refOf(lease!), ...wide.map((fenceToken) => ({ scope: lease!['scope'], fenceToken }))],
+    });
+    const results = (await reader.next())['results'] as Msg[];
+    expect(results[0]).toMatchObject({ renewed: true, fenceToken: lease!['fenceToken'] });
+    for (const [i, fenceToken] of wide.entries()) {
+      expect(results[i + 1]).toMatchObject({
+        scope: lease!['scope'],
+        fenceToken,
+        renewed: false,
+        errorCode: 'STALE_FENCE',
+        currentFenceToken: lease!['fenceToken'],
+      });
+    }
+    stream.end();
+    expect((await reader.end()).error).toBeNull();
+  });
+
   it(`fails the stream when one message lists more than ${KEEPALIVE_LEASES_PER_MESSAGE_MAX} leases`, async () => {
     const stream = duplex(solo.leadership, 'KeepAlive');
     const reader = new StreamReader(stream);
