@@ -27,11 +27,11 @@ function uint64FromDecoded(value: LongBits): bigint {
 
 /**
  * keepAliveCodec returns KeepAlive's method definition with its own request decoder and response
- * encoder. proto-loader's turn every message into a plain object field by field: each request's
- * fences became decimal strings through Long (and were parsed back into bigints), and each answer
- * was copied into a message object (fromObject) before it was encoded. At 100,000 leases that was
- * about 5% of the leader's CPU, and a follower relaying a client's stream decoded every request
- * the same way only to forward its bytes. The bytes on the wire are the same: this decodes with
+ * encoder. proto-loader's codec turns every message into a plain object field by field: each
+ * request's fences became decimal strings through Long (and were parsed back into bigints), and
+ * each answer was copied into a message object (fromObject) before it was encoded. At 100,000
+ * leases that was about 4% of the leader's CPU, and a follower relaying a client's stream decoded
+ * every request the same way only to forward its bytes. The bytes on the wire are the same: this decodes with
  * protobufjs's reader into DecodedLeaseRefs and encodes the handler's answers (WireKeepAliveResult:
  * fences as WireUint64 halves or decimal strings, which protobufjs encodes alike) as they are.
  */
