@@ -7,29 +7,36 @@ import { LocalCluster } from '../../src/index';
 /**
  * useLocalCluster gives a describe block a cluster of real server processes on free loopback
  * ports: created and started before its tests, every process stopped by PID (discardCluster) and
- * the data folder removed after them. It returns a getter, valid inside the tests.
+ * the data folder removed after them. It returns a getter, valid inside the tests. The CLI's tests
+ * use it too (packages/cli/test/support/local-cluster.ts).
  */
 export function useLocalCluster(
   name: string,
   options: Omit<LocalClusterOptions, 'dataRoot' | 'basePort'> & {
     /** beforeStart runs before the cluster is created (to write certificates its nodes read, say). */
     readonly beforeStart?: () => Promise<void>;
+    /** leaderWithinMs, when set, makes the tests wait (at most this long) for a leader first. */
+    readonly leaderWithinMs?: number;
+    /** hookTimeoutMs bounds starting and stopping the cluster (default: the test timeout). */
+    readonly hookTimeoutMs?: number;
   },
 ): () => LocalCluster {
+  const { beforeStart, leaderWithinMs, hookTimeoutMs, ...clusterOptions } = options;
   // The folder is made in beforeAll, not when the describe is collected: a run that filters out
   // every test of the block (jest -t) runs neither hook, and would leave the folder behind.
   let dataRoot: string | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
     dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
-    await options.beforeStart?.();
-    cluster = await LocalCluster.create({ logLevel: 'info', ...options, dataRoot, basePort: 0 });
+    await beforeStart?.();
+    cluster = await LocalCluster.create({ logLevel: 'info', ...clusterOptions, dataRoot, basePort: 0 });
     cluster.startAll();
-  });
+    if (leaderWithinMs !== undefined) await cluster.waitForLeader(leaderWithinMs);
+  }, hookTimeoutMs);
   afterAll(async () => {
     if (cluster !== undefined) await discardCluster(cluster);
     if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true });
-  });
+  }, hookTimeoutMs);
   return () => {
     if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
     return cluster;
