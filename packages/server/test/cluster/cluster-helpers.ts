@@ -21,22 +21,22 @@ export function useLocalCluster(
     readonly hookTimeoutMs?: number;
   },
 ): () => LocalCluster {
-  const { beforeStart, leaderWithinMs, hookTimeoutMs, ...clusterOptions } = options;
   // The folder is made in beforeAll, not when the describe is collected: a run that filters out
   // every test of the block (jest -t) runs neither hook, and would leave the folder behind.
   let dataRoot: string | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
     dataRoot = mkdtempSync(join(tmpdir(), `omnirelay-${name}-`));
-    await beforeStart?.();
-    cluster = await LocalCluster.create({ logLevel: 'info', ...clusterOptions, dataRoot, basePort: 0 });
+    await options.beforeStart?.();
+    // Spread only now: options may have getters that read what beforeStart made (certificates).
+    cluster = await LocalCluster.create({ logLevel: 'info', ...options, dataRoot, basePort: 0 });
     cluster.startAll();
-    if (leaderWithinMs !== undefined) await cluster.waitForLeader(leaderWithinMs);
-  }, hookTimeoutMs);
+    if (options.leaderWithinMs !== undefined) await cluster.waitForLeader(options.leaderWithinMs);
+  }, options.hookTimeoutMs);
   afterAll(async () => {
     if (cluster !== undefined) await discardCluster(cluster);
     if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true });
-  }, hookTimeoutMs);
+  }, options.hookTimeoutMs);
   return () => {
     if (cluster === undefined) throw new Error('the local cluster is used outside its tests');
     return cluster;
