@@ -25,6 +25,29 @@ function uint64FromDecoded(value: LongBits): bigint {
   return value.high === 0 ? low : (BigInt(value.high >>> 0) << 32n) | low;
 }
 
+/** KeepAliveTypes are the two message types keepAliveCodec encodes and decodes. */
+interface KeepAliveTypes {
+  readonly requestType: protobuf.Type;
+  readonly responseType: protobuf.Type;
+}
+
+let keepAliveTypesLoaded: KeepAliveTypes | undefined;
+
+/**
+ * keepAliveTypes parses the public API's proto once per process (as loadPublicApi does for
+ * proto-loader's definition): the test suites start many servers in one process.
+ */
+function keepAliveTypes(): KeepAliveTypes {
+  if (keepAliveTypesLoaded === undefined) {
+    const root = protobuf.loadSync(LEADERSHIP_PROTO_PATH);
+    keepAliveTypesLoaded = {
+      requestType: root.lookupType(`${LEADERSHIP_PACKAGE}.KeepAliveRequest`),
+      responseType: root.lookupType(`${LEADERSHIP_PACKAGE}.KeepAliveResponse`),
+    };
+  }
+  return keepAliveTypesLoaded;
+}
+
 /**
  * keepAliveCodec returns KeepAlive's method definition with its own request decoder and response
  * encoder. proto-loader's codec turns every message into a plain object field by field: each
@@ -38,9 +61,7 @@ function uint64FromDecoded(value: LongBits): bigint {
 export function keepAliveCodec(
   method: grpc.MethodDefinition<unknown, unknown>,
 ): grpc.MethodDefinition<unknown, unknown> {
-  const root = protobuf.loadSync(LEADERSHIP_PROTO_PATH);
-  const requestType = root.lookupType(`${LEADERSHIP_PACKAGE}.KeepAliveRequest`);
-  const responseType = root.lookupType(`${LEADERSHIP_PACKAGE}.KeepAliveResponse`);
+  const { requestType, responseType } = keepAliveTypes();
   return {
     ...method,
     requestDeserialize: (bytes: Buffer): { leases: DecodedLeaseRef[] } => {
