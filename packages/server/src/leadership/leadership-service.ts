@@ -14,6 +14,7 @@ import type {
   MirrorRequest,
   RenewItem,
   ResignOutcome,
+  ScopeView,
   FailoverRecord,
   FailoverStepCommand,
   SetClusterCommand,
@@ -263,11 +264,34 @@ export class LeadershipService {
 
   /**
    * admitNewLease refuses a call asking for a new lease with BACKPRESSURE while this leader's
-   * renewals are backed up (RenewalAdmission). On a follower it does nothing: the call fails with
-   * NOT_LEADER when it proposes, and is forwarded to the leader, which decides.
+   * renewals are backed up (RenewalAdmission), unless its session already holds the scope (or,
+   * for a campaign, waits for it): a retry, which the FSM answers with what the session has. On a
+   * follower it does nothing: the call fails with NOT_LEADER when it proposes, and is forwarded to
+   * the leader, which decides.
    */
-  private admitNewLease(call: AdmittedCall): void {
-    if (this.node.isLeader) this.admission.admit(call);
+  private admitNewLease(call: AdmittedCall, req: AcquireRequest): void {
+    if (this.node.isLeader) this.admission.admit(call, () => this.heldInSession(call, req));
+  }
+
+  /**
+   * heldInSession says whether this node's applied state shows `req`'s candidate holding
+   * `req.scope` in `req`'s session (or, for a campaign, waiting for it there). Only a hint for
+   * admission: the FSM decides when the entry is applied.
+   */
+  private heldInSession(call: AdmittedCall, req: AcquireRequest): boolean {
+    const session = req.sessionId;
+    if (session === undefined || session === '') return false;
+    let view: ScopeView | null;
+    try {
+      view = this.sm.fsm.getScope(req.scope);
+    } catch {
+      return false; // a bad scope name: the FSM refuses it when applied
+    }
+    if (view === null) return false;
+    const mine = (who: { candidateId: string; sessionId: string }): boolean =>
+      who.candidateId === req.candidateId && who.sessionId === session;
+    if (view.holder !== null && mine(view.holder)) return true;
+    return call === 'campaign' && view.waiting.some(mine);
   }
 
   /** renewalPending says whether a renewal of the lease with this leaseKey is queued or in flight (the expiry scheduler leaves it alone). */
@@ -277,7 +301,7 @@ export class LeadershipService {
 
   /** acquire grants `scope` to the candidate if it is vacant, else names the holder. */
   async acquire(req: AcquireRequest): Promise<AcquireOutcome & AppliedTerm> {
-    this.admitNewLease('acquire');
+    this.admitNewLease('acquire', req);
     const { outcome, raftTerm } = await this.proposeApplied({
       type: 'acquire',
       correlationId: req.correlationId ?? randomUUID(),
@@ -301,7 +325,7 @@ export class LeadershipService {
     signal: AbortSignal,
     onQueued: (queued: Extract<CampaignOutcome, { elected: false }>) => void = () => undefined,
   ): Promise<CampaignElected> {
-    this.admitNewLease('campaign');
+    this.admitNewLease('campaign', req);
     // Listen before proposing, so an election right after the campaign entry is not missed.
     let elected: ((won: CampaignElected) => void) | undefined;
     const electedPromise = new Promise<CampaignElected>((resolve) => (elected = resolve));

@@ -39,7 +39,11 @@ export interface AdmissionChange {
  * last did (so the state does not flap with every batch), a call asking for a new lease (Acquire,
  * Campaign) is refused with BACKPRESSURE before it costs a log entry. BACKPRESSURE is retryable:
  * the SDK retries with backoff, so new leases slow down instead of the held ones expiring.
- * Renewals, resigns and step-downs are never refused here: they keep or free what is held.
+ * Renewals, resigns and step-downs are never refused here: they keep or free what is held. Nor
+ * is a retried call of a session that already holds (or, campaigning, waits for) the scope: the
+ * FSM answers it with what the session has (alreadyHolder), so it asks for nothing new, and it is
+ * how a client gets back a lease an attempt it gave up on (a deadline) won. Refused, that lease
+ * would lapse unrenewed while the client, told BACKPRESSURE, waits to ask for it again.
  *
  * Only the leader has renewals waiting, so a follower never refuses (and forwards as before).
  * `lagMaxMs` 0 turns it off.
@@ -65,8 +69,11 @@ export class RenewalAdmission {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** admit throws BACKPRESSURE when a new lease must wait for the renewal backlog to clear. */
-  admit(call: AdmittedCall): void {
+  /**
+   * admit throws BACKPRESSURE when a new lease must wait for the renewal backlog to clear.
+   * `heldInSession` is asked only then: true admits the call (it asks for no new lease).
+   */
+  admit(call: AdmittedCall, heldInSession: () => boolean = () => false): void {
     if (this.lagMaxMs === 0) return;
     const lagMs = this.renewalLagMs();
     const nowMs = this.now();
@@ -78,7 +85,7 @@ export class RenewalAdmission {
       }
       this.refusingUntilMs = nowMs + this.lagMaxMs;
     }
-    if (nowMs >= this.refusingUntilMs) return;
+    if (nowMs >= this.refusingUntilMs || heldInSession()) return;
     this.refused++;
     this.refusedThisPeriod++;
     this.onRefused(call);

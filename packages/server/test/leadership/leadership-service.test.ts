@@ -273,4 +273,74 @@ describe('LeadershipService admission control of new leases', () => {
     expect(metrics).toMatch(/^omnirelay_admission_refusals_total\{call="campaign"\} 1$/m);
     expect(metrics).toMatch(/^omnirelay_admission_refusing 0$/m);
   });
+
+  it('admits, while refusing new leases, a retry whose session already holds or waits for the scope, and answers it with what it has', async () => {
+    // An attempt the client gave up on (its deadline passed) may still have won the scope; the
+    // client's retry must get that lease back, not BACKPRESSURE until it lapses unrenewed.
+    const held = await server.service.acquire({
+      scope: 'admit/retried',
+      candidateId: 'c',
+      sessionId: 's1',
+      leaseTtlMs: 60_000,
+    });
+    if (!held.granted) throw new Error('admit/retried was not granted');
+    const queued: unknown[] = [];
+    const waiting = server.service.campaign(
+      { scope: 'admit/retried', candidateId: 'w', sessionId: 's2', leaseTtlMs: 60_000, priority: 0 },
+      new AbortController().signal,
+      (q) => queued.push(q),
+    );
+    for (let i = 0; i < 100 && queued.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(queued).toHaveLength(1);
+    const ref = { scope: held.lease.scope, fenceToken: held.lease.fenceToken };
+    /** backlogged leaves a renewal unanswered past the bound: the next calls made at once are judged refusing. */
+    const backlogged = async (): Promise<void> => {
+      const renewal = server.service.renew(ref);
+      await Promise.resolve();
+      busyFor(LAG_MAX_MS * 3);
+      void renewal.then((r) => expect(r.renewed).toBe(true));
+    };
+    const refusedBefore = (await status()).refusedTotal as number;
+
+    await backlogged();
+    // Each call is made before anything is awaited, while the leader refuses new leases.
+    const retried = server.service.acquire({
+      scope: 'admit/retried',
+      candidateId: 'c',
+      sessionId: 's1',
+      leaseTtlMs: 60_000,
+    });
+    const requeued: unknown[] = [];
+    const retryAbort = new AbortController();
+    const campaignRetry = server.service.campaign(
+      { scope: 'admit/retried', candidateId: 'w', sessionId: 's2', leaseTtlMs: 60_000, priority: 0 },
+      retryAbort.signal,
+      (q) => requeued.push(q),
+    );
+    // The same candidate in another session or with none, another candidate and a new scope wait.
+    const refusals = [
+      { scope: 'admit/retried', candidateId: 'c', sessionId: 's9' },
+      { scope: 'admit/retried', candidateId: 'c' },
+      { scope: 'admit/retried', candidateId: 'x', sessionId: 's1' },
+      { scope: 'admit/fresh', candidateId: 'c', sessionId: 's1' },
+    ].map((req) => server.service.acquire({ ...req, leaseTtlMs: 60_000 }));
+    for (const refused of refusals) await expect(refused).rejects.toMatchObject({ code: 'BACKPRESSURE' });
+    expect((await status()).refusedTotal).toBe(refusedBefore + refusals.length);
+
+    const answer = await retried;
+    expect(answer).toMatchObject({ granted: true, alreadyHolder: true });
+    if (!answer.granted) throw new Error('unreachable');
+    expect(answer.lease.fenceToken).toBe(held.lease.fenceToken);
+    for (let i = 0; i < 100 && requeued.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(requeued).toMatchObject([{ elected: false, alreadyWaiting: true }]);
+
+    retryAbort.abort();
+    await campaignRetry.catch(() => undefined);
+    await server.service.resign(ref.scope, ref.fenceToken);
+    const won = await waiting;
+    expect(won.lease.candidateId).toBe('w');
+    await server.service.resign(won.lease.scope, won.lease.fenceToken);
+  });
 });

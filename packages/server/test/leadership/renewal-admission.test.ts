@@ -78,6 +78,29 @@ describe('RenewalAdmission', () => {
     });
   });
 
+  it('admits a call whose session already holds the scope while refusing, and asks only then', () => {
+    const { subject, set, refused } = admission(1_000);
+    let asked = 0;
+    const held = (answer: boolean) => (): boolean => {
+      asked++;
+      return answer;
+    };
+    subject.admit('acquire', held(true));
+    expect(asked).toBe(0); // not refusing: the FSM is not consulted
+    set({ lagMs: 1_500 });
+    expect(refusal(() => subject.admit('acquire', held(true)))).toBeUndefined();
+    expect(refusal(() => subject.admit('campaign', held(true)))).toBeUndefined();
+    expect(
+      isServerError(
+        refusal(() => subject.admit('acquire', held(false))),
+        'BACKPRESSURE',
+      ),
+    ).toBe(true);
+    expect(asked).toBe(3);
+    expect(refused).toEqual(['acquire']);
+    expect(subject.status()).toMatchObject({ refusing: true, refusedTotal: 1 });
+  });
+
   it('keeps refusing for the bound after the backlog last exceeded it, then admits again', () => {
     const { subject, set } = admission(1_000);
     set({ lagMs: 1_500 });
