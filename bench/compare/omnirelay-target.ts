@@ -9,10 +9,11 @@
  * client ports with required client certificates (--client-tls-cert/-key/-ca); every client the
  * bench makes presents the bench client certificate through the SDK's `tls` option.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
+import { progress } from '../support/stats';
 import type { BenchPki } from './bench-pki';
 import type { ScratchDir } from './children';
 import { makeScratchDir, trackPids } from './children';
@@ -54,6 +55,11 @@ function omniRelayVersion(): string {
 export interface OmniRelayTargetOptions {
   /** cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops. */
   readonly cpuProfDir?: string | undefined;
+  /**
+   * keepLogsDir, when set, makes every node log at debug level (the Raft core's trace: votes,
+   * campaigns and why) and copies each node's log to keepLogsDir/<id>.log when the cluster stops.
+   */
+  readonly keepLogsDir?: string | undefined;
   /** pki, when set, runs the cluster with TLS and client certificates from it (security `tls`). */
   readonly pki?: BenchPki | undefined;
   /** nodeEnv adds environment variables to every node (e.g. the hops bench's OMNIRELAY_HOP_LEDGER). */
@@ -85,12 +91,14 @@ export class OmniRelayTarget implements Target {
   private readonly tls: TlsPem | undefined;
 
   private readonly cpuProfDir: string | undefined;
+  private readonly keepLogsDir: string | undefined;
   private readonly pki: BenchPki | undefined;
   private readonly nodeEnv: Readonly<Record<string, string>>;
   private readonly callMsMax: number;
 
   constructor(options: OmniRelayTargetOptions = {}) {
     this.cpuProfDir = options.cpuProfDir;
+    this.keepLogsDir = options.keepLogsDir;
     this.pki = options.pki;
     this.nodeEnv = options.nodeEnv ?? {};
     this.callMsMax = options.callMsMax ?? OMNIRELAY_CALL_MS_MAX;
@@ -118,7 +126,7 @@ export class OmniRelayTarget implements Target {
       size: this.members.length,
       dataRoot: this.dataRoot.path,
       basePort: 0,
-      logLevel: 'warn',
+      logLevel: this.keepLogsDir === undefined ? 'warn' : 'debug',
       nodeEnv: (id: string) => ({ ...this.nodeEnv, ...this.nodeTlsEnv(id) }),
       ...(this.pki === undefined ? {} : { clientTls: this.pki.client }),
       ...(this.cpuProfDir === undefined
@@ -161,10 +169,21 @@ export class OmniRelayTarget implements Target {
     this.main = undefined;
     this.probeLeases = [];
     await this.cluster?.stopAll();
+    this.keepLogs();
     this.untrack?.();
     this.cluster = undefined;
     this.dataRoot?.remove();
     this.dataRoot = undefined;
+  }
+
+  /** keepLogs copies every node's log to keepLogsDir (with --keep-logs), before the data folder goes. */
+  private keepLogs(): void {
+    if (this.keepLogsDir === undefined || this.cluster === undefined) return;
+    mkdirSync(this.keepLogsDir, { recursive: true });
+    for (const n of this.cluster.nodes) {
+      if (existsSync(n.logFile)) copyFileSync(n.logFile, join(this.keepLogsDir, `${n.id}.log`));
+    }
+    progress(`node logs copied to ${this.keepLogsDir}`);
   }
 
   private started(): LocalCluster {

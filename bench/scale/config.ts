@@ -3,7 +3,9 @@
  * `--leases N` (default 100,000), `--clients N` (100), `--lease-workers N` (worker threads the
  * clients run in, and etcd's leases, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
- * OmniRelay node) and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
+ * OmniRelay node), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
+ * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace)
+ * and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
  */
 import { resolve } from 'node:path';
 import { SetupError } from '../compare/etcd-install';
@@ -29,11 +31,12 @@ export interface ScaleConfig {
   readonly etcdAcquireConcurrency: number;
   readonly only: 'omnirelay' | 'etcd' | undefined;
   readonly cpuProfDir: string | undefined;
+  readonly keepLogsDir: string | undefined;
 }
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--only omnirelay|etcd] [--cpu-prof DIR]';
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--only omnirelay|etcd] [--cpu-prof DIR] [--keep-logs DIR]';
 
 /** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
 const LEASES_MAX = 1_000_000;
@@ -55,6 +58,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
   let smoke = false;
   let only: ScaleConfig['only'];
   let cpuProfDir: string | undefined;
+  let keepLogsDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -70,6 +74,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
       if (v !== 'omnirelay' && v !== 'etcd') throw new SetupError(`--only takes omnirelay or etcd\n${USAGE}`);
       only = v;
     } else if (name === '--cpu-prof') cpuProfDir = resolve(value());
+    else if (name === '--keep-logs') keepLogsDir = resolve(value());
     else if (name in BOUNDS) {
       const [lo, hi] = BOUNDS[name]!;
       const v = Number(value());
@@ -96,5 +101,6 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     etcdAcquireConcurrency: 128,
     only,
     cpuProfDir,
+    keepLogsDir,
   };
 }

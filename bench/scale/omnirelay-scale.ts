@@ -404,7 +404,11 @@ async function untilAdmitting(target: OmniRelayTarget, leader: string): Promise<
 
 /** runOmniRelayScale runs the OmniRelay half; the cluster is stopped whatever happens. */
 export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
-  const target = new OmniRelayTarget({ cpuProfDir: config.cpuProfDir, callMsMax: WRITE_MS_MAX });
+  const target = new OmniRelayTarget({
+    cpuProfDir: config.cpuProfDir,
+    keepLogsDir: config.keepLogsDir,
+    callMsMax: WRITE_MS_MAX,
+  });
   const workers: Worker[] = [];
   const untrack = trackPids(() =>
     target.members.flatMap((m) => {
