@@ -8,8 +8,12 @@ export interface EncodedCapture {
 }
 
 /**
- * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and
- * I/O run between slices); undefined when `stopped()` turns true first.
+ * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and I/O
+ * run between slices); undefined when `stopped()` turns true first. It resolves a turn after the
+ * last slice, so the caller's next step does not share that slice's turn: the last slice joins
+ * every chunk into the snapshot's bytes, and the store's batch then copies all of them
+ * synchronously (at 100,000 leases, 9.5 MiB: 4–29 ms and 31–53 ms on this project's 2-core
+ * machine; in one turn, the longest of a compaction).
  */
 export async function encodeCapture(
   capture: SnapshotCapture,
@@ -26,5 +30,7 @@ export async function encodeCapture(
     sliceMsMax = Math.max(sliceMsMax, performance.now() - sliceStarted);
     slices++;
   }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (stopped()) return undefined;
   return { data, slices, sliceMsMax };
 }
