@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { parseConfig } from '../bench/compare/config';
+import { parseScaleConfig } from '../bench/scale/config';
 
 describe('the compare bench command line', () => {
   it('defaults to 3 full runs of both targets, without profiling', () => {
@@ -41,5 +42,34 @@ describe('the compare bench command line', () => {
   ])('refuses %j with a one-line reason and the usage', (argv, reason) => {
     expect(() => parseConfig(argv)).toThrow(reason);
     expect(() => parseConfig(argv)).toThrow(/usage: npm run bench -- compare/);
+  });
+});
+
+describe('the scale bench command line', () => {
+  it('defaults to 100,000 leases without profiles or kept logs', () => {
+    const c = parseScaleConfig([]);
+    expect(c.leases).toBe(100_000);
+    expect(c.cpuProfDir).toBeUndefined();
+    expect(c.keepLogsDir).toBeUndefined();
+  });
+
+  it('takes --keep-logs DIR and --cpu-prof DIR (and =DIR) as absolute folders', () => {
+    const c = parseScaleConfig(['--keep-logs', 'logs-out', '--only', 'omnirelay', '--cpu-prof=/tmp/p']);
+    expect(isAbsolute(c.keepLogsDir!)).toBe(true);
+    expect(c.keepLogsDir!.endsWith('logs-out')).toBe(true);
+    expect(c.cpuProfDir).toBe('/tmp/p');
+    expect(c.only).toBe('omnirelay');
+  });
+
+  it.each([
+    [['--keep-logs'], /--keep-logs needs a value/],
+    [['--keep-logs', '--smoke'], /--keep-logs needs a folder/],
+    [['--keep-logs='], /--keep-logs needs a folder/],
+    [['--cpu-prof', '--leases', '10'], /--cpu-prof needs a folder/],
+    [['--leases', '0'], /--leases must be an integer from 1 to 1000000/],
+    [['--fast'], /unknown option --fast/],
+  ])('refuses %j with a one-line reason and the usage', (argv, reason) => {
+    expect(() => parseScaleConfig(argv)).toThrow(reason);
+    expect(() => parseScaleConfig(argv)).toThrow(/usage: npm run bench -- scale/);
   });
 });

@@ -68,13 +68,19 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
       if (v === undefined) throw new SetupError(`${name} needs a value\n${USAGE}`);
       return v;
     };
+    /** folder reads a folder option's value: a path, not empty and not the next option. */
+    const folder = (): string => {
+      const v = value();
+      if (v === '' || v.startsWith('--')) throw new SetupError(`${name} needs a folder\n${USAGE}`);
+      return resolve(v);
+    };
     if (name === '--smoke') smoke = true;
     else if (name === '--only') {
       const v = value();
       if (v !== 'omnirelay' && v !== 'etcd') throw new SetupError(`--only takes omnirelay or etcd\n${USAGE}`);
       only = v;
-    } else if (name === '--cpu-prof') cpuProfDir = resolve(value());
-    else if (name === '--keep-logs') keepLogsDir = resolve(value());
+    } else if (name === '--cpu-prof') cpuProfDir = folder();
+    else if (name === '--keep-logs') keepLogsDir = folder();
     else if (name in BOUNDS) {
       const [lo, hi] = BOUNDS[name]!;
       const v = Number(value());
