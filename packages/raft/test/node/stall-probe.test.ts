@@ -116,11 +116,17 @@ describe('StallProbe', () => {
     try {
       const began = performance.now();
       probe.observe(began - 10, Date.now(), cpuMs());
-      // Hold the loop with allocation: 3 million short-lived objects (~100 MB) are more than a
-      // young generation, so the collector runs inside the stall at least once.
-      let kept: { k: number } | undefined;
-      for (let k = 0; k < 3_000_000; k++) kept = { k };
-      expect(kept?.k).toBe(2_999_999);
+      // Hold the loop with allocation: at least 3 million short-lived objects (~100 MB, more than a
+      // young generation, so the collector runs inside the stall at least once) and at least 40 ms
+      // (a stall counts from 20 ms). Each object is stored, so the optimizer cannot leave out its
+      // allocation: a loop whose objects never escaped once ran in under 20 ms, and no stall was seen.
+      const kept: Array<{ k: number }> = new Array<{ k: number }>(1024);
+      let k = 0;
+      while (k < 3_000_000 || performance.now() - began < 40) {
+        kept[k & 1023] = { k };
+        k++;
+      }
+      expect(kept[(k - 1) & 1023]?.k).toBe(k - 1);
       const ended = performance.now();
       // The pauses are reported after the task that had them; the late tick is recorded here first.
       probe.observe(ended, Date.now(), cpuMs());
