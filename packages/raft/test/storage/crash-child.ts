@@ -2,21 +2,25 @@
  * crash-child appends to a LevelStorage as fast as it can and prints `acked <index> <term>`
  * after each save resolves (that is, after the synced batch is durable). The crash test kills it
  * with SIGKILL at random moments. It mixes in suffix overwrites (a follower's truncation) and
- * compactions, so those paths are crashed too. Every entry's bytes are a function of
- * (index, term), so the parent can check content after a reopen.
+ * compactions (each snapshot in several chunks), so those paths are crashed too. Every entry's
+ * bytes are a function of (index, term), and every snapshot's of its index, so the parent can
+ * check content after a reopen.
  *
  * Usage: node -r @swc-node/register crash-child.ts <dataDir> <seed>
  */
 import type { Entry } from '../../src/core/index';
 import { Mulberry32 } from '../../src/core/index';
 import { LevelStorage } from '../../src/storage/index';
-import { entryBytes } from './crash-entry';
+import { CRASH_CHUNK_BYTES, entryBytes, snapshotBytes } from './crash-entry';
 
 async function main(): Promise<void> {
   const [dataDir, seedText] = process.argv.slice(2);
   if (dataDir === undefined || seedText === undefined) throw new Error('usage: crash-child <dataDir> <seed>');
   const rng = new Mulberry32(Number(seedText));
-  const store = await LevelStorage.open(dataDir, { bootstrap: { voters: ['n1'], learners: [] } });
+  const store = await LevelStorage.open(dataDir, {
+    bootstrap: { voters: ['n1'], learners: [] },
+    snapshotChunkBytes: CRASH_CHUNK_BYTES,
+  });
   const mirror = store.mirror;
   let term = Math.max(1, mirror.initialHardState().term);
   process.stdout.write(`opened ${mirror.lastIndex()}\n`);
@@ -31,7 +35,7 @@ async function main(): Promise<void> {
       const index = mirror.lastIndex() - 5;
       await store.compact(
         { index, term: mirror.term(index)!, membership: mirror.snapshot().meta.membership },
-        Buffer.from(`snap@${index}`),
+        snapshotBytes(index),
       );
       process.stdout.write(`compacted ${index}\n`);
       continue;

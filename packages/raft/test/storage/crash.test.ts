@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Mulberry32 } from '../../src/core/index';
 import { LevelStorage } from '../../src/storage/index';
-import { entryBytes } from './crash-entry';
+import { entryBytes, snapshotBytes } from './crash-entry';
 
 const CRASHES = 12;
 const CHILD = join(__dirname, 'crash-child.ts');
@@ -61,6 +61,7 @@ describe('LevelStorage under kill -9', () => {
   it('keeps every acknowledged entry and reopens consistently after each of many crashes', async () => {
     const rng = new Mulberry32(20261123);
     let ackedTotal = 0;
+    let compactions = 0;
     for (let crash = 0; crash < CRASHES; crash++) {
       const run = await runAndKill(dataDir, crash + 1, 20 + rng.intBelow(250));
       ackedTotal += run.acked.length;
@@ -76,6 +77,12 @@ describe('LevelStorage under kill -9', () => {
           expect(mirror.lastIndex()).toBeGreaterThanOrEqual(last.index);
           expect(mirror.term(last.index)).toBeGreaterThanOrEqual(last.term);
         }
+        // A snapshot is whole or was never stored: its chunks all there, or the previous one kept.
+        const snapshot = mirror.snapshot();
+        if (snapshot.meta.index > 0) {
+          compactions++;
+          expect(Buffer.from(snapshot.data).equals(snapshotBytes(snapshot.meta.index))).toBe(true);
+        }
         for (const e of mirror.allEntries()) {
           expect(e.kind).toBe('command');
           if (e.kind === 'command')
@@ -87,5 +94,6 @@ describe('LevelStorage under kill -9', () => {
     }
     // The test means nothing if the children never got to write.
     expect(ackedTotal).toBeGreaterThan(CRASHES);
+    expect(compactions).toBeGreaterThan(0);
   });
 });
