@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name... [--option...]]`: runs the named benchmarks (default: all but scale and crosscluster), each writing
- * JSON under bench/results/. Names: fsm, raft, compare, hops, edge, scale, crosscluster. Everything from the first argument that
+ * JSON under bench/results/. Names: fsm, raft, storage, compare, hops, edge, scale, crosscluster. Everything from the first argument that
  * starts with `--` on is passed to each bench (e.g. `npm run bench -- compare --runs 1`).
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 const BENCHES: Record<string, string> = {
   fsm: 'fsm/fsm-bench.ts',
   raft: 'raft/raft-bench.ts',
+  storage: 'storage/snapshot-write-bench.ts',
   compare: 'compare/compare-bench.ts',
   hops: 'hops/hops-bench.ts',
   edge: 'edge/edge-bench.ts',

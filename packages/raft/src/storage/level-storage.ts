@@ -40,10 +40,12 @@ type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'
 
 /**
  * SNAPSHOT_CHUNK_BYTES is the size of each stored piece of a snapshot's data. LevelDB's binding
- * copies a value on the event loop before the write starts: 31–53 ms for a 9.5 MiB snapshot in one
- * value (100,000 leases), a few milliseconds for a chunk, each write in a turn of its own.
+ * spends 60–70 ms on the event loop before it writes an 11 MiB value (100,000 leases), a few
+ * milliseconds on a chunk, each write in a turn of its own. `npm run bench -- storage` compares
+ * sizes: 256 KiB keeps the saves beside the compaction (the Ready loop's) quickest; smaller chunks
+ * take longer to be durable, larger ones hold those saves longer.
  */
-export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+export const SNAPSHOT_CHUNK_BYTES = 1 << 18;
 
 /** LevelStorageOptions configures LevelStorage.open. */
 export interface LevelStorageOptions {
