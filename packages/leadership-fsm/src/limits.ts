@@ -119,6 +119,14 @@ export const STAMP_MS_MAX = Number.MAX_SAFE_INTEGER - LEASE_TTL_MS_MAX - GRACE_M
  */
 export const SNAPSHOT_SLICE_SCOPES = 2048;
 
+/**
+ * SNAPSHOT_JOIN_BYTES is how many bytes one `SnapshotCapture.encodeSlice` copies into the
+ * snapshot once every scope is encoded. The copy lands in fresh memory, and the first touch of
+ * each page is what costs: joining the 8.7 MiB of 100,000 leases in one call took 24–60 ms on this
+ * project's 2-core VM; 1 MiB per call is about 3 ms.
+ */
+export const SNAPSHOT_JOIN_BYTES = 1 << 20;
+
 /** CLUSTER_ID_BYTES_MAX is the longest cluster id of a cluster descriptor, in bytes. */
 export const CLUSTER_ID_BYTES_MAX = 64;
 

@@ -1,7 +1,7 @@
 import { assert } from './assert';
 import { packValue } from './codec';
 import { LeadershipError } from './errors';
-import { SNAPSHOT_SLICE_SCOPES } from './limits';
+import { SNAPSHOT_JOIN_BYTES, SNAPSHOT_SLICE_SCOPES } from './limits';
 import type { ScopeTuple } from './snapshot';
 import { scopeTuple, snapshotRoot } from './snapshot';
 import type { ChangeObserver, FsmState, ScopeRecord } from './state';
@@ -33,6 +33,8 @@ export class SnapshotCapture implements ChangeObserver {
   private readonly chunks: Uint8Array[] = [];
   /** cursor is how many of `names` are encoded. */
   private cursor = 0;
+  /** join copies the encoded parts into the snapshot's bytes, once every scope is encoded. */
+  private join: Join | undefined;
   private bytes: Uint8Array | undefined;
   private released = false;
 
@@ -48,9 +50,9 @@ export class SnapshotCapture implements ChangeObserver {
   }
 
   /**
-   * encodeSlice encodes up to `scopesMax` more scopes. It returns undefined while scopes remain,
-   * and the whole snapshot's bytes on the call that encodes the last one (and on every call
-   * after). INVALID_ARGUMENT for a `scopesMax` that is not a positive integer; an InvariantViolation
+   * encodeSlice encodes up to `scopesMax` more scopes, or once none remain copies up to
+   * SNAPSHOT_JOIN_BYTES of them into the snapshot's bytes. It returns undefined until the bytes
+   * are whole, then the whole snapshot's bytes (and on every call after). INVALID_ARGUMENT for a `scopesMax` that is not a positive integer; an InvariantViolation
    * once the capture was released before it finished.
    */
   encodeSlice(scopesMax: number = SNAPSHOT_SLICE_SCOPES): Uint8Array | undefined {
@@ -65,6 +67,21 @@ export class SnapshotCapture implements ChangeObserver {
       );
     }
     assert(!this.released, () => `encodeSlice on a released snapshot capture at index ${this.index}`);
+    if (this.join === undefined) {
+      if (!this.encodeScopes(scopesMax)) return undefined;
+      this.join = new Join([this.head, ...this.chunks]);
+      this.chunks.length = 0;
+      // Every scope is encoded: no record's change matters any more.
+      this.stopObserving();
+    }
+    if (!this.join.copy(SNAPSHOT_JOIN_BYTES)) return undefined;
+    this.bytes = this.join.out;
+    this.release();
+    return this.bytes;
+  }
+
+  /** encodeScopes encodes up to `scopesMax` more scopes; true once none remain. */
+  private encodeScopes(scopesMax: number): boolean {
     const end = Math.min(this.names.length, this.cursor + scopesMax);
     const tuples: ScopeTuple[] = [];
     for (let i = this.cursor; i < end; i++) {
@@ -84,17 +101,17 @@ export class SnapshotCapture implements ChangeObserver {
       );
       this.chunks.push(packed.subarray(header.length));
     }
-    if (this.cursor < this.names.length) return undefined;
-    this.bytes = concat([this.head, ...this.chunks]);
-    this.chunks.length = 0;
-    this.release();
-    return this.bytes;
+    return this.cursor === this.names.length;
   }
 
   /** release stops the capture from keeping records as they were; it cannot encode further. */
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.stopObserving();
+  }
+
+  private stopObserving(): void {
     this.preImages.clear();
     this.state.unobserve(this);
   }
@@ -131,13 +148,40 @@ function arrayHeader(length: number): Uint8Array {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+  const join = new Join(parts);
+  join.copy(Infinity);
+  return join.out;
+}
+
+/** Join copies parts into one array a bounded number of bytes at a time. */
+class Join {
+  readonly out: Uint8Array;
+  /** part is the index of the part being copied; offset how much of it is copied already. */
+  private part = 0;
+  private offset = 0;
+  private at = 0;
+
+  constructor(private readonly parts: readonly Uint8Array[]) {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    this.out = new Uint8Array(total);
   }
-  return out;
+
+  /** copy copies up to `bytesMax` more bytes; true once every part is copied. */
+  copy(bytesMax: number): boolean {
+    let budget = bytesMax;
+    while (this.part < this.parts.length && budget > 0) {
+      const p = this.parts[this.part]!;
+      const n = Math.min(budget, p.length - this.offset);
+      this.out.set(p.subarray(this.offset, this.offset + n), this.at);
+      this.at += n;
+      this.offset += n;
+      budget -= n;
+      if (this.offset === p.length) {
+        this.part++;
+        this.offset = 0;
+      }
+    }
+    return this.part === this.parts.length;
+  }
 }

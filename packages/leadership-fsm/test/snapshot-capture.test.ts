@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
-import { LeadershipFsm, SNAPSHOT_FORMAT, isLeadershipError } from '@omnirelay/leadership-fsm';
+import {
+  LeadershipFsm,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_JOIN_BYTES,
+  isLeadershipError,
+} from '@omnirelay/leadership-fsm';
 import type { RecordedEntry } from './helpers/driver';
 import { Driver, replay } from './helpers/driver';
 import { logArbitrary, runStep } from './helpers/random-log';
@@ -149,6 +154,25 @@ describe('SnapshotCapture', () => {
     expect(released.encodeSlice(1)).toBeUndefined();
     released.release();
     expect(() => released.encodeSlice(1)).toThrow(/released snapshot capture/);
+  });
+
+  it('joins a snapshot larger than SNAPSHOT_JOIN_BYTES over several calls, each copying at most that many bytes, and changes after the last scope stay out', () => {
+    const d = new Driver();
+    acquireAll(d, 45_000);
+    const expected = d.fsm.snapshot();
+    expect(expected.length).toBeGreaterThan(2 * SNAPSHOT_JOIN_BYTES);
+    const capture = d.fsm.captureSnapshot();
+    // One call encodes every scope and copies the first SNAPSHOT_JOIN_BYTES; the rest follow.
+    expect(capture.encodeSlice(1_000_000)).toBeUndefined();
+    // s/0 was granted by entry 1: its fence token is 1.
+    d.apply({ type: 'resign', scope: 's/0', fenceToken: 1n });
+    d.apply({ type: 'acquire', scope: 'new/1', candidateId: 'w', metadata: '', leaseTtlMs: 600_000 });
+    expect(bytes(d.fsm.snapshot())).not.toEqual(bytes(expected));
+    let calls = 1;
+    let out: Uint8Array | undefined;
+    for (; calls < 100 && out === undefined; calls++) out = capture.encodeSlice(1_000_000);
+    expect(calls).toBe(Math.ceil(expected.length / SNAPSHOT_JOIN_BYTES));
+    expect(bytes(out)).toEqual(bytes(expected));
   });
 
   it('refuses a slice size that is not a positive integer with INVALID_ARGUMENT', () => {

@@ -10,9 +10,8 @@ export interface EncodedCapture {
 /**
  * encodeCapture encodes `capture` one slice per event-loop turn (setImmediate lets timers and I/O
  * run between slices); undefined when `stopped()` turns true first. It resolves a turn after the
- * last slice, so the caller's next step does not share that slice's turn: the last slice joins
- * every chunk into the snapshot's bytes (at 100,000 leases, 9.5 MiB: 4–29 ms on this project's
- * 2-core machine), and the store's first write then takes a few milliseconds more.
+ * last slice, so the caller's next step (the store's first write, a few milliseconds) does not
+ * share that slice's turn.
  */
 export async function encodeCapture(
   capture: SnapshotCapture,
