@@ -52,8 +52,9 @@ export class SnapshotCapture implements ChangeObserver {
   /**
    * encodeSlice encodes up to `scopesMax` more scopes, or once none remain copies up to
    * SNAPSHOT_JOIN_BYTES of them into the snapshot's bytes. It returns undefined until the bytes
-   * are whole, then the whole snapshot's bytes (and on every call after). INVALID_ARGUMENT for a `scopesMax` that is not a positive integer; an InvariantViolation
-   * once the capture was released before it finished.
+   * are whole, then the whole snapshot's bytes (and on every call after). INVALID_ARGUMENT for a
+   * `scopesMax` that is not a positive integer; an InvariantViolation once the capture was
+   * released before it finished.
    */
   encodeSlice(scopesMax: number = SNAPSHOT_SLICE_SCOPES): Uint8Array | undefined {
     if (this.bytes !== undefined) return this.bytes;
