@@ -5,10 +5,11 @@
  *
  * A LevelStorage in a temporary folder compacts a snapshot of about the size 100,000 leases make
  * (msgpack records of scope, holder, session, fence and expiry: `--leases N`, default 100,000),
- * stored in one value or in chunks of 1 MiB, 256 KiB (SNAPSHOT_CHUNK_BYTES, the stores' default) or
- * 64 KiB, round-robin `--reps N` times each (5) so that they share the machine's noise. Meanwhile a loop saves one entry after another, as
- * the Ready loop does. Per layout: the longest event-loop turn during the compaction
- * (monitorEventLoopDelay at 1 ms), the time until the snapshot is durable, the saves' latency.
+ * stored in one value or in chunks of 1 MiB, 256 KiB (SNAPSHOT_CHUNK_BYTES, the stores' default)
+ * or 64 KiB, round-robin `--reps N` times each (5) so that they share the machine's noise.
+ * Meanwhile a loop saves one entry after another, as the Ready loop does. Per layout: the longest
+ * event-loop turn during the compaction (monitorEventLoopDelay at 1 ms), the time until the
+ * snapshot is durable, the saves' latency.
  * Run: npm run bench -- storage [--leases N] [--reps N]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const ENTRIES_PER_REP = 200;
 /** SAVES_MAX bounds the saves issued during one compaction. */
 const SAVES_MAX = 10_000;
 
+/** LAYOUTS: 'one value' is one chunk of the whole size (then the metadata batch: one sync more than format 1's single batch). */
 const LAYOUTS = [
   { name: 'one value', chunkBytes: 1 << 30 },
   { name: '1 MiB chunks', chunkBytes: 1 << 20 },
@@ -90,6 +92,9 @@ async function compactOnce(store: LevelStorage, data: Uint8Array): Promise<Rep> 
   });
   const index = mirror.lastIndex();
   const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // The monitor counts a delay from its second tick on: a turn blocked before its first goes unseen.
+  await new Promise((resolve) => setTimeout(resolve, 5));
   const saveMs: number[] = [];
   let done = false;
   const saves = (async () => {
@@ -104,9 +109,6 @@ async function compactOnce(store: LevelStorage, data: Uint8Array): Promise<Rep> 
       saveMs.push(performance.now() - t);
     }
   })();
-  delay.enable();
-  // The monitor counts a delay from its second tick on: a turn blocked before its first goes unseen.
-  await new Promise((resolve) => setTimeout(resolve, 5));
   const started = performance.now();
   const compacted = await store.compact(
     { index, term: 1, membership: mirror.snapshot().meta.membership },

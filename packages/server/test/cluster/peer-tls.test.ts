@@ -416,7 +416,9 @@ describe('rotating the peer certificates of a running 3-node cluster while a cli
    * commits: its commit index passes what it was when the step ended.
    */
   async function steadyLeader(leader: string, term: number): Promise<void> {
-    const mark = (await cluster().status(leader))!.commit;
+    // One status call may go unanswered within its second on a loaded machine (a CI run saw it,
+    // right after a follower's kill and restart): ask again rather than read undefined.
+    const mark = (await pollUntil(`${leader} to answer /status`, () => cluster().status(leader))).commit;
     await waitUntil(`${leader} to lead at term ${term} and commit past ${mark} on every node`, async () => {
       const statuses = await Promise.all(IDS.map((id) => cluster().status(id)));
       return statuses.every(
