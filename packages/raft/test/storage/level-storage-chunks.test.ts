@@ -4,28 +4,17 @@
  * one value) still opens and becomes version 2 with its next snapshot; chunks a crash left behind
  * are deleted at open; a damaged chunked snapshot is refused as corrupt.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
 import type { Entry, Membership } from '../../src/core/index';
+import { snapshotChunkKey } from '../../src/storage/codec';
 import { LevelStorage, isStorageError } from '../../src/storage/index';
+import { tempDirs } from '../support/temp-dirs';
 
 const membership: Membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
 const CHUNK = 64;
 const packr = new Packr({ useRecords: false, moreTypes: false });
-const dirs: string[] = [];
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-chunks-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const freshDir = tempDirs('omnirelay-chunks-');
 
 function range(from: number, to: number): Entry[] {
   const out: Entry[] = [];
@@ -37,10 +26,6 @@ function range(from: number, to: number): Entry[] {
 /** state is a snapshot's data at `index`: `bytes` long, different at every index and offset. */
 function state(index: number, bytes: number): Buffer {
   return Buffer.from(Array.from({ length: bytes }, (_, i) => (index * 31 + i) % 251));
-}
-
-function chunkKey(index: number, n: number): string {
-  return 'c' + index.toString(16).padStart(16, '0') + n.toString(16).padStart(8, '0');
 }
 
 async function open(dir: string): Promise<LevelStorage> {
@@ -121,7 +106,7 @@ describe('LevelStorage snapshot chunks', () => {
     } finally {
       await again.close();
     }
-    expect(await raw(dir, chunkKeys)).toEqual([0, 1, 2].map((n) => chunkKey(9, n)));
+    expect(await raw(dir, chunkKeys)).toEqual([0, 1, 2].map((n) => snapshotChunkKey(9, n)));
   });
 
   it('stores a received snapshot in chunks with the save that installs it', async () => {
@@ -162,7 +147,7 @@ describe('LevelStorage snapshot chunks', () => {
         { type: 'put', key: 'v', value: packr.pack(1) },
         { type: 'put', key: 'sd', value: state(5, 2 * CHUNK + 3) },
         { type: 'del', key: 'sl' },
-        ...[0, 1, 2].map((n) => ({ type: 'del' as const, key: chunkKey(5, n) })),
+        ...[0, 1, 2].map((n) => ({ type: 'del' as const, key: snapshotChunkKey(5, n) })),
       ]);
     });
     const s = await open(dir);
@@ -175,7 +160,7 @@ describe('LevelStorage snapshot chunks', () => {
     await raw(dir, async (db) => {
       expect(packr.unpack(await db.get('v'))).toBe(2);
       expect(await db.get('sd')).toBeUndefined();
-      expect(await chunkKeys(db)).toEqual([chunkKey(8, 0), chunkKey(8, 1)]);
+      expect(await chunkKeys(db)).toEqual([snapshotChunkKey(8, 0), snapshotChunkKey(8, 1)]);
     });
   });
 
@@ -183,9 +168,9 @@ describe('LevelStorage snapshot chunks', () => {
     const dir = await aStoreWithSnapshot(6, 2 * CHUNK);
     await raw(dir, (db) =>
       db.batch([
-        { type: 'put', key: chunkKey(2, 0), value: Buffer.from('previous') },
-        { type: 'put', key: chunkKey(6, 2), value: Buffer.from('an earlier try had 3 chunks') },
-        { type: 'put', key: chunkKey(11, 0), value: Buffer.from('unfinished') },
+        { type: 'put', key: snapshotChunkKey(2, 0), value: Buffer.from('previous') },
+        { type: 'put', key: snapshotChunkKey(6, 2), value: Buffer.from('an earlier try had 3 chunks') },
+        { type: 'put', key: snapshotChunkKey(11, 0), value: Buffer.from('unfinished') },
       ]),
     );
     const s = await open(dir);
@@ -194,18 +179,18 @@ describe('LevelStorage snapshot chunks', () => {
     } finally {
       await s.close();
     }
-    expect(await raw(dir, chunkKeys)).toEqual([chunkKey(6, 0), chunkKey(6, 1)]);
+    expect(await raw(dir, chunkKeys)).toEqual([snapshotChunkKey(6, 0), snapshotChunkKey(6, 1)]);
   });
 
   it.each([
     [
       'a missing chunk',
-      (db: Level<string, Uint8Array>) => db.del(chunkKey(6, 1)),
+      (db: Level<string, Uint8Array>) => db.del(snapshotChunkKey(6, 1)),
       /chunk 1 of the snapshot at index 6 is missing/,
     ],
     [
       'a chunk of another length',
-      (db: Level<string, Uint8Array>) => db.put(chunkKey(6, 1), Buffer.from('short')),
+      (db: Level<string, Uint8Array>) => db.put(snapshotChunkKey(6, 1), Buffer.from('short')),
       /the snapshot at index 6 has 69 bytes, its layout says 128/,
     ],
     [

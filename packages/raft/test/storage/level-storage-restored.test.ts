@@ -1,20 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Snapshot } from '../../src/core/index';
 import { LevelStorage, isStorageError } from '../../src/storage/index';
+import { tempDirs } from '../support/temp-dirs';
 
-const dirs: string[] = [];
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-restored-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const freshDir = tempDirs('omnirelay-restored-');
 
 const snapshot: Snapshot = {
   meta: { index: 5000, term: 9, membership: { voters: ['r1', 'r2', 'r3'], learners: [] } },

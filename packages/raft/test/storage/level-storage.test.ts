@@ -1,23 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Level } from 'level';
 import type { Entry, HardState, Membership } from '../../src/core/index';
 import { TERM_MAX } from '../../src/core/index';
 import { LevelStorage, isStorageError } from '../../src/storage/index';
+import { tempDirs } from '../support/temp-dirs';
 
 const membership: Membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
-const dirs: string[] = [];
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'omnirelay-storage-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const freshDir = tempDirs('omnirelay-storage-');
 
 function command(index: number, term: number): Entry {
   return { kind: 'command', index, term, data: Buffer.from(`cmd-${index}-${term}`) };
