@@ -32,6 +32,12 @@ export interface RaftConfig {
   readonly electionTicks: number;
   /** heartbeatTicks is the leader's heartbeat interval; it must be below electionTicks. */
   readonly heartbeatTicks: number;
+  /**
+   * electionStretchTicksMax bounds how much a follower lengthens its election timeout (and its
+   * leader stickiness) after its leader was silent for a while and then went on (ElectionStretch);
+   * 0 turns the stretch off. Absent: 3 · electionTicks.
+   */
+  readonly electionStretchTicksMax?: number;
   /** unreachableCampaignDelayTicksMax bounds the random delay before campaigning after `leaderUnreachable`. */
   readonly unreachableCampaignDelayTicksMax: number;
   /** inflightMessagesMax bounds the append messages in flight to one follower in replicate state. */
@@ -94,6 +100,9 @@ export function validateRaftConfig(config: RaftConfig): void {
     1,
     config.electionTicks,
   );
+  if (config.electionStretchTicksMax !== undefined) {
+    requireInt('electionStretchTicksMax', config.electionStretchTicksMax, 0, 10 * config.electionTicks);
+  }
   requireInt('inflightMessagesMax', config.inflightMessagesMax, 1, 1_000_000);
   requireInt('messageBytesMax', config.messageBytesMax, 1, 1024 * 1024 * 1024);
   requireInt('uncommittedEntriesMax', config.uncommittedEntriesMax, 1, 100_000_000);

@@ -5,6 +5,7 @@ export { assert, InvariantViolation, isInvariantViolation } from './assert';
 export type { RaftConfig } from './config';
 export { RAFT_CONFIG_DEFAULTS, RaftConfigError, validateRaftConfig } from './config';
 export type { RaftErrorCode, RaftRefusal } from './errors';
+export { ElectionStretch, STRETCH_MEMORY_ELECTIONS, STRETCH_TICKS_MAX_ELECTIONS } from './election-stretch';
 export { Inflights } from './inflights';
 export {
   INCARNATION_CHARS_MAX,

@@ -19,6 +19,7 @@ import { Outbox } from './outbox';
 import { RaftLog } from './raft-log';
 import { ReadIndexQueue } from './read-index';
 import { ConfigurationLog } from './configuration-log';
+import { ElectionStretch, STRETCH_TICKS_MAX_ELECTIONS } from './election-stretch';
 import type { Ready } from './ready';
 import type { ConfigChange, Entry, HardState, Membership, NodeId, Role, SoftState } from './types';
 import type { MessageType } from './messages';
@@ -74,6 +75,8 @@ export class RaftCore {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTicks = 0;
+  /** stretch lengthens the election timeout and stickiness after the followed leader was slow but alive. */
+  private readonly stretch: ElectionStretch;
   /** unreachableCountdown > 0 counts down to a campaign after `leaderUnreachable`. */
   private unreachableCountdown = 0;
   /** leaderLost is the (term, leader) whose loss the transport reported; it lifts stickiness for that leader and term only. */
@@ -104,6 +107,10 @@ export class RaftCore {
     this.cfg = config;
     this.id = config.id;
     this.outbox = new Outbox(config.incarnation);
+    this.stretch = new ElectionStretch(
+      config.electionTicks,
+      config.electionStretchTicksMax ?? STRETCH_TICKS_MAX_ELECTIONS * config.electionTicks,
+    );
     const storage = config.storage;
     this.log = new RaftLog(storage, config.applied, (entries) => this.onAppend(entries));
     const hard = storage.initialHardState();
@@ -125,6 +132,15 @@ export class RaftCore {
 
   /** tick advances logical time by one tick. */
   tick(): void {
+    const stretched = this.stretch.ticks();
+    this.stretch.tick();
+    if (stretched > 0 && this.stretch.ticks() < stretched) {
+      this.trace(
+        this.stretch.ticks() === 0
+          ? 'election timeout back to normal: the leader has not been silent for long lately'
+          : `election timeout stretch down to ${this.stretch.ticks()} ticks`,
+      );
+    }
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -496,6 +512,7 @@ export class RaftCore {
       transferee: this.transferee,
       incarnation: this.cfg.incarnation ?? '',
       staleMembers: this.staleMembers(),
+      electionStretchTicks: this.stretch.ticks(),
     };
   }
 
@@ -607,9 +624,13 @@ export class RaftCore {
     return this.cfg.requireBinding !== true || membership.learners.includes(this.id);
   }
 
-  /** inLease is leader stickiness: a live leader was heard within the election timeout and not reported lost. */
+  /**
+   * inLease is leader stickiness: a live leader was heard within the election timeout (stretched
+   * while that leader has lately been slow but alive) and not reported lost.
+   */
   private inLease(): boolean {
-    if (this.lead === NONE || this.electionElapsed >= this.cfg.electionTicks) return false;
+    const windowTicks = this.cfg.electionTicks + this.stretch.ticks();
+    if (this.lead === NONE || this.electionElapsed >= windowTicks) return false;
     const lost = this.leaderLost;
     return !(lost !== undefined && lost.term === this.term && lost.leader === this.lead);
   }
@@ -651,7 +672,9 @@ export class RaftCore {
         return;
       }
     }
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+    // Only a follower of a known leader waits the stretch out: with no leader, nothing is slow.
+    const stretch = this.role === 'follower' && this.lead !== NONE ? this.stretch.ticks() : 0;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks + stretch) {
       this.startCampaign('preVote', 'election');
     }
   }
@@ -803,10 +826,23 @@ export class RaftCore {
   }
 
   private heardFromLeader(from: NodeId): void {
+    if (from === this.lead) this.observeGap(this.electionElapsed);
     this.electionElapsed = 0;
     this.lead = from;
     this.leaderLost = undefined;
     this.unreachableCountdown = 0;
+  }
+
+  /** observeGap feeds the stretch with how long the followed leader was silent before its latest message. */
+  private observeGap(gapTicks: number): void {
+    const before = this.stretch.ticks();
+    this.stretch.heardAfter(gapTicks);
+    const after = this.stretch.ticks();
+    if (after > before) {
+      this.trace(
+        `election timeout stretched by ${after} ticks: the leader ${this.lead} was silent for ${gapTicks} ticks and is alive`,
+      );
+    }
   }
 
   private handleAppend(m: AppendRequest): void {

@@ -24,4 +24,10 @@ export interface RaftStatus {
    * folder (or runs on another one) and must be removed and added again.
    */
   readonly staleMembers: Readonly<Record<NodeId, string>>;
+  /**
+   * electionStretchTicks is how many ticks this node adds to its election timeout and leader
+   * stickiness because the leader it followed was lately silent for a while and then went on
+   * (0 when no such silence is remembered).
+   */
+  readonly electionStretchTicks: number;
 }

@@ -12,6 +12,13 @@ export interface RaftNodeTimings {
   readonly heartbeatMs: number;
   /** electionTimeoutMs is the base election timeout (randomized up to twice that). */
   readonly electionTimeoutMs: number;
+  /**
+   * electionStretchMsMax bounds how much longer a follower waits for a leader that was lately
+   * silent for a while and then went on (slow, not dead: CPU starvation, a GC pause) before it
+   * campaigns, and how much longer it refuses other candidates' pre-votes (0: never; absent:
+   * 3 × electionTimeoutMs). A leader whose connections reset is still replaced at once.
+   */
+  readonly electionStretchMsMax?: number;
   /** unreachableCampaignDelayMsMax bounds the random delay before campaigning after the leader's connection failed. */
   readonly unreachableCampaignDelayMsMax: number;
   /**
@@ -117,6 +124,9 @@ export function validateRaftNodeConfig(c: RaftNodeConfig): void {
   int('heartbeatMs', c.heartbeatMs, c.tickMs, 60_000);
   int('electionTimeoutMs', c.electionTimeoutMs, 2 * c.heartbeatMs, 600_000);
   int('unreachableCampaignDelayMsMax', c.unreachableCampaignDelayMsMax, c.tickMs, c.electionTimeoutMs);
+  if (c.electionStretchMsMax !== undefined) {
+    int('electionStretchMsMax', c.electionStretchMsMax, 0, 10 * c.electionTimeoutMs);
+  }
   if (c.heartbeatMs % c.tickMs !== 0 || c.electionTimeoutMs % c.tickMs !== 0) {
     fail(
       `heartbeatMs (${c.heartbeatMs}) and electionTimeoutMs (${c.electionTimeoutMs}) must be multiples of tickMs (${c.tickMs})`,

@@ -62,6 +62,11 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly eventLoopStall: EventLoopStall;
   /** lastCompaction describes the last snapshot this node took, if any since start. */
   readonly lastCompaction: CompactionReport | undefined;
+  /**
+   * electionStretchMs is electionStretchTicks in milliseconds: how much longer than its election
+   * timeout this node waits for its leader, because that leader was lately slow but alive.
+   */
+  readonly electionStretchMs: number;
 }
 
 /**
@@ -168,6 +173,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       rng: new Mulberry32(randomInt(2 ** 31)),
       electionTicks: config.electionTimeoutMs / config.tickMs,
       heartbeatTicks: config.heartbeatMs / config.tickMs,
+      ...(config.electionStretchMsMax === undefined
+        ? {}
+        : { electionStretchTicksMax: Math.floor(config.electionStretchMsMax / config.tickMs) }),
       unreachableCampaignDelayTicksMax: Math.max(
         1,
         Math.floor(config.unreachableCampaignDelayMsMax / config.tickMs),
@@ -409,8 +417,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   /** status describes the node for /status. */
   status(): RaftNodeStatus {
+    const core = this.core.status();
     return {
-      ...this.core.status(),
+      ...core,
       leader: this.leaderId,
       peerAddress: this.transport.address,
       peers: this.transport.peerStatus(),
@@ -422,6 +431,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       fatalError: this.fatalError?.message,
       eventLoopStall: this.stallProbe.stall(),
       lastCompaction: this.lastCompaction,
+      electionStretchMs: core.electionStretchTicks * this.config.tickMs,
     };
   }
 

@@ -461,6 +461,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'base election timeout',
   },
   {
+    key: 'electionStretchMsMax',
+    kind: 'int',
+    flag: '--election-stretch-ms-max',
+    env: 'OMNIRELAY_ELECTION_STRETCH_MS_MAX',
+    help: 'most a follower adds to its election timeout after its leader was slow but alive (0: off; default 3 × the election timeout)',
+  },
+  {
     key: 'unreachableCampaignDelayMsMax',
     kind: 'int',
     flag: '--unreachable-campaign-delay-ms-max',

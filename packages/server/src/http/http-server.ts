@@ -694,6 +694,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
       clientCertificates: options.tls?.caFile === undefined ? 'none' : 'required',
     },
     eventLoopStall: s.eventLoopStall,
+    electionStretchMs: s.electionStretchMs,
     admission: options.service.admission.status(),
     lastCompaction: s.lastCompaction ?? null,
     leadership: {

@@ -93,6 +93,8 @@ export interface NodeStatus {
   /** incarnation is the id of the node's store; staleMembers, the members bound to another one. */
   readonly incarnation: string;
   readonly staleMembers: Readonly<Record<string, string>>;
+  /** electionStretchMs is how much longer than its election timeout the node waits for a leader that was lately slow. */
+  readonly electionStretchMs: number;
 }
 
 /** HttpReply is a node's answer: status, parsed JSON body and response headers. */

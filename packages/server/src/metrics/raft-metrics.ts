@@ -185,6 +185,11 @@ export function registerRaftMetrics(
     },
   });
   statusGauge(
+    'omnirelay_raft_election_stretch_seconds',
+    'How much longer than its election timeout this follower waits for its leader, because that leader was lately silent for a while and then went on (seconds; 0 when none is remembered; bounded by --election-stretch-ms-max).',
+    (s) => s.electionStretchMs / MS_PER_SECOND,
+  );
+  statusGauge(
     'omnirelay_raft_snapshot_slice_max_seconds',
     'Longest single slice of the last snapshot encoding on this node (seconds; 0 before the first snapshot).',
     (s) => (s.lastCompaction?.sliceMsMax ?? 0) / MS_PER_SECOND,

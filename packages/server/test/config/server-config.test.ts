@@ -81,6 +81,23 @@ describe('loadServerConfig', () => {
     );
   });
 
+  it('reads the election stretch bound from --election-stretch-ms-max or its env, absent by default, and refuses one above 10 election timeouts', () => {
+    expect(loadServerConfig(['--id', 'n1'], {}).electionStretchMsMax).toBeUndefined();
+    expect(loadServerConfig(['--id', 'n1', '--election-stretch-ms-max', '0'], {}).electionStretchMsMax).toBe(
+      0,
+    );
+    expect(
+      loadServerConfig(['--id', 'n1'], { OMNIRELAY_ELECTION_STRETCH_MS_MAX: '2000' }).electionStretchMsMax,
+    ).toBe(2000);
+    expect(configError(['--id', 'n1', '--election-stretch-ms-max', '5001'])).toMatch(
+      /electionStretchMsMax must be an integer in \[0, 5000\], got 5001/,
+    );
+    expect(configError(['--id', 'n1', '--election-stretch-ms-max', '-1'])).toMatch(/electionStretchMsMax/);
+    expect(configError(['--id', 'n1', '--election-stretch-ms-max', 'lots'])).toMatch(
+      /--election-stretch-ms-max/,
+    );
+  });
+
   it('reads the snapshot tail from --snapshot-tail-entries and refuses a negative one, naming it', () => {
     expect(loadServerConfig(['--id', 'n1', '--snapshot-tail-entries', '0'], {}).snapshotTailEntries).toBe(0);
     expect(loadServerConfig(['--id', 'n1'], {}).snapshotTailEntries).toBe(5000);
