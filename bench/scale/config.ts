@@ -3,7 +3,7 @@
  * `--leases N` (default 100,000), `--clients N` (100), `--lease-workers N` (worker threads the
  * clients run in, and etcd's leases, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
- * OmniRelay node), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
+ * OmniRelay node and of every lease worker thread), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
  * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace)
  * and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
  */

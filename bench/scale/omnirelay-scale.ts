@@ -63,6 +63,8 @@ const HTTP_MS_MAX = 10_000;
 export interface NodeFigures {
   readonly id: string;
   readonly role: string;
+  /** term is the node's Raft term at the end. */
+  readonly term: number;
   /** leases is the number of live leases this node's state machine holds. */
   readonly leases: number;
   /** stallMsMax is the longest event-loop stall since the node (re)started (/status eventLoopStall). */
@@ -243,6 +245,11 @@ export interface OmniRelayScaleResult {
   readonly windowMs: number;
   /** nodes are the per-node CPU and RSS over the sustained window, by member id. */
   readonly nodes: Readonly<Record<string, ProcWindow>>;
+  /**
+   * loadGenerator is the bench process over the same window: the SDK clients' worker threads, the
+   * watchers' and the bench's own thread, all competing with the nodes for the same cores.
+   */
+  readonly loadGenerator: ProcWindow | undefined;
   /** windowStalls are the per-node event-loop stalls within the sustained window, by member id. */
   readonly windowStalls: Readonly<Record<string, WindowStalls>>;
   readonly renewalMs: SampleSummary;
@@ -260,15 +267,22 @@ export interface OmniRelayScaleResult {
   /** lostByClients counts, by reason code, leases whose signal aborted at their client (by the end). */
   readonly lostByClients: Readonly<Record<string, number>>;
   readonly after: readonly NodeFigures[];
+  /**
+   * terms are the leader's Raft term when the window began and when it ended: each step up is an
+   * election (the planned transfer and the kill after it add one each; the nodes' `term` after).
+   */
+  readonly terms: { readonly windowStart: number; readonly windowEnd: number };
   /** phases are when each phase began (ISO 8601), to place the stalls. */
   readonly phases: Readonly<Record<string, string>>;
 }
 
-function startWorker(data: LeaseWorkerData): Worker {
+/** startWorker starts one lease worker; with `cpuProfDir` it writes a V8 CPU profile of its thread there on exit. */
+function startWorker(data: LeaseWorkerData, cpuProfDir: string | undefined): Worker {
   const file = join(__dirname, 'lease-worker.ts');
   return new Worker(`require('@swc-node/register'); require(${JSON.stringify(file)});`, {
     eval: true,
     workerData: data,
+    ...(cpuProfDir === undefined ? {} : { execArgv: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] }),
   });
 }
 
@@ -299,6 +313,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   const { body } = await target.httpGet(id, '/status');
   const s = body as {
     role: string;
+    term: number;
     eventLoopStall: { longestMs: number; at: string | null };
     lastCompaction: unknown;
     logBytes: number;
@@ -308,6 +323,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
   return {
     id,
     role: s.role,
+    term: s.term,
     leases: s.leadership.leases,
     stallMsMax: s.eventLoopStall.longestMs,
     stallAt: s.eventLoopStall.at,
@@ -353,6 +369,12 @@ function describeRecent(recents: readonly RecentRenewals[]): string {
     );
   }
   return parts.join('; ');
+}
+
+/** termOf reads one node's Raft term from its /status. */
+async function termOf(target: OmniRelayTarget, id: string): Promise<number> {
+  const { body } = await withDeadline(target.httpGet(id, '/status'), HTTP_MS_MAX, `GET /status from ${id}`);
+  return (body as { term: number }).term;
 }
 
 /** fillStatus is one node's line during the fill: role, term, longest stall and when, its renewal backlog and new leases refused (or why it did not answer). */
@@ -434,13 +456,16 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     let first = 0;
     for (const count of clientsPerWorker) {
       workers.push(
-        startWorker({
-          endpoints,
-          firstClient: first,
-          leasesPerClient: perClient.slice(first, first + count),
-          ttlMs: config.ttlMs,
-          acquireConcurrency: config.acquireConcurrency,
-        }),
+        startWorker(
+          {
+            endpoints,
+            firstClient: first,
+            leasesPerClient: perClient.slice(first, first + count),
+            ttlMs: config.ttlMs,
+            acquireConcurrency: config.acquireConcurrency,
+          },
+          config.cpuProfDir,
+        ),
       );
       first += count;
     }
@@ -494,8 +519,9 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     // watch workload's writes too: the window starts once it admits them again.
     const leader = await target.leader(LEADER_MS_MAX);
     await untilAdmitting(target, leader);
+    const windowStartTerm = await termOf(target, leader);
     const pids = target.members.map((m) => target.pid(m)!);
-    const sampler = new ProcSampler(pids);
+    const sampler = new ProcSampler([...pids, process.pid]);
     // The window is the watch workload's measured writes: its 1,000 watchers are open and live
     // before it begins (their worker threads' start-up and the streams' opening would otherwise
     // land in it, on the same two cores), and are closed after it ends.
@@ -539,14 +565,19 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       const w = windows.find((x) => x.pid === pids[i]);
       if (w !== undefined) nodes[m] = w;
     });
+    const loadGenerator = windows.find((x) => x.pid === process.pid);
     progress(
       `omnirelay: window ${(windowMs / 1000).toFixed(1)} s (leader ${leader}): renewals ${(renewed / (windowMs / 1000)).toFixed(0)}/s p50 ${renewalMs.p50.toFixed(1)} ms p99 ${renewalMs.p99.toFixed(1)} ms; ` +
         formatWindows(nodes) +
+        (loadGenerator === undefined
+          ? ''
+          : `; load generator (this process) CPU ${loadGenerator.cpuPercent.toFixed(0)}%`) +
         `; stalls of 20 ms or more in the window: ${target.members.map((m) => `${m} ${describeStalls(stalls[m]!)}`).join(', ')}`,
     );
 
     // A planned transfer, then a kill -9 of the leader, under the same load.
     const from = await target.leader(LEADER_MS_MAX);
+    const windowEndTerm = await termOf(target, from);
     const to = target.members[(target.members.indexOf(from) + 1) % target.members.length]!;
     phase('transfer');
     const transferStarted = performance.now();
@@ -599,6 +630,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       acquireFailed,
       windowMs,
       nodes,
+      loadGenerator,
+      terms: { windowStart: windowStartTerm, windowEnd: windowEndTerm },
       windowStalls: stalls,
       renewalMs,
       renewalsPerS: renewed / (windowMs / 1000),

@@ -109,6 +109,13 @@ function renderTable(r: ScaleResults): string {
     lines.push(
       `| leases expired early (expired on any node + lost at the clients + missing on a node) | ${expired} + ${lost} + ${missing} | ${e === undefined ? '—' : `${e.leasesLost} lost`} | 0 | ${verdict(expired + lost + missing === 0)} |`,
     );
+    const endTerm = Math.max(...o.after.map((n) => n.term));
+    lines.push(
+      `| Raft term: window start → end → after the faults (the transfer and the kill add 1 each) | ${o.terms.windowStart} → ${o.terms.windowEnd} → ${endTerm} | — | | |`,
+    );
+    lines.push(
+      `| load generator CPU % in the window (this process: the SDK clients' and watchers' threads) | ${o.loadGenerator === undefined ? 'n/a' : o.loadGenerator.cpuPercent.toFixed(0)} | — | | |`,
+    );
     lines.push(
       `| renewals/s in the window | ${o.renewalsPerS.toFixed(0)} | ${e?.renewalsPerS.toFixed(0) ?? 'n/a'} | | |`,
     );
