@@ -49,3 +49,18 @@ describe('toServiceError', () => {
     expect(error).not.toHaveProperty('stack');
   });
 });
+
+describe('ServerError', () => {
+  it('carries no stack for an answer to a caller, only for INTERNAL, and leaves the stack limit as it was', () => {
+    const limit = Error.stackTraceLimit;
+    const refusal = new ServerError('BACKPRESSURE', 'new leases are refused; retry with backoff', {
+      renewalLagMs: 1200,
+    });
+    expect(refusal.stack).toBe('ServerError: new leases are refused; retry with backoff');
+    expect(refusal).toMatchObject({ code: 'BACKPRESSURE', details: { renewalLagMs: 1200 } });
+    expect(new ServerError('NOT_LEADER', 'n2 leads').stack).toBe('ServerError: n2 leads');
+    const internal = new ServerError('INTERNAL', 'the store failed');
+    expect(internal.stack?.split('\n').length).toBeGreaterThan(1);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+});
