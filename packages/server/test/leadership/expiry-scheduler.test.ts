@@ -6,7 +6,7 @@ import { DEADLINE_INDEX_MOVES_MAX, DUE_LEASES_MAX, SCOPE_NAME_BYTES_MAX } from '
 import { RaftNode } from '@omnirelay/raft';
 import { pino } from 'pino';
 import { ServerError, freePort, loadServerConfig } from '../../src/index';
-import { ExpiryScheduler } from '../../src/leadership/expiry-scheduler';
+import { EXPIRE_IDLE_RETRY_MS_MAX, ExpiryScheduler } from '../../src/leadership/expiry-scheduler';
 import { LeadershipService } from '../../src/leadership/leadership-service';
 import { LeadershipStateMachine } from '../../src/leadership/leadership-state-machine';
 import type { LeaseBatchCommand, LeaseBatchRefusal } from '../../src/leadership/lease-batches';
@@ -188,6 +188,31 @@ describe('ExpiryScheduler', () => {
     const isolatedLine = stack.logLines.find((l) => l.includes('cannot be proposed even alone'));
     expect(isolatedLine).toContain('"scope":"poison/0"');
     expect(isolatedLine).toContain('"code":"INVALID_ARGUMENT"');
+  });
+
+  it('looks less and less often while every due lease has a renewal queued, and expires them promptly once none has', async () => {
+    const leases = await acquireAll(
+      stack.service,
+      Array.from({ length: 200 }, (_, i) => `pending/${i}`),
+    );
+    expect(leases).toHaveLength(200);
+    // A leader behind on renewals: every due lease has one queued.
+    let pending = true;
+    jest.spyOn(stack.service, 'renewalPending').mockImplementation(() => pending);
+    const query = jest.spyOn(stack.sm.fsm, 'expiredLeases');
+    await new Promise((r) => setTimeout(r, 600)); // every lease is past its 500 ms deadline
+    stack.release();
+    await new Promise((r) => setTimeout(r, 2000));
+    // At a fixed EXPIRE_RETRY_MS (50 ms) that is about 40 rounds; doubling up to
+    // EXPIRE_IDLE_RETRY_MS_MAX (800 ms) it is 50 + 100 + 200 + 400 + 800 + … : 6 or 7.
+    expect(query.mock.calls.length).toBeLessThanOrEqual(10);
+    expect(leases.every((l) => stack.sm.fsm.getHolder(l.scope) !== null)).toBe(true);
+
+    // The renewals were refused after all (nothing queued any more): the leases go within a wait.
+    pending = false;
+    const started = Date.now();
+    expect(await waitUntil(() => leases.every((l) => stack.sm.fsm.getHolder(l.scope) === null))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(EXPIRE_IDLE_RETRY_MS_MAX + 1000);
   });
 
   it('expires leases at their grace deadline while the deadline index answers a lower bound', async () => {
