@@ -109,6 +109,8 @@ class KeepAliveStream {
   private inFlight = 0;
   /** done: the stream's outcome is settled (answered OK, failed, or reset); nothing more is written. */
   private done = false;
+  /** unwatchLeadership stops listening for this node's loss of leadership (once the stream is done). */
+  private unwatchLeadership: () => void = () => undefined;
 
   constructor(
     private readonly service: LeadershipService,
@@ -121,6 +123,11 @@ class KeepAliveStream {
   start(): void {
     this.call.on('data', (request: unknown) => this.onRequest(request));
     onClientEnd(this.call, (how) => this.ended(how));
+    // A leader that stops leading ends its streams at once with NOT_LEADER, naming its successor,
+    // instead of after every request in flight is answered: those wait on entries whose fate a
+    // new leader decides, up to 1.9 s after a transfer at 100,000 leases, while the client's
+    // leases run down. The client sends them again to the new leader; renewing twice is harmless.
+    this.unwatchLeadership = this.service.onLeadershipLost(() => this.fail(this.service.notLeader()));
   }
 
   /**
@@ -129,6 +136,7 @@ class KeepAliveStream {
    * a reset arms the release timers of the leases that asked for them.
    */
   private ended(how: ClientEnd): void {
+    this.unwatchLeadership();
     if (how === 'halfClosed') {
       for (const held of this.releaseOnReset) this.service.resetReleaser.disown(this, held.key);
       this.releaseOnReset.clear();
@@ -309,6 +317,7 @@ class KeepAliveStream {
    * failed stream counts as reset: the client has to reconnect, so its leases' release timers start.
    */
   private fail(e: unknown): void {
+    this.unwatchLeadership();
     if (this.done) return;
     this.done = true;
     const error = toServiceError(e);

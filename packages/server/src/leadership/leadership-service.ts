@@ -128,6 +128,10 @@ export class LeadershipService {
   readonly admission: RenewalAdmission;
   /** leaderWaiters are the writes waiting for the next leader change (leaderChangeOr), woken by one node listener. */
   private readonly leaderWaiters = new Set<() => void>();
+  /** leadershipLost are the listeners to call once this node stops leading (onLeadershipLost). */
+  private readonly leadershipLost = new Set<() => void>();
+  /** lostTimer waits, after this node stopped leading with no successor known yet, for the successor's name. */
+  private lostTimer: NodeJS.Timeout | undefined;
   /** appliedTerms holds the Raft term of each applied entry's result until its proposer reads it. */
   private readonly appliedTerms = new WeakMap<ApplyResult, number>();
   /**
@@ -165,8 +169,13 @@ export class LeadershipService {
     },
   ) {
     this.logger = logger;
-    node.on('leader', () => {
+    node.on('leader', (leader) => {
       for (const wake of [...this.leaderWaiters]) wake();
+      if (leader === node.id || this.leadershipLost.size === 0) return;
+      // Stopped leading: tell the listeners once the successor is known (their callers are sent
+      // there), or after SUCCESSOR_WAIT_MS without one.
+      if (leader !== '') this.leadershipEnded();
+      else this.lostTimer ??= setTimeout(() => this.leadershipEnded(), SUCCESSOR_WAIT_MS).unref();
     });
     // RaftNode.propose exposes neither the entry's index nor its term (its currentTerm is the
     // persisted one, which lags a new leader's for a moment); the applied entry carries both.
@@ -710,6 +719,24 @@ export class LeadershipService {
    * notLeader builds NOT_LEADER with the leader's id and, when known, its client addresses:
    * `leaderAddress` (HTTP) and `leaderGrpcAddress` (public gRPC).
    */
+  /**
+   * onLeadershipLost calls `listener` once, when this node stops leading (as soon as its successor
+   * is known, or SUCCESSOR_WAIT_MS after it stepped down without one); the result unsubscribes.
+   */
+  onLeadershipLost(listener: () => void): () => void {
+    this.leadershipLost.add(listener);
+    return () => this.leadershipLost.delete(listener);
+  }
+
+  private leadershipEnded(): void {
+    clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
+    if (this.node.isLeader) return;
+    const listeners = [...this.leadershipLost];
+    this.leadershipLost.clear();
+    for (const listener of listeners) listener();
+  }
+
   notLeader(): ServerError {
     const leader = this.node.leaderId;
     const addresses = leader === '' ? undefined : this.leaderAddress(leader);
@@ -736,6 +763,13 @@ export class LeadershipService {
  * NOT_LEADER (the core gives a transfer one election timeout).
  */
 const TRANSFER_WAIT_MS = 1000;
+
+/**
+ * SUCCESSOR_WAIT_MS is how long a leader that stepped down waits to learn its successor before it
+ * tells onLeadershipLost's listeners anyway (a transfer's successor is known within milliseconds;
+ * after a partition there may be none for an election timeout).
+ */
+export const SUCCESSOR_WAIT_MS = 250;
 /** TRANSFER_POLL_MS: a waiting write looks again this often (a leader change wakes it at once). */
 const TRANSFER_POLL_MS = 5;
 
