@@ -716,10 +716,6 @@ export class LeadershipService {
   }
 
   /**
-   * notLeader builds NOT_LEADER with the leader's id and, when known, its client addresses:
-   * `leaderAddress` (HTTP) and `leaderGrpcAddress` (public gRPC).
-   */
-  /**
    * onLeadershipLost calls `listener` once, when this node stops leading (as soon as its successor
    * is known, or SUCCESSOR_WAIT_MS after it stepped down without one); the result unsubscribes.
    */
@@ -737,6 +733,10 @@ export class LeadershipService {
     for (const listener of listeners) listener();
   }
 
+  /**
+   * notLeader builds NOT_LEADER with the leader's id and, when known, its client addresses:
+   * `leaderAddress` (HTTP) and `leaderGrpcAddress` (public gRPC).
+   */
   notLeader(): ServerError {
     const leader = this.node.leaderId;
     const addresses = leader === '' ? undefined : this.leaderAddress(leader);
@@ -763,6 +763,8 @@ export class LeadershipService {
  * NOT_LEADER (the core gives a transfer one election timeout).
  */
 const TRANSFER_WAIT_MS = 1000;
+/** TRANSFER_POLL_MS: a waiting write looks again this often (a leader change wakes it at once). */
+const TRANSFER_POLL_MS = 5;
 
 /**
  * SUCCESSOR_WAIT_MS is how long a leader that stepped down waits to learn its successor before it
@@ -770,8 +772,6 @@ const TRANSFER_WAIT_MS = 1000;
  * after a partition there may be none for an election timeout).
  */
 export const SUCCESSOR_WAIT_MS = 250;
-/** TRANSFER_POLL_MS: a waiting write looks again this often (a leader change wakes it at once). */
-const TRANSFER_POLL_MS = 5;
 
 /** PROPOSE_SPAN_NAME names the span around one replicated write: propose → commit → apply. */
 const PROPOSE_SPAN_NAME = 'leadership.propose';
