@@ -6,7 +6,6 @@
  * planned transfer and a SIGKILL of the leader under that load; after one more TTL, every
  * lease must still be held, on every node and by its client.
  */
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { progress } from '../support/stats';
@@ -286,19 +285,6 @@ function startWorker(data: LeaseWorkerData, cpuProfDir: string | undefined): Wor
   });
 }
 
-function metricsText(address: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(`http://${address}/metrics`, { timeout: HTTP_MS_MAX }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET /metrics from ${address} timed out`)));
-    req.on('error', reject);
-  });
-}
-
 /** counterValue reads one Prometheus series' value (0 when absent). */
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(0);
@@ -319,7 +305,7 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
     logBytes: number;
     leadership: { leases: number };
   };
-  const metrics = await metricsText(target.clientAddress(id));
+  const metrics = String((await target.httpGet(id, '/metrics')).body);
   return {
     id,
     role: s.role,

@@ -97,7 +97,7 @@ export interface NodeStatus {
   readonly electionStretchMs: number;
 }
 
-/** HttpReply is a node's answer: status, parsed JSON body and response headers. */
+/** HttpReply is a node's answer: status, parsed JSON body (a string for a text/* answer) and response headers. */
 export interface HttpReply {
   readonly status: number;
   readonly body: unknown;
@@ -498,9 +498,12 @@ export class LocalCluster {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           try {
+            const text = Buffer.concat(chunks).toString('utf8');
+            // A text answer (GET /metrics) is handed over as it is; everything else is JSON.
+            const isText = res.headers['content-type']?.startsWith('text/') === true;
             resolveResponse({
               status: res.statusCode ?? 0,
-              body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              body: isText ? text : JSON.parse(text),
               headers: res.headers,
             });
           } catch (e) {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../../src/index';
@@ -22,20 +21,6 @@ const POLL_MS_MAX = 10_000;
 const POLL_EVERY_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** metricsText reads GET /metrics (plain text) from `address`. */
-function metricsText(address: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(`http://${address}/metrics`, { timeout: POLL_MS_MAX }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET /metrics on ${address} timed out`)));
-    req.on('error', reject);
-  });
-}
 
 /**
  * A leader whose process is paused (SIGSTOP: no connection resets, as when it waits for a core or
@@ -110,8 +95,8 @@ describe('followers of a leader that paused and went on', () => {
       expect(s.electionStretchMs).toBeGreaterThanOrEqual(400);
       expect(s.electionStretchMs).toBeLessThanOrEqual(3 * ELECTION_TIMEOUT_MS);
     }
-    const metrics = await metricsText(cluster.node(stretched[0]!.id).clientAddress);
-    const gauge = /^omnirelay_raft_election_stretch_seconds (\S+)$/m.exec(metrics);
+    const metrics = await cluster.get(stretched[0]!.id, '/metrics');
+    const gauge = /^omnirelay_raft_election_stretch_seconds (\S+)$/m.exec(String(metrics.body));
     expect(Number(gauge?.[1])).toBeGreaterThan(0);
 
     await pause(pid, SECOND_PAUSE_MS);

@@ -29,6 +29,20 @@ class FakeNode extends EventEmitter {
   }
 }
 
+/** watched is a leader's service with one onLeadershipLost listener that counts its calls. */
+function watched(): {
+  node: FakeNode;
+  service: LeadershipService;
+  told: () => number;
+  unsubscribe: () => void;
+} {
+  const node = new FakeNode();
+  const service = serviceOn(node);
+  let told = 0;
+  const unsubscribe = service.onLeadershipLost(() => told++);
+  return { node, service, told: () => told, unsubscribe };
+}
+
 function serviceOn(node: FakeNode): LeadershipService {
   return new LeadershipService(
     node as unknown as RaftNode<ApplyResult>,
@@ -43,44 +57,32 @@ function serviceOn(node: FakeNode): LeadershipService {
 
 describe('LeadershipService.onLeadershipLost', () => {
   it('tells its listeners once, as soon as the successor is known', () => {
-    const node = new FakeNode();
-    const service = serviceOn(node);
-    let told = 0;
-    service.onLeadershipLost(() => told++);
+    const { node, told } = watched();
     node.lead('n2', 2);
-    expect(told).toBe(1);
+    expect(told()).toBe(1);
     node.lead('n3', 3);
-    expect(told).toBe(1);
+    expect(told()).toBe(1);
   });
 
   it(`waits up to ${SUCCESSOR_WAIT_MS} ms for a successor's name, and tells nobody when this node leads again meanwhile`, async () => {
-    const node = new FakeNode();
-    const service = serviceOn(node);
-    let told = 0;
-    service.onLeadershipLost(() => told++);
-    node.lead('', 2);
-    expect(told).toBe(0);
+    const lost = watched();
+    lost.node.lead('', 2);
+    expect(lost.told()).toBe(0);
     await sleep(SUCCESSOR_WAIT_MS + 100);
-    expect(told).toBe(1);
+    expect(lost.told()).toBe(1);
 
-    const again = new FakeNode();
-    const kept = serviceOn(again);
-    let keptTold = 0;
-    kept.onLeadershipLost(() => keptTold++);
-    again.lead('', 2);
-    again.lead('n1', 3);
+    const kept = watched();
+    kept.node.lead('', 2);
+    kept.node.lead('n1', 3);
     await sleep(SUCCESSOR_WAIT_MS + 100);
-    expect(keptTold).toBe(0);
+    expect(kept.told()).toBe(0);
   });
 
   it('forgets a listener that unsubscribed', () => {
-    const node = new FakeNode();
-    const service = serviceOn(node);
-    let told = 0;
-    const unsubscribe = service.onLeadershipLost(() => told++);
+    const { node, told, unsubscribe } = watched();
     unsubscribe();
     node.lead('n2', 2);
-    expect(told).toBe(0);
+    expect(told()).toBe(0);
   });
 });
 
