@@ -124,6 +124,8 @@ export class Router {
   /** unresponsiveAtMs is when each address was last found not answering (see unresponsive). */
   private readonly unresponsiveAtMs = new Map<string, number>();
   private readonly unresponsiveListeners = new Set<(address: string) => void>();
+  /** questions holds the Status question in flight to each address (stillRuns). */
+  private readonly questions = new Map<string, Promise<void>>();
 
   /** endpoints are the configured endpoints of the cluster the router talks to (see retarget). */
   private endpoints: readonly string[];
@@ -299,17 +301,27 @@ export class Router {
 
   /**
    * stillRuns asks `address` for its Status (bounded by attemptTimeoutMs) and resolves whether it
-   * answered anything since the question was sent: a node that is alive but slow at what it was
-   * asked still answers this, a frozen one does not. It never rejects.
+   * answered anything since `sinceMs` (monotonic; default: when asked): a node that is alive but
+   * slow at what it was asked still answers this, a frozen one does not. A question already in
+   * flight to the node is waited for rather than asked again (a leader behind on its work is asked
+   * once, not by every call and stream that found it slow). It never rejects.
    */
-  async stillRuns(address: string): Promise<boolean> {
-    const askedAtMs = performance.now();
-    try {
-      await this.once('Cluster', 'Status', {}, address, this.options.attemptTimeoutMs);
-    } catch {
-      // Only whether it answered matters (a refusal of a Status is an answer too).
+  async stillRuns(address: string, sinceMs = performance.now()): Promise<boolean> {
+    let question = this.questions.get(address);
+    if (question === undefined) {
+      question = this.once('Cluster', 'Status', {}, address, this.options.attemptTimeoutMs).then(
+        // Only whether it answered matters (a refusal of a Status is an answer too).
+        () => undefined,
+        () => undefined,
+      );
+      this.questions.set(address, question);
+      const asked = question;
+      void question.finally(() => {
+        if (this.questions.get(address) === asked) this.questions.delete(address);
+      });
     }
-    return this.answeredSince(address, askedAtMs);
+    await question;
+    return this.answeredSince(address, sinceMs);
   }
 
   /** isUnresponsive: `address` was found unresponsive and has not answered since. */
@@ -478,12 +490,17 @@ export class Router {
           // goes again (the cluster dedups it if this attempt still applies), bounded again there:
           // an answer that came while this attempt waited may have been the node's last before it
           // froze. A node that answered nothing at all meanwhile (no call, no stream message) is
-          // taken for frozen now: the others are asked who leads, and its streams are checked
-          // (KeepAlive.checkSilence). One that answered something is slow, not known frozen:
-          // taking it for frozen cancelled every KeepAlive stream of the client to a leader only
-          // behind, sending all their renewals to it again (bench/README.md "scale").
+          // asked for its Status, and taken for frozen only when it does not answer that either:
+          // the others are asked who leads, and its streams are checked (KeepAlive.checkSilence).
+          // One that answered something is slow, not known frozen: taking it for frozen cancelled
+          // every KeepAlive stream of the client to a leader only behind, sending all their
+          // renewals to it again. A leader seconds behind on renewals leaves acquires unanswered
+          // for a whole attempt: taking it for frozen then, without asking, set off that collapse
+          // while the bench filled 100,000 leases (bench/README.md "scale"). Once it answers, the
+          // next attempt there gets the rest of the deadline (see `bounded`).
           abandoned.set(address, performance.now());
-          if (!this.answeredSince(address, sentAtMs)) this.unresponsive(address);
+          if (!this.answeredSince(address, sentAtMs) && !(await this.stillRuns(address, sentAtMs)))
+            this.unresponsive(address);
           continue;
         }
         this.noteFailure(address, e);
