@@ -53,6 +53,12 @@ describe('the scale bench command line', () => {
     expect(c.keepLogsDir).toBeUndefined();
   });
 
+  it('waits one TTL + 2 s between the transfer and the kill unless --fault-gap-ms says otherwise', () => {
+    expect(parseScaleConfig([]).faultGapMs).toBe(12_000);
+    expect(parseScaleConfig(['--ttl-ms', '5000']).faultGapMs).toBe(7000);
+    expect(parseScaleConfig(['--fault-gap-ms', '3000']).faultGapMs).toBe(3000);
+  });
+
   it('takes --keep-logs DIR and --cpu-prof DIR (and =DIR) as absolute folders', () => {
     const c = parseScaleConfig(['--keep-logs', 'logs-out', '--only', 'omnirelay', '--cpu-prof=/tmp/p']);
     expect(isAbsolute(c.keepLogsDir!)).toBe(true);
@@ -68,6 +74,7 @@ describe('the scale bench command line', () => {
     [['--cpu-prof', '--leases', '10'], /--cpu-prof needs a folder/],
     [['--leases', '0'], /--leases must be an integer from 1 to 1000000/],
     [['--fast'], /unknown option --fast/],
+    [['--fault-gap-ms', '-1'], /--fault-gap-ms must be an integer from 0 to 600000/],
   ])('refuses %j with a one-line reason and the usage', (argv, reason) => {
     expect(() => parseScaleConfig(argv)).toThrow(reason);
     expect(() => parseScaleConfig(argv)).toThrow(/usage: npm run bench -- scale/);

@@ -5,7 +5,10 @@
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
  * OmniRelay node and of every lease worker thread), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
  * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace)
- * and `--smoke` (a small run: 2,000 leases, 10 clients, 100 watchers, 15 s).
+ * `--fault-gap-ms N` (the wait between the planned transfer and the kill, default one TTL + 2 s:
+ * the kill finds the load settled, and each fault's losses are counted on their own; 3000 makes
+ * them one double failover, as sessions 17–21 ran it) and `--smoke` (a small run: 2,000 leases,
+ * 10 clients, 100 watchers, 15 s).
  */
 import { resolve } from 'node:path';
 import { SetupError } from '../compare/etcd-install';
@@ -19,6 +22,8 @@ export interface ScaleConfig {
   readonly watchWorkers: number;
   readonly durationMs: number;
   readonly ttlMs: number;
+  /** faultGapMs is the wait between the planned transfer's answer and the kill. */
+  readonly faultGapMs: number;
   /** acquireConcurrency is how many acquires each client keeps in flight while filling up. */
   readonly acquireConcurrency: number;
   /** watchWriteGapMs spaces the watch probe writes over the sustained window. */
@@ -36,7 +41,7 @@ export interface ScaleConfig {
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--only omnirelay|etcd] [--cpu-prof DIR] [--keep-logs DIR]';
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR] [--keep-logs DIR]';
 
 /** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
 const LEASES_MAX = 1_000_000;
@@ -50,6 +55,7 @@ const BOUNDS: Record<string, readonly [number, number]> = {
   '--watchers': [1, 10_000],
   '--duration': [5, DURATION_S_MAX],
   '--ttl-ms': [2000, 3_600_000],
+  '--fault-gap-ms': [0, 600_000],
 };
 
 /** parseScaleConfig reads the command line (the arguments after the bench name); it throws SetupError on a bad one. */
@@ -92,6 +98,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
   }
   const leases = n['--leases'] ?? (smoke ? 2000 : 100_000);
   const clients = Math.min(n['--clients'] ?? (smoke ? 10 : 100), leases);
+  const ttlMs = n['--ttl-ms'] ?? 10_000;
   return {
     leases,
     clients,
@@ -99,7 +106,8 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     watchers: n['--watchers'] ?? (smoke ? 100 : 1000),
     watchWorkers: 4,
     durationMs: (n['--duration'] ?? (smoke ? 15 : 60)) * 1000,
-    ttlMs: n['--ttl-ms'] ?? 10_000,
+    ttlMs,
+    faultGapMs: n['--fault-gap-ms'] ?? ttlMs + 2000,
     acquireConcurrency: 4,
     watchWriteGapMs: 250,
     etcdRenewInflightMax: 512,

@@ -41,8 +41,6 @@ const ADMISSION_SETTLE_MS_MAX = 60_000;
 const ADMISSION_POLL_MS = 500;
 /** CATCH_UP_MS_MAX bounds the restarted member's catch-up. */
 const CATCH_UP_MS_MAX = 120_000;
-/** FAULT_SETTLE_MS is the pause between the transfer and the kill. */
-const FAULT_SETTLE_MS = 3000;
 /**
  * WRITE_MS_MAX bounds each of the bench's own writes (the watch probe's acquires), retries
  * included. At 100,000 leases a leader may refuse new leases for seconds at a time while it
@@ -256,7 +254,15 @@ export interface OmniRelayScaleResult {
   readonly renewalsRefused: number;
   readonly renewalsUnanswered: number;
   readonly watch: WatchResult;
-  readonly transfer: { readonly from: string; readonly to: string; readonly callMs: number };
+  readonly transfer: {
+    readonly from: string;
+    readonly to: string;
+    readonly callMs: number;
+    /** gapMs is the wait from the transfer's answer to the kill. */
+    readonly gapMs: number;
+    /** lostByClients counts, by reason code, the leases lost at their clients by the kill. */
+    readonly lostByClients: Readonly<Record<string, number>>;
+  };
   readonly kill: {
     readonly member: string;
     readonly newLeader: string;
@@ -355,6 +361,13 @@ function describeRecent(recents: readonly RecentRenewals[]): string {
     );
   }
   return parts.join('; ');
+}
+
+/** lostCounts adds up the workers' leases lost at their clients, by reason code. */
+function lostCounts(reports: readonly ScaleWorkerReport[]): Record<string, number> {
+  const lost: Record<string, number> = {};
+  for (const r of reports) for (const [code, n] of Object.entries(r.lost)) lost[code] = (lost[code] ?? 0) + n;
+  return lost;
 }
 
 /** termOf reads one node's Raft term from its /status. */
@@ -570,7 +583,15 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     await target.transferLeadership(from, to);
     const transferMs = performance.now() - transferStarted;
     progress(`omnirelay: transfer ${from} → ${to} answered in ${transferMs.toFixed(0)} ms`);
-    await sleep(FAULT_SETTLE_MS);
+    // The kill comes once the transfer's losses, if any, have shown (config.faultGapMs, one TTL
+    // and 2 s by default), so that each fault is counted on its own.
+    await sleep(config.faultGapMs);
+    const afterTransfer = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
+    const lostInTransfer = lostCounts(afterTransfer);
+    progress(
+      `omnirelay: renewals from the window's end to the kill (${(config.faultGapMs / 1000).toFixed(1)} s after the transfer): ` +
+        `${describeRecent(afterTransfer.map((r) => r.recent))}; lost at the clients so far: ${JSON.stringify(lostInTransfer)}`,
+    );
     const victim = await target.leader(LEADER_MS_MAX);
     phase('kill');
     const killedAt = performance.now();
@@ -588,12 +609,8 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     await sleep(config.ttlMs + 2000);
     phase('check');
     const final = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
-    progress(
-      `omnirelay: renewals from the window's end to now: ${describeRecent(final.map((r) => r.recent))}`,
-    );
-    const lostByClients: Record<string, number> = {};
-    for (const r of final)
-      for (const [code, n] of Object.entries(r.lost)) lostByClients[code] = (lostByClients[code] ?? 0) + n;
+    progress(`omnirelay: renewals from the kill to now: ${describeRecent(final.map((r) => r.recent))}`);
+    const lostByClients = lostCounts(final);
     const after: NodeFigures[] = [];
     for (const m of target.members) after.push(await nodeFigures(target, m, m === victim));
     progress(
@@ -624,7 +641,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       renewalsRefused: reports.reduce((a, r) => a + r.refused, 0),
       renewalsUnanswered: reports.reduce((a, r) => a + r.unanswered, 0),
       watch,
-      transfer: { from, to, callMs: transferMs },
+      transfer: { from, to, callMs: transferMs, gapMs: config.faultGapMs, lostByClients: lostInTransfer },
       kill: { member: victim, newLeader, leaderMs, catchUpMs },
       lostByClients,
       after,

@@ -60,6 +60,10 @@ function cpuMsPerLeaseSecond(
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const ms = (v: number): string => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms` : 'n/a');
 
+/** sumOf adds up counts by reason code. */
+const sumOf = (counts: Readonly<Record<string, number>>): number =>
+  Object.values(counts).reduce((a, n) => a + n, 0);
+
 function verdict(ok: boolean): string {
   return ok ? 'met' : '**missed**';
 }
@@ -94,7 +98,7 @@ function renderTable(r: ScaleResults): string {
     const stallMax = Math.max(...Object.values(o.windowStalls).map((w) => w.longestMs));
     const stallMaxSinceStart = Math.max(...o.after.map((n) => n.stallMsMax));
     const expired = o.after.reduce((a, n) => a + n.expired, 0);
-    const lost = Object.values(o.lostByClients).reduce((a, n) => a + n, 0);
+    const lost = sumOf(o.lostByClients);
     const missing = Math.max(...o.after.map((n) => Math.max(0, o.heldAtEnd - n.leases)));
     lines.push('| figure | OmniRelay | etcd | target | verdict |', '|---|---|---|---|---|');
     lines.push(
@@ -126,7 +130,7 @@ function renderTable(r: ScaleResults): string {
       `| watch ack → seen p50 / p99 (${o.watch.watchers} watchers on ${o.watch.follower}) | ${ms(o.watch.ackToSeenMs.p50)} / ${ms(o.watch.ackToSeenMs.p99)} (missed ${o.watch.missed}) | — | | |`,
     );
     lines.push(
-      `| planned transfer ${o.transfer.from} → ${o.transfer.to}, call answered | ${ms(o.transfer.callMs)} | — | | |`,
+      `| planned transfer ${o.transfer.from} → ${o.transfer.to}, call answered / leases lost at the clients by the kill, ${(o.transfer.gapMs / 1000).toFixed(1)} s later | ${ms(o.transfer.callMs)} / ${sumOf(o.transfer.lostByClients)} | — | | |`,
     );
     lines.push(
       `| kill -9 ${o.kill.member} → ${o.kill.newLeader} leads / restarted member caught up | ${ms(o.kill.leaderMs)} / ${(o.kill.catchUpMs / 1000).toFixed(1)} s | — | | |`,
