@@ -41,6 +41,8 @@ interface ScaleResults {
   etcdError?: string;
   /** cpuPerLeaseSecond: node CPU ms per lease held at the end per second of the window, each system, and the ratio. */
   cpuPerLeaseSecond?: { omnirelayMs: number; etcdMs: number; ratio: number };
+  /** noCpuRatio says why there is no cpuPerLeaseSecond although both systems ran (one held no lease at the end). */
+  noCpuRatio?: string;
 }
 
 function message(e: unknown): string {
@@ -160,6 +162,9 @@ function renderTable(r: ScaleResults): string {
       `| node CPU per lease per second (3 nodes) | ${(c.omnirelayMs * 1000).toFixed(2)} µs | ${(c.etcdMs * 1000).toFixed(2)} µs | ratio ${c.ratio.toFixed(2)}× | |`,
     );
   }
+  if (r.noCpuRatio !== undefined) {
+    lines.push(`| node CPU per lease per second (3 nodes) | — | — | no ratio: ${r.noCpuRatio} | |`);
+  }
   if (r.omnirelayError !== undefined) lines.push('', `OmniRelay failed: ${r.omnirelayError}`);
   if (r.etcdError !== undefined) lines.push('', `etcd failed: ${r.etcdError}`);
   return lines.join('\n');
@@ -200,10 +205,17 @@ async function main(): Promise<void> {
   const o = results.omnirelay;
   const e = results.etcd;
   if (o !== undefined && e !== undefined) {
-    // Per lease still held at the end, not per lease granted: leases lost on the way cost no renewals.
-    const omnirelayMs = cpuMsPerLeaseSecond(o.nodes, o.heldAtEnd, o.windowMs);
-    const etcdMs = cpuMsPerLeaseSecond(e.nodes, e.heldAtEnd, e.windowMs);
-    results.cpuPerLeaseSecond = { omnirelayMs, etcdMs, ratio: omnirelayMs / etcdMs };
+    if (o.heldAtEnd > 0 && e.heldAtEnd > 0) {
+      // Per lease still held at the end, not per lease granted: leases lost on the way cost no renewals.
+      const omnirelayMs = cpuMsPerLeaseSecond(o.nodes, o.heldAtEnd, o.windowMs);
+      const etcdMs = cpuMsPerLeaseSecond(e.nodes, e.heldAtEnd, e.windowMs);
+      results.cpuPerLeaseSecond = { omnirelayMs, etcdMs, ratio: omnirelayMs / etcdMs };
+    } else {
+      // A system that held nothing has no CPU per lease (the 2026-12-06 run printed Infinity µs and 0.00×).
+      results.noCpuRatio =
+        `held at the end: OmniRelay ${o.heldAtEnd}, etcd ${e.heldAtEnd}; ` +
+        'compare at a count both keep alive (--leases 25000, bench/README.md)';
+    }
   }
   results.machine.loadAverageEnd = loadavg();
   results.durationMs = performance.now() - began;
