@@ -7,7 +7,7 @@
  * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace)
  * `--fault-gap-ms N` (the wait between the planned transfer and the kill, default one TTL + 2 s:
  * the kill finds the load settled, and each fault's losses are counted on their own; 3000 makes
- * them one double failover, as sessions 17–21 ran it) and `--smoke` (a small run: 2,000 leases,
+ * them one double failover, as the runs before session 22 did) and `--smoke` (a small run: 2,000 leases,
  * 10 clients, 100 watchers, 15 s).
  */
 import { resolve } from 'node:path';
