@@ -4,7 +4,7 @@
  * clients run in, and etcd's leases, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
  * OmniRelay node and of every lease worker thread), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
- * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace)
+ * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace),
  * `--fault-gap-ms N` (the wait between the planned transfer and the kill, default one TTL + 2 s:
  * the kill finds the load settled, and each fault's losses are counted on their own; 3000 makes
  * them one double failover, as the runs before session 22 did) and `--smoke` (a small run: 2,000 leases,

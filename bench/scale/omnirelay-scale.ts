@@ -260,7 +260,7 @@ export interface OmniRelayScaleResult {
     readonly callMs: number;
     /** gapMs is the wait from the transfer's answer to the kill. */
     readonly gapMs: number;
-    /** lostByClients counts, by reason code, the leases lost at their clients by the kill. */
+    /** lostByClients counts, by reason code, the leases lost at their clients before the kill (the fill's and the transfer's). */
     readonly lostByClients: Readonly<Record<string, number>>;
   };
   readonly kill: {

@@ -132,7 +132,7 @@ function renderTable(r: ScaleResults): string {
       `| watch ack → seen p50 / p99 (${o.watch.watchers} watchers on ${o.watch.follower}) | ${ms(o.watch.ackToSeenMs.p50)} / ${ms(o.watch.ackToSeenMs.p99)} (missed ${o.watch.missed}) | — | | |`,
     );
     lines.push(
-      `| planned transfer ${o.transfer.from} → ${o.transfer.to}, call answered / leases lost at the clients by the kill, ${(o.transfer.gapMs / 1000).toFixed(1)} s later | ${ms(o.transfer.callMs)} / ${sumOf(o.transfer.lostByClients)} | — | | |`,
+      `| planned transfer ${o.transfer.from} → ${o.transfer.to}, call answered / leases lost at the clients before the kill (${(o.transfer.gapMs / 1000).toFixed(1)} s later) | ${ms(o.transfer.callMs)} / ${sumOf(o.transfer.lostByClients)} | — | | |`,
     );
     lines.push(
       `| kill -9 ${o.kill.member} → ${o.kill.newLeader} leads / restarted member caught up | ${ms(o.kill.leaderMs)} / ${(o.kill.catchUpMs / 1000).toFixed(1)} s | — | | |`,
