@@ -232,8 +232,9 @@ export class Router {
 
   /**
    * unresponsive records that `address` left a request unanswered past attemptTimeoutMs (a
-   * unary attempt, or a KeepAlive request whose node then did not answer a Status either): a
-   * frozen process (SIGSTOP, a long pause) or a dead path. It stops being taken for the leader or
+   * unary attempt, or a KeepAlive request) and then did not answer a Status question either (a
+   * frozen process: SIGSTOP, a long pause; or a dead path), or, taken for the leader, refused or
+   * reset the connection (its process is gone). It stops being taken for the leader or
    * relay, round-robin passes it over until it answers again, and every listener (open streams
    * to it, such as a campaign) hears it, so they move to another node instead of waiting for
    * the connection's keepalive.
@@ -252,10 +253,11 @@ export class Router {
   }
 
   /**
-   * whileStream watches a stream open to `address` (a campaign, a watch): whenever the node is
-   * found unresponsive, and at once if it already is (the other nodes still name a frozen leader
-   * while they wait out their election timeout), it is asked for its Status, and `frozen` runs
-   * when it does not answer that either, so the caller cancels the stream and opens it elsewhere
+   * whileStream watches a stream open to `address` (a campaign, a watch): `frozen` runs when the
+   * node is found unresponsive (which already means it left a Status question unanswered, or
+   * refused the connection), and, when it already is as the stream opens (the other nodes still
+   * name a frozen leader while they wait out their election timeout), once it does not answer a
+   * Status question asked then either, so the caller cancels the stream and opens it elsewhere
    * rather than wait for the connection's keepalive, or for ever when a fresh connection to a
    * frozen process never gets past its handshake. It returns the function that stops watching.
    */
@@ -271,7 +273,11 @@ export class Router {
       });
     };
     const stopListening = this.onUnresponsive((from) => {
-      if (from === address) check();
+      // Asking again would only add another attemptTimeoutMs to the move (see unresponsive's callers).
+      if (from === address)
+        queueMicrotask(() => {
+          if (!stopped) frozen();
+        });
     });
     if (this.isUnresponsive(address)) check();
     return () => {
@@ -499,8 +505,11 @@ export class Router {
           // while the bench filled 100,000 leases (bench/README.md "scale"). Once it answers, the
           // next attempt there gets the rest of the deadline (see `bounded`).
           abandoned.set(address, performance.now());
-          if (!this.answeredSince(address, sentAtMs) && !(await this.stillRuns(address, sentAtMs)))
-            this.unresponsive(address);
+          if (!this.answeredSince(address, sentAtMs)) {
+            // The caller's abort ends the wait for that answer too (the top of the loop reports it).
+            const runs = await untilAborted(this.stillRuns(address, sentAtMs), spec.signal);
+            if (runs === false) this.unresponsive(address);
+          }
           continue;
         }
         this.noteFailure(address, e);
@@ -575,6 +584,26 @@ export class Router {
 export function backoffMs(attempt: number, o: { backoffBaseMs: number; backoffMaxMs: number }): number {
   const cap = Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** Math.min(attempt - 1, 16));
   return cap / 2 + Math.random() * (cap / 2);
+}
+
+/** untilAborted resolves as `promise` does, or to undefined as soon as `signal` aborts (at once if it has). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 /** sleep waits `ms`, or rejects with CANCELLED when `signal` aborts first. */

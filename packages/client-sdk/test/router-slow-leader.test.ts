@@ -78,3 +78,83 @@ describe('a leader that leaves an attempt unanswered but answers its Status', ()
     }
   });
 });
+
+/**
+ * A node that answers nothing. While the router waits for its Status (after an abandoned
+ * attempt), the caller's abort ends the call at once rather than after that question's bound; and
+ * once it is found unresponsive, the streams watched on it move without another question.
+ */
+describe('a node that answers nothing, not even its Status', () => {
+  const BOUND_MS = 500;
+  let silent: grpc.Server;
+  let address = '';
+  jest.setTimeout(20_000);
+
+  beforeAll(async () => {
+    const api = loadPublicApi();
+    silent = new grpc.Server();
+    // Neither a read nor a Status is ever answered (a frozen process).
+    silent.addService(api.leadership.definition, { GetLeader: () => undefined });
+    silent.addService(api.cluster.definition, { Status: () => undefined });
+    address = await bindLoopback(silent);
+  });
+
+  afterAll(() => silent.forceShutdown());
+
+  it('ends a call with CANCELLED as soon as the caller aborts, while the router waits for its Status', async () => {
+    const router = new Router({
+      endpoints: [address],
+      callTimeoutMs: 10_000,
+      attemptTimeoutMs: BOUND_MS,
+      backoffBaseMs: 25,
+      backoffMaxMs: 1000,
+      keepaliveMs: 5000,
+    });
+    const controller = new AbortController();
+    try {
+      const call = router.call(
+        'Leadership',
+        'GetLeader',
+        { scope: 's/1' },
+        { leader: false, retryUnanswered: true, signal: controller.signal },
+      );
+      const outcome = call.then(
+        () => 'answered',
+        (e: { code?: string }) => e.code,
+      );
+      // The attempt is abandoned at BOUND_MS and the Status question asked; abort 100 ms into it.
+      await new Promise((resolve) => setTimeout(resolve, BOUND_MS + 100));
+      const abortedAt = performance.now();
+      controller.abort();
+      expect(await outcome).toBe('CANCELLED');
+      expect(performance.now() - abortedAt).toBeLessThan(BOUND_MS / 2);
+    } finally {
+      router.close();
+    }
+  });
+
+  it('moves a stream watched on it as soon as it is found unresponsive, without asking it again', async () => {
+    const router = new Router({
+      endpoints: [address],
+      callTimeoutMs: 10_000,
+      attemptTimeoutMs: BOUND_MS,
+      backoffBaseMs: 25,
+      backoffMaxMs: 1000,
+      keepaliveMs: 5000,
+    });
+    try {
+      let frozenAt: number | undefined;
+      const stop = router.whileStream(address, () => (frozenAt = performance.now()));
+      // What a call or a KeepAlive stream does once the node left an attempt and a Status unanswered.
+      const markedAt = performance.now();
+      router.unresponsive(address);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      stop();
+      // It used to ask the node once more and wait out that question's bound (BOUND_MS).
+      expect(frozenAt).toBeDefined();
+      expect(frozenAt! - markedAt).toBeLessThan(50);
+    } finally {
+      router.close();
+    }
+  });
+});
