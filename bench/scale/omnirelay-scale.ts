@@ -573,6 +573,12 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
           : `; load generator (this process) CPU ${loadGenerator.cpuPercent.toFixed(0)}%`) +
         `; stalls of 20 ms or more in the window: ${target.members.map((m) => `${m} ${describeStalls(stalls[m]!)}`).join(', ')}`,
     );
+    // What happened to renewals since the fill's last line, the window included: leases lost there
+    // (grouped by their last renewal event) showed nowhere before (the 11:11 run of 2026-12-06).
+    progress(
+      `omnirelay: renewals from the fill's last line to the window's end: ${describeRecent(reports.map((r) => r.recent))}; ` +
+        `lost at the clients so far: ${JSON.stringify(lostCounts(reports))}`,
+    );
 
     // A planned transfer, then a kill -9 of the leader, under the same load.
     const from = await target.leader(LEADER_MS_MAX);
