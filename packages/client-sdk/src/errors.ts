@@ -191,3 +191,27 @@ export function abortError(what: string): OmniRelayError {
 export function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
+
+/** untilAborted is `promise`, or its rejection with CANCELLED once `signal` aborts (the shared work goes on for the others). */
+export function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortError(what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -8,6 +8,7 @@ import {
   aborted,
   fromGrpcError,
   isOmniRelayError,
+  untilAborted,
 } from './errors';
 import { answerOnMessage } from './early-answer';
 import { loadServiceClients } from './proto';
@@ -506,9 +507,13 @@ export class Router {
           // next attempt there gets the rest of the deadline (see `bounded`).
           abandoned.set(address, performance.now());
           if (!this.answeredSince(address, sentAtMs)) {
-            // The caller's abort ends the wait for that answer too (the top of the loop reports it).
-            const runs = await untilAborted(this.stillRuns(address, sentAtMs), spec.signal);
-            if (runs === false) this.unresponsive(address);
+            // The caller's abort ends the wait for that answer too.
+            const runs = await untilAborted(
+              this.stillRuns(address, sentAtMs),
+              spec.signal,
+              `${service}.${method}`,
+            );
+            if (!runs) this.unresponsive(address);
           }
           continue;
         }
@@ -584,26 +589,6 @@ export class Router {
 export function backoffMs(attempt: number, o: { backoffBaseMs: number; backoffMaxMs: number }): number {
   const cap = Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** Math.min(attempt - 1, 16));
   return cap / 2 + Math.random() * (cap / 2);
-}
-
-/** untilAborted resolves as `promise` does, or to undefined as soon as `signal` aborts (at once if it has). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 /** sleep waits `ms`, or rejects with CANCELLED when `signal` aborts first. */

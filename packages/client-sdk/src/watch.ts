@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { GRPC_STATUS, OmniRelayError, abortError, aborted, fromGrpcError } from './errors';
+import { GRPC_STATUS, OmniRelayError, abortError, aborted, fromGrpcError, untilAborted } from './errors';
 import type { Router } from './router';
 import { backoffMs, sleep } from './router';
 import type { WatchItem, WatchItemSink, WatchMuxes, WatchResponse } from './watch-mux';
@@ -122,26 +122,6 @@ function appliedAt(
     batches.set(address, batch);
   }
   return untilAborted(batch, signal, 'the watch');
-}
-
-/** untilAborted is `promise`, or its rejection with CANCELLED once `signal` aborts (the shared work goes on for the others). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortError(what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(what));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 /** converted holds the event made from each decoded wire event still referenced. */

@@ -9,6 +9,18 @@ const ATTEMPT_TIMEOUT_MS = 300;
 /** ANSWER_MS is how long the slow leader takes to answer a read: longer than one attempt. */
 const ANSWER_MS = 2 * ATTEMPT_TIMEOUT_MS;
 
+/** routerOf is a router of the one node at `address`, with `attemptTimeoutMs` and a long call timeout. */
+function routerOf(address: string, attemptTimeoutMs: number): Router {
+  return new Router({
+    endpoints: [address],
+    callTimeoutMs: 10_000,
+    attemptTimeoutMs,
+    backoffBaseMs: 25,
+    backoffMaxMs: 1000,
+    keepaliveMs: 5000,
+  });
+}
+
 /**
  * A leader seconds behind on renewals leaves a write unanswered for a whole attempt while its
  * process runs and answers other questions. The router used to take it for frozen the moment an
@@ -46,14 +58,7 @@ describe('a leader that leaves an attempt unanswered but answers its Status', ()
   afterAll(() => leader.forceShutdown());
 
   it('is not taken for unresponsive, and the next attempt waits for its answer', async () => {
-    const router = new Router({
-      endpoints: [address],
-      callTimeoutMs: 10_000,
-      attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-      backoffBaseMs: 25,
-      backoffMaxMs: 1000,
-      keepaliveMs: 5000,
-    });
+    const router = routerOf(address, ATTEMPT_TIMEOUT_MS);
     const takenForFrozen: string[] = [];
     router.onUnresponsive((a) => takenForFrozen.push(a));
     try {
@@ -102,14 +107,7 @@ describe('a node that answers nothing, not even its Status', () => {
   afterAll(() => silent.forceShutdown());
 
   it('ends a call with CANCELLED as soon as the caller aborts, while the router waits for its Status', async () => {
-    const router = new Router({
-      endpoints: [address],
-      callTimeoutMs: 10_000,
-      attemptTimeoutMs: BOUND_MS,
-      backoffBaseMs: 25,
-      backoffMaxMs: 1000,
-      keepaliveMs: 5000,
-    });
+    const router = routerOf(address, BOUND_MS);
     const controller = new AbortController();
     try {
       const call = router.call(
@@ -134,14 +132,7 @@ describe('a node that answers nothing, not even its Status', () => {
   });
 
   it('moves a stream watched on it as soon as it is found unresponsive, without asking it again', async () => {
-    const router = new Router({
-      endpoints: [address],
-      callTimeoutMs: 10_000,
-      attemptTimeoutMs: BOUND_MS,
-      backoffBaseMs: 25,
-      backoffMaxMs: 1000,
-      keepaliveMs: 5000,
-    });
+    const router = routerOf(address, BOUND_MS);
     try {
       let frozenAt: number | undefined;
       const stop = router.whileStream(address, () => (frozenAt = performance.now()));
