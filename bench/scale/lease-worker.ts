@@ -44,6 +44,11 @@ export interface ScaleWorkerReport {
   readonly lost: Readonly<Record<string, number>>;
   /** recent is what happened since the previous report (the fill prints it every few seconds). */
   readonly recent: RecentRenewals;
+  /**
+   * clientsAllLost counts this worker's clients that lost every lease they acquired (so far): a loss
+   * spread over many clients is a slow cluster, a whole client's share one client that stopped.
+   */
+  readonly clientsAllLost: number;
 }
 
 /**
@@ -61,11 +66,15 @@ export interface RecentRenewals {
   readonly lostAfter: Readonly<Record<string, LostGroup>>;
 }
 
-/** LostGroup counts lost leases with one last renewal event, and the range of how long before the loss each was last sent. */
+/**
+ * LostGroup counts lost leases with one last renewal event, the range of how long before the loss
+ * each was last sent, and the clients (global index) they belonged to.
+ */
 export interface LostGroup {
   count: number;
   sentAgoMinMs: number;
   sentAgoMaxMs: number;
+  clients: number[];
 }
 
 function codeOf(reason: unknown): string {
@@ -138,11 +147,21 @@ function main(data: LeaseWorkerData): void {
       }
     }
   };
-  const noteLost = (scope: string): void => {
+  /** heldBy and lostBy count each client's leases acquired and lost (index within this worker). */
+  const heldBy = data.leasesPerClient.map(() => 0);
+  const lostBy = data.leasesPerClient.map(() => 0);
+  const noteLost = (scope: string, k: number): void => {
     const last = lastEvent.get(scope) ?? 'none';
     const sentAgoMs = performance.now() - (sentAt.get(scope) ?? Number.NaN);
-    const group = (recent.lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0 });
+    const group = (recent.lostAfter[last] ??= {
+      count: 0,
+      sentAgoMinMs: Infinity,
+      sentAgoMaxMs: 0,
+      clients: [],
+    });
     group.count++;
+    lostBy[k]!++;
+    if (!group.clients.includes(data.firstClient + k)) group.clients.push(data.firstClient + k);
     group.sentAgoMinMs = Math.min(group.sentAgoMinMs, Math.round(sentAgoMs));
     group.sentAgoMaxMs = Math.max(group.sentAgoMaxMs, Math.round(sentAgoMs));
   };
@@ -167,9 +186,10 @@ function main(data: LeaseWorkerData): void {
           const lease = await client.acquire(scope, { ttlMs: data.ttlMs });
           if (lease === null) throw new Error(`${scope} is already held`);
           held++;
+          heldBy[k]!++;
           lease.signal.addEventListener('abort', () => {
             held--;
-            noteLost(scope);
+            noteLost(scope, k);
             const code = codeOf(lease.signal.reason);
             lost[code] = (lost[code] ?? 0) + 1;
           });
@@ -201,6 +221,7 @@ function main(data: LeaseWorkerData): void {
         unanswered,
         lost: { ...lost },
         recent,
+        clientsAllLost: lostBy.filter((n, k) => n > 0 && n === heldBy[k]).length,
       };
       recent = freshRecent();
       port.postMessage({ type: 'report', ...report });

@@ -17,7 +17,7 @@ import { sleep, withDeadline } from '../compare/time';
 import { runWatch } from '../compare/workload-watch';
 import type { WatchResult } from '../compare/workload-watch';
 import type { ScaleConfig } from './config';
-import type { LeaseWorkerData, LostGroup, RecentRenewals, ScaleWorkerReport } from './lease-worker';
+import type { LeaseWorkerData, LostGroup, ScaleWorkerReport } from './lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 import { ask, share } from './worker-messages';
@@ -333,9 +333,11 @@ async function nodeFigures(target: OmniRelayTarget, id: string, restarted: boole
 /**
  * describeRecent merges the workers' RecentRenewals into one phrase: renewals since the previous
  * report and the slowest, the renewals left unanswered by a stream's end (by code), and the leases
- * lost grouped by their last renewal event with how long before the loss it was sent.
+ * lost grouped by their last renewal event with how long before the loss it was sent and how many
+ * clients they came from (with how many clients lost everything they held so far).
  */
-function describeRecent(recents: readonly RecentRenewals[]): string {
+function describeRecent(reports: readonly ScaleWorkerReport[]): string {
+  const recents = reports.map((r) => r.recent);
   let renewed = 0;
   let maxMs = 0;
   const unanswered: Record<string, number> = {};
@@ -345,8 +347,9 @@ function describeRecent(recents: readonly RecentRenewals[]): string {
     maxMs = Math.max(maxMs, r.maxRenewalMs);
     for (const [code, n] of Object.entries(r.unanswered)) unanswered[code] = (unanswered[code] ?? 0) + n;
     for (const [last, g] of Object.entries(r.lostAfter)) {
-      const into = (lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0 });
+      const into = (lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0, clients: [] });
       into.count += g.count;
+      into.clients.push(...g.clients.filter((c) => !into.clients.includes(c)));
       into.sentAgoMinMs = Math.min(into.sentAgoMinMs, g.sentAgoMinMs);
       into.sentAgoMaxMs = Math.max(into.sentAgoMaxMs, g.sentAgoMaxMs);
     }
@@ -357,7 +360,8 @@ function describeRecent(recents: readonly RecentRenewals[]): string {
   const groups = Object.entries(lostAfter);
   if (groups.length > 0) {
     parts.push(
-      `lost after their last ${groups.map(([last, g]) => `${last} (${g.count}, sent ${g.sentAgoMinMs}–${g.sentAgoMaxMs} ms before)`).join(', ')}`,
+      `lost after their last ${groups.map(([last, g]) => `${last} (${g.count} of ${g.clients.length} clients, sent ${g.sentAgoMinMs}–${g.sentAgoMaxMs} ms before)`).join(', ')}` +
+        `; clients that lost every lease they held so far: ${reports.reduce((n, r) => n + r.clientsAllLost, 0)}`,
     );
   }
   return parts.join('; ');
@@ -483,7 +487,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
           const sum = (f: (r: ScaleWorkerReport) => number): number => now.reduce((a, r) => a + f(r), 0);
           const lost = sum((r) => Object.values(r.lost).reduce((a, b) => a + b, 0));
           progress(
-            `omnirelay: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${lost} lost, ${sum((r) => r.renewed)} renewals so far; ${describeRecent(now.map((r) => r.recent))}`,
+            `omnirelay: fill ${((performance.now() - fillStarted) / 1000).toFixed(0)} s: ${sum((r) => r.held)} of ${config.leases} held, ${lost} lost, ${sum((r) => r.renewed)} renewals so far; ${describeRecent(now)}`,
           );
         },
         () => undefined,
@@ -576,7 +580,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     // What happened to renewals since the fill's last line, the window included: leases lost there
     // (grouped by their last renewal event) showed nowhere before (the 11:11 run of 2026-12-06).
     progress(
-      `omnirelay: renewals from the fill's last line to the window's end: ${describeRecent(reports.map((r) => r.recent))}; ` +
+      `omnirelay: renewals from the fill's last line to the window's end: ${describeRecent(reports)}; ` +
         `lost at the clients so far: ${JSON.stringify(lostCounts(reports))}`,
     );
 
@@ -596,7 +600,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     const lostInTransfer = lostCounts(afterTransfer);
     progress(
       `omnirelay: renewals from the window's end to the kill (${(config.faultGapMs / 1000).toFixed(1)} s after the transfer): ` +
-        `${describeRecent(afterTransfer.map((r) => r.recent))}; lost at the clients so far: ${JSON.stringify(lostInTransfer)}`,
+        `${describeRecent(afterTransfer)}; lost at the clients so far: ${JSON.stringify(lostInTransfer)}`,
     );
     const victim = await target.leader(LEADER_MS_MAX);
     phase('kill');
@@ -615,7 +619,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     await sleep(config.ttlMs + 2000);
     phase('check');
     const final = await ask<ScaleWorkerReport>(workers, 'report', 'report', REPORT_MS_MAX);
-    progress(`omnirelay: renewals from the kill to now: ${describeRecent(final.map((r) => r.recent))}`);
+    progress(`omnirelay: renewals from the kill to now: ${describeRecent(final)}`);
     const lostByClients = lostCounts(final);
     const after: NodeFigures[] = [];
     for (const m of target.members) after.push(await nodeFigures(target, m, m === victim));
