@@ -21,7 +21,7 @@ import type { RenewalEvent } from './keep-alive';
 import type { LeaseEndReason, LeaseHooks } from './lease';
 import { Lease, leaseKey } from './lease';
 import type { CallSpec, TlsOptions } from './router';
-import { ONLY_NOT_APPLIED, Router, backoffMs, sleep } from './router';
+import { ONLY_NOT_APPLIED, Router, backoffMs, retryDelayMs, sleep } from './router';
 import type { TokenSource } from './token';
 import type { WatchOptions } from './watch';
 import { watchEvents } from './watch';
@@ -416,7 +416,7 @@ export class OmniRelayClient {
           await this.follower?.reprobe(`${e.code} from the followed cluster`);
         }
         await sleep(
-          e.code === 'NOT_LEADER' && failures <= 2 ? 0 : backoffMs(failures, this.backoff),
+          e.code === 'NOT_LEADER' && failures <= 2 ? 0 : retryDelayMs(e, failures, this.backoff),
           options.signal,
         );
         continue;

@@ -77,6 +77,8 @@ export interface ErrorDetails {
   readonly activeEndpoints?: readonly string[];
   /** grpcStatus is the gRPC status the error arrived with, when it came from a call. */
   readonly grpcStatus?: number;
+  /** retryAfterMs is how long the server asked the caller to wait before it asks again (BACKPRESSURE). */
+  readonly retryAfterMs?: number;
 }
 
 /**
@@ -117,6 +119,11 @@ function metadataText(metadata: grpc.Metadata | undefined, key: string): string 
   return value === undefined ? undefined : String(value);
 }
 
+function metadataNumber(metadata: grpc.Metadata | undefined, key: string): number | undefined {
+  const text = metadataText(metadata, key);
+  return text !== undefined && /^\d{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
 function metadataBigint(metadata: grpc.Metadata | undefined, key: string): bigint | undefined {
   const text = metadataText(metadata, key);
   return text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined;
@@ -141,6 +148,7 @@ export function fromGrpcError(e: unknown, address: string): OmniRelayError {
     ...optional('activeClusterId', metadataText(metadata, 'omnirelay-active-cluster-id')),
     ...optional('activeEndpoints', metadataText(metadata, 'omnirelay-active-endpoints')?.split(',')),
     ...optional('grpcStatus', status),
+    ...optional('retryAfterMs', metadataNumber(metadata, 'omnirelay-retry-after-ms')),
   };
   const text =
     typeof error.details === 'string' && error.details !== '' ? error.details : String(error.message);

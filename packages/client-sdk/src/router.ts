@@ -531,7 +531,7 @@ export class Router {
         if (!(atOnce && attempt <= 2)) {
           const left = deadline - Date.now();
           if (left <= 0) throw e;
-          await sleep(Math.min(backoffMs(attempt, this.options), left), spec.signal);
+          await sleep(Math.min(retryDelayMs(e, attempt, this.options), left), spec.signal);
         }
       }
     }
@@ -589,6 +589,20 @@ export class Router {
 export function backoffMs(attempt: number, o: { backoffBaseMs: number; backoffMaxMs: number }): number {
   const cap = Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** Math.min(attempt - 1, 16));
   return cap / 2 + Math.random() * (cap / 2);
+}
+
+/**
+ * retryDelayMs is how long to wait before attempt `attempt + 1` after `e`: the backoff, or the
+ * wait the server asked for (retryAfterMs, BACKPRESSURE) when longer, with up to half of it again
+ * at random so refused callers do not all come back at once.
+ */
+export function retryDelayMs(
+  e: OmniRelayError,
+  attempt: number,
+  o: { backoffBaseMs: number; backoffMaxMs: number },
+): number {
+  const askedMs = e.details.retryAfterMs ?? 0;
+  return Math.max(backoffMs(attempt, o), askedMs + Math.random() * (askedMs / 2));
 }
 
 /** sleep waits `ms`, or rejects with CANCELLED when `signal` aborts first. */

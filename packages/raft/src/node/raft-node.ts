@@ -277,6 +277,14 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   /**
+   * eventLoopLateMs is how late this node's tick timer runs now: a tick still overdue, or the
+   * latest one's delay (0 on time): how long a message arriving now may wait before it is read.
+   */
+  eventLoopLateMs(): number {
+    return this.stallProbe.lateNowMs(performance.now());
+  }
+
+  /**
    * leaderId is the leader this node knows of ('' when none, or when the transport saw that
    * leader's connection fail and it has not been heard from since).
    */

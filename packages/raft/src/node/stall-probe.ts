@@ -62,6 +62,8 @@ export interface EventLoopStall {
 export class StallProbe {
   private previousMs: number | undefined;
   private previousCpuMs = 0;
+  /** lastLateMs is how late the latest run was (0 when on time or early). */
+  private lastLateMs = 0;
   private longestMs = 0;
   private at: string | null = null;
   private count = 0;
@@ -106,6 +108,7 @@ export class StallProbe {
     this.previousCpuMs = cpuMs;
     if (previous === undefined) return;
     const lateMs = nowMs - previous - this.periodMs;
+    this.lastLateMs = Math.max(0, lateMs);
     if (lateMs > this.longestMs) {
       this.longestMs = lateMs;
       this.at = new Date(wallMs).toISOString();
@@ -126,6 +129,20 @@ export class StallProbe {
       this.recentGcMs[slot] = gcMs;
       this.count++;
     }
+  }
+
+  /**
+   * lateNowMs is how late the timer runs at monotonic `nowMs`: the delay of a run still overdue,
+   * or else that of its latest run when that was within two periods; 0 below RECENT_STALL_MS (a
+   * timer's jitter, no stall). Messages that arrive during a stall wait that long before they are
+   * read, which no queue of the node's own counts (RenewalAdmission adds it to the renewal backlog).
+   */
+  lateNowMs(nowMs: number): number {
+    const previous = this.previousMs;
+    if (previous === undefined) return 0;
+    const overdueMs = Math.max(0, nowMs - previous - this.periodMs);
+    const lateMs = Math.max(overdueMs, nowMs - previous <= 2 * this.periodMs ? this.lastLateMs : 0);
+    return lateMs < RECENT_STALL_MS ? 0 : lateMs;
   }
 
   /** noteGc records one garbage-collection pause (performance.now() clock) and adds it to the recent stalls it overlaps. */

@@ -110,6 +110,25 @@ describe('StallProbe', () => {
     expect(probe.stall().recent).toEqual([{ ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 4 }]);
   });
 
+  it('tells how late the timer runs now: a run overdue, else the latest run within two periods', () => {
+    const probe = new StallProbe(10);
+    expect(probe.lateNowMs(0)).toBe(0);
+    probe.observe(0, 0, 0);
+    expect(probe.lateNowMs(5)).toBe(0);
+    // A timer's jitter below RECENT_STALL_MS is no stall.
+    expect(probe.lateNowMs(10 + RECENT_STALL_MS - 1)).toBe(0);
+    // Overdue: the next run was due at 10.
+    expect(probe.lateNowMs(310)).toBe(300);
+    probe.observe(310, 0, 310);
+    // The late run is the latest news for two periods, then the on-time runs since count.
+    expect(probe.lateNowMs(315)).toBe(300);
+    expect(probe.lateNowMs(330)).toBe(300);
+    probe.observe(320, 0, 320);
+    expect(probe.lateNowMs(325)).toBe(0);
+    // A stall still under way counts before its run comes.
+    expect(probe.lateNowMs(900)).toBe(570);
+  });
+
   it('hears real GC pauses once started', async () => {
     const probe = new StallProbe(10);
     probe.start();

@@ -21,6 +21,7 @@ export const DETAIL_METADATA_KEYS: Readonly<Record<string, string>> = {
   limitValue: 'omnirelay-limit-value',
   activeClusterId: 'omnirelay-active-cluster-id',
   activeEndpoints: 'omnirelay-active-endpoints',
+  retryAfterMs: 'omnirelay-retry-after-ms',
 };
 
 /** GrpcServiceError is what grpc-js sends as a call's status: code, details, trailing metadata. */

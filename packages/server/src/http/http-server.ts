@@ -737,10 +737,19 @@ export async function sendMetrics(res: ServerResponse, metrics: MetricsSource): 
   res.end(text);
 }
 
-/** send answers `body` as JSON with `status`. */
-export function send(res: ServerResponse, status: number, body: unknown): void {
+/** send answers `body` as JSON with `status` (and `headers`). */
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = JSON.stringify(toJson(body));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -752,9 +761,14 @@ export function sendError(res: ServerResponse, e: unknown, logger: Logger, path:
     res.end();
     return;
   }
-  send(res, ERROR_TABLE[error.code].httpStatus, {
-    error: { code: error.code, message: error.message, ...error.details },
-  });
+  // A refusal that says when to ask again says it the HTTP way too (whole seconds, rounded up).
+  const retryAfterMs = error.details['retryAfterMs'];
+  send(
+    res,
+    ERROR_TABLE[error.code].httpStatus,
+    { error: { code: error.code, message: error.message, ...error.details } },
+    typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } : {},
+  );
 }
 
 async function readJson(req: IncomingMessage, bytesMax: number): Promise<unknown> {

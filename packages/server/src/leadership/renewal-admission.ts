@@ -6,6 +6,9 @@ export const ADMISSION_RENEWAL_LAG_MS_DEFAULT = 1_000;
 export const ADMISSION_RENEWAL_LAG_MS_MIN = 50;
 export const ADMISSION_RENEWAL_LAG_MS_MAX = 60_000;
 
+/** RETRY_AFTER_BOUNDS_MAX bounds the wait a refused caller is told (retryAfterMs), in bounds (lagMaxMs). */
+export const RETRY_AFTER_BOUNDS_MAX = 4;
+
 /** AdmittedCall names the calls that ask for a new lease, the ones RenewalAdmission may refuse. */
 export type AdmittedCall = 'acquire' | 'campaign';
 
@@ -13,7 +16,11 @@ export type AdmittedCall = 'acquire' | 'campaign';
 export interface AdmissionStatus {
   /** renewalLagMsMax is the configured bound (--admission-renewal-lag-ms); 0: admission control is off. */
   readonly renewalLagMsMax: number;
-  /** renewalLagMs is how long the oldest unanswered renewal on this node has waited (0 on a follower). */
+  /**
+   * renewalLagMs is how long a renewal arriving now would wait on this node: how long the oldest
+   * unanswered renewal has waited, plus how late the event loop runs now (requests wait unread
+   * that long: RaftNode.eventLoopLateMs); 0 on a follower.
+   */
   readonly renewalLagMs: number;
   /** refusing says whether a new lease asked now would be refused. */
   readonly refusing: boolean;
@@ -35,9 +42,10 @@ export interface AdmissionChange {
  * waits in the RenewalBatcher until the renew entry that carries it is applied; when the leader
  * cannot keep up (its cores saturated by renewals and new leases together), that wait grows
  * until clients' leases lapse — at 100,000 leases on two cores, most of them at once. So while
- * the oldest unanswered renewal has waited longer than `lagMaxMs`, and for `lagMaxMs` after it
- * last did (so the state does not flap with every batch), a call asking for a new lease (Acquire,
- * Campaign) is refused with BACKPRESSURE before it costs a log entry. BACKPRESSURE is retryable:
+ * the renewal lag (`renewalLagMs`: the oldest unanswered renewal's wait, plus how late the
+ * leader's event loop runs now, the wait of requests not read yet) is above `lagMaxMs`, and for
+ * `lagMaxMs` after it last was (so the state does not flap with every batch), a call asking for
+ * a new lease (Acquire, Campaign) is refused with BACKPRESSURE before it costs a log entry. BACKPRESSURE is retryable:
  * the SDK retries with backoff, so new leases slow down instead of the held ones expiring.
  * Renewals, resigns and step-downs are never refused here: they keep or free what is held. Nor
  * is a retried call of a session that already holds (or, campaigning, waits for) the scope: the
@@ -91,11 +99,26 @@ export class RenewalAdmission {
     this.onRefused(call);
     throw new ServerError(
       'BACKPRESSURE',
-      `new leases are refused while this leader catches up with renewals (the oldest has waited ${Math.round(lagMs)} ms; ` +
+      `new leases are refused while this leader catches up with renewals (they wait ${Math.round(lagMs)} ms; ` +
         `the bound is ${this.lagMaxMs} ms, --admission-renewal-lag-ms): retry with backoff (the SDK does); ` +
         `if this lasts, the cluster holds more leases than it can renew: spread them over more clusters or give them longer TTLs`,
-      { renewalLagMs: Math.round(lagMs), renewalLagMsMax: this.lagMaxMs },
+      {
+        renewalLagMs: Math.round(lagMs),
+        renewalLagMsMax: this.lagMaxMs,
+        retryAfterMs: this.retryAfterMs(lagMs),
+      },
     );
+  }
+
+  /**
+   * retryAfterMs is how long a refused caller is told to wait before it asks again: about as long
+   * as the backlog it was refused for takes to clear, at least the bound (refusing lasts that long
+   * after the backlog was last seen above it) and at most RETRY_AFTER_BOUNDS_MAX bounds. Callers
+   * that retried on their own short backoff kept an overloaded leader answering 600 refused calls
+   * a second (bench/README.md "scale").
+   */
+  private retryAfterMs(lagMs: number): number {
+    return Math.round(Math.min(Math.max(lagMs, this.lagMaxMs), RETRY_AFTER_BOUNDS_MAX * this.lagMaxMs));
   }
 
   /** endPeriod reports the end of a period of refusals, if one had refused anything. */

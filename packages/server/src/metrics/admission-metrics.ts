@@ -16,8 +16,9 @@ export function registerAdmissionMetrics(
   new Gauge({
     name: 'omnirelay_renewal_backlog_seconds',
     help:
-      'How long the oldest lease renewal not answered yet has waited on this node (seconds; 0 on a ' +
-      'follower, which renews nothing itself). Above --admission-renewal-lag-ms the leader refuses new leases.',
+      'How long a lease renewal arriving now would wait on this node (seconds): how long the oldest renewal ' +
+      'not answered yet has waited, plus how late the event loop runs now (0 on a follower, which renews ' +
+      'nothing itself). Above --admission-renewal-lag-ms the leader refuses new leases.',
     registers: [registry],
     collect() {
       this.set(status().renewalLagMs / 1000);

@@ -41,6 +41,14 @@ describe('toServiceError', () => {
     expect(error.metadata.get('omnirelay-leader-address')).toEqual([]);
   });
 
+  it('carries the wait a BACKPRESSURE refusal asks for as omnirelay-retry-after-ms', () => {
+    const error = toServiceError(
+      new ServerError('BACKPRESSURE', 'new leases are refused', { renewalLagMs: 1200, retryAfterMs: 1200 }),
+    );
+    expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(error.metadata.get('omnirelay-retry-after-ms')).toEqual(['1200']);
+  });
+
   it('turns an unknown failure into INTERNAL without its message or stack', () => {
     const error = toServiceError(new TypeError('secret internals at /home/x/y.ts:12'));
     expect(error.code).toBe(grpc.status.INTERNAL);

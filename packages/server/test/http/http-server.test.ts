@@ -1,3 +1,7 @@
+import type { ServerResponse } from 'node:http';
+import pino from 'pino';
+import { ServerError } from '../../src/errors/error-table';
+import { sendError } from '../../src/http/http-server';
 import type { OmniRelayServer } from '../../src/index';
 import type { SingleNode } from '../support/single-node';
 import { startSingleNode } from '../support/single-node';
@@ -273,5 +277,41 @@ describe('the client HTTP port of a single node', () => {
     });
     expect((await call('GET', '/healthz')).status).toBe(200);
     expect((await call('GET', '/readyz')).status).toBe(200);
+  });
+});
+
+describe('sendError', () => {
+  /** answer is what sendError wrote on a stand-in response: status, headers and JSON body. */
+  function answer(e: unknown): { status: number; headers: Record<string, unknown>; body: unknown } {
+    const written = { status: 0, headers: {} as Record<string, unknown>, body: undefined as unknown };
+    const res = {
+      headersSent: false,
+      writeHead(status: number, headers: Record<string, unknown>) {
+        written.status = status;
+        written.headers = headers;
+      },
+      end(text: string) {
+        written.body = JSON.parse(text) as unknown;
+      },
+    } as unknown as ServerResponse;
+    sendError(res, e, pino({ level: 'silent' }), '/leadership/acquire');
+    return written;
+  }
+
+  it('says how long to wait the HTTP way (Retry-After, whole seconds up) when a refusal asks for a wait', () => {
+    const refused = answer(
+      new ServerError('BACKPRESSURE', 'new leases are refused', { renewalLagMs: 1200, retryAfterMs: 1200 }),
+    );
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('2');
+    expect(refused.body).toEqual({
+      error: {
+        code: 'BACKPRESSURE',
+        message: 'new leases are refused',
+        renewalLagMs: 1200,
+        retryAfterMs: 1200,
+      },
+    });
+    expect(answer(new ServerError('NOT_FOUND', 'no such scope')).headers).not.toHaveProperty('retry-after');
   });
 });

@@ -1,6 +1,6 @@
 import { isServerError } from '../../src/errors/error-table';
 import type { AdmissionChange, AdmittedCall } from '../../src/leadership/renewal-admission';
-import { RenewalAdmission } from '../../src/leadership/renewal-admission';
+import { RETRY_AFTER_BOUNDS_MAX, RenewalAdmission } from '../../src/leadership/renewal-admission';
 
 /** admission builds a RenewalAdmission on a hand-moved clock and renewal backlog. */
 function admission(lagMaxMs: number): {
@@ -40,6 +40,21 @@ function refusal(fn: () => void): unknown {
 }
 
 describe('RenewalAdmission', () => {
+  it('tells a refused caller to wait about as long as the backlog: at least the bound, at most RETRY_AFTER_BOUNDS_MAX bounds', () => {
+    const { subject, set } = admission(1_000);
+    const askedFor = (lagMs: number): unknown => {
+      set({ lagMs });
+      return (refusal(() => subject.admit('acquire')) as { details: { retryAfterMs: unknown } }).details
+        .retryAfterMs;
+    };
+    expect(askedFor(1_001)).toBe(1_001);
+    expect(askedFor(2_500)).toBe(2_500);
+    expect(askedFor(60_000)).toBe(RETRY_AFTER_BOUNDS_MAX * 1_000);
+    // Refusing lasts the bound after the backlog was last over it: a caller refused then waits that long.
+    set({ lagMs: 0 });
+    expect(askedFor(0)).toBe(1_000);
+  });
+
   it('admits new leases while the renewal backlog is at or under the bound', () => {
     const { subject, set, refused } = admission(1_000);
     subject.admit('acquire');
@@ -60,9 +75,13 @@ describe('RenewalAdmission', () => {
     const e = refusal(() => subject.admit('acquire'));
     expect(isServerError(e, 'BACKPRESSURE')).toBe(true);
     expect((e as Error).message).toMatch(
-      /the oldest has waited 1250 ms; the bound is 1000 ms, --admission-renewal-lag-ms\): retry/,
+      /they wait 1250 ms; the bound is 1000 ms, --admission-renewal-lag-ms\): retry/,
     );
-    expect((e as { details: unknown }).details).toEqual({ renewalLagMs: 1250, renewalLagMsMax: 1_000 });
+    expect((e as { details: unknown }).details).toEqual({
+      renewalLagMs: 1250,
+      renewalLagMsMax: 1_000,
+      retryAfterMs: 1250,
+    });
     expect(
       isServerError(
         refusal(() => subject.admit('campaign')),
