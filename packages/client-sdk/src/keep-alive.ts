@@ -134,8 +134,8 @@ export class KeepAlive {
   private resettable = 0;
   private askedPending = false;
   private closed = false;
-  /** askingLeader: dropStuckStream is asking the leader whether it still runs (unlessLeaderRuns). */
-  private askingLeader = false;
+  /** askingNode: cancelIfFrozen is asking whether the stream's node still runs (one question at a time). */
+  private askingNode = false;
   /** cancelReasons holds why the SDK cancelled a stream, until its error arrives. */
   private readonly cancelReasons = new WeakMap<object, CancelReason>();
 
@@ -321,25 +321,55 @@ export class KeepAlive {
     oldest: Sent,
     now: number,
   ): void {
-    if (this.router.answeredSince(this.streamAddress, now - this.stuckAfterMs) || this.askingLeader) return;
-    this.askingLeader = true;
-    void this.cancelIfFrozen(stream, oldest).finally(() => {
-      this.askingLeader = false;
-    });
+    if (this.router.answeredSince(this.streamAddress, now - this.stuckAfterMs)) return;
+    void this.cancelIfFrozen(stream, oldest);
   }
 
   /**
    * cancelIfFrozen asks the stream's node whether it still runs (not again when it was already
    * found unresponsive) and, when it answered nothing while `stream` still waits on `oldest`,
-   * takes the node for frozen and cancels the stream (node-silent).
+   * takes the node for frozen and cancels the stream (node-silent) — unless another node still
+   * follows it as leader (Router.othersFollow): a leader stalled past the Status
+   * question's bound is still heard by its followers, and cancelling its streams sends every
+   * renewal on them to it again, more work for a leader already behind (71,000 renewals cancelled
+   * that way in a scale run after a leader change, and every lease lapsed). Vouched for, it is
+   * asked again, a round per attemptTimeoutMs at most, while `oldest` has waited less than the
+   * stuck bound; a frozen leader loses its followers within a few election timeouts (they name
+   * its successor: the stream is cancelled then), and a dead path to a live leader is left at
+   * the stuck bound, with a third of the validity window left to renew through another node.
    */
   private async cancelIfFrozen(
     stream: grpc.ClientDuplexStream<object, unknown>,
     oldest: Sent,
   ): Promise<void> {
+    if (this.askingNode) return;
+    this.askingNode = true;
+    try {
+      await this.untilFrozen(stream, oldest);
+    } finally {
+      this.askingNode = false;
+    }
+  }
+
+  /** untilFrozen is cancelIfFrozen's work, one at a time per client (askingNode). */
+  private async untilFrozen(stream: grpc.ClientDuplexStream<object, unknown>, oldest: Sent): Promise<void> {
     const address = this.streamAddress;
-    const runs = this.router.isUnresponsive(address) ? false : await this.router.stillRuns(address);
-    if (runs || stream !== this.stream || this.sent[0] !== oldest) return;
+    const current = (): boolean => !this.closed && stream === this.stream && this.sent[0] === oldest;
+    let runs = this.router.isUnresponsive(address) ? false : await this.router.stillRuns(address);
+    while (!runs && current() && performance.now() - oldest.sentAtMs < this.stuckAfterMs) {
+      // A round: the node asked again, the others whether they still follow it, together.
+      const askedAtMs = performance.now();
+      const [answered, vouched] = await Promise.all([
+        this.router.stillRuns(address, askedAtMs),
+        this.router.othersFollow(address),
+      ]);
+      runs = answered;
+      if (runs || !vouched) break;
+      // Vouched for and still silent: the next round no sooner than a round's bound.
+      const waitMs = askedAtMs + this.router.options.attemptTimeoutMs - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+    }
+    if (runs || !current()) return;
     this.router.unresponsive(address);
     this.cancel(stream, 'node-silent');
   }

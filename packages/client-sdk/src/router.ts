@@ -331,6 +331,32 @@ export class Router {
     return this.answeredSince(address, sinceMs);
   }
 
+  /**
+   * othersFollow asks the nodes other than `address` for their Status (in parallel, each bounded
+   * by attemptTimeoutMs) and resolves whether any of them names `address`'s node as its leader:
+   * its followers still hear it, so it runs, however late it answers this client. What they say
+   * of the leader is learned (a successor they name becomes the leader to go to). It never rejects.
+   */
+  async othersFollow(address: string): Promise<boolean> {
+    const others = this.addresses.filter((a) => a !== address);
+    const named = await Promise.all(
+      others.map((other) =>
+        // once throws at once on a closed router: that counts as a node that did not answer.
+        Promise.resolve()
+          .then(() => this.once('Cluster', 'Status', {}, other, this.options.attemptTimeoutMs))
+          .then(
+            (r) => {
+              const s = r as { nodeId: string; leader: string };
+              this.learn(other, { nodeId: s.nodeId, ...(s.leader === '' ? {} : { leaderId: s.leader }) });
+              return s.leader !== '' && s.leader !== s.nodeId && this.addressOf.get(s.leader) === address;
+            },
+            () => false,
+          ),
+      ),
+    );
+    return named.includes(true);
+  }
+
   /** isUnresponsive: `address` was found unresponsive and has not answered since. */
   isUnresponsive(address: string): boolean {
     const at = this.unresponsiveAtMs.get(address);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
+import type { KeepAliveRequest } from './support/fake-node';
 import { bindLoopback, fakeWireLease, grantedAnswer, renewingKeepAlive, statusOf } from './support/fake-node';
 import type { RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
@@ -394,6 +395,114 @@ describe('KeepAlive to a node that answers nothing any more', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+/**
+ * A leader stalled longer than the Status question's bound (a saturated event loop, a long GC) is
+ * silent to its clients but still leads: its followers hear it and name it. Cancelling its streams
+ * as frozen sends all their renewals to it again, more work for a leader already behind (a scale
+ * run lost every lease that way after a leader change). A leader the others no longer name, or a
+ * node no other node names, is left as frozen (see 'a node that answers nothing any more').
+ */
+describe('KeepAlive to a leader stalled past the Status bound that its follower still names', () => {
+  const ATTEMPT_MS = 200;
+  /** STALL_MS is how long the leader answers nothing: several Status bounds. */
+  const STALL_MS = 6 * ATTEMPT_MS;
+  let leader: grpc.Server;
+  let follower: grpc.Server;
+  let leaderAddress = '';
+  let followerAddress = '';
+  let streams = 0;
+  /** stalledUntil is when the stalled leader answers again (performance.now(); 0: not stalled). */
+  let stalledUntil = 0;
+  /** followerNames is the leader the follower names ('fake' the leader, 'f' itself). */
+  let followerNames = 'fake';
+  const afterStall = (answer: () => void): void => {
+    const waitMs = stalledUntil - performance.now();
+    if (waitMs > 0) setTimeout(answer, waitMs);
+    else answer();
+  };
+
+  beforeAll(async () => {
+    const api = loadPublicApi();
+    leader = new grpc.Server();
+    leader.addService(api.leadership.definition, {
+      Acquire: (call: { request: { scope: string } }, callback: grpc.sendUnaryData<object>) =>
+        callback(null, grantedAnswer(call.request.scope, 5)),
+      KeepAlive: (call: grpc.ServerDuplexStream<KeepAliveRequest, object>) => {
+        streams++;
+        call.on('data', (request: KeepAliveRequest) =>
+          afterStall(() =>
+            call.write({
+              results: request.leases.map((l) => ({ ...l, renewed: true, deadlineMs: 0, errorCode: '' })),
+            }),
+          ),
+        );
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
+    const leaderStatus = statusOf('fake', 'fake');
+    leader.addService(api.cluster.definition, {
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) =>
+        afterStall(() => leaderStatus(call, callback)),
+    });
+    leaderAddress = await bindLoopback(leader);
+    follower = new grpc.Server();
+    follower.addService(api.cluster.definition, {
+      Status: (call: unknown, callback: grpc.sendUnaryData<object>) =>
+        statusOf('f', followerNames)(call, callback),
+    });
+    followerAddress = await bindLoopback(follower);
+  });
+
+  afterAll(() => {
+    leader.forceShutdown();
+    follower.forceShutdown();
+  });
+
+  /**
+   * stalledRenewal renews a 60 s lease (renewed every ~20 s: only the silence check acts) across a
+   * stall, during which the follower names `leaderDuringStall` ('f': itself, elected meanwhile).
+   */
+  async function stalledRenewal(
+    leaderDuringStall: string,
+  ): Promise<{ events: RenewalEvent[]; renewed: Promise<void> }> {
+    followerNames = 'fake';
+    const events: RenewalEvent[] = [];
+    const client = createClient({
+      endpoints: [leaderAddress, followerAddress],
+      maxClockSkewMs: 100,
+      attemptTimeoutMs: ATTEMPT_MS,
+      callTimeoutMs: 4 * STALL_MS,
+      backoffMaxMs: 50,
+      onRenewal: (event) => events.push(event),
+    });
+    const lease = (await client.acquire('stalled/1', { ttlMs: 60_000 }))!;
+    stalledUntil = performance.now() + STALL_MS;
+    followerNames = leaderDuringStall;
+    const renewed = client.renew(lease).finally(() => client.close());
+    return { events, renewed };
+  }
+
+  it('keeps the stream and its renewal while the follower names the silent leader, and the renewal is answered', async () => {
+    streams = 0;
+    const { events, renewed } = await stalledRenewal('fake');
+    await renewed;
+    expect(events.filter((e) => e.type === 'unanswered')).toEqual([]);
+    expect(events.filter((e) => e.scope === 'stalled/1').map((e) => e.type)).toEqual(['sent', 'renewed']);
+    expect(streams).toBe(1);
+  });
+
+  it('cancels the stream (node-silent) when the follower names another leader', async () => {
+    const { events, renewed } = await stalledRenewal('f');
+    await waitFor('the silent stream cancelled', () => events.some((e) => e.type === 'unanswered'), STALL_MS);
+    expect(events.find((e) => e.type === 'unanswered')).toMatchObject({
+      code: 'CANCELLED',
+      reason: 'node-silent',
+    });
+    await renewed.catch(() => undefined);
   });
 });
 
