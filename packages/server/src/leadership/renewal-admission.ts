@@ -45,8 +45,9 @@ export interface AdmissionChange {
  * the renewal lag (`renewalLagMs`: the oldest unanswered renewal's wait, plus how late the
  * leader's event loop runs now, the wait of requests not read yet) is above `lagMaxMs`, and for
  * `lagMaxMs` after it last was (so the state does not flap with every batch), a call asking for
- * a new lease (Acquire, Campaign) is refused with BACKPRESSURE before it costs a log entry. BACKPRESSURE is retryable:
- * the SDK retries with backoff, so new leases slow down instead of the held ones expiring.
+ * a new lease (Acquire, Campaign) is refused with BACKPRESSURE before it costs a log entry.
+ * BACKPRESSURE is retryable and says how long to wait (retryAfterMs): the SDK waits that long and
+ * retries, so new leases slow down instead of the held ones expiring.
  * Renewals, resigns and step-downs are never refused here: they keep or free what is held. Nor
  * is a retried call of a session that already holds (or, campaigning, waits for) the scope: the
  * FSM answers it with what the session has (alreadyHolder), so it asks for nothing new, and it is
@@ -97,16 +98,13 @@ export class RenewalAdmission {
     this.refused++;
     this.refusedThisPeriod++;
     this.onRefused(call);
+    const retryAfterMs = this.retryAfterMs(lagMs);
     throw new ServerError(
       'BACKPRESSURE',
       `new leases are refused while this leader catches up with renewals (they wait ${Math.round(lagMs)} ms; ` +
-        `the bound is ${this.lagMaxMs} ms, --admission-renewal-lag-ms): retry with backoff (the SDK does); ` +
+        `the bound is ${this.lagMaxMs} ms, --admission-renewal-lag-ms): retry in ${retryAfterMs} ms (the SDK does); ` +
         `if this lasts, the cluster holds more leases than it can renew: spread them over more clusters or give them longer TTLs`,
-      {
-        renewalLagMs: Math.round(lagMs),
-        renewalLagMsMax: this.lagMaxMs,
-        retryAfterMs: this.retryAfterMs(lagMs),
-      },
+      { renewalLagMs: Math.round(lagMs), renewalLagMsMax: this.lagMaxMs, retryAfterMs },
     );
   }
 
