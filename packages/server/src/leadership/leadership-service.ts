@@ -52,7 +52,7 @@ import type { LeadershipStateMachine } from './leadership-state-machine';
 import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } from './lease-batches';
 import { chunkLeases, proposeSplitting } from './lease-batches';
 import type { AdmittedCall } from './renewal-admission';
-import { ADMISSION_RENEWAL_LAG_MS_DEFAULT, RenewalAdmission } from './renewal-admission';
+import { ADMISSION_RENEWAL_LAG_MS_DEFAULT, RenewalAdmission, renewalLag } from './renewal-admission';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
 import type { Watch, WatchHub, WatchSink } from './watch-hub';
@@ -217,7 +217,7 @@ export class LeadershipService {
       // first, unread, for as long as the event loop runs late. At 85,000 leases a leader whose
       // loop stalled 0.2–0.7 s again and again showed a 2.7 s backlog while clients waited 5 s
       // for answers, kept admitting new leases, and every lease lapsed (bench/README.md "scale").
-      () => this.batcher.oldestWaitMs() + (this.node.isLeader ? this.node.eventLoopLateMs() : 0),
+      () => renewalLag(this.batcher.oldestWaitMs(), this.node.isLeader ? this.node.eventLoopLateMs() : 0),
       admission.onRefused,
       (change) => {
         if (change.refusing) {

@@ -9,6 +9,16 @@ export const ADMISSION_RENEWAL_LAG_MS_MAX = 60_000;
 /** RETRY_AFTER_BOUNDS_MAX bounds the wait a refused caller is told (retryAfterMs), in bounds (lagMaxMs). */
 export const RETRY_AFTER_BOUNDS_MAX = 4;
 
+/**
+ * renewalLag is the renewal lag admission judges: the oldest unanswered renewal's wait, plus,
+ * while one waits, how late the event loop runs now (requests wait unread that long). With none
+ * waiting the leader is behind on nothing: a stall at start-up or a GC pause of an idle leader
+ * refused the acquires of a test in CI.
+ */
+export function renewalLag(oldestWaitMs: number, eventLoopLateMs: number): number {
+  return oldestWaitMs === 0 ? 0 : oldestWaitMs + eventLoopLateMs;
+}
+
 /** AdmittedCall names the calls that ask for a new lease, the ones RenewalAdmission may refuse. */
 export type AdmittedCall = 'acquire' | 'campaign';
 
@@ -18,8 +28,8 @@ export interface AdmissionStatus {
   readonly renewalLagMsMax: number;
   /**
    * renewalLagMs is how long a renewal arriving now would wait on this node: how long the oldest
-   * unanswered renewal has waited, plus how late the event loop runs now (requests wait unread
-   * that long: RaftNode.eventLoopLateMs); 0 on a follower.
+   * unanswered renewal has waited, plus, while one waits, how late the event loop runs now
+   * (requests wait unread that long: RaftNode.eventLoopLateMs); 0 on a follower.
    */
   readonly renewalLagMs: number;
   /** refusing says whether a new lease asked now would be refused. */
@@ -42,8 +52,8 @@ export interface AdmissionChange {
  * waits in the RenewalBatcher until the renew entry that carries it is applied; when the leader
  * cannot keep up (its cores saturated by renewals and new leases together), that wait grows
  * until clients' leases lapse — at 100,000 leases on two cores, most of them at once. So while
- * the renewal lag (`renewalLagMs`: the oldest unanswered renewal's wait, plus how late the
- * leader's event loop runs now, the wait of requests not read yet) is above `lagMaxMs`, and for
+ * the renewal lag (`renewalLagMs`: the oldest unanswered renewal's wait, plus, while one waits,
+ * how late the leader's event loop runs now, the wait of requests not read yet) is above `lagMaxMs`, and for
  * `lagMaxMs` after it last was (so the state does not flap with every batch), a call asking for
  * a new lease (Acquire, Campaign) is refused with BACKPRESSURE before it costs a log entry.
  * BACKPRESSURE is retryable and says how long to wait (retryAfterMs): the SDK waits that long and

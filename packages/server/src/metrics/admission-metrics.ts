@@ -17,7 +17,7 @@ export function registerAdmissionMetrics(
     name: 'omnirelay_renewal_backlog_seconds',
     help:
       'How long a lease renewal arriving now would wait on this node (seconds): how long the oldest renewal ' +
-      'not answered yet has waited, plus how late the event loop runs now (0 on a follower, which renews ' +
+      'not answered yet has waited, plus, while one waits, how late the event loop runs now (0 on a follower, which renews ' +
       'nothing itself). Above --admission-renewal-lag-ms the leader refuses new leases.',
     registers: [registry],
     collect() {

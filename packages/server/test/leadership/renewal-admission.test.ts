@@ -1,6 +1,6 @@
 import { isServerError } from '../../src/errors/error-table';
 import type { AdmissionChange, AdmittedCall } from '../../src/leadership/renewal-admission';
-import { RETRY_AFTER_BOUNDS_MAX, RenewalAdmission } from '../../src/leadership/renewal-admission';
+import { RETRY_AFTER_BOUNDS_MAX, RenewalAdmission, renewalLag } from '../../src/leadership/renewal-admission';
 
 /** admission builds a RenewalAdmission on a hand-moved clock and renewal backlog. */
 function admission(lagMaxMs: number): {
@@ -38,6 +38,15 @@ function refusal(fn: () => void): unknown {
   }
   return undefined;
 }
+
+describe('renewalLag', () => {
+  it("adds how late the event loop runs to the oldest renewal's wait, only while a renewal waits", () => {
+    expect(renewalLag(40, 35)).toBe(75);
+    expect(renewalLag(40, 0)).toBe(40);
+    // An idle leader that stalled is behind on nothing.
+    expect(renewalLag(0, 1_264)).toBe(0);
+  });
+});
 
 describe('RenewalAdmission', () => {
   it('tells a refused caller to wait about as long as the backlog: at least the bound, at most RETRY_AFTER_BOUNDS_MAX bounds', () => {
