@@ -2,9 +2,28 @@ import * as grpc from '@grpc/grpc-js';
 import { loadPublicApi } from '@omnirelay/server';
 import type { KeepAliveRequest } from './support/fake-node';
 import { bindLoopback, fakeWireLease, grantedAnswer, renewingKeepAlive, statusOf } from './support/fake-node';
-import type { RenewalEvent } from '../src/index';
+import type { ClientOptions, OmniRelayClient, RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
 import { sleep, waitFor } from './support/solo';
+
+/**
+ * observedClient is a client of `endpoints` with a 100 ms clock skew bound and a 50 ms backoff cap
+ * (plus `options`) whose renewal events are collected in `events`.
+ */
+function observedClient(
+  endpoints: string[],
+  options: Partial<ClientOptions> = {},
+): { client: OmniRelayClient; events: RenewalEvent[] } {
+  const events: RenewalEvent[] = [];
+  const client = createClient({
+    endpoints,
+    maxClockSkewMs: 100,
+    backoffMaxMs: 50,
+    onRenewal: (event) => events.push(event),
+    ...options,
+  });
+  return { client, events };
+}
 
 /**
  * A KeepAlive stream can stay open while nothing comes back on it (a proxy or a follower whose
@@ -69,13 +88,7 @@ describe('KeepAlive on a stream that stops answering', () => {
   afterAll(() => server.forceShutdown());
 
   it('cancels the silent stream after a renewal interval and keeps the lease on a new one', async () => {
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [address],
-      maxClockSkewMs: 100,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
-    });
+    const { client, events } = observedClient([address]);
     try {
       const lease = (await client.acquire('stuck/1', { ttlMs: 1000 }))!;
       // ttl 1000 - skew 100: renewed every 300 ms, unconfirmed after 900 ms.
@@ -209,14 +222,7 @@ describe('KeepAlive to a leader that answers late and its Status later still', (
   afterAll(() => server.forceShutdown());
 
   it('keeps the stream: the late answers prove the leader runs', async () => {
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [address],
-      maxClockSkewMs: 100,
-      attemptTimeoutMs: 300,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
-    });
+    const { client, events } = observedClient([address], { attemptTimeoutMs: 300 });
     try {
       const lease = (await client.acquire('late/1', { ttlMs: 3000 }))!;
       const statusBefore = statusCalls;
@@ -304,14 +310,9 @@ describe('an acquire abandoned on a leader that answers other calls meanwhile', 
   });
 
   it('does not take the leader for frozen, and keeps the KeepAlive stream and its renewals', async () => {
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [leaderAddress, followerAddress],
-      maxClockSkewMs: 100,
+    const { client, events } = observedClient([leaderAddress, followerAddress], {
       attemptTimeoutMs: ATTEMPT_MS,
       callTimeoutMs: 10 * ATTEMPT_MS,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
     });
     try {
       // Renewed every (6000 − 100) / 3 ≈ 1967 ms: no periodic renewal in the next second.
@@ -374,14 +375,7 @@ describe('KeepAlive to a node that answers nothing any more', () => {
   afterAll(() => server.forceShutdown());
 
   it('cancels the stream after its Status goes unanswered too, with reason node-silent', async () => {
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [address],
-      maxClockSkewMs: 100,
-      attemptTimeoutMs: 200,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
-    });
+    const { client, events } = observedClient([address], { attemptTimeoutMs: 200 });
     try {
       // A 60 s lease (renewed every ~20 s): only the silence check can end the stream in time.
       const lease = (await client.acquire('silent/1', { ttlMs: 60_000 }))!;
@@ -470,14 +464,9 @@ describe('KeepAlive to a leader stalled past the Status bound that its follower 
     leaderDuringStall: string,
   ): Promise<{ events: RenewalEvent[]; renewed: Promise<void> }> {
     followerNames = 'fake';
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [leaderAddress, followerAddress],
-      maxClockSkewMs: 100,
+    const { client, events } = observedClient([leaderAddress, followerAddress], {
       attemptTimeoutMs: ATTEMPT_MS,
       callTimeoutMs: 4 * STALL_MS,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
     });
     const lease = (await client.acquire('stalled/1', { ttlMs: 60_000 }))!;
     stalledUntil = performance.now() + STALL_MS;
@@ -537,14 +526,7 @@ describe('KeepAlive on a fresh stream to a leader whose first answer comes after
   afterAll(() => server.forceShutdown());
 
   it('keeps the stream while the leader answers, and the lease', async () => {
-    const events: RenewalEvent[] = [];
-    const client = createClient({
-      endpoints: [address],
-      maxClockSkewMs: 100,
-      attemptTimeoutMs: 300,
-      backoffMaxMs: 50,
-      onRenewal: (event) => events.push(event),
-    });
+    const { client, events } = observedClient([address], { attemptTimeoutMs: 300 });
     try {
       // ttl 3000 − skew 100: renewed every 967 ms; the first answer comes 1.5 intervals late.
       delayMs = 1450;
