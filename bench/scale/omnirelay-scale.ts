@@ -101,12 +101,25 @@ export interface WindowStalls {
   readonly longestGcMs: number;
   /** longestCpuMs is the CPU the node used across that one (well below it: the node waited for a core). */
   readonly longestCpuMs: number;
+  /** longestCpuWaitMs is how long the node's event loop waited for a CPU across that one (null: not said). */
+  readonly longestCpuWaitMs: number | null;
+  /**
+   * longestOwnMs is the longest stall less the node's wait for a CPU across it: what the node's own
+   * work and GC held its event loop up, at most, with the host's share taken out (null: not said).
+   */
+  readonly longestOwnMs: number | null;
+  /** longestOwnAt is when that one ended (ISO 8601), or null. */
+  readonly longestOwnAt: string | null;
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
-  /** totalMs, gcMs and cpuMs add up the stalls read, the GC pauses within them and the node's CPU across them. */
+  /**
+   * totalMs, gcMs, cpuMs and cpuWaitMs add up the stalls read, the GC pauses within them, the
+   * node's CPU across them and its event loop's wait for a CPU across them (null: not said).
+   */
   readonly totalMs: number;
   readonly gcMs: number;
   readonly cpuMs: number;
+  readonly cpuWaitMs: number | null;
   /** count is how many stalls of 20 ms or more the node saw in the window. */
   readonly count: number;
   /** complete is false when more came between two reads than the node keeps, so some were not read. */
@@ -122,6 +135,8 @@ interface Stall {
   readonly at: string;
   readonly gcMs: number;
   readonly cpuMs: number;
+  /** cpuWaitMs is null where the node's system does not say (and absent from nodes built before it). */
+  readonly cpuWaitMs?: number | null;
 }
 
 /** StallView is what the bench reads of a node's /status eventLoopStall. */
@@ -177,14 +192,24 @@ class StallCollector {
         undefined,
       );
       const count = this.last[i]! - this.first[i]!;
+      const waitKnown = inside.every((s) => typeof s.cpuWaitMs === 'number');
+      const ownMs = (s: Stall): number => Math.max(0, s.ms - (s.cpuWaitMs ?? 0));
+      const longestOwn = inside.reduce<Stall | undefined>(
+        (a, s) => (a === undefined || ownMs(s) > ownMs(a) ? s : a),
+        undefined,
+      );
       out[m] = {
         longestMs: longest?.ms ?? 0,
         longestGcMs: longest?.gcMs ?? 0,
         longestCpuMs: longest?.cpuMs ?? 0,
+        longestCpuWaitMs: waitKnown ? (longest?.cpuWaitMs ?? 0) : null,
+        longestOwnMs: waitKnown ? (longestOwn === undefined ? 0 : ownMs(longestOwn)) : null,
+        longestOwnAt: waitKnown ? (longestOwn?.at ?? null) : null,
         at: longest?.at ?? null,
         totalMs: inside.reduce((a, s) => a + s.ms, 0),
         gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
         cpuMs: inside.reduce((a, s) => a + s.cpuMs, 0),
+        cpuWaitMs: waitKnown ? inside.reduce((a, s) => a + (s.cpuWaitMs ?? 0), 0) : null,
         count,
         complete: inside.length === count,
       };
@@ -217,16 +242,18 @@ class StallCollector {
 }
 
 /**
- * describeStalls says a node's window stalls in a few words: GC's part, and the node's CPU across
+ * describeStalls says a node's window stalls in a few words: GC's part, the node's CPU across
  * them (each stall's CPU runs from the tick before it, so a busy stall shows about its length
- * plus a tick; far less means the node waited for a core).
+ * plus a tick; far less means the node waited for a core) and its event loop's wait for a CPU.
  */
 export function describeStalls(w: WindowStalls): string {
   if (w.count === 0) return 'none';
   const of = w.complete ? '' : ' (some not read: more than the node keeps came between two reads)';
+  const waitAll = w.cpuWaitMs === null ? '' : `, waiting for a CPU ${w.cpuWaitMs} ms`;
+  const waitLongest = w.longestCpuWaitMs === null ? '' : `, waiting for a CPU ${w.longestCpuWaitMs} ms`;
   return (
-    `${w.count}, ${w.totalMs} ms in all (GC ${w.gcMs} ms, node CPU ${w.cpuMs} ms)${of}; ` +
-    `longest ${w.longestMs} ms (GC ${w.longestGcMs} ms, node CPU ${w.longestCpuMs} ms)`
+    `${w.count}, ${w.totalMs} ms in all (GC ${w.gcMs} ms, node CPU ${w.cpuMs} ms${waitAll})${of}; ` +
+    `longest ${w.longestMs} ms (GC ${w.longestGcMs} ms, node CPU ${w.longestCpuMs} ms${waitLongest})`
   );
 }
 

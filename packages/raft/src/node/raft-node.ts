@@ -35,6 +35,7 @@ import { installSnapshot } from './install-snapshot';
 import { NodeHops } from './node-hops';
 import { PendingProposals } from './pending-proposals';
 import type { SnapshotCapture, StateMachine } from './state-machine';
+import { CpuWaitReader } from './cpu-wait';
 import type { EventLoopStall } from './stall-probe';
 import { StallProbe } from './stall-probe';
 
@@ -114,6 +115,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private tickTimer: NodeJS.Timeout | undefined;
   private ticks = 0;
   private readonly stallProbe: StallProbe;
+  /** cpuWait reads how long the event loop's thread waited for a CPU (the stall probe's share of the host's). */
+  private readonly cpuWait = new CpuWaitReader();
   /** compaction is the snapshot being encoded and written beside the loop (one at a time). */
   private compaction: Promise<void> | undefined;
   private lastCompaction: CompactionReport | undefined;
@@ -453,6 +456,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.stopping = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.stallProbe.stop();
+    this.cpuWait.close();
     this.wake();
     await this.loopDone;
     await this.compaction;
@@ -467,7 +471,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.stallProbe.start();
     this.tickTimer = setInterval(() => {
       const cpu = process.cpuUsage();
-      this.stallProbe.observe(performance.now(), Date.now(), (cpu.user + cpu.system) / 1000);
+      this.stallProbe.observe(
+        performance.now(),
+        Date.now(),
+        (cpu.user + cpu.system) / 1000,
+        this.cpuWait.read(),
+      );
       this.core.tick();
       if (++this.ticks % Math.ceil(STALE_CHECK_MS / this.config.tickMs) === 0) this.reportStaleMembers();
       this.wake();
@@ -858,6 +867,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.stopping = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.stallProbe.stop();
+    this.cpuWait.close();
     this.logger.error(
       { node: this.config.id, err: error.message, invariant: isInvariantViolation(e) },
       'the Raft node stopped on a fatal error; the process must restart (see the message for what to check)',

@@ -27,6 +27,13 @@ export interface Stall {
    * busy host) or stopped.
    */
   readonly cpuMs: number;
+  /**
+   * cpuWaitMs is how long the event loop's thread was ready to run but waited for a CPU over the
+   * same span, in whole milliseconds (Linux scheduler statistics; null where the system does not
+   * say): near `ms`, the stall was the host's (a busy host, a CPU limit's throttling), not the
+   * node's work; `ms` − `cpuWaitMs` bounds what the node's own work and GC held it up.
+   */
+  readonly cpuWaitMs: number | null;
 }
 
 /** EventLoopStall is the longest the event loop was late since the node started, and the latest stalls. */
@@ -37,6 +44,12 @@ export interface EventLoopStall {
   readonly at: string | null;
   /** count is how many stalls of at least RECENT_STALL_MS the node saw since start. */
   readonly count: number;
+  /**
+   * cpuWaitMs is how long the event loop's thread was ready to run but waited for a CPU since the
+   * node started, in whole milliseconds (null where the system does not say): its rate is the
+   * share of time the host or a CPU limit kept the node waiting.
+   */
+  readonly cpuWaitMs: number | null;
   /**
    * recent are the latest of those stalls, oldest first, at most RECENT_STALLS_MAX of them: what a
    * reader needs to find the longest stall within a stretch of time (a deploy, a load test) rather
@@ -62,6 +75,10 @@ export interface EventLoopStall {
 export class StallProbe {
   private previousMs: number | undefined;
   private previousCpuMs = 0;
+  /** cpuWaitMs is the latest CPU wait handed to `observe` (undefined: unknown). */
+  private cpuWaitMs: number | undefined;
+  /** firstCpuWaitMs is the first one, so the total counts from the node's start. */
+  private firstCpuWaitMs: number | undefined;
   /** lastLateMs is how late the latest run was (0 when on time or early). */
   private lastLateMs = 0;
   private longestMs = 0;
@@ -72,11 +89,16 @@ export class StallProbe {
   private readonly recentWallMs: number[] = [];
   private readonly recentGcMs: number[] = [];
   private readonly recentCpuMs: number[] = [];
+  /** recentCpuWaitMs holds each recent stall's CPU wait, NaN when unknown. */
+  private readonly recentCpuWaitMs: number[] = [];
   private gcPauses = 0;
   private readonly gcStartMs: number[] = [];
   private readonly gcEndMs: number[] = [];
   private observer: PerformanceObserver | undefined;
-  /** built is the last answer of `stall()`, until a stall or a pause changes it (status() asks often). */
+  /**
+   * built is the last answer of `stall()`, until a stall or a pause changes it (status() asks
+   * often); a new CPU wait total alone replaces only the top object.
+   */
   private built: EventLoopStall | undefined;
 
   /** constructor takes the timer's period. */
@@ -99,13 +121,18 @@ export class StallProbe {
 
   /**
    * observe records one timer run at monotonic time `nowMs`, with `wallMs` (Date.now()) for the
-   * report and `cpuMs`, the process's CPU time so far (process.cpuUsage(), user + system).
+   * report, `cpuMs`, the process's CPU time so far (process.cpuUsage(), user + system), and
+   * `cpuWaitMs`, how long the event loop's thread waited for a CPU so far (CpuWaitReader;
+   * undefined when unknown).
    */
-  observe(nowMs: number, wallMs: number, cpuMs: number): void {
+  observe(nowMs: number, wallMs: number, cpuMs: number, cpuWaitMs?: number): void {
     const previous = this.previousMs;
     const previousCpuMs = this.previousCpuMs;
+    const previousCpuWaitMs = this.cpuWaitMs;
     this.previousMs = nowMs;
     this.previousCpuMs = cpuMs;
+    this.cpuWaitMs = cpuWaitMs;
+    this.firstCpuWaitMs ??= cpuWaitMs;
     if (previous === undefined) return;
     const lateMs = nowMs - previous - this.periodMs;
     this.lastLateMs = Math.max(0, lateMs);
@@ -121,6 +148,8 @@ export class StallProbe {
       this.recentEndMs[slot] = nowMs;
       this.recentWallMs[slot] = wallMs;
       this.recentCpuMs[slot] = cpuMs - previousCpuMs;
+      this.recentCpuWaitMs[slot] =
+        cpuWaitMs === undefined || previousCpuWaitMs === undefined ? NaN : cpuWaitMs - previousCpuWaitMs;
       let gcMs = 0;
       for (let k = Math.max(0, this.gcPauses - GC_PAUSES_KEPT); k < this.gcPauses; k++) {
         const g = k % GC_PAUSES_KEPT;
@@ -165,7 +194,16 @@ export class StallProbe {
 
   /** stall is the longest stall seen so far and the recent ones, in whole milliseconds. */
   stall(): EventLoopStall {
-    if (this.built !== undefined) return this.built;
+    const cpuWaitMs = roundOrNull(
+      this.cpuWaitMs === undefined || this.firstCpuWaitMs === undefined
+        ? NaN
+        : this.cpuWaitMs - this.firstCpuWaitMs,
+    );
+    if (this.built !== undefined) {
+      // The wait grows nearly every tick on a busy host; the recent stalls are kept as they were.
+      if (this.built.cpuWaitMs !== cpuWaitMs) this.built = { ...this.built, cpuWaitMs };
+      return this.built;
+    }
     const kept = Math.min(this.count, RECENT_STALLS_MAX);
     const recent: Stall[] = [];
     for (let k = this.count - kept; k < this.count; k++) {
@@ -175,11 +213,17 @@ export class StallProbe {
         at: new Date(this.recentWallMs[slot]!).toISOString(),
         gcMs: Math.round(Math.min(this.recentGcMs[slot]!, this.recentMs[slot]!)),
         cpuMs: Math.round(this.recentCpuMs[slot]!),
+        cpuWaitMs: roundOrNull(this.recentCpuWaitMs[slot]!),
       });
     }
-    this.built = { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, recent };
+    this.built = { longestMs: Math.round(this.longestMs), at: this.at, count: this.count, cpuWaitMs, recent };
     return this.built;
   }
+}
+
+/** roundOrNull is `ms` in whole milliseconds, or null for NaN (unknown). */
+function roundOrNull(ms: number): number | null {
+  return Number.isNaN(ms) ? null : Math.round(ms);
 }
 
 /** overlapMs is how long the intervals [a0, a1] and [b0, b1] share. */

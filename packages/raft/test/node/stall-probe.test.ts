@@ -9,7 +9,7 @@ function cpuMs(): number {
 describe('StallProbe', () => {
   it('reports the longest delay past the period, and when it ended', () => {
     const probe = new StallProbe(10);
-    expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, recent: [] });
+    expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, cpuWaitMs: null, recent: [] });
     probe.observe(0, 1_000, 0);
     probe.observe(11, 1_011, 11);
     probe.observe(321, 1_321, 321);
@@ -19,9 +19,10 @@ describe('StallProbe', () => {
       longestMs: 300,
       at: new Date(1_321).toISOString(),
       count: 2,
+      cpuWaitMs: null,
       recent: [
-        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0, cpuMs: 310 },
-        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0, cpuMs: 69 },
+        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0, cpuMs: 310, cpuWaitMs: null },
+        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0, cpuMs: 69, cpuWaitMs: null },
       ],
     });
   });
@@ -31,7 +32,7 @@ describe('StallProbe', () => {
     probe.observe(100, 0, 100);
     probe.observe(108, 0, 108);
     probe.observe(118, 0, 118);
-    expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, recent: [] });
+    expect(probe.stall()).toEqual({ longestMs: 0, at: null, count: 0, cpuWaitMs: null, recent: [] });
   });
 
   it('keeps stalls of at least RECENT_STALL_MS among the recent ones, and not shorter ones', () => {
@@ -43,7 +44,13 @@ describe('StallProbe', () => {
     expect(s.longestMs).toBe(RECENT_STALL_MS);
     expect(s.count).toBe(1);
     expect(s.recent).toEqual([
-      { ms: RECENT_STALL_MS, at: new Date(6_000).toISOString(), gcMs: 0, cpuMs: 10 + RECENT_STALL_MS },
+      {
+        ms: RECENT_STALL_MS,
+        at: new Date(6_000).toISOString(),
+        gcMs: 0,
+        cpuMs: 10 + RECENT_STALL_MS,
+        cpuWaitMs: null,
+      },
     ]);
   });
 
@@ -64,12 +71,14 @@ describe('StallProbe', () => {
       at: new Date(5_000).toISOString(),
       gcMs: 0,
       cpuMs: 10 + RECENT_STALL_MS + 5,
+      cpuWaitMs: null,
     });
     expect(s.recent.at(-1)).toEqual({
       ms: RECENT_STALL_MS + total - 1,
       at: new Date((total - 1) * 1_000).toISOString(),
       gcMs: 0,
       cpuMs: 10 + RECENT_STALL_MS + total - 1,
+      cpuWaitMs: null,
     });
     expect(s.longestMs).toBe(RECENT_STALL_MS + total - 1);
   });
@@ -88,8 +97,8 @@ describe('StallProbe', () => {
     probe.observe(1_180, 5_070, 1_180);
     const first = probe.stall();
     expect(first.recent).toEqual([
-      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40, cpuMs: 110 },
-      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0, cpuMs: 60 },
+      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40, cpuMs: 110, cpuWaitMs: null },
+      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0, cpuMs: 60, cpuWaitMs: null },
     ]);
     // Asked again with nothing new, the same answer; a pause inside a kept stall changes it.
     probe.observe(1_190, 5_080, 1_190);
@@ -100,6 +109,7 @@ describe('StallProbe', () => {
       at: new Date(5_070).toISOString(),
       gcMs: 10,
       cpuMs: 60,
+      cpuWaitMs: null,
     });
   });
 
@@ -107,7 +117,41 @@ describe('StallProbe', () => {
     const probe = new StallProbe(10);
     probe.observe(0, 0, 1_000);
     probe.observe(210, 1_000, 1_004);
-    expect(probe.stall().recent).toEqual([{ ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 4 }]);
+    expect(probe.stall().recent).toEqual([
+      { ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 4, cpuWaitMs: null },
+    ]);
+  });
+
+  it('tells how long the thread waited for a CPU across a stall, and since the first tick', () => {
+    const probe = new StallProbe(10);
+    probe.observe(0, 0, 0, 500);
+    probe.observe(10, 0, 10, 500);
+    // Held 200 ms past the period, 170 ms of it waiting for a CPU: the host's stall, not the node's.
+    probe.observe(220, 1_000, 40, 670);
+    const first = probe.stall();
+    expect(first).toEqual({
+      longestMs: 200,
+      at: new Date(1_000).toISOString(),
+      count: 1,
+      cpuWaitMs: 170,
+      recent: [{ ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 30, cpuWaitMs: 170 }],
+    });
+    // The total alone moves: a new answer, the recent stalls kept as they were.
+    probe.observe(230, 1_010, 45, 675);
+    const second = probe.stall();
+    expect(second.cpuWaitMs).toBe(175);
+    expect(second.recent).toBe(first.recent);
+    expect(probe.stall()).toBe(second);
+    // A tick whose wait is unknown (the reader gave up) makes the next stall's wait unknown.
+    probe.observe(240, 1_020, 50, undefined);
+    probe.observe(300, 1_080, 60, 700);
+    expect(probe.stall().recent.at(-1)).toEqual({
+      ms: 50,
+      at: new Date(1_080).toISOString(),
+      gcMs: 0,
+      cpuMs: 10,
+      cpuWaitMs: null,
+    });
   });
 
   it('tells how late the timer runs now: a run overdue, else the latest run within two periods', () => {

@@ -184,6 +184,17 @@ export function registerRaftMetrics(
       this.inc(status.eventLoopStall.count);
     },
   });
+  new Counter({
+    name: 'omnirelay_event_loop_cpu_wait_seconds_total',
+    help: 'Time this node’s event-loop thread was ready to run but waited for a CPU: a busy host or a CPU limit’s throttling, not the node’s own work (seconds; Linux scheduler statistics, 0 where the system does not say; /status eventLoopStall.recent gives each stall’s share).',
+    registers: [registry],
+    collect() {
+      const waitedMs = sampler.sample()?.eventLoopStall.cpuWaitMs;
+      if (waitedMs === undefined || waitedMs === null) return;
+      this.reset();
+      this.inc(waitedMs / MS_PER_SECOND);
+    },
+  });
   statusGauge(
     'omnirelay_raft_election_stretch_seconds',
     'How much longer than its election timeout this follower waits for its leader, because that leader was lately silent for a while and then went on (seconds; 0 when none is remembered; bounded by --election-stretch-ms-max).',

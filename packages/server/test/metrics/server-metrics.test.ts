@@ -113,9 +113,17 @@ describe('createServerMetrics on a single-node server', () => {
     expect(latest.ms).toBeGreaterThanOrEqual(60);
     expect(Date.now() - Date.parse(latest.at)).toBeLessThan(10_000);
     expect(stall.longestMs).toBeGreaterThanOrEqual(latest.ms);
-    expect(sampleOf(await metrics.render(), 'omnirelay_event_loop_stalls_total')).toBeGreaterThanOrEqual(
-      before + 1,
-    );
+    const text = await metrics.render();
+    expect(sampleOf(text, 'omnirelay_event_loop_stalls_total')).toBeGreaterThanOrEqual(before + 1);
+    // The thread was blocked, not waiting for a CPU: Linux counts no run-queue wait for it.
+    if (stall.cpuWaitMs !== null) {
+      expect(latest.cpuWaitMs).not.toBeNull();
+      expect(latest.cpuWaitMs!).toBeLessThan(latest.ms);
+      expect(sampleOf(text, 'omnirelay_event_loop_cpu_wait_seconds_total')).toBeCloseTo(
+        stall.cpuWaitMs / 1000,
+        0,
+      );
+    }
   });
 
   it('counts a rejected stale fence as split-brain evidence', async () => {

@@ -1,0 +1,74 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** SCHEDSTAT_PATH is Linux's scheduler statistics of the calling thread: on-CPU ns, run-queue wait ns, timeslices. */
+const SCHEDSTAT_PATH = '/proc/thread-self/schedstat';
+
+/** SCHEDSTAT_BYTES_MAX bounds one read of it (three decimal numbers). */
+const SCHEDSTAT_BYTES_MAX = 96;
+
+const NS_PER_MS = 1e6;
+const SPACE = 0x20;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * CpuWaitReader reads how long the calling thread (the event loop's) has been ready to run but
+ * waited for a CPU, in milliseconds since it started: the second field of Linux's
+ * `/proc/thread-self/schedstat` (a busy host, or a CPU limit that throttles the process). A stall
+ * of the event loop that is mostly this wait is not the node's own work.
+ *
+ * The file stays open and is read into one buffer, so a read allocates nothing (the tick timer
+ * reads it every tick, a few microseconds). Where the file does not exist (not Linux, no
+ * scheduler statistics), `read` answers undefined and never tries again.
+ */
+export class CpuWaitReader {
+  private fd: number | undefined;
+  private unavailable = false;
+  private readonly buffer = Buffer.alloc(SCHEDSTAT_BYTES_MAX);
+
+  constructor(private readonly path: string = SCHEDSTAT_PATH) {}
+
+  /** read answers the wait so far in milliseconds, or undefined when the system does not say. */
+  read(): number | undefined {
+    if (this.unavailable) return undefined;
+    try {
+      this.fd ??= openSync(this.path, 'r');
+      const length = readSync(this.fd, this.buffer, 0, SCHEDSTAT_BYTES_MAX, 0);
+      const waitNs = secondField(this.buffer, length);
+      if (waitNs !== undefined) return waitNs / NS_PER_MS;
+    } catch {
+      // Not Linux, or the file went away: say nothing rather than a wrong figure.
+    }
+    this.close();
+    this.unavailable = true;
+    return undefined;
+  }
+
+  /** close releases the file; a later `read` opens it again. */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed: nothing to release.
+    }
+  }
+}
+
+/** secondField parses the second space-separated decimal of `buffer[0, length)`, or undefined when it is not one. */
+export function secondField(buffer: Uint8Array, length: number): number | undefined {
+  let at = 0;
+  while (at < length && buffer[at] !== SPACE) at++;
+  at++;
+  let value = 0;
+  let digits = 0;
+  for (; at < length; at++) {
+    const c = buffer[at]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    value = value * 10 + (c - DIGIT_0);
+    digits++;
+  }
+  return digits === 0 ? undefined : value;
+}

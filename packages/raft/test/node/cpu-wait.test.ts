@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { CpuWaitReader, secondField } from '../../src/node/cpu-wait';
+
+/** HOG_MS is how long each competing process spins (it exits by itself; the test also kills it). */
+const HOG_MS = 3_000;
+/** BUSY_MS is how long the test's own thread spins while they compete with it. */
+const BUSY_MS = 400;
+
+const linux = existsSync('/proc/thread-self/schedstat');
+
+describe('CpuWaitReader', () => {
+  it('parses the second field of a schedstat line, and nothing else', () => {
+    const line = (text: string): [Buffer, number] => {
+      const b = Buffer.from(text);
+      return [b, b.length];
+    };
+    expect(secondField(...line('1234923 987654321 17\n'))).toBe(987_654_321);
+    expect(secondField(...line('5 0 1\n'))).toBe(0);
+    expect(secondField(...line('1234923\n'))).toBeUndefined();
+    expect(secondField(...line('1234923 x 1\n'))).toBeUndefined();
+    expect(secondField(...line(''))).toBeUndefined();
+    // Only the bytes read count, not what the buffer held before.
+    expect(secondField(Buffer.from('1 23 4\n'), 3)).toBe(2);
+  });
+
+  it('answers undefined where the system keeps no scheduler statistics, and stops trying', () => {
+    const reader = new CpuWaitReader('/proc/thread-self/no-such-file');
+    expect(reader.read()).toBeUndefined();
+    expect(reader.read()).toBeUndefined();
+    reader.close();
+  });
+
+  (linux ? it : it.skip)('reads a wait that grows while other processes keep every CPU busy', async () => {
+    const reader = new CpuWaitReader();
+    const hogs: ChildProcess[] = [];
+    try {
+      const before = reader.read();
+      expect(before).toBeGreaterThanOrEqual(0);
+      // Twice as many spinning processes as CPUs (at most 16): this thread gets about half a CPU.
+      const count = Math.min(16, 2 * availableParallelism());
+      for (let k = 0; k < count; k++) {
+        hogs.push(
+          spawn(process.execPath, ['-e', `const end = Date.now() + ${HOG_MS}; while (Date.now() < end);`], {
+            stdio: 'ignore',
+          }),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300)); // let them start spinning
+      const began = performance.now();
+      while (performance.now() - began < BUSY_MS);
+      const after = reader.read()!;
+      expect(after - before!).toBeGreaterThan(BUSY_MS / 10);
+      expect(after - before!).toBeLessThan(performance.now() - began + 400);
+    } finally {
+      for (const hog of hogs)
+        if (hog.pid !== undefined && hog.exitCode === null) process.kill(hog.pid, 'SIGKILL');
+      reader.close();
+    }
+  });
+});
