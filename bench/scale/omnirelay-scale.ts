@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { RAFT_NODE_DEFAULTS } from '@omnirelay/raft';
 import { progress } from '../support/stats';
 import { trackPids } from '../compare/children';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
@@ -104,8 +105,9 @@ export interface WindowStalls {
   /** longestCpuWaitMs is how long the node's event loop waited for a CPU across that one (null: not said). */
   readonly longestCpuWaitMs: number | null;
   /**
-   * longestOwnMs is the longest stall less the node's wait for a CPU across it: what the node's own
-   * work and GC held its event loop up, at most, with the host's share taken out (null: not said).
+   * longestOwnMs is the longest stall less the node's wait for a CPU across it (plus a tick, the
+   * wait's span starting a tick earlier): at most what the node's own work and GC held its event
+   * loop up, with the host's share taken out (null: not said).
    */
   readonly longestOwnMs: number | null;
   /** longestOwnAt is when that one ended (ISO 8601), or null. */
@@ -193,7 +195,10 @@ class StallCollector {
       );
       const count = this.last[i]! - this.first[i]!;
       const waitKnown = inside.every((s) => typeof s.cpuWaitMs === 'number');
-      const ownMs = (s: Stall): number => Math.max(0, s.ms - (s.cpuWaitMs ?? 0));
+      // The wait is counted from the tick before the stall: up to a tick of it can precede the
+      // stall, so the own share is bounded by the stall plus a tick less the wait.
+      const ownMs = (s: Stall): number =>
+        Math.min(s.ms, Math.max(0, s.ms + RAFT_NODE_DEFAULTS.tickMs - (s.cpuWaitMs ?? 0)));
       const longestOwn = inside.reduce<Stall | undefined>(
         (a, s) => (a === undefined || ownMs(s) > ownMs(a) ? s : a),
         undefined,
