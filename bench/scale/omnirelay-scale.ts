@@ -112,6 +112,11 @@ export interface WindowStalls {
   readonly longestOwnMs: number | null;
   /** longestOwnAt is when that one ended (ISO 8601), or null. */
   readonly longestOwnAt: string | null;
+  /**
+   * ownest are the OWNEST_KEPT stalls with the largest own share, largest first (each as the node
+   * listed it): their times find the work in a node's log or CPU profile (`--cpu-prof`).
+   */
+  readonly ownest: readonly Stall[];
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
   /**
@@ -127,6 +132,9 @@ export interface WindowStalls {
   /** complete is false when more came between two reads than the node keeps, so some were not read. */
   readonly complete: boolean;
 }
+
+/** OWNEST_KEPT is how many of a node's stalls with the largest own share the result lists. */
+const OWNEST_KEPT = 8;
 
 /** STALL_POLL_MS is how often the bench reads the nodes' stalls during the window. */
 const STALL_POLL_MS = 5000;
@@ -210,6 +218,7 @@ class StallCollector {
         longestCpuWaitMs: waitKnown ? (longest?.cpuWaitMs ?? 0) : null,
         longestOwnMs: waitKnown ? (longestOwn === undefined ? 0 : ownMs(longestOwn)) : null,
         longestOwnAt: waitKnown ? (longestOwn?.at ?? null) : null,
+        ownest: waitKnown ? [...inside].sort((a, b) => ownMs(b) - ownMs(a)).slice(0, OWNEST_KEPT) : [],
         at: longest?.at ?? null,
         totalMs: inside.reduce((a, s) => a + s.ms, 0),
         gcMs: inside.reduce((a, s) => a + s.gcMs, 0),

@@ -24,11 +24,18 @@ export type CallOutcome = 'ok' | 'cancelled' | GrpcServiceError;
 
 /**
  * recordCall writes the one debug line each call gets: method and final status code (the
- * server's error code too when it failed), with the transport `logger` is bound to (callLogger). An INTERNAL failure is also logged as an error
- * with its cause, which never reaches the client. Cheap when debug is off: nothing is built
- * unless the level is enabled.
+ * server's error code too when it failed), with the transport `logger` is bound to (callLogger),
+ * and what `details` adds (a stream's own figures). An INTERNAL failure is also logged as an
+ * error with its cause, which never reaches the client. Cheap when debug is off: nothing is
+ * built unless the level is enabled.
  */
-export function recordCall(logger: Logger, method: string, outcome: CallOutcome, cause?: unknown): void {
+export function recordCall(
+  logger: Logger,
+  method: string,
+  outcome: CallOutcome,
+  cause?: unknown,
+  details?: () => Record<string, unknown>,
+): void {
   if (typeof outcome === 'object' && outcome.errorCode === 'INTERNAL') {
     logger.error({ err: cause, method }, 'gRPC call failed; this is a bug');
   }
@@ -40,6 +47,7 @@ export function recordCall(logger: Logger, method: string, outcome: CallOutcome,
       method,
       code: grpc.status[code],
       ...(typeof outcome === 'object' ? { errorCode: outcome.errorCode } : {}),
+      ...details?.(),
     },
     'gRPC call',
   );

@@ -107,6 +107,10 @@ class KeepAliveStream {
   /** tail is the last answer in line; answers are written in request order. */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** firstScope is the scope of the first lease the stream listed: on the call line, whose stream it was. */
+  private firstScope: string | undefined;
+  /** figures are what the stream's call line reports when it ends (debug level): where a client's renewals waited. */
+  private readonly figures = new StreamFigures();
   /** done: the stream's outcome is settled (answered OK, failed, or reset); nothing more is written. */
   private done = false;
   /** unwatchLeadership stops listening for this node's loss of leadership (once the stream is done). */
@@ -143,7 +147,7 @@ class KeepAliveStream {
       void this.tail.then(() => {
         if (this.done) return;
         this.done = true;
-        recordCall(this.logger, 'KeepAlive', 'ok');
+        recordCall(this.logger, 'KeepAlive', 'ok', undefined, () => this.details());
         this.call.end();
       });
       return;
@@ -151,7 +155,7 @@ class KeepAliveStream {
     this.armReleases();
     if (this.done) return;
     this.done = true;
-    recordCall(this.logger, 'KeepAlive', 'cancelled');
+    recordCall(this.logger, 'KeepAlive', 'cancelled', undefined, () => this.details());
   }
 
   /**
@@ -188,7 +192,11 @@ class KeepAliveStream {
     // The rejection is handled when this answer's turn comes; this only keeps it from being reported early.
     answers.catch(() => undefined);
     this.inFlight++;
-    if (this.inFlight >= this.limits.keepAliveMessagesInFlightMax) this.call.pause();
+    this.figures.received(performance.now());
+    if (this.inFlight >= this.limits.keepAliveMessagesInFlightMax) {
+      this.call.pause();
+      this.figures.paused(performance.now());
+    }
     this.tail = this.tail
       .then(async () => {
         const results = await answers;
@@ -197,8 +205,26 @@ class KeepAliveStream {
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.inFlight--;
-        if (this.inFlight < this.limits.keepAliveMessagesInFlightMax) this.call.resume();
+        this.figures.answered(performance.now());
+        if (this.inFlight < this.limits.keepAliveMessagesInFlightMax) {
+          this.call.resume();
+          this.figures.resumed(performance.now());
+        }
       });
+  }
+
+  /**
+   * details are the stream's figures for its call line: whose stream it was (the connection, and
+   * the first lease's scope: clients that share a connection are told apart by their leases), how
+   * many requests, how long they waited.
+   */
+  private details(): Record<string, unknown> {
+    return {
+      peer: this.call.getPeer(),
+      firstScope: this.firstScope ?? '',
+      leases: this.live.size,
+      ...this.figures.report(performance.now()),
+    };
   }
 
   /**
@@ -246,7 +272,10 @@ class KeepAliveStream {
         { field: 'leases', limit: this.limits.keepAliveLeasesPerStreamMax },
       );
     }
-    for (const [key, held] of added) this.live.set(key, held);
+    for (const [key, held] of added) {
+      this.live.set(key, held);
+      this.firstScope ??= held.lease.scope;
+    }
     return listed;
   }
 
@@ -321,9 +350,60 @@ class KeepAliveStream {
     if (this.done) return;
     this.done = true;
     const error = toServiceError(e);
-    recordCall(this.logger, 'KeepAlive', error, e);
+    recordCall(this.logger, 'KeepAlive', error, e, () => this.details());
     this.call.emit('error', error);
     this.armReleases();
+  }
+}
+
+/**
+ * StreamFigures counts one KeepAlive stream's requests and how long they waited for their
+ * answers (answers go out in request order, so the oldest unanswered request is the first of
+ * those still waiting), and how long reading was paused (KEEPALIVE_MESSAGES_IN_FLIGHT_MAX). Its
+ * report on the stream's call line tells a client's starved stream from a slow leader.
+ */
+class StreamFigures {
+  private requests = 0;
+  private answers = 0;
+  private longestWaitMs = 0;
+  /** arrivals holds the arrival time of each request not answered yet, oldest first. */
+  private readonly arrivals: number[] = [];
+  private pausedSinceMs: number | undefined;
+  private pausedMs = 0;
+
+  received(nowMs: number): void {
+    this.requests++;
+    this.arrivals.push(nowMs);
+  }
+
+  answered(nowMs: number): void {
+    const arrivedMs = this.arrivals.shift();
+    if (arrivedMs === undefined) return;
+    this.answers++;
+    this.longestWaitMs = Math.max(this.longestWaitMs, nowMs - arrivedMs);
+  }
+
+  paused(nowMs: number): void {
+    this.pausedSinceMs ??= nowMs;
+  }
+
+  resumed(nowMs: number): void {
+    if (this.pausedSinceMs === undefined) return;
+    this.pausedMs += nowMs - this.pausedSinceMs;
+    this.pausedSinceMs = undefined;
+  }
+
+  /** report is the figures at `nowMs`, in whole milliseconds. */
+  report(nowMs: number): Record<string, number> {
+    const oldest = this.arrivals[0];
+    const pausedNowMs = this.pausedSinceMs === undefined ? 0 : nowMs - this.pausedSinceMs;
+    return {
+      requests: this.requests,
+      answered: this.answers,
+      longestAnswerWaitMs: Math.round(this.longestWaitMs),
+      oldestUnansweredMs: oldest === undefined ? 0 : Math.round(nowMs - oldest),
+      readPausedMs: Math.round(this.pausedMs + pausedNowMs),
+    };
   }
 }
 

@@ -41,6 +41,27 @@ describe('recordCall', () => {
     expect(lines[0]).toMatchObject({ level: 50, method: 'GetLeader', err: { message: 'boom' } });
   });
 
+  it("adds a call's own details to its debug line, and builds none below debug level", () => {
+    let built = 0;
+    const details = (): Record<string, unknown> => {
+      built++;
+      return { requests: 3, peer: '127.0.0.1:5000' };
+    };
+    const debug = logged('debug', (logger) =>
+      recordCall(logger, 'KeepAlive', 'cancelled', undefined, details),
+    );
+    expect(debug).toEqual([
+      expect.objectContaining({
+        method: 'KeepAlive',
+        code: 'CANCELLED',
+        requests: 3,
+        peer: '127.0.0.1:5000',
+      }),
+    ]);
+    expect(logged('info', (logger) => recordCall(logger, 'KeepAlive', 'ok', undefined, details))).toEqual([]);
+    expect(built).toBe(1);
+  });
+
   it('records the h2 transport of a TLS listener', () => {
     const lines = logged('debug', (root) => recordCall(callLogger(root, 'h2'), 'Acquire', 'ok'));
     expect(lines).toEqual([expect.objectContaining({ method: 'Acquire', transport: 'h2', code: 'OK' })]);

@@ -171,4 +171,43 @@ describe('the KeepAlive stream', () => {
       expect((await reader.end()).error).toBeNull();
     });
   });
+
+  it('reports on its call line, at debug level, the peer, its requests and how long they waited', async () => {
+    const lines: string[] = [];
+    const logged = await startGrpcServer({
+      address: '127.0.0.1:0',
+      service: solo.server.service,
+      node: solo.server.node,
+      logger: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }),
+      // One request in flight: reading pauses after each until it is answered.
+      limits: { keepAliveMessagesInFlightMax: 1 },
+    });
+    const client = new (loadPublicApi().leadership.Client)(logged.address, grpc.credentials.createInsecure());
+    try {
+      const leases = await acquireMany('ka/figures', 3);
+      const stream = duplex(client, 'KeepAlive');
+      const reader = new StreamReader(stream);
+      for (const lease of leases) stream.write({ leases: [refOf(lease)] });
+      for (let i = 0; i < leases.length; i++) await reader.next();
+      stream.end();
+      expect((await reader.end()).error).toBeNull();
+      const line = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l['msg'] === 'gRPC call' && l['method'] === 'KeepAlive');
+      expect(line!['peer']).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(line).toMatchObject({
+        code: 'OK',
+        firstScope: 'ka/figures/0',
+        leases: 3,
+        requests: 3,
+        answered: 3,
+        oldestUnansweredMs: 0,
+      });
+      expect(line!['longestAnswerWaitMs']).toBeGreaterThanOrEqual(0);
+      expect(line!['readPausedMs']).toBeGreaterThanOrEqual(0);
+    } finally {
+      client.close();
+      await logged.close();
+    }
+  });
 });
