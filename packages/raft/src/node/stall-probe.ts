@@ -31,7 +31,8 @@ export interface Stall {
    * cpuWaitMs is how long the event loop's thread was ready to run but waited for a CPU over the
    * same span, in whole milliseconds (Linux scheduler statistics; null where the system does not
    * say): near `ms`, the stall was the host's (a busy host, a CPU limit's throttling), not the
-   * node's work; `ms` − `cpuWaitMs` bounds what the node's own work and GC held it up.
+   * node's work. It spans the same ticks as `cpuMs` (from the tick before the stall), so
+   * `ms` + one period − `cpuWaitMs` bounds what the node's own work and GC held it up.
    */
   readonly cpuWaitMs: number | null;
 }
