@@ -192,6 +192,52 @@ describe('RenewalBatcher', () => {
     ]);
   });
 
+  it('matches answers by lease when the entry answers out of order and no lease repeats', async () => {
+    // Without a repeated lease each caller would take its slice of the answers in order; an
+    // entry that answers in another order (a lease refused alone comes last) must not shift them.
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) =>
+      Promise.resolve([...leases.slice(1), leases[0]!].map(answer)),
+    );
+    const first = batcher.renewMany([lease(13), lease(1)]);
+    const second = batcher.renewMany([lease(2), lease(4)]);
+    const answered = [...(await first), ...(await second)];
+    expect(answered.map((i) => [i.scope, i.fenceToken, i.renewed])).toEqual([
+      ['b/13', 23n, false],
+      ['b/1', 11n, true],
+      ['b/2', 12n, true],
+      ['b/4', 14n, true],
+    ]);
+  });
+
+  it('lists a lease once when two callers of one batch list it, and answers both', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose);
+    const first = batcher.renewMany([lease(5), lease(6)]);
+    const second = batcher.renewMany([lease(6), lease(7)]);
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/5', 'b/6', 'b/7']]);
+    r.release();
+    expect((await first).map((i) => i.scope)).toEqual(['b/5', 'b/6']);
+    expect((await second).map((i) => i.scope)).toEqual(['b/6', 'b/7']);
+  });
+
+  it('gives each caller of an in-order batch its own slice of the answers', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose);
+    const first = batcher.renewMany([lease(5), lease(13)]);
+    const second = batcher.renewMany([lease(6)]);
+    const third = batcher.renewMany([lease(7), lease(8)]);
+    await settle();
+    expect(r.batches).toHaveLength(1);
+    r.release();
+    expect((await first).map((i) => [i.scope, i.renewed])).toEqual([
+      ['b/5', true],
+      ['b/13', false],
+    ]);
+    expect((await second).map((i) => i.scope)).toEqual(['b/6']);
+    expect((await third).map((i) => i.scope)).toEqual(['b/7', 'b/8']);
+  });
+
   it('rejects a caller whose lease the entry did not answer', async () => {
     const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, (leases) =>
       Promise.resolve(leases.slice(1).map(answer)),
