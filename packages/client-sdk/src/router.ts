@@ -340,21 +340,34 @@ export class Router {
   async othersFollow(address: string): Promise<boolean> {
     const others = this.addresses.filter((a) => a !== address);
     const named = await Promise.all(
-      others.map((other) =>
-        // once throws at once on a closed router: that counts as a node that did not answer.
-        Promise.resolve()
-          .then(() => this.once('Cluster', 'Status', {}, other, this.options.attemptTimeoutMs))
-          .then(
-            (r) => {
-              const s = r as { nodeId: string; leader: string };
-              this.learn(other, { nodeId: s.nodeId, ...(s.leader === '' ? {} : { leaderId: s.leader }) });
-              return s.leader !== '' && s.leader !== s.nodeId && this.addressOf.get(s.leader) === address;
-            },
-            () => false,
-          ),
-      ),
+      others.map(async (other) => {
+        const s = await this.askStatus(other, this.options.attemptTimeoutMs);
+        if (s === undefined) return false;
+        this.learn(other, { nodeId: s.nodeId, ...(s.leader === '' ? {} : { leaderId: s.leader }) });
+        return s.leader !== '' && s.leader !== s.nodeId && this.addressOf.get(s.leader) === address;
+      }),
     );
     return named.includes(true);
+  }
+
+  /**
+   * askStatus asks `address` for its Status within `timeoutMs` and answers its node id and the
+   * leader it names ('' for none), or undefined when it did not answer. It never rejects: `once`
+   * throws at once on a closed router, which counts as a node that did not answer.
+   */
+  private async askStatus(
+    address: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ readonly nodeId: string; readonly leader: string } | undefined> {
+    try {
+      return (await this.once('Cluster', 'Status', {}, address, timeoutMs, signal)) as {
+        nodeId: string;
+        leader: string;
+      };
+    } catch {
+      return undefined;
+    }
   }
 
   /** isUnresponsive: `address` was found unresponsive and has not answered since. */
@@ -438,28 +451,21 @@ export class Router {
     return new Promise<boolean>((resolve) => {
       for (const address of addresses) {
         const counted = awaited.length === 0 || awaited.includes(address);
-        // once throws at once on a closed router: that counts as a node that did not answer.
-        Promise.resolve()
-          .then(() => this.once('Cluster', 'Status', {}, address, timeoutMs, signal))
-          .then(
-            (r) => {
-              const s = r as { nodeId: string; leader: string };
-              answered = true;
-              this.learn(address, { nodeId: s.nodeId });
-              if (s.leader !== '' && this.addresses.includes(address)) {
-                if (s.leader === s.nodeId) {
-                  this.leaderAddress = address;
-                  resolve(true);
-                } else this.learn(address, { leaderId: s.leader });
-                if (this.leaderAddress === undefined || this.isUnresponsive(this.leaderAddress))
-                  this.relayAddress = address;
-              }
-              if (counted && --pending === 0) resolve(answered);
-            },
-            () => {
-              if (counted && --pending === 0) resolve(answered);
-            },
-          );
+        void this.askStatus(address, timeoutMs, signal).then((s) => {
+          if (s !== undefined) {
+            answered = true;
+            this.learn(address, { nodeId: s.nodeId });
+            if (s.leader !== '' && this.addresses.includes(address)) {
+              if (s.leader === s.nodeId) {
+                this.leaderAddress = address;
+                resolve(true);
+              } else this.learn(address, { leaderId: s.leader });
+              if (this.leaderAddress === undefined || this.isUnresponsive(this.leaderAddress))
+                this.relayAddress = address;
+            }
+          }
+          if (counted && --pending === 0) resolve(answered);
+        });
       }
     });
   }
