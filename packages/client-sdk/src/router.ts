@@ -316,16 +316,12 @@ export class Router {
   async stillRuns(address: string, sinceMs = performance.now()): Promise<boolean> {
     let question = this.questions.get(address);
     if (question === undefined) {
-      question = this.once('Cluster', 'Status', {}, address, this.options.attemptTimeoutMs).then(
-        // Only whether it answered matters (a refusal of a Status is an answer too).
-        () => undefined,
-        () => undefined,
-      );
-      this.questions.set(address, question);
-      const asked = question;
-      void question.finally(() => {
+      // Only whether it answered matters (a refusal of a Status is an answer too: `heard` saw it).
+      const asked: Promise<void> = this.askStatus(address, this.options.attemptTimeoutMs).then(() => {
         if (this.questions.get(address) === asked) this.questions.delete(address);
       });
+      question = asked;
+      this.questions.set(address, question);
     }
     await question;
     return this.answeredSince(address, sinceMs);
