@@ -55,28 +55,41 @@ function keyOf(slot: Slot): DueLease {
 }
 
 /**
- * slotBefore tells whether slot `x`'s key comes before slot `y`'s, for two slots of different
- * scopes (the heap holds one per scope). Equal deadlines are common (every lease of one renew entry
- * gets the same one), and there ranks, when both slots have one, answer as the scopes would
- * without comparing strings: at 100,000 leases a re-key sinks about 17 levels, and string
- * comparisons of names with a long common prefix were most of its cost.
+ * before tells whether key (`xMs`, `xRank`) of slot `x` comes before key (`yMs`, `yRank`) of slot
+ * `y`, for two slots of different scopes (the heap holds one per scope). The deadlines and ranks
+ * are passed as numbers, read from the heap's typed arrays, so most comparisons touch no slot
+ * object. Equal deadlines are common (every lease of one renew entry gets the same one), and there
+ * ranks, when both slots have one, answer as the scopes would without comparing strings (names
+ * with a long common prefix made string comparisons most of a re-key's cost); only then is a
+ * slot read.
  */
-function slotBefore(x: Slot, y: Slot): boolean {
-  if (x.keyMs !== y.keyMs) return x.keyMs < y.keyMs;
-  if (x.rank !== UNRANKED && y.rank !== UNRANKED) return x.rank < y.rank;
+function before(xMs: number, xRank: number, x: Slot, yMs: number, yRank: number, y: Slot): boolean {
+  if (xMs !== yMs) return xMs < yMs;
+  if (xRank !== UNRANKED && yRank !== UNRANKED) return xRank < yRank;
   if (x.scope !== y.scope) return x.scope < y.scope;
   return x.keyFence < y.keyFence;
 }
 
-/** byScope orders slots by scope name (code-unit order, as `slotBefore` compares them). */
+/**
+ * ARITY is how many children a heap node has. At 100,000 leases a re-key sinks through the heap
+ * from its top; with four children it goes half as deep as with two, and the four children's
+ * deadlines lie side by side in `keys`, one cache line: a level costs one line of the array and
+ * the moved slot's `at`, where a binary heap of objects read two scattered slots a level.
+ */
+const ARITY = 4;
+
+/** INITIAL_CAPACITY is the typed arrays' first length (they double as the heap grows). */
+const INITIAL_CAPACITY = 1024;
+
+/** byScope orders slots by scope name (code-unit order, as `before` compares them). */
 function byScope(x: Slot, y: Slot): number {
   return x.scope < y.scope ? -1 : 1;
 }
 
 /**
- * DeadlineIndex is a min-heap of lease deadlines ordered by (deadline, scope, fence), so the
- * leader finds the next deadline in O(1) amortized and the due leases in O(k log n) at 100,000
- * leases. It holds at most one slot per scope, so a renewal leaves nothing stale behind and no
+ * DeadlineIndex is a min-heap (ARITY children a node) of lease deadlines ordered by (deadline,
+ * scope, fence), so the leader finds the next deadline in O(1) amortized and the due leases in
+ * O(k log n) at 100,000 leases. It holds at most one slot per scope, so a renewal leaves nothing stale behind and no
  * replica ever has a backlog of stale entries to drop in one go.
  *
  * A push that moves a scope's entry later (a renewal, a grace) is O(1): it only records the new
@@ -106,8 +119,16 @@ function byScope(x: Slot, y: Slot): number {
 export class DeadlineIndex {
   private heap: Slot[] = [];
   /**
+   * keys and ranks hold, by heap place, the key deadline and rank of the slot there (the slot's own
+   * keyMs and rank, copied): the sifts compare these numbers, in memory order, instead of reading
+   * the slots, which lie scattered in memory. Invariant: keys[at] === heap[at].keyMs and
+   * ranks[at] === heap[at].rank for every place of the heap.
+   */
+  private keys = new Float64Array(INITIAL_CAPACITY);
+  private ranks = new Int32Array(INITIAL_CAPACITY);
+  /**
    * slots maps each scope in the heap to its slot, which knows its place: a move updates the
-   * slot's field, not a map entry per level (at 100,000 leases a renewal's entry sinks about
+   * slot's field, not a map entry per level (at 100,000 leases a binary heap's re-key sank about
    * 17 levels, and a map write per level took most of a renew entry's apply).
    */
   private slots = new Map<string, Slot>();
@@ -146,6 +167,7 @@ export class DeadlineIndex {
         rank: UNRANKED,
       };
       this.heap.push(added);
+      this.reserve(this.heap.length);
       this.slots.set(scope, added);
       this.unranked.push(added);
       this.siftUp(added);
@@ -170,7 +192,6 @@ export class DeadlineIndex {
     this.movesSinceRanking++;
     const last = heap.pop()!;
     if (heap.length > 0) {
-      heap[0] = last;
       last.at = 0;
       this.siftDown(last);
     }
@@ -184,41 +205,74 @@ export class DeadlineIndex {
     this.siftDown(slot);
   }
 
+  /** reserve grows the typed arrays to hold at least `length` places. */
+  private reserve(length: number): void {
+    if (length <= this.keys.length) return;
+    let capacity = this.keys.length;
+    while (capacity < length) capacity *= 2;
+    const keys = new Float64Array(capacity);
+    keys.set(this.keys);
+    const ranks = new Int32Array(capacity);
+    ranks.set(this.ranks);
+    this.keys = keys;
+    this.ranks = ranks;
+  }
+
+  /** place puts `slot` at heap place `at`, with its key and rank. */
+  private place(slot: Slot, at: number): void {
+    this.heap[at] = slot;
+    this.keys[at] = slot.keyMs;
+    this.ranks[at] = slot.rank;
+    slot.at = at;
+  }
+
   /** siftUp moves `slot` from its place up to where its key belongs. */
   private siftUp(slot: Slot): void {
     const heap = this.heap;
+    const keys = this.keys;
+    const ranks = this.ranks;
+    const keyMs = slot.keyMs;
+    const rank = slot.rank;
     let at = slot.at;
     while (at > 0) {
-      const parent = (at - 1) >> 1;
+      const parent = ((at - 1) / ARITY) | 0;
       const p = heap[parent]!;
-      if (!slotBefore(slot, p)) break;
+      if (!before(keyMs, rank, slot, keys[parent]!, ranks[parent]!, p)) break;
       heap[at] = p;
+      keys[at] = keys[parent]!;
+      ranks[at] = ranks[parent]!;
       p.at = at;
       at = parent;
     }
-    heap[at] = slot;
-    slot.at = at;
+    this.place(slot, at);
   }
 
   /** siftDown moves `slot` from its place down to where its key belongs. */
   private siftDown(slot: Slot): void {
     const heap = this.heap;
+    const keys = this.keys;
+    const ranks = this.ranks;
     const n = heap.length;
+    const keyMs = slot.keyMs;
+    const rank = slot.rank;
     let at = slot.at;
     for (;;) {
-      const left = 2 * at + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      let child = left;
-      if (right < n && slotBefore(heap[right]!, heap[left]!)) child = right;
+      const first = ARITY * at + 1;
+      if (first >= n) break;
+      const end = Math.min(first + ARITY, n);
+      let child = first;
+      for (let c = first + 1; c < end; c++) {
+        if (before(keys[c]!, ranks[c]!, heap[c]!, keys[child]!, ranks[child]!, heap[child]!)) child = c;
+      }
       const c = heap[child]!;
-      if (!slotBefore(c, slot)) break;
+      if (!before(keys[child]!, ranks[child]!, c, keyMs, rank, slot)) break;
       heap[at] = c;
+      keys[at] = keys[child]!;
+      ranks[at] = ranks[child]!;
       c.at = at;
       at = child;
     }
-    heap[at] = slot;
-    slot.at = at;
+    this.place(slot, at);
   }
 
   /**
@@ -323,7 +377,12 @@ export class DeadlineIndex {
       rank: previous.get(entry.scope)?.rank ?? UNRANKED,
     }));
     this.slots = new Map();
-    for (const slot of this.heap) this.slots.set(slot.scope, slot);
+    this.reserve(this.heap.length);
+    for (const slot of this.heap) {
+      this.slots.set(slot.scope, slot);
+      this.keys[slot.at] = slot.keyMs;
+      this.ranks[slot.at] = slot.rank;
+    }
     const ranked: Slot[] = [];
     for (const old of this.ranked) {
       const slot = old.at >= 0 ? this.slots.get(old.scope) : undefined;
@@ -331,7 +390,8 @@ export class DeadlineIndex {
     }
     this.ranked = ranked;
     this.unranked = this.heap.filter((slot) => slot.rank === UNRANKED);
-    for (let at = (this.heap.length >> 1) - 1; at >= 0; at--) {
+    // The last place with a child is that of the last slot's parent.
+    for (let at = Math.floor((this.heap.length - 2) / ARITY); at >= 0; at--) {
       this.siftDown(this.heap[at]!);
     }
   }
@@ -381,6 +441,7 @@ export class DeadlineIndex {
     }
     merged.forEach((slot, rank) => {
       slot.rank = rank;
+      this.ranks[slot.at] = rank;
     });
     this.ranked = merged;
   }

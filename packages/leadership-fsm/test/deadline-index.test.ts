@@ -34,17 +34,23 @@ function order(x: DueLease, y: DueLease): number {
   return x.fenceToken === y.fenceToken ? 0 : x.fenceToken < y.fenceToken ? -1 : 1;
 }
 
+/** ARITY is the heap's children per node (white box, as the index's). */
+const ARITY = 4;
+
 /**
- * checkSlots asserts the index's invariants: every slot knows its place, no key is after its
- * parent's, and (the safety property) no key is after its slot's entry, so no lease is met later
- * than its deadline.
+ * checkSlots asserts the index's invariants: every slot knows its place, the typed arrays hold
+ * each place's key deadline and rank, no key is before its parent's, and (the safety property) no
+ * key is after its slot's entry, so no lease is met later than its deadline.
  */
 function checkSlots(index: DeadlineIndex): void {
   const heap = heapOf(index);
+  const { keys, ranks } = index as unknown as { keys: Float64Array; ranks: Int32Array };
+  expect(Array.from(keys.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.keyMs));
+  expect(Array.from(ranks.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.rank));
   heap.forEach((slot, at) => {
     expect(slot.at).toBe(at);
     expect(order(keyOf(slot), entryOf(slot))).toBeLessThanOrEqual(0);
-    if (at > 0) expect(order(keyOf(heap[(at - 1) >> 1]!), keyOf(slot))).toBeLessThan(0);
+    if (at > 0) expect(order(keyOf(heap[Math.floor((at - 1) / ARITY)]!), keyOf(slot))).toBeLessThan(0);
   });
 }
 
