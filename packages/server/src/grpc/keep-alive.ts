@@ -363,7 +363,6 @@ class KeepAliveStream {
  * report on the stream's call line tells a client's starved stream from a slow leader.
  */
 class StreamFigures {
-  private requests = 0;
   private answers = 0;
   private longestWaitMs = 0;
   /** arrivals holds the arrival time of each request not answered yet, oldest first. */
@@ -372,7 +371,6 @@ class StreamFigures {
   private pausedMs = 0;
 
   received(nowMs: number): void {
-    this.requests++;
     this.arrivals.push(nowMs);
   }
 
@@ -398,7 +396,7 @@ class StreamFigures {
     const oldest = this.arrivals[0];
     const pausedNowMs = this.pausedSinceMs === undefined ? 0 : nowMs - this.pausedSinceMs;
     return {
-      requests: this.requests,
+      requests: this.answers + this.arrivals.length,
       answered: this.answers,
       longestAnswerWaitMs: Math.round(this.longestWaitMs),
       oldestUnansweredMs: oldest === undefined ? 0 : Math.round(nowMs - oldest),

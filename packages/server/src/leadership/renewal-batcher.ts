@@ -38,22 +38,19 @@ function answersByKey(
 ): Map<string, RenewItem> {
   const byKey = new Map<string, RenewItem>();
   items.forEach((item, i) => {
-    const lease = listed[i];
-    const inOrder = lease !== undefined && lease.scope === item.scope && lease.fenceToken === item.fenceToken;
-    byKey.set(inOrder ? keys[i]! : leaseKey(item), item);
+    byKey.set(answers(listed[i], item) ? keys[i]! : leaseKey(item), item);
   });
   return byKey;
 }
 
+/** answers tells whether `item` is the answer for `lease` (the same scope and fence). */
+function answers(lease: LeaseRef | undefined, item: RenewItem): boolean {
+  return lease !== undefined && lease.fenceToken === item.fenceToken && lease.scope === item.scope;
+}
+
 /** answersInOrder tells whether `items` answer `listed` one for one, in the listed order. */
 function answersInOrder(listed: readonly LeaseRef[], items: readonly RenewItem[]): boolean {
-  if (items.length !== listed.length) return false;
-  for (let i = 0; i < items.length; i++) {
-    const lease = listed[i]!;
-    const item = items[i]!;
-    if (item.fenceToken !== lease.fenceToken || item.scope !== lease.scope) return false;
-  }
-  return true;
+  return items.length === listed.length && items.every((item, i) => answers(listed[i], item));
 }
 
 /**
@@ -215,7 +212,7 @@ export class RenewalBatcher {
   private async send(batch: Waiting[]): Promise<void> {
     try {
       if (!batch.some((w) => w.mayRepeat)) {
-        const listed = batch.length === 1 ? batch[0]!.leases : batch.flatMap((w) => w.leases);
+        const listed = batch.flatMap((w) => w.leases);
         const items = await this.proposeBatch(listed);
         if (answersInOrder(listed, items)) {
           let at = 0;
@@ -228,7 +225,7 @@ export class RenewalBatcher {
         this.answerByKey(
           batch,
           listed,
-          batch.length === 1 ? batch[0]!.keys : batch.flatMap((w) => w.keys),
+          batch.flatMap((w) => w.keys),
           items,
         );
         return;
