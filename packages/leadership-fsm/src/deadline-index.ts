@@ -1,5 +1,6 @@
 import { assert } from './assert';
 import {
+  DEADLINE_INDEX_BUCKET_MS,
   DEADLINE_INDEX_MOVES_MAX,
   DEADLINE_INDEX_RANK_SLOTS_MAX,
   DEADLINE_INDEX_UNRANKED_SHARE_MAX,
@@ -18,8 +19,14 @@ export interface DueLease {
 /** UNRANKED is the rank of a slot whose scope has no place in the ranked order yet. */
 const UNRANKED = -1;
 
+/** LEFT is the place of a slot that left the index (a new push of its scope makes a new slot). */
+const LEFT = -1;
+
+/** FILED is the place of a slot that waits in a bucket (see Slot.bucket), not in the heap. */
+const FILED = -2;
+
 /**
- * Slot is one scope's place in the heap, holding two (deadline, fence) pairs as its own fields:
+ * Slot is one scope's place in the index, holding two (deadline, fence) pairs as its own fields:
  * the key, what the heap orders by, and the entry, the scope's latest push. Invariant (the safety
  * property): the key is never after the entry in (deadline, fence) order, so the heap never meets
  * a lease later than its deadline (a key later than the lease's real deadline would make its
@@ -34,7 +41,13 @@ interface Slot {
   keyFence: bigint;
   entryMs: number;
   entryFence: bigint;
-  /** at is the slot's place in the heap, -1 once it left the heap. */
+  /**
+   * at is the slot's place in the heap, FILED while it waits in the bucket of its key
+   * (`floor(keyMs / bucketMs)`: no field of its own, so a slot costs no more than in a plain heap),
+   * LEFT once it left the index. A bucket's list may still hold a slot that moved since (to the
+   * heap, or to an earlier bucket after a push moved its key earlier): that reference is stale, and
+   * only one whose slot is FILED with its key in this bucket counts.
+   */
   at: number;
   /**
    * rank is the scope's place in byte order among the ranked slots (UNRANKED for a slot added
@@ -87,27 +100,48 @@ function byScope(x: Slot, y: Slot): number {
 }
 
 /**
- * DeadlineIndex is a min-heap (ARITY children a node) of lease deadlines ordered by (deadline,
- * scope, fence), so the leader finds the next deadline in O(1) amortized and the due leases in
- * O(k log n) at 100,000 leases. It holds at most one slot per scope, so a renewal leaves nothing stale behind and no
- * replica ever has a backlog of stale entries to drop in one go.
+ * Intake is a bucket being taken into the heap, a budget of references at a time: its list, left
+ * out of `buckets`, and how far it has been read.
+ */
+interface Intake {
+  readonly bucket: number;
+  readonly startMs: number;
+  readonly filed: readonly Slot[];
+  next: number;
+}
+
+/**
+ * DeadlineIndex orders lease deadlines by (deadline, scope, fence), so the leader finds the next
+ * deadline in O(1) amortized and the due leases in O(k log m), m the few hundred slots due within
+ * the next bucket, at 100,000 leases. It holds at most one slot per scope, so a renewal leaves
+ * nothing stale behind and no replica ever has a backlog of stale entries to drop in one go.
+ *
+ * Two levels: a min-heap (ARITY children a node) of the slots whose keys come before `horizonMs`,
+ * the end of the latest bucket it took in, and buckets of `bucketMs` milliseconds holding every
+ * later slot, filed by key with one append and in no order. Only when the heap is empty does it
+ * take in the earliest bucket, and then reads the whole bucket before it answers anything at or
+ * after the bucket's start, so the heap's top is the index's minimum. A bucket is read a budget of
+ * references at a time, so one that holds most leases (a grace gives them one deadline) costs no
+ * single call more than its budget. A follower's index, never asked, is all buckets: each slot
+ * filed once.
  *
  * A push that moves a scope's entry later (a renewal, a grace) is O(1): it only records the new
- * entry and leaves the slot's heap key where it was, which stays at or before the lease's real
- * deadline. A push that moves it earlier re-keys at once (O(log n)). `peek` and `due` meet the
- * minimum key; when its slot is lazy they re-key it to its entry and look again, so every answer
- * is that of a heap re-keyed at every push, or, when a call's budget of moves
- * (DEADLINE_INDEX_MOVES_MAX) runs out first, a safe partial one: a lower bound of the next
- * deadline, the earliest due leases found so far. Only the leader asks the index anything, so a
- * follower's renewal costs a map lookup, a comparison and a field write, and on the leader a
- * lease renewed several times before its key comes up moves in the heap once. A grace that moves
- * 100,000 deadlines later leaves as many lazy slots, which the leader's calls catch up a budget
- * at a time rather than in one long task.
+ * entry and leaves the slot's key where it was, which stays at or before the lease's real
+ * deadline. A push that moves it earlier re-keys at once (a sift up, or a filing in an earlier
+ * bucket). `peek` and `due` meet the minimum key; when its slot is lazy they re-key it to its
+ * entry — within the heap when the entry is before the horizon, else by filing it in its bucket —
+ * and look again, so every answer is that of an index re-keyed at every push, or, when a call's
+ * budget of moves (DEADLINE_INDEX_MOVES_MAX) runs out first, a safe partial one: a lower bound of
+ * the next deadline, the earliest due leases found so far. Only the leader asks the index
+ * anything, so a follower's renewal costs a map lookup, a comparison and a field write, and on the
+ * leader a lease renewed several times before its key comes up moves once. A grace that moves
+ * 100,000 deadlines later leaves as many lazy slots, which the leader's calls catch up a budget at
+ * a time rather than in one long task.
  *
  * Ties on the deadline go by scope, then fence. To keep those comparisons off strings, the leader's
  * calls rank the scopes (their byte order, as numbers) once the unranked slots reach
- * DEADLINE_INDEX_UNRANKED_SHARE_MAX of the heap, or once the heap made as many moves as it has
- * slots with some unranked: a merge of the ranked slots with the new ones, sorted alone, at most
+ * DEADLINE_INDEX_UNRANKED_SHARE_MAX of the index, or once it made as many moves as it has slots
+ * with some unranked: a merge of the ranked slots with the new ones, sorted alone, at most
  * DEADLINE_INDEX_RANK_SLOTS_MAX of them a call. A ranking never changes the result of a
  * comparison, only its cost, so the heap needs no move; slots not ranked yet compare by scope as
  * before.
@@ -127,26 +161,52 @@ export class DeadlineIndex {
   private keys = new Float64Array(INITIAL_CAPACITY);
   private ranks = new Int32Array(INITIAL_CAPACITY);
   /**
-   * slots maps each scope in the heap to its slot, which knows its place: a move updates the
-   * slot's field, not a map entry per level (at 100,000 leases a binary heap's re-key sank about
-   * 17 levels, and a map write per level took most of a renew entry's apply).
+   * slots maps each scope in the index to its slot, which knows its place: a move updates the
+   * slot's field, not a map entry per level.
    */
   private slots = new Map<string, Slot>();
-  /** ranked holds the ranked slots in rank order, with slots that left the heap since (at -1). */
+  /**
+   * horizonMs is the end of the latest bucket the heap took in (-Infinity before the first).
+   * Invariant: every heap key is before it, every filed slot's key at or after it (but those of
+   * the intake's unread slots).
+   */
+  private horizonMs = -Infinity;
+  /** buckets maps a bucket's number to the slots filed in it (stale references included). */
+  private buckets = new Map<number, Slot[]>();
+  /** bucketOrder is a binary min-heap of the numbers of `buckets`, each once. */
+  private bucketOrder: number[] = [];
+  /**
+   * intake is the bucket being taken in, if one is: its unread slots are filed with keys before
+   * the horizon, the one exception to the horizon's invariant, and until it is read the heap's top
+   * is the minimum only when it comes before the intake's start.
+   */
+  private intake: Intake | undefined;
+  /** ranked holds the ranked slots in rank order, with slots that left the index since (at LEFT). */
   private ranked: Slot[] = [];
-  /** unranked holds the slots added since the last ranking (some may have left the heap since). */
+  /** unranked holds the slots added since the last ranking (some may have left the index since). */
   private unranked: Slot[] = [];
   /** movesSinceRanking counts re-keys and drops since the last ranking (see rankIfDue). */
   private movesSinceRanking = 0;
 
+  /**
+   * `bucketMs` is the width of a bucket (DEADLINE_INDEX_BUCKET_MS; tests use narrow ones so that
+   * small deadlines span many buckets). Answers do not depend on it, only costs.
+   */
+  constructor(private readonly bucketMs: number = DEADLINE_INDEX_BUCKET_MS) {
+    assert(
+      Number.isSafeInteger(bucketMs) && bucketMs >= 1,
+      () => `deadline index bucket width ${bucketMs} ms is not a whole number of ms from 1`,
+    );
+  }
+
   /** size is the number of slots (one per scope pushed since the last rebuild), stale ones included. */
   get size(): number {
-    return this.heap.length;
+    return this.slots.size;
   }
 
   /**
    * push records that lease (scope, fence) is now due at `deadlineMs`, replacing the scope's entry:
-   * in O(1) when the entry is not before the slot's key, else moving the slot up at once. The
+   * in O(1) when the entry is not before the slot's key, else moving the slot earlier at once. The
    * index copies the fields; it keeps no object it is given.
    */
   push(entry: DueLease): void {
@@ -163,33 +223,163 @@ export class DeadlineIndex {
         keyFence: fenceToken,
         entryMs: deadlineMs,
         entryFence: fenceToken,
-        at: this.heap.length,
+        at: LEFT,
         rank: UNRANKED,
       };
-      this.heap.push(added);
-      this.reserve(this.heap.length);
       this.slots.set(scope, added);
       this.unranked.push(added);
-      this.siftUp(added);
+      this.enter(added);
       return;
     }
     slot.entryMs = deadlineMs;
     slot.entryFence = fenceToken;
     // A renewal moves the deadline later: decided by the numbers alone, with no call.
     if (deadlineMs < slot.keyMs || (deadlineMs === slot.keyMs && fenceToken < slot.keyFence)) {
+      const filedIn = this.bucketOf(slot.keyMs);
       slot.keyMs = deadlineMs;
       slot.keyFence = fenceToken;
-      this.siftUp(slot);
+      if (slot.at >= 0) this.siftUp(slot);
+      else if (deadlineMs < this.horizonMs || this.bucketOf(deadlineMs) !== filedIn) this.enter(slot);
     }
   }
 
-  private pop(): void {
+  /** bucketOf is the number of the bucket a key belongs in. */
+  private bucketOf(keyMs: number): number {
+    return Math.floor(keyMs / this.bucketMs);
+  }
+
+  /**
+   * enter puts a slot that is not in the heap where its key belongs: into the heap when the key
+   * is before the horizon, else into its key's bucket (a reference it may have in another bucket
+   * goes stale).
+   */
+  private enter(slot: Slot): void {
+    if (slot.keyMs < this.horizonMs) {
+      slot.at = this.heap.length;
+      this.heap.push(slot);
+      this.reserve(this.heap.length);
+      this.siftUp(slot);
+      return;
+    }
+    const bucket = this.bucketOf(slot.keyMs);
+    slot.at = FILED;
+    const filed = this.buckets.get(bucket);
+    if (filed !== undefined) {
+      filed.push(slot);
+      return;
+    }
+    this.buckets.set(bucket, [slot]);
+    const order = this.bucketOrder;
+    let at = order.length;
+    order.push(bucket);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (order[parent]! <= bucket) break;
+      order[at] = order[parent]!;
+      at = parent;
+    }
+    order[at] = bucket;
+  }
+
+  /** nextBucket removes the smallest number from `bucketOrder` and returns it. */
+  private nextBucket(): number {
+    const order = this.bucketOrder;
+    const first = order[0]!;
+    const last = order.pop()!;
+    const n = order.length;
+    if (n === 0) return first;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && order[child + 1]! < order[child]!) child++;
+      if (order[child]! >= last) break;
+      order[at] = order[child]!;
+      at = child;
+    }
+    order[at] = last;
+    return first;
+  }
+
+  /**
+   * openIntake starts taking in the earliest bucket (there must be one): its list leaves `buckets`,
+   * and the horizon moves to its end.
+   */
+  private openIntake(): Intake {
+    const bucket = this.nextBucket();
+    const filed = this.buckets.get(bucket)!;
+    this.buckets.delete(bucket);
+    this.horizonMs = (bucket + 1) * this.bucketMs;
+    const intake: Intake = { bucket, startMs: bucket * this.bucketMs, filed, next: 0 };
+    this.intake = intake;
+    return intake;
+  }
+
+  /**
+   * takeIn reads up to `budget` references of the open intake and returns how many it read. A
+   * lazy slot's old key is coming due, so it is re-keyed on the way: when its entry lies beyond the
+   * horizon it goes straight on to that entry's bucket, an append, and never enters the heap (most
+   * slots, renewed since they were filed); the others enter the heap, heapified in O(k) when it was
+   * empty, else each sifted up. Stale references are skipped. The intake closes once its list is
+   * read.
+   */
+  private takeIn(intake: Intake, budget: number): number {
+    const { filed, bucket } = intake;
+    const from = intake.next;
+    const end = Math.min(filed.length, from + budget);
     const heap = this.heap;
-    const top = heap[0];
-    if (top === undefined) return;
-    this.slots.delete(top.scope);
-    top.at = -1;
-    this.movesSinceRanking++;
+    // Into an empty heap the slots go all at once, heapified at the end; else each sifts up.
+    const batch = heap.length === 0;
+    for (let i = from; i < end; i++) {
+      const slot = filed[i]!;
+      if (slot.at !== FILED || this.bucketOf(slot.keyMs) !== bucket) continue;
+      if (isLazy(slot)) {
+        this.catchUp(slot);
+        if (slot.keyMs >= this.horizonMs) {
+          this.enter(slot);
+          continue;
+        }
+      }
+      slot.at = heap.length;
+      heap.push(slot);
+      if (!batch) {
+        this.reserve(heap.length);
+        this.siftUp(slot);
+      }
+    }
+    if (batch) this.heapify();
+    intake.next = end;
+    if (end === filed.length) this.intake = undefined;
+    return end - from;
+  }
+
+  /**
+   * mustTakeIn tells whether the heap's top is not yet the index's minimum: the heap is empty, or
+   * a bucket is being taken in and the top is not before its start.
+   */
+  private mustTakeIn(): boolean {
+    const top = this.heap[0];
+    if (top === undefined) return this.intake !== undefined || this.bucketOrder.length > 0;
+    return this.intake !== undefined && top.keyMs >= this.intake.startMs;
+  }
+
+  /** heapify restores the heap order over every place of `heap` in O(n), copying keys and ranks. */
+  private heapify(): void {
+    const heap = this.heap;
+    this.reserve(heap.length);
+    for (let at = 0; at < heap.length; at++) {
+      this.keys[at] = heap[at]!.keyMs;
+      this.ranks[at] = heap[at]!.rank;
+    }
+    // The last place with a child is that of the last slot's parent.
+    for (let at = Math.floor((heap.length - 2) / ARITY); at >= 0; at--) {
+      this.siftDown(heap[at]!);
+    }
+  }
+
+  /** removeTop takes the heap's top slot out of the heap (the caller says where it goes). */
+  private removeTop(): void {
+    const heap = this.heap;
     const last = heap.pop()!;
     if (heap.length > 0) {
       last.at = 0;
@@ -197,12 +387,35 @@ export class DeadlineIndex {
     }
   }
 
-  /** rekey makes a lazy slot's key its entry (never earlier than the key) and moves it down. */
-  private rekey(slot: Slot): void {
+  /** pop drops the heap's top slot from the index. */
+  private pop(): void {
+    const top = this.heap[0];
+    if (top === undefined) return;
+    this.slots.delete(top.scope);
+    top.at = LEFT;
+    this.movesSinceRanking++;
+    this.removeTop();
+  }
+
+  /** catchUp makes a lazy slot's key its entry (never earlier than the key): one re-key, wherever the slot is. */
+  private catchUp(slot: Slot): void {
     slot.keyMs = slot.entryMs;
     slot.keyFence = slot.entryFence;
     this.movesSinceRanking++;
-    this.siftDown(slot);
+  }
+
+  /**
+   * rekey makes the lazy top slot's key its entry (never earlier than the key): it sinks in the
+   * heap when the entry is before the horizon, else leaves the heap for its entry's bucket.
+   */
+  private rekey(slot: Slot): void {
+    this.catchUp(slot);
+    if (slot.keyMs < this.horizonMs) {
+      this.siftDown(slot);
+      return;
+    }
+    this.removeTop();
+    this.enter(slot);
   }
 
   /** reserve grows the typed arrays to hold at least `length` places. */
@@ -276,15 +489,22 @@ export class DeadlineIndex {
   }
 
   /**
-   * earliestKeyMs is the smallest key in the heap, in O(1) and with no move (undefined when the
-   * heap is empty): never after the earliest live deadline, since a slot's key is never after its
-   * entry's deadline. It may be a lazy slot's older deadline or a stale slot's, so a timer armed at
-   * it can fire early (`due` then finds nothing and catches those slots up), never late. Unlike
+   * earliestKeyMs is the smallest key in the heap, or while the heap is empty the start of the
+   * earliest bucket, in O(1) and with no move (undefined when the index is empty): never after the
+   * earliest live deadline, since a slot's key is never after its entry's deadline and every
+   * bucketed key is at or after its bucket's start. It may be a lazy slot's older deadline, a stale
+   * slot's or a bucket's start, so a timer armed at it can fire early (`due` then finds nothing and
+   * catches those slots up), never late. Unlike
    * `peek`, it re-keys nothing: a lazy slot moves when its old key comes due, once for all the
    * renewals made since, not soon after each renewal.
    */
   earliestKeyMs(): number | undefined {
-    return this.heap[0]?.keyMs;
+    const top = this.heap[0];
+    const intake = this.intake;
+    if (intake !== undefined)
+      return top !== undefined && top.keyMs < intake.startMs ? top.keyMs : intake.startMs;
+    if (top !== undefined) return top.keyMs;
+    return this.bucketOrder.length > 0 ? this.bucketOrder[0]! * this.bucketMs : undefined;
   }
 
   /**
@@ -292,7 +512,9 @@ export class DeadlineIndex {
    * lazy slots on the way, at most `movesMax` of them. When that budget runs out with a lazy or
    * stale slot still on top, it returns that slot's key instead: a lower bound, never after the
    * earliest live deadline (so a timer armed at it fires early, never late), possibly naming an
-   * older lease of the scope. The next call goes on where this one stopped.
+   * older lease of the scope. The next call goes on where this one stopped. The buckets it takes in
+   * are read whole, not counted: peek, unlike the leader's expiry scan, must reach the earliest
+   * deadline however far away it is.
    */
   peek(
     isLive: (entry: DueLease) => boolean,
@@ -302,6 +524,10 @@ export class DeadlineIndex {
     this.rankIfDue();
     let moves = 0;
     for (;;) {
+      if (this.mustTakeIn()) {
+        this.takeIn(this.intake ?? this.openIntake(), Infinity);
+        continue;
+      }
       const top = this.heap[0];
       if (top === undefined) return undefined;
       // A lazy slot is re-keyed before its entry is checked: a renewed lease is live far more
@@ -323,8 +549,9 @@ export class DeadlineIndex {
    * scope), each once. Stale entries met on the way are dropped and lazy slots re-keyed, at most
    * `movesMax` of them; live ones stay in the index. When that budget runs out it returns the due
    * leases found so far: the earliest ones (possibly none), each at or after its deadline, and the
-   * next call goes on. A lease is never returned before its deadline: only a slot whose key is its
-   * entry is taken.
+   * next call goes on. Each reference it reads of a bucket it takes in counts as a move too, so a
+   * bucket that holds most leases (a grace gives them one deadline) is taken in over several calls.
+   * A lease is never returned before its deadline: only a slot whose key is its entry is taken.
    */
   due(
     nowMs: number,
@@ -337,10 +564,16 @@ export class DeadlineIndex {
     const found: DueLease[] = [];
     let moves = 0;
     while (found.length < limit) {
-      const top = this.heap[0];
-      if (top === undefined || top.keyMs > nowMs) {
-        break;
+      if (this.mustTakeIn()) {
+        // A bucket is taken in only once its start is due: until then the heap stays small.
+        const startMs = this.intake?.startMs ?? this.bucketOrder[0]! * this.bucketMs;
+        if (startMs > nowMs || moves >= movesMax) break;
+        moves += this.takeIn(this.intake ?? this.openIntake(), movesMax - moves);
+        continue;
       }
+      const top = this.heap[0];
+      if (top === undefined) break;
+      if (top.keyMs > nowMs) break;
       const lazy = isLazy(top);
       if (!lazy) {
         const entry = keyOf(top);
@@ -350,7 +583,7 @@ export class DeadlineIndex {
           continue;
         }
       }
-      if (moves === movesMax) break;
+      if (moves >= movesMax) break;
       moves++;
       if (lazy) this.rekey(top);
       else this.pop();
@@ -362,38 +595,45 @@ export class DeadlineIndex {
   }
 
   /**
-   * rebuild replaces the index with `entries` (the live leases, one per scope), in O(n). A scope
-   * that had a ranked slot keeps its rank (ranks of a subset still follow scope order).
+   * rebuild replaces the index with `entries` (the live leases, one per scope), in O(n); the
+   * horizon stays where it is. A scope that had a ranked slot keeps its rank (ranks of a subset
+   * still follow scope order).
    */
   rebuild(entries: DueLease[]): void {
     const previous = this.slots;
-    this.heap = entries.map((entry, at): Slot => ({
-      scope: entry.scope,
-      keyMs: entry.deadlineMs,
-      keyFence: entry.fenceToken,
-      entryMs: entry.deadlineMs,
-      entryFence: entry.fenceToken,
-      at,
-      rank: previous.get(entry.scope)?.rank ?? UNRANKED,
-    }));
     this.slots = new Map();
-    this.reserve(this.heap.length);
-    for (const slot of this.heap) {
+    this.heap = [];
+    this.buckets = new Map();
+    this.bucketOrder = [];
+    this.intake = undefined;
+    const unranked: Slot[] = [];
+    for (const entry of entries) {
+      const slot: Slot = {
+        scope: entry.scope,
+        keyMs: entry.deadlineMs,
+        keyFence: entry.fenceToken,
+        entryMs: entry.deadlineMs,
+        entryFence: entry.fenceToken,
+        at: LEFT,
+        rank: previous.get(entry.scope)?.rank ?? UNRANKED,
+      };
       this.slots.set(slot.scope, slot);
-      this.keys[slot.at] = slot.keyMs;
-      this.ranks[slot.at] = slot.rank;
+      if (slot.rank === UNRANKED) unranked.push(slot);
+      if (slot.keyMs < this.horizonMs) {
+        slot.at = this.heap.length;
+        this.heap.push(slot);
+      } else {
+        this.enter(slot);
+      }
     }
+    this.heapify();
     const ranked: Slot[] = [];
     for (const old of this.ranked) {
-      const slot = old.at >= 0 ? this.slots.get(old.scope) : undefined;
+      const slot = old.at !== LEFT ? this.slots.get(old.scope) : undefined;
       if (slot !== undefined && slot.rank === old.rank) ranked.push(slot);
     }
     this.ranked = ranked;
-    this.unranked = this.heap.filter((slot) => slot.rank === UNRANKED);
-    // The last place with a child is that of the last slot's parent.
-    for (let at = Math.floor((this.heap.length - 2) / ARITY); at >= 0; at--) {
-      this.siftDown(this.heap[at]!);
-    }
+    this.unranked = unranked;
   }
 
   /**
@@ -409,8 +649,8 @@ export class DeadlineIndex {
     const unranked = this.unranked;
     if (
       unranked.length === 0 ||
-      (unranked.length < this.heap.length * DEADLINE_INDEX_UNRANKED_SHARE_MAX &&
-        this.movesSinceRanking < this.heap.length)
+      (unranked.length < this.slots.size * DEADLINE_INDEX_UNRANKED_SHARE_MAX &&
+        this.movesSinceRanking < this.slots.size)
     ) {
       return;
     }
@@ -421,13 +661,13 @@ export class DeadlineIndex {
       this.unranked = [];
       this.movesSinceRanking = 0;
     }
-    const added = taken.filter((slot) => slot.at >= 0).sort(byScope);
+    const added = taken.filter((slot) => slot.at !== LEFT).sort(byScope);
     const ranked = this.ranked;
     const merged: Slot[] = [];
     let i = 0;
     let j = 0;
     for (;;) {
-      while (i < ranked.length && ranked[i]!.at < 0) i++;
+      while (i < ranked.length && ranked[i]!.at === LEFT) i++;
       const old = ranked[i];
       const next = added[j];
       if (old === undefined && next === undefined) break;
@@ -441,7 +681,7 @@ export class DeadlineIndex {
     }
     merged.forEach((slot, rank) => {
       slot.rank = rank;
-      this.ranks[slot.at] = rank;
+      if (slot.at >= 0) this.ranks[slot.at] = rank;
     });
     this.ranked = merged;
   }

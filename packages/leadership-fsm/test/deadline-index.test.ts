@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
-import { DEADLINE_INDEX_RANK_SLOTS_MAX } from '../src/limits';
+import { DEADLINE_INDEX_BUCKET_MS, DEADLINE_INDEX_RANK_SLOTS_MAX } from '../src/limits';
 
 /** SlotView is the part of the index's private heap slots that checkSlots reads. */
 interface SlotView {
@@ -14,6 +14,28 @@ interface SlotView {
   rank: number;
 }
 
+/** IndexView is the part of the index's private state that the white-box checks read. */
+interface IndexView {
+  heap: SlotView[];
+  keys: Float64Array;
+  ranks: Int32Array;
+  slots: Map<string, SlotView>;
+  horizonMs: number;
+  buckets: Map<number, SlotView[]>;
+  bucketOrder: number[];
+  bucketMs: number;
+  intake: { bucket: number; startMs: number; filed: SlotView[]; next: number } | undefined;
+}
+
+/** FILED is the place of a slot that waits in a bucket (white box, as the index's). */
+const FILED = -2;
+
+/**
+ * WIDTHS are the bucket widths the model tests run with: narrow ones make small deadlines span
+ * many buckets, so slots are filed, taken in and re-filed, not only heaped.
+ */
+const WIDTHS = [1, 2, 5, DEADLINE_INDEX_BUCKET_MS];
+
 /** keyOf and entryOf read a slot's key and entry as DueLeases. */
 function keyOf(slot: SlotView): DueLease {
   return { scope: slot.scope, fenceToken: slot.keyFence, deadlineMs: slot.keyMs };
@@ -22,9 +44,34 @@ function entryOf(slot: SlotView): DueLease {
   return { scope: slot.scope, fenceToken: slot.entryFence, deadlineMs: slot.entryMs };
 }
 
-/** heapOf reads the index's private heap (white box: the invariants live there). */
+/** viewOf reads the index's private state (white box: the invariants live there). */
+function viewOf(index: DeadlineIndex): IndexView {
+  return index as unknown as IndexView;
+}
+
+/** heapOf reads the index's private heap. */
 function heapOf(index: DeadlineIndex): readonly SlotView[] {
-  return (index as unknown as { heap: SlotView[] }).heap;
+  return viewOf(index).heap;
+}
+
+/** slotsOf lists every slot of the index, in the heap or filed in a bucket. */
+function slotsOf(index: DeadlineIndex): SlotView[] {
+  return [...viewOf(index).slots.values()];
+}
+
+/**
+ * layoutOf copies where every slot sits: the heap's places, each bucket's list, the bucket
+ * order. Two layouts are the same when they hold the same objects in the same places.
+ */
+function layoutOf(index: DeadlineIndex): unknown[][] {
+  const view = viewOf(index);
+  return [[...view.heap], [...view.bucketOrder], ...[...view.buckets].map(([n, list]) => [n, ...list])];
+}
+
+/** expectSameLayout asserts that nothing moved between two layouts (objects compared by identity). */
+function expectSameLayout(before: unknown[][], after: unknown[][]): void {
+  expect(after.map((list) => list.length)).toEqual(before.map((list) => list.length));
+  expect(after.every((list, i) => list.every((item, j) => item === before[i]![j]))).toBe(true);
 }
 
 /** order compares two entries in the index's (deadline, scope, fence) order. */
@@ -38,19 +85,40 @@ function order(x: DueLease, y: DueLease): number {
 const ARITY = 4;
 
 /**
- * checkSlots asserts the index's invariants: every slot knows its place, the typed arrays hold
- * each place's key deadline and rank, no key is before its parent's, and (the safety property) no
- * key is after its slot's entry, so no lease is met later than its deadline.
+ * checkSlots asserts the index's invariants: every slot of the map is in the heap at the place
+ * it knows or filed in the bucket of its key; the typed arrays hold each place's key deadline and
+ * rank; no key is before its parent's; every heap key is before the horizon and every filed one at
+ * or after it; the bucket order is a min-heap of the buckets' numbers; and (the safety property)
+ * no key is after its slot's entry, so no lease is met later than its deadline.
  */
 function checkSlots(index: DeadlineIndex): void {
-  const heap = heapOf(index);
-  const { keys, ranks } = index as unknown as { keys: Float64Array; ranks: Int32Array };
+  const { heap, keys, ranks, slots, horizonMs, buckets, bucketOrder, bucketMs, intake } = viewOf(index);
   expect(Array.from(keys.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.keyMs));
   expect(Array.from(ranks.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.rank));
   heap.forEach((slot, at) => {
     expect(slot.at).toBe(at);
-    expect(order(keyOf(slot), entryOf(slot))).toBeLessThanOrEqual(0);
+    expect(slots.get(slot.scope)).toBe(slot);
+    expect(slot.keyMs).toBeLessThan(horizonMs);
     if (at > 0) expect(order(keyOf(heap[Math.floor((at - 1) / ARITY)]!), keyOf(slot))).toBeLessThan(0);
+  });
+  for (const slot of slots.values()) {
+    expect(order(keyOf(slot), entryOf(slot))).toBeLessThanOrEqual(0);
+    if (slot.at >= 0) continue;
+    expect(slot.at).toBe(FILED);
+    const bucket = Math.floor(slot.keyMs / bucketMs);
+    if (bucket === intake?.bucket) {
+      // Not read yet by the bucket being taken in.
+      expect(intake.filed.slice(intake.next)).toContain(slot);
+      expect(slot.keyMs).toBeGreaterThanOrEqual(intake.startMs);
+    } else {
+      expect(slot.keyMs).toBeGreaterThanOrEqual(horizonMs);
+      expect(buckets.get(bucket)).toContain(slot);
+    }
+  }
+  if (intake !== undefined) expect(horizonMs).toBe(intake.startMs + bucketMs);
+  expect([...bucketOrder].sort((x, y) => x - y)).toEqual([...buckets.keys()].sort((x, y) => x - y));
+  bucketOrder.forEach((n, at) => {
+    if (at > 0) expect(bucketOrder[(at - 1) >> 1]!).toBeLessThan(n);
   });
 }
 
@@ -68,8 +136,9 @@ function checkAgainstFullScan(deadlineMax: number): void {
         },
       ),
       fc.integer({ min: 0, max: deadlineMax }),
-      (updates, nowMs) => {
-        const index = new DeadlineIndex();
+      fc.constantFrom(...WIDTHS),
+      (updates, nowMs, width) => {
+        const index = new DeadlineIndex(width);
         const live = new Map<string, DueLease>();
         updates.forEach(({ scope, deadlineMs }, i) => {
           const entry = { scope, deadlineMs, fenceToken: BigInt(i + 1) };
@@ -129,7 +198,7 @@ function trackedIndex(): {
  * comparison by rank answers as one by scope. It returns how many slots are ranked.
  */
 function checkRanks(index: DeadlineIndex): number {
-  const ranked = heapOf(index)
+  const ranked = slotsOf(index)
     .filter((slot) => slot.rank >= 0)
     .sort((x, y) => x.rank - y.rank);
   ranked.forEach((slot, i) => {
@@ -165,8 +234,8 @@ describe('DeadlineIndex', () => {
       fc.record({ k: fc.constant('rebuild' as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-        const index = new DeadlineIndex();
+      fc.property(fc.array(op, { maxLength: 120 }), fc.constantFrom(...WIDTHS), (ops, width) => {
+        const index = new DeadlineIndex(width);
         const live = new Map<string, DueLease>();
         const isLive = liveIn(live);
         const name = (n: number) => `scale/client-with-a-long-name/${n}`;
@@ -260,8 +329,8 @@ describe('DeadlineIndex', () => {
       fc.record({ k: fc.constant('rebuild' as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
-        const index = new DeadlineIndex();
+      fc.property(fc.array(op, { maxLength: 80 }), fc.constantFrom(...WIDTHS), (ops, width) => {
+        const index = new DeadlineIndex(width);
         const live = new Map<string, DueLease>();
         const isLive = liveIn(live);
         const sorted = () =>
@@ -316,86 +385,91 @@ describe('DeadlineIndex', () => {
       fc.record({ k: fc.constant('rebuild' as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 100 }), fc.integer({ min: 1, max: 3 }), (ops, movesMax) => {
-        // The leader's index is asked after every step; a follower's only gets the pushes and
-        // rebuilds, so its lazy slots pile up until it is asked at the end (after a leader change).
-        // A bounded leader is asked only at the due and peek steps, with a budget of `movesMax`
-        // moves a call, so its answers are often partial: a lower bound, a prefix of the due leases.
-        const leader = new DeadlineIndex();
-        const follower = new DeadlineIndex();
-        const bounded = new DeadlineIndex();
-        const live = new Map<string, DueLease>();
-        const isLive = liveIn(live);
-        const sorted = () => [...live.values()].sort(order);
-        const pushBoth = (entry: DueLease) => {
-          live.set(entry.scope, entry);
-          leader.push(entry);
-          follower.push(entry);
-          bounded.push(entry);
-        };
-        const rebuildBoth = () => {
-          leader.rebuild([...live.values()]);
-          follower.rebuild([...live.values()]);
-          bounded.rebuild([...live.values()]);
-        };
-        ops.forEach((o, i) => {
-          const current = 'scope' in o ? live.get(o.scope) : undefined;
-          if (o.k === 'grant') {
-            pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) });
-          } else if (o.k === 'renew' && current !== undefined) {
-            pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: current.fenceToken });
-          } else if (o.k === 'release') {
-            live.delete(o.scope);
-          } else if (o.k === 'grace') {
-            const extended = [...live.values()].filter((e) => e.deadlineMs < o.graceDeadlineMs);
-            for (const e of extended) live.set(e.scope, { ...e, deadlineMs: o.graceDeadlineMs });
-            if (o.rebuild) rebuildBoth();
-            else for (const e of extended) pushBoth(live.get(e.scope)!);
-          } else if (o.k === 'due') {
-            const expected = sorted()
-              .filter((e) => e.deadlineMs <= o.nowMs)
-              .slice(0, o.limit);
-            expect(leader.due(o.nowMs, o.limit, isLive)).toEqual(expected);
-            // Within a budget: the earliest due leases, none before its deadline, none skipped.
-            const found = bounded.due(o.nowMs, o.limit, isLive, movesMax);
-            expect(found).toEqual(expected.slice(0, found.length));
-          } else if (o.k === 'rebuild') {
-            rebuildBoth();
+      fc.property(
+        fc.array(op, { maxLength: 100 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom(...WIDTHS),
+        (ops, movesMax, width) => {
+          // The leader's index is asked after every step; a follower's only gets the pushes and
+          // rebuilds, so its lazy slots pile up until it is asked at the end (after a leader change).
+          // A bounded leader is asked only at the due and peek steps, with a budget of `movesMax`
+          // moves a call, so its answers are often partial: a lower bound, a prefix of the due leases.
+          const leader = new DeadlineIndex(width);
+          const follower = new DeadlineIndex(width);
+          const bounded = new DeadlineIndex(width);
+          const live = new Map<string, DueLease>();
+          const isLive = liveIn(live);
+          const sorted = () => [...live.values()].sort(order);
+          const pushBoth = (entry: DueLease) => {
+            live.set(entry.scope, entry);
+            leader.push(entry);
+            follower.push(entry);
+            bounded.push(entry);
+          };
+          const rebuildBoth = () => {
+            leader.rebuild([...live.values()]);
+            follower.rebuild([...live.values()]);
+            bounded.rebuild([...live.values()]);
+          };
+          ops.forEach((o, i) => {
+            const current = 'scope' in o ? live.get(o.scope) : undefined;
+            if (o.k === 'grant') {
+              pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: BigInt(i + 1) });
+            } else if (o.k === 'renew' && current !== undefined) {
+              pushBoth({ scope: o.scope, deadlineMs: o.deadlineMs, fenceToken: current.fenceToken });
+            } else if (o.k === 'release') {
+              live.delete(o.scope);
+            } else if (o.k === 'grace') {
+              const extended = [...live.values()].filter((e) => e.deadlineMs < o.graceDeadlineMs);
+              for (const e of extended) live.set(e.scope, { ...e, deadlineMs: o.graceDeadlineMs });
+              if (o.rebuild) rebuildBoth();
+              else for (const e of extended) pushBoth(live.get(e.scope)!);
+            } else if (o.k === 'due') {
+              const expected = sorted()
+                .filter((e) => e.deadlineMs <= o.nowMs)
+                .slice(0, o.limit);
+              expect(leader.due(o.nowMs, o.limit, isLive)).toEqual(expected);
+              // Within a budget: the earliest due leases, none before its deadline, none skipped.
+              const found = bounded.due(o.nowMs, o.limit, isLive, movesMax);
+              expect(found).toEqual(expected.slice(0, found.length));
+            } else if (o.k === 'rebuild') {
+              rebuildBoth();
+            }
+            expect(leader.peek(isLive)).toEqual(sorted()[0]);
+            if (o.k === 'peek') {
+              // Within a budget (and asked only now and then, so lazy slots pile up), peek may
+              // answer a lower bound, never after the earliest live lease.
+              const bound = bounded.peek(isLive, movesMax);
+              const earliest = sorted()[0];
+              if (earliest === undefined) expect(bound === undefined || !isLive(bound)).toBe(true);
+              else expect(order(bound!, earliest)).toBeLessThanOrEqual(0);
+              if (bound !== undefined && isLive(bound)) expect(bound).toEqual(earliest);
+            }
+            for (const index of [leader, follower, bounded]) {
+              checkSlots(index);
+              expect(index.size).toBeGreaterThanOrEqual(live.size);
+              // The expiry timer's bound: never after the earliest live deadline, and it moves nothing.
+              const placed = layoutOf(index);
+              const boundMs = index.earliestKeyMs();
+              if (live.size > 0) expect(boundMs!).toBeLessThanOrEqual(sorted()[0]!.deadlineMs);
+              if (index.size === 0) expect(boundMs).toBeUndefined();
+              expectSameLayout(placed, layoutOf(index));
+            }
+          });
+          expect(follower.due(Number.MAX_SAFE_INTEGER, 100, isLive)).toEqual(sorted());
+          expect(follower.size).toBe(live.size);
+          checkSlots(follower);
+          // Asked again (bounded in count), the bounded index catches up: every due lease, then exact.
+          let found: DueLease[] = [];
+          for (let call = 0; call < 200 && found.length < live.size; call++) {
+            found = bounded.due(Number.MAX_SAFE_INTEGER, 100, isLive, movesMax);
           }
-          expect(leader.peek(isLive)).toEqual(sorted()[0]);
-          if (o.k === 'peek') {
-            // Within a budget (and asked only now and then, so lazy slots pile up), peek may
-            // answer a lower bound, never after the earliest live lease.
-            const bound = bounded.peek(isLive, movesMax);
-            const earliest = sorted()[0];
-            if (earliest === undefined) expect(bound === undefined || !isLive(bound)).toBe(true);
-            else expect(order(bound!, earliest)).toBeLessThanOrEqual(0);
-            if (bound !== undefined && isLive(bound)) expect(bound).toEqual(earliest);
-          }
-          for (const index of [leader, follower, bounded]) {
-            checkSlots(index);
-            expect(index.size).toBeGreaterThanOrEqual(live.size);
-            // The expiry timer's bound: never after the earliest live deadline, and it moves nothing.
-            const placed = [...heapOf(index)];
-            const boundMs = index.earliestKeyMs();
-            if (live.size > 0) expect(boundMs!).toBeLessThanOrEqual(sorted()[0]!.deadlineMs);
-            if (index.size === 0) expect(boundMs).toBeUndefined();
-            expect(heapOf(index).every((slot, at) => slot === placed[at] && slot.at === at)).toBe(true);
-          }
-        });
-        expect(follower.due(Number.MAX_SAFE_INTEGER, 100, isLive)).toEqual(sorted());
-        expect(follower.size).toBe(live.size);
-        checkSlots(follower);
-        // Asked again (bounded in count), the bounded index catches up: every due lease, then exact.
-        let found: DueLease[] = [];
-        for (let call = 0; call < 200 && found.length < live.size; call++) {
-          found = bounded.due(Number.MAX_SAFE_INTEGER, 100, isLive, movesMax);
-        }
-        expect(found).toEqual(sorted());
-        for (let call = 0; call < 200 && bounded.size > live.size; call++) bounded.peek(isLive, movesMax);
-        expect(bounded.peek(isLive, movesMax)).toEqual(sorted()[0]);
-        checkSlots(bounded);
-      }),
+          expect(found).toEqual(sorted());
+          for (let call = 0; call < 200 && bounded.size > live.size; call++) bounded.peek(isLive, movesMax);
+          expect(bounded.peek(isLive, movesMax)).toEqual(sorted()[0]);
+          checkSlots(bounded);
+        },
+      ),
       {
         numRuns: 500,
         // Two lazy slots on top after a grace, one move a call: the bound is the second's key.
@@ -408,6 +482,7 @@ describe('DeadlineIndex', () => {
               { k: 'peek' },
             ],
             1,
+            DEADLINE_INDEX_BUCKET_MS,
           ],
         ],
       },
@@ -415,12 +490,15 @@ describe('DeadlineIndex', () => {
   });
 
   it('re-keys at most its budget of lazy slots in one call, then goes on in the next', () => {
-    const index = new DeadlineIndex();
-    for (let i = 0; i < 100; i++)
-      index.push({ scope: `s/${String(i).padStart(3, '0')}`, fenceToken: 1n, deadlineMs: i });
+    // One bucket holds every key, taken in by the first peek: the lazy slots are re-keyed in the
+    // heap, a move each.
+    const index = new DeadlineIndex(2000);
+    const name = (i: number) => `s/${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 100; i++) index.push({ scope: name(i), fenceToken: 1n, deadlineMs: i });
+    expect(index.peek(() => true)).toEqual({ scope: 's/000', fenceToken: 1n, deadlineMs: 0 });
+    expect(heapOf(index)).toHaveLength(100);
     // A grace moved every lease to 1000: 100 lazy slots keyed 0..99.
-    for (let i = 0; i < 100; i++)
-      index.push({ scope: `s/${String(i).padStart(3, '0')}`, fenceToken: 1n, deadlineMs: 1000 });
+    for (let i = 0; i < 100; i++) index.push({ scope: name(i), fenceToken: 1n, deadlineMs: 1000 });
     const isLive = (e: DueLease) => e.deadlineMs === 1000;
     const rekey = jest.spyOn(index as unknown as { rekey(slot: SlotView): void }, 'rekey');
     expect(index.peek(isLive, 30)).toEqual({ scope: 's/030', fenceToken: 1n, deadlineMs: 30 });
@@ -435,17 +513,65 @@ describe('DeadlineIndex', () => {
     checkSlots(index);
   });
 
-  it('moves nothing in the heap when a renewal makes a deadline later', () => {
+  it('re-files the lazy slots of a bucket it takes in, each read counted against the budget', () => {
+    // Keys 0..99 in ten buckets of 10 ms; a grace moved every lease to 1000 (bucket 100).
+    const index = new DeadlineIndex(10);
+    const name = (i: number) => `s/${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 100; i++) index.push({ scope: name(i), fenceToken: 1n, deadlineMs: i });
+    for (let i = 0; i < 100; i++) index.push({ scope: name(i), fenceToken: 1n, deadlineMs: 1000 });
+    const isLive = (e: DueLease) => e.deadlineMs === 1000;
+    const rekey = jest.spyOn(index as unknown as { rekey(slot: SlotView): void }, 'rekey');
+    // Each call reads 25 references: two buckets and half of the third, then the rest. The bound
+    // is the start of the bucket being read, or of the next one.
+    for (const boundMs of [20, 50, 70]) {
+      expect(index.due(999, 10, isLive, 25)).toEqual([]);
+      expect(index.earliestKeyMs()).toBe(boundMs);
+      checkSlots(index);
+    }
+    // The last bucket's slots go on to bucket 100, which is not due before 1000.
+    expect(index.due(999, 10, isLive, 25)).toEqual([]);
+    expect(index.earliestKeyMs()).toBe(1000);
+    expect(heapOf(index)).toHaveLength(0);
+    // None of them entered the heap on the way.
+    expect(rekey).not.toHaveBeenCalled();
+    expect(index.due(1000, 2, isLive, 100).map((e) => e.scope)).toEqual(['s/000', 's/001']);
+    expect(heapOf(index)).toHaveLength(100);
+    checkSlots(index);
+  });
+
+  it('takes a bucket that holds most leases in over several calls, answering nothing of it before it is whole', () => {
+    const { index, push, live, isLive } = trackedIndex();
+    // 1,000 leases with one deadline (as after a grace), and one just before the bucket's start.
+    for (let i = 0; i < 1000; i++)
+      push({ scope: `s/${(i * 7919) % 1000}`, fenceToken: 1n, deadlineMs: 5000 });
+    const sorted = [...live.values()].sort(order);
+    expect(index.due(5000, 5, isLive, 300)).toEqual([]);
+    expect(index.earliestKeyMs()).toBe(
+      Math.floor(5000 / DEADLINE_INDEX_BUCKET_MS) * DEADLINE_INDEX_BUCKET_MS,
+    );
+    checkSlots(index);
+    // Meanwhile a new lease due earlier than the bucket's slots, in it: answered first, once whole.
+    push({ scope: 'z', fenceToken: 2n, deadlineMs: 4999 });
+    expect(index.due(5000, 5, isLive, 300)).toEqual([]);
+    expect(index.due(5000, 5, isLive, 300)).toEqual([]);
+    checkSlots(index);
+    expect(index.due(5000, 5, isLive, 300)).toEqual([live.get('z'), ...sorted.slice(0, 4)]);
+    expect(index.due(5000, 5, isLive, 300)).toEqual([live.get('z'), ...sorted.slice(0, 4)]);
+    checkSlots(index);
+  });
+
+  it('moves nothing when a renewal makes a deadline later', () => {
     const index = new DeadlineIndex();
     for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 10 + i });
-    const heap = heapOf(index);
-    const placed = [...heap];
+    // The first bucket is in the heap, the rest filed.
+    expect(index.peek(() => true)).toEqual({ scope: 's/0', fenceToken: 1n, deadlineMs: 10 });
+    expect(heapOf(index).length).toBeGreaterThan(1);
+    const placed = layoutOf(index);
     // Every lease renewed, the earliest first (at the root, it would sink to the bottom), and a
     // grace that gives every lease one later deadline.
     for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 2000 + i });
     for (let i = 0; i < 1000; i++) index.push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 5000 });
-    expect(heap).toHaveLength(placed.length);
-    expect(heap.every((slot, at) => slot === placed[at])).toBe(true);
+    expectSameLayout(placed, layoutOf(index));
     checkSlots(index);
     expect(index.peek(() => true)).toEqual({ scope: 's/0', fenceToken: 1n, deadlineMs: 5000 });
   });
@@ -511,14 +637,14 @@ describe('DeadlineIndex', () => {
     const { index, push, isLive } = trackedIndex();
     const granted = { scope: 'a', fenceToken: 1n, deadlineMs: 100 };
     push(granted);
-    const slot = heapOf(index)[0]!;
+    const slot = slotsOf(index)[0]!;
     const answer = index.peek(isLive)!;
     expect(answer).not.toBe(granted);
     for (let renewal = 1; renewal <= 100; renewal++)
       push({ scope: 'a', fenceToken: 1n, deadlineMs: 300 + renewal });
     // One slot, lazy: its key stays at the grant's deadline, its entry is the last renewal's.
-    expect(heapOf(index)).toEqual([slot]);
-    expect(heapOf(index)[0]).toBe(slot);
+    expect(slotsOf(index)).toEqual([slot]);
+    expect(slotsOf(index)[0]).toBe(slot);
     expect({ key: keyOf(slot), entry: entryOf(slot) }).toEqual({
       key: { scope: 'a', fenceToken: 1n, deadlineMs: 100 },
       entry: { scope: 'a', fenceToken: 1n, deadlineMs: 400 },
