@@ -1,11 +1,11 @@
 /**
  * deadline-index-ab compares the deadline index of an earlier commit with this tree's, in one
  * process and interleaved step by step (each step runs both, in alternating order), so the shared
- * machine's noise falls on both alike. The workload is the leader's: 100,000 leases, each renewed
- * every 3,250 ms in a shuffled order (an entry lists leases of many clients), a due scan every
- * 10 ms that finds none due but re-keys the renewed leases whose old deadlines came up, and 32 MiB
- * swept before each scan, as a busy leader's other work evicts the index from the CPU's caches.
- * Prints each index's scan time per second of workload and the ratio; writes nothing.
+ * machine's noise falls on both alike. The workload is the leader's, as fsm-bench's due scan
+ * (due-scan-workload.ts): 100,000 leases, renewed in batches, a due scan after each batch that
+ * finds none due but re-keys the renewed leases whose old deadlines came up, the caches swept
+ * before each scan. Prints each index's scan time per second of workload and the ratio; writes
+ * nothing.
  *
  *   node -r @swc-node/register bench/fsm/deadline-index-ab.ts REV   (REV: the commit to compare with)
  */
@@ -13,13 +13,11 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeadlineIndex } from '../../packages/leadership-fsm/src/deadline-index';
+import { ColdSweep, DUE_RENEW_EVERY_MS, dueScanSteps } from './due-scan-workload';
 
 const LEASES = 100_000;
 const TTL_MS = 10_000;
-const RENEW_EVERY_MS = 3_250;
-const STEP_MS = 10;
 const WORKLOAD_MS = 40_000;
-const SWEEP_BYTES = 32 * 2 ** 20;
 
 /** Index is what the workload uses of either version. */
 interface Index {
@@ -51,39 +49,29 @@ try {
   const Old = (require(oldFile) as { DeadlineIndex: new () => Index }).DeadlineIndex;
   const scopes = Array.from({ length: LEASES }, (_, i) => `scale/c${i % 100}/${Math.floor(i / 100)}`);
   const byScope = new Map(scopes.map((s, i) => [s, i]));
-  const order = scopes.map((_, i) => i);
-  let seed = 7;
-  for (let i = LEASES - 1; i > 0; i--) {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    const j = seed % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
   const subject = (index: Index): Subject => {
     const deadlines = new Float64Array(LEASES);
     for (let i = 0; i < LEASES; i++) {
-      deadlines[i] = TTL_MS + (i % RENEW_EVERY_MS);
+      deadlines[i] = TTL_MS + (i % DUE_RENEW_EVERY_MS);
       index.pushAt(scopes[i]!, 1n, deadlines[i]!);
     }
     return { index, deadlines, isLive: (e) => deadlines[byScope.get(e.scope)!] === e.deadlineMs, scanMs: 0 };
   };
   const old = subject(new Old());
   const now = subject(new DeadlineIndex());
-  const sweep = new Float64Array(SWEEP_BYTES / 8);
-  const perStep = Math.ceil((LEASES * STEP_MS) / RENEW_EVERY_MS);
-  let next = 0;
-  for (let t = STEP_MS; t < WORKLOAD_MS; t += STEP_MS) {
-    for (const s of (t / STEP_MS) % 2 === 0 ? [old, now] : [now, old]) {
-      for (let k = 0; k < perStep; k++) {
-        const i = order[(next + k) % LEASES]!;
-        s.deadlines[i] = t + TTL_MS;
-        s.index.pushAt(scopes[i]!, 1n, t + TTL_MS);
+  const cold = new ColdSweep();
+  let step = 0;
+  for (const { tMs, renewed } of dueScanSteps(LEASES, WORKLOAD_MS)) {
+    for (const s of step++ % 2 === 0 ? [old, now] : [now, old]) {
+      for (const i of renewed) {
+        s.deadlines[i] = tMs + TTL_MS;
+        s.index.pushAt(scopes[i]!, 1n, tMs + TTL_MS);
       }
-      for (let i = 0; i < sweep.length; i += 8) sweep[i]! += 1;
+      cold.sweep();
       const began = performance.now();
-      s.index.due(t, 4_096, s.isLive);
+      s.index.due(tMs, 4_096, s.isLive);
       s.scanMs += performance.now() - began;
     }
-    next = (next + perStep) % LEASES;
   }
   const perSecond = (s: Subject): string => (s.scanMs / (WORKLOAD_MS / 1000)).toFixed(1);
   console.log(

@@ -16,6 +16,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 // The bench runs the package from source (no build step), through its one public entry point.
 import type { Command, LogEntry } from '../../packages/leadership-fsm/src/index';
 import { LeadershipFsm, encodeCommand } from '../../packages/leadership-fsm/src/index';
+import { COLD_BYTES, ColdSweep, DUE_RENEW_EVERY_MS, DUE_STEP_MS, dueScanSteps } from './due-scan-workload';
 
 const LIVE_LEASES = 100_000;
 const MIX_CYCLES = 60_000;
@@ -118,7 +119,7 @@ function oldSpaceUsedBytes(): number {
 
 /**
  * sustainedRenewals renews every lease in `fences` RENEW_ROUNDS times, in entries of RENEW_BATCH
- * leases, each followed by `nextDeadline()` as on a leader, and reports the collections that ran
+ * leases, each followed by `deadlineLowerBoundMs()` as on a leader, and reports the collections that ran
  * meanwhile (entries are encoded before the clock starts). A renewal that leaves objects behind
  * (anything the state keeps until the lease's next renewal) makes every scavenge copy and promote
  * them: at 100,000 leases those were the nodes' longest event-loop stalls.
@@ -151,9 +152,9 @@ async function sustainedRenewals(
   });
   observer.observe({ entryTypes: ['gc'] });
   const oldBefore = oldSpaceUsedBytes();
-  // As on the leader, whose expiry timer is re-armed after every applied entry: the query re-keys
-  // the slots the renewals left lazy.
-  const ms = timeApply(fsm, entries, () => fsm.nextDeadline());
+  // As on the leader, whose expiry timer is re-armed after every applied entry at the index's
+  // lower bound (O(1), no move: the lazy slots are re-keyed by the due scans, measured below).
+  const ms = timeApply(fsm, entries, () => fsm.deadlineLowerBoundMs());
   const oldGrowth = oldSpaceUsedBytes() - oldBefore;
   // GC entries are delivered after the turn that ran the collections.
   await new Promise((r) => setTimeout(r, 50));
@@ -170,51 +171,31 @@ async function sustainedRenewals(
   };
 }
 
-/** DUE_SCAN_MS is how long (entry stamps) the due-scan phase runs, in DUE_STEP_MS steps. */
+/** DUE_SCAN_MS is how long (entry stamps) the due-scan phase runs. */
 const DUE_SCAN_MS = 30_000;
-const DUE_STEP_MS = 10;
-/** DUE_RENEW_EVERY_MS is how often each lease renews in it: the SDK's (TTL − skew) / 3. */
-const DUE_RENEW_EVERY_MS = 3_250;
-/** COLD_BYTES is how much memory is swept between scans, as a loaded leader's other work evicts the index. */
-const COLD_BYTES = 32 * 2 ** 20;
 
 /**
- * dueScan runs the leader's expiry scan as it runs at 100,000 leases: every DUE_STEP_MS of entry
- * time, the leases due for renewal renew in one entry (each every DUE_RENEW_EVERY_MS, spread
- * evenly), and `expiredLeases` looks for due leases, finding none but re-keying the renewed
- * leases whose old deadlines came up. Between steps COLD_BYTES are swept, so the scan meets the
- * index out of the CPU's caches, as it does between a busy leader's other tasks. It answers the
- * scans' time per second of entry time (the renews' apply and the sweeps are not counted).
+ * dueScan runs the leader's expiry scan as it runs at 100,000 leases (the workload of
+ * due-scan-workload.ts): each step's renewals go in one renew entry, and `expiredLeases` looks
+ * for due leases, finding none but re-keying the renewed leases whose old deadlines came up. It
+ * answers the scans' time per second of entry time (the renews' apply and the sweeps are not
+ * counted).
  */
 function dueScan(
   fsm: LeadershipFsm,
   log: LogBuilder,
   fences: readonly { scope: string; fenceToken: bigint }[],
 ): { msPerSecond: number; scans: number; found: number } {
-  const cold = new Float64Array(COLD_BYTES / 8);
-  // Renewed in a shuffled order (a fixed one): an entry lists leases of many clients, not a run of
-  // neighbouring scopes, so their slots lie apart in the index as on a leader.
-  const order = fences.map((_, i) => i);
-  let seed = 1;
-  for (let i = order.length - 1; i > 0; i--) {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    const j = seed % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const perStep = Math.ceil((fences.length * DUE_STEP_MS) / DUE_RENEW_EVERY_MS);
-  let next = 0;
+  const cold = new ColdSweep();
   let scanMs = 0;
   let scans = 0;
   let found = 0;
   const startMs = log.stampMs;
-  for (let t = 0; t < DUE_SCAN_MS; t += DUE_STEP_MS) {
-    log.stampMs = startMs + t;
-    const leases: { scope: string; fenceToken: bigint }[] = [];
-    for (let k = 0; k < perStep; k++) leases.push(fences[order[(next + k) % fences.length]!]!);
-    next = (next + perStep) % fences.length;
-    log.add({ type: 'renew', correlationId: `d${t}`, leases });
+  for (const { tMs, renewed } of dueScanSteps(fences.length, DUE_SCAN_MS)) {
+    log.stampMs = startMs + tMs;
+    log.add({ type: 'renew', correlationId: `d${tMs}`, leases: renewed.map((i) => fences[i]!) });
     timeApply(fsm, log.entries.splice(0));
-    for (let i = 0; i < cold.length; i += 8) cold[i]! += 1;
+    cold.sweep();
     const began = performance.now();
     found += fsm.expiredLeases(log.stampMs, 4_096).length;
     scanMs += performance.now() - began;
