@@ -75,11 +75,12 @@ export const LIST_PAGE_SIZE_DEFAULT = 100;
 export const DUE_LEASES_MAX = EXPIRE_BATCH_MAX;
 
 /**
- * DEADLINE_INDEX_MOVES_MAX is the most heap moves (a lazy slot re-keyed, a stale one dropped) one
- * `nextDeadline` or `expiredLeases` call spends catching the deadline index up: after a grace
- * that extended 87,000 of 100,000 leases, catching up in one call took the leader 0.4 s and more.
- * A call that runs out answers a lower bound (`nextDeadline`) or the due leases found so far
- * (`expiredLeases`), and the next call goes on. 4,096 moves take a few milliseconds.
+ * DEADLINE_INDEX_MOVES_MAX is the most moves (a lazy slot re-keyed, a stale one dropped, a
+ * bucket's reference read) one `nextDeadline` or `expiredLeases` call spends catching the
+ * deadline index up: after a grace that extended 87,000 of 100,000 leases, catching up in one
+ * call took the leader 0.4 s and more. A call that runs out answers a lower bound
+ * (`nextDeadline`) or the due leases found so far (`expiredLeases`), and the next call goes on.
+ * 4,096 moves take a few milliseconds. (`nextDeadline` reads the buckets it needs whole.)
  */
 export const DEADLINE_INDEX_MOVES_MAX = 4096;
 
@@ -108,7 +109,8 @@ export const DEADLINE_INDEX_RANK_SLOTS_MAX = 8192;
  * their old deadline and move on to their new one: in a heap of all the leases each move was a
  * sift through 8–9 levels of arrays that a busy leader's other work had evicted from the caches;
  * now it is a sift through a heap of a few hundred slots and an append. Wider buckets make that
- * heap larger; narrower ones make the leader take in a bucket more often.
+ * heap larger; narrower ones make the leader take in a bucket more often (and wake its expiry
+ * timer once per bucket while the heap is empty). Widths of 2–64 ms measured alike.
  */
 export const DEADLINE_INDEX_BUCKET_MS = 32;
 
