@@ -7,6 +7,8 @@ import {
   SNAPSHOT_JOIN_BYTES,
   isLeadershipError,
 } from '@omnirelay/leadership-fsm';
+import { SnapshotCapture } from '../src/snapshot-capture';
+import { FsmState } from '../src/state';
 import type { RecordedEntry } from './helpers/driver';
 import { Driver, replay } from './helpers/driver';
 import { logArbitrary, runStep } from './helpers/random-log';
@@ -173,6 +175,98 @@ describe('SnapshotCapture', () => {
     for (; calls < 100 && out === undefined; calls++) out = capture.encodeSlice(1_000_000);
     expect(calls).toBe(Math.ceil(expected.length / SNAPSHOT_JOIN_BYTES));
     expect(bytes(out)).toEqual(bytes(expected));
+  });
+
+  it('writes the state at its index when scopes were created since the names were last sorted, whatever applies while it sorts and merges them', () => {
+    // Scope names that interleave: `a`, `a/0` … `c/9`.
+    const pool = ['a', 'b', 'c'].flatMap((first) => [
+      first,
+      ...Array.from({ length: 10 }, (_, i) => `${first}/${i}`),
+    ]);
+    const op = fc.record({
+      k: fc.constantFrom('acquire', 'campaign', 'renew', 'resign'),
+      scope: fc.constantFrom(...pool),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.constantFrom(...pool), { maxLength: 20 }),
+        fc.boolean(),
+        fc.uniqueArray(fc.constantFrom(...pool), { maxLength: 20 }),
+        fc.array(op, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 3 }),
+        (before, sortBetween, after, ops, scopesMax) => {
+          const d = new Driver();
+          const acquire = (scope: string): void => {
+            d.apply({ type: 'acquire', scope, candidateId: 'w', metadata: '', leaseTtlMs: 600_000 });
+          };
+          before.forEach(acquire);
+          // A snapshot sorts the names: those created after it are the capture's to sort.
+          if (sortBetween) d.fsm.snapshot();
+          after.filter((scope) => !before.includes(scope)).forEach(acquire);
+          const expected = replay(d.log).fsm.snapshot();
+          const capture = d.fsm.captureSnapshot();
+          let out: Uint8Array | undefined;
+          for (const { k, scope } of ops) {
+            const holder = d.fsm.getHolder(scope);
+            d.nowMs += 5;
+            if (k === 'acquire') acquire(scope);
+            else if (k === 'campaign') {
+              d.apply({
+                type: 'campaign',
+                scope,
+                candidateId: 'q',
+                metadata: '',
+                leaseTtlMs: 1_000,
+                priority: 1,
+              });
+            } else if (holder !== null && k === 'renew') {
+              d.apply({ type: 'renew', leases: [{ scope, fenceToken: holder.fenceToken }] });
+            } else if (holder !== null) {
+              d.apply({ type: 'resign', scope, fenceToken: holder.fenceToken });
+            }
+            out ??= capture.encodeSlice(scopesMax);
+          }
+          for (let i = 0; i < 100 && out === undefined; i++) out = capture.encodeSlice(scopesMax);
+          expect(bytes(out)).toEqual(bytes(expected));
+          // The state's names, which the capture merged for it, still list every scope in order.
+          expect(bytes(d.fsm.snapshot())).toEqual(bytes(replay(d.log).fsm.snapshot()));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes the capture without sorting the names created since they were last sorted: its slices sort them', () => {
+    const state = new FsmState();
+    for (const name of ['d', 'b']) state.createScope(name);
+    state.sortedScopeNames();
+    for (const name of ['c', 'a', 'g', 'f', 'e']) state.createScope(name);
+    const sort = jest.spyOn(FsmState.prototype, 'sortedScopeNames');
+    try {
+      const capture = new SnapshotCapture(state);
+      expect(sort).not.toHaveBeenCalled();
+      // Five new names, a run of up to 4 × scopesMax sorted per slice: two sorting slices, then
+      // one slice per scope (the last one joins the bytes too).
+      const calls: (Uint8Array | undefined)[] = [];
+      for (let i = 0; i < 20 && calls[calls.length - 1] === undefined; i++)
+        calls.push(capture.encodeSlice(1));
+      expect(calls.length).toBe(2 + 7);
+      expect(sort).not.toHaveBeenCalled();
+    } finally {
+      sort.mockRestore();
+    }
+  });
+
+  it('hands the merged names to the state, which then keeps only the names created after the capture to sort', () => {
+    const state = new FsmState();
+    for (const name of ['d', 'b']) state.createScope(name);
+    state.sortedScopeNames();
+    for (const name of ['c', 'a']) state.createScope(name);
+    const capture = new SnapshotCapture(state);
+    state.createScope('e/new');
+    for (let i = 0; i < 20 && capture.encodeSlice(1) === undefined; i++);
+    expect(state.scopeNamesToCapture()).toEqual({ sorted: ['a', 'b', 'c', 'd'], added: ['e/new'] });
+    expect(state.sortedScopeNames()).toEqual(['a', 'b', 'c', 'd', 'e/new']);
   });
 
   it('refuses a slice size that is not a positive integer with INVALID_ARGUMENT', () => {

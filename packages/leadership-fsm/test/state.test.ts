@@ -20,3 +20,44 @@ describe('FsmState.sortedScopeNames', () => {
     expect(before).toEqual(['b']);
   });
 });
+
+describe('FsmState.scopeNamesToCapture and adoptSortedNames', () => {
+  it('hands out the sorted names and a copy of those created since, which later creations leave alone', () => {
+    const state = new FsmState();
+    for (const name of ['m', 'b']) state.createScope(name);
+    const sorted = state.sortedScopeNames();
+    for (const name of ['x', 'a']) state.createScope(name);
+    const names = state.scopeNamesToCapture();
+    state.createScope('c');
+    expect(names.sorted).toBe(sorted);
+    expect(names.added).toEqual(['x', 'a']);
+  });
+
+  it('adopts merged names and keeps the names created after them for the next sort', () => {
+    const state = new FsmState();
+    for (const name of ['m', 'b']) state.createScope(name);
+    const { sorted, added } = state.scopeNamesToCapture();
+    state.createScope('c');
+    state.adoptSortedNames(sorted, added.length, ['b', 'm']);
+    expect(state.scopeNamesToCapture()).toEqual({ sorted: ['b', 'm'], added: ['c'] });
+    expect(state.sortedScopeNames()).toEqual(['b', 'c', 'm']);
+  });
+
+  it('ignores merged names once the names were sorted again since they were handed out', () => {
+    const state = new FsmState();
+    for (const name of ['m', 'b']) state.createScope(name);
+    const { sorted, added } = state.scopeNamesToCapture();
+    state.createScope('c');
+    const resorted = state.sortedScopeNames();
+    state.adoptSortedNames(sorted, added.length, ['b', 'm']);
+    expect(state.sortedScopeNames()).toBe(resorted);
+    expect(resorted).toEqual(['b', 'c', 'm']);
+  });
+
+  it('stops with an InvariantViolation when merged names do not count the names they stand for', () => {
+    const state = new FsmState();
+    for (const name of ['m', 'b']) state.createScope(name);
+    const { sorted, added } = state.scopeNamesToCapture();
+    expect(() => state.adoptSortedNames(sorted, added.length, ['b'])).toThrow(/adopting 1 sorted names/);
+  });
+});
