@@ -31,6 +31,30 @@ describe('encodeCapture', () => {
     expect(new Set(turnsSeen).size).toBe(3);
   });
 
+  it("runs the first slice in a turn of its own, not in the caller's (which took the capture after applying entries)", async () => {
+    let callerTurn = true;
+    const inCallerTurn: boolean[] = [];
+    const encoding = encodeCapture(
+      sliced(2, () => inCallerTurn.push(callerTurn)),
+      () => false,
+    );
+    callerTurn = false;
+    expect(await encoding).toMatchObject({ slices: 2 });
+    expect(inCallerTurn).toEqual([false, false]);
+  });
+
+  it('gives up before the first slice when stopped before its turn', async () => {
+    let slicesRun = 0;
+    let stopped = false;
+    const encoding = encodeCapture(
+      sliced(1, () => slicesRun++),
+      () => stopped,
+    );
+    stopped = true;
+    expect(await encoding).toBeUndefined();
+    expect(slicesRun).toBe(0);
+  });
+
   it('resolves a turn after the last slice, so the write of the bytes does not join its turn', async () => {
     let laterTurn = false;
     const encoded = await encodeCapture(
