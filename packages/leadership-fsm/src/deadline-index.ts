@@ -22,7 +22,7 @@ const UNRANKED = -1;
 /** LEFT is the place of a slot that left the index (a new push of its scope makes a new slot). */
 const LEFT = -1;
 
-/** FILED is the place of a slot that waits in a bucket (see Slot.bucket), not in the heap. */
+/** FILED is the place of a slot that waits in the bucket of its key, not in the heap. */
 const FILED = -2;
 
 /**
