@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { parseConfig } from '../bench/compare/config';
+import { cpuProfArgs } from '../bench/compare/omnirelay-target';
 import { parseScaleConfig } from '../bench/scale/config';
 
 describe('the compare bench command line', () => {
@@ -64,7 +65,21 @@ describe('the scale bench command line', () => {
     expect(isAbsolute(c.keepLogsDir!)).toBe(true);
     expect(c.keepLogsDir!.endsWith('logs-out')).toBe(true);
     expect(c.cpuProfDir).toBe('/tmp/p');
+    expect(c.cpuProfIntervalUs).toBeUndefined();
     expect(c.only).toBe('omnirelay');
+  });
+
+  it('takes --cpu-prof-interval-us N with --cpu-prof, and hands it to every profiled process as Node flags', () => {
+    const c = parseScaleConfig(['--cpu-prof', '/tmp/p', '--cpu-prof-interval-us', '10000']);
+    expect(c.cpuProfIntervalUs).toBe(10_000);
+    expect(cpuProfArgs(c.cpuProfDir!, c.cpuProfIntervalUs)).toEqual([
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      '/tmp/p',
+      '--cpu-prof-interval',
+      '10000',
+    ]);
+    expect(cpuProfArgs('/tmp/p', undefined)).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/p']);
   });
 
   it.each([
@@ -75,6 +90,11 @@ describe('the scale bench command line', () => {
     [['--leases', '0'], /--leases must be an integer from 1 to 1000000/],
     [['--fast'], /unknown option --fast/],
     [['--fault-gap-ms', '-1'], /--fault-gap-ms must be an integer from 0 to 600000/],
+    [['--cpu-prof-interval-us', '10000'], /--cpu-prof-interval-us needs --cpu-prof DIR/],
+    [
+      ['--cpu-prof', '/tmp/p', '--cpu-prof-interval-us', '50'],
+      /--cpu-prof-interval-us must be an integer from 100 to 1000000/,
+    ],
   ])('refuses %j with a one-line reason and the usage', (argv, reason) => {
     expect(() => parseScaleConfig(argv)).toThrow(reason);
     expect(() => parseScaleConfig(argv)).toThrow(/usage: npm run bench -- scale/);

@@ -51,10 +51,23 @@ function omniRelayVersion(): string {
   }
 }
 
+/**
+ * cpuProfArgs are the Node flags that make a process write a V8 CPU profile into `dir` when it
+ * exits, sampling every `intervalUs` microseconds (Node's default, 1,000, when undefined: at
+ * 100,000 leases that profiler was load enough to collapse a run).
+ */
+export function cpuProfArgs(dir: string, intervalUs: number | undefined): string[] {
+  const args = ['--cpu-prof', '--cpu-prof-dir', dir];
+  if (intervalUs !== undefined) args.push('--cpu-prof-interval', String(intervalUs));
+  return args;
+}
+
 /** OmniRelayTargetOptions configures an OmniRelayTarget; every field is optional. */
 export interface OmniRelayTargetOptions {
   /** cpuProfDir, when set, makes every node write a V8 CPU profile there when it stops. */
   readonly cpuProfDir?: string | undefined;
+  /** cpuProfIntervalUs is the profiles' sampling interval (Node's default when undefined). */
+  readonly cpuProfIntervalUs?: number | undefined;
   /**
    * keepLogsDir, when set, makes every node log at debug level (the Raft core's trace: votes,
    * campaigns and why) and copies each node's log to keepLogsDir/<id>.log when the cluster stops.
@@ -91,6 +104,7 @@ export class OmniRelayTarget implements Target {
   private readonly tls: TlsPem | undefined;
 
   private readonly cpuProfDir: string | undefined;
+  private readonly cpuProfIntervalUs: number | undefined;
   private readonly keepLogsDir: string | undefined;
   private readonly pki: BenchPki | undefined;
   private readonly nodeEnv: Readonly<Record<string, string>>;
@@ -98,6 +112,7 @@ export class OmniRelayTarget implements Target {
 
   constructor(options: OmniRelayTargetOptions = {}) {
     this.cpuProfDir = options.cpuProfDir;
+    this.cpuProfIntervalUs = options.cpuProfIntervalUs;
     this.keepLogsDir = options.keepLogsDir;
     this.pki = options.pki;
     this.nodeEnv = options.nodeEnv ?? {};
@@ -131,7 +146,7 @@ export class OmniRelayTarget implements Target {
       ...(this.pki === undefined ? {} : { clientTls: this.pki.client }),
       ...(this.cpuProfDir === undefined
         ? {}
-        : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', this.cpuProfDir] }),
+        : { nodeArgs: cpuProfArgs(this.cpuProfDir, this.cpuProfIntervalUs) }),
     });
     this.cluster = cluster;
     this.untrack = trackPids(() =>

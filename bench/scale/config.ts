@@ -3,7 +3,9 @@
  * `--leases N` (default 100,000), `--clients N` (100), `--lease-workers N` (worker threads the
  * clients run in, and etcd's leases, 4), `--watchers N` (1,000), `--duration S` (the sustained window in seconds,
  * 60), `--ttl-ms N` (10,000), `--only omnirelay|etcd`, `--cpu-prof DIR` (a V8 CPU profile of every
- * OmniRelay node and of every lease worker thread), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
+ * OmniRelay node and of every lease worker thread), `--cpu-prof-interval-us N` (their sampling
+ * interval, with `--cpu-prof`: Node's 1,000 µs profiler collapsed a run at 100,000 leases; 10,000
+ * costs a tenth of it), `--keep-logs DIR` (every OmniRelay node logs at debug level, and its log is copied
  * to DIR/<id>.log when the cluster stops: elections and their causes, from the Raft core's trace),
  * `--fault-gap-ms N` (the wait between the planned transfer and the kill, default one TTL + 2 s:
  * the kill finds the load settled, and each fault's losses are counted on their own; 3000 makes
@@ -36,12 +38,14 @@ export interface ScaleConfig {
   readonly etcdAcquireConcurrency: number;
   readonly only: 'omnirelay' | 'etcd' | undefined;
   readonly cpuProfDir: string | undefined;
+  /** cpuProfIntervalUs is the profiles' sampling interval in µs (undefined: Node's default, 1,000). */
+  readonly cpuProfIntervalUs: number | undefined;
   readonly keepLogsDir: string | undefined;
 }
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR] [--keep-logs DIR]';
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR [--cpu-prof-interval-us N]] [--keep-logs DIR]';
 
 /** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
 const LEASES_MAX = 1_000_000;
@@ -56,6 +60,7 @@ const BOUNDS: Record<string, readonly [number, number]> = {
   '--duration': [5, DURATION_S_MAX],
   '--ttl-ms': [2000, 3_600_000],
   '--fault-gap-ms': [0, 600_000],
+  '--cpu-prof-interval-us': [100, 1_000_000],
 };
 
 /** parseScaleConfig reads the command line (the arguments after the bench name); it throws SetupError on a bad one. */
@@ -96,6 +101,9 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
       n[name] = v;
     } else throw new SetupError(`unknown option ${a}\n${USAGE}`);
   }
+  if (n['--cpu-prof-interval-us'] !== undefined && cpuProfDir === undefined) {
+    throw new SetupError(`--cpu-prof-interval-us needs --cpu-prof DIR\n${USAGE}`);
+  }
   const leases = n['--leases'] ?? (smoke ? 2000 : 100_000);
   const clients = Math.min(n['--clients'] ?? (smoke ? 10 : 100), leases);
   const ttlMs = n['--ttl-ms'] ?? 10_000;
@@ -115,6 +123,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     etcdAcquireConcurrency: 128,
     only,
     cpuProfDir,
+    cpuProfIntervalUs: n['--cpu-prof-interval-us'],
     keepLogsDir,
   };
 }

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { RAFT_NODE_DEFAULTS } from '@omnirelay/raft';
 import { progress } from '../support/stats';
 import { trackPids } from '../compare/children';
-import { OmniRelayTarget } from '../compare/omnirelay-target';
+import { OmniRelayTarget, cpuProfArgs } from '../compare/omnirelay-target';
 import { summarizeMs } from '../compare/summary';
 import type { SampleSummary } from '../compare/summary';
 import { sleep, withDeadline } from '../compare/time';
@@ -322,13 +322,15 @@ export interface OmniRelayScaleResult {
   readonly phases: Readonly<Record<string, string>>;
 }
 
-/** startWorker starts one lease worker; with `cpuProfDir` it writes a V8 CPU profile of its thread there on exit. */
-function startWorker(data: LeaseWorkerData, cpuProfDir: string | undefined): Worker {
+/** startWorker starts one lease worker; with `config.cpuProfDir` it writes a V8 CPU profile of its thread there on exit. */
+function startWorker(data: LeaseWorkerData, config: ScaleConfig): Worker {
   const file = join(__dirname, 'lease-worker.ts');
   return new Worker(`require('@swc-node/register'); require(${JSON.stringify(file)});`, {
     eval: true,
     workerData: data,
-    ...(cpuProfDir === undefined ? {} : { execArgv: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] }),
+    ...(config.cpuProfDir === undefined
+      ? {}
+      : { execArgv: cpuProfArgs(config.cpuProfDir, config.cpuProfIntervalUs) }),
   });
 }
 
@@ -472,6 +474,7 @@ async function untilAdmitting(target: OmniRelayTarget, leader: string): Promise<
 export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayScaleResult> {
   const target = new OmniRelayTarget({
     cpuProfDir: config.cpuProfDir,
+    cpuProfIntervalUs: config.cpuProfIntervalUs,
     keepLogsDir: config.keepLogsDir,
     callMsMax: WRITE_MS_MAX,
   });
@@ -508,7 +511,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
             ttlMs: config.ttlMs,
             acquireConcurrency: config.acquireConcurrency,
           },
-          config.cpuProfDir,
+          config,
         ),
       );
       first += count;
