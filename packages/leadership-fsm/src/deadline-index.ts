@@ -57,6 +57,19 @@ interface Slot {
   rank: number;
 }
 
+/** newSlot is a slot for lease (scope, fence) due at `deadlineMs`, its key its entry, in no place yet. */
+function newSlot(scope: string, fenceToken: bigint, deadlineMs: number, rank: number): Slot {
+  return {
+    scope,
+    keyMs: deadlineMs,
+    keyFence: fenceToken,
+    entryMs: deadlineMs,
+    entryFence: fenceToken,
+    at: LEFT,
+    rank,
+  };
+}
+
 /** isLazy tells whether the slot's entry moved since its key was set (see Slot). */
 function isLazy(slot: Slot): boolean {
   return slot.keyMs !== slot.entryMs || slot.keyFence !== slot.entryFence;
@@ -217,15 +230,7 @@ export class DeadlineIndex {
   pushAt(scope: string, fenceToken: bigint, deadlineMs: number): void {
     const slot = this.slots.get(scope);
     if (slot === undefined) {
-      const added: Slot = {
-        scope,
-        keyMs: deadlineMs,
-        keyFence: fenceToken,
-        entryMs: deadlineMs,
-        entryFence: fenceToken,
-        at: LEFT,
-        rank: UNRANKED,
-      };
+      const added = newSlot(scope, fenceToken, deadlineMs, UNRANKED);
       this.slots.set(scope, added);
       this.unranked.push(added);
       this.enter(added);
@@ -608,15 +613,8 @@ export class DeadlineIndex {
     this.intake = undefined;
     const unranked: Slot[] = [];
     for (const entry of entries) {
-      const slot: Slot = {
-        scope: entry.scope,
-        keyMs: entry.deadlineMs,
-        keyFence: entry.fenceToken,
-        entryMs: entry.deadlineMs,
-        entryFence: entry.fenceToken,
-        at: LEFT,
-        rank: previous.get(entry.scope)?.rank ?? UNRANKED,
-      };
+      const rank = previous.get(entry.scope)?.rank ?? UNRANKED;
+      const slot = newSlot(entry.scope, entry.fenceToken, entry.deadlineMs, rank);
       this.slots.set(slot.scope, slot);
       if (slot.rank === UNRANKED) unranked.push(slot);
       if (slot.keyMs < this.horizonMs) {
