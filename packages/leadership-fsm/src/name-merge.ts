@@ -99,14 +99,20 @@ export class NameMerge {
 
 /** sortedIncludes tells whether the sorted `names` hold `name` (a binary search). */
 export function sortedIncludes(names: readonly string[], name: string): boolean {
-  let lo = 0;
-  let hi = names.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = names[mid]!;
-    if (at === name) return true;
-    if (at < name) lo = mid + 1;
-    else hi = mid - 1;
+  return names[firstAtOrAfter(names, name)] === name;
+}
+
+/** firstAtOrAfter is the place of the first of the sorted `names` at or after `key` (`names.length` when none). */
+export function firstAtOrAfter(names: readonly string[], key: string): number {
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (names[middle]! < key) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
   }
-  return false;
+  return low;
 }

@@ -3,6 +3,7 @@ import type { LeaseView } from './lease';
 import { leaseView } from './lease';
 import { LIST_PAGE_SIZE_DEFAULT, LIST_PAGE_SIZE_MAX, SCOPE_NAME_BYTES_MAX } from './limits';
 import type { Waiter } from './queue';
+import { firstAtOrAfter } from './name-merge';
 import { validateScopeName } from './scope-name';
 import type { FsmState } from './state';
 
@@ -38,20 +39,6 @@ export interface ScopeView {
 }
 
 const prefixPattern = /^[a-z0-9._/-]*$/;
-
-function firstAtOrAfter(names: readonly string[], key: string): number {
-  let low = 0;
-  let high = names.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (names[middle]! < key) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
-  return low;
-}
 
 /**
  * listHolders returns one page of held scopes (see ListHoldersRequest). It throws
