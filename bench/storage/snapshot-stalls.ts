@@ -36,7 +36,6 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { Packr } from 'msgpackr';
 // From source, like the FSM benches: the node's own encoding loop and CPU-wait reader are internal.
 import type { Entry, HardState, SnapshotCapture, SnapshotMeta } from '../../packages/raft/src/index';
 import { LevelStorage, entrySizeBytes } from '../../packages/raft/src/index';
@@ -44,6 +43,7 @@ import { encodeCapture } from '../../packages/raft/src/node/encode-capture';
 import { CpuWaitReader } from '../../packages/raft/src/node/cpu-wait';
 import type { Command, LeaseRef } from '../../packages/leadership-fsm/src/index';
 import { LeadershipFsm, encodeCommand } from '../../packages/leadership-fsm/src/index';
+import { encodeEnvelope } from '../../packages/server/src/leadership/envelope';
 import { progress } from '../support/stats';
 
 const USAGE =
@@ -64,7 +64,6 @@ const PHASES = ['control', 'start', 'encode', 'write', 'compact log', 'after'] a
 type Phase = (typeof PHASES)[number];
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const envelopes = new Packr({ useRecords: false });
 
 interface Options {
   readonly leases: number;
@@ -318,7 +317,13 @@ class Leader {
     this.index += 1;
     this.stampMs += 1;
     const bytes = encodeCommand(command);
-    const data: Uint8Array = envelopes.pack([1, this.stampMs, 'n1', bytes, 'h2c', '']);
+    const data = encodeEnvelope({
+      stampMs: this.stampMs,
+      proposerId: 'n1',
+      command: bytes,
+      transport: 'h2c',
+      principal: '',
+    });
     return { entry: { kind: 'command', index: this.index, term: 1, data }, bytes, stampMs: this.stampMs };
   }
 
