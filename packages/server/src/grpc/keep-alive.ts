@@ -6,6 +6,7 @@ import type { AccessControl, Credentials } from '../auth/access-control';
 import { ServerError, isServerError } from '../errors/error-table';
 import type { LeadershipService } from '../leadership/leadership-service';
 import { currentCredentials, currentTransport } from '../leadership/request-origin';
+import type { Renewable } from '../leadership/renewal-batcher';
 import { leaseKey } from '../leadership/renewal-batcher';
 import type { ResetRelease } from '../leadership/reset-releaser';
 import { RELEASE_ON_RESET_MS_MIN } from '../leadership/reset-releaser';
@@ -26,7 +27,7 @@ import { arrayField, parseFenceToken, requestFields, stringField } from './reque
  * kept alive, bench/README.md "What survives a scavenge"). `graceMs` is the release-on-reset
  * grace it was listed with last, 0 when off; the releaser reads it as a ResetRelease.
  */
-interface StreamLease extends ResetRelease {
+interface StreamLease extends ResetRelease, Renewable {
   readonly lease: LeaseRef;
   /** key is its leaseKey. */
   readonly key: string;
@@ -257,7 +258,7 @@ class KeepAliveStream {
       const key = leaseKey(item.renew);
       let held = this.live.get(key) ?? added.get(key);
       if (held === undefined) {
-        held = { lease: item.renew, key, graceMs: 0 };
+        held = { lease: item.renew, key, graceMs: 0, pending: undefined };
         added.set(key, held);
       }
       listed.renewing.push(held);
@@ -298,13 +299,8 @@ class KeepAliveStream {
     });
     renewing.length = kept;
     slots.length = kept;
-    const leases = new Array<LeaseRef>(kept);
-    const keys = new Array<string>(kept);
-    renewing.forEach((held, j) => {
-      leases[j] = held.lease;
-      keys[j] = held.key;
-    });
-    const answers = await this.service.renewMany(leases, keys);
+    const leases = renewing.map((held) => held.lease);
+    const answers = await this.service.renewMany(leases, renewing);
     answers.forEach((result, j) => {
       // A lease that did not renew will never renew again (fences are not reused): stop counting it.
       if (!result.renewed) this.forget(renewing[j]!);

@@ -53,6 +53,7 @@ import type { LeaseBatchAnswers, LeaseBatchCommand, LeaseBatchRefusalListener } 
 import { chunkLeases, proposeSplitting } from './lease-batches';
 import type { AdmittedCall } from './renewal-admission';
 import { ADMISSION_RENEWAL_LAG_MS_DEFAULT, RenewalAdmission, renewalLag } from './renewal-admission';
+import type { Renewable } from './renewal-batcher';
 import { RenewalBatcher } from './renewal-batcher';
 import { ResetReleaser } from './reset-releaser';
 import type { Watch, WatchHub, WatchSink } from './watch-hub';
@@ -441,14 +442,14 @@ export class LeadershipService {
 
   /**
    * renewMany renews the leases of one request together (a KeepAlive message) and answers each,
-   * in order: one wait for the whole list, however long it is. `keys` are their leaseKeys when the
-   * caller computed them already.
+   * in order: one wait for the whole list, however long it is. `held` are their Renewables when
+   * the caller keeps them (RenewalBatcher.renewMany).
    */
-  async renewMany(leases: readonly LeaseRef[], keys?: readonly string[]): Promise<RenewItem[]> {
+  async renewMany(leases: readonly LeaseRef[], held?: readonly Renewable[]): Promise<RenewItem[]> {
     if (leases.length === 0) return [];
     if (!this.node.isLeader) throw this.notLeader();
     for (const lease of leases) this.resetReleaser.cancel(lease);
-    const items = await this.batcher.renewMany(leases, keys);
+    const items = await this.batcher.renewMany(leases, held);
     for (const item of items) if (!item.renewed && item.code === 'STALE_FENCE') this.onStaleFence('renew');
     return items;
   }

@@ -5,8 +5,8 @@ import { chunkLeases } from './lease-batches';
 /** Waiting is one caller's leases (a whole KeepAlive request) waiting for a batch. */
 interface Waiting {
   readonly leases: readonly LeaseRef[];
-  /** keys are the leases' leaseKey, in order, computed once. */
-  readonly keys: readonly string[];
+  /** held are the leases' Renewables, in order: their keys, and the pending counts taken down once answered. */
+  readonly held: readonly Renewable[];
   /** bytes is leaseListBytesMax of `leases`, counted once. */
   readonly bytes: number;
   /** sinceMs is when the caller handed its leases over (the batcher's clock). */
@@ -18,6 +18,29 @@ interface Waiting {
   readonly mayRepeat: boolean;
   readonly resolve: (items: RenewItem[]) => void;
   readonly reject: (e: unknown) => void;
+}
+
+/**
+ * PendingCount is one lease's entry in RenewalBatcher's pending map: how many callers' renewals
+ * of it are queued or in flight (IDLE, SWEPT; GONE once a sweep deleted it). It is an object, not
+ * a number in the map, so that a renewal costs no lookup at all: each caller keeps its lease's
+ * count in its Renewable (a KeepAlive stream, for as long as it lists the lease) and takes it down
+ * when answered. Every lookup in a map of 100,000 leases misses the caches (its table, then the
+ * key string to compare): a get and a set when queued and again when answered made the batcher
+ * the largest file in a loaded leader's profile (17 s of 230 s in a scale run).
+ */
+export interface PendingCount {
+  count: number;
+}
+
+/**
+ * Renewable is a lease as a caller hands it to RenewalBatcher: its leaseKey, computed once, and
+ * its PendingCount once the batcher found it (kept for the next renewal of the same lease; undefined
+ * before, set in the literal so that it is a field of the object, not a property added later).
+ */
+export interface Renewable {
+  readonly key: string;
+  pending: PendingCount | undefined;
 }
 
 /** leaseKey names a lease (scope and fence) in maps and sets. */
@@ -64,9 +87,13 @@ export const RENEW_BATCHES_IN_FLIGHT_MAX = 4;
 /** PENDING_SWEEP_MS is how often RenewalBatcher drops the idle entries of its pending map (see `sweep`). */
 export const PENDING_SWEEP_MS = 30_000;
 
-/** IDLE is the pending count of a lease with no renewal queued or in flight; SWEPT, of one idle at the last sweep too. */
+/**
+ * IDLE is the pending count of a lease with no renewal queued or in flight; SWEPT, of one idle at
+ * the last sweep too; GONE, of one a sweep deleted from the map (its holders look the key up again).
+ */
 const IDLE = 0;
 const SWEPT = -1;
+const GONE = -2;
 
 /**
  * RenewalBatcher folds renewals into as few replicated entries as possible: at most
@@ -95,7 +122,7 @@ export class RenewalBatcher {
    * was rebuilt every few thousand renewals (17% of what a loaded leader promoted in a 60,000-lease
    * scale run, bench/README.md "What survives a scavenge").
    */
-  private readonly pending = new Map<string, number>();
+  private readonly pending = new Map<string, PendingCount>();
   /** pendingLeases is how many entries of `pending` count at least one caller. */
   private pendingLeases = 0;
   /** lastSweepMs is when `sweep` last ran (the batcher's clock). */
@@ -120,36 +147,61 @@ export class RenewalBatcher {
   }
 
   /**
-   * renewMany queues `leases` for the next batch and answers each, in order. `keys` are their
-   * leaseKeys when the caller has them already (a KeepAlive request computes each once).
+   * renewMany queues `leases` for the next batch and answers each, in order. `held` are their
+   * Renewables when the caller keeps them (a KeepAlive stream, one per lease it lists): their keys
+   * are not computed again, nor their pending counts looked up.
    */
-  renewMany(leases: readonly LeaseRef[], keys?: readonly string[]): Promise<RenewItem[]> {
+  renewMany(leases: readonly LeaseRef[], held?: readonly Renewable[]): Promise<RenewItem[]> {
     if (leases.length === 0) return Promise.resolve([]);
+    const renewables =
+      held ?? leases.map((lease): Renewable => ({ key: leaseKey(lease), pending: undefined }));
     const bytes = leaseListBytesMax(leases);
     if (leases.length > this.batchMax || bytes > this.batchBytesMax) {
       // No entry may list more than batchMax leases or batchBytesMax bytes: a longer list goes as several callers.
       const parts = chunkLeases(leases, this.batchMax, this.batchBytesMax);
       if (parts.length > 1) {
-        return Promise.all(parts.map((part) => this.renewMany(part))).then((answers) => answers.flat());
+        let at = 0;
+        return Promise.all(
+          parts.map((part) => {
+            at += part.length;
+            return this.renewMany(part, renewables.slice(at - part.length, at));
+          }),
+        ).then((answers) => answers.flat());
       }
     }
-    const listed = keys ?? leases.map(leaseKey);
     let mayRepeat = false;
-    for (const key of listed) {
-      const count = this.pending.get(key) ?? IDLE;
-      if (count <= IDLE) this.pendingLeases++;
-      else mayRepeat = true;
-      this.pending.set(key, Math.max(count, IDLE) + 1);
+    for (const renewable of renewables) {
+      const pending = this.countOf(renewable);
+      if (pending.count <= IDLE) {
+        this.pendingLeases++;
+        pending.count = 1;
+      } else {
+        mayRepeat = true;
+        pending.count++;
+      }
     }
     return new Promise<RenewItem[]>((resolve, reject) => {
-      this.queue.push({ leases, keys: listed, bytes, sinceMs: this.now(), mayRepeat, resolve, reject });
+      this.queue.push({ leases, held: renewables, bytes, sinceMs: this.now(), mayRepeat, resolve, reject });
       if (this.inFlight.size < this.inFlightMax) queueMicrotask(() => this.flush());
     });
   }
 
+  /** countOf is `renewable`'s PendingCount: the one it keeps while a sweep has not deleted it, else the map's (made when missing). */
+  private countOf(renewable: Renewable): PendingCount {
+    const kept = renewable.pending;
+    if (kept !== undefined && kept.count !== GONE) return kept;
+    let pending = this.pending.get(renewable.key);
+    if (pending === undefined) {
+      pending = { count: IDLE };
+      this.pending.set(renewable.key, pending);
+    }
+    renewable.pending = pending;
+    return pending;
+  }
+
   /** isPending says whether a renewal of the lease with this leaseKey is queued or in flight. */
   isPending(key: string): boolean {
-    return (this.pending.get(key) ?? IDLE) > IDLE;
+    return (this.pending.get(key)?.count ?? IDLE) > IDLE;
   }
 
   /**
@@ -170,11 +222,10 @@ export class RenewalBatcher {
 
   /** settled forgets `w`'s leases as pending (its batch was answered or failed). */
   private settled(w: Waiting): void {
-    for (const key of w.keys) {
-      const count = this.pending.get(key);
-      if (count === undefined || count <= IDLE) continue; // never so: a lease in flight is counted and not swept
-      if (count - 1 === IDLE) this.pendingLeases--;
-      this.pending.set(key, count - 1);
+    for (const { pending } of w.held) {
+      if (pending === undefined || pending.count <= IDLE) continue; // never so: a lease in flight is counted and not swept
+      pending.count--;
+      if (pending.count === IDLE) this.pendingLeases--;
     }
     if (this.now() - this.lastSweepMs >= PENDING_SWEEP_MS) this.sweep();
   }
@@ -186,9 +237,11 @@ export class RenewalBatcher {
    */
   private sweep(): void {
     this.lastSweepMs = this.now();
-    for (const [key, count] of this.pending) {
-      if (count === SWEPT) this.pending.delete(key);
-      else if (count === IDLE) this.pending.set(key, SWEPT);
+    for (const [key, pending] of this.pending) {
+      if (pending.count === SWEPT) {
+        this.pending.delete(key);
+        pending.count = GONE;
+      } else if (pending.count === IDLE) pending.count = SWEPT;
     }
   }
 
@@ -225,13 +278,13 @@ export class RenewalBatcher {
         this.answerByKey(
           batch,
           listed,
-          batch.flatMap((w) => w.keys),
+          batch.flatMap((w) => w.held.map((h) => h.key)),
           items,
         );
         return;
       }
       const unique = new Map<string, LeaseRef>();
-      for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.keys[i]!, lease));
+      for (const w of batch) w.leases.forEach((lease, i) => unique.set(w.held[i]!.key, lease));
       const listed = [...unique.values()];
       this.answerByKey(batch, listed, [...unique.keys()], await this.proposeBatch(listed));
     } catch (e) {
@@ -259,7 +312,7 @@ export class RenewalBatcher {
       const answers: RenewItem[] = [];
       let missing: LeaseRef | undefined;
       w.leases.forEach((lease, i) => {
-        const item = byKey.get(w.keys[i]!);
+        const item = byKey.get(w.held[i]!.key);
         if (item === undefined) missing ??= lease;
         else answers.push(item);
       });

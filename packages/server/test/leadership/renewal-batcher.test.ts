@@ -1,5 +1,6 @@
 import type { LeaseRef, RenewItem } from '@omnirelay/leadership-fsm';
 import { LEASE_BATCH_BYTES_MAX, leaseListBytesMax, leaseRefBytesMax } from '@omnirelay/leadership-fsm';
+import type { Renewable } from '../../src/leadership/renewal-batcher';
 import { PENDING_SWEEP_MS, RenewalBatcher, leaseKey } from '../../src/leadership/renewal-batcher';
 
 function lease(i: number): LeaseRef {
@@ -303,6 +304,79 @@ describe('RenewalBatcher', () => {
     await renewed(lease(1));
     expect(batcher.pendingCount).toBe(0);
     expect(entries().sort()).toEqual([leaseKey(lease(1)), leaseKey(lease(4))].sort());
+  });
+
+  it('counts a lease through the Renewables its callers keep: one count per lease whoever lists it, found again after a sweep dropped it', async () => {
+    const r = recorder();
+    let nowMs = 0;
+    const batcher = new RenewalBatcher(100, LEASE_BATCH_BYTES_MAX, r.propose, () => nowMs);
+    const pendingMap = (batcher as unknown as { pending: Map<string, { count: number }> }).pending;
+    // Two streams list lease 1 (a client's old stream and its new one), each keeping its own Renewable.
+    const onA: Renewable = { key: leaseKey(lease(1)), pending: undefined };
+    const onB: Renewable = { key: leaseKey(lease(1)), pending: undefined };
+    const a = batcher.renewMany([lease(1), lease(1)], [onA, onA]);
+    await settle();
+    const b = batcher.renewMany([lease(1)], [onB]);
+    expect(onA).toHaveProperty('pending', pendingMap.get(onA.key));
+    expect(onB.pending).toBe(onA.pending);
+    expect(onA.pending).toEqual({ count: 3 });
+    expect(batcher.pendingCount).toBe(1);
+    r.release();
+    await a;
+    await settle();
+    expect(batcher.isPending(onA.key)).toBe(true); // B's renewal is still in flight
+    r.release();
+    await b;
+    expect(batcher.isPending(onA.key)).toBe(false);
+    expect(batcher.pendingCount).toBe(0);
+
+    // Two idle sweeps drop the entry; the count A keeps is marked gone, and A's next renewal
+    // finds the entry B's renewal made since, not the dropped one.
+    const dropped = onA.pending!;
+    for (const sweepAt of [1, 2]) {
+      nowMs = sweepAt * PENDING_SWEEP_MS;
+      const other = batcher.renew(lease(9)); // its answer runs the sweep
+      await settle();
+      r.release();
+      await other;
+    }
+    expect(pendingMap.has(onA.key)).toBe(false);
+    const again = batcher.renewMany([lease(1)], [onB]);
+    await settle();
+    const fresh = pendingMap.get(onA.key);
+    expect(fresh).not.toBe(dropped);
+    expect(onB.pending).toBe(fresh);
+    const viaA = batcher.renewMany([lease(1)], [onA]);
+    expect(onA.pending).toBe(fresh);
+    expect(fresh).toEqual({ count: 2 });
+    expect(batcher.pendingCount).toBe(1);
+    r.release();
+    await again;
+    await settle();
+    r.release();
+    await viaA;
+    expect(fresh).toEqual({ count: 0 });
+    expect(batcher.isPending(onA.key)).toBe(false);
+    expect(batcher.pendingCount).toBe(0);
+  });
+
+  it('keeps each Renewable with its lease when a request is split into several batches', async () => {
+    const r = recorder();
+    const batcher = new RenewalBatcher(2, LEASE_BATCH_BYTES_MAX, r.propose);
+    const leases = [lease(1), lease(2), lease(3), lease(4), lease(5)];
+    const held = leases.map((l): Renewable => ({ key: leaseKey(l), pending: undefined }));
+    const answered = batcher.renewMany(leases, held);
+    await settle();
+    expect(r.batches.map((b) => b.map((l) => l.scope))).toEqual([['b/1', 'b/2'], ['b/3', 'b/4'], ['b/5']]);
+    expect(batcher.pendingCount).toBe(5);
+    held.forEach((h) => expect(batcher.isPending(h.key)).toBe(true));
+    r.release();
+    await settle();
+    r.release();
+    const items = await answered;
+    expect(items.map((i) => i.scope)).toEqual(['b/1', 'b/2', 'b/3', 'b/4', 'b/5']);
+    held.forEach((h) => expect(h).toEqual({ key: h.key, pending: { count: 0 } }));
+    expect(batcher.pendingCount).toBe(0);
   });
 });
 
