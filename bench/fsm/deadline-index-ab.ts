@@ -4,7 +4,10 @@
  * machine's noise falls on both alike. The workload is the leader's, as fsm-bench's due scan
  * (due-scan-workload.ts): 100,000 leases, renewed in batches, a due scan after each batch that
  * finds none due but re-keys the renewed leases whose old deadlines came up, the caches swept
- * before each scan. Prints each index's scan time per second of workload and the ratio; writes
+ * before each scan. Prints each index's scan time per second of workload and the ratio. Then a
+ * new leader's first calls: an index filled and renewed as a follower's (never asked, so every
+ * renewed lease is lazy), then asked for due leases every 10 ms for a second, as a new leader's
+ * expiry timer does: the total and the longest call of each, two takes each, alternating. Writes
  * nothing.
  *
  *   node -r @swc-node/register bench/fsm/deadline-index-ab.ts REV   (REV: the commit to compare with)
@@ -78,6 +81,54 @@ try {
     `due scans at ${LEASES} leases: ${rev} ${perSecond(old)} ms/s, this tree ${perSecond(now)} ms/s, ` +
       `ratio ${(now.scanMs / old.scanMs).toFixed(2)}`,
   );
+  const takes = [Old, DeadlineIndex, Old, DeadlineIndex].map((Made) =>
+    newLeaderCalls(new Made(), scopes, byScope),
+  );
+  const show = (t: { totalMs: number; longestMs: number }): string =>
+    `${t.totalMs.toFixed(1)} ms (longest ${t.longestMs.toFixed(1)})`;
+  console.log(
+    `a new leader's first 100 due calls at ${LEASES} leases: ${rev} ${show(takes[0]!)}, ${show(takes[2]!)}; ` +
+      `this tree ${show(takes[1]!)}, ${show(takes[3]!)}`,
+  );
 } finally {
   rmSync(oldFile, { force: true });
+}
+
+/**
+ * newLeaderCalls fills `index` as a follower's: leases granted over 60 s, each renewed every 3.3 s
+ * until 90 s, the index never asked. Then it times 100 due calls, one per 10 ms of lease time from
+ * 90 s, as a new leader's expiry timer makes them.
+ */
+function newLeaderCalls(
+  index: Index,
+  scopes: readonly string[],
+  byScope: ReadonlyMap<string, number>,
+): { totalMs: number; longestMs: number } {
+  const deadlines = new Float64Array(LEASES);
+  const renewAt = new Float64Array(LEASES);
+  for (let i = 0; i < LEASES; i++) {
+    renewAt[i] = (i * 60_000) / LEASES;
+    deadlines[i] = renewAt[i]! + TTL_MS;
+    index.pushAt(scopes[i]!, 1n, deadlines[i]!);
+  }
+  for (let tMs = 0; tMs <= 90_000; tMs += 100) {
+    for (let i = 0; i < LEASES; i++) {
+      if (renewAt[i]! + 3_300 > tMs) continue;
+      renewAt[i] = tMs;
+      deadlines[i] = tMs + TTL_MS;
+      index.pushAt(scopes[i]!, 1n, deadlines[i]!);
+    }
+  }
+  const isLive = (e: { scope: string; deadlineMs: number }): boolean =>
+    deadlines[byScope.get(e.scope)!] === e.deadlineMs;
+  let totalMs = 0;
+  let longestMs = 0;
+  for (let tMs = 90_000; tMs < 91_000; tMs += 10) {
+    const began = performance.now();
+    index.due(tMs, 4_096, isLive);
+    const ms = performance.now() - began;
+    totalMs += ms;
+    longestMs = Math.max(longestMs, ms);
+  }
+  return { totalMs, longestMs };
 }

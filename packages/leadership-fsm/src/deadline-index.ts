@@ -1,10 +1,5 @@
 import { assert } from './assert';
-import {
-  DEADLINE_INDEX_BUCKET_MS,
-  DEADLINE_INDEX_MOVES_MAX,
-  DEADLINE_INDEX_RANK_SLOTS_MAX,
-  DEADLINE_INDEX_UNRANKED_SHARE_MAX,
-} from './limits';
+import { DEADLINE_INDEX_BUCKET_MS, DEADLINE_INDEX_MOVES_MAX } from './limits';
 
 /**
  * DueLease names a live lease and its deadline: what the Raft leader needs to schedule an
@@ -15,9 +10,6 @@ export interface DueLease {
   readonly fenceToken: bigint;
   readonly deadlineMs: number;
 }
-
-/** UNRANKED is the rank of a slot whose scope has no place in the ranked order yet. */
-const UNRANKED = -1;
 
 /** LEFT is the place of a slot that left the index (a new push of its scope makes a new slot). */
 const LEFT = -1;
@@ -49,16 +41,10 @@ interface Slot {
    * only one whose slot is FILED with its key in this bucket counts.
    */
   at: number;
-  /**
-   * rank is the scope's place in byte order among the ranked slots (UNRANKED for a slot added
-   * since the last ranking). Invariant: for two ranked slots, rank order is scope order, so
-   * comparing ranks answers exactly what comparing the scopes would.
-   */
-  rank: number;
 }
 
 /** newSlot is a slot for lease (scope, fence) due at `deadlineMs`, its key its entry, in no place yet. */
-function newSlot(scope: string, fenceToken: bigint, deadlineMs: number, rank: number): Slot {
+function newSlot(scope: string, fenceToken: bigint, deadlineMs: number): Slot {
   return {
     scope,
     keyMs: deadlineMs,
@@ -66,7 +52,6 @@ function newSlot(scope: string, fenceToken: bigint, deadlineMs: number, rank: nu
     entryMs: deadlineMs,
     entryFence: fenceToken,
     at: LEFT,
-    rank,
   };
 }
 
@@ -81,17 +66,17 @@ function keyOf(slot: Slot): DueLease {
 }
 
 /**
- * before tells whether key (`xMs`, `xRank`) of slot `x` comes before key (`yMs`, `yRank`) of slot
- * `y`, for two slots of different scopes (the heap holds one per scope). The deadlines and ranks
- * are passed as numbers, read from the heap's typed arrays, so most comparisons touch no slot
- * object. Equal deadlines are common (every lease of one renew entry gets the same one), and there
- * ranks, when both slots have one, answer as the scopes would without comparing strings (names
- * with a long common prefix made string comparisons most of a re-key's cost); only then is a
- * slot read.
+ * before tells whether key `xMs` of slot `x` comes before key `yMs` of slot `y`, for two slots of
+ * different scopes (the heap holds one per scope): by deadline, then scope, then fence. The
+ * deadlines are passed as numbers, read from the heap's typed array, so most comparisons touch no
+ * slot object; equal deadlines (every lease of one renew entry gets the same one) compare the
+ * scopes. Those are few since the heap holds only the next bucket's slots: ranking every scope by
+ * name to compare numbers instead (sessions 23–25) cost more than it saved — half of a leader's
+ * due-scan time, and a new leader, whose index a follower never ranked, ranked 100,000 slots over
+ * its first calls (3.2 s of its first 15 s in a scale run's profile).
  */
-function before(xMs: number, xRank: number, x: Slot, yMs: number, yRank: number, y: Slot): boolean {
+function before(xMs: number, x: Slot, yMs: number, y: Slot): boolean {
   if (xMs !== yMs) return xMs < yMs;
-  if (xRank !== UNRANKED && yRank !== UNRANKED) return xRank < yRank;
   if (x.scope !== y.scope) return x.scope < y.scope;
   return x.keyFence < y.keyFence;
 }
@@ -106,11 +91,6 @@ const ARITY = 4;
 
 /** INITIAL_CAPACITY is the typed arrays' first length (they double as the heap grows). */
 const INITIAL_CAPACITY = 1024;
-
-/** byScope orders slots by scope name (code-unit order, as `before` compares them). */
-function byScope(x: Slot, y: Slot): number {
-  return x.scope < y.scope ? -1 : 1;
-}
 
 /**
  * Intake is a bucket being taken into the heap, a budget of references at a time: its list, left
@@ -151,13 +131,7 @@ interface Intake {
  * 100,000 deadlines later leaves as many lazy slots, which the leader's calls catch up a budget at
  * a time rather than in one long task.
  *
- * Ties on the deadline go by scope, then fence. To keep those comparisons off strings, the leader's
- * calls rank the scopes (their byte order, as numbers) once the unranked slots reach
- * DEADLINE_INDEX_UNRANKED_SHARE_MAX of the index, or once it made as many moves as it has slots
- * with some unranked: a merge of the ranked slots with the new ones, sorted alone, at most
- * DEADLINE_INDEX_RANK_SLOTS_MAX of them a call. A ranking never changes the result of a
- * comparison, only its cost, so the heap needs no move; slots not ranked yet compare by scope as
- * before.
+ * Ties on the deadline go by scope, then fence.
  *
  * It is derived data, never part of a snapshot: an entry whose lease ended (released, expired)
  * goes stale; the caller's `isLive` says which entries still match the state, stale ones are
@@ -166,13 +140,11 @@ interface Intake {
 export class DeadlineIndex {
   private heap: Slot[] = [];
   /**
-   * keys and ranks hold, by heap place, the key deadline and rank of the slot there (the slot's own
-   * keyMs and rank, copied): the sifts compare these numbers, in memory order, instead of reading
-   * the slots, which lie scattered in memory. Invariant: keys[at] === heap[at].keyMs and
-   * ranks[at] === heap[at].rank for every place of the heap.
+   * keys holds, by heap place, the key deadline of the slot there (the slot's own keyMs, copied):
+   * the sifts compare these numbers, in memory order, instead of reading the slots, which lie
+   * scattered in memory. Invariant: keys[at] === heap[at].keyMs for every place of the heap.
    */
   private keys = new Float64Array(INITIAL_CAPACITY);
-  private ranks = new Int32Array(INITIAL_CAPACITY);
   /**
    * slots maps each scope in the index to its slot, which knows its place: a move updates the
    * slot's field, not a map entry per level.
@@ -194,12 +166,6 @@ export class DeadlineIndex {
    * is the minimum only when it comes before the intake's start.
    */
   private intake: Intake | undefined;
-  /** ranked holds the ranked slots in rank order, with slots that left the index since (at LEFT). */
-  private ranked: Slot[] = [];
-  /** unranked holds the slots added since the last ranking (some may have left the index since). */
-  private unranked: Slot[] = [];
-  /** movesSinceRanking counts re-keys and drops since the last ranking (see rankIfDue). */
-  private movesSinceRanking = 0;
 
   /**
    * `bucketMs` is the width of a bucket (DEADLINE_INDEX_BUCKET_MS; tests use narrow ones so that
@@ -230,9 +196,8 @@ export class DeadlineIndex {
   pushAt(scope: string, fenceToken: bigint, deadlineMs: number): void {
     const slot = this.slots.get(scope);
     if (slot === undefined) {
-      const added = newSlot(scope, fenceToken, deadlineMs, UNRANKED);
+      const added = newSlot(scope, fenceToken, deadlineMs);
       this.slots.set(scope, added);
-      this.unranked.push(added);
       this.enter(added);
       return;
     }
@@ -368,13 +333,12 @@ export class DeadlineIndex {
     return this.intake !== undefined && top.keyMs >= this.intake.startMs;
   }
 
-  /** heapify restores the heap order over every place of `heap` in O(n), copying keys and ranks. */
+  /** heapify restores the heap order over every place of `heap` in O(n), copying the keys. */
   private heapify(): void {
     const heap = this.heap;
     this.reserve(heap.length);
     for (let at = 0; at < heap.length; at++) {
       this.keys[at] = heap[at]!.keyMs;
-      this.ranks[at] = heap[at]!.rank;
     }
     // The last place with a child is that of the last slot's parent.
     for (let at = Math.floor((heap.length - 2) / ARITY); at >= 0; at--) {
@@ -398,7 +362,6 @@ export class DeadlineIndex {
     if (top === undefined) return;
     this.slots.delete(top.scope);
     top.at = LEFT;
-    this.movesSinceRanking++;
     this.removeTop();
   }
 
@@ -406,7 +369,6 @@ export class DeadlineIndex {
   private catchUp(slot: Slot): void {
     slot.keyMs = slot.entryMs;
     slot.keyFence = slot.entryFence;
-    this.movesSinceRanking++;
   }
 
   /**
@@ -430,17 +392,13 @@ export class DeadlineIndex {
     while (capacity < length) capacity *= 2;
     const keys = new Float64Array(capacity);
     keys.set(this.keys);
-    const ranks = new Int32Array(capacity);
-    ranks.set(this.ranks);
     this.keys = keys;
-    this.ranks = ranks;
   }
 
-  /** place puts `slot` at heap place `at`, with its key and rank. */
+  /** place puts `slot` at heap place `at`, with its key. */
   private place(slot: Slot, at: number): void {
     this.heap[at] = slot;
     this.keys[at] = slot.keyMs;
-    this.ranks[at] = slot.rank;
     slot.at = at;
   }
 
@@ -448,17 +406,14 @@ export class DeadlineIndex {
   private siftUp(slot: Slot): void {
     const heap = this.heap;
     const keys = this.keys;
-    const ranks = this.ranks;
     const keyMs = slot.keyMs;
-    const rank = slot.rank;
     let at = slot.at;
     while (at > 0) {
       const parent = ((at - 1) / ARITY) | 0;
       const p = heap[parent]!;
-      if (!before(keyMs, rank, slot, keys[parent]!, ranks[parent]!, p)) break;
+      if (!before(keyMs, slot, keys[parent]!, p)) break;
       heap[at] = p;
       keys[at] = keys[parent]!;
-      ranks[at] = ranks[parent]!;
       p.at = at;
       at = parent;
     }
@@ -469,10 +424,8 @@ export class DeadlineIndex {
   private siftDown(slot: Slot): void {
     const heap = this.heap;
     const keys = this.keys;
-    const ranks = this.ranks;
     const n = heap.length;
     const keyMs = slot.keyMs;
-    const rank = slot.rank;
     let at = slot.at;
     for (;;) {
       const first = ARITY * at + 1;
@@ -480,13 +433,12 @@ export class DeadlineIndex {
       const end = Math.min(first + ARITY, n);
       let child = first;
       for (let c = first + 1; c < end; c++) {
-        if (before(keys[c]!, ranks[c]!, heap[c]!, keys[child]!, ranks[child]!, heap[child]!)) child = c;
+        if (before(keys[c]!, heap[c]!, keys[child]!, heap[child]!)) child = c;
       }
       const c = heap[child]!;
-      if (!before(keys[child]!, ranks[child]!, c, keyMs, rank, slot)) break;
+      if (!before(keys[child]!, c, keyMs, slot)) break;
       heap[at] = c;
       keys[at] = keys[child]!;
-      ranks[at] = ranks[child]!;
       c.at = at;
       at = child;
     }
@@ -526,7 +478,6 @@ export class DeadlineIndex {
     movesMax: number = DEADLINE_INDEX_MOVES_MAX,
   ): DueLease | undefined {
     assertMovesMax(movesMax);
-    this.rankIfDue();
     let moves = 0;
     for (;;) {
       if (this.mustTakeIn()) {
@@ -565,7 +516,6 @@ export class DeadlineIndex {
     movesMax: number = DEADLINE_INDEX_MOVES_MAX,
   ): DueLease[] {
     assertMovesMax(movesMax);
-    this.rankIfDue();
     const found: DueLease[] = [];
     let moves = 0;
     while (found.length < limit) {
@@ -599,24 +549,16 @@ export class DeadlineIndex {
     return found;
   }
 
-  /**
-   * rebuild replaces the index with `entries` (the live leases, one per scope), in O(n); the
-   * horizon stays where it is. A scope that had a ranked slot keeps its rank (ranks of a subset
-   * still follow scope order).
-   */
+  /** rebuild replaces the index with `entries` (the live leases, one per scope), in O(n); the horizon stays where it is. */
   rebuild(entries: DueLease[]): void {
-    const previous = this.slots;
     this.slots = new Map();
     this.heap = [];
     this.buckets = new Map();
     this.bucketOrder = [];
     this.intake = undefined;
-    const unranked: Slot[] = [];
     for (const entry of entries) {
-      const rank = previous.get(entry.scope)?.rank ?? UNRANKED;
-      const slot = newSlot(entry.scope, entry.fenceToken, entry.deadlineMs, rank);
+      const slot = newSlot(entry.scope, entry.fenceToken, entry.deadlineMs);
       this.slots.set(slot.scope, slot);
-      if (slot.rank === UNRANKED) unranked.push(slot);
       if (slot.keyMs < this.horizonMs) {
         slot.at = this.heap.length;
         this.heap.push(slot);
@@ -625,63 +567,6 @@ export class DeadlineIndex {
       }
     }
     this.heapify();
-    const ranked: Slot[] = [];
-    for (const old of this.ranked) {
-      const slot = old.at !== LEFT ? this.slots.get(old.scope) : undefined;
-      if (slot !== undefined && slot.rank === old.rank) ranked.push(slot);
-    }
-    this.ranked = ranked;
-    this.unranked = unranked;
-  }
-
-  /**
-   * rankIfDue ranks unranked slots by scope once they reach DEADLINE_INDEX_UNRANKED_SHARE_MAX of
-   * the heap, or once the heap made as many moves as it has slots since all were last ranked (so
-   * the few slots added after a fill do not compare by name for good): up to
-   * DEADLINE_INDEX_RANK_SLOTS_MAX new slots are sorted alone (O(k log k)) and merged with the
-   * ranked ones (O(n)), so ranking costs O(n log n) over n pushes and O(1) per move, and no call
-   * sorts more than the bound (a new leader's index, never ranked as a follower's, is ranked over
-   * its first calls). Only the leader's calls rank, so a follower never pays for it.
-   */
-  private rankIfDue(): void {
-    const unranked = this.unranked;
-    if (
-      unranked.length === 0 ||
-      (unranked.length < this.slots.size * DEADLINE_INDEX_UNRANKED_SHARE_MAX &&
-        this.movesSinceRanking < this.slots.size)
-    ) {
-      return;
-    }
-    let taken = unranked;
-    if (unranked.length > DEADLINE_INDEX_RANK_SLOTS_MAX) {
-      taken = unranked.splice(unranked.length - DEADLINE_INDEX_RANK_SLOTS_MAX);
-    } else {
-      this.unranked = [];
-      this.movesSinceRanking = 0;
-    }
-    const added = taken.filter((slot) => slot.at !== LEFT).sort(byScope);
-    const ranked = this.ranked;
-    const merged: Slot[] = [];
-    let i = 0;
-    let j = 0;
-    for (;;) {
-      while (i < ranked.length && ranked[i]!.at === LEFT) i++;
-      const old = ranked[i];
-      const next = added[j];
-      if (old === undefined && next === undefined) break;
-      if (next === undefined || (old !== undefined && old.scope < next.scope)) {
-        merged.push(old!);
-        i++;
-      } else {
-        merged.push(next);
-        j++;
-      }
-    }
-    merged.forEach((slot, rank) => {
-      slot.rank = rank;
-      if (slot.at >= 0) this.ranks[slot.at] = rank;
-    });
-    this.ranked = merged;
   }
 }
 

@@ -85,23 +85,6 @@ export const DUE_LEASES_MAX = EXPIRE_BATCH_MAX;
 export const DEADLINE_INDEX_MOVES_MAX = 4096;
 
 /**
- * DEADLINE_INDEX_UNRANKED_SHARE_MAX is the share of the deadline index's slots that may be
- * unranked (added since its scopes were last ranked by name) before the leader's next query ranks
- * them all: unranked slots compare by scope name on equal deadlines, ranked ones by number. A
- * ranking sorts only the new slots and merges them, so at 100,000 leases one takes a few
- * milliseconds, and over a fill of n leases about log(n) / log(1 + share) of them run.
- */
-export const DEADLINE_INDEX_UNRANKED_SHARE_MAX = 0.25;
-
-/**
- * DEADLINE_INDEX_RANK_SLOTS_MAX is the most unranked slots one `nextDeadline` or `expiredLeases`
- * call ranks (sorts by name and merges with the ranked ones): a follower's index is never ranked,
- * and ranking its 100,000 slots at once took a new leader's first call 170 ms; 8,192 slots take a
- * few milliseconds, and the next calls rank the rest.
- */
-export const DEADLINE_INDEX_RANK_SLOTS_MAX = 8192;
-
-/**
  * DEADLINE_INDEX_BUCKET_MS is the width of the deadline index's buckets: its heap holds only the
  * slots whose keys fall before the end of the latest bucket it took in (the next few tens of
  * milliseconds of deadlines), and every later slot waits in the bucket of its key, filed by one

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
-import { DEADLINE_INDEX_BUCKET_MS, DEADLINE_INDEX_RANK_SLOTS_MAX } from '../src/limits';
+import { DEADLINE_INDEX_BUCKET_MS } from '../src/limits';
 
 /** SlotView is the part of the index's private heap slots that checkSlots reads. */
 interface SlotView {
@@ -11,14 +11,12 @@ interface SlotView {
   entryMs: number;
   entryFence: bigint;
   at: number;
-  rank: number;
 }
 
 /** IndexView is the part of the index's private state that the white-box checks read. */
 interface IndexView {
   heap: SlotView[];
   keys: Float64Array;
-  ranks: Int32Array;
   slots: Map<string, SlotView>;
   horizonMs: number;
   buckets: Map<number, SlotView[]>;
@@ -86,15 +84,13 @@ const ARITY = 4;
 
 /**
  * checkSlots asserts the index's invariants: every slot of the map is in the heap at the place
- * it knows or filed in the bucket of its key; the typed arrays hold each place's key deadline and
- * rank; no key is before its parent's; every heap key is before the horizon and every filed one at
+ * it knows or filed in the bucket of its key; the typed array holds each place's key deadline; no key is before its parent's; every heap key is before the horizon and every filed one at
  * or after it; the bucket order is a min-heap of the buckets' numbers; and (the safety property)
  * no key is after its slot's entry, so no lease is met later than its deadline.
  */
 function checkSlots(index: DeadlineIndex): void {
-  const { heap, keys, ranks, slots, horizonMs, buckets, bucketOrder, bucketMs, intake } = viewOf(index);
+  const { heap, keys, slots, horizonMs, buckets, bucketOrder, bucketMs, intake } = viewOf(index);
   expect(Array.from(keys.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.keyMs));
-  expect(Array.from(ranks.subarray(0, heap.length))).toEqual(heap.map((slot) => slot.rank));
   heap.forEach((slot, at) => {
     expect(slot.at).toBe(at);
     expect(slots.get(slot.scope)).toBe(slot);
@@ -193,24 +189,10 @@ function trackedIndex(): {
   return { index, live, push, isLive: liveIn(live) };
 }
 
-/**
- * checkRanks asserts the ranking invariant: ranked slots' ranks follow their scopes' order, so a
- * comparison by rank answers as one by scope. It returns how many slots are ranked.
- */
-function checkRanks(index: DeadlineIndex): number {
-  const ranked = slotsOf(index)
-    .filter((slot) => slot.rank >= 0)
-    .sort((x, y) => x.rank - y.rank);
-  ranked.forEach((slot, i) => {
-    if (i > 0) expect(ranked[i - 1]!.scope < slot.scope).toBe(true);
-  });
-  return ranked.length;
-}
-
 describe('DeadlineIndex', () => {
-  it('answers as a sorted model when renew entries give many leases one deadline, while new scopes are ranked', () => {
+  it('answers as a sorted model when renew entries give many leases one deadline', () => {
     // Scopes with a long common prefix, added over time, renewed in groups that share a deadline
-    // (as one renew entry does): ties go by scope whether a slot is ranked yet or not.
+    // (as one renew entry does): ties go by scope.
     type Op =
       | { k: 'grant'; scope: number; deadlineMs: number }
       | { k: 'renew'; scopes: number[]; deadlineMs: number }
@@ -266,53 +248,29 @@ describe('DeadlineIndex', () => {
           }
           expect(index.peek(isLive)).toEqual(sorted()[0]);
           checkSlots(index);
-          checkRanks(index);
         });
       }),
       { numRuns: 300 },
     );
   });
 
-  it('ranks every scope once the leader has asked enough, and keeps the ranks through a rebuild', () => {
+  it('answers ties on one deadline by scope, not by the order the scopes came in, through re-keys and a rebuild', () => {
     const { index, live, push, isLive } = trackedIndex();
-    // Added in an order unlike the names' (so ranks are not insertion order), all with one deadline.
+    // Added in an order unlike the names', all with one deadline (as a follower's index, never asked).
     for (let i = 0; i < 1000; i++) push({ scope: `s/${(i * 7919) % 1000}`, fenceToken: 1n, deadlineMs: 10 });
-    expect(checkRanks(index)).toBe(0);
-    index.peek(isLive);
-    expect(checkRanks(index)).toBe(1000);
-    // A few scopes added after a fill: too few for the share, ranked after a heap's worth of moves.
-    for (let i = 1000; i < 1010; i++) push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 20 });
-    index.peek(isLive);
-    expect(checkRanks(index)).toBe(1000);
-    // Every lease renewed: the next call re-keys all 1,010 lazy slots, and the one after ranks.
-    for (const entry of [...live.values()]) push({ ...entry, deadlineMs: entry.deadlineMs + 100 });
-    index.peek(isLive);
-    expect(checkRanks(index)).toBe(1000);
-    index.due(0, 1, isLive);
-    expect(checkRanks(index)).toBe(1010);
-    index.rebuild([...live.values()].filter((e) => e.scope !== 's/500'));
-    expect(checkRanks(index)).toBe(1009);
+    for (let i = 1000; i < 1010; i++) push({ scope: `s/${i}`, fenceToken: 1n, deadlineMs: 10 });
+    const byScope = (): DueLease[] => [...live.values()].sort(order);
+    expect(index.peek(isLive)).toEqual(byScope()[0]);
+    expect(index.due(10, 5, isLive)).toEqual(byScope().slice(0, 5));
+    // Every lease renewed to one later deadline: the calls re-key the lazy slots, a budget at a time.
+    for (const entry of [...live.values()]) push({ ...entry, deadlineMs: 110 });
+    let answer: DueLease[] = [];
+    for (let call = 0; call < 20 && answer.length === 0; call++) answer = index.due(110, 3, isLive);
+    expect(answer).toEqual(byScope().slice(0, 3));
+    index.rebuild([...live.values()].filter((e) => e.scope !== 's/0'));
     expect(index.due(Number.MAX_SAFE_INTEGER, 2000, () => true)).toEqual(
-      [...live.values()].filter((e) => e.scope !== 's/500').sort(order),
+      byScope().filter((e) => e.scope !== 's/0'),
     );
-    checkSlots(index);
-  });
-
-  it('ranks at most its bound of slots in one call, then goes on in the next', () => {
-    const index = new DeadlineIndex();
-    const count = 3 * DEADLINE_INDEX_RANK_SLOTS_MAX;
-    for (let i = 0; i < count; i++)
-      index.push({ scope: `s/${(i * 7919) % count}`, fenceToken: 1n, deadlineMs: 5 });
-    const answers = [0, 1, 2].map(() => {
-      const first = index.peek(() => true);
-      return { first, ranked: checkRanks(index) };
-    });
-    expect(answers.map((a) => a.ranked)).toEqual([
-      DEADLINE_INDEX_RANK_SLOTS_MAX,
-      2 * DEADLINE_INDEX_RANK_SLOTS_MAX,
-      count,
-    ]);
-    expect(answers.every((a) => a.first?.scope === 's/0')).toBe(true);
     checkSlots(index);
   });
 
