@@ -32,7 +32,7 @@
  *     [--renew-batch N] [--log-mib N] [--renewals-per-second N] [--load-batch N] [--new-leases N]
  *     [--heap-mib N]
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -257,24 +257,8 @@ function phaseFigures(
   return out;
 }
 
-/** ThreadClock reads the event-loop thread's CPU time and its wait for a CPU (Linux schedstat), in ms. */
-class ThreadClock {
-  private readonly fd = openSync('/proc/thread-self/schedstat', 'r');
-  private readonly buffer = Buffer.alloc(96);
-
-  /** cpuMs is the thread's time on a CPU so far. */
-  cpuMs(): number {
-    const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-    const text = this.buffer.toString('latin1', 0, length);
-    return Number(text.slice(0, text.indexOf(' '))) / 1e6;
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-const clock = new ThreadClock();
+/** clock reads the event-loop thread's time on a CPU (Linux schedstat). */
+const clock = new CpuWaitReader();
 
 /** Timed is a synchronous piece: when it began, its wall time and its thread CPU time. */
 interface Timed {
@@ -285,11 +269,11 @@ interface Timed {
 
 function timed<T>(work: () => T, into: Timed[]): T {
   const startMs = performance.now();
-  const cpuStartMs = clock.cpuMs();
+  const cpuStartMs = clock.readOnCpu() ?? 0;
   try {
     return work();
   } finally {
-    into.push({ startMs, ms: performance.now() - startMs, cpuMs: clock.cpuMs() - cpuStartMs });
+    into.push({ startMs, ms: performance.now() - startMs, cpuMs: (clock.readOnCpu() ?? 0) - cpuStartMs });
   }
 }
 

@@ -11,11 +11,15 @@ const SPACE = 0x20;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
+/** SchedstatField names a field of a schedstat line: 0, time on a CPU; 1, time waiting for one. */
+type SchedstatField = 0 | 1;
+
 /**
  * CpuWaitReader reads how long the calling thread (the event loop's) has been ready to run but
  * waited for a CPU, in milliseconds since it started: the second field of Linux's
  * `/proc/thread-self/schedstat` (a busy host, or a CPU limit that throttles the process). A stall
- * of the event loop that is mostly this wait is not the node's own work.
+ * of the event loop that is mostly this wait is not the node's own work. `readOnCpu` reads the
+ * first field, the thread's own time on a CPU (a bench's per-phase CPU time).
  *
  * The file stays open and is read into one buffer, so a read allocates nothing (the tick timer
  * reads it every tick, a few microseconds). Where the file does not exist (not Linux, no
@@ -30,12 +34,21 @@ export class CpuWaitReader {
 
   /** read answers the wait so far in milliseconds, or undefined when the system does not say. */
   read(): number | undefined {
+    return this.readField(1);
+  }
+
+  /** readOnCpu answers the thread's time on a CPU so far in milliseconds, or undefined when the system does not say. */
+  readOnCpu(): number | undefined {
+    return this.readField(0);
+  }
+
+  private readField(field: SchedstatField): number | undefined {
     if (this.unavailable) return undefined;
     try {
       this.fd ??= openSync(this.path, 'r');
       const length = readSync(this.fd, this.buffer, 0, SCHEDSTAT_BYTES_MAX, 0);
-      const waitNs = secondField(this.buffer, length);
-      if (waitNs !== undefined) return waitNs / NS_PER_MS;
+      const ns = schedstatField(this.buffer, length, field);
+      if (ns !== undefined) return ns / NS_PER_MS;
     } catch {
       // Not Linux, or the file went away: say nothing rather than a wrong figure.
     }
@@ -57,11 +70,20 @@ export class CpuWaitReader {
   }
 }
 
-/** secondField parses the second space-separated decimal of `buffer[0, length)`, or undefined when it is not one. */
-export function secondField(buffer: Uint8Array, length: number): number | undefined {
+/**
+ * schedstatField parses field `field` (0: the first) of the space-separated decimals in
+ * `buffer[0, length)`, or undefined when it is not one.
+ */
+export function schedstatField(
+  buffer: Uint8Array,
+  length: number,
+  field: SchedstatField,
+): number | undefined {
   let at = 0;
-  while (at < length && buffer[at] !== SPACE) at++;
-  at++;
+  for (let skipped = 0; skipped < field; skipped++) {
+    while (at < length && buffer[at] !== SPACE) at++;
+    at++;
+  }
   let value = 0;
   let digits = 0;
   for (; at < length; at++) {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { CpuWaitReader, secondField } from '../../src/node/cpu-wait';
+import { CpuWaitReader, schedstatField } from '../../src/node/cpu-wait';
 
 /** HOG_MS is how long each competing process spins (it exits by itself; the test also kills it). */
 const HOG_MS = 3_000;
@@ -12,26 +12,53 @@ const BUSY_MS = 400;
 const linux = existsSync('/proc/thread-self/schedstat');
 
 describe('CpuWaitReader', () => {
-  it('parses the second field of a schedstat line, and nothing else', () => {
+  it('parses the first or the second field of a schedstat line, and nothing else', () => {
     const line = (text: string): [Buffer, number] => {
       const b = Buffer.from(text);
       return [b, b.length];
     };
-    expect(secondField(...line('1234923 987654321 17\n'))).toBe(987_654_321);
-    expect(secondField(...line('5 0 1\n'))).toBe(0);
-    expect(secondField(...line('1234923\n'))).toBeUndefined();
-    expect(secondField(...line('1234923 x 1\n'))).toBeUndefined();
-    expect(secondField(...line(''))).toBeUndefined();
+    expect(schedstatField(...line('1234923 987654321 17\n'), 1)).toBe(987_654_321);
+    expect(schedstatField(...line('1234923 987654321 17\n'), 0)).toBe(1_234_923);
+    expect(schedstatField(...line('5 0 1\n'), 1)).toBe(0);
+    expect(schedstatField(...line('1234923\n'), 1)).toBeUndefined();
+    expect(schedstatField(...line('1234923\n'), 0)).toBe(1_234_923);
+    expect(schedstatField(...line('1234923 x 1\n'), 1)).toBeUndefined();
+    expect(schedstatField(...line('x 1 1\n'), 0)).toBeUndefined();
+    expect(schedstatField(...line(''), 0)).toBeUndefined();
+    expect(schedstatField(...line(''), 1)).toBeUndefined();
     // Only the bytes read count, not what the buffer held before.
-    expect(secondField(Buffer.from('1 23 4\n'), 3)).toBe(2);
+    expect(schedstatField(Buffer.from('1 23 4\n'), 3, 1)).toBe(2);
   });
 
   it('answers undefined where the system keeps no scheduler statistics, and stops trying', () => {
     const reader = new CpuWaitReader('/proc/thread-self/no-such-file');
     expect(reader.read()).toBeUndefined();
+    expect(reader.readOnCpu()).toBeUndefined();
     expect(reader.read()).toBeUndefined();
     reader.close();
   });
+
+  (linux ? it : it.skip)(
+    "reads the thread's own CPU time growing while it spins, and not while it sleeps",
+    async () => {
+      const reader = new CpuWaitReader();
+      try {
+        const before = reader.readOnCpu()!;
+        expect(before).toBeGreaterThan(0);
+        const began = performance.now();
+        while (performance.now() - began < 200);
+        const spun = reader.readOnCpu()! - before;
+        // On a CPU for at most the spin's wall time, and for a good part of it even on a busy host.
+        expect(spun).toBeGreaterThan(20);
+        expect(spun).toBeLessThanOrEqual(performance.now() - began + 5);
+        const slept = reader.readOnCpu()!;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(reader.readOnCpu()! - slept).toBeLessThan(100);
+      } finally {
+        reader.close();
+      }
+    },
+  );
 
   (linux ? it : it.skip)('reads a wait that grows while other processes keep every CPU busy', async () => {
     const reader = new CpuWaitReader();
