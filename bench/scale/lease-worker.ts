@@ -60,10 +60,21 @@ export interface ScaleWorkerReport {
 export interface RecentRenewals {
   readonly renewed: number;
   readonly maxRenewalMs: number;
-  /** unanswered counts the renewals whose stream ended before their answer, by code. */
-  readonly unanswered: Readonly<Record<string, number>>;
+  /** unanswered counts the renewals whose stream ended before their answer, by code, with how long they had waited. */
+  readonly unanswered: Readonly<Record<string, UnansweredGroup>>;
   /** lostAfter groups the leases lost by their last renewal event, with how long before the loss its last send was. */
   readonly lostAfter: Readonly<Record<string, LostGroup>>;
+}
+
+/**
+ * UnansweredGroup counts renewals left unanswered with one cause, and how long each had waited
+ * since its send when its stream ended (sum and longest): a leader that held renewals for
+ * seconds before it stepped down shows here.
+ */
+export interface UnansweredGroup {
+  count: number;
+  waitedSumMs: number;
+  waitedMaxMs: number;
 }
 
 /**
@@ -85,7 +96,7 @@ function codeOf(reason: unknown): string {
 interface MutableRecent {
   renewed: number;
   maxRenewalMs: number;
-  unanswered: Record<string, number>;
+  unanswered: Record<string, UnansweredGroup>;
   lostAfter: Record<string, LostGroup>;
 }
 
@@ -135,8 +146,13 @@ function main(data: LeaseWorkerData): void {
     if (e.type === 'refused') refused++;
     else if (e.type === 'unanswered') {
       unanswered++;
-      const why = causeOf(e);
-      recent.unanswered[why] = (recent.unanswered[why] ?? 0) + 1;
+      const group = (recent.unanswered[causeOf(e)] ??= { count: 0, waitedSumMs: 0, waitedMaxMs: 0 });
+      group.count++;
+      if (at !== undefined) {
+        const waitedMs = performance.now() - at;
+        group.waitedSumMs += waitedMs;
+        group.waitedMaxMs = Math.max(group.waitedMaxMs, waitedMs);
+      }
     } else {
       renewed++;
       recent.renewed++;

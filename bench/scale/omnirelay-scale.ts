@@ -18,7 +18,7 @@ import { sleep, withDeadline } from '../compare/time';
 import { runWatch } from '../compare/workload-watch';
 import type { WatchResult } from '../compare/workload-watch';
 import type { ScaleConfig } from './config';
-import type { LeaseWorkerData, LostGroup, ScaleWorkerReport } from './lease-worker';
+import type { LeaseWorkerData, LostGroup, ScaleWorkerReport, UnansweredGroup } from './lease-worker';
 import { ProcSampler, formatWindows } from './proc-stats';
 import type { ProcWindow } from './proc-stats';
 import { ask, share } from './worker-messages';
@@ -383,12 +383,17 @@ function describeRecent(reports: readonly ScaleWorkerReport[]): string {
   const recents = reports.map((r) => r.recent);
   let renewed = 0;
   let maxMs = 0;
-  const unanswered: Record<string, number> = {};
+  const unanswered: Record<string, UnansweredGroup> = {};
   const lostAfter: Record<string, LostGroup> = {};
   for (const r of recents) {
     renewed += r.renewed;
     maxMs = Math.max(maxMs, r.maxRenewalMs);
-    for (const [code, n] of Object.entries(r.unanswered)) unanswered[code] = (unanswered[code] ?? 0) + n;
+    for (const [code, g] of Object.entries(r.unanswered)) {
+      const into = (unanswered[code] ??= { count: 0, waitedSumMs: 0, waitedMaxMs: 0 });
+      into.count += g.count;
+      into.waitedSumMs += g.waitedSumMs;
+      into.waitedMaxMs = Math.max(into.waitedMaxMs, g.waitedMaxMs);
+    }
     for (const [last, g] of Object.entries(r.lostAfter)) {
       const into = (lostAfter[last] ??= { count: 0, sentAgoMinMs: Infinity, sentAgoMaxMs: 0, clients: [] });
       into.count += g.count;
@@ -399,7 +404,11 @@ function describeRecent(reports: readonly ScaleWorkerReport[]): string {
   }
   const parts = [`since the last line ${renewed} renewed, slowest ${maxMs.toFixed(0)} ms`];
   const codes = Object.entries(unanswered);
-  if (codes.length > 0) parts.push(`unanswered ${codes.map(([c, n]) => `${n} ${c}`).join(', ')}`);
+  if (codes.length > 0) {
+    const waited = (g: UnansweredGroup): string =>
+      `waited ${(g.waitedSumMs / g.count).toFixed(0)} ms on average, at most ${g.waitedMaxMs.toFixed(0)}`;
+    parts.push(`unanswered ${codes.map(([c, g]) => `${g.count} ${c} (${waited(g)})`).join(', ')}`);
+  }
   const groups = Object.entries(lostAfter);
   if (groups.length > 0) {
     parts.push(
