@@ -101,7 +101,13 @@ interface StreamCaller {
  * a clean half-close by the client is a deliberate stop and keeps plain TTL semantics.
  */
 class KeepAliveStream {
-  /** live holds, by leaseKey, every lease this stream renews; a lease found dead leaves it. */
+  /**
+   * live holds, by scope, the lease this stream renews on it (the latest fence listed: a scope has
+   * one holder, so an older fence of it is dead); a lease found dead leaves it. A listing finds its
+   * StreamLease by the scope it was decoded with and one fence comparison: building its leaseKey
+   * (a decimal fence string and a concatenation, hashed whole) for every listed lease to find it
+   * was 3.8 s of a loaded leader's 230 s in a scale run. The key is made once, for a new lease.
+   */
   private readonly live = new Map<string, StreamLease>();
   /** releaseOnReset holds the live leases whose latest listing asked for release on reset (graceMs > 0). */
   private readonly releaseOnReset = new Set<StreamLease>();
@@ -247,35 +253,48 @@ class KeepAliveStream {
       slots: [],
       graces: [],
     };
-    /** added holds the leases new to this stream, which join `live` once the request is within bounds. */
+    /** added holds, by scope, the leases new to this stream, which join `live` once the request is within bounds. */
     const added = new Map<string, StreamLease>();
+    /** newScopes counts the scopes of `added` that `live` does not hold (a new fence of a held scope replaces it). */
+    let newScopes = 0;
     leases.forEach((value, i) => {
       const item = itemOf(value, i, mayRenew);
       if ('answer' in item) {
         listed.results[i] = item.answer;
         return;
       }
-      const key = leaseKey(item.renew);
-      let held = this.live.get(key) ?? added.get(key);
-      if (held === undefined) {
-        held = { lease: item.renew, key, graceMs: 0, pending: undefined };
-        added.set(key, held);
+      const lease = item.renew;
+      let held = this.live.get(lease.scope);
+      if (held === undefined || held.lease.fenceToken !== lease.fenceToken) {
+        const current = held;
+        held = added.get(lease.scope);
+        if (held === undefined || held.lease.fenceToken !== lease.fenceToken) {
+          const fresh: StreamLease = { lease, key: leaseKey(lease), graceMs: 0, pending: undefined };
+          // Fences rise per scope: a later fence replaces the stream's lease of its scope (the
+          // earlier one is dead); an earlier one is renewed (and refused) without joining the stream.
+          const latest = held ?? current;
+          if (latest === undefined || lease.fenceToken > latest.lease.fenceToken) {
+            if (latest === undefined) newScopes++;
+            added.set(lease.scope, fresh);
+          }
+          held = fresh;
+        }
       }
       listed.renewing.push(held);
       listed.slots.push(i);
       listed.graces.push(item.releaseOnResetMs);
     });
-    if (this.live.size + added.size > this.limits.keepAliveLeasesPerStreamMax) {
+    if (this.live.size + newScopes > this.limits.keepAliveLeasesPerStreamMax) {
       throw new ServerError(
         'INVALID_ARGUMENT',
-        `too many leases on one KeepAlive stream: this request would make ${this.live.size + added.size}, ` +
+        `too many leases on one KeepAlive stream: this request would make ${this.live.size + newScopes}, ` +
           `at most ${this.limits.keepAliveLeasesPerStreamMax} are allowed; spread the leases over more streams`,
         { field: 'leases', limit: this.limits.keepAliveLeasesPerStreamMax },
       );
     }
-    for (const [key, held] of added) {
-      this.live.set(key, held);
-      this.firstScope ??= held.lease.scope;
+    for (const [scope, held] of added) {
+      this.live.set(scope, held);
+      this.firstScope ??= scope;
     }
     return listed;
   }
@@ -332,7 +351,7 @@ class KeepAliveStream {
 
   /** forget drops a lease that will never renew again from this stream. */
   private forget(held: StreamLease): void {
-    this.live.delete(held.key);
+    if (this.live.get(held.lease.scope) === held) this.live.delete(held.lease.scope);
     this.releaseOnReset.delete(held);
     this.service.resetReleaser.disown(this, held.key);
   }

@@ -170,6 +170,36 @@ describe('the KeepAlive stream', () => {
       stream.end();
       expect((await reader.end()).error).toBeNull();
     });
+
+    it('counts a scope once when its lease is granted again, and keeps the new lease when the old one is listed after it', async () => {
+      const [first, second] = await acquireMany('ka/again', 2);
+      const stream = duplex(client, 'KeepAlive');
+      const reader = new StreamReader(stream);
+      stream.write({ leases: [refOf(first!), refOf(second!)] });
+      expect(((await reader.next())['results'] as Msg[]).map((r) => r['renewed'])).toEqual([true, true]);
+      // The first scope changes hands: resigned, then granted again with a new fence.
+      await unary(solo.leadership, 'Resign', refOf(first!));
+      const again = leaseOf(
+        await unary(solo.leadership, 'Acquire', {
+          scope: first!['scope'],
+          candidateId: 'c0',
+          leaseTtlMs: 10_000,
+        }),
+        'lease',
+      );
+      expect(again['fenceToken']).not.toEqual(first!['fenceToken']);
+      // The new fence replaces the old one on the stream: with a third scope that makes 3 (the bound).
+      const [third, fourth] = await acquireMany('ka/again-more', 2);
+      stream.write({ leases: [refOf(again), refOf(third!)] });
+      expect(((await reader.next())['results'] as Msg[]).map((r) => r['renewed'])).toEqual([true, true]);
+      // The old fence listed after the new one is refused, and leaves the new lease counted: a
+      // fourth scope is one too many.
+      stream.write({ leases: [refOf(first!)] });
+      expect(((await reader.next())['results'] as Msg[]).map((r) => r['errorCode'])).toEqual(['STALE_FENCE']);
+      stream.write({ leases: [refOf(fourth!)] });
+      const { error } = await reader.end();
+      expect(error?.details).toMatch(/this request would make 4, at most 3/);
+    });
   });
 
   it('reports on its call line, at debug level, the peer, its requests and how long they waited', async () => {
