@@ -89,7 +89,7 @@ function before(xMs: number, x: Slot, yMs: number, y: Slot): boolean {
  */
 const ARITY = 4;
 
-/** INITIAL_CAPACITY is the typed arrays' first length (they double as the heap grows). */
+/** INITIAL_CAPACITY is the first length of `keys` (it doubles as the heap grows). */
 const INITIAL_CAPACITY = 1024;
 
 /**
@@ -385,7 +385,7 @@ export class DeadlineIndex {
     this.enter(slot);
   }
 
-  /** reserve grows the typed arrays to hold at least `length` places. */
+  /** reserve grows `keys` to hold at least `length` places. */
   private reserve(length: number): void {
     if (length <= this.keys.length) return;
     let capacity = this.keys.length;
