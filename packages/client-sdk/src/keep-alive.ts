@@ -17,6 +17,20 @@ const LEASES_PER_MESSAGE = 1000;
 const LEASES_PER_STREAM = 9000;
 
 /**
+ * SCATTER_SHARE_MAX bounds how much earlier than its interval a lease resent in the burst after a
+ * failed stream is renewed the next time: a random share, up to half an interval, once. Without
+ * it every lease resent at a leader change is confirmed at one send time and comes due again at
+ * one time, an interval later, and again after that: at 100,000 leases the new leader took every
+ * client's renewals at once every interval (86,000 in flight, 1.8 s old, when it was killed in a
+ * scale run, and the next leader got them all at once again). Renewing early never shortens a
+ * lease's validity; it costs at most one extra renewal per lease per failed stream.
+ */
+export const SCATTER_SHARE_MAX = 0.5;
+
+/** SCATTER_ON_ANSWER marks a lease sent in the burst after a failed stream: its answer draws its early share. */
+const SCATTER_ON_ANSWER = -1;
+
+/**
  * RenewalEvent is one step of one lease's renewal over KeepAlive, as ClientOptions.onRenewal hears
  * it, synchronously, in order (for a chaos history or an audit log):
  * - sent: a request renewing the lease is about to be written on the stream;
@@ -91,7 +105,9 @@ interface Waiter {
  * network cut, or the SDK's own cancel of a stuck stream) the SDK reconnects to the leader with
  * capped backoff and renews at once what was in flight and every lease with releaseOnResetMs
  * (the leader may have armed its release timer; only a renewal stops it); a lease whose renewal
- * cannot be confirmed before its conservative deadline ends on its own (Lease).
+ * cannot be confirmed before its conservative deadline ends on its own (Lease). The leases of that
+ * burst renew next a random share of up to half an interval early (SCATTER_SHARE_MAX), so they
+ * do not all come due at one time again.
  *
  * Release on reset: a lease with releaseOnResetMs stays valid only while its stream is proven
  * alive (Lease.resetDeadlineMs), so while such leases are held the stream carries a request at
@@ -132,6 +148,13 @@ export class KeepAlive {
   private probeEveryMs = Infinity;
   /** resettable counts the held leases with releaseOnResetMs (the stream is probed while there are any). */
   private resettable = 0;
+  /** scatterNext: a stream failed, so the next flush is the burst of leases sent again (SCATTER_SHARE_MAX). */
+  private scatterNext = false;
+  /**
+   * earlyMs holds, by lease key, how much earlier than its interval a lease of such a burst is due
+   * next (SCATTER_ON_ANSWER until its answer draws it); an entry goes when the lease is sent again.
+   */
+  private readonly earlyMs = new Map<string, number>();
   private askedPending = false;
   private closed = false;
   /** askingNode: cancelIfFrozen is asking whether the stream's node still runs (one question at a time). */
@@ -169,6 +192,7 @@ export class KeepAlive {
     if (this.leases.get(lease.key) === lease && lease.releaseOnResetMs > 0) this.resettable--;
     this.leases.delete(lease.key);
     this.inFlight.delete(lease.key);
+    this.earlyMs.delete(lease.key);
     for (const w of this.waiters.get(lease.key) ?? []) w.reject(reason);
     this.waiters.delete(lease.key);
     if (this.leases.size === 0) this.endStream();
@@ -252,7 +276,8 @@ export class KeepAlive {
   private dueAt(lease: Lease): number {
     if ((this.waiters.get(lease.key)?.length ?? 0) > 0) return 0;
     if (lease.releaseOnResetMs > 0 && !lease.provenBy(this.proof)) return 0;
-    return lease.confirmedAtMs + this.intervalOf(lease);
+    const earlyMs = this.earlyMs.size === 0 ? 0 : Math.max(0, this.earlyMs.get(lease.key) ?? 0);
+    return lease.confirmedAtMs + this.intervalOf(lease) - earlyMs;
   }
 
   /**
@@ -489,21 +514,29 @@ export class KeepAlive {
       if (this.stream !== undefined && this.onStream.size + fresh > LEASES_PER_STREAM) this.endStream();
       const stream = this.open();
       if (stream === undefined) return;
+      const scatter = this.scatterNext;
+      this.scatterNext = false;
       for (let i = 0; i < due.length; i += LEASES_PER_MESSAGE) {
-        this.write(stream, due.slice(i, i + LEASES_PER_MESSAGE));
+        this.write(stream, due.slice(i, i + LEASES_PER_MESSAGE), scatter);
       }
     }
   }
 
-  /** write sends one request listing `batch` (empty: a probe) on `stream`. */
+  /**
+   * write sends one request listing `batch` (empty: a probe) on `stream`; with `scatter`, the burst
+   * after a failed stream, each lease's answer draws how much earlier it is due next.
+   */
   private write(
     stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }>,
     batch: readonly Lease[],
+    scatter = false,
   ): void {
     const sentAtMs = performance.now();
     for (const lease of batch) {
       this.inFlight.add(lease.key);
       this.onStream.add(lease.key);
+      if (scatter) this.earlyMs.set(lease.key, SCATTER_ON_ANSWER);
+      else if (this.earlyMs.size > 0) this.earlyMs.delete(lease.key);
       if (this.proof !== undefined) lease.listed(this.proof);
       this.tell('sent', lease);
     }
@@ -568,6 +601,9 @@ export class KeepAlive {
       if (result === undefined || lease.endedReason !== undefined) return;
       if (result.renewed) {
         lease.confirmed(request.sentAtMs, proof);
+        if (this.earlyMs.size > 0 && this.earlyMs.get(lease.key) === SCATTER_ON_ANSWER) {
+          this.earlyMs.set(lease.key, Math.random() * SCATTER_SHARE_MAX * this.intervalOf(lease));
+        }
         const waiters = this.waiters.get(lease.key) ?? [];
         for (const w of [...waiters]) if (w.askedAtMs <= request.sentAtMs) w.resolve();
       } else if (result.errorCode === 'INVALID_ARGUMENT' && lease.releaseOnResetMs > 0) {
@@ -606,6 +642,7 @@ export class KeepAlive {
     const error = e === undefined ? undefined : fromGrpcError(e, this.streamAddress);
     this.dropSent(error?.code ?? 'UNAVAILABLE', this.cancelReasons.get(stream));
     if (this.closed || this.leases.size === 0) return;
+    this.scatterNext = true;
     this.failures++;
     this.router.noteFailure(this.streamAddress, error);
     this.reconnectLater();
