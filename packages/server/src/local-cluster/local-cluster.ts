@@ -126,6 +126,18 @@ const PORT_RANGE: { readonly lo: number; readonly hi: number } = (() => {
   return { lo: 10_000, hi: 65_535 };
 })();
 
+/**
+ * FETCH_BLOCKED_PORTS are the ports of PORT_RANGE that the WHATWG fetch standard refuses to
+ * connect to ("bad ports"; the rest of its list is below 10,000): Node's fetch fails there with
+ * "bad port", so a node listening on one cannot be read by a test's fetch (a CI run failed so).
+ */
+const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([10_080]);
+
+/** fetchCanReach tells whether Node's fetch connects to `port` (see FETCH_BLOCKED_PORTS). */
+export function fetchCanReach(port: number): boolean {
+  return !FETCH_BLOCKED_PORTS.has(port);
+}
+
 /** probe resolves true when `port` can be bound on 127.0.0.1 right now. */
 function probe(port: number): Promise<boolean> {
   return new Promise((resolveProbe) => {
@@ -137,14 +149,14 @@ function probe(port: number): Promise<boolean> {
 
 /**
  * freePort returns a TCP port on 127.0.0.1 that was free when probed, outside the ephemeral range
- * (see PORT_RANGE) and never returned before by this process. Random picks keep parallel test
+ * (see PORT_RANGE), one fetch can reach, and never returned before by this process. Random picks keep parallel test
  * workers apart.
  */
 export async function freePort(): Promise<number> {
   const { lo, hi } = PORT_RANGE;
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = lo + Math.floor(Math.random() * (hi - lo + 1));
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || !fetchCanReach(port)) continue;
     if (await probe(port)) {
       handedOut.add(port);
       return port;

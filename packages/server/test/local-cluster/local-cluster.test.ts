@@ -28,6 +28,33 @@ describe('freePort', () => {
     await new Promise<void>((r) => srv.listen(ports[0], '127.0.0.1', r));
     await new Promise<void>((r) => srv.close(() => r()));
   });
+
+  it('never returns a port that fetch refuses to connect to (10080), which a CI run drew', async () => {
+    // Why: fetch fails there before connecting, whatever listens.
+    const refused = await fetch('http://127.0.0.1:10080/metrics').then(
+      () => undefined,
+      (e: unknown) => String((e as { cause?: unknown }).cause),
+    );
+    expect(refused).toMatch(/bad port/);
+    let hi = 65_535;
+    try {
+      const ephemeralLo = Number(
+        readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+      );
+      if (ephemeralLo > 12_000) hi = ephemeralLo - 1;
+    } catch {
+      // not Linux: the whole unprivileged range
+    }
+    // The first draw lands on 10080; freePort must draw again.
+    const random = jest.spyOn(Math, 'random').mockReturnValueOnce(80.5 / (hi - 10_000 + 1));
+    try {
+      const port = await freePort();
+      expect(port).not.toBe(10_080);
+      expect(random.mock.calls.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      random.mockRestore();
+    }
+  });
 });
 
 describe('LocalCluster.waitForLeader', () => {
