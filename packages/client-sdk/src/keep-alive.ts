@@ -17,13 +17,16 @@ const LEASES_PER_MESSAGE = 1000;
 const LEASES_PER_STREAM = 9000;
 
 /**
- * SCATTER_SHARE_MAX bounds how much earlier than its interval a lease resent in the burst after a
- * failed stream is renewed the next time: a random share, up to half an interval, once. Without
- * it every lease resent at a leader change is confirmed at one send time and comes due again at
- * one time, an interval later, and again after that: at 100,000 leases the new leader took every
- * client's renewals at once every interval (86,000 in flight, 1.8 s old, when it was killed in a
- * scale run, and the next leader got them all at once again). Renewing early never shortens a
- * lease's validity; it costs at most one extra renewal per lease per failed stream.
+ * SCATTER_SHARE_MAX is how much earlier than its interval half of the leases resent in the burst
+ * after a failed stream (each by a coin toss) are renewed the next time, once. Without it every
+ * lease resent at a leader change is confirmed at one send time and comes due again at one time,
+ * an interval later, and again after that: at 100,000 leases the new leader took every client's
+ * renewals at once every interval (86,000 in flight, 1.8 s old, when it was killed in a scale run,
+ * and the next leader got them all at once again). Half an interval, not a random share of it: a
+ * scan sends with the leases due what comes due before the next scan (a quarter interval), so
+ * leases less than two scans apart go together anyway; a random share up to half an interval left
+ * a client's burst in one piece about half the time. Renewing early never shortens a lease's
+ * validity; it costs at most one extra renewal per lease per failed stream.
  */
 export const SCATTER_SHARE_MAX = 0.5;
 
@@ -105,8 +108,8 @@ interface Waiter {
  * network cut, or the SDK's own cancel of a stuck stream) the SDK reconnects to the leader with
  * capped backoff and renews at once what was in flight and every lease with releaseOnResetMs
  * (the leader may have armed its release timer; only a renewal stops it); a lease whose renewal
- * cannot be confirmed before its conservative deadline ends on its own (Lease). The leases of that
- * burst renew next a random share of up to half an interval early (SCATTER_SHARE_MAX), so they
+ * cannot be confirmed before its conservative deadline ends on its own (Lease). Half of the leases
+ * of that burst, drawn at random, renew next half an interval early (SCATTER_SHARE_MAX), so they
  * do not all come due at one time again.
  *
  * Release on reset: a lease with releaseOnResetMs stays valid only while its stream is proven
@@ -602,7 +605,7 @@ export class KeepAlive {
       if (result.renewed) {
         lease.confirmed(request.sentAtMs, proof);
         if (this.earlyMs.size > 0 && this.earlyMs.get(lease.key) === SCATTER_ON_ANSWER) {
-          this.earlyMs.set(lease.key, Math.random() * SCATTER_SHARE_MAX * this.intervalOf(lease));
+          this.earlyMs.set(lease.key, Math.random() < 0.5 ? 0 : SCATTER_SHARE_MAX * this.intervalOf(lease));
         }
         const waiters = this.waiters.get(lease.key) ?? [];
         for (const w of [...waiters]) if (w.askedAtMs <= request.sentAtMs) w.resolve();
