@@ -12,10 +12,8 @@
  *
  *   node -r @swc-node/register bench/fsm/deadline-index-ab.ts REV   (REV: the commit to compare with)
  */
-import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DeadlineIndex } from '../../packages/leadership-fsm/src/deadline-index';
+import { requireAtRevision } from '../support/at-revision';
 import { ColdSweep, DUE_RENEW_EVERY_MS, dueScanSteps } from './due-scan-workload';
 
 const LEASES = 100_000;
@@ -41,58 +39,50 @@ if (rev === undefined) {
   console.error('usage: node -r @swc-node/register bench/fsm/deadline-index-ab.ts REV');
   process.exit(2);
 }
-const src = join(__dirname, '..', '..', 'packages', 'leadership-fsm', 'src');
-const oldFile = join(src, 'deadline-index-ab-old.ts');
-writeFileSync(
-  oldFile,
-  execFileSync('git', ['show', `${rev}:packages/leadership-fsm/src/deadline-index.ts`], { encoding: 'utf8' }),
-);
-try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Old = (require(oldFile) as { DeadlineIndex: new () => Index }).DeadlineIndex;
-  const scopes = Array.from({ length: LEASES }, (_, i) => `scale/c${i % 100}/${Math.floor(i / 100)}`);
-  const byScope = new Map(scopes.map((s, i) => [s, i]));
-  const subject = (index: Index): Subject => {
-    const deadlines = new Float64Array(LEASES);
-    for (let i = 0; i < LEASES; i++) {
-      deadlines[i] = TTL_MS + (i % DUE_RENEW_EVERY_MS);
-      index.pushAt(scopes[i]!, 1n, deadlines[i]!);
-    }
-    return { index, deadlines, isLive: (e) => deadlines[byScope.get(e.scope)!] === e.deadlineMs, scanMs: 0 };
-  };
-  const old = subject(new Old());
-  const now = subject(new DeadlineIndex());
-  const cold = new ColdSweep();
-  let step = 0;
-  for (const { tMs, renewed } of dueScanSteps(LEASES, WORKLOAD_MS)) {
-    for (const s of step++ % 2 === 0 ? [old, now] : [now, old]) {
-      for (const i of renewed) {
-        s.deadlines[i] = tMs + TTL_MS;
-        s.index.pushAt(scopes[i]!, 1n, tMs + TTL_MS);
-      }
-      cold.sweep();
-      const began = performance.now();
-      s.index.due(tMs, 4_096, s.isLive);
-      s.scanMs += performance.now() - began;
-    }
+const Old = requireAtRevision<{ DeadlineIndex: new () => Index }>(
+  rev,
+  'packages/leadership-fsm/src/deadline-index.ts',
+).DeadlineIndex;
+const scopes = Array.from({ length: LEASES }, (_, i) => `scale/c${i % 100}/${Math.floor(i / 100)}`);
+const byScope = new Map(scopes.map((s, i) => [s, i]));
+const subject = (index: Index): Subject => {
+  const deadlines = new Float64Array(LEASES);
+  for (let i = 0; i < LEASES; i++) {
+    deadlines[i] = TTL_MS + (i % DUE_RENEW_EVERY_MS);
+    index.pushAt(scopes[i]!, 1n, deadlines[i]!);
   }
-  const perSecond = (s: Subject): string => (s.scanMs / (WORKLOAD_MS / 1000)).toFixed(1);
-  console.log(
-    `due scans at ${LEASES} leases: ${rev} ${perSecond(old)} ms/s, this tree ${perSecond(now)} ms/s, ` +
-      `ratio ${(now.scanMs / old.scanMs).toFixed(2)}`,
-  );
-  const takes = [Old, DeadlineIndex, Old, DeadlineIndex].map((Made) =>
-    newLeaderCalls(new Made(), scopes, byScope),
-  );
-  const show = (t: { totalMs: number; longestMs: number }): string =>
-    `${t.totalMs.toFixed(1)} ms (longest ${t.longestMs.toFixed(1)})`;
-  console.log(
-    `a new leader's first 100 due calls at ${LEASES} leases: ${rev} ${show(takes[0]!)}, ${show(takes[2]!)}; ` +
-      `this tree ${show(takes[1]!)}, ${show(takes[3]!)}`,
-  );
-} finally {
-  rmSync(oldFile, { force: true });
+  return { index, deadlines, isLive: (e) => deadlines[byScope.get(e.scope)!] === e.deadlineMs, scanMs: 0 };
+};
+const old = subject(new Old());
+const now = subject(new DeadlineIndex());
+const cold = new ColdSweep();
+let step = 0;
+for (const { tMs, renewed } of dueScanSteps(LEASES, WORKLOAD_MS)) {
+  for (const s of step++ % 2 === 0 ? [old, now] : [now, old]) {
+    for (const i of renewed) {
+      s.deadlines[i] = tMs + TTL_MS;
+      s.index.pushAt(scopes[i]!, 1n, tMs + TTL_MS);
+    }
+    cold.sweep();
+    const began = performance.now();
+    s.index.due(tMs, 4_096, s.isLive);
+    s.scanMs += performance.now() - began;
+  }
 }
+const perSecond = (s: Subject): string => (s.scanMs / (WORKLOAD_MS / 1000)).toFixed(1);
+console.log(
+  `due scans at ${LEASES} leases: ${rev} ${perSecond(old)} ms/s, this tree ${perSecond(now)} ms/s, ` +
+    `ratio ${(now.scanMs / old.scanMs).toFixed(2)}`,
+);
+const takes = [Old, DeadlineIndex, Old, DeadlineIndex].map((Made) =>
+  newLeaderCalls(new Made(), scopes, byScope),
+);
+const show = (t: { totalMs: number; longestMs: number }): string =>
+  `${t.totalMs.toFixed(1)} ms (longest ${t.longestMs.toFixed(1)})`;
+console.log(
+  `a new leader's first 100 due calls at ${LEASES} leases: ${rev} ${show(takes[0]!)}, ${show(takes[2]!)}; ` +
+    `this tree ${show(takes[1]!)}, ${show(takes[3]!)}`,
+);
 
 /**
  * newLeaderCalls fills `index` as a follower's: leases granted over 60 s, each renewed every 3.3 s

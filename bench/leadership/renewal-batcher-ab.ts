@@ -11,14 +11,12 @@
  *
  *   node --expose-gc -r @swc-node/register bench/leadership/renewal-batcher-ab.ts REV [ROUNDS]
  */
-import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LeaseRef, RenewItem } from '../../packages/leadership-fsm/src';
 import { LEASE_BATCH_BYTES_MAX, RENEW_BATCH_MAX } from '../../packages/leadership-fsm/src';
 import type { Renewable } from '../../packages/server/src/leadership/renewal-batcher';
 import { RenewalBatcher, leaseKey } from '../../packages/server/src/leadership/renewal-batcher';
 import { ColdSweep } from '../fsm/due-scan-workload';
+import { requireAtRevision } from '../support/at-revision';
 
 const CLIENTS = 100;
 const LEASES_PER_CLIENT = 1_000;
@@ -53,14 +51,10 @@ if (rev === undefined || !Number.isInteger(rounds) || rounds < 1) {
   );
   process.exit(2);
 }
-const dir = join(__dirname, '..', '..', 'packages', 'server', 'src', 'leadership');
-const oldFile = join(dir, 'renewal-batcher-ab-old.ts');
-writeFileSync(
-  oldFile,
-  execFileSync('git', ['show', `${rev}:packages/server/src/leadership/renewal-batcher.ts`], {
-    encoding: 'utf8',
-  }),
-);
+const Old = requireAtRevision<{ RenewalBatcher: OldBatcherClass }>(
+  rev,
+  'packages/server/src/leadership/renewal-batcher.ts',
+).RenewalBatcher;
 
 /** Listed is a lease as a request lists it, carrying the answer the state machine will give it (own scope string and fence). */
 interface Listed extends LeaseRef {
@@ -96,34 +90,28 @@ async function round(renew: (c: Client) => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Old = (require(oldFile) as { RenewalBatcher: OldBatcherClass }).RenewalBatcher;
-    const old = new Old(RENEW_BATCH_MAX, LEASE_BATCH_BYTES_MAX, proposeBatch);
-    const now = new RenewalBatcher(RENEW_BATCH_MAX, LEASE_BATCH_BYTES_MAX, proposeBatch);
-    const subjects = [
-      { name: rev!, renew: (c: Client) => old.renewMany(c.leases, c.keys), ms: 0 },
-      { name: 'this tree', renew: (c: Client) => now.renewMany(c.leases, c.held), ms: 0 },
-    ];
-    const cold = new ColdSweep();
-    for (const s of subjects) await round(s.renew); // warm-up: every lease gets its pending entry
-    for (let r = 0; r < rounds; r++) {
-      for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
-        (globalThis as { gc?: () => void }).gc?.();
-        cold.sweep();
-        s.ms += await round(s.renew);
-      }
+  const old = new Old(RENEW_BATCH_MAX, LEASE_BATCH_BYTES_MAX, proposeBatch);
+  const now = new RenewalBatcher(RENEW_BATCH_MAX, LEASE_BATCH_BYTES_MAX, proposeBatch);
+  const subjects = [
+    { name: rev!, renew: (c: Client) => old.renewMany(c.leases, c.keys), ms: 0 },
+    { name: 'this tree', renew: (c: Client) => now.renewMany(c.leases, c.held), ms: 0 },
+  ];
+  const cold = new ColdSweep();
+  for (const s of subjects) await round(s.renew); // warm-up: every lease gets its pending entry
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
+      (globalThis as { gc?: () => void }).gc?.();
+      cold.sweep();
+      s.ms += await round(s.renew);
     }
-    const renewals = rounds * CLIENTS * LEASES_PER_CLIENT;
-    const perRenewal = (ms: number): string => ((ms * 1e6) / renewals).toFixed(0);
-    console.log(
-      `renewals of ${CLIENTS * LEASES_PER_CLIENT} leases, ${rounds} rounds (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, ${junk.length} other objects): ` +
-        subjects.map((s) => `${s.name} ${perRenewal(s.ms)} ns`).join(', ') +
-        ` per renewal; ratio ${(subjects[1]!.ms / subjects[0]!.ms).toFixed(2)}`,
-    );
-  } finally {
-    rmSync(oldFile, { force: true });
   }
+  const renewals = rounds * CLIENTS * LEASES_PER_CLIENT;
+  const perRenewal = (ms: number): string => ((ms * 1e6) / renewals).toFixed(0);
+  console.log(
+    `renewals of ${CLIENTS * LEASES_PER_CLIENT} leases, ${rounds} rounds (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, ${junk.length} other objects): ` +
+      subjects.map((s) => `${s.name} ${perRenewal(s.ms)} ns`).join(', ') +
+      ` per renewal; ratio ${(subjects[1]!.ms / subjects[0]!.ms).toFixed(2)}`,
+  );
 }
 
 void main();
