@@ -17,7 +17,7 @@ const LEASES_PER_MESSAGE = 1000;
 const LEASES_PER_STREAM = 9000;
 
 /**
- * SCATTER_SHARE_MAX is how much earlier than its interval half of the leases resent in the burst
+ * SCATTER_EARLY_SHARE is how much earlier than its interval half of the leases resent in the burst
  * after a failed stream (each by a coin toss) are renewed the next time, once. Without it every
  * lease resent at a leader change is confirmed at one send time and comes due again at one time,
  * an interval later, and again after that: at 100,000 leases the new leader took every client's
@@ -28,10 +28,7 @@ const LEASES_PER_STREAM = 9000;
  * a client's burst in one piece about half the time. Renewing early never shortens a lease's
  * validity; it costs at most one extra renewal per lease per failed stream.
  */
-export const SCATTER_SHARE_MAX = 0.5;
-
-/** SCATTER_ON_ANSWER marks a lease sent in the burst after a failed stream: its answer draws its early share. */
-const SCATTER_ON_ANSWER = -1;
+export const SCATTER_EARLY_SHARE = 0.5;
 
 /**
  * RenewalEvent is one step of one lease's renewal over KeepAlive, as ClientOptions.onRenewal hears
@@ -109,7 +106,7 @@ interface Waiter {
  * capped backoff and renews at once what was in flight and every lease with releaseOnResetMs
  * (the leader may have armed its release timer; only a renewal stops it); a lease whose renewal
  * cannot be confirmed before its conservative deadline ends on its own (Lease). Half of the leases
- * of that burst, drawn at random, renew next half an interval early (SCATTER_SHARE_MAX), so they
+ * of that burst, drawn at random, renew next half an interval early (SCATTER_EARLY_SHARE), so they
  * do not all come due at one time again.
  *
  * Release on reset: a lease with releaseOnResetMs stays valid only while its stream is proven
@@ -151,11 +148,12 @@ export class KeepAlive {
   private probeEveryMs = Infinity;
   /** resettable counts the held leases with releaseOnResetMs (the stream is probed while there are any). */
   private resettable = 0;
-  /** scatterNext: a stream failed, so the next flush is the burst of leases sent again (SCATTER_SHARE_MAX). */
+  /** scatterNext: a stream failed, so the next flush is the burst of leases sent again (SCATTER_EARLY_SHARE). */
   private scatterNext = false;
   /**
-   * earlyMs holds, by lease key, how much earlier than its interval a lease of such a burst is due
-   * next (SCATTER_ON_ANSWER until its answer draws it); an entry goes when the lease is sent again.
+   * earlyMs holds, by lease key, how much earlier than its interval a lease of such a burst drawn
+   * to go early is due next (it counts once the lease is confirmed; until then it is in flight and
+   * not due); the entry goes when the lease is sent again.
    */
   private readonly earlyMs = new Map<string, number>();
   private askedPending = false;
@@ -279,7 +277,7 @@ export class KeepAlive {
   private dueAt(lease: Lease): number {
     if ((this.waiters.get(lease.key)?.length ?? 0) > 0) return 0;
     if (lease.releaseOnResetMs > 0 && !lease.provenBy(this.proof)) return 0;
-    const earlyMs = this.earlyMs.size === 0 ? 0 : Math.max(0, this.earlyMs.get(lease.key) ?? 0);
+    const earlyMs = this.earlyMs.size === 0 ? 0 : (this.earlyMs.get(lease.key) ?? 0);
     return lease.confirmedAtMs + this.intervalOf(lease) - earlyMs;
   }
 
@@ -527,7 +525,7 @@ export class KeepAlive {
 
   /**
    * write sends one request listing `batch` (empty: a probe) on `stream`; with `scatter`, the burst
-   * after a failed stream, each lease's answer draws how much earlier it is due next.
+   * after a failed stream, a coin toss for each lease says whether it is due early next time.
    */
   private write(
     stream: grpc.ClientDuplexStream<object, { results: WireKeepAliveResult[] }>,
@@ -538,8 +536,9 @@ export class KeepAlive {
     for (const lease of batch) {
       this.inFlight.add(lease.key);
       this.onStream.add(lease.key);
-      if (scatter) this.earlyMs.set(lease.key, SCATTER_ON_ANSWER);
-      else if (this.earlyMs.size > 0) this.earlyMs.delete(lease.key);
+      if (this.earlyMs.size > 0) this.earlyMs.delete(lease.key);
+      if (scatter && Math.random() < 0.5)
+        this.earlyMs.set(lease.key, SCATTER_EARLY_SHARE * this.intervalOf(lease));
       if (this.proof !== undefined) lease.listed(this.proof);
       this.tell('sent', lease);
     }
@@ -604,9 +603,6 @@ export class KeepAlive {
       if (result === undefined || lease.endedReason !== undefined) return;
       if (result.renewed) {
         lease.confirmed(request.sentAtMs, proof);
-        if (this.earlyMs.size > 0 && this.earlyMs.get(lease.key) === SCATTER_ON_ANSWER) {
-          this.earlyMs.set(lease.key, Math.random() < 0.5 ? 0 : SCATTER_SHARE_MAX * this.intervalOf(lease));
-        }
         const waiters = this.waiters.get(lease.key) ?? [];
         for (const w of [...waiters]) if (w.askedAtMs <= request.sentAtMs) w.resolve();
       } else if (result.errorCode === 'INVALID_ARGUMENT' && lease.releaseOnResetMs > 0) {

@@ -4,7 +4,7 @@ import type { KeepAliveRequest } from './support/fake-node';
 import { bindLoopback, grantedAnswer, statusOf } from './support/fake-node';
 import type { Lease, OmniRelayClient, RenewalEvent } from '../src/index';
 import { createClient } from '../src/index';
-import { SCATTER_SHARE_MAX } from '../src/keep-alive';
+import { SCATTER_EARLY_SHARE } from '../src/keep-alive';
 import { sleep, waitFor } from './support/solo';
 
 /** LEASES is how many leases the client holds. */
@@ -73,7 +73,7 @@ describe('KeepAlive after a failed stream', () => {
 
   afterAll(() => server.forceShutdown());
 
-  it(`renews half the leases sent again after a failed stream ${SCATTER_SHARE_MAX} of an interval early: two waves, none late`, async () => {
+  it(`renews half the leases sent again after a failed stream ${SCATTER_EARLY_SHARE} of an interval early: two waves, none late`, async () => {
     /** events holds each lease's renewal events with their times, in order. */
     const events = new Map<string, { type: RenewalEvent['type']; atMs: number }[]>();
     const c = createClient({
@@ -115,11 +115,11 @@ describe('KeepAlive after a failed stream', () => {
     // they would go at one scan) ...
     const next = burst.map((b) => b.nextAtMs);
     expect(Math.max(...next) - Math.min(...next)).toBeGreaterThan(INTERVAL_MS / 4);
-    // ... SCATTER_SHARE_MAX of an interval early at most (and a scan, which sends what comes due
+    // ... SCATTER_EARLY_SHARE of an interval early at most (and a scan, which sends what comes due
     // before the next one), never late (an interval, a scan and timer slack).
     for (const { againAtMs, nextAtMs } of burst) {
       expect(nextAtMs - againAtMs).toBeGreaterThanOrEqual(
-        INTERVAL_MS * (1 - SCATTER_SHARE_MAX) - INTERVAL_MS / 4 - 20,
+        INTERVAL_MS * (1 - SCATTER_EARLY_SHARE) - INTERVAL_MS / 4 - 20,
       );
       expect(nextAtMs - againAtMs).toBeLessThanOrEqual(INTERVAL_MS + INTERVAL_MS / 4 + 500);
     }
