@@ -133,11 +133,6 @@ const PORT_RANGE: { readonly lo: number; readonly hi: number } = (() => {
  */
 const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([10_080]);
 
-/** fetchCanReach tells whether Node's fetch connects to `port` (see FETCH_BLOCKED_PORTS). */
-export function fetchCanReach(port: number): boolean {
-  return !FETCH_BLOCKED_PORTS.has(port);
-}
-
 /** probe resolves true when `port` can be bound on 127.0.0.1 right now. */
 function probe(port: number): Promise<boolean> {
   return new Promise((resolveProbe) => {
@@ -149,14 +144,14 @@ function probe(port: number): Promise<boolean> {
 
 /**
  * freePort returns a TCP port on 127.0.0.1 that was free when probed, outside the ephemeral range
- * (see PORT_RANGE), one fetch can reach, and never returned before by this process. Random picks keep parallel test
- * workers apart.
+ * (see PORT_RANGE), one fetch can reach (see FETCH_BLOCKED_PORTS), and never returned before by
+ * this process. Random picks keep parallel test workers apart.
  */
 export async function freePort(): Promise<number> {
   const { lo, hi } = PORT_RANGE;
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = lo + Math.floor(Math.random() * (hi - lo + 1));
-    if (handedOut.has(port) || !fetchCanReach(port)) continue;
+    if (handedOut.has(port) || FETCH_BLOCKED_PORTS.has(port)) continue;
     if (await probe(port)) {
       handedOut.add(port);
       return port;
