@@ -216,6 +216,11 @@ export class OmniRelayTarget implements Target {
     return this.started().nodes.map((n) => n.grpcAddress);
   }
 
+  /** grpcNodeNames names each member by its public gRPC address. */
+  grpcNodeNames(): Record<string, string> {
+    return Object.fromEntries(this.started().nodes.map((n) => [n.grpcAddress, n.id]));
+  }
+
   /** pid is `member`'s node process id, or undefined while it is not running. */
   pid(member: string): number | undefined {
     return this.started().node(member).process?.pid;

@@ -22,6 +22,8 @@ const CALL_MS_MAX = 10_000;
 /** LeaseWorkerData is what the bench hands each lease worker. */
 export interface LeaseWorkerData {
   readonly endpoints: readonly string[];
+  /** nodeNames names the members by their gRPC address (`n1`…), for the lost leases' report. */
+  readonly nodeNames: Readonly<Record<string, string>>;
   /** firstClient is the global index of this worker's first client (it names the scopes). */
   readonly firstClient: number;
   /** leasesPerClient lists, for each client of this worker, how many leases it holds. */
@@ -60,9 +62,13 @@ export interface ScaleWorkerReport {
 export interface RecentRenewals {
   readonly renewed: number;
   readonly maxRenewalMs: number;
-  /** unanswered counts the renewals whose stream ended before their answer, by code, with how long they had waited. */
+  /** unanswered counts the renewals whose stream ended before their answer, by code and node, with how long they had waited. */
   readonly unanswered: Readonly<Record<string, UnansweredGroup>>;
-  /** lostAfter groups the leases lost by their last renewal event, with how long before the loss its last send was. */
+  /**
+   * lostAfter groups the leases lost by their last renewal event, the node its stream went to and
+   * why the lease ended (`unconfirmed`: its own deadline passed, `refused`: the cluster said so),
+   * with how long before the loss its last send was.
+   */
   readonly lostAfter: Readonly<Record<string, LostGroup>>;
 }
 
@@ -124,16 +130,19 @@ function main(data: LeaseWorkerData): void {
   // acquired again. (A key built from scope and fence per event was a fifth of the worker's CPU
   // in the window, on the cores the nodes need.) The entry stays for the next send.
   const sentAt = new Map<string, number>();
-  // lastEvent keeps each scope's last renewal event (interned strings: no allocation per event).
+  // lastEvent keeps each scope's last renewal event and its node (interned strings, by node and
+  // then by the event's type or cause: no allocation per event without a code).
   const lastEvent = new Map<string, string>();
-  const eventNames = new Map<string, string>();
+  const eventNames = new Map<string, Map<string, string>>();
   const eventName = (e: RenewalEvent): string => {
-    if (e.code === undefined) return e.type;
-    const key = `${e.type} ${causeOf(e)}`;
-    const known = eventNames.get(key);
+    let byNode = eventNames.get(e.node);
+    if (byNode === undefined) eventNames.set(e.node, (byNode = new Map()));
+    const key = e.code === undefined ? e.type : `${e.type} ${causeOf(e)}`;
+    const known = byNode.get(key);
     if (known !== undefined) return known;
-    eventNames.set(key, key);
-    return key;
+    const name = `${key} (${data.nodeNames[e.node] ?? e.node})`;
+    byNode.set(key, name);
+    return name;
   };
   let recent = freshRecent();
   const onRenewal = (e: RenewalEvent): void => {
@@ -146,7 +155,11 @@ function main(data: LeaseWorkerData): void {
     if (e.type === 'refused') refused++;
     else if (e.type === 'unanswered') {
       unanswered++;
-      const group = (recent.unanswered[causeOf(e)] ??= { count: 0, waitedSumMs: 0, waitedMaxMs: 0 });
+      const group = (recent.unanswered[`${causeOf(e)} (${data.nodeNames[e.node] ?? e.node})`] ??= {
+        count: 0,
+        waitedSumMs: 0,
+        waitedMaxMs: 0,
+      });
       group.count++;
       if (at !== undefined) {
         const waitedMs = performance.now() - at;
@@ -166,8 +179,8 @@ function main(data: LeaseWorkerData): void {
   /** heldBy and lostBy count each client's leases acquired and lost (index within this worker). */
   const heldBy = data.leasesPerClient.map(() => 0);
   const lostBy = data.leasesPerClient.map(() => 0);
-  const noteLost = (scope: string, k: number): void => {
-    const last = lastEvent.get(scope) ?? 'none';
+  const noteLost = (scope: string, k: number, endedReason: string): void => {
+    const last = `${lastEvent.get(scope) ?? 'none'}, ${endedReason}`;
     const sentAgoMs = performance.now() - (sentAt.get(scope) ?? Number.NaN);
     const group = (recent.lostAfter[last] ??= {
       count: 0,
@@ -205,7 +218,7 @@ function main(data: LeaseWorkerData): void {
           heldBy[k]!++;
           lease.signal.addEventListener('abort', () => {
             held--;
-            noteLost(scope, k);
+            noteLost(scope, k, lease.endedReason ?? 'unknown');
             const code = codeOf(lease.signal.reason);
             lost[code] = (lost[code] ?? 0) + 1;
           });

@@ -507,6 +507,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     progress('omnirelay: starting a fresh 3-member cluster');
     await target.start();
     const endpoints = target.grpcEndpoints();
+    const nodeNames = target.grpcNodeNames();
     const perClient = share(config.leases, config.clients);
     const clientsPerWorker = share(config.clients, config.leaseWorkers);
     let first = 0;
@@ -515,6 +516,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
         startWorker(
           {
             endpoints,
+            nodeNames,
             firstClient: first,
             leasesPerClient: perClient.slice(first, first + count),
             ttlMs: config.ttlMs,

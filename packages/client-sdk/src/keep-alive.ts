@@ -46,6 +46,11 @@ export interface RenewalEvent {
   readonly type: 'sent' | 'renewed' | 'refused' | 'unanswered';
   readonly scope: string;
   readonly fence: bigint;
+  /**
+   * node is the address (`host:port`) the request's stream went to: the leader, or a follower
+   * that relays it. A renewal answered late or never names the node it waited on.
+   */
+  readonly node: string;
   readonly code?: string;
   readonly reason?: CancelReason;
 }
@@ -697,6 +702,7 @@ export class KeepAlive {
         type,
         scope: lease.scope,
         fence: lease.fence,
+        node: this.streamAddress,
         ...(code === undefined ? {} : { code }),
         ...(reason === undefined ? {} : { reason }),
       });

@@ -103,6 +103,8 @@ describe('KeepAlive on a stream that stops answering', () => {
       );
       expect(steps.slice(0, 4)).toEqual(['sent', 'unanswered:CANCELLED:stream-stuck', 'sent', 'renewed']);
       expect(events.every((e) => e.scope === 'stuck/1' && e.fence === 7n)).toBe(true);
+      // Each event names the node its request's stream went to (the only one here).
+      expect(events.every((e) => e.node === address)).toBe(true);
     } finally {
       client.close();
     }
