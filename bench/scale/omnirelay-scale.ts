@@ -120,11 +120,13 @@ export interface WindowStalls {
   /** at is when that one ended (ISO 8601), or null. */
   readonly at: string | null;
   /**
-   * totalMs, gcMs, cpuMs and cpuWaitMs add up the stalls read, the GC pauses within them, the
-   * node's CPU across them and its event loop's wait for a CPU across them (null: not said).
+   * totalMs, gcMs, gcMajorMs, cpuMs and cpuWaitMs add up the stalls read, the GC pauses within
+   * them (and the major collections' part of those), the node's CPU across them and its event
+   * loop's wait for a CPU across them (null: not said).
    */
   readonly totalMs: number;
   readonly gcMs: number;
+  readonly gcMajorMs: number;
   readonly cpuMs: number;
   readonly cpuWaitMs: number | null;
   /** count is how many stalls of 20 ms or more the node saw in the window. */
@@ -144,6 +146,8 @@ interface Stall {
   readonly ms: number;
   readonly at: string;
   readonly gcMs: number;
+  /** gcMajorMs is the major collections' part of gcMs (absent from nodes built before it). */
+  readonly gcMajorMs?: number;
   readonly cpuMs: number;
   /** cpuWaitMs is null where the node's system does not say (and absent from nodes built before it). */
   readonly cpuWaitMs?: number | null;
@@ -222,6 +226,7 @@ class StallCollector {
         at: longest?.at ?? null,
         totalMs: inside.reduce((a, s) => a + s.ms, 0),
         gcMs: inside.reduce((a, s) => a + s.gcMs, 0),
+        gcMajorMs: inside.reduce((a, s) => a + (s.gcMajorMs ?? 0), 0),
         cpuMs: inside.reduce((a, s) => a + s.cpuMs, 0),
         cpuWaitMs: waitKnown ? inside.reduce((a, s) => a + (s.cpuWaitMs ?? 0), 0) : null,
         count,
@@ -266,7 +271,7 @@ export function describeStalls(w: WindowStalls): string {
   const waitAll = w.cpuWaitMs === null ? '' : `, waiting for a CPU ${w.cpuWaitMs} ms`;
   const waitLongest = w.longestCpuWaitMs === null ? '' : `, waiting for a CPU ${w.longestCpuWaitMs} ms`;
   return (
-    `${w.count}, ${w.totalMs} ms in all (GC ${w.gcMs} ms, node CPU ${w.cpuMs} ms${waitAll})${of}; ` +
+    `${w.count}, ${w.totalMs} ms in all (GC ${w.gcMs} ms, ${w.gcMajorMs} of it major, node CPU ${w.cpuMs} ms${waitAll})${of}; ` +
     `longest ${w.longestMs} ms (GC ${w.longestGcMs} ms, node CPU ${w.longestCpuMs} ms${waitLongest})`
   );
 }

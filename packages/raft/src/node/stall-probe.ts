@@ -1,4 +1,4 @@
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 /** RECENT_STALL_MS is the shortest stall the probe counts and keeps among the recent ones. */
 export const RECENT_STALL_MS = 20;
@@ -20,6 +20,13 @@ export interface Stall {
    * GC pause (heap too full or too busy); near 0, synchronous work or a process that got no CPU.
    */
   readonly gcMs: number;
+  /**
+   * gcMajorMs is how much of `gcMs` major collections (mark-compact of the whole heap) took; the
+   * rest were minor ones (scavenges of the young generation). Mostly major: the old generation is
+   * large or fragmented (more live objects, or garbage promoted before it died); mostly minor:
+   * many objects survive their first collections (work held in flight for long).
+   */
+  readonly gcMajorMs: number;
   /**
    * cpuMs is the CPU time the process used (all its threads) from the tick before the stall to
    * the one after it, in whole milliseconds: about `ms` or more, the process was running
@@ -89,12 +96,14 @@ export class StallProbe {
   private readonly recentEndMs: number[] = [];
   private readonly recentWallMs: number[] = [];
   private readonly recentGcMs: number[] = [];
+  private readonly recentGcMajorMs: number[] = [];
   private readonly recentCpuMs: number[] = [];
   /** recentCpuWaitMs holds each recent stall's CPU wait, NaN when unknown. */
   private readonly recentCpuWaitMs: number[] = [];
   private gcPauses = 0;
   private readonly gcStartMs: number[] = [];
   private readonly gcEndMs: number[] = [];
+  private readonly gcMajor: boolean[] = [];
   private observer: PerformanceObserver | undefined;
   /**
    * built is the last answer of `stall()`, until a stall or a pause changes it (status() asks
@@ -109,7 +118,11 @@ export class StallProbe {
   start(): void {
     if (this.observer !== undefined) return;
     this.observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) this.noteGc(entry.startTime, entry.duration);
+      for (const entry of list.getEntries()) {
+        // A gc entry's detail says its kind (Node ≥ 16; the typings of this Node do not list it).
+        const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+        this.noteGc(entry.startTime, entry.duration, kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+      }
     });
     this.observer.observe({ entryTypes: ['gc'] });
   }
@@ -152,11 +165,15 @@ export class StallProbe {
       this.recentCpuWaitMs[slot] =
         cpuWaitMs === undefined || previousCpuWaitMs === undefined ? NaN : cpuWaitMs - previousCpuWaitMs;
       let gcMs = 0;
+      let gcMajorMs = 0;
       for (let k = Math.max(0, this.gcPauses - GC_PAUSES_KEPT); k < this.gcPauses; k++) {
         const g = k % GC_PAUSES_KEPT;
-        gcMs += overlapMs(nowMs - lateMs, nowMs, this.gcStartMs[g]!, this.gcEndMs[g]!);
+        const shared = overlapMs(nowMs - lateMs, nowMs, this.gcStartMs[g]!, this.gcEndMs[g]!);
+        gcMs += shared;
+        if (this.gcMajor[g]!) gcMajorMs += shared;
       }
       this.recentGcMs[slot] = gcMs;
+      this.recentGcMajorMs[slot] = gcMajorMs;
       this.count++;
     }
   }
@@ -175,12 +192,16 @@ export class StallProbe {
     return lateMs < RECENT_STALL_MS ? 0 : lateMs;
   }
 
-  /** noteGc records one garbage-collection pause (performance.now() clock) and adds it to the recent stalls it overlaps. */
-  noteGc(startMs: number, durationMs: number): void {
+  /**
+   * noteGc records one garbage-collection pause (performance.now() clock; `major`: a mark-compact,
+   * not a scavenge) and adds it to the recent stalls it overlaps.
+   */
+  noteGc(startMs: number, durationMs: number, major = false): void {
     const endMs = startMs + durationMs;
     const g = this.gcPauses % GC_PAUSES_KEPT;
     this.gcStartMs[g] = startMs;
     this.gcEndMs[g] = endMs;
+    this.gcMajor[g] = major;
     this.gcPauses++;
     for (let k = this.count - 1; k >= Math.max(0, this.count - RECENT_STALLS_MAX); k--) {
       const slot = k % RECENT_STALLS_MAX;
@@ -189,6 +210,7 @@ export class StallProbe {
       const shared = overlapMs(stallEndMs - this.recentMs[slot]!, stallEndMs, startMs, endMs);
       if (shared === 0) continue;
       this.recentGcMs[slot]! += shared;
+      if (major) this.recentGcMajorMs[slot]! += shared;
       this.built = undefined;
     }
   }
@@ -213,6 +235,7 @@ export class StallProbe {
         ms: Math.round(this.recentMs[slot]!),
         at: new Date(this.recentWallMs[slot]!).toISOString(),
         gcMs: Math.round(Math.min(this.recentGcMs[slot]!, this.recentMs[slot]!)),
+        gcMajorMs: Math.round(Math.min(this.recentGcMajorMs[slot]!, this.recentMs[slot]!)),
         cpuMs: Math.round(this.recentCpuMs[slot]!),
         cpuWaitMs: roundOrNull(this.recentCpuWaitMs[slot]!),
       });

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RECENT_STALLS_MAX, RECENT_STALL_MS, StallProbe } from '../../src/node/stall-probe';
 
 /** cpuMs is this process's CPU time so far, as RaftNode hands it to the probe. */
@@ -21,8 +23,8 @@ describe('StallProbe', () => {
       count: 2,
       cpuWaitMs: null,
       recent: [
-        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0, cpuMs: 310, cpuWaitMs: null },
-        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0, cpuMs: 69, cpuWaitMs: null },
+        { ms: 300, at: new Date(1_321).toISOString(), gcMs: 0, gcMajorMs: 0, cpuMs: 310, cpuWaitMs: null },
+        { ms: 59, at: new Date(1_400).toISOString(), gcMs: 0, gcMajorMs: 0, cpuMs: 69, cpuWaitMs: null },
       ],
     });
   });
@@ -48,6 +50,7 @@ describe('StallProbe', () => {
         ms: RECENT_STALL_MS,
         at: new Date(6_000).toISOString(),
         gcMs: 0,
+        gcMajorMs: 0,
         cpuMs: 10 + RECENT_STALL_MS,
         cpuWaitMs: null,
       },
@@ -70,6 +73,7 @@ describe('StallProbe', () => {
       ms: RECENT_STALL_MS + 5,
       at: new Date(5_000).toISOString(),
       gcMs: 0,
+      gcMajorMs: 0,
       cpuMs: 10 + RECENT_STALL_MS + 5,
       cpuWaitMs: null,
     });
@@ -77,18 +81,19 @@ describe('StallProbe', () => {
       ms: RECENT_STALL_MS + total - 1,
       at: new Date((total - 1) * 1_000).toISOString(),
       gcMs: 0,
+      gcMajorMs: 0,
       cpuMs: 10 + RECENT_STALL_MS + total - 1,
       cpuWaitMs: null,
     });
     expect(s.longestMs).toBe(RECENT_STALL_MS + total - 1);
   });
 
-  it('tells how much of a stall GC pauses took, whether a pause is heard before or after the late tick', () => {
+  it('tells how much of a stall GC pauses took, and major ones, whether a pause is heard before or after the late tick', () => {
     const probe = new StallProbe(10);
     probe.observe(1_000, 0, 1_000);
-    // The loop was held from 1,010 (when the tick was due) to 1,110: a pause of 30 ms within it
-    // is heard first, another of 20 ms (half of it inside) after the tick that shows the stall.
-    probe.noteGc(1_050, 30);
+    // The loop was held from 1,010 (when the tick was due) to 1,110: a major pause of 30 ms within
+    // it is heard first, a minor one of 20 ms (half of it inside) after the tick that shows the stall.
+    probe.noteGc(1_050, 30, true);
     probe.noteGc(900, 20); // before the stall: not part of it
     probe.observe(1_110, 5_000, 1_110);
     probe.noteGc(1_100, 20);
@@ -97,17 +102,18 @@ describe('StallProbe', () => {
     probe.observe(1_180, 5_070, 1_180);
     const first = probe.stall();
     expect(first.recent).toEqual([
-      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40, cpuMs: 110, cpuWaitMs: null },
-      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0, cpuMs: 60, cpuWaitMs: null },
+      { ms: 100, at: new Date(5_000).toISOString(), gcMs: 40, gcMajorMs: 30, cpuMs: 110, cpuWaitMs: null },
+      { ms: 50, at: new Date(5_070).toISOString(), gcMs: 0, gcMajorMs: 0, cpuMs: 60, cpuWaitMs: null },
     ]);
     // Asked again with nothing new, the same answer; a pause inside a kept stall changes it.
     probe.observe(1_190, 5_080, 1_190);
     expect(probe.stall()).toBe(first);
-    probe.noteGc(1_140, 10);
+    probe.noteGc(1_140, 10, true);
     expect(probe.stall().recent[1]).toEqual({
       ms: 50,
       at: new Date(5_070).toISOString(),
       gcMs: 10,
+      gcMajorMs: 10,
       cpuMs: 60,
       cpuWaitMs: null,
     });
@@ -118,7 +124,7 @@ describe('StallProbe', () => {
     probe.observe(0, 0, 1_000);
     probe.observe(210, 1_000, 1_004);
     expect(probe.stall().recent).toEqual([
-      { ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 4, cpuWaitMs: null },
+      { ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, gcMajorMs: 0, cpuMs: 4, cpuWaitMs: null },
     ]);
   });
 
@@ -134,7 +140,9 @@ describe('StallProbe', () => {
       at: new Date(1_000).toISOString(),
       count: 1,
       cpuWaitMs: 170,
-      recent: [{ ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, cpuMs: 30, cpuWaitMs: 170 }],
+      recent: [
+        { ms: 200, at: new Date(1_000).toISOString(), gcMs: 0, gcMajorMs: 0, cpuMs: 30, cpuWaitMs: 170 },
+      ],
     });
     // The total alone moves: a new answer, the recent stalls kept as they were.
     probe.observe(230, 1_010, 45, 675);
@@ -149,6 +157,7 @@ describe('StallProbe', () => {
       ms: 50,
       at: new Date(1_080).toISOString(),
       gcMs: 0,
+      gcMajorMs: 0,
       cpuMs: 10,
       cpuWaitMs: null,
     });
@@ -199,6 +208,31 @@ describe('StallProbe', () => {
       expect(stall!.gcMs).toBeGreaterThan(0);
       expect(stall!.gcMs).toBeLessThanOrEqual(stall!.ms);
       expect(stall!.cpuMs).toBeGreaterThan(0);
+    } finally {
+      probe.stop();
+    }
+  });
+
+  it('hears a real major collection as major', async () => {
+    // A full collection on demand: gc() is exposed to a fresh context once the flag is set.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const probe = new StallProbe(10);
+    probe.start();
+    try {
+      const began = performance.now();
+      probe.observe(began - 10, Date.now(), cpuMs());
+      gc();
+      // The stall must last at least RECENT_STALL_MS past the period to be kept.
+      while (performance.now() - began < 2 * RECENT_STALL_MS) {
+        // hold the loop
+      }
+      probe.observe(performance.now(), Date.now(), cpuMs());
+      await new Promise((r) => setTimeout(r, 50));
+      const stall = probe.stall().recent.at(-1);
+      expect(stall).toBeDefined();
+      expect(stall!.gcMajorMs).toBeGreaterThan(0);
+      expect(stall!.gcMajorMs).toBeLessThanOrEqual(stall!.gcMs);
     } finally {
       probe.stop();
     }
