@@ -136,7 +136,7 @@ function main(data: LeaseWorkerData): void {
   const eventNames = new Map<string, Map<string, string>>();
   const eventName = (e: RenewalEvent): string => {
     let byNode = eventNames.get(e.node);
-    if (byNode === undefined) eventNames.set(e.node, (byNode = new Map()));
+    if (byNode === undefined) eventNames.set(e.node, (byNode = new Map<string, string>()));
     const key = e.code === undefined ? e.type : `${e.type} ${causeOf(e)}`;
     const known = byNode.get(key);
     if (known !== undefined) return known;

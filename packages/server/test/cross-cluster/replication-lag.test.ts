@@ -127,22 +127,32 @@ function truthSeconds(active: FakeActive, applied: number, nowMs: number): numbe
   return applied >= active.head ? 0 : (nowMs - active.stamps[applied + 1]!) / 1000;
 }
 
-/** expectAccurate compares the lag with the truth at `nowMs`, within ±5% and 50 ms. */
-function expectAccurate(replicator: Replicator, active: FakeActive, applied: number, where: string): void {
+/**
+ * expectBounded compares the lag with the truth at now: a replicator that received nothing it
+ * lacks (a stalled stream, a cut connection, a new leader) cannot know when the first revision it
+ * lacks was committed, only that it was after the last one it has (`applied`), so the lag lies
+ * between the truth and now − that revision's stamp (within ±5% and 50 ms each way). The
+ * two are WRITE_MS apart when the active's writer runs on time; on a busy machine its timer fired
+ * 166 ms late once (CI), and a fixed tolerance around the truth failed a right answer.
+ */
+function expectBounded(replicator: Replicator, active: FakeActive, applied: number, where: string): void {
   const nowMs = Date.now();
   const truth = truthSeconds(active, applied, nowMs);
+  const upper = (nowMs - active.stamps[applied]!) / 1000;
   const lag = replicator.lagSeconds(nowMs);
-  const error = Math.abs(lag - truth);
+  const slack = (bound: number): number => RELATIVE_ERROR_MAX * bound + ABSOLUTE_ERROR_SECONDS_MAX;
   expect({
     where,
     truth,
+    upper,
     lag,
-    accurate: error <= RELATIVE_ERROR_MAX * truth + ABSOLUTE_ERROR_SECONDS_MAX,
+    within: lag >= truth - slack(truth) && lag <= upper + slack(upper),
   }).toEqual({
     where,
     truth,
+    upper,
     lag,
-    accurate: true,
+    within: true,
   });
 }
 
@@ -185,7 +195,7 @@ describe('mesh_replication_lag_seconds against a measured ground truth', () => {
     const stalledAt = Date.now();
     for (const at of STALL_SAMPLES_MS) {
       await sleep(stalledAt + at - Date.now());
-      expectAccurate(replicator, active, passive.mirror.versionVector['a'] ?? 0, `stalled ${at} ms`);
+      expectBounded(replicator, active, passive.mirror.versionVector['a'] ?? 0, `stalled ${at} ms`);
     }
 
     // Writes stop; the stream delivers everything: caught up and idle is 0, and stays 0.
@@ -195,7 +205,7 @@ describe('mesh_replication_lag_seconds against a measured ground truth', () => {
     await waitFor('caught up', () => passive.mirror.versionVector['a'] === active.head);
     await sleep(3 * HEAD_CHECK_MS);
     expect(replicator.status).toBe('streaming');
-    expectAccurate(replicator, active, active.head, 'idle and caught up');
+    expectBounded(replicator, active, active.head, 'idle and caught up');
     expect(replicator.lagSeconds()).toBe(0);
 
     // The active writes again and becomes unreachable (its connections drop): the lag grows.
@@ -205,7 +215,7 @@ describe('mesh_replication_lag_seconds against a measured ground truth', () => {
     const cutAt = Date.now();
     for (const at of STALL_SAMPLES_MS) {
       await sleep(cutAt + at - Date.now());
-      expectAccurate(replicator, active, passive.mirror.versionVector['a'] ?? 0, `unreachable ${at} ms`);
+      expectBounded(replicator, active, passive.mirror.versionVector['a'] ?? 0, `unreachable ${at} ms`);
     }
     expect(replicator.status).not.toBe('streaming');
   }, 30_000);
@@ -226,7 +236,7 @@ describe('mesh_replication_lag_seconds against a measured ground truth', () => {
     replicators.push(replicator);
     replicator.reconsider();
     await sleep(3 * HEAD_CHECK_MS);
-    expectAccurate(replicator, active, 5, 'new leader, stream stalled');
+    expectBounded(replicator, active, 5, 'new leader, stream stalled');
   }, 30_000);
 
   it('refuses a head check period out of its bounds, naming the setting', () => {
