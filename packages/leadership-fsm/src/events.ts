@@ -1,4 +1,4 @@
-import { packValue } from './codec';
+import { packValue, unpackValue } from './codec';
 import type { LeaseView } from './lease';
 
 /**
@@ -96,4 +96,52 @@ export function encodeEvent(event: LeadershipEvent): Uint8Array {
 /** encodeEvents returns the canonical msgpack bytes of a list of events, in order. */
 export function encodeEvents(events: readonly LeadershipEvent[]): Uint8Array {
   return packValue(events.map(eventFields));
+}
+
+/** leaseFromFields is leaseFields' inverse. */
+function leaseFromFields(f: readonly unknown[]): LeaseView {
+  return {
+    scope: f[0] as string,
+    candidateId: f[1] as string,
+    metadata: f[2] as string,
+    scopeTerm: f[3] as number,
+    fenceToken: f[4] as bigint,
+    leaseTtlMs: f[5] as number,
+    deadlineMs: f[6] as number,
+    lastRenewalStampMs: f[7] as number,
+    grantedStampMs: f[8] as number,
+    revision: f[9] as number,
+    sessionId: f[10] as string,
+  };
+}
+
+/** eventFromFields is eventFields' inverse. */
+function eventFromFields(f: readonly unknown[]): LeadershipEvent {
+  const previous = f[4] as readonly unknown[] | null;
+  const holder = f[5] as readonly unknown[] | null;
+  return {
+    revision: f[0] as number,
+    scope: f[1] as string,
+    scopeTerm: f[2] as number,
+    reason: f[3] as HolderChangeReason,
+    previousHolder:
+      previous === null ? null : { candidateId: previous[0] as string, fenceToken: previous[1] as bigint },
+    holder: holder === null ? null : leaseFromFields(holder),
+    correlationId: f[6] as string,
+    raftTerm: f[7] as number,
+    proposerId: f[8] as string,
+    stampMs: f[9] as number,
+    principal: f[10] as string,
+  };
+}
+
+/**
+ * decodeEvents is encodeEvents' inverse: the events those bytes were made from (fences stay
+ * bigint, since they are packed as 64-bit integers). It trusts its input — bytes encodeEvents
+ * made in this process — and throws on anything else that is not a list.
+ */
+export function decodeEvents(bytes: Uint8Array): LeadershipEvent[] {
+  const value = unpackValue(bytes);
+  if (!Array.isArray(value)) throw new TypeError('decodeEvents: the bytes are not a list of events');
+  return value.map((fields) => eventFromFields(fields as readonly unknown[]));
 }

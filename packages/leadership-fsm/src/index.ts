@@ -31,7 +31,7 @@ export type { DueLease } from './deadline-index';
 export type { CommandError, LeadershipErrorCode, LeadershipErrorContext } from './errors';
 export { LeadershipError, isLeadershipError } from './errors';
 export type { HolderChangeReason, HolderRef, LeadershipEvent } from './events';
-export { encodeEvent, encodeEvents, eventFields } from './events';
+export { decodeEvents, encodeEvent, encodeEvents, eventFields } from './events';
 export {
   FAILOVER_EPOCH_MAX,
   FENCE_INDEX_BITS,

@@ -1,4 +1,6 @@
 import type { LeadershipEvent } from '@omnirelay/leadership-fsm';
+import { decodeEvents, encodeEvents } from '@omnirelay/leadership-fsm';
+import { Buffer } from 'node:buffer';
 import { ServerError } from '../errors/error-table';
 
 /**
@@ -39,14 +41,25 @@ const HISTORY_SHED_MIN = 1024;
  */
 export class WatchHub {
   /**
-   * history holds the retained revisions from index `historyHead` on: dropping the oldest advances
-   * the head, and the array sheds its dropped front only once that is at least half of it
-   * (dropHistoryFront). An Array.shift per dropped revision moved every retained one: at the
-   * default 100,000 retained events, one expiry entry of 4,096 leases dropped 4,096 revisions of
-   * one acquire each and held the event loop for a quarter of a second (about 4 s for 16 such
-   * entries), which made more leases expire.
+   * The history holds the retained revisions from index `historyHead` on, in parallel arrays:
+   * each revision's number, its event count, and its events packed into one string of one byte
+   * per character (`pack`: the longest prefix all its scopes share — the scope itself for one
+   * event — then a NUL, then encodeEvents' bytes). A watch that resumes unpacks only the
+   * revisions its prefix may match; live events go out as published. Kept as objects, the
+   * default 100,000 retained events were about ten heap objects each (the event, its lease view,
+   * four boxed numbers, the batch, its array, strings that kept the whole decoded entry alive): a
+   * third of every node's objects per lease at 100,000 leases, which every major garbage
+   * collection marks. A string is one object with nothing in it to mark.
+   *
+   * Dropping the oldest advances the head, and the arrays shed their dropped front only once that
+   * is at least half of them (dropHistoryFront). An Array.shift per dropped revision moved every
+   * retained one: at the default 100,000 retained events, one expiry entry of 4,096 leases dropped
+   * 4,096 revisions of one acquire each and held the event loop for a quarter of a second (about 4
+   * s for 16 such entries), which made more leases expire.
    */
-  private history: RevisionEvents[] = [];
+  private historyRevisions: number[] = [];
+  private historyCounts: number[] = [];
+  private historyPacked: string[] = [];
   private historyHead = 0;
   private historyEvents = 0;
   /** oldestRevision: every event with revision ≥ this is in the history (or was never produced). */
@@ -77,13 +90,14 @@ export class WatchHub {
     this.lastRevision = Math.max(this.lastRevision, revision);
     if (events.length === 0) return;
     const batch: RevisionEvents = { revision, events };
-    this.history.push(batch);
+    this.historyRevisions.push(revision);
+    this.historyCounts.push(events.length);
+    this.historyPacked.push(pack(events));
     this.historyEvents += events.length;
-    while (this.historyEvents > this.historyEventsMax && this.history.length - this.historyHead > 1) {
-      const dropped = this.history[this.historyHead]!;
+    while (this.historyEvents > this.historyEventsMax && this.historyLength > 1) {
+      this.historyEvents -= this.historyCounts[this.historyHead]!;
+      this.oldestRevision = this.historyRevisions[this.historyHead]! + 1;
       this.historyHead++;
-      this.historyEvents -= dropped.events.length;
-      this.oldestRevision = dropped.revision + 1;
     }
     this.dropHistoryFront();
     // Watchers of one prefix share one filtered batch: the filter runs once per distinct prefix,
@@ -97,7 +111,9 @@ export class WatchHub {
    * to it are no longer available on this replica.
    */
   resetAt(index: number): void {
-    this.history = [];
+    this.historyRevisions = [];
+    this.historyCounts = [];
+    this.historyPacked = [];
     this.historyHead = 0;
     this.historyEvents = 0;
     this.oldestRevision = index + 1;
@@ -124,8 +140,12 @@ export class WatchHub {
     }
     const watcher: Watcher = { prefix, sink };
     if (fromRevision !== undefined) {
-      for (let i = this.firstAtOrAfter(fromRevision); i < this.history.length; i++) {
-        if (!this.offer(watcher, this.history[i]!)) return { cancel: () => undefined };
+      for (let i = this.firstAtOrAfter(fromRevision); i < this.historyRevisions.length; i++) {
+        const packed = this.historyPacked[i]!;
+        if (!mayMatch(packed, prefix)) continue;
+        if (!this.offer(watcher, { revision: this.historyRevisions[i]!, events: unpack(packed) })) {
+          return { cancel: () => undefined };
+        }
       }
     }
     this.watchers.add(watcher);
@@ -140,10 +160,10 @@ export class WatchHub {
    */
   private firstAtOrAfter(revision: number): number {
     let low = this.historyHead;
-    let high = this.history.length;
+    let high = this.historyRevisions.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.history[middle]!.revision < revision) low = middle + 1;
+      if (this.historyRevisions[middle]! < revision) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -155,14 +175,17 @@ export class WatchHub {
    * so each dropped revision costs O(1) amortized.
    */
   private dropHistoryFront(): void {
-    if (this.historyHead < HISTORY_SHED_MIN || this.historyHead * 2 < this.history.length) return;
-    this.history = this.history.slice(this.historyHead);
+    const head = this.historyHead;
+    if (head < HISTORY_SHED_MIN || head * 2 < this.historyRevisions.length) return;
+    this.historyRevisions = this.historyRevisions.slice(head);
+    this.historyCounts = this.historyCounts.slice(head);
+    this.historyPacked = this.historyPacked.slice(head);
     this.historyHead = 0;
   }
 
-  /** historyLength is the number of revisions retained (for tests). */
+  /** historyLength is the number of revisions retained. */
   get historyLength(): number {
-    return this.history.length - this.historyHead;
+    return this.historyRevisions.length - this.historyHead;
   }
 
   /** closeAll ends every watch (server shutdown). */
@@ -197,6 +220,48 @@ export class WatchHub {
     );
     return false;
   }
+}
+
+/**
+ * pack is one revision's `events` as the history keeps them: the longest prefix all their scopes
+ * share (scope names are ASCII without NUL: one byte per character), a NUL, and encodeEvents'
+ * bytes, as one string of one byte per character (latin1), built from one buffer so that it
+ * holds no reference to the events' strings (a decoded entry's strings can be slices of one
+ * string of the whole entry, which a kept slice keeps alive).
+ */
+function pack(events: readonly LeadershipEvent[]): string {
+  const first = events[0]!.scope;
+  let sharedLength = first.length;
+  for (let k = 1; k < events.length && sharedLength > 0; k++) {
+    const scope = events[k]!.scope;
+    let n = 0;
+    while (n < sharedLength && n < scope.length && scope.charCodeAt(n) === first.charCodeAt(n)) n++;
+    sharedLength = n;
+  }
+  const encoded = encodeEvents(events);
+  const bytes = Buffer.allocUnsafe(sharedLength + 1 + encoded.byteLength);
+  bytes.write(first.slice(0, sharedLength), 0, 'latin1');
+  bytes[sharedLength] = 0;
+  bytes.set(encoded, sharedLength + 1);
+  return bytes.toString('latin1');
+}
+
+/** unpack is pack's inverse: the events. */
+function unpack(packed: string): LeadershipEvent[] {
+  const bytes = Buffer.from(packed, 'latin1');
+  return decodeEvents(bytes.subarray(bytes.indexOf(0) + 1));
+}
+
+/**
+ * mayMatch tells whether a packed revision may hold an event under `prefix`: every scope in it
+ * starts with its shared prefix, so unless one of the two prefixes starts with the other, none
+ * does (then it is not unpacked). A true answer is only a maybe: the events are filtered after.
+ */
+function mayMatch(packed: string, prefix: string): boolean {
+  const sharedLength = packed.indexOf('\0');
+  const n = Math.min(sharedLength, prefix.length);
+  for (let k = 0; k < n; k++) if (packed.charCodeAt(k) !== prefix.charCodeAt(k)) return false;
+  return true;
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { LeadershipEvent } from '@omnirelay/leadership-fsm';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { RevisionEvents, WatchSink } from '../../src/leadership/watch-hub';
 import { WatchHub } from '../../src/leadership/watch-hub';
 
@@ -16,6 +18,17 @@ function event(revision: number, scope: string): LeadershipEvent {
     stampMs: 0,
     principal: '',
   };
+}
+
+/** publishWeakly publishes `count` one-event revisions to `hub` and answers weak references to the events. */
+function publishWeakly(hub: WatchHub, count: number): Array<WeakRef<LeadershipEvent>> {
+  const refs: Array<WeakRef<LeadershipEvent>> = [];
+  for (let r = 1; r <= count; r++) {
+    const e = event(r, `s/${r}`);
+    refs.push(new WeakRef(e));
+    hub.publish(r, [e]);
+  }
+  return refs;
 }
 
 function recorder(): { sink: WatchSink; got: RevisionEvents[] } {
@@ -122,5 +135,75 @@ describe('WatchHub history', () => {
     expect(replayed(200)).toEqual([200]);
     expect(replayed(201)).toEqual([]);
     expect(replayed(1)).toHaveLength(100);
+  });
+
+  it('replays what was published, lease views and fences included, unpacking only revisions the prefix may match', () => {
+    const hub = new WatchHub(1000);
+    const granted: LeadershipEvent = {
+      ...event(1, 'orders/1'),
+      reason: 'granted',
+      correlationId: 'acquire-1',
+      principal: 'client/orders',
+      stampMs: 1_765_000_000_123,
+      holder: {
+        scope: 'orders/1',
+        candidateId: 'worker-a',
+        sessionId: 'session-a',
+        metadata: '{"addr":"10.0.0.7:80"}',
+        scopeTerm: 1,
+        fenceToken: 2n ** 63n + 5n,
+        leaseTtlMs: 10_000,
+        deadlineMs: 1_765_000_010_123,
+        lastRenewalStampMs: 1_765_000_000_123,
+        grantedStampMs: 1_765_000_000_123,
+        revision: 1,
+      },
+    };
+    const expired = { ...event(2, 'orders/2'), previousHolder: { candidateId: 'worker-b', fenceToken: 9n } };
+    const published: Array<[number, LeadershipEvent[]]> = [
+      [1, [granted]],
+      [2, [expired, event(2, 'billing/1')]], // the scopes share no prefix
+      [3, [event(3, 'billing/2')]],
+      [4, [event(4, 'orders/10'), event(4, 'orders/11')]], // they share 'orders/1'
+    ];
+    for (const [revision, events] of published) hub.publish(revision, events);
+    const replayed = (prefix: string): Array<[number, LeadershipEvent[]]> => {
+      const r = recorder();
+      hub.watch(prefix, 1, r.sink);
+      return r.got.map((b) => [b.revision, [...b.events]]);
+    };
+    expect(replayed('')).toEqual(published);
+    expect(replayed('orders/')).toEqual([
+      [1, [granted]],
+      [2, [expired]],
+      [4, published[3]![1]],
+    ]);
+    expect(replayed('orders/1')).toEqual([
+      [1, [granted]],
+      [4, published[3]![1]],
+    ]);
+    expect(replayed('orders/10')).toEqual([[4, [published[3]![1][0]]]]);
+    expect(replayed('billing/')).toEqual([
+      [2, [published[1]![1][1]]],
+      [3, published[2]![1]],
+    ]);
+    expect(replayed('shipping/')).toEqual([]);
+    expect(typeof replayed('orders/1')[0]![1][0]!.holder!.fenceToken).toBe('bigint');
+  });
+
+  it('keeps none of the published event objects (it keeps them packed)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const hub = new WatchHub(1000);
+    // Published from a plain function, so no suspended frame of this test holds an event.
+    const refs = publishWeakly(hub, 100);
+    // Let the publishing turn end (a WeakRef keeps its target through the turn it was made in).
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    const replay = recorder();
+    hub.watch('', 1, replay.sink);
+    expect(replay.got).toHaveLength(100);
+    expect(replay.got[99]!.events).toEqual([event(100, 's/100')]);
   });
 });
