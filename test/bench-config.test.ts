@@ -52,6 +52,7 @@ describe('the scale bench command line', () => {
     expect(c.leases).toBe(100_000);
     expect(c.cpuProfDir).toBeUndefined();
     expect(c.keepLogsDir).toBeUndefined();
+    expect(c.heapSnapshotDir).toBeUndefined();
   });
 
   it('waits one TTL + 2 s between the transfer and the kill unless --fault-gap-ms says otherwise', () => {
@@ -67,6 +68,12 @@ describe('the scale bench command line', () => {
     expect(c.cpuProfDir).toBe('/tmp/p');
     expect(c.cpuProfIntervalUs).toBeUndefined();
     expect(c.only).toBe('omnirelay');
+  });
+
+  it('takes --heap-snapshot DIR as an absolute folder', () => {
+    const c = parseScaleConfig(['--heap-snapshot', 'heaps']);
+    expect(isAbsolute(c.heapSnapshotDir!)).toBe(true);
+    expect(c.heapSnapshotDir!.endsWith('heaps')).toBe(true);
   });
 
   it('takes --cpu-prof-interval-us N with --cpu-prof, and hands it to every profiled process as Node flags', () => {
@@ -86,6 +93,7 @@ describe('the scale bench command line', () => {
     [['--keep-logs'], /--keep-logs needs a value/],
     [['--keep-logs', '--smoke'], /--keep-logs needs a folder/],
     [['--keep-logs='], /--keep-logs needs a folder/],
+    [['--heap-snapshot', '--smoke'], /--heap-snapshot needs a folder/],
     [['--cpu-prof', '--leases', '10'], /--cpu-prof needs a folder/],
     [['--leases', '0'], /--leases must be an integer from 1 to 1000000/],
     [['--fast'], /unknown option --fast/],

@@ -9,7 +9,7 @@
  * client ports with required client certificates (--client-tls-cert/-key/-ca); every client the
  * bench makes presents the bench client certificate through the SDK's `tls` option.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import { LocalCluster } from '@omnirelay/server';
@@ -69,6 +69,11 @@ export interface OmniRelayTargetOptions {
   /** cpuProfIntervalUs is the profiles' sampling interval (Node's default when undefined). */
   readonly cpuProfIntervalUs?: number | undefined;
   /**
+   * heapSnapshotDir, when set, makes every node write a V8 heap snapshot there when it gets
+   * SIGUSR2 (`heapSnapshots`).
+   */
+  readonly heapSnapshotDir?: string | undefined;
+  /**
    * keepLogsDir, when set, makes every node log at debug level (the Raft core's trace: votes,
    * campaigns and why) and copies each node's log to keepLogsDir/<id>.log when the cluster stops.
    */
@@ -105,6 +110,7 @@ export class OmniRelayTarget implements Target {
 
   private readonly cpuProfDir: string | undefined;
   private readonly cpuProfIntervalUs: number | undefined;
+  private readonly heapSnapshotDir: string | undefined;
   private readonly keepLogsDir: string | undefined;
   private readonly pki: BenchPki | undefined;
   private readonly nodeEnv: Readonly<Record<string, string>>;
@@ -113,6 +119,7 @@ export class OmniRelayTarget implements Target {
   constructor(options: OmniRelayTargetOptions = {}) {
     this.cpuProfDir = options.cpuProfDir;
     this.cpuProfIntervalUs = options.cpuProfIntervalUs;
+    this.heapSnapshotDir = options.heapSnapshotDir;
     this.keepLogsDir = options.keepLogsDir;
     this.pki = options.pki;
     this.nodeEnv = options.nodeEnv ?? {};
@@ -144,9 +151,12 @@ export class OmniRelayTarget implements Target {
       logLevel: this.keepLogsDir === undefined ? 'warn' : 'debug',
       nodeEnv: (id: string) => ({ ...this.nodeEnv, ...this.nodeTlsEnv(id) }),
       ...(this.pki === undefined ? {} : { clientTls: this.pki.client }),
-      ...(this.cpuProfDir === undefined
-        ? {}
-        : { nodeArgs: cpuProfArgs(this.cpuProfDir, this.cpuProfIntervalUs) }),
+      nodeArgs: [
+        ...(this.cpuProfDir === undefined ? [] : cpuProfArgs(this.cpuProfDir, this.cpuProfIntervalUs)),
+        ...(this.heapSnapshotDir === undefined
+          ? []
+          : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${this.heapSnapshotDir}`]),
+      ],
     });
     this.cluster = cluster;
     this.untrack = trackPids(() =>
@@ -235,6 +245,31 @@ export class OmniRelayTarget implements Target {
   async httpGet(member: string, path: string): Promise<{ status: number; body: unknown }> {
     const reply = await this.started().get(member, path, 10_000);
     return { status: reply.status, body: reply.body };
+  }
+
+  /**
+   * heapSnapshots makes each running node write a V8 heap snapshot (with `heapSnapshotDir`), one
+   * node at a time: SIGUSR2, then its /status is asked until it answers (the node writes the
+   * snapshot on its main thread, so it answers nothing meanwhile), within `timeoutMs` per node.
+   * It answers the files written, by member id.
+   */
+  async heapSnapshots(timeoutMs: number): Promise<Record<string, string>> {
+    const dir = this.heapSnapshotDir;
+    if (dir === undefined) throw new Error('heapSnapshots needs heapSnapshotDir');
+    const written: Record<string, string> = {};
+    for (const member of this.members) {
+      const pid = this.pid(member);
+      if (pid === undefined) continue;
+      const began = performance.now();
+      process.kill(pid, 'SIGUSR2');
+      await sleep(100);
+      await withDeadline(this.httpGet(member, '/status'), timeoutMs, `${member}'s heap snapshot`);
+      const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`));
+      if (file === undefined) throw new Error(`${member} (pid ${pid}) wrote no heap snapshot in ${dir}`);
+      written[member] = join(dir, file);
+      progress(`omnirelay: ${member} wrote ${file} in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+    }
+    return written;
   }
 
   leader(timeoutMs: number): Promise<string> {

@@ -41,11 +41,17 @@ export interface ScaleConfig {
   /** cpuProfIntervalUs is the profiles' sampling interval in µs (undefined: Node's default, 1,000). */
   readonly cpuProfIntervalUs: number | undefined;
   readonly keepLogsDir: string | undefined;
+  /**
+   * heapSnapshotDir, when set, makes every node take a V8 heap snapshot into it at the end of the
+   * sustained window (a node stops for seconds while it writes one, so the faults after it are
+   * not comparable with a run without).
+   */
+  readonly heapSnapshotDir: string | undefined;
 }
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR [--cpu-prof-interval-us N]] [--keep-logs DIR]';
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR [--cpu-prof-interval-us N]] [--keep-logs DIR] [--heap-snapshot DIR]';
 
 /** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
 const LEASES_MAX = 1_000_000;
@@ -70,6 +76,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
   let only: ScaleConfig['only'];
   let cpuProfDir: string | undefined;
   let keepLogsDir: string | undefined;
+  let heapSnapshotDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -92,6 +99,7 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
       only = v;
     } else if (name === '--cpu-prof') cpuProfDir = folder();
     else if (name === '--keep-logs') keepLogsDir = folder();
+    else if (name === '--heap-snapshot') heapSnapshotDir = folder();
     else if (name in BOUNDS) {
       const [lo, hi] = BOUNDS[name]!;
       const v = Number(value());
@@ -125,5 +133,6 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     cpuProfDir,
     cpuProfIntervalUs: n['--cpu-prof-interval-us'],
     keepLogsDir,
+    heapSnapshotDir,
   };
 }

@@ -138,6 +138,9 @@ export interface WindowStalls {
 /** OWNEST_KEPT is how many of a node's stalls with the largest own share the result lists. */
 const OWNEST_KEPT = 8;
 
+/** HEAP_SNAPSHOT_MS_MAX bounds how long one node may take to write its heap snapshot (--heap-snapshot). */
+const HEAP_SNAPSHOT_MS_MAX = 300_000;
+
 /** STALL_POLL_MS is how often the bench reads the nodes' stalls during the window. */
 const STALL_POLL_MS = 5000;
 
@@ -489,6 +492,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
   const target = new OmniRelayTarget({
     cpuProfDir: config.cpuProfDir,
     cpuProfIntervalUs: config.cpuProfIntervalUs,
+    heapSnapshotDir: config.heapSnapshotDir,
     keepLogsDir: config.keepLogsDir,
     callMsMax: WRITE_MS_MAX,
   });
@@ -643,6 +647,12 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
       `omnirelay: renewals from the fill's last line to the window's end: ${describeRecent(reports)}; ` +
         `lost at the clients so far: ${JSON.stringify(lostCounts(reports))}`,
     );
+    if (config.heapSnapshotDir !== undefined) {
+      // What each node's heap holds at 100,000 leases; a node writing one answers nothing for
+      // seconds, so what the faults below lose is not comparable with a run without.
+      progress('omnirelay: every node writes a heap snapshot (each stops for seconds)');
+      await target.heapSnapshots(HEAP_SNAPSHOT_MS_MAX);
+    }
 
     // A planned transfer, then a kill -9 of the leader, under the same load.
     const from = await target.leader(LEADER_MS_MAX);
