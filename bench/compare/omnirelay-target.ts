@@ -262,8 +262,17 @@ export class OmniRelayTarget implements Target {
       if (pid === undefined) continue;
       const began = performance.now();
       process.kill(pid, 'SIGUSR2');
-      await sleep(100);
-      await withDeadline(this.httpGet(member, '/status'), timeoutMs, `${member}'s heap snapshot`);
+      // Asked until it answers: a connection the frozen node's HTTP server let lapse fails once.
+      for (let answered = false; !answered;) {
+        await sleep(200);
+        if (performance.now() - began > timeoutMs) {
+          throw new Error(`${member} (pid ${pid}) did not answer within ${timeoutMs} ms of SIGUSR2`);
+        }
+        answered = await withDeadline(this.httpGet(member, '/status'), timeoutMs, `${member}'s /status`).then(
+          () => true,
+          () => false,
+        );
+      }
       const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`));
       if (file === undefined) throw new Error(`${member} (pid ${pid}) wrote no heap snapshot in ${dir}`);
       written[member] = join(dir, file);

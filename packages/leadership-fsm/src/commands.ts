@@ -21,7 +21,13 @@ import {
   STAMP_MS_MAX,
 } from './limits';
 import { validateScopeName } from './scope-name';
-import { validateCandidateId, validateCorrelationId, validateMetadata, validateSessionId } from './text';
+import {
+  unshared,
+  validateCandidateId,
+  validateCorrelationId,
+  validateMetadata,
+  validateSessionId,
+} from './text';
 
 /** FENCE_TOKEN_MAX is the largest fence token: the largest uint64. */
 export const FENCE_TOKEN_MAX = (1n << 64n) - 1n;
@@ -244,16 +250,17 @@ function fenceField(record: Fields, field: string): bigint {
   return value as bigint;
 }
 
+// The fields a scope or holder keeps are `unshared`: they outlive the decoded entry.
 function scopeField(record: Fields): string {
   const scope = stringField(record, 'scope');
   validateScopeName(scope);
-  return scope;
+  return unshared(scope);
 }
 
 function candidateField(record: Fields, field = 'candidateId'): string {
   const candidateId = stringField(record, field);
   validateCandidateId(candidateId, field);
-  return candidateId;
+  return unshared(candidateId);
 }
 
 /**
@@ -266,13 +273,13 @@ function sessionField(record: Fields): { sessionId?: string } {
   }
   const sessionId = stringField(record, 'sessionId');
   validateSessionId(sessionId);
-  return { sessionId };
+  return { sessionId: unshared(sessionId) };
 }
 
 function metadataField(record: Fields): string {
   const metadata = stringField(record, 'metadata');
   validateMetadata(metadata);
-  return metadata;
+  return unshared(metadata);
 }
 
 function leaseRefs(record: Fields, max: number): LeaseRef[] {
