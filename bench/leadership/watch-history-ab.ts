@@ -118,7 +118,7 @@ function measure(HubOf: HubClass, bytes: readonly Uint8Array[]): Figures {
 const bytes = Array.from({ length: revisions }, (_, i) => grantBytes(i + 1));
 const results: Record<'old' | 'new', Figures[]> = { old: [], new: [] };
 for (const which of ['old', 'new', 'new', 'old'] as const) {
-  results[which].push(measure(which === 'old' ? Old : (WatchHub as HubClass), bytes));
+  results[which].push(measure(which === 'old' ? Old : WatchHub, bytes));
 }
 const f = (xs: readonly number[]): string => xs.map((x) => x.toFixed(1)).join(', ');
 const row = (name: string, pick: (x: Figures) => number): string =>
