@@ -251,12 +251,10 @@ export class OmniRelayTarget implements Target {
    * heapSnapshots makes each running node write a V8 heap snapshot (with `heapSnapshotDir`), one
    * node at a time: SIGUSR2, then its /status is asked until it answers (the node writes the
    * snapshot on its main thread, so it answers nothing meanwhile), within `timeoutMs` per node.
-   * It answers the files written, by member id.
    */
-  async heapSnapshots(timeoutMs: number): Promise<Record<string, string>> {
+  async heapSnapshots(timeoutMs: number): Promise<void> {
     const dir = this.heapSnapshotDir;
     if (dir === undefined) throw new Error('heapSnapshots needs heapSnapshotDir');
-    const written: Record<string, string> = {};
     for (const member of this.members) {
       const pid = this.pid(member);
       if (pid === undefined) continue;
@@ -268,17 +266,18 @@ export class OmniRelayTarget implements Target {
         if (performance.now() - began > timeoutMs) {
           throw new Error(`${member} (pid ${pid}) did not answer within ${timeoutMs} ms of SIGUSR2`);
         }
-        answered = await withDeadline(this.httpGet(member, '/status'), timeoutMs, `${member}'s /status`).then(
+        // httpGet bounds each ask itself.
+        answered = await this.httpGet(member, '/status').then(
           () => true,
           () => false,
         );
       }
       const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`));
       if (file === undefined) throw new Error(`${member} (pid ${pid}) wrote no heap snapshot in ${dir}`);
-      written[member] = join(dir, file);
-      progress(`omnirelay: ${member} wrote ${file} in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+      progress(
+        `omnirelay: ${member} wrote ${join(dir, file)} in ${((performance.now() - began) / 1000).toFixed(1)} s`,
+      );
     }
-    return written;
   }
 
   leader(timeoutMs: number): Promise<string> {

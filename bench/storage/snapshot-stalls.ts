@@ -41,6 +41,7 @@ import type { Entry, HardState, SnapshotCapture, SnapshotMeta } from '../../pack
 import { LevelStorage, entrySizeBytes } from '../../packages/raft/src/index';
 import { encodeCapture } from '../../packages/raft/src/node/encode-capture';
 import { CpuWaitReader } from '../../packages/raft/src/node/cpu-wait';
+import { gcKind } from '../../packages/raft/src/node/stall-probe';
 import type { Command, LeaseRef } from '../../packages/leadership-fsm/src/index';
 import { LeadershipFsm, encodeCommand } from '../../packages/leadership-fsm/src/index';
 import { encodeEnvelope } from '../../packages/server/src/leadership/envelope';
@@ -134,7 +135,7 @@ class LoopWatch {
   private timer: NodeJS.Timeout | undefined;
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      const kind = gcKind(e);
       this.pauses.push({ startMs: e.startTime, ms: e.duration, kind });
     }
   });

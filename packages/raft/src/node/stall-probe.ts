@@ -1,3 +1,4 @@
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 /** RECENT_STALL_MS is the shortest stall the probe counts and keeps among the recent ones. */
@@ -8,6 +9,14 @@ export const RECENT_STALLS_MAX = 64;
 
 /** GC_PAUSES_KEPT is how many of the latest garbage-collection pauses the probe keeps to match with stalls. */
 const GC_PAUSES_KEPT = 16;
+
+/**
+ * gcKind is a gc PerformanceEntry's kind (perf_hooks constants.NODE_PERFORMANCE_GC_*; 0 when not
+ * said): its `detail.kind` (Node ≥ 16; the typings of this Node do not list it).
+ */
+export function gcKind(entry: PerformanceEntry): number {
+  return (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+}
 
 /** Stall is one stall of at least RECENT_STALL_MS. */
 export interface Stall {
@@ -119,9 +128,7 @@ export class StallProbe {
     if (this.observer !== undefined) return;
     this.observer = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
-        // A gc entry's detail says its kind (Node ≥ 16; the typings of this Node do not list it).
-        const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
-        this.noteGc(entry.startTime, entry.duration, kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+        this.noteGc(entry.startTime, entry.duration, gcKind(entry) === constants.NODE_PERFORMANCE_GC_MAJOR);
       }
     });
     this.observer.observe({ entryTypes: ['gc'] });
