@@ -9,6 +9,7 @@ import type { HopRecord } from '@omnirelay/raft';
 import { firstAck } from '../compare/first-ack';
 import type { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
+import { readProc } from '../scale/proc-stats';
 import { progress } from '../support/stats';
 import type { CrashPath, ProbeTrace } from './ledger-paths';
 import { Ledger, crashPath, probeTrace } from './ledger-paths';
@@ -76,6 +77,8 @@ export interface CrashRun {
   /** failedBeforeAck counts, per code, the probe writes that failed before the acknowledgement. */
   readonly failedBeforeAck: Readonly<Record<string, number>>;
   readonly sent: number;
+  /** rssMiB is the killed leader's resident memory just before the kill (undefined when unreadable). */
+  readonly rssMiB?: number;
   readonly error?: string;
   /** records are the ledger's records of the failover, with --raw. */
   readonly records?: readonly HopRecord[];
@@ -96,6 +99,9 @@ export async function runCrashes(
     await drainLedgers(new Ledger(), target.members);
     const probes: ProbeOutcome[] = [];
     const probe = taggedProbe(target, probes);
+    const pid = target.pid(killed);
+    const rssBytes = pid === undefined ? undefined : readProc(pid)?.rssBytes;
+    const rssMiB = rssBytes === undefined || Number.isNaN(rssBytes) ? undefined : rssBytes / 2 ** 20;
     const killedAt = sharedNowMs();
     await target.kill(killed);
     try {
@@ -123,6 +129,7 @@ export async function runCrashes(
         ...(acked === undefined ? {} : { acked }),
         failedBeforeAck,
         sent: ack.sent,
+        ...(rssMiB === undefined ? {} : { rssMiB }),
         ...(raw ? { records: ledger.all() } : {}),
       });
       progress(

@@ -2,9 +2,11 @@
  * `npm run bench -- hops`: the hop ledger (issue 20, item 1). A fresh 3-member OmniRelay cluster
  * runs with the hop ledger on (OMNIRELAY_HOP_LEDGER=true); the bench times single writes
  * (acquires through the leader-routed SDK client, one at a time) and planned transfers, reads every
- * node's ledger (GET /debug/hops), and prints the median of each step next to its floor: a loopback
- * round trip and a 4 KiB fdatasync, measured in the same invocation. Twice: on an unloaded cluster
- * and under a background load of acquire → release cycles. Figures go to bench/results/hops.json.
+ * node's ledger (GET /debug/hops), and prints the median of each step next to its floor, measured
+ * in the same invocation (floors.ts): a grpc-js unary call and a message on an open grpc-js stream
+ * between two processes, a 4 KiB fdatasync and, with crashes, kill -9 → reset seen for a process as
+ * large as the killed leaders. Twice: on an unloaded cluster and under a background load of
+ * acquire → release cycles. Figures go to bench/results/hops.json.
  *
  * Options: --writes N (per phase, default 40), --transfers N (per phase, default 5),
  * --load-concurrency N (default 16), --crashes N (kill -9 of the leader N times on the unloaded
@@ -24,8 +26,8 @@ import { intOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CrashRun, ProbeOutcome } from './crash-phase';
 import { ackedProbe, runCrashes, taggedProbe } from './crash-phase';
-import type { Floors } from './floors';
-import { measureFloors, round3 } from './floors';
+import type { Floors, KillFloor } from './floors';
+import { measureFloors, measureKillFloor, round3 } from './floors';
 import type { ProbeTrace, TransferPath, WritePath } from './ledger-paths';
 import {
   CRASH_STEPS,
@@ -260,58 +262,82 @@ function figures<K extends string>(
   const totals = paths.flatMap((p) =>
     p[first] !== undefined && p[last] !== undefined ? [p[last] - p[first]] : [],
   );
-  out.push(figure('total', totals, '', null));
+  const floorSum = steps.slice(1).reduce((sum, step) => sum + (floorOf(step).floorMs ?? 0), 0);
+  out.push(figure('total', totals, 'the steps’ floors, summed', floorSum));
   return out;
 }
 
-function writeFigures(floors: Floors, writes: readonly WritePath[]): StepFigure[] {
-  const rtt = floors.rttMs.median;
+/**
+ * HopFloors are the floors of the ledger's kinds of step: half a round trip of a unary gRPC call
+ * (a client and a node, or a node and the leader it forwards to), half a message round trip on an
+ * open gRPC stream (the Raft peer stream, Cluster.Forward), a synced write, and work inside one
+ * process (no floor).
+ */
+interface HopFloors {
+  readonly unaryOneWay: { readonly floor: string; readonly floorMs: number };
+  readonly streamOneWay: { readonly floor: string; readonly floorMs: number };
+  readonly streamRtt: { readonly floor: string; readonly floorMs: number };
+  readonly fsync: { readonly floor: string; readonly floorMs: number };
+  readonly streamRttFsync: { readonly floor: string; readonly floorMs: number };
+  readonly cpu: { readonly floor: string; readonly floorMs: null };
+}
+
+function hopFloors(floors: Floors): HopFloors {
+  const unary = floors.grpcUnaryRttMs.median;
+  const stream = floors.grpcStreamRttMs.median;
   const fsync = floors.fsync4KiBMs.median;
-  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
-  const cpu = { floor: 'CPU only', floorMs: null };
+  return {
+    unaryOneWay: { floor: '½ gRPC unary RTT', floorMs: unary / 2 },
+    streamOneWay: { floor: '½ gRPC stream RTT', floorMs: stream / 2 },
+    streamRtt: { floor: 'gRPC stream RTT', floorMs: stream },
+    fsync: { floor: 'fsync', floorMs: fsync },
+    streamRttFsync: { floor: 'gRPC stream RTT + fsync', floorMs: stream + fsync },
+    cpu: { floor: 'CPU only', floorMs: null },
+  };
+}
+
+function writeFigures(floors: Floors, writes: readonly WritePath[]): StepFigure[] {
+  const f = hopFloors(floors);
   const floorOf = (step: (typeof WRITE_STEPS)[number]): { floor: string; floorMs: number | null } => {
     switch (step) {
       case 'leader receive':
+      case 'client receive':
+        return f.unaryOneWay;
       case 'follower receive':
       case 'ack received':
-      case 'client receive':
-        return oneWay;
+        return f.streamOneWay;
       case 'follower persisted':
-        return { floor: 'fsync', floorMs: fsync };
+        return f.fsync;
       default:
-        return cpu;
+        return f.cpu;
     }
   };
   const leaderPersist = writes.flatMap((w) =>
     w.propose !== undefined && w[LEADER_PERSIST] !== undefined ? [w[LEADER_PERSIST] - w.propose] : [],
   );
-  const figs = figures(WRITE_STEPS, writes, floorOf, [
-    { step: LEADER_PERSIST, values: leaderPersist, floor: 'fsync', floorMs: fsync },
-  ]);
-  return figs.map((f) =>
-    f.step === 'total' ? { ...f, floor: '2 RTT + fsync', floorMs: 2 * rtt + fsync } : f,
-  );
+  return figures(WRITE_STEPS, writes, floorOf, [{ step: LEADER_PERSIST, values: leaderPersist, ...f.fsync }]);
 }
 
 function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): StepFigure[] {
-  const rtt = floors.rttMs.median;
-  const fsync = floors.fsync4KiBMs.median;
+  const f = hopFloors(floors);
   const floorOf = (step: (typeof TRANSFER_STEPS)[number]): { floor: string; floorMs: number | null } => {
     switch (step) {
       case 'leader takes the request':
+        return f.unaryOneWay;
       case 'TimeoutNow received':
       case 'vote request received':
       case 'vote granted received':
-        return { floor: '½ RTT', floorMs: rtt / 2 };
+        return f.streamOneWay;
       case 'vote requests written (term and vote persisted)':
       case 'vote answer written (vote persisted)':
-        return { floor: 'fsync', floorMs: fsync };
+        return f.fsync;
       case 'first commit':
-        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+        return f.streamRttFsync;
       case 'first new-term write acknowledged':
-        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+        // A probe write already waiting at the new leader commits with its first entry.
+        return { floor: '½ gRPC unary RTT (the answer)', floorMs: f.unaryOneWay.floorMs };
       default:
-        return { floor: 'CPU only', floorMs: null };
+        return f.cpu;
     }
   };
   const paths = transfers.flatMap((t) => (t.path === undefined ? [] : [t.path]));
@@ -320,35 +346,40 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
       ? []
       : [{ ...t.acked, startAt: t.path['request sent'] }],
   );
-  const figs = figures(TRANSFER_STEPS, paths, floorOf, probeRows(probes, 'the request', floors));
-  return figs.map((f) =>
-    f.step === 'total' ? { ...f, floor: '4 RTT + 3 fsync', floorMs: 4 * rtt + 3 * fsync } : f,
-  );
+  return figures(TRANSFER_STEPS, paths, floorOf, probeRows(probes, 'the request', f));
 }
 
-function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
-  const rtt = floors.rttMs.median;
-  const fsync = floors.fsync4KiBMs.median;
-  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
+function crashFigures(
+  floors: Floors,
+  killFloor: KillFloor | undefined,
+  runs: readonly CrashRun[],
+): StepFigure[] {
+  const f = hopFloors(floors);
   const floorOf = (step: (typeof CRASH_STEPS)[number]): { floor: string; floorMs: number | null } => {
     switch (step) {
       case 'leader connection lost (new leader)':
-        return { floor: 'a reset is seen at once', floorMs: 0 };
+        return killFloor === undefined
+          ? { floor: 'kill -9 → reset seen (not measured)', floorMs: null }
+          : {
+              floor: `kill -9 → reset seen, a process of ${killFloor.rssMiB} MiB`,
+              floorMs: killFloor.median,
+            };
       case 'pre-vote requests written':
         return { floor: 'random delay (≤ unreachableCampaignDelayMsMax)', floorMs: null };
       case 'pre-vote granted received':
-        return { floor: 'RTT', floorMs: rtt };
+        return f.streamRtt;
       case 'vote request received':
       case 'vote granted received':
+        return f.streamOneWay;
       case 'first write acknowledged':
-        return oneWay;
+        return f.unaryOneWay;
       case 'vote requests written (term and vote persisted)':
       case 'vote answer written (vote persisted)':
-        return { floor: 'fsync', floorMs: fsync };
+        return f.fsync;
       case 'first commit':
-        return { floor: 'RTT + fsync', floorMs: rtt + fsync };
+        return f.streamRttFsync;
       default:
-        return { floor: 'CPU only', floorMs: null };
+        return f.cpu;
     }
   };
   const paths = runs.flatMap((r) => (r.path === undefined ? [] : [r.path]));
@@ -357,10 +388,7 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
       ? []
       : [{ ...r.acked, startAt: r.path['kill sent'] }],
   );
-  const figs = figures(CRASH_STEPS, paths, floorOf, probeRows(probes, 'the kill', floors));
-  return figs.map((f) =>
-    f.step === 'total' ? { ...f, floor: 'delay + 3 RTT + 3 fsync', floorMs: 3 * rtt + 3 * fsync } : f,
-  );
+  return figures(CRASH_STEPS, paths, floorOf, probeRows(probes, 'the kill', f));
 }
 
 /**
@@ -372,11 +400,8 @@ function crashFigures(floors: Floors, runs: readonly CrashRun[]): StepFigure[] {
 function probeRows(
   probes: ReadonlyArray<ProbeOutcome & ProbeTrace & { readonly startAt: number }>,
   start: string,
-  floors: Floors,
+  f: HopFloors,
 ): Array<{ step: string; values: number[]; floor: string; floorMs: number | null }> {
-  const rtt = floors.rttMs.median;
-  const fsync = floors.fsync4KiBMs.median;
-  const oneWay = { floor: '½ RTT', floorMs: rtt / 2 };
   const span = (
     from: (p: (typeof probes)[number]) => number | undefined,
     to: (p: (typeof probes)[number]) => number | undefined,
@@ -402,7 +427,7 @@ function probeRows(
         (p) => p.sentAt,
         (p) => p.firstReceive,
       ),
-      ...oneWay,
+      ...f.unaryOneWay,
     },
     {
       step: 'acked probe: first node receive → handed to the leader (forwarded ones)',
@@ -419,7 +444,7 @@ function probeRows(
         (p) => p.forwardSent ?? p.firstReceive,
         (p) => p.leaderReceive,
       ),
-      floor: '0 (direct) or ½ RTT (forwarded)',
+      floor: '0 (direct) or ½ gRPC stream RTT (forwarded)',
       floorMs: null,
     },
     {
@@ -428,8 +453,7 @@ function probeRows(
         (p) => p.leaderReceive,
         (p) => p.answer,
       ),
-      floor: 'RTT + fsync',
-      floorMs: rtt + fsync,
+      ...f.streamRttFsync,
     },
     {
       step: 'acked probe: answer → relayed by the forwarding node (forwarded ones)',
@@ -437,7 +461,7 @@ function probeRows(
         (p) => p.answer,
         (p) => p.relayed,
       ),
-      ...oneWay,
+      ...f.streamOneWay,
     },
     {
       step: 'acked probe: → client receive',
@@ -445,7 +469,7 @@ function probeRows(
         (p) => p.relayed ?? p.answer,
         (p) => p.endAt,
       ),
-      ...oneWay,
+      ...f.unaryOneWay,
     },
   ];
 }
@@ -491,6 +515,18 @@ function table(title: string, unloaded: readonly StepFigure[], loaded: readonly 
   return lines.join('\n');
 }
 
+/** floorsLine names every floor's median, in ms. */
+function floorsLine(floors: Floors, killFloor: KillFloor | undefined): string {
+  return (
+    `gRPC unary RTT ${floors.grpcUnaryRttMs.median} ms, gRPC stream message RTT ${floors.grpcStreamRttMs.median} ms, ` +
+    `TCP RTT ${floors.processRttMs.median} ms (between two processes; ${floors.rttMs.median} ms inside one), ` +
+    `4 KiB fdatasync ${floors.fsync4KiBMs.median} ms` +
+    (killFloor === undefined
+      ? ''
+      : `, kill -9 → reset seen ${killFloor.median} ms for ${killFloor.rssMiB} MiB`)
+  );
+}
+
 async function main(): Promise<void> {
   installExitHandler();
   const options = parseOptions(process.argv.slice(2));
@@ -502,9 +538,9 @@ async function main(): Promise<void> {
   });
   let client: Client | undefined;
   try {
-    progress('measuring the floors (loopback RTT, 4 KiB fdatasync)');
+    progress('measuring the floors (loopback TCP and grpc-js round trips, 4 KiB fdatasync)');
     const floorsBefore = await measureFloors(scratch);
-    progress(`floors: RTT ${floorsBefore.rttMs.median} ms, fsync ${floorsBefore.fsync4KiBMs.median} ms`);
+    progress(`floors: ${floorsLine(floorsBefore, undefined)}`);
     await target.start();
     client = createClient({
       endpoints: target.grpcEndpoints(),
@@ -523,6 +559,14 @@ async function main(): Promise<void> {
           )
         : { runs: [], dropped: 0 };
     const floors = floorsBefore;
+    const rss = crashes.runs.flatMap((r) => (r.rssMiB === undefined ? [] : [r.rssMiB]));
+    let killFloor: KillFloor | undefined;
+    if (rss.length > 0) {
+      progress(
+        'measuring the kill floor (kill -9 of a process as large as the killed leaders → its reset seen)',
+      );
+      killFloor = await measureKillFloor(percentile(rss, 50));
+    }
     const result = {
       bench: 'hops',
       machine: {
@@ -532,13 +576,13 @@ async function main(): Promise<void> {
         loadAverage: loadavg(),
       },
       options,
-      floors,
+      floors: { ...floors, ...(killFloor === undefined ? {} : { killMs: killFloor }) },
       write: { unloaded: writeFigures(floors, unloaded.writes), loaded: writeFigures(floors, loaded.writes) },
       transfer: {
         unloaded: transferFigures(floors, unloaded.transfers),
         loaded: transferFigures(floors, loaded.transfers),
       },
-      crash: crashFigures(floors, crashes.runs),
+      crash: crashFigures(floors, killFloor, crashes.runs),
       phases: { unloaded, loaded, crashes },
     };
     mkdirSync(join(__dirname, '../results'), { recursive: true });
@@ -546,7 +590,7 @@ async function main(): Promise<void> {
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(
       [
-        `Floors: loopback RTT p50 ${floors.rttMs.median} ms, 4 KiB fdatasync p50 ${floors.fsync4KiBMs.median} ms` +
+        `Floors (p50): ${floorsLine(floors, killFloor)}` +
           ` (loaded phase: ${loaded.load?.cycles ?? 0} acquire → release cycles at concurrency ${options.loadConcurrency}` +
           ` in the background)`,
         '',
