@@ -11,8 +11,8 @@ import type { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
 import { readProc } from '../scale/proc-stats';
 import { progress } from '../support/stats';
-import type { CrashPath, ProbeTrace } from './ledger-paths';
-import { Ledger, crashPath, probeTrace } from './ledger-paths';
+import type { CrashPath, ProbeTrace, StepCpu } from './ledger-paths';
+import { CRASH_STEPS, Ledger, crashPath, probeTrace, stepCpu } from './ledger-paths';
 
 /** CRASH_PROBE_INTERVAL_MS and CRASH_PROBE_DEADLINE_MS are (c)'s probe cadence and per-write deadline. */
 const CRASH_PROBE_INTERVAL_MS = 5;
@@ -72,6 +72,8 @@ export function ackedProbe(
 export interface CrashRun {
   readonly killed: string;
   readonly path?: CrashPath;
+  /** cpu is what the node ending each step of `path` did meanwhile. */
+  readonly cpu?: Partial<Record<(typeof CRASH_STEPS)[number], StepCpu>>;
   /** acked is the first acknowledged probe write and where the ledger saw it. */
   readonly acked?: ProbeOutcome & ProbeTrace;
   /** failedBeforeAck counts, per code, the probe writes that failed before the acknowledgement. */
@@ -117,6 +119,7 @@ export async function runCrashes(
       const ledger = new Ledger();
       dropped += await drainLedgers(ledger, survivors);
       const path = crashPath(ledger, killed, Number(ack.term), killedAt, ackAt);
+      const cpu = stepCpu(ledger, CRASH_STEPS, path);
       const acked = path.winner === undefined ? undefined : ackedProbe(probes, ledger, path.winner);
       const failedBeforeAck: Record<string, number> = {};
       for (const p of probes) {
@@ -126,6 +129,7 @@ export async function runCrashes(
       runs.push({
         killed,
         path,
+        cpu,
         ...(acked === undefined ? {} : { acked }),
         failedBeforeAck,
         sent: ack.sent,

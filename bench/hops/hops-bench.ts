@@ -28,7 +28,7 @@ import type { CrashRun, ProbeOutcome } from './crash-phase';
 import { ackedProbe, runCrashes, taggedProbe } from './crash-phase';
 import type { Floors, KillFloor } from './floors';
 import { measureFloors, measureKillFloor, round3 } from './floors';
-import type { ProbeTrace, TransferPath, WritePath } from './ledger-paths';
+import type { ProbeTrace, StepCpu, TransferPath, WritePath } from './ledger-paths';
 import {
   CRASH_STEPS,
   LEADER_PERSIST,
@@ -36,6 +36,7 @@ import {
   TRANSFER_STEPS,
   WRITE_STEPS,
   drainHopLedgers,
+  stepCpu,
   stepDurations,
   transferPath,
   writePath,
@@ -121,10 +122,14 @@ class Load {
 interface PhaseResult {
   readonly loaded: boolean;
   readonly writes: WritePath[];
+  /** writesCpu is, for each of `writes`, what the node ending each step did meanwhile. */
+  readonly writesCpu: Array<Partial<Record<(typeof WRITE_STEPS)[number], StepCpu>>>;
   readonly transfers: Array<{
     from: string;
     to: string;
     path?: TransferPath;
+    /** cpu is what the node ending each step of `path` did meanwhile. */
+    cpu?: Partial<Record<(typeof TRANSFER_STEPS)[number], StepCpu>>;
     /** acked is the first acknowledged probe write and where the ledger saw it. */
     acked?: ProbeOutcome & ProbeTrace;
     error?: string;
@@ -149,6 +154,7 @@ async function runPhase(
     loadClient === undefined ? undefined : new Load(loadClient, options.loadConcurrency, `${phase}/load`);
   let dropped = 0;
   const writes: WritePath[] = [];
+  const writesCpu: PhaseResult['writesCpu'] = [];
   const transfers: PhaseResult['transfers'] = [];
   try {
     if (load !== undefined) await sleep(1000);
@@ -160,7 +166,9 @@ async function runPhase(
       const receivedAt = sharedNowMs();
       const ledger = new Ledger();
       dropped += await drainLedgers(target, ledger);
-      writes.push(writePath(ledger, tag, sentAt, receivedAt));
+      const path = writePath(ledger, tag, sentAt, receivedAt);
+      writes.push(path);
+      writesCpu.push(stepCpu(ledger, WRITE_STEPS, path));
       await lease?.resign();
       await sleep(WRITE_GAP_MS);
     }
@@ -192,6 +200,7 @@ async function runPhase(
           from,
           to,
           path,
+          cpu: stepCpu(ledger, TRANSFER_STEPS, path),
           ...(acked === undefined ? {} : { acked }),
           ...(options.raw ? { records: ledger.all() } : {}),
         });
@@ -213,6 +222,7 @@ async function runPhase(
   return {
     loaded,
     writes,
+    writesCpu,
     transfers,
     ledgerRecordsDropped: dropped,
     ...(load === undefined
@@ -222,7 +232,7 @@ async function runPhase(
 }
 
 function emptyPhase(loaded: boolean): PhaseResult {
-  return { loaded, writes: [], transfers: [], ledgerRecordsDropped: 0 };
+  return { loaded, writes: [], writesCpu: [], transfers: [], ledgerRecordsDropped: 0 };
 }
 
 /** StepFigure is one step's median (and p90) over the samples that had it, in ms. */
@@ -233,6 +243,12 @@ interface StepFigure {
   readonly samples: number;
   readonly floor: string;
   readonly floorMs: number | null;
+  /**
+   * cpuWaitMs and onCpuMs are the medians of what the node ending the step did meanwhile (StepCpu:
+   * ready to run but waiting for a CPU, and on one), over the samples that had it; null without.
+   */
+  readonly cpuWaitMs?: number | null;
+  readonly onCpuMs?: number | null;
 }
 
 function figures<K extends string>(
@@ -240,6 +256,7 @@ function figures<K extends string>(
   paths: ReadonlyArray<Partial<Record<K, number | undefined>>>,
   floorOf: (step: K) => { readonly floor: string; readonly floorMs: number | null },
   extra: ReadonlyArray<{ step: string; values: number[]; floor: string; floorMs: number | null }>,
+  cpus: ReadonlyArray<Partial<Record<K, StepCpu>> | undefined> = [],
 ): StepFigure[] {
   const out: StepFigure[] = [];
   const durations = paths.map((p) => stepDurations(steps, p));
@@ -251,10 +268,20 @@ function figures<K extends string>(
     floor,
     floorMs: floorMs === null ? null : round3(floorMs),
   });
+  const median = (values: number[]): number | null =>
+    values.length === 0 ? null : round3(percentile(values, 50));
   for (const step of steps.slice(1)) {
     const values = durations.flatMap((d) => (d[step] === undefined ? [] : [d[step]]));
     const f = floorOf(step);
-    out.push(figure(step, values, f.floor, f.floorMs));
+    const cpu = cpus.flatMap((c): StepCpu[] => {
+      const one = c?.[step];
+      return one === undefined ? [] : [one];
+    });
+    out.push({
+      ...figure(step, values, f.floor, f.floorMs),
+      cpuWaitMs: median(cpu.map((c) => c.waitMs)),
+      onCpuMs: median(cpu.map((c) => c.onCpuMs)),
+    });
   }
   for (const e of extra) out.push(figure(e.step, e.values, e.floor, e.floorMs));
   const first = steps[0]!;
@@ -296,7 +323,11 @@ function hopFloors(floors: Floors): HopFloors {
   };
 }
 
-function writeFigures(floors: Floors, writes: readonly WritePath[]): StepFigure[] {
+function writeFigures(
+  floors: Floors,
+  writes: readonly WritePath[],
+  cpus: PhaseResult['writesCpu'],
+): StepFigure[] {
   const f = hopFloors(floors);
   const floorOf = (step: (typeof WRITE_STEPS)[number]): { floor: string; floorMs: number | null } => {
     switch (step) {
@@ -315,7 +346,13 @@ function writeFigures(floors: Floors, writes: readonly WritePath[]): StepFigure[
   const leaderPersist = writes.flatMap((w) =>
     w.propose !== undefined && w[LEADER_PERSIST] !== undefined ? [w[LEADER_PERSIST] - w.propose] : [],
   );
-  return figures(WRITE_STEPS, writes, floorOf, [{ step: LEADER_PERSIST, values: leaderPersist, ...f.fsync }]);
+  return figures(
+    WRITE_STEPS,
+    writes,
+    floorOf,
+    [{ step: LEADER_PERSIST, values: leaderPersist, ...f.fsync }],
+    cpus,
+  );
 }
 
 function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): StepFigure[] {
@@ -341,12 +378,13 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
     }
   };
   const paths = transfers.flatMap((t) => (t.path === undefined ? [] : [t.path]));
+  const cpus = transfers.flatMap((t) => (t.path === undefined ? [] : [t.cpu]));
   const probes = transfers.flatMap((t) =>
     t.acked === undefined || t.path?.['request sent'] === undefined
       ? []
       : [{ ...t.acked, startAt: t.path['request sent'] }],
   );
-  return figures(TRANSFER_STEPS, paths, floorOf, probeRows(probes, 'the request', f));
+  return figures(TRANSFER_STEPS, paths, floorOf, probeRows(probes, 'the request', f), cpus);
 }
 
 function crashFigures(
@@ -383,12 +421,13 @@ function crashFigures(
     }
   };
   const paths = runs.flatMap((r) => (r.path === undefined ? [] : [r.path]));
+  const cpus = runs.flatMap((r) => (r.path === undefined ? [] : [r.cpu]));
   const probes = runs.flatMap((r) =>
     r.acked === undefined || r.path?.['kill sent'] === undefined
       ? []
       : [{ ...r.acked, startAt: r.path['kill sent'] }],
   );
-  return figures(CRASH_STEPS, paths, floorOf, probeRows(probes, 'the kill', f));
+  return figures(CRASH_STEPS, paths, floorOf, probeRows(probes, 'the kill', f), cpus);
 }
 
 /**
@@ -474,9 +513,19 @@ function probeRows(
   ];
 }
 
+/** ms formats a figure in ms ('—' for none). */
+function ms(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : v.toFixed(3);
+}
+
+/** cpuCell is a step's "waiting for a CPU / on a CPU" medians of the node that ended it ('—' without). */
+function cpuCell(f: StepFigure | undefined): string {
+  if (f?.cpuWaitMs === null || f?.cpuWaitMs === undefined) return '—';
+  return `${ms(f.cpuWaitMs)} / ${ms(f.onCpuMs)}`;
+}
+
 /** crashTable is the crash figures' table (one phase: the unloaded cluster). */
 function crashTable(figs: readonly StepFigure[], runs: readonly CrashRun[]): string {
-  const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
   const failed: Record<string, number> = {};
   for (const r of runs)
     for (const [code, n] of Object.entries(r.failedBeforeAck)) failed[code] = (failed[code] ?? 0) + n;
@@ -486,11 +535,11 @@ function crashTable(figs: readonly StepFigure[], runs: readonly CrashRun[]): str
   return [
     `### Crash failover (kill -9 of the leader, ${runs.length} times, unloaded)`,
     '',
-    '| step (from the one before) | floor | floor ms | p50 ms | p90 ms | samples |',
-    '|---|---|---:|---:|---:|---:|',
+    '| step (from the one before) | floor | floor ms | p50 ms | p90 ms | CPU wait / on CPU p50 ms | samples |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...figs.map(
       (f) =>
-        `| ${f.step} | ${f.floor} | ${ms(f.floorMs)} | ${ms(f.medianMs)} | ${ms(f.p90Ms)} | ${f.samples} |`,
+        `| ${f.step} | ${f.floor} | ${ms(f.floorMs)} | ${ms(f.medianMs)} | ${ms(f.p90Ms)} | ${cpuCell(f)} | ${f.samples} |`,
     ),
     '',
     `Probe writes that failed before the first acknowledgement: ${failures === '' ? 'none' : failures}` +
@@ -499,17 +548,16 @@ function crashTable(figs: readonly StepFigure[], runs: readonly CrashRun[]): str
 }
 
 function table(title: string, unloaded: readonly StepFigure[], loaded: readonly StepFigure[]): string {
-  const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
   const lines = [
     `### ${title}`,
     '',
-    '| step (from the one before) | floor | floor ms | unloaded p50 ms | unloaded p90 ms | loaded p50 ms | loaded p90 ms |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| step (from the one before) | floor | floor ms | unloaded p50 ms | unloaded p90 ms | unloaded CPU wait / on CPU p50 ms | loaded p50 ms | loaded p90 ms | loaded CPU wait / on CPU p50 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const u of unloaded) {
     const l = loaded.find((f) => f.step === u.step);
     lines.push(
-      `| ${u.step} | ${u.floor} | ${ms(u.floorMs)} | ${ms(u.medianMs)} | ${ms(u.p90Ms)} | ${ms(l?.medianMs ?? null)} | ${ms(l?.p90Ms ?? null)} |`,
+      `| ${u.step} | ${u.floor} | ${ms(u.floorMs)} | ${ms(u.medianMs)} | ${ms(u.p90Ms)} | ${cpuCell(u)} | ${ms(l?.medianMs)} | ${ms(l?.p90Ms)} | ${cpuCell(l)} |`,
     );
   }
   return lines.join('\n');
@@ -577,7 +625,10 @@ async function main(): Promise<void> {
       },
       options,
       floors: { ...floors, ...(killFloor === undefined ? {} : { killMs: killFloor }) },
-      write: { unloaded: writeFigures(floors, unloaded.writes), loaded: writeFigures(floors, loaded.writes) },
+      write: {
+        unloaded: writeFigures(floors, unloaded.writes, unloaded.writesCpu),
+        loaded: writeFigures(floors, loaded.writes, loaded.writesCpu),
+      },
       transfer: {
         unloaded: transferFigures(floors, unloaded.transfers),
         loaded: transferFigures(floors, loaded.transfers),

@@ -31,6 +31,61 @@ export class Ledger {
     for (const r of this.records) if (r.atMs >= afterMs && test(r)) return r;
     return undefined;
   }
+
+  /** at is the record made at exactly `atMs` (a path's step time comes from one), if any. */
+  at(atMs: number): HopRecord | undefined {
+    return this.records.find((r) => r.atMs === atMs);
+  }
+
+  /** lastWithCpu is `node`'s latest record at or before `atMs` that carries CPU figures. */
+  lastWithCpu(node: string, atMs: number): HopRecord | undefined {
+    let last: HopRecord | undefined;
+    for (const r of this.records) {
+      if (r.atMs > atMs) break;
+      if (r.node === node && r.cpuMs !== undefined && r.cpuWaitMs !== undefined) last = r;
+    }
+    return last;
+  }
+}
+
+/**
+ * StepCpu is what the process that ends a step did while it lasted, from its event-loop thread's
+ * schedstat: ms on a CPU and ms ready to run but waiting for one, over `windowMs` — from that
+ * process's last record at or before the step began (at least the step; longer when the process
+ * recorded nothing near the step's start) to the step's end. The rest of the window it was idle or
+ * blocked.
+ */
+export interface StepCpu {
+  readonly onCpuMs: number;
+  readonly waitMs: number;
+  readonly windowMs: number;
+}
+
+/**
+ * stepCpu finds, for each step of `path` that ends at a node's record, that node's StepCpu (steps
+ * the bench timed itself, or whose node recorded no CPU figures before the step began, have none).
+ */
+export function stepCpu<K extends string>(
+  ledger: Ledger,
+  steps: readonly K[],
+  path: Partial<Record<K, number | undefined>>,
+): Partial<Record<K, StepCpu>> {
+  const out: Partial<Record<K, StepCpu>> = {};
+  for (let i = 1; i < steps.length; i++) {
+    const began = path[steps[i - 1]!];
+    const ended = path[steps[i]!];
+    if (began === undefined || ended === undefined) continue;
+    const end = ledger.at(ended);
+    if (end?.cpuMs === undefined || end.cpuWaitMs === undefined) continue;
+    const start = ledger.lastWithCpu(end.node, began);
+    if (start === undefined) continue;
+    out[steps[i]!] = {
+      onCpuMs: end.cpuMs - start.cpuMs!,
+      waitMs: end.cpuWaitMs - start.cpuWaitMs!,
+      windowMs: ended - start.atMs,
+    };
+  }
+  return out;
 }
 
 /**

@@ -29,6 +29,8 @@ export class CpuWaitReader {
   private fd: number | undefined;
   private unavailable = false;
   private readonly buffer = Buffer.alloc(SCHEDSTAT_BYTES_MAX);
+  /** lastLength is how many bytes the last read put in `buffer`. */
+  private lastLength = 0;
 
   constructor(private readonly path: string = SCHEDSTAT_PATH) {}
 
@@ -42,11 +44,20 @@ export class CpuWaitReader {
     return this.readField(0);
   }
 
+  /** readBoth answers both, from one read: [on a CPU, waiting for one], in milliseconds. */
+  readBoth(): readonly [onCpuMs: number, waitMs: number] | undefined {
+    const onCpu = this.readField(0);
+    if (onCpu === undefined) return undefined;
+    const wait = schedstatField(this.buffer, this.lastLength, 1);
+    return wait === undefined ? undefined : [onCpu, wait / NS_PER_MS];
+  }
+
   private readField(field: SchedstatField): number | undefined {
     if (this.unavailable) return undefined;
     try {
       this.fd ??= openSync(this.path, 'r');
       const length = readSync(this.fd, this.buffer, 0, SCHEDSTAT_BYTES_MAX, 0);
+      this.lastLength = length;
       const ns = schedstatField(this.buffer, length, field);
       if (ns !== undefined) return ns / NS_PER_MS;
     } catch {

@@ -99,6 +99,12 @@ export interface RaftNodeEvents {
 }
 
 /**
+ * hopCpu reads the event-loop thread's schedstat for the hop ledger's records: one per process
+ * (the ledger is), opened when a node starts with the ledger on and kept for the process's life.
+ */
+let hopCpu: CpuWaitReader | undefined;
+
+/**
  * RaftNode runs a RaftCore for real: it owns the timers, the LevelDB store and the gRPC peer
  * transport, and drives tick → ready → persist → send → apply → advance. The leader sends its
  * appends in parallel with its own fsync; everything else waits for durability. `propose`
@@ -202,7 +208,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     logger: TransportLogger,
   ): Promise<RaftNode<R>> {
     validateRaftNodeConfig(config);
-    if (config.hopLedger === true) hopLedger.enable();
+    if (config.hopLedger === true) {
+      hopCpu ??= new CpuWaitReader();
+      const reader = hopCpu;
+      hopLedger.enable(() => reader.readBoth());
+    }
     if (config.initialClusterState === 'new' && !LevelStorage.holdsStore(config.dataDir)) {
       await refuseBootstrapOfKnownMember(config, logger);
     }

@@ -27,7 +27,9 @@ import type { WireMessage } from './wire';
  * - `leader.unreachable`: that peer was the leader this follower followed, so it will campaign
  *   after the fast-failover delay (term: the node's);
  * - `preVote.written`: a node wrote its pre-vote request to `peer` (term: the would-be term);
- * - `preVote.granted`: the node took a pre-vote grant from `peer`.
+ * - `preVote.granted`: the node took a pre-vote grant from `peer`;
+ * - `drained`: the ledger was just drained for `node` (the first record after a drain: the CPU
+ *   figures the next records are compared with when the node recorded nothing else before them).
  */
 export const HOP_STEPS = [
   'server.receive',
@@ -54,6 +56,7 @@ export const HOP_STEPS = [
   'leader.unreachable',
   'preVote.written',
   'preVote.granted',
+  'drained',
 ] as const;
 
 /** HopStep is one of HOP_STEPS. */
@@ -62,7 +65,10 @@ export type HopStep = (typeof HOP_STEPS)[number];
 /**
  * HopRecord is one recorded step: `atMs` is `performance.timeOrigin + performance.now()` (monotonic
  * within the process, and comparable across processes on one host); index, term, peer and tag are
- * 0 or '' where the step has none.
+ * 0 or '' where the step has none. `cpuMs` and `cpuWaitMs` are how long the recording process's
+ * event-loop thread has so far been on a CPU and been ready to run but waiting for one (Linux's
+ * schedstat; absent where the system does not say): between two records of one process, their
+ * differences split the time into its own work, the wait for a CPU, and the rest (idle, or blocked).
  */
 export interface HopRecord {
   readonly step: HopStep;
@@ -72,6 +78,8 @@ export interface HopRecord {
   readonly term: number;
   readonly peer: NodeId;
   readonly tag: string;
+  readonly cpuMs?: number;
+  readonly cpuWaitMs?: number;
 }
 
 /**
@@ -91,10 +99,17 @@ export class HopLedger {
   enabled = false;
   private records: HopRecord[] = [];
   private droppedCount = 0;
+  /** cpu reads the event-loop thread's [on a CPU, waiting for one] ms so far (records are made on that thread). */
+  private cpu: () => readonly [number, number] | undefined = () => undefined;
 
-  /** enable starts recording (there is no way back: the ledger is for one debugging process). */
-  enable(): void {
+  /**
+   * enable starts recording (there is no way back: the ledger is for one debugging process);
+   * `cpu`, when given, stamps every record with the thread's CPU figures (the runtime's schedstat
+   * reader, which this layer cannot import).
+   */
+  enable(cpu?: () => readonly [number, number] | undefined): void {
     this.enabled = true;
+    if (cpu !== undefined) this.cpu = cpu;
   }
 
   /** record notes that `step` happened now on `node`; see HOP_STEPS for what the other arguments mean per step. */
@@ -105,14 +120,23 @@ export class HopLedger {
       return;
     }
     const atMs = performance.timeOrigin + performance.now();
-    this.records.push({ step, atMs, node, index, term, peer, tag });
+    const cpu = this.cpu();
+    this.records.push(
+      cpu === undefined
+        ? { step, atMs, node, index, term, peer, tag }
+        : { step, atMs, node, index, term, peer, tag, cpuMs: cpu[0], cpuWaitMs: cpu[1] },
+    );
   }
 
-  /** drain hands over every record since the last drain, and how many were dropped meanwhile. */
-  drain(): { readonly records: readonly HopRecord[]; readonly dropped: number } {
+  /**
+   * drain hands over every record since the last drain, and how many were dropped meanwhile; with
+   * `node`, the next batch starts with a `drained` record of that node.
+   */
+  drain(node?: NodeId): { readonly records: readonly HopRecord[]; readonly dropped: number } {
     const out = { records: this.records, dropped: this.droppedCount };
     this.records = [];
     this.droppedCount = 0;
+    if (node !== undefined) this.record('drained', node, 0, 0);
     return out;
   }
 }

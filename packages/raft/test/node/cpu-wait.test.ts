@@ -34,8 +34,26 @@ describe('CpuWaitReader', () => {
     const reader = new CpuWaitReader('/proc/thread-self/no-such-file');
     expect(reader.read()).toBeUndefined();
     expect(reader.readOnCpu()).toBeUndefined();
+    expect(reader.readBoth()).toBeUndefined();
     expect(reader.read()).toBeUndefined();
     reader.close();
+  });
+
+  (linux ? it : it.skip)('reads both fields from one read, as the single reads answer them', () => {
+    const reader = new CpuWaitReader();
+    try {
+      const onCpuBefore = reader.readOnCpu()!;
+      const waitBefore = reader.read()!;
+      const [onCpu, wait] = reader.readBoth()!;
+      const onCpuAfter = reader.readOnCpu()!;
+      const waitAfter = reader.read()!;
+      expect(onCpu).toBeGreaterThanOrEqual(onCpuBefore);
+      expect(onCpu).toBeLessThanOrEqual(onCpuAfter);
+      expect(wait).toBeGreaterThanOrEqual(waitBefore);
+      expect(wait).toBeLessThanOrEqual(waitAfter);
+    } finally {
+      reader.close();
+    }
   });
 
   (linux ? it : it.skip)(

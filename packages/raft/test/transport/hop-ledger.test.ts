@@ -30,6 +30,44 @@ describe('HopLedger', () => {
     expect(ledger.drain().records).toEqual([]);
   });
 
+  it('starts the next batch with a drained record of the node a drain names', () => {
+    const ledger = new HopLedger();
+    ledger.enable(() => [7, 3]);
+    ledger.record('propose', 'n1', 5, 1);
+    expect(ledger.drain('n1').records.map((r) => r.step)).toEqual(['propose']);
+    ledger.record('persist', 'n1', 5, 1);
+    expect(ledger.drain().records.map((r) => [r.step, r.node, r.cpuMs, r.cpuWaitMs])).toEqual([
+      ['drained', 'n1', 7, 3],
+      ['persist', 'n1', 7, 3],
+    ]);
+    expect(ledger.drain().records).toEqual([]);
+  });
+
+  it('stamps each record with the CPU figures its sampler reads at that moment, and none without one', () => {
+    const ledger = new HopLedger();
+    let reads = 0;
+    ledger.enable(() => {
+      reads++;
+      return [10 * reads, reads];
+    });
+    ledger.record('propose', 'n1', 5, 1);
+    ledger.record('persist', 'n1', 5, 1);
+    expect(ledger.drain().records.map((r) => [r.step, r.cpuMs, r.cpuWaitMs])).toEqual([
+      ['propose', 10, 1],
+      ['persist', 20, 2],
+    ]);
+    const unknown = new HopLedger();
+    unknown.enable(() => undefined);
+    unknown.record('apply', 'n1', 5, 1);
+    const plain = new HopLedger();
+    plain.enable();
+    plain.record('apply', 'n1', 5, 1);
+    for (const r of [...unknown.drain().records, ...plain.drain().records]) {
+      expect(r).not.toHaveProperty('cpuMs');
+      expect(r).not.toHaveProperty('cpuWaitMs');
+    }
+  });
+
   it('holds at most HOP_LEDGER_RECORDS_MAX records between drains and counts the rest as dropped', () => {
     const ledger = new HopLedger();
     ledger.enable();

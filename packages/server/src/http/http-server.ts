@@ -388,7 +388,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Clien
             'the hop ledger is off on this node; start the node with --hop-ledger true (OMNIRELAY_HOP_LEDGER=true)',
           );
         }
-        return hopLedger.drain();
+        return hopLedger.drain(node.id);
       },
     ],
   ]);
