@@ -17,7 +17,6 @@
  * process profiles its own measured loop; the summary (self time by function and file) is printed.
  * Figures go to bench/results/edge.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
@@ -26,10 +25,10 @@ import { basename, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type * as ServerPackage from '@omnirelay/server';
 import type * as SdkPackage from '@omnirelay/client-sdk';
-import { installExitHandler, makeScratchDir, track, trackPids } from '../compare/children';
+import { installExitHandler, makeScratchDir, stopChild, trackPids } from '../compare/children';
 import { sharedNowMs, sleep } from '../compare/time';
 import { Ledger, WRITE_STEPS, drainHopLedgers, stepDurations, writePath } from '../hops/ledger-paths';
-import { round3 } from '../hops/floors';
+import { ECHO_SERVICE, round3, startEchoPeer } from '../hops/floors';
 import { runBenchMain } from '../support/bench-main';
 import { intOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
@@ -97,28 +96,20 @@ function figure(values: readonly number[]): Figure {
   };
 }
 
-/** rawFloor times `calls` raw grpc-js unary calls with a 100-byte Buffer to a server process of its own. */
+/**
+ * rawFloor times `calls` raw grpc-js unary calls with a 100-byte Buffer to a server process of its
+ * own (the hop ledger's floor peer, bench/hops/floor-peer.ts: no proto, no interceptors).
+ */
 async function rawFloor(calls: number): Promise<Figure> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'raw-echo-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  track(child);
+  const { child, grpcPort } = await startEchoPeer();
+  const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   try {
-    const port = await new Promise<number>((resolvePort, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolvePort(Number(out.trim()));
-      });
-      child.once('exit', (code) => reject(new Error(`raw echo server exited (${code}) before listening`)));
-    });
-    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const payload = Buffer.alloc(RAW_PAYLOAD_BYTES, 1);
     const identity = (b: Buffer): Buffer => b;
     const once = (): Promise<void> =>
       new Promise((done, fail) => {
         client.makeUnaryRequest(
-          '/edge.Raw/Echo',
+          ECHO_SERVICE['Unary']!.path,
           identity,
           identity,
           payload,
@@ -134,10 +125,10 @@ async function rawFloor(calls: number): Promise<Figure> {
       await once();
       samples.push(performance.now() - started);
     }
-    client.close();
     return figure(samples);
   } finally {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+    client.close();
+    await stopChild(child, 'SIGKILL');
   }
 }
 

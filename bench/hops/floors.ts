@@ -133,16 +133,30 @@ async function timeRounds(once: () => Promise<void>): Promise<number[]> {
   return samples;
 }
 
-/** measureCrossProcess times the TCP, gRPC unary and gRPC stream round trips to a floor peer. */
-async function measureCrossProcess(): Promise<{ tcp: number[]; unary: number[]; stream: number[] }> {
+/**
+ * startEchoPeer starts floor-peer.ts in echo mode and answers it with its TCP and gRPC ports
+ * (ECHO_SERVICE); the caller stops it by PID (stopChild).
+ */
+export async function startEchoPeer(): Promise<{ child: ChildProcess; tcpPort: number; grpcPort: number }> {
   const { child, ready } = startPeer(['echo']);
-  let socket: Socket | undefined;
-  let client: EchoClient | undefined;
   try {
     const [, tcpPort, grpcPort] = (await withDeadline(ready, PEER_START_MS_MAX, 'floor peer start')).split(
       ' ',
     );
-    socket = createConnection({ host: '127.0.0.1', port: Number(tcpPort) });
+    return { child, tcpPort: Number(tcpPort), grpcPort: Number(grpcPort) };
+  } catch (e) {
+    await stopChild(child, 'SIGKILL');
+    throw e;
+  }
+}
+
+/** measureCrossProcess times the TCP, gRPC unary and gRPC stream round trips to a floor peer. */
+async function measureCrossProcess(): Promise<{ tcp: number[]; unary: number[]; stream: number[] }> {
+  const { child, tcpPort, grpcPort } = await startEchoPeer();
+  let socket: Socket | undefined;
+  let client: EchoClient | undefined;
+  try {
+    socket = createConnection({ host: '127.0.0.1', port: tcpPort });
     socket.setNoDelay(true);
     const s = socket;
     await withDeadline(
