@@ -29,37 +29,33 @@ export class CpuWaitReader {
   private fd: number | undefined;
   private unavailable = false;
   private readonly buffer = Buffer.alloc(SCHEDSTAT_BYTES_MAX);
-  /** lastLength is how many bytes the last read put in `buffer`. */
-  private lastLength = 0;
 
   constructor(private readonly path: string = SCHEDSTAT_PATH) {}
 
   /** read answers the wait so far in milliseconds, or undefined when the system does not say. */
   read(): number | undefined {
-    return this.readField(1);
+    return this.readFields()?.[1];
   }
 
   /** readOnCpu answers the thread's time on a CPU so far in milliseconds, or undefined when the system does not say. */
   readOnCpu(): number | undefined {
-    return this.readField(0);
+    return this.readFields()?.[0];
   }
 
   /** readBoth answers both, from one read: [on a CPU, waiting for one], in milliseconds. */
   readBoth(): readonly [onCpuMs: number, waitMs: number] | undefined {
-    const onCpu = this.readField(0);
-    if (onCpu === undefined) return undefined;
-    const wait = schedstatField(this.buffer, this.lastLength, 1);
-    return wait === undefined ? undefined : [onCpu, wait / NS_PER_MS];
+    return this.readFields();
   }
 
-  private readField(field: SchedstatField): number | undefined {
+  /** readFields reads the file once and parses both fields; undefined (for good) when either is missing. */
+  private readFields(): [onCpuMs: number, waitMs: number] | undefined {
     if (this.unavailable) return undefined;
     try {
       this.fd ??= openSync(this.path, 'r');
       const length = readSync(this.fd, this.buffer, 0, SCHEDSTAT_BYTES_MAX, 0);
-      this.lastLength = length;
-      const ns = schedstatField(this.buffer, length, field);
-      if (ns !== undefined) return ns / NS_PER_MS;
+      const onCpu = schedstatField(this.buffer, length, 0);
+      const wait = schedstatField(this.buffer, length, 1);
+      if (onCpu !== undefined && wait !== undefined) return [onCpu / NS_PER_MS, wait / NS_PER_MS];
     } catch {
       // Not Linux, or the file went away: say nothing rather than a wrong figure.
     }
