@@ -95,6 +95,13 @@ export interface ClientOptions {
    */
   readonly keepaliveMs?: number;
   /**
+   * multiplexCalls (default true) sends the unary calls to each node (acquire, resign, reads…)
+   * over one Leadership.Calls stream rather than as one HTTP/2 stream each, which costs both ends
+   * less per call; a node without Calls (an older build) gets them on their own. false makes
+   * every call on its own.
+   */
+  readonly multiplexCalls?: boolean;
+  /**
    * onRenewal hears each step of every automatic renewal (RenewalEvent: sent, then renewed,
    * refused or unanswered), synchronously and in order, so a caller can record which renewals
    * the cluster confirmed, refused or left unknown. What it throws is ignored.
@@ -268,6 +275,7 @@ export class OmniRelayClient {
       callTimeoutMs: this.callTimeoutMs,
       attemptTimeoutMs,
       keepaliveMs: positive(options.keepaliveMs ?? DEFAULTS.keepaliveMs, 'keepaliveMs'),
+      ...(options.multiplexCalls === undefined ? {} : { multiplexCalls: options.multiplexCalls }),
       ...this.backoff,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.token === undefined ? {} : { token: options.token }),

@@ -10,6 +10,8 @@ import {
   isOmniRelayError,
   untilAborted,
 } from './errors';
+import { CallMux } from './call-mux';
+import type { CarriedOutcome } from './call-mux';
 import { answerOnMessage } from './early-answer';
 import { loadServiceClients } from './proto';
 import type { TokenSource } from './token';
@@ -41,15 +43,21 @@ export interface RouterOptions {
   readonly backoffMaxMs: number;
   /** keepaliveMs is the HTTP/2 ping interval and timeout of every channel. */
   readonly keepaliveMs: number;
+  /**
+   * multiplexCalls (default true) sends the unary calls to a node over one Leadership.Calls
+   * stream (CallMux) rather than as one HTTP/2 stream each; a node without Calls gets them on their own.
+   */
+  readonly multiplexCalls?: boolean;
 }
 
 /** Service names a public service. */
 export type Service = 'Leadership' | 'Cluster';
 
-/** Stubs are the two service clients of one node. */
+/** Stubs are the two service clients of one node, and the CallMux over their channel. */
 interface Stubs {
   readonly Leadership: grpc.Client;
   readonly Cluster: grpc.Client;
+  readonly mux: CallMux | undefined;
 }
 
 /** Unary is a unary method of a grpc-js client, as the loaded proto builds them. */
@@ -91,6 +99,21 @@ const NODE_DID_NOT_SERVE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'DEADLINE_EXCEEDED',
   'CANCELLED',
 ]);
+
+/** UNCARRIED is what `carried` resolves to when the node refused the Calls call (the call did not run). */
+const UNCARRIED: unique symbol = Symbol('uncarried');
+const EMPTY = Buffer.alloc(0);
+/** The statuses a carried call ends with when the client stops waiting, as grpc-js gives a unary call's. */
+const DEADLINE_EXCEEDED_ON_CLIENT: grpc.StatusObject = {
+  code: grpc.status.DEADLINE_EXCEEDED,
+  details: 'Deadline exceeded',
+  metadata: new grpc.Metadata(),
+};
+const CANCELLED_ON_CLIENT: grpc.StatusObject = {
+  code: grpc.status.CANCELLED,
+  details: 'Cancelled on client',
+  metadata: new grpc.Metadata(),
+};
 
 /** ONLY_NOT_APPLIED is the retry set of writes that must never run twice. */
 export const ONLY_NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_LEADER']);
@@ -166,6 +189,11 @@ export class Router {
 
   /** stub returns (creating once) the service client of `address`. */
   stub(address: string, service: Service): grpc.Client {
+    return this.stubsOf(address)[service];
+  }
+
+  /** stubsOf returns (creating once) the service clients of `address` and their CallMux. */
+  private stubsOf(address: string): Stubs {
     if (this.closed) throw new OmniRelayError('CLOSED', 'the client is closed; create a new one');
     let stubs = this.stubs.get(address);
     if (stubs === undefined) {
@@ -189,10 +217,15 @@ export class Router {
       const cluster = new clients.Cluster(address, this.credentials, {
         channelOverride: leadership.getChannel(),
       });
-      stubs = { Leadership: leadership, Cluster: cluster };
+      const calls = clients.Leadership.service['Calls'];
+      const mux =
+        this.options.multiplexCalls === false || calls === undefined
+          ? undefined
+          : new CallMux(leadership, calls);
+      stubs = { Leadership: leadership, Cluster: cluster, mux };
       this.stubs.set(address, stubs);
     }
-    return stubs[service];
+    return stubs;
   }
 
   /**
@@ -565,7 +598,10 @@ export class Router {
     }
   }
 
-  /** once runs one attempt of a unary method against one node. */
+  /**
+   * once runs one attempt of a unary method against one node: over the node's CallMux while it
+   * has one, else as a call of its own.
+   */
   once(
     service: Service,
     method: string,
@@ -574,9 +610,90 @@ export class Router {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const client = this.stub(address, service) as unknown as Record<string, Unary>;
+    const stubs = this.stubsOf(address);
+    const client = stubs[service] as unknown as Record<string, Unary>;
     const fn = client[method];
     if (fn === undefined) throw new OmniRelayError('INTERNAL', `unknown method ${service}.${method}`);
+    const definition = loadServiceClients()[service].service[method];
+    const mux = stubs.mux;
+    if (mux?.available === true && definition !== undefined) {
+      const bytes = definition.requestSerialize(request);
+      if (mux.takes(bytes.length)) {
+        return this.carried(mux, definition, method, bytes, address, timeoutMs, signal).then((o) =>
+          o === UNCARRIED ? this.unary(fn, client, request, address, timeoutMs, signal) : o,
+        );
+      }
+    }
+    return this.unary(fn, client, request, address, timeoutMs, signal);
+  }
+
+  /**
+   * carried runs one attempt (its request's `bytes`) over `mux`, ending as the same call made on
+   * its own would: the decoded response, or the OmniRelayError of its status (DEADLINE_EXCEEDED
+   * after `timeoutMs`, CANCELLED on `signal`). It resolves UNCARRIED when the node refused the
+   * Calls call itself.
+   */
+  private async carried(
+    mux: CallMux,
+    definition: grpc.MethodDefinition<unknown, unknown>,
+    method: string,
+    bytes: Buffer,
+    address: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    // A token function that fails throws INVALID_ARGUMENT here: nothing is sent.
+    const headers: Record<string, string> =
+      this.token === undefined ? {} : { authorization: bearerHeader(this.token) };
+    if (aborted(signal)) throw fromGrpcError(CANCELLED_ON_CLIENT, address);
+    return new Promise((resolve, reject) => {
+      const settle = (outcome: CarriedOutcome): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (outcome.kind === 'refused') {
+          resolve(UNCARRIED);
+          return;
+        }
+        const { status } = outcome;
+        if (status.code === grpc.status.OK && outcome.kind === 'answer') {
+          this.heard(address);
+          try {
+            resolve(definition.responseDeserialize(outcome.response ?? EMPTY));
+          } catch (e) {
+            reject(
+              new OmniRelayError(
+                'INTERNAL',
+                `the answer of ${method} from ${address} did not decode: ${String(e)}`,
+              ),
+            );
+          }
+          return;
+        }
+        const failure = fromGrpcError(status, address);
+        // An answer proves the node's process runs, as a status does (see unresponsive).
+        if (outcome.kind === 'answer' || !NODE_DID_NOT_SERVE.has(failure.code)) this.heard(address);
+        reject(failure);
+      };
+      const id = mux.send(method, bytes, headers, settle);
+      const end = (status: grpc.StatusObject): void => {
+        mux.forget(id);
+        settle({ kind: 'ended', status });
+      };
+      const timer = setTimeout(() => end(DEADLINE_EXCEEDED_ON_CLIENT), timeoutMs);
+      const onAbort = (): void => end(CANCELLED_ON_CLIENT);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** unary runs one attempt as a call of its own. */
+  private unary(
+    fn: Unary,
+    client: Record<string, Unary>,
+    request: object,
+    address: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       // The response message is the answer; the status after it is not waited for (answerOnMessage).
       // The callback still runs when the status comes: a promise settles once, so it changes nothing then.
@@ -608,7 +725,10 @@ export class Router {
   /** close closes every channel; calls in flight fail with CANCELLED. */
   close(): void {
     this.closed = true;
-    for (const stubs of this.stubs.values()) stubs.Leadership.close();
+    for (const stubs of this.stubs.values()) {
+      stubs.mux?.close();
+      stubs.Leadership.close();
+    }
     this.stubs.clear();
   }
 }

@@ -63,7 +63,8 @@ describe('client watches over one shared WatchStream call per node', () => {
   it('carries many watches of one client on ONE call, each getting exactly its events, and closes it with the last', async () => {
     const limiter = new StreamLimiter(STREAM_LIMITS_DEFAULT);
     const server = await edge(limiter);
-    const client = createClient({ endpoints: [server.address], callTimeoutMs: 3000 });
+    // Its unary calls on their own (no Calls stream): only the watches' streams count here.
+    const client = createClient({ endpoints: [server.address], callTimeoutMs: 3000, multiplexCalls: false });
     const writer = solo.client();
     const watchings: Watching[] = [];
     try {
@@ -100,7 +101,12 @@ describe('client watches over one shared WatchStream call per node', () => {
     const limiter = new StreamLimiter(STREAM_LIMITS_DEFAULT);
     // One byte: every watch is cut off after each revision it gets, and resumes from the next.
     const server = await edge(limiter, { watchStreamBufferBytesMax: 1 });
-    const client = createClient({ endpoints: [server.address], callTimeoutMs: 3000, backoffMaxMs: 50 });
+    const client = createClient({
+      endpoints: [server.address],
+      callTimeoutMs: 3000,
+      backoffMaxMs: 50,
+      multiplexCalls: false,
+    });
     const writer = solo.client();
     const first = (await writer.acquire('slow-mux/0', { ttlMs: 60_000 }))!;
     const watchings = [0, 1, 2].map(() => watchInto(client, 'slow-mux/', first.revision));

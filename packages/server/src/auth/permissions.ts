@@ -40,6 +40,8 @@ export const GRPC_REQUIREMENTS: Readonly<Record<string, (request: unknown) => Re
   Watch: () => READ,
   WatchStream: () => READ,
   ValidateFence: () => READ,
+  // Each call a client makes over it is checked as the call made directly (grpc/forward-stream.ts).
+  Calls: () => OPEN,
   Status: () => READ,
   Members: () => READ,
   TransferLeadership: () => OPERATE,

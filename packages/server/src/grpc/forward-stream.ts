@@ -75,15 +75,22 @@ export interface ForwardStreamOptions {
   readonly onCallFinished?: (code: string) => void;
   /** inFlightMax bounds the calls one Forward call may have unanswered (default FORWARDED_CALLS_IN_FLIGHT_MAX). */
   readonly inFlightMax?: number;
+  /**
+   * method is the method served: Cluster.Forward (default), whose calls a member forwarded and
+   * are marked so (never forwarded again), or Leadership.Calls, whose calls a client made and are
+   * served as if made directly (a follower forwards what needs the leader).
+   */
+  readonly method?: 'Forward' | 'Calls';
 }
 
 /**
- * ForwardStreams serves Cluster.Forward (`handler`): each forwarded call runs through the very
- * handler a direct call of its method runs through (access control against the credentials it
- * carries and this call's connection certificate, the request origin, the service), marked as
- * forwarded so it is never forwarded again. Answers made in one turn of the event loop leave in
- * one message. `drain` (server shutdown) ends each Forward call once it has nothing in flight, so
- * the followers' calls do not hold the shutdown for its whole grace.
+ * ForwardStreams serves Cluster.Forward or Leadership.Calls (`handler`): each call carried runs
+ * through the very handler a direct call of its method runs through (access control against the
+ * credentials it carries and this call's connection certificate, the request origin, the
+ * service); on Forward it is marked as forwarded so it is never forwarded again. Answers made in
+ * one turn of the event loop leave in one message. `drain` (server shutdown) ends each call once
+ * it has nothing in flight, so the followers' and clients' calls do not hold the shutdown for its
+ * whole grace.
  */
 export class ForwardStreams {
   private readonly draining = new Set<() => void>();
@@ -109,7 +116,12 @@ export class ForwardStreams {
     let closed = false;
     let ending = false;
     let outbox: ForwardedAnswer[] = [];
-    const forwardedBy = String(stream.metadata.get(FORWARDED_BY_METADATA_KEY)[0] ?? 'a member');
+    const method = options.method ?? 'Forward';
+    // Calls made by a client are not forwarded calls: nothing marks them so.
+    const forwardedBy =
+      method === 'Forward'
+        ? String(stream.metadata.get(FORWARDED_BY_METADATA_KEY)[0] ?? 'a member')
+        : undefined;
     const flush = (): void => {
       const answers = outbox;
       outbox = [];
@@ -138,7 +150,7 @@ export class ForwardStreams {
         close();
         stream.emit('error', {
           code: grpc.status.INVALID_ARGUMENT,
-          details: `a Forward message did not decode (${malformedReason(message)})`,
+          details: `a ${method} message did not decode (${malformedReason(message)})`,
           metadata: new grpc.Metadata(),
         });
         return;
@@ -149,13 +161,13 @@ export class ForwardStreams {
           answer(
             statusAnswer(call.id, {
               code: grpc.status.RESOURCE_EXHAUSTED,
-              details: `more than ${inFlightMax} forwarded calls are waiting on this leader in one Forward call; send fewer at a time`,
+              details: `more than ${inFlightMax} calls are waiting on this node in one ${method} call; send fewer at a time`,
             }),
           );
           continue;
         }
         inFlight++;
-        serve(call, forwardedBy, stream, options, (a) => {
+        serve(call, method, forwardedBy, stream, options, (a) => {
           inFlight--;
           answer(a);
           if (ending) endWhenIdle();
@@ -170,10 +182,11 @@ export class ForwardStreams {
   }
 }
 
-/** serve runs one forwarded call through its method's handler and hands its answer to `done`. */
+/** serve runs one carried call through its method's handler and hands its answer to `done`. */
 function serve(
   call: ForwardedCall,
-  forwardedBy: string,
+  carrier: 'Forward' | 'Calls',
+  forwardedBy: string | undefined,
   stream: grpc.ServerDuplexStream<unknown, unknown>,
   options: ForwardStreamOptions,
   done: (answer: ForwardedAnswer) => void,
@@ -182,14 +195,14 @@ function serve(
   if (unary === undefined) {
     const status = {
       code: grpc.status.UNIMPLEMENTED,
-      details: `no unary method ${JSON.stringify(call.method)} can be forwarded (see proto/leadership.proto)`,
+      details: `no unary method ${JSON.stringify(call.method)} can be ${carrier === 'Forward' ? 'forwarded' : 'made over Calls'} (see proto/leadership.proto)`,
     };
     options.onCallFinished?.(grpc.status[status.code]);
     done(statusAnswer(call.id, status));
     return;
   }
   const metadata = new grpc.Metadata();
-  metadata.set(FORWARDED_BY_METADATA_KEY, forwardedBy);
+  if (forwardedBy !== undefined) metadata.set(FORWARDED_BY_METADATA_KEY, forwardedBy);
   for (const key of FORWARDED_HEADERS) {
     const value = call.headers[key];
     if (value !== undefined) metadata.set(key, value);

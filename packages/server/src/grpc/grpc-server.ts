@@ -138,33 +138,35 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
       WatchStream: watchStream.method,
     }),
   );
+  // The calls a member forwards over Forward, and those a client makes over Calls, run through
+  // the same handlers as direct calls.
+  const unaries = new Map<string, LocalUnary>();
+  const carried = { unaries, logger, ...(onCallFinished === undefined ? {} : { onCallFinished }) };
+  const forwardStreams = new ForwardStreams(carried);
+  const clientCalls = new ForwardStreams({ ...carried, method: 'Calls' });
   const leadershipImpl = servingRequest(
     transport,
     access,
     logger,
     admitStreams(
-      leadershipServiceImpl({
-        service: options.service,
-        logger,
-        limits,
-        encodeWatchResponse: watch.encode,
-        encodeWatchStreamResponse: watchStream.encode,
-        streamLimiter,
-        forwarder,
-        access,
-      }),
+      {
+        ...leadershipServiceImpl({
+          service: options.service,
+          logger,
+          limits,
+          encodeWatchResponse: watch.encode,
+          encodeWatchStreamResponse: watchStream.encode,
+          streamLimiter,
+          forwarder,
+          access,
+        }),
+        Calls: clientCalls.handler as grpc.UntypedHandleCall,
+      },
       streamLimiter,
       logger,
     ),
   );
   const clusterDefinition = passEncodedResponses(guardDeserializers(api.cluster.definition));
-  // The calls a member forwards over Forward run through the same handlers as direct calls.
-  const unaries = new Map<string, LocalUnary>();
-  const forwardStreams = new ForwardStreams({
-    unaries,
-    logger,
-    ...(onCallFinished === undefined ? {} : { onCallFinished }),
-  });
   const clusterImpl = servingRequest(transport, access, logger, {
     ...clusterServiceImpl({
       node: options.node,
@@ -222,6 +224,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Clien
         }, GRPC_SHUTDOWN_GRACE_MS);
         timer.unref();
         forwardStreams.drain();
+        clientCalls.drain();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

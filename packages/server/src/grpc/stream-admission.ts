@@ -13,6 +13,8 @@ export const LIMITED_STREAMS: Readonly<Record<string, { readonly watcher: boolea
   Watch: { watcher: true },
   // A WatchStream call is one stream; each watch on it counts as a watcher (watch-mux-stream.ts).
   WatchStream: { watcher: false },
+  // A Calls call is one stream, however many unary calls it carries.
+  Calls: { watcher: false },
 };
 
 type StreamCall = grpc.ServerWritableStream<unknown, object> | grpc.ServerDuplexStream<unknown, object>;

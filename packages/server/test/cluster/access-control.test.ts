@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { issueClient } from '@omnirelay/certs';
 import type { LocalCluster } from '../../src/index';
+import { createClient, isOmniRelayError } from '../../../client-sdk/src/index';
 import { loadPublicApi } from '../../src/index';
 import { tokenHash } from '../../src/auth/tokens-file';
 import type { Msg } from '../grpc/grpc-test-helpers';
@@ -453,6 +454,42 @@ describe('access control with bearer tokens on a 3-node cluster (TLS, tokens fil
     await expectUnchanged(cluster(), leader, before);
     const logged = readFileSync(cluster().node(leader).logFile, 'utf8');
     for (const secret of Object.values(TOKENS)) expect(logged).not.toContain(secret);
+  });
+
+  it('authorizes each call an SDK client carries over Leadership.Calls exactly as the call made on its own, on the leader and through a follower', async () => {
+    const ca = readFileSync(files().ca);
+    const outcomes = async (multiplexCalls: boolean): Promise<string[]> => {
+      const out: string[] = [];
+      for (const via of [leader, follower]) {
+        for (const token of [undefined, TOKENS.reader, TOKENS.ops]) {
+          const sdk = createClient({
+            endpoints: [cluster().node(via).grpcAddress],
+            tls: { ca },
+            callTimeoutMs: 5000,
+            multiplexCalls,
+            ...(token === undefined ? {} : { token }),
+          });
+          try {
+            // A scope nobody holds: an allowed step-down is refused by the service itself.
+            await sdk.stepDown('acl/calls/vacant');
+            out.push('OK');
+          } catch (e) {
+            out.push(isOmniRelayError(e) ? `${e.code}: ${e.message}` : String(e));
+          } finally {
+            sdk.close();
+          }
+        }
+      }
+      return out;
+    };
+    const carried = await outcomes(true);
+    expect(carried).toEqual(await outcomes(false));
+    expect(carried.slice(0, 3)).toEqual([
+      expect.stringMatching(/^UNAUTHENTICATED: StepDown needs credentials/),
+      'PERMISSION_DENIED: token/reader may not call StepDown: it needs role mesh.operate (it has roles mesh.read; scope prefixes *)',
+      // Allowed: the service itself answers.
+      'NOT_HOLDER: scope "acl/calls/vacant" has no holder to step down',
+    ]);
   });
 
   it('stops honouring a token once the tokens files drop it, without a restart', async () => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LocalCluster } from '../../src/index';
 import { loadPublicApi } from '../../src/index';
+import type { ForwardedAnswer } from '../../src/grpc/forward-stream';
 import type { Msg } from '../grpc/grpc-test-helpers';
 import {
   StreamReader,
@@ -380,6 +381,79 @@ describe('gRPC calls that land on a follower of a 3-process cluster', () => {
     expect(BigInt(after.response['raftTerm'] as string)).toBeGreaterThan(
       BigInt(before.response['raftTerm'] as string),
     );
+  });
+
+  it("serves a client's calls carried over Leadership.Calls on a follower as direct ones: forwarded to the leader, refusals relayed", async () => {
+    const { leader, followers } = await roles(cluster());
+    const follower = followers[0]!;
+    const api = loadPublicApi();
+    const definitions = { ...api.leadership.definition, ...api.cluster.definition };
+    const calls = definitions['Calls']!;
+    const before = (await forwardedCount(cluster(), follower, 'grpc')) ?? Number.NaN;
+    // A client that claims to be a member forwarding: Calls ignores it (its calls are the client's own).
+    const stream = clients
+      .of(follower)
+      .leadership.makeBidiStreamRequest(
+        calls.path,
+        calls.requestSerialize,
+        calls.responseDeserialize as (b: Buffer) => { answers: ForwardedAnswer[] },
+        forwardedBy('m9'),
+        { deadline: Date.now() + WAIT_MS },
+      );
+    stream.on('error', () => undefined);
+    const answers = new Map<number, ForwardedAnswer>();
+    const got = new Promise<void>((resolve) =>
+      stream.on('data', (m: { answers: ForwardedAnswer[] }) => {
+        for (const a of m.answers) answers.set(a.id, a);
+        if (answers.size === 2) resolve();
+      }),
+    );
+    const encode = (method: string, request: object): Buffer =>
+      definitions[method]!.requestSerialize(request);
+    stream.write({
+      calls: [
+        {
+          id: 1,
+          method: 'Acquire',
+          request: encode('Acquire', { scope: 'fwd/calls', candidateId: 'a', leaseTtlMs: 30_000 }),
+          headers: {},
+        },
+        { id: 2, method: 'Status', request: encode('Status', {}), headers: {} },
+      ],
+    });
+    await got;
+    expect(answers.get(1)!.code).toBe(grpc.status.OK);
+    const acquired = definitions['Acquire']!.responseDeserialize(answers.get(1)!.response!) as Msg;
+    expect(acquired).toMatchObject({ granted: true, lease: { scope: 'fwd/calls', candidateId: 'a' } });
+    // Status needs no leader: the follower answers it itself.
+    const status = definitions['Status']!.responseDeserialize(answers.get(2)!.response!) as Msg;
+    expect(status).toMatchObject({ nodeId: follower, leader });
+    const fence = BigInt(leaseOf(acquired, 'lease')['fenceToken'] as string);
+    const refused = new Promise<ForwardedAnswer>((resolve) =>
+      stream.on('data', (m: { answers: ForwardedAnswer[] }) => {
+        const a = m.answers.find((x) => x.id === 3);
+        if (a !== undefined) resolve(a);
+      }),
+    );
+    stream.write({
+      calls: [
+        {
+          id: 3,
+          method: 'Resign',
+          request: encode('Resign', { scope: 'fwd/calls', fenceToken: (fence - 1n).toString() }),
+          headers: {},
+        },
+      ],
+    });
+    const resign = await refused;
+    stream.end();
+    expect(resign.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(resign.trailers).toMatchObject({
+      'omnirelay-error-code': 'STALE_FENCE',
+      'omnirelay-current-fence-token': fence.toString(),
+    });
+    // Both writes went to the leader through the follower's forwarder.
+    expect(await forwardedCount(cluster(), follower, 'grpc')).toBe(before + 2);
   });
 
   it('ends a Campaign proxied to a leader that lost office with NOT_LEADER, naming the new one', async () => {

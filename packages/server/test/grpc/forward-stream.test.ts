@@ -186,7 +186,7 @@ describe('Cluster.Forward in-flight bound', () => {
     forward.stream.cancel();
     expect([...answers.keys()]).toEqual([3]);
     expect(answers.get(3)!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(answers.get(3)!.details).toMatch(/more than 2 forwarded calls are waiting/);
+    expect(answers.get(3)!.details).toMatch(/more than 2 calls are waiting on this node in one Forward call/);
   });
 });
 
