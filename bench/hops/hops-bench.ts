@@ -295,13 +295,13 @@ function figures<K extends string>(
 }
 
 /**
- * HopFloors are the floors of the ledger's kinds of step: half a round trip of a unary gRPC call
- * (a client and a node, or a node and the leader it forwards to), half a message round trip on an
- * open gRPC stream (the Raft peer stream, Cluster.Forward), a synced write, and work inside one
- * process (no floor).
+ * HopFloors are the floors of the ledger's kinds of step: half a message round trip on an open
+ * gRPC stream — between a client and a node (the SDK's Leadership.Calls stream) and between
+ * members (the Raft peer stream, Cluster.Forward) — a synced write, and work inside one process
+ * (no floor).
  */
 interface HopFloors {
-  readonly unaryOneWay: { readonly floor: string; readonly floorMs: number };
+  readonly clientOneWay: { readonly floor: string; readonly floorMs: number };
   readonly streamOneWay: { readonly floor: string; readonly floorMs: number };
   readonly streamRtt: { readonly floor: string; readonly floorMs: number };
   readonly fsync: { readonly floor: string; readonly floorMs: number };
@@ -310,11 +310,10 @@ interface HopFloors {
 }
 
 function hopFloors(floors: Floors): HopFloors {
-  const unary = floors.grpcUnaryRttMs.median;
   const stream = floors.grpcStreamRttMs.median;
   const fsync = floors.fsync4KiBMs.median;
   return {
-    unaryOneWay: { floor: '½ gRPC unary RTT', floorMs: unary / 2 },
+    clientOneWay: { floor: '½ gRPC stream RTT (Calls)', floorMs: stream / 2 },
     streamOneWay: { floor: '½ gRPC stream RTT', floorMs: stream / 2 },
     streamRtt: { floor: 'gRPC stream RTT', floorMs: stream },
     fsync: { floor: 'fsync', floorMs: fsync },
@@ -333,7 +332,7 @@ function writeFigures(
     switch (step) {
       case 'leader receive':
       case 'client receive':
-        return f.unaryOneWay;
+        return f.clientOneWay;
       case 'follower receive':
       case 'ack received':
         return f.streamOneWay;
@@ -360,7 +359,7 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
   const floorOf = (step: (typeof TRANSFER_STEPS)[number]): { floor: string; floorMs: number | null } => {
     switch (step) {
       case 'leader takes the request':
-        return f.unaryOneWay;
+        return f.clientOneWay;
       case 'TimeoutNow received':
       case 'vote request received':
       case 'vote granted received':
@@ -372,7 +371,7 @@ function transferFigures(floors: Floors, transfers: PhaseResult['transfers']): S
         return f.streamRttFsync;
       case 'first new-term write acknowledged':
         // A probe write already waiting at the new leader commits with its first entry.
-        return { floor: '½ gRPC unary RTT (the answer)', floorMs: f.unaryOneWay.floorMs };
+        return { floor: '½ gRPC stream RTT (the answer)', floorMs: f.clientOneWay.floorMs };
       default:
         return f.cpu;
     }
@@ -410,7 +409,7 @@ function crashFigures(
       case 'vote granted received':
         return f.streamOneWay;
       case 'first write acknowledged':
-        return f.unaryOneWay;
+        return f.clientOneWay;
       case 'vote requests written (term and vote persisted)':
       case 'vote answer written (vote persisted)':
         return f.fsync;
@@ -466,7 +465,7 @@ function probeRows(
         (p) => p.sentAt,
         (p) => p.firstReceive,
       ),
-      ...f.unaryOneWay,
+      ...f.clientOneWay,
     },
     {
       step: 'acked probe: first node receive → handed to the leader (forwarded ones)',
@@ -508,7 +507,7 @@ function probeRows(
         (p) => p.relayed ?? p.answer,
         (p) => p.endAt,
       ),
-      ...f.unaryOneWay,
+      ...f.clientOneWay,
     },
   ];
 }
