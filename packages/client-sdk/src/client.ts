@@ -301,7 +301,8 @@ export class OmniRelayClient {
     this.hooks = {
       renew: (lease) => this.keepAlive.renew(lease, this.callTimeoutMs),
       resign: (lease) => this.resignLease(lease),
-      ended: (lease: Lease, reason: LeaseEndReason) => this.leaseEnded(lease, reason),
+      ended: (lease: Lease, reason: LeaseEndReason, error: OmniRelayError) =>
+        this.leaseEnded(lease, reason, error),
     };
   }
 
@@ -998,12 +999,9 @@ export class OmniRelayClient {
     }
   }
 
-  private leaseEnded(lease: Lease, reason: LeaseEndReason): void {
+  private leaseEnded(lease: Lease, reason: LeaseEndReason, error: OmniRelayError): void {
     if (this.leases.get(lease.key) === lease) this.leases.delete(lease.key);
-    this.keepAlive.remove(
-      lease,
-      lease.signal.reason ?? new OmniRelayError('LEASE_LOST', `lease ended: ${reason}`),
-    );
+    this.keepAlive.remove(lease, error);
     // A lease that could not be confirmed may still be held on the cluster: give it up, so a
     // waiting candidate need not wait for the TTL (best effort; it fails harmlessly if gone).
     // A few at a time (BestEffortQueue): a blip may leave thousands unconfirmed together.

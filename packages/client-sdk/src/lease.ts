@@ -39,8 +39,8 @@ export interface LeaseHooks {
   renew(lease: Lease): Promise<void>;
   /** resign resolves true when the cluster removed the holder, false when it was no longer the holder. */
   resign(lease: Lease): Promise<boolean>;
-  /** ended tells the client the lease is over (it stops renewing it). */
-  ended(lease: Lease, reason: LeaseEndReason): void;
+  /** ended tells the client the lease is over (it stops renewing it); `error` is what `signal` aborts with next. */
+  ended(lease: Lease, reason: LeaseEndReason, error: OmniRelayError): void;
 }
 
 /**
@@ -244,14 +244,15 @@ export class Lease {
     this.endReason = reason;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.hooks.ended(this, reason);
-    this.controller.abort(
-      new OmniRelayError(
-        'LEASE_LOST',
-        `lease on ${this.scope} (fence ${this.fence}) ended: ${message}`,
-        details,
-      ),
+    // One error for the client and the signal: building one costs a stack trace, once per lease end.
+    const error = new OmniRelayError(
+      'LEASE_LOST',
+      `lease on ${this.scope} (fence ${this.fence}) ended: ${message}`,
+      details,
     );
+    // The client forgets the lease before `signal` aborts: a listener that acquires the scope again gets a new one.
+    this.hooks.ended(this, reason, error);
+    this.controller.abort(error);
   }
 
   /** arm sets the abort timer at the local deadline. */
