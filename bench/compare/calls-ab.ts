@@ -17,7 +17,7 @@ import { createClient } from '@omnirelay/client-sdk';
 import { intOption } from '../support/options';
 import { progress } from '../support/stats';
 import { installExitHandler } from './children';
-import { OmniRelayTarget } from './omnirelay-target';
+import { OmniRelayTarget, acquireHeld } from './omnirelay-target';
 import type { Target } from './target';
 import type { CyclesResult } from './workload-cycles';
 import { runCycles } from './workload-cycles';
@@ -30,16 +30,7 @@ type Kind = (typeof KINDS)[number];
 function cyclesThrough(client: OmniRelayClient, name: string): Target {
   return {
     name,
-    acquire: async (scope: string, ttlMs: number) => {
-      const lease = await client.acquire(scope, { ttlMs });
-      if (lease === null) throw new Error(`scope ${scope} is already held`);
-      return {
-        scope,
-        fence: lease.fence,
-        renew: () => lease.renew(),
-        release: () => lease.resign().then(() => undefined),
-      };
-    },
+    acquire: (scope: string, ttlMs: number) => acquireHeld(client, scope, ttlMs),
   } as unknown as Target;
 }
 

@@ -89,6 +89,18 @@ export interface OmniRelayTargetOptions {
   readonly callMsMax?: number;
 }
 
+/** acquireHeld acquires `scope` through `client` as workload (a) holds it (fails if it is held). */
+export async function acquireHeld(client: Client, scope: string, ttlMs: number): Promise<HeldScope> {
+  const lease = await client.acquire(scope, { ttlMs });
+  if (lease === null) throw new Error(`OmniRelay: scope ${scope} is already held`);
+  return {
+    scope,
+    fence: lease.fence,
+    renew: () => client.renew(lease).then(() => undefined),
+    release: () => lease.resign().then(() => undefined),
+  };
+}
+
 /** OmniRelayTarget is OmniRelay on 127.0.0.1, 3 nodes, started fresh by start(). */
 export class OmniRelayTarget implements Target {
   readonly name = 'omnirelay' as const;
@@ -290,16 +302,8 @@ export class OmniRelayTarget implements Target {
     return BigInt(s.term);
   }
 
-  async acquire(scope: string, ttlMs: number): Promise<HeldScope> {
-    const c = this.client();
-    const lease = await c.acquire(scope, { ttlMs });
-    if (lease === null) throw new Error(`OmniRelay: scope ${scope} is already held`);
-    return {
-      scope,
-      fence: lease.fence,
-      renew: () => c.renew(lease).then(() => undefined),
-      release: () => lease.resign().then(() => undefined),
-    };
+  acquire(scope: string, ttlMs: number): Promise<HeldScope> {
+    return acquireHeld(this.client(), scope, ttlMs);
   }
 
   /** write is one probe write through `member`'s client; `correlationId` tags it in the hop ledger. */

@@ -71,9 +71,9 @@ export class CallMux {
     return Date.now() >= this.refusedUntilMs;
   }
 
-  /** takes tells whether a request of `bytes` may go now (else it goes on its own). */
+  /** takes tells whether a request of `bytes` may go now while `available` (else it goes on its own). */
   takes(bytes: number): boolean {
-    return bytes <= CALLS_MESSAGE_BYTES_MAX && this.pending.size < CALLS_IN_FLIGHT_MAX && this.available;
+    return bytes <= CALLS_MESSAGE_BYTES_MAX && this.pending.size < CALLS_IN_FLIGHT_MAX;
   }
 
   /**
@@ -138,7 +138,11 @@ export class CallMux {
         this.pending.delete(a.id);
         onOutcome({
           kind: 'answer',
-          status: { code: a.code, details: a.details ?? '', metadata: trailersOf(a.trailers) },
+          // A success has no trailers to read: one shared status, no Metadata per call.
+          status:
+            a.code === (grpc.status.OK as number)
+              ? ANSWERED_OK
+              : { code: a.code, details: a.details ?? '', metadata: trailersOf(a.trailers) },
           response: a.response,
         });
       }
@@ -172,6 +176,13 @@ export class CallMux {
     return call;
   }
 }
+
+/** ANSWERED_OK is the status of every successful answer (its metadata is never read). */
+const ANSWERED_OK: grpc.StatusObject = Object.freeze({
+  code: grpc.status.OK,
+  details: '',
+  metadata: new grpc.Metadata(),
+});
 
 /** REFUSED_FOR_MS maps the statuses that refuse a whole Calls call to how long to make calls on their own. */
 const REFUSED_FOR_MS: ReadonlyMap<number, number> = new Map([

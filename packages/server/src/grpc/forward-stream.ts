@@ -167,7 +167,7 @@ export class ForwardStreams {
           continue;
         }
         inFlight++;
-        serve(call, method, forwardedBy, stream, options, (a) => {
+        serve(call, forwardedBy, stream, options, (a) => {
           inFlight--;
           answer(a);
           if (ending) endWhenIdle();
@@ -185,7 +185,7 @@ export class ForwardStreams {
 /** serve runs one carried call through its method's handler and hands its answer to `done`. */
 function serve(
   call: ForwardedCall,
-  carrier: 'Forward' | 'Calls',
+  /** forwardedBy names the member that forwarded the call (Forward); undefined for a client's own call (Calls). */
   forwardedBy: string | undefined,
   stream: grpc.ServerDuplexStream<unknown, unknown>,
   options: ForwardStreamOptions,
@@ -195,7 +195,7 @@ function serve(
   if (unary === undefined) {
     const status = {
       code: grpc.status.UNIMPLEMENTED,
-      details: `no unary method ${JSON.stringify(call.method)} can be ${carrier === 'Forward' ? 'forwarded' : 'made over Calls'} (see proto/leadership.proto)`,
+      details: `no unary method ${JSON.stringify(call.method)} can be ${forwardedBy === undefined ? 'made over Calls' : 'forwarded'} (see proto/leadership.proto)`,
     };
     options.onCallFinished?.(grpc.status[status.code]);
     done(statusAnswer(call.id, status));
