@@ -63,6 +63,8 @@ interface Options {
   readonly raw: boolean;
   /** cpuProfDir receives a V8 CPU profile of every node when it stops (--cpu-prof DIR), to find what a slow step waited behind. */
   readonly cpuProfDir: string | undefined;
+  /** cpuProfIntervalUs is the profiles' sampling interval in µs (--cpu-prof-interval-us; Node's default, 1,000, when unset). */
+  readonly cpuProfIntervalUs: number | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -75,6 +77,9 @@ function parseOptions(argv: readonly string[]): Options {
     crashes: int('--crashes', 0, 0, 100),
     raw: argv.includes('--raw'),
     cpuProfDir: pathOption(argv, '--cpu-prof'),
+    cpuProfIntervalUs: argv.includes('--cpu-prof-interval-us')
+      ? int('--cpu-prof-interval-us', 1000, 50, 1_000_000)
+      : undefined,
   };
 }
 
@@ -581,6 +586,7 @@ async function main(): Promise<void> {
   const scratch = scratchDir.path;
   const target = new OmniRelayTarget({
     cpuProfDir: options.cpuProfDir,
+    cpuProfIntervalUs: options.cpuProfIntervalUs,
     nodeEnv: { OMNIRELAY_HOP_LEDGER: 'true' },
   });
   let client: Client | undefined;
