@@ -22,5 +22,7 @@ export type {
   TransportStats,
 } from './transport-types';
 export { RAFT_PROTO_PATH } from './proto';
+export { warmCodecs } from './warm-codecs';
+export type { CodecWarmth } from './warm-codecs';
 export { HOP_LEDGER_RECORDS_MAX, HOP_STEPS, HopLedger, hopLedger } from './hop-ledger';
 export type { HopRecord, HopStep } from './hop-ledger';

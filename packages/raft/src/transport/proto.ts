@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
+import { warmCodecs } from './warm-codecs';
 
 /**
  * RAFT_PROTO_PATH is proto/raft.proto at the repository root; this file sits at the same depth
@@ -25,10 +26,11 @@ export interface RaftPeerService {
 
 let loaded: RaftPeerService | undefined;
 
-/** loadRaftPeerService loads proto/raft.proto once. */
+/** loadRaftPeerService loads proto/raft.proto once, its codecs generated at once (warmCodecs). */
 export function loadRaftPeerService(): RaftPeerService {
   if (loaded === undefined) {
     const definition = protoLoader.loadSync(RAFT_PROTO_PATH, PROTO_LOADER_OPTIONS);
+    warmCodecs(definition);
     const root = grpc.loadPackageDefinition(definition) as unknown as {
       omnirelay: { raft: { v1: { RaftPeer: grpc.ServiceClientConstructor } } };
     };

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { warmCodecs } from '@omnirelay/raft';
 import { join } from 'node:path';
 
 /**
@@ -35,10 +36,11 @@ export interface PublicApi {
 
 let loaded: PublicApi | undefined;
 
-/** loadPublicApi loads proto/leadership.proto once. */
+/** loadPublicApi loads proto/leadership.proto once, its codecs generated at once (warmCodecs). */
 export function loadPublicApi(): PublicApi {
   if (loaded === undefined) {
     const definition = protoLoader.loadSync(LEADERSHIP_PROTO_PATH, PUBLIC_PROTO_LOADER_OPTIONS);
+    warmCodecs(definition);
     const root = grpc.loadPackageDefinition(definition) as unknown as {
       omnirelay: {
         leadership: {
