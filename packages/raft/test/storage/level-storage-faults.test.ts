@@ -230,14 +230,19 @@ describe('LevelStorage on a full file system (issue 15 item 9)', () => {
     const store = await LevelStorage.open(dir, { bootstrap: membership });
     try {
       await store.save({ hardState: undefined, entries: entries(1, 2, 10), snapshot: undefined });
-      // What classic-level rejects a batch with when the log file cannot grow.
-      const db = (store as unknown as { db: { batch: (...args: unknown[]) => Promise<void> } }).db;
-      db.batch = () =>
-        Promise.reject(
-          Object.assign(new Error(`IO error: ${dir}/000003.log: No space left on device`), {
-            code: 'LEVEL_IO_ERROR',
-          }),
-        );
+      // What classic-level rejects a batch's write with when the log file cannot grow.
+      const db = (store as unknown as { db: { batch: (...args: unknown[]) => unknown } }).db;
+      db.batch = () => ({
+        put: () => undefined,
+        del: () => undefined,
+        close: () => Promise.resolve(),
+        write: () =>
+          Promise.reject(
+            Object.assign(new Error(`IO error: ${dir}/000003.log: No space left on device`), {
+              code: 'LEVEL_IO_ERROR',
+            }),
+          ),
+      });
       const error: unknown = await store
         .save({
           hardState: { term: 1, vote: 'n1', commit: 0 },
