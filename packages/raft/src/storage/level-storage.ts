@@ -46,7 +46,7 @@ type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'
  * 1 / 8 / 32 entries this way (`bench/storage/batch-forms.ts`; bench/README.md "Session 30"). The
  * write is handed to LevelDB's thread before this returns its promise, as the array form's was.
  */
-function syncedBatch(db: Level<string, Uint8Array>, ops: readonly Operation[]): Promise<void> {
+async function syncedBatch(db: Level<string, Uint8Array>, ops: readonly Operation[]): Promise<void> {
   const batch = db.batch();
   try {
     for (const op of ops) {
@@ -54,9 +54,10 @@ function syncedBatch(db: Level<string, Uint8Array>, ops: readonly Operation[]): 
       else batch.del(op.key);
     }
   } catch (e) {
-    return batch.close().then(() => Promise.reject(e instanceof Error ? e : new Error(String(e))));
+    await batch.close();
+    throw e;
   }
-  return batch.write({ sync: true });
+  await batch.write({ sync: true });
 }
 
 /**

@@ -32,8 +32,8 @@ type Descriptor = {
  * protobufjs generates a message type's encoder, decoder and object converters on their first
  * use, with `new Function`: otherwise that compilation ran inside the first call of each kind a
  * process served, which on a member taking office for the first time is on the critical path of a
- * transfer (bench/README.md "hops": 7–10 ms of a first-time leader's CPU in that window went to
- * protobufjs, none on its later terms). A codec that throws on a sample is skipped and named.
+ * transfer (bench/README.md "Session 30": 7.7–10.2 ms of a node's CPU in a first transfer's
+ * window went to protobufjs, 0–1.5 ms in later ones). A codec that throws on a sample is skipped and named.
  */
 export function warmCodecs(definition: protoLoader.PackageDefinition): CodecWarmth {
   const started = performance.now();
