@@ -1,8 +1,8 @@
 /**
  * batch-forms compares the two ways of handing LevelDB one synced save: abstract-level's array
  * form, `db.batch(ops, { sync: true })` (what LevelStorage used before session 30), and a chained
- * batch, `db.batch().put(…)….write({ sync: true })` (what its `syncedBatch` does). One store in a
- * temporary folder, both forms in one process, rounds alternating which goes first so the shared
+ * batch, `db.batch().put(…)….write({ sync: true })` (LevelStorage's own `syncedBatch`, called
+ * here). One store in a temporary folder, both forms in one process, rounds alternating which goes first so the shared
  * machine's noise falls on both alike. Each save is what a Ready writes: N entries of 200 bytes
  * under fresh keys and the hard state. Two figures per form and size, medians over the rounds:
  * the event loop's time until the call returned its promise (the write is on LevelDB's thread by
@@ -14,6 +14,7 @@ import { Level } from 'level';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syncedBatch } from '../../packages/raft/src/storage/level-storage';
 import { percentile, progress } from '../support/stats';
 
 type Op = { type: 'put'; key: string; value: Uint8Array };
@@ -21,11 +22,7 @@ type Form = (db: Level<string, Uint8Array>, ops: readonly Op[]) => Promise<void>
 
 const FORMS: Record<string, Form> = {
   array: (db, ops) => db.batch(ops as Op[], { sync: true }),
-  chained: (db, ops) => {
-    const batch = db.batch();
-    for (const op of ops) batch.put(op.key, op.value);
-    return batch.write({ sync: true });
-  },
+  chained: syncedBatch,
 };
 const ENTRY_COUNTS = [1, 8, 32];
 const ENTRY_BYTES = 200;

@@ -36,7 +36,7 @@ import { StorageError, isStorageError } from './storage-error';
 import type { InitialClusterState, StoreIdentity } from './store-identity';
 import { isStoreIdentity, newStoreIdentity } from './store-identity';
 
-type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+export type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 /**
  * syncedBatch writes `ops` to `db` atomically and synced, through a chained batch: each operation
@@ -46,7 +46,7 @@ type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'
  * 1 / 8 / 32 entries this way (`bench/storage/batch-forms.ts`; bench/README.md "Session 30"). The
  * write is handed to LevelDB's thread before this returns its promise, as the array form's was.
  */
-async function syncedBatch(db: Level<string, Uint8Array>, ops: readonly Operation[]): Promise<void> {
+export async function syncedBatch(db: Level<string, Uint8Array>, ops: readonly Operation[]): Promise<void> {
   const batch = db.batch();
   try {
     for (const op of ops) {

@@ -10,7 +10,6 @@ const SAMPLE_DEPTH_MAX = 6;
 export interface CodecWarmth {
   readonly methods: number;
   readonly failed: readonly string[];
-  readonly ms: number;
 }
 
 type Descriptor = {
@@ -36,7 +35,6 @@ type Descriptor = {
  * window went to protobufjs, 0–1.5 ms in later ones). A codec that throws on a sample is skipped and named.
  */
 export function warmCodecs(definition: protoLoader.PackageDefinition): CodecWarmth {
-  const started = performance.now();
   let methods = 0;
   const failed: string[] = [];
   for (const [serviceName, service] of Object.entries(definition)) {
@@ -53,7 +51,7 @@ export function warmCodecs(definition: protoLoader.PackageDefinition): CodecWarm
       }
     }
   }
-  return { methods, failed, ms: performance.now() - started };
+  return { methods, failed };
 }
 
 /**
