@@ -15,13 +15,15 @@ import type { EntryContext, FsmState } from './state';
 export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryContext): RenewOutcome {
   let renewedCount = 0;
   const leases = command.leases.map(({ scope, fenceToken }): RenewItem => {
-    if (scopeNameProblem(scope) !== null) {
+    // Only a valid name ever has a record, so a name is checked only when it has none: the same
+    // answers, without walking every renewed lease's name.
+    const record = state.scopes.get(scope);
+    if (record === undefined && scopeNameProblem(scope) !== null) {
       return { scope, fenceToken, renewed: false, code: 'INVALID_SCOPE', currentFenceToken: null };
     }
     if (fenceTokenProblem(fenceToken) !== null) {
       return { scope, fenceToken, renewed: false, code: 'INVALID_ARGUMENT', currentFenceToken: null };
     }
-    const record = state.scopes.get(scope);
     const holder = record?.holder ?? null;
     // A lease inherited from the old active at a promotion is not renewed here: its holder's
     // session ended with that cluster, and the lease ends at its deadline (STALE_FENCE, naming it).
@@ -42,7 +44,7 @@ export function applyRenew(state: FsmState, command: RenewCommand, ctx: EntryCon
     state.beforeChange(record);
     holder.lastRenewalStampMs = ctx.stampMs;
     holder.deadlineMs = ctx.stampMs + holder.leaseTtlMs;
-    state.trackDeadline(record.name, holder);
+    state.trackDeadline(record, holder);
     renewedCount++;
     // The answer names the record's own scope and fence (equal to the listed ones), so the decoded
     // lease dies with the entry while its answer waits to be sent: on a loaded leader that wait
@@ -89,7 +91,7 @@ export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryCon
     if (holder.deadlineMs < target) {
       state.beforeChange(record);
       holder.deadlineMs = target;
-      state.trackDeadline(record.name, holder);
+      state.trackDeadline(record, holder);
       extendedCount++;
     }
   }

@@ -261,6 +261,7 @@ export class SnapshotRestore {
       lastFenceToken: fence(s[3], i, 'lastFenceToken'),
       holder: decodeHolder(s[4], i, this.layout),
       queue: decodeWaiters(s[5], i, name, this.layout),
+      deadlineSlot: undefined,
     };
     if (
       record.holder === null ? record.queue.length > 0 : record.holder.fenceToken !== record.lastFenceToken

@@ -1,7 +1,7 @@
 import { assert } from './assert';
 import { ClusterTopology } from './cluster-topology';
 import { epochOfFence, fenceOf } from './fence';
-import type { DueLease } from './deadline-index';
+import type { DeadlineSlot, DueLease } from './deadline-index';
 import { DeadlineIndex } from './deadline-index';
 import { LeadershipError } from './errors';
 import type { HolderChangeReason, LeadershipEvent } from './events';
@@ -28,6 +28,12 @@ export interface ScopeRecord {
   lastFenceToken: bigint;
   /** queue holds the waiting candidates in promotion order. */
   readonly queue: WaitQueue;
+  /**
+   * deadlineSlot is the scope's slot in the deadline index as its last push returned it (undefined
+   * before any), handed back to the next push so that a renewal looks its scope up once, not twice.
+   * Derived, never in a snapshot; a slot that left the index since is looked up again.
+   */
+  deadlineSlot: DeadlineSlot | undefined;
 }
 
 /**
@@ -113,6 +119,7 @@ export class FsmState {
       revision: 0,
       lastFenceToken: 0n,
       queue: new WaitQueue(),
+      deadlineSlot: undefined,
     };
     this.scopes.set(name, record);
     this.newNames.push(name);
@@ -134,7 +141,11 @@ export class FsmState {
       this.leaseCount++;
       // Pushed one at a time, not heapified at the end: the index grows with each slice, so no
       // single turn builds all of it (a rebuild of 100,000 took the last slice 100 ms and more).
-      this.deadlines.pushAt(record.name, record.holder.fenceToken, record.holder.deadlineMs);
+      record.deadlineSlot = this.deadlines.pushAt(
+        record.name,
+        record.holder.fenceToken,
+        record.holder.deadlineMs,
+      );
     }
   }
 
@@ -207,6 +218,8 @@ export class FsmState {
    * created after a capture needs no call for it (the capture does not list it).
    */
   beforeChange(record: ScopeRecord): void {
+    // Most of the time no capture is pending: no iterator for every renewed lease.
+    if (this.observers.size === 0) return;
     for (const observer of this.observers) observer.beforeChange(record);
   }
 
@@ -215,8 +228,13 @@ export class FsmState {
    * stale. The lease must already be its scope's holder: a compaction rebuilds the index from the
    * holders, so a lease not yet installed would be dropped and never expire.
    */
-  trackDeadline(scope: string, lease: Lease): void {
-    this.deadlines.pushAt(scope, lease.fenceToken, lease.deadlineMs);
+  trackDeadline(record: ScopeRecord, lease: Lease): void {
+    record.deadlineSlot = this.deadlines.pushAt(
+      record.name,
+      lease.fenceToken,
+      lease.deadlineMs,
+      record.deadlineSlot,
+    );
     if (this.deadlines.size > 2 * this.leaseCount + 1024) this.reindexDeadlines();
   }
 
@@ -313,7 +331,7 @@ export class FsmState {
     this.leaseCount += (next === null ? 0 : 1) - (previous === null ? 0 : 1);
     this.recordHolderChange(record, previous, next, reason, ctx);
     // Only now: a push that compacts the index rebuilds it from the holders, this one included.
-    if (next !== null) this.trackDeadline(record.name, next);
+    if (next !== null) this.trackDeadline(record, next);
   }
 
   /**
@@ -340,7 +358,7 @@ export class FsmState {
     record.lastFenceToken = lastFenceToken;
     this.leaseCount++;
     this.recordHolderChange(record, null, lease, 'granted', ctx);
-    this.trackDeadline(record.name, lease);
+    this.trackDeadline(record, lease);
   }
 
   /**

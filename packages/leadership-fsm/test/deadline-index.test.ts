@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { DueLease } from '../src/deadline-index';
+import type { DeadlineSlot, DueLease } from '../src/deadline-index';
 import { DeadlineIndex } from '../src/deadline-index';
 import { DEADLINE_INDEX_BUCKET_MS } from '../src/limits';
 
@@ -182,9 +182,14 @@ function trackedIndex(): {
 } {
   const index = new DeadlineIndex();
   const live = new Map<string, DueLease>();
+  // As the state machine does, each push hands back the slot the scope's last push returned.
+  const slots = new Map<string, DeadlineSlot>();
   const push = (entry: DueLease) => {
     live.set(entry.scope, entry);
-    index.push(entry);
+    slots.set(
+      entry.scope,
+      index.pushAt(entry.scope, entry.fenceToken, entry.deadlineMs, slots.get(entry.scope)),
+    );
   };
   return { index, live, push, isLive: liveIn(live) };
 }
@@ -616,5 +621,43 @@ describe('DeadlineIndex', () => {
     expect(due).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 400 }]);
     push({ scope: 'a', fenceToken: 1n, deadlineMs: 900 });
     expect(due).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 400 }]);
+  });
+
+  it('takes a kept slot only while it is still its scope’s: after a due call or a rebuild it looks the scope up', () => {
+    const index = new DeadlineIndex(10);
+    const live = new Map<string, DueLease>();
+    const isLive = liveIn(live);
+    const push = (scope: string, fenceToken: bigint, deadlineMs: number, known?: DeadlineSlot) => {
+      live.set(scope, { scope, fenceToken, deadlineMs });
+      return index.pushAt(scope, fenceToken, deadlineMs, known);
+    };
+    const a = push('a', 1n, 100);
+    const b = push('b', 2n, 200);
+    // A renewal through the kept slot: the same slot, the new deadline.
+    expect(push('a', 1n, 150, a)).toBe(a);
+    // Another scope's slot is not taken for this one.
+    expect(push('a', 1n, 160, b)).toBe(a);
+    expect(index.due(159, 10, isLive)).toEqual([]);
+    // A due lease leaves the index and comes back in a new slot: the kept one is stale.
+    expect(index.due(160, 10, isLive)).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 160 }]);
+    // Renewed through the stale slot, the lease must still come due at its new deadline (a push
+    // into the stale slot would leave the index's slot at 160, dropped as stale: never due).
+    const renewed = push('a', 1n, 300, a);
+    expect(renewed).not.toBe(a);
+    // b, whose slot a push for a was handed, is due at its own deadline, and then expires.
+    expect(index.due(250, 10, isLive)).toEqual([{ scope: 'b', fenceToken: 2n, deadlineMs: 200 }]);
+    live.delete('b');
+    expect(index.due(299, 10, isLive)).toEqual([]);
+    expect(index.due(300, 10, isLive)).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 300 }]);
+    // The due call moved a to a new slot again; a renewal finds it and hands it back.
+    const current = push('a', 1n, 400, renewed);
+    expect(push('a', 1n, 400, current)).toBe(current);
+    // A rebuild makes every slot new, so one kept from before it is looked up too.
+    index.rebuild([...live.values()]);
+    const later = push('a', 1n, 500, current);
+    expect(later).not.toBe(current);
+    expect(index.due(499, 10, isLive)).toEqual([]);
+    expect(index.due(500, 10, isLive)).toEqual([{ scope: 'a', fenceToken: 1n, deadlineMs: 500 }]);
+    checkSlots(index);
   });
 });
