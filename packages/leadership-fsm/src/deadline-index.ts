@@ -473,9 +473,12 @@ export class DeadlineIndex {
    * slot's or a bucket's start, so a timer armed at it can fire early (`due` then finds nothing and
    * catches those slots up), never late. Unlike
    * `peek`, it re-keys nothing: a lazy slot moves when its old key comes due, once for all the
-   * renewals made since, not soon after each renewal.
+   * renewals made since, not soon after each renewal. With no slot left it is undefined even while
+   * a bucket still holds stale references (a slot re-filed in an earlier bucket, then dropped):
+   * there is nothing to wake for.
    */
   earliestKeyMs(): number | undefined {
+    if (this.slots.size === 0) return undefined;
     const top = this.heap[0];
     const intake = this.intake;
     if (intake !== undefined)

@@ -447,6 +447,19 @@ describe('DeadlineIndex', () => {
             1,
             DEADLINE_INDEX_BUCKET_MS,
           ],
+          // Found by CI (seed -516893787): a renewal moved c's key to an earlier bucket, leaving a
+          // stale reference in its first; once c was dropped the index was empty, yet its bound was
+          // that first bucket's start.
+          [
+            [
+              { k: 'grant', scope: 'c', deadlineMs: 1 },
+              { k: 'renew', scope: 'c', deadlineMs: 0 },
+              { k: 'release', scope: 'c' },
+              { k: 'due', nowMs: 0, limit: 1 },
+            ],
+            2,
+            1,
+          ],
         ],
       },
     );
