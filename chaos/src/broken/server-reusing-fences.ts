@@ -37,7 +37,7 @@ interface PatchedState {
     reason: string,
     ctx: PatchedContext,
   ) => void;
-  trackDeadline(scope: string, lease: PatchedLease): void;
+  trackDeadline(record: PatchedRecord, lease: PatchedLease): void;
 }
 
 /**
@@ -57,7 +57,7 @@ export function reuseFences(): void {
     if (next === null || previousFence === 0n) return;
     next.fenceToken = previousFence;
     record.lastFenceToken = previousFence;
-    this.trackDeadline(record.name, next);
+    this.trackDeadline(record, next);
     const last = ctx.events.length - 1;
     const event = ctx.events[last];
     if (event?.holder !== null && event?.holder !== undefined) {
