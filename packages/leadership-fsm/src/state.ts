@@ -141,11 +141,7 @@ export class FsmState {
       this.leaseCount++;
       // Pushed one at a time, not heapified at the end: the index grows with each slice, so no
       // single turn builds all of it (a rebuild of 100,000 took the last slice 100 ms and more).
-      record.deadlineSlot = this.deadlines.pushAt(
-        record.name,
-        record.holder.fenceToken,
-        record.holder.deadlineMs,
-      );
+      this.indexDeadline(record, record.holder);
     }
   }
 
@@ -229,13 +225,18 @@ export class FsmState {
    * holders, so a lease not yet installed would be dropped and never expire.
    */
   trackDeadline(record: ScopeRecord, lease: Lease): void {
+    this.indexDeadline(record, lease);
+    if (this.deadlines.size > 2 * this.leaseCount + 1024) this.reindexDeadlines();
+  }
+
+  /** indexDeadline pushes the lease's deadline into the index through the record's kept slot, and keeps the slot. */
+  private indexDeadline(record: ScopeRecord, lease: Lease): void {
     record.deadlineSlot = this.deadlines.pushAt(
       record.name,
       lease.fenceToken,
       lease.deadlineMs,
       record.deadlineSlot,
     );
-    if (this.deadlines.size > 2 * this.leaseCount + 1024) this.reindexDeadlines();
   }
 
   /**
