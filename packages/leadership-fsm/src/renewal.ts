@@ -81,9 +81,8 @@ export function applyGrace(state: FsmState, command: GraceCommand, ctx: EntryCon
   // call. No replica rebuilds the index here: at 100,000 leases that rebuild held every node's
   // event loop 0.4–1.3 s at each leader change, long enough for the next election.
   let extendedCount = 0;
-  for (const record of state.scopes.values()) {
-    const holder = record.holder;
-    if (holder === null) continue;
+  for (const record of state.heldRecords()) {
+    const holder = record.holder!;
     const target =
       command.capMs === undefined
         ? graceDeadlineMs

@@ -41,6 +41,39 @@ describe('applyGrace', () => {
     expect(deadlineOrder(d.fsm)).toEqual(deadlineOrder(LeadershipFsm.restore(d.fsm.snapshot())));
   });
 
+  it('extends the held leases alike in a live state and in one restored from its snapshot, after scopes fell vacant', () => {
+    // A grace walks only the records with a holder: a released, expired or promoted scope must
+    // leave or stay in that set exactly as a snapshot restore rebuilds it.
+    const d = heldScopes(80);
+    for (let i = 0; i < 80; i += 2) {
+      const fenceToken = d.fsm.getScope(`s/${i}`)!.holder!.fenceToken;
+      d.apply({ type: 'resign', scope: `s/${i}`, fenceToken });
+    }
+    d.apply({
+      type: 'campaign',
+      scope: 's/1',
+      candidateId: 'next',
+      metadata: '',
+      leaseTtlMs: 1000,
+      priority: 0,
+    });
+    d.apply({ type: 'resign', scope: 's/1', fenceToken: d.fsm.getScope('s/1')!.holder!.fenceToken });
+    expect(d.fsm.getScope('s/1')!.holder!.candidateId).toBe('next');
+    expect(d.fsm.stats().leaseCount).toBe(40);
+    const restored = new Driver();
+    restored.fsm = LeadershipFsm.restore(d.fsm.snapshot());
+    restored.index = d.index;
+    restored.nowMs = d.nowMs;
+    expect(restored.fsm.stats().leaseCount).toBe(40);
+    const grace = { type: 'grace', tookOfficeStampMs: d.nowMs, graceMs: 5000 } as const;
+    const live = d.apply(grace);
+    expect(live).toMatchObject({ ok: true, outcome: { type: 'grace', extendedCount: 40 } });
+    expect(restored.apply(grace)).toEqual(live);
+    expect(Buffer.from(restored.fsm.snapshot())).toEqual(Buffer.from(d.fsm.snapshot()));
+    expect(deadlineOrder(d.fsm)).toHaveLength(40);
+    expect(deadlineOrder(restored.fsm)).toEqual(deadlineOrder(d.fsm));
+  });
+
   it('extends every lease without rebuilding the deadline index, which only the leader catches up', () => {
     const d = heldScopes(80);
     const rebuild = jest.spyOn(DeadlineIndex.prototype, 'rebuild');
