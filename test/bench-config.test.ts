@@ -27,7 +27,17 @@ describe('the compare bench command line', () => {
     expect(parseConfig(['--cpu-prof=/tmp/p', '--quick']).cpuProfDir).toBe('/tmp/p');
   });
 
+  it('adds each --node-arg=FLAG to every OmniRelay node, in order, and none by default', () => {
+    expect(parseConfig([]).nodeArgs).toEqual([]);
+    expect(parseConfig(['--quick']).nodeArgs).toEqual([]);
+    const c = parseConfig(['--node-arg=--trace-gc', '--quick', '--node-arg=--max-semi-space-size=32']);
+    expect(c.nodeArgs).toEqual(['--trace-gc', '--max-semi-space-size=32']);
+    expect(c.quick).toBe(true);
+  });
+
   it.each([
+    [['--node-arg='], /--node-arg=FLAG takes a Node.js or V8 flag such as --trace-gc, got ""/],
+    [['--node-arg=main.js'], /--node-arg=FLAG takes a Node.js or V8 flag such as --trace-gc, got "main.js"/],
     [['--cpu-prof'], /--cpu-prof needs a folder/],
     [['--cpu-prof', '--quick'], /--cpu-prof needs a folder/],
     [['--cpu-prof='], /--cpu-prof needs a folder/],
@@ -89,7 +99,14 @@ describe('the scale bench command line', () => {
     expect(cpuProfArgs('/tmp/p', undefined)).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/p']);
   });
 
+  it('adds each --node-arg=FLAG to every OmniRelay node, and none by default', () => {
+    expect(parseScaleConfig([]).nodeArgs).toEqual([]);
+    expect(parseScaleConfig(['--node-arg=--trace-gc-nvp', '--smoke']).nodeArgs).toEqual(['--trace-gc-nvp']);
+  });
+
   it.each([
+    [['--node-arg=-'], /--node-arg=FLAG takes a Node.js or V8 flag such as --trace-gc, got "-"/],
+    [['--node-arg', '--trace-gc'], /unknown option --node-arg/],
     [['--keep-logs'], /--keep-logs needs a value/],
     [['--keep-logs', '--smoke'], /--keep-logs needs a folder/],
     [['--keep-logs='], /--keep-logs needs a folder/],

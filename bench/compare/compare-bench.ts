@@ -222,7 +222,11 @@ async function main(): Promise<void> {
   if (config.only !== 'etcd') {
     for (const [mode, list] of targets) {
       list.push(
-        new OmniRelayTarget({ cpuProfDir: config.cpuProfDir, pki: mode === 'tls' ? pki : undefined }),
+        new OmniRelayTarget({
+          cpuProfDir: config.cpuProfDir,
+          pki: mode === 'tls' ? pki : undefined,
+          nodeArgs: config.nodeArgs,
+        }),
       );
     }
     if (config.cpuProfDir !== undefined)

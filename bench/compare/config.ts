@@ -7,6 +7,7 @@
 
 import { resolve } from 'node:path';
 import { SetupError } from './etcd-install';
+import { nodeArgOf } from '../support/options';
 import { SECURITY_DEFAULT, parseSecurityList } from './security';
 import type { SecurityMode } from './security';
 
@@ -28,6 +29,8 @@ export interface CompareConfig {
   readonly security: readonly SecurityMode[];
   /** workloads are the workloads each run measures (`--workloads a,d`); default all of them. */
   readonly workloads: readonly string[];
+  /** nodeArgs are Node.js or V8 flags added to every OmniRelay node (`--node-arg=FLAG`, repeatable; e.g. an A/B of a V8 flag). */
+  readonly nodeArgs: readonly string[];
   readonly clusterWarmupMs: number;
   readonly cyclesConcurrencies: readonly number[];
   readonly cyclesWarmupMs: number;
@@ -68,6 +71,7 @@ function full(
     cpuProfDir,
     security,
     workloads: WORKLOADS,
+    nodeArgs: [],
     clusterWarmupMs: 5000,
     cyclesConcurrencies: [1, 16, 128],
     cyclesWarmupMs: 1000,
@@ -95,7 +99,7 @@ function full(
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR] [--security off|tls|off,tls] [--workloads a,b,c,d,e,f]';
+  'usage: npm run bench -- compare [--runs N] [--quick] [--only omnirelay|etcd] [--cpu-prof DIR] [--security off|tls|off,tls] [--workloads a,b,c,d,e,f] [--node-arg=FLAG ...]';
 
 /** WORKLOADS are the workloads a run can measure (see bench/README.md). */
 export const WORKLOADS: readonly string[] = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -108,13 +112,16 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
   let cpuProfDir: string | undefined;
   let security: readonly SecurityMode[] = SECURITY_DEFAULT;
   let workloads: readonly string[] | undefined;
+  const nodeArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     // An option's value follows it (`--runs 3`) or is joined to it (`--runs=3`).
     const value = (name: string): string | undefined =>
       a === name ? argv[++i] : a.startsWith(`${name}=`) ? a.slice(name.length + 1) : undefined;
     const takes = (name: string): boolean => a === name || a.startsWith(`${name}=`);
-    if (a === '--quick') quick = true;
+    const nodeArg = nodeArgOf(a, (reason) => new SetupError(`${reason}\n${USAGE}`));
+    if (nodeArg !== undefined) nodeArgs.push(nodeArg);
+    else if (a === '--quick') quick = true;
     else if (takes('--runs')) {
       const raw = value('--runs');
       const n = Number(raw);
@@ -153,7 +160,11 @@ export function parseConfig(argv: readonly string[]): CompareConfig {
       workloads = asked;
     } else throw new SetupError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  const chosen = (c: CompareConfig): CompareConfig => (workloads === undefined ? c : { ...c, workloads });
+  const chosen = (c: CompareConfig): CompareConfig => ({
+    ...c,
+    nodeArgs,
+    ...(workloads === undefined ? {} : { workloads }),
+  });
   if (!quick) return chosen(full(runs ?? 3, only, cpuProfDir, security));
   const f = chosen(full(runs ?? 1, only, cpuProfDir, security));
   return {

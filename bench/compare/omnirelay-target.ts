@@ -82,6 +82,8 @@ export interface OmniRelayTargetOptions {
   readonly pki?: BenchPki | undefined;
   /** nodeEnv adds environment variables to every node (e.g. the hops bench's OMNIRELAY_HOP_LEDGER). */
   readonly nodeEnv?: Readonly<Record<string, string>>;
+  /** nodeArgs are Node.js or V8 flags added to every node's command line (`--node-arg=FLAG`). */
+  readonly nodeArgs?: readonly string[];
   /**
    * callMsMax is the leader-routed client's whole-call deadline, retries included (default
    * OMNIRELAY_CALL_MS_MAX). The SDK retries a BACKPRESSURE refusal with backoff until it.
@@ -126,6 +128,7 @@ export class OmniRelayTarget implements Target {
   private readonly keepLogsDir: string | undefined;
   private readonly pki: BenchPki | undefined;
   private readonly nodeEnv: Readonly<Record<string, string>>;
+  private readonly nodeArgs: readonly string[];
   private readonly callMsMax: number;
 
   constructor(options: OmniRelayTargetOptions = {}) {
@@ -135,6 +138,7 @@ export class OmniRelayTarget implements Target {
     this.keepLogsDir = options.keepLogsDir;
     this.pki = options.pki;
     this.nodeEnv = options.nodeEnv ?? {};
+    this.nodeArgs = options.nodeArgs ?? [];
     this.callMsMax = options.callMsMax ?? OMNIRELAY_CALL_MS_MAX;
     this.security = this.pki === undefined ? 'off' : 'tls';
     this.tls = this.pki === undefined ? undefined : readTls(this.pki.client);
@@ -164,6 +168,7 @@ export class OmniRelayTarget implements Target {
       nodeEnv: (id: string) => ({ ...this.nodeEnv, ...this.nodeTlsEnv(id) }),
       ...(this.pki === undefined ? {} : { clientTls: this.pki.client }),
       nodeArgs: [
+        ...this.nodeArgs,
         ...(this.cpuProfDir === undefined ? [] : cpuProfArgs(this.cpuProfDir, this.cpuProfIntervalUs)),
         ...(this.heapSnapshotDir === undefined
           ? []

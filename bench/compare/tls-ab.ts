@@ -22,6 +22,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient } from '@omnirelay/client-sdk';
 import type { LocalCluster } from '@omnirelay/server';
+import { nodeArgOf } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { BenchPki } from './bench-pki';
 import { BENCH_CLUSTER_ID, mintBenchPki } from './bench-pki';
@@ -116,7 +117,7 @@ function parseOptions(argv: readonly string[]): Options {
     cyclesMs: count('cycles-ms', 5000, 60_000),
     logLevel: value('log-level') ?? 'warn',
     keepLogs: value('keep-logs'),
-    nodeArgs: argv.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice('--node-arg='.length)),
+    nodeArgs: argv.flatMap((a) => nodeArgOf(a, (reason) => new Error(reason)) ?? []),
   };
 }
 

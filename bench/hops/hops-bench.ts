@@ -22,7 +22,7 @@ import { installExitHandler, makeScratchDir } from '../compare/children';
 import { firstAck } from '../compare/first-ack';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
-import { intOption, pathOption } from '../support/options';
+import { intOption, nodeArgOf, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CrashRun, ProbeOutcome } from './crash-phase';
 import { ackedProbe, runCrashes, taggedProbe } from './crash-phase';
@@ -65,6 +65,8 @@ interface Options {
   readonly cpuProfDir: string | undefined;
   /** cpuProfIntervalUs is the profiles' sampling interval in µs (--cpu-prof-interval-us; Node's default, 1,000, when unset). */
   readonly cpuProfIntervalUs: number | undefined;
+  /** nodeArgs are Node.js or V8 flags added to every node (`--node-arg=FLAG`, repeatable). */
+  readonly nodeArgs: readonly string[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -80,6 +82,13 @@ function parseOptions(argv: readonly string[]): Options {
     cpuProfIntervalUs: argv.includes('--cpu-prof-interval-us')
       ? int('--cpu-prof-interval-us', 1000, 50, 1_000_000)
       : undefined,
+    nodeArgs: argv.flatMap(
+      (a) =>
+        nodeArgOf(a, (reason) => {
+          process.stderr.write(`${reason}\n`);
+          process.exit(2);
+        }) ?? [],
+    ),
   };
 }
 
@@ -588,6 +597,7 @@ async function main(): Promise<void> {
     cpuProfDir: options.cpuProfDir,
     cpuProfIntervalUs: options.cpuProfIntervalUs,
     nodeEnv: { OMNIRELAY_HOP_LEDGER: 'true' },
+    nodeArgs: options.nodeArgs,
   });
   let client: Client | undefined;
   try {

@@ -14,6 +14,7 @@
  */
 import { resolve } from 'node:path';
 import { SetupError } from '../compare/etcd-install';
+import { nodeArgOf } from '../support/options';
 
 /** ScaleConfig is the validated configuration of one invocation. */
 export interface ScaleConfig {
@@ -47,11 +48,13 @@ export interface ScaleConfig {
    * not comparable with a run without).
    */
   readonly heapSnapshotDir: string | undefined;
+  /** nodeArgs are Node.js or V8 flags added to every OmniRelay node (`--node-arg=FLAG`, repeatable). */
+  readonly nodeArgs: readonly string[];
 }
 
 /** USAGE is printed for a bad command line. */
 export const USAGE =
-  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR [--cpu-prof-interval-us N]] [--keep-logs DIR] [--heap-snapshot DIR]';
+  'usage: npm run bench -- scale [--smoke] [--leases N] [--clients N] [--lease-workers N] [--watchers N] [--duration S] [--ttl-ms N] [--fault-gap-ms N] [--only omnirelay|etcd] [--cpu-prof DIR [--cpu-prof-interval-us N]] [--keep-logs DIR] [--heap-snapshot DIR] [--node-arg=FLAG ...]';
 
 /** LEASES_MAX bounds --leases (the issue's workload is 100,000). */
 const LEASES_MAX = 1_000_000;
@@ -77,8 +80,14 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
   let cpuProfDir: string | undefined;
   let keepLogsDir: string | undefined;
   let heapSnapshotDir: string | undefined;
+  const nodeArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const nodeArg = nodeArgOf(a, (reason) => new SetupError(`${reason}\n${USAGE}`));
+    if (nodeArg !== undefined) {
+      nodeArgs.push(nodeArg);
+      continue;
+    }
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     const value = (): string => {
@@ -134,5 +143,6 @@ export function parseScaleConfig(argv: readonly string[]): ScaleConfig {
     cpuProfIntervalUs: n['--cpu-prof-interval-us'],
     keepLogsDir,
     heapSnapshotDir,
+    nodeArgs,
   };
 }

@@ -494,6 +494,7 @@ export async function runOmniRelayScale(config: ScaleConfig): Promise<OmniRelayS
     cpuProfIntervalUs: config.cpuProfIntervalUs,
     heapSnapshotDir: config.heapSnapshotDir,
     keepLogsDir: config.keepLogsDir,
+    nodeArgs: config.nodeArgs,
     callMsMax: WRITE_MS_MAX,
   });
   const workers: Worker[] = [];

@@ -38,3 +38,22 @@ export function pathOption(argv: readonly string[], flag: string): string | unde
   }
   return resolve(v);
 }
+
+/** NODE_ARG_OPTION adds one Node.js or V8 flag to every OmniRelay node a bench starts (repeatable). */
+export const NODE_ARG_OPTION = '--node-arg=';
+
+/**
+ * nodeArgOf returns the flag that `arg` (`--node-arg=FLAG`) adds to every node's command line,
+ * or undefined when `arg` is another option. A value that is not a flag (it must start with `-`:
+ * a path or a word would become the node's entry script or its argument) throws `fail(reason)`.
+ */
+export function nodeArgOf(arg: string, fail: (reason: string) => Error): string | undefined {
+  if (!arg.startsWith(NODE_ARG_OPTION)) return undefined;
+  const flag = arg.slice(NODE_ARG_OPTION.length);
+  if (!/^--?[A-Za-z]/.test(flag)) {
+    throw fail(
+      `${NODE_ARG_OPTION}FLAG takes a Node.js or V8 flag such as --trace-gc, got ${JSON.stringify(flag)}`,
+    );
+  }
+  return flag;
+}
