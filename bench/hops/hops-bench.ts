@@ -22,7 +22,7 @@ import { installExitHandler, makeScratchDir } from '../compare/children';
 import { firstAck } from '../compare/first-ack';
 import { OmniRelayTarget } from '../compare/omnirelay-target';
 import { sharedNowMs, sleep } from '../compare/time';
-import { intOption, nodeArgOf, pathOption } from '../support/options';
+import { intOption, nodeArgsOption, pathOption } from '../support/options';
 import { percentile, progress } from '../support/stats';
 import type { CrashRun, ProbeOutcome } from './crash-phase';
 import { ackedProbe, runCrashes, taggedProbe } from './crash-phase';
@@ -82,13 +82,7 @@ function parseOptions(argv: readonly string[]): Options {
     cpuProfIntervalUs: argv.includes('--cpu-prof-interval-us')
       ? int('--cpu-prof-interval-us', 1000, 50, 1_000_000)
       : undefined,
-    nodeArgs: argv.flatMap(
-      (a) =>
-        nodeArgOf(a, (reason) => {
-          process.stderr.write(`${reason}\n`);
-          process.exit(2);
-        }) ?? [],
-    ),
+    nodeArgs: nodeArgsOption(argv),
   };
 }
 

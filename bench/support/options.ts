@@ -3,6 +3,12 @@
  */
 import { resolve } from 'node:path';
 
+/** refuse ends the process with exit code 2 and `line`, the reason a bench's option was refused. */
+function refuse(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(2);
+}
+
 /**
  * intOption reads `flag`'s value from `argv` as an integer in [min, max], or `fallback` when the
  * flag is absent; any other value ends the process with exit code 2 and a line naming the flag.
@@ -17,10 +23,7 @@ export function intOption(
   const i = argv.indexOf(flag);
   if (i === -1) return fallback;
   const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    process.stderr.write(`${flag} must be an integer in [${min}, ${max}]\n`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(v) || v < min || v > max) refuse(`${flag} must be an integer in [${min}, ${max}]`);
   return v;
 }
 
@@ -32,10 +35,7 @@ export function pathOption(argv: readonly string[], flag: string): string | unde
   const i = argv.indexOf(flag);
   if (i === -1) return undefined;
   const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) {
-    process.stderr.write(`${flag} needs a folder\n`);
-    process.exit(2);
-  }
+  if (v === undefined || v.startsWith('--')) refuse(`${flag} needs a folder`);
   return resolve(v);
 }
 
@@ -56,4 +56,12 @@ export function nodeArgOf(arg: string, fail: (reason: string) => Error): string 
     );
   }
   return flag;
+}
+
+/**
+ * nodeArgsOption reads every `--node-arg=FLAG` of `argv`, in order (none: an empty list); a value
+ * that is not a flag ends the process with exit code 2 and the reason, as intOption does.
+ */
+export function nodeArgsOption(argv: readonly string[]): string[] {
+  return argv.flatMap((a) => nodeArgOf(a, refuse) ?? []);
 }
