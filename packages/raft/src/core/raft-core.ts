@@ -490,6 +490,14 @@ export class RaftCore {
     if (last !== undefined) this.log.stableTo(last.index, last.term);
   }
 
+  /**
+   * softState is the core's role and the leader it knows now, which the next Ready reports when
+   * they changed since the last one (cheap: read on every turn of the runtime's loop).
+   */
+  softState(): SoftState {
+    return { role: this.role, leader: this.lead };
+  }
+
   /** membership is the configuration in force (the newest appended one). */
   membership(): Membership {
     return this.membershipNow;

@@ -552,12 +552,34 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      // Before hasReady, which broadcasts what the leader appended (its no-op) as it stands.
+      if (this.role !== 'leader') {
+        const soft = this.core.softState();
+        if (soft.role === 'leader') {
+          await this.takeOffice(soft);
+          continue;
+        }
+      }
       if (!this.core.hasReady()) {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
       await this.handleReady(this.core.ready());
     }
+  }
+
+  /**
+   * takeOffice tells the listeners that this node leads (`soft`) before the Ready that reports it
+   * is taken, and gives them one event-loop turn: the writes held for the next leader, woken by
+   * the 'leader' event, and the state machine's take-office write are proposed in it, so the
+   * first append carries them with the no-op and each follower persists them in one write. Taken
+   * with the Ready, the no-op left alone and they followed in a second append, often a second
+   * synced write on each follower before the first new-term write could commit (bench/README.md
+   * "hops"). The Ready then reports the same soft state, which changes nothing more.
+   */
+  private async takeOffice(soft: SoftState): Promise<void> {
+    this.onSoftState(soft);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private async handleReady(rd: Ready): Promise<void> {

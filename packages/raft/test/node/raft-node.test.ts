@@ -10,7 +10,7 @@ import type {
   StateMachine,
   TransportLogger,
 } from '../../src/index';
-import { RAFT_NODE_DEFAULTS, RaftNode, isRaftNodeError, wholeSnapshot } from '../../src/index';
+import { RAFT_NODE_DEFAULTS, RaftNode, hopLedger, isRaftNodeError, wholeSnapshot } from '../../src/index';
 
 /** LogMachine records every applied command, so replicas can be compared. */
 class LogMachine implements StateMachine<number> {
@@ -197,6 +197,51 @@ describe('RaftNode in one process on loopback', () => {
     leader.transferLeadership(target);
     await waitFor('the target to lead', () => (nodes.get(target)!.isLeader ? true : undefined));
     await nodes.get(target)!.propose(Buffer.from('after-transfer'));
+  });
+});
+
+describe('RaftNode taking office', () => {
+  jest.setTimeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'omnirelay-node-office-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = new Map<string, RaftNode<number>>();
+
+  beforeAll(() => startNodes(root, ids, { electionTimeoutMs: 2000 }, nodes));
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  // The writes a server holds for the next leader are proposed when the 'leader' event wakes them,
+  // a few microtasks after it; the take-office write in the listener itself. Both must ride the
+  // new leader's first append with its no-op, or each follower persists them in a second write
+  // before the first new-term write can commit.
+  it('sends its first append with the no-op and what its leader listeners proposed, at once or a microtask later', async () => {
+    // The ledger records each append a Ready hands out, with its last index (one-way: on for the rest of this file).
+    hopLedger.enable();
+    const leader = await waitFor('a leader', () => [...nodes.values()].find((n) => n.isLeader), 20_000);
+    const target = [...nodes.values()].find((n) => n !== leader)!;
+    await waitFor('the target to know the leader', () => (target.leaderId === leader.id ? true : undefined));
+    const proposed: Array<Promise<number>> = [];
+    target.on('leader', (id: string) => {
+      if (id !== target.id || proposed.length > 0) return;
+      proposed.push(target.propose(Buffer.from('in-the-listener')));
+      void Promise.resolve().then(() => proposed.push(target.propose(Buffer.from('a-microtask-later'))));
+    });
+    hopLedger.drain();
+    leader.transferLeadership(target.id);
+    await waitFor('both proposals', () => (proposed.length === 2 ? true : undefined));
+    await Promise.all(proposed);
+    const records = hopLedger
+      .drain()
+      .records.filter((r) => r.node === target.id && r.term === target.currentTerm);
+    const lastProposed = Math.max(...records.filter((r) => r.step === 'propose').map((r) => r.index));
+    const followers = ids.filter((id) => id !== target.id);
+    const firstAppends = followers.map((to) =>
+      records.find((r) => r.step === 'append.queued' && r.peer === to),
+    );
+    expect(firstAppends.map((r) => r?.index)).toEqual(followers.map(() => lastProposed));
   });
 });
 
