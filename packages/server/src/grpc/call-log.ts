@@ -53,20 +53,24 @@ export function recordCall(
   );
 }
 
-/** UnaryForwarding forwards a unary call refused here with NOT_LEADER; false when it cannot. */
+/**
+ * UnaryForwarding forwards a unary call refused here with NOT_LEADER to the member the refusal
+ * named (`to`: its leaderHint, '' when it named none); false when it cannot.
+ */
 export interface UnaryForwarding {
   forwardUnary(
     method: string,
     call: grpc.ServerUnaryCall<unknown, object>,
     callback: grpc.sendUnaryData<object>,
+    to: string,
   ): boolean;
 }
 
 /**
  * unaryHandler adapts an async function to a grpc-js unary handler: its result is the response,
  * anything it throws becomes the status from the error table; either way the call is recorded.
- * With `forwarding`, a call refused with NOT_LEADER goes to the leader once instead, when it can
- * (the forwarder then answers and logs it).
+ * With `forwarding`, a call refused with NOT_LEADER goes once to the member the refusal named (the
+ * leader, or the target of a transfer under way), when it can (the forwarder then answers and logs it).
  */
 export function unaryHandler(
   logger: Logger,
@@ -81,8 +85,11 @@ export function unaryHandler(
         callback(null, response);
       },
       (e: unknown) => {
-        if (isServerError(e, 'NOT_LEADER') && forwarding?.forwardUnary(method, call, callback) === true)
-          return;
+        if (isServerError(e, 'NOT_LEADER')) {
+          const to = e.details['leaderHint'];
+          if (forwarding?.forwardUnary(method, call, callback, typeof to === 'string' ? to : '') === true)
+            return;
+        }
         const error = toServiceError(e);
         recordCall(logger, method, error, e);
         callback(error);

@@ -5,7 +5,8 @@ import { hopLedger } from '@omnirelay/raft';
 import type { Logger } from 'pino';
 import { forwardedCredentials } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
-import { currentCredentials } from '../leadership/request-origin';
+import { TRANSFER_WAIT_MS } from '../leadership/leadership-service';
+import { FORWARDED_BY_HEADER, currentCredentials } from '../leadership/request-origin';
 import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
 import { ForwardMux } from './forward-mux';
 import { rawBytesOf } from './malformed';
@@ -13,8 +14,8 @@ import { loadPublicApi } from './proto';
 import type { ProxyHooks, StreamProxy } from './stream-proxy';
 import { proxyBidiStream, proxyServerStream } from './stream-proxy';
 
-/** FORWARDED_BY_METADATA_KEY marks a call a follower forwarded, so it is never forwarded twice. */
-export const FORWARDED_BY_METADATA_KEY = 'x-omnirelay-forwarded-by';
+/** FORWARDED_BY_METADATA_KEY marks a call a member forwarded, so it is never forwarded twice (FORWARDED_BY_HEADER). */
+export const FORWARDED_BY_METADATA_KEY = FORWARDED_BY_HEADER;
 /** FORWARDED_TO_METADATA_KEY is the response header that names the leader that served a forwarded call. */
 export const FORWARDED_TO_METADATA_KEY = 'x-omnirelay-forwarded-to';
 /**
@@ -29,6 +30,14 @@ export const GRPC_FORWARD_UNARY_TIMEOUT_MS = 10_000;
  * after it, by design); a frozen or cut-off one never does, and the call then ends UNAVAILABLE.
  */
 export const DEPOSED_LEADER_ANSWER_GRACE_MS = 1000;
+
+/**
+ * HAND_OFF_ANSWER_MS_MAX bounds how long a leader waits for the answer to a write it handed to its
+ * transfer's target (LeadershipService.handOff) while that target does not lead: the target keeps
+ * such a write for at most TRANSFER_WAIT_MS, then answers it; one that has not answered by then
+ * and a grace after it is taken for unreachable.
+ */
+export const HAND_OFF_ANSWER_MS_MAX = TRANSFER_WAIT_MS + DEPOSED_LEADER_ANSWER_GRACE_MS;
 
 /** FORWARD_RECONNECT_MS_MIN and FORWARD_RECONNECT_MS_MAX bound a forwarding channel's reconnect backoff (as the peer links'). */
 const FORWARD_RECONNECT_MS_MIN = 20;
@@ -127,14 +136,22 @@ export class GrpcForwarder {
     return target === undefined ? { kind: 'notLeader' } : { kind: 'forward', target };
   }
 
-  /** target is where a call would be forwarded now, or undefined when it cannot be. */
+  /** target is where a call would be forwarded now (the leader), or undefined when it cannot be. */
   target(metadata: grpc.Metadata): ForwardTarget | undefined {
+    return this.options.node.isLeader ? undefined : this.targetOf(metadata, this.options.node.leaderId);
+  }
+
+  /**
+   * targetOf is member `to` as the target of a call with `metadata`, or undefined when the call
+   * cannot go there: this forwarder is closed, the call was already forwarded, `to` is none or
+   * this node, or its public gRPC address is unknown.
+   */
+  private targetOf(metadata: grpc.Metadata, to: string): ForwardTarget | undefined {
     const { node } = this.options;
-    if (this.closed || node.isLeader || metadata.get(FORWARDED_BY_METADATA_KEY).length > 0) return undefined;
-    const leaderId = node.leaderId;
-    if (leaderId === '' || leaderId === node.id) return undefined;
-    const address = this.options.leaderGrpcAddress(leaderId);
-    return address === undefined || address === '' ? undefined : { leaderId, address };
+    if (this.closed || metadata.get(FORWARDED_BY_METADATA_KEY).length > 0) return undefined;
+    if (to === '' || to === node.id) return undefined;
+    const address = this.options.leaderGrpcAddress(to);
+    return address === undefined || address === '' ? undefined : { leaderId: to, address };
   }
 
   /** notLeaderStatus is the NOT_LEADER status answered when a call cannot be forwarded. */
@@ -143,16 +160,18 @@ export class GrpcForwarder {
   }
 
   /**
-   * forwardUnary forwards a unary call that failed here with NOT_LEADER and answers it with the
-   * leader's answer or status. It returns false, having done nothing, when the call cannot be
-   * forwarded; the caller then answers NOT_LEADER itself.
+   * forwardUnary forwards a unary call that failed here with NOT_LEADER to `to`, the member the
+   * refusal named (the leader; while this node hands leadership over, the transfer's target), and
+   * answers it with that member's answer or status. It returns false, having done nothing, when
+   * the call cannot be forwarded; the caller then answers NOT_LEADER itself.
    */
   forwardUnary(
     method: string,
     call: grpc.ServerUnaryCall<unknown, object>,
     callback: grpc.sendUnaryData<object>,
+    to: string,
   ): boolean {
-    const target = this.target(call.metadata);
+    const target = this.targetOf(call.metadata, to);
     if (target === undefined || call.cancelled) return false;
     const request = this.bytesOf(method, call.request);
     this.begin(method, target);
@@ -203,10 +222,10 @@ export class GrpcForwarder {
       },
       deadlineOf(call, GRPC_FORWARD_UNARY_TIMEOUT_MS) - Date.now(),
     );
-    const stopWatching = this.whenDeposed(target, (leaderId) => {
+    const stopWatching = this.whenDeposed(target, (status) => {
       if (!settle()) return;
-      this.end(method, target, grpc.status.UNAVAILABLE);
-      callback(this.deposedStatus(target, leaderId));
+      this.end(method, target, status.code);
+      callback(status);
     });
     call.on('cancelled', () => {
       if (settle()) this.end(method, target, grpc.status.CANCELLED);
@@ -253,10 +272,10 @@ export class GrpcForwarder {
     // deadline; once this node knows another leader and the grace has passed, the call ends with an
     // unknown outcome, which the SDK retries (the cluster dedups a repeated write by its correlation id).
     // A call whose answer follows the change itself (TransferLeadership) gets it within the grace.
-    const stopWatching = this.whenDeposed(target, (leaderId) => {
+    const stopWatching = this.whenDeposed(target, (status) => {
       if (answered) return;
       answered = true;
-      callback(this.deposedStatus(target, leaderId));
+      callback(status);
       upstream.cancel();
     });
     upstream.on('status', (status: grpc.StatusObject) => {
@@ -268,20 +287,31 @@ export class GrpcForwarder {
   }
 
   /**
-   * whenDeposed calls `expire` DEPOSED_LEADER_ANSWER_GRACE_MS after this node first learns of a
-   * leader other than `target` while a call forwarded there still waits; the returned function
-   * stops watching (call it once the call ended).
+   * whenDeposed calls `expire` with the status to end the call with DEPOSED_LEADER_ANSWER_GRACE_MS
+   * after this node first learns of a leader other than `target` while a call forwarded there
+   * still waits; and, for a call handed over while this node leads (to its transfer's target,
+   * LeadershipService.handOff), HAND_OFF_ANSWER_MS_MAX after it was sent if the target does not
+   * lead by then (the transfer failed, or the target stopped answering: it would otherwise hold
+   * the call until its deadline). The returned function stops watching (call it once the call
+   * ended); `expire` may be called twice, and answers only the first time.
    */
-  private whenDeposed(target: ForwardTarget, expire: (leaderId: string) => void): () => void {
+  private whenDeposed(target: ForwardTarget, expire: (status: grpc.StatusObject) => void): () => void {
+    const { node } = this.options;
     let grace: NodeJS.Timeout | undefined;
     const listener: LeaderChangeListener = (leaderId) => {
       if (leaderId === '' || leaderId === target.leaderId || grace !== undefined) return;
-      grace = setTimeout(() => expire(leaderId), DEPOSED_LEADER_ANSWER_GRACE_MS);
+      grace = setTimeout(() => expire(this.deposedStatus(target, leaderId)), DEPOSED_LEADER_ANSWER_GRACE_MS);
     };
     this.leaderListeners.add(listener);
+    const handOff = node.isLeader
+      ? setTimeout(() => {
+          if (node.leaderId !== target.leaderId) expire(this.handOffStatus(target));
+        }, HAND_OFF_ANSWER_MS_MAX)
+      : undefined;
     return () => {
       this.leaderListeners.delete(listener);
       clearTimeout(grace);
+      clearTimeout(handOff);
     };
   }
 
@@ -477,6 +507,20 @@ export class GrpcForwarder {
       };
     }
     return { code: status.code, details: status.details, metadata: relayableMetadata(status.metadata) };
+  }
+
+  /**
+   * handOffStatus answers a unary call handed to the target of this node's leadership transfer
+   * that did not take office in time: UNAVAILABLE, since the target may yet lead and apply it.
+   */
+  private handOffStatus(target: ForwardTarget): grpc.StatusObject {
+    return {
+      code: grpc.status.UNAVAILABLE,
+      details:
+        `this request was handed to ${target.leaderId}, the target of a leadership transfer, which did not take office ` +
+        `within ${HAND_OFF_ANSWER_MS_MAX} ms; it may or may not have been applied: check before repeating a write that must not run twice`,
+      metadata: new grpc.Metadata(),
+    };
   }
 
   /**

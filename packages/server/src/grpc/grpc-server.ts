@@ -273,7 +273,10 @@ function servingRequest(
         else call.emit('error', error);
         return undefined;
       }
-      return withRequest(transport, header, () => fn(...args), { credentials, principal });
+      // A unary call (it has a callback) goes where its NOT_LEADER names (unaryHandler), a hand-off
+      // included; a stream is routed once, up front, and a NOT_LEADER inside it reaches the client.
+      const takesHandOff = typeof args[1] === 'function';
+      return withRequest(transport, header, () => fn(...args), { credentials, principal, takesHandOff });
     }) as grpc.UntypedHandleCall;
   }
   return wrapped;

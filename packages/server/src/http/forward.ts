@@ -5,9 +5,10 @@ import { request as httpsRequest } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
 import type { Credentials } from '../auth/access-control';
 import { forwardedCredentials } from '../auth/access-control';
+import { FORWARDED_BY_HEADER } from '../leadership/request-origin';
 
-/** FORWARDED_BY_HEADER marks a request a follower forwarded, so it is never forwarded twice. */
-export const FORWARDED_BY_HEADER = 'x-omnirelay-forwarded-by';
+export { FORWARDED_BY_HEADER };
+
 /** FORWARDED_TO_HEADER tells the client which node actually served a forwarded request. */
 export const FORWARDED_TO_HEADER = 'x-omnirelay-forwarded-to';
 /** FORWARD_TIMEOUT_MS bounds a forwarded request (above the default 5 s proposal deadline). */

@@ -669,6 +669,7 @@ function statusBody(options: HttpServerOptions, clientAddress: string): unknown 
     role: s.role,
     term: s.term,
     leader: s.leader,
+    transferringTo: s.transferee,
     commit: s.commit,
     applied: s.applied,
     firstIndex: s.firstIndex,

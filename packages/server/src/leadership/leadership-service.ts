@@ -43,7 +43,9 @@ import { CampaignClaims } from './campaign-claims';
 import { encodeEnvelope } from './envelope';
 import {
   INTERNAL_TRANSPORT,
+  currentForwardedBy,
   currentPrincipal,
+  currentTakesHandOff,
   currentTraceContext,
   currentTransport,
   withTransport,
@@ -612,6 +614,10 @@ export class LeadershipService {
   private async replicate(command: Command, span: Span): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
     const transferWaitUntil = Date.now() + TRANSFER_WAIT_MS;
     if (!this.node.isLeader) {
+      // A write that the leader this node knows forwarded here was handed over (handOff): that
+      // leader is moving leadership, to this node unless the transfer fails. Wait for the move
+      // rather than send the write back to a node that takes no writes.
+      await this.leaderChangedFrom(currentForwardedBy(), transferWaitUntil);
       // Between a leader stepping down and the next one being known (a transfer, an election),
       // wait briefly: NOT_LEADER that names the leader lets the edges forward the write at once.
       await this.leaderKnown(transferWaitUntil);
@@ -652,6 +658,10 @@ export class LeadershipService {
         // the move to finish rather than bounce the client into a backoff; then the edges forward
         // the write to the new leader (NOT_LEADER), or this node retries if the transfer failed.
         if (error.code !== 'TRANSFER_IN_PROGRESS' || Date.now() >= transferWaitUntil) throw error;
+        // A client's write goes to the transfer's target now, to wait there for the move and be
+        // proposed the moment the target leads, rather than after this node learns the new leader.
+        const handOff = this.handOff(error);
+        if (handOff !== undefined) throw handOff;
         await this.leaderChangeOr(TRANSFER_POLL_MS);
         // The old leader first steps down with no leader known (the target's vote request), then
         // learns the new one from its first append.
@@ -674,6 +684,42 @@ export class LeadershipService {
     }
     if (!result.ok) throw fromLeadershipError(result.error);
     return { outcome: result.outcome, raftTerm: term };
+  }
+
+  /**
+   * handOff is NOT_LEADER naming the target of the transfer that refused a write (`refused`,
+   * TRANSFER_IN_PROGRESS), so that the edge that took the write forwards it there at once, to
+   * wait there for the move and be proposed the moment the target leads, rather than once this
+   * node has learned the new leader from its first append (about a third of a transfer's time to
+   * the first new-term write: bench/README.md "hops"). The target keeps such a write until it
+   * leads or knows it will not (leaderChangedFrom), and the forwarding edge ends the call if the
+   * target has not taken office in time (GrpcForwarder, HAND_OFF_ANSWER_MS_MAX). Undefined, and
+   * the write waits here for the move as before, when the edge does not take hand-offs (HTTP), for
+   * a write of the server's own or one another member forwarded here, and when the target's
+   * public gRPC address is unknown.
+   */
+  private handOff(refused: ServerError): ServerError | undefined {
+    const target = refused.details['leaderHint'];
+    if (typeof target !== 'string' || target === '' || target === this.node.id) return undefined;
+    if (!currentTakesHandOff() || currentForwardedBy() !== undefined) return undefined;
+    const grpc = this.leaderAddress(target)?.grpc;
+    if (grpc === undefined) return undefined;
+    return new ServerError(
+      'NOT_LEADER',
+      `node ${this.node.id} is handing leadership to ${target}; send it to ${target} (gRPC ${grpc})`,
+      { leaderHint: target, leaderGrpcAddress: grpc },
+    );
+  }
+
+  /**
+   * leaderChangedFrom waits (until `untilMs`) while this node does not lead and takes `forwarder`,
+   * the member that forwarded the write being served, for the leader (see handOff).
+   */
+  private async leaderChangedFrom(forwarder: string | undefined, untilMs: number): Promise<void> {
+    if (forwarder === undefined) return;
+    while (!this.node.isLeader && this.node.leaderId === forwarder && Date.now() < untilMs) {
+      await this.leaderChangeOr(TRANSFER_POLL_MS);
+    }
   }
 
   /** leaderKnown waits (until `untilMs`) while this node does not lead and knows no leader. */
@@ -767,7 +813,7 @@ export class LeadershipService {
  * for a leader to be known after one stepped down, before it is answered TRANSFER_IN_PROGRESS or
  * NOT_LEADER (the core gives a transfer one election timeout).
  */
-const TRANSFER_WAIT_MS = 1000;
+export const TRANSFER_WAIT_MS = 1000;
 /** TRANSFER_POLL_MS: a waiting write looks again this often (a leader change wakes it at once). */
 const TRANSFER_POLL_MS = 5;
 

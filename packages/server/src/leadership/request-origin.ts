@@ -11,6 +11,12 @@ import type { Principal } from '../auth/principal';
  */
 export const INTERNAL_TRANSPORT = 'internal';
 
+/**
+ * FORWARDED_BY_HEADER (a gRPC metadata key and an HTTP header) names the member that forwarded a
+ * request, so it is never forwarded twice and the member it reaches knows who sent it on.
+ */
+export const FORWARDED_BY_HEADER = 'x-omnirelay-forwarded-by';
+
 /** RequestOrigin is what the server knows of the request it is serving. */
 export interface RequestOrigin {
   /** transport is how the request arrived: 'h2', 'http/1.1' (TLS), 'h2c', 'HTTP/1.1' (plaintext), or INTERNAL_TRANSPORT. */
@@ -21,6 +27,12 @@ export interface RequestOrigin {
   readonly credentials?: Credentials;
   /** principal is the caller access control named (absent: anonymous), recorded with its writes. */
   readonly principal?: Principal;
+  /**
+   * takesHandOff: the edge forwards a write refused with a hand-off (LeadershipService.handOff) to
+   * the transfer's target and bounds its wait there (the gRPC edge); absent, such a write waits on
+   * this node for the transfer to end.
+   */
+  readonly takesHandOff?: boolean;
 }
 
 const origin = new AsyncLocalStorage<RequestOrigin>();
@@ -38,21 +50,27 @@ const HEADER_GETTER: TextMapGetter<(name: string) => string | undefined> = {
  * absent or malformed ones are ignored). The edges call it once per request, so the service
  * records the transport with each write it replicates, every audit event says how its request
  * arrived, and the write's span joins the caller's trace, with no parameter threaded through.
- * `access` is the request's credentials and the caller they name (currentPrincipal), if any.
+ * `access` is the request's credentials and the caller they name (currentPrincipal), if any, and
+ * whether the edge forwards a hand-off (RequestOrigin.takesHandOff).
  */
 export function withRequest<T>(
   transport: string,
   headers: (name: string) => string | undefined,
   fn: () => T,
-  access: { readonly credentials?: Credentials; readonly principal?: Principal | undefined } = {},
+  access: {
+    readonly credentials?: Credentials;
+    readonly principal?: Principal | undefined;
+    readonly takesHandOff?: boolean;
+  } = {},
 ): T {
-  const { credentials, principal } = access;
+  const { credentials, principal, takesHandOff } = access;
   return origin.run(
     {
       transport,
       headers,
       ...(credentials === undefined ? {} : { credentials }),
       ...(principal === undefined ? {} : { principal }),
+      ...(takesHandOff === true ? { takesHandOff } : {}),
     },
     fn,
   );
@@ -71,6 +89,21 @@ export function currentCredentials(): Credentials | undefined {
 /** withTransport runs `fn` as work with no caller trace (the server's own writes). */
 export function withTransport<T>(transport: string, fn: () => T): T {
   return origin.run({ transport }, fn);
+}
+
+/**
+ * currentForwardedBy is the member that forwarded the request being served (its
+ * FORWARDED_BY_HEADER), or undefined for a request a client sent here itself and for the
+ * server's own writes. A client can set the header too; it then only changes how its own
+ * request is routed, never what the request may do (access control checks the credentials).
+ */
+export function currentForwardedBy(): string | undefined {
+  return origin.getStore()?.headers?.(FORWARDED_BY_HEADER);
+}
+
+/** currentTakesHandOff tells whether the edge serving the request forwards a hand-off (RequestOrigin.takesHandOff). */
+export function currentTakesHandOff(): boolean {
+  return origin.getStore()?.takesHandOff === true;
 }
 
 /** currentTransport is the transport of the request being served, or INTERNAL_TRANSPORT. */

@@ -80,6 +80,8 @@ export interface NodeStatus {
   readonly role: string;
   readonly term: number;
   readonly leader: string;
+  /** transferringTo is the member a leader hands leadership to while a transfer is under way ('' when none). */
+  readonly transferringTo: string;
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;

@@ -146,7 +146,8 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   const forwarded = new Counter<'edge'>({
     name: 'omnirelay_forwarded_requests_total',
     help:
-      'Requests this node took as a follower and forwarded to the Raft leader (count, when sent, ' +
+      'Requests this node took as a follower and forwarded to the Raft leader, or took as a leader ' +
+      "handing leadership over and forwarded to the transfer's target (count, when sent, " +
       'whatever the answer), by the edge they came in on: grpc (unary calls and whole ' +
       'Campaign/KeepAlive streams) or http.',
     labelNames: ['edge'],
@@ -213,7 +214,8 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     help:
       'Writes this node proposed to Raft (count; each attempt once), by result: committed (applied ' +
       'here), or the error code the attempt failed with: NOT_LEADER (forwarded instead), ' +
-      'TRANSFER_IN_PROGRESS (retried after the transfer), and failures a client sees such as ' +
+      "TRANSFER_IN_PROGRESS (handed to the transfer's target, or retried after the transfer), and " +
+      'failures a client sees such as ' +
       'BACKPRESSURE, NO_QUORUM, DEADLINE_EXCEEDED or PROPOSAL_DROPPED.',
     labelNames: ['result'],
     registers: [registry],

@@ -501,3 +501,145 @@ describe('a follower without --peer-grpc', () => {
     expect(await forwardedCount(cluster(), follower, 'grpc')).toBe(0);
   });
 });
+
+/**
+ * A planned transfer hands the writes the old leader gets meanwhile to the target at once
+ * (LeadershipService.handOff), which keeps them until it leads. The target is paused (SIGSTOP) to
+ * hold the transfer open for as long as each test needs: it then cannot take office, so what the
+ * old leader does with a write meanwhile is visible.
+ */
+describe('writes that reach the leader during a planned transfer (3 processes)', () => {
+  const cluster = useLocalCluster('grpc-hand-off', { size: 3 });
+  const clients = new Clients(cluster);
+  let paused: number | undefined;
+
+  afterEach(() => {
+    if (paused !== undefined) process.kill(paused, 'SIGCONT');
+    paused = undefined;
+  });
+  afterAll(() => clients.closeAll());
+
+  /** steady waits until every node names the same leader, which leads, and returns the roles. */
+  async function steady(): Promise<{ leader: string; followers: string[] }> {
+    let found: { leader: string; followers: string[] } | undefined;
+    await waitUntil('every node to follow one leader', async () => {
+      const all = await Promise.all(cluster().nodes.map((n) => cluster().status(n.id)));
+      const leader = all.find((s) => s?.role === 'leader')?.id;
+      if (leader === undefined || !all.every((s) => s?.leader === leader)) return false;
+      found = {
+        leader,
+        followers: cluster()
+          .nodes.map((n) => n.id)
+          .filter((id) => id !== leader),
+      };
+      return true;
+    });
+    return found!;
+  }
+
+  /** transferToPaused picks a follower, pauses its process, and asks the leader to transfer to it (not awaited). */
+  async function transferToPaused(): Promise<{ leader: string; target: string; moved: Promise<unknown> }> {
+    const { leader, followers } = await steady();
+    const target = followers[0]!;
+    paused = cluster().node(target).process!.pid!;
+    process.kill(paused, 'SIGSTOP');
+    const moved = call(clients.of(leader).cluster, 'TransferLeadership', { to: target }).catch(
+      (e: unknown) => e,
+    );
+    await waitUntil(
+      'the leader to show the transfer under way',
+      async () => (await cluster().status(leader))?.transferringTo === target,
+      5000,
+    );
+    return { leader, target, moved };
+  }
+
+  function resume(): void {
+    if (paused !== undefined) process.kill(paused, 'SIGCONT');
+    paused = undefined;
+  }
+
+  it('hands the write to the target while the transfer is under way, and the target serves it in its first term', async () => {
+    const { leader: first } = await steady();
+    const before = await call(clients.of(first).leadership, 'Acquire', {
+      scope: 'handoff/before',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    const forwardedBefore = (await forwardedCount(cluster(), first, 'grpc')) ?? Number.NaN;
+    const { leader, target, moved } = await transferToPaused();
+    expect(leader).toBe(first);
+    const write = call(clients.of(leader).leadership, 'Acquire', {
+      scope: 'handoff/during',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    // Raft refuses the write on the leader (TRANSFER_IN_PROGRESS); it goes to the paused target now,
+    // not once the leader has learned of the target's term.
+    await waitUntil(
+      'the leader to forward the write to the target',
+      async () => (await forwardedCount(cluster(), leader, 'grpc')) === forwardedBefore + 1,
+      5000,
+    );
+    resume();
+    const answer = await write;
+    expect(answer.response).toMatchObject({ granted: true });
+    expect(answer.headers.get(FORWARDED_TO)).toEqual([target]);
+    expect(BigInt(answer.response['raftTerm'] as string)).toBeGreaterThan(
+      BigInt(before.response['raftTerm'] as string),
+    );
+    await moved;
+    await waitUntil('every node to know the new leader', async () => (await cluster().leader()) === target);
+  });
+
+  it('ends a write handed to a target that does not take office with UNAVAILABLE, not at its deadline', async () => {
+    const { leader, target } = await transferToPaused();
+    const sentAt = Date.now();
+    const error = await failureOf(
+      call(clients.of(leader).leadership, 'Acquire', {
+        scope: 'handoff/stuck',
+        candidateId: 'a',
+        leaseTtlMs: 30_000,
+      }),
+    );
+    const waitedMs = Date.now() - sentAt;
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain(`handed to ${target}, the target of a leadership transfer`);
+    expect(error.details).toContain('may or may not have been applied');
+    // HAND_OFF_ANSWER_MS_MAX is 2 s; the call's own deadline is WAIT_MS (10 s).
+    expect(waitedMs).toBeLessThan(WAIT_MS / 2);
+    resume();
+    await steady();
+  });
+
+  it('keeps a write forwarded by the leader a member follows until the leader changes, instead of sending it back', async () => {
+    const { leader, followers } = await steady();
+    const target = followers[0]!;
+    // As the leader's hand-off sends it: to the member it moves leadership to, marked forwarded by the leader.
+    const write = call(
+      clients.of(target).leadership,
+      'Acquire',
+      { scope: 'handoff/kept', candidateId: 'a', leaseTtlMs: 30_000 },
+      forwardedBy(leader),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await call(clients.of(leader).cluster, 'TransferLeadership', { to: target });
+    const answer = await write;
+    expect(answer.response).toMatchObject({ granted: true });
+    // Served by the target itself, once it led: nothing forwarded it on.
+    expect(answer.headers.get(FORWARDED_TO)).toEqual([]);
+
+    // A member whose leader does not change answers NOT_LEADER after its wait.
+    const { leader: now, followers: others } = await steady();
+    const refused = await failureOf(
+      call(
+        clients.of(others[0]!).leadership,
+        'Acquire',
+        { scope: 'handoff/refused', candidateId: 'a', leaseTtlMs: 30_000 },
+        forwardedBy(now),
+      ),
+    );
+    expect(errorCodeOf(refused)).toBe('NOT_LEADER');
+    expect(metadataOf(refused, 'omnirelay-leader-hint')).toBe(now);
+  });
+});
