@@ -476,12 +476,12 @@ function probeRows(
       ...f.clientOneWay,
     },
     {
-      step: 'acked probe: first node receive → handed to the leader (forwarded ones)',
+      step: 'acked probe: first node receive → forwarded (to the leader, or handed to the target by the old leader)',
       values: span(
         (p) => p.firstReceive,
         (p) => p.forwardSent,
       ),
-      floor: 'CPU only (once a leader is known)',
+      floor: 'CPU only (a hand-off, or once a leader is known)',
       floorMs: null,
     },
     {
@@ -494,7 +494,7 @@ function probeRows(
       floorMs: null,
     },
     {
-      step: 'acked probe: new leader receive → answer',
+      step: 'acked probe: new leader receive → answer (a handed-off write waits there for the move)',
       values: span(
         (p) => p.leaderReceive,
         (p) => p.answer,
