@@ -69,9 +69,17 @@ describe('CpuWaitReader', () => {
         // On a CPU for at most the spin's wall time, and for a good part of it even on a busy host.
         expect(spun).toBeGreaterThan(20);
         expect(spun).toBeLessThanOrEqual(performance.now() - began + 5);
-        const slept = reader.readOnCpu()!;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        expect(reader.readOnCpu()! - slept).toBeLessThan(100);
+        // A sleeping thread is off the CPU, but the test worker's own work (a collection, the
+        // runner's messages) may land in one sleep (CI once saw 129 ms of 200): the least of up to
+        // three sleeps is compared. A reader that counted wall time or another thread would show
+        // about 200 ms in every one.
+        let sleptOnCpuLeast = Number.POSITIVE_INFINITY;
+        for (let attempt = 0; attempt < 3 && sleptOnCpuLeast >= 100; attempt++) {
+          const slept = reader.readOnCpu()!;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          sleptOnCpuLeast = Math.min(sleptOnCpuLeast, reader.readOnCpu()! - slept);
+        }
+        expect(sleptOnCpuLeast).toBeLessThan(100);
       } finally {
         reader.close();
       }
