@@ -509,7 +509,9 @@ describe('a follower without --peer-grpc', () => {
  * old leader does with a write meanwhile is visible.
  */
 describe('writes that reach the leader during a planned transfer (3 processes)', () => {
-  const cluster = useLocalCluster('grpc-hand-off', { size: 3 });
+  // The leader gives a transfer one election timeout: 2 s, so the transfer is surely still under
+  // way when each test's write arrives, however slowly the test machine answers /status.
+  const cluster = useLocalCluster('grpc-hand-off', { size: 3, extraArgs: ['--election-timeout-ms', '2000'] });
   const clients = new Clients(cluster);
   let paused: number | undefined;
 
