@@ -7,8 +7,6 @@ import type { Credentials } from '../auth/access-control';
 import { forwardedCredentials } from '../auth/access-control';
 import { FORWARDED_BY_HEADER } from '../leadership/request-origin';
 
-export { FORWARDED_BY_HEADER };
-
 /** FORWARDED_TO_HEADER tells the client which node actually served a forwarded request. */
 export const FORWARDED_TO_HEADER = 'x-omnirelay-forwarded-to';
 /** FORWARD_TIMEOUT_MS bounds a forwarded request (above the default 5 s proposal deadline). */
