@@ -42,5 +42,5 @@ USER 10001:10001
 EXPOSE 7101 7201 7301
 # MALLOC_ARENA_MAX: SERVER_NODE_ENV (packages/server/src/runtime-flags.ts); glibc reads it at start-up.
 ENV MALLOC_ARENA_MAX=2
-# --max-semi-space-size: SERVER_NODE_FLAGS (packages/server/src/runtime-flags.ts).
-CMD ["node", "--max-semi-space-size=64", "/app/packages/server/dist/main.js"]
+# --max-semi-space-size, --no-lazy, --always-sparkplug: SERVER_NODE_FLAGS (packages/server/src/runtime-flags.ts).
+CMD ["node", "--max-semi-space-size=64", "--no-lazy", "--always-sparkplug", "/app/packages/server/dist/main.js"]

@@ -11,8 +11,28 @@
  * then paid for. Measured in the scale bench at 40,000 leases (bench/README.md "scale"): the
  * leader's CPU 31% → 23% and its garbage collection 5.2 → 2.9 s over the run, its longest stall
  * 699 → 288 ms, for 40–80 MiB more RSS per node.
+ *
+ * `--no-lazy --always-sparkplug`: every function is compiled to bytecode when its script loads,
+ * and to V8's baseline machine code at its first call, instead of being interpreted until it is
+ * hot. A member that takes office for the first time in its process (every rolling restart hands
+ * leadership to one) otherwise runs its leader's path — the forward stream's server side, the
+ * write path, the codecs — cold, in the interpreter: a 200 µs CPU profile of such a transfer had
+ * the new leader on a CPU for 43 ms of its 80 ms, in dozens of functions at 1–3 ms each. Measured
+ * in `npm run bench -- compare --only omnirelay --workloads d` (bench/README.md "Session 33" and
+ * "Session 34" under compare), sixteen alternating pairs: a transfer to a member that never led
+ * 38.9 → 27.1 and 49.1 → 29.4 ms at the median, all transfers 23.1 → 16.6 and 25.7 → 18.9 ms;
+ * either flag alone did little. The cost: an idle node answers its first `/status` ~150 ms later
+ * after its start and holds ~20 MiB more RSS; at 100,000 leases (`npm run bench -- scale --only
+ * omnirelay`, three alternating pairs) the leader's peak RSS was 726 / 731 / 797 MiB without and
+ * 800 / 781 / 758 MiB with them, its CPU and the longest stalls within the host's noise. Both are V8
+ * options that Node 20 passes through; a Node whose V8 dropped one would refuse to start with "bad
+ * option", naming it.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const SERVER_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=64',
+  '--no-lazy',
+  '--always-sparkplug',
+];
 
 /**
  * SERVER_NODE_ENV is the environment a server process starts with, next to SERVER_NODE_FLAGS:
