@@ -1,6 +1,8 @@
+import { AsyncResource } from 'node:async_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { isServerError } from '../errors/error-table';
+import { withHandBack } from '../leadership/request-origin';
 import type { GrpcServiceError } from './errors';
 import { toServiceError } from './errors';
 
@@ -55,7 +57,10 @@ export function recordCall(
 
 /**
  * UnaryForwarding forwards a unary call refused here with NOT_LEADER to the member the refusal
- * named (`to`: its leaderHint, '' when it named none); false when it cannot.
+ * named (`to`: its leaderHint, '' when it named none); false when it cannot. If that member
+ * answers NOT_LEADER naming this node (it is handing leadership here), the forwarder calls
+ * `serveHere` with that member's id instead of relaying the refusal: the call is served here
+ * once more.
  */
 export interface UnaryForwarding {
   forwardUnary(
@@ -63,6 +68,7 @@ export interface UnaryForwarding {
     call: grpc.ServerUnaryCall<unknown, object>,
     callback: grpc.sendUnaryData<object>,
     to: string,
+    serveHere: (handedBackBy: string) => void,
   ): boolean;
 }
 
@@ -70,7 +76,9 @@ export interface UnaryForwarding {
  * unaryHandler adapts an async function to a grpc-js unary handler: its result is the response,
  * anything it throws becomes the status from the error table; either way the call is recorded.
  * With `forwarding`, a call refused with NOT_LEADER goes once to the member the refusal named (the
- * leader, or the target of a transfer under way), when it can (the forwarder then answers and logs it).
+ * leader, or the target of a transfer under way), when it can (the forwarder then answers and logs
+ * it); a call that member hands back (UnaryForwarding) is served here once more, in the request's
+ * own context, and is not forwarded again.
  */
 export function unaryHandler(
   logger: Logger,
@@ -79,21 +87,27 @@ export function unaryHandler(
   forwarding?: UnaryForwarding,
 ): grpc.handleUnaryCall<unknown, object> {
   return (call, callback) => {
-    handle(call.request).then(
-      (response) => {
-        recordCall(logger, method, 'ok');
-        callback(null, response);
-      },
-      (e: unknown) => {
-        if (isServerError(e, 'NOT_LEADER')) {
-          const to = e.details['leaderHint'];
-          if (forwarding?.forwardUnary(method, call, callback, typeof to === 'string' ? to : '') === true)
-            return;
-        }
-        const error = toServiceError(e);
-        recordCall(logger, method, error, e);
-        callback(error);
-      },
-    );
+    const serve = (handedBack: boolean): void => {
+      handle(call.request).then(
+        (response) => {
+          recordCall(logger, method, 'ok');
+          callback(null, response);
+        },
+        (e: unknown) => {
+          if (!handedBack && forwarding !== undefined && isServerError(e, 'NOT_LEADER')) {
+            const to = e.details['leaderHint'];
+            // Bound here, in the request's async context (its origin, credentials and trace), which
+            // the forwarder's answer arrives outside of.
+            const serveHere = AsyncResource.bind((by: string) => withHandBack(by, () => serve(true)));
+            if (forwarding.forwardUnary(method, call, callback, typeof to === 'string' ? to : '', serveHere))
+              return;
+          }
+          const error = toServiceError(e);
+          recordCall(logger, method, error, e);
+          callback(error);
+        },
+      );
+    };
+    serve(false);
   };
 }

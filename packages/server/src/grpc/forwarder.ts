@@ -7,7 +7,8 @@ import { forwardedCredentials } from '../auth/access-control';
 import { ServerError } from '../errors/error-table';
 import { TRANSFER_WAIT_MS } from '../leadership/leadership-service';
 import { FORWARDED_BY_HEADER, currentCredentials } from '../leadership/request-origin';
-import { ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
+import { DETAIL_METADATA_KEYS, ERROR_CODE_METADATA_KEY, toServiceError } from './errors';
+import type { ForwardedAnswer } from './forward-stream';
 import { ForwardMux } from './forward-mux';
 import { rawBytesOf } from './malformed';
 import { loadPublicApi } from './proto';
@@ -163,13 +164,16 @@ export class GrpcForwarder {
    * forwardUnary forwards a unary call that failed here with NOT_LEADER to `to`, the member the
    * refusal named (the leader; while this node hands leadership over, the transfer's target), and
    * answers it with that member's answer or status. It returns false, having done nothing, when
-   * the call cannot be forwarded; the caller then answers NOT_LEADER itself.
+   * the call cannot be forwarded; the caller then answers NOT_LEADER itself. A NOT_LEADER that
+   * names this node (the leader is handing leadership here: LeadershipService.handOff) is not
+   * relayed: `serveHere` serves the call here once more, and it answers the call.
    */
   forwardUnary(
     method: string,
     call: grpc.ServerUnaryCall<unknown, object>,
     callback: grpc.sendUnaryData<object>,
     to: string,
+    serveHere: (handedBackBy: string) => void,
   ): boolean {
     const target = this.targetOf(call.metadata, to);
     if (target === undefined || call.cancelled) return false;
@@ -202,6 +206,10 @@ export class GrpcForwarder {
           ? this.relayedStatus(outcome.status, 'unary')
           : answerStatus(outcome.answer.code, outcome.answer.details, outcome.answer.trailers);
       this.end(method, target, status.code);
+      if (outcome.kind === 'answer' && this.handsBack(outcome.answer)) {
+        serveHere(target.leaderId);
+        return;
+      }
       call.sendMetadata(this.forwardedHeaders(undefined, target));
       if (outcome.kind === 'answer' && status.code === grpc.status.OK) {
         callback(null, outcome.answer.response ?? Buffer.alloc(0));
@@ -231,6 +239,18 @@ export class GrpcForwarder {
       if (settle()) this.end(method, target, grpc.status.CANCELLED);
     });
     return true;
+  }
+
+  /**
+   * handsBack tells whether a forwarded call's answer is NOT_LEADER naming this node: the call was
+   * not served there, and this node leads, or is about to (LeadershipService.handOff).
+   */
+  private handsBack(answer: ForwardedAnswer): boolean {
+    const trailers = answer.trailers;
+    return (
+      trailers?.[ERROR_CODE_METADATA_KEY] === 'NOT_LEADER' &&
+      trailers[DETAIL_METADATA_KEYS['leaderHint']!] === this.options.node.id
+    );
   }
 
   /**

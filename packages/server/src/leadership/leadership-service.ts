@@ -44,6 +44,7 @@ import { encodeEnvelope } from './envelope';
 import {
   INTERNAL_TRANSPORT,
   currentForwardedBy,
+  currentHandedBackBy,
   currentPrincipal,
   currentTakesHandOff,
   currentTraceContext,
@@ -614,10 +615,11 @@ export class LeadershipService {
   private async replicate(command: Command, span: Span): Promise<{ outcome: CommandOutcome } & AppliedTerm> {
     const transferWaitUntil = Date.now() + TRANSFER_WAIT_MS;
     if (!this.node.isLeader) {
-      // A write that the leader this node knows forwarded here was handed over (handOff): that
-      // leader is moving leadership, to this node unless the transfer fails. Wait for the move
-      // rather than send the write back to a node that takes no writes.
-      await this.leaderChangedFrom(currentForwardedBy(), transferWaitUntil);
+      // A write that the leader this node knows forwarded here, or handed back after this node
+      // forwarded it there, was handed over (handOff): that leader is moving leadership, to this
+      // node unless the transfer fails. Wait for the move rather than send the write back to a
+      // node that takes no writes.
+      await this.leaderChangedFrom(currentForwardedBy() ?? currentHandedBackBy(), transferWaitUntil);
       // Between a leader stepping down and the next one being known (a transfer, an election),
       // wait briefly: NOT_LEADER that names the leader lets the edges forward the write at once.
       await this.leaderKnown(transferWaitUntil);
@@ -693,15 +695,19 @@ export class LeadershipService {
    * node has learned the new leader from its first append (about a third of a transfer's time to
    * the first new-term write: bench/README.md "hops"). The target keeps such a write until it
    * leads or knows it will not (leaderChangedFrom), and the forwarding edge ends the call if the
-   * target has not taken office in time (GrpcForwarder, HAND_OFF_ANSWER_MS_MAX). Undefined, and
-   * the write waits here for the move as before, when the edge does not take hand-offs (HTTP), for
-   * a write of the server's own or one another member forwarded here, and when the target's
-   * public gRPC address is unknown.
+   * target has not taken office in time (GrpcForwarder, HAND_OFF_ANSWER_MS_MAX). A write the
+   * target itself forwarded here goes back to it the same way: the target's edge, which holds the
+   * client's call, serves it there once more (GrpcForwarder.forwardUnary's `serveHere`), without
+   * a second hop. Undefined, and the write waits here for the move as before, when the edge does
+   * not take hand-offs (HTTP), for a write of the server's own or one another member forwarded
+   * here (a second hop would not carry the client's forwarded credentials on), and when the
+   * target's public gRPC address is unknown.
    */
   private handOff(refused: ServerError): ServerError | undefined {
     const target = refused.details['leaderHint'];
     if (typeof target !== 'string' || target === '' || target === this.node.id) return undefined;
-    if (!currentTakesHandOff() || currentForwardedBy() !== undefined) return undefined;
+    const forwardedBy = currentForwardedBy();
+    if (!currentTakesHandOff() || (forwardedBy !== undefined && forwardedBy !== target)) return undefined;
     const grpc = this.leaderAddress(target)?.grpc;
     if (grpc === undefined) return undefined;
     return new ServerError(
@@ -713,7 +719,8 @@ export class LeadershipService {
 
   /**
    * leaderChangedFrom waits (until `untilMs`) while this node does not lead and takes `forwarder`,
-   * the member that forwarded the write being served, for the leader (see handOff).
+   * the member that forwarded the write being served here or handed it back, for the leader (see
+   * handOff).
    */
   private async leaderChangedFrom(forwarder: string | undefined, untilMs: number): Promise<void> {
     if (forwarder === undefined) return;

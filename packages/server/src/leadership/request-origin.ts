@@ -33,6 +33,13 @@ export interface RequestOrigin {
    * this node for the transfer to end.
    */
   readonly takesHandOff?: boolean;
+  /**
+   * handedBackBy is the leader this member forwarded the request to, which answered NOT_LEADER
+   * naming this member: it is handing leadership here (LeadershipService.handOff). The request is
+   * then served here once more (withHandBack), and a write waits for that leader's term to end
+   * rather than going back to it.
+   */
+  readonly handedBackBy?: string;
 }
 
 const origin = new AsyncLocalStorage<RequestOrigin>();
@@ -99,6 +106,22 @@ export function withTransport<T>(transport: string, fn: () => T): T {
  */
 export function currentForwardedBy(): string | undefined {
   return origin.getStore()?.headers?.(FORWARDED_BY_HEADER);
+}
+
+/**
+ * withHandBack runs `fn` as the request being served, once more, after `leader` handed it back
+ * (RequestOrigin.handedBackBy). Call it in the request's own async context (AsyncResource.bind).
+ */
+export function withHandBack<T>(leader: string, fn: () => T): T {
+  return origin.run(
+    { ...(origin.getStore() ?? { transport: INTERNAL_TRANSPORT }), handedBackBy: leader },
+    fn,
+  );
+}
+
+/** currentHandedBackBy is the leader that handed the request being served back here (RequestOrigin.handedBackBy), if any. */
+export function currentHandedBackBy(): string | undefined {
+  return origin.getStore()?.handedBackBy;
 }
 
 /** currentTakesHandOff tells whether the edge serving the request forwards a hand-off (RequestOrigin.takesHandOff). */

@@ -614,6 +614,72 @@ describe('writes that reach the leader during a planned transfer (3 processes)',
     await steady();
   });
 
+  it('answers a write the target itself forwarded NOT_LEADER naming the target at once, instead of holding it', async () => {
+    const { leader, target } = await transferToPaused();
+    const sentAt = Date.now();
+    // As the target's edge sends it on: marked forwarded by the target.
+    const refused = await failureOf(
+      call(
+        clients.of(leader).leadership,
+        'Acquire',
+        { scope: 'handback/refused', candidateId: 'a', leaseTtlMs: 30_000 },
+        forwardedBy(target),
+      ),
+    );
+    expect(errorCodeOf(refused)).toBe('NOT_LEADER');
+    expect(metadataOf(refused, 'omnirelay-leader-hint')).toBe(target);
+    expect(refused.details).toContain(`handing leadership to ${target}`);
+    // Not held for the transfer (TRANSFER_WAIT_MS, 1 s, then TRANSFER_IN_PROGRESS), though the target is paused.
+    expect(Date.now() - sentAt).toBeLessThan(900);
+    resume();
+    await steady();
+  });
+
+  it('serves a write the target forwarded during the transfer on the target itself, once the leader hands it back', async () => {
+    const { leader, followers } = await steady();
+    const target = followers[0]!;
+    // Warm the client's channel to the target and the target's Forward stream to the leader.
+    const before = await call(clients.of(target).leadership, 'Acquire', {
+      scope: 'handback/before',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    paused = cluster().node(target).process!.pid!;
+    process.kill(paused, 'SIGSTOP');
+    // An entry the paused target lacks: the leader sends TimeoutNow only once the target has it,
+    // so the target takes the client's write below, and forwards it, before it can campaign.
+    await call(clients.of(leader).leadership, 'Acquire', {
+      scope: 'handback/lag',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    const moved = call(clients.of(leader).cluster, 'TransferLeadership', { to: target }).catch(
+      (e: unknown) => e,
+    );
+    await waitUntil(
+      'the leader to show the transfer under way',
+      async () => (await cluster().status(leader))?.transferringTo === target,
+      5000,
+    );
+    const write = call(clients.of(target).leadership, 'Acquire', {
+      scope: 'handback/during',
+      candidateId: 'a',
+      leaseTtlMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    resume();
+    // The target forwards the write to the leader, which refuses it (TRANSFER_IN_PROGRESS) and
+    // hands it back; the target serves it once it leads. Before, the client got NOT_LEADER.
+    const answer = await write;
+    expect(answer.response).toMatchObject({ granted: true });
+    expect(answer.headers.get(FORWARDED_TO)).toEqual([]);
+    expect(BigInt(answer.response['raftTerm'] as string)).toBeGreaterThan(
+      BigInt(before.response['raftTerm'] as string),
+    );
+    await moved;
+    await waitUntil('every node to know the new leader', async () => (await cluster().leader()) === target);
+  });
+
   it('keeps a write forwarded by the leader a member follows until the leader changes, instead of sending it back', async () => {
     const { leader, followers } = await steady();
     const target = followers[0]!;
