@@ -539,12 +539,22 @@ describe('writes that reach the leader during a planned transfer (3 processes)',
     return found!;
   }
 
-  /** transferToPaused picks a follower, pauses its process, and asks the leader to transfer to it (not awaited). */
-  async function transferToPaused(): Promise<{ leader: string; target: string; moved: Promise<unknown> }> {
+  /**
+   * transferToPaused picks a follower, pauses its process, and asks the leader to transfer to it
+   * (not awaited). `before` runs first, `whilePaused` once the target is paused, before the request.
+   */
+  async function transferToPaused(
+    hooks: {
+      readonly before?: (leader: string, target: string) => Promise<unknown>;
+      readonly whilePaused?: (leader: string, target: string) => Promise<unknown>;
+    } = {},
+  ): Promise<{ leader: string; target: string; moved: Promise<unknown> }> {
     const { leader, followers } = await steady();
     const target = followers[0]!;
+    await hooks.before?.(leader, target);
     paused = cluster().node(target).process!.pid!;
     process.kill(paused, 'SIGSTOP');
+    await hooks.whilePaused?.(leader, target);
     const moved = call(clients.of(leader).cluster, 'TransferLeadership', { to: target }).catch(
       (e: unknown) => e,
     );
@@ -636,31 +646,25 @@ describe('writes that reach the leader during a planned transfer (3 processes)',
   });
 
   it('serves a write the target forwarded during the transfer on the target itself, once the leader hands it back', async () => {
-    const { leader, followers } = await steady();
-    const target = followers[0]!;
-    // Warm the client's channel to the target and the target's Forward stream to the leader.
-    const before = await call(clients.of(target).leadership, 'Acquire', {
-      scope: 'handback/before',
-      candidateId: 'a',
-      leaseTtlMs: 30_000,
+    let before: Awaited<ReturnType<typeof call>> | undefined;
+    const { target, moved } = await transferToPaused({
+      // Warm the client's channel to the target and the target's Forward stream to the leader.
+      before: async (_leader, target) => {
+        before = await call(clients.of(target).leadership, 'Acquire', {
+          scope: 'handback/before',
+          candidateId: 'a',
+          leaseTtlMs: 30_000,
+        });
+      },
+      // An entry the paused target lacks: the leader sends TimeoutNow only once the target has it,
+      // so the target takes the client's write below, and forwards it, before it can campaign.
+      whilePaused: (leader) =>
+        call(clients.of(leader).leadership, 'Acquire', {
+          scope: 'handback/lag',
+          candidateId: 'a',
+          leaseTtlMs: 30_000,
+        }),
     });
-    paused = cluster().node(target).process!.pid!;
-    process.kill(paused, 'SIGSTOP');
-    // An entry the paused target lacks: the leader sends TimeoutNow only once the target has it,
-    // so the target takes the client's write below, and forwards it, before it can campaign.
-    await call(clients.of(leader).leadership, 'Acquire', {
-      scope: 'handback/lag',
-      candidateId: 'a',
-      leaseTtlMs: 30_000,
-    });
-    const moved = call(clients.of(leader).cluster, 'TransferLeadership', { to: target }).catch(
-      (e: unknown) => e,
-    );
-    await waitUntil(
-      'the leader to show the transfer under way',
-      async () => (await cluster().status(leader))?.transferringTo === target,
-      5000,
-    );
     const write = call(clients.of(target).leadership, 'Acquire', {
       scope: 'handback/during',
       candidateId: 'a',
@@ -674,7 +678,7 @@ describe('writes that reach the leader during a planned transfer (3 processes)',
     expect(answer.response).toMatchObject({ granted: true });
     expect(answer.headers.get(FORWARDED_TO)).toEqual([]);
     expect(BigInt(answer.response['raftTerm'] as string)).toBeGreaterThan(
-      BigInt(before.response['raftTerm'] as string),
+      BigInt(before!.response['raftTerm'] as string),
     );
     await moved;
     await waitUntil('every node to know the new leader', async () => (await cluster().leader()) === target);
