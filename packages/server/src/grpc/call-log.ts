@@ -1,8 +1,7 @@
-import { AsyncResource } from 'node:async_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { isServerError } from '../errors/error-table';
-import { withHandBack } from '../leadership/request-origin';
+import { handBackOf } from '../leadership/request-origin';
 import type { GrpcServiceError } from './errors';
 import { toServiceError } from './errors';
 
@@ -96,9 +95,7 @@ export function unaryHandler(
         (e: unknown) => {
           if (!handedBack && forwarding !== undefined && isServerError(e, 'NOT_LEADER')) {
             const to = e.details['leaderHint'];
-            // Bound here, in the request's async context (its origin, credentials and trace), which
-            // the forwarder's answer arrives outside of.
-            const serveHere = AsyncResource.bind((by: string) => withHandBack(by, () => serve(true)));
+            const serveHere = handBackOf(() => serve(true));
             if (forwarding.forwardUnary(method, call, callback, typeof to === 'string' ? to : '', serveHere))
               return;
           }
