@@ -22,7 +22,7 @@
  * "Session 34" under compare), sixteen alternating pairs: a transfer to a member that never led
  * 38.9 → 27.1 and 49.1 → 29.4 ms at the median, all transfers 23.1 → 16.6 and 25.7 → 18.9 ms;
  * either flag alone did little. The cost: an idle node answers its first `/status` ~150 ms later
- * after its start and holds ~20 MiB more RSS; at 100,000 leases (`npm run bench -- scale --only
+ * and holds ~20 MiB more RSS; at 100,000 leases (`npm run bench -- scale --only
  * omnirelay`, three alternating pairs) the leader's peak RSS was 726 / 731 / 797 MiB without and
  * 800 / 781 / 758 MiB with them, its CPU and the longest stalls within the host's noise. Both are V8
  * options that Node 20 passes through; a Node whose V8 dropped one would refuse to start with "bad

@@ -36,7 +36,7 @@ export interface RequestOrigin {
   /**
    * handedBackBy is the leader this member forwarded the request to, which answered NOT_LEADER
    * naming this member: it is handing leadership here (LeadershipService.handOff). The request is
-   * then served here once more (withHandBack), and a write waits for that leader's term to end
+   * then served here once more (handBackOf), and a write waits for that leader's term to end
    * rather than going back to it.
    */
   readonly handedBackBy?: string;
